@@ -1,0 +1,42 @@
+/**
+ * One event per decision and lifecycle step. Sinks receive every event; the
+ * first sink writes JSONL per instance, the audit store (later) implements the
+ * same interface. Raw arguments never appear here: only their SHA-256.
+ */
+export type EventType = 'startup' | 'tool_call' | 'config_reload' | 'shutdown';
+
+export type CallDecision = 'allowed' | 'denied' | 'error';
+export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
+
+export interface GatewayEvent {
+  type: EventType;
+  /** ISO-8601 time. */
+  ts: string;
+  instance: string;
+  session?: string;
+  identity?: string;
+  server?: string;
+  // tool_call
+  tool?: string;
+  request_id?: string | number;
+  decision?: CallDecision;
+  reason?: string;
+  rule?: string;
+  rule_pointer?: string;
+  message?: string;
+  args_sha256?: string;
+  outcome?: UpstreamOutcome;
+  latency_ms?: number;
+  policy_hash?: string;
+  // startup / reload / shutdown
+  config?: string;
+  status?: 'success' | 'failure';
+  pid?: number;
+  state_backend?: string;
+  [extra: string]: unknown;
+}
+
+export interface EventSink {
+  emit(event: GatewayEvent): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+// The compiled policy model: what every policy format compiles to, and what the
+// evaluator reads. Pure data plus precompiled predicates; no I/O.
+
+export const OPERATORS = [
+  'eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists',
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export const WINDOWS = ['minute', 'hour', 'day'] as const;
+export type WindowName = (typeof WINDOWS)[number];
+
+export type PolicyDefault = 'allow' | 'deny';
+export type RuleAction = 'evaluate' | 'deny' | 'allow';
+
+export interface CompiledCondition {
+  /** The path as written, e.g. `args.amount` or `state.create_charge.daily_spend`. */
+  path: string;
+  source: 'args' | 'state';
+  /** For args: the segments below `args`. For state: [scope, counter]. */
+  segments: string[];
+  op: Operator;
+  value: unknown;
+  /** Precompiled test of a resolved value (the value exists). */
+  test: (actual: unknown) => boolean;
+}
+
+export interface CompiledCounter {
+  /** `<scope>.<counter>`: the key the counter store keeps (without the window). */
+  key: string;
+  scope: string;
+  counter: string;
+  window: WindowName;
+  increment: number;
+  /** Segments below `args` whose value is the increment, when `increment_from` is set. */
+  incrementFrom?: string[];
+  /** From the rule's own lt/lte condition on this counter (lte N -> N, lt N -> N-1). */
+  limit?: number;
+}
+
+export interface CompiledRule {
+  name: string;
+  /** A stable pointer to the rule in its file, e.g. `tools/create_charge/rules/0`. */
+  pointer: string;
+  action: RuleAction;
+  conditions: CompiledCondition[];
+  onDeny?: string;
+  counter?: CompiledCounter;
+}
+
+export interface GlobRules {
+  pattern: string;
+  matches: (tool: string) => boolean;
+  rules: CompiledRule[];
+}
+
+export interface CompiledPolicy {
+  file?: string;
+  format: 'intercept-yaml' | 'policylayer-json';
+  description?: string;
+  default: PolicyDefault;
+  /** `hide: ["*"]` hides every tool. */
+  hideAll: boolean;
+  hidden: ReadonlySet<string>;
+  /** Exact tool keys, in file order. */
+  tools: ReadonlyMap<string, CompiledRule[]>;
+  /** Glob tool keys (toolgate extension), in file order. */
+  globs: GlobRules[];
+  /** Rules under `"*"`, applied after the tool's own rules. */
+  wildcard: CompiledRule[];
+  /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
+  hash: string;
+}
+
+export interface ToolCall {
+  tool: string;
+  args: Record<string, unknown>;
+}
+
+/** Current values of counters in their current window, keyed by CompiledCounter.key. */
+export type CounterSnapshot = ReadonlyMap<string, number>;
+
+export interface Reservation {
+  key: string;
+  window: WindowName;
+  amount: number;
+  limit: number;
+  rule: string;
+  pointer: string;
+  /** The denial message if this reservation is refused. */
+  onDeny: string;
+}
+
+export type DenyReason = 'hidden' | 'default_deny' | 'rule' | 'rate_limit' | 'invalid_call';
+
+export type Decision =
+  | {
+      allowed: true;
+      /** Counters to reserve before forwarding (all or nothing). */
+      reservations: Reservation[];
+      /** The counter values the decision read. */
+      countersRead: Record<string, number>;
+    }
+  | {
+      allowed: false;
+      reason: DenyReason;
+      rule: string;
+      pointer?: string;
+      message: string;
+      countersRead: Record<string, number>;
+    };
+
+/** The fixed prefix of every denial text returned to the agent. */
+export const DENIAL_PREFIX = '[TOOLGATE POLICY DENIED]';
