@@ -1,7 +1,139 @@
-import type { Command } from 'commander';
+// `toolgate -c policy.yaml -- <server command...>` (also `toolgate run ...`):
+// the stdio gateway in front of a server started as a child process. Flags
+// match Intercept's, so its users change one word in their client config.
+import { Command, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { basename, resolve } from 'node:path';
+import { loadPolicyFile } from '../policy/index.js';
+import { openCounterStore, resolveStateDir } from '../state/index.js';
+import { JsonlEventSink, newInstanceId } from '../events/index.js';
+import { createLogger, LOG_LEVELS } from '../log/index.js';
+import { ChildServer, exitStatus } from '../mcp/child.js';
+import { StdioChannel } from '../mcp/stdio.js';
+import { CallGuard } from '../gateway/guard.js';
+import { GatewaySession } from '../gateway/session.js';
+import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+
+export interface RunOptions {
+  config?: string;
+  stateDir?: string;
+  stateDsn?: string;
+  statePrefix?: string;
+  stateFailMode?: string;
+  logLevel: string;
+  transport?: string;
+  upstream?: string;
+  header?: string[];
+  bind?: string;
+  port?: string;
+  identity?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The gateway's flags, shared by the bare command and `run`. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'policy file (Intercept YAML v1)')
+    .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
+    .option('--state-dsn <dsn>', 'shared state backend (redis://...; not yet supported)')
+    .option('--state-prefix <prefix>', 'key prefix for shared state counters')
+    .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
+    .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--transport <mode>', 'listener transport').choices(['stdio', 'http', 'sse']))
+    .option('--upstream <url>', 'upstream MCP server URL (not yet supported)')
+    .option('--header <header>', 'header for upstream requests, "Name: value" (repeatable)', collect)
+    .option('--bind <addr>', 'listener address for --transport http|sse')
+    .option('--port <port>', 'listener port for --transport http|sse')
+    .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .argument('[command...]', 'the MCP server to start, after --');
+}
 
 export function registerRun(program: Command): void {
-  program.command('run').description('(not yet implemented)').action(() => {
-    throw new Error('run: not yet implemented');
+  addRunOptions(program).action((command: string[], opts: RunOptions) => runGateway(command, opts));
+  const run = addRunOptions(new Command('run'))
+    .description('run the stdio gateway in front of an MCP server: toolgate run -c policy.yaml -- <command...>')
+    .passThroughOptions()
+    .action((command: string[], opts: RunOptions) => runGateway(command, opts));
+  program.addCommand(run);
+}
+
+export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
+  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
+    throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
+  }
+  if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
+  if (command.length === 0) {
+    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
+  }
+
+  const log = createLogger(opts.logLevel);
+  const configPath = resolve(opts.config);
+  const loaded = loadPolicyFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+  }
+
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
+  const store = openCounterStore({ kind: 'sqlite', stateDir });
+  const instance = newInstanceId();
+  const events = new JsonlEventSink({ dir: resolve(stateDir, 'events'), instance });
+  const holder = new PolicyHolder(configPath, loaded.policy);
+  const guard = new CallGuard(store);
+  const [cmd, ...args] = command as [string, ...string[]];
+  const server = basename(cmd);
+
+  const child = new ChildServer({ command: cmd, args });
+  const downstream = new StdioChannel(process.stdin, process.stdout);
+  const session = new GatewaySession({
+    downstream,
+    upstream: child.channel,
+    policy: () => holder.current,
+    guard,
+    events,
+    log,
+    instance,
+    sessionId: randomUUID(),
+    identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
+    server,
   });
+
+  const now = () => new Date().toISOString();
+  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, policy_hash: loaded.policy.hash });
+  log.info({ policy: configPath, server, stateDir }, 'toolgate started');
+
+  holder.watch((r) => {
+    if (r.ok) {
+      if (!r.changed) return;
+      log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
+      events.emit({ type: 'config_reload', ts: now(), instance, status: 'success', policy_hash: r.policy.hash });
+    } else {
+      const message = describeErrors(r.errors);
+      log.warn(`policy reload rejected, keeping the previous policy:\n${message}`);
+      events.emit({ type: 'config_reload', ts: now(), instance, status: 'failure', message });
+    }
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => child.signal(sig));
+  }
+
+  // The client closing stdin ends the child; the child dying ends the gateway.
+  session.onclose = (side) => {
+    if (side === 'downstream') void child.stop();
+  };
+  const exit = await child.exited;
+  // Let pending answers (errors for calls the child never answered) reach the client.
+  await new Promise((r) => setImmediate(r));
+  events.emit({ type: 'shutdown', ts: now(), instance, status: 'success' });
+  await holder.close();
+  await events.close();
+  await store.close();
+  process.stdin.destroy();
+  log.info({ code: exit.code, signal: exit.signal }, 'server exited');
+  log.flush();
+  process.exitCode = exitStatus(exit);
+  // Nothing should keep us alive once the child is gone.
+  setTimeout(() => process.exit(process.exitCode), 200).unref();
 }

@@ -1,0 +1,40 @@
+// Holds the policy in force and swaps it on a valid edit of the file. A broken
+// edit is rejected with file:line:col, and the old policy stays.
+import { formatPolicyError, loadPolicyFile, type CompiledPolicy, type PolicyError } from '../policy/index.js';
+import { watchFile } from './watch.js';
+
+export type ReloadResult = { ok: true; policy: CompiledPolicy; changed: boolean } | { ok: false; errors: PolicyError[] };
+
+export class PolicyHolder {
+  private watcher: { close(): Promise<void> } | undefined;
+
+  constructor(
+    private readonly file: string,
+    private policy: CompiledPolicy,
+  ) {}
+
+  get current(): CompiledPolicy {
+    return this.policy;
+  }
+
+  reload(): ReloadResult {
+    const result = loadPolicyFile(this.file);
+    if (!result.ok) return result;
+    const changed = result.policy.hash !== this.policy.hash;
+    this.policy = result.policy;
+    return { ok: true, policy: result.policy, changed };
+  }
+
+  /** Watch the file and reload on every change; `report` hears about each attempt. */
+  watch(report: (r: ReloadResult) => void): void {
+    this.watcher = watchFile(this.file, () => report(this.reload()));
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.close();
+  }
+}
+
+export function describeErrors(errors: PolicyError[]): string {
+  return errors.map(formatPolicyError).join('\n');
+}

@@ -1,0 +1,70 @@
+// Newline-delimited JSON-RPC over a pair of byte streams (MCP's stdio transport).
+import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { parseFrame, type MessageChannel, type Frame } from './channel.js';
+
+/** Largest line accepted (bytes of text); a longer one is dropped with an error. */
+const MAX_LINE = 64 * 1024 * 1024;
+
+export class StdioChannel implements MessageChannel {
+  onframe?: (frame: Frame) => void;
+  onclose?: (reason?: Error) => void;
+  onoverflow?: () => void;
+  private buffer = '';
+  private closed = false;
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+  ) {
+    input.on('data', (chunk: Buffer) => this.receive(this.decoder.write(chunk)));
+    input.on('end', () => this.finish());
+    input.on('close', () => this.finish());
+    input.on('error', (err) => this.finish(err));
+    output.on('error', (err) => this.finish(err));
+  }
+
+  private receive(text: string): void {
+    let start = 0;
+    let nl = text.indexOf('\n');
+    if (nl === -1) {
+      this.buffer += text;
+      if (this.buffer.length > MAX_LINE) {
+        this.buffer = '';
+        this.onoverflow?.();
+      }
+      return;
+    }
+    let pending = this.buffer;
+    this.buffer = '';
+    while (nl !== -1) {
+      let line = pending + text.slice(start, nl);
+      pending = '';
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.trim().length > 0) this.onframe?.(parseFrame(line));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    this.buffer = text.slice(start);
+  }
+
+  private finish(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const rest = this.buffer + this.decoder.end();
+    this.buffer = '';
+    if (rest.trim().length > 0) this.onframe?.(parseFrame(rest.trim()));
+    this.onclose?.(err);
+  }
+
+  send(text: string): void {
+    if (this.closed && this.output.destroyed) return;
+    this.output.write(text + '\n');
+  }
+
+  async close(): Promise<void> {
+    if (!this.output.destroyed) this.output.end();
+    this.finish();
+  }
+}

@@ -1,0 +1,113 @@
+// Shared helpers for end-to-end tests: real processes only (the built toolgate
+// binary, real MCP servers, the official SDK client).
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const bin = join(root, 'dist', 'src', 'cli', 'main.js');
+export const demoServer = join(root, 'dist', 'examples', 'demo-server.js');
+export const everythingServer = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+
+export function tempDir(prefix = 'toolgate-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Write a policy into a fresh directory; returns its path and a state dir beside it. */
+export function writePolicy(yaml: string, name = 'policy.yaml'): { policy: string; stateDir: string; dir: string } {
+  const dir = tempDir();
+  const policy = join(dir, name);
+  writeFileSync(policy, yaml);
+  return { policy, stateDir: join(dir, 'state'), dir };
+}
+
+export function gatewayArgs(policy: string, stateDir: string, server: string[], extra: string[] = []): string[] {
+  return [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', ...extra, '--', ...server];
+}
+
+/** The official SDK client connected through the toolgate binary. */
+export async function connectClient(
+  policy: string,
+  stateDir: string,
+  server: string[],
+  opts: { capabilities?: Record<string, unknown>; setup?: (c: Client) => void } = {},
+): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: gatewayArgs(policy, stateDir, server),
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: opts.capabilities ?? {} });
+  opts.setup?.(client);
+  await client.connect(transport);
+  return { client, transport };
+}
+
+export function textOf(result: { content?: unknown }): string {
+  const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
+  return content.map((c) => c.text ?? '').join('');
+}
+
+/** A raw line-level peer of the gateway, for messages the SDK client would refuse to send. */
+export class RawGateway {
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly messages: unknown[] = [];
+  private waiters: Array<{ match: (m: unknown) => boolean; resolve: (m: unknown) => void }> = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr = '';
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
+    this.proc = spawn(process.execPath, args, { env, stdio: 'pipe' });
+    this.proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    const rl = createInterface({ input: this.proc.stdout });
+    rl.on('line', (line) => {
+      const msg = JSON.parse(line) as unknown;
+      this.messages.push(msg);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(msg)) return true;
+        w.resolve(msg);
+        return false;
+      });
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  send(value: unknown): void {
+    this.proc.stdin.write((typeof value === 'string' ? value : JSON.stringify(value)) + '\n');
+  }
+
+  waitFor(match: (m: unknown) => boolean, timeoutMs = 10_000): Promise<any> {
+    const found = this.messages.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for a message; got ${JSON.stringify(this.messages)}\nstderr: ${this.stderr}`)), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  response(id: string | number | null): Promise<any> {
+    return this.waitFor((m) => typeof m === 'object' && m !== null && !Array.isArray(m) && (m as { id?: unknown }).id === id && !('method' in m));
+  }
+
+  async initialize(): Promise<void> {
+    this.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    await this.response('init');
+    this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  }
+
+  async close(): Promise<void> {
+    this.proc.stdin.end();
+    await this.exited;
+  }
+}
