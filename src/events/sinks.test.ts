@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MemorySink, MultiSink } from './index.js';
+import type { EventSink, GatewayEvent } from './index.js';
+
+const ev = (type: GatewayEvent['type'], i = 0): GatewayEvent => ({ type, ts: `t${i}`, instance: 'x' });
+
+describe('MemorySink', () => {
+  it('collects events in order and filters by type', async () => {
+    const s = new MemorySink();
+    s.emit(ev('startup'));
+    s.emit(ev('tool_call', 1));
+    s.emit(ev('tool_call', 2));
+    assert.deepEqual(s.events.map((e) => e.ts), ['t0', 't1', 't2']);
+    assert.deepEqual(s.ofType('tool_call').map((e) => e.ts), ['t1', 't2']);
+    s.clear();
+    assert.equal(s.events.length, 0);
+    assert.equal(s.closed, false);
+    await s.close();
+    assert.equal(s.closed, true);
+  });
+});
+
+describe('MultiSink', () => {
+  it('fans every event out to every sink', async () => {
+    const a = new MemorySink();
+    const b = new MemorySink();
+    const m = new MultiSink([a, b]);
+    m.emit(ev('startup'));
+    m.emit(ev('shutdown', 1));
+    assert.deepEqual(a.events, [ev('startup'), ev('shutdown', 1)]);
+    assert.deepEqual(b.events, a.events);
+    await m.close();
+    assert.ok(a.closed && b.closed);
+  });
+
+  it('isolates a failing sink from the others and from the caller, reporting it once', async () => {
+    const bad: EventSink = {
+      emit() {
+        throw new Error('disk on fire');
+      },
+      async close() {
+        throw new Error('still on fire');
+      },
+    };
+    const good = new MemorySink();
+    const warnings: string[] = [];
+    const m = new MultiSink([bad, good], { warn: (w) => warnings.push(w) });
+    assert.doesNotThrow(() => m.emit(ev('tool_call', 1)));
+    m.emit(ev('tool_call', 2));
+    await assert.doesNotReject(m.close());
+    assert.equal(good.events.length, 2);
+    assert.ok(good.closed);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /disk on fire/);
+  });
+});

@@ -1,0 +1,40 @@
+// Child process for the multi-process test in sqlite.test.ts (not a test itself).
+// argv: <db path> <shared limit> <attempts> <child index> <now>
+// Prints "ready", waits for a line on stdin, then tries <attempts> reservations
+// of [shared counter (limit L), own counter (no practical limit)], committing
+// each one that passes, and prints {"ok":n,"refused":m} as its last line.
+import { SqliteCounterStore } from './sqlite.js';
+
+const [path, limitArg, attemptsArg, indexArg, nowArg] = process.argv.slice(2);
+const limit = Number(limitArg);
+const attempts = Number(attemptsArg);
+const now = Number(nowArg);
+
+const store = new SqliteCounterStore({ path: path!, busyTimeoutMs: 30_000 });
+process.stdout.write('ready\n');
+process.stdin.once('data', () => {
+  void run();
+});
+
+async function run(): Promise<void> {
+  let ok = 0;
+  let refused = 0;
+  for (let i = 0; i < attempts; i++) {
+    const r = await store.reserve(
+      [
+        { key: 'shared', window: 'day', amount: 1, limit },
+        { key: `child.${indexArg}`, window: 'day', amount: 1, limit: Number.MAX_SAFE_INTEGER },
+      ],
+      now,
+    );
+    if (r.ok) {
+      await store.commit(r.handle);
+      ok++;
+    } else {
+      refused++;
+    }
+  }
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ ok, refused })}\n`);
+  process.stdin.destroy();
+}

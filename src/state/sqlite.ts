@@ -1,0 +1,199 @@
+// SQLite counter store: the embedded default. One file (`<stateDir>/state.db`)
+// that several toolgate processes may share.
+//
+// Semantics (shared with MemoryCounterStore):
+// - reserve runs in one IMMEDIATE transaction: it takes SQLite's write lock
+//   first, checks every request against its limit (requests sharing a key and
+//   window are checked against their running total), and increments all of
+//   them or none. Two processes can never both pass the check on the same
+//   remaining capacity.
+// - commit writes nothing: the reservation already counts. It only marks the
+//   handle settled, so a later rollback of the same handle is ignored. A crash
+//   between reserve and commit therefore keeps the call counted (fail closed).
+// - rollback subtracts each reserved amount from the exact (key, window_start)
+//   it was added to, clamped at zero; a window that rolled over (or was pruned)
+//   is never touched, and the new window is unaffected. A handle settles once.
+// - windows that ended are pruned lazily: on the first reserve after opening
+//   and then at most once a minute of caller time (stores have no clock; `now`
+//   comes from the caller).
+// - durability: WAL with synchronous=NORMAL. A committed reservation survives
+//   a process crash; the last few may be lost on power loss (OS crash), which
+//   can only under-count by those calls.
+// - lock waits: busy_timeout (default 5 s). If the lock cannot be had in time,
+//   reserve rejects with SQLITE_BUSY and the gateway fails closed.
+import Database from 'better-sqlite3';
+import { checkReserveRequests } from './checks.js';
+import type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
+import { windowEnd, windowStart } from './window.js';
+
+const SCHEMA_VERSION = 1;
+const PRUNE_EVERY_MS = 60_000;
+
+export interface SqliteCounterStoreOptions {
+  /** Path of the database file, or ':memory:'. */
+  path: string;
+  /** How long to wait for another process's write lock (ms). Default 5000. */
+  busyTimeoutMs?: number;
+  /** Minimum caller time between two prunes of expired windows (ms). Default 60000. */
+  pruneEveryMs?: number;
+}
+
+type Item = ReservationHandle['items'][number];
+
+export class SqliteCounterStore implements CounterStore {
+  readonly kind = 'sqlite';
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly settled = new WeakSet<ReservationHandle>();
+  private readonly pruneEveryMs: number;
+  private nextPruneAt = -Infinity;
+  private closed = false;
+
+  private readonly readTx: (refs: readonly CounterRef[], now: number) => Map<string, number>;
+  private readonly reserveTx: { immediate: (requests: readonly ReserveRequest[], now: number) => ReserveResult };
+  private readonly rollbackTx: { immediate: (items: readonly Item[]) => void };
+  private readonly pruneStmt: Database.Statement<[number]>;
+
+  constructor(opts: SqliteCounterStoreOptions) {
+    this.path = opts.path;
+    this.pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
+    this.db = new Database(opts.path, { timeout: opts.busyTimeoutMs ?? 5000 });
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.migrate();
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+
+    const select = this.db.prepare<[string, number], { value: number }>(
+      'SELECT value FROM counters WHERE key = ? AND window_start = ?',
+    );
+    const upsert = this.db.prepare<[string, number, number, number]>(
+      `INSERT INTO counters (key, window_start, window_end, value) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key, window_start) DO UPDATE SET
+         value = value + excluded.value,
+         window_end = max(window_end, excluded.window_end)`,
+    );
+    const subtract = this.db.prepare<[number, string, number]>(
+      'UPDATE counters SET value = max(0, value - ?) WHERE key = ? AND window_start = ?',
+    );
+    const dropEmpty = this.db.prepare<[string, number]>(
+      'DELETE FROM counters WHERE key = ? AND window_start = ? AND value <= 0',
+    );
+    this.pruneStmt = this.db.prepare<[number]>('DELETE FROM counters WHERE window_end <= ?');
+
+    const current = (key: string, start: number): number => select.get(key, start)?.value ?? 0;
+
+    this.readTx = this.db.transaction((refs: readonly CounterRef[], now: number) => {
+      const out = new Map<string, number>();
+      for (const r of refs) out.set(r.key, current(r.key, windowStart(r.window, now)));
+      return out;
+    });
+
+    this.reserveTx = this.db.transaction((requests: readonly ReserveRequest[], now: number): ReserveResult => {
+      const items: Item[] = [];
+      // Requests may share a (key, window): check against the running total.
+      const pending = new Map<string, { key: string; start: number; end: number; add: number }>();
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i]!;
+        const start = windowStart(r.window, now);
+        const slot = `${start}@${r.key}`;
+        const p = pending.get(slot);
+        const value = current(r.key, start) + (p?.add ?? 0);
+        if (value + r.amount > r.limit) return { ok: false, refused: i, current: value };
+        const end = windowEnd(r.window, now);
+        if (p) {
+          p.add += r.amount;
+          p.end = Math.max(p.end, end);
+        } else {
+          pending.set(slot, { key: r.key, start, end, add: r.amount });
+        }
+        items.push({ key: r.key, window: r.window, windowStart: start, amount: r.amount });
+      }
+      for (const p of pending.values()) upsert.run(p.key, p.start, p.end, p.add);
+      return { ok: true, handle: { items } };
+    });
+
+    this.rollbackTx = this.db.transaction((items: readonly Item[]) => {
+      for (const it of items) {
+        subtract.run(it.amount, it.key, it.windowStart);
+        dropEmpty.run(it.key, it.windowStart);
+      }
+    });
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `${this.path}: counter database schema v${version} is newer than this toolgate understands (v${SCHEMA_VERSION}); upgrade toolgate or use another --state-dir`,
+      );
+    }
+    if (version === SCHEMA_VERSION) return;
+    this.db.transaction(() => {
+      // Re-check under the write lock: another process may have migrated meanwhile.
+      const v = this.db.pragma('user_version', { simple: true }) as number;
+      if (v >= SCHEMA_VERSION) return;
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS counters (
+          key          TEXT    NOT NULL,
+          window_start INTEGER NOT NULL,
+          window_end   INTEGER NOT NULL,
+          value        NUMERIC NOT NULL,
+          PRIMARY KEY (key, window_start)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS counters_window_end ON counters (window_end);
+      `);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('SqliteCounterStore is closed');
+  }
+
+  async read(refs: readonly CounterRef[], now: number): Promise<Map<string, number>> {
+    this.assertOpen();
+    return this.readTx(refs, now);
+  }
+
+  async reserve(requests: readonly ReserveRequest[], now: number): Promise<ReserveResult> {
+    this.assertOpen();
+    checkReserveRequests(requests);
+    if (now >= this.nextPruneAt) this.prune(now);
+    return this.reserveTx.immediate(requests, now);
+  }
+
+  /** The reservation already counts: commit writes nothing and only settles the handle. */
+  async commit(handle: ReservationHandle): Promise<void> {
+    this.settled.add(handle);
+  }
+
+  async rollback(handle: ReservationHandle): Promise<void> {
+    this.assertOpen();
+    if (this.settled.has(handle)) return;
+    this.rollbackTx.immediate(handle.items);
+    this.settled.add(handle);
+  }
+
+  /** Delete every window that ended at or before `now`; returns how many rows went. */
+  prune(now: number): number {
+    this.assertOpen();
+    this.nextPruneAt = now + this.pruneEveryMs;
+    return this.pruneStmt.run(now).changes;
+  }
+
+  /** Number of stored (key, window) rows, expired or not (for tests and diagnostics). */
+  rowCount(): number {
+    this.assertOpen();
+    return (this.db.prepare('SELECT count(*) AS n FROM counters').get() as { n: number }).n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
