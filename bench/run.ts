@@ -151,7 +151,7 @@ function engineRate(text: string, tool: string, args: Record<string, unknown>): 
 }
 
 async function storeRate(kind: 'memory' | 'sqlite'): Promise<number> {
-  const store = kind === 'memory' ? new MemoryCounterStore() : openCounterStore({ kind: 'sqlite', stateDir: mkdtempSync(join(tmpdir(), 'toolgate-bench-store-')) });
+  const store = kind === 'memory' ? new MemoryCounterStore() : await openCounterStore({ kind: 'sqlite', stateDir: mkdtempSync(join(tmpdir(), 'toolgate-bench-store-')) });
   const req = [{ key: 'echo._rate_minute', window: 'minute' as const, amount: 1, limit: Number.MAX_SAFE_INTEGER }];
   const n = kind === 'memory' ? 500_000 : 50_000;
   const rates: number[] = [];

@@ -76,9 +76,9 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   }
 
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const store = openCounterStore({ kind: 'sqlite', stateDir });
+  const store = await openCounterStore({ kind: 'sqlite', stateDir });
   const instance = newInstanceId();
-  const events = new JsonlEventSink({ dir: resolve(stateDir, 'events'), instance });
+  const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
   const [cmd, ...args] = command as [string, ...string[]];
