@@ -39,7 +39,7 @@ const fmt = (n: number, d = 3) => n.toFixed(d);
 const log = (s: string) => process.stderr.write(s + '\n');
 
 function gatewayCommand(server: string[]): string[] {
-  return [bin, '-c', policyFile, '--state-dir', join(work, 'state'), '--log-level', 'error', '--', ...server];
+  return [process.execPath, bin, '-c', policyFile, '--state-dir', join(work, 'state'), '--log-level', 'error', '--', ...server];
 }
 
 /** A plain line-level JSON-RPC client over a child's stdio: the cheapest possible client. */
@@ -48,8 +48,8 @@ class LineClient {
   private waiting = new Map<number | string, (m: unknown) => void>();
   private nextId = 1;
 
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, args, { stdio: 'pipe' });
+  constructor(command: readonly string[]) {
+    this.proc = spawn(command[0]!, command.slice(1), { stdio: 'pipe' });
     this.proc.stderr.resume();
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
       const m = JSON.parse(line) as { id?: number | string };
@@ -108,7 +108,7 @@ async function plainRound(args: string[]): Promise<number[]> {
 
 async function sdkRound(args: string[], tool = 'echo', toolArgs: Record<string, unknown> = { message: 'hello' }): Promise<number[]> {
   const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore' }));
+  await client.connect(new StdioClientTransport({ command: args[0]!, args: args.slice(1), stderr: 'ignore' }));
   const xs = await latencies(() => client.callTool({ name: tool, arguments: toolArgs }));
   await client.close();
   return xs;
@@ -171,7 +171,7 @@ async function startup(): Promise<{ gateway: number; direct: number; rssKb: numb
   const g: number[] = [], d: number[] = [];
   let rssKb = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [list, args] of [[d, [minimalServer]], [g, gatewayCommand([process.execPath, minimalServer])]] as const) {
+    for (const [list, args] of [[d, [process.execPath, minimalServer]], [g, gatewayCommand([process.execPath, minimalServer])]] as const) {
       const t = performance.now();
       const c = new LineClient([...args]);
       await c.initialize();

@@ -32,6 +32,7 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
     }
     const goTest = compileOperator(c.op, c.value, c.regex);
     const cc: CompiledCondition = { path: c.path, source, segments, op: c.op as Operator, value: toJS(c.value), test: jsonTest(goTest) };
+    if (source === 'state') cc.counterKey = segments.join('.');
     registerGoTest(cc, goTest);
     return cc;
   });

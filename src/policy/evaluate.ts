@@ -58,12 +58,44 @@ function counterIndex(policy: CompiledPolicy): Map<string, CompiledCounter> {
 }
 
 function stateKey(c: CompiledCondition): string {
-  return c.segments.join('.');
+  return c.counterKey ?? c.segments.join('.');
+}
+
+/** What a call to one tool needs, computed once per (policy, tool name). */
+interface ToolPlan {
+  blocked: Decision | undefined;
+  rules: CompiledRule[];
+  counters: CompiledCounter[];
+}
+
+const plans = new WeakMap<CompiledPolicy, Map<string, ToolPlan>>();
+/** Tool names come from agents: bound the cache so arbitrary names cannot grow it without limit. */
+const MAX_PLANS = 4096;
+
+function planFor(policy: CompiledPolicy, tool: string): ToolPlan {
+  let byTool = plans.get(policy);
+  if (!byTool) {
+    byTool = new Map();
+    plans.set(policy, byTool);
+  }
+  let plan = byTool.get(tool);
+  if (!plan) {
+    const blockedDecision = blocked(policy, tool);
+    plan = blockedDecision
+      ? { blocked: blockedDecision, rules: [], counters: [] }
+      : { blocked: undefined, rules: rulesFor(policy, tool), counters: computeCounters(policy, tool) };
+    if (byTool.size >= MAX_PLANS) byTool.clear();
+    byTool.set(tool, plan);
+  }
+  return plan;
 }
 
 /** Counters a call to `tool` may read (state conditions) or reserve (state blocks) — each once. */
 export function countersFor(policy: CompiledPolicy, tool: string): CompiledCounter[] {
-  if (blocked(policy, tool)) return [];
+  return planFor(policy, tool).counters;
+}
+
+function computeCounters(policy: CompiledPolicy, tool: string): CompiledCounter[] {
   const idx = counterIndex(policy);
   const out = new Map<string, CompiledCounter>();
   for (const r of rulesFor(policy, tool)) {
@@ -128,10 +160,10 @@ function incrementOf(counter: CompiledCounter, args: Record<string, unknown>): {
 }
 
 export function decide(policy: CompiledPolicy, call: ToolCall, counters: CounterSnapshot): Decision {
-  const b = blocked(policy, call.tool);
-  if (b) return b;
+  const plan = planFor(policy, call.tool);
+  if (plan.blocked) return { ...plan.blocked, countersRead: {} };
   const countersRead: Record<string, number> = {};
-  const rules = rulesFor(policy, call.tool);
+  const rules = plan.rules;
   for (const r of rules) {
     if (r.action === 'deny') {
       return { allowed: false, reason: 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };

@@ -18,6 +18,8 @@ export interface CompiledCondition {
   source: 'args' | 'state';
   /** For args: the segments below `args`. For state: [scope, counter]. */
   segments: string[];
+  /** For state conditions: the counter key `<scope>.<counter>` (precomputed for the hot path). */
+  counterKey?: string;
   op: Operator;
   value: unknown;
   /** Precompiled test of a resolved value (the value exists). */
