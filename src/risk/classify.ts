@@ -260,6 +260,9 @@ const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w
 const CODE_ARG_STRONG = /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher)$/;
 const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
 
+const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
+const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
+
 function normalizeArg(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
@@ -430,7 +433,7 @@ function riskOf(category: Category, r: RiskInput): { risk: Risk; why?: string } 
       return { risk: 'Medium' };
     }
     case 'Execute': {
-      const code = inName(CODE_NOUNS);
+      const code = r.nameTokens.find((t) => CODE_NOUNS.has(t) && (!QUERY_WORDS.has(t) || SQLISH.test(r.lower)));
       if (ARBITRARY_PHRASE.test(r.lower) || code || r.codeArg || EXEC_PHRASE.test(r.lower)) {
         return { risk: 'Critical', why: 'risk Critical: runs code, commands or queries given by the caller' };
       }
