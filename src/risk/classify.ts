@@ -2,7 +2,7 @@
 // a risk level and the reasons. No model calls, no I/O.
 //
 // How it decides. Each piece of evidence votes for a category with a weight:
-//   money nouns in the name (20) or an amount+currency schema (12) > the verb of the name (10):
+//   money nouns in the name (20) or an amount+currency schema (16) > the verb of the name (10):
 //   `list_invoices` reads financial records, `cancel_subscription` is Financial, not Write > the description's verb and
 //   phrases (5–6) > argument names (3–5) > the server's annotations (1–3: claims, not proof).
 // The category with the highest total wins; ties go to the more severe category. The risk level
@@ -143,7 +143,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (amountArg && currencyArg) {
     evidence.push({
       category: 'Financial',
-      weight: 12,
+      weight: 16,
       reason: `arguments "${amountArg.name}" and "${currencyArg.name}": moves money`,
     });
   } else if (amountArg && (moneyNoun || MONEY_PHRASE.test(lower))) {
@@ -366,8 +366,9 @@ function findDescriptionVerb(tokens: string[]): string | undefined {
     const t = tokens[i]!;
     if (FILLER.has(t)) continue;
     if (t === 'transfer') return t;
-    if (VERBS.has(t)) return coordinated(tokens, i, true);
-    if (++seen >= 3) return undefined;
+    // The first word may be any verb; the second ("Web search …") only a clear one.
+    if (VERBS.has(t) && (seen === 0 || !WEAK_VERBS.has(t))) return coordinated(tokens, i, true);
+    if (++seen >= 2) return undefined;
   }
   return undefined;
 }
