@@ -7,6 +7,8 @@ import { registerValidate } from './validate.js';
 import { registerExplain } from './explain.js';
 import { registerTest } from './test.js';
 import { registerDemo } from './demo.js';
+import { registerClassify } from './classify.js';
+import { registerScan } from './scan.js';
 import { VERSION } from './version.js';
 
 const program = new Command('toolgate')
@@ -19,6 +21,8 @@ registerValidate(program);
 registerExplain(program);
 registerTest(program);
 registerDemo(program);
+registerClassify(program);
+registerScan(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);
