@@ -10,7 +10,22 @@ export const WINDOWS = ['minute', 'hour', 'day'] as const;
 export type WindowName = (typeof WINDOWS)[number];
 
 export type PolicyDefault = 'allow' | 'deny';
-export type RuleAction = 'evaluate' | 'deny' | 'allow';
+export type RuleAction = 'evaluate' | 'deny' | 'allow' | 'require_approval';
+
+/** Who shares a counter: everyone (Intercept's meaning), each identity/grant, or each session. */
+export type CounterPartition = 'global' | 'identity' | 'session';
+
+/** A rule that holds the call for a human decision (toolgate extension). */
+export interface ApprovalRequirement {
+  rule: string;
+  pointer: string;
+  /** How long the call waits before it is denied (default 5 minutes). */
+  timeoutMs: number;
+  /** Identities allowed to approve; empty or absent: any approver. */
+  approvers?: string[];
+  /** Shown to the approver and, on denial or timeout, to the agent. */
+  message?: string;
+}
 
 export interface CompiledCondition {
   /** The path as written, e.g. `args.amount` or `state.create_charge.daily_spend`. */
@@ -37,6 +52,8 @@ export interface CompiledCounter {
   incrementFrom?: string[];
   /** From the rule's own lt/lte condition on this counter (lte N -> N, lt N -> N-1). */
   limit?: number;
+  /** Default 'global'. Partitioned counters are kept per identity or per session (key suffix). */
+  partition?: CounterPartition;
 }
 
 export interface CompiledRule {
@@ -47,6 +64,10 @@ export interface CompiledRule {
   conditions: CompiledCondition[];
   onDeny?: string;
   counter?: CompiledCounter;
+  /** The rule applies only to these identities (grants); absent: to everyone. */
+  identities?: string[];
+  /** For action 'require_approval'. */
+  approval?: Omit<ApprovalRequirement, 'rule' | 'pointer'>;
 }
 
 export interface GlobRules {
@@ -76,6 +97,10 @@ export interface CompiledPolicy {
 export interface ToolCall {
   tool: string;
   args: Record<string, unknown>;
+  /** The caller's identity (grant name), when known. */
+  identity?: string;
+  /** The downstream session, for session-partitioned counters. */
+  session?: string;
 }
 
 /** Current values of counters in their current window, keyed by CompiledCounter.key. */
@@ -99,6 +124,8 @@ export type Decision =
       allowed: true;
       /** Counters to reserve before forwarding (all or nothing). */
       reservations: Reservation[];
+      /** Present when a require_approval rule matched: hold the call until a human decides. */
+      approval?: ApprovalRequirement;
       /** The counter values the decision read. */
       countersRead: Record<string, number>;
     }
