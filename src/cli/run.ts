@@ -4,15 +4,7 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
-import { loadPolicyFile } from '../policy/index.js';
-import { openCounterStore, resolveStateDir } from '../state/index.js';
-import { JsonlEventSink, newInstanceId } from '../events/index.js';
-import { createLogger, LOG_LEVELS } from '../log/index.js';
-import { ChildServer, exitStatus } from '../mcp/child.js';
-import { StdioChannel } from '../mcp/stdio.js';
-import { CallGuard } from '../gateway/guard.js';
-import { GatewaySession } from '../gateway/session.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { LOG_LEVELS } from '../log/levels.js';
 
 export interface RunOptions {
   config?: string;
@@ -67,24 +59,38 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
   }
 
-  const log = createLogger(opts.logLevel);
+  // Start-up is on every agent's path: load the policy first, start the server,
+  // and load the rest while the server boots.
+  const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
   const configPath = resolve(opts.config);
   const loaded = loadPolicyFile(configPath);
   if (!loaded.ok) {
-    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
 
+  const { ChildServer, exitStatus } = await import('../mcp/child.js');
+  const [cmd, ...args] = command as [string, ...string[]];
+  const server = basename(cmd);
+  const child = new ChildServer({ command: cmd, args });
+
+  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }] =
+    await Promise.all([
+      import('../state/index.js'),
+      import('../events/index.js'),
+      import('../log/index.js'),
+      import('../mcp/stdio.js'),
+      import('../gateway/guard.js'),
+      import('../gateway/session.js'),
+      import('../gateway/policy-holder.js'),
+    ]);
+  const log = createLogger(opts.logLevel);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const store = await openCounterStore({ kind: 'sqlite', stateDir });
   const instance = newInstanceId();
   const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
-  const [cmd, ...args] = command as [string, ...string[]];
-  const server = basename(cmd);
-
-  const child = new ChildServer({ command: cmd, args });
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
