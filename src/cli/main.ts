@@ -18,6 +18,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./demo.js')).registerDemo,
   classify: async () => (await import('./classify.js')).registerClassify,
   scan: async () => (await import('./scan.js')).registerScan,
+  pins: async () => (await import('./pins.js')).registerPins,
 };
 
 async function main(argv: string[]): Promise<void> {

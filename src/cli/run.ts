@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { LOG_LEVELS } from '../log/levels.js';
+import type { PinMode } from '../pins/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -19,6 +20,8 @@ export interface RunOptions {
   bind?: string;
   port?: string;
   identity?: string;
+  pin: string;
+  serverName?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -38,6 +41,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--bind <addr>', 'listener address for --transport http|sse')
     .option('--port <port>', 'listener port for --transport http|sse')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
+    .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -74,7 +79,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const server = basename(cmd);
   const child = new ChildServer({ command: cmd, args });
 
-  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }] =
+  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
     await Promise.all([
       import('../state/index.js'),
       import('../events/index.js'),
@@ -83,6 +88,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       import('../gateway/guard.js'),
       import('../gateway/session.js'),
       import('../gateway/policy-holder.js'),
+      import('../pins/index.js'),
     ]);
   const log = createLogger(opts.logLevel);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
@@ -91,6 +97,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
+  const pinMode = opts.pin as PinMode;
+  const pins = pinMode === 'off' ? undefined : new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
@@ -103,6 +111,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     sessionId: randomUUID(),
     identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
     server,
+    pins,
   });
 
   const now = () => new Date().toISOString();
