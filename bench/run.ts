@@ -20,8 +20,9 @@ const bin = join(root, 'dist', 'src', 'cli', 'main.js');
 const minimalServer = join(root, 'dist', 'bench', 'minimal-server.js');
 const rawProxy = join(root, 'dist', 'bench', 'raw-proxy.js');
 const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
+const CALLS = Number(process.env.BENCH_CALLS ?? (QUICK ? 1000 : 2000));
 const WARMUP = 200;
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
@@ -193,7 +194,17 @@ async function startup(): Promise<{ gateway: number; direct: number; rssKb: numb
   return { gateway: median(g), direct: median(d), rssKb };
 }
 
+/** `--quick`: items 1 and 3 only, under a minute; the last line is machine-readable. */
+async function quick(): Promise<void> {
+  log(`toolgate quick benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each`);
+  const stdio = await compare('stdio, plain client', plainRound, [process.execPath, minimalServer]);
+  const engine = engineRate(fiftyRulePolicy(), 'echo', { message: 'hello' });
+  log(`stdio p50: direct ${fmt(stdio.direct.p50)} ms, toolgate ${fmt(stdio.gateway.p50)} ms`);
+  process.stdout.write(`stdio_p50_ratio=${fmt(stdio.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (QUICK) return quick();
   log(`toolgate benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each (+${WARMUP} warm-up)`);
   const stdioFloor = await compare('stdio, plain client, raw byte-copying proxy (no parsing, no policy)', plainRound, [process.execPath, minimalServer], (server) => [process.execPath, rawProxy, ...server]);
   const stdioPlain = await compare('stdio, plain client', plainRound, [process.execPath, minimalServer]);

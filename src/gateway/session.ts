@@ -188,7 +188,7 @@ export class GatewaySession {
     }
     let verdict;
     try {
-      verdict = await this.o.guard.check(policy, { tool: name, args });
+      verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id });
     } catch (err) {
       // Fail closed: a call the gateway cannot decide is not forwarded.
       slot.done = true;
