@@ -183,8 +183,8 @@ export class GatewaySession {
     if (pinRefusal !== undefined) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
     let verdict;
