@@ -1,5 +1,6 @@
 // The audit durability contract with the gateway session: the record of a call
-// is emitted (and, with the SQLite store, committed) before its answer is sent
+// is emitted (and, with the SQLite store, durable: in the journal or already
+// committed by the group commit) before its answer is sent
 // to the client, for every kind of answer. Checked with in-memory channels and
 // a sink that looks at what the client has been sent when each record arrives.
 import { test } from 'node:test';
@@ -16,6 +17,7 @@ import { silentLogger } from '../log/index.js';
 import type { Frame, MessageChannel } from '../mcp/channel.js';
 import type { EventSink, GatewayEvent } from '../events/types.js';
 import { openAuditWriter } from './index.js';
+import { journaledRecords } from './journal.js';
 
 class Pipe implements MessageChannel {
   onframe?: (frame: Frame) => void;
@@ -57,12 +59,13 @@ test('every call record is committed before the answer reaches the client', asyn
     },
     close: () => audit.close(),
   };
-  // And from the client's side: when an answer is sent, its record is already in the database.
+  // And from the client's side: when an answer is sent, its record is already durable.
   const send = downstream.send.bind(downstream);
   downstream.send = (text: string) => {
     const id = (JSON.parse(text) as { id?: unknown }).id;
-    const n = (peek.prepare('SELECT COUNT(*) c FROM audit_records WHERE request_id = ?').get(JSON.stringify(id)) as { c: number }).c;
-    if (n === 0) violations.push(`answer to ${String(id)} sent with no committed record`);
+    const committed = (peek.prepare('SELECT COUNT(*) c FROM audit_records WHERE request_id = ?').get(JSON.stringify(id)) as { c: number }).c;
+    const journaled = journaledRecords(dir).filter((r) => r.request_id === JSON.stringify(id)).length;
+    if (committed + journaled === 0) violations.push(`answer to ${String(id)} sent with no durable record`);
     send(text);
   };
   new GatewaySession({ downstream, upstream, policy: () => compiled.policy, guard: new CallGuard(new MemoryCounterStore()), events: sink, log: silentLogger(), instance: 'I' });

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIT_DB_FILE, SqliteAuditBackend, SqliteAuditReader, type SqliteSync } from './sqlite.js';
 import { AuditLog } from './writer.js';
+import { ingestOrphanJournals, JournaledBackend, orphanJournals } from './journal.js';
 import type { AuditReader } from './types.js';
 
 /** Instance id of a maintenance command (prune, flush): its own chain holds its checkpoint. */
@@ -79,7 +80,9 @@ export async function openAuditWriter(opts: OpenAuditWriterOptions): Promise<Aud
     });
     return new AuditLog({ backend, ...common });
   }
-  const backend = new SqliteAuditBackend({ path: auditDbPath(opts.stateDir), synchronous: opts.sync ?? 'normal' });
+  const store = new SqliteAuditBackend({ path: auditDbPath(opts.stateDir), synchronous: opts.sync ?? 'normal' });
+  // synchronous=FULL asks for an fsync per record: the journal (no fsync) would weaken it.
+  const backend = opts.sync === 'full' ? store : new JournaledBackend(store, opts.stateDir, opts.instance, opts.warn ?? ((m) => process.stderr.write(m + '\n')));
   return new AuditLog({ backend, ...common });
 }
 
@@ -92,5 +95,14 @@ export async function openAuditReader(loc: AuditLocation): Promise<AuditReader> 
   }
   const path = auditDbPath(loc.stateDir);
   if (!existsSync(path)) throw new Error(`no audit log at ${path} (run the gateway with this --state-dir first, or pass --audit-dsn)`);
+  // Records journaled by a gateway that died before its group commit belong in what we read.
+  if (orphanJournals(loc.stateDir).length > 0) {
+    const store = new SqliteAuditBackend({ path });
+    try {
+      ingestOrphanJournals(loc.stateDir, store);
+    } finally {
+      await store.close();
+    }
+  }
   return new SqliteAuditReader(path);
 }

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { journaledRecords } from './journal.js';
 import { AuditLog, SqliteAuditBackend, SqliteAuditReader, openAuditWriter, verifyRecords } from './index.js';
 import type { GatewayEvent } from '../events/types.js';
 
@@ -15,16 +16,20 @@ function call(i: number, ts: string, extra: Partial<GatewayEvent> = {}): Gateway
 }
 
 describe('SQLite audit store', () => {
-  test('records every field, commits synchronously, and verifies', async () => {
+  test('records every field, journals synchronously, group-commits, and verifies', async () => {
     const d = dir();
     const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0 });
     log.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'I', server: 'demo', pid: 42, policy_hash: 'cd'.repeat(32) });
     log.emit(call(0, new Date().toISOString(), { request_id: 7, identity: 'alice', server: 'demo' }));
     log.emit(call(1, new Date().toISOString(), { request_id: 'x' }));
-    // Committed before emit returned: a second connection sees the rows now.
+    // Durable before emit returned: the journal holds the records now ...
+    assert.equal(journaledRecords(d).length, 3);
+    // ... and the group commit moves them into the database within milliseconds.
+    await new Promise((r) => setTimeout(r, 50));
     const peek = new Database(join(d, 'audit.db'), { readonly: true });
     assert.equal((peek.prepare('SELECT COUNT(*) c FROM audit_records').get() as { c: number }).c, 3);
     peek.close();
+    assert.equal(journaledRecords(d).length, 0, 'the journal is emptied after the commit');
     log.emit({ type: 'shutdown', ts: new Date().toISOString(), instance: 'I', status: 'success' });
     await log.close();
 

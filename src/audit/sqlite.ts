@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { INSERT_COLUMNS, anchorsOf, insertValues, rowToRecord } from './sql.js';
 import type { AuditFilter, AuditReader, AuditRecord, CheckpointAnchor, InstanceInfo } from './types.js';
-import type { AuditBackend, PruneTargets } from './writer.js';
+import type { PruneTargets } from './writer.js';
+import type { BatchBackend } from './journal.js';
 
 export const AUDIT_DB_FILE = 'audit.db';
 
@@ -79,18 +80,30 @@ function open(opts: SqliteAuditOptions): Database.Database {
 
 const INSERT_SQL = `INSERT INTO audit_records (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`;
 
-export class SqliteAuditBackend implements AuditBackend {
+export class SqliteAuditBackend implements BatchBackend {
   readonly kind = 'sqlite' as const;
   readonly db: Database.Database;
   private readonly insert: Database.Statement;
+  private readonly insertOrIgnore: Database.Statement;
+  private readonly insertMany: Database.Transaction<(records: readonly AuditRecord[], ignore: boolean) => void>;
 
   constructor(opts: SqliteAuditOptions) {
     this.db = open(opts);
     this.insert = this.db.prepare(INSERT_SQL);
+    this.insertOrIgnore = this.db.prepare(INSERT_SQL.replace(/^INSERT /, 'INSERT OR IGNORE '));
+    this.insertMany = this.db.transaction((records: readonly AuditRecord[], ignore: boolean) => {
+      const stmt = ignore ? this.insertOrIgnore : this.insert;
+      for (const rec of records) stmt.run(...insertValues(rec));
+    });
   }
 
   append(rec: AuditRecord): void {
     this.insert.run(...insertValues(rec));
+  }
+
+  /** One transaction for a batch (the journal's group commit; duplicates ignored when recovering). */
+  appendMany(records: readonly AuditRecord[], opts: { ignoreDuplicates?: boolean } = {}): void {
+    this.insertMany.immediate(records, opts.ignoreDuplicates ?? false);
   }
 
   touchInstance(info: InstanceInfo, what: 'start' | 'heartbeat' | 'stop'): void {
