@@ -7,7 +7,7 @@ import { compileConfig } from './compile.js';
 import type { CompiledPolicy } from './model.js';
 
 export * from './model.js';
-export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs } from './evaluate.js';
+export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
 export { globMatcher } from './compile.js';
 
 export interface PolicyError {
