@@ -12,6 +12,9 @@ import type { Issue } from './yamlnode.js';
 export * from './model.js';
 export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
 export { globMatcher } from './compile.js';
+export { convertConfig } from './convert.js';
+export type { ConvertOutcome, TargetFormat } from './convert.js';
+export { parseDuration, formatDuration, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
 
 export interface PolicyError {
   file: string;
