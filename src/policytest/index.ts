@@ -85,7 +85,7 @@ function toErrors(text: string, file: string, issues: Issue[]): PolicyError[] {
 }
 
 /** Parse a test file (YAML or JSON). Errors carry file:line:col. */
-export function parseTestFile(text: string, file: string): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
+export function parseTestFile(text: string, file: string, opts: { policy?: string } = {}): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
   const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true });
   const issues: Issue[] = doc.errors.map((e) => ({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' }));
   if (issues.length > 0) return { ok: false, errors: toErrors(text, file, issues) };
@@ -114,7 +114,9 @@ export function parseTestFile(text: string, file: string): { ok: true; spec: Tes
     const firstLine = (text.slice(0, at).match(/\n/g)?.length ?? 0) + 1 + (/^[|>]/.test(text.slice(at)) && nl >= 0 ? 1 : 0);
     const lineText = text.split('\n')[firstLine - 1] ?? '';
     policy = { inline, line: firstLine, indent: /^[|>]/.test(text.slice(at)) ? (/^ */.exec(lineText)?.[0].length ?? 0) : 0 };
-  } else need(rootAt, 'the test file needs policy (a path) or policy_inline (the policy text)', 'add policy: ./policy.yaml');
+  } else if (opts.policy === undefined) need(rootAt, 'the test file needs policy (a path) or policy_inline (the policy text)', 'add policy: ./policy.yaml');
+  // A policy given by the caller (toolgate test --policy) replaces the file's own.
+  if (opts.policy !== undefined) policy = { path: resolve(opts.policy) };
 
   let start: number | undefined;
   const st = get('start');
@@ -274,7 +276,11 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
 }
 
 /** Read, parse and run one test file. */
-export async function runTestFile(file: string, opts: { now?: number } = {}): Promise<FileResult> {
+/**
+ * Read, parse and run one test file. `policy` runs the cases against another policy file
+ * instead of the one the test file names (e.g. the JSON twin of a YAML policy).
+ */
+export async function runTestFile(file: string, opts: { now?: number; policy?: string } = {}): Promise<FileResult> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -282,7 +288,7 @@ export async function runTestFile(file: string, opts: { now?: number } = {}): Pr
     const code = (e as NodeJS.ErrnoException).code;
     return { file, errors: [{ file, line: 1, column: 1, message: code === 'ENOENT' ? 'test file not found' : `cannot read test file: ${(e as Error).message}` }], cases: [] };
   }
-  const parsed = parseTestFile(text, file);
+  const parsed = parseTestFile(text, file, opts.policy !== undefined ? { policy: opts.policy } : {});
   if (!parsed.ok) return { file, errors: parsed.errors, cases: [] };
   return runSpec(parsed.spec, opts);
 }
