@@ -8,7 +8,6 @@
 //
 // Rules of one tool are evaluated in this fixed order: deny_if, require, limits,
 // require_approval (each list in file order); then glob keys; then all_tools.
-import { RE2JS } from 're2js';
 import { goQuote } from './govalue.js';
 import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
 import type { JNode } from './jsonnode.js';
@@ -346,14 +345,7 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
   }
   for (const t of all) validateTool(t, counters, issues);
   for (const t of all) for (const j of t.entries) if (j.kind === 'limits' && j.rule.state) lowerLimit(t.key, j);
-  // Regexes are compiled once here (validateCondition stored them on the conditions).
-  for (const t of all) for (const j of t.entries) for (const c of j.rule.conditions) if (c.op === 'regex' && !c.regex && c.value.t === 'string') {
-    try {
-      c.regex = RE2JS.compile(c.value.v);
-    } catch {
-      /* reported by validateCondition */
-    }
-  }
+  // (validateCondition compiled each regex once and kept it on its condition.)
   const toRaw = (t: JTool): RawTool => ({ key: t.key, at: t.at, rules: t.entries.map((j) => j.rule) });
   cfg.tools = tools.map(toRaw);
   if (allTools) cfg.tools.push(toRaw(allTools));
