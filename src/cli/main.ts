@@ -15,6 +15,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   validate: async () => (await import('./validate.js')).registerValidate,
   explain: async () => (await import('./explain.js')).registerExplain,
   test: async () => (await import('./test.js')).registerTest,
+  convert: async () => (await import('./convert.js')).registerConvert,
   demo: async () => (await import('./demo.js')).registerDemo,
   classify: async () => (await import('./classify.js')).registerClassify,
   scan: async () => (await import('./scan.js')).registerScan,

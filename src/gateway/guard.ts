@@ -20,7 +20,7 @@ export class CallGuard {
 
   async check(policy: CompiledPolicy, call: ToolCall): Promise<GuardVerdict> {
     const now = this.clock();
-    const refs = countersFor(policy, call.tool);
+    const refs = countersFor(policy, call);
     const snapshot = refs.length > 0 ? await this.store.read(refs, now) : new Map<string, number>();
     const decision = decide(policy, call, snapshot);
     if (!decision.allowed) {
