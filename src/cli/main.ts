@@ -19,6 +19,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   classify: async () => (await import('./classify.js')).registerClassify,
   scan: async () => (await import('./scan.js')).registerScan,
   pins: async () => (await import('./pins.js')).registerPins,
+  catalog: async () => (await import('./catalog.js')).registerCatalog,
 };
 
 async function main(argv: string[]): Promise<void> {
