@@ -5,6 +5,7 @@
 //   npm run build
 //   mkdir -p /tmp/catsrv && cd /tmp/catsrv && npm init -y && npm install <the packages below>
 //   node scripts/build-catalogue.mjs --scratch /tmp/catsrv [--only github,memory] [--date 2026-01-31]
+//                                    [--servers servers.json] (a JSON array shaped like SERVERS below)
 //
 // This script installs nothing. For each server below it finds the package installed in the
 // scratch directory, starts its bin over stdio, lists its tools with the real scanner (twice:
@@ -45,7 +46,7 @@ const KEEP_ENV = new Set(['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'USER
 
 function usage(message) {
   if (message) process.stderr.write(`build-catalogue: ${message}\n`);
-  process.stderr.write('usage: node scripts/build-catalogue.mjs --scratch DIR [--only a,b] [--date YYYY-MM-DD] [--out DIR]\n');
+  process.stderr.write('usage: node scripts/build-catalogue.mjs --scratch DIR [--servers FILE] [--only a,b] [--date YYYY-MM-DD] [--out DIR]\n');
   process.exit(2);
 }
 
@@ -56,14 +57,19 @@ async function main() {
       only: { type: 'string' },
       date: { type: 'string' },
       out: { type: 'string' },
+      servers: { type: 'string' },
       timeout: { type: 'string', default: '30000' },
     },
   });
   if (!values.scratch) usage('--scratch is required');
+  const servers = values.servers ? JSON.parse(readFileSync(values.servers, 'utf8')) : SERVERS;
+  if (!Array.isArray(servers) || !servers.every((s) => typeof s?.name === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(s.name) && typeof s.package === 'string')) {
+    usage('--servers: expected a JSON array of {name, package, args?, launchArgs?, env?} (names: lower-case letters, digits, dashes)');
+  }
   const scratch = resolve(values.scratch);
   const out = resolve(values.out ?? join(root, 'catalogue'));
   const only = values.only ? new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
-  if (only) for (const n of only) if (!SERVERS.some((s) => s.name === n)) usage(`unknown server ${JSON.stringify(n)}`);
+  if (only) for (const n of only) if (!servers.some((s) => s.name === n)) usage(`unknown server ${JSON.stringify(n)}`);
   const now = values.date ? new Date(`${values.date}T00:00:00Z`) : new Date();
   if (Number.isNaN(now.getTime())) usage(`bad --date ${values.date}`);
   const timeoutMs = Number(values.timeout);
@@ -81,7 +87,7 @@ async function main() {
   const entries = new Map(previous.entries.map((e) => [e.name, e]));
   const failures = [];
 
-  for (const spec of SERVERS) {
+  for (const spec of servers) {
     if (only && !only.has(spec.name)) continue;
     const log = (m) => process.stderr.write(`[${spec.name}] ${m}\n`);
     const pkgDir = join(scratch, 'node_modules', ...spec.package.split('/'));
@@ -174,10 +180,10 @@ async function main() {
     log(`${spec.package}@${pkg.version}: ${definitions.length} tools ${JSON.stringify(categories)}`);
   }
 
-  // Keep the order of SERVERS, then any entries this script no longer knows.
+  // Keep the order of the server list, then any other entries already in the index.
   const ordered = [
-    ...SERVERS.map((s) => entries.get(s.name)).filter(Boolean),
-    ...[...entries.values()].filter((e) => !SERVERS.some((s) => s.name === e.name)),
+    ...servers.map((s) => entries.get(s.name)).filter(Boolean),
+    ...[...entries.values()].filter((e) => !servers.some((s) => s.name === e.name)),
   ];
   writeFileSync(indexPath, JSON.stringify({ format: 1, entries: ordered }, null, 2) + '\n');
   process.stderr.write(`wrote ${indexPath}: ${ordered.length} entries\n`);

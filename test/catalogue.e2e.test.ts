@@ -90,6 +90,10 @@ test('catalog init writes the policy; with --state-dir it seeds the pins; it doe
   assert.match(again.stderr, /memory\.yaml exists; use --force/);
   assert.equal(existsSync(join(dir, 'state', 'state.db')), false, 'a refused init changes nothing');
 
+  const noState = cli(['catalog', 'init', 'memory', '-o', '-', '--server-name', 'x'], dir);
+  assert.equal(noState.code, 1);
+  assert.match(noState.stderr, /--server-name .* needs --state-dir/);
+
   const out = join(dir, 'mem-policy.yaml');
   const seeded = cli(['catalog', 'init', 'memory', '-o', out, '--state-dir', join(dir, 'state'), '--server-name', 'my-memory'], dir);
   assert.equal(seeded.code, 0, seeded.stderr);

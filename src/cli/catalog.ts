@@ -72,6 +72,7 @@ export function registerCatalog(program: Command): void {
         };
         if (!toStdout && existsSync(output) && !flags.force) throw new Error(`${output} exists; use --force to overwrite it, or -o FILE`);
         const serverName = flags.serverName ?? entry.name;
+        if (flags.serverName !== undefined && flags.stateDir === undefined) throw new Error('--server-name names the server the pins are seeded for: it needs --state-dir');
         if (serverName.trim() === '') throw new Error('--server-name must not be empty');
 
         if (definitions && flags.stateDir !== undefined) {
