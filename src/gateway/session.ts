@@ -163,7 +163,7 @@ export class GatewaySession {
         : typeof name !== 'string'
           ? 'params.name must be a string'
           : 'params.arguments must be an object';
-      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
+      // The record is committed before the answer leaves (audit durability).
       this.emitCall({
         tool: typeof name === 'string' ? name : undefined,
         request_id: req.id,
@@ -172,6 +172,7 @@ export class GatewaySession {
         message: problem,
         latency_ms: performance.now() - started,
       });
+      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
       return;
     }
 
@@ -182,8 +183,8 @@ export class GatewaySession {
     if (pinRefusal !== undefined) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
     let verdict;
@@ -195,15 +196,14 @@ export class GatewaySession {
       this.flushOutbox();
       const message = 'toolgate could not decide this call (state store unavailable); denied';
       this.o.log.error({ err, tool: name }, 'decision failed');
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
 
     if (!verdict.allowed) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       this.emitCall({
         tool: name,
         request_id: req.id,
@@ -216,6 +216,7 @@ export class GatewaySession {
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
       });
+      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       return;
     }
 
@@ -223,8 +224,8 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error');
-      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
@@ -331,12 +332,8 @@ export class GatewaySession {
     return { ...res, result: { ...result, tools } };
   }
 
+  /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
   private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): Promise<void> {
-    try {
-      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
-    } catch (err) {
-      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
-    }
     this.emitCall({
       tool: call.tool,
       request_id: call.id,
@@ -347,6 +344,11 @@ export class GatewaySession {
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
     });
+    try {
+      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
+    }
   }
 
   private upstreamClosed(): void {
