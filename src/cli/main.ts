@@ -22,6 +22,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   pins: async () => (await import('./pins.js')).registerPins,
   audit: async () => (await import('./audit.js')).registerAudit,
   status: async () => (await import('./status.js')).registerStatus,
+  catalog: async () => (await import('./catalog.js')).registerCatalog,
 };
 
 async function main(argv: string[]): Promise<void> {
