@@ -106,7 +106,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
   const pinMode = opts.pin as PinMode;
-  const pins = pinMode === 'off' ? undefined : new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), pinMode);
+  const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), () => holder.current.pin ?? pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,

@@ -22,6 +22,7 @@ import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
 import type { CallGuard } from './guard.js';
 import type { PinChecker } from '../pins/index.js';
+import { captureArgs } from '../audit/redact.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -46,6 +47,8 @@ interface PendingCall {
   started: number;
   handle?: ReservationHandle;
   policyHash: string;
+  /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
+  args?: unknown;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -179,11 +182,12 @@ export class GatewaySession {
     const slot = this.reserveSlot();
     const policy = this.o.policy();
     const argsHash = sha256Canonical(args);
+    const captured = captureArgs(policy.audit, args);
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) {
       slot.done = true;
       this.flushOutbox();
-      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
@@ -196,7 +200,7 @@ export class GatewaySession {
       this.flushOutbox();
       const message = 'toolgate could not decide this call (state store unavailable); denied';
       this.o.log.error({ err, tool: name }, 'decision failed');
-      this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
@@ -212,7 +216,7 @@ export class GatewaySession {
         rule: verdict.rule,
         rule_pointer: verdict.pointer,
         message: verdict.message,
-        args_sha256: argsHash,
+        args_sha256: argsHash, args: captured,
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
       });
@@ -224,12 +228,12 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error');
-      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
-    this.calls.set(key, { id: req.id, tool: name, argsHash, started, handle: verdict.handle, policyHash: policy.hash });
+    this.calls.set(key, { id: req.id, tool: name, argsHash, started, handle: verdict.handle, policyHash: policy.hash, args: captured });
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
@@ -341,6 +345,7 @@ export class GatewaySession {
       outcome: outcome === 'cancelled' ? undefined : outcome,
       cancelled: outcome === 'cancelled' ? true : undefined,
       args_sha256: call.argsHash,
+      args: call.args,
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
     });

@@ -70,9 +70,14 @@ export class PinChecker {
   constructor(
     private readonly store: PinStore,
     private readonly server: string,
-    readonly mode: PinMode,
+    /** The mode in force (the policy's `pin:`, else the --pin flag); read at every check. */
+    private readonly modeOf: () => PinMode,
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  get mode(): PinMode {
+    return this.modeOf();
+  }
 
   /** Check one listed tool; records first sights and changes. */
   check(tool: Record<string, unknown>): PinVerdict {
@@ -100,6 +105,7 @@ export class PinChecker {
   refusal(tool: string): string | undefined {
     const message = this.withheld.get(tool);
     if (message === undefined) return undefined;
+    if (this.mode !== 'enforce') return undefined;
     // Accepted meanwhile (perhaps by another process)? Then the tool is released.
     const pin = this.store.get(this.server, tool);
     if (pin && pin.pending === undefined) {

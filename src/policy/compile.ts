@@ -149,6 +149,9 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     tools: [...p.tools].map(([k, rules]) => [k, rules.map(canonicalRule)]),
     globs: p.globs.map((g) => [g.pattern, g.rules.map(canonicalRule)]),
     wildcard: p.wildcard.map(canonicalRule),
+    // Added only when present, so policies without them keep their hash.
+    ...(p.pin !== undefined ? { pin: p.pin } : {}),
+    ...(p.audit !== undefined ? { audit: p.audit } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
@@ -190,5 +193,7 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
   };
   if (file !== undefined) base.file = file;
   if (cfg.description !== '') base.description = cfg.description;
+  if (cfg.pin) base.pin = cfg.pin.value as 'off' | 'warn' | 'enforce';
+  if (cfg.audit) base.audit = { captureArgs: cfg.audit.captureArgs, redact: cfg.audit.redact.map((r) => r.name) };
   return { ...base, hash: hashPolicy(base) };
 }

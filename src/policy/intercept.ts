@@ -83,9 +83,20 @@ export interface RawConfig {
   defaultAt: number;
   hide: Array<{ name: string; at: number }>;
   tools: RawTool[];
+  /** toolgate: tool pinning mode (`off`, `warn`, `enforce`); '' when absent. */
+  pin?: { value: string; at: number };
+  /** toolgate: audit options. */
+  audit?: RawAudit;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools'] as const;
+export interface RawAudit {
+  captureArgs: boolean;
+  redact: Array<{ name: string; at: number }>;
+}
+
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit'] as const;
+export const AUDIT_KEYS = ['capture_args', 'redact'] as const;
+export const PIN_MODES = ['off', 'warn', 'enforce'] as const;
 export const TOOL_KEYS = ['rules'] as const;
 export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval'] as const;
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
@@ -254,6 +265,18 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
           name: decodeString(ctx, x, `hide[${i}]`, f.keyOffset),
           at: offsetOf(deref(ctx, x), vAt),
         }));
+        break;
+      }
+      case 'pin':
+        cfg.pin = { value: decodeString(ctx, f.value, 'pin', f.keyOffset), at: vAt };
+        break;
+      case 'audit': {
+        const audit: RawAudit = { captureArgs: false, redact: [] };
+        for (const af of decodeMap(ctx, f.value, 'audit', AUDIT_KEYS, f.keyOffset) ?? []) {
+          if (af.key === 'capture_args') audit.captureArgs = decodeBool(ctx, af.value, 'audit.capture_args', af.keyOffset);
+          else if (af.key === 'redact') audit.redact = decodeNames(ctx, af.value, 'audit.redact', af.keyOffset);
+        }
+        cfg.audit = audit;
         break;
       }
       case 'tools':
@@ -516,7 +539,20 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
   }
 }
 
+/** toolgate's top-level extensions, shared by both formats. */
+export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
+  if (cfg.pin && !(PIN_MODES as readonly string[]).includes(cfg.pin.value)) {
+    issues.push({ offset: cfg.pin.at, message: `pin must be "off", "warn" or "enforce", got ${goQuote(cfg.pin.value)}`, fix: 'use off, warn (report changed tool definitions) or enforce (withhold them)' });
+  }
+  for (const r of cfg.audit?.redact ?? []) {
+    if (!r.name.startsWith('args.') || r.name.length <= 'args.'.length) {
+      issues.push({ offset: r.at, message: `audit.redact entries must be argument paths, got ${goQuote(r.name)}`, fix: 'use a path like args.card_number (args.* and args.a.*.b wildcards are allowed)' });
+    }
+  }
+}
+
 function validate(cfg: RawConfig, issues: Issue[]): void {
+  validateExtensions(cfg, issues);
   if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
   if (cfg.default !== 'allow' && cfg.default !== 'deny') {
     issues.push({ offset: cfg.defaultAt, message: `default must be "allow" or "deny", got ${goQuote(cfg.default)}`, fix: FIX.default });

@@ -99,6 +99,10 @@ export interface CompiledPolicy {
   globs: GlobRules[];
   /** Rules under `"*"`, applied after the tool's own rules. */
   wildcard: CompiledRule[];
+  /** toolgate: tool pinning mode from the policy (the --pin flag applies when absent). */
+  pin?: 'off' | 'warn' | 'enforce';
+  /** toolgate: what the audit log keeps of arguments (nothing by default; secrets are always redacted). */
+  audit?: { captureArgs: boolean; redact: string[] };
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
 }

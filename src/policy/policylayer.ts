@@ -12,12 +12,12 @@ import { goQuote } from './govalue.js';
 import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
 import type { JNode } from './jsonnode.js';
 import type { Issue } from './yamlnode.js';
-import { FIX, SCOPES, validateApproval, validateCondition, validateIdentities, validateScope } from './intercept.js';
-import type { RawApproval, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
+import { AUDIT_KEYS, FIX, SCOPES, validateApproval, validateCondition, validateExtensions, validateIdentities, validateScope } from './intercept.js';
+import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
 
-export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools'] as const;
+export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit'] as const;
 export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities'] as const;
@@ -313,6 +313,22 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
       case 'all_tools':
         allTools = decodeTool(issues, '*', f.keyAt, v, 'all_tools');
         break;
+      case 'pin':
+        cfg.pin = { value: jString(issues, v, 'pin'), at: v.at };
+        break;
+      case 'audit': {
+        const audit: RawAudit = { captureArgs: false, redact: [] };
+        for (const af of jObject(issues, v, 'audit', AUDIT_KEYS) ?? []) {
+          if (af.key === 'capture_args') {
+            if (af.value.kind === 'bool') audit.captureArgs = af.value.value;
+            else issues.push({ offset: af.value.at, message: 'audit.capture_args must be true or false', fix: 'use true or false' });
+          } else if (af.key === 'redact') {
+            audit.redact = (jArray(issues, af.value, 'audit.redact') ?? []).map((x, i) => ({ name: jString(issues, x, `audit.redact[${i}]`), at: x.at }));
+          }
+        }
+        cfg.audit = audit;
+        break;
+      }
       case 'tools':
         for (const t of jObject(issues, v, 'tools', null) ?? []) {
           if (t.key === '*') {
@@ -325,6 +341,7 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
     }
   }
   // Validation (Intercept's checks, with PolicyLayer's required fields).
+  validateExtensions(cfg, issues);
   if (!versionSeen) issues.push({ offset: node.at, message: 'version is required', fix: 'add "version": "1"' });
   else if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
   if (!defaultSeen) issues.push({ offset: node.at, message: 'default is required', fix: 'add "default": "deny" (or "allow")' });
