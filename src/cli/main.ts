@@ -9,6 +9,7 @@ import { registerTest } from './test.js';
 import { registerDemo } from './demo.js';
 import { registerClassify } from './classify.js';
 import { registerScan } from './scan.js';
+import { registerGrant } from './grant.js';
 import { VERSION } from './version.js';
 
 const program = new Command('toolgate')
@@ -23,6 +24,7 @@ registerTest(program);
 registerDemo(program);
 registerClassify(program);
 registerScan(program);
+registerGrant(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);
