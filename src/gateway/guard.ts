@@ -2,11 +2,21 @@
 // reservation once the upstream has answered. Shared by the live gateway and
 // `toolgate test`, so a policy test exercises exactly the production path.
 import { countersFor, decide } from '../policy/index.js';
-import type { CompiledPolicy, Decision, ToolCall } from '../policy/index.js';
+import type { ApprovalRequirement, CompiledPolicy, Decision, ToolCall } from '../policy/index.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
 
 export type GuardVerdict =
-  | { allowed: true; decision: Extract<Decision, { allowed: true }>; handle?: ReservationHandle }
+  | {
+      allowed: true;
+      decision: Extract<Decision, { allowed: true }>;
+      handle?: ReservationHandle;
+      /**
+       * Set when a require_approval rule matched: nothing is reserved yet. Hold
+       * the call; once approved, reserveApproved(decision) reserves and the
+       * call is forwarded.
+       */
+      approval?: ApprovalRequirement;
+    }
   | { allowed: false; reason: string; rule: string; pointer?: string; message: string; countersRead: Record<string, number> };
 
 /** How the upstream answered: a JSON-RPC error or a dead transport rolls the counters back. */
@@ -27,6 +37,20 @@ export class CallGuard {
       const { reason, rule, pointer, message, countersRead } = decision;
       return { allowed: false, reason, rule, pointer, message, countersRead };
     }
+    if (decision.approval) return { allowed: true, decision, approval: decision.approval };
+    return this.reserve(decision, now);
+  }
+
+  /**
+   * Reserve the counters of a decision whose approval came in. The counters
+   * are checked now, against their values now: a quota used up while the call
+   * waited still refuses it.
+   */
+  async reserveApproved(decision: Extract<Decision, { allowed: true }>): Promise<GuardVerdict> {
+    return this.reserve(decision, this.clock());
+  }
+
+  private async reserve(decision: Extract<Decision, { allowed: true }>, now: number): Promise<GuardVerdict> {
     if (decision.reservations.length === 0) return { allowed: true, decision };
     const result = await this.store.reserve(decision.reservations, now);
     if (!result.ok) {
