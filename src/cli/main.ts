@@ -10,6 +10,7 @@ import { registerDemo } from './demo.js';
 import { registerClassify } from './classify.js';
 import { registerScan } from './scan.js';
 import { registerGrant } from './grant.js';
+import { registerApprovals } from './approvals.js';
 import { VERSION } from './version.js';
 
 const program = new Command('toolgate')
@@ -25,6 +26,7 @@ registerDemo(program);
 registerClassify(program);
 registerScan(program);
 registerGrant(program);
+registerApprovals(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);

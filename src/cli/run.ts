@@ -3,7 +3,8 @@
 // match Intercept's, so its users change one word in their client config.
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { loadPolicyFile } from '../policy/index.js';
 import { openCounterStore, resolveStateDir } from '../state/index.js';
 import { JsonlEventSink, newInstanceId } from '../events/index.js';
@@ -13,6 +14,8 @@ import { StdioChannel } from '../mcp/stdio.js';
 import { CallGuard } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { ApprovalQueue, openApprovalStore } from '../approval/index.js';
+import { GRANTS_DB_FILE, callerDenial, openGrantStore, resolveStdioIdentity, type Identity } from '../identity/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -62,6 +65,15 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
     throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
   }
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
+  const identity = stdioIdentity(opts.identity ?? process.env.TOOLGATE_IDENTITY, stateDir);
+  if (identity?.policy.kind === 'file') {
+    // The grant names its policy: -c may be left out, and may not name another file.
+    if (!opts.config) opts.config = identity.policy.path;
+    else if (resolve(opts.config) !== identity.policy.path) {
+      throw new Error(`identity "${identity.name}" has a grant for policy ${identity.policy.path}, not ${resolve(opts.config)}; not starting`);
+    }
+  }
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (command.length === 0) {
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
@@ -75,8 +87,12 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
 
-  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const store = await openCounterStore({ kind: 'sqlite', stateDir });
+  // Held calls: approvals.db in the state dir. Requests left pending by a
+  // gateway that is gone are recorded abandoned now (they can never run).
+  const approvalStore = openApprovalStore(stateDir);
+  approvalStore.sweep();
+  const approvals = new ApprovalQueue({ store: approvalStore, log });
   const instance = newInstanceId();
   const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
@@ -95,8 +111,10 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     log,
     instance,
     sessionId: randomUUID(),
-    identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
+    identity: identity?.name,
     server,
+    approvals,
+    callerDenial: identity ? callerDenial(identity) : undefined,
   });
 
   const now = () => new Date().toISOString();
@@ -126,6 +144,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const exit = await child.exited;
   // Let pending answers (errors for calls the child never answered) reach the client.
   await new Promise((r) => setImmediate(r));
+  approvals.close();
+  approvalStore.close();
   events.emit({ type: 'shutdown', ts: now(), instance, status: 'success' });
   await holder.close();
   await events.close();
@@ -136,4 +156,15 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   process.exitCode = exitStatus(exit);
   // Nothing should keep us alive once the child is gone.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
+}
+
+/** `--identity NAME`: a label, or, when a grant of that name exists, that grant (its status and policy count). */
+function stdioIdentity(name: string | undefined, stateDir: string): Identity | undefined {
+  if (name === undefined || name.trim() === '') return undefined;
+  const grants = existsSync(join(stateDir, GRANTS_DB_FILE)) ? openGrantStore(stateDir) : undefined;
+  try {
+    return resolveStdioIdentity(name, grants);
+  } finally {
+    grants?.close();
+  }
 }
