@@ -13,7 +13,7 @@
 // an approver / self-approval, 400 bad body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject } from '../mcp/jsonrpc.js';
-import { secretEquals } from '../identity/index.js';
+import { secretEquals } from '../identity/tokens.js';
 import { APPROVAL_STATUSES, approvalJson, type ApprovalDecider, type ApprovalStatus, type DecideResult } from './types.js';
 
 export interface ApprovalApiOptions {

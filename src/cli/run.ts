@@ -5,17 +5,8 @@ import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { loadPolicyFile } from '../policy/index.js';
-import { openCounterStore, resolveStateDir } from '../state/index.js';
-import { JsonlEventSink, newInstanceId } from '../events/index.js';
-import { createLogger, LOG_LEVELS } from '../log/index.js';
-import { ChildServer, exitStatus } from '../mcp/child.js';
-import { StdioChannel } from '../mcp/stdio.js';
-import { CallGuard } from '../gateway/guard.js';
-import { GatewaySession } from '../gateway/session.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
-import { ApprovalQueue, openApprovalStore } from '../approval/index.js';
-import { GRANTS_DB_FILE, callerDenial, openGrantStore, resolveStdioIdentity, type Identity } from '../identity/index.js';
+import { LOG_LEVELS } from '../log/levels.js';
+import type { PinMode } from '../pins/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -30,6 +21,8 @@ export interface RunOptions {
   bind?: string;
   port?: string;
   identity?: string;
+  pin: string;
+  serverName?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -49,6 +42,8 @@ export function addRunOptions(cmd: Command): Command {
     .option('--bind <addr>', 'listener address for --transport http|sse')
     .option('--port <port>', 'listener port for --transport http|sse')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
+    .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -65,42 +60,57 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
     throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
   }
-  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const identity = stdioIdentity(opts.identity ?? process.env.TOOLGATE_IDENTITY, stateDir);
-  if (identity?.policy.kind === 'file') {
-    // The grant names its policy: -c may be left out, and may not name another file.
-    if (!opts.config) opts.config = identity.policy.path;
-    else if (resolve(opts.config) !== identity.policy.path) {
-      throw new Error(`identity "${identity.name}" has a grant for policy ${identity.policy.path}, not ${resolve(opts.config)}; not starting`);
-    }
-  }
+  const identity = await stdioIdentity(opts);
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (command.length === 0) {
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
   }
 
-  const log = createLogger(opts.logLevel);
+  // Start-up is on every agent's path: load the policy first, start the server,
+  // and load the rest while the server boots.
+  const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
   const configPath = resolve(opts.config);
   const loaded = loadPolicyFile(configPath);
   if (!loaded.ok) {
-    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
 
+  const { ChildServer, exitStatus } = await import('../mcp/child.js');
+  const [cmd, ...args] = command as [string, ...string[]];
+  const server = basename(cmd);
+  const child = new ChildServer({ command: cmd, args });
+
+  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
+    await Promise.all([
+      import('../state/index.js'),
+      import('../events/index.js'),
+      import('../log/index.js'),
+      import('../mcp/stdio.js'),
+      import('../gateway/guard.js'),
+      import('../gateway/session.js'),
+      import('../gateway/policy-holder.js'),
+      import('../pins/index.js'),
+    ]);
+  const [{ ApprovalQueue }, { ApprovalStore, APPROVALS_DB_FILE }, { callerDenial }] = await Promise.all([
+    import('../approval/queue.js'),
+    import('../approval/store.js'),
+    import('../identity/authenticate.js'),
+  ]);
+  const log = createLogger(opts.logLevel);
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const store = await openCounterStore({ kind: 'sqlite', stateDir });
-  // Held calls: approvals.db in the state dir. Requests left pending by a
-  // gateway that is gone are recorded abandoned now (they can never run).
-  const approvalStore = openApprovalStore(stateDir);
+  // Held calls live in <stateDir>/approvals.db. Requests left pending by a
+  // gateway that is gone are recorded abandoned now: they can never run.
+  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
   approvalStore.sweep();
   const approvals = new ApprovalQueue({ store: approvalStore, log });
   const instance = newInstanceId();
   const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
-  const [cmd, ...args] = command as [string, ...string[]];
-  const server = basename(cmd);
-
-  const child = new ChildServer({ command: cmd, args });
+  const pinMode = opts.pin as PinMode;
+  const pins = pinMode === 'off' ? undefined : new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
@@ -113,6 +123,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     sessionId: randomUUID(),
     identity: identity?.name,
     server,
+    pins,
     approvals,
     callerDenial: identity ? callerDenial(identity) : undefined,
   });
@@ -158,13 +169,33 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   setTimeout(() => process.exit(process.exitCode), 200).unref();
 }
 
-/** `--identity NAME`: a label, or, when a grant of that name exists, that grant (its status and policy count). */
-function stdioIdentity(name: string | undefined, stateDir: string): Identity | undefined {
+/**
+ * `--identity NAME` (or $TOOLGATE_IDENTITY): a label for rules, counters and
+ * events; when a grant of that name exists in the state directory, that grant
+ * counts: revoked or expired refuses to start, no policy denies every call,
+ * and its policy file is used (-c may be left out, and may not name another).
+ */
+async function stdioIdentity(opts: RunOptions) {
+  const name = opts.identity ?? process.env.TOOLGATE_IDENTITY;
   if (name === undefined || name.trim() === '') return undefined;
-  const grants = existsSync(join(stateDir, GRANTS_DB_FILE)) ? openGrantStore(stateDir) : undefined;
+  const [{ resolveStateDir }, { GrantStore, GRANTS_DB_FILE }, { resolveStdioIdentity }] = await Promise.all([
+    import('../state/index.js'),
+    import('../identity/grants.js'),
+    import('../identity/stdio.js'),
+  ]);
+  const file = join(resolveStateDir({ stateDir: opts.stateDir }, process.env), GRANTS_DB_FILE);
+  const grants = existsSync(file) ? new GrantStore({ path: file }) : undefined;
+  let identity;
   try {
-    return resolveStdioIdentity(name, grants);
+    identity = resolveStdioIdentity(name, grants);
   } finally {
     grants?.close();
   }
+  if (identity.policy.kind === 'file') {
+    if (!opts.config) opts.config = identity.policy.path;
+    else if (resolve(opts.config) !== identity.policy.path) {
+      throw new Error(`identity "${name}" has a grant for policy ${identity.policy.path}, not ${resolve(opts.config)}; not starting`);
+    }
+  }
+  return identity;
 }

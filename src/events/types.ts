@@ -8,6 +8,7 @@ export type EventType =
   | 'tool_call'
   | 'config_reload'
   | 'shutdown'
+  | 'tool_pin'
   // A call held for a human decision, and how that ended (see src/approval).
   | 'approval_requested'
   | 'approval_approved'

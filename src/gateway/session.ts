@@ -17,11 +17,14 @@ import {
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
 import { DENIAL_PREFIX, isToolVisible, type CompiledPolicy } from '../policy/index.js';
-import { elicitationRequest, parseElicitationResult, redactArgs, type ApprovalQueue, type Elicit, type HeldApproval } from '../approval/index.js';
+import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
+import { redactArgs } from '../approval/redact.js';
+import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
+import type { PinChecker } from '../pins/index.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -41,6 +44,8 @@ export interface SessionOptions {
   callerDenial?: string;
   /** While a call waits for approval, progress notifications go out this often (ms; default 10000) if the client sent a progressToken. */
   progressEveryMs?: number;
+  /** Tool pinning (rug-pull defence); absent: off. */
+  pins?: PinChecker;
 }
 
 /** A tools/call waiting for a human decision. */
@@ -214,6 +219,14 @@ export class GatewaySession {
 
     const slot = this.reserveSlot();
     const policy = this.o.policy();
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) {
+      slot.done = true;
+      this.flushOutbox();
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      return;
+    }
     let verdict;
     try {
       verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id });
@@ -517,11 +530,25 @@ export class GatewaySession {
     this.deliverFromUpstream(res, text);
   }
 
-  /** Remove hidden (and, under default deny, unlisted) tools; everything else in the result stays. */
+  /**
+   * Remove hidden (and, under default deny, unlisted) tools, and tools whose
+   * pinned definition changed (pin: enforce); everything else in the result stays.
+   */
   private filterToolList(res: JsonRpcResponse): JsonRpcResponse {
     const policy = this.o.policy();
     const result = res.result as Record<string, unknown> & { tools: unknown[] };
-    const tools = result.tools.filter((t) => isPlainObject(t) && typeof t.name === 'string' && isToolVisible(policy, t.name));
+    const tools = result.tools.filter((t) => {
+      if (!isPlainObject(t) || typeof t.name !== 'string') return false;
+      if (this.o.pins && this.o.pins.mode !== 'off') {
+        const verdict = this.o.pins.check(t);
+        if (verdict.status === 'changed') {
+          this.o.log.warn({ tool: t.name, changed: verdict.changed, mode: this.o.pins.mode }, 'tool definition changed since it was pinned');
+          this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: `definition changed: ${verdict.changed.join(', ')}`, pinned_hash: verdict.pinnedHash, hash: verdict.hash, pin_mode: this.o.pins.mode });
+          if (this.o.pins.mode === 'enforce') return false;
+        }
+      }
+      return isToolVisible(policy, t.name);
+    });
     return { ...res, result: { ...result, tools } };
   }
 
@@ -592,12 +619,15 @@ export class GatewaySession {
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {
-    this.emitEvent('tool_call', fields);
+    this.emit({ type: 'tool_call', ...fields });
   }
 
   private emitEvent(type: GatewayEvent['type'], fields: Partial<GatewayEvent>): void {
+    this.emit({ ...fields, type });
+  }
+
+  private emit(fields: Partial<GatewayEvent> & { type: GatewayEvent['type'] }): void {
     const event: GatewayEvent = {
-      type,
       ts: new Date().toISOString(),
       instance: this.o.instance,
       session: this.id,

@@ -2,8 +2,8 @@
 // or an AuthError the HTTP listener turns into 401 + WWW-Authenticate.
 import type { JWTPayload } from 'jose';
 import { grantStatus, noPolicyMessage, type Grant, type GrantPolicy, type GrantStore } from './grants.js';
-import { looksLikeJwt, type JwtVerifier } from './jwt.js';
-import { looksLikeToken, parseBearer } from './tokens.js';
+import type { JwtVerifier } from './jwt.js';
+import { looksLikeJwt, looksLikeToken, parseBearer } from './tokens.js';
 
 /**
  * The policy an identity calls under. A grant's own policy, or `gateway`: the

@@ -47,10 +47,7 @@ export type JwtResult =
   | { ok: true; grant: string; claims: JWTPayload }
   | { ok: false; reason: 'expired' | 'invalid'; message: string };
 
-/** Three base64url segments: the shape of a compact JWS. */
-export function looksLikeJwt(text: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text);
-}
+export { looksLikeJwt } from './tokens.js';
 
 type KeySource = { get: JWTVerifyGetKey | CryptoKey | Uint8Array; algorithms: JwtAlgorithm[] };
 

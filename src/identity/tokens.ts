@@ -40,3 +40,8 @@ export function parseBearer(header: string | undefined | null): { ok: true; cred
   if (!m) return { ok: false, reason: 'malformed' };
   return { ok: true, credential: m[1]! };
 }
+
+/** Three base64url segments: the shape of a compact JWS. */
+export function looksLikeJwt(text: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(text);
+}
