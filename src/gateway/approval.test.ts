@@ -269,7 +269,9 @@ test('elicitation: a client with the capability approves its own call when the p
 });
 
 test('elicitation declined denies; a decision elsewhere cancels the open elicitation', async () => {
-  const t = setup({ approvals: { create_charge: { approvers: [SELF_APPROVER] } } });
+  // The policy model's selfApproval flag (require_approval's `self_approval: true`) works like "@self".
+  const selfApproval = { selfApproval: true } as Record<string, unknown> as Partial<ApprovalRequirement>;
+  const t = setup({ approvals: { create_charge: selfApproval } });
   try {
     t.down.receive({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } } });
     t.call(1, 'create_charge', {});

@@ -16,10 +16,11 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type CompiledPolicy } from '../policy/index.js';
+import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
+import { SELF_APPROVER } from '../approval/types.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
@@ -82,6 +83,13 @@ interface Slot {
 
 export function sha256Canonical(value: unknown): string {
   return createHash('sha256').update(canonicalize(value) ?? 'null').digest('hex');
+}
+
+/** Who may approve, as stored with the request: the named approvers, plus SELF_APPROVER when the rule allows self-approval. */
+function approversOf(r: ApprovalRequirement & { selfApproval?: boolean }): string[] {
+  const list = [...(r.approvers ?? [])];
+  if (r.selfApproval === true && !list.includes(SELF_APPROVER)) list.push(SELF_APPROVER);
+  return list;
 }
 
 export function denialResult(message: string): { content: Array<{ type: 'text'; text: string }>; isError: true } {
@@ -349,7 +357,7 @@ export class GatewaySession {
           rule: requirement.rule,
           rulePointer: requirement.pointer,
           timeoutMs: requirement.timeoutMs,
-          approvers: requirement.approvers ?? [],
+          approvers: approversOf(requirement),
           ...(requirement.message !== undefined ? { message: requirement.message } : {}),
           session: this.id,
           ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
