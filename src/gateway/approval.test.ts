@@ -48,10 +48,11 @@ class ApprovalGuard extends CallGuard {
   constructor(private readonly approvals: Record<string, Partial<ApprovalRequirement>>, private readonly limit = 10) {
     super(new MemoryCounterStore());
   }
-  override async check(policy: CompiledPolicy, call: ToolCall): Promise<GuardVerdict> {
+  override async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
     this.calls.push(call);
     const a = this.approvals[call.tool];
-    if (!a) return super.check(policy, call);
+    if (!a) return super.check(policy, call, opts);
+    assert.equal(opts.holdForApproval, true, 'the session asks the guard to hold approval calls');
     const approval: ApprovalRequirement = { rule: `approve ${call.tool}`, pointer: `tools/${call.tool}/rules/0`, timeoutMs: 60_000, ...a };
     const reservations = [{ key: `global.${call.tool}`, window: 'minute' as const, amount: 1, limit: this.limit, rule: 'limit', pointer: `tools/${call.tool}/rules/1`, onDeny: `${call.tool} limit reached` }];
     return { allowed: true, decision: { allowed: true, reservations, approval, countersRead: {} }, approval };

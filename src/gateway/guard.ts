@@ -11,9 +11,10 @@ export type GuardVerdict =
       decision: Extract<Decision, { allowed: true }>;
       handle?: ReservationHandle;
       /**
-       * Set when a require_approval rule matched: nothing is reserved yet. Hold
-       * the call; once approved, reserveApproved(decision) reserves and the
-       * call is forwarded.
+       * Set when a require_approval rule matched. With `holdForApproval` nothing
+       * is reserved yet: hold the call, and once approved reserveApproved(decision)
+       * reserves and the call is forwarded. Without it (the test runner, where the
+       * approval comes at the same instant) the counters are reserved as usual.
        */
       approval?: ApprovalRequirement;
     }
@@ -28,7 +29,7 @@ export class CallGuard {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async check(policy: CompiledPolicy, call: ToolCall): Promise<GuardVerdict> {
+  async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
     const now = this.clock();
     const refs = countersFor(policy, call.tool);
     const snapshot = refs.length > 0 ? await this.store.read(refs, now) : new Map<string, number>();
@@ -37,8 +38,10 @@ export class CallGuard {
       const { reason, rule, pointer, message, countersRead } = decision;
       return { allowed: false, reason, rule, pointer, message, countersRead };
     }
-    if (decision.approval) return { allowed: true, decision, approval: decision.approval };
-    return this.reserve(decision, now);
+    if (!decision.approval) return this.reserve(decision, now);
+    if (opts.holdForApproval) return { allowed: true, decision, approval: decision.approval };
+    const verdict = await this.reserve(decision, now);
+    return verdict.allowed ? { ...verdict, approval: decision.approval } : verdict;
   }
 
   /**

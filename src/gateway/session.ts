@@ -237,7 +237,7 @@ export class GatewaySession {
     }
     let verdict;
     try {
-      verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id });
+      verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id }, { holdForApproval: true });
     } catch (err) {
       // Fail closed: a call the gateway cannot decide is not forwarded.
       slot.done = true;
