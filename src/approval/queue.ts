@@ -182,11 +182,15 @@ export class ApprovalQueue implements ApprovalDecider {
   }
 }
 
+/** 80 -> `80ms`, 2000 -> `2s`, 599000 -> `9m59s`, 300000 -> `5m`, 3600000 -> `1h`. */
 export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000} min`;
-  if (ms >= 1000) return `${Math.round(ms / 100) / 10}s`;
-  return `${ms}ms`;
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  let rest = Math.round(ms / 1000);
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  const sec = rest - m * 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec ? `${sec}s` : ''}`;
 }
 
 /** The text the agent gets for a call that was not approved. */
