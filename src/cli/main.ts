@@ -21,6 +21,8 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   pins: async () => (await import('./pins.js')).registerPins,
   grant: async () => (await import('./grant.js')).registerGrant,
   approvals: async () => (await import('./approvals.js')).registerApprovals,
+  audit: async () => (await import('./audit.js')).registerAudit,
+  status: async () => (await import('./status.js')).registerStatus,
 };
 
 async function main(argv: string[]): Promise<void> {

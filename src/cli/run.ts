@@ -23,6 +23,9 @@ export interface RunOptions {
   identity?: string;
   pin: string;
   serverName?: string;
+  auditDsn?: string;
+  auditRetention?: string;
+  auditHmacKeyFile?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -44,6 +47,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
+    .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')
+    .option('--audit-retention <duration>', 'prune audit records older than this (e.g. 30d), with a checkpoint')
+    .option('--audit-hmac-key-file <file>', 'sign the audit hash chain with the HMAC key in this file')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -81,7 +87,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const server = basename(cmd);
   const child = new ChildServer({ command: cmd, args });
 
-  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
+  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
     await Promise.all([
       import('../state/index.js'),
       import('../events/index.js'),
@@ -106,7 +112,9 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   approvalStore.sweep();
   const approvals = new ApprovalQueue({ store: approvalStore, log });
   const instance = newInstanceId();
-  const events = new JsonlEventSink({ stateDir, instance });
+  const { openGatewayAudit } = await import('../audit/index.js');
+  const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
+  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
   const pinMode = opts.pin as PinMode;

@@ -52,8 +52,10 @@ export interface SessionOptions {
 /** A tools/call waiting for a human decision. */
 interface HeldCall {
   held: HeldApproval;
-  /** No answer is sent when it ends (the client cancelled or left, or the session answered already). */
+  /** No answer is sent when it ends (the client cancelled or left). */
   silent: boolean;
+  /** The answer to send instead of a denial (the upstream died while it waited). */
+  answer?: JsonRpcResponse;
 }
 
 /** Ids of the requests the gateway itself sends to the client: they cannot collide with the client's or the server's. */
@@ -206,7 +208,7 @@ export class GatewaySession {
         : typeof name !== 'string'
           ? 'params.name must be a string'
           : 'params.arguments must be an object';
-      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
+      // The record is committed before the answer leaves (audit durability).
       this.emitCall({
         tool: typeof name === 'string' ? name : undefined,
         request_id: req.id,
@@ -215,13 +217,14 @@ export class GatewaySession {
         message: problem,
         latency_ms: performance.now() - started,
       });
+      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
       return;
     }
 
     const argsHash = sha256Canonical(args);
     if (this.o.callerDenial !== undefined) {
-      this.deliver(resultResponse(req.id, denialResult(this.o.callerDenial)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message: this.o.callerDenial, args_sha256: argsHash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(this.o.callerDenial)), batch);
       return;
     }
 
@@ -231,8 +234,8 @@ export class GatewaySession {
     if (pinRefusal !== undefined) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
     let verdict;
@@ -244,15 +247,14 @@ export class GatewaySession {
       this.flushOutbox();
       const message = 'toolgate could not decide this call (state store unavailable); denied';
       this.o.log.error({ err, tool: name }, 'decision failed');
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
 
     if (!verdict.allowed) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       this.emitCall({
         tool: name,
         request_id: req.id,
@@ -265,6 +267,7 @@ export class GatewaySession {
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
       });
+      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       return;
     }
 
@@ -292,8 +295,8 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error');
-      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
@@ -340,8 +343,8 @@ export class GatewaySession {
     const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, policy_hash: policy.hash };
     const failClosed = (message: string, err?: unknown) => {
       if (err !== undefined) this.o.log.error({ err, tool: name }, 'approval request failed');
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ ...base, decision: err === undefined ? 'denied' : 'error', reason: 'approval_unavailable', message, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
     };
     if (!this.o.approvals) {
       failClosed(`Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
@@ -392,8 +395,8 @@ export class GatewaySession {
     if (outcome.status !== 'approved' || r.argsSha256 !== argsHash) {
       const reason = outcome.status === 'approved' ? 'approval_mismatch' : `approval_${outcome.status}`;
       const message = outcome.status === 'approved' ? `approval ${r.id} is for other arguments; denied` : outcome.message;
-      if (!entry.silent) this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ ...base, decision: 'denied', reason, message, approval_id: r.id, decided_by: r.decidedBy, latency_ms: performance.now() - started });
+      if (!entry.silent) this.deliver(entry.answer ?? resultResponse(req.id, denialResult(message)), batch);
       return;
     }
 
@@ -404,13 +407,13 @@ export class GatewaySession {
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
       const message = 'toolgate could not reserve counters for this approved call (state store unavailable); denied';
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ ...base, decision: 'error', reason: 'decision_error', message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
     if (!reserved.allowed) {
-      this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       this.emitCall({ ...base, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
     await this.forwardDecided(req, batch, this.reserveSlot(), { name, argsHash, policy, verdict: reserved, started, approvalId: r.id });
@@ -560,12 +563,8 @@ export class GatewaySession {
     return { ...res, result: { ...result, tools } };
   }
 
+  /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
   private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): Promise<void> {
-    try {
-      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
-    } catch (err) {
-      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
-    }
     this.emitCall({
       tool: call.tool,
       request_id: call.id,
@@ -577,6 +576,11 @@ export class GatewaySession {
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
     });
+    try {
+      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
+    }
   }
 
   private upstreamClosed(): void {
@@ -595,10 +599,10 @@ export class GatewaySession {
     this.lists.clear();
     for (const [key, h] of this.held) {
       if (h.silent) continue;
-      h.silent = true;
-      h.held.abandon('the upstream MCP server closed before a decision; the call was not executed');
+      // Answered (after its record) by holdForApproval when the abandonment lands.
       const id = key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
-      this.deliver(errorResponse(id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before the call was approved'), this.batchOf.get(key));
+      h.answer = errorResponse(id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before the call was approved');
+      h.held.abandon('the upstream MCP server closed before a decision; the call was not executed');
     }
     this.onclose?.('upstream');
   }
