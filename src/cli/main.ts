@@ -20,6 +20,8 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   classify: async () => (await import('./classify.js')).registerClassify,
   scan: async () => (await import('./scan.js')).registerScan,
   pins: async () => (await import('./pins.js')).registerPins,
+  grant: async () => (await import('./grant.js')).registerGrant,
+  approvals: async () => (await import('./approvals.js')).registerApprovals,
   audit: async () => (await import('./audit.js')).registerAudit,
   status: async () => (await import('./status.js')).registerStatus,
   catalog: async () => (await import('./catalog.js')).registerCatalog,

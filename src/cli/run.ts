@@ -3,7 +3,8 @@
 // match Intercept's, so its users change one word in their client config.
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { LOG_LEVELS } from '../log/levels.js';
 import type { PinMode } from '../pins/index.js';
 
@@ -65,6 +66,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
     throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
   }
+  const identity = await stdioIdentity(opts);
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (command.length === 0) {
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
@@ -96,9 +98,19 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       import('../gateway/policy-holder.js'),
       import('../pins/index.js'),
     ]);
+  const [{ ApprovalQueue }, { ApprovalStore, APPROVALS_DB_FILE }, { callerDenial }] = await Promise.all([
+    import('../approval/queue.js'),
+    import('../approval/store.js'),
+    import('../identity/authenticate.js'),
+  ]);
   const log = createLogger(opts.logLevel);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const store = await openCounterStore({ kind: 'sqlite', stateDir });
+  // Held calls live in <stateDir>/approvals.db. Requests left pending by a
+  // gateway that is gone are recorded abandoned now: they can never run.
+  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
+  approvalStore.sweep();
+  const approvals = new ApprovalQueue({ store: approvalStore, log });
   const instance = newInstanceId();
   const { openGatewayAudit } = await import('../audit/index.js');
   const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
@@ -117,9 +129,11 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     log,
     instance,
     sessionId: randomUUID(),
-    identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
+    identity: identity?.name,
     server,
     pins,
+    approvals,
+    callerDenial: identity ? callerDenial(identity) : undefined,
   });
 
   const now = () => new Date().toISOString();
@@ -149,6 +163,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const exit = await child.exited;
   // Let pending answers (errors for calls the child never answered) reach the client.
   await new Promise((r) => setImmediate(r));
+  approvals.close();
+  approvalStore.close();
   events.emit({ type: 'shutdown', ts: now(), instance, status: 'success' });
   await holder.close();
   await events.close();
@@ -159,4 +175,35 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   process.exitCode = exitStatus(exit);
   // Nothing should keep us alive once the child is gone.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
+}
+
+/**
+ * `--identity NAME` (or $TOOLGATE_IDENTITY): a label for rules, counters and
+ * events; when a grant of that name exists in the state directory, that grant
+ * counts: revoked or expired refuses to start, no policy denies every call,
+ * and its policy file is used (-c may be left out, and may not name another).
+ */
+async function stdioIdentity(opts: RunOptions) {
+  const name = opts.identity ?? process.env.TOOLGATE_IDENTITY;
+  if (name === undefined || name.trim() === '') return undefined;
+  const [{ resolveStateDir }, { GrantStore, GRANTS_DB_FILE }, { resolveStdioIdentity }] = await Promise.all([
+    import('../state/index.js'),
+    import('../identity/grants.js'),
+    import('../identity/stdio.js'),
+  ]);
+  const file = join(resolveStateDir({ stateDir: opts.stateDir }, process.env), GRANTS_DB_FILE);
+  const grants = existsSync(file) ? new GrantStore({ path: file }) : undefined;
+  let identity;
+  try {
+    identity = resolveStdioIdentity(name, grants);
+  } finally {
+    grants?.close();
+  }
+  if (identity.policy.kind === 'file') {
+    if (!opts.config) opts.config = identity.policy.path;
+    else if (resolve(opts.config) !== identity.policy.path) {
+      throw new Error(`identity "${name}" has a grant for policy ${identity.policy.path}, not ${resolve(opts.config)}; not starting`);
+    }
+  }
+  return identity;
 }
