@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicyFile } from '../policy/index.js';
+import { PolicyHolder } from './policy-holder.js';
+
+const valid = (limit: number) => `version: "1"\ntools:\n  echo:\n    rules:\n      - name: "limit"\n        rate_limit: ${limit}/minute\n`;
+
+test('reload: a valid edit swaps the policy, an unchanged file reports no change, a broken edit keeps the old policy', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'toolgate-holder-'));
+  const file = join(dir, 'p.yaml');
+  writeFileSync(file, valid(5));
+  const first = loadPolicyFile(file);
+  assert.ok(first.ok);
+  const holder = new PolicyHolder(file, first.policy);
+
+  const same = holder.reload();
+  assert.ok(same.ok && !same.changed);
+
+  writeFileSync(file, valid(7));
+  const edited = holder.reload();
+  assert.ok(edited.ok && edited.changed);
+  assert.notEqual(holder.current.hash, first.policy.hash);
+  const afterEdit = holder.current;
+
+  writeFileSync(file, 'version: "1"\ntools:\n  echo:\n    rules:\n      - action: deny\n');
+  const broken = holder.reload();
+  assert.ok(!broken.ok);
+  assert.match(broken.errors[0]!.message, /rule must have a name/);
+  assert.equal(broken.errors[0]!.line, 5);
+  assert.equal(holder.current, afterEdit, 'the previous policy stays in force');
+
+  writeFileSync(file, '');
+  assert.ok(!holder.reload().ok, 'an emptied file (mid-save) is rejected too');
+  assert.equal(holder.current, afterEdit);
+});
