@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { loadPolicyFile } from '../policy/index.js';
-import { openCounterStore, resolveStateDir } from '../state/index.js';
+import { openCounterStore, parseStateBackend, resolveStateDir, type StateFailMode } from '../state/index.js';
 import { JsonlEventSink, newInstanceId } from '../events/index.js';
 import { createLogger, LOG_LEVELS } from '../log/index.js';
 import { ChildServer, exitStatus } from '../mcp/child.js';
@@ -36,8 +36,8 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'policy file (Intercept YAML v1)')
     .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
-    .option('--state-dsn <dsn>', 'shared state backend (redis://...; not yet supported)')
-    .option('--state-prefix <prefix>', 'key prefix for shared state counters')
+    .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db] or rediss://')
+    .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--transport <mode>', 'listener transport').choices(['stdio', 'http', 'sse']))
@@ -59,8 +59,8 @@ export function registerRun(program: Command): void {
 }
 
 export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
-  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
-    throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
+  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
+    throw new Error('--upstream and --transport http|sse are not supported yet in this version');
   }
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (command.length === 0) {
@@ -76,11 +76,21 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   }
 
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const store = await openCounterStore({ kind: 'sqlite', stateDir });
+  const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
+  if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+  // Redis connects in the background: start-up never waits for it, calls needing state follow the fail mode.
+  const store = shared
+    ? await openCounterStore({
+        ...shared,
+        ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
+        onStatus: (status, detail) => (status === 'up' ? log.info({ state: detail }, 'state store reachable') : log.warn({ state: detail }, 'state store unavailable')),
+      })
+    : await openCounterStore({ kind: 'sqlite', stateDir });
+  const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
   const instance = newInstanceId();
   const events = new JsonlEventSink({ stateDir, instance });
   const holder = new PolicyHolder(configPath, loaded.policy);
-  const guard = new CallGuard(store);
+  const guard = new CallGuard(store, Date.now, { failMode });
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
 
@@ -100,7 +110,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   });
 
   const now = () => new Date().toISOString();
-  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, policy_hash: loaded.policy.hash });
+  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, ...('dsn' in store ? { state_dsn: store.dsn, state_fail_mode: failMode } : {}), policy_hash: loaded.policy.hash });
   log.info({ policy: configPath, server, stateDir }, 'toolgate started');
 
   holder.watch((r) => {

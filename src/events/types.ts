@@ -28,6 +28,10 @@ export interface GatewayEvent {
   outcome?: UpstreamOutcome;
   latency_ms?: number;
   policy_hash?: string;
+  /** 'unavailable': decided while the counter store could not be reached (see --state-fail-mode). */
+  state?: 'unavailable';
+  /** Why the store was unreachable (never contains the DSN's password). */
+  state_error?: string;
   // startup / reload / shutdown
   config?: string;
   status?: 'success' | 'failure';

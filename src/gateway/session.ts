@@ -43,6 +43,9 @@ interface PendingCall {
   started: number;
   handle?: ReservationHandle;
   policyHash: string;
+  /** Allowed while the state store was unreachable (fail-open): audited as such. */
+  state?: 'unavailable';
+  stateError?: string;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -198,9 +201,11 @@ export class GatewaySession {
         request_id: req.id,
         decision: 'denied',
         reason: verdict.reason,
-        rule: verdict.rule,
+        rule: verdict.rule === '' ? undefined : verdict.rule,
         rule_pointer: verdict.pointer,
         message: verdict.message,
+        state: verdict.state,
+        state_error: verdict.stateError,
         args_sha256: argsHash,
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
@@ -211,13 +216,13 @@ export class GatewaySession {
     if (!this.upstreamOpen) {
       slot.done = true;
       this.flushOutbox();
-      await this.o.guard.settle(verdict.handle, 'transport_error');
+      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
       return;
     }
 
-    this.calls.set(key, { id: req.id, tool: name, argsHash, started, handle: verdict.handle, policyHash: policy.hash });
+    this.calls.set(key, { id: req.id, tool: name, argsHash, started, handle: verdict.handle, policyHash: policy.hash, state: verdict.state, stateError: verdict.stateError });
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
@@ -318,6 +323,8 @@ export class GatewaySession {
       decision: 'allowed',
       outcome: outcome === 'cancelled' ? undefined : outcome,
       cancelled: outcome === 'cancelled' ? true : undefined,
+      state: call.state,
+      state_error: call.stateError,
       args_sha256: call.argsHash,
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
