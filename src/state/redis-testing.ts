@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { redactDsn } from './redis-dsn.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REQUIRED = process.env.TOOLGATE_REQUIRE_SERVICES === '1';
@@ -14,13 +15,15 @@ const REQUIRED = process.env.TOOLGATE_REQUIRE_SERVICES === '1';
 /** undefined when Redis answers PING at `url`, else why not. */
 export async function probeRedis(url: string = REDIS_URL): Promise<string | undefined> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
+  let cause = '';
+  client.on('error', (e: Error) => (cause ||= e.message));
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    const msg = err instanceof Error ? err.message : String(err);
+    return `${redactDsn(url)}: ${cause || msg}`;
   } finally {
     client.disconnect();
   }

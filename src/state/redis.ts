@@ -46,7 +46,7 @@ export interface RedisCounterStoreOptions {
   expiryMarginMs?: number;
   /** Longest pause between two reconnection attempts, ms. Default 500. */
   maxReconnectDelayMs?: number;
-  /** Group commands issued in the same tick into one round trip. Default true. */
+  /** Group commands issued in the same tick into one round trip. Default false (measured slower here, sequential and with 32 in flight). */
   autoPipelining?: boolean;
   /** Told when the connection goes down or comes back (messages carry no secret). */
   onStatus?: (status: 'up' | 'down', detail: string) => void;
@@ -181,7 +181,7 @@ export class RedisCounterStore implements CounterStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      enableAutoPipelining: opts.autoPipelining ?? true,
+      enableAutoPipelining: opts.autoPipelining ?? false,
       retryStrategy: (times) => Math.min(50 * times, maxDelay),
       lazyConnect: true,
     };
