@@ -51,16 +51,29 @@ async function call(g: RawGateway, tool: string, args: Record<string, unknown>):
   const id = `call-${++seq}`;
   const t = Date.now();
   g.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
-  const res = await g.response(id);
+  const res = await g.waitFor((m) => isResponse(m, id), SLOW_MS);
   assert.equal(res.error, undefined, `no JSON-RPC error: ${JSON.stringify(res)}`);
   const text = textOf(res.result);
   const denied = res.result.isError === true && text.startsWith(PREFIX);
   return { allowed: !denied, text, ms: Date.now() - t };
 }
 
+/** Generous waits: on a loaded CI machine starting a gateway and its server can take many seconds. */
+const SLOW_MS = 60_000;
+
+function isResponse(m: unknown, id: string): boolean {
+  return typeof m === 'object' && m !== null && !Array.isArray(m) && (m as { id?: unknown }).id === id && !('method' in m);
+}
+
+async function initialize(g: RawGateway): Promise<void> {
+  g.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  await g.waitFor((m) => isResponse(m, 'init'), SLOW_MS);
+  g.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+}
+
 async function startGateway(policy: string, stateDir: string, extra: string[]): Promise<RawGateway> {
   const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra));
-  await g.initialize();
+  await initialize(g);
   return g;
 }
 
@@ -111,7 +124,7 @@ describe('4 gateways sharing one Redis', { skip }, () => {
       stateDirs.push(stateDir);
       gateways.push(new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer], ['--state-dsn', REDIS_URL, '--state-prefix', prefix])));
     }
-    await Promise.all(gateways.map((g) => g.initialize()));
+    await Promise.all(gateways.map((g) => initialize(g)));
   });
 
   after(async () => {
@@ -223,21 +236,21 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
     const first = await call(g, 'echo', { message: 'too early' });
     assert.equal(first.allowed, false);
     assert.match(first.text, /state store unavailable/);
-    assert.ok(first.ms < 2000, `denied in ${first.ms} ms`);
+    assert.ok(first.ms < 3000, `denied in ${first.ms} ms`);
     // A call that needs no state is not affected.
     const weather = await call(g, 'get_weather', { city: 'Lisbon' });
     assert.equal(weather.allowed, true);
 
     await own.start();
     const recovered = await until('recovery after Redis came up', async () => (await call(g, 'echo', { message: 'up' })).allowed);
-    assert.ok(recovered < 5000, `recovered in ${recovered} ms`);
+    assert.ok(recovered < 8000, `recovered in ${recovered} ms`);
 
     await own.stop();
     const t = Date.now();
     const during = await call(g, 'echo', { message: 'down' });
     assert.equal(during.allowed, false);
     assert.equal(during.text, `${PREFIX} state store unavailable: the call is denied until toolgate can reach its shared state again (fail-closed)`);
-    assert.ok(Date.now() - t < 2000, `denied in ${Date.now() - t} ms`);
+    assert.ok(Date.now() - t < 3000, `denied in ${Date.now() - t} ms`);
 
     await own.start(); // empty again (no persistence): the limit starts over
     await until('recovery after restart', async () => (await call(g, 'echo', { message: 'back' })).allowed);
@@ -279,7 +292,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
       const r = await call(g, 'echo', { message: `while down ${i}` });
       assert.equal(r.allowed, true, r.text);
       assert.equal(r.text, `while down ${i}`);
-      assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+      assert.ok(r.ms < 3000, `answered in ${r.ms} ms`);
     }
 
     await own.start();
