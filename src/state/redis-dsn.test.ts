@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { parseRedisDsn, redactDsn, scrubSecrets } from './redis-dsn.js';
 import { openCounterStore, parseStateBackend, RedisCounterStore } from './index.js';
 
@@ -48,6 +49,9 @@ describe('openCounterStore with a Redis DSN', () => {
     assert.equal(s.kind, 'redis');
     assert.equal(s.dsn, 'redis://user:***@127.0.0.1:1/0');
     assert.equal(s.prefix, 'x:');
+    // Logging or serialising the store cannot reach the password (the client is an ES private field).
+    assert.ok(!JSON.stringify(s).includes('s3cret'));
+    assert.ok(!inspect(s, { depth: 10, showHidden: true }).includes('s3cret'));
     await assert.rejects(s.read([{ key: 'a', window: 'day' }], 0), (e: Error) => /state store unavailable/.test(e.message) && !e.message.includes('s3cret'));
     await s.close();
   });

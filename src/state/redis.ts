@@ -151,8 +151,10 @@ export class RedisCounterStore implements CounterStore {
   /** The DSN with its password hidden: safe for logs, events and status. */
   readonly dsn: string;
   readonly prefix: string;
-  private readonly url: string;
-  private readonly client: Redis & ScriptCommands;
+  // ES private fields: never enumerated, so logging or serialising the store
+  // cannot reach the client's options (which hold the password).
+  readonly #client: Redis & ScriptCommands;
+  readonly #scrub: (message: string) => string;
   private readonly marginMs: number;
   private readonly settled = new WeakSet<ReservationHandle>();
   private readonly onStatus?: (status: 'up' | 'down', detail: string) => void;
@@ -162,7 +164,8 @@ export class RedisCounterStore implements CounterStore {
 
   constructor(opts: RedisCounterStoreOptions) {
     const parsed = parseRedisDsn(opts.url);
-    this.url = opts.url;
+    const url = opts.url;
+    this.#scrub = (message) => scrubSecrets(message, url);
     this.dsn = redactDsn(opts.url);
     this.prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX;
     this.marginMs = opts.expiryMarginMs ?? 300_000;
@@ -185,20 +188,20 @@ export class RedisCounterStore implements CounterStore {
       retryStrategy: (times) => Math.min(50 * times, maxDelay),
       lazyConnect: true,
     };
-    this.client = new Redis(options) as Redis & ScriptCommands;
-    this.client.defineCommand('tgReserve', { lua: RESERVE_LUA });
-    this.client.defineCommand('tgCommit', { lua: COMMIT_LUA });
-    this.client.defineCommand('tgRollback', { lua: ROLLBACK_LUA });
+    this.#client = new Redis(options) as Redis & ScriptCommands;
+    this.#client.defineCommand('tgReserve', { lua: RESERVE_LUA });
+    this.#client.defineCommand('tgCommit', { lua: COMMIT_LUA });
+    this.#client.defineCommand('tgRollback', { lua: ROLLBACK_LUA });
 
-    this.client.on('ready', () => this.setUp(true, `connected to ${this.dsn}`));
+    this.#client.on('ready', () => this.setUp(true, `connected to ${this.dsn}`));
     // Without an 'error' listener ioredis prints every failed attempt; report transitions only.
-    this.client.on('error', (err: Error) => this.setUp(false, this.scrub(err.message)));
-    this.client.on('close', () => this.setUp(false, 'connection closed'));
+    this.#client.on('error', (err: Error) => this.setUp(false, this.#scrub(err.message)));
+    this.#client.on('close', () => this.setUp(false, 'connection closed'));
 
     // Connect in the background: start-up never blocks on Redis. The first
     // calls wait for this first attempt only (at most the connect timeout),
     // so a call racing the start is not refused for nothing.
-    const firstAttempt = this.client.connect().catch(() => undefined);
+    const firstAttempt = this.#client.connect().catch(() => undefined);
     const bound = new Promise<void>((r) => setTimeout(r, (opts.connectTimeoutMs ?? 1000) + 100).unref());
     this.initial = Promise.race([firstAttempt, bound]).then(() => {
       this.initial = undefined;
@@ -211,13 +214,9 @@ export class RedisCounterStore implements CounterStore {
     this.onStatus?.(up ? 'up' : 'down', detail);
   }
 
-  private scrub(message: string): string {
-    return scrubSecrets(message, this.url);
-  }
-
   /** 'ready' when commands can be served; anything else means calls are refused now. */
   get status(): string {
-    return this.client.status;
+    return this.#client.status;
   }
 
   counterKey(key: string, start: number): string {
@@ -231,15 +230,15 @@ export class RedisCounterStore implements CounterStore {
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('RedisCounterStore is closed');
     if (this.initial) await this.initial;
-    if (this.client.status !== 'ready') {
-      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn} is not connected (${this.client.status})`);
+    if (this.#client.status !== 'ready') {
+      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn} is not connected (${this.#client.status})`);
     }
     try {
       return await fn();
     } catch (err) {
       // No `cause`: driver errors may carry command arguments (AUTH carries the password).
       const msg = err instanceof Error ? err.message : String(err);
-      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn}: ${what} failed: ${this.scrub(msg)}`);
+      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn}: ${what} failed: ${this.#scrub(msg)}`);
     }
   }
 
@@ -247,7 +246,7 @@ export class RedisCounterStore implements CounterStore {
     const out = new Map<string, number>();
     if (refs.length === 0) return out;
     const keys = refs.map((r) => this.counterKey(r.key, windowStart(r.window, now)));
-    const values = await this.run('read', () => this.client.mget(...keys));
+    const values = await this.run('read', () => this.#client.mget(...keys));
     for (let i = 0; i < refs.length; i++) {
       const v = values[i];
       out.set(refs[i]!.key, v === null || v === undefined ? 0 : Number(v));
@@ -271,7 +270,7 @@ export class RedisCounterStore implements CounterStore {
       keys.push(this.counterKey(r.key, items[i]!.windowStart));
       args.push(String(r.amount), limitArg(r.limit), String(ttl));
     }
-    const reply = await this.run('reserve', () => this.client.tgReserve(keys.length, ...keys, String(recordTtl), ...args));
+    const reply = await this.run('reserve', () => this.#client.tgReserve(keys.length, ...keys, String(recordTtl), ...args));
     if (reply[0] === 1) {
       const handle: RedisReservationHandle = { items, id };
       return { ok: true, handle };
@@ -285,7 +284,7 @@ export class RedisCounterStore implements CounterStore {
     this.settled.add(handle);
     const id = (handle as RedisReservationHandle).id;
     if (id === undefined) return;
-    await this.run('commit', () => this.client.tgCommit(1, this.recordKey(id)));
+    await this.run('commit', () => this.#client.tgCommit(1, this.recordKey(id)));
   }
 
   async rollback(handle: ReservationHandle): Promise<void> {
@@ -298,28 +297,28 @@ export class RedisCounterStore implements CounterStore {
     const keys: string[] = id === undefined ? [] : [this.recordKey(id)];
     for (const it of handle.items) keys.push(this.counterKey(it.key, it.windowStart));
     const amounts = handle.items.map((it) => String(it.amount));
-    await this.run('rollback', () => this.client.tgRollback(keys.length, ...keys, id === undefined ? '0' : '1', ...amounts));
+    await this.run('rollback', () => this.#client.tgRollback(keys.length, ...keys, id === undefined ? '0' : '1', ...amounts));
     this.settled.add(handle);
   }
 
   /** Milliseconds until a counter key expires (-2 missing, -1 no expiry); for tests and diagnostics. */
   async ttlOf(key: string, window: CounterRef['window'], now: number): Promise<number> {
-    return this.run('pttl', () => this.client.pttl(this.counterKey(key, windowStart(window, now))));
+    return this.run('pttl', () => this.#client.pttl(this.counterKey(key, windowStart(window, now))));
   }
 
   /** Round-trip time of a PING, ms (health checks). */
   async ping(): Promise<number> {
     const t = performance.now();
-    await this.run('ping', () => this.client.ping());
+    await this.run('ping', () => this.#client.ping());
     return performance.now() - t;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.client.status === 'ready') {
-      await Promise.race([this.client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+    if (this.#client.status === 'ready') {
+      await Promise.race([this.#client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
     }
-    this.client.disconnect();
+    this.#client.disconnect();
   }
 }
