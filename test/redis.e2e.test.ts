@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { demoServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 import { windowEnd, windowStart } from '../src/state/window.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -71,8 +71,8 @@ async function initialize(g: RawGateway): Promise<void> {
   g.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }
 
-async function startGateway(policy: string, stateDir: string, extra: string[]): Promise<RawGateway> {
-  const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra));
+async function startGateway(policy: string, stateDir: string, extra: string[], env: NodeJS.ProcessEnv = process.env): Promise<RawGateway> {
+  const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra), env);
   await initialize(g);
   return g;
 }
@@ -310,5 +310,35 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
     const later = calls.slice(calls.indexOf(passedDown.at(-1)!) + 1);
     assert.ok(later.some((e) => e.state === undefined && e.decision === 'allowed'), 'counted normally after recovery');
     assert.ok(later.some((e) => e.reason === 'rate_limit'), 'and limited again');
+  });
+});
+
+describe('rediss:// (TLS)', { skip: skipOwn }, () => {
+  it('a gateway keeps its counters in Redis over TLS (CA from NODE_EXTRA_CA_CERTS)', async (t) => {
+    const cert = selfSignedCert(tempDir('toolgate-tls-'));
+    if (typeof cert === 'string') return t.skip(cert);
+    const own = await OwnRedis.create([], cert);
+    try {
+      await own.start();
+    } catch (err) {
+      return t.skip(`this redis-server has no TLS: ${String(err).slice(0, 200)}`);
+    }
+    try {
+      const { policy, stateDir } = writePolicy(`version: "1"\ntools:\n  echo:\n    rules:\n      - name: once\n        rate_limit: 1/hour\n`);
+      await clearOfBoundary('hour', 60_000);
+      const dsn = own.url('', 'localhost');
+      assert.match(dsn, /^rediss:/);
+      const g = await startGateway(policy, stateDir, ['--state-dsn', dsn, '--state-prefix', uniquePrefix('e2e-tls')], { ...process.env, NODE_EXTRA_CA_CERTS: cert.cert });
+      try {
+        await until('connected over TLS', async () => (await call(g, 'echo', { message: 'hello' })).allowed);
+        const second = await call(g, 'echo', { message: 'again' });
+        assert.equal(second.allowed, false);
+        assert.match(second.text, /Rate limit of 1 per hour reached/);
+      } finally {
+        await g.close();
+      }
+    } finally {
+      await own.stop();
+    }
   });
 });

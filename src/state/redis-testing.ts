@@ -4,6 +4,7 @@
 // front door; only tests import it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -71,18 +72,24 @@ export class OwnRedis {
   readonly port: number;
   private readonly extra: string[];
 
-  private constructor(port: number, extra: string[]) {
+  private readonly tls: boolean;
+
+  private constructor(port: number, extra: string[], tls?: { cert: string; key: string }) {
     this.port = port;
-    this.extra = extra;
+    this.tls = tls !== undefined;
+    // With TLS the plain port is closed and the chosen port speaks TLS only.
+    this.extra = tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-auth-clients', 'no', ...extra]
+      : extra;
   }
 
-  /** Pick a free port; `start()` runs the server. */
-  static async create(extra: string[] = []): Promise<OwnRedis> {
-    return new OwnRedis(await freePort(), extra);
+  /** Pick a free port; `start()` runs the server. With `tls`, the port speaks TLS only. */
+  static async create(extra: string[] = [], tls?: { cert: string; key: string }): Promise<OwnRedis> {
+    return new OwnRedis(await freePort(), extra, tls);
   }
 
-  url(auth = ''): string {
-    return `redis://${auth}127.0.0.1:${this.port}`;
+  url(auth = '', host = '127.0.0.1'): string {
+    return `${this.tls ? 'rediss' : 'redis'}://${auth}${host}:${this.port}`;
   }
 
   get running(): boolean {
@@ -125,6 +132,18 @@ export class OwnRedis {
   freeze(frozen: boolean): void {
     this.child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
   }
+}
+
+/** A self-signed certificate for localhost / 127.0.0.1 (openssl CLI), or why there is none. */
+export function selfSignedCert(dir: string): { cert: string; key: string } | string {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
+    { encoding: 'utf8' },
+  );
+  return r.status === 0 ? { cert, key } : `openssl could not make a certificate: ${r.error?.message ?? r.stderr}`;
 }
 
 /** Delete every key under a prefix (test clean-up on the shared Redis). */
