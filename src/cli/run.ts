@@ -4,15 +4,9 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
-import { loadPolicyFile } from '../policy/index.js';
-import { openCounterStore, parseStateBackend, resolveStateDir, type StateFailMode } from '../state/index.js';
-import { JsonlEventSink, newInstanceId } from '../events/index.js';
-import { createLogger, LOG_LEVELS } from '../log/index.js';
-import { ChildServer, exitStatus } from '../mcp/child.js';
-import { StdioChannel } from '../mcp/stdio.js';
-import { CallGuard } from '../gateway/guard.js';
-import { GatewaySession } from '../gateway/session.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { LOG_LEVELS } from '../log/levels.js';
+import type { PinMode } from '../pins/index.js';
+import type { StateFailMode } from '../state/errors.js';
 
 export interface RunOptions {
   config?: string;
@@ -27,6 +21,11 @@ export interface RunOptions {
   bind?: string;
   port?: string;
   identity?: string;
+  pin: string;
+  serverName?: string;
+  auditDsn?: string;
+  auditRetention?: string;
+  auditHmacKeyFile?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -46,6 +45,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--bind <addr>', 'listener address for --transport http|sse')
     .option('--port <port>', 'listener port for --transport http|sse')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
+    .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
+    .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')
+    .option('--audit-retention <duration>', 'prune audit records older than this (e.g. 30d), with a checkpoint')
+    .option('--audit-hmac-key-file <file>', 'sign the audit hash chain with the HMAC key in this file')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -67,14 +71,33 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
   }
 
-  const log = createLogger(opts.logLevel);
+  // Start-up is on every agent's path: load the policy first, start the server,
+  // and load the rest while the server boots.
+  const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
   const configPath = resolve(opts.config);
   const loaded = loadPolicyFile(configPath);
   if (!loaded.ok) {
-    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
 
+  const { ChildServer, exitStatus } = await import('../mcp/child.js');
+  const [cmd, ...args] = command as [string, ...string[]];
+  const server = basename(cmd);
+  const child = new ChildServer({ command: cmd, args });
+
+  const [{ openCounterStore, parseStateBackend, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
+    await Promise.all([
+      import('../state/index.js'),
+      import('../events/index.js'),
+      import('../log/index.js'),
+      import('../mcp/stdio.js'),
+      import('../gateway/guard.js'),
+      import('../gateway/session.js'),
+      import('../gateway/policy-holder.js'),
+      import('../pins/index.js'),
+    ]);
+  const log = createLogger(opts.logLevel);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
   if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
@@ -88,13 +111,13 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     : await openCounterStore({ kind: 'sqlite', stateDir });
   const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
   const instance = newInstanceId();
-  const events = new JsonlEventSink({ stateDir, instance });
+  const { openGatewayAudit } = await import('../audit/index.js');
+  const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
+  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store, Date.now, { failMode });
-  const [cmd, ...args] = command as [string, ...string[]];
-  const server = basename(cmd);
-
-  const child = new ChildServer({ command: cmd, args });
+  const pinMode = opts.pin as PinMode;
+  const pins = pinMode === 'off' ? undefined : new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
@@ -107,6 +130,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     sessionId: randomUUID(),
     identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
     server,
+    pins,
   });
 
   const now = () => new Date().toISOString();

@@ -3,7 +3,7 @@
  * first sink writes JSONL per instance, the audit store (later) implements the
  * same interface. Raw arguments never appear here: only their SHA-256.
  */
-export type EventType = 'startup' | 'tool_call' | 'config_reload' | 'shutdown';
+export type EventType = 'startup' | 'tool_call' | 'config_reload' | 'shutdown' | 'tool_pin';
 
 export type CallDecision = 'allowed' | 'denied' | 'error';
 export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';

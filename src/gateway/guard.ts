@@ -44,7 +44,7 @@ export class CallGuard {
    */
   async check(policy: CompiledPolicy, call: ToolCall): Promise<GuardVerdict> {
     const now = this.clock();
-    const refs = countersFor(policy, call.tool);
+    const refs = countersFor(policy, call);
     let snapshot = new Map<string, number>();
     let down: string | undefined;
     if (refs.length > 0) {

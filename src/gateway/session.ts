@@ -21,6 +21,7 @@ import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.j
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
 import type { CallGuard } from './guard.js';
+import type { PinChecker } from '../pins/index.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -34,6 +35,8 @@ export interface SessionOptions {
   sessionId?: string;
   identity?: string;
   server?: string;
+  /** Tool pinning (rug-pull defence); absent: off. */
+  pins?: PinChecker;
 }
 
 interface PendingCall {
@@ -163,7 +166,7 @@ export class GatewaySession {
         : typeof name !== 'string'
           ? 'params.name must be a string'
           : 'params.arguments must be an object';
-      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
+      // The record is committed before the answer leaves (audit durability).
       this.emitCall({
         tool: typeof name === 'string' ? name : undefined,
         request_id: req.id,
@@ -172,30 +175,38 @@ export class GatewaySession {
         message: problem,
         latency_ms: performance.now() - started,
       });
+      this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`), batch);
       return;
     }
 
     const slot = this.reserveSlot();
     const policy = this.o.policy();
     const argsHash = sha256Canonical(args);
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) {
+      slot.done = true;
+      this.flushOutbox();
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      return;
+    }
     let verdict;
     try {
-      verdict = await this.o.guard.check(policy, { tool: name, args });
+      verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id });
     } catch (err) {
       // Fail closed: a call the gateway cannot decide is not forwarded.
       slot.done = true;
       this.flushOutbox();
       const message = 'toolgate could not decide this call (state store unavailable); denied';
       this.o.log.error({ err, tool: name }, 'decision failed');
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
 
     if (!verdict.allowed) {
       slot.done = true;
       this.flushOutbox();
-      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       this.emitCall({
         tool: name,
         request_id: req.id,
@@ -210,6 +221,7 @@ export class GatewaySession {
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
       });
+      this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
       return;
     }
 
@@ -217,8 +229,8 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
-      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
@@ -303,20 +315,30 @@ export class GatewaySession {
     this.deliverFromUpstream(res, text);
   }
 
-  /** Remove hidden (and, under default deny, unlisted) tools; everything else in the result stays. */
+  /**
+   * Remove hidden (and, under default deny, unlisted) tools, and tools whose
+   * pinned definition changed (pin: enforce); everything else in the result stays.
+   */
   private filterToolList(res: JsonRpcResponse): JsonRpcResponse {
     const policy = this.o.policy();
     const result = res.result as Record<string, unknown> & { tools: unknown[] };
-    const tools = result.tools.filter((t) => isPlainObject(t) && typeof t.name === 'string' && isToolVisible(policy, t.name));
+    const tools = result.tools.filter((t) => {
+      if (!isPlainObject(t) || typeof t.name !== 'string') return false;
+      if (this.o.pins && this.o.pins.mode !== 'off') {
+        const verdict = this.o.pins.check(t);
+        if (verdict.status === 'changed') {
+          this.o.log.warn({ tool: t.name, changed: verdict.changed, mode: this.o.pins.mode }, 'tool definition changed since it was pinned');
+          this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: `definition changed: ${verdict.changed.join(', ')}`, pinned_hash: verdict.pinnedHash, hash: verdict.hash, pin_mode: this.o.pins.mode });
+          if (this.o.pins.mode === 'enforce') return false;
+        }
+      }
+      return isToolVisible(policy, t.name);
+    });
     return { ...res, result: { ...result, tools } };
   }
 
+  /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
   private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): Promise<void> {
-    try {
-      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
-    } catch (err) {
-      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
-    }
     this.emitCall({
       tool: call.tool,
       request_id: call.id,
@@ -329,6 +351,11 @@ export class GatewaySession {
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
     });
+    try {
+      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
+    }
   }
 
   private upstreamClosed(): void {
@@ -372,8 +399,11 @@ export class GatewaySession {
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {
+    this.emit({ type: 'tool_call', ...fields });
+  }
+
+  private emit(fields: Partial<GatewayEvent> & { type: GatewayEvent['type'] }): void {
     const event: GatewayEvent = {
-      type: 'tool_call',
       ts: new Date().toISOString(),
       instance: this.o.instance,
       session: this.id,

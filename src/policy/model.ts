@@ -23,8 +23,10 @@ export interface ApprovalRequirement {
   timeoutMs: number;
   /** Identities allowed to approve; empty or absent: any approver. */
   approvers?: string[];
-  /** Shown to the approver and, on denial or timeout, to the agent. */
+  /** Shown to the approver and, on denial or timeout, to the agent (the rule's on_deny). */
   message?: string;
+  /** The calling identity may approve its own call (e.g. through MCP elicitation). Default false. */
+  selfApproval?: boolean;
 }
 
 export interface CompiledCondition {
@@ -39,6 +41,8 @@ export interface CompiledCondition {
   value: unknown;
   /** Precompiled test of a resolved value (the value exists). */
   test: (actual: unknown) => boolean;
+  /** For state conditions on a partitioned counter: the partition of the counter it reads. */
+  partition?: CounterPartition;
 }
 
 export interface CompiledCounter {
@@ -60,6 +64,11 @@ export interface CompiledRule {
   name: string;
   /** A stable pointer to the rule in its file, e.g. `tools/create_charge/rules/0`. */
   pointer: string;
+  /**
+   * evaluate: deny unless every condition holds. deny: deny when every condition holds
+   * (no conditions: always; YAML `deny_if`, JSON `deny_if`). allow: no-op that lists the tool.
+   * require_approval: hold the call for a human when every condition holds (no conditions: always).
+   */
   action: RuleAction;
   conditions: CompiledCondition[];
   onDeny?: string;

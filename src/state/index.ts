@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MemoryCounterStore } from './memory.js';
-import { RedisCounterStore } from './redis.js';
 import { SqliteCounterStore } from './sqlite.js';
 import type { CounterStore } from './types.js';
 import type { RedisCounterStoreOptions } from './redis.js';
@@ -13,8 +12,9 @@ export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, Reser
 export { MemoryCounterStore } from './memory.js';
 export { SqliteCounterStore } from './sqlite.js';
 export type { SqliteCounterStoreOptions } from './sqlite.js';
-export { DEFAULT_REDIS_PREFIX, RedisCounterStore } from './redis.js';
-export type { RedisCounterStoreOptions } from './redis.js';
+// The Redis store (and ioredis) is loaded only when a redis:// DSN is opened,
+// so SQLite gateways do not pay for it at start-up: import it from './redis.js'.
+export type { RedisCounterStore, RedisCounterStoreOptions } from './redis.js';
 export { redactDsn } from './redis-dsn.js';
 export { StateUnavailableError, isStateUnavailable } from './errors.js';
 export type { StateFailMode } from './errors.js';
@@ -96,6 +96,7 @@ export async function openCounterStore(opts: OpenCounterStoreOptions): Promise<C
     }
     case 'redis': {
       const { kind: _kind, ...redis } = opts;
+      const { RedisCounterStore } = await import('./redis.js');
       return new RedisCounterStore(redis);
     }
     default: {
