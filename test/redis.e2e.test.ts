@@ -35,6 +35,17 @@ function rawEvents(stateDir: string): string {
   return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
 }
 
+/** Every file below `dir` whose bytes contain `needle`. */
+function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) hits.push(...filesContaining(path, needle));
+    else if (entry.isFile() && readFileSync(path).includes(needle)) hits.push(path);
+  }
+  return hits;
+}
+
 /** Wait until `window` has at least `marginMs` left, so a test never straddles a boundary. */
 async function clearOfBoundary(window: 'hour' | 'day', marginMs: number): Promise<void> {
   const left = windowEnd(window, Date.now()) - Date.now();
@@ -272,6 +283,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
     const startup = events.find((e) => e.type === 'startup')!;
     assert.equal(startup.state_dsn, `redis://:***@127.0.0.1:${own.port}`);
     assert.ok(!rawEvents(stateDir).includes(PASSWORD), 'no password in the events');
+    assert.deepEqual(filesContaining(stateDir, PASSWORD), [], 'no password in any file of the state directory (events, audit)');
     assert.ok(!g.stderr.includes(PASSWORD), 'no password in the logs');
     assert.match(g.stderr, /state store unavailable/, 'the outage is logged');
     assert.match(g.stderr, /state store reachable/, 'the recovery is logged');
