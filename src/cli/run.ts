@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LOG_LEVELS } from '../log/levels.js';
 import type { PinMode } from '../pins/index.js';
+import type { StateFailMode } from '../state/errors.js';
 
 export interface RunOptions {
   config?: string;
@@ -35,8 +36,8 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'policy file (Intercept YAML v1)')
     .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
-    .option('--state-dsn <dsn>', 'shared state backend (redis://...; not yet supported)')
-    .option('--state-prefix <prefix>', 'key prefix for shared state counters')
+    .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db] or rediss://')
+    .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--transport <mode>', 'listener transport').choices(['stdio', 'http', 'sse']))
@@ -63,8 +64,8 @@ export function registerRun(program: Command): void {
 }
 
 export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
-  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
-    throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
+  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
+    throw new Error('--upstream and --transport http|sse are not supported yet in this version');
   }
   const identity = await stdioIdentity(opts);
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
@@ -87,7 +88,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const server = basename(cmd);
   const child = new ChildServer({ command: cmd, args });
 
-  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
+  const [{ openCounterStore, parseStateBackend, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
     await Promise.all([
       import('../state/index.js'),
       import('../events/index.js'),
@@ -105,7 +106,17 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   ]);
   const log = createLogger(opts.logLevel);
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const store = await openCounterStore({ kind: 'sqlite', stateDir });
+  const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
+  if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+  // Redis connects in the background: start-up never waits for it, calls needing state follow the fail mode.
+  const store = shared
+    ? await openCounterStore({
+        ...shared,
+        ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
+        onStatus: (status, detail) => (status === 'up' ? log.info({ state: detail }, 'state store reachable') : log.warn({ state: detail }, 'state store unavailable')),
+      })
+    : await openCounterStore({ kind: 'sqlite', stateDir });
+  const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
   // Held calls live in <stateDir>/approvals.db. Requests left pending by a
   // gateway that is gone are recorded abandoned now: they can never run.
   const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
@@ -116,7 +127,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
   const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, loaded.policy);
-  const guard = new CallGuard(store);
+  const guard = new CallGuard(store, Date.now, { failMode });
   const pinMode = opts.pin as PinMode;
   const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), () => holder.current.pin ?? pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
@@ -137,7 +148,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   });
 
   const now = () => new Date().toISOString();
-  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, policy_hash: loaded.policy.hash });
+  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, ...('dsn' in store ? { state_dsn: store.dsn, state_fail_mode: failMode } : {}), policy_hash: loaded.policy.hash });
   log.info({ policy: configPath, server, stateDir }, 'toolgate started');
 
   holder.watch((r) => {

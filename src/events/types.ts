@@ -46,6 +46,10 @@ export interface GatewayEvent {
   decided_by?: string;
   /** cli | http | elicitation | gateway */
   approval_channel?: string;
+  /** 'unavailable': decided while the counter store could not be reached (see --state-fail-mode). */
+  state?: 'unavailable';
+  /** Why the store was unreachable (never contains the DSN's password). */
+  state_error?: string;
   // startup / reload / shutdown
   config?: string;
   status?: 'success' | 'failure';

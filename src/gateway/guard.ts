@@ -4,9 +4,13 @@
 import { countersFor, decide } from '../policy/index.js';
 import type { ApprovalRequirement, CompiledPolicy, Decision, ToolCall } from '../policy/index.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
+import { isStateUnavailable, type StateFailMode } from '../state/errors.js';
+
+/** Set on a verdict reached while the counter store was unreachable (audited as `state: 'unavailable'`). */
+export type StateFlag = { state?: 'unavailable'; stateError?: string };
 
 export type GuardVerdict =
-  | {
+  | ({
       allowed: true;
       decision: Extract<Decision, { allowed: true }>;
       handle?: ReservationHandle;
@@ -17,27 +21,57 @@ export type GuardVerdict =
        * approval comes at the same instant) the counters are reserved as usual.
        */
       approval?: ApprovalRequirement;
-    }
-  | { allowed: false; reason: string; rule: string; pointer?: string; message: string; countersRead: Record<string, number> };
+    } & StateFlag)
+  | ({ allowed: false; reason: string; rule: string; pointer?: string; message: string; countersRead: Record<string, number> } & StateFlag);
+
+/** The denial text (after the fixed prefix) when the store is down and the fail mode is closed. */
+export const STATE_UNAVAILABLE_MESSAGE = 'state store unavailable: the call is denied until toolgate can reach its shared state again (fail-closed)';
+
+export interface CallGuardOptions {
+  /** What to do with calls that need state while the store is unreachable. Default 'closed'. */
+  failMode?: StateFailMode;
+}
 
 /** How the upstream answered: a JSON-RPC error or a dead transport rolls the counters back. */
 export type SettleOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
 
 export class CallGuard {
+  readonly failMode: StateFailMode;
+
   constructor(
     private readonly store: CounterStore,
     private readonly clock: () => number = Date.now,
-  ) {}
+    opts: CallGuardOptions = {},
+  ) {
+    this.failMode = opts.failMode ?? 'closed';
+  }
 
+  /**
+   * A store that cannot answer (StateUnavailableError) gets the fail mode:
+   * closed denies the call with STATE_UNAVAILABLE_MESSAGE; open decides it on
+   * zero counters and lets it through without a reservation. Both verdicts
+   * carry `state: 'unavailable'`. Any other store error propagates (the
+   * session denies the call).
+   */
   async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
     const now = this.clock();
     const refs = countersFor(policy, call);
-    const snapshot = refs.length > 0 ? await this.store.read(refs, now) : new Map<string, number>();
+    let snapshot = new Map<string, number>();
+    let down: string | undefined;
+    if (refs.length > 0) {
+      try {
+        snapshot = await this.store.read(refs, now);
+      } catch (err) {
+        down = this.unavailable(err);
+        if (this.failMode === 'closed') return this.closedVerdict(down);
+      }
+    }
     const decision = decide(policy, call, snapshot);
     if (!decision.allowed) {
       const { reason, rule, pointer, message, countersRead } = decision;
-      return { allowed: false, reason, rule, pointer, message, countersRead };
+      return { allowed: false, reason, rule, pointer, message, countersRead, ...(down !== undefined ? { state: 'unavailable', stateError: down } : {}) };
     }
+    if (down !== undefined) return { allowed: true, decision, state: 'unavailable', stateError: down, ...(decision.approval ? { approval: decision.approval } : {}) };
     if (!decision.approval) return this.reserve(decision, now);
     if (opts.holdForApproval) return { allowed: true, decision, approval: decision.approval };
     const verdict = await this.reserve(decision, now);
@@ -54,8 +88,16 @@ export class CallGuard {
   }
 
   private async reserve(decision: Extract<Decision, { allowed: true }>, now: number): Promise<GuardVerdict> {
+    let down: string | undefined;
     if (decision.reservations.length === 0) return { allowed: true, decision };
-    const result = await this.store.reserve(decision.reservations, now);
+    let result;
+    try {
+      result = await this.store.reserve(decision.reservations, now);
+    } catch (err) {
+      down = this.unavailable(err);
+      if (this.failMode === 'closed') return this.closedVerdict(down);
+      return { allowed: true, decision, state: 'unavailable', stateError: down };
+    }
     if (!result.ok) {
       const r = decision.reservations[result.refused]!;
       return {
@@ -68,6 +110,24 @@ export class CallGuard {
       };
     }
     return { allowed: true, decision, handle: result.handle };
+  }
+
+  /** The error's message when it means "store unreachable"; rethrows anything else. */
+  private unavailable(err: unknown): string {
+    if (!isStateUnavailable(err)) throw err;
+    return err.message;
+  }
+
+  private closedVerdict(stateError: string): GuardVerdict {
+    return {
+      allowed: false,
+      reason: 'state_unavailable',
+      rule: '',
+      message: STATE_UNAVAILABLE_MESSAGE,
+      countersRead: {},
+      state: 'unavailable',
+      stateError,
+    };
   }
 
   async settle(handle: ReservationHandle | undefined, outcome: SettleOutcome): Promise<void> {

@@ -72,6 +72,9 @@ interface PendingCall {
   /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
   args?: unknown;
   approvalId?: string;
+  /** Allowed while the state store was unreachable (fail-open): audited as such. */
+  state?: 'unavailable';
+  stateError?: string;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -264,10 +267,13 @@ export class GatewaySession {
         request_id: req.id,
         decision: 'denied',
         reason: verdict.reason,
-        rule: verdict.rule,
+        rule: verdict.rule === '' ? undefined : verdict.rule,
         rule_pointer: verdict.pointer,
         message: verdict.message,
-        args_sha256: argsHash, args: captured,
+        state: verdict.state,
+        state_error: verdict.stateError,
+        args_sha256: argsHash,
+        args: captured,
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
       });
@@ -298,13 +304,24 @@ export class GatewaySession {
     if (!this.upstreamOpen) {
       slot.done = true;
       this.flushOutbox();
-      await this.o.guard.settle(verdict.handle, 'transport_error');
+      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
-    this.calls.set(key, { id: req.id, tool: name, argsHash, started, handle: verdict.handle, policyHash: policy.hash, args: captured, ...(c.approvalId ? { approvalId: c.approvalId } : {}) });
+    this.calls.set(key, {
+      id: req.id,
+      tool: name,
+      argsHash,
+      started,
+      handle: verdict.handle,
+      policyHash: policy.hash,
+      args: captured,
+      state: verdict.state,
+      stateError: verdict.stateError,
+      ...(c.approvalId ? { approvalId: c.approvalId } : {}),
+    });
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
@@ -576,6 +593,8 @@ export class GatewaySession {
       approval_id: call.approvalId,
       outcome: outcome === 'cancelled' ? undefined : outcome,
       cancelled: outcome === 'cancelled' ? true : undefined,
+      state: call.state,
+      state_error: call.stateError,
       args_sha256: call.argsHash,
       args: call.args,
       policy_hash: call.policyHash,

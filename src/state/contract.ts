@@ -8,8 +8,12 @@ import type { WindowName } from '../policy/model.js';
 export interface ContractHooks {
   /** A fresh, empty store. */
   open(): Promise<CounterStore>;
-  /** Stored (key, window) slots, expired or not; used to check pruning. */
-  rows(store: CounterStore): number;
+  /**
+   * Stored (key, window) slots, expired or not; used to check pruning. A store
+   * whose windows expire on the server's clock (Redis) leaves it out and tests
+   * its expiry in its own file.
+   */
+  rows?(store: CounterStore): number | Promise<number>;
 }
 
 /** 2026-01-15T10:30:00.000Z */
@@ -186,13 +190,15 @@ export function counterStoreContract(name: string, hooks: ContractHooks): void {
       assert.equal(await value(store, 'a', T0), 0);
     });
 
-    it('prunes windows that have ended, lazily', async () => {
+    const pruneSkip = hooks.rows ? false : `${name} expires windows on its own clock (tested in its own file)`;
+    it('prunes windows that have ended, lazily', { skip: pruneSkip }, async () => {
       await open();
+      const rows = hooks.rows!;
       handleOf(await store.reserve([req('m', 1, 5, 'minute'), req('d', 1, 5, 'day')], T0));
-      assert.equal(hooks.rows(store), 2);
+      assert.equal(await rows(store), 2);
       // Two minutes later (past the prune interval) the minute window is dropped, the day window stays.
       handleOf(await store.reserve([req('x', 1, 5, 'hour')], T0 + 120_000));
-      assert.equal(hooks.rows(store), 2, 'm@10:30 gone, d and x remain');
+      assert.equal(await rows(store), 2, 'm@10:30 gone, d and x remain');
       assert.equal(await value(store, 'd', T0 + 120_000, 'day'), 1);
     });
   });

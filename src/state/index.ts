@@ -5,11 +5,19 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { MemoryCounterStore } from './memory.js';
 import { SqliteCounterStore } from './sqlite.js';
 import type { CounterStore } from './types.js';
+import type { RedisCounterStoreOptions } from './redis.js';
+import { redactDsn } from './redis-dsn.js';
 
 export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 export { MemoryCounterStore } from './memory.js';
 export { SqliteCounterStore } from './sqlite.js';
 export type { SqliteCounterStoreOptions } from './sqlite.js';
+// The Redis store (and ioredis) is loaded only when a redis:// DSN is opened,
+// so SQLite gateways do not pay for it at start-up: import it from './redis.js'.
+export type { RedisCounterStore, RedisCounterStoreOptions } from './redis.js';
+export { redactDsn } from './redis-dsn.js';
+export { StateUnavailableError, isStateUnavailable } from './errors.js';
+export type { StateFailMode } from './errors.js';
 export { windowEnd, windowMs, windowStart } from './window.js';
 
 /** File name of the SQLite store inside the state directory. */
@@ -55,11 +63,11 @@ export type OpenCounterStoreOptions =
       stateDir?: string;
       busyTimeoutMs?: number;
     }
-  | {
-      /** Reserved for the Redis store (a later issue). */
+  | ({
+      /** Shared counters for many instances; connects in the background (never blocks start-up). */
       kind: 'redis';
       url: string;
-    };
+    } & Omit<RedisCounterStoreOptions, 'url'>);
 
 /**
  * Turn a backend spec as a user writes it into options: `memory`, `sqlite`,
@@ -70,7 +78,8 @@ export function parseStateBackend(spec: string, stateDir?: string): OpenCounterS
   if (s === 'memory') return { kind: 'memory' };
   if (s === 'sqlite' || s === '') return stateDir === undefined ? { kind: 'sqlite' } : { kind: 'sqlite', stateDir };
   if (/^rediss?:\/\//i.test(s)) return { kind: 'redis', url: s };
-  throw new Error(`unknown state backend "${spec}": expected memory, sqlite or a redis:// URL`);
+  const shown = s.includes('://') ? redactDsn(s) : spec;
+  throw new Error(`unknown state backend "${shown}": expected memory, sqlite or a redis:// URL`);
 }
 
 /** Open a counter store. Async so network-backed stores (Redis) fit the same door. */
@@ -85,22 +94,14 @@ export async function openCounterStore(opts: OpenCounterStoreOptions): Promise<C
         ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
       });
     }
-    case 'redis':
-      throw new Error(`the Redis state store is not available yet (asked for ${redactUrl(opts.url)}); use sqlite or memory`);
+    case 'redis': {
+      const { kind: _kind, ...redis } = opts;
+      const { RedisCounterStore } = await import('./redis.js');
+      return new RedisCounterStore(redis);
+    }
     default: {
       const never: never = opts;
       throw new Error(`unknown counter store kind: ${JSON.stringify(never)}`);
     }
-  }
-}
-
-/** Hide a password in a DSN before it reaches a message. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid URL>';
   }
 }
