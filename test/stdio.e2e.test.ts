@@ -248,7 +248,7 @@ tools:
       assert.ok(denied, 'the edited policy applies');
       writeFileSync(policy, `version: "1"\ntools:\n  echo:\n    rules:\n      - action: deny\n`);
       await new Promise((r) => setTimeout(r, 800));
-      assert.match(gw.stderr, /policy\.yaml:\d+:\d+: rule must have a name/);
+      assert.match(gw.stderr, /policy\.yaml:\d+:\d+: .*rule must have a name/);
       assert.equal((await call(200)).result.isError, true, 'the old (valid) policy is still in force');
     } finally {
       await gw.close();

@@ -60,6 +60,7 @@ async function runDemo(stateDir: string): Promise<void> {
   const eventsDir = join(stateDir, 'events');
   const files = readdirSync(eventsDir).filter((f) => f.endsWith('.jsonl'));
   const lines = files.flatMap((f) => readFileSync(join(eventsDir, f), 'utf8').trim().split('\n'));
-  out(`Every decision was recorded (${lines.length} events) in ${eventsDir}. The last one:`);
-  out(`  ${lines.at(-1) ?? ''}`);
+  const calls = lines.filter((l) => l.includes('"type":"tool_call"'));
+  out(`Every decision was recorded (${calls.length} tool calls, ${lines.length} events) in ${eventsDir}. The last call:`);
+  out(`  ${calls.at(-1) ?? ''}`);
 }

@@ -1,7 +1,94 @@
 import type { Command } from 'commander';
+import { countersFor, decide, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `toolgate explain -c FILE --tool NAME --args JSON [--counter key=value ...] [--json]`:
+ * how the policy decides one call, touching no real state (counters come from
+ * --counter, or read 0).
+ */
 export function registerExplain(program: Command): void {
-  program.command('explain').description('(not yet implemented)').action(() => {
-    throw new Error('explain: not yet implemented');
-  });
+  program
+    .command('explain')
+    .description('Show how the policy decides one tool call (no real state is read or changed)')
+    .requiredOption('-c, --config <file>', 'the policy file')
+    .requiredOption('--tool <name>', 'the tool name')
+    .option('--args <json>', 'the call arguments as a JSON object', '{}')
+    .option('--counter <key=value>', 'a counter value in its current window, e.g. create_charge.daily_spend=900 (repeatable)', collect, [])
+    .option('--json', 'print machine-readable JSON')
+    .action((opts: { config: string; tool: string; args: string; counter: string[]; json?: boolean }) => {
+      const loaded = loadPolicyFile(opts.config);
+      if (!loaded.ok) {
+        for (const e of loaded.errors) process.stderr.write(`${formatPolicyError(e)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      let args: unknown;
+      try {
+        args = JSON.parse(opts.args);
+      } catch (e) {
+        process.stderr.write(`toolgate explain: --args is not valid JSON: ${(e as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+        process.stderr.write('toolgate explain: --args must be a JSON object\n');
+        process.exitCode = 2;
+        return;
+      }
+      const counters = new Map<string, number>();
+      for (const kv of opts.counter) {
+        const eq = kv.lastIndexOf('=');
+        const value = eq > 0 ? Number(kv.slice(eq + 1)) : NaN;
+        if (eq <= 0 || !Number.isFinite(value)) {
+          process.stderr.write(`toolgate explain: --counter must be key=number, got ${JSON.stringify(kv)}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        counters.set(kv.slice(0, eq), value);
+      }
+      const policy = loaded.policy;
+      const call = { tool: opts.tool, args: args as Record<string, unknown> };
+      const refs = countersFor(policy, call.tool);
+      const snapshot = new Map(refs.map((r) => [r.key, counters.get(r.key) ?? 0]));
+      for (const [k, v] of counters) if (!snapshot.has(k)) snapshot.set(k, v);
+      const d = decide(policy, call, snapshot);
+      let out: Record<string, unknown>;
+      if (d.allowed) {
+        const refused = refusedReservation(d.reservations, snapshot);
+        const read = { ...d.countersRead };
+        for (const r of d.reservations) read[r.key] = snapshot.get(r.key) ?? 0;
+        if (refused) {
+          const r = d.reservations[refused.index]!;
+          out = { decision: 'denied', reason: 'rate_limit', rule: r.rule, pointer: r.pointer, message: `${DENIAL_PREFIX} ${r.onDeny}`, reservations: d.reservations, countersRead: read };
+        } else {
+          out = { decision: 'allowed', reservations: d.reservations, countersRead: read };
+        }
+      } else {
+        out = { decision: 'denied', reason: d.reason, rule: d.rule, pointer: d.pointer ?? null, message: `${DENIAL_PREFIX} ${d.message}`, reservations: [], countersRead: d.countersRead };
+      }
+      out = { tool: call.tool, policy: opts.config, policyHash: policy.hash, ...out };
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
+        return;
+      }
+      const lines = [`${String(out.decision)}: ${call.tool}`];
+      if (out.decision === 'denied') {
+        lines.push(`  rule:     ${String(out.rule)}${out.pointer ? ` (${String(out.pointer)})` : ''}`);
+        lines.push(`  reason:   ${String(out.reason)}`);
+        lines.push(`  message:  ${String(out.message)}`);
+      }
+      const res = out.reservations as Array<{ key: string; window: string; amount: number; limit: number; rule: string }>;
+      if (res.length > 0) {
+        lines.push(out.decision === 'allowed' ? '  would reserve:' : '  reservations:');
+        for (const r of res) lines.push(`    ${r.key} (${r.window}) +${r.amount}, limit ${r.limit === Infinity ? 'none' : r.limit}  [${r.rule}]`);
+      }
+      const read = Object.entries(out.countersRead as Record<string, number>);
+      lines.push(read.length > 0 ? '  counters read:' : '  counters read: none');
+      for (const [k, v] of read) lines.push(`    ${k} = ${v}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
 }

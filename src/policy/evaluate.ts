@@ -1,0 +1,176 @@
+// Deciding a call: pure, from the compiled policy, the call and a snapshot of counters.
+// Follows Intercept's engine.Evaluate and proxy.reserveAll, with the deviations noted.
+import { fromJSON, goQuote } from './govalue.js';
+import type { GoValue } from './govalue.js';
+import { goTestOf } from './operators.js';
+import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterSnapshot, Decision, Reservation, ToolCall } from './model.js';
+
+function hasOwn(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** engine.ResolveArgs: walk objects by segment; arrays and scalars cannot be descended. */
+export function resolveArgs(args: unknown, segments: readonly string[]): { exists: boolean; value?: unknown } {
+  let cur: unknown = args;
+  for (const s of segments) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !hasOwn(cur, s)) return { exists: false };
+    cur = (cur as Record<string, unknown>)[s];
+  }
+  if (cur === undefined) return { exists: false };
+  return { exists: true, value: cur };
+}
+
+/** Whether the tool is listed under `tools` (an exact key or a glob key). */
+export function isListed(policy: CompiledPolicy, tool: string): boolean {
+  return policy.tools.has(tool) || policy.globs.some((g) => g.matches(tool));
+}
+
+/** Rules that apply to a tool, in evaluation order: exact, glob keys (file order), then "*". */
+export function rulesFor(policy: CompiledPolicy, tool: string): CompiledRule[] {
+  const out: CompiledRule[] = [...(policy.tools.get(tool) ?? [])];
+  for (const g of policy.globs) if (g.matches(tool)) out.push(...g.rules);
+  out.push(...policy.wildcard);
+  return out;
+}
+
+function blocked(policy: CompiledPolicy, tool: string): Decision | undefined {
+  if (policy.hideAll || policy.hidden.has(tool)) {
+    return { allowed: false, reason: 'hidden', rule: '(hidden)', message: `Tool ${goQuote(tool)} is hidden by policy`, countersRead: {} };
+  }
+  if (policy.default === 'deny' && !isListed(policy, tool)) {
+    return { allowed: false, reason: 'default_deny', rule: '(default deny)', message: `Tool ${goQuote(tool)} is not permitted by policy`, countersRead: {} };
+  }
+  return undefined;
+}
+
+const counterIndexes = new WeakMap<CompiledPolicy, Map<string, CompiledCounter>>();
+
+/** Every counter defined by a state block, by key. */
+function counterIndex(policy: CompiledPolicy): Map<string, CompiledCounter> {
+  let idx = counterIndexes.get(policy);
+  if (!idx) {
+    idx = new Map();
+    const all = [...policy.tools.values(), ...policy.globs.map((g) => g.rules), policy.wildcard];
+    for (const rules of all) for (const r of rules) if (r.counter && !idx.has(r.counter.key)) idx.set(r.counter.key, r.counter);
+    counterIndexes.set(policy, idx);
+  }
+  return idx;
+}
+
+function stateKey(c: CompiledCondition): string {
+  return c.segments.join('.');
+}
+
+/** Counters a call to `tool` may read (state conditions) or reserve (state blocks) — each once. */
+export function countersFor(policy: CompiledPolicy, tool: string): CompiledCounter[] {
+  if (blocked(policy, tool)) return [];
+  const idx = counterIndex(policy);
+  const out = new Map<string, CompiledCounter>();
+  for (const r of rulesFor(policy, tool)) {
+    for (const c of r.conditions) {
+      if (c.source !== 'state') continue;
+      const def = idx.get(stateKey(c));
+      if (def && !out.has(def.key)) out.set(def.key, def);
+    }
+    if (r.counter && !out.has(r.counter.key)) out.set(r.counter.key, r.counter);
+  }
+  return [...out.values()];
+}
+
+export function isToolVisible(policy: CompiledPolicy, tool: string): boolean {
+  if (policy.hideAll || policy.hidden.has(tool)) return false;
+  return policy.default === 'allow' || isListed(policy, tool);
+}
+
+type Outcome = { pass: true } | { pass: false; stateFailed: boolean };
+
+function evaluateConditions(conditions: readonly CompiledCondition[], call: ToolCall, counters: CounterSnapshot, read: Record<string, number>): Outcome {
+  for (const c of conditions) {
+    let exists: boolean;
+    let value: GoValue;
+    if (c.source === 'state') {
+      // A counter with no value in its current window reads 0 and exists (SQLiteStore.Resolve).
+      const key = stateKey(c);
+      const n = counters.get(key) ?? 0;
+      read[key] = n;
+      exists = true;
+      value = { t: 'int', v: n };
+    } else {
+      const r = resolveArgs(call.args, c.segments);
+      exists = r.exists;
+      value = r.exists ? fromJSON(r.value) : { t: 'nil' };
+    }
+    let ok: boolean;
+    if (c.op === 'exists') ok = typeof c.value === 'boolean' && (exists && value.t !== 'nil') === c.value;
+    else ok = exists && goTestOf(c)(value);
+    if (!ok) return { pass: false, stateFailed: c.source === 'state' };
+  }
+  return { pass: true };
+}
+
+function denyMessage(r: CompiledRule): string {
+  return r.onDeny ?? `Denied by rule ${goQuote(r.name)}`;
+}
+
+/** The amount a counter reserves for this call, or an error naming the problem. */
+function incrementOf(counter: CompiledCounter, args: Record<string, unknown>): { ok: true; amount: number } | { ok: false; message: string } {
+  if (!counter.incrementFrom) return { ok: true, amount: counter.increment };
+  const path = `args.${counter.incrementFrom.join('.')}`;
+  const r = resolveArgs(args, counter.incrementFrom);
+  if (!r.exists || r.value === null) return { ok: false, message: `Invalid call: increment_from path ${goQuote(path)} not found in arguments` };
+  if (typeof r.value !== 'number') return { ok: false, message: `Invalid call: argument ${goQuote(path)} must be a number (it is the counter increment)` };
+  if (!Number.isFinite(r.value)) return { ok: false, message: `Invalid call: argument ${goQuote(path)} must be a finite number` };
+  // A negative increment would let an agent refund its own quota (Intercept accepts it).
+  if (r.value < 0) return { ok: false, message: `Invalid call: argument ${goQuote(path)} must not be negative` };
+  // Intercept truncates toward zero (conv.ToInt64), so 0.9 counts as 0; toolgate rounds
+  // a fraction up instead, so fractional amounts can never slip past a cap uncounted.
+  return { ok: true, amount: Math.ceil(r.value) };
+}
+
+export function decide(policy: CompiledPolicy, call: ToolCall, counters: CounterSnapshot): Decision {
+  const b = blocked(policy, call.tool);
+  if (b) return b;
+  const countersRead: Record<string, number> = {};
+  const rules = rulesFor(policy, call.tool);
+  for (const r of rules) {
+    if (r.action === 'deny') {
+      return { allowed: false, reason: 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+    }
+    if (r.action === 'allow') continue;
+    const o = evaluateConditions(r.conditions, call, counters, countersRead);
+    if (!o.pass) {
+      return { allowed: false, reason: o.stateFailed ? 'rate_limit' : 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+    }
+  }
+  const reservations: Reservation[] = [];
+  for (const r of rules) {
+    const c = r.counter;
+    if (!c) continue;
+    const inc = incrementOf(c, call.args);
+    if (!inc.ok) return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
+    reservations.push({
+      key: c.key,
+      window: c.window,
+      amount: inc.amount,
+      // Deviation: Intercept never increments a counter whose rule has no lt/lte limit
+      // on it (extractLimit fails), so other rules reading it see 0 forever. toolgate counts it.
+      limit: c.limit ?? Infinity,
+      rule: r.name,
+      pointer: r.pointer,
+      onDeny: r.onDeny ?? `Rate limit exceeded for ${r.name}`,
+    });
+  }
+  return { allowed: true, reservations, countersRead };
+}
+
+/** The first reservation the counters would refuse (current + amount > limit), if any. */
+export function refusedReservation(reservations: readonly Reservation[], counters: CounterSnapshot): { index: number; current: number } | undefined {
+  const pending = new Map<string, number>();
+  for (let i = 0; i < reservations.length; i++) {
+    const r = reservations[i]!;
+    const current = (counters.get(r.key) ?? 0) + (pending.get(r.key) ?? 0);
+    if (current + r.amount > r.limit) return { index: i, current };
+    pending.set(r.key, (pending.get(r.key) ?? 0) + r.amount);
+  }
+  return undefined;
+}

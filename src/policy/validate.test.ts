@@ -1,0 +1,186 @@
+// One test per row of Intercept's validation-error table (POLICY.md), checking the
+// message (as validate.go words it) and the line:column of the offending node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePolicy, formatPolicyError } from './index.js';
+import type { PolicyError } from './index.js';
+
+function errorsOf(text: string): PolicyError[] {
+  const r = compilePolicy(text, 'p.yaml');
+  assert.equal(r.ok, false, 'expected the policy to be invalid');
+  return r.ok ? [] : r.errors;
+}
+
+function expectError(text: string, message: string, line: number, column: number): void {
+  const errs = errorsOf(text);
+  const hit = errs.find((e) => e.message === message);
+  assert.ok(hit, `no error ${JSON.stringify(message)} in:\n${errs.map(formatPolicyError).join('\n')}`);
+  assert.deepEqual([hit.line, hit.column], [line, column], `position of ${message}`);
+  assert.ok(hit.fix && hit.fix.length > 0, 'each error has a fix');
+}
+
+const rule = (body: string) => `version: "1"\ntools:\n  t:\n    rules:\n${body}`;
+
+test('hide[N]: entry must not be empty', () => {
+  expectError('version: "1"\nhide:\n  - a\n  - ""\ntools: {}\n', 'hide[1]: entry must not be empty', 4, 5);
+});
+
+test('hide: duplicate entry', () => {
+  expectError('version: "1"\nhide: [a, b, a]\ntools: {}\n', 'hide: duplicate entry "a"', 2, 14);
+});
+
+test('version must be "1"', () => {
+  expectError('version: "2"\ntools: {}\n', 'version must be "1", got "2"', 1, 10);
+  expectError('tools: {}\n', 'version must be "1", got ""', 1, 1);
+});
+
+test('default must be "allow" or "deny"', () => {
+  expectError('version: "1"\ndefault: block\ntools: {}\n', 'default must be "allow" or "deny", got "block"', 2, 10);
+});
+
+test('rule must have a name', () => {
+  expectError(rule('      - action: deny\n'), 'tools.t.rules[0]: rule must have a name', 5, 9);
+});
+
+test('action must be "evaluate" or "deny"', () => {
+  expectError(rule('      - name: r\n        action: block\n'), 'tools.t.rules[0]: action must be "evaluate" or "deny", got "block"', 6, 17);
+});
+
+test('deny rules must not have conditions', () => {
+  expectError(
+    rule('      - name: r\n        action: deny\n        conditions:\n          - {path: args.a, op: eq, value: 1}\n'),
+    'tools.t.rules[0]: deny rules must not have conditions', 7, 9,
+  );
+});
+
+test('evaluate rules must have at least one condition', () => {
+  expectError(rule('      - name: r\n'), 'tools.t.rules[0]: evaluate rules must have at least one condition', 5, 9);
+});
+
+const cond = (c: string) => rule(`      - name: r\n        conditions:\n          - ${c}\n`);
+
+test('path must start with "args." or "state."', () => {
+  expectError(cond('{path: amount, op: eq, value: 1}'), 'tools.t.rules[0].conditions[0]: path must start with "args." or "state.", got "amount"', 7, 20);
+});
+
+test('unknown operator', () => {
+  expectError(cond('{path: args.a, op: like, value: 1}'), 'tools.t.rules[0].conditions[0]: unknown operator "like"', 7, 32);
+});
+
+test('operator requires a list value', () => {
+  expectError(cond('{path: args.a, op: not_in, value: x}'), 'tools.t.rules[0].conditions[0]: operator "not_in" requires a list value', 7, 47);
+});
+
+test('operator requires a numeric value', () => {
+  expectError(cond('{path: args.a, op: gte, value: "5"}'), 'tools.t.rules[0].conditions[0]: operator "gte" requires a numeric value', 7, 44);
+});
+
+test('operator "exists" requires a boolean value', () => {
+  expectError(cond('{path: args.a, op: exists, value: yes}'), 'tools.t.rules[0].conditions[0]: operator "exists" requires a boolean value', 7, 47);
+});
+
+test('regex value must be a string', () => {
+  expectError(cond('{path: args.a, op: regex, value: 5}'), 'tools.t.rules[0].conditions[0]: regex value must be a string', 7, 46);
+});
+
+test('invalid regex (RE2 syntax: lookahead is not supported)', () => {
+  expectError(
+    cond('{path: args.a, op: regex, value: "(?=x)"}'),
+    'tools.t.rules[0].conditions[0]: invalid regex "(?=x)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`', 7, 46,
+  );
+});
+
+const stateRule = (s: string) =>
+  rule(`      - name: r\n        conditions:\n          - {path: state.t.c, op: lte, value: 5}\n        state:\n${s}`);
+
+test('counter must not be empty', () => {
+  expectError(stateRule('          counter: ""\n          window: hour\n'), 'tools.t.rules[0].state: counter must not be empty', 9, 20);
+});
+
+test('window must be "minute", "hour", or "day"', () => {
+  expectError(stateRule('          counter: c\n          window: week\n'), 'tools.t.rules[0].state: window must be "minute", "hour", or "day", got "week"', 10, 19);
+});
+
+test('increment_from must start with "args."', () => {
+  expectError(
+    stateRule('          counter: c\n          window: hour\n          increment_from: amount\n'),
+    'tools.t.rules[0].state: increment_from must start with "args.", got "amount"', 11, 27,
+  );
+});
+
+test('condition references state but no matching state block found', () => {
+  expectError(cond('{path: state.t.calls, op: lte, value: 5}'), 'tools.t.rules[0]: condition references state.t.calls but no matching state block found', 7, 20);
+  // _global falls back to the "*" key, as in Intercept.
+  const ok = compilePolicy('version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n  "*":\n    rules:\n      - name: g\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n        state: {counter: n, window: day}\n', 'p.yaml');
+  assert.equal(ok.ok, true);
+});
+
+test('rate_limit count must be a positive integer', () => {
+  expectError(rule('      - name: r\n        rate_limit: 0/hour\n'), 'tools.t.rules[0]: rate_limit count must be a positive integer, got "0"', 6, 21);
+});
+
+test('rate_limit window must be "minute", "hour", or "day"', () => {
+  expectError(rule('      - name: r\n        rate_limit: 5/week\n'), 'tools.t.rules[0]: rate_limit window must be "minute", "hour", or "day", got "week"', 6, 21);
+});
+
+test('rate_limit must be in the format N/window', () => {
+  expectError(rule('      - name: r\n        rate_limit: lots\n'), 'tools.t.rules[0]: rate_limit must be in the format "N/window" (e.g. "5/hour"), got "lots"', 6, 21);
+});
+
+test('rate_limit cannot be combined with conditions or state', () => {
+  expectError(
+    rule('      - name: r\n        rate_limit: 5/hour\n        conditions: [{path: args.a, op: eq, value: 1}]\n'),
+    'tools.t.rules[0]: rate_limit cannot be combined with conditions or state; use separate rules or the full syntax instead', 6, 21,
+  );
+});
+
+test('rate_limit cannot be used with action "deny"', () => {
+  expectError(rule('      - name: r\n        action: deny\n        rate_limit: 5/hour\n'), 'tools.t.rules[0]: rate_limit cannot be used with action "deny"', 7, 21);
+});
+
+test('duplicate state counter (two rate limits with the same window)', () => {
+  expectError(
+    rule('      - name: a\n        rate_limit: 5/hour\n      - name: b\n        rate_limit: 9/hour\n'),
+    'tools.t.rules[1]: duplicate state counter "_rate_hour" (also used by rules[0])', 8, 21,
+  );
+});
+
+test('toolgate: allow rules must not have conditions', () => {
+  expectError(
+    rule('      - name: r\n        action: allow\n        conditions: [{path: args.a, op: eq, value: 1}]\n'),
+    'tools.t.rules[0]: allow rules must not have conditions', 7, 9,
+  );
+});
+
+test('toolgate: negative static increment is rejected', () => {
+  expectError(stateRule('          counter: c\n          window: hour\n          increment: -2\n'), 'tools.t.rules[0].state: increment must not be negative, got -2', 11, 22);
+});
+
+test('unknown keys name the closest known key', () => {
+  expectError(rule('      - name: r\n        condtions: []\n'), 'unknown key "condtions" in tools.t.rules[0] (did you mean "conditions"?)', 6, 9);
+  // x- keys are annotations and are ignored.
+  assert.equal(compilePolicy('version: "1"\nx-owner: me\ntools: {}\n', 'p.yaml').ok, true);
+});
+
+test('wrong types and YAML syntax errors have positions', () => {
+  expectError('version: "1"\nhide: a\ntools: {}\n', 'hide must be a list, got the string "a"', 2, 7);
+  const errs = errorsOf('version: "1"\ntools:\n  a: [1\n');
+  assert.match(errs[0]!.message, /^YAML syntax error/);
+  assert.equal(errs[0]!.line, 4);
+  expectError('version: "1"\ntools:\n  a:\n    rules: {}\n', 'tools.a.rules must be a list, got a mapping', 4, 12);
+});
+
+test('all errors are reported at once, sorted by position', () => {
+  const errs = errorsOf('version: "3"\ndefault: x\ntools:\n  t:\n    rules:\n      - action: nope\n');
+  assert.deepEqual(errs.map((e) => e.line), [1, 2, 6, 6, 6].slice(0, errs.length));
+  assert.ok(errs.length >= 4);
+  const sorted = [...errs].sort((a, b) => a.line - b.line || a.column - b.column);
+  assert.deepEqual(errs, sorted);
+  assert.match(formatPolicyError(errs[0]!), /^p\.yaml:1:10: version must be "1", got "3" \(fix: /);
+});
+
+test('yaml.v3 decoding: scalars into string fields keep their text', () => {
+  // version: 1 (an int) decodes to the string "1" in Go, so it is valid.
+  assert.equal(compilePolicy('version: 1\ntools: {}\n', 'p.yaml').ok, true);
+  expectError('version: 1.0\ntools: {}\n', 'version must be "1", got "1.0"', 1, 10);
+});

@@ -1,0 +1,277 @@
+// `toolgate test`: policy unit tests. A test file names a policy (or holds it inline)
+// and a list of calls with the expected outcome; cases run in order against one fresh
+// in-memory counter store through the production CallGuard, on a simulated clock.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
+import type { CompiledPolicy, PolicyError } from '../policy/index.js';
+import { decodeAny, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
+import type { DecodeContext, Issue } from '../policy/yamlnode.js';
+import { toJS } from '../policy/govalue.js';
+import { CallGuard } from '../gateway/guard.js';
+import type { SettleOutcome } from '../gateway/guard.js';
+import { MemoryCounterStore } from '../state/memory.js';
+
+export type Upstream = 'ok' | 'error' | 'tool_error';
+
+export interface TestCase {
+  name: string;
+  tool: string;
+  args: Record<string, unknown>;
+  /** Epoch ms, when given. */
+  at?: number;
+  upstream: Upstream;
+  expect: 'allow' | 'deny';
+  message?: string;
+  rule?: string;
+}
+
+export interface TestSpec {
+  file: string;
+  policy: { path: string } | { inline: string; line: number; indent: number };
+  start?: number;
+  cases: TestCase[];
+}
+
+export interface CaseResult {
+  name: string;
+  passed: boolean;
+  at: string;
+  expected: { decision: 'allow' | 'deny'; message?: string; rule?: string };
+  got: { decision: 'allow' | 'deny'; rule?: string; pointer?: string; message?: string; reason?: string };
+  /** Why the case failed (empty when it passed). */
+  failures: string[];
+}
+
+export interface FileResult {
+  file: string;
+  policyFile?: string;
+  /** The test file or its policy could not be loaded: no case ran. */
+  errors: PolicyError[];
+  cases: CaseResult[];
+}
+
+const FILE_KEYS = ['policy', 'policy_inline', 'start', 'cases', 'description'] as const;
+const CASE_KEYS = ['name', 'tool', 'args', 'at', 'upstream', 'expect', 'message', 'rule'] as const;
+
+function parseTime(s: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s)) return undefined;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+function toErrors(text: string, file: string, issues: Issue[]): PolicyError[] {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
+  return issues
+    .map((x, order) => ({ x, order }))
+    .sort((a, b) => a.x.offset - b.x.offset || a.order - b.order)
+    .map(({ x }) => {
+      const p = lc.linePos(Math.max(0, Math.min(x.offset, text.length)));
+      const e: PolicyError = { file, line: p.line, column: p.col, message: x.message };
+      if (x.fix) e.fix = x.fix;
+      return e;
+    });
+}
+
+/** Parse a test file (YAML or JSON). Errors carry file:line:col. */
+export function parseTestFile(text: string, file: string): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
+  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true });
+  const issues: Issue[] = doc.errors.map((e) => ({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' }));
+  if (issues.length > 0) return { ok: false, errors: toErrors(text, file, issues) };
+  const ctx: DecodeContext = { doc, issues };
+  const need = (offset: number, message: string, fix?: string): void => {
+    issues.push(fix ? { offset, message, fix } : { offset, message });
+  };
+  const rootAt = offsetOf(deref(ctx, doc.contents), 0);
+  const fields = decodeMap(ctx, doc.contents, 'the test file', FILE_KEYS, 0);
+  if (!fields) return { ok: false, errors: toErrors(text, file, issues) };
+  const get = (k: string) => fields.find((f) => f.key === k);
+  let policy: TestSpec['policy'] | undefined;
+  const p = get('policy');
+  const pi = get('policy_inline');
+  if (p && pi) need(pi.keyOffset, 'give either policy or policy_inline, not both', 'remove one of them');
+  else if (p) {
+    const path = decodeString(ctx, p.value, 'policy', p.keyOffset);
+    if (path === '') need(offsetOf(deref(ctx, p.value), p.keyOffset), 'policy must name a policy file', 'give a path relative to the test file');
+    policy = { path: resolve(dirname(file), path) };
+  } else if (pi) {
+    const inline = decodeString(ctx, pi.value, 'policy_inline', pi.keyOffset);
+    const node = deref(ctx, pi.value);
+    const at = offsetOf(node, pi.keyOffset);
+    // Block scalars start on the line after the indicator.
+    const nl = text.indexOf('\n', at);
+    const firstLine = (text.slice(0, at).match(/\n/g)?.length ?? 0) + 1 + (/^[|>]/.test(text.slice(at)) && nl >= 0 ? 1 : 0);
+    const lineText = text.split('\n')[firstLine - 1] ?? '';
+    policy = { inline, line: firstLine, indent: /^[|>]/.test(text.slice(at)) ? (/^ */.exec(lineText)?.[0].length ?? 0) : 0 };
+  } else need(rootAt, 'the test file needs policy (a path) or policy_inline (the policy text)', 'add policy: ./policy.yaml');
+
+  let start: number | undefined;
+  const st = get('start');
+  if (st) {
+    const s = decodeString(ctx, st.value, 'start', st.keyOffset);
+    start = parseTime(s);
+    if (start === undefined) need(offsetOf(deref(ctx, st.value), st.keyOffset), `start must be an RFC 3339 time, got ${JSON.stringify(s)}`, 'use e.g. "2026-01-15T10:30:00Z"');
+  }
+
+  const cases: TestCase[] = [];
+  const cs = get('cases');
+  if (!cs) need(rootAt, 'the test file needs a list of cases', 'add cases: with at least one case');
+  const items = cs ? decodeSeq(ctx, cs.value, 'cases', cs.keyOffset) ?? [] : [];
+  let last = start;
+  items.forEach((item, i) => {
+    const where = `cases[${i}]`;
+    const itemAt = offsetOf(deref(ctx, item), cs!.keyOffset);
+    const cf = decodeMap(ctx, item, where, CASE_KEYS, itemAt);
+    if (!cf) return;
+    const c: Partial<TestCase> & { args: Record<string, unknown>; upstream: Upstream } = { args: {}, upstream: 'ok' };
+    for (const f of cf) {
+      const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
+      switch (f.key) {
+        case 'name':
+          c.name = decodeString(ctx, f.value, `${where}.name`, f.keyOffset);
+          break;
+        case 'tool':
+          c.tool = decodeString(ctx, f.value, `${where}.tool`, f.keyOffset);
+          break;
+        case 'args': {
+          const g = decodeAny(ctx, f.value);
+          if (g.t === 'map') c.args = toJS(g) as Record<string, unknown>;
+          else if (g.t !== 'nil') need(vAt, `${where}.args must be a mapping of argument names to values`, 'write args: {name: value}');
+          break;
+        }
+        case 'at': {
+          const s = decodeString(ctx, f.value, `${where}.at`, f.keyOffset);
+          const t = parseTime(s);
+          if (t === undefined) need(vAt, `${where}.at must be an RFC 3339 time, got ${JSON.stringify(s)}`, 'use e.g. "2026-01-15T10:31:00Z"');
+          else if (last !== undefined && t < last) need(vAt, `${where}.at is earlier than the time before it (${new Date(last).toISOString()})`, 'cases run in order; keep times non-decreasing');
+          else {
+            c.at = t;
+            last = t;
+          }
+          break;
+        }
+        case 'upstream': {
+          const s = decodeString(ctx, f.value, `${where}.upstream`, f.keyOffset);
+          if (s === 'ok' || s === 'error' || s === 'tool_error') c.upstream = s;
+          else need(vAt, `${where}.upstream must be "ok", "error" or "tool_error", got ${JSON.stringify(s)}`, 'use ok, error or tool_error');
+          break;
+        }
+        case 'expect': {
+          const s = decodeString(ctx, f.value, `${where}.expect`, f.keyOffset);
+          if (s === 'allow' || s === 'deny') c.expect = s;
+          else need(vAt, `${where}.expect must be "allow" or "deny", got ${JSON.stringify(s)}`, 'use allow or deny');
+          break;
+        }
+        case 'message':
+          c.message = decodeString(ctx, f.value, `${where}.message`, f.keyOffset);
+          break;
+        case 'rule':
+          c.rule = decodeString(ctx, f.value, `${where}.rule`, f.keyOffset);
+          break;
+      }
+    }
+    if (!c.tool) need(itemAt, `${where} needs a tool`, 'add tool: <tool name>');
+    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow or deny)`, 'add expect: allow or expect: deny');
+    if (c.tool && c.expect) cases.push({ ...c, name: c.name || `case ${i + 1}: ${c.tool}`, tool: c.tool, expect: c.expect } as TestCase);
+  });
+  if (issues.length > 0 || !policy) return { ok: false, errors: toErrors(text, file, issues) };
+  const spec: TestSpec = { file, policy, cases };
+  if (start !== undefined) spec.start = start;
+  return { ok: true, spec };
+}
+
+function loadPolicy(spec: TestSpec): { ok: true; policy: CompiledPolicy; file: string } | { ok: false; errors: PolicyError[] } {
+  if ('path' in spec.policy) {
+    const r = loadPolicyFile(spec.policy.path);
+    return r.ok ? { ok: true, policy: r.policy, file: spec.policy.path } : r;
+  }
+  const r = compilePolicy(spec.policy.inline, `${spec.file} (policy_inline)`);
+  if (r.ok) return { ok: true, policy: r.policy, file: spec.file };
+  // Map inline positions back to the test file (block scalar lines; columns are relative).
+  const { line, indent } = spec.policy;
+  return {
+    ok: false,
+    errors: r.errors.map((e) => ({ ...e, file: spec.file, line: e.line + line - 1, column: e.column + indent, message: `policy_inline: ${e.message}` })),
+  };
+}
+
+/** Run parsed cases in order against one fresh counter store on a simulated clock. */
+export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Promise<FileResult> {
+  const loaded = loadPolicy(spec);
+  if (!loaded.ok) return { file: spec.file, errors: loaded.errors, cases: [] };
+  let now = spec.start ?? opts.now ?? Date.now();
+  const store = new MemoryCounterStore();
+  const guard = new CallGuard(store, () => now);
+  const results: CaseResult[] = [];
+  for (const c of spec.cases) {
+    if (c.at !== undefined) now = c.at;
+    const verdict = await guard.check(loaded.policy, { tool: c.tool, args: c.args });
+    const expected: CaseResult['expected'] = { decision: c.expect };
+    if (c.message !== undefined) expected.message = c.message;
+    if (c.rule !== undefined) expected.rule = c.rule;
+    let got: CaseResult['got'];
+    if (verdict.allowed) {
+      const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
+      await guard.settle(verdict.handle, outcome);
+      got = { decision: 'allow' };
+    } else {
+      got = { decision: 'deny', rule: verdict.rule, message: `${DENIAL_PREFIX} ${verdict.message}`, reason: verdict.reason };
+      if (verdict.pointer) got.pointer = verdict.pointer;
+    }
+    const failures: string[] = [];
+    if (got.decision !== c.expect) {
+      failures.push(
+        got.decision === 'deny'
+          ? `expected allow, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
+          : `expected deny, got allow`,
+      );
+    } else if (got.decision === 'deny') {
+      if (c.message !== undefined && !got.message!.includes(c.message)) {
+        failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
+      }
+      if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
+    } else if (c.message !== undefined || c.rule !== undefined) {
+      failures.push('message and rule can only be checked on denied calls');
+    }
+    results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
+  }
+  return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
+}
+
+/** Read, parse and run one test file. */
+export async function runTestFile(file: string, opts: { now?: number } = {}): Promise<FileResult> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { file, errors: [{ file, line: 1, column: 1, message: code === 'ENOENT' ? 'test file not found' : `cannot read test file: ${(e as Error).message}` }], cases: [] };
+  }
+  const parsed = parseTestFile(text, file);
+  if (!parsed.ok) return { file, errors: parsed.errors, cases: [] };
+  return runSpec(parsed.spec, opts);
+}
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  /** Files that could not be run. */
+  broken: number;
+}
+
+export function summarize(results: readonly FileResult[]): Summary {
+  let passed = 0;
+  let failed = 0;
+  let broken = 0;
+  for (const r of results) {
+    if (r.errors.length > 0) broken++;
+    for (const c of r.cases) {
+      if (c.passed) passed++;
+      else failed++;
+    }
+  }
+  return { passed, failed, broken };
+}

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseTestFile, runTestFile, summarize } from './index.js';
+
+const POLICY = `version: "1"
+tools:
+  create_charge:
+    rules:
+      - name: "max single charge"
+        conditions:
+          - path: "args.amount"
+            op: "lte"
+            value: 50000
+        on_deny: "Single charge cannot exceed $500.00"
+  create_issue:
+    rules:
+      - name: hourly
+        rate_limit: 1/hour
+`;
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'toolgate-policytest-'));
+}
+
+test('a passing test file, policy by relative path', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'policy.yaml'), POLICY);
+  writeFileSync(join(d, 'ok.test.yaml'), `policy: ./policy.yaml
+start: "2026-01-15T10:30:00Z"
+cases:
+  - name: small charge
+    tool: create_charge
+    args: {amount: 100}
+    expect: allow
+  - name: big charge
+    tool: create_charge
+    args: {amount: 60000}
+    expect: deny
+    message: "cannot exceed"
+    rule: "max single charge"
+  - name: issue fails upstream
+    tool: create_issue
+    upstream: error
+    expect: allow
+  - name: issue ok
+    tool: create_issue
+    expect: allow
+  - name: second issue in the hour
+    tool: create_issue
+    at: "2026-01-15T10:59:59Z"
+    expect: deny
+  - name: next hour
+    tool: create_issue
+    at: "2026-01-15T11:00:00Z"
+    expect: allow
+`);
+  const r = await runTestFile(join(d, 'ok.test.yaml'));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.cases.map((c) => [c.name, c.passed]), [
+    ['small charge', true], ['big charge', true], ['issue fails upstream', true],
+    ['issue ok', true], ['second issue in the hour', true], ['next hour', true],
+  ]);
+  assert.equal(r.cases[1]!.got.message, '[TOOLGATE POLICY DENIED] Single charge cannot exceed $500.00');
+  assert.deepEqual(summarize([r]), { passed: 6, failed: 0, broken: 0 });
+});
+
+test('a failing test file reports expected vs got (JSON file, inline policy)', async () => {
+  const d = dir();
+  const spec = {
+    policy_inline: POLICY,
+    cases: [
+      { name: 'wrong expectation', tool: 'create_charge', args: { amount: 60000 }, expect: 'allow' },
+      { name: 'wrong rule', tool: 'create_charge', args: { amount: 60000 }, expect: 'deny', rule: 'other' },
+      { name: 'wrong message', tool: 'create_charge', args: { amount: 60000 }, expect: 'deny', message: 'nope' },
+      { name: 'right', tool: 'create_charge', args: { amount: 1 }, expect: 'allow' },
+    ],
+  };
+  writeFileSync(join(d, 'bad.test.json'), JSON.stringify(spec, null, 2));
+  const r = await runTestFile(join(d, 'bad.test.json'));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.cases.map((c) => c.passed), [false, false, false, true]);
+  assert.match(r.cases[0]!.failures[0]!, /expected allow, got deny by rule "max single charge"/);
+  assert.match(r.cases[1]!.failures[0]!, /expected rule "other", got "max single charge"/);
+  assert.match(r.cases[2]!.failures[0]!, /expected the message to contain "nope"/);
+  assert.deepEqual(summarize([r]), { passed: 1, failed: 3, broken: 0 });
+});
+
+test('malformed test files are errors with file:line:col', () => {
+  const r = parseTestFile('policy: ./p.yaml\ncases:\n  - tool: t\n    expect: maybe\n  - name: x\n    expect: allow\n    at: "2026-01-15T10:00:00Z"\n  - tool: t\n    expect: allow\n    at: "2026-01-15T09:00:00Z"\n    colour: red\n', '/x/t.yaml');
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const got = r.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
+  assert.deepEqual(got, [
+    '4:13 cases[0].expect must be "allow" or "deny", got "maybe"',
+    '5:5 cases[1] needs a tool',
+    '10:9 cases[2].at is earlier than the time before it (2026-01-15T10:00:00.000Z)',
+    '11:5 unknown key "colour" in cases[2]',
+  ]);
+});
+
+test('a broken inline policy is reported at its line in the test file', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'inline.test.yaml'), 'policy_inline: |\n  version: "2"\n  tools: {}\ncases:\n  - tool: t\n    expect: allow\n');
+  const r = await runTestFile(join(d, 'inline.test.yaml'));
+  assert.equal(r.cases.length, 0);
+  assert.equal(r.errors.length, 1);
+  assert.deepEqual([r.errors[0]!.line, r.errors[0]!.column], [2, 12]);
+  assert.match(r.errors[0]!.message, /policy_inline: version must be "1", got "2"/);
+  assert.deepEqual(summarize([r]), { passed: 0, failed: 0, broken: 1 });
+});
+
+test('the shipped example test file passes against its example policy', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const file = fileURLToPath(new URL('../../../examples/policies/stripe.test.yaml', import.meta.url));
+  const r = await runTestFile(file);
+  assert.deepEqual(r.errors, []);
+  assert.ok(r.cases.length >= 10);
+  assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
+});
