@@ -13,6 +13,7 @@ import { StdioChannel } from '../mcp/stdio.js';
 import { CallGuard } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { serveGateway } from './serve.js';
 
 export interface RunOptions {
   config?: string;
@@ -27,6 +28,15 @@ export interface RunOptions {
   bind?: string;
   port?: string;
   identity?: string;
+  upstreamTransport?: string;
+  apiKey?: string[];
+  apiKeyFile?: string;
+  insecureNoAuth?: boolean;
+  allowedHost?: string[];
+  allowedOrigin?: string[];
+  maxSessions?: string;
+  sessionIdleTimeout?: string;
+  maxBodyBytes?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -40,11 +50,20 @@ export function addRunOptions(cmd: Command): Command {
     .option('--state-prefix <prefix>', 'key prefix for shared state counters')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--transport <mode>', 'listener transport').choices(['stdio', 'http', 'sse']))
-    .option('--upstream <url>', 'upstream MCP server URL (not yet supported)')
+    .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
+    .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
+    .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
     .option('--header <header>', 'header for upstream requests, "Name: value" (repeatable)', collect)
-    .option('--bind <addr>', 'listener address for --transport http|sse')
-    .option('--port <port>', 'listener port for --transport http|sse')
+    .option('--bind <addr>', 'listener address for --transport http|sse (default 127.0.0.1)')
+    .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" on the listener (repeatable; also --api-key-file, $TOOLGATE_API_KEYS)', collect)
+    .option('--api-key-file <file>', 'file with one API key per line (# comments)')
+    .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
+    .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
+    .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
+    .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
+    .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
+    .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .argument('[command...]', 'the MCP server to start, after --');
 }
@@ -59,12 +78,15 @@ export function registerRun(program: Command): void {
 }
 
 export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
-  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse' || opts.stateDsn) {
-    throw new Error('--upstream, --transport http|sse and --state-dsn are not supported yet in this version');
-  }
+  if (opts.stateDsn) throw new Error('--state-dsn is not supported yet in this version');
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
-  if (command.length === 0) {
-    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
+  if (opts.upstream && command.length > 0) throw new Error("give either --upstream URL or a server command after '--', not both");
+  if (!opts.upstream && command.length === 0) {
+    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)");
+  }
+  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
+    await serveGateway(command, opts);
+    return;
   }
 
   const log = createLogger(opts.logLevel);
