@@ -14,7 +14,7 @@ import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport }
 import { CallGuard } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
-import { Listener, DEFAULTS } from '../gateway/listener.js';
+import { Listener, DEFAULTS, checkListenerAuth } from '../gateway/listener.js';
 import type { RunOptions } from './run.js';
 import { basename } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -108,6 +108,7 @@ export async function serveGateway(command: string[], opts: RunOptions): Promise
   // Validate the listener flags before anything starts.
   const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
   const port = positiveInt(opts.port, '--port', 8080, true);
+  if (transport !== 'stdio') checkListenerAuth(opts.bind ?? '127.0.0.1', apiKeys, opts.insecureNoAuth);
   const core = await setupCore(opts);
   const server = serverName(spec);
   const now = () => new Date().toISOString();

@@ -47,6 +47,13 @@ interface Live {
   closing?: Promise<void>;
 }
 
+/** A listener on a non-loopback address needs authentication, unless explicitly waived. */
+export function checkListenerAuth(bind: string, apiKeys: string[], insecureNoAuth?: boolean): void {
+  if (!isLoopback(bind) && apiKeys.length === 0 && !insecureNoAuth) {
+    throw new Error(`refusing to listen on ${bind} (not a loopback address) without authentication: give --api-key (or --api-key-file, TOOLGATE_API_KEYS), or --insecure-no-auth`);
+  }
+}
+
 export const DEFAULTS = {
   maxBodyBytes: 4 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
@@ -65,9 +72,7 @@ export class Listener {
   url = '';
 
   constructor(private readonly o: ListenerOptions) {
-    if (!isLoopback(o.bind) && o.apiKeys.length === 0 && !o.insecureNoAuth) {
-      throw new Error(`refusing to listen on ${o.bind} (not a loopback address) without authentication: give --api-key (or --api-key-file, TOOLGATE_API_KEYS), or --insecure-no-auth`);
-    }
+    checkListenerAuth(o.bind, o.apiKeys, o.insecureNoAuth);
     this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
     this.maxBody = o.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
     this.maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;

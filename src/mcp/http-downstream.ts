@@ -9,7 +9,7 @@
 // it (bounded backlog). Legacy HTTP+SSE: everything goes on the one stream.
 import type { ServerResponse } from 'node:http';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
-import { classify, errorResponse, ErrorCode, idKey, type JsonRpcId } from './jsonrpc.js';
+import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { formatSseEvent } from './sse-parse.js';
 
 const BACKLOG_LIMIT = 1000;
@@ -73,6 +73,8 @@ export class StreamableHttpDownstream implements MessageChannel {
   onframe?: (frame: Frame) => void;
   onclose?: (reason?: Error) => void;
   private readonly exchanges = new Map<string, PostExchange>();
+  /** progressToken -> the request that carried it (for upstreams that do not say, e.g. stdio). */
+  private readonly progressTokens = new Map<string, JsonRpcId>();
   private getStream: SseStream | undefined;
   private backlog: string[] = [];
   private closed = false;
@@ -106,6 +108,13 @@ export class StreamableHttpDownstream implements MessageChannel {
       this.exchanges.set(idKey(id), ex);
     }
     if (initId !== undefined) this.initKey = idKey(initId);
+    for (const m of Array.isArray(frame.value) ? frame.value : [frame.value]) {
+      const c = classify(m);
+      const meta = c.kind === 'request' && isPlainObject(c.msg.params) ? c.msg.params._meta : undefined;
+      if (c.kind === 'request' && isPlainObject(meta) && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
+        this.progressTokens.set(idKey(meta.progressToken), c.msg.id);
+      }
+    }
     const res = out.sse?.res ?? out.json?.res;
     res?.on('close', () => {
       // The client went away: later answers for these requests are dropped.
@@ -145,7 +154,12 @@ export class StreamableHttpDownstream implements MessageChannel {
       this.answer(ids, text, value);
       return;
     }
-    const related = opts?.related !== undefined ? this.exchanges.get(idKey(opts.related)) : undefined;
+    let relatedId = opts?.related;
+    if (relatedId === undefined && c.kind === 'notification' && c.msg.method === 'notifications/progress' && isPlainObject(c.msg.params)) {
+      const token = c.msg.params.progressToken;
+      if (typeof token === 'string' || typeof token === 'number') relatedId = this.progressTokens.get(idKey(token));
+    }
+    const related = relatedId !== undefined ? this.exchanges.get(idKey(relatedId)) : undefined;
     if (related?.sse?.write(text)) return;
     if (this.getStream?.write(text)) return;
     if (this.backlog.length < BACKLOG_LIMIT) this.backlog.push(text);
@@ -154,6 +168,7 @@ export class StreamableHttpDownstream implements MessageChannel {
   private answer(ids: JsonRpcId[], text: string, value: unknown): void {
     const ex = ids.map((id) => this.exchanges.get(idKey(id))).find((e) => e !== undefined);
     if (!ex) return; // the client is gone; nothing to answer on
+    for (const [token, rid] of this.progressTokens) if (ids.some((id) => idKey(id) === idKey(rid))) this.progressTokens.delete(token);
     for (const id of ids) {
       ex.open.delete(idKey(id));
       if (this.exchanges.get(idKey(id)) === ex) this.exchanges.delete(idKey(id));
