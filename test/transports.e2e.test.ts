@@ -2,6 +2,7 @@
 // binary -> server-everything, with real processes on loopback addresses.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, everythingServer, RawGateway, textOf, writePolicy } from './helpers.js';
 import { connect, initializeBody, rawRequest, readEvents, startEverything, startGateway, Proc, type ClientKind } from './transports-helpers.js';
@@ -213,6 +214,27 @@ describe('listener security', () => {
     const third = await rawRequest(url, { headers: json, body: initializeBody });
     assert.equal(third.status, 200);
     await client.close().catch(() => {});
+  });
+
+  test('a client that leaves without DELETE: the idle timeout ends its session and its child process', async () => {
+    const { policy, stateDir } = writePolicy(policyText);
+    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--session-idle-timeout', '1', '--log-level', 'info', '--', ...everythingStdio]);
+    cleanups.push(() => gw.stop());
+    const { client } = await connect('http', url);
+    await client.listTools();
+    const children = () => {
+      const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(gw.proc.pid)], { encoding: 'utf8' }).stdout;
+      return out.split('\n').filter((l) => l.trim()).length;
+    };
+    assert.equal(children(), 1, 'one child for the session');
+    await client.close(); // no DELETE
+    let left = 1;
+    for (let i = 0; i < 100 && left > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = children();
+    }
+    assert.equal(left, 0, 'the child is gone');
+    await gw.waitFor(/idle timeout/);
   });
 
   test('a non-loopback bind without authentication is refused', async () => {
