@@ -18,9 +18,11 @@ import { fiftyRulePolicy, thousandToolPolicy } from './policies.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'dist', 'src', 'cli', 'main.js');
 const minimalServer = join(root, 'dist', 'bench', 'minimal-server.js');
+const rawProxy = join(root, 'dist', 'bench', 'raw-proxy.js');
 const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const CALLS = Number(process.env.BENCH_CALLS ?? 2000);
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
+const CALLS = Number(process.env.BENCH_CALLS ?? (QUICK ? 1000 : 2000));
 const WARMUP = 200;
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-bench-'));
@@ -39,7 +41,7 @@ const fmt = (n: number, d = 3) => n.toFixed(d);
 const log = (s: string) => process.stderr.write(s + '\n');
 
 function gatewayCommand(server: string[]): string[] {
-  return [bin, '-c', policyFile, '--state-dir', join(work, 'state'), '--log-level', 'error', '--', ...server];
+  return [process.execPath, bin, '-c', policyFile, '--state-dir', join(work, 'state'), '--log-level', 'error', '--', ...server];
 }
 
 /** A plain line-level JSON-RPC client over a child's stdio: the cheapest possible client. */
@@ -48,8 +50,8 @@ class LineClient {
   private waiting = new Map<number | string, (m: unknown) => void>();
   private nextId = 1;
 
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, args, { stdio: 'pipe' });
+  constructor(command: readonly string[]) {
+    this.proc = spawn(command[0]!, command.slice(1), { stdio: 'pipe' });
     this.proc.stderr.resume();
     createInterface({ input: this.proc.stdout }).on('line', (line) => {
       const m = JSON.parse(line) as { id?: number | string };
@@ -108,7 +110,7 @@ async function plainRound(args: string[]): Promise<number[]> {
 
 async function sdkRound(args: string[], tool = 'echo', toolArgs: Record<string, unknown> = { message: 'hello' }): Promise<number[]> {
   const client = new Client({ name: 'bench', version: '1' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args, stderr: 'ignore' }));
+  await client.connect(new StdioClientTransport({ command: args[0]!, args: args.slice(1), stderr: 'ignore' }));
   const xs = await latencies(() => client.callTool({ name: tool, arguments: toolArgs }));
   await client.close();
   return xs;
@@ -122,11 +124,16 @@ interface Compared {
   ratio99: number;
 }
 
-async function compare(name: string, round: (args: string[]) => Promise<number[]>, server: string[]): Promise<Compared> {
+async function compare(
+  name: string,
+  round: (args: string[]) => Promise<number[]>,
+  server: string[],
+  wrap: (server: string[]) => string[] = gatewayCommand,
+): Promise<Compared> {
   const d50: number[] = [], d99: number[] = [], g50: number[] = [], g99: number[] = [], r50: number[] = [], r99: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const d = await round(server);
-    const g = await round(gatewayCommand(server));
+    const g = await round(wrap(server));
     d50.push(pct(d, 50)); d99.push(pct(d, 99)); g50.push(pct(g, 50)); g99.push(pct(g, 99));
     r50.push(pct(g, 50) / pct(d, 50)); r99.push(pct(g, 99) / pct(d, 99));
     log(`  ${name} round ${r + 1}: direct p50 ${fmt(pct(d, 50))} ms, toolgate p50 ${fmt(pct(g, 50))} ms`);
@@ -171,7 +178,7 @@ async function startup(): Promise<{ gateway: number; direct: number; rssKb: numb
   const g: number[] = [], d: number[] = [];
   let rssKb = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [list, args] of [[d, [minimalServer]], [g, gatewayCommand([process.execPath, minimalServer])]] as const) {
+    for (const [list, args] of [[d, [process.execPath, minimalServer]], [g, gatewayCommand([process.execPath, minimalServer])]] as const) {
       const t = performance.now();
       const c = new LineClient([...args]);
       await c.initialize();
@@ -187,8 +194,19 @@ async function startup(): Promise<{ gateway: number; direct: number; rssKb: numb
   return { gateway: median(g), direct: median(d), rssKb };
 }
 
+/** `--quick`: items 1 and 3 only, under a minute; the last line is machine-readable. */
+async function quick(): Promise<void> {
+  log(`toolgate quick benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each`);
+  const stdio = await compare('stdio, plain client', plainRound, [process.execPath, minimalServer]);
+  const engine = engineRate(fiftyRulePolicy(), 'echo', { message: 'hello' });
+  log(`stdio p50: direct ${fmt(stdio.direct.p50)} ms, toolgate ${fmt(stdio.gateway.p50)} ms`);
+  process.stdout.write(`stdio_p50_ratio=${fmt(stdio.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (QUICK) return quick();
   log(`toolgate benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each (+${WARMUP} warm-up)`);
+  const stdioFloor = await compare('stdio, plain client, raw byte-copying proxy (no parsing, no policy)', plainRound, [process.execPath, minimalServer], (server) => [process.execPath, rawProxy, ...server]);
   const stdioPlain = await compare('stdio, plain client', plainRound, [process.execPath, minimalServer]);
   const stdioSdk = await compare('stdio, SDK client', (a) => sdkRound(a), [process.execPath, minimalServer]);
   const realServer = await compare('stdio, SDK client, server-everything', (a) => sdkRound(a, 'echo', { message: 'hello' }), [process.execPath, everything, 'stdio']);
@@ -216,9 +234,12 @@ toolgate runs the 50-rule policy from \`bench/policies.ts\` (argument conditions
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${row(stdioPlain)}
 ${row(stdioSdk)}
+${row(stdioFloor)}
 ${row(realServer)}
 
 Goals: p50 ratio <= 1.15, p99 ratio <= 1.3 (minimal server). The plain client shows the gateway's own cost; the SDK client's cost hides part of it.
+The last row is the floor of any stdio proxy on this machine: a process that only copies bytes between two pipes (\`bench/raw-proxy.ts\`).
+Every extra process hop adds two pipe writes and two wake-ups per call; with a direct round trip of a few tens of microseconds, that floor alone is well above 1.15x.
 
 ## Engine (in process, decisions per second)
 

@@ -102,12 +102,15 @@ describe('stdio gateway in front of @modelcontextprotocol/server-everything', ()
 
       const progress: number[] = [];
       const long = await client.callTool(
-        { name: 'trigger-long-running-operation', arguments: { duration: 0.4, steps: 2 } },
+        { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 } },
         undefined,
         { onprogress: (p) => progress.push(p.progress) },
       );
       assert.equal(long.isError ?? false, false);
-      assert.deepEqual(progress, [1, 2]);
+      // The SDK client handles notifications a microtask later than responses, so the
+      // last step's progress can lose the race with the result it precedes on the wire
+      // (with or without a gateway); the earlier steps are separated in time and must arrive.
+      assert.deepEqual(progress.slice(0, 2), [1, 2]);
     } finally {
       await client.close();
     }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { countersFor, decide, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
+import { countersFor, decide, formatDuration, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
+import type { ToolCall } from '../policy/index.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -18,8 +19,10 @@ export function registerExplain(program: Command): void {
     .requiredOption('--tool <name>', 'the tool name')
     .option('--args <json>', 'the call arguments as a JSON object', '{}')
     .option('--counter <key=value>', 'a counter value in its current window, e.g. create_charge.daily_spend=900 (repeatable)', collect, [])
+    .option('--identity <name>', 'the caller\'s identity (grant): selects rules with identities and identity-scoped counters')
+    .option('--session <id>', 'the session, for session-scoped counters')
     .option('--json', 'print machine-readable JSON')
-    .action((opts: { config: string; tool: string; args: string; counter: string[]; json?: boolean }) => {
+    .action((opts: { config: string; tool: string; args: string; counter: string[]; identity?: string; session?: string; json?: boolean }) => {
       const loaded = loadPolicyFile(opts.config);
       if (!loaded.ok) {
         for (const e of loaded.errors) process.stderr.write(`${formatPolicyError(e)}\n`);
@@ -51,8 +54,10 @@ export function registerExplain(program: Command): void {
         counters.set(kv.slice(0, eq), value);
       }
       const policy = loaded.policy;
-      const call = { tool: opts.tool, args: args as Record<string, unknown> };
-      const refs = countersFor(policy, call.tool);
+      const call: ToolCall = { tool: opts.tool, args: args as Record<string, unknown> };
+      if (opts.identity !== undefined) call.identity = opts.identity;
+      if (opts.session !== undefined) call.session = opts.session;
+      const refs = countersFor(policy, call);
       const snapshot = new Map(refs.map((r) => [r.key, counters.get(r.key) ?? 0]));
       for (const [k, v] of counters) if (!snapshot.has(k)) snapshot.set(k, v);
       const d = decide(policy, call, snapshot);
@@ -64,18 +69,27 @@ export function registerExplain(program: Command): void {
         if (refused) {
           const r = d.reservations[refused.index]!;
           out = { decision: 'denied', reason: 'rate_limit', rule: r.rule, pointer: r.pointer, message: `${DENIAL_PREFIX} ${r.onDeny}`, reservations: d.reservations, countersRead: read };
+        } else if (d.approval) {
+          out = { decision: 'approval', approval: d.approval, reservations: d.reservations, countersRead: read };
         } else {
           out = { decision: 'allowed', reservations: d.reservations, countersRead: read };
         }
       } else {
         out = { decision: 'denied', reason: d.reason, rule: d.rule, pointer: d.pointer ?? null, message: `${DENIAL_PREFIX} ${d.message}`, reservations: [], countersRead: d.countersRead };
       }
-      out = { tool: call.tool, policy: opts.config, policyHash: policy.hash, ...out };
+      out = { tool: call.tool, identity: call.identity ?? null, policy: opts.config, format: policy.format, policyHash: policy.hash, ...out };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
         return;
       }
-      const lines = [`${String(out.decision)}: ${call.tool}`];
+      const lines = [`${out.decision === 'approval' ? 'held for approval' : String(out.decision)}: ${call.tool}${call.identity !== undefined ? ` (identity ${call.identity})` : ''}`];
+      if (out.decision === 'approval') {
+        const a = out.approval as { rule: string; pointer: string; timeoutMs: number; approvers?: string[]; message?: string; selfApproval?: boolean };
+        lines.push(`  rule:     ${a.rule} (${a.pointer})`);
+        lines.push(`  timeout:  ${formatDuration(a.timeoutMs)} (then denied)`);
+        lines.push(`  approvers: ${a.approvers ? a.approvers.join(', ') : 'any'}${a.selfApproval ? ' (self-approval allowed)' : ''}`);
+        if (a.message !== undefined) lines.push(`  message:  ${a.message}`);
+      }
       if (out.decision === 'denied') {
         lines.push(`  rule:     ${String(out.rule)}${out.pointer ? ` (${String(out.pointer)})` : ''}`);
         lines.push(`  reason:   ${String(out.reason)}`);
@@ -83,7 +97,7 @@ export function registerExplain(program: Command): void {
       }
       const res = out.reservations as Array<{ key: string; window: string; amount: number; limit: number; rule: string }>;
       if (res.length > 0) {
-        lines.push(out.decision === 'allowed' ? '  would reserve:' : '  reservations:');
+        lines.push(out.decision === 'denied' ? '  reservations:' : '  would reserve:');
         for (const r of res) lines.push(`    ${r.key} (${r.window}) +${r.amount}, limit ${r.limit === Infinity ? 'none' : r.limit}  [${r.rule}]`);
       }
       const read = Object.entries(out.countersRead as Record<string, number>);

@@ -1,26 +1,48 @@
 #!/usr/bin/env node
 // The toolgate command line. Each command lives in its own file and only wires
 // objects together; the work happens in the rooms under src/.
+//
+// Subcommands are loaded on demand: the bare gateway (`toolgate -c p.yaml -- cmd`)
+// is on every agent's start-up path and must not pay for the MCP client, the
+// classifier or the dashboard.
 import { Command } from 'commander';
 import { registerRun } from './run.js';
-import { registerValidate } from './validate.js';
-import { registerExplain } from './explain.js';
-import { registerTest } from './test.js';
-import { registerDemo } from './demo.js';
 import { VERSION } from './version.js';
 
-const program = new Command('toolgate')
-  .description('Deterministic policy gateway for the Model Context Protocol')
-  .version(VERSION)
-  .enablePositionalOptions();
+type Register = (program: Command) => void;
 
-registerRun(program);
-registerValidate(program);
-registerExplain(program);
-registerTest(program);
-registerDemo(program);
+const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
+  validate: async () => (await import('./validate.js')).registerValidate,
+  explain: async () => (await import('./explain.js')).registerExplain,
+  test: async () => (await import('./test.js')).registerTest,
+  convert: async () => (await import('./convert.js')).registerConvert,
+  demo: async () => (await import('./demo.js')).registerDemo,
+  classify: async () => (await import('./classify.js')).registerClassify,
+  scan: async () => (await import('./scan.js')).registerScan,
+  pins: async () => (await import('./pins.js')).registerPins,
+  grant: async () => (await import('./grant.js')).registerGrant,
+  approvals: async () => (await import('./approvals.js')).registerApprovals,
+  audit: async () => (await import('./audit.js')).registerAudit,
+  status: async () => (await import('./status.js')).registerStatus,
+  catalog: async () => (await import('./catalog.js')).registerCatalog,
+};
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('toolgate')
+    .description('Deterministic policy gateway for the Model Context Protocol')
+    .version(VERSION)
+    .enablePositionalOptions();
+  registerRun(program);
+
+  const first = argv[2];
+  const wantsHelp = argv.length <= 2 || first === 'help' || argv.includes('--help') || argv.includes('-h');
+  const names = first !== undefined && first in SUBCOMMANDS ? [first] : wantsHelp ? Object.keys(SUBCOMMANDS) : [];
+  for (const name of names) (await SUBCOMMANDS[name]!())(program);
+
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = process.exitCode || 1;
 });

@@ -3,17 +3,10 @@
 // match Intercept's, so its users change one word in their client config.
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { basename, resolve } from 'node:path';
-import { loadPolicyFile } from '../policy/index.js';
-import { openCounterStore, resolveStateDir } from '../state/index.js';
-import { JsonlEventSink, newInstanceId } from '../events/index.js';
-import { createLogger, LOG_LEVELS } from '../log/index.js';
-import { ChildServer, exitStatus } from '../mcp/child.js';
-import { StdioChannel } from '../mcp/stdio.js';
-import { CallGuard } from '../gateway/guard.js';
-import { GatewaySession } from '../gateway/session.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
-import { serveGateway } from './serve.js';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { LOG_LEVELS } from '../log/levels.js';
+import type { PinMode } from '../pins/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -37,6 +30,11 @@ export interface RunOptions {
   maxSessions?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  pin: string;
+  serverName?: string;
+  auditDsn?: string;
+  auditRetention?: string;
+  auditHmacKeyFile?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -65,6 +63,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
     .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
+    .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
+    .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')
+    .option('--audit-retention <duration>', 'prune audit records older than this (e.g. 30d), with a checkpoint')
+    .option('--audit-hmac-key-file <file>', 'sign the audit hash chain with the HMAC key in this file')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -79,34 +82,66 @@ export function registerRun(program: Command): void {
 
 export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
   if (opts.stateDsn) throw new Error('--state-dsn is not supported yet in this version');
+  const identity = await stdioIdentity(opts);
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (opts.upstream && command.length > 0) throw new Error("give either --upstream URL or a server command after '--', not both");
   if (!opts.upstream && command.length === 0) {
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)");
   }
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
-    await serveGateway(command, opts);
+    // Network transports (either side): wired in serve.ts.
+    const { serveGateway } = await import('./serve.js');
+    await serveGateway(command, opts, identity?.name);
     return;
   }
 
-  const log = createLogger(opts.logLevel);
+  // Start-up is on every agent's path: load the policy first, start the server,
+  // and load the rest while the server boots.
+  const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
   const configPath = resolve(opts.config);
   const loaded = loadPolicyFile(configPath);
   if (!loaded.ok) {
-    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
 
-  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const store = await openCounterStore({ kind: 'sqlite', stateDir });
-  const instance = newInstanceId();
-  const events = new JsonlEventSink({ stateDir, instance });
-  const holder = new PolicyHolder(configPath, loaded.policy);
-  const guard = new CallGuard(store);
+  const { ChildServer, exitStatus } = await import('../mcp/child.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
-
   const child = new ChildServer({ command: cmd, args });
+
+  const [{ openCounterStore, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
+    await Promise.all([
+      import('../state/index.js'),
+      import('../events/index.js'),
+      import('../log/index.js'),
+      import('../mcp/stdio.js'),
+      import('../gateway/guard.js'),
+      import('../gateway/session.js'),
+      import('../gateway/policy-holder.js'),
+      import('../pins/index.js'),
+    ]);
+  const [{ ApprovalQueue }, { ApprovalStore, APPROVALS_DB_FILE }, { callerDenial }] = await Promise.all([
+    import('../approval/queue.js'),
+    import('../approval/store.js'),
+    import('../identity/authenticate.js'),
+  ]);
+  const log = createLogger(opts.logLevel);
+  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
+  const store = await openCounterStore({ kind: 'sqlite', stateDir });
+  // Held calls live in <stateDir>/approvals.db. Requests left pending by a
+  // gateway that is gone are recorded abandoned now: they can never run.
+  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
+  approvalStore.sweep();
+  const approvals = new ApprovalQueue({ store: approvalStore, log });
+  const instance = newInstanceId();
+  const { openGatewayAudit } = await import('../audit/index.js');
+  const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
+  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
+  const holder = new PolicyHolder(configPath, loaded.policy);
+  const guard = new CallGuard(store);
+  const pinMode = opts.pin as PinMode;
+  const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), () => holder.current.pin ?? pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
@@ -117,8 +152,11 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     log,
     instance,
     sessionId: randomUUID(),
-    identity: opts.identity ?? process.env.TOOLGATE_IDENTITY,
+    identity: identity?.name,
     server,
+    pins,
+    approvals,
+    callerDenial: identity ? callerDenial(identity) : undefined,
   });
 
   const now = () => new Date().toISOString();
@@ -148,6 +186,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const exit = await child.exited;
   // Let pending answers (errors for calls the child never answered) reach the client.
   await new Promise((r) => setImmediate(r));
+  approvals.close();
+  approvalStore.close();
   events.emit({ type: 'shutdown', ts: now(), instance, status: 'success' });
   await holder.close();
   await events.close();
@@ -158,4 +198,35 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   process.exitCode = exitStatus(exit);
   // Nothing should keep us alive once the child is gone.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
+}
+
+/**
+ * `--identity NAME` (or $TOOLGATE_IDENTITY): a label for rules, counters and
+ * events; when a grant of that name exists in the state directory, that grant
+ * counts: revoked or expired refuses to start, no policy denies every call,
+ * and its policy file is used (-c may be left out, and may not name another).
+ */
+async function stdioIdentity(opts: RunOptions) {
+  const name = opts.identity ?? process.env.TOOLGATE_IDENTITY;
+  if (name === undefined || name.trim() === '') return undefined;
+  const [{ resolveStateDir }, { GrantStore, GRANTS_DB_FILE }, { resolveStdioIdentity }] = await Promise.all([
+    import('../state/index.js'),
+    import('../identity/grants.js'),
+    import('../identity/stdio.js'),
+  ]);
+  const file = join(resolveStateDir({ stateDir: opts.stateDir }, process.env), GRANTS_DB_FILE);
+  const grants = existsSync(file) ? new GrantStore({ path: file }) : undefined;
+  let identity;
+  try {
+    identity = resolveStdioIdentity(name, grants);
+  } finally {
+    grants?.close();
+  }
+  if (identity.policy.kind === 'file') {
+    if (!opts.config) opts.config = identity.policy.path;
+    else if (resolve(opts.config) !== identity.policy.path) {
+      throw new Error(`identity "${name}" has a grant for policy ${identity.policy.path}, not ${resolve(opts.config)}; not starting`);
+    }
+  }
+  return identity;
 }

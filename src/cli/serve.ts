@@ -4,7 +4,8 @@
 //   `--` (one child per session) or an upstream URL (one upstream session per
 //   client session).
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { loadPolicyFile } from '../policy/index.js';
 import { openCounterStore, resolveStateDir, type CounterStore } from '../state/index.js';
 import { JsonlEventSink, newInstanceId } from '../events/index.js';
@@ -15,16 +16,22 @@ import { CallGuard } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { Listener, DEFAULTS, checkListenerAuth } from '../gateway/listener.js';
+import type { MessageChannel } from '../mcp/channel.js';
+import { MultiSink, type EventSink } from '../events/index.js';
+import { openGatewayAudit } from '../audit/index.js';
+import { PinChecker, SqlitePinStore, type PinMode } from '../pins/index.js';
+import { ApprovalQueue } from '../approval/queue.js';
+import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import type { RunOptions } from './run.js';
-import { basename } from 'node:path';
-import { randomUUID } from 'node:crypto';
 
 interface Core {
   log: Logger;
   configPath: string;
   store: CounterStore;
-  events: JsonlEventSink;
+  events: EventSink & { close(): Promise<void> };
   holder: PolicyHolder;
+  approvals: ApprovalQueue;
+  approvalStore: ApprovalStore;
   guard: CallGuard;
   instance: string;
   stateDir: string;
@@ -42,7 +49,12 @@ async function setupCore(opts: RunOptions): Promise<Core> {
   const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
   const store = await openCounterStore({ kind: 'sqlite', stateDir });
   const instance = newInstanceId();
-  const events = new JsonlEventSink({ stateDir, instance });
+  // As in the stdio gateway: held calls in approvals.db, decisions to JSONL and the audit log.
+  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
+  approvalStore.sweep();
+  const approvals = new ApprovalQueue({ store: approvalStore, log });
+  const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
+  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
   const now = () => new Date().toISOString();
@@ -57,7 +69,7 @@ async function setupCore(opts: RunOptions): Promise<Core> {
       events.emit({ type: 'config_reload', ts: now(), instance, status: 'failure', message });
     }
   });
-  return { log, configPath, store, events, holder, guard, instance, stateDir, policyHash: loaded.policy.hash };
+  return { log, configPath, store, events, holder, guard, instance, stateDir, policyHash: loaded.policy.hash, approvals, approvalStore };
 }
 
 function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
@@ -102,7 +114,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number, 
   return n;
 }
 
-export async function serveGateway(command: string[], opts: RunOptions): Promise<void> {
+export async function serveGateway(command: string[], opts: RunOptions, identity?: string): Promise<void> {
   const spec = upstreamSpec(command, opts);
   const transport = opts.transport ?? 'stdio';
   // Validate the listener flags before anything starts.
@@ -115,6 +127,8 @@ export async function serveGateway(command: string[], opts: RunOptions): Promise
   core.events.emit({ type: 'startup', ts: now(), instance: core.instance, server, config: core.configPath, pid: process.pid, state_backend: core.store.kind, policy_hash: core.policyHash });
 
   const shutdown = async (code: number) => {
+    core.approvals.close();
+    core.approvalStore.close();
     core.events.emit({ type: 'shutdown', ts: now(), instance: core.instance, status: 'success' });
     await core.holder.close();
     await core.events.close();
@@ -124,7 +138,8 @@ export async function serveGateway(command: string[], opts: RunOptions): Promise
     setTimeout(() => process.exit(process.exitCode), 200).unref();
   };
 
-  const newSession = (downstream: import('../mcp/channel.js').MessageChannel, sessionId: string, upstreamChannel: import('../mcp/channel.js').MessageChannel, identity?: string) =>
+  const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string) =>
     new GatewaySession({
       downstream,
       upstream: upstreamChannel,
@@ -134,15 +149,17 @@ export async function serveGateway(command: string[], opts: RunOptions): Promise
       log: core.log,
       instance: core.instance,
       sessionId,
-      identity,
+      identity: who,
       server,
+      pins: new PinChecker(SqlitePinStore.inStateDir(core.stateDir), pinServer, () => core.holder.current.pin ?? (opts.pin as PinMode)),
+      approvals: core.approvals,
     });
 
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
     const upstream = openUpstream(spec, core.log);
     const downstream = new StdioChannel(process.stdin, process.stdout);
-    const session = newSession(downstream, randomUUID(), upstream.channel, opts.identity ?? process.env.TOOLGATE_IDENTITY);
+    const session = newSession(downstream, randomUUID(), upstream.channel, identity);
     core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
     const ended = new Promise<'downstream' | 'upstream'>((r) => (session.onclose = r));
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void upstream.close());

@@ -9,10 +9,11 @@ export function registerTest(program: Command): void {
     .command('test')
     .description('Run policy unit tests (cases of calls with the expected decision)')
     .argument('<files...>', 'test files (YAML or JSON)')
+    .option('--policy <file>', 'run the cases against this policy instead of the one each test file names')
     .option('--json', 'print the results as JSON')
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .action(async (files: string[], opts: { json?: boolean; policy?: string }) => {
       const results: FileResult[] = [];
-      for (const f of files) results.push(await runTestFile(f));
+      for (const f of files) results.push(await runTestFile(f, opts.policy !== undefined ? { policy: opts.policy } : {}));
       const sum = summarize(results);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ files: results, ...sum }, null, 2)}\n`);

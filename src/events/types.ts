@@ -3,7 +3,18 @@
  * first sink writes JSONL per instance, the audit store (later) implements the
  * same interface. Raw arguments never appear here: only their SHA-256.
  */
-export type EventType = 'startup' | 'tool_call' | 'config_reload' | 'shutdown';
+export type EventType =
+  | 'startup'
+  | 'tool_call'
+  | 'config_reload'
+  | 'shutdown'
+  | 'tool_pin'
+  // A call held for a human decision, and how that ended (see src/approval).
+  | 'approval_requested'
+  | 'approval_approved'
+  | 'approval_denied'
+  | 'approval_expired'
+  | 'approval_abandoned';
 
 export type CallDecision = 'allowed' | 'denied' | 'error';
 export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
@@ -28,6 +39,13 @@ export interface GatewayEvent {
   outcome?: UpstreamOutcome;
   latency_ms?: number;
   policy_hash?: string;
+  // approval_* (and tool_call of a call that waited for approval)
+  approval_id?: string;
+  /** ISO-8601 time the approval request expires. */
+  expires_at?: string;
+  decided_by?: string;
+  /** cli | http | elicitation | gateway */
+  approval_channel?: string;
   // startup / reload / shutdown
   config?: string;
   status?: 'success' | 'failure';

@@ -2,8 +2,9 @@
 import { pino, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import { LOG_LEVELS } from './levels.js';
+
+export { LOG_LEVELS, type LogLevel } from './levels.js';
 
 export function createLogger(level: string = 'info'): Logger {
   const lvl = (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info';

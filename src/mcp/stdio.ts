@@ -7,8 +7,8 @@ import { parseFrame, type MessageChannel, type Frame } from './channel.js';
 const MAX_LINE = 64 * 1024 * 1024;
 
 export class StdioChannel implements MessageChannel {
-  onframe?: (frame: Frame) => void;
   onclose?: (reason?: Error) => void;
+  private handler?: (frame: Frame) => void;
   onoverflow?: () => void;
   private buffer = '';
   private closed = false;
@@ -18,11 +18,22 @@ export class StdioChannel implements MessageChannel {
     private readonly input: Readable,
     private readonly output: Writable,
   ) {
-    input.on('data', (chunk: Buffer) => this.receive(this.decoder.write(chunk)));
-    input.on('end', () => this.finish());
-    input.on('close', () => this.finish());
-    input.on('error', (err) => this.finish(err));
     output.on('error', (err) => this.finish(err));
+  }
+
+  get onframe(): ((frame: Frame) => void) | undefined {
+    return this.handler;
+  }
+
+  /** Reading starts when a handler is set, so no message is lost before the channel is wired. */
+  set onframe(handler: ((frame: Frame) => void) | undefined) {
+    const first = this.handler === undefined;
+    this.handler = handler;
+    if (!first || handler === undefined) return;
+    this.input.on('data', (chunk: Buffer) => this.receive(this.decoder.write(chunk)));
+    this.input.on('end', () => this.finish());
+    this.input.on('close', () => this.finish());
+    this.input.on('error', (err) => this.finish(err));
   }
 
   private receive(text: string): void {
@@ -42,7 +53,7 @@ export class StdioChannel implements MessageChannel {
       let line = pending + text.slice(start, nl);
       pending = '';
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (line.trim().length > 0) this.onframe?.(parseFrame(line));
+      if (line.trim().length > 0) this.handler?.(parseFrame(line));
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
@@ -54,7 +65,7 @@ export class StdioChannel implements MessageChannel {
     this.closed = true;
     const rest = this.buffer + this.decoder.end();
     this.buffer = '';
-    if (rest.trim().length > 0) this.onframe?.(parseFrame(rest.trim()));
+    if (rest.trim().length > 0) this.handler?.(parseFrame(rest.trim()));
     this.onclose?.(err);
   }
 

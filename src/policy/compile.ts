@@ -5,10 +5,11 @@ import { toJS, toFloat64 } from './govalue.js';
 import { compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './intercept.js';
 import type { RawConfig, RawRule } from './intercept.js';
-import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, GlobRules, Operator, RuleAction, WindowName } from './model.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
+import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, GlobRules, Operator, RuleAction, WindowName } from './model.js';
 
 /** JSON-pointer escaping of one segment (RFC 6901). */
-function escapeSegment(s: string): string {
+export function escapeSegment(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -32,16 +33,29 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
     }
     const goTest = compileOperator(c.op, c.value, c.regex);
     const cc: CompiledCondition = { path: c.path, source, segments, op: c.op as Operator, value: toJS(c.value), test: jsonTest(goTest) };
+    if (source === 'state') cc.counterKey = segments.join('.');
     registerGoTest(cc, goTest);
     return cc;
   });
   const rule: CompiledRule = {
     name: r.name,
-    pointer: `tools/${escapeSegment(toolKey)}/rules/${index}`,
-    action: r.action as RuleAction,
+    pointer: r.pointer ?? `tools/${escapeSegment(toolKey)}/rules/${index}`,
+    // deny_if is a deny rule with conditions: it denies when they all hold.
+    action: (r.action === 'deny_if' ? 'deny' : r.action) as RuleAction,
     conditions,
   };
   if (r.onDeny !== '') rule.onDeny = r.onDeny;
+  if (r.identities) rule.identities = r.identities.map((x) => x.name);
+  if (r.action === 'require_approval') {
+    const a = r.approval;
+    const approval: NonNullable<CompiledRule['approval']> = {
+      timeoutMs: (a && a.timeout !== '' ? parseDuration(a.timeout) : undefined) ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+    };
+    if (a?.approvers) approval.approvers = a.approvers.map((x) => x.name);
+    if (r.onDeny !== '') approval.message = r.onDeny;
+    if (a?.selfApproval) approval.selfApproval = true;
+    rule.approval = approval;
+  }
   if (r.state) {
     const s = r.state;
     const counter: CompiledCounter = {
@@ -51,6 +65,8 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
       window: s.window as WindowName,
       increment: s.increment,
     };
+    const partition = partitionOf(s.scope);
+    if (partition !== 'global') counter.partition = partition;
     if (s.incrementFrom !== '') counter.incrementFrom = s.incrementFrom.slice('args.'.length).split('.');
     // extractLimit (proxy/handler.go): the first lt/lte condition with a numeric value on
     // this rule's own counter path; int64() truncates toward zero.
@@ -73,6 +89,11 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
   return rule;
 }
 
+/** A written scope as the model's partition: `grant` is PolicyLayer's word for `identity`. */
+export function partitionOf(scope: string): CounterPartition {
+  return scope === 'identity' || scope === 'grant' ? 'identity' : scope === 'session' ? 'session' : 'global';
+}
+
 function canonicalNumber(n: number): unknown {
   return Number.isFinite(n) ? n : { $number: String(n) };
 }
@@ -85,7 +106,21 @@ function canonicalValue(v: unknown): unknown {
 }
 
 function canonicalRule(r: CompiledRule): unknown {
+  // toolgate's additions enter the form only when present, so an Intercept policy's hash
+  // is what it was before they existed.
+  const extra: Record<string, unknown> = {};
+  if (r.identities) extra.identities = r.identities;
+  if (r.approval) {
+    extra.approval = {
+      timeoutMs: r.approval.timeoutMs,
+      approvers: r.approval.approvers ?? null,
+      message: r.approval.message ?? null,
+      selfApproval: r.approval.selfApproval ?? false,
+    };
+  }
+  if (r.counter?.partition) extra.partition = r.counter.partition;
   return {
+    ...extra,
     name: r.name,
     pointer: r.pointer,
     action: r.action,
@@ -114,12 +149,15 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     tools: [...p.tools].map(([k, rules]) => [k, rules.map(canonicalRule)]),
     globs: p.globs.map((g) => [g.pattern, g.rules.map(canonicalRule)]),
     wildcard: p.wildcard.map(canonicalRule),
+    // Added only when present, so policies without them keep their hash.
+    ...(p.pin !== undefined ? { pin: p.pin } : {}),
+    ...(p.audit !== undefined ? { audit: p.audit } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
 }
 
-export function compileConfig(cfg: RawConfig, file?: string): CompiledPolicy {
+export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPolicy['format'] = 'intercept-yaml'): CompiledPolicy {
   const tools = new Map<string, CompiledRule[]>();
   const globs: GlobRules[] = [];
   let wildcard: CompiledRule[] = [];
@@ -129,9 +167,23 @@ export function compileConfig(cfg: RawConfig, file?: string): CompiledPolicy {
     else if (isGlobKey(t.key)) globs.push({ pattern: t.key, matches: globMatcher(t.key), rules });
     else tools.set(t.key, rules);
   }
+  // A state condition reads its counter in the counter's own partition.
+  const all = [...tools.values(), ...globs.map((g) => g.rules), wildcard];
+  const partitions = new Map<string, CounterPartition>();
+  for (const rules of all) for (const r of rules) if (r.counter?.partition && !partitions.has(r.counter.key)) partitions.set(r.counter.key, r.counter.partition);
+  if (partitions.size > 0) {
+    for (const rules of all) {
+      for (const r of rules) {
+        for (const c of r.conditions) {
+          const p = c.source === 'state' ? partitions.get(c.counterKey ?? '') : undefined;
+          if (p) c.partition = p;
+        }
+      }
+    }
+  }
   const hiddenNames = cfg.hide.map((h) => h.name);
   const base: Omit<CompiledPolicy, 'hash'> = {
-    format: 'intercept-yaml',
+    format,
     default: cfg.default as 'allow' | 'deny',
     hideAll: hiddenNames.includes('*'),
     hidden: new Set(hiddenNames.filter((n) => n !== '*')),
@@ -141,5 +193,7 @@ export function compileConfig(cfg: RawConfig, file?: string): CompiledPolicy {
   };
   if (file !== undefined) base.file = file;
   if (cfg.description !== '') base.description = cfg.description;
+  if (cfg.pin) base.pin = cfg.pin.value as 'off' | 'warn' | 'enforce';
+  if (cfg.audit) base.audit = { captureArgs: cfg.audit.captureArgs, redact: cfg.audit.redact.map((r) => r.name) };
   return { ...base, hash: hashPolicy(base) };
 }

@@ -3,7 +3,7 @@
 import { fromJSON, goQuote } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { goTestOf } from './operators.js';
-import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterSnapshot, Decision, Reservation, ToolCall } from './model.js';
+import type { ApprovalRequirement, CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, CounterSnapshot, Decision, Reservation, ToolCall } from './model.js';
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
@@ -58,12 +58,71 @@ function counterIndex(policy: CompiledPolicy): Map<string, CompiledCounter> {
 }
 
 function stateKey(c: CompiledCondition): string {
-  return c.segments.join('.');
+  return c.counterKey ?? c.segments.join('.');
 }
 
-/** Counters a call to `tool` may read (state conditions) or reserve (state blocks) — each once. */
-export function countersFor(policy: CompiledPolicy, tool: string): CompiledCounter[] {
-  if (blocked(policy, tool)) return [];
+/**
+ * The key a counter is kept under for this call. Partitioned counters get a suffix:
+ * `create_refund.daily|identity=alice`, `t.n|session=abc`. A call without an identity
+ * (or session) uses the empty partition (`|identity=`): anonymous callers share one quota.
+ */
+export function partitionedKey(key: string, partition: CounterPartition | undefined, call: Pick<ToolCall, 'identity' | 'session'>): string {
+  if (partition === 'identity') return `${key}|identity=${call.identity ?? ''}`;
+  if (partition === 'session') return `${key}|session=${call.session ?? ''}`;
+  return key;
+}
+
+/** Whether a rule applies to the caller: rules with `identities` apply only to those. */
+function appliesTo(r: CompiledRule, identity: string | undefined): boolean {
+  return !r.identities || (identity !== undefined && r.identities.includes(identity));
+}
+
+/** What a call to one tool needs, computed once per (policy, tool name). */
+interface ToolPlan {
+  blocked: Decision | undefined;
+  rules: CompiledRule[];
+  counters: CompiledCounter[];
+  /** Some counter is partitioned by identity or session: keys depend on the call. */
+  partitioned: boolean;
+}
+
+const plans = new WeakMap<CompiledPolicy, Map<string, ToolPlan>>();
+/** Tool names come from agents: bound the cache so arbitrary names cannot grow it without limit. */
+const MAX_PLANS = 4096;
+
+function planFor(policy: CompiledPolicy, tool: string): ToolPlan {
+  let byTool = plans.get(policy);
+  if (!byTool) {
+    byTool = new Map();
+    plans.set(policy, byTool);
+  }
+  let plan = byTool.get(tool);
+  if (!plan) {
+    const blockedDecision = blocked(policy, tool);
+    if (blockedDecision) plan = { blocked: blockedDecision, rules: [], counters: [], partitioned: false };
+    else {
+      const counters = computeCounters(policy, tool);
+      plan = { blocked: undefined, rules: rulesFor(policy, tool), counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global') };
+    }
+    if (byTool.size >= MAX_PLANS) byTool.clear();
+    byTool.set(tool, plan);
+  }
+  return plan;
+}
+
+/**
+ * Counters a call may read (state conditions) or reserve (state blocks) — each once.
+ * Given a call, keys are those of the call's partitions (read the store with these);
+ * given only a tool name, keys are unpartitioned.
+ */
+export function countersFor(policy: CompiledPolicy, toolOrCall: string | ToolCall): CompiledCounter[] {
+  if (typeof toolOrCall === 'string') return planFor(policy, toolOrCall).counters;
+  const plan = planFor(policy, toolOrCall.tool);
+  if (!plan.partitioned) return plan.counters;
+  return plan.counters.map((c) => (c.partition && c.partition !== 'global' ? { ...c, key: partitionedKey(c.key, c.partition, toolOrCall) } : c));
+}
+
+function computeCounters(policy: CompiledPolicy, tool: string): CompiledCounter[] {
   const idx = counterIndex(policy);
   const out = new Map<string, CompiledCounter>();
   for (const r of rulesFor(policy, tool)) {
@@ -90,7 +149,7 @@ function evaluateConditions(conditions: readonly CompiledCondition[], call: Tool
     let value: GoValue;
     if (c.source === 'state') {
       // A counter with no value in its current window reads 0 and exists (SQLiteStore.Resolve).
-      const key = stateKey(c);
+      const key = c.partition ? partitionedKey(stateKey(c), c.partition, call) : stateKey(c);
       const n = counters.get(key) ?? 0;
       read[key] = n;
       exists = true;
@@ -128,15 +187,31 @@ function incrementOf(counter: CompiledCounter, args: Record<string, unknown>): {
 }
 
 export function decide(policy: CompiledPolicy, call: ToolCall, counters: CounterSnapshot): Decision {
-  const b = blocked(policy, call.tool);
-  if (b) return b;
+  const plan = planFor(policy, call.tool);
+  if (plan.blocked) return { ...plan.blocked, countersRead: {} };
   const countersRead: Record<string, number> = {};
-  const rules = rulesFor(policy, call.tool);
+  const rules = plan.rules;
+  let approval: ApprovalRequirement | undefined;
   for (const r of rules) {
+    if (r.identities && !appliesTo(r, call.identity)) continue;
     if (r.action === 'deny') {
-      return { allowed: false, reason: 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+      // Intercept's deny rules have no conditions; toolgate's deny_if denies when all hold.
+      if (r.conditions.length === 0 || evaluateConditions(r.conditions, call, counters, countersRead).pass) {
+        return { allowed: false, reason: 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+      }
+      continue;
     }
     if (r.action === 'allow') continue;
+    if (r.action === 'require_approval') {
+      // The first matching approval rule holds the call; denials anywhere still win.
+      if (!approval && evaluateConditions(r.conditions, call, counters, countersRead).pass) {
+        approval = { rule: r.name, pointer: r.pointer, timeoutMs: r.approval?.timeoutMs ?? 300_000 };
+        if (r.approval?.approvers) approval.approvers = r.approval.approvers;
+        if (r.approval?.message !== undefined) approval.message = r.approval.message;
+        if (r.approval?.selfApproval) approval.selfApproval = true;
+      }
+      continue;
+    }
     const o = evaluateConditions(r.conditions, call, counters, countersRead);
     if (!o.pass) {
       return { allowed: false, reason: o.stateFailed ? 'rate_limit' : 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
@@ -146,10 +221,11 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
   for (const r of rules) {
     const c = r.counter;
     if (!c) continue;
+    if (r.identities && !appliesTo(r, call.identity)) continue;
     const inc = incrementOf(c, call.args);
     if (!inc.ok) return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
     reservations.push({
-      key: c.key,
+      key: c.partition ? partitionedKey(c.key, c.partition, call) : c.key,
       window: c.window,
       amount: inc.amount,
       // Deviation: Intercept never increments a counter whose rule has no lt/lte limit
@@ -160,7 +236,7 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
       onDeny: r.onDeny ?? `Rate limit exceeded for ${r.name}`,
     });
   }
-  return { allowed: true, reservations, countersRead };
+  return approval ? { allowed: true, reservations, approval, countersRead } : { allowed: true, reservations, countersRead };
 }
 
 /** The first reservation the counters would refuse (current + amount > limit), if any. */

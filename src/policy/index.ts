@@ -3,12 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter } from 'yaml';
 import { parseIntercept } from './intercept.js';
+import { parsePolicyLayer } from './policylayer.js';
 import { compileConfig } from './compile.js';
 import type { CompiledPolicy } from './model.js';
+import type { RawConfig } from './intercept.js';
+import type { Issue } from './yamlnode.js';
 
 export * from './model.js';
-export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs } from './evaluate.js';
+export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
 export { globMatcher } from './compile.js';
+export { convertConfig } from './convert.js';
+export type { ConvertOutcome, TargetFormat } from './convert.js';
+export { parseDuration, formatDuration, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
 
 export interface PolicyError {
   file: string;
@@ -20,30 +26,63 @@ export interface PolicyError {
 
 export type LoadResult = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyError[] };
 
-/** Parse, validate and compile policy text (pure). `file` is only used in errors. Reports all errors, sorted by position. */
-export function compilePolicy(text: string, file: string): LoadResult {
-  const { config, issues } = parseIntercept(text);
-  if (issues.length > 0 || !config) {
-    const lc = new LineCounter();
-    lc.addNewLine(0);
-    let i = 0;
-    for (;;) {
-      i = text.indexOf('\n', i);
-      if (i < 0) break;
-      lc.addNewLine(++i);
-    }
-    const errors = issues
-      .map((x, order) => ({ x, order }))
-      .sort((a, b) => a.x.offset - b.x.offset || a.order - b.order)
-      .map(({ x }) => {
-        const pos = lc.linePos(Math.max(0, Math.min(x.offset, text.length)));
-        const e: PolicyError = { file, line: pos.line, column: pos.col, message: x.message };
-        if (x.fix) e.fix = x.fix;
-        return e;
-      });
-    return { ok: false, errors };
+export type PolicyFormat = CompiledPolicy['format'];
+
+/**
+ * Which format a policy file is in: `.json` is PolicyLayer JSON, `.yaml`/`.yml` Intercept
+ * YAML; otherwise the content decides: a JSON object whose tools carry no Intercept
+ * `rules` is PolicyLayer JSON, anything else is YAML.
+ */
+export function detectFormat(text: string, file: string): PolicyFormat {
+  const lower = file.toLowerCase();
+  if (lower.endsWith('.json')) return 'policylayer-json';
+  if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'intercept-yaml';
+  const body = text.replace(/^\uFEFF/, '').trimStart();
+  if (!body.startsWith('{')) return 'intercept-yaml';
+  try {
+    const v = JSON.parse(body) as { tools?: Record<string, unknown> };
+    const tools = v && typeof v === 'object' && v.tools && typeof v.tools === 'object' ? Object.values(v.tools) : [];
+    return tools.some((t) => t !== null && typeof t === 'object' && 'rules' in t) ? 'intercept-yaml' : 'policylayer-json';
+  } catch {
+    return 'policylayer-json';
   }
-  return { ok: true, policy: compileConfig(config, file) };
+}
+
+/** Parse and validate policy text in either format, without compiling (for convert). */
+export function parsePolicy(text: string, format: PolicyFormat): { config?: RawConfig; issues: Issue[] } {
+  return format === 'policylayer-json' ? parsePolicyLayer(text) : parseIntercept(text);
+}
+
+/** Map source offsets to `file:line:col` errors, sorted by position. */
+export function issuesToErrors(text: string, file: string, issues: readonly Issue[]): PolicyError[] {
+  const lc = new LineCounter();
+  lc.addNewLine(0);
+  let i = 0;
+  for (;;) {
+    i = text.indexOf('\n', i);
+    if (i < 0) break;
+    lc.addNewLine(++i);
+  }
+  return issues
+    .map((x, order) => ({ x, order }))
+    .sort((a, b) => a.x.offset - b.x.offset || a.order - b.order)
+    .map(({ x }) => {
+      const pos = lc.linePos(Math.max(0, Math.min(x.offset, text.length)));
+      const e: PolicyError = { file, line: pos.line, column: pos.col, message: x.message };
+      if (x.fix) e.fix = x.fix;
+      return e;
+    });
+}
+
+/**
+ * Parse, validate and compile policy text (pure). `file` is used in errors and, through its
+ * extension, to choose the format (see detectFormat) unless `format` is given.
+ * Reports all errors, sorted by position.
+ */
+export function compilePolicy(text: string, file: string, format: PolicyFormat = detectFormat(text, file)): LoadResult {
+  const { config, issues } = parsePolicy(text, format);
+  if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
+  return { ok: true, policy: compileConfig(config, file, format) };
 }
 
 /** Read a policy file and compile it. A file that cannot be read is one error at 1:1. */

@@ -3,10 +3,11 @@
 // of validate.go, same messages), recording where each problem is in the file.
 import { isMap, parseDocument } from 'yaml';
 import { RE2JS } from 're2js';
-import { decodeAny, decodeInt, decodeMap, decodeSeq, decodeString, deref, offsetOf } from './yamlnode.js';
+import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, offsetOf } from './yamlnode.js';
 import type { DecodeContext, Issue, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import type { GoValue } from './govalue.js';
+import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 
 export interface RawCondition {
   path: string;
@@ -29,6 +30,19 @@ export interface RawState {
   windowAt: number;
   incrementAt: number;
   incrementFromAt: number;
+  /** toolgate: who shares the counter: global (default), identity or grant (the same), session. */
+  scope: string;
+  scopeAt: number;
+}
+
+/** toolgate: the options of a require_approval rule. */
+export interface RawApproval {
+  timeout: string;
+  timeoutAt: number;
+  approvers: Array<{ name: string; at: number }> | null;
+  approversAt: number;
+  selfApproval: boolean;
+  at: number;
 }
 
 export interface RawRule {
@@ -43,6 +57,14 @@ export interface RawRule {
   actionAt: number;
   rateLimitAt: number;
   conditionsAt: number;
+  /** toolgate: the rule applies only to these identities (grants); null: to everyone. */
+  identities: Array<{ name: string; at: number }> | null;
+  identitiesAt: number;
+  /** toolgate: options of a require_approval rule. */
+  approval: RawApproval | null;
+  approvalAt: number;
+  /** The rule's pointer when it is not `tools/<key>/rules/<i>` (rules lowered from PolicyLayer JSON). */
+  pointer?: string;
   /** The rule had type errors while decoding: skip its semantic checks (they would only echo them). */
   broken?: boolean;
 }
@@ -61,13 +83,29 @@ export interface RawConfig {
   defaultAt: number;
   hide: Array<{ name: string; at: number }>;
   tools: RawTool[];
+  /** toolgate: tool pinning mode (`off`, `warn`, `enforce`); '' when absent. */
+  pin?: { value: string; at: number };
+  /** toolgate: audit options. */
+  audit?: RawAudit;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools'] as const;
+export interface RawAudit {
+  captureArgs: boolean;
+  redact: Array<{ name: string; at: number }>;
+}
+
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit'] as const;
+export const AUDIT_KEYS = ['capture_args', 'redact'] as const;
+export const PIN_MODES = ['off', 'warn', 'enforce'] as const;
 export const TOOL_KEYS = ['rules'] as const;
-export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state'] as const;
+export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval'] as const;
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
-export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from'] as const;
+export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
+export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
+/** Rule actions: Intercept's evaluate and deny, and toolgate's allow, deny_if and require_approval. */
+export const ACTIONS = ['evaluate', 'deny', 'allow', 'deny_if', 'require_approval'] as const;
+/** Counter scopes (toolgate): `grant` is PolicyLayer's word for `identity`. */
+export const SCOPES = ['global', 'identity', 'grant', 'session'] as const;
 
 const VALID_OPS = new Set(['eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists']);
 const NUMERIC_OPS = new Set(['lt', 'lte', 'gt', 'gte']);
@@ -105,7 +143,7 @@ function decodeState(ctx: DecodeContext, n: YNode, where: string, fallback: numb
   const at = offsetOf(deref(ctx, n), fallback);
   const s: RawState = {
     counter: '', window: '', increment: 0, incrementFrom: '',
-    at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at,
+    at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
   };
   for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
@@ -121,9 +159,35 @@ function decodeState(ctx: DecodeContext, n: YNode, where: string, fallback: numb
     } else if (f.key === 'increment_from') {
       s.incrementFrom = decodeString(ctx, f.value, `${where}.increment_from`, f.keyOffset);
       s.incrementFromAt = vAt;
+    } else if (f.key === 'scope') {
+      s.scope = decodeString(ctx, f.value, `${where}.scope`, f.keyOffset);
+      s.scopeAt = vAt;
     }
   }
   return s;
+}
+
+function decodeNames(ctx: DecodeContext, n: YNode, where: string, fallback: number): Array<{ name: string; at: number }> {
+  const items = decodeSeq(ctx, n, where, fallback) ?? [];
+  return items.map((x, i) => ({ name: decodeString(ctx, x, `${where}[${i}]`, fallback), at: offsetOf(deref(ctx, x), fallback) }));
+}
+
+function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawApproval {
+  const at = offsetOf(deref(ctx, n), fallback);
+  const a: RawApproval = { timeout: '', timeoutAt: at, approvers: null, approversAt: at, selfApproval: false, at };
+  for (const f of decodeMap(ctx, n, where, APPROVAL_KEYS, fallback) ?? []) {
+    const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
+    if (f.key === 'timeout') {
+      a.timeout = decodeString(ctx, f.value, `${where}.timeout`, f.keyOffset);
+      a.timeoutAt = vAt;
+    } else if (f.key === 'approvers') {
+      a.approvers = decodeNames(ctx, f.value, `${where}.approvers`, f.keyOffset);
+      a.approversAt = vAt;
+    } else if (f.key === 'self_approval') {
+      a.selfApproval = decodeBool(ctx, f.value, `${where}.self_approval`, f.keyOffset);
+    }
+  }
+  return a;
 }
 
 function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawRule {
@@ -131,6 +195,7 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
   const r: RawRule = {
     name: '', action: '', rateLimit: '', conditions: [], onDeny: '', state: null,
     at, nameAt: at, actionAt: at, rateLimitAt: at, conditionsAt: at,
+    identities: null, identitiesAt: at, approval: null, approvalAt: at,
   };
   for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
@@ -163,6 +228,14 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
         if (!isNull) r.state = decodeState(ctx, f.value, `${where}.state`, f.keyOffset);
         break;
       }
+      case 'identities':
+        r.identities = decodeNames(ctx, f.value, `${where}.identities`, f.keyOffset);
+        r.identitiesAt = f.keyOffset;
+        break;
+      case 'approval':
+        r.approval = decodeApproval(ctx, f.value, `${where}.approval`, f.keyOffset);
+        r.approvalAt = f.keyOffset;
+        break;
     }
   }
   return r;
@@ -192,6 +265,18 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
           name: decodeString(ctx, x, `hide[${i}]`, f.keyOffset),
           at: offsetOf(deref(ctx, x), vAt),
         }));
+        break;
+      }
+      case 'pin':
+        cfg.pin = { value: decodeString(ctx, f.value, 'pin', f.keyOffset), at: vAt };
+        break;
+      case 'audit': {
+        const audit: RawAudit = { captureArgs: false, redact: [] };
+        for (const af of decodeMap(ctx, f.value, 'audit', AUDIT_KEYS, f.keyOffset) ?? []) {
+          if (af.key === 'capture_args') audit.captureArgs = decodeBool(ctx, af.value, 'audit.capture_args', af.keyOffset);
+          else if (af.key === 'redact') audit.redact = decodeNames(ctx, af.value, 'audit.redact', af.keyOffset);
+        }
+        cfg.audit = audit;
         break;
       }
       case 'tools':
@@ -244,7 +329,7 @@ function applyDefaults(cfg: RawConfig): void {
   for (const tool of cfg.tools) {
     for (const r of tool.rules) {
       if (r.rateLimit !== '') {
-        const canDesugar = r.conditions.length === 0 && r.state === null && r.action !== 'deny';
+        const canDesugar = r.conditions.length === 0 && r.state === null && r.action !== 'deny' && r.action !== 'deny_if' && r.action !== 'require_approval';
         const parsed = parseRateLimit(r.rateLimit);
         if (canDesugar && parsed.ok) {
           const counter = `_rate_${parsed.window}`;
@@ -256,7 +341,7 @@ function applyDefaults(cfg: RawConfig): void {
           }];
           r.state = {
             counter, window: parsed.window, increment: 1, incrementFrom: '',
-            at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at,
+            at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
           };
           if (r.onDeny === '') r.onDeny = `Rate limit of ${parsed.count} per ${parsed.window} reached. Try again later.`;
           r.rateLimit = '';
@@ -270,13 +355,20 @@ function applyDefaults(cfg: RawConfig): void {
 
 // ---------------------------------------------------------------- validation
 
-const FIX = {
+export const FIX = {
   version: 'set version: "1"',
   default: 'use "allow" or "deny", or omit the field',
   hideEmpty: 'remove the empty entry or give a tool name',
   hideDup: 'remove the duplicate',
   name: 'add a name to the rule',
-  action: 'use "evaluate" or "deny" (or toolgate\'s "allow")',
+  action: 'use "evaluate" or "deny" (or toolgate\'s "allow", "deny_if", "require_approval")',
+  denyIfConds: 'add a condition, or use action "deny" to deny every call',
+  noStateHere: 'count calls in a separate evaluate rule',
+  approvalOnly: 'remove the approval block, or set action: require_approval',
+  timeout: 'use a duration such as 30s, 5m or 1h30m (at most 168h)',
+  approver: 'give identity names, e.g. ["alice"]',
+  identities: 'list identity (grant) names, e.g. [alice-laptop], or remove the field to apply the rule to everyone',
+  scope: 'use "global", "identity", "grant" or "session"',
   denyConds: 'remove conditions from deny rules',
   allowConds: 'remove conditions from allow rules, or use action "evaluate"',
   evalConds: 'add at least one condition',
@@ -300,7 +392,7 @@ const FIX = {
   dupCounter: 'use different counter names or different windows',
 } as const;
 
-function validateCondition(prefix: string, c: RawCondition, issues: Issue[]): void {
+export function validateCondition(prefix: string, c: RawCondition, issues: Issue[]): void {
   if (!c.path.startsWith('args.') && !c.path.startsWith('state.')) {
     issues.push({ offset: c.pathAt, message: `${prefix}: path must start with "args." or "state.", got ${goQuote(c.path)}`, fix: FIX.path });
   }
@@ -328,7 +420,42 @@ function validateCondition(prefix: string, c: RawCondition, issues: Issue[]): vo
   }
 }
 
+/** toolgate: `identities` must name at least one identity, each once. */
+export function validateIdentities(prefix: string, ids: Array<{ name: string; at: number }>, at: number, issues: Issue[]): void {
+  if (ids.length === 0) issues.push({ offset: at, message: `${prefix}: identities must not be empty`, fix: FIX.identities });
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (id.name.trim() === '') issues.push({ offset: id.at, message: `${prefix}.identities[${i}]: entry must not be empty`, fix: FIX.identities });
+    else if (seen.has(id.name)) issues.push({ offset: id.at, message: `${prefix}.identities: duplicate entry ${goQuote(id.name)}`, fix: 'remove the duplicate' });
+    seen.add(id.name);
+  });
+}
+
+/** toolgate: approval options (timeout, approvers). `where` names the block in messages. */
+export function validateApproval(where: string, a: RawApproval, issues: Issue[]): void {
+  if (a.timeout !== '') {
+    const ms = parseDuration(a.timeout);
+    if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
+      issues.push({ offset: a.timeoutAt, message: `${where}: timeout must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
+    }
+  }
+  if (a.approvers) {
+    if (a.approvers.length === 0) issues.push({ offset: a.approversAt, message: `${where}: approvers must not be empty`, fix: 'name at least one approver, or remove the field to let any approver decide' });
+    a.approvers.forEach((x, i) => {
+      if (x.name.trim() === '') issues.push({ offset: x.at, message: `${where}.approvers[${i}]: entry must not be empty`, fix: FIX.approver });
+    });
+  }
+}
+
+/** toolgate: a counter scope, when given. */
+export function validateScope(where: string, scope: string, at: number, issues: Issue[]): void {
+  if (scope !== '' && !(SCOPES as readonly string[]).includes(scope)) {
+    issues.push({ offset: at, message: `${where}: scope must be "global", "identity", "grant" or "session", got ${goQuote(scope)}`, fix: FIX.scope });
+  }
+}
+
 function validateState(prefix: string, s: RawState, issues: Issue[]): void {
+  validateScope(`${prefix}.state`, s.scope, s.scopeAt, issues);
   if (s.counter === '') issues.push({ offset: s.counterAt, message: `${prefix}.state: counter must not be empty`, fix: FIX.counter });
   if (!VALID_WINDOWS.has(s.window)) {
     issues.push({ offset: s.windowAt, message: `${prefix}.state: window must be "minute", "hour", or "day", got ${goQuote(s.window)}`, fix: FIX.window });
@@ -350,6 +477,11 @@ function hasMatchingStateBlock(cfg: RawConfig, toolName: string, counter: string
 }
 
 function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[]): void {
+  if (r.identities) validateIdentities(prefix, r.identities, r.identitiesAt, issues);
+  if (r.approval && r.action !== 'require_approval') {
+    issues.push({ offset: r.approvalAt, message: `${prefix}: approval options are only allowed on require_approval rules`, fix: FIX.approvalOnly });
+  }
+  if (r.approval) validateApproval(`${prefix}.approval`, r.approval, issues);
   if (r.rateLimit !== '') {
     const parsed = parseRateLimit(r.rateLimit);
     if (!parsed.ok) {
@@ -364,10 +496,13 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
       });
     }
     if (r.action === 'deny') issues.push({ offset: r.rateLimitAt, message: `${prefix}: rate_limit cannot be used with action "deny"`, fix: FIX.rlDeny });
+    if (r.action === 'deny_if' || r.action === 'require_approval') {
+      issues.push({ offset: r.rateLimitAt, message: `${prefix}: rate_limit cannot be used with action ${goQuote(r.action)}`, fix: 'put the rate limit in its own rule' });
+    }
     return;
   }
   if (r.name === '') issues.push({ offset: r.nameAt, message: `${prefix}: rule must have a name`, fix: FIX.name });
-  if (r.action !== 'evaluate' && r.action !== 'deny' && r.action !== 'allow') {
+  if (!(ACTIONS as readonly string[]).includes(r.action)) {
     issues.push({ offset: r.actionAt, message: `${prefix}: action must be "evaluate" or "deny", got ${goQuote(r.action)}`, fix: FIX.action });
   }
   if (r.action === 'deny' && r.conditions.length > 0) {
@@ -379,6 +514,12 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
   }
   if (r.action === 'evaluate' && r.conditions.length === 0) {
     issues.push({ offset: r.conditionsAt, message: `${prefix}: evaluate rules must have at least one condition`, fix: FIX.evalConds });
+  }
+  if (r.action === 'deny_if' && r.conditions.length === 0) {
+    issues.push({ offset: r.conditionsAt, message: `${prefix}: deny_if rules must have at least one condition`, fix: FIX.denyIfConds });
+  }
+  if ((r.action === 'deny_if' || r.action === 'require_approval') && r.state) {
+    issues.push({ offset: r.state.at, message: `${prefix}: ${r.action} rules must not have a state block`, fix: FIX.noStateHere });
   }
   r.conditions.forEach((c, j) => validateCondition(`${prefix}.conditions[${j}]`, c, issues));
   if (r.state) validateState(prefix, r.state, issues);
@@ -398,7 +539,20 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
   }
 }
 
+/** toolgate's top-level extensions, shared by both formats. */
+export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
+  if (cfg.pin && !(PIN_MODES as readonly string[]).includes(cfg.pin.value)) {
+    issues.push({ offset: cfg.pin.at, message: `pin must be "off", "warn" or "enforce", got ${goQuote(cfg.pin.value)}`, fix: 'use off, warn (report changed tool definitions) or enforce (withhold them)' });
+  }
+  for (const r of cfg.audit?.redact ?? []) {
+    if (!r.name.startsWith('args.') || r.name.length <= 'args.'.length) {
+      issues.push({ offset: r.at, message: `audit.redact entries must be argument paths, got ${goQuote(r.name)}`, fix: 'use a path like args.card_number (args.* and args.a.*.b wildcards are allowed)' });
+    }
+  }
+}
+
 function validate(cfg: RawConfig, issues: Issue[]): void {
+  validateExtensions(cfg, issues);
   if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
   if (cfg.default !== 'allow' && cfg.default !== 'deny') {
     issues.push({ offset: cfg.defaultAt, message: `default must be "allow" or "deny", got ${goQuote(cfg.default)}`, fix: FIX.default });

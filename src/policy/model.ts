@@ -10,7 +10,24 @@ export const WINDOWS = ['minute', 'hour', 'day'] as const;
 export type WindowName = (typeof WINDOWS)[number];
 
 export type PolicyDefault = 'allow' | 'deny';
-export type RuleAction = 'evaluate' | 'deny' | 'allow';
+export type RuleAction = 'evaluate' | 'deny' | 'allow' | 'require_approval';
+
+/** Who shares a counter: everyone (Intercept's meaning), each identity/grant, or each session. */
+export type CounterPartition = 'global' | 'identity' | 'session';
+
+/** A rule that holds the call for a human decision (toolgate extension). */
+export interface ApprovalRequirement {
+  rule: string;
+  pointer: string;
+  /** How long the call waits before it is denied (default 5 minutes). */
+  timeoutMs: number;
+  /** Identities allowed to approve; empty or absent: any approver. */
+  approvers?: string[];
+  /** Shown to the approver and, on denial or timeout, to the agent (the rule's on_deny). */
+  message?: string;
+  /** The calling identity may approve its own call (e.g. through MCP elicitation). Default false. */
+  selfApproval?: boolean;
+}
 
 export interface CompiledCondition {
   /** The path as written, e.g. `args.amount` or `state.create_charge.daily_spend`. */
@@ -18,10 +35,14 @@ export interface CompiledCondition {
   source: 'args' | 'state';
   /** For args: the segments below `args`. For state: [scope, counter]. */
   segments: string[];
+  /** For state conditions: the counter key `<scope>.<counter>` (precomputed for the hot path). */
+  counterKey?: string;
   op: Operator;
   value: unknown;
   /** Precompiled test of a resolved value (the value exists). */
   test: (actual: unknown) => boolean;
+  /** For state conditions on a partitioned counter: the partition of the counter it reads. */
+  partition?: CounterPartition;
 }
 
 export interface CompiledCounter {
@@ -35,16 +56,27 @@ export interface CompiledCounter {
   incrementFrom?: string[];
   /** From the rule's own lt/lte condition on this counter (lte N -> N, lt N -> N-1). */
   limit?: number;
+  /** Default 'global'. Partitioned counters are kept per identity or per session (key suffix). */
+  partition?: CounterPartition;
 }
 
 export interface CompiledRule {
   name: string;
   /** A stable pointer to the rule in its file, e.g. `tools/create_charge/rules/0`. */
   pointer: string;
+  /**
+   * evaluate: deny unless every condition holds. deny: deny when every condition holds
+   * (no conditions: always; YAML `deny_if`, JSON `deny_if`). allow: no-op that lists the tool.
+   * require_approval: hold the call for a human when every condition holds (no conditions: always).
+   */
   action: RuleAction;
   conditions: CompiledCondition[];
   onDeny?: string;
   counter?: CompiledCounter;
+  /** The rule applies only to these identities (grants); absent: to everyone. */
+  identities?: string[];
+  /** For action 'require_approval'. */
+  approval?: Omit<ApprovalRequirement, 'rule' | 'pointer'>;
 }
 
 export interface GlobRules {
@@ -67,6 +99,10 @@ export interface CompiledPolicy {
   globs: GlobRules[];
   /** Rules under `"*"`, applied after the tool's own rules. */
   wildcard: CompiledRule[];
+  /** toolgate: tool pinning mode from the policy (the --pin flag applies when absent). */
+  pin?: 'off' | 'warn' | 'enforce';
+  /** toolgate: what the audit log keeps of arguments (nothing by default; secrets are always redacted). */
+  audit?: { captureArgs: boolean; redact: string[] };
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
 }
@@ -74,6 +110,10 @@ export interface CompiledPolicy {
 export interface ToolCall {
   tool: string;
   args: Record<string, unknown>;
+  /** The caller's identity (grant name), when known. */
+  identity?: string;
+  /** The downstream session, for session-partitioned counters. */
+  session?: string;
 }
 
 /** Current values of counters in their current window, keyed by CompiledCounter.key. */
@@ -97,6 +137,8 @@ export type Decision =
       allowed: true;
       /** Counters to reserve before forwarding (all or nothing). */
       reservations: Reservation[];
+      /** Present when a require_approval rule matched: hold the call until a human decides. */
+      approval?: ApprovalRequirement;
       /** The counter values the decision read. */
       countersRead: Record<string, number>;
     }

@@ -109,6 +109,19 @@ export function decodeInt(ctx: DecodeContext, n: unknown, what: string, fallback
   return 0;
 }
 
+/** Decode into a Go `bool` field: true or false; null gives false. */
+export function decodeBool(ctx: DecodeContext, n: unknown, what: string, fallback: number): boolean {
+  const d = deref(ctx, n);
+  if (!d) return false;
+  if (isScalar(d)) {
+    const g = scalarValue(d);
+    if (g.t === 'nil') return false;
+    if (g.t === 'bool') return g.v;
+  }
+  ctx.issues.push({ offset: offsetOf(d, fallback), message: `${what} must be true or false, got ${kindName(ctx, d)}`, fix: 'use true or false' });
+  return false;
+}
+
 /** Decode into `any`: the value as Go holds it. */
 export function decodeAny(ctx: DecodeContext, n: unknown, depth = 0): GoValue {
   const d = deref(ctx, n);

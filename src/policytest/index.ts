@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
-import type { CompiledPolicy, PolicyError } from '../policy/index.js';
-import { decodeAny, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
+import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
+import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
 import type { DecodeContext, Issue } from '../policy/yamlnode.js';
 import { toJS } from '../policy/govalue.js';
 import { CallGuard } from '../gateway/guard.js';
@@ -22,10 +22,18 @@ export interface TestCase {
   /** Epoch ms, when given. */
   at?: number;
   upstream: Upstream;
-  expect: 'allow' | 'deny';
+  expect: Expectation;
   message?: string;
   rule?: string;
+  /** The caller's identity (grant). */
+  identity?: string;
+  /** The downstream session (for session-scoped counters). */
+  session?: string;
+  /** For calls held for approval: whether the human approves (default true: the call then runs). */
+  approved?: boolean;
 }
+
+export type Expectation = 'allow' | 'deny' | 'approval';
 
 export interface TestSpec {
   file: string;
@@ -38,8 +46,8 @@ export interface CaseResult {
   name: string;
   passed: boolean;
   at: string;
-  expected: { decision: 'allow' | 'deny'; message?: string; rule?: string };
-  got: { decision: 'allow' | 'deny'; rule?: string; pointer?: string; message?: string; reason?: string };
+  expected: { decision: Expectation; message?: string; rule?: string };
+  got: { decision: Expectation; rule?: string; pointer?: string; message?: string; reason?: string };
   /** Why the case failed (empty when it passed). */
   failures: string[];
 }
@@ -53,7 +61,7 @@ export interface FileResult {
 }
 
 const FILE_KEYS = ['policy', 'policy_inline', 'start', 'cases', 'description'] as const;
-const CASE_KEYS = ['name', 'tool', 'args', 'at', 'upstream', 'expect', 'message', 'rule'] as const;
+const CASE_KEYS = ['name', 'tool', 'args', 'at', 'upstream', 'expect', 'message', 'rule', 'identity', 'session', 'approved'] as const;
 
 function parseTime(s: string): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s)) return undefined;
@@ -77,7 +85,7 @@ function toErrors(text: string, file: string, issues: Issue[]): PolicyError[] {
 }
 
 /** Parse a test file (YAML or JSON). Errors carry file:line:col. */
-export function parseTestFile(text: string, file: string): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
+export function parseTestFile(text: string, file: string, opts: { policy?: string } = {}): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
   const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true });
   const issues: Issue[] = doc.errors.map((e) => ({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' }));
   if (issues.length > 0) return { ok: false, errors: toErrors(text, file, issues) };
@@ -106,7 +114,9 @@ export function parseTestFile(text: string, file: string): { ok: true; spec: Tes
     const firstLine = (text.slice(0, at).match(/\n/g)?.length ?? 0) + 1 + (/^[|>]/.test(text.slice(at)) && nl >= 0 ? 1 : 0);
     const lineText = text.split('\n')[firstLine - 1] ?? '';
     policy = { inline, line: firstLine, indent: /^[|>]/.test(text.slice(at)) ? (/^ */.exec(lineText)?.[0].length ?? 0) : 0 };
-  } else need(rootAt, 'the test file needs policy (a path) or policy_inline (the policy text)', 'add policy: ./policy.yaml');
+  } else if (opts.policy === undefined) need(rootAt, 'the test file needs policy (a path) or policy_inline (the policy text)', 'add policy: ./policy.yaml');
+  // A policy given by the caller (toolgate test --policy) replaces the file's own.
+  if (opts.policy !== undefined) policy = { path: resolve(opts.policy) };
 
   let start: number | undefined;
   const st = get('start');
@@ -161,10 +171,22 @@ export function parseTestFile(text: string, file: string): { ok: true; spec: Tes
         }
         case 'expect': {
           const s = decodeString(ctx, f.value, `${where}.expect`, f.keyOffset);
-          if (s === 'allow' || s === 'deny') c.expect = s;
-          else need(vAt, `${where}.expect must be "allow" or "deny", got ${JSON.stringify(s)}`, 'use allow or deny');
+          if (s === 'allow' || s === 'deny' || s === 'approval') c.expect = s;
+          else need(vAt, `${where}.expect must be "allow" or "deny", got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision)');
           break;
         }
+        case 'identity': {
+          const s = decodeString(ctx, f.value, `${where}.identity`, f.keyOffset);
+          if (s === '') need(vAt, `${where}.identity must not be empty`, 'give the identity (grant) name, or remove the field for an anonymous call');
+          else c.identity = s;
+          break;
+        }
+        case 'session':
+          c.session = decodeString(ctx, f.value, `${where}.session`, f.keyOffset);
+          break;
+        case 'approved':
+          c.approved = decodeBool(ctx, f.value, `${where}.approved`, f.keyOffset);
+          break;
         case 'message':
           c.message = decodeString(ctx, f.value, `${where}.message`, f.keyOffset);
           break;
@@ -174,7 +196,7 @@ export function parseTestFile(text: string, file: string): { ok: true; spec: Tes
       }
     }
     if (!c.tool) need(itemAt, `${where} needs a tool`, 'add tool: <tool name>');
-    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow or deny)`, 'add expect: allow or expect: deny');
+    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow, deny or approval)`, 'add expect: allow or expect: deny');
     if (c.tool && c.expect) cases.push({ ...c, name: c.name || `case ${i + 1}: ${c.tool}`, tool: c.tool, expect: c.expect } as TestCase);
   });
   if (issues.length > 0 || !policy) return { ok: false, errors: toErrors(text, file, issues) };
@@ -208,12 +230,22 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
   const results: CaseResult[] = [];
   for (const c of spec.cases) {
     if (c.at !== undefined) now = c.at;
-    const verdict = await guard.check(loaded.policy, { tool: c.tool, args: c.args });
+    const call: ToolCall = { tool: c.tool, args: c.args };
+    if (c.identity !== undefined) call.identity = c.identity;
+    if (c.session !== undefined) call.session = c.session;
+    const verdict = await guard.check(loaded.policy, call);
     const expected: CaseResult['expected'] = { decision: c.expect };
     if (c.message !== undefined) expected.message = c.message;
     if (c.rule !== undefined) expected.rule = c.rule;
     let got: CaseResult['got'];
-    if (verdict.allowed) {
+    if (verdict.allowed && verdict.decision.approval) {
+      // Held for a human: if approved the call runs and counts; if not, nothing counts.
+      const a = verdict.decision.approval;
+      const outcome: SettleOutcome = c.approved === false || c.upstream === 'error' ? 'rpc_error' : c.upstream;
+      await guard.settle(verdict.handle, outcome);
+      got = { decision: 'approval', rule: a.rule, pointer: a.pointer };
+      if (a.message !== undefined) got.message = a.message;
+    } else if (verdict.allowed) {
       const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
       await guard.settle(verdict.handle, outcome);
       got = { decision: 'allow' };
@@ -225,16 +257,18 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
     if (got.decision !== c.expect) {
       failures.push(
         got.decision === 'deny'
-          ? `expected allow, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
-          : `expected deny, got allow`,
+          ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
+          : got.decision === 'approval'
+            ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
+            : `expected ${c.expect}, got allow`,
       );
-    } else if (got.decision === 'deny') {
-      if (c.message !== undefined && !got.message!.includes(c.message)) {
+    } else if (got.decision === 'deny' || got.decision === 'approval') {
+      if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
         failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
       }
       if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
     } else if (c.message !== undefined || c.rule !== undefined) {
-      failures.push('message and rule can only be checked on denied calls');
+      failures.push('message and rule can only be checked on denied calls and approvals');
     }
     results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
   }
@@ -242,7 +276,11 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
 }
 
 /** Read, parse and run one test file. */
-export async function runTestFile(file: string, opts: { now?: number } = {}): Promise<FileResult> {
+/**
+ * Read, parse and run one test file. `policy` runs the cases against another policy file
+ * instead of the one the test file names (e.g. the JSON twin of a YAML policy).
+ */
+export async function runTestFile(file: string, opts: { now?: number; policy?: string } = {}): Promise<FileResult> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -250,7 +288,7 @@ export async function runTestFile(file: string, opts: { now?: number } = {}): Pr
     const code = (e as NodeJS.ErrnoException).code;
     return { file, errors: [{ file, line: 1, column: 1, message: code === 'ENOENT' ? 'test file not found' : `cannot read test file: ${(e as Error).message}` }], cases: [] };
   }
-  const parsed = parseTestFile(text, file);
+  const parsed = parseTestFile(text, file, opts.policy !== undefined ? { policy: opts.policy } : {});
   if (!parsed.ok) return { file, errors: parsed.errors, cases: [] };
   return runSpec(parsed.spec, opts);
 }

@@ -120,3 +120,59 @@ test('the shipped example test file passes against its example policy', async ()
   assert.ok(r.cases.length >= 10);
   assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
 });
+
+test('identity, expect: approval and approved: false; --policy runs the cases against another policy', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'p.json'), JSON.stringify({
+    version: '1', default: 'deny',
+    tools: {
+      refund: {
+        deny_if: [{ name: 'no ci', conditions: [], identities: ['ci'] }],
+        limits: [{ name: 'daily', counter: 'n', window: 'day', max: 1, scope: 'grant' }],
+        require_approval: [{ name: 'big', conditions: [{ path: 'args.amount', op: 'gt', value: 100 }], on_deny: 'needs a human' }],
+      },
+    },
+  }));
+  writeFileSync(join(d, 'p.test.yaml'), `policy: ./p.json
+start: "2026-01-15T10:30:00Z"
+cases:
+  - {name: big held, tool: refund, identity: alice, args: {amount: 500}, approved: false, expect: approval, rule: big, message: "needs a human"}
+  - {name: refused approval used no quota, tool: refund, identity: alice, args: {amount: 5}, expect: allow}
+  - {name: quota of alice, tool: refund, identity: alice, args: {amount: 5}, expect: deny, rule: daily}
+  - {name: bob has his own, tool: refund, identity: bob, args: {amount: 5}, expect: allow}
+  - {name: ci denied, tool: refund, identity: ci, args: {amount: 5}, expect: deny, rule: "no ci"}
+  - {name: wrong expectation, tool: refund, identity: carol, args: {amount: 500}, expect: allow}
+`);
+  const r = await runTestFile(join(d, 'p.test.yaml'));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.cases.map((c) => c.passed), [true, true, true, true, true, false]);
+  assert.match(r.cases[5]!.failures[0]!, /expected allow, got approval \(held by rule "big"\)/);
+  // The same cases against a YAML twin.
+  writeFileSync(join(d, 'p.yaml'), `version: "1"
+default: deny
+tools:
+  refund:
+    rules:
+      - {name: "no ci", action: deny, identities: [ci]}
+      - name: daily
+        conditions: [{path: state.refund.n, op: lte, value: 1}]
+        state: {counter: n, window: day, scope: grant}
+      - name: big
+        action: require_approval
+        conditions: [{path: args.amount, op: gt, value: 100}]
+        on_deny: "needs a human"
+`);
+  const y = await runTestFile(join(d, 'p.test.yaml'), { policy: join(d, 'p.yaml') });
+  assert.equal(y.policyFile, join(d, 'p.yaml'));
+  assert.deepEqual(y.cases.map((c) => c.passed), [true, true, true, true, true, false]);
+});
+
+test('the refunds example passes against the JSON policy and its YAML twin', async () => {
+  const ex = new URL('../../../examples/policies/', import.meta.url).pathname;
+  for (const policy of [undefined, `${ex}refunds.yaml`]) {
+    const r = await runTestFile(`${ex}refunds.test.yaml`, policy ? { policy } : {});
+    assert.deepEqual(r.errors, []);
+    assert.ok(r.cases.length > 10);
+    assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
+  }
+});

@@ -1,0 +1,20 @@
+// Front door of the approval room: the durable queue of calls held for a human
+// decision, and its channels (CLI through the store, HTTP API, elicitation).
+import { join } from 'node:path';
+import { ensureStateDir } from '../state/index.js';
+import { APPROVALS_DB_FILE, ApprovalStore, type ApprovalStoreOptions } from './store.js';
+
+export * from './types.js';
+export { APPROVALS_DB_FILE, ApprovalStore, newApprovalId, processAlive } from './store.js';
+export type { ApprovalStoreOptions } from './store.js';
+export { ApprovalQueue, formatDuration, outcomeMessage } from './queue.js';
+export type { ApprovalOutcome, ApprovalQueueOptions, Elicit, ElicitAnswer, FinalStatus, HeldApproval } from './queue.js';
+export { redactArgs } from './redact.js';
+export { createApprovalApi } from './http.js';
+export type { ApprovalApiOptions } from './http.js';
+export { elicitationRequest, parseElicitationResult } from './elicitation.js';
+
+/** Open `<stateDir>/approvals.db` (creating the directory if needed). */
+export function openApprovalStore(stateDir: string, opts: Omit<ApprovalStoreOptions, 'path'> = {}): ApprovalStore {
+  return new ApprovalStore({ ...opts, path: join(ensureStateDir(stateDir), APPROVALS_DB_FILE) });
+}

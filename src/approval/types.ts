@@ -1,0 +1,119 @@
+// Approval requests: a tools/call held for a human decision.
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'expired', 'abandoned'] as const;
+/**
+ * pending   waiting for a decision
+ * approved  released: the gateway forwards exactly that call (same args hash)
+ * denied    refused by an approver; the agent gets the approver's reason
+ * expired   nobody decided before expires_at; the agent gets a denial
+ * abandoned the call can no longer be answered (client cancelled or went away,
+ *           the gateway stopped or restarted); it is never executed later
+ */
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** In `approvers`: the calling identity may approve its own call (e.g. through MCP elicitation). */
+export const SELF_APPROVER = '@self';
+
+export type DecisionChannel = 'cli' | 'http' | 'elicitation' | 'gateway';
+
+export interface ApprovalRecord {
+  id: string;
+  createdAt: number;
+  expiresAt: number;
+  status: ApprovalStatus;
+  session?: string;
+  identity?: string;
+  tool: string;
+  /** SHA-256 of the canonical arguments: approving releases this exact call only. */
+  argsSha256: string;
+  /** Redacted, truncated arguments for the approver (JSON value). */
+  argsPreview?: unknown;
+  rule: string;
+  rulePointer: string;
+  policyHash?: string;
+  /** The rule's message, shown to the approver and, on denial, to the agent. */
+  message?: string;
+  /** Who may approve; empty: anyone but the caller. May contain SELF_APPROVER. */
+  approvers: string[];
+  /** The gateway process holding the call. */
+  instance?: string;
+  host: string;
+  pid: number;
+  decidedAt?: number;
+  decidedBy?: string;
+  reason?: string;
+  channel?: DecisionChannel;
+}
+
+export interface NewApproval {
+  tool: string;
+  argsSha256: string;
+  argsPreview?: unknown;
+  rule: string;
+  rulePointer: string;
+  timeoutMs: number;
+  approvers?: string[];
+  message?: string;
+  session?: string;
+  identity?: string;
+  policyHash?: string;
+  instance?: string;
+}
+
+export interface DecideInput {
+  approve: boolean;
+  /** Who decides: a name given with --as, the HTTP `by` field, or the caller itself (elicitation). */
+  by: string;
+  reason?: string;
+  channel: DecisionChannel;
+}
+
+export type DecideResult =
+  | { ok: true; record: ApprovalRecord }
+  | {
+      ok: false;
+      code: 'not_found' | 'ambiguous' | 'not_pending' | 'expired' | 'not_approver' | 'self_approval' | 'reason_required';
+      message: string;
+      record?: ApprovalRecord;
+    };
+
+/** What the approval channels (CLI, HTTP API, dashboard) need: list, read, decide. */
+export interface ApprovalDecider {
+  list(filter?: { status?: ApprovalStatus; limit?: number }): ApprovalRecord[];
+  get(idOrPrefix: string): ApprovalRecord | undefined;
+  decide(idOrPrefix: string, input: DecideInput): DecideResult;
+  /** Settle what nobody will settle (requests of stopped gateways, past their expiry). */
+  sweep?(): number;
+}
+
+/** The JSON shape of a record in the HTTP API and `approvals list --json`. */
+export function approvalJson(r: ApprovalRecord): Record<string, unknown> {
+  const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+  return {
+    id: r.id,
+    status: r.status,
+    tool: r.tool,
+    identity: r.identity ?? null,
+    session: r.session ?? null,
+    args_sha256: r.argsSha256,
+    args_preview: r.argsPreview ?? null,
+    rule: r.rule,
+    rule_pointer: r.rulePointer,
+    policy_hash: r.policyHash ?? null,
+    message: r.message ?? null,
+    approvers: r.approvers,
+    created_at: iso(r.createdAt),
+    expires_at: iso(r.expiresAt),
+    decided_at: iso(r.decidedAt),
+    decided_by: r.decidedBy ?? null,
+    reason: r.reason ?? null,
+    channel: r.channel ?? null,
+    instance: r.instance ?? null,
+    pid: r.pid,
+  };
+}
+
+/** True when the requirement lets the calling identity approve its own call. */
+export function allowsSelfApproval(approvers: readonly string[] | undefined): boolean {
+  return (approvers ?? []).includes(SELF_APPROVER);
+}

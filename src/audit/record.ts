@@ -1,0 +1,89 @@
+// Gateway events -> audit record fields (before chaining).
+import type { GatewayEvent } from '../events/types.js';
+import { redactArgs } from './redact.js';
+import type { AuditKind, AuditRecord } from './types.js';
+
+export type RecordFields = Omit<AuditRecord, 'instance' | 'n' | 'alg' | 'prev_hash' | 'hash' | 'seq'>;
+
+const COLUMN_KEYS = new Set([
+  'type', 'ts', 'instance', 'session', 'identity', 'server', 'tool', 'request_id', 'decision', 'reason', 'rule',
+  'rule_pointer', 'message', 'args_sha256', 'args', 'outcome', 'latency_ms', 'policy_hash', 'stage', 'redact',
+]);
+
+/**
+ * The record kind of an event. A tool_call is an `outcome` record when it
+ * carries the upstream's answer (an allowed call that was forwarded), and a
+ * `decision` record otherwise (denied, error, or an allowed call's decision
+ * emitted before forwarding with `stage: "decision"`).
+ */
+export function kindOf(e: GatewayEvent): AuditKind {
+  switch (e.type) {
+    case 'tool_call':
+      if (e.stage === 'decision') return 'decision';
+      if (e.stage === 'outcome') return 'outcome';
+      return e.decision === 'allowed' && (e.outcome !== undefined || e.cancelled === true) ? 'outcome' : 'decision';
+    case 'startup':
+    case 'shutdown':
+    case 'config_reload':
+      return e.type;
+    default:
+      return 'event';
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+
+/**
+ * Map an event to record fields. Arguments, when present (capture is opt-in
+ * and done by the emitter), are redacted again here with the always-on secret
+ * patterns and the event's own `redact` paths, so a raw secret never lands in
+ * the store.
+ */
+export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[] } = {}): RecordFields {
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e)) if (!COLUMN_KEYS.has(k) && v !== undefined) extra[k] = v;
+  if (e.stage !== undefined && e.type === 'tool_call') extra.stage = e.stage;
+  let args: string | null = null;
+  if (e.args !== undefined) {
+    const paths = [...(opts.redact ?? []), ...(Array.isArray(e.redact) ? (e.redact as unknown[]).filter((p): p is string => typeof p === 'string') : [])];
+    args = JSON.stringify(redactArgs(e.args, paths)) ?? null;
+  }
+  return {
+    ts: typeof e.ts === 'string' ? e.ts : new Date().toISOString(),
+    kind: kindOf(e),
+    session: str(e.session),
+    identity: str(e.identity),
+    server: str(e.server),
+    tool: str(e.tool),
+    request_id: e.request_id === undefined ? null : JSON.stringify(e.request_id),
+    decision: str(e.decision),
+    reason: str(e.reason),
+    rule: str(e.rule),
+    rule_pointer: str(e.rule_pointer),
+    message: str(e.message),
+    args_sha256: str(e.args_sha256),
+    args,
+    outcome: str(e.outcome) ?? (e.cancelled === true ? 'cancelled' : null),
+    latency_ms: typeof e.latency_ms === 'number' && Number.isFinite(e.latency_ms) ? e.latency_ms : null,
+    policy_hash: str(e.policy_hash),
+    data: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
+  };
+}
+
+/** A record as a plain object for JSON output: nulls dropped, JSON columns parsed. */
+export function recordToJson(r: AuditRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (v === null || v === undefined) continue;
+    if ((k === 'args' || k === 'data' || k === 'request_id') && typeof v === 'string') {
+      try {
+        out[k] = JSON.parse(v);
+        continue;
+      } catch {
+        // keep the text
+      }
+    }
+    out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+// The audit writer: the EventSink the gateway holds. emit() turns the event
+// into a record, chains it and hands it to the backend, which commits it
+// before emit() returns (SQLite: the audit database; PostgreSQL: the local
+// spool, shipped on within ~10 ms). So once the session has emitted the record
+// of a call and then answers, a kill -9 cannot lose that record.
+//
+// Failure: the audit log never makes a call fail and emit() never throws. A
+// record the backend refuses stays in an in-memory backlog, in order, and is
+// retried on the next emit and on every heartbeat (the first failure is
+// reported on stderr).
+import { hostname } from 'node:os';
+import type { GatewayEvent } from '../events/types.js';
+import { warnToStderr } from '../events/warn.js';
+import { Chainer } from './chain.js';
+import { eventToFields, type RecordFields } from './record.js';
+import { mergeAnchors } from './sql.js';
+import type { AuditRecord, AuditWriter, CheckpointAnchor, InstanceInfo, PruneResult } from './types.js';
+
+export interface PruneTargets {
+  /** Per instance: the last record older than the cutoff (only a prefix of each chain is pruned). */
+  now: CheckpointAnchor[];
+  /** Anchors of the checkpoints already in the store. */
+  earlier: CheckpointAnchor[];
+  /** Instances that keep records after this prune, or that are still running. */
+  keep: Set<string>;
+}
+
+/** Where a writer puts its records. */
+export interface AuditBackend {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Commit one record durably before returning (throws when it cannot). */
+  append(rec: AuditRecord): void;
+  /** Record an instance's start, heartbeat or stop (best effort). */
+  touchInstance(info: InstanceInfo, what: 'start' | 'heartbeat' | 'stop'): void;
+  pruneTargets(cutoffMs: number): Promise<PruneTargets>;
+  /** Delete records 1..through of each anchor's instance; returns how many. */
+  deleteThrough(anchors: CheckpointAnchor[]): Promise<number>;
+  /** Resolves when every appended record is in the final store. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AuditWriterOptions {
+  backend: AuditBackend;
+  instance: string;
+  /** HMAC key (from --audit-hmac-key-file): records carry HMAC-SHA256 instead of SHA-256. */
+  hmacKey?: Buffer;
+  /** Paths always redacted in captured arguments (the policy's `audit.redact`). */
+  redact?: readonly string[];
+  /** Heartbeat period (ms) for `toolgate status`; 0 disables. Default 10 s. */
+  heartbeatMs?: number;
+  now?: () => number;
+  warn?: (message: string) => void;
+}
+
+const MAX_BACKLOG = 100_000;
+
+export class AuditLog implements AuditWriter {
+  readonly instance: string;
+  readonly backend: AuditBackend;
+  private readonly chain: Chainer;
+  private readonly now: () => number;
+  private readonly warnFn: (message: string) => void;
+  private redact: readonly string[];
+  private backlog: AuditRecord[] = [];
+  private warned = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private info: InstanceInfo;
+  /** Records written (committed by the backend). */
+  written = 0;
+  dropped = 0;
+
+  constructor(opts: AuditWriterOptions) {
+    this.backend = opts.backend;
+    this.instance = opts.instance;
+    this.chain = new Chainer(opts.instance, opts.hmacKey);
+    this.now = opts.now ?? Date.now;
+    this.warnFn = opts.warn ?? warnToStderr;
+    this.redact = opts.redact ?? [];
+    this.info = { instance: opts.instance, pid: process.pid, host: hostname() };
+    const hb = opts.heartbeatMs ?? 10_000;
+    if (hb > 0) {
+      this.timer = setInterval(() => this.heartbeat(), hb);
+      this.timer.unref();
+    }
+  }
+
+  /** Change the always-redacted paths (a policy reload). */
+  setRedact(paths: readonly string[]): void {
+    this.redact = paths;
+  }
+
+  emit(event: GatewayEvent): void {
+    if (this.closed) return;
+    let fields: RecordFields;
+    try {
+      fields = eventToFields(event, { redact: this.redact });
+      if (event.instance !== undefined && event.instance !== this.instance) {
+        const data = fields.data ? (JSON.parse(fields.data) as Record<string, unknown>) : {};
+        data.event_instance = event.instance;
+        fields.data = JSON.stringify(data);
+      }
+    } catch (err) {
+      this.warnOnce(`cannot turn a ${String(event?.type)} event into an audit record, dropped it: ${msg(err)}`);
+      this.dropped++;
+      return;
+    }
+    this.append(fields);
+    if (event.type === 'startup') {
+      this.info = { ...this.info, server: typeof event.server === 'string' ? event.server : null, started_ts: fields.ts, last_seen_ts: fields.ts };
+      if (typeof event.pid === 'number') this.info.pid = event.pid;
+      this.touch('start');
+    } else if (event.type === 'shutdown') {
+      this.info = { ...this.info, stopped_ts: fields.ts, last_seen_ts: fields.ts };
+      this.touch('stop');
+    }
+  }
+
+  /** Chain and write one record (also used for checkpoints). */
+  private append(fields: RecordFields): AuditRecord {
+    const rec = this.chain.next(fields);
+    this.backlog.push(rec);
+    this.drain();
+    return rec;
+  }
+
+  /** Write the backlog in order; stop at the first failure. */
+  private drain(): void {
+    while (this.backlog.length > 0) {
+      const rec = this.backlog[0]!;
+      try {
+        this.backend.append(rec);
+      } catch (err) {
+        this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
+        if (this.backlog.length > MAX_BACKLOG) {
+          this.backlog.shift();
+          this.dropped++;
+        }
+        return;
+      }
+      this.backlog.shift();
+      this.written++;
+    }
+  }
+
+  /** Records not yet committed (backend failing). */
+  get pending(): number {
+    return this.backlog.length;
+  }
+
+  private heartbeat(): void {
+    this.drain();
+    this.info = { ...this.info, last_seen_ts: new Date(this.now()).toISOString() };
+    this.touch('heartbeat');
+  }
+
+  private touch(what: 'start' | 'heartbeat' | 'stop'): void {
+    try {
+      this.backend.touchInstance(this.info, what);
+    } catch (err) {
+      this.warnOnce(`cannot update the audit instance table: ${msg(err)}`);
+    }
+  }
+
+  /**
+   * Prune every chain's records older than `cutoffMs`. The checkpoint record
+   * (in this instance's chain) is committed before anything is deleted, so a
+   * crash in between leaves more records, never an unverifiable chain.
+   */
+  async prune(cutoffMs: number): Promise<PruneResult> {
+    await this.backend.flush();
+    const t = await this.backend.pruneTargets(cutoffMs);
+    if (t.now.length === 0) return { deleted: 0, anchors: [] };
+    const anchors = mergeAnchors(t.now, t.earlier, (i) => t.keep.has(i));
+    this.append({
+      ts: new Date(this.now()).toISOString(),
+      kind: 'checkpoint',
+      message: `pruned records older than ${new Date(cutoffMs).toISOString()}`,
+      data: JSON.stringify({ cutoff: new Date(cutoffMs).toISOString(), anchors }),
+    });
+    if (this.backlog.length > 0) throw new Error('cannot write the checkpoint record; nothing pruned');
+    await this.backend.flush();
+    const deleted = await this.backend.deleteThrough(t.now);
+    return { deleted, anchors };
+  }
+
+  /** Resolves when every record emitted so far is in the final store. */
+  async flush(): Promise<void> {
+    this.drain();
+    await this.backend.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.drain();
+    if (this.backlog.length > 0) {
+      this.warnFn(`toolgate: ${this.backlog.length} audit record(s) could not be written and are lost`);
+    }
+    await this.backend.close();
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.warnFn(message);
+  }
+}
+
+function msg(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

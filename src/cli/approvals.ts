@@ -1,0 +1,168 @@
+// `toolgate approvals list|show|approve|deny|serve`: decide held calls from any
+// process that shares the gateway's state directory. The waiting gateway
+// notices a decision within its poll interval (250 ms).
+import { Command, Option } from 'commander';
+import { createServer } from 'node:http';
+import { userInfo } from 'node:os';
+import {
+  APPROVAL_STATUSES,
+  approvalJson,
+  createApprovalApi,
+  formatDuration,
+  openApprovalStore,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DecideResult,
+} from '../approval/index.js';
+import { resolveStateDir } from '../state/index.js';
+
+interface Common {
+  stateDir?: string;
+  json?: boolean;
+}
+
+function defaultApprover(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+function open(opts: Common) {
+  const store = openApprovalStore(resolveStateDir({ stateDir: opts.stateDir }));
+  store.sweep();
+  return store;
+}
+
+function when(r: ApprovalRecord, now: number): string {
+  if (r.status === 'pending') return `expires in ${formatDuration(Math.max(0, Math.round((r.expiresAt - now) / 1000) * 1000))}`;
+  const by = r.decidedBy ? ` by ${r.decidedBy}` : '';
+  return `${r.status}${by}${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+function printDecision(r: DecideResult, json: boolean | undefined): void {
+  if (!r.ok) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: r.code, message: r.message })}\n`);
+    throw new Error(r.message);
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify(approvalJson(r.record))}\n`);
+    return;
+  }
+  process.stdout.write(`${r.record.id} ${r.record.status} by ${r.record.decidedBy}${r.record.reason ? `: ${r.record.reason}` : ''} (${r.record.tool})\n`);
+}
+
+export function registerApprovals(program: Command): void {
+  const cmd = new Command('approvals').description('list and decide tool calls held for approval');
+  const common = (c: Command) => c.option('--state-dir <dir>', 'state directory of the gateway (default ~/.toolgate, or $TOOLGATE_HOME)').option('--json', 'print JSON');
+
+  common(cmd.command('list'))
+    .description('list approval requests, newest first')
+    .option('--pending', 'only the ones still waiting')
+    .addOption(new Option('--status <status>', 'only this status').choices(APPROVAL_STATUSES))
+    .option('--limit <n>', 'at most this many', '50')
+    .action((opts: Common & { pending?: boolean; status?: ApprovalStatus; limit: string }) => {
+      const store = open(opts);
+      try {
+        const status = opts.pending ? 'pending' : opts.status;
+        const list = store.list({ ...(status ? { status } : {}), limit: Math.max(1, Number(opts.limit) || 50) });
+        if (opts.json) {
+          for (const r of list) process.stdout.write(`${JSON.stringify(approvalJson(r))}\n`);
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write(status === 'pending' ? 'no pending approvals\n' : 'no approvals\n');
+          return;
+        }
+        const now = Date.now();
+        const rows = list.map((r) => [r.id, r.status, r.tool, r.identity ?? '-', new Date(r.createdAt).toISOString(), when(r, now), clip(JSON.stringify(r.argsPreview ?? {}), 60)]);
+        const head = ['ID', 'STATUS', 'TOOL', 'IDENTITY', 'CREATED', 'STATE', 'ARGS'];
+        const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+      } finally {
+        store.close();
+      }
+    });
+
+  common(cmd.command('show'))
+    .description('show one approval request')
+    .argument('<id>', 'the approval id (or a unique prefix)')
+    .action((id: string, opts: Common) => {
+      const store = open(opts);
+      try {
+        const r = store.get(id);
+        if (!r) throw new Error(`no approval request ${id}`);
+        const j = approvalJson(r);
+        if (opts.json) process.stdout.write(`${JSON.stringify(j)}\n`);
+        else for (const [k, v] of Object.entries(j)) if (v !== null) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+      } finally {
+        store.close();
+      }
+    });
+
+  common(cmd.command('approve'))
+    .description('approve a held call: the gateway forwards exactly that call')
+    .argument('<id>', 'the approval id (or a unique prefix)')
+    .option('--reason <text>', 'why (recorded)')
+    .option('--as <name>', 'who approves (must be one of the rule\'s approvers, when it names them)', defaultApprover())
+    .action((id: string, opts: Common & { reason?: string; as: string }) => {
+      const store = open(opts);
+      try {
+        printDecision(store.decide(id, { approve: true, by: opts.as, channel: 'cli', ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json);
+      } finally {
+        store.close();
+      }
+    });
+
+  common(cmd.command('deny'))
+    .description('deny a held call: the agent gets your reason')
+    .argument('<id>', 'the approval id (or a unique prefix)')
+    .requiredOption('--reason <text>', 'why (sent to the agent and recorded)')
+    .option('--as <name>', 'who denies', defaultApprover())
+    .action((id: string, opts: Common & { reason: string; as: string }) => {
+      const store = open(opts);
+      try {
+        printDecision(store.decide(id, { approve: false, by: opts.as, reason: opts.reason, channel: 'cli' }), opts.json);
+      } finally {
+        store.close();
+      }
+    });
+
+  cmd
+    .command('serve')
+    .description('serve the approval HTTP API (GET /api/approvals, POST /api/approvals/ID/approve|deny) for this state directory')
+    .option('--state-dir <dir>', 'state directory of the gateway')
+    .option('--bind <addr>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port', '8787')
+    .option('--admin-key <key>', 'the bearer key callers must send (default $TOOLGATE_ADMIN_KEY)')
+    .action(async (opts: { stateDir?: string; bind: string; port: string; adminKey?: string }) => {
+      const adminKey = opts.adminKey ?? process.env.TOOLGATE_ADMIN_KEY;
+      if (!adminKey) throw new Error('give the admin key with --admin-key or $TOOLGATE_ADMIN_KEY');
+      const store = open(opts);
+      const api = createApprovalApi({ approvals: store, adminKey });
+      const server = createServer((req, res) => {
+        void api(req, res).then((handled) => {
+          if (handled) return;
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end('{"error":"not_found"}');
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(Number(opts.port), opts.bind, resolve);
+      });
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+      process.stderr.write(`toolgate approvals API on http://${opts.bind}:${port}/api/approvals\n`);
+      const stop = () => server.close(() => store.close());
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  program.addCommand(cmd);
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}

@@ -1,0 +1,29 @@
+// `toolgate classify FILE|-`: classify tool definitions and print a table or JSON.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { classifyTool, formatTable, parseToolList } from '../risk/index.js';
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('Classify MCP tools by risk (Read, Write, Execute, Destructive, Financial)')
+    .argument('<file>', 'a JSON array of tool definitions or a tools/list result {"tools": [...]}; - reads stdin')
+    .option('--json', 'print a JSON array of {name, category, risk, reasons} in input order')
+    .action((file: string, opts: { json?: boolean }) => {
+      try {
+        const source = file === '-' ? 'stdin' : file;
+        let text: string;
+        try {
+          text = readFileSync(file === '-' ? 0 : file, 'utf8');
+        } catch (err) {
+          throw new Error(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+        const tools = parseToolList(text, source);
+        const rows = tools.map((t) => ({ name: t.name, ...classifyTool(t) }));
+        process.stdout.write(opts.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows));
+      } catch (err) {
+        process.stderr.write(`toolgate classify: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

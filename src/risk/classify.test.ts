@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyTool, classifyTools, tokenizeName, type ToolDefinition } from './index.js';
+
+const cat = (t: ToolDefinition): string => classifyTool(t).category;
+const tool = (name: string, description = '', extra: Partial<ToolDefinition> = {}): ToolDefinition => ({ name, description, ...extra });
+
+test('tokenizeName splits every naming style', () => {
+  assert.deepEqual(tokenizeName('asana_get_task'), ['asana', 'get', 'task']);
+  assert.deepEqual(tokenizeName('getJiraIssue'), ['get', 'jira', 'issue']);
+  assert.deepEqual(tokenizeName('Get-Event-Details'), ['get', 'event', 'details']);
+  assert.deepEqual(tokenizeName('mcp__github__create_issue'), ['mcp', 'github', 'create', 'issue']);
+  assert.deepEqual(tokenizeName('CreateJSONReport'), ['create', 'json', 'report']);
+  assert.deepEqual(tokenizeName('d1_database.query'), ['d1', 'database', 'query']);
+});
+
+test('the verb decides in every naming style and with a server prefix', () => {
+  for (const name of ['asana_get_task', 'getJiraIssue', 'Get-Event-Details', 'mcp__github__get_issue', 'ListProjects', 'kv_namespaces_list']) {
+    assert.equal(cat(tool(name)), 'Read', name);
+  }
+  for (const name of ['asana_create_task', 'createJiraIssue', 'Update-Event', 'mcp__github__create_issue', 'envSet', 'issue_write']) {
+    assert.equal(cat(tool(name)), 'Write', name);
+  }
+  for (const name of ['delete_file', 'deleteConfluencePage', 'Remove-Item', 'mcp__docker__remove_container', 'kv_namespace_delete', 'envRemove']) {
+    assert.equal(cat(tool(name)), 'Destructive', name);
+  }
+  for (const name of ['execute_sql', 'runScript', 'Invoke-Command', 'actions_run_trigger', 'evaluate_script']) {
+    assert.equal(cat(tool(name)), 'Execute', name);
+  }
+});
+
+test('money nouns make a tool Financial, whatever the verb; reads of them are Medium risk', () => {
+  const refund = classifyTool(tool('create_refund', 'Create a refund'));
+  assert.equal(refund.category, 'Financial');
+  assert.equal(refund.risk, 'Critical');
+  const list = classifyTool(tool('list_invoices', 'List invoices'));
+  assert.equal(list.category, 'Financial');
+  assert.equal(list.risk, 'Medium');
+  assert.equal(cat(tool('cancelSubscription')), 'Financial');
+  assert.equal(cat(tool('list_payment_intents')), 'Financial');
+  // Not money: a notification subscription, a repository transfer, a price catalogue read.
+  assert.equal(cat(tool('manage_notification_subscription', 'Manage notification subscription')), 'Write');
+  assert.equal(cat(tool('transfer_repository', 'Transfer a repository to another owner')), 'Write');
+  assert.equal(cat(tool('transfer_funds', 'Transfer funds between accounts')), 'Financial');
+  assert.equal(cat(tool('retrieve_balance', 'Retrieve balance')), 'Read');
+});
+
+test('an amount and a currency argument make a tool Financial', () => {
+  const t = tool('send', 'Send it', {
+    inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' }, to: { type: 'string' } } },
+  });
+  const c = classifyTool(t);
+  assert.equal(c.category, 'Financial');
+  assert.equal(c.risk, 'Critical');
+  assert.match(c.reasons.join(' | '), /amount.*currency/);
+});
+
+test('the description decides when the name has no verb', () => {
+  assert.equal(cat(tool('tables', 'List all tables with their schemas')), 'Read');
+  assert.equal(cat(tool('cognify', 'Transform ingested data into a knowledge graph')), 'Execute');
+  assert.equal(cat(tool('prune', 'Clear all stored data and reset the graph')), 'Destructive');
+  assert.equal(cat(tool('keyvault', 'List and create keys and secrets')), 'Write', 'coordinated verbs: the more severe wins');
+  assert.equal(cat(tool('pricing', 'Get retail pricing and billing details')), 'Financial');
+});
+
+test('code, commands and queries: Execute, unless a query tool says it only reads', () => {
+  const shell = classifyTool(tool('shell', 'Run a shell command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } }));
+  assert.equal(shell.category, 'Execute');
+  assert.equal(shell.risk, 'Critical');
+  assert.equal(cat(tool('python', '', { inputSchema: { type: 'object', properties: { code: { type: 'string', description: 'Python code to execute' } } } })), 'Execute');
+  const ro = classifyTool(tool('runOneoffQuery', 'Execute sandboxed read-only JS queries'));
+  assert.equal(ro.category, 'Read');
+  assert.equal(ro.risk, 'Medium');
+  assert.equal(cat(tool('read-cypher', 'Execute arbitrary Cypher queries in read mode')), 'Read');
+  assert.equal(cat(tool('write-cypher', 'Execute Cypher with write capabilities')), 'Write');
+  assert.equal(cat(tool('query_prometheus', 'Execute PromQL against Prometheus')), 'Read');
+  assert.equal(cat(tool('apply_migration', 'Applies a SQL migration to the database')), 'Execute');
+  // A "code" argument that is not code: a verification code.
+  assert.equal(cat(tool('verify_otp', 'Verify a one-time code', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Read');
+});
+
+test('browser control is Execute; page interaction is Write; screenshots are Read', () => {
+  assert.equal(cat(tool('navigate_page', 'Load a URL')), 'Execute');
+  assert.equal(cat(tool('new_page', 'Open a new page')), 'Execute');
+  assert.equal(cat(tool('click', 'Click on elements')), 'Write');
+  assert.equal(cat(tool('fill_form', 'Complete entire forms')), 'Write');
+  assert.equal(cat(tool('take_screenshot', 'Capture page visuals')), 'Read');
+});
+
+test('weak verbs count only first: plural nouns and nouns after the verb do not', () => {
+  assert.equal(cat(tool('logs', 'Retrieve recent log entries')), 'Read');
+  assert.equal(cat(tool('get_commit', 'Get commit details')), 'Read');
+  assert.equal(cat(tool('list_label')), 'Read');
+  assert.equal(cat(tool('log_event', 'Log an event')), 'Write');
+  assert.equal(cat(tool('pull_request_read', 'Get details for a pull request')), 'Read');
+  assert.equal(cat(tool('slack_post_message')), 'Write');
+});
+
+test('annotations are claims: they break ties but do not override the name', () => {
+  const liar = classifyTool(tool('delete_all_records', 'Deletes every record', { annotations: { readOnlyHint: true } }));
+  assert.equal(liar.category, 'Destructive');
+  assert.equal(liar.risk, 'Critical');
+  assert.ok(liar.reasons.some((r) => /readOnlyHint/.test(r)), 'the conflict is reported');
+  assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: true } })), 'Read');
+  assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false, destructiveHint: true } })), 'Destructive');
+  assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false, destructiveHint: false } })), 'Write');
+  // Spec defaults: readOnlyHint false and no destructiveHint means "may be destructive".
+  assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false } })), 'Destructive');
+  const update = classifyTool(tool('update_file', 'Replace file contents', { annotations: { readOnlyHint: false, destructiveHint: true } }));
+  assert.equal(update.category, 'Write');
+  assert.equal(update.risk, 'High');
+});
+
+test('nothing known: Other, Medium, and no hints is not read-only', () => {
+  const c = classifyTool(tool('frobnicate', 'Frobnicates the widget'));
+  assert.equal(c.category, 'Other');
+  assert.equal(c.risk, 'Medium');
+  assert.ok(c.reasons.some((r) => /MCP defaults/.test(r)));
+  assert.equal(classifyTool({ name: 'x' }).category, 'Other');
+});
+
+test('risk levels follow the category and its modifiers', () => {
+  assert.equal(classifyTool(tool('get_task')).risk, 'Low');
+  assert.equal(classifyTool(tool('get_secret', 'Get a secret value')).risk, 'Medium');
+  assert.equal(classifyTool(tool('create_task')).risk, 'Medium');
+  assert.equal(classifyTool(tool('send_email', 'Send an email')).risk, 'High');
+  assert.equal(classifyTool(tool('add_collaborator')).risk, 'High');
+  assert.equal(classifyTool(tool('delete_file')).risk, 'High');
+  assert.equal(classifyTool(tool('drop_database')).risk, 'Critical');
+  assert.equal(classifyTool(tool('wait_for', 'Wait for text to appear')).risk, 'Medium');
+});
+
+test('deterministic and pure: the same input gives the same output, input untouched', () => {
+  const tools = [tool('create_charge', 'Charge', { annotations: { readOnlyHint: false } }), tool('list_users')];
+  const before = JSON.stringify(tools);
+  assert.deepEqual(classifyTools(tools), classifyTools(tools));
+  assert.equal(JSON.stringify(tools), before);
+  for (const c of classifyTools(tools)) assert.ok(c.reasons.length > 0);
+});

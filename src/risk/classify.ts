@@ -1,0 +1,459 @@
+// The classifier: a pure, deterministic function from a tool definition to a risk category,
+// a risk level and the reasons. No model calls, no I/O.
+//
+// How it decides. Each piece of evidence votes for a category with a weight:
+//   money nouns in the name (20) or an amount+currency schema (16) > the verb of the name (10):
+//   `list_invoices` reads financial records, `cancel_subscription` is Financial, not Write > the description's verb and
+//   phrases (5–6) > argument names (3–5) > the server's annotations (1–3: claims, not proof).
+// The category with the highest total wins; ties go to the more severe category. The risk level
+// then follows from the category and modifiers (secrets, bulk deletes, arbitrary code…).
+import {
+  ACCESS_NOUNS,
+  BROWSER_NOUNS,
+  BROWSER_VERBS,
+  BULK_WORDS,
+  CODE_NOUNS,
+  COMPOUNDS,
+  FAR_REACHING_WRITES,
+  FEED_WORDS,
+  FILLER,
+  FINANCIAL_NOUNS,
+  MILD_EXEC,
+  MONEY_WORDS,
+  QUERY_NOUNS,
+  SECRET_NOUNS,
+  VERBS,
+  WEAK_VERBS,
+  lemma,
+  type VerbClass,
+} from './lexicon.js';
+import { tokenizeName, tokenizeText } from './tokenize.js';
+import type { Category, Classification, JsonSchema, Risk, ToolDefinition } from './types.js';
+
+type Scored = Exclude<Category, 'Other'>;
+
+/** Write verbs that, applied to code, a query or a migration, run it (`apply_migration`). */
+const RUNNING_WRITES: ReadonlySet<string> = new Set(['apply', 'send', 'submit']);
+
+/** More severe first: ties between equal scores go to the first of these. */
+const SEVERITY: readonly Scored[] = ['Financial', 'Destructive', 'Execute', 'Write', 'Read'];
+
+const CLASS_CATEGORY: Record<VerbClass, Scored> = {
+  read: 'Read',
+  write: 'Write',
+  destroy: 'Destructive',
+  exec: 'Execute',
+  pay: 'Financial',
+};
+
+interface Evidence {
+  category: Scored;
+  weight: number;
+  reason: string;
+}
+
+/** Details the scaffold writer also needs (the amount argument of a financial tool). */
+export interface ClassificationDetail extends Classification {
+  /** The verb the decision rests on, if any (lemma). */
+  verb?: string;
+  /** An amount-like argument (for a spend cap), if the input schema has one. */
+  amountArg?: string;
+  /** A code/command-like argument (for an argument-validation example), if any. */
+  codeArg?: string;
+}
+
+/** Classify one tool. Pure and deterministic. */
+export function classifyTool(tool: ToolDefinition): Classification {
+  const { category, risk, reasons } = classifyToolDetail(tool);
+  return { category, risk, reasons };
+}
+
+/** Classify one tool and return the details the scaffold writer uses. */
+export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
+  const rawNameTokens = joinCompounds(tokenizeName(tool.name));
+  const nameTokens = rawNameTokens.map(lemma);
+  const description = (tool.description ?? '').trim();
+  const descTokens = joinCompounds(tokenizeText(firstSentence(description), true)).map(lemma);
+  const allDescTokens = new Set(tokenizeText(description).map(lemma));
+  const nameSet = new Set(nameTokens);
+  const evidence: Evidence[] = [];
+  const notes: string[] = [];
+
+  // 1. The verb of the name.
+  const nameVerb = findNameVerb(rawNameTokens);
+  let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
+  if (nameVerb && verbClass) {
+    const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
+    const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
+    if (runsCode) {
+      verbClass = 'exec';
+      evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" code, a query or a migration runs it` });
+    } else if (browser) {
+      verbClass = 'exec';
+      evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" a page, tab or URL drives a browser` });
+    } else {
+      evidence.push({ category: CLASS_CATEGORY[verbClass], weight: 10, reason: `verb "${nameVerb}" in the name` });
+    }
+  }
+
+  // 2. Money nouns in the name.
+  const moneyNoun = nameTokens.find((t) => isFinancialNoun(t, nameSet, allDescTokens));
+  if (moneyNoun) {
+    evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
+  }
+
+  // 3. Code nouns in a name without a verb (`sql`, `shell`, `python_code`).
+  const codeNoun = nameTokens.find((t) => CODE_NOUNS.has(t));
+  if (codeNoun && !nameVerb) {
+    evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
+  }
+
+  // 4. The description: its leading verb, and telling phrases anywhere.
+  const descEvidence = new Map<Scored, Evidence>();
+  const addDesc = (e: Evidence): void => {
+    const prev = descEvidence.get(e.category);
+    if (!prev || prev.weight < e.weight) descEvidence.set(e.category, e);
+  };
+  const descVerb = findDescriptionVerb(descTokens);
+  if (descVerb) {
+    const cls = verbClassOf(descVerb, descTokens, allDescTokens);
+    const browser = BROWSER_VERBS.has(descVerb) && descTokens.some((t) => BROWSER_NOUNS.has(t));
+    addDesc({
+      category: browser ? 'Execute' : CLASS_CATEGORY[cls],
+      weight: 5,
+      reason: `description: "${descVerb}"`,
+    });
+  }
+  const lower = description.toLowerCase();
+  const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
+  if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
+  if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: permanent or irreversible' });
+  if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
+    addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
+  }
+  if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
+    addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
+  }
+  evidence.push(...descEvidence.values());
+
+  // 5. The input schema: amount + currency, code-like arguments.
+  const props = schemaProperties(tool.inputSchema);
+  const amountArg = props.find((p) => AMOUNT_ARG.test(normalizeArg(p.name)));
+  const currencyArg = props.find((p) => CURRENCY_ARG.test(normalizeArg(p.name)));
+  if (amountArg && currencyArg) {
+    evidence.push({
+      category: 'Financial',
+      weight: 16,
+      reason: `arguments "${amountArg.name}" and "${currencyArg.name}": moves money`,
+    });
+  } else if (amountArg && (moneyNoun || MONEY_PHRASE.test(lower))) {
+    evidence.push({ category: 'Financial', weight: 3, reason: `argument "${amountArg.name}"` });
+  }
+  const codeArg = props.find((p) => isCodeArg(p, lower));
+  if (codeArg) {
+    evidence.push({ category: 'Execute', weight: 5, reason: `argument "${codeArg.name}" takes code or a command` });
+  }
+
+  // 6. Annotations: claims from the server, weighed lightly (they break ties).
+  const a = tool.annotations ?? {};
+  if (a.readOnlyHint === true) {
+    evidence.push({ category: 'Read', weight: 3, reason: 'annotation readOnlyHint: true (a claim)' });
+  } else if (a.readOnlyHint === false) {
+    evidence.push({ category: 'Write', weight: 1, reason: 'annotation readOnlyHint: false' });
+    if (a.destructiveHint === true) {
+      evidence.push({ category: 'Destructive', weight: 3, reason: 'annotation destructiveHint: true' });
+    } else if (a.destructiveHint === false) {
+      evidence.push({ category: 'Write', weight: 2, reason: 'annotation destructiveHint: false' });
+    } else {
+      evidence.push({ category: 'Destructive', weight: 1, reason: 'not read-only and no destructiveHint: the MCP default is destructive' });
+    }
+  } else if (a.destructiveHint === true) {
+    evidence.push({ category: 'Destructive', weight: 3, reason: 'annotation destructiveHint: true' });
+  }
+
+  // Decide.
+  const totals = new Map<Scored, number>();
+  for (const e of evidence) totals.set(e.category, (totals.get(e.category) ?? 0) + e.weight);
+  let category: Category = 'Other';
+  let best = 0;
+  for (const c of SEVERITY) {
+    const t = totals.get(c) ?? 0;
+    if (t > best) {
+      best = t;
+      category = c;
+    }
+  }
+
+  // A query tool that says it only reads is a Read (with Medium risk below).
+  let readOnlyQuery = false;
+  if (
+    category === 'Execute' &&
+    readOnlyClaim &&
+    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || descTokens.some((t) => QUERY_NOUNS.has(t)))
+  ) {
+    category = 'Read';
+    readOnlyQuery = true;
+    notes.push('a query tool whose description says read-only: Read, but the claim is unverified');
+  }
+
+  // Conflicts worth telling.
+  if (a.readOnlyHint === true && category !== 'Read' && category !== 'Other') {
+    notes.push(`server claims readOnlyHint: true, but the name and description say ${category}`);
+  }
+  if (a.readOnlyHint === undefined && a.destructiveHint === undefined && category === 'Other') {
+    notes.push('no annotations: by the MCP defaults the tool may modify and destroy');
+  }
+
+  const reasons: string[] = [];
+  if (category === 'Other') {
+    reasons.push('no known verb or noun in the name or description');
+  } else {
+    const winning = category === 'Read' && readOnlyQuery ? 'Read' : category;
+    const forIt = evidence.filter((e) => e.category === winning).sort((x, y) => y.weight - x.weight);
+    reasons.push(...forIt.map((e) => e.reason));
+  }
+  const { risk, why } = riskOf(category as Category, {
+    verb: nameVerb ?? descVerb,
+    verbClass: verbClass ?? (descVerb ? verbClassOf(descVerb, descTokens, allDescTokens) : undefined),
+    nameTokens,
+    allDescTokens,
+    lower,
+    readOnlyQuery,
+    codeArg: codeArg?.name,
+    hints: a,
+  });
+  if (why) reasons.push(why);
+  reasons.push(...notes);
+  const against = evidence
+    .filter((e) => e.category !== category && e.weight >= 5)
+    .sort((x, y) => y.weight - x.weight)[0];
+  if (against && category !== 'Other') reasons.push(`against: ${against.reason} (${against.category})`);
+
+  const detail: ClassificationDetail = { category, risk, reasons };
+  const verb = nameVerb ?? descVerb;
+  if (verb) detail.verb = verb;
+  if (amountArg) detail.amountArg = amountArg.name;
+  if (codeArg) detail.codeArg = codeArg.name;
+  return detail;
+}
+
+/** Classify many tools, in order. */
+export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
+  return tools.map(classifyTool);
+}
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────
+
+const READ_ONLY_PHRASE =
+  /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
+const DESTRUCTIVE_PHRASE =
+  /\bpermanent(ly)? (delet|remov|destroy|eras)|\birreversibl|\bcannot be (undone|recovered)\b|\bcan't be undone\b|\bwipes?\b|\bdestroys?\b/;
+const EXEC_PHRASE =
+  /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
+const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
+const MONEY_PHRASE =
+  /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
+
+const AMOUNT_ARG = /^(amount|amounts|amountcents|amountinminorunits|unitamount|totalamount|value(cents|minor)?|price|priceamount|cents|sum|total|payment(amount)?|(\w*)amount)$/;
+const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w*coin|denom|\w*mint)$/;
+const CODE_ARG_STRONG = /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher)$/;
+const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
+
+const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
+const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
+
+function normalizeArg(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+interface Prop {
+  name: string;
+  schema: JsonSchema;
+}
+
+function schemaProperties(schema: JsonSchema | undefined): Prop[] {
+  const props = schema && typeof schema === 'object' ? schema.properties : undefined;
+  if (!props || typeof props !== 'object') return [];
+  return Object.entries(props).map(([name, s]) => ({ name, schema: s && typeof s === 'object' ? s : {} }));
+}
+
+function isCodeArg(p: Prop, toolDescription: string): boolean {
+  const n = normalizeArg(p.name);
+  const type = p.schema.type;
+  const stringy = type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
+  if (!stringy) return false;
+  if (CODE_ARG_STRONG.test(n)) return true;
+  if (!CODE_ARG_WEAK.test(n)) return false;
+  const d = `${toolDescription} ${(typeof p.schema.description === 'string' ? p.schema.description : '').toLowerCase()}`;
+  return /\b(execut\w*|run|runs|eval\w*|sql|javascript|python|script|shell|cypher|statement)\b/.test(d);
+}
+
+function joinCompounds(tokens: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    const next = tokens[i + 1];
+    const c = next === undefined ? undefined : COMPOUNDS.find(([a, b]) => a === t && b === next);
+    if (c) {
+      out.push(c[2]);
+      i++;
+    } else {
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+const KNOWN_NOUNS = new Set<string>([
+  ...COMPOUNDS.map((c) => c[2]),
+  ...FINANCIAL_NOUNS,
+  ...CODE_NOUNS,
+  ...BROWSER_NOUNS,
+]);
+
+/**
+ * The verb a name rests on: the first verb token, as written (no inflections: `logs`, `comments`
+ * are nouns in a name). A weak verb (one that is usually a noun when
+ * not first, like `log` or `comment`) counts only first, or second after an unknown prefix word
+ * (`slack_post_message`, `asana_set_parent`).
+ */
+function findNameVerb(tokens: string[]): string | undefined {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (!VERBS.has(t) && t !== 'transfer') continue;
+    if (!WEAK_VERBS.has(t)) return coordinated(tokens, i, false);
+    if (i === 0) return coordinated(tokens, i, false);
+    if (i === 1) {
+      const prev = tokens[0]!;
+      if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
+    }
+  }
+  return undefined;
+}
+
+const CLASS_SEVERITY: Record<VerbClass, number> = { read: 1, write: 2, exec: 3, destroy: 4, pay: 5 };
+
+/**
+ * The most severe of the verbs coordinated with the one at `i` ("list and create",
+ * `create_or_update`, "create, run and see"): a tool that can do both is the more dangerous.
+ */
+function coordinated(tokens: string[], i: number, lemmatize: boolean): string {
+  let best = tokens[i]!;
+  let j = i + 1;
+  let joined = false;
+  while (j < tokens.length) {
+    const t = tokens[j]!;
+    if (t === 'and' || t === 'or' || t === ',') {
+      joined = true;
+      j++;
+      continue;
+    }
+    if (!joined) break;
+    const v = lemmatize ? lemma(t) : t;
+    if (!VERBS.has(v)) break;
+    if (CLASS_SEVERITY[VERBS.get(v)!] > CLASS_SEVERITY[VERBS.get(best) ?? 'read']) best = v;
+    joined = false;
+    j++;
+  }
+  return best;
+}
+
+/** The leading verb of a description sentence, after filler words ("Use this tool to …"). */
+function findDescriptionVerb(tokens: string[]): string | undefined {
+  let seen = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (FILLER.has(t)) continue;
+    if (t === 'transfer') return t;
+    // The first word may be any verb; the second ("Web search …") only a clear one.
+    if (VERBS.has(t) && (seen === 0 || !WEAK_VERBS.has(t))) return coordinated(tokens, i, true);
+    if (++seen >= 2) return undefined;
+  }
+  return undefined;
+}
+
+function verbClassOf(verb: string, tokens: string[], descTokens: Set<string>): VerbClass {
+  if (verb === 'transfer') {
+    const moneyish = tokens.some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t)) ||
+      [...descTokens].some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t));
+    return moneyish ? 'pay' : 'write';
+  }
+  return VERBS.get(verb) ?? 'read';
+}
+
+function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set<string>): boolean {
+  if (!FINANCIAL_NOUNS.has(t)) return false;
+  if (t === 'subscription' || t === 'subscriptions') {
+    // A notification, webhook or event subscription is not a paid plan.
+    for (const w of nameSet) if (FEED_WORDS.has(w)) return false;
+  }
+  if (t === 'wallet' || t === 'wallets') {
+    // "wallet" alone is weak: only with money words nearby.
+    return [...nameSet, ...descTokens].some((w) => MONEY_WORDS.has(w));
+  }
+  return true;
+}
+
+function firstSentence(text: string): string {
+  const m = /^(.*?)(\.\s|\n|$)/s.exec(text);
+  return (m ? m[1] : text) ?? text;
+}
+
+interface RiskInput {
+  verb: string | undefined;
+  verbClass: VerbClass | undefined;
+  nameTokens: string[];
+  allDescTokens: Set<string>;
+  lower: string;
+  readOnlyQuery: boolean;
+  codeArg: string | undefined;
+  hints: NonNullable<ToolDefinition['annotations']>;
+}
+
+function riskOf(category: Category, r: RiskInput): { risk: Risk; why?: string } {
+  const inName = (set: ReadonlySet<string>): string | undefined => r.nameTokens.find((t) => set.has(t));
+  switch (category) {
+    case 'Read': {
+      if (r.readOnlyQuery) return { risk: 'Medium', why: 'risk Medium: runs queries; read-only by its own claim' };
+      const q = inName(CODE_NOUNS) ?? r.codeArg;
+      if (q) return { risk: 'Medium', why: `risk Medium: runs a caller's query or code ("${q}")` };
+      const secret = inName(SECRET_NOUNS);
+      if (secret) return { risk: 'Medium', why: `risk Medium: reads "${secret}" (may expose secrets)` };
+      if (r.hints.readOnlyHint === false) return { risk: 'Medium', why: 'risk Medium: the server says it is not read-only' };
+      return { risk: 'Low' };
+    }
+    case 'Write': {
+      if (r.verb && FAR_REACHING_WRITES.has(r.verb)) return { risk: 'High', why: `risk High: "${r.verb}" reaches beyond the caller` };
+      const code = inName(CODE_NOUNS);
+      if (code) return { risk: 'High', why: `risk High: runs a caller's "${code}" that writes` };
+      const access = inName(ACCESS_NOUNS);
+      if (access) return { risk: 'High', why: `risk High: changes "${access}" (access control or secrets)` };
+      if (r.hints.destructiveHint === true) return { risk: 'High', why: 'risk High: the server declares destructiveHint: true' };
+      if (/\boverwrit/.test(r.lower)) return { risk: 'High', why: 'risk High: may overwrite existing data' };
+      return { risk: 'Medium' };
+    }
+    case 'Execute': {
+      const code = r.nameTokens.find((t) => CODE_NOUNS.has(t) && (!QUERY_WORDS.has(t) || SQLISH.test(r.lower)));
+      if (ARBITRARY_PHRASE.test(r.lower) || code || r.codeArg || EXEC_PHRASE.test(r.lower)) {
+        return { risk: 'Critical', why: 'risk Critical: runs code, commands or queries given by the caller' };
+      }
+      if (r.verb && MILD_EXEC.has(r.verb)) return { risk: 'Medium', why: `risk Medium: "${r.verb}" has little effect on its own` };
+      return { risk: 'High' };
+    }
+    case 'Destructive': {
+      const bulk = inName(BULK_WORDS) ?? (['prune', 'purge', 'wipe', 'drop', 'truncate', 'nuke', 'obliterate'].includes(r.verb ?? '') ? r.verb : undefined);
+      if (bulk) return { risk: 'Critical', why: `risk Critical: "${bulk}" reaches many objects or a whole store` };
+      if (/\b(all|every|entire|permanent(ly)?|irreversibl\w*)\b/.test(r.lower)) {
+        return { risk: 'Critical', why: 'risk Critical: description says all, permanent or irreversible' };
+      }
+      return { risk: 'High' };
+    }
+    case 'Financial': {
+      if (r.verbClass === 'read') return { risk: 'Medium', why: 'risk Medium: reads financial records, moves no money' };
+      return { risk: 'Critical', why: 'risk Critical: can move money or change billing' };
+    }
+    default:
+      return { risk: 'Medium', why: 'risk Medium: unknown; review by hand' };
+  }
+}

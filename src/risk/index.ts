@@ -1,0 +1,8 @@
+// Front door of the risk room: classify tools, scan servers, write policy scaffolds.
+export * from './types.js';
+export { classifyTool, classifyToolDetail, classifyTools, type ClassificationDetail } from './classify.js';
+export { tokenizeName } from './tokenize.js';
+export { parseToolList, toolsFrom, ToolListError } from './tools.js';
+export { buildScaffold, RECOMMENDED_RATE, SPEND_CAP_PLACEHOLDER, type ScaffoldOptions } from './scaffold.js';
+export { scanServer, collectTools, parseHeaders, ScanError, type ScanTarget, type ScanResult, type ScanOptions, type ListPage } from './scan.js';
+export { formatTable } from './table.js';
