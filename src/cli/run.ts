@@ -6,8 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LOG_LEVELS } from '../log/levels.js';
-import type { PinMode } from '../pins/index.js';
-import type { StateFailMode } from '../state/errors.js';
 
 export interface RunOptions {
   config?: string;
@@ -22,6 +20,15 @@ export interface RunOptions {
   bind?: string;
   port?: string;
   identity?: string;
+  upstreamTransport?: string;
+  apiKey?: string[];
+  apiKeyFile?: string;
+  insecureNoAuth?: boolean;
+  allowedHost?: string[];
+  allowedOrigin?: string[];
+  maxSessions?: string;
+  sessionIdleTimeout?: string;
+  maxBodyBytes?: string;
   pin: string;
   serverName?: string;
   auditDsn?: string;
@@ -40,11 +47,20 @@ export function addRunOptions(cmd: Command): Command {
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--transport <mode>', 'listener transport').choices(['stdio', 'http', 'sse']))
-    .option('--upstream <url>', 'upstream MCP server URL (not yet supported)')
+    .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
+    .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
+    .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
     .option('--header <header>', 'header for upstream requests, "Name: value" (repeatable)', collect)
-    .option('--bind <addr>', 'listener address for --transport http|sse')
-    .option('--port <port>', 'listener port for --transport http|sse')
+    .option('--bind <addr>', 'listener address for --transport http|sse (default 127.0.0.1)')
+    .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
+    .option('--api-key <key>', 'require "Authorization: Bearer KEY" on the listener (repeatable; also --api-key-file, $TOOLGATE_API_KEYS)', collect)
+    .option('--api-key-file <file>', 'file with one API key per line (# comments)')
+    .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
+    .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
+    .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
+    .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
+    .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
+    .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
@@ -64,13 +80,17 @@ export function registerRun(program: Command): void {
 }
 
 export async function runGateway(command: string[], opts: RunOptions): Promise<void> {
-  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
-    throw new Error('--upstream and --transport http|sse are not supported yet in this version');
-  }
   const identity = await stdioIdentity(opts);
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
-  if (command.length === 0) {
-    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything");
+  if (opts.upstream && command.length > 0) throw new Error("give either --upstream URL or a server command after '--', not both");
+  if (!opts.upstream && command.length === 0) {
+    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)");
+  }
+  if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
+    // Network transports (either side): wired in serve.ts.
+    const { serveGateway } = await import('./serve.js');
+    await serveGateway(command, opts, identity?.name);
+    return;
   }
 
   // Start-up is on every agent's path: load the policy first, start the server,
@@ -88,102 +108,52 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const server = basename(cmd);
   const child = new ChildServer({ command: cmd, args });
 
-  const [{ openCounterStore, parseStateBackend, resolveStateDir }, { JsonlEventSink, MultiSink, newInstanceId }, { createLogger }, { StdioChannel }, { CallGuard }, { GatewaySession }, { PolicyHolder, describeErrors }, { PinChecker, SqlitePinStore }] =
-    await Promise.all([
-      import('../state/index.js'),
-      import('../events/index.js'),
+  try {
+    const [{ createLogger }, { openGatewayCore }, { StdioChannel }, { GatewaySession }, { callerDenial }] = await Promise.all([
       import('../log/index.js'),
+      import('./gateway-core.js'),
       import('../mcp/stdio.js'),
-      import('../gateway/guard.js'),
       import('../gateway/session.js'),
-      import('../gateway/policy-holder.js'),
-      import('../pins/index.js'),
+      import('../identity/authenticate.js'),
     ]);
-  const [{ ApprovalQueue }, { ApprovalStore, APPROVALS_DB_FILE }, { callerDenial }] = await Promise.all([
-    import('../approval/queue.js'),
-    import('../approval/store.js'),
-    import('../identity/authenticate.js'),
-  ]);
-  const log = createLogger(opts.logLevel);
-  const stateDir = resolveStateDir({ stateDir: opts.stateDir }, process.env);
-  const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
-  if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
-  // Redis connects in the background: start-up never waits for it, calls needing state follow the fail mode.
-  const store = shared
-    ? await openCounterStore({
-        ...shared,
-        ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
-        onStatus: (status, detail) => (status === 'up' ? log.info({ state: detail }, 'state store reachable') : log.warn({ state: detail }, 'state store unavailable')),
-      })
-    : await openCounterStore({ kind: 'sqlite', stateDir });
-  const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
-  // Held calls live in <stateDir>/approvals.db. Requests left pending by a
-  // gateway that is gone are recorded abandoned now: they can never run.
-  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
-  approvalStore.sweep();
-  const approvals = new ApprovalQueue({ store: approvalStore, log });
-  const instance = newInstanceId();
-  const { openGatewayAudit } = await import('../audit/index.js');
-  const audit = await openGatewayAudit({ stateDir, instance, dsn: opts.auditDsn, hmacKeyFile: opts.auditHmacKeyFile, retention: opts.auditRetention, onPruneError: (err) => log.warn({ err }, 'audit retention failed') });
-  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
-  const holder = new PolicyHolder(configPath, loaded.policy);
-  const guard = new CallGuard(store, Date.now, { failMode });
-  const pinMode = opts.pin as PinMode;
-  const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), () => holder.current.pin ?? pinMode);
-  const downstream = new StdioChannel(process.stdin, process.stdout);
-  const session = new GatewaySession({
-    downstream,
-    upstream: child.channel,
-    policy: () => holder.current,
-    guard,
-    events,
-    log,
-    instance,
-    sessionId: randomUUID(),
-    identity: identity?.name,
-    server,
-    pins,
-    approvals,
-    callerDenial: identity ? callerDenial(identity) : undefined,
-  });
+    const log = createLogger(opts.logLevel);
+    const core = await openGatewayCore(opts, configPath, loaded.policy, log);
+    const pinServer = opts.serverName ?? command.join(' ');
+    const session = new GatewaySession({
+      downstream: new StdioChannel(process.stdin, process.stdout),
+      upstream: child.channel,
+      policy: () => core.holder.current,
+      guard: core.guard,
+      events: core.events,
+      log,
+      instance: core.instance,
+      sessionId: randomUUID(),
+      identity: identity?.name,
+      server,
+      pins: core.pinsFor(pinServer),
+      approvals: core.approvals,
+      callerDenial: identity ? callerDenial(identity) : undefined,
+    });
+    core.started(server, { pin_server: pinServer });
+    log.info({ policy: configPath, server, stateDir: core.stateDir }, 'toolgate started');
 
-  const now = () => new Date().toISOString();
-  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, ...('dsn' in store ? { state_dsn: store.dsn, state_fail_mode: failMode } : {}), policy_hash: loaded.policy.hash });
-  log.info({ policy: configPath, server, stateDir }, 'toolgate started');
-
-  holder.watch((r) => {
-    if (r.ok) {
-      if (!r.changed) return;
-      log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
-      events.emit({ type: 'config_reload', ts: now(), instance, status: 'success', policy_hash: r.policy.hash });
-    } else {
-      const message = describeErrors(r.errors);
-      log.warn(`policy reload rejected, keeping the previous policy:\n${message}`);
-      events.emit({ type: 'config_reload', ts: now(), instance, status: 'failure', message });
-    }
-  });
-
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => child.signal(sig));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.signal(sig));
+    // The client closing stdin ends the child; the child dying ends the gateway.
+    session.onclose = (side) => {
+      if (side === 'downstream') void child.stop();
+    };
+    const exit = await child.exited;
+    // Let pending answers (errors for calls the child never answered) reach the client.
+    await new Promise((r) => setImmediate(r));
+    await core.close();
+    process.stdin.destroy();
+    log.info({ code: exit.code, signal: exit.signal }, 'server exited');
+    process.exitCode = exitStatus(exit);
+  } catch (err) {
+    // Nothing may outlive a gateway that failed to start: end the server too.
+    await child.stop();
+    throw err;
   }
-
-  // The client closing stdin ends the child; the child dying ends the gateway.
-  session.onclose = (side) => {
-    if (side === 'downstream') void child.stop();
-  };
-  const exit = await child.exited;
-  // Let pending answers (errors for calls the child never answered) reach the client.
-  await new Promise((r) => setImmediate(r));
-  approvals.close();
-  approvalStore.close();
-  events.emit({ type: 'shutdown', ts: now(), instance, status: 'success' });
-  await holder.close();
-  await events.close();
-  await store.close();
-  process.stdin.destroy();
-  log.info({ code: exit.code, signal: exit.signal }, 'server exited');
-  log.flush();
-  process.exitCode = exitStatus(exit);
   // Nothing should keep us alive once the child is gone.
   setTimeout(() => process.exit(process.exitCode), 200).unref();
 }

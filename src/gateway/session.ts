@@ -531,16 +531,17 @@ export class GatewaySession {
     }
     if (Array.isArray(value)) {
       // Rare: a server answering with a batch. Each response is routed on its own.
-      for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item));
+      for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
       return;
     }
-    this.fromUpstreamOne(value, frame.text);
+    this.fromUpstreamOne(value, frame.text, frame.related);
   }
 
-  private fromUpstreamOne(value: unknown, text: string): void {
+  private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcId): void {
     const c = classify(value);
     if (c.kind !== 'response') {
-      this.o.downstream.send(text);
+      // Keep the request stream it came on (HTTP transports route by it).
+      this.o.downstream.send(text, related === undefined ? undefined : { related });
       return;
     }
     const res = c.msg;

@@ -1,12 +1,29 @@
 // A message channel carries serialized JSON-RPC messages (or batches) in one
 // direction pair. Frames keep the original text so untouched messages cross
 // the gateway byte for byte.
+import type { JsonRpcId } from './jsonrpc.js';
 
 export interface Frame {
   /** The message text as received (one line for stdio). */
   text: string;
   /** The parsed value, or undefined when the text is not JSON. */
   value: unknown;
+  /**
+   * The id of the request whose stream carried this message, when the
+   * transport knows it (a Streamable HTTP POST response stream). Progress,
+   * logging and server-to-client requests sent while a request runs carry it,
+   * so the gateway can send them back on the matching downstream stream.
+   */
+  related?: JsonRpcId;
+}
+
+export interface SendOptions {
+  /**
+   * The request this message relates to (see Frame.related). A response is
+   * related to its own id; channels find that themselves, so it need not be
+   * given. Channels without per-request streams ignore it.
+   */
+  related?: JsonRpcId;
 }
 
 export interface MessageChannel {
@@ -15,7 +32,7 @@ export interface MessageChannel {
   /** Called once when the channel can no longer carry messages. */
   onclose?: (reason?: Error) => void;
   /** Send one serialized message or batch. */
-  send(text: string): void;
+  send(text: string, opts?: SendOptions): void;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,395 @@
+// The HTTP listener: MCP's Streamable HTTP transport (endpoint /mcp: POST,
+// GET, DELETE) or the legacy HTTP+SSE transport (GET /sse, POST
+// /messages?sessionId=...). Each client session gets its own gateway session
+// and its own upstream connection; sessions end on DELETE, when the legacy
+// stream closes, when the upstream goes away, and after an idle timeout.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { MessageChannel } from '../mcp/channel.js';
+import { LegacySseDownstream, SseStream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
+import { classify, errorResponse, ErrorCode, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { isLoopback, ListenerSecurity } from './listener-security.js';
+
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
+
+/** What the wiring gives back for one session: how to end it. */
+export interface SessionBinding {
+  close(): Promise<void>;
+}
+
+export interface ListenerOptions {
+  mode: 'http' | 'sse';
+  bind: string;
+  port: number;
+  apiKeys: string[];
+  insecureNoAuth?: boolean;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  maxBodyBytes?: number;
+  maxHeaderBytes?: number;
+  maxSessions?: number;
+  idleTimeoutMs?: number;
+  log: Logger;
+  /**
+   * Start a gateway session for a new client session: connect the upstream
+   * and the pipeline to `downstream`; call `ended` when the upstream goes away.
+   */
+  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void): SessionBinding;
+}
+
+interface Live {
+  id: string;
+  downstream: StreamableHttpDownstream | LegacySseDownstream;
+  binding?: SessionBinding;
+  lastActive: number;
+  closing?: Promise<void>;
+}
+
+/** A listener on a non-loopback address needs authentication, unless explicitly waived. */
+export function checkListenerAuth(bind: string, apiKeys: string[], insecureNoAuth?: boolean): void {
+  if (!isLoopback(bind) && apiKeys.length === 0 && !insecureNoAuth) {
+    throw new Error(`refusing to listen on ${bind} (not a loopback address) without authentication: give --api-key (or --api-key-file, TOOLGATE_API_KEYS), or --insecure-no-auth`);
+  }
+}
+
+export const DEFAULTS = {
+  maxBodyBytes: 4 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxSessions: 100,
+  idleTimeoutMs: 10 * 60 * 1000,
+};
+
+export class Listener {
+  private server: Server | undefined;
+  private readonly sessions = new Map<string, Live>();
+  private readonly security: ListenerSecurity;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly maxBody: number;
+  private readonly maxSessions: number;
+  private readonly idleMs: number;
+  url = '';
+
+  constructor(private readonly o: ListenerOptions) {
+    checkListenerAuth(o.bind, o.apiKeys, o.insecureNoAuth);
+    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
+    this.maxBody = o.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
+    this.maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;
+    this.idleMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async start(): Promise<string> {
+    const server = createServer({ maxHeaderSize: this.o.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.o.log.error({ err }, 'listener error');
+        if (!res.headersSent) this.error(res, 500, ErrorCode.InternalError, 'Internal error');
+        else res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.bind, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+    this.url = `http://${host}:${addr.port}${this.o.mode === 'http' ? '/mcp' : '/sse'}`;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(50, Math.min(this.idleMs / 2, 30_000)));
+    this.sweeper.unref();
+    return this.url;
+  }
+
+  /** Stop listening and end every session (and its upstream). */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.all([...this.sessions.values()].map((s) => this.endSession(s, 'the gateway is shutting down')));
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const s of this.sessions.values()) {
+      const busy = s.downstream instanceof StreamableHttpDownstream ? s.downstream.busy : true;
+      if (!busy && now - s.lastActive >= this.idleMs) {
+        this.o.log.info({ session: s.id }, 'session idle; closing it');
+        void this.endSession(s, 'idle timeout');
+      }
+    }
+  }
+
+  private endSession(s: Live, why: string): Promise<void> {
+    if (s.closing) return s.closing;
+    this.sessions.delete(s.id);
+    s.closing = (async () => {
+      await s.downstream.close();
+      try {
+        await s.binding?.close();
+      } catch (err) {
+        this.o.log.warn({ err, session: s.id }, 'closing the upstream failed');
+      }
+      this.o.log.info({ session: s.id, why }, 'session closed');
+    })();
+    return s.closing;
+  }
+
+  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream): Live {
+    const id = randomUUID();
+    const live: Live = { id, downstream, lastActive: Date.now() };
+    this.sessions.set(id, live);
+    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why));
+    return live;
+  }
+
+  // ---- requests -------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const verdict = this.security.check(req);
+    if (!verdict.ok) {
+      this.o.log.warn({ status: verdict.status, host: req.headers.host, origin: req.headers.origin, url: req.url }, verdict.message);
+      req.resume();
+      this.error(res, verdict.status, -32000, verdict.message, verdict.headers);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://listener');
+    if (this.o.mode === 'http' && url.pathname === '/mcp') {
+      if (req.method === 'POST') return this.post(req, res);
+      if (req.method === 'GET') return this.get(req, res);
+      if (req.method === 'DELETE') return this.delete(req, res);
+      return this.methodNotAllowed(req, res, 'GET, POST, DELETE');
+    }
+    if (this.o.mode === 'sse' && url.pathname === '/sse') {
+      if (req.method === 'GET') return this.legacyOpen(req, res);
+      return this.methodNotAllowed(req, res, 'GET');
+    }
+    if (this.o.mode === 'sse' && url.pathname === '/messages') {
+      if (req.method === 'POST') return this.legacyPost(req, res, url.searchParams.get('sessionId'));
+      return this.methodNotAllowed(req, res, 'POST');
+    }
+    req.resume();
+    this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!contentTypeIsJson(req)) {
+      req.resume();
+      return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    const accept = String(req.headers.accept ?? '');
+    const wantsSse = /text\/event-stream|\*\/\*/i.test(accept);
+    if (!wantsSse && !/application\/json/i.test(accept) && accept !== '') {
+      req.resume();
+      return this.error(res, 406, -32000, 'Not Acceptable: Accept must include application/json and text/event-stream');
+    }
+    const body = await this.readBody(req, res);
+    if (body === undefined) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+    }
+    const messages = Array.isArray(value) ? value : [value];
+    if (messages.length === 0) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
+    const requests: JsonRpcId[] = [];
+    let initId: JsonRpcId | undefined;
+    for (const m of messages) {
+      const c = classify(m);
+      if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id);
+      if (c.kind === 'request') {
+        requests.push(c.msg.id);
+        if (c.msg.method === 'initialize') initId = c.msg.id;
+      }
+    }
+
+    const sid = header(req, 'mcp-session-id');
+    let live: Live;
+    if (initId !== undefined) {
+      if (messages.length > 1) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone');
+      if (sid !== undefined) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not carry an Mcp-Session-Id');
+      if (this.sessions.size >= this.maxSessions) {
+        return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
+      }
+      live = this.startSession(new StreamableHttpDownstream());
+    } else {
+      if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      const found = this.sessions.get(sid);
+      if (!found) return this.error(res, 404, -32001, 'Session not found');
+      const bad = this.badProtocolVersion(req);
+      if (bad) return this.error(res, 400, -32000, bad);
+      live = found;
+    }
+    live.lastActive = Date.now();
+    const ds = live.downstream as StreamableHttpDownstream;
+    const frame = { text: body, value };
+    if (requests.length === 0) {
+      res.writeHead(202).end();
+      ds.accept(frame);
+      return;
+    }
+    for (const id of requests) {
+      if (ds.inFlight(id)) return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(id)} is already in flight`, undefined, id);
+    }
+    const headers: Record<string, string> = { 'mcp-session-id': live.id };
+    if (wantsSse) {
+      ds.acceptRequests(frame, requests, { sse: new SseStream(res, headers) }, initId);
+    } else {
+      ds.acceptRequests(frame, requests, { json: { res, answers: [], batch: Array.isArray(value), headers } }, initId);
+    }
+    res.on('close', () => (live.lastActive = Date.now()));
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    if (!/text\/event-stream/i.test(String(req.headers.accept ?? ''))) {
+      return this.error(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
+    }
+    const live = this.sessionOf(req, res);
+    if (!live) return;
+    const ds = live.downstream as StreamableHttpDownstream;
+    if (ds.hasGetStream) return this.error(res, 409, -32000, 'Conflict: only one GET stream is allowed per session');
+    live.lastActive = Date.now();
+    ds.openGetStream(new SseStream(res, { 'mcp-session-id': live.id }));
+    res.on('close', () => (live.lastActive = Date.now()));
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    const live = this.sessionOf(req, res);
+    if (!live) return;
+    await this.endSession(live, 'the client ended it (DELETE)');
+    res.writeHead(200).end();
+  }
+
+  private sessionOf(req: IncomingMessage, res: ServerResponse): Live | undefined {
+    const sid = header(req, 'mcp-session-id');
+    if (sid === undefined) {
+      this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    const live = this.sessions.get(sid);
+    if (!live || !(live.downstream instanceof StreamableHttpDownstream)) {
+      this.error(res, 404, -32001, 'Session not found');
+      return undefined;
+    }
+    const bad = this.badProtocolVersion(req);
+    if (bad) {
+      this.error(res, 400, -32000, bad);
+      return undefined;
+    }
+    return live;
+  }
+
+  private badProtocolVersion(req: IncomingMessage): string | undefined {
+    const v = header(req, 'mcp-protocol-version');
+    if (v === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(v)) return undefined;
+    return `Bad Request: unsupported MCP-Protocol-Version ${v} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`;
+  }
+
+  // ---- legacy HTTP+SSE ------------------------------------------------------
+
+  private legacyOpen(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    if (this.sessions.size >= this.maxSessions) {
+      return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
+    }
+    const stream = new SseStream(res);
+    const live = this.startSession(new LegacySseDownstream(stream));
+    stream.write(`/messages?sessionId=${encodeURIComponent(live.id)}`, 'endpoint');
+    // The stream is the session: when the client goes, so does the session (and its upstream).
+    res.on('close', () => void this.endSession(live, 'the client closed the SSE stream'));
+  }
+
+  private async legacyPost(req: IncomingMessage, res: ServerResponse, sid: string | null): Promise<void> {
+    const live = sid === null ? undefined : this.sessions.get(sid);
+    if (!live || !(live.downstream instanceof LegacySseDownstream)) {
+      req.resume();
+      return this.error(res, 404, -32001, 'Session not found');
+    }
+    if (!contentTypeIsJson(req)) {
+      req.resume();
+      return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    }
+    const body = await this.readBody(req, res);
+    if (body === undefined) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
+    }
+    live.lastActive = Date.now();
+    res.writeHead(202, { 'content-type': 'text/plain' }).end('Accepted');
+    // Answers (including denials and the filtered tools/list) travel on the SSE stream.
+    live.downstream.accept({ text: body, value });
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  private readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+    const tooLarge = () => {
+      this.error(res, 413, ErrorCode.InvalidRequest, `Request body too large (limit ${this.maxBody} bytes)`, { connection: 'close' });
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > this.maxBody) {
+      req.resume();
+      tooLarge();
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      req.on('data', (c: Buffer) => {
+        if (over) return;
+        size += c.length;
+        if (size > this.maxBody) {
+          over = true;
+          chunks.length = 0;
+          tooLarge();
+          resolve(undefined);
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+      });
+      req.on('error', () => {
+        if (!over) resolve(undefined);
+        over = true;
+      });
+    });
+  }
+
+  private methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
+    req.resume();
+    this.error(res, 405, -32000, 'Method not allowed', { allow });
+  }
+
+  private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null): void {
+    if (res.headersSent) return;
+    const body = JSON.stringify(errorResponse(id, code, message));
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function contentTypeIsJson(req: IncomingMessage): boolean {
+  return /^application\/json\b/i.test(String(req.headers['content-type'] ?? ''));
+}

@@ -1,0 +1,234 @@
+// The downstream side of the HTTP transports, as MessageChannels: what the
+// gateway sends to one client session is routed to the right open HTTP
+// response.
+//
+// Streamable HTTP: a response goes on the POST stream of the request it
+// answers; a message related to a request (Frame.related: progress, logging,
+// sampling or elicitation during a call) goes on that request's stream while
+// it is open; anything else goes on the standalone GET stream, or waits for
+// it (bounded backlog). Legacy HTTP+SSE: everything goes on the one stream.
+import type { ServerResponse } from 'node:http';
+import type { Frame, MessageChannel, SendOptions } from './channel.js';
+import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
+import { formatSseEvent } from './sse-parse.js';
+
+const BACKLOG_LIMIT = 1000;
+const KEEPALIVE_MS = 25_000;
+
+/** One open SSE response. */
+export class SseStream {
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(readonly res: ServerResponse, headers: Record<string, string> = {}) {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      ...headers,
+    });
+    res.flushHeaders();
+    this.timer = setInterval(() => this.comment('keepalive'), KEEPALIVE_MS);
+    this.timer.unref();
+    res.on('close', () => this.stop());
+  }
+
+  get open(): boolean {
+    return !this.ended && !this.res.destroyed && !this.res.writableEnded;
+  }
+
+  write(data: string, event?: string): boolean {
+    if (!this.open) return false;
+    this.res.write(formatSseEvent({ data, event }));
+    return true;
+  }
+
+  private comment(text: string): void {
+    if (this.open) this.res.write(`: ${text}\n\n`);
+  }
+
+  end(): void {
+    this.stop();
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private stop(): void {
+    this.ended = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** The requests of one POST, waiting for their answers. */
+interface PostExchange {
+  open: Set<string>;
+  ids: Map<string, JsonRpcId>;
+  /** SSE mode: answers and related messages are streamed. */
+  sse?: SseStream;
+  /** JSON mode: answers are collected and sent as one body. */
+  json?: { res: ServerResponse; answers: unknown[]; batch: boolean; headers: Record<string, string> };
+}
+
+export class StreamableHttpDownstream implements MessageChannel {
+  onframe?: (frame: Frame) => void;
+  onclose?: (reason?: Error) => void;
+  private readonly exchanges = new Map<string, PostExchange>();
+  /** progressToken -> the request that carried it (for upstreams that do not say, e.g. stdio). */
+  private readonly progressTokens = new Map<string, JsonRpcId>();
+  private getStream: SseStream | undefined;
+  private backlog: string[] = [];
+  private closed = false;
+  /** The protocol version the upstream chose in its initialize answer. */
+  protocolVersion: string | undefined;
+  private initKey: string | undefined;
+
+  /** Open streams (the session is not idle while any is open). */
+  get busy(): boolean {
+    return this.exchanges.size > 0 || (this.getStream?.open ?? false);
+  }
+
+  get hasGetStream(): boolean {
+    return this.getStream?.open ?? false;
+  }
+
+  /** Whether a request id is still waiting for its answer in this session. */
+  inFlight(id: JsonRpcId): boolean {
+    return this.exchanges.has(idKey(id));
+  }
+
+  /**
+   * A POST carrying requests: register where their answers go, then hand the
+   * message to the gateway.
+   */
+  acceptRequests(frame: Frame, requests: JsonRpcId[], out: { sse?: SseStream; json?: PostExchange['json'] }, initId?: JsonRpcId): void {
+    const ex: PostExchange = { open: new Set(), ids: new Map(), ...out };
+    for (const id of requests) {
+      ex.open.add(idKey(id));
+      ex.ids.set(idKey(id), id);
+      this.exchanges.set(idKey(id), ex);
+    }
+    if (initId !== undefined) this.initKey = idKey(initId);
+    for (const m of Array.isArray(frame.value) ? frame.value : [frame.value]) {
+      const c = classify(m);
+      const meta = c.kind === 'request' && isPlainObject(c.msg.params) ? c.msg.params._meta : undefined;
+      if (c.kind === 'request' && isPlainObject(meta) && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
+        this.progressTokens.set(idKey(meta.progressToken), c.msg.id);
+      }
+    }
+    const res = out.sse?.res ?? out.json?.res;
+    res?.on('close', () => {
+      // The client went away: later answers for these requests are dropped.
+      for (const key of ex.open) if (this.exchanges.get(key) === ex) this.exchanges.delete(key);
+    });
+    this.onframe?.(frame);
+  }
+
+  /** A POST with only notifications or responses. */
+  accept(frame: Frame): void {
+    this.onframe?.(frame);
+  }
+
+  openGetStream(stream: SseStream): void {
+    this.getStream = stream;
+    const backlog = this.backlog;
+    this.backlog = [];
+    for (const text of backlog) stream.write(text);
+  }
+
+  send(text: string, opts?: SendOptions): void {
+    if (this.closed) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const first = (Array.isArray(value) ? value : [value])[0];
+    const c = classify(first);
+    if (c.kind === 'response') {
+      const ids = (Array.isArray(value) ? value : [value]).map((m) => classify(m)).flatMap((m) => (m.kind === 'response' && m.msg.id !== null ? [m.msg.id] : []));
+      if (c.msg.id !== null && this.initKey === idKey(c.msg.id)) {
+        const r = c.msg.result as { protocolVersion?: unknown } | undefined;
+        if (typeof r?.protocolVersion === 'string') this.protocolVersion = r.protocolVersion;
+      }
+      this.answer(ids, text, value);
+      return;
+    }
+    let relatedId = opts?.related;
+    if (relatedId === undefined && c.kind === 'notification' && c.msg.method === 'notifications/progress' && isPlainObject(c.msg.params)) {
+      const token = c.msg.params.progressToken;
+      if (typeof token === 'string' || typeof token === 'number') relatedId = this.progressTokens.get(idKey(token));
+    }
+    const related = relatedId !== undefined ? this.exchanges.get(idKey(relatedId)) : undefined;
+    if (related?.sse?.write(text)) return;
+    if (this.getStream?.write(text)) return;
+    if (this.backlog.length < BACKLOG_LIMIT) this.backlog.push(text);
+  }
+
+  private answer(ids: JsonRpcId[], text: string, value: unknown): void {
+    const ex = ids.map((id) => this.exchanges.get(idKey(id))).find((e) => e !== undefined);
+    if (!ex) return; // the client is gone; nothing to answer on
+    for (const [token, rid] of this.progressTokens) if (ids.some((id) => idKey(id) === idKey(rid))) this.progressTokens.delete(token);
+    for (const id of ids) {
+      ex.open.delete(idKey(id));
+      if (this.exchanges.get(idKey(id)) === ex) this.exchanges.delete(idKey(id));
+    }
+    if (ex.sse) {
+      ex.sse.write(text);
+      if (ex.open.size === 0) ex.sse.end();
+      return;
+    }
+    if (ex.json) {
+      for (const v of Array.isArray(value) ? value : [value]) ex.json.answers.push(v);
+      if (ex.open.size === 0) {
+        const body = ex.json.batch || ex.json.answers.length > 1 ? JSON.stringify(ex.json.answers) : ids.length === 1 && !Array.isArray(value) ? text : JSON.stringify(ex.json.answers[0]);
+        if (!ex.json.res.writableEnded) {
+          ex.json.res.writeHead(200, { 'content-type': 'application/json', ...ex.json.headers });
+          ex.json.res.end(body);
+        }
+      }
+    }
+  }
+
+  /** End every stream; requests still open get an error answer first. */
+  async close(reason = 'the gateway session ended'): Promise<void> {
+    if (this.closed) return;
+    const done = new Set<PostExchange>(this.exchanges.values());
+    for (const ex of done) {
+      for (const key of [...ex.open]) {
+        const id = ex.ids.get(key)!;
+        const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server closed before answering: ${reason}`);
+        this.answer([id], JSON.stringify(res), res);
+      }
+    }
+    this.closed = true;
+    this.exchanges.clear();
+    this.getStream?.end();
+    this.getStream = undefined;
+    this.onclose?.();
+  }
+}
+
+/** Legacy HTTP+SSE: every message for the client goes on its one stream. */
+export class LegacySseDownstream implements MessageChannel {
+  onframe?: (frame: Frame) => void;
+  onclose?: (reason?: Error) => void;
+  private closed = false;
+
+  constructor(readonly stream: SseStream) {}
+
+  accept(frame: Frame): void {
+    this.onframe?.(frame);
+  }
+
+  send(text: string, _opts?: SendOptions): void {
+    if (!this.closed) this.stream.write(text, 'message');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.end();
+    this.onclose?.();
+  }
+}
