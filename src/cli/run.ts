@@ -118,7 +118,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const holder = new PolicyHolder(configPath, loaded.policy);
   const guard = new CallGuard(store);
   const pinMode = opts.pin as PinMode;
-  const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), opts.serverName ?? command.join(' '), () => holder.current.pin ?? pinMode);
+  const pinServer = opts.serverName ?? command.join(' ');
+  const pins = new PinChecker(SqlitePinStore.inStateDir(stateDir), pinServer, () => holder.current.pin ?? pinMode);
   const downstream = new StdioChannel(process.stdin, process.stdout);
   const session = new GatewaySession({
     downstream,
@@ -137,7 +138,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   });
 
   const now = () => new Date().toISOString();
-  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pid: process.pid, state_backend: store.kind, policy_hash: loaded.policy.hash });
+  events.emit({ type: 'startup', ts: now(), instance, server, config: configPath, pin_server: pinServer, pid: process.pid, state_backend: store.kind, policy_hash: loaded.policy.hash });
   log.info({ policy: configPath, server, stateDir }, 'toolgate started');
 
   holder.watch((r) => {

@@ -8,8 +8,8 @@ import type { CounterStore } from './types.js';
 
 export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 export { MemoryCounterStore } from './memory.js';
-export { SqliteCounterStore } from './sqlite.js';
-export type { SqliteCounterStoreOptions } from './sqlite.js';
+export { SqliteCounterStore, listCounterRows } from './sqlite.js';
+export type { CounterRow, SqliteCounterStoreOptions } from './sqlite.js';
 export { windowEnd, windowMs, windowStart } from './window.js';
 
 /** File name of the SQLite store inside the state directory. */
