@@ -57,6 +57,13 @@ function parseJson(text: string | null | undefined): Record<string, unknown> {
 
 const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** `approval_requested`, `approval_approved`, ...: from the decision column, or the event type kept in `data`. */
+function approvalStep(r: AuditRecord, data: Record<string, unknown>): string | undefined {
+  if (r.decision?.startsWith('approval_')) return r.decision;
+  if (typeof data.type === 'string' && data.type.startsWith('approval_')) return data.type;
+  return undefined;
+}
+
 /** The live-view row of a record, or undefined for records that are not about a call. */
 export function callRow(r: AuditRecord): CallRow | undefined {
   const data = parseJson(r.data);
@@ -69,9 +76,9 @@ export function callRow(r: AuditRecord): CallRow | undefined {
     // An allowed call's decision written before forwarding: its outcome record follows.
     if (r.decision === 'allowed' || !r.decision) return undefined;
     status = r.decision;
-  } else if (r.kind === 'event' && typeof data.type === 'string' && data.type.startsWith('approval_')) {
+  } else if (r.kind === 'event' && approvalStep(r, data) !== undefined) {
     status = 'approval';
-    detail = data.type.slice('approval_'.length);
+    detail = approvalStep(r, data)!.slice('approval_'.length);
   } else {
     return undefined;
   }

@@ -261,9 +261,9 @@ function kpi(label, value, sub, cls = '') {
   return h('div', { class: `kpi ${cls}` }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), sub ? h('div', { class: 'sub' }, sub) : null);
 }
 
-function table(head, rows, empty) {
+function table(head, rows, empty, cls = '') {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
-  return h('table', { class: 'table' }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { class: c.startsWith('#') ? 'num' : '' }, c.replace(/^#/, ''))))), h('tbody', {}, rows));
+  return h('table', { class: `table ${cls}` }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { class: c.startsWith('#') ? 'num' : '' }, c.replace(/^#/, ''))))), h('tbody', {}, rows));
 }
 
 pages.overview = {
@@ -374,7 +374,7 @@ const live = {
     const q = this.filter();
     const body = $('calls');
     try {
-      q.set('limit', '200');
+      q.set('limit', '150');
       q.set('facets', '1');
       const res = await api(`api/calls?${q}`);
       body.replaceChildren();
@@ -520,7 +520,7 @@ pages.approvals = {
     setPending(pending.length);
     const box = $('pending');
     // Keep cards being typed into; replace the rest.
-    const keep = new Map([...box.querySelectorAll('.approval')].map((el) => [el.dataset.id, el]));
+    const keep = new Map([...box.querySelectorAll('.approval-card')].map((el) => [el.dataset.id, el]));
     const cards = pending.map((a) => {
       const old = keep.get(a.id);
       if (old && (this.busy.has(a.id) || old.querySelector('.deny-box:not([hidden])'))) return old;
@@ -564,7 +564,7 @@ function approvalCard(a) {
   const denyBtn = h('button', { type: 'button', class: 'btn btn-deny', 'data-action': 'deny', disabled: !admin, title: admin ? 'Refuse this call, with a reason' : 'Viewer keys are read-only' }, 'Deny…');
   const card = h(
     'article',
-    { class: 'approval', 'data-id': a.id },
+    { class: 'approval-card', 'data-id': a.id },
     h(
       'div',
       {},
@@ -751,6 +751,7 @@ pages.quotas = {
                 );
               }),
               '',
+              'fixed',
             ),
           ),
         ),
