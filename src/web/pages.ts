@@ -62,9 +62,9 @@ export function loginPage(o: { error?: string }): string {
   <h1>Sign in to the dashboard</h1>
   <p class="muted">Use the admin key to decide approvals, or a viewer key to watch.</p>
   ${o.error ? `<p class="alert" role="alert" id="login-error">${escapeHtml(o.error)}</p>` : ''}
-  <form method="post" action="login" autocomplete="off">
+  <form method="post" action="login">
     <label for="key">Key</label>
-    <input id="key" name="key" type="password" required autofocus spellcheck="false">
+    <input id="key" name="key" type="password" autocomplete="current-password" required autofocus spellcheck="false">
     <button type="submit" class="btn btn-primary">Sign in</button>
   </form>
 </main>
