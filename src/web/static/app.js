@@ -128,15 +128,16 @@ function route() {
 
 // ---- charts (inline SVG) ---------------------------------------------------------
 
+/** A top for a 4-gridline axis whose ticks are round numbers (1, 2, 5 times a power of ten). */
 function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  const raw = Math.max(v, 0.4) / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of p >= 10 ? [1, 2, 2.5, 5, 10] : [1, 2, 5, 10]) if (m * p >= raw - 1e-9) return 4 * m * p;
+  return 40 * p;
 }
 function fmtTick(v) {
   if (v >= 1000) return `${fmtInt.format(Math.round(v / 100) / 10)}k`;
-  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return Number.isInteger(Math.round(v * 1000) / 1000) ? String(Math.round(v)) : String(Math.round(v * 100) / 100);
 }
 function bucketLabel(iso, bucketMinutes, rangeMinutes) {
   const d = new Date(iso);
