@@ -15,7 +15,11 @@ test('callRow: outcomes are allowed calls, pre-forward decisions are skipped, ap
   assert.equal(callRow(rec({ type: 'tool_call', ts, instance: 'i', tool: 't', decision: 'allowed', outcome: 'tool_error' }))!.detail, 'tool_error');
   assert.equal(callRow(rec({ type: 'tool_call', ts, instance: 'i', tool: 't', decision: 'allowed', stage: 'decision' })), undefined);
   assert.equal(callRow(rec({ type: 'tool_call', ts, instance: 'i', tool: 't', decision: 'denied' }))!.status, 'denied');
-  const ap = callRow(rec({ type: 'approval_denied', ts, instance: 'i', tool: 't', approval_id: 'ap_1', decided_by: 'alice' }))!;
+  const apRec = rec({ type: 'approval_denied', ts, instance: 'i', tool: 't', approval_id: 'ap_1', decided_by: 'alice' });
+  // The audit store keeps the step as the decision (`audit query --decision approval_denied`) and the type in data.
+  assert.equal(apRec.decision, 'approval_denied');
+  assert.equal(JSON.parse(apRec.data!).type, 'approval_denied');
+  const ap = callRow(apRec)!;
   assert.deepEqual([ap.status, ap.detail, ap.approval_id, ap.decided_by], ['approval', 'denied', 'ap_1', 'alice']);
   assert.equal(callRow(rec({ type: 'startup', ts, instance: 'i' })), undefined);
   assert.equal(callRow(rec({ type: 'tool_pin', ts, instance: 'i', tool: 't' })), undefined);
