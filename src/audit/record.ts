@@ -43,6 +43,11 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(e)) if (!COLUMN_KEYS.has(k) && v !== undefined) extra[k] = v;
   if (e.stage !== undefined && e.type === 'tool_call') extra.stage = e.stage;
+  const kind = kindOf(e);
+  // Records of kind `event` (approval steps, pins) keep what happened: their type.
+  if (kind === 'event' && typeof e.type === 'string') extra.type = e.type;
+  // An approval step is a decision too: `audit query --decision approval_requested`.
+  const approvalStep = typeof e.type === 'string' && e.type.startsWith('approval_') ? e.type : null;
   let args: string | null = null;
   if (e.args !== undefined) {
     const paths = [...(opts.redact ?? []), ...(Array.isArray(e.redact) ? (e.redact as unknown[]).filter((p): p is string => typeof p === 'string') : [])];
@@ -50,13 +55,13 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
   }
   return {
     ts: typeof e.ts === 'string' ? e.ts : new Date().toISOString(),
-    kind: kindOf(e),
+    kind,
     session: str(e.session),
     identity: str(e.identity),
     server: str(e.server),
     tool: str(e.tool),
     request_id: e.request_id === undefined ? null : JSON.stringify(e.request_id),
-    decision: str(e.decision),
+    decision: str(e.decision) ?? approvalStep,
     reason: str(e.reason),
     rule: str(e.rule),
     rule_pointer: str(e.rule_pointer),

@@ -170,6 +170,8 @@ export function filterSql(f: AuditFilter, placeholder: (i: number) => string = (
   if (f.decision !== undefined) add((p) => `decision = ${p}`, f.decision);
   if (f.identity !== undefined) add((p) => `identity = ${p}`, f.identity);
   if (f.instance !== undefined) add((p) => `instance = ${p}`, f.instance);
+  if (f.server !== undefined) add((p) => `server = ${p}`, f.server);
+  if (f.afterSeq !== undefined) add((p) => `seq > ${p}`, f.afterSeq);
   if (f.kind !== undefined) {
     const kinds = Array.isArray(f.kind) ? f.kind : [f.kind];
     const ps = kinds.map((k) => {

@@ -83,6 +83,10 @@ export interface AuditFilter {
   decision?: string;
   identity?: string;
   instance?: string;
+  /** Only records of this server. */
+  server?: string;
+  /** Only records stored after this position (`seq`): what a follower of the store reads next. */
+  afterSeq?: number;
   kind?: AuditKind | AuditKind[];
   /** Newest N (still returned oldest first). */
   limit?: number;

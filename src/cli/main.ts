@@ -25,6 +25,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   audit: async () => (await import('./audit.js')).registerAudit,
   status: async () => (await import('./status.js')).registerStatus,
   catalog: async () => (await import('./catalog.js')).registerCatalog,
+  dashboard: async () => (await import('./dashboard.js')).registerDashboard,
 };
 
 async function main(argv: string[]): Promise<void> {

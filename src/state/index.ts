@@ -10,8 +10,8 @@ import { redactDsn } from './redis-dsn.js';
 
 export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 export { MemoryCounterStore } from './memory.js';
-export { SqliteCounterStore } from './sqlite.js';
-export type { SqliteCounterStoreOptions } from './sqlite.js';
+export { SqliteCounterStore, listCounterRows } from './sqlite.js';
+export type { CounterRow, SqliteCounterStoreOptions } from './sqlite.js';
 // The Redis store (and ioredis) is loaded only when a redis:// DSN is opened,
 // so SQLite gateways do not pay for it at start-up: import it from './redis.js'.
 export type { RedisCounterStore, RedisCounterStoreOptions } from './redis.js';

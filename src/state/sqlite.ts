@@ -197,3 +197,35 @@ export class SqliteCounterStore implements CounterStore {
     this.db.close();
   }
 }
+
+/** One stored counter window, as listed for people (the dashboard, diagnostics). */
+export interface CounterRow {
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  value: number;
+}
+
+/**
+ * Every counter window of a state.db that has not ended at `now`, read through
+ * a read-only connection (nothing is created or migrated). A missing file or
+ * table lists nothing.
+ */
+export function listCounterRows(path: string, now: number): CounterRow[] {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 2000 });
+  } catch {
+    return [];
+  }
+  try {
+    const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counters'").get();
+    if (!has) return [];
+    const rows = db
+      .prepare('SELECT key, window_start, window_end, value FROM counters WHERE window_end > ? ORDER BY key, window_start')
+      .all(now) as Array<{ key: string; window_start: number; window_end: number; value: number }>;
+    return rows.map((r) => ({ key: r.key, windowStart: Number(r.window_start), windowEnd: Number(r.window_end), value: Number(r.value) }));
+  } finally {
+    db.close();
+  }
+}
