@@ -34,6 +34,11 @@ export interface RunOptions {
   auditDsn?: string;
   auditRetention?: string;
   auditHmacKeyFile?: string;
+  jwtKeyFile?: string;
+  jwtJwksUrl?: string;
+  jwtClaim?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -55,6 +60,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" on the listener (repeatable; also --api-key-file, $TOOLGATE_API_KEYS)', collect)
     .option('--api-key-file <file>', 'file with one API key per line (# comments)')
+    .option('--jwt-key-file <file>', 'accept JWTs (HS256/RS256/ES256) verified with this key (PEM, certificate, JWK, JWKS or HS256 secret) whose claim names a grant')
+    .option('--jwt-jwks-url <url>', 'accept JWTs verified with the keys at this JWKS URL')
+    .option('--jwt-claim <claim>', 'the JWT claim naming the grant (default sub)')
+    .option('--jwt-issuer <iss>', 'required JWT issuer')
+    .option('--jwt-audience <aud>', 'required JWT audience')
     .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
     .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
     .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
