@@ -15,6 +15,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { Listener, DEFAULTS, checkListenerAuth } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
+import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
 import type { RunOptions } from './run.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
@@ -87,7 +88,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     setTimeout(() => process.exit(process.exitCode), 200).unref();
   };
 
-  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string) =>
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, generation?: 'modern') =>
     new GatewaySession({
       downstream,
       upstream: upstreamChannel,
@@ -101,6 +102,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      ...(generation ? { generation } : {}),
     });
 
   if (transport === 'stdio') {
@@ -133,8 +135,10 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
     log: core.log,
     openSession: (id, downstream, ended) => {
-      const upstream = openUpstream(spec, core.log);
-      const session = newSession(downstream, id, upstream.channel);
+      // The stateless (2026-07-28) lane: one session for every sessionless modern request; the clients' Mcp-Param-* headers go upstream unchanged.
+      const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
+      const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+      const session = newSession(downstream, id, upstream.channel, undefined, lane ? 'modern' : undefined);
       session.onclose = (side) => {
         if (side === 'upstream') ended('the upstream closed');
       };
