@@ -67,13 +67,13 @@ export interface SessionOptions {
  * result (modern revision, multi round-trip requests). The client echoes it
  * on the retry, which is how the gateway recognises the repetition of a call
  * it already decided; the server gets back exactly what it wrote.
- *   toolgate.1.<nonce>.-          the server sent no requestState
- *   toolgate.1.<nonce>.<base64url> the server's requestState
+ *   toolgate.1.<nonce>.-           the server sent no requestState
+ *   toolgate.1.<nonce>.b<base64url> the server's requestState
  */
 export const ROUND_TOKEN_PREFIX = 'toolgate.1.';
 
 export function wrapRequestState(nonce: string, original: string | undefined): string {
-  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : Buffer.from(original, 'utf8').toString('base64url')}`;
+  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`}`;
 }
 
 /** The nonce and the server's own requestState (undefined: it sent none); undefined when not a gateway token. */
@@ -85,8 +85,8 @@ export function unwrapRequestState(token: string): { nonce: string; original: st
   const nonce = rest.slice(0, dot);
   const body = rest.slice(dot + 1);
   if (body === '-') return { nonce, original: undefined };
-  if (!/^[A-Za-z0-9_-]+$/.test(body)) return undefined;
-  return { nonce, original: Buffer.from(body, 'base64url').toString('utf8') };
+  if (!/^b[A-Za-z0-9_-]*$/.test(body)) return undefined;
+  return { nonce, original: Buffer.from(body.slice(1), 'base64url').toString('utf8') };
 }
 
 /** A decided tools/call between rounds: answered input_required, waiting for the client's retry. */
