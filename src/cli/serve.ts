@@ -17,6 +17,7 @@ import { openListenerAuth } from '../identity/listener-auth.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
+import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
 import type { RunOptions } from './run.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
@@ -103,7 +104,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     const h = holder;
     return () => h.current;
   };
-  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller) => {
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller, generation?: 'modern') => {
     const policy = policyOf(caller?.policyFile);
     // A caller whose policy cannot be loaded is denied every call, with the reason.
     const denial = caller?.denial ?? ('error' in policy ? policy.error : undefined);
@@ -121,6 +122,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      ...(generation ? { generation } : {}),
     });
   };
 
@@ -148,30 +150,41 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
       : {}),
   });
-  const listener = new Listener({
-    mode: transport === 'sse' ? 'sse' : 'http',
-    bind: opts.bind ?? '127.0.0.1',
-    port,
-    apiKeys,
-    ...(auth.check ? { authenticate: auth.check } : {}),
-    insecureNoAuth: opts.insecureNoAuth,
-    allowedHosts: opts.allowedHost,
-    allowedOrigins: opts.allowedOrigin,
-    maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
-    idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
-    maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
-    log: core.log,
-    openSession: (id, downstream, ended, caller) => {
-      const upstream = openUpstream(spec, core.log);
-      const session = newSession(downstream, id, upstream.channel, caller?.name, caller);
-      session.onclose = (side) => {
-        if (side === 'upstream') ended('the upstream closed');
-      };
-      core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
-      return { close: () => upstream.close() };
-    },
-  });
-  const url = await listener.start();
+  let listener: Listener;
+  let url: string;
+  try {
+    listener = new Listener({
+      mode: transport === 'sse' ? 'sse' : 'http',
+      bind: opts.bind ?? '127.0.0.1',
+      port,
+      apiKeys,
+      ...(auth.check ? { authenticate: auth.check } : {}),
+      insecureNoAuth: opts.insecureNoAuth,
+      allowedHosts: opts.allowedHost,
+      allowedOrigins: opts.allowedOrigin,
+      maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
+      idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
+      maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
+      log: core.log,
+      openSession: (id, downstream, ended, caller) => {
+        // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
+        const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
+        const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
+        session.onclose = (side) => {
+          if (side === 'upstream') ended('the upstream closed');
+        };
+        core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
+        return { close: () => upstream.close() };
+      },
+    });
+    url = await listener.start();
+  } catch (err) {
+    // A listener that cannot start (no authentication off loopback, port taken) ends the process cleanly.
+    auth.close();
+    await core.close();
+    throw err;
+  }
   process.stderr.write(`toolgate listening on ${url}\n`);
   core.log.info({ url, policy: core.configPath, auth: apiKeys.length > 0 }, 'toolgate started');
   await new Promise<void>((resolveStop) => {

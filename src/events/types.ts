@@ -17,7 +17,12 @@ export type EventType =
   | 'approval_abandoned';
 
 export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
-export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
+/**
+ * abandoned: the call never reached an answer the gateway saw: answered
+ * input_required and never repeated (rolled back), or a task whose end was
+ * never seen (counters kept).
+ */
+export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error' | 'abandoned';
 
 export interface GatewayEvent {
   type: EventType;
