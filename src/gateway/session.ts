@@ -798,6 +798,11 @@ export class GatewaySession {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
       if (this.o.pins && this.o.pins.mode !== 'off') {
         const verdict = this.o.pins.check(t);
+        if (verdict.status === 'unverified') {
+          this.o.log.warn({ tool: t.name, detail: verdict.detail, withheld: verdict.withheld }, 'tool definition could not be checked against its pin');
+          this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: verdict.message, pin_mode: this.o.pins.mode });
+          if (verdict.withheld) return false;
+        }
         if (verdict.status === 'changed') {
           this.o.log.warn({ tool: t.name, changed: verdict.changed, mode: this.o.pins.mode }, 'tool definition changed since it was pinned');
           this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: `definition changed: ${verdict.changed.join(', ')}`, pinned_hash: verdict.pinnedHash, hash: verdict.hash, pin_mode: this.o.pins.mode });
