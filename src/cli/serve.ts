@@ -161,6 +161,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
     maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
     log: core.log,
+    ...(core.metricsHandler ? { metrics: core.metricsHandler(opts.bind ?? '127.0.0.1', opts.allowedHost) } : {}),
     openSession: (id, downstream, ended, caller) => {
       const upstream = openUpstream(spec, core.log);
       const session = newSession(downstream, id, upstream.channel, caller?.name, caller);

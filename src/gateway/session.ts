@@ -67,6 +67,8 @@ interface PendingCall {
   tool: string;
   argsHash: string;
   started: number;
+  /** When the call was sent upstream (performance.now()): decision_ms = forwarded - started. */
+  forwarded: number;
   handle?: ReservationHandle;
   policyHash: string;
   /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
@@ -305,7 +307,8 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
-      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      const latency = performance.now() - started;
+      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
@@ -315,6 +318,7 @@ export class GatewaySession {
       tool: name,
       argsHash,
       started,
+      forwarded: performance.now(),
       handle: verdict.handle,
       policyHash: policy.hash,
       args: captured,
@@ -600,6 +604,7 @@ export class GatewaySession {
       args: call.args,
       policy_hash: call.policyHash,
       latency_ms: performance.now() - call.started,
+      decision_ms: call.forwarded - call.started,
     });
     try {
       await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
@@ -673,6 +678,7 @@ export class GatewaySession {
     if (this.o.identity !== undefined) event.identity = this.o.identity;
     if (this.o.server !== undefined) event.server = this.o.server;
     if (event.latency_ms !== undefined) event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
+    if (event.decision_ms !== undefined) event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
     for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
     this.o.events.emit(event);
   }
