@@ -165,7 +165,9 @@ test('a gateway without metrics or an OTLP endpoint never loads prom-client or t
   assert.match(plain, /gateway-core\.js/, 'the hook saw the gateway load');
   assert.doesNotMatch(plain, /prom-client|@opentelemetry/);
   // The hook works: with both configured, both are loaded.
-  const both = await loaded(['--metrics-port', '0', '--otlp-endpoint', 'http://127.0.0.1:9'], env);
+  const { server, base } = await collector();
+  const both = await loaded(['--metrics-port', '0', '--otlp-endpoint', base], env);
+  server.close();
   assert.match(both, /prom-client/);
   assert.match(both, /@opentelemetry\/sdk-trace-base/);
 });

@@ -51,8 +51,11 @@ export async function openTelemetry(config: TelemetryConfig, o: OpenTelemetryOpt
       if (key !== undefined) telemetry.listenerHandler = (bind, allowedHosts) => createMetricsHandler({ source: sink, bind, key, ...(allowedHosts ? { allowedHosts } : {}) });
     }
     if (config.otlp) {
-      const { openTracing } = await import('./tracing.js');
-      sinks.push(await openTracing({ url: config.otlp.url, instance: o.instance, version: o.version, warn: o.warn }));
+      // Loaded in the background: start-up does not wait for the SDK (events meanwhile are queued).
+      const { url } = config.otlp;
+      const { DeferredSink } = await import('./deferred.js');
+      const loading = import('./tracing.js').then(({ openTracing }) => openTracing({ url, instance: o.instance, version: o.version, warn: o.warn }));
+      sinks.push(new DeferredSink(loading, o.warn));
     }
   } catch (err) {
     await telemetry.close();

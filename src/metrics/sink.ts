@@ -5,6 +5,9 @@
 // global one), so tests and several cores in one process do not mix.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventSink, GatewayEvent } from '../events/types.js';
+import { isFinalCallEvent } from './final.js';
+
+export { isFinalCallEvent } from './final.js';
 
 export interface MetricsSinkOptions {
   /** Gateway instance id, exported on toolgate_info. */
@@ -33,19 +36,6 @@ const CALL_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
 const APPROVAL_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
 
 const APPROVAL_ENDS = new Set(['approval_approved', 'approval_denied', 'approval_expired', 'approval_abandoned']);
-
-/**
- * True when a tool_call event ends its call: an outcome (the upstream
- * answered, failed or the client cancelled) or a decision that stopped it.
- * An allowed decision emitted before forwarding (`stage: "decision"`) is
- * followed by its outcome event, so it is not counted twice.
- */
-export function isFinalCallEvent(e: GatewayEvent): boolean {
-  if (e.type !== 'tool_call') return false;
-  if (e.stage === 'outcome') return true;
-  if (e.stage === 'decision') return e.decision !== 'allowed';
-  return true;
-}
 
 export class MetricsSink implements EventSink {
   readonly registry: Registry;

@@ -12,8 +12,9 @@
 // The spans start a new trace per call: MCP clients do not (yet) send a trace
 // context the events could carry, and the gateway does not inject one upstream.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
-import type { EventSink, GatewayEvent } from '../events/types.js';
-import { isFinalCallEvent } from './sink.js';
+import type { GatewayEvent } from '../events/types.js';
+import { isFinalCallEvent } from './final.js';
+import { wallClock, type TimedSink } from './deferred.js';
 
 export const CALL_SPAN = 'toolgate.tools_call';
 export const UPSTREAM_SPAN = 'toolgate.upstream';
@@ -43,8 +44,6 @@ export const ATTR = {
 } as const;
 
 type Clock = () => number;
-/** Wall time in ms with sub-ms precision. */
-const wallClock: Clock = () => performance.timeOrigin + performance.now();
 
 const APPROVAL_STEPS = new Set(['approval_requested', 'approval_approved', 'approval_denied', 'approval_expired', 'approval_abandoned']);
 
@@ -67,7 +66,7 @@ export interface TracingSinkOptions {
   now?: Clock;
 }
 
-export class TracingSink implements EventSink {
+export class TracingSink implements TimedSink {
   private readonly tracer: Tracer;
   private readonly now: Clock;
   /** approval id -> its steps so far, added as span events when the call ends. */
@@ -79,12 +78,17 @@ export class TracingSink implements EventSink {
   }
 
   emit(e: GatewayEvent): void {
+    this.record(e, this.now());
+  }
+
+  /** An event received at `at` (wall ms): for events queued while the SDK was loading. */
+  record(e: GatewayEvent, at: number): void {
     if (APPROVAL_STEPS.has(e.type) && typeof e.approval_id === 'string') {
-      this.approvalStep(e);
+      this.approvalStep(e, at);
       return;
     }
     if (!isFinalCallEvent(e)) return;
-    const end = this.now();
+    const end = at;
     const latency = typeof e.latency_ms === 'number' && Number.isFinite(e.latency_ms) ? Math.max(0, e.latency_ms) : 0;
     const start = end - latency;
 
@@ -140,7 +144,7 @@ export class TracingSink implements EventSink {
     await this.o.shutdown?.();
   }
 
-  private approvalStep(e: GatewayEvent): void {
+  private approvalStep(e: GatewayEvent, at: number): void {
     const id = e.approval_id as string;
     const attributes: Attributes = {};
     put(attributes, ATTR.approvalId, id);
@@ -153,7 +157,7 @@ export class TracingSink implements EventSink {
       list = [];
       this.steps.set(id, list);
     }
-    list.push({ name: e.type, time: this.now(), attributes });
+    list.push({ name: e.type, time: at, attributes });
   }
 }
 
@@ -174,13 +178,28 @@ export interface OpenTracingOptions {
  * exporter variables are read by the exporter itself.
  */
 export async function openTracing(o: OpenTracingOptions): Promise<TracingSink> {
-  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }, { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION }] =
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }, { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION }, { diag, DiagLogLevel }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-base'),
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
       import('@opentelemetry/semantic-conventions'),
+      import('@opentelemetry/api'),
     ]);
+  // The SDK reports failed exports through its diagnostic logger: pass them on, at most one a minute.
+  if (o.warn) {
+    const warn = o.warn;
+    let last = 0;
+    const report = (message: string, ...args: unknown[]) => {
+      const now = Date.now();
+      if (now - last < 60_000) return;
+      last = now;
+      const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
+      warn(`tracing: ${message}${detail ? ` ${detail}` : ''} (export to ${o.url}; further tracing errors this minute are not reported)`);
+    };
+    const quiet = () => {};
+    diag.setLogger({ error: report, warn: report, info: quiet, debug: quiet, verbose: quiet }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  }
   const resource = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: 'toolgate',
     [ATTR_SERVICE_VERSION]: o.version,
