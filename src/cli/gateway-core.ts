@@ -75,7 +75,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
   const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit, ...telemetry.sinks]);
   const holder = new PolicyHolder(configPath, policy);
-  const guard = new CallGuard(store, Date.now, { failMode });
+  const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const pinStore = SqlitePinStore.inStateDir(stateDir);
   const flagPin = opts.pin as PinMode;
   const now = () => new Date().toISOString();

@@ -34,6 +34,7 @@ export interface RunOptions {
   auditDsn?: string;
   auditRetention?: string;
   auditHmacKeyFile?: string;
+  mode?: string;
   jwtKeyFile?: string;
   jwtJwksUrl?: string;
   jwtClaim?: string;
@@ -56,6 +57,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db] or rediss://')
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
+    .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
