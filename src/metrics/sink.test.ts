@@ -130,3 +130,14 @@ test('each sink has its own registry', async () => {
   assert.equal(sampleValue(await scrape(a), 'toolgate_tool_calls_total'), 1);
   assert.equal(sampleValue(await scrape(b), 'toolgate_tool_calls_total'), undefined);
 });
+
+test('monitor mode: a would_deny call was forwarded: counted by decision, timed upstream, not a denial', async () => {
+  const sink = new MetricsSink({ processMetrics: false });
+  sink.emit(call({ tool: 'get_weather', decision: 'would_deny', reason: 'rate_limit', rule: 'r', outcome: 'ok', latency_ms: 10, decision_ms: 1 }));
+  const m = await scrape(sink);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'get_weather', decision: 'would_deny' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total'), undefined);
+  assert.equal(sampleValue(m, 'toolgate_rate_limit_rejections_total'), undefined);
+  assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { outcome: 'ok' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_decision_duration_seconds_sum', { decision: 'would_deny' }), 0.001);
+});

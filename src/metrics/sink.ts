@@ -68,7 +68,7 @@ export class MetricsSink implements EventSink {
     const info = new Gauge({ name: 'toolgate_info', help: 'This gateway process: version and instance id (always 1).', labelNames: ['version', 'instance'], registers });
     info.set({ version: opts.version ?? 'unknown', instance: opts.instance ?? 'unknown' }, 1);
 
-    this.calls = new Counter({ name: 'toolgate_tool_calls_total', help: 'tools/call requests by tool and decision (allowed, denied, error), counted when the call ends.', labelNames: ['tool', 'decision'], registers });
+    this.calls = new Counter({ name: 'toolgate_tool_calls_total', help: 'tools/call requests by tool and decision (allowed, denied, would_deny in monitor mode, error), counted when the call ends.', labelNames: ['tool', 'decision'], registers });
     this.denials = new Counter({ name: 'toolgate_tool_call_denials_total', help: 'Denied tools/call requests by reason (rule, default_deny, hidden, rate_limit, invalid_call, approval_denied, ...).', labelNames: ['reason'], registers });
     this.rateLimited = new Counter({ name: 'toolgate_rate_limit_rejections_total', help: 'tools/call requests refused because a counter limit was reached, by tool and rule.', labelNames: ['tool', 'rule'], registers });
     this.upstreamErrors = new Counter({ name: 'toolgate_upstream_errors_total', help: 'Forwarded calls that did not succeed, by tool and outcome (tool_error, rpc_error, transport_error).', labelNames: ['tool', 'outcome'], registers });
@@ -148,8 +148,9 @@ export class MetricsSink implements EventSink {
     if (latency === undefined) return;
     this.callSeconds.observe({ decision }, latency / 1000);
     const waited = e.approval_id !== undefined || (typeof e.reason === 'string' && e.reason.startsWith('approval_'));
-    const forwarded = decision === 'allowed' && typeof e.decision_ms === 'number' && Number.isFinite(e.decision_ms);
-    const decisionMs = decision === 'allowed' ? (forwarded ? (e.decision_ms as number) : undefined) : latency;
+    // Only a forwarded call carries decision_ms (allowed, or would_deny in monitor mode).
+    const forwarded = typeof e.decision_ms === 'number' && Number.isFinite(e.decision_ms);
+    const decisionMs = forwarded ? (e.decision_ms as number) : decision === 'allowed' ? undefined : latency;
     if (!waited && decisionMs !== undefined) this.decisionSeconds.observe({ decision }, decisionMs / 1000);
     if (forwarded && e.outcome !== undefined) this.upstreamSeconds.observe({ outcome: e.outcome }, Math.max(0, latency - (e.decision_ms as number)) / 1000);
   }

@@ -108,3 +108,14 @@ test('approval steps become events of the call span; non-final and other events 
   const [up] = byName(exporter.getFinishedSpans(), UPSTREAM_SPAN);
   assert.equal(ms(up!.startTime), 15_000);
 });
+
+test('monitor mode: a would_deny call has its upstream child span and the rule that would have denied it', () => {
+  const { exporter, sink } = setup(() => 9_000);
+  sink.emit({ ...base, type: 'tool_call', tool: 'w', decision: 'would_deny', reason: 'rule', rule_pointer: 'tools/w/rules/0', outcome: 'ok', latency_ms: 10, decision_ms: 2 });
+  const spans = exporter.getFinishedSpans();
+  const [call] = byName(spans, CALL_SPAN);
+  assert.equal(call!.attributes[ATTR.decision], 'would_deny');
+  assert.equal(call!.attributes[ATTR.rulePointer], 'tools/w/rules/0');
+  assert.equal(byName(spans, UPSTREAM_SPAN).length, 1);
+  assert.equal(call!.status.code, SpanStatusCode.UNSET);
+});

@@ -120,7 +120,8 @@ export class TracingSink implements TimedSink {
       this.steps.delete(e.approval_id);
     }
 
-    const forwarded = e.decision === 'allowed' && typeof e.decision_ms === 'number' && Number.isFinite(e.decision_ms);
+    // Only a forwarded call carries decision_ms (allowed, or would_deny in monitor mode).
+    const forwarded = typeof e.decision_ms === 'number' && Number.isFinite(e.decision_ms);
     if (forwarded) {
       const upstreamStart = Math.min(end, start + Math.max(0, e.decision_ms as number));
       const child: Attributes = { [ATTR.mcpMethod]: 'tools/call' };
