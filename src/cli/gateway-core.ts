@@ -15,6 +15,8 @@ import { ApprovalQueue, type ApprovalHolder } from '../approval/queue.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
+import { openTelemetry, telemetryConfig, type MetricsHandler } from '../metrics/index.js';
+import { VERSION } from './version.js';
 import type { RunOptions } from './run.js';
 
 export interface GatewayCore {
@@ -28,6 +30,8 @@ export interface GatewayCore {
   holder: PolicyHolder;
   guard: CallGuard;
   approvals: ApprovalHolder;
+  /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
+  metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
   /** A pin checker for one session of `server` (the policy's `pin:`, else --pin). */
   pinsFor(server: string): PinChecker;
   emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
@@ -38,6 +42,7 @@ export interface GatewayCore {
 }
 
 export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger): Promise<GatewayCore> {
+  const observe = telemetryConfig(opts); // flag errors before anything opens
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
   const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
   if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
@@ -95,7 +100,11 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     retention: opts.auditRetention,
     onPruneError: (err) => log.warn({ err }, 'audit retention failed'),
   });
-  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
+  // Metrics (--metrics-port) and traces (an OTLP endpoint) are event sinks too; absent unless configured.
+  const telemetry = await openTelemetry(observe, { instance, version: VERSION, warn: (m) => log.warn(m) });
+  if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
+  if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
+  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit, ...telemetry.sinks]);
   const holder = new PolicyHolder(configPath, policy);
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;
@@ -125,6 +134,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     holder,
     guard,
     approvals,
+    ...(telemetry.listenerHandler ? { metricsHandler: telemetry.listenerHandler } : {}),
     pinsFor: (server) => {
       trackPins(server);
       return new PinChecker(pinStore, server, () => holder.current.pin ?? flagPin, () => new Date(), failMode);
@@ -146,6 +156,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       emit({ type: 'shutdown', status: 'success' });
       await holder.close();
       await events.close();
+      await telemetry.close();
       await store.close();
       pinStore.close();
       log.flush();

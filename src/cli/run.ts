@@ -40,6 +40,11 @@ export interface RunOptions {
   jwtClaim?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  metricsPort?: string;
+  metricsBind?: string;
+  metricsKey?: string;
+  metricsKeyFile?: string;
+  otlpEndpoint?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -79,6 +84,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')
     .option('--audit-retention <duration>', 'prune audit records older than this (e.g. 30d), with a checkpoint')
     .option('--audit-hmac-key-file <file>', 'sign the audit hash chain with the HMAC key in this file')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
+    .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
+    .option('--metrics-key <key>', 'require "Authorization: Bearer KEY" on /metrics (also --metrics-key-file, $TOOLGATE_METRICS_KEY); with --transport http|sse, /metrics is also served on the listener port')
+    .option('--metrics-key-file <file>', 'file holding the metrics key')
+    .option('--otlp-endpoint <url>', 'export OpenTelemetry traces of each call over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318; default $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT)')
     .argument('[command...]', 'the MCP server to start, after --');
 }
 

@@ -166,6 +166,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
       maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
       log: core.log,
+      ...(core.metricsHandler ? { metrics: core.metricsHandler(opts.bind ?? '127.0.0.1', opts.allowedHost) } : {}),
       openSession: (id, downstream, ended, caller) => {
         // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
         const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;

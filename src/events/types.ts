@@ -43,6 +43,11 @@ export interface GatewayEvent {
   args_sha256?: string;
   outcome?: UpstreamOutcome;
   latency_ms?: number;
+  /**
+   * A forwarded call: the part of latency_ms before it was sent upstream
+   * (decision, counters, any approval wait); the rest is the upstream round trip.
+   */
+  decision_ms?: number;
   policy_hash?: string;
   // approval_* (and tool_call of a call that waited for approval)
   approval_id?: string;

@@ -39,6 +39,8 @@ export interface ListenerOptions {
    * answered with its status (401 + WWW-Authenticate) and never reaches a session.
    */
   authenticate?: CallerCheck;
+  /** Answers GET /metrics with its own key check (Prometheus scrapers hold no MCP credential). */
+  metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /**
    * Start a gateway session for a new client session: connect the upstream
    * and the pipeline to `downstream`; call `ended` when the upstream goes away.
@@ -194,6 +196,7 @@ export class Listener {
   // ---- requests -------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.o.metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return this.o.metrics(req, res);
     const verdict = this.security.check(req);
     if (!verdict.ok) {
       this.o.log.warn({ status: verdict.status, host: req.headers.host, origin: req.headers.origin, url: req.url }, verdict.message);

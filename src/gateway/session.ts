@@ -118,6 +118,8 @@ interface PendingCall {
   tool: string;
   argsHash: string;
   started: number;
+  /** When the call was sent upstream (performance.now()): decision_ms = forwarded - started. */
+  forwarded: number;
   handle?: ReservationHandle;
   policyHash: string;
   /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
@@ -506,7 +508,8 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
-      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      const latency = performance.now() - started;
+      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
@@ -516,6 +519,7 @@ export class GatewaySession {
       tool: name,
       argsHash,
       started,
+      forwarded: performance.now(),
       handle: verdict.handle,
       policyHash: policy.hash,
       args: captured,
@@ -834,6 +838,7 @@ export class GatewaySession {
       input_rounds: call.rounds,
       task_id: call.taskId,
       latency_ms: performance.now() - call.started,
+      decision_ms: call.forwarded - call.started,
     });
     try {
       // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
@@ -910,6 +915,7 @@ export class GatewaySession {
     if (this.o.identity !== undefined) event.identity = this.o.identity;
     if (this.o.server !== undefined) event.server = this.o.server;
     if (event.latency_ms !== undefined) event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
+    if (event.decision_ms !== undefined) event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
     for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
     this.o.events.emit(event);
   }
