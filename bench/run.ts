@@ -32,6 +32,7 @@ const bin = join(root, 'dist', 'src', 'cli', 'main.js');
 const minimalServer = join(root, 'dist', 'bench', 'minimal-server.js');
 const minimalHttpServer = join(root, 'dist', 'bench', 'minimal-http-server.js');
 const rawProxy = join(root, 'dist', 'bench', 'raw-proxy.js');
+const rawHttpProxy = join(root, 'dist', 'bench', 'raw-http-proxy.js');
 const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -512,9 +513,10 @@ async function main(): Promise<void> {
   const tgHttp = await started(() => startPrinting('toolgate HTTP -> HTTP', toolgateHttp(bin, 'state-http', ['--upstream', direct.url, '--upstream-transport', 'http'], ['--max-sessions', String(OPEN_SESSIONS + 100)])), 'toolgate HTTP -> HTTP');
   const tgStdio = await started(() => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http', ['--', ...server])), 'toolgate HTTP -> stdio');
   const baseHttp = BASELINE_BIN ? await started(() => startPrinting(`${BASELINE_LABEL} HTTP -> HTTP`, toolgateHttp(BASELINE_BIN, 'state-http-baseline', ['--upstream', direct.url, '--upstream-transport', 'http'])), BASELINE_LABEL) : undefined;
+  const rawHttp = await started(() => startPrinting('raw HTTP proxy (floor)', [process.execPath, rawHttpProxy, direct.url]), 'the raw HTTP proxy');
   const mcpProxy = proxies.mcpProxy ? await started(() => startOnPort('mcp-proxy -> stdio', (port) => [process.execPath, proxies.mcpProxy!, '--port', String(port), '--host', '127.0.0.1', '--server', 'stream', '--', ...server]), 'mcp-proxy') : undefined;
   const superGw = proxies.supergateway ? await started(() => startOnPort('supergateway --stateful -> stdio', (port) => [process.execPath, proxies.supergateway!, '--stdio', server.map((a) => JSON.stringify(a)).join(' '), '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none']), 'supergateway') : undefined;
-  const httpServices = [direct, tgHttp, tgStdio, baseHttp, mcpProxy, superGw].filter((s): s is Service => s !== undefined);
+  const httpServices = [direct, tgHttp, tgStdio, baseHttp, rawHttp, mcpProxy, superGw].filter((s): s is Service => s !== undefined);
   await sleep(500);
   const idleRss = new Map(httpServices.map((s) => [s.name, rssKb(s.proc.pid!)]));
 
@@ -622,6 +624,8 @@ The raw byte-copying proxy (\`bench/raw-proxy.ts\`: copies bytes between two pip
 ## 2. HTTP (Streamable HTTP)
 
 The server is \`bench/minimal-http-server.ts\` (node:http, JSON answers, sessions, no SDK). toolgate's listener runs in front of it (\`--transport http --upstream URL\`, the same 50-rule policy and SQLite counters), and also in front of the stdio server (\`--transport http -- node minimal-server.js\`, one child per session), which is what mcp-proxy and supergateway do: they only bridge stdio servers to HTTP, so they run in front of the same minimal server over stdio.
+
+The raw HTTP proxy (\`bench/raw-http-proxy.ts\`: node:http in and out over keep-alive connections, bodies piped, no parsing, no policy) is the floor of any HTTP proxy in front of this server on this machine: one more process, two more socket writes and two more wake-ups per call.
 
 Latency, sequential calls, plain client (node:http with a keep-alive agent):
 
