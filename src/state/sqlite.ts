@@ -2,6 +2,11 @@
 // that several toolgate processes may share.
 //
 // Semantics (shared with MemoryCounterStore):
+// - group commit: reservations asked for in the same turn of the event loop
+//   (concurrent calls) share one IMMEDIATE transaction, each in its own
+//   savepoint, in the order they were asked; each is still all-or-none and
+//   checked against the totals of those before it, and none resolves before
+//   the transaction has committed. One call alone costs one extra loop turn.
 // - reserve runs in one IMMEDIATE transaction: it takes SQLite's write lock
 //   first, checks every request against its limit (requests sharing a key and
 //   window are checked against their running total), and increments all of
@@ -40,6 +45,13 @@ export interface SqliteCounterStoreOptions {
 
 type Item = ReservationHandle['items'][number];
 
+interface Queued {
+  requests: readonly ReserveRequest[];
+  now: number;
+  resolve: (r: ReserveResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteCounterStore implements CounterStore {
   readonly kind = 'sqlite';
   readonly path: string;
@@ -51,6 +63,9 @@ export class SqliteCounterStore implements CounterStore {
 
   private readonly readTx: (refs: readonly CounterRef[], now: number) => Map<string, number>;
   private readonly reserveTx: { immediate: (requests: readonly ReserveRequest[], now: number) => ReserveResult };
+  private readonly batchTx: { immediate: (batch: readonly Queued[]) => ReserveResult[] };
+  private queue: Queued[] = [];
+  private flushScheduled = false;
   private readonly rollbackTx: { immediate: (items: readonly Item[]) => void };
   private readonly pruneStmt: Database.Statement<[number]>;
 
@@ -145,6 +160,21 @@ export class SqliteCounterStore implements CounterStore {
       }
       return { ok: true, handle: { items } };
     });
+    // Several reservations in one transaction: each in a savepoint (a nested
+    // transaction), so a refused one rolls back only its own adds.
+    const batchTx = this.db.transaction((batch: readonly Queued[]): ReserveResult[] =>
+      batch.map((q) => {
+        try {
+          return reserveTx(q.requests, q.now);
+        } catch (err) {
+          if (err !== refused || !refusal) throw err;
+          const r = refusal;
+          refusal = undefined;
+          return { ok: false, refused: r.refused, current: r.current };
+        }
+      }),
+    );
+    this.batchTx = { immediate: (batch) => batchTx.immediate(batch) };
     this.reserveTx = {
       immediate: (requests, now) => {
         try {
@@ -204,8 +234,51 @@ export class SqliteCounterStore implements CounterStore {
   async reserve(requests: readonly ReserveRequest[], now: number): Promise<ReserveResult> {
     this.assertOpen();
     checkReserveRequests(requests);
-    if (now >= this.nextPruneAt) this.prune(now);
-    return this.reserveTx.immediate(requests, now);
+    return new Promise<ReserveResult>((resolve, reject) => {
+      this.queue.push({ requests, now, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushReservations());
+      }
+    });
+  }
+
+  /** The group commit of the reservations queued since the last one. */
+  private flushReservations(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const q of batch) q.reject(new Error('SqliteCounterStore is closed'));
+      return;
+    }
+    try {
+      for (const q of batch) if (q.now >= this.nextPruneAt) this.prune(q.now);
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    if (batch.length === 1) {
+      const q = batch[0]!;
+      let result: ReserveResult;
+      try {
+        result = this.reserveTx.immediate(q.requests, q.now);
+      } catch (err) {
+        q.reject(err);
+        return;
+      }
+      q.resolve(result);
+      return;
+    }
+    let results: ReserveResult[];
+    try {
+      results = this.batchTx.immediate(batch);
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => q.resolve(results[i]!));
   }
 
   /** The reservation already counts: commit writes nothing and only settles the handle. */
@@ -235,6 +308,8 @@ export class SqliteCounterStore implements CounterStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Reservations already asked for are decided, not dropped.
+    this.flushReservations();
     this.closed = true;
     this.db.close();
   }
