@@ -5,6 +5,9 @@
 // of a copy, and the common record shape (flat objects of strings, numbers
 // and nulls) never builds intermediate arrays.
 
+import * as crypto from 'node:crypto';
+import { createHash } from 'node:crypto';
+
 /** What to do with a string holding a lone surrogate (RFC 8785 forbids them). */
 export type LoneSurrogates = 'throw' | 'escape';
 
@@ -23,7 +26,12 @@ function hasLoneSurrogate(value: string): boolean {
   return false;
 }
 
+/** Characters JSON.stringify would escape, and surrogates (which may be lone). */
+const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 function str(s: string, lone: LoneSurrogates): string {
+  // Most texts (ids, hashes, names, timestamps) need no escape at all.
+  if (!NEEDS_CARE.test(s)) return `"${s}"`;
   const j = JSON.stringify(s);
   // Well-formed JSON.stringify escapes lone surrogates as \udXXX; no such text, no lone surrogate.
   if (lone === 'throw' && j.includes('\\ud') && hasLoneSurrogate(s)) throw new Error('Lone surrogate is not allowed');
@@ -83,6 +91,26 @@ function write(value: unknown, seen: Set<object>, lone: LoneSurrogates): string 
   seen.delete(obj);
   return out;
 }
+
+/** Canonical JSON of one string (throws on a lone surrogate, as canonicalize does). */
+export function canonicalString(s: string): string {
+  return str(s, 'throw');
+}
+
+/** Canonical JSON of one number (throws on NaN and Infinity, as canonicalize does). */
+export function canonicalNumber(n: number): string {
+  return num(n);
+}
+
+/**
+ * SHA-256 (hex) of a text: crypto.hash where Node has it (one call, no Hash
+ * object; Node 20.12 and later), else createHash.
+ */
+export const sha256Hex: (text: string) => string = (() => {
+  const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+  if (typeof oneShot === 'function') return (text: string) => oneShot('sha256', text, 'hex');
+  return (text: string) => createHash('sha256').update(text).digest('hex');
+})();
 
 /**
  * Canonical JSON of a value, as `canonicalize(value)` returns it: undefined

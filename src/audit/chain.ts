@@ -7,8 +7,8 @@
 // (positions missing), inserted (a record that does not belong between its
 // neighbours, or a second record claiming a taken position) or reordered (a
 // record stored out of its chain order).
-import { createHash, createHmac } from 'node:crypto';
-import { canonicalJson } from './canonical.js';
+import { createHmac } from 'node:crypto';
+import { canonicalJson, canonicalNumber, canonicalString, sha256Hex } from './canonical.js';
 import {
   GENESIS_HASH,
   RECORD_FIELDS,
@@ -45,7 +45,8 @@ export function hashInput(r: Omit<AuditRecord, 'hash' | 'seq'>): string {
     const v = rec[h.k];
     if (v === undefined || (v === null && !h.base)) continue;
     let text: string | undefined;
-    if (typeof v === 'string' || typeof v === 'number') text = canonicalJson(v);
+    if (typeof v === 'string') text = canonicalString(v);
+    else if (typeof v === 'number') text = canonicalNumber(v);
     else if (v === null) text = 'null';
     else return hashInputGeneric(r);
     out += out.length === 1 ? h.key : `,${h.key}`;
@@ -60,7 +61,7 @@ export function computeHash(r: Omit<AuditRecord, 'hash' | 'seq'>, key?: Buffer):
     if (!key) throw new Error('an HMAC record needs the key');
     return createHmac('sha256', key).update(text).digest('hex');
   }
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /** Appends records to one instance's chain (in memory: the store persists them). */

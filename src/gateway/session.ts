@@ -1,7 +1,7 @@
 // One gateway session: the pipeline between an agent (downstream) and one MCP
 // server (upstream). Only tools/call and the answer to tools/list are looked
 // at; every other message crosses untouched, in both directions, in order.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MessageChannel, Frame } from '../mcp/channel.js';
 import {
@@ -26,7 +26,7 @@ import type { Logger } from '../log/index.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
-import { canonicalJson } from '../audit/canonical.js';
+import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -90,7 +90,7 @@ interface Slot {
 }
 
 export function sha256Canonical(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value) ?? 'null').digest('hex');
+  return sha256Hex(canonicalJson(value) ?? 'null');
 }
 
 /** Who may approve, as stored with the request: the named approvers, plus SELF_APPROVER when the rule allows self-approval. */
