@@ -89,8 +89,13 @@ interface Slot {
   done: boolean;
 }
 
+/**
+ * SHA-256 of the canonical JSON of a value. A lone surrogate (which JSON
+ * escapes can carry) is hashed in its escaped form instead of throwing: a
+ * throw here would reject the call's promise unhandled and end the process.
+ */
 export function sha256Canonical(value: unknown): string {
-  return sha256Hex(canonicalJson(value) ?? 'null');
+  return sha256Hex(canonicalJson(value, 'escape') ?? 'null');
 }
 
 /** Who may approve, as stored with the request: the named approvers, plus SELF_APPROVER when the rule allows self-approval. */
