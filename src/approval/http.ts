@@ -14,6 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject } from '../mcp/jsonrpc.js';
 import { secretEquals } from '../identity/tokens.js';
+import { isStateUnavailable } from '../state/errors.js';
 import { APPROVAL_STATUSES, approvalJson, type ApprovalDecider, type ApprovalStatus, type DecideResult } from './types.js';
 
 export interface ApprovalApiOptions {
@@ -48,15 +49,15 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
           return true;
         }
         const limit = Number(url.searchParams.get('limit') ?? 100);
-        o.approvals.sweep?.();
-        const list = o.approvals.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100 });
+        await o.approvals.sweep?.();
+        const list = await o.approvals.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100 });
         send(res, 200, { approvals: list.map(approvalJson) });
         return true;
       }
       if (rest.length === 1) {
         if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-        o.approvals.sweep?.();
-        const r = o.approvals.get(rest[0]!);
+        await o.approvals.sweep?.();
+        const r = await o.approvals.get(rest[0]!);
         if (!r) send(res, 404, { error: 'not_found', message: `no approval request ${rest[0]}` });
         else send(res, 200, { approval: approvalJson(r) });
         return true;
@@ -76,14 +77,16 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
           send(res, 400, { error: 'reason_required', message: 'a denial needs a reason: {"reason": "..."}' });
           return true;
         }
-        const r = o.approvals.decide(rest[0]!, { approve, by, channel: 'http', ...(reason !== undefined ? { reason } : {}) });
+        const r = await o.approvals.decide(rest[0]!, { approve, by, channel: 'http', ...(reason !== undefined ? { reason } : {}) });
         sendDecision(res, r);
         return true;
       }
       send(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
       return true;
     } catch (err) {
-      send(res, 500, { error: 'internal', message: err instanceof Error ? err.message : String(err) });
+      // A shared store (Redis) that cannot be reached: 503, the message names no secret.
+      if (isStateUnavailable(err)) send(res, 503, { error: 'unavailable', message: err.message });
+      else send(res, 500, { error: 'internal', message: err instanceof Error ? err.message : String(err) });
       return true;
     }
   };

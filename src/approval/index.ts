@@ -8,8 +8,11 @@ export * from './types.js';
 export { APPROVALS_DB_FILE, ApprovalStore, newApprovalId, processAlive } from './store.js';
 export type { ApprovalStoreOptions } from './store.js';
 export { ApprovalQueue, formatDuration, outcomeMessage } from './queue.js';
-export type { ApprovalOutcome, ApprovalQueueOptions, Elicit, ElicitAnswer, FinalStatus, HeldApproval } from './queue.js';
+export type { ApprovalHolder, ApprovalOutcome, ApprovalQueueOptions, Elicit, ElicitAnswer, FinalStatus, HeldApproval } from './queue.js';
 export { redactArgs } from './redact.js';
+// The Redis queue (and ioredis) loads only when a redis:// DSN is used: import './redis-store.js' / './redis-queue.js'.
+export type { ApprovalEvent, RedisApprovalStore, RedisApprovalStoreOptions } from './redis-store.js';
+export type { RedisApprovalQueue, RedisApprovalQueueOptions } from './redis-queue.js';
 export { createApprovalApi } from './http.js';
 export type { ApprovalApiOptions } from './http.js';
 export { elicitationRequest, parseElicitationResult } from './elicitation.js';

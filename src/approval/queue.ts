@@ -46,6 +46,15 @@ export interface HeldApproval {
   abandon(reason: string): void;
 }
 
+/** What a gateway holds calls with: this SQLite-backed queue, or the Redis one (redis-queue.ts). */
+export interface ApprovalHolder {
+  /** Store a request and wait for its outcome; throws when the request cannot be stored (the call is then denied). */
+  open(input: NewApproval, opts?: { elicit?: Elicit }): HeldApproval;
+  /** How many calls wait in this process. */
+  readonly waiting: number;
+  close(reason?: string): void | Promise<void>;
+}
+
 export interface ApprovalQueueOptions {
   store: ApprovalStore;
   pollMs?: number;
@@ -59,7 +68,7 @@ interface Waiter {
   elicitation?: AbortController;
 }
 
-export class ApprovalQueue implements ApprovalDecider {
+export class ApprovalQueue implements ApprovalDecider, ApprovalHolder {
   readonly store: ApprovalStore;
   private readonly pollMs: number;
   private readonly log: Logger | undefined;

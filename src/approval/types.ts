@@ -77,13 +77,18 @@ export type DecideResult =
       record?: ApprovalRecord;
     };
 
-/** What the approval channels (CLI, HTTP API, dashboard) need: list, read, decide. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * What the approval channels (CLI, HTTP API, dashboard) need: list, read, decide.
+ * The SQLite store answers at once; the Redis store (redis-store.ts) answers with promises.
+ */
 export interface ApprovalDecider {
-  list(filter?: { status?: ApprovalStatus; limit?: number }): ApprovalRecord[];
-  get(idOrPrefix: string): ApprovalRecord | undefined;
-  decide(idOrPrefix: string, input: DecideInput): DecideResult;
+  list(filter?: { status?: ApprovalStatus; limit?: number }): MaybePromise<ApprovalRecord[]>;
+  get(idOrPrefix: string): MaybePromise<ApprovalRecord | undefined>;
+  decide(idOrPrefix: string, input: DecideInput): MaybePromise<DecideResult>;
   /** Settle what nobody will settle (requests of stopped gateways, past their expiry). */
-  sweep?(): number;
+  sweep?(): MaybePromise<number>;
 }
 
 /** The JSON shape of a record in the HTTP API and `approvals list --json`. */

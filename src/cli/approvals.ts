@@ -1,6 +1,8 @@
 // `toolgate approvals list|show|approve|deny|serve`: decide held calls from any
-// process that shares the gateway's state directory. The waiting gateway
-// notices a decision within its poll interval (250 ms).
+// process that shares the gateway's state directory (the waiting gateway
+// notices a decision within its poll interval, 250 ms), or with --state-dsn
+// the gateways' Redis (the decision is published: the waiting instance, on any
+// machine, releases the call at once).
 import { Command, Option } from 'commander';
 import { createServer } from 'node:http';
 import { userInfo } from 'node:os';
@@ -10,16 +12,21 @@ import {
   createApprovalApi,
   formatDuration,
   openApprovalStore,
+  type ApprovalDecider,
   type ApprovalRecord,
   type ApprovalStatus,
   type DecideResult,
 } from '../approval/index.js';
-import { resolveStateDir } from '../state/index.js';
+import { parseStateBackend, resolveStateDir } from '../state/index.js';
 
 interface Common {
   stateDir?: string;
+  stateDsn?: string;
+  statePrefix?: string;
   json?: boolean;
 }
+
+type Decider = ApprovalDecider & { close(): void | Promise<void> };
 
 function defaultApprover(): string {
   try {
@@ -29,7 +36,21 @@ function defaultApprover(): string {
   }
 }
 
-function open(opts: Common) {
+async function open(opts: Common): Promise<Decider> {
+  if (opts.stateDsn) {
+    const backend = parseStateBackend(opts.stateDsn);
+    if (backend.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+    const { RedisApprovalStore } = await import('../approval/redis-store.js');
+    const store = new RedisApprovalStore({ url: backend.url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
+    try {
+      await store.ready();
+      await store.sweep();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
   const store = openApprovalStore(resolveStateDir({ stateDir: opts.stateDir }));
   store.sweep();
   return store;
@@ -55,18 +76,23 @@ function printDecision(r: DecideResult, json: boolean | undefined): void {
 
 export function registerApprovals(program: Command): void {
   const cmd = new Command('approvals').description('list and decide tool calls held for approval');
-  const common = (c: Command) => c.option('--state-dir <dir>', 'state directory of the gateway (default ~/.toolgate, or $TOOLGATE_HOME)').option('--json', 'print JSON');
+  const common = (c: Command) =>
+    c
+      .option('--state-dir <dir>', 'state directory of the gateway (default ~/.toolgate, or $TOOLGATE_HOME)')
+      .option('--state-dsn <dsn>', "the gateways' shared Redis (redis://[user:pass@]host:port[/db] or rediss://) instead of the state directory")
+      .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
+      .option('--json', 'print JSON');
 
   common(cmd.command('list'))
     .description('list approval requests, newest first')
     .option('--pending', 'only the ones still waiting')
     .addOption(new Option('--status <status>', 'only this status').choices(APPROVAL_STATUSES))
     .option('--limit <n>', 'at most this many', '50')
-    .action((opts: Common & { pending?: boolean; status?: ApprovalStatus; limit: string }) => {
-      const store = open(opts);
+    .action(async (opts: Common & { pending?: boolean; status?: ApprovalStatus; limit: string }) => {
+      const store = await open(opts);
       try {
         const status = opts.pending ? 'pending' : opts.status;
-        const list = store.list({ ...(status ? { status } : {}), limit: Math.max(1, Number(opts.limit) || 50) });
+        const list = await store.list({ ...(status ? { status } : {}), limit: Math.max(1, Number(opts.limit) || 50) });
         if (opts.json) {
           for (const r of list) process.stdout.write(`${JSON.stringify(approvalJson(r))}\n`);
           return;
@@ -81,23 +107,23 @@ export function registerApprovals(program: Command): void {
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
   common(cmd.command('show'))
     .description('show one approval request')
     .argument('<id>', 'the approval id (or a unique prefix)')
-    .action((id: string, opts: Common) => {
-      const store = open(opts);
+    .action(async (id: string, opts: Common) => {
+      const store = await open(opts);
       try {
-        const r = store.get(id);
+        const r = await store.get(id);
         if (!r) throw new Error(`no approval request ${id}`);
         const j = approvalJson(r);
         if (opts.json) process.stdout.write(`${JSON.stringify(j)}\n`);
         else for (const [k, v] of Object.entries(j)) if (v !== null) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -106,12 +132,12 @@ export function registerApprovals(program: Command): void {
     .argument('<id>', 'the approval id (or a unique prefix)')
     .option('--reason <text>', 'why (recorded)')
     .option('--as <name>', 'who approves (must be one of the rule\'s approvers, when it names them)', defaultApprover())
-    .action((id: string, opts: Common & { reason?: string; as: string }) => {
-      const store = open(opts);
+    .action(async (id: string, opts: Common & { reason?: string; as: string }) => {
+      const store = await open(opts);
       try {
-        printDecision(store.decide(id, { approve: true, by: opts.as, channel: 'cli', ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json);
+        printDecision(await store.decide(id, { approve: true, by: opts.as, channel: 'cli', ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -120,12 +146,12 @@ export function registerApprovals(program: Command): void {
     .argument('<id>', 'the approval id (or a unique prefix)')
     .requiredOption('--reason <text>', 'why (sent to the agent and recorded)')
     .option('--as <name>', 'who denies', defaultApprover())
-    .action((id: string, opts: Common & { reason: string; as: string }) => {
-      const store = open(opts);
+    .action(async (id: string, opts: Common & { reason: string; as: string }) => {
+      const store = await open(opts);
       try {
-        printDecision(store.decide(id, { approve: false, by: opts.as, reason: opts.reason, channel: 'cli' }), opts.json);
+        printDecision(await store.decide(id, { approve: false, by: opts.as, reason: opts.reason, channel: 'cli' }), opts.json);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -133,13 +159,15 @@ export function registerApprovals(program: Command): void {
     .command('serve')
     .description('serve the approval HTTP API (GET /api/approvals, POST /api/approvals/ID/approve|deny) for this state directory')
     .option('--state-dir <dir>', 'state directory of the gateway')
+    .option('--state-dsn <dsn>', "the gateways' shared Redis instead of the state directory")
+    .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
     .option('--bind <addr>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port', '8787')
     .option('--admin-key <key>', 'the bearer key callers must send (default $TOOLGATE_ADMIN_KEY)')
-    .action(async (opts: { stateDir?: string; bind: string; port: string; adminKey?: string }) => {
+    .action(async (opts: Common & { bind: string; port: string; adminKey?: string }) => {
       const adminKey = opts.adminKey ?? process.env.TOOLGATE_ADMIN_KEY;
       if (!adminKey) throw new Error('give the admin key with --admin-key or $TOOLGATE_ADMIN_KEY');
-      const store = open(opts);
+      const store = await open(opts);
       const api = createApprovalApi({ approvals: store, adminKey });
       const server = createServer((req, res) => {
         void api(req, res).then((handled) => {
@@ -155,7 +183,7 @@ export function registerApprovals(program: Command): void {
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : opts.port;
       process.stderr.write(`toolgate approvals API on http://${opts.bind}:${port}/api/approvals\n`);
-      const stop = () => server.close(() => store.close());
+      const stop = () => server.close(() => void store.close());
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

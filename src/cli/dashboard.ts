@@ -1,10 +1,14 @@
 // `toolgate dashboard --state-dir DIR --admin-key KEY [--viewer-key KEY ...]`:
 // the dashboard and admin API for every gateway sharing a state directory.
+// With --state-dsn, approvals and pins are read from (and decided in) the
+// gateways' shared Redis; the audit log still comes from --state-dir or --audit-dsn.
 import type { Command } from 'commander';
-import { resolveStateDir } from '../state/index.js';
+import { parseStateBackend, resolveStateDir } from '../state/index.js';
 
 interface DashboardFlags {
   stateDir?: string;
+  stateDsn?: string;
+  statePrefix?: string;
   bind: string;
   port: string;
   adminKey?: string;
@@ -23,6 +27,8 @@ export function registerDashboard(program: Command): void {
     .command('dashboard')
     .description('serve the dashboard and admin API (live calls, approvals, catalogue, quotas, charts) for a state directory')
     .option('--state-dir <dir>', 'state directory of the gateways (default ~/.toolgate, or $TOOLGATE_HOME)')
+    .option('--state-dsn <dsn>', "approvals and pins from the gateways' shared Redis (redis://... or rediss://)")
+    .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
     .option('--bind <addr>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (0: any free port)', '8788')
     .option('--admin-key <key>', 'full access: approve and deny (default $TOOLGATE_ADMIN_KEY)')
@@ -44,7 +50,16 @@ export function registerDashboard(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${opts.port}`);
       const stateDir = resolveStateDir({ stateDir: opts.stateDir });
+      let shared: { approvals: import('../approval/redis-store.js').RedisApprovalStore; pins: import('../pins/redis.js').RedisPinStore } | undefined;
+      if (opts.stateDsn) {
+        const backend = parseStateBackend(opts.stateDsn);
+        if (backend.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+        const [{ RedisApprovalStore }, { RedisPinStore }] = await Promise.all([import('../approval/redis-store.js'), import('../pins/redis.js')]);
+        const prefix = opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {};
+        shared = { approvals: new RedisApprovalStore({ url: backend.url, ...prefix }), pins: new RedisPinStore({ url: backend.url, ...prefix }) };
+      }
       const running = await startDashboard({
+        ...(shared ? { approvals: shared.approvals, pins: shared.pins } : {}),
         stateDir,
         adminKey,
         viewerKeys,
@@ -57,7 +72,13 @@ export function registerDashboard(program: Command): void {
       if (!isLoopback(opts.bind)) process.stderr.write(`toolgate: warning: the dashboard listens on ${opts.bind} over plain HTTP; put a TLS proxy in front of it\n`);
       process.stderr.write(`toolgate dashboard on ${running.url} (state ${stateDir}${opts.auditDsn ? ', audit in PostgreSQL' : ''})\n`);
       const stop = () => {
-        void running.close().then(() => process.exit(0));
+        void running
+          .close()
+          .then(async () => {
+            shared?.pins.close();
+            await shared?.approvals.close();
+          })
+          .then(() => process.exit(0));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

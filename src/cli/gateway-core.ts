@@ -10,8 +10,8 @@ import { JsonlEventSink, MultiSink, newInstanceId, type EventSink, type GatewayE
 import type { Logger } from '../log/index.js';
 import { CallGuard } from '../gateway/guard.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
-import { PinChecker, SqlitePinStore, type PinMode } from '../pins/index.js';
-import { ApprovalQueue } from '../approval/queue.js';
+import { PinChecker, SqlitePinStore, type PinMode, type PinStore } from '../pins/index.js';
+import { ApprovalQueue, type ApprovalHolder } from '../approval/queue.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -27,7 +27,7 @@ export interface GatewayCore {
   events: EventSink & { close(): Promise<void> };
   holder: PolicyHolder;
   guard: CallGuard;
-  approvals: ApprovalQueue;
+  approvals: ApprovalHolder;
   /** A pin checker for one session of `server` (the policy's `pin:`, else --pin). */
   pinsFor(server: string): PinChecker;
   emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
@@ -50,12 +50,43 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       })
     : await openCounterStore({ kind: 'sqlite', stateDir });
   const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
-  // Held calls live in approvals.db. Requests left pending by a gateway that
-  // is gone are recorded abandoned now: they can never run.
-  const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
-  approvalStore.sweep();
-  const approvals = new ApprovalQueue({ store: approvalStore, log });
   const instance = newInstanceId();
+  // Held calls live in approvals.db, or with --state-dsn in Redis (shared by
+  // every instance; decisions arrive by pub/sub). Requests left pending by a
+  // gateway that is gone are recorded abandoned now: they can never run.
+  let approvals: ApprovalHolder;
+  let closeApprovals: () => Promise<void> | void;
+  let pinStore: PinStore & { close(): void };
+  let trackPins: (server: string) => void = () => undefined;
+  if (shared) {
+    const prefix = opts.statePrefix;
+    const [{ RedisApprovalStore }, { RedisApprovalQueue }, { RedisPinStore }] = await Promise.all([
+      import('../approval/redis-store.js'),
+      import('../approval/redis-queue.js'),
+      import('../pins/redis.js'),
+    ]);
+    const approvalStore = new RedisApprovalStore({ url: shared.url, owner: instance, ...(prefix !== undefined ? { prefix } : {}) });
+    const queue = new RedisApprovalQueue({ store: approvalStore, log });
+    void approvalStore
+      .ready()
+      .then(() => approvalStore.sweep())
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'sweeping stale approval requests failed (Redis unreachable); the next start or decision settles them'));
+    approvals = queue;
+    closeApprovals = () => queue.close();
+    const redisPins = new RedisPinStore({ url: shared.url, subscribe: true, onError: (m) => log.warn(m), ...(prefix !== undefined ? { prefix } : {}) });
+    pinStore = redisPins;
+    trackPins = (server) => void redisPins.track(server).catch(() => undefined);
+  } else {
+    const approvalStore = new ApprovalStore({ path: join(stateDir, APPROVALS_DB_FILE) });
+    approvalStore.sweep();
+    const queue = new ApprovalQueue({ store: approvalStore, log });
+    approvals = queue;
+    closeApprovals = () => {
+      queue.close();
+      approvalStore.close();
+    };
+    pinStore = SqlitePinStore.inStateDir(stateDir);
+  }
   const audit = await openGatewayAudit({
     stateDir,
     instance,
@@ -66,8 +97,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   });
   const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, policy);
-  const guard = new CallGuard(store, Date.now, { failMode });
-  const pinStore = SqlitePinStore.inStateDir(stateDir);
+  const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;
   const now = () => new Date().toISOString();
   const emit = (event: Omit<GatewayEvent, 'ts' | 'instance'>) => events.emit({ ts: now(), instance, ...event } as GatewayEvent);
@@ -95,7 +125,10 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     holder,
     guard,
     approvals,
-    pinsFor: (server) => new PinChecker(pinStore, server, () => holder.current.pin ?? flagPin),
+    pinsFor: (server) => {
+      trackPins(server);
+      return new PinChecker(pinStore, server, () => holder.current.pin ?? flagPin, () => new Date(), failMode);
+    },
     emit,
     started: (server, extra = {}) =>
       emit({
@@ -109,8 +142,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
         ...extra,
       }),
     close: async () => {
-      approvals.close();
-      approvalStore.close();
+      await closeApprovals();
       emit({ type: 'shutdown', status: 'success' });
       await holder.close();
       await events.close();

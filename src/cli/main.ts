@@ -46,4 +46,6 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv).catch((err: unknown) => {
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = process.exitCode || 1;
+  // A command that failed must end even if something it opened (a watcher, a timer) would keep it alive.
+  setTimeout(() => process.exit(process.exitCode), 1000).unref();
 });

@@ -1,6 +1,7 @@
 // `toolgate scan`: connect to an MCP server, classify its tools, write a policy scaffold.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { convertConfig, parsePolicy } from '../policy/index.js';
 import { buildScaffold, parseHeaders, scanServer, type ScanTarget } from '../risk/index.js';
 
 interface ScanFlags {
@@ -13,13 +14,22 @@ interface ScanFlags {
   quiet?: boolean;
 }
 
+/** The scaffold in PolicyLayer JSON: the same rules, through the converter (JSON has no comments). */
+function toJson(yaml: string): string {
+  const { config, issues } = parsePolicy(yaml, 'intercept-yaml');
+  if (!config || issues.length > 0) throw new Error(`internal: the generated scaffold does not validate: ${issues.map((i) => i.message).join('; ')}`);
+  const out = convertConfig(config, 'json');
+  if (!out.ok) throw new Error(`the scaffold cannot be written as PolicyLayer JSON: ${out.errors.join('; ')}`);
+  return out.text ?? '';
+}
+
 export function registerScan(program: Command): void {
   program
     .command('scan')
     .description('Connect to an MCP server, classify its tools, and write a policy scaffold')
     .argument('[command...]', 'the server to start over stdio (after --), e.g. -- npx -y @scope/server')
     .option('-o, --output <file>', 'write the policy here instead of stdout')
-    .option('--format <format>', 'output format (yaml)', 'yaml')
+    .option('--format <format>', 'output format: yaml (Intercept YAML, with comments) or json (PolicyLayer JSON)', 'yaml')
     .option('--default <action>', 'default posture of the policy: allow or deny', 'allow')
     .option('--upstream <url>', 'scan a Streamable HTTP server at this URL instead of a command')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', collect, [])
@@ -31,7 +41,7 @@ export function registerScan(program: Command): void {
         if (!flags.quiet) process.stderr.write(`toolgate scan: ${m}\n`);
       };
       try {
-        if (flags.format !== 'yaml') throw new Error(`unknown --format ${JSON.stringify(flags.format)}: only yaml is supported`);
+        if (flags.format !== 'yaml' && flags.format !== 'json') throw new Error(`unknown --format ${JSON.stringify(flags.format)}: use yaml or json`);
         if (flags.default !== 'allow' && flags.default !== 'deny') {
           throw new Error(`--default must be allow or deny, got ${JSON.stringify(flags.default)}`);
         }
@@ -51,12 +61,13 @@ export function registerScan(program: Command): void {
           source = `stdio: ${command.join(' ')}`;
         }
         const result = await scanServer(target, { onProgress: progress, timeoutMs });
-        const text = buildScaffold(result.tools, {
+        const yaml = buildScaffold(result.tools, {
           ...(result.server ? { server: result.server } : {}),
           source,
           generatedAt: new Date(),
           defaultAction: flags.default,
         });
+        const text = flags.format === 'json' ? toJson(yaml) : yaml;
         if (flags.output) {
           writeFileSync(flags.output, text);
           progress(`wrote ${flags.output}`);

@@ -12,9 +12,12 @@ import { openGatewayCore, type GatewayCore } from './gateway-core.js';
 import { StdioChannel } from '../mcp/stdio.js';
 import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
 import { GatewaySession } from '../gateway/session.js';
-import { describeErrors } from '../gateway/policy-holder.js';
-import { Listener, DEFAULTS, checkListenerAuth } from '../gateway/listener.js';
+import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { openListenerAuth } from '../identity/listener-auth.js';
+import type { CompiledPolicy } from '../policy/index.js';
+import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
+import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
 import type { RunOptions } from './run.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
@@ -75,7 +78,6 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   // Validate the listener flags before anything starts.
   const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
   const port = positiveInt(opts.port, '--port', 8080, true);
-  if (transport !== 'stdio') checkListenerAuth(opts.bind ?? '127.0.0.1', apiKeys, opts.insecureNoAuth);
   const core = await setupCore(opts);
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
@@ -87,11 +89,30 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     setTimeout(() => process.exit(process.exitCode), 200).unref();
   };
 
-  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string) =>
-    new GatewaySession({
+  // A grant with its own policy file calls under that policy (loaded once, hot-reloaded like the main one).
+  const grantPolicies = new Map<string, PolicyHolder>();
+  const policyOf = (file: string | undefined): (() => CompiledPolicy) | { error: string } => {
+    if (file === undefined) return () => core.holder.current;
+    let holder = grantPolicies.get(file);
+    if (!holder) {
+      const loaded = loadPolicyFile(file);
+      if (!loaded.ok) return { error: `the grant's policy ${file} has errors:\n${describeErrors(loaded.errors)}` };
+      holder = new PolicyHolder(file, loaded.policy);
+      holder.watch((r) => (r.ok ? undefined : core.log.warn(`grant policy reload rejected, keeping the previous one:\n${describeErrors(r.errors)}`)));
+      grantPolicies.set(file, holder);
+    }
+    const h = holder;
+    return () => h.current;
+  };
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller, generation?: 'modern') => {
+    const policy = policyOf(caller?.policyFile);
+    // A caller whose policy cannot be loaded is denied every call, with the reason.
+    const denial = caller?.denial ?? ('error' in policy ? policy.error : undefined);
+    return new GatewaySession({
       downstream,
       upstream: upstreamChannel,
-      policy: () => core.holder.current,
+      policy: 'error' in policy ? () => core.holder.current : policy,
+      callerDenial: denial,
       guard: core.guard,
       events: core.events,
       log: core.log,
@@ -101,7 +122,9 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      ...(generation ? { generation } : {}),
     });
+  };
 
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
@@ -120,34 +143,55 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     return;
   }
 
-  const listener = new Listener({
-    mode: transport === 'sse' ? 'sse' : 'http',
-    bind: opts.bind ?? '127.0.0.1',
-    port,
+  const auth = await openListenerAuth({
     apiKeys,
-    insecureNoAuth: opts.insecureNoAuth,
-    allowedHosts: opts.allowedHost,
-    allowedOrigins: opts.allowedOrigin,
-    maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
-    idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
-    maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
-    log: core.log,
-    openSession: (id, downstream, ended) => {
-      const upstream = openUpstream(spec, core.log);
-      const session = newSession(downstream, id, upstream.channel);
-      session.onclose = (side) => {
-        if (side === 'upstream') ended('the upstream closed');
-      };
-      core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
-      return { close: () => upstream.close() };
-    },
+    stateDir: core.stateDir,
+    ...(opts.jwtKeyFile || opts.jwtJwksUrl
+      ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
+      : {}),
   });
-  const url = await listener.start();
+  let listener: Listener;
+  let url: string;
+  try {
+    listener = new Listener({
+      mode: transport === 'sse' ? 'sse' : 'http',
+      bind: opts.bind ?? '127.0.0.1',
+      port,
+      apiKeys,
+      ...(auth.check ? { authenticate: auth.check } : {}),
+      insecureNoAuth: opts.insecureNoAuth,
+      allowedHosts: opts.allowedHost,
+      allowedOrigins: opts.allowedOrigin,
+      maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
+      idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
+      maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
+      log: core.log,
+      openSession: (id, downstream, ended, caller) => {
+        // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
+        const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
+        const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
+        session.onclose = (side) => {
+          if (side === 'upstream') ended('the upstream closed');
+        };
+        core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
+        return { close: () => upstream.close() };
+      },
+    });
+    url = await listener.start();
+  } catch (err) {
+    // A listener that cannot start (no authentication off loopback, port taken) ends the process cleanly.
+    auth.close();
+    await core.close();
+    throw err;
+  }
   process.stderr.write(`toolgate listening on ${url}\n`);
   core.log.info({ url, policy: core.configPath, auth: apiKeys.length > 0 }, 'toolgate started');
   await new Promise<void>((resolveStop) => {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolveStop());
   });
   await listener.close();
+  auth.close();
+  await Promise.all([...grantPolicies.values()].map((h) => h.close()));
   await shutdown(0);
 }

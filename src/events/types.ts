@@ -16,8 +16,13 @@ export type EventType =
   | 'approval_expired'
   | 'approval_abandoned';
 
-export type CallDecision = 'allowed' | 'denied' | 'error';
-export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
+export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
+/**
+ * abandoned: the call never reached an answer the gateway saw: answered
+ * input_required and never repeated (rolled back), or a task whose end was
+ * never seen (counters kept).
+ */
+export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error' | 'abandoned';
 
 export interface GatewayEvent {
   type: EventType;

@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageChannel } from '../mcp/channel.js';
-import { LegacySseDownstream, SseStream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
+import { LegacySseDownstream, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
 import { classify, errorResponse, ErrorCode, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, MODERN_PROTOCOL_VERSIONS, ModernError, needsName, requestName } from '../mcp/http-modern.js';
 import { isLoopback, ListenerSecurity } from './listener-security.js';
 
-export const SUPPORTED_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
+export const SUPPORTED_PROTOCOL_VERSIONS = [...LEGACY_PROTOCOL_VERSIONS, ...MODERN_PROTOCOL_VERSIONS];
 
 /** What the wiring gives back for one session: how to end it. */
 export interface SessionBinding {
@@ -33,18 +34,39 @@ export interface ListenerOptions {
   idleTimeoutMs?: number;
   log: Logger;
   /**
+   * Who is calling, from the Authorization header (API keys, grant tokens,
+   * JWTs). When given, it replaces the plain API-key check; a refusal is
+   * answered with its status (401 + WWW-Authenticate) and never reaches a session.
+   */
+  authenticate?: CallerCheck;
+  /**
    * Start a gateway session for a new client session: connect the upstream
    * and the pipeline to `downstream`; call `ended` when the upstream goes away.
    */
-  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void): SessionBinding;
+  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, caller?: Caller): SessionBinding;
 }
+
+/** An authenticated caller: a grant (or JWT naming one). API keys authenticate without an identity. */
+export interface Caller {
+  name: string;
+  /** Set when every call of this caller is denied (a grant without a policy). */
+  denial?: string;
+  /** The grant's own policy file, used instead of the gateway's policy. */
+  policyFile?: string;
+}
+
+export type CallerCheck = (
+  authorization: string | undefined,
+) => Promise<{ ok: true; caller?: Caller } | { ok: false; status: number; message: string; headers?: Record<string, string> }>;
 
 interface Live {
   id: string;
-  downstream: StreamableHttpDownstream | LegacySseDownstream;
+  downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream;
   binding?: SessionBinding;
   lastActive: number;
   closing?: Promise<void>;
+  /** The identity the session was opened by; every later request must be the same caller. */
+  caller?: string;
 }
 
 /** A listener on a non-loopback address needs authentication, unless explicitly waived. */
@@ -64,6 +86,12 @@ export const DEFAULTS = {
 export class Listener {
   private server: Server | undefined;
   private readonly sessions = new Map<string, Live>();
+  /**
+   * The modern (stateless) lanes: one gateway session and upstream per caller
+   * for the sessionless 2026-07-28 requests (callers never share an identity,
+   * a policy or quotas). Keyed by caller name; '' for unauthenticated callers.
+   */
+  private readonly lanes = new Map<string, Live>();
   private readonly security: ListenerSecurity;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly maxBody: number;
@@ -72,8 +100,9 @@ export class Listener {
   url = '';
 
   constructor(private readonly o: ListenerOptions) {
-    checkListenerAuth(o.bind, o.apiKeys, o.insecureNoAuth);
-    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
+    checkListenerAuth(o.bind, o.authenticate ? ['(authenticator)'] : o.apiKeys, o.insecureNoAuth);
+    // With an authenticator, keys are its business; the security check keeps Host and Origin.
+    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.authenticate ? [] : o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
     this.maxBody = o.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
     this.maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;
     this.idleMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
@@ -107,7 +136,8 @@ export class Listener {
   /** Stop listening and end every session (and its upstream). */
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await Promise.all([...this.sessions.values()].map((s) => this.endSession(s, 'the gateway is shutting down')));
+    const all = [...this.sessions.values(), ...this.lanes.values()];
+    await Promise.all(all.map((s) => this.endSession(s, 'the gateway is shutting down')));
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {
@@ -119,8 +149,8 @@ export class Listener {
 
   private sweep(): void {
     const now = Date.now();
-    for (const s of this.sessions.values()) {
-      const busy = s.downstream instanceof StreamableHttpDownstream ? s.downstream.busy : true;
+    for (const s of [...this.sessions.values(), ...this.lanes.values()]) {
+      const busy = s.downstream instanceof StreamableHttpDownstream || s.downstream instanceof StatelessHttpDownstream ? s.downstream.busy : true;
       if (!busy && now - s.lastActive >= this.idleMs) {
         this.o.log.info({ session: s.id }, 'session idle; closing it');
         void this.endSession(s, 'idle timeout');
@@ -131,6 +161,7 @@ export class Listener {
   private endSession(s: Live, why: string): Promise<void> {
     if (s.closing) return s.closing;
     this.sessions.delete(s.id);
+    if (this.lanes.get(s.caller ?? '') === s) this.lanes.delete(s.caller ?? '');
     s.closing = (async () => {
       await s.downstream.close();
       try {
@@ -143,12 +174,21 @@ export class Listener {
     return s.closing;
   }
 
-  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream): Live {
+  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream, caller: Caller | undefined): Live {
     const id = randomUUID();
     const live: Live = { id, downstream, lastActive: Date.now() };
-    this.sessions.set(id, live);
-    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why));
+    if (caller) live.caller = caller.name;
+    if (downstream instanceof StatelessHttpDownstream) this.lanes.set(caller?.name ?? '', live);
+    else this.sessions.set(id, live);
+    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), caller);
     return live;
+  }
+
+  /** A session may only be used by the caller that opened it. */
+  private sameCaller(live: Live, caller: Caller | undefined, res: ServerResponse): boolean {
+    if ((live.caller ?? '') === (caller?.name ?? '')) return true;
+    this.error(res, 403, -32000, 'Forbidden: this session belongs to another caller');
+    return false;
   }
 
   // ---- requests -------------------------------------------------------------
@@ -161,26 +201,41 @@ export class Listener {
       this.error(res, verdict.status, -32000, verdict.message, verdict.headers);
       return;
     }
+    let caller: Caller | undefined;
+    if (this.o.authenticate) {
+      const who = await this.o.authenticate(req.headers.authorization);
+      if (!who.ok) {
+        this.o.log.warn({ status: who.status, url: req.url }, who.message);
+        req.resume();
+        this.error(res, who.status, -32000, who.message, who.headers);
+        return;
+      }
+      caller = who.caller;
+    }
     const url = new URL(req.url ?? '/', 'http://listener');
     if (this.o.mode === 'http' && url.pathname === '/mcp') {
-      if (req.method === 'POST') return this.post(req, res);
-      if (req.method === 'GET') return this.get(req, res);
-      if (req.method === 'DELETE') return this.delete(req, res);
+      if (req.method === 'POST') return this.post(req, res, caller);
+      // The stateless revision has no GET stream and no sessions to DELETE.
+      if ((req.method === 'GET' || req.method === 'DELETE') && header(req, 'mcp-session-id') === undefined && isModernVersion(header(req, 'mcp-protocol-version'))) {
+        return this.methodNotAllowed(req, res, 'POST');
+      }
+      if (req.method === 'GET') return this.get(req, res, caller);
+      if (req.method === 'DELETE') return this.delete(req, res, caller);
       return this.methodNotAllowed(req, res, 'GET, POST, DELETE');
     }
     if (this.o.mode === 'sse' && url.pathname === '/sse') {
-      if (req.method === 'GET') return this.legacyOpen(req, res);
+      if (req.method === 'GET') return this.legacyOpen(req, res, caller);
       return this.methodNotAllowed(req, res, 'GET');
     }
     if (this.o.mode === 'sse' && url.pathname === '/messages') {
-      if (req.method === 'POST') return this.legacyPost(req, res, url.searchParams.get('sessionId'));
+      if (req.method === 'POST') return this.legacyPost(req, res, url.searchParams.get('sessionId'), caller);
       return this.methodNotAllowed(req, res, 'POST');
     }
     req.resume();
     this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Promise<void> {
     if (!contentTypeIsJson(req)) {
       req.resume();
       return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -199,13 +254,18 @@ export class Listener {
     } catch {
       return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
     }
+    const sidHeader = header(req, 'mcp-session-id');
+    if (this.isModernRequest(req, value, sidHeader)) return this.modernPost(req, res, body, value, wantsSse, caller);
     const messages = Array.isArray(value) ? value : [value];
     if (messages.length === 0) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
     const requests: JsonRpcId[] = [];
     let initId: JsonRpcId | undefined;
+    /** Errors about a POST carrying a request answer with its id. */
+    let firstId: JsonRpcId | null | undefined;
     for (const m of messages) {
       const c = classify(m);
       if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id);
+      if (c.kind === 'request' && firstId === undefined) firstId = c.msg.id;
       if (c.kind === 'request') {
         requests.push(c.msg.id);
         if (c.msg.method === 'initialize') initId = c.msg.id;
@@ -220,13 +280,14 @@ export class Listener {
       if (this.sessions.size >= this.maxSessions) {
         return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
       }
-      live = this.startSession(new StreamableHttpDownstream());
+      live = this.startSession(new StreamableHttpDownstream(), caller);
     } else {
-      if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', undefined, firstId ?? null);
       const found = this.sessions.get(sid);
-      if (!found) return this.error(res, 404, -32001, 'Session not found');
+      if (!found) return this.error(res, 404, -32001, 'Session not found', undefined, firstId ?? null);
+      if (!this.sameCaller(found, caller, res)) return;
       const bad = this.badProtocolVersion(req);
-      if (bad) return this.error(res, 400, -32000, bad);
+      if (bad) return this.error(res, 400, -32000, bad, undefined, firstId ?? null);
       live = found;
     }
     live.lastActive = Date.now();
@@ -250,12 +311,86 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private get(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * A request of the stateless revision: no Mcp-Session-Id of a live legacy
+   * session, and a protocol version declared by the MCP-Protocol-Version
+   * header (a modern one) or, without the header, in the body's `_meta`.
+   * An initialize is modern only under a modern header (the revision answers
+   * it with method-not-found).
+   */
+  private isModernRequest(req: IncomingMessage, value: unknown, sid: string | undefined): boolean {
+    if (this.o.mode !== 'http') return false;
+    if (sid !== undefined && this.sessions.has(sid)) return false;
+    const hv = header(req, 'mcp-protocol-version');
+    if (isModernVersion(hv)) return true;
+    if (Array.isArray(value) || sid !== undefined) return false;
+    const c = classify(value);
+    if (c.kind !== 'request' || c.msg.method === 'initialize') return false;
+    const bodyVersion = metaProtocolVersion(c.msg.params);
+    return hv === undefined ? isModernVersion(bodyVersion) : bodyVersion !== undefined && !LEGACY_PROTOCOL_VERSIONS.includes(hv);
+  }
+
+  private modernPost(req: IncomingMessage, res: ServerResponse, body: string, value: unknown, wantsSse: boolean, caller: Caller | undefined): void {
+    if (Array.isArray(value)) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)');
+    const c = classify(value);
+    if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id);
+    if (c.kind === 'response') return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: clients send no responses in this protocol revision', undefined, c.msg.id);
+    const id = c.kind === 'request' ? c.msg.id : null;
+    const mismatch = this.headerMismatch(req, c.msg.method, c.msg.params);
+    if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id);
+    let lane = this.lanes.get(caller?.name ?? '');
+    if (!lane) {
+      if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id);
+      lane = this.startSession(new StatelessHttpDownstream(), caller);
+    }
+    lane.lastActive = Date.now();
+    const ds = lane.downstream as StatelessHttpDownstream;
+    if (c.kind === 'notification') {
+      res.writeHead(202).end();
+      ds.accept({ text: body, value });
+      return;
+    }
+    const params: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if ((k.startsWith('mcp-param-') || k === 'mcp-protocol-version') && typeof v === 'string') params[k] = v;
+    ds.acceptRequest(c.msg as typeof c.msg & Record<string, unknown>, res, wantsSse, params);
+    const active = lane;
+    res.on('close', () => (active.lastActive = Date.now()));
+  }
+
+  /**
+   * The revision's server validation of the mirrored headers (MCP-Protocol-Version,
+   * Mcp-Method, Mcp-Name) against the body: a gateway that decides on the body
+   * must not let anything downstream route on different header values.
+   */
+  private headerMismatch(req: IncomingMessage, method: string, params: unknown): string | undefined {
+    const hv = header(req, 'mcp-protocol-version');
+    if (hv === undefined) return 'the MCP-Protocol-Version header is required';
+    if (!isModernVersion(hv)) return undefined; // not a revision that mirrors headers
+    const bodyVersion = metaProtocolVersion(params);
+    if (bodyVersion !== undefined && bodyVersion !== hv) return `MCP-Protocol-Version header ${JSON.stringify(hv)} does not match the body's ${JSON.stringify(bodyVersion)}`;
+    const hm = header(req, 'mcp-method');
+    if (hm === undefined) return 'the Mcp-Method header is required';
+    if (hm !== method) return `Mcp-Method header ${JSON.stringify(hm)} does not match the body's method ${JSON.stringify(method)}`;
+    const name = requestName(method, params);
+    const hn = header(req, 'mcp-name');
+    if (needsName(method) && name !== undefined) {
+      if (hn === undefined) return 'the Mcp-Name header is required';
+      const decoded = decodeHeaderValue(hn);
+      if (decoded === undefined) return 'the Mcp-Name header is malformed';
+      if (decoded !== name) return `Mcp-Name header ${JSON.stringify(decoded)} does not match the body's ${JSON.stringify(name)}`;
+    }
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k.startsWith('mcp-param-') && typeof v === 'string' && decodeHeaderValue(v) === undefined) return `the ${k} header holds invalid characters`;
+    }
+    return undefined;
+  }
+
+  private get(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): void {
     req.resume();
     if (!/text\/event-stream/i.test(String(req.headers.accept ?? ''))) {
       return this.error(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
     }
-    const live = this.sessionOf(req, res);
+    const live = this.sessionOf(req, res, caller);
     if (!live) return;
     const ds = live.downstream as StreamableHttpDownstream;
     if (ds.hasGetStream) return this.error(res, 409, -32000, 'Conflict: only one GET stream is allowed per session');
@@ -264,15 +399,15 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async delete(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Promise<void> {
     req.resume();
-    const live = this.sessionOf(req, res);
+    const live = this.sessionOf(req, res, caller);
     if (!live) return;
     await this.endSession(live, 'the client ended it (DELETE)');
     res.writeHead(200).end();
   }
 
-  private sessionOf(req: IncomingMessage, res: ServerResponse): Live | undefined {
+  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Live | undefined {
     const sid = header(req, 'mcp-session-id');
     if (sid === undefined) {
       this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -283,6 +418,7 @@ export class Listener {
       this.error(res, 404, -32001, 'Session not found');
       return undefined;
     }
+    if (!this.sameCaller(live, caller, res)) return undefined;
     const bad = this.badProtocolVersion(req);
     if (bad) {
       this.error(res, 400, -32000, bad);
@@ -299,23 +435,27 @@ export class Listener {
 
   // ---- legacy HTTP+SSE ------------------------------------------------------
 
-  private legacyOpen(req: IncomingMessage, res: ServerResponse): void {
+  private legacyOpen(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): void {
     req.resume();
     if (this.sessions.size >= this.maxSessions) {
       return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
     }
     const stream = new SseStream(res);
-    const live = this.startSession(new LegacySseDownstream(stream));
+    const live = this.startSession(new LegacySseDownstream(stream), caller);
     stream.write(`/messages?sessionId=${encodeURIComponent(live.id)}`, 'endpoint');
     // The stream is the session: when the client goes, so does the session (and its upstream).
     res.on('close', () => void this.endSession(live, 'the client closed the SSE stream'));
   }
 
-  private async legacyPost(req: IncomingMessage, res: ServerResponse, sid: string | null): Promise<void> {
+  private async legacyPost(req: IncomingMessage, res: ServerResponse, sid: string | null, caller: Caller | undefined): Promise<void> {
     const live = sid === null ? undefined : this.sessions.get(sid);
     if (!live || !(live.downstream instanceof LegacySseDownstream)) {
       req.resume();
       return this.error(res, 404, -32001, 'Session not found');
+    }
+    if (!this.sameCaller(live, caller, res)) {
+      req.resume();
+      return;
     }
     if (!contentTypeIsJson(req)) {
       req.resume();

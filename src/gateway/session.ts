@@ -15,7 +15,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
+import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
@@ -27,6 +27,7 @@ import type { CallGuard, GuardVerdict } from './guard.js';
 import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
+import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -48,6 +49,56 @@ export interface SessionOptions {
   progressEveryMs?: number;
   /** Tool pinning (rug-pull defence); absent: off. */
   pins?: PinChecker;
+  /**
+   * The protocol generation when the transport already knows it (the HTTP
+   * listener's stateless lane is modern). Otherwise it is negotiated from the
+   * client's first request: `initialize` makes a legacy session, a request
+   * declaring a modern version in `_meta` a modern one.
+   */
+  generation?: 'legacy' | 'modern';
+  /** How long a tools/call answered input_required keeps its reservation for the client's retry (ms; default 600000). */
+  inputRoundTtlMs?: number;
+  /** How long a tools/call that became a task keeps its reservation without a terminal status (ms; default: the task's ttlMs, at most 24 h, else 1 h). */
+  taskTtlMs?: number;
+}
+
+/**
+ * The gateway's wrapping of a server's `requestState` in an input_required
+ * result (modern revision, multi round-trip requests). The client echoes it
+ * on the retry, which is how the gateway recognises the repetition of a call
+ * it already decided; the server gets back exactly what it wrote.
+ *   toolgate.1.<nonce>.-           the server sent no requestState
+ *   toolgate.1.<nonce>.b<base64url> the server's requestState
+ */
+export const ROUND_TOKEN_PREFIX = 'toolgate.1.';
+
+export function wrapRequestState(nonce: string, original: string | undefined): string {
+  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`}`;
+}
+
+/** The nonce and the server's own requestState (undefined: it sent none); undefined when not a gateway token. */
+export function unwrapRequestState(token: string): { nonce: string; original: string | undefined } | undefined {
+  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return undefined;
+  const rest = token.slice(ROUND_TOKEN_PREFIX.length);
+  const dot = rest.indexOf('.');
+  if (dot <= 0) return undefined;
+  const nonce = rest.slice(0, dot);
+  const body = rest.slice(dot + 1);
+  if (body === '-') return { nonce, original: undefined };
+  if (!/^b[A-Za-z0-9_-]*$/.test(body)) return undefined;
+  return { nonce, original: Buffer.from(body.slice(1), 'base64url').toString('utf8') };
+}
+
+/** A decided tools/call between rounds: answered input_required, waiting for the client's retry. */
+interface ParkedRound {
+  call: PendingCall;
+  timer: NodeJS.Timeout;
+}
+
+/** A decided tools/call the server turned into a task: settled when the task reaches a terminal status. */
+interface ParkedTask {
+  call: PendingCall;
+  timer: NodeJS.Timeout;
 }
 
 /** A tools/call waiting for a human decision. */
@@ -75,6 +126,14 @@ interface PendingCall {
   /** Allowed while the state store was unreachable (fail-open): audited as such. */
   state?: 'unavailable';
   stateError?: string;
+  /** Monitor mode: the denial that was computed but not enforced. */
+  wouldDeny?: WouldDeny;
+  /** Input rounds so far (modern revision: the call was answered input_required and repeated). */
+  rounds?: number;
+  /** The protocol version the call was made under, for the audit log. */
+  protocol?: string;
+  /** The task the server made of this call (tasks extension). */
+  taskId?: string;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -120,14 +179,24 @@ export class GatewaySession {
   /** The gateway's own elicitation requests to the client, by id. */
   private readonly elicits = new Map<string, { settle: (res: JsonRpcResponse) => void }>();
   private clientElicits = false;
+  /** legacy: initialize-based (2025 line); modern: stateless (2026-07-28). */
+  private generation: 'legacy' | 'modern' | undefined;
+  /** The version the client asked for in initialize (legacy sessions). */
+  private legacyVersion: string | undefined;
+  private readonly rounds = new Map<string, ParkedRound>();
+  private readonly tasks = new Map<string, ParkedTask>();
+  /** tasks/get requests in flight: request key -> task id. */
+  private readonly taskPolls = new Map<string, string>();
   onclose?: (side: 'downstream' | 'upstream') => void;
 
   constructor(private readonly o: SessionOptions) {
     this.id = o.sessionId ?? randomUUID();
+    this.generation = o.generation;
     o.downstream.onframe = (f) => this.fromDownstream(f);
     o.upstream.onframe = (f) => this.fromUpstream(f);
     o.downstream.onclose = () => {
       this.releaseHeld('the client disconnected before a decision; the call was not executed');
+      this.releaseParked();
       this.onclose?.('downstream');
     };
     o.upstream.onclose = () => this.upstreamClosed();
@@ -141,6 +210,16 @@ export class GatewaySession {
   /** Calls waiting for an approval decision. */
   get waitingForApproval(): number {
     return this.held.size;
+  }
+
+  /** Which protocol generation this session speaks (undefined until the client's first request says). */
+  get protocolGeneration(): 'legacy' | 'modern' | undefined {
+    return this.generation;
+  }
+
+  /** Decided calls waiting for the client's retry after input_required, and calls running as tasks. */
+  get parked(): { rounds: number; tasks: number } {
+    return { rounds: this.rounds.size, tasks: this.tasks.size };
   }
 
   // ---- agent -> server ----------------------------------------------------
@@ -192,7 +271,12 @@ export class GatewaySession {
         this.toUpstream(text);
         return;
       case 'request':
+        this.noteGeneration(c.msg);
         if (c.msg.method === 'initialize') this.noteClientCapabilities(c.msg.params);
+        if (c.msg.method === 'tasks/get') {
+          const taskId = isPlainObject(c.msg.params) ? c.msg.params.taskId : undefined;
+          if (typeof taskId === 'string' && this.tasks.has(taskId)) this.taskPolls.set(idKey(c.msg.id), taskId);
+        }
         if (c.msg.method === 'tools/call') {
           void this.toolCall(c.msg, batch);
           return;
@@ -233,6 +317,18 @@ export class GatewaySession {
     }
 
     const argsHash = sha256Canonical(args);
+    const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
+    if (typeof params.requestState === 'string') {
+      const token = unwrapRequestState(params.requestState);
+      if (token) {
+        // The server gets back exactly the requestState it wrote (or none).
+        const restored: Record<string, unknown> = { ...params };
+        if (token.original === undefined) delete restored.requestState;
+        else restored.requestState = token.original;
+        req = { ...req, params: restored };
+        if (this.continueRound(req, token.nonce, name, argsHash, batch)) return;
+      }
+    }
     if (this.o.callerDenial !== undefined) {
       this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message: this.o.callerDenial, args_sha256: argsHash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(this.o.callerDenial)), batch);
@@ -295,14 +391,119 @@ export class GatewaySession {
       return;
     }
 
-    await this.forwardDecided(req, batch, slot, { name, argsHash, captured, policy, verdict, started });
+    await this.forwardDecided(req, batch, slot, { name, argsHash, captured, policy, verdict, started, protocol });
+  }
+
+  /**
+   * The retry of a call answered input_required (multi round-trip requests):
+   * the same tool and arguments, echoing the gateway's token. It is the same
+   * decision: no policy evaluation, no second reservation, no approval; the
+   * first reservation now waits for this request's answer. False when the
+   * token is unknown (expired, already used, another session's) or the call
+   * differs: then it is decided as a new call.
+   */
+  private continueRound(req: JsonRpcRequest, nonce: string, name: string, argsHash: string, batch: Batch | undefined): boolean {
+    const parked = this.rounds.get(nonce);
+    if (!parked || parked.call.tool !== name || parked.call.argsHash !== argsHash) {
+      if (parked) this.o.log.warn({ tool: name, was: parked.call.tool }, 'a retry echoed an input round of another call; deciding it as a new call');
+      return false;
+    }
+    this.rounds.delete(nonce);
+    clearTimeout(parked.timer);
+    const call: PendingCall = { ...parked.call, id: req.id, rounds: (parked.call.rounds ?? 0) + 1 };
+    if (!this.upstreamOpen) {
+      void this.finishCall(call, 'transport_error');
+      this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
+      return true;
+    }
+    this.calls.set(idKey(req.id), call);
+    const slot = this.reserveSlot();
+    slot.text = JSON.stringify(req);
+    slot.done = true;
+    this.flushOutbox();
+    return true;
+  }
+
+  /** The answer was input_required: keep the reservation for the retry; hand the client a token to echo. */
+  private parkRound(call: PendingCall, res: JsonRpcResponse): JsonRpcResponse {
+    const result = res.result as Record<string, unknown>;
+    const nonce = randomUUID().replaceAll('-', '');
+    const original = typeof result.requestState === 'string' ? result.requestState : undefined;
+    const timer = setTimeout(() => {
+      if (!this.rounds.delete(nonce)) return;
+      this.o.log.info({ tool: call.tool }, 'no retry after input_required; the reservation is rolled back');
+      void this.finishCall(call, 'abandoned');
+    }, this.o.inputRoundTtlMs ?? 600_000);
+    timer.unref();
+    this.rounds.set(nonce, { call, timer });
+    return { ...res, result: { ...result, requestState: wrapRequestState(nonce, original) } };
+  }
+
+  /** The answer was a task handle (tasks extension): the call ends when the task does. */
+  private parkTask(call: PendingCall, result: Record<string, unknown>): boolean {
+    const task = isPlainObject(result.task) ? result.task : result;
+    const taskId = task.taskId;
+    if (typeof taskId !== 'string') return false;
+    const ttl = typeof task.ttlMs === 'number' && task.ttlMs > 0 ? Math.min(task.ttlMs, 86_400_000) : 3_600_000;
+    const timer = setTimeout(() => {
+      if (!this.tasks.delete(taskId)) return;
+      // Never seen to end: the server accepted the work, so the counters stay.
+      void this.finishCall(call, 'abandoned', 'ok');
+    }, this.o.taskTtlMs ?? ttl);
+    timer.unref();
+    this.tasks.set(taskId, { call: { ...call, taskId }, timer });
+    this.taskStatus(taskId, task); // a task may be created already finished
+    return true;
+  }
+
+  /** A task's state seen in a tasks/get answer or a notification: settle the call at a terminal status. True when it ended. */
+  private taskStatus(taskId: string, task: Record<string, unknown>): boolean {
+    const parked = this.tasks.get(taskId);
+    if (!parked) return false;
+    const status = task.status;
+    if (status !== 'completed' && status !== 'failed' && status !== 'cancelled') return false;
+    this.tasks.delete(taskId);
+    clearTimeout(parked.timer);
+    const result = isPlainObject(task.result) ? task.result : undefined;
+    const outcome: UpstreamOutcome | 'cancelled' =
+      status === 'failed' ? 'rpc_error' : status === 'cancelled' ? 'cancelled' : result?.isError === true ? 'tool_error' : 'ok';
+    void this.finishCall(parked.call, outcome);
+    return true;
+  }
+
+  /** Calls parked between rounds or as tasks when the session ends: rounds roll back, tasks keep their counters. */
+  private releaseParked(): void {
+    for (const [nonce, r] of this.rounds) {
+      this.rounds.delete(nonce);
+      clearTimeout(r.timer);
+      void this.finishCall(r.call, 'abandoned');
+    }
+    for (const [id, t] of this.tasks) {
+      this.tasks.delete(id);
+      clearTimeout(t.timer);
+      void this.finishCall(t.call, 'abandoned', 'ok');
+    }
+  }
+
+  /** Per session: initialize makes it legacy; a first request declaring a modern version makes it modern. */
+  private noteGeneration(msg: JsonRpcRequest): void {
+    if (msg.method === 'initialize') {
+      const v = isPlainObject(msg.params) ? msg.params.protocolVersion : undefined;
+      if (typeof v === 'string') this.legacyVersion = v;
+      if (this.generation === undefined) this.generation = 'legacy';
+      return;
+    }
+    if (this.generation === undefined && isModernVersion(metaProtocolVersion(msg.params))) {
+      this.generation = 'modern';
+      this.o.log.debug({ session: this.id }, 'modern (stateless) protocol session');
+    }
   }
 
   private async forwardDecided(
     req: JsonRpcRequest,
     batch: Batch | undefined,
     slot: Slot,
-    c: { name: string; argsHash: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string },
+    c: { name: string; argsHash: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
   ): Promise<void> {
     const { name, argsHash, captured, policy, verdict, started } = c;
     const key = idKey(req.id);
@@ -325,7 +526,9 @@ export class GatewaySession {
       args: captured,
       state: verdict.state,
       stateError: verdict.stateError,
+      wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
+      ...(c.protocol ? { protocol: c.protocol } : {}),
     });
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
@@ -442,7 +645,7 @@ export class GatewaySession {
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
-    await this.forwardDecided(req, batch, this.reserveSlot(), { name, argsHash, policy, verdict: reserved, started, approvalId: r.id });
+    await this.forwardDecided(req, batch, this.reserveSlot(), { name, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
@@ -539,12 +742,17 @@ export class GatewaySession {
       for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
       return;
     }
-    this.fromUpstreamOne(value, frame.text, frame.related);
+    this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
   }
 
-  private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcId): void {
+  private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcId, status?: number): void {
     const c = classify(value);
     if (c.kind !== 'response') {
+      // Tasks extension: a pushed task state may end a parked call.
+      if (c.kind === 'notification' && c.msg.method === 'notifications/tasks' && isPlainObject(c.msg.params)) {
+        const task = isPlainObject(c.msg.params.task) ? c.msg.params.task : c.msg.params;
+        if (typeof task.taskId === 'string') this.taskStatus(task.taskId, task);
+      }
       // Keep the request stream it came on (HTTP transports route by it).
       this.o.downstream.send(text, related === undefined ? undefined : { related });
       return;
@@ -554,6 +762,17 @@ export class GatewaySession {
     const call = this.calls.get(key);
     if (call) {
       this.calls.delete(key);
+      const resultType = !res.error && isPlainObject(res.result) ? res.result.resultType : undefined;
+      if (resultType === 'input_required') {
+        // Modern revision: not the end of the call; the client repeats it with the input.
+        const parked = this.parkRound(call, res);
+        this.deliverFromUpstream(parked, JSON.stringify(parked));
+        return;
+      }
+      if (resultType === 'task' && this.parkTask(call, res.result as Record<string, unknown>)) {
+        this.deliverFromUpstream(res, text);
+        return;
+      }
       const outcome: UpstreamOutcome = res.error
         ? 'rpc_error'
         : isPlainObject(res.result) && res.result.isError === true
@@ -561,11 +780,16 @@ export class GatewaySession {
           : 'ok';
       void this.finishCall(call, outcome);
     }
+    const poll = this.taskPolls.get(key);
+    if (poll !== undefined) {
+      this.taskPolls.delete(key);
+      if (isPlainObject(res.result)) this.taskStatus(poll, isPlainObject(res.result.task) ? res.result.task : res.result);
+    }
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {
       this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
       return;
     }
-    this.deliverFromUpstream(res, text);
+    this.deliverFromUpstream(res, text, status);
   }
 
   /**
@@ -579,6 +803,11 @@ export class GatewaySession {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
       if (this.o.pins && this.o.pins.mode !== 'off') {
         const verdict = this.o.pins.check(t);
+        if (verdict.status === 'unverified') {
+          this.o.log.warn({ tool: t.name, detail: verdict.detail, withheld: verdict.withheld }, 'tool definition could not be checked against its pin');
+          this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: verdict.message, pin_mode: this.o.pins.mode });
+          if (verdict.withheld) return false;
+        }
         if (verdict.status === 'changed') {
           this.o.log.warn({ tool: t.name, changed: verdict.changed, mode: this.o.pins.mode }, 'tool definition changed since it was pinned');
           this.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: `definition changed: ${verdict.changed.join(', ')}`, pinned_hash: verdict.pinnedHash, hash: verdict.hash, pin_mode: this.o.pins.mode });
@@ -591,11 +820,13 @@ export class GatewaySession {
   }
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
-  private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): Promise<void> {
+  private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled', settleAs?: 'ok'): Promise<void> {
+    const would = call.wouldDeny;
     this.emitCall({
       tool: call.tool,
       request_id: call.id,
-      decision: 'allowed',
+      decision: would ? 'would_deny' : 'allowed',
+      ...(would ? { reason: would.reason, rule: would.rule, rule_pointer: would.pointer, message: would.message } : {}),
       approval_id: call.approvalId,
       outcome: outcome === 'cancelled' ? undefined : outcome,
       cancelled: outcome === 'cancelled' ? true : undefined,
@@ -604,10 +835,15 @@ export class GatewaySession {
       args_sha256: call.argsHash,
       args: call.args,
       policy_hash: call.policyHash,
+      protocol_version: call.protocol,
+      input_rounds: call.rounds,
+      task_id: call.taskId,
       latency_ms: performance.now() - call.started,
     });
     try {
-      await this.o.guard.settle(call.handle, outcome === 'cancelled' ? 'ok' : outcome);
+      // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
+      const settle = settleAs ?? (outcome === 'cancelled' ? 'ok' : outcome === 'abandoned' ? 'transport_error' : outcome);
+      await this.o.guard.settle(call.handle, settle);
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
     }
@@ -616,6 +852,7 @@ export class GatewaySession {
   private upstreamClosed(): void {
     if (!this.upstreamOpen) return;
     this.upstreamOpen = false;
+    this.releaseParked();
     // Every call still waiting gets an error (never silence) and its counters back.
     for (const [key, call] of this.calls) {
       this.calls.delete(key);
@@ -654,10 +891,10 @@ export class GatewaySession {
     if (batch.responses.length >= batch.expected) this.o.downstream.send(JSON.stringify(batch.responses));
   }
 
-  private deliverFromUpstream(res: JsonRpcResponse, text: string): void {
+  private deliverFromUpstream(res: JsonRpcResponse, text: string, status?: number): void {
     const batch = res.id === null ? undefined : this.batchOf.get(idKey(res.id));
     if (batch) this.deliver(JSON.parse(text) as JsonRpcResponse, batch);
-    else this.o.downstream.send(text);
+    else this.o.downstream.send(text, status !== undefined ? { status } : undefined);
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {

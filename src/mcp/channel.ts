@@ -15,6 +15,8 @@ export interface Frame {
    * so the gateway can send them back on the matching downstream stream.
    */
   related?: JsonRpcId;
+  /** The HTTP status the upstream answered with, when it was not 200 (the stateless listener lane mirrors it). */
+  status?: number;
 }
 
 export interface SendOptions {
@@ -24,6 +26,8 @@ export interface SendOptions {
    * given. Channels without per-request streams ignore it.
    */
   related?: JsonRpcId;
+  /** See Frame.status: the upstream's HTTP status for this answer. */
+  status?: number;
 }
 
 export interface MessageChannel {

@@ -26,6 +26,7 @@ import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
 import { upstreamFetch, type UpstreamResponse } from './http-request.js';
+import { isModernVersion, metaProtocolVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
 
 export interface HttpUpstreamOptions {
   url: string;
@@ -42,6 +43,17 @@ export interface HttpUpstreamOptions {
    * takes the message over (the channel then stays silent for it).
    */
   onLegacy?: (initText: string, status: number) => boolean;
+  /**
+   * Modern revision: headers the client sent with a request that must reach
+   * the server unchanged (its Mcp-Param-* headers), by the request's id.
+   */
+  forwardHeaders?: (id: JsonRpcId) => Record<string, string> | undefined;
+  /**
+   * The listener's stateless lane: every message is sent under the modern
+   * revision (no initialize handling, no session, no GET stream), with the
+   * client's MCP-Protocol-Version when the body declares none.
+   */
+  stateless?: boolean;
 }
 
 /** Gateway-made requests use ids in their own space, so they never collide with a peer's. */
@@ -50,6 +62,8 @@ const GATEWAY_ID_PREFIX = 'toolgate-';
 interface Pending {
   id: JsonRpcId;
   method: string;
+  /** Sent under the stateless revision (no session, no resumption). */
+  modern?: boolean;
   controller?: AbortController;
   cancelled?: boolean;
 }
@@ -73,6 +87,8 @@ export class HttpUpstreamChannel implements MessageChannel {
   private reinit: Promise<void> | undefined;
   private reinitCount = 0;
   private closed = false;
+  /** Modern revision: each tool's x-mcp-header annotations, learnt from the tools/list answers that pass by. */
+  private readonly paramHeaders = new Map<string, ParamHeader[]>();
   private readonly maxReconnects: number;
   private readonly reconnectDelayMs: number;
 
@@ -131,13 +147,13 @@ export class HttpUpstreamChannel implements MessageChannel {
   private dispatch(text: string): void {
     const value = safeParse(text);
     const single = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
-    if (single?.kind === 'request' && single.msg.method === 'initialize') {
+    if (single?.kind === 'request' && single.msg.method === 'initialize' && !this.o.stateless) {
       this.initText = text;
       this.initId = single.msg.id;
       void this.post(text, { init: true });
       return;
     }
-    if (single?.kind === 'notification' && single.msg.method === 'notifications/initialized') {
+    if (single?.kind === 'notification' && single.msg.method === 'notifications/initialized' && !this.o.stateless) {
       this.initializedText = text;
       this.held = [];
       void this.post(text, {}).then(async () => {
@@ -149,6 +165,14 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
     if (single?.kind === 'notification' && single.msg.method === 'notifications/cancelled') {
       const rid = isPlainObject(single.msg.params) ? single.msg.params.requestId : undefined;
+      const target = typeof rid === 'string' || typeof rid === 'number' ? this.pending.get(idKey(rid)) : undefined;
+      if (target?.modern) {
+        // The stateless revision cancels by closing the request's stream; there is no notification to send.
+        target.cancelled = true;
+        this.pending.delete(idKey(target.id));
+        target.controller?.abort();
+        return;
+      }
       void this.post(text, {}).then(() => {
         if (typeof rid !== 'string' && typeof rid !== 'number') return;
         // The client expects no answer any more: stop reading the request's stream.
@@ -190,16 +214,43 @@ export class HttpUpstreamChannel implements MessageChannel {
     return { ...h, ...extra };
   }
 
+  /**
+   * The stateless revision's request headers for a message that declares a
+   * modern version in its `_meta` (and is not part of a legacy session):
+   * MCP-Protocol-Version, Mcp-Method, Mcp-Name, and Mcp-Param-* (the
+   * client's own, else from the tool's annotations). Undefined otherwise.
+   */
+  private modernHeaders(text: string): Record<string, string> | undefined {
+    if (!this.o.stateless && (this.sessionId !== undefined || this.initText !== undefined)) return undefined;
+    const value = safeParse(text);
+    const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
+    if (!c || (c.kind !== 'request' && c.kind !== 'notification')) return undefined;
+    const own = c.kind === 'request' ? this.o.forwardHeaders?.(c.msg.id) : undefined;
+    const version = metaProtocolVersion(c.msg.params) ?? (this.o.stateless ? own?.['mcp-protocol-version'] : undefined);
+    if (version === undefined || (!this.o.stateless && !isModernVersion(version))) return undefined;
+    const h = modernRequestHeaders(c.msg, version);
+    if (c.kind === 'request' && c.msg.method === 'tools/call' && isPlainObject(c.msg.params)) {
+      const name = c.msg.params.name;
+      // A client on HTTP sends its own Mcp-Param-* headers (passed on unchanged, so the server
+      // can refuse a wrong or missing one); for others (stdio) they are made from the tool's annotations.
+      const learnt = typeof name === 'string' && !this.o.forwardHeaders ? this.paramHeaders.get(name) : undefined;
+      const clientParams = Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => k.startsWith('mcp-param-')));
+      Object.assign(h, learnt ? paramHeaderValues(learnt, c.msg.params.arguments) : {}, clientParams);
+    }
+    return h;
+  }
+
   /** POST one message; answer or fail every request in it. */
   private async post(text: string, opts: { init?: boolean; retried?: boolean }): Promise<void> {
     const requests = requestsIn(text);
     const controller = new AbortController();
     this.controllers.add(controller);
-    for (const r of requests) this.pending.set(idKey(r.id), { ...r, controller });
+    const modern = opts.init ? undefined : this.modernHeaders(text);
+    for (const r of requests) this.pending.set(idKey(r.id), { ...r, controller, ...(modern ? { modern: true } : {}) });
     try {
       let res: UpstreamResponse;
       try {
-        res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true), body: text, signal: controller.signal });
+        res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true, modern), body: text, signal: controller.signal });
       } catch (err) {
         if (this.closed || controller.signal.aborted) return;
         this.failAll(requests, `cannot reach the upstream MCP server: ${errText(err)}`);
@@ -234,7 +285,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         return;
       }
       const body = await res.text();
-      if (body.trim().length > 0) this.emitText(body, undefined);
+      if (body.trim().length > 0) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
       const left = requests.filter((r) => this.pending.has(idKey(r.id)));
       if (left.length > 0) this.failAll(left, `the upstream answered HTTP ${res.status} without a response to the request`);
     } finally {
@@ -395,7 +446,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     this.emitText(e.data, related);
   }
 
-  private emitText(text: string, related: JsonRpcId | undefined): void {
+  private emitText(text: string, related: JsonRpcId | undefined, status?: number): void {
     const value = safeParse(text);
     if (value === undefined) {
       this.o.log.warn({ text: text.slice(0, 200) }, 'upstream sent data that is not JSON; dropped');
@@ -408,6 +459,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         const p = this.pending.get(key);
         if (p?.cancelled) continue;
         this.pending.delete(key);
+        if (p?.method === 'tools/list' && isPlainObject(c.msg.result) && Array.isArray(c.msg.result.tools)) this.learnParamHeaders(c.msg.result.tools);
         if (this.initId !== undefined && key === idKey(this.initId) && isPlainObject(c.msg.result) && typeof c.msg.result.protocolVersion === 'string') {
           this.protocolVersion = c.msg.result.protocolVersion;
         }
@@ -415,7 +467,17 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
     const frame: Frame = { text, value };
     if (related !== undefined) frame.related = related;
+    if (status !== undefined) frame.status = status;
     this.onframe?.(frame);
+  }
+
+  private learnParamHeaders(tools: unknown[]): void {
+    for (const t of tools) {
+      if (!isPlainObject(t) || typeof t.name !== 'string') continue;
+      const list = paramHeadersOf(t.inputSchema);
+      if (list.length > 0) this.paramHeaders.set(t.name, list);
+      else this.paramHeaders.delete(t.name);
+    }
   }
 
   private answerHttpError(requests: Pending[], status: number, body: string): void {
@@ -426,7 +488,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       return c.kind === 'response' && c.msg.id !== null && requests.some((r) => idKey(r.id) === idKey(c.msg.id));
     });
     if (mine.length > 0) {
-      for (const m of mine) this.emitText(JSON.stringify(m), undefined);
+      for (const m of mine) this.emitText(JSON.stringify(m), undefined, status);
     }
     const left = requests.filter((r) => this.pending.has(idKey(r.id)));
     if (left.length > 0) this.failAll(left, `the upstream answered HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ''}`, status);

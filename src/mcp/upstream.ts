@@ -3,6 +3,7 @@
 // session, or a legacy HTTP+SSE stream.
 import type { Logger } from 'pino';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
+import type { JsonRpcId } from './jsonrpc.js';
 import { ChildServer, type ChildExit } from './child.js';
 import { HttpUpstreamChannel } from './http-upstream.js';
 import { SseUpstreamChannel } from './sse-upstream.js';
@@ -15,6 +16,10 @@ export interface UrlUpstreamOptions {
   transport: UpstreamTransport;
   headers?: Record<string, string>;
   log: Logger;
+  /** Modern revision: the client's Mcp-Param-* (and MCP-Protocol-Version) headers for a request, forwarded unchanged. */
+  forwardHeaders?: (id: JsonRpcId) => Record<string, string> | undefined;
+  /** The listener's stateless lane: everything goes upstream under the modern revision. */
+  stateless?: boolean;
 }
 
 export function urlUpstream(o: UrlUpstreamOptions): MessageChannel {
@@ -83,12 +88,12 @@ export type UpstreamSpec =
   | { kind: 'command'; command: string; args: string[] }
   | { kind: 'url'; url: string; transport: UpstreamTransport; headers: Record<string, string> };
 
-export function openUpstream(spec: UpstreamSpec, log: Logger): UpstreamHandle {
+export function openUpstream(spec: UpstreamSpec, log: Logger, extra: Pick<UrlUpstreamOptions, 'forwardHeaders' | 'stateless'> = {}): UpstreamHandle {
   if (spec.kind === 'command') {
     const child = new ChildServer({ command: spec.command, args: spec.args });
     return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
   }
-  const channel = urlUpstream({ url: spec.url, transport: spec.transport, headers: spec.headers, log });
+  const channel = urlUpstream({ url: spec.url, transport: spec.transport, headers: spec.headers, log, ...extra });
   return { channel, close: () => channel.close() };
 }
 

@@ -32,9 +32,9 @@ export interface PinStore {
   pin(server: string, definition: PinnedDefinition, hash: string, now: Date): void;
   /** Record a changed definition waiting for acceptance. */
   markChanged(server: string, definition: PinnedDefinition, hash: string, now: Date): void;
-  /** Accept the pending definition of a tool; returns false when nothing was pending. */
-  accept(server: string, tool: string, now: Date): boolean;
-  list(server?: string): Pin[];
+  /** Accept the pending definition of a tool; returns false when nothing was pending. (Redis answers with a promise.) */
+  accept(server: string, tool: string, now: Date): boolean | Promise<boolean>;
+  list(server?: string): Pin[] | Promise<Pin[]>;
   close(): void;
 }
 
@@ -57,7 +57,11 @@ export function describeChange(before: PinnedDefinition, after: PinnedDefinition
   return parts;
 }
 
-export type PinVerdict = { status: 'new' | 'same' } | { status: 'changed'; changed: string[]; pinnedHash: string; hash: string };
+export type PinVerdict =
+  | { status: 'new' | 'same' }
+  | { status: 'changed'; changed: string[]; pinnedHash: string; hash: string }
+  /** The pin store could not answer (shared store unreachable): withheld under pin: enforce with fail mode closed. */
+  | { status: 'unverified'; message: string; detail: string; withheld: boolean };
 
 /**
  * Checks tool definitions against the pins of one server. Keeps the tools
@@ -65,7 +69,8 @@ export type PinVerdict = { status: 'new' | 'same' } | { status: 'changed'; chang
  * on the hot path.
  */
 export class PinChecker {
-  private readonly withheld = new Map<string, string>();
+  /** Withheld tools: the message for calls to them, and for tools withheld unverified, the listed definition to check again. */
+  private readonly withheld = new Map<string, { message: string; tool?: Record<string, unknown> }>();
 
   constructor(
     private readonly store: PinStore,
@@ -73,6 +78,8 @@ export class PinChecker {
     /** The mode in force (the policy's `pin:`, else the --pin flag); read at every check. */
     private readonly modeOf: () => PinMode,
     private readonly clock: () => Date = () => new Date(),
+    /** When the store cannot answer (Redis down): closed withholds what cannot be checked (under enforce), open lets it through. */
+    private readonly failMode: 'closed' | 'open' = 'closed',
   ) {}
 
   get mode(): PinMode {
@@ -83,9 +90,14 @@ export class PinChecker {
   check(tool: Record<string, unknown>): PinVerdict {
     const def = pinnedDefinition(tool);
     const hash = definitionHash(def);
-    const pin = this.store.get(this.server, def.name);
+    let pin: Pin | undefined;
+    try {
+      pin = this.store.get(this.server, def.name);
+      if (!pin) this.store.pin(this.server, def, hash, this.clock());
+    } catch (err) {
+      return this.unverified(def.name, tool, err);
+    }
     if (!pin) {
-      this.store.pin(this.server, def, hash, this.clock());
       this.withheld.delete(def.name);
       return { status: 'new' };
     }
@@ -93,26 +105,53 @@ export class PinChecker {
       this.withheld.delete(def.name);
       return { status: 'same' };
     }
-    if (pin.pending?.hash !== hash) this.store.markChanged(this.server, def, hash, this.clock());
+    if (pin.pending?.hash !== hash) {
+      try {
+        this.store.markChanged(this.server, def, hash, this.clock());
+      } catch {
+        // only informational (`pins list` shows it); the tool is withheld all the same
+      }
+    }
     const changed = describeChange(pin.definition, def);
     if (this.mode === 'enforce') {
-      this.withheld.set(def.name, `the definition of tool "${def.name}" changed since it was pinned (${changed.join(', ') || 'definition'}); it is withheld until someone runs: toolgate pins accept ${def.name}`);
+      this.withheld.set(def.name, { message: `the definition of tool "${def.name}" changed since it was pinned (${changed.join(', ') || 'definition'}); it is withheld until someone runs: toolgate pins accept ${def.name}` });
     }
     return { status: 'changed', changed, pinnedHash: pin.hash, hash };
   }
 
   /** The denial message for a call to a withheld tool, or undefined when the call may proceed. */
   refusal(tool: string): string | undefined {
-    const message = this.withheld.get(tool);
-    if (message === undefined) return undefined;
+    const entry = this.withheld.get(tool);
+    if (entry === undefined) return undefined;
     if (this.mode !== 'enforce') return undefined;
+    // Withheld because the store could not answer: check the definition again now.
+    if (entry.tool !== undefined) {
+      this.check(entry.tool);
+      return this.withheld.get(tool)?.message;
+    }
     // Accepted meanwhile (perhaps by another process)? Then the tool is released.
-    const pin = this.store.get(this.server, tool);
+    let pin: Pin | undefined;
+    try {
+      pin = this.store.get(this.server, tool);
+    } catch {
+      return entry.message;
+    }
     if (pin && pin.pending === undefined) {
       this.withheld.delete(tool);
       return undefined;
     }
-    return message;
+    return entry.message;
+  }
+
+  private unverified(name: string, tool: Record<string, unknown>, err: unknown): PinVerdict {
+    const detail = err instanceof Error ? err.message : String(err);
+    const withheld = this.mode === 'enforce' && this.failMode === 'closed';
+    const message = withheld
+      ? `toolgate cannot check tool "${name}" against its pinned definition (pin store unavailable); it is withheld until the store is reachable`
+      : `toolgate cannot check tool "${name}" against its pinned definition (pin store unavailable); shown unchecked`;
+    if (withheld) this.withheld.set(name, { message, tool });
+    else this.withheld.delete(name);
+    return { status: 'unverified', message, detail, withheld };
   }
 }
 

@@ -27,11 +27,11 @@ test('scaffold: valid Intercept YAML v1 with the recommended rule per category',
   assert.equal(doc.tools.create_thing!.rules[0]!.rate_limit, '30/minute');
   assert.equal(doc.tools.run_command!.rules[0]!.rate_limit, '10/minute');
   assert.equal(doc.tools.frobnicate!.rules[0]!.rate_limit, '10/minute');
-  assert.equal(doc.tools.delete_thing!.rules[0]!.action, 'deny');
+  assert.equal(doc.tools.delete_thing!.rules[0]!.action, 'require_approval');
   assert.match(String(doc.tools.delete_thing!.rules[0]!.on_deny), /requires human approval/);
   // Financial: approval placeholder plus a spend cap on the amount argument.
   const charge = doc.tools.create_charge!.rules;
-  assert.equal(charge[0]!.action, 'deny');
+  assert.equal(charge[0]!.action, 'require_approval');
   assert.equal(charge[1]!.name, 'daily spend cap');
   assert.deepEqual(charge[1]!.state, { counter: 'daily_spend', window: 'day', increment_from: 'args.amount' });
   assert.equal((charge[1]!.conditions as { path: string }[])[0]!.path, 'state.create_charge.daily_spend');
@@ -46,7 +46,7 @@ test('scaffold: header, grouping and comments', () => {
   assert.match(text, /^# Server: +demo 1\.2\.3$/m);
   assert.match(text, /^# Generated: 2026-01-02T03:04:05\.000Z/m);
   assert.match(text, /^# Tools: +8 \(Read 1, Write 1, Execute 1, Destructive 1, Financial 3, Other 1\)$/m);
-  assert.match(text, /#\s+action: require_approval/);
+  assert.match(text, /^\s+action: require_approval$/m);
   assert.match(text, /#     q \(string, required\): filter over two lines/);
   // Groups come in category order.
   const order = ['── Read', '── Write', '── Execute', '── Destructive', '── Financial', '── Unclassified'].map((h) => text.indexOf(h));

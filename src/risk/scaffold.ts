@@ -210,13 +210,12 @@ function rateLimit(perMinute: number, name: string, onDeny: string): string[] {
 
 function approvalRule(tool: string, kind: 'destructive' | 'financial'): string[] {
   return [
-    `  # Recommended: hold each call for a human. toolgate approvals are coming; until then the`,
-    `  # call is denied. When they land, replace the deny rule below with:`,
-    `  # - name: "${kind}: human approval"`,
-    `  #   action: require_approval`,
+    `  # Each call waits for a human (toolgate approvals list / approve / deny, or the dashboard);`,
+    `  # no decision within the timeout denies it. Add approvers: [name, ...] to restrict who decides.`,
     `  - name: ${q(`${kind}: requires human approval`)}`,
-    `    action: "deny"`,
-    `    on_deny: ${q(`${tool} requires human approval (toolgate approvals: coming). Ask an operator to run it.`)}`,
+    `    action: require_approval`,
+    `    on_deny: ${q(`${tool} requires human approval`)}`,
+    `    approval: { timeout: "10m" }`,
   ];
 }
 

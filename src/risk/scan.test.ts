@@ -118,7 +118,7 @@ test('scan: clear errors, exit 1', () => {
   assert.match(bad.stderr, /toolgate scan: /);
   const fmt = spawnSync(process.execPath, [cli, 'scan', '--format', 'toml', '--', 'x'], { encoding: 'utf8' });
   assert.equal(fmt.status, 1);
-  assert.match(fmt.stderr, /only yaml/);
+  assert.match(fmt.stderr, /use yaml or json/);
 });
 
 test('classify --json on a tools/list document keeps input order', () => {

@@ -22,7 +22,8 @@ export function assertValidPolicy(text: string): PolicyDoc {
     for (const rule of entry.rules) {
       assert.equal(typeof rule.name, 'string', `${name}: rule must have a name`);
       const action = rule.action ?? 'evaluate';
-      assert.ok(action === 'evaluate' || action === 'deny', `${name}: bad action ${String(action)}`);
+      assert.ok(action === 'evaluate' || action === 'deny' || action === 'require_approval', `${name}: bad action ${String(action)}`);
+      if (action === 'require_approval') continue;
       if (rule.rate_limit !== undefined) {
         const m = /^([1-9][0-9]*)\/(minute|hour|day)$/.exec(String(rule.rate_limit));
         assert.ok(m, `${name}: bad rate_limit ${String(rule.rate_limit)}`);

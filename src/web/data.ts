@@ -364,6 +364,8 @@ export interface DashboardDataOptions {
   stateDir: string;
   auditDsn?: string;
   clock?: () => number;
+  /** Where the pins are, when not in the state directory (the gateways' Redis). */
+  pins?: { list(): Pin[] | Promise<Pin[]> };
 }
 
 /** Reads every store of a state directory, opening each lazily (a gateway may not have run yet). */
@@ -381,7 +383,10 @@ export class DashboardData {
     this.stateDir = o.stateDir;
     this.dsn = o.auditDsn;
     this.clock = o.clock ?? Date.now;
+    this.sharedPins = o.pins;
   }
+
+  private readonly sharedPins: DashboardDataOptions['pins'];
 
   /** The audit reader, or undefined while there is no audit log yet. */
   async audit(): Promise<AuditReader | undefined> {
@@ -497,7 +502,7 @@ export class DashboardData {
   /** The tool catalogue per server: pinned tools, their risk, and what the policy does with them. */
   async catalogue(): Promise<ServerView[]> {
     const startups = await this.startups();
-    const pins = this.pinStore()?.list() ?? [];
+    const pins = (this.sharedPins ? await this.sharedPins.list() : this.pinStore()?.list()) ?? [];
     const byServer = new Map<string, Pin[]>();
     for (const p of pins) byServer.set(p.server, [...(byServer.get(p.server) ?? []), p]);
     const out: ServerView[] = [];

@@ -30,7 +30,7 @@ import {
   SessionStore,
   type Role,
 } from './auth.js';
-import { CALL_STATUSES, DashboardData, type CallFilter } from './data.js';
+import { CALL_STATUSES, DashboardData, type CallFilter, type DashboardDataOptions } from './data.js';
 import { loadStaticAssets, loginPage, type StaticAsset } from './pages.js';
 
 export interface DashboardOptions {
@@ -52,7 +52,9 @@ export interface DashboardOptions {
   /** Mark the session cookie Secure (behind TLS). */
   secureCookies?: boolean;
   /** Who decides approvals (default: `<stateDir>/approvals.db`). */
-  approvals?: ApprovalDecider & { close?: () => void };
+  approvals?: ApprovalDecider & { close?: () => void | Promise<void> };
+  /** Where the pins are (default: `<stateDir>/state.db`). */
+  pins?: DashboardDataOptions['pins'];
   clock?: () => number;
   sessionTtlMs?: number;
 }
@@ -85,7 +87,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const pollMs = o.pollMs ?? 250;
   const heartbeatMs = o.heartbeatMs ?? 15_000;
   const sessions = new SessionStore(o.sessionTtlMs, clock);
-  const data = new DashboardData({ stateDir: o.stateDir, ...(o.auditDsn !== undefined ? { auditDsn: o.auditDsn } : {}), clock });
+  const data = new DashboardData({ stateDir: o.stateDir, ...(o.auditDsn !== undefined ? { auditDsn: o.auditDsn } : {}), ...(o.pins ? { pins: o.pins } : {}), clock });
   const approvals = o.approvals ?? openApprovalStore(o.stateDir);
   const ownsApprovals = o.approvals === undefined;
   const approvalApi = createApprovalApi({ approvals, adminKey: o.adminKey, basePath: `${base}/api/approvals` });

@@ -1,0 +1,519 @@
+// Approval requests in Redis, shared by every gateway instance behind a load
+// balancer and by every process that decides (`toolgate approvals ...
+// --state-dsn`, the HTTP API, the dashboard).
+//
+// Layout (every key under the state prefix, default `toolgate:`):
+//   <prefix>appr:<id>            hash: `rec` (the immutable request as JSON), `status`,
+//                                `expires_at`, `owner`, and once settled `decided_at`,
+//                                `decided_by`, `reason`, `channel`. Expires `retentionMs`
+//                                after the request's own expiry.
+//   <prefix>appr:index           sorted set of ids by deadline (expires_at); entries older
+//                                than the retention are pruned when requests are created.
+//   <prefix>appr:owner:<owner>   the holding gateway's heartbeat (SET ... PX ttl, renewed
+//                                every ttl/3). Instances run on different machines, so a
+//                                dead gateway is told by its missing heartbeat, not a pid.
+//   <prefix>appr:events          pub/sub channel: {id, status, by, reason, decided_at, channel}
+//
+// Every status transition (approve or deny, expire, abandon, the sweep's expire
+// or abandon) is ONE Lua script that changes the hash only while its status is
+// `pending` (the first decision wins) and PUBLISHes the outcome in the same
+// script, so a waiting gateway hears of exactly the decision that was stored.
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { openRedisConnection, type RedisConnection } from '../state/redis-client.js';
+import { StateUnavailableError } from '../state/errors.js';
+import { newApprovalId } from './store.js';
+import {
+  allowsSelfApproval,
+  SELF_APPROVER,
+  type ApprovalDecider,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DecideInput,
+  type DecideResult,
+  type NewApproval,
+} from './types.js';
+
+export const DEFAULT_APPROVAL_RETENTION_MS = 7 * 24 * 3600_000;
+const EXPIRED_REASON = 'no decision before the timeout';
+
+export interface RedisApprovalStoreOptions {
+  url: string;
+  /** Key prefix shared by the instances (default `toolgate:`). */
+  prefix?: string;
+  /** This gateway instance (heartbeat owner of the requests it creates). Deciders need none. */
+  owner?: string;
+  /** How long a settled request stays readable after its expiry, ms (default 7 days). */
+  retentionMs?: number;
+  /** The owner heartbeat's time to live, ms (default 15000; renewed every third of it). */
+  heartbeatTtlMs?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  clock?: () => number;
+  host?: string;
+  pid?: number;
+  /** Told when the connection goes down or comes back (no secret in `detail`). */
+  onStatus?: (status: 'up' | 'down', detail: string) => void;
+}
+
+/** A status change as published on `<prefix>appr:events`. */
+export interface ApprovalEvent {
+  id: string;
+  status: ApprovalStatus;
+  by?: string;
+  reason?: string;
+  decided_at?: number;
+  channel?: string;
+}
+
+// Shared by every transition script.
+//   KEYS[1] the request hash
+//   ARGV[1] now (ms)  ARGV[2] owner heartbeat key prefix  ARGV[3] events channel
+//   ARGV[4] reason for an abandonment by a gone owner
+// Returns {code, field, value, field, value, ...} (the hash after the script).
+const LUA_COMMON = `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local function state(code)
+  local out = redis.call('HGETALL', key)
+  table.insert(out, 1, code)
+  return out
+end
+local function finish(code, status, by, reason, channel)
+  redis.call('HSET', key, 'status', status, 'decided_at', ARGV[1], 'channel', channel)
+  if by ~= '' then redis.call('HSET', key, 'decided_by', by) end
+  if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
+  local ev = { id = redis.call('HGET', key, 'id'), status = status, decided_at = ARGV[1], channel = channel }
+  if by ~= '' then ev.by = by end
+  if reason ~= '' then ev.reason = reason end
+  redis.call('PUBLISH', ARGV[3], cjson.encode(ev))
+  return state(code)
+end
+local status = redis.call('HGET', key, 'status')
+if not status then return { 'not_found' } end
+if status ~= 'pending' then return state('not_pending') end
+local expires = tonumber(redis.call('HGET', key, 'expires_at'))
+local function ownerGone()
+  local owner = redis.call('HGET', key, 'owner')
+  return owner and redis.call('EXISTS', ARGV[2] .. owner) == 0
+end
+`;
+
+/** ARGV[5] approved|denied  ARGV[6] by  ARGV[7] reason  ARGV[8] channel */
+const DECIDE_LUA = `${LUA_COMMON}
+if expires <= now then return finish('expired', 'expired', '', '${EXPIRED_REASON}', 'gateway') end
+if ownerGone() then return finish('abandoned', 'abandoned', '', ARGV[4], 'gateway') end
+return finish('ok', ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+`;
+
+/** Expire only once the deadline has passed. */
+const EXPIRE_LUA = `${LUA_COMMON}
+if expires > now then return state('pending') end
+return finish('ok', 'expired', '', '${EXPIRED_REASON}', 'gateway')
+`;
+
+/** ARGV[5] the reason. */
+const ABANDON_LUA = `${LUA_COMMON}
+return finish('ok', 'abandoned', '', ARGV[5], 'gateway')
+`;
+
+/** Settle what nobody will: the owner's heartbeat is gone, or the deadline passed. */
+const SWEEP_LUA = `${LUA_COMMON}
+if ownerGone() then return finish('ok', 'abandoned', '', ARGV[4], 'gateway') end
+if expires <= now then return finish('ok', 'expired', '', '${EXPIRED_REASON}', 'gateway') end
+return state('pending')
+`;
+
+/**
+ * KEYS[1] the request hash  KEYS[2] the index
+ * ARGV[1] id  ARGV[2] rec JSON  ARGV[3] expires_at  ARGV[4] owner  ARGV[5] hash ttl (ms)  ARGV[6] prune index below
+ */
+const CREATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'rec', ARGV[2], 'status', 'pending', 'expires_at', ARGV[3], 'owner', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
+return 1
+`;
+
+type Reply = [string, ...string[]];
+
+interface ApprovalCommands {
+  tgApprCreate(numKeys: number, ...args: string[]): Promise<number>;
+  tgApprDecide(numKeys: number, ...args: string[]): Promise<Reply>;
+  tgApprExpire(numKeys: number, ...args: string[]): Promise<Reply>;
+  tgApprAbandon(numKeys: number, ...args: string[]): Promise<Reply>;
+  tgApprSweep(numKeys: number, ...args: string[]): Promise<Reply>;
+}
+
+type Immutable = Omit<ApprovalRecord, 'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'channel'>;
+
+/** A hash as HGETALL returns it (object or flat array) to a record. */
+export function recordFromHash(h: Record<string, string>): ApprovalRecord | undefined {
+  if (h.rec === undefined || h.status === undefined) return undefined;
+  const base = JSON.parse(h.rec) as Immutable;
+  const r: ApprovalRecord = { ...base, status: h.status as ApprovalStatus };
+  if (h.decided_at !== undefined) r.decidedAt = Number(h.decided_at);
+  if (h.decided_by !== undefined) r.decidedBy = h.decided_by;
+  if (h.reason !== undefined) r.reason = h.reason;
+  if (h.channel !== undefined) r.channel = h.channel as ApprovalRecord['channel'];
+  return r;
+}
+
+function pairs(flat: readonly string[], from = 0): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = from; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
+function ownerGoneReason(rec: Pick<ApprovalRecord, 'instance' | 'host' | 'pid'>): string {
+  return `the gateway holding this call (${rec.instance ?? 'instance'} on ${rec.host}, pid ${rec.pid}) is no longer running; the call was not executed`;
+}
+
+export class RedisApprovalStore implements ApprovalDecider {
+  readonly kind = 'redis';
+  readonly prefix: string;
+  readonly owner: string | undefined;
+  readonly channel: string;
+  /** The DSN with its password hidden. */
+  readonly dsn: string;
+  readonly #conn: RedisConnection;
+  readonly #client: Redis & ApprovalCommands;
+  private readonly clock: () => number;
+  private readonly retentionMs: number;
+  readonly heartbeatTtlMs: number;
+  private readonly host: string;
+  private readonly pid: number;
+  private readonly onStatus: RedisApprovalStoreOptions['onStatus'];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private up: boolean | undefined;
+  private closed = false;
+  private readonly subscribers = new Set<Redis>();
+
+  constructor(o: RedisApprovalStoreOptions) {
+    this.prefix = o.prefix ?? 'toolgate:';
+    this.owner = o.owner;
+    this.channel = `${this.prefix}appr:events`;
+    this.clock = o.clock ?? Date.now;
+    this.retentionMs = o.retentionMs ?? DEFAULT_APPROVAL_RETENTION_MS;
+    this.heartbeatTtlMs = o.heartbeatTtlMs ?? 15_000;
+    this.host = o.host ?? hostname();
+    this.pid = o.pid ?? process.pid;
+    this.onStatus = o.onStatus;
+    this.#conn = openRedisConnection({
+      url: o.url,
+      connectionName: 'toolgate-approvals',
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(o.commandTimeoutMs !== undefined ? { commandTimeoutMs: o.commandTimeoutMs } : {}),
+    });
+    this.dsn = this.#conn.dsn;
+    const c = this.#conn.client as Redis & ApprovalCommands;
+    c.defineCommand('tgApprCreate', { lua: CREATE_LUA });
+    c.defineCommand('tgApprDecide', { lua: DECIDE_LUA });
+    c.defineCommand('tgApprExpire', { lua: EXPIRE_LUA });
+    c.defineCommand('tgApprAbandon', { lua: ABANDON_LUA });
+    c.defineCommand('tgApprSweep', { lua: SWEEP_LUA });
+    this.#client = c;
+    c.on('ready', () => {
+      this.setUp(true, `connected to ${this.dsn}`);
+      // Renew at once after a reconnect, before any sweeper takes our requests for dead ones.
+      if (this.owner !== undefined) void this.beat();
+    });
+    c.on('error', (err: Error) => this.setUp(false, this.#conn.scrub(err.message)));
+    c.on('close', () => this.setUp(false, 'connection closed'));
+    if (this.owner !== undefined) {
+      this.heartbeat = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.heartbeatTtlMs / 3)));
+      this.heartbeat.unref();
+    }
+  }
+
+  private setUp(up: boolean, detail: string): void {
+    if (this.closed || this.up === up) return;
+    this.up = up;
+    this.onStatus?.(up ? 'up' : 'down', detail);
+  }
+
+  /** 'ready' when commands can be sent. */
+  get status(): string {
+    return this.#client.status;
+  }
+
+  /** Wait for the first connection attempt; throws StateUnavailableError when Redis cannot be reached. */
+  async ready(): Promise<void> {
+    await this.#conn.firstAttempt;
+    this.#conn.assertReady('connecting');
+  }
+
+  /** Throws StateUnavailableError unless commands can be sent now (no waiting). */
+  assertReady(what: string): void {
+    this.#conn.assertReady(what);
+  }
+
+  key(id: string): string {
+    return `${this.prefix}appr:${id}`;
+  }
+
+  private get indexKey(): string {
+    return `${this.prefix}appr:index`;
+  }
+
+  private get ownerPrefix(): string {
+    return `${this.prefix}appr:owner:`;
+  }
+
+  private async beat(): Promise<void> {
+    if (this.closed || this.owner === undefined || this.#client.status !== 'ready') return;
+    try {
+      await this.#client.set(`${this.ownerPrefix}${this.owner}`, String(this.clock()), 'PX', this.heartbeatTtlMs);
+    } catch {
+      // the connection's status reports the outage
+    }
+  }
+
+  /**
+   * The record a `create` will store, made here so the waiting side can hold it
+   * at once (the id is random: nobody else can know or decide it before it is stored).
+   */
+  draft(input: NewApproval): ApprovalRecord {
+    const now = this.clock();
+    const r: ApprovalRecord = {
+      id: newApprovalId(),
+      createdAt: now,
+      expiresAt: now + Math.max(0, input.timeoutMs),
+      status: 'pending',
+      tool: input.tool,
+      argsSha256: input.argsSha256,
+      rule: input.rule,
+      rulePointer: input.rulePointer,
+      approvers: [...(input.approvers ?? [])],
+      host: this.host,
+      pid: this.pid,
+    };
+    if (input.session !== undefined) r.session = input.session;
+    if (input.identity !== undefined) r.identity = input.identity;
+    if (input.argsPreview !== undefined) r.argsPreview = input.argsPreview;
+    if (input.policyHash !== undefined) r.policyHash = input.policyHash;
+    if (input.message !== undefined) r.message = input.message;
+    const instance = input.instance ?? this.owner;
+    if (instance !== undefined) r.instance = instance;
+    return r;
+  }
+
+  /** Store a drafted record (pending). Needs an owner: its heartbeat keeps the request alive. */
+  async store(r: ApprovalRecord): Promise<void> {
+    if (this.owner === undefined) throw new Error('RedisApprovalStore: creating requests needs an owner');
+    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, ...rec } = r;
+    const ttl = Math.max(1000, r.expiresAt - this.clock() + this.retentionMs);
+    await this.run('create approval', async () => {
+      await this.beat();
+      const n = await this.#client.tgApprCreate(2, this.key(r.id), this.indexKey, r.id, JSON.stringify(rec), String(r.expiresAt), this.owner!, String(ttl), String(this.clock() - this.retentionMs));
+      if (n !== 1) throw new Error(`approval ${r.id} exists already`);
+    });
+  }
+
+  async create(input: NewApproval): Promise<ApprovalRecord> {
+    const r = this.draft(input);
+    await this.store(r);
+    return r;
+  }
+
+  async get(idOrPrefix: string): Promise<ApprovalRecord | undefined> {
+    const r = await this.resolve(idOrPrefix);
+    return r.ok ? this.byId(r.id) : undefined;
+  }
+
+  async byId(id: string): Promise<ApprovalRecord | undefined> {
+    const h = await this.run('read approval', () => this.#client.hgetall(this.key(id)));
+    return recordFromHash(h);
+  }
+
+  async getMany(ids: readonly string[]): Promise<ApprovalRecord[]> {
+    if (ids.length === 0) return [];
+    const replies = await this.run('read approvals', async () => {
+      const p = this.#client.pipeline();
+      for (const id of ids) p.hgetall(this.key(id));
+      return (await p.exec()) ?? [];
+    });
+    const out: ApprovalRecord[] = [];
+    for (const [err, h] of replies) {
+      if (err) throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn}: read approvals failed`);
+      const r = recordFromHash(h as Record<string, string>);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  private async allIds(): Promise<string[]> {
+    return this.run('list approvals', () => this.#client.zrange(this.indexKey, 0, -1));
+  }
+
+  async list(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalRecord[]> {
+    const limit = filter.limit ?? 1000;
+    const all = await this.getMany(await this.allIds());
+    return all
+      .filter((r) => filter.status === undefined || r.status === filter.status)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+      .slice(0, limit);
+  }
+
+  async decide(idOrPrefix: string, input: DecideInput): Promise<DecideResult> {
+    const res = await this.resolve(idOrPrefix);
+    if (!res.ok) return res;
+    const rec = await this.byId(res.id);
+    if (!rec) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
+    if (rec.status !== 'pending') return notPending(rec);
+    // Who may decide depends only on fields that never change: checked here; the
+    // script then changes the request only if it is still pending.
+    if (rec.expiresAt > this.clock()) {
+      const named = rec.approvers.filter((a) => a !== SELF_APPROVER);
+      const isSelf = rec.identity !== undefined && input.by === rec.identity;
+      if (input.approve && isSelf && !allowsSelfApproval(rec.approvers)) {
+        return { ok: false, code: 'self_approval', message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`, record: rec };
+      }
+      if (!isSelf && named.length > 0 && !named.includes(input.by)) {
+        return { ok: false, code: 'not_approver', message: `${input.by} may not decide approval ${rec.id}; approvers: ${named.join(', ')}`, record: rec };
+      }
+    }
+    const reply = await this.transition('decide approval', 'tgApprDecide', rec, [input.approve ? 'approved' : 'denied', input.by, input.reason ?? '', input.channel]);
+    const after = reply.record ?? rec;
+    switch (reply.code) {
+      case 'ok':
+        return { ok: true, record: after };
+      case 'expired':
+        return { ok: false, code: 'expired', message: `approval ${rec.id} has expired`, record: after };
+      case 'abandoned':
+        return { ok: false, code: 'not_pending', message: `approval ${rec.id} is abandoned: ${after.reason ?? ownerGoneReason(rec)}`, record: after };
+      case 'not_found':
+        return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
+      default:
+        return notPending(after);
+    }
+  }
+
+  /** Expire a pending request whose deadline has passed. Returns the record as it now is. */
+  async expire(id: string): Promise<ApprovalRecord | undefined> {
+    return (await this.transition('expire approval', 'tgApprExpire', { id, instance: undefined, host: this.host, pid: this.pid }, [])).record;
+  }
+
+  /** Abandon a pending request: its call will never be executed. Returns the record as it now is. */
+  async abandon(id: string, reason: string): Promise<ApprovalRecord | undefined> {
+    return (await this.transition('abandon approval', 'tgApprAbandon', { id, instance: undefined, host: this.host, pid: this.pid }, [reason])).record;
+  }
+
+  /**
+   * Settle what nobody will settle: pending requests whose gateway's heartbeat
+   * is gone are abandoned, pending requests past their deadline expire.
+   * Returns how many changed.
+   */
+  async sweep(): Promise<number> {
+    const ids = await this.allIds();
+    if (ids.length === 0) return 0;
+    const now = this.clock();
+    const rows = await this.run('sweep approvals', async () => {
+      const p = this.#client.pipeline();
+      for (const id of ids) p.hmget(this.key(id), 'status', 'owner', 'expires_at', 'rec');
+      return (await p.exec()) ?? [];
+    });
+    const owners = new Set<string>();
+    const pending: Array<{ id: string; owner: string; expires: number; rec: string }> = [];
+    rows.forEach(([err, v], i) => {
+      const [status, owner, expires, rec] = (err ? [] : v) as Array<string | null>;
+      if (status === 'pending' && owner && rec) {
+        pending.push({ id: ids[i]!, owner, expires: Number(expires), rec });
+        owners.add(owner);
+      }
+    });
+    if (pending.length === 0) return 0;
+    const ownerList = [...owners];
+    const alive = await this.run('sweep approvals', () => this.#client.mget(...ownerList.map((o) => `${this.ownerPrefix}${o}`)));
+    const dead = new Set(ownerList.filter((_, i) => alive[i] === null));
+    let changed = 0;
+    for (const p of pending) {
+      if (!dead.has(p.owner) && p.expires > now) continue;
+      const base = JSON.parse(p.rec) as Immutable;
+      const r = await this.transition('sweep approvals', 'tgApprSweep', base, []);
+      if (r.code === 'ok') changed++;
+    }
+    return changed;
+  }
+
+  /**
+   * A subscriber connection to the events channel. `onEvent` gets every status
+   * change; `onSync` runs each time the subscription is (re-)established, so
+   * the caller can re-read what it waits for (events sent while it was
+   * disconnected are lost). Returns a function that closes the subscriber.
+   */
+  subscribe(onEvent: (e: ApprovalEvent) => void, onSync: () => void, onError?: (err: unknown) => void): () => void {
+    const sub = this.#conn.duplicate('toolgate-approvals-sub');
+    this.subscribers.add(sub);
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      try {
+        const e = JSON.parse(message) as ApprovalEvent;
+        if (typeof e.id === 'string' && typeof e.status === 'string') onEvent({ ...e, ...(e.decided_at !== undefined ? { decided_at: Number(e.decided_at) } : {}) });
+      } catch (err) {
+        onError?.(err);
+      }
+    });
+    sub.on('ready', () => {
+      sub.subscribe(this.channel).then(
+        () => onSync(),
+        (err: unknown) => onError?.(err),
+      );
+    });
+    sub.connect().catch(() => undefined);
+    return () => {
+      this.subscribers.delete(sub);
+      sub.disconnect();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    // A gateway that stops cleanly takes its heartbeat with it: its requests (already abandoned) need no waiting.
+    if (this.owner !== undefined && this.#client.status === 'ready') {
+      await this.#client.del(`${this.ownerPrefix}${this.owner}`).catch(() => undefined);
+    }
+    this.closed = true;
+    for (const s of this.subscribers) s.disconnect();
+    this.subscribers.clear();
+    if (this.#client.status === 'ready') {
+      await Promise.race([this.#client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
+    }
+    this.#client.disconnect();
+  }
+
+  private async transition(
+    what: string,
+    cmd: 'tgApprDecide' | 'tgApprExpire' | 'tgApprAbandon' | 'tgApprSweep',
+    rec: Pick<ApprovalRecord, 'id' | 'instance' | 'host' | 'pid'>,
+    extra: string[],
+  ): Promise<{ code: string; record?: ApprovalRecord }> {
+    const args = [this.key(rec.id), String(this.clock()), this.ownerPrefix, this.channel, ownerGoneReason(rec), ...extra];
+    const reply = await this.run(what, () => this.#client[cmd](1, ...args));
+    const record = reply.length > 1 ? recordFromHash(pairs(reply, 1)) : undefined;
+    return { code: reply[0], ...(record ? { record } : {}) };
+  }
+
+  private async resolve(idOrPrefix: string): Promise<{ ok: true; id: string } | { ok: false; code: 'not_found' | 'ambiguous'; message: string }> {
+    if (/^ap_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1) return { ok: true, id: idOrPrefix };
+    const bare = idOrPrefix.startsWith('ap_') ? idOrPrefix.slice(3) : idOrPrefix;
+    if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
+    const matches = (await this.allIds()).filter((id) => id.startsWith(`ap_${bare}`));
+    if (matches.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
+    if (matches.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
+    return { ok: true, id: matches[0]! };
+  }
+
+  private run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('RedisApprovalStore is closed'));
+    return this.#conn.run(what, fn);
+  }
+}
+
+function notPending(rec: ApprovalRecord): DecideResult {
+  const by = rec.decidedBy ? ` by ${rec.decidedBy}` : '';
+  return { ok: false, code: 'not_pending', message: `approval ${rec.id} is already ${rec.status}${by}`, record: rec };
+}
