@@ -7,8 +7,8 @@
 // (positions missing), inserted (a record that does not belong between its
 // neighbours, or a second record claiming a taken position) or reordered (a
 // record stored out of its chain order).
-import { createHash, createHmac } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { createHmac } from 'node:crypto';
+import { canonicalJson, canonicalNumber, canonicalString, sha256Hex } from './canonical.js';
 import {
   GENESIS_HASH,
   RECORD_FIELDS,
@@ -17,14 +17,42 @@ import {
   type HashAlg,
 } from './types.js';
 
-/** The text that is hashed: canonical JSON of every chained field that has a value. */
-export function hashInput(r: Omit<AuditRecord, 'hash' | 'seq'>): string {
+const BASE_FIELDS = ['alg', 'instance', 'n', 'prev_hash'] as const;
+/** Every hashed field in canonical (sorted) key order, with its JSON key text. */
+const HASHED = [...BASE_FIELDS, ...RECORD_FIELDS]
+  .sort()
+  .map((k) => ({ k, base: (BASE_FIELDS as readonly string[]).includes(k), key: `${JSON.stringify(k)}:` }));
+
+function hashInputGeneric(r: Omit<AuditRecord, 'hash' | 'seq'>): string {
   const body: Record<string, unknown> = { alg: r.alg, instance: r.instance, n: r.n, prev_hash: r.prev_hash };
   for (const f of RECORD_FIELDS) {
     const v = r[f];
     if (v !== undefined && v !== null) body[f] = v;
   }
-  return canonicalize(body) ?? '';
+  return canonicalJson(body) ?? '';
+}
+
+/**
+ * The text that is hashed: canonical JSON (RFC 8785) of every chained field
+ * that has a value (the base fields even when null). Records hold strings,
+ * numbers and nulls, so the keys are walked in their precomputed sorted
+ * order; anything else takes the generic path (same output).
+ */
+export function hashInput(r: Omit<AuditRecord, 'hash' | 'seq'>): string {
+  const rec = r as unknown as Record<string, unknown>;
+  let out = '{';
+  for (const h of HASHED) {
+    const v = rec[h.k];
+    if (v === undefined || (v === null && !h.base)) continue;
+    let text: string | undefined;
+    if (typeof v === 'string') text = canonicalString(v);
+    else if (typeof v === 'number') text = canonicalNumber(v);
+    else if (v === null) text = 'null';
+    else return hashInputGeneric(r);
+    out += out.length === 1 ? h.key : `,${h.key}`;
+    out += text;
+  }
+  return `${out}}`;
 }
 
 export function computeHash(r: Omit<AuditRecord, 'hash' | 'seq'>, key?: Buffer): string {
@@ -33,7 +61,7 @@ export function computeHash(r: Omit<AuditRecord, 'hash' | 'seq'>, key?: Buffer):
     if (!key) throw new Error('an HMAC record needs the key');
     return createHmac('sha256', key).update(text).digest('hex');
   }
-  return createHash('sha256').update(text).digest('hex');
+  return sha256Hex(text);
 }
 
 /** Appends records to one instance's chain (in memory: the store persists them). */
@@ -54,11 +82,12 @@ export class Chainer {
 
   /** Fill in instance, n, alg, prev_hash and hash, and advance the chain. */
   next(fields: Omit<AuditRecord, 'instance' | 'n' | 'alg' | 'prev_hash' | 'hash' | 'seq'>): AuditRecord {
-    const rec: Omit<AuditRecord, 'hash'> = { ...fields, instance: this.instance, n: this.n + 1, alg: this.alg, prev_hash: this.last };
+    const rec = { ...fields, instance: this.instance, n: this.n + 1, alg: this.alg, prev_hash: this.last } as AuditRecord;
     const hash = computeHash(rec, this.key);
     this.n += 1;
     this.last = hash;
-    return { ...rec, hash };
+    rec.hash = hash;
+    return rec;
   }
 
   get position(): { n: number; hash: string } {

@@ -115,22 +115,23 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     return;
   }
 
-  // Start-up is on every agent's path: load the policy first, start the server,
-  // and load the rest while the server boots.
-  const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
-  const configPath = resolve(opts.config);
-  const loaded = loadPolicyFile(configPath);
-  if (!loaded.ok) {
-    process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
-    throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
-  }
-
+  // Start-up is on every agent's path: start the server first, and load the
+  // policy and the rest while it boots. Nothing reaches the server before the
+  // policy is loaded and the session wired (its stdin is ours; its answers
+  // wait in the pipe); a policy that does not load ends the server again.
   const { ChildServer, exitStatus } = await import('../mcp/child.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
   const child = new ChildServer({ command: cmd, args });
 
   try {
+    const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
+    const configPath = resolve(opts.config);
+    const loaded = loadPolicyFile(configPath);
+    if (!loaded.ok) {
+      process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
+      throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+    }
     const [{ createLogger }, { openGatewayCore }, { StdioChannel }, { GatewaySession }, { callerDenial }] = await Promise.all([
       import('../log/index.js'),
       import('./gateway-core.js'),

@@ -306,7 +306,8 @@ export class Listener {
     }
     const headers: Record<string, string> = { 'mcp-session-id': live.id };
     if (wantsSse) {
-      ds.acceptRequests(frame, requests, { sse: new SseStream(res, headers) }, initId);
+      // Lazy: a quick single answer goes back as JSON in one write (see SseStream).
+      ds.acceptRequests(frame, requests, { sse: new SseStream(res, headers, { lazyMs: 1000 }) }, initId);
     } else {
       ds.acceptRequests(frame, requests, { json: { res, answers: [], batch: Array.isArray(value), headers } }, initId);
     }

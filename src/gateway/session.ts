@@ -1,9 +1,8 @@
 // One gateway session: the pipeline between an agent (downstream) and one MCP
 // server (upstream). Only tools/call and the answer to tools/list are looked
 // at; every other message crosses untouched, in both directions, in order.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import canonicalize from 'canonicalize';
 import type { MessageChannel, Frame } from '../mcp/channel.js';
 import {
   classify,
@@ -27,6 +26,7 @@ import type { Logger } from '../log/index.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
+import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 
 export interface SessionOptions {
@@ -150,8 +150,13 @@ interface Slot {
   done: boolean;
 }
 
+/**
+ * SHA-256 of the canonical JSON of a value. A lone surrogate (which JSON
+ * escapes can carry) is hashed in its escaped form instead of throwing: a
+ * throw here would reject the call's promise unhandled and end the process.
+ */
 export function sha256Canonical(value: unknown): string {
-  return createHash('sha256').update(canonicalize(value) ?? 'null').digest('hex');
+  return sha256Hex(canonicalJson(value, 'escape') ?? 'null');
 }
 
 /** Who may approve, as stored with the request: the named approvers, plus SELF_APPROVER when the rule allows self-approval. */
@@ -906,17 +911,17 @@ export class GatewaySession {
   }
 
   private emit(fields: Partial<GatewayEvent> & { type: GatewayEvent['type'] }): void {
-    const event: GatewayEvent = {
-      ts: new Date().toISOString(),
-      instance: this.o.instance,
-      session: this.id,
-      ...fields,
-    };
+    // Built without undefined fields (deleting keys would make every event a slow dictionary object).
+    const event = { ts: new Date().toISOString(), instance: this.o.instance, session: this.id } as GatewayEvent;
+    const f = fields as Record<string, unknown>;
+    for (const k in f) {
+      const v = f[k];
+      if (v !== undefined) event[k] = v;
+    }
     if (this.o.identity !== undefined) event.identity = this.o.identity;
     if (this.o.server !== undefined) event.server = this.o.server;
-    if (event.latency_ms !== undefined) event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
-    if (event.decision_ms !== undefined) event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
-    for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
+    if (typeof event.latency_ms === 'number') event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
+    if (typeof event.decision_ms === 'number') event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
     this.o.events.emit(event);
   }
 }

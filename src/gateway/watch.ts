@@ -13,8 +13,12 @@
 // callback takes no arguments: it should re-read the file and cope with the
 // file being missing or half-written (keep what it had, warn), since a delete
 // also triggers it.
+//
+// chokidar is loaded when the watch starts, not with this module: the gateway
+// starts its watch while the server it fronts is still booting, so loading it
+// then costs the first call nothing (start-up is on every agent's path).
 import { basename, dirname, resolve } from 'node:path';
-import { watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 
 export interface WatchFileOptions {
   /** Quiet time before the callback fires (ms). Default 100. */
@@ -57,27 +61,34 @@ export function watchFile(path: string, onChange: () => void, opts: WatchFileOpt
     }
   };
 
-  const watcher = watch(dir, {
-    depth: 0,
-    ignoreInitial: true,
-    persistent: true,
-    usePolling: opts.usePolling ?? false,
-    interval: opts.pollIntervalMs ?? 250,
-    // Only the directory itself and our file; siblings are never even stat'ed.
-    ignored: (p: string) => p !== dir && resolve(p) !== target,
-  });
-
+  let watcher: FSWatcher | undefined;
   const onEvent = (p: string): void => {
     if (closed || basename(p) !== name) return;
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(fire, debounceMs);
   };
-  watcher.on('add', onEvent);
-  watcher.on('change', onEvent);
-  watcher.on('unlink', onEvent);
-  watcher.on('error', (err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
-
-  const ready = new Promise<void>((res) => watcher.once('ready', () => res()));
+  const ready = import('chokidar').then(
+    ({ watch }) =>
+      new Promise<void>((res) => {
+        if (closed) return res();
+        const w = watch(dir, {
+          depth: 0,
+          ignoreInitial: true,
+          persistent: true,
+          usePolling: opts.usePolling ?? false,
+          interval: opts.pollIntervalMs ?? 250,
+          // Only the directory itself and our file; siblings are never even stat'ed.
+          ignored: (p: string) => p !== dir && resolve(p) !== target,
+        });
+        watcher = w;
+        w.on('add', onEvent);
+        w.on('change', onEvent);
+        w.on('unlink', onEvent);
+        w.on('error', (err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
+        w.once('ready', () => res());
+      }),
+    (err: unknown) => onError(err instanceof Error ? err : new Error(String(err))),
+  );
 
   return {
     ready,
@@ -86,7 +97,8 @@ export function watchFile(path: string, onChange: () => void, opts: WatchFileOpt
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
-      await watcher.close();
+      await ready;
+      await watcher?.close();
     },
   };
 }

@@ -15,22 +15,54 @@ import { formatSseEvent } from './sse-parse.js';
 const BACKLOG_LIMIT = 1000;
 const KEEPALIVE_MS = 25_000;
 
-/** One open SSE response. */
+/**
+ * One open SSE response.
+ *
+ * A POST's answer stream may be lazy (`lazyMs`): nothing is sent until there
+ * is something to send. When the first thing is the one answer of a
+ * single-request POST, it goes out as a plain JSON response (the client
+ * accepts both; one socket write instead of two, and no SSE framing for it to
+ * parse); anything else (progress, a server-to-client request) starts the
+ * stream. A call that stays silent for `lazyMs` gets its stream headers then,
+ * and keepalives from there on.
+ */
 export class SseStream {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  private started = false;
+  private lazyTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly res: ServerResponse, headers: Record<string, string> = {}) {
-    res.writeHead(200, {
+  constructor(
+    readonly res: ServerResponse,
+    private readonly headers: Record<string, string> = {},
+    opts: { lazyMs?: number } = {},
+  ) {
+    res.on('close', () => this.stop());
+    if (opts.lazyMs === undefined) {
+      this.start();
+      return;
+    }
+    this.lazyTimer = setTimeout(() => {
+      if (!this.ended && !this.started) this.start();
+    }, opts.lazyMs);
+    this.lazyTimer.unref();
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
+    if (this.res.destroyed || this.res.writableEnded) return;
+    this.res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
-      ...headers,
+      ...this.headers,
     });
-    res.flushHeaders();
+    this.res.flushHeaders();
     this.timer = setInterval(() => this.comment('keepalive'), KEEPALIVE_MS);
     this.timer.unref();
-    res.on('close', () => this.stop());
   }
 
   get open(): boolean {
@@ -39,7 +71,29 @@ export class SseStream {
 
   write(data: string, event?: string): boolean {
     if (!this.open) return false;
+    if (!this.started) {
+      // Headers and the first event leave in one write.
+      this.started = true;
+      if (this.lazyTimer) clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', ...this.headers });
+      this.timer = setInterval(() => this.comment('keepalive'), KEEPALIVE_MS);
+      this.timer.unref();
+    }
     this.res.write(formatSseEvent({ data, event }));
+    return true;
+  }
+
+  /**
+   * The only message of a lazy stream that never started: send it as a JSON
+   * response and end. False (nothing done) once the stream has started.
+   */
+  answerAsJson(text: string): boolean {
+    if (this.started || !this.open) return false;
+    this.started = true;
+    this.stop();
+    this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...this.headers });
+    this.res.end(text);
     return true;
   }
 
@@ -48,6 +102,7 @@ export class SseStream {
   }
 
   end(): void {
+    if (!this.started && this.open) this.start();
     this.stop();
     if (!this.res.writableEnded) this.res.end();
   }
@@ -56,6 +111,8 @@ export class SseStream {
     this.ended = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
   }
 }
 
@@ -65,6 +122,8 @@ interface PostExchange {
   ids: Map<string, JsonRpcId>;
   /** SSE mode: answers and related messages are streamed. */
   sse?: SseStream;
+  /** One request, not in a batch: its answer alone may go back as plain JSON. */
+  single?: boolean;
   /** JSON mode: answers are collected and sent as one body. */
   json?: { res: ServerResponse; answers: unknown[]; batch: boolean; headers: Record<string, string> };
 }
@@ -101,7 +160,7 @@ export class StreamableHttpDownstream implements MessageChannel {
    * message to the gateway.
    */
   acceptRequests(frame: Frame, requests: JsonRpcId[], out: { sse?: SseStream; json?: PostExchange['json'] }, initId?: JsonRpcId): void {
-    const ex: PostExchange = { open: new Set(), ids: new Map(), ...out };
+    const ex: PostExchange = { open: new Set(), ids: new Map(), ...out, single: requests.length === 1 && !Array.isArray(frame.value) };
     for (const id of requests) {
       ex.open.add(idKey(id));
       ex.ids.set(idKey(id), id);
@@ -174,6 +233,7 @@ export class StreamableHttpDownstream implements MessageChannel {
       if (this.exchanges.get(idKey(id)) === ex) this.exchanges.delete(idKey(id));
     }
     if (ex.sse) {
+      if (ex.open.size === 0 && ex.single && ex.sse.answerAsJson(text)) return;
       ex.sse.write(text);
       if (ex.open.size === 0) ex.sse.end();
       return;

@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
+import { upstreamFetch, type UpstreamResponse } from './http-request.js';
 import { isModernVersion, metaProtocolVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
 
 export interface HttpUpstreamOptions {
@@ -131,7 +132,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       const controller = new AbortController();
       const t = setTimeout(() => controller.abort(), 2000);
       try {
-        await fetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
+        await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
       } catch {
         // The server may already be gone.
       } finally {
@@ -247,9 +248,9 @@ export class HttpUpstreamChannel implements MessageChannel {
     const modern = opts.init ? undefined : this.modernHeaders(text);
     for (const r of requests) this.pending.set(idKey(r.id), { ...r, controller, ...(modern ? { modern: true } : {}) });
     try {
-      let res: Response;
+      let res: UpstreamResponse;
       try {
-        res = await fetch(this.url, { method: 'POST', headers: this.headers(true, modern), body: text, signal: controller.signal });
+        res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true, modern), body: text, signal: controller.signal });
       } catch (err) {
         if (this.closed || controller.signal.aborted) return;
         this.failAll(requests, `cannot reach the upstream MCP server: ${errText(err)}`);
@@ -292,16 +293,16 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
   }
 
-  private takeSession(res: Response): void {
+  private takeSession(res: UpstreamResponse): void {
     const sid = res.headers.get('mcp-session-id');
     if (sid) this.sessionId = sid;
   }
 
   /** Read a request's SSE stream until every request in it has its answer; resume when it breaks. */
-  private async readRequestStream(res: Response, requests: Pending[], related: JsonRpcId | undefined, controller: AbortController): Promise<void> {
+  private async readRequestStream(res: UpstreamResponse, requests: Pending[], related: JsonRpcId | undefined, controller: AbortController): Promise<void> {
     const left = () => requests.filter((r) => this.pending.has(idKey(r.id)));
     const parser = new SseParser((e) => this.onSseEvent(e, related));
-    let current: Response | undefined = res;
+    let current: UpstreamResponse | undefined = res;
     let why = 'the upstream closed the stream before answering';
     for (let attempt = 0; ; attempt++) {
       if (current) {
@@ -322,7 +323,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (this.closed || controller.signal.aborted) return;
       current = undefined;
       try {
-        const r = await fetch(this.url, { method: 'GET', headers: this.headers(false, { 'last-event-id': parser.lastEventId }), signal: controller.signal });
+        const r = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, { 'last-event-id': parser.lastEventId }), signal: controller.signal });
         if (r.ok && r.body) current = r;
         else {
           await r.text().catch(() => '');
@@ -343,10 +344,10 @@ export class HttpUpstreamChannel implements MessageChannel {
     if (lastEventId) parser.lastEventId = lastEventId;
     return new Promise<void>((opened) => {
       const run = async () => {
-        let res: Response;
+        let res: UpstreamResponse;
         try {
           const extra: Record<string, string> = lastEventId ? { 'last-event-id': lastEventId } : {};
-          res = await fetch(this.url, { method: 'GET', headers: this.headers(false, extra), signal: controller.signal });
+          res = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, extra), signal: controller.signal });
         } catch (err) {
           opened();
           if (!this.closed && !controller.signal.aborted) this.getBroken(parser, attempt, err);
@@ -406,7 +407,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       const id = `${GATEWAY_ID_PREFIX}reinit-${++this.reinitCount}`;
       init.id = id;
       if (this.protocolVersion && isPlainObject(init.params)) init.params = { ...init.params, protocolVersion: this.protocolVersion };
-      const res = await fetch(this.url, { method: 'POST', headers: this.headers(true), body: JSON.stringify(init) });
+      const res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true), body: JSON.stringify(init) });
       if (!res.ok) throw new Error(`initialize answered HTTP ${res.status}`);
       this.takeSession(res);
       let answer: Record<string, unknown> | undefined;
@@ -424,7 +425,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (!answer || !isPlainObject(answer.result)) throw new Error(`initialize failed: ${JSON.stringify(answer?.error ?? 'no answer')}`);
       if (typeof answer.result.protocolVersion === 'string') this.protocolVersion = answer.result.protocolVersion;
       if (this.initialized) {
-        const note = await fetch(this.url, { method: 'POST', headers: this.headers(true), body: this.initializedText ?? '{"jsonrpc":"2.0","method":"notifications/initialized"}' });
+        const note = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true), body: this.initializedText ?? '{"jsonrpc":"2.0","method":"notifications/initialized"}' });
         await note.text().catch(() => '');
         await this.openGetStream(undefined);
       }
@@ -531,7 +532,7 @@ export function requestsIn(text: string): Pending[] {
 }
 
 /** Feed a response body to an SSE parser while `more()` says the stream is still wanted. */
-export async function readBody(res: Response, parser: SseParser, more: () => boolean): Promise<void> {
+export async function readBody(res: { body: ReadableStream<Uint8Array> | null }, parser: SseParser, more: () => boolean): Promise<void> {
   if (!res.body) return;
   const reader = res.body.getReader();
   try {

@@ -142,9 +142,27 @@ export function isToolVisible(policy: CompiledPolicy, tool: string): boolean {
 }
 
 type Outcome = { pass: true } | { pass: false; stateFailed: boolean };
+// Shared results: the hot path allocates no outcome objects.
+const PASS: Outcome = { pass: true };
+const FAIL_ARGS: Outcome = { pass: false, stateFailed: false };
+const FAIL_STATE: Outcome = { pass: false, stateFailed: true };
+const NIL_VALUE: GoValue = { t: 'nil' };
+const MISSING = Symbol('missing');
+
+/** resolveArgs without the result object: the value, or MISSING. */
+function argValue(args: unknown, segments: readonly string[]): unknown {
+  let cur: unknown = args;
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!;
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !hasOwn(cur, s)) return MISSING;
+    cur = (cur as Record<string, unknown>)[s];
+  }
+  return cur === undefined ? MISSING : cur;
+}
 
 function evaluateConditions(conditions: readonly CompiledCondition[], call: ToolCall, counters: CounterSnapshot, read: Record<string, number>): Outcome {
-  for (const c of conditions) {
+  for (let i = 0; i < conditions.length; i++) {
+    const c = conditions[i]!;
     let exists: boolean;
     let value: GoValue;
     if (c.source === 'state') {
@@ -155,16 +173,16 @@ function evaluateConditions(conditions: readonly CompiledCondition[], call: Tool
       exists = true;
       value = { t: 'int', v: n };
     } else {
-      const r = resolveArgs(call.args, c.segments);
-      exists = r.exists;
-      value = r.exists ? fromJSON(r.value) : { t: 'nil' };
+      const v = argValue(call.args, c.segments);
+      exists = v !== MISSING;
+      value = exists ? fromJSON(v) : NIL_VALUE;
     }
     let ok: boolean;
     if (c.op === 'exists') ok = typeof c.value === 'boolean' && (exists && value.t !== 'nil') === c.value;
     else ok = exists && goTestOf(c)(value);
-    if (!ok) return { pass: false, stateFailed: c.source === 'state' };
+    if (!ok) return c.source === 'state' ? FAIL_STATE : FAIL_ARGS;
   }
-  return { pass: true };
+  return PASS;
 }
 
 function denyMessage(r: CompiledRule): string {

@@ -2,6 +2,11 @@
 // that several toolgate processes may share.
 //
 // Semantics (shared with MemoryCounterStore):
+// - group commit: reservations asked for in the same turn of the event loop
+//   (concurrent calls) share one IMMEDIATE transaction, each in its own
+//   savepoint, in the order they were asked; each is still all-or-none and
+//   checked against the totals of those before it, and none resolves before
+//   the transaction has committed. One call alone costs one extra loop turn.
 // - reserve runs in one IMMEDIATE transaction: it takes SQLite's write lock
 //   first, checks every request against its limit (requests sharing a key and
 //   window are checked against their running total), and increments all of
@@ -40,6 +45,13 @@ export interface SqliteCounterStoreOptions {
 
 type Item = ReservationHandle['items'][number];
 
+interface Queued {
+  requests: readonly ReserveRequest[];
+  now: number;
+  resolve: (r: ReserveResult) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteCounterStore implements CounterStore {
   readonly kind = 'sqlite';
   readonly path: string;
@@ -51,6 +63,9 @@ export class SqliteCounterStore implements CounterStore {
 
   private readonly readTx: (refs: readonly CounterRef[], now: number) => Map<string, number>;
   private readonly reserveTx: { immediate: (requests: readonly ReserveRequest[], now: number) => ReserveResult };
+  private readonly batchTx: { immediate: (batch: readonly Queued[]) => ReserveResult[] };
+  private queue: Queued[] = [];
+  private flushScheduled = false;
   private readonly rollbackTx: { immediate: (items: readonly Item[]) => void };
   private readonly pruneStmt: Database.Statement<[number]>;
 
@@ -70,11 +85,18 @@ export class SqliteCounterStore implements CounterStore {
     const select = this.db.prepare<[string, number], { value: number }>(
       'SELECT value FROM counters WHERE key = ? AND window_start = ?',
     );
-    const upsert = this.db.prepare<[string, number, number, number]>(
+    // The reservation adds first and checks the new total (RETURNING): one
+    // statement per counter instead of a SELECT and an upsert. A total over
+    // the limit throws out of the transaction, which rolls every add back.
+    // window_end is indexed: it is only written when it grows (rare: the same
+    // key counted in two window sizes), so a commit writes one page, not two.
+    const add = this.db.prepare<[string, number, number, number], { value: number; window_end: number }>(
       `INSERT INTO counters (key, window_start, window_end, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (key, window_start) DO UPDATE SET
-         value = value + excluded.value,
-         window_end = max(window_end, excluded.window_end)`,
+       ON CONFLICT (key, window_start) DO UPDATE SET value = value + excluded.value
+       RETURNING value, window_end`,
+    );
+    const extend = this.db.prepare<[number, string, number, number]>(
+      'UPDATE counters SET window_end = ? WHERE key = ? AND window_start = ? AND window_end < ?',
     );
     const subtract = this.db.prepare<[number, string, number]>(
       'UPDATE counters SET value = max(0, value - ?) WHERE key = ? AND window_start = ?',
@@ -86,35 +108,85 @@ export class SqliteCounterStore implements CounterStore {
 
     const current = (key: string, start: number): number => select.get(key, start)?.value ?? 0;
 
-    this.readTx = this.db.transaction((refs: readonly CounterRef[], now: number) => {
+    // Reading n counters is one statement (one implicit read transaction, so
+    // one consistent snapshot): n indexed lookups joined by UNION ALL.
+    const readStmts = new Map<number, Database.Statement<unknown[], { i: number; value: number }>>();
+    const readStmt = (n: number) => {
+      let st = readStmts.get(n);
+      if (!st) {
+        const parts = Array.from({ length: n }, (_, i) => `SELECT ${i} AS i, value FROM counters WHERE key = ? AND window_start = ?`);
+        st = this.db.prepare<unknown[], { i: number; value: number }>(parts.join(' UNION ALL '));
+        readStmts.set(n, st);
+      }
+      return st;
+    };
+    this.readTx = (refs: readonly CounterRef[], now: number) => {
       const out = new Map<string, number>();
-      for (const r of refs) out.set(r.key, current(r.key, windowStart(r.window, now)));
+      if (refs.length === 0) return out;
+      if (refs.length === 1) {
+        out.set(refs[0]!.key, current(refs[0]!.key, windowStart(refs[0]!.window, now)));
+        return out;
+      }
+      if (refs.length > 16) {
+        return this.db.transaction(() => {
+          for (const r of refs) out.set(r.key, current(r.key, windowStart(r.window, now)));
+          return out;
+        })();
+      }
+      const params: unknown[] = [];
+      for (const r of refs) params.push(r.key, windowStart(r.window, now));
+      for (const r of refs) out.set(r.key, 0);
+      for (const row of readStmt(refs.length).all(...params)) out.set(refs[row.i]!.key, row.value);
       return out;
-    });
+    };
 
-    this.reserveTx = this.db.transaction((requests: readonly ReserveRequest[], now: number): ReserveResult => {
+    const refused = new Error('limit');
+    let refusal: { refused: number; current: number } | undefined;
+    const reserveTx = this.db.transaction((requests: readonly ReserveRequest[], now: number): ReserveResult => {
       const items: Item[] = [];
-      // Requests may share a (key, window): check against the running total.
-      const pending = new Map<string, { key: string; start: number; end: number; add: number }>();
       for (let i = 0; i < requests.length; i++) {
         const r = requests[i]!;
         const start = windowStart(r.window, now);
-        const slot = `${start}@${r.key}`;
-        const p = pending.get(slot);
-        const value = current(r.key, start) + (p?.add ?? 0);
-        if (value + r.amount > r.limit) return { ok: false, refused: i, current: value };
+        // Requests may share a (key, window): the returned total includes the earlier ones.
         const end = windowEnd(r.window, now);
-        if (p) {
-          p.add += r.amount;
-          p.end = Math.max(p.end, end);
-        } else {
-          pending.set(slot, { key: r.key, start, end, add: r.amount });
+        const row = add.get(r.key, start, end, r.amount)!;
+        if (row.window_end < end) extend.run(end, r.key, start, end);
+        const total = row.value;
+        if (total > r.limit) {
+          refusal = { refused: i, current: total - r.amount };
+          throw refused;
         }
         items.push({ key: r.key, window: r.window, windowStart: start, amount: r.amount });
       }
-      for (const p of pending.values()) upsert.run(p.key, p.start, p.end, p.add);
       return { ok: true, handle: { items } };
     });
+    // Several reservations in one transaction: each in a savepoint (a nested
+    // transaction), so a refused one rolls back only its own adds.
+    const batchTx = this.db.transaction((batch: readonly Queued[]): ReserveResult[] =>
+      batch.map((q) => {
+        try {
+          return reserveTx(q.requests, q.now);
+        } catch (err) {
+          if (err !== refused || !refusal) throw err;
+          const r = refusal;
+          refusal = undefined;
+          return { ok: false, refused: r.refused, current: r.current };
+        }
+      }),
+    );
+    this.batchTx = { immediate: (batch) => batchTx.immediate(batch) };
+    this.reserveTx = {
+      immediate: (requests, now) => {
+        try {
+          return reserveTx.immediate(requests, now);
+        } catch (err) {
+          if (err !== refused || !refusal) throw err;
+          const r = refusal;
+          refusal = undefined;
+          return { ok: false, refused: r.refused, current: r.current };
+        }
+      },
+    };
 
     this.rollbackTx = this.db.transaction((items: readonly Item[]) => {
       for (const it of items) {
@@ -162,8 +234,51 @@ export class SqliteCounterStore implements CounterStore {
   async reserve(requests: readonly ReserveRequest[], now: number): Promise<ReserveResult> {
     this.assertOpen();
     checkReserveRequests(requests);
-    if (now >= this.nextPruneAt) this.prune(now);
-    return this.reserveTx.immediate(requests, now);
+    return new Promise<ReserveResult>((resolve, reject) => {
+      this.queue.push({ requests, now, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushReservations());
+      }
+    });
+  }
+
+  /** The group commit of the reservations queued since the last one. */
+  private flushReservations(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const q of batch) q.reject(new Error('SqliteCounterStore is closed'));
+      return;
+    }
+    try {
+      for (const q of batch) if (q.now >= this.nextPruneAt) this.prune(q.now);
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    if (batch.length === 1) {
+      const q = batch[0]!;
+      let result: ReserveResult;
+      try {
+        result = this.reserveTx.immediate(q.requests, q.now);
+      } catch (err) {
+        q.reject(err);
+        return;
+      }
+      q.resolve(result);
+      return;
+    }
+    let results: ReserveResult[];
+    try {
+      results = this.batchTx.immediate(batch);
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    batch.forEach((q, i) => q.resolve(results[i]!));
   }
 
   /** The reservation already counts: commit writes nothing and only settles the handle. */
@@ -193,6 +308,8 @@ export class SqliteCounterStore implements CounterStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Reservations already asked for are decided, not dropped.
+    this.flushReservations();
     this.closed = true;
     this.db.close();
   }

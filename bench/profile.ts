@@ -1,0 +1,116 @@
+// `node dist/bench/profile.js [stdio|http|http-stdio] [calls]`: runs the
+// gateway under `node --cpu-prof`, drives sequential tools/call requests
+// through it (plain client, minimal server, 50-rule policy, SQLite counters),
+// and prints where the gateway process spends its time: self time by
+// function, and by area (toolgate's own code, node internals, libraries,
+// garbage collection). The .cpuprofile stays in the printed directory for
+// Chrome DevTools.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { fiftyRulePolicy } from './policies.js';
+import { LineClient, waitForUrl } from './procs.js';
+import { HttpMcpSession, keepAliveAgent } from './http-client.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'dist', 'src', 'cli', 'main.js');
+const mode = process.argv[2] ?? 'stdio';
+const calls = Number(process.argv[3] ?? 20_000);
+const work = mkdtempSync(join(tmpdir(), 'toolgate-profile-'));
+const policy = join(work, 'policy50.yaml');
+writeFileSync(policy, fiftyRulePolicy());
+const profDir = join(work, 'prof');
+const base = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir, bin, '-c', policy, '--state-dir', join(work, 'state'), '--log-level', 'error'];
+
+async function run(): Promise<void> {
+  const t0 = performance.now();
+  if (mode === 'stdio') {
+    const c = new LineClient([...base, '--', process.execPath, join(root, 'dist', 'bench', 'minimal-server.js')]);
+    await c.initialize();
+    for (let i = 0; i < calls; i++) await c.request('tools/call', { name: 'echo', arguments: { message: 'hello' } });
+    await c.close();
+  } else {
+    const server = spawn(process.execPath, [join(root, 'dist', 'bench', 'minimal-http-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const upstream = await waitForUrl(server);
+    const tail = mode === 'http' ? ['--upstream', upstream, '--upstream-transport', 'http'] : ['--', process.execPath, join(root, 'dist', 'bench', 'minimal-server.js')];
+    const gw = spawn(base[0]!, [...base.slice(1), '--transport', 'http', '--port', '0', ...tail], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await waitForUrl(gw);
+    const agent = keepAliveAgent();
+    const s = new HttpMcpSession(new URL(url), agent);
+    await s.initialize();
+    for (let i = 0; i < calls; i++) await s.call();
+    await s.close();
+    agent.destroy();
+    const exited = new Promise((r) => gw.once('exit', r));
+    gw.kill('SIGINT');
+    await exited;
+    server.kill();
+  }
+  process.stderr.write(`${calls} calls in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+function summarise(file: string): void {
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const total = prof.samples.length;
+  const byFn = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  const hits = new Map<number, number>();
+  for (const s of prof.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+  for (const n of prof.nodes) {
+    const h = hits.get(n.id) ?? 0;
+    if (h === 0) continue;
+    const { functionName, url, lineNumber } = n.callFrame;
+    const short = url.replace(/^file:\/\//, '').replace(root, '');
+    const name = `${functionName || '(anonymous)'} ${short}${short ? `:${lineNumber + 1}` : ''}`;
+    byFn.set(name, (byFn.get(name) ?? 0) + h);
+    const area = functionName === '(idle)' ? 'idle'
+      : functionName === '(garbage collector)' ? 'gc'
+      : functionName === '(program)' ? 'program (native, startup)'
+      : short.startsWith('dist/src/') ? `toolgate ${short.split('/')[2]}`
+      : short.includes('node_modules/') ? `lib ${short.split('node_modules/')[1]!.split('/').slice(0, short.includes('node_modules/@') ? 2 : 1).join('/')}`
+      : short.startsWith('node:') ? `node ${short.slice(5).split('/').slice(0, 2).join('/')}`
+      : short === '' ? 'native/builtin' : short;
+    byArea.set(area, (byArea.get(area) ?? 0) + h);
+  }
+  const busy = total - (byArea.get('idle') ?? 0);
+  const pct = (h: number) => `${((100 * h) / busy).toFixed(1).padStart(5)}%`;
+  process.stdout.write(`\n${file}\n${total} samples, ${busy} not idle; shares of non-idle time\n\nby area:\n`);
+  for (const [k, h] of [...byArea].filter(([k]) => k !== 'idle').sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+  // Inclusive time: every function on a sample's stack counts once for that sample.
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nameOf = (n: Node) => {
+    const short = n.callFrame.url.replace(/^file:\/\//, '').replace(root, '');
+    return `${n.callFrame.functionName || '(anonymous)'} ${short}${short ? `:${n.callFrame.lineNumber + 1}` : ''}`;
+  };
+  const inclusive = new Map<string, number>();
+  for (const [id, h] of hits) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id, guard = 0; cur !== undefined && guard < 10_000; cur = parent.get(cur), guard++) {
+      const name = nameOf(byId.get(cur)!);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      inclusive.set(name, (inclusive.get(name) ?? 0) + h);
+    }
+  }
+  if (process.env.PROFILE_INCLUSIVE) {
+    process.stdout.write('\nby function (inclusive):\n');
+    for (const [k, h] of [...inclusive].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, 60)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+  }
+  process.stdout.write('\nby function (self):\n');
+  for (const [k, h] of [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+}
+
+await run();
+for (const f of readdirSync(profDir)) summarise(join(profDir, f));
