@@ -2,7 +2,7 @@
 // directory, the counter store (SQLite, or Redis with a fail mode), the
 // approval queue, the event sinks (JSONL and the audit log), the policy holder
 // with hot reload, the call guard, and a way to make each session's pin
-// checker. run.ts (stdio) and serve.ts (network transports) wire sessions on top.
+// checker. run.ts (stdio) and listen.ts (network transports) wire sessions on top.
 import { join } from 'node:path';
 import { ensureStateDir, openCounterStore, parseStateBackend, resolveStateDir, type CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';

@@ -1,4 +1,4 @@
-// The gateway over the network transports, wired from run's flags:
+// The gateway over the network transports (the bare command with --transport http|sse or --upstream), wired from run's flags:
 // - stdio downstream bridged to an upstream URL (`--upstream URL`);
 // - the HTTP listener (`--transport http|sse`) in front of a command after
 //   `--` (one child per session) or an upstream URL (one upstream session per
