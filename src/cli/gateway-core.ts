@@ -28,8 +28,8 @@ export interface GatewayCore {
   holder: PolicyHolder;
   guard: CallGuard;
   approvals: ApprovalQueue;
-  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin). */
-  pinsFor(server: string): PinChecker;
+  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
+  pinsFor(server: string, policy?: () => CompiledPolicy): PinChecker;
   emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
   /** Emit the startup event. */
   started(server: string, extra?: Partial<GatewayEvent>): void;
@@ -37,7 +37,12 @@ export interface GatewayCore {
   close(): Promise<void>;
 }
 
-export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger): Promise<GatewayCore> {
+export interface CoreExtras {
+  /** Watch `configPath` as the policy (default true); `toolgate serve` watches one policy per server itself. */
+  watchPolicy?: boolean;
+}
+
+export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
   const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
   if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
@@ -72,7 +77,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const now = () => new Date().toISOString();
   const emit = (event: Omit<GatewayEvent, 'ts' | 'instance'>) => events.emit({ ts: now(), instance, ...event } as GatewayEvent);
 
-  holder.watch((r) => {
+  if (extras.watchPolicy !== false) holder.watch((r) => {
     if (r.ok) {
       if (!r.changed) return;
       log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
@@ -95,7 +100,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     holder,
     guard,
     approvals,
-    pinsFor: (server) => new PinChecker(pinStore, server, () => holder.current.pin ?? flagPin),
+    pinsFor: (server, policyOf = () => holder.current) => new PinChecker(pinStore, server, () => policyOf().pin ?? flagPin),
     emit,
     started: (server, extra = {}) =>
       emit({

@@ -36,11 +36,24 @@ export interface ListenerOptions {
    * Start a gateway session for a new client session: connect the upstream
    * and the pipeline to `downstream`; call `ended` when the upstream goes away.
    */
-  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void): SessionBinding;
+  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, endpoint: string): SessionBinding;
+  /**
+   * Streamable HTTP endpoints: the endpoint name a request path maps to, or
+   * undefined when the path is not an MCP endpoint. Default: `/mcp` is the
+   * endpoint "". A session belongs to the endpoint it was opened on.
+   */
+  endpoint?: (pathname: string) => string | undefined;
+  /**
+   * Requests for other paths (after the Host and Origin checks, without the
+   * API key check: such a path authenticates on its own, e.g. a dashboard).
+   * Resolves false when it did not handle the request (404).
+   */
+  other?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 interface Live {
   id: string;
+  endpoint: string;
   downstream: StreamableHttpDownstream | LegacySseDownstream;
   binding?: SessionBinding;
   lastActive: number;
@@ -143,31 +156,39 @@ export class Listener {
     return s.closing;
   }
 
-  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream): Live {
+  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream, endpoint = ''): Live {
     const id = randomUUID();
-    const live: Live = { id, downstream, lastActive: Date.now() };
+    const live: Live = { id, endpoint, downstream, lastActive: Date.now() };
     this.sessions.set(id, live);
-    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why));
+    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), endpoint);
     return live;
+  }
+
+  /** End every session of the endpoints `which` selects (e.g. a server removed from the config). */
+  async endSessions(which: (endpoint: string) => boolean, why: string): Promise<void> {
+    await Promise.all([...this.sessions.values()].filter((s) => which(s.endpoint)).map((s) => this.endSession(s, why)));
   }
 
   // ---- requests -------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const verdict = this.security.check(req);
+    const url = new URL(req.url ?? '/', 'http://listener');
+    const endpoint = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(url.pathname) : url.pathname === '/mcp' ? '' : undefined) : undefined;
+    const mcpPath = endpoint !== undefined || (this.o.mode === 'sse' && (url.pathname === '/sse' || url.pathname === '/messages'));
+    const verdict = this.security.check(req, { auth: mcpPath || !this.o.other });
     if (!verdict.ok) {
       this.o.log.warn({ status: verdict.status, host: req.headers.host, origin: req.headers.origin, url: req.url }, verdict.message);
       req.resume();
       this.error(res, verdict.status, -32000, verdict.message, verdict.headers);
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://listener');
-    if (this.o.mode === 'http' && url.pathname === '/mcp') {
-      if (req.method === 'POST') return this.post(req, res);
-      if (req.method === 'GET') return this.get(req, res);
-      if (req.method === 'DELETE') return this.delete(req, res);
+    if (endpoint !== undefined) {
+      if (req.method === 'POST') return this.post(req, res, endpoint);
+      if (req.method === 'GET') return this.get(req, res, endpoint);
+      if (req.method === 'DELETE') return this.delete(req, res, endpoint);
       return this.methodNotAllowed(req, res, 'GET, POST, DELETE');
     }
+    if (!mcpPath && this.o.other && (await this.o.other(req, res))) return;
     if (this.o.mode === 'sse' && url.pathname === '/sse') {
       if (req.method === 'GET') return this.legacyOpen(req, res);
       return this.methodNotAllowed(req, res, 'GET');
@@ -180,7 +201,7 @@ export class Listener {
     this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, endpoint = ''): Promise<void> {
     if (!contentTypeIsJson(req)) {
       req.resume();
       return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -220,11 +241,11 @@ export class Listener {
       if (this.sessions.size >= this.maxSessions) {
         return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
       }
-      live = this.startSession(new StreamableHttpDownstream());
+      live = this.startSession(new StreamableHttpDownstream(), endpoint);
     } else {
       if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       const found = this.sessions.get(sid);
-      if (!found) return this.error(res, 404, -32001, 'Session not found');
+      if (!found || found.endpoint !== endpoint) return this.error(res, 404, -32001, 'Session not found');
       const bad = this.badProtocolVersion(req);
       if (bad) return this.error(res, 400, -32000, bad);
       live = found;
@@ -249,12 +270,12 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private get(req: IncomingMessage, res: ServerResponse): void {
+  private get(req: IncomingMessage, res: ServerResponse, endpoint = ''): void {
     req.resume();
     if (!/text\/event-stream/i.test(String(req.headers.accept ?? ''))) {
       return this.error(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
     }
-    const live = this.sessionOf(req, res);
+    const live = this.sessionOf(req, res, endpoint);
     if (!live) return;
     const ds = live.downstream as StreamableHttpDownstream;
     if (ds.hasGetStream) return this.error(res, 409, -32000, 'Conflict: only one GET stream is allowed per session');
@@ -263,22 +284,22 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async delete(req: IncomingMessage, res: ServerResponse, endpoint = ''): Promise<void> {
     req.resume();
-    const live = this.sessionOf(req, res);
+    const live = this.sessionOf(req, res, endpoint);
     if (!live) return;
     await this.endSession(live, 'the client ended it (DELETE)');
     res.writeHead(200).end();
   }
 
-  private sessionOf(req: IncomingMessage, res: ServerResponse): Live | undefined {
+  private sessionOf(req: IncomingMessage, res: ServerResponse, endpoint = ''): Live | undefined {
     const sid = header(req, 'mcp-session-id');
     if (sid === undefined) {
       this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
     const live = this.sessions.get(sid);
-    if (!live || !(live.downstream instanceof StreamableHttpDownstream)) {
+    if (!live || !(live.downstream instanceof StreamableHttpDownstream) || live.endpoint !== endpoint) {
       this.error(res, 404, -32001, 'Session not found');
       return undefined;
     }

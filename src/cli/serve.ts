@@ -1,0 +1,83 @@
+// `toolgate serve -c toolgate.yaml`: one gateway for many MCP servers (see
+// src/serve). Reads and validates the gateway config (and every server's
+// policy), opens the gateway core, starts the listener and the dashboard.
+import { Command, Option } from 'commander';
+import { LOG_LEVELS } from '../log/levels.js';
+import { VERSION } from './version.js';
+
+interface ServeFlags {
+  config?: string;
+  logLevel: string;
+  bind?: string;
+  port?: string;
+}
+
+export function registerServe(program: Command): void {
+  program.addCommand(
+    new Command('serve')
+      .description('one gateway for many MCP servers: /mcp/<server> per server, /mcp for all (tools named <server>__<tool>), the dashboard on the same port')
+      .option('-c, --config <file>', 'gateway config (YAML): servers, their policies, listen, state, audit, dashboard', 'toolgate.yaml')
+      .option('--bind <addr>', 'listen address (overrides listen.bind)')
+      .option('--port <port>', 'listen port (overrides listen.port; 0 picks a free one)')
+      .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+      .action((opts: ServeFlags) => serve(opts)),
+  );
+}
+
+async function serve(opts: ServeFlags): Promise<void> {
+  const { resolve } = await import('node:path');
+  const { loadGatewayConfig, startServeGateway } = await import('../serve/index.js');
+  const { describeErrors } = await import('../gateway/policy-holder.js');
+  const file = resolve(opts.config ?? 'toolgate.yaml');
+  const loaded = loadGatewayConfig(file);
+  if (!loaded.ok) {
+    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    throw new Error(`gateway config ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+  }
+  const config = loaded.config;
+  let port: number | undefined;
+  if (opts.port !== undefined) {
+    port = Number(opts.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
+  }
+  const { checkListenerAuth } = await import('../gateway/listener.js');
+  checkListenerAuth(opts.bind ?? config.listen.bind, config.listen.apiKeys, config.listen.insecureNoAuth);
+
+  const [{ createLogger }, { openGatewayCore }] = await Promise.all([import('../log/index.js'), import('./gateway-core.js')]);
+  const log = createLogger(opts.logLevel);
+  const core = await openGatewayCore(
+    {
+      logLevel: opts.logLevel,
+      pin: config.pin,
+      ...(config.state.dir !== undefined ? { stateDir: config.state.dir } : {}),
+      ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
+      ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
+      stateFailMode: config.state.failMode,
+      ...(config.audit.dsn !== undefined ? { auditDsn: config.audit.dsn } : {}),
+      ...(config.audit.retention !== undefined ? { auditRetention: config.audit.retention } : {}),
+      ...(config.audit.hmacKeyFile !== undefined ? { auditHmacKeyFile: config.audit.hmacKeyFile } : {}),
+    },
+    file,
+    config.servers[0]!.policy,
+    log,
+    { watchPolicy: false },
+  );
+  let running;
+  try {
+    running = await startServeGateway({ config, core, log, version: VERSION, ...(opts.bind ? { bind: opts.bind } : {}), ...(port !== undefined ? { port } : {}) });
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  process.stderr.write(`toolgate listening on ${running.url}\n`);
+  for (const s of config.servers) process.stderr.write(`  ${running.url}/${s.name}  (${s.kind === 'command' ? s.command : s.url}, policy ${s.policyPath})\n`);
+  if (running.dashboardUrl) process.stderr.write(`toolgate dashboard on ${running.dashboardUrl}\n`);
+  log.info({ url: running.url, config: file, servers: config.servers.map((s) => s.name), auth: config.listen.apiKeys.length > 0 }, 'toolgate serve started');
+
+  await new Promise<void>((done) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => done());
+  });
+  await running.close();
+  await core.close();
+  setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
+}
