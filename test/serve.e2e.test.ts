@@ -142,11 +142,19 @@ test('aggregate endpoint: namespaced tools from two real servers, calls routed a
 });
 
 test('a dying upstream is restarted; calls in flight get an error; the next call works', async () => {
-  const dir = setup(demoEntry());
+  const dir = setup(demoEntry() + everythingEntry);
   const { gw, url, base } = await startServe(dir);
   try {
     const c = await client(url);
     assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'before' } })), 'before');
+
+    // A call in flight when its server dies gets a JSON-RPC error, never silence.
+    const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const ev = (await servers(base)).find((s) => s.server === 'everything')!;
+    process.kill(ev.pids[0], 'SIGKILL');
+    await assert.rejects(long, /closed before answering/);
+
     const before = (await servers(base)).find((s) => s.server === 'demo')!;
     assert.equal(before.state, 'up');
     assert.equal(before.pids.length, 1);

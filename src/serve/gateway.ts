@@ -21,6 +21,8 @@ import type { GatewayCore } from '../cli/gateway-core.js';
 import type { Logger } from '../log/index.js';
 import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';
 import { Aggregator } from './aggregate.js';
+import { ServerCounterStore } from './counters.js';
+import { CallGuard } from '../gateway/guard.js';
 import { HealthBoard, SupervisedUpstream, type BackoffOptions } from './supervisor.js';
 
 export interface ServeGatewayOptions {
@@ -39,6 +41,8 @@ export interface ServeGatewayOptions {
 interface Registered {
   cfg: ServerConfig;
   holder: PolicyHolder;
+  /** Decides with this server's counters (keys prefixed `<server>:`). */
+  guard: CallGuard;
 }
 
 export interface RunningServe {
@@ -65,7 +69,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     health.define(r.cfg.name, { kind: r.cfg.kind, target: describe(r.cfg), start: r.cfg.start, policy: r.cfg.policyPath, policy_hash: r.holder.current.hash });
 
   const register = (cfg: ServerConfig): Registered => {
-    const r: Registered = { cfg, holder: new PolicyHolder(cfg.policyPath, cfg.policy) };
+    const r: Registered = {
+      cfg,
+      holder: new PolicyHolder(cfg.policyPath, cfg.policy),
+      guard: new CallGuard(new ServerCounterStore(core.store, `${cfg.name}:`), Date.now, { failMode: core.failMode }),
+    };
     r.holder.watch((res) => {
       if (res.ok) {
         if (!res.changed) return;
@@ -112,7 +120,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       downstream,
       upstream,
       policy: () => r.holder.current,
-      guard: core.guard,
+      guard: r.guard,
       events: core.events,
       log,
       instance: core.instance,
