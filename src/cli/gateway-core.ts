@@ -71,7 +71,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   });
   const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit]);
   const holder = new PolicyHolder(configPath, policy);
-  const guard = new CallGuard(store, Date.now, { failMode });
+  const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const pinStore = SqlitePinStore.inStateDir(stateDir);
   const flagPin = opts.pin as PinMode;
   const now = () => new Date().toISOString();

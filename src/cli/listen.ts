@@ -12,8 +12,10 @@ import { openGatewayCore, type GatewayCore } from './gateway-core.js';
 import { StdioChannel } from '../mcp/stdio.js';
 import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
 import { GatewaySession } from '../gateway/session.js';
-import { describeErrors } from '../gateway/policy-holder.js';
-import { Listener, DEFAULTS, checkListenerAuth } from '../gateway/listener.js';
+import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { openListenerAuth } from '../identity/listener-auth.js';
+import type { CompiledPolicy } from '../policy/index.js';
+import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import type { RunOptions } from './run.js';
 
@@ -75,7 +77,6 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   // Validate the listener flags before anything starts.
   const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
   const port = positiveInt(opts.port, '--port', 8080, true);
-  if (transport !== 'stdio') checkListenerAuth(opts.bind ?? '127.0.0.1', apiKeys, opts.insecureNoAuth);
   const core = await setupCore(opts);
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
@@ -87,11 +88,30 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     setTimeout(() => process.exit(process.exitCode), 200).unref();
   };
 
-  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string) =>
-    new GatewaySession({
+  // A grant with its own policy file calls under that policy (loaded once, hot-reloaded like the main one).
+  const grantPolicies = new Map<string, PolicyHolder>();
+  const policyOf = (file: string | undefined): (() => CompiledPolicy) | { error: string } => {
+    if (file === undefined) return () => core.holder.current;
+    let holder = grantPolicies.get(file);
+    if (!holder) {
+      const loaded = loadPolicyFile(file);
+      if (!loaded.ok) return { error: `the grant's policy ${file} has errors:\n${describeErrors(loaded.errors)}` };
+      holder = new PolicyHolder(file, loaded.policy);
+      holder.watch((r) => (r.ok ? undefined : core.log.warn(`grant policy reload rejected, keeping the previous one:\n${describeErrors(r.errors)}`)));
+      grantPolicies.set(file, holder);
+    }
+    const h = holder;
+    return () => h.current;
+  };
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller) => {
+    const policy = policyOf(caller?.policyFile);
+    // A caller whose policy cannot be loaded is denied every call, with the reason.
+    const denial = caller?.denial ?? ('error' in policy ? policy.error : undefined);
+    return new GatewaySession({
       downstream,
       upstream: upstreamChannel,
-      policy: () => core.holder.current,
+      policy: 'error' in policy ? () => core.holder.current : policy,
+      callerDenial: denial,
       guard: core.guard,
       events: core.events,
       log: core.log,
@@ -102,6 +122,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
     });
+  };
 
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
@@ -120,11 +141,26 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     return;
   }
 
-  const listener = new Listener({
+  const auth = await openListenerAuth({
+    apiKeys,
+    stateDir: core.stateDir,
+    ...(opts.jwtKeyFile || opts.jwtJwksUrl
+      ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
+      : {}),
+  });
+  const stopAll = async () => {
+    auth.close();
+    await Promise.all([...grantPolicies.values()].map((h) => h.close()));
+    await core.close();
+  };
+  let listener: Listener;
+  try {
+  listener = new Listener({
     mode: transport === 'sse' ? 'sse' : 'http',
     bind: opts.bind ?? '127.0.0.1',
     port,
     apiKeys,
+    ...(auth.check ? { authenticate: auth.check } : {}),
     insecureNoAuth: opts.insecureNoAuth,
     allowedHosts: opts.allowedHost,
     allowedOrigins: opts.allowedOrigin,
@@ -132,9 +168,9 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
     maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
     log: core.log,
-    openSession: (id, downstream, ended) => {
+    openSession: (id, downstream, ended, caller) => {
       const upstream = openUpstream(spec, core.log);
-      const session = newSession(downstream, id, upstream.channel);
+      const session = newSession(downstream, id, upstream.channel, caller?.name, caller);
       session.onclose = (side) => {
         if (side === 'upstream') ended('the upstream closed');
       };
@@ -142,12 +178,25 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       return { close: () => upstream.close() };
     },
   });
-  const url = await listener.start();
+  } catch (err) {
+    // A listener that cannot start (e.g. a non-loopback bind without authentication) ends the gateway.
+    await stopAll();
+    throw err;
+  }
+  let url: string;
+  try {
+    url = await listener.start();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   process.stderr.write(`toolgate listening on ${url}\n`);
   core.log.info({ url, policy: core.configPath, auth: apiKeys.length > 0 }, 'toolgate started');
   await new Promise<void>((resolveStop) => {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolveStop());
   });
   await listener.close();
+  auth.close();
+  await Promise.all([...grantPolicies.values()].map((h) => h.close()));
   await shutdown(0);
 }

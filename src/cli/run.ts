@@ -34,6 +34,12 @@ export interface RunOptions {
   auditDsn?: string;
   auditRetention?: string;
   auditHmacKeyFile?: string;
+  mode?: string;
+  jwtKeyFile?: string;
+  jwtJwksUrl?: string;
+  jwtClaim?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -46,6 +52,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db] or rediss://')
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
+    .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
@@ -55,6 +62,11 @@ export function addRunOptions(cmd: Command): Command {
     .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" on the listener (repeatable; also --api-key-file, $TOOLGATE_API_KEYS)', collect)
     .option('--api-key-file <file>', 'file with one API key per line (# comments)')
+    .option('--jwt-key-file <file>', 'accept JWTs (HS256/RS256/ES256) verified with this key (PEM, certificate, JWK, JWKS or HS256 secret) whose claim names a grant')
+    .option('--jwt-jwks-url <url>', 'accept JWTs verified with the keys at this JWKS URL')
+    .option('--jwt-claim <claim>', 'the JWT claim naming the grant (default sub)')
+    .option('--jwt-issuer <iss>', 'required JWT issuer')
+    .option('--jwt-audience <aud>', 'required JWT audience')
     .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
     .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
     .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)

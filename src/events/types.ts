@@ -16,7 +16,7 @@ export type EventType =
   | 'approval_expired'
   | 'approval_abandoned';
 
-export type CallDecision = 'allowed' | 'denied' | 'error';
+export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
 export type UpstreamOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error';
 
 export interface GatewayEvent {

@@ -2,7 +2,7 @@
 // reservation once the upstream has answered. Shared by the live gateway and
 // `toolgate test`, so a policy test exercises exactly the production path.
 import { countersFor, decide } from '../policy/index.js';
-import type { ApprovalRequirement, CompiledPolicy, Decision, ToolCall } from '../policy/index.js';
+import type { ApprovalRequirement, CompiledPolicy, Decision, ToolCall, WouldDeny } from '../policy/index.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
 import { isStateUnavailable, type StateFailMode } from '../state/errors.js';
 
@@ -21,6 +21,8 @@ export type GuardVerdict =
        * approval comes at the same instant) the counters are reserved as usual.
        */
       approval?: ApprovalRequirement;
+      /** A denial computed but not enforced (monitor mode): the call goes on, recorded as "would deny". */
+      wouldDeny?: WouldDeny;
     } & StateFlag)
   | ({ allowed: false; reason: string; rule: string; pointer?: string; message: string; countersRead: Record<string, number> } & StateFlag);
 
@@ -30,6 +32,12 @@ export const STATE_UNAVAILABLE_MESSAGE = 'state store unavailable: the call is d
 export interface CallGuardOptions {
   /** What to do with calls that need state while the store is unreachable. Default 'closed'. */
   failMode?: StateFailMode;
+  /**
+   * `--mode monitor`: every policy denial is computed and recorded as "would
+   * deny" but not enforced; the call goes on without reserving counters, as a
+   * denied call would not have used them.
+   */
+  monitor?: boolean;
 }
 
 /** How the upstream answered: a JSON-RPC error or a dead transport rolls the counters back. */
@@ -37,6 +45,7 @@ export type SettleOutcome = 'ok' | 'tool_error' | 'rpc_error' | 'transport_error
 
 export class CallGuard {
   readonly failMode: StateFailMode;
+  readonly monitor: boolean;
 
   constructor(
     private readonly store: CounterStore,
@@ -44,6 +53,7 @@ export class CallGuard {
     opts: CallGuardOptions = {},
   ) {
     this.failMode = opts.failMode ?? 'closed';
+    this.monitor = opts.monitor ?? false;
   }
 
   /**
@@ -69,6 +79,9 @@ export class CallGuard {
     const decision = decide(policy, call, snapshot);
     if (!decision.allowed) {
       const { reason, rule, pointer, message, countersRead } = decision;
+      if (this.monitor) {
+        return { allowed: true, decision: { allowed: true, reservations: [], countersRead }, wouldDeny: { reason, rule, pointer, message } };
+      }
       return { allowed: false, reason, rule, pointer, message, countersRead, ...(down !== undefined ? { state: 'unavailable', stateError: down } : {}) };
     }
     if (down !== undefined) return { allowed: true, decision, state: 'unavailable', stateError: down, ...(decision.approval ? { approval: decision.approval } : {}) };
@@ -88,28 +101,30 @@ export class CallGuard {
   }
 
   private async reserve(decision: Extract<Decision, { allowed: true }>, now: number): Promise<GuardVerdict> {
-    let down: string | undefined;
-    if (decision.reservations.length === 0) return { allowed: true, decision };
-    let result;
-    try {
-      result = await this.store.reserve(decision.reservations, now);
-    } catch (err) {
-      down = this.unavailable(err);
-      if (this.failMode === 'closed') return this.closedVerdict(down);
-      return { allowed: true, decision, state: 'unavailable', stateError: down };
+    let wouldDeny = decision.wouldDeny;
+    let requests = decision.reservations;
+    // A refused monitor-mode counter is noted and dropped; the others are tried again.
+    for (;;) {
+      if (requests.length === 0) return { allowed: true, decision, ...(wouldDeny ? { wouldDeny } : {}) };
+      let result;
+      try {
+        result = await this.store.reserve(requests, now);
+      } catch (err) {
+        const down = this.unavailable(err);
+        if (this.failMode === 'closed') return this.closedVerdict(down);
+        return { allowed: true, decision, state: 'unavailable', stateError: down, ...(wouldDeny ? { wouldDeny } : {}) };
+      }
+      if (result.ok) return { allowed: true, decision, handle: result.handle, ...(wouldDeny ? { wouldDeny } : {}) };
+      const r = requests[result.refused]!;
+      const refusal = { reason: 'rate_limit' as const, rule: r.rule, pointer: r.pointer, message: r.onDeny };
+      if (r.monitor || this.monitor) {
+        wouldDeny ??= refusal;
+        // Under --mode monitor a denied call uses no quota; a monitor rule only drops its own counter.
+        requests = this.monitor ? [] : requests.filter((_, i) => i !== result.refused);
+        continue;
+      }
+      return { allowed: false, ...refusal, countersRead: { ...decision.countersRead, [r.key]: result.current } };
     }
-    if (!result.ok) {
-      const r = decision.reservations[result.refused]!;
-      return {
-        allowed: false,
-        reason: 'rate_limit',
-        rule: r.rule,
-        pointer: r.pointer,
-        message: r.onDeny,
-        countersRead: { ...decision.countersRead, [r.key]: result.current },
-      };
-    }
-    return { allowed: true, decision, handle: result.handle };
   }
 
   /** The error's message when it means "store unreachable"; rethrows anything else. */

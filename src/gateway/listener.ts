@@ -33,10 +33,16 @@ export interface ListenerOptions {
   idleTimeoutMs?: number;
   log: Logger;
   /**
+   * Who is calling, from the Authorization header (API keys, grant tokens,
+   * JWTs). When given, it replaces the plain API-key check; a refusal is
+   * answered with its status (401 + WWW-Authenticate) and never reaches a session.
+   */
+  authenticate?: CallerCheck;
+  /**
    * Start a gateway session for a new client session: connect the upstream
    * and the pipeline to `downstream`; call `ended` when the upstream goes away.
    */
-  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, endpoint: string): SessionBinding;
+  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, caller: Caller | undefined, endpoint: string): SessionBinding;
   /**
    * Streamable HTTP endpoints: the endpoint name a request path maps to, or
    * undefined when the path is not an MCP endpoint. Default: `/mcp` is the
@@ -51,6 +57,19 @@ export interface ListenerOptions {
   other?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
+/** An authenticated caller: a grant (or JWT naming one). API keys authenticate without an identity. */
+export interface Caller {
+  name: string;
+  /** Set when every call of this caller is denied (a grant without a policy). */
+  denial?: string;
+  /** The grant's own policy file, used instead of the gateway's policy. */
+  policyFile?: string;
+}
+
+export type CallerCheck = (
+  authorization: string | undefined,
+) => Promise<{ ok: true; caller?: Caller } | { ok: false; status: number; message: string; headers?: Record<string, string> }>;
+
 interface Live {
   id: string;
   endpoint: string;
@@ -58,6 +77,8 @@ interface Live {
   binding?: SessionBinding;
   lastActive: number;
   closing?: Promise<void>;
+  /** The identity the session was opened by; every later request must be the same caller. */
+  caller?: string;
 }
 
 /** A listener on a non-loopback address needs authentication, unless explicitly waived. */
@@ -85,8 +106,9 @@ export class Listener {
   url = '';
 
   constructor(private readonly o: ListenerOptions) {
-    checkListenerAuth(o.bind, o.apiKeys, o.insecureNoAuth);
-    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
+    checkListenerAuth(o.bind, o.authenticate ? ['(authenticator)'] : o.apiKeys, o.insecureNoAuth);
+    // With an authenticator, keys are its business; the security check keeps Host and Origin.
+    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.authenticate ? [] : o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
     this.maxBody = o.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
     this.maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;
     this.idleMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
@@ -156,17 +178,25 @@ export class Listener {
     return s.closing;
   }
 
-  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream, endpoint = ''): Live {
+  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream, caller: Caller | undefined, endpoint = ''): Live {
     const id = randomUUID();
     const live: Live = { id, endpoint, downstream, lastActive: Date.now() };
+    if (caller) live.caller = caller.name;
     this.sessions.set(id, live);
-    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), endpoint);
+    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), caller, endpoint);
     return live;
   }
 
   /** End every session of the endpoints `which` selects (e.g. a server removed from the config). */
   async endSessions(which: (endpoint: string) => boolean, why: string): Promise<void> {
     await Promise.all([...this.sessions.values()].filter((s) => which(s.endpoint)).map((s) => this.endSession(s, why)));
+  }
+
+  /** A session may only be used by the caller that opened it. */
+  private sameCaller(live: Live, caller: Caller | undefined, res: ServerResponse): boolean {
+    if ((live.caller ?? '') === (caller?.name ?? '')) return true;
+    this.error(res, 403, -32000, 'Forbidden: this session belongs to another caller');
+    return false;
   }
 
   // ---- requests -------------------------------------------------------------
@@ -182,26 +212,37 @@ export class Listener {
       this.error(res, verdict.status, -32000, verdict.message, verdict.headers);
       return;
     }
+    let caller: Caller | undefined;
+    if (this.o.authenticate && (mcpPath || !this.o.other)) {
+      const who = await this.o.authenticate(req.headers.authorization);
+      if (!who.ok) {
+        this.o.log.warn({ status: who.status, url: req.url }, who.message);
+        req.resume();
+        this.error(res, who.status, -32000, who.message, who.headers);
+        return;
+      }
+      caller = who.caller;
+    }
     if (endpoint !== undefined) {
-      if (req.method === 'POST') return this.post(req, res, endpoint);
-      if (req.method === 'GET') return this.get(req, res, endpoint);
-      if (req.method === 'DELETE') return this.delete(req, res, endpoint);
+      if (req.method === 'POST') return this.post(req, res, caller, endpoint);
+      if (req.method === 'GET') return this.get(req, res, caller, endpoint);
+      if (req.method === 'DELETE') return this.delete(req, res, caller, endpoint);
       return this.methodNotAllowed(req, res, 'GET, POST, DELETE');
     }
     if (!mcpPath && this.o.other && (await this.o.other(req, res))) return;
     if (this.o.mode === 'sse' && url.pathname === '/sse') {
-      if (req.method === 'GET') return this.legacyOpen(req, res);
+      if (req.method === 'GET') return this.legacyOpen(req, res, caller);
       return this.methodNotAllowed(req, res, 'GET');
     }
     if (this.o.mode === 'sse' && url.pathname === '/messages') {
-      if (req.method === 'POST') return this.legacyPost(req, res, url.searchParams.get('sessionId'));
+      if (req.method === 'POST') return this.legacyPost(req, res, url.searchParams.get('sessionId'), caller);
       return this.methodNotAllowed(req, res, 'POST');
     }
     req.resume();
     this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, endpoint = ''): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
     if (!contentTypeIsJson(req)) {
       req.resume();
       return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -241,11 +282,12 @@ export class Listener {
       if (this.sessions.size >= this.maxSessions) {
         return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
       }
-      live = this.startSession(new StreamableHttpDownstream(), endpoint);
+      live = this.startSession(new StreamableHttpDownstream(), caller, endpoint);
     } else {
       if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       const found = this.sessions.get(sid);
       if (!found || found.endpoint !== endpoint) return this.error(res, 404, -32001, 'Session not found');
+      if (!this.sameCaller(found, caller, res)) return;
       const bad = this.badProtocolVersion(req);
       if (bad) return this.error(res, 400, -32000, bad);
       live = found;
@@ -270,12 +312,12 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private get(req: IncomingMessage, res: ServerResponse, endpoint = ''): void {
+  private get(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): void {
     req.resume();
     if (!/text\/event-stream/i.test(String(req.headers.accept ?? ''))) {
       return this.error(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
     }
-    const live = this.sessionOf(req, res, endpoint);
+    const live = this.sessionOf(req, res, caller, endpoint);
     if (!live) return;
     const ds = live.downstream as StreamableHttpDownstream;
     if (ds.hasGetStream) return this.error(res, 409, -32000, 'Conflict: only one GET stream is allowed per session');
@@ -284,15 +326,15 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse, endpoint = ''): Promise<void> {
+  private async delete(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
     req.resume();
-    const live = this.sessionOf(req, res, endpoint);
+    const live = this.sessionOf(req, res, caller, endpoint);
     if (!live) return;
     await this.endSession(live, 'the client ended it (DELETE)');
     res.writeHead(200).end();
   }
 
-  private sessionOf(req: IncomingMessage, res: ServerResponse, endpoint = ''): Live | undefined {
+  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Live | undefined {
     const sid = header(req, 'mcp-session-id');
     if (sid === undefined) {
       this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -303,6 +345,7 @@ export class Listener {
       this.error(res, 404, -32001, 'Session not found');
       return undefined;
     }
+    if (!this.sameCaller(live, caller, res)) return undefined;
     const bad = this.badProtocolVersion(req);
     if (bad) {
       this.error(res, 400, -32000, bad);
@@ -319,23 +362,27 @@ export class Listener {
 
   // ---- legacy HTTP+SSE ------------------------------------------------------
 
-  private legacyOpen(req: IncomingMessage, res: ServerResponse): void {
+  private legacyOpen(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): void {
     req.resume();
     if (this.sessions.size >= this.maxSessions) {
       return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
     }
     const stream = new SseStream(res);
-    const live = this.startSession(new LegacySseDownstream(stream));
+    const live = this.startSession(new LegacySseDownstream(stream), caller);
     stream.write(`/messages?sessionId=${encodeURIComponent(live.id)}`, 'endpoint');
     // The stream is the session: when the client goes, so does the session (and its upstream).
     res.on('close', () => void this.endSession(live, 'the client closed the SSE stream'));
   }
 
-  private async legacyPost(req: IncomingMessage, res: ServerResponse, sid: string | null): Promise<void> {
+  private async legacyPost(req: IncomingMessage, res: ServerResponse, sid: string | null, caller: Caller | undefined): Promise<void> {
     const live = sid === null ? undefined : this.sessions.get(sid);
     if (!live || !(live.downstream instanceof LegacySseDownstream)) {
       req.resume();
       return this.error(res, 404, -32001, 'Session not found');
+    }
+    if (!this.sameCaller(live, caller, res)) {
+      req.resume();
+      return;
     }
     if (!contentTypeIsJson(req)) {
       req.resume();

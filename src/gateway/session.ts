@@ -16,7 +16,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
+import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
@@ -75,6 +75,8 @@ interface PendingCall {
   /** Allowed while the state store was unreachable (fail-open): audited as such. */
   state?: 'unavailable';
   stateError?: string;
+  /** Monitor mode: the denial that was computed but not enforced. */
+  wouldDeny?: WouldDeny;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -320,6 +322,7 @@ export class GatewaySession {
       args: captured,
       state: verdict.state,
       stateError: verdict.stateError,
+      wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
     });
     // Re-serialise what was decided, so a server whose JSON parser reads
@@ -587,10 +590,12 @@ export class GatewaySession {
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
   private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): Promise<void> {
+    const would = call.wouldDeny;
     this.emitCall({
       tool: call.tool,
       request_id: call.id,
-      decision: 'allowed',
+      decision: would ? 'would_deny' : 'allowed',
+      ...(would ? { reason: would.reason, rule: would.rule, rule_pointer: would.pointer, message: would.message } : {}),
       approval_id: call.approvalId,
       outcome: outcome === 'cancelled' ? undefined : outcome,
       cancelled: outcome === 'cancelled' ? true : undefined,

@@ -16,3 +16,5 @@ export { IdentityError, resolveStdioIdentity } from './stdio.js';
 export function openGrantStore(stateDir: string): GrantStore {
   return new GrantStore({ path: join(ensureStateDir(stateDir), GRANTS_DB_FILE) });
 }
+export { openListenerAuth } from './listener-auth.js';
+export type { CallerIdentity, ListenerAuth, ListenerAuthOptions, ListenerAuthResult } from './listener-auth.js';

@@ -46,6 +46,7 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
   };
   if (r.onDeny !== '') rule.onDeny = r.onDeny;
   if (r.identities) rule.identities = r.identities.map((x) => x.name);
+  if (r.mode?.value === 'monitor') rule.mode = 'monitor';
   if (r.action === 'require_approval') {
     const a = r.approval;
     const approval: NonNullable<CompiledRule['approval']> = {
@@ -119,6 +120,7 @@ function canonicalRule(r: CompiledRule): unknown {
     };
   }
   if (r.counter?.partition) extra.partition = r.counter.partition;
+  if (r.mode) extra.mode = r.mode;
   return {
     ...extra,
     name: r.name,

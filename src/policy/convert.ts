@@ -114,6 +114,7 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
       if (r.name !== defaultRuleName(tool.key, kind, index)) entry.name = r.name;
       Object.assign(entry, body);
       if (r.identities) entry.identities = r.identities.map((x) => x.name);
+      if (r.mode) entry.mode = r.mode.value;
       lists[kind].push(entry);
       kinds.push(kind);
     };
@@ -275,11 +276,13 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
       if (rl) {
         m.set('rate_limit', rl);
         if (r.identities) m.set('identities', flowSeq(r.identities.map((x) => str(x.name))));
+        if (r.mode) m.set('mode', r.mode.value);
         rules.items.push(m);
         continue;
       }
       if (r.action !== 'evaluate') m.set('action', r.action);
       if (r.identities) m.set('identities', flowSeq(r.identities.map((x) => str(x.name))));
+      if (r.mode) m.set('mode', r.mode.value);
       if (r.conditions.length > 0) {
         const cs = new YAMLSeq();
         for (const c of r.conditions) cs.items.push(flowMap([['path', str(c.path)], ['op', c.op], ['value', yamlValue(c.value)]]));

@@ -3,7 +3,7 @@
 import { fromJSON, goQuote } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { goTestOf } from './operators.js';
-import type { ApprovalRequirement, CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, CounterSnapshot, Decision, Reservation, ToolCall } from './model.js';
+import type { ApprovalRequirement, CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, CounterSnapshot, Decision, DenyReason, Reservation, ToolCall, WouldDeny } from './model.js';
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
@@ -192,12 +192,22 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
   const countersRead: Record<string, number> = {};
   const rules = plan.rules;
   let approval: ApprovalRequirement | undefined;
+  // A `mode: monitor` rule that would deny is noted (the first one) and evaluation goes on.
+  let wouldDeny: WouldDeny | undefined;
+  const denied = (r: CompiledRule, reason: DenyReason, message: string): Decision | undefined => {
+    if (r.mode === 'monitor') {
+      wouldDeny ??= { reason, rule: r.name, pointer: r.pointer, message };
+      return undefined;
+    }
+    return { allowed: false, reason, rule: r.name, pointer: r.pointer, message, countersRead };
+  };
   for (const r of rules) {
     if (r.identities && !appliesTo(r, call.identity)) continue;
     if (r.action === 'deny') {
       // Intercept's deny rules have no conditions; toolgate's deny_if denies when all hold.
       if (r.conditions.length === 0 || evaluateConditions(r.conditions, call, counters, countersRead).pass) {
-        return { allowed: false, reason: 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+        const d = denied(r, 'rule', denyMessage(r));
+        if (d) return d;
       }
       continue;
     }
@@ -214,7 +224,8 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
     }
     const o = evaluateConditions(r.conditions, call, counters, countersRead);
     if (!o.pass) {
-      return { allowed: false, reason: o.stateFailed ? 'rate_limit' : 'rule', rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+      const d = denied(r, o.stateFailed ? 'rate_limit' : 'rule', denyMessage(r));
+      if (d) return d;
     }
   }
   const reservations: Reservation[] = [];
@@ -223,8 +234,13 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
     if (!c) continue;
     if (r.identities && !appliesTo(r, call.identity)) continue;
     const inc = incrementOf(c, call.args);
-    if (!inc.ok) return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
+    if (!inc.ok) {
+      const d = denied(r, 'invalid_call', inc.message);
+      if (d) return d;
+      continue;
+    }
     reservations.push({
+      ...(r.mode === 'monitor' ? { monitor: true } : {}),
       key: c.partition ? partitionedKey(c.key, c.partition, call) : c.key,
       window: c.window,
       amount: inc.amount,
@@ -236,7 +252,10 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
       onDeny: r.onDeny ?? `Rate limit exceeded for ${r.name}`,
     });
   }
-  return approval ? { allowed: true, reservations, approval, countersRead } : { allowed: true, reservations, countersRead };
+  const allowed: Decision = { allowed: true, reservations, countersRead };
+  if (approval) allowed.approval = approval;
+  if (wouldDeny) allowed.wouldDeny = wouldDeny;
+  return allowed;
 }
 
 /** The first reservation the counters would refuse (current + amount > limit), if any. */

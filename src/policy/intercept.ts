@@ -63,6 +63,8 @@ export interface RawRule {
   /** toolgate: options of a require_approval rule. */
   approval: RawApproval | null;
   approvalAt: number;
+  /** toolgate: 'enforce' (default) or 'monitor'; '' when absent. */
+  mode?: { value: string; at: number };
   /** The rule's pointer when it is not `tools/<key>/rules/<i>` (rules lowered from PolicyLayer JSON). */
   pointer?: string;
   /** The rule had type errors while decoding: skip its semantic checks (they would only echo them). */
@@ -98,7 +100,8 @@ export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', '
 export const AUDIT_KEYS = ['capture_args', 'redact'] as const;
 export const PIN_MODES = ['off', 'warn', 'enforce'] as const;
 export const TOOL_KEYS = ['rules'] as const;
-export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval'] as const;
+export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode'] as const;
+export const RULE_MODES = ['enforce', 'monitor'] as const;
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
 export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
@@ -235,6 +238,9 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
       case 'approval':
         r.approval = decodeApproval(ctx, f.value, `${where}.approval`, f.keyOffset);
         r.approvalAt = f.keyOffset;
+        break;
+      case 'mode':
+        r.mode = { value: decodeString(ctx, f.value, `${where}.mode`, f.keyOffset), at: vAt };
         break;
     }
   }
@@ -421,6 +427,13 @@ export function validateCondition(prefix: string, c: RawCondition, issues: Issue
 }
 
 /** toolgate: `identities` must name at least one identity, each once. */
+/** toolgate: a rule's `mode` (both formats). */
+export function validateMode(prefix: string, r: RawRule, issues: Issue[]): void {
+  if (r.mode && !(RULE_MODES as readonly string[]).includes(r.mode.value)) {
+    issues.push({ offset: r.mode.at, message: `${prefix}: mode must be "enforce" or "monitor", got ${goQuote(r.mode.value)}`, fix: 'use monitor (record would-deny decisions without enforcing them) or enforce (the default)' });
+  }
+}
+
 export function validateIdentities(prefix: string, ids: Array<{ name: string; at: number }>, at: number, issues: Issue[]): void {
   if (ids.length === 0) issues.push({ offset: at, message: `${prefix}: identities must not be empty`, fix: FIX.identities });
   const seen = new Set<string>();
@@ -478,6 +491,7 @@ function hasMatchingStateBlock(cfg: RawConfig, toolName: string, counter: string
 
 function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[]): void {
   if (r.identities) validateIdentities(prefix, r.identities, r.identitiesAt, issues);
+  validateMode(prefix, r, issues);
   if (r.approval && r.action !== 'require_approval') {
     issues.push({ offset: r.approvalAt, message: `${prefix}: approval options are only allowed on require_approval rules`, fix: FIX.approvalOnly });
   }

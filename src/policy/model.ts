@@ -77,6 +77,8 @@ export interface CompiledRule {
   identities?: string[];
   /** For action 'require_approval'. */
   approval?: Omit<ApprovalRequirement, 'rule' | 'pointer'>;
+  /** toolgate: `monitor` computes and records this rule's denials without enforcing them. */
+  mode?: 'monitor';
 }
 
 export interface GlobRules {
@@ -128,6 +130,16 @@ export interface Reservation {
   pointer: string;
   /** The denial message if this reservation is refused. */
   onDeny: string;
+  /** From a `mode: monitor` rule: a refusal is recorded as "would deny", and the call goes on. */
+  monitor?: boolean;
+}
+
+/** A denial that was computed but not enforced (monitor mode). */
+export interface WouldDeny {
+  reason: DenyReason;
+  rule: string;
+  pointer?: string;
+  message: string;
 }
 
 export type DenyReason = 'hidden' | 'default_deny' | 'rule' | 'rate_limit' | 'invalid_call';
@@ -139,6 +151,8 @@ export type Decision =
       reservations: Reservation[];
       /** Present when a require_approval rule matched: hold the call until a human decides. */
       approval?: ApprovalRequirement;
+      /** The first denial of a `mode: monitor` rule: recorded, not enforced. */
+      wouldDeny?: WouldDeny;
       /** The counter values the decision read. */
       countersRead: Record<string, number>;
     }

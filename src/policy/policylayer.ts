@@ -12,7 +12,7 @@ import { goQuote } from './govalue.js';
 import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
 import type { JNode } from './jsonnode.js';
 import type { Issue } from './yamlnode.js';
-import { AUDIT_KEYS, FIX, SCOPES, validateApproval, validateCondition, validateExtensions, validateIdentities, validateScope } from './intercept.js';
+import { AUDIT_KEYS, FIX, SCOPES, validateApproval, validateCondition, validateExtensions, validateIdentities, validateMode, validateScope } from './intercept.js';
 import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
@@ -20,8 +20,8 @@ import { NIL } from './govalue.js';
 export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit'] as const;
 export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
-export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities'] as const;
-export const JSON_LIMIT_KEYS = ['name', 'counter', 'window', 'max', 'scope', 'increment', 'increment_from', 'on_deny', 'identities'] as const;
+export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
+export const JSON_LIMIT_KEYS = ['name', 'counter', 'window', 'max', 'scope', 'increment', 'increment_from', 'on_deny', 'identities', 'mode'] as const;
 export const JSON_APPROVAL_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'timeout', 'approvers', 'self_approval'] as const;
 
 export type EntryKind = (typeof JSON_TOOL_KEYS)[number];
@@ -122,6 +122,9 @@ function decodeEntry(issues: Issue[], toolKey: string, kind: EntryKind, index: n
         r.identities = decodeNames(issues, v, `${where}.identities`);
         r.identitiesAt = e.keyAt;
         break;
+      case 'mode':
+        r.mode = { value: jString(issues, v, `${where}.mode`), at: v.at };
+        break;
       case 'timeout':
         approval!.timeout = jString(issues, v, `${where}.timeout`);
         approval!.timeoutAt = v.at;
@@ -211,6 +214,7 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
     const prefix = entryPrefix(tool.key, j);
     if (j.hasName && r.name.trim() === '') issues.push({ offset: r.nameAt, message: `${prefix}: name must not be empty`, fix: 'give a name or remove the field' });
     if (r.identities) validateIdentities(prefix, r.identities, r.identitiesAt, issues);
+    validateMode(prefix, r, issues);
     if (j.kind === 'require' && r.conditions.length === 0) {
       issues.push({ offset: r.conditionsAt, message: `${prefix}: require entries must have at least one condition`, fix: FIX.evalConds });
     }

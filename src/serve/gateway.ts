@@ -193,7 +193,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       return m && servers.has(m[1]!) ? m[1]! : undefined;
     },
     other,
-    openSession: (id, downstream, ended, endpoint) => {
+    openSession: (id, downstream, ended, _caller, endpoint) => {
       if (endpoint === '') {
         const agg: Aggregator = new Aggregator({
           downstream,

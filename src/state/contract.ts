@@ -190,10 +190,10 @@ export function counterStoreContract(name: string, hooks: ContractHooks): void {
       assert.equal(await value(store, 'a', T0), 0);
     });
 
-    const pruneSkip = hooks.rows ? false : `${name} expires windows on its own clock (tested in its own file)`;
-    it('prunes windows that have ended, lazily', { skip: pruneSkip }, async () => {
+    // Stores without a row count (Redis) expire windows on their own clock: tested in their own file.
+    const rows = hooks.rows;
+    if (rows) it('prunes windows that have ended, lazily', async () => {
       await open();
-      const rows = hooks.rows!;
       handleOf(await store.reserve([req('m', 1, 5, 'minute'), req('d', 1, 5, 'day')], T0));
       assert.equal(await rows(store), 2);
       // Two minutes later (past the prune interval) the minute window is dropped, the day window stays.
