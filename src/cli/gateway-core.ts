@@ -2,7 +2,7 @@
 // directory, the counter store (SQLite, or Redis with a fail mode), the
 // approval queue, the event sinks (JSONL and the audit log), the policy holder
 // with hot reload, the call guard, and a way to make each session's pin
-// checker. run.ts (stdio) and serve.ts (network transports) wire sessions on top.
+// checker. run.ts (stdio) and listen.ts (network transports) wire sessions on top.
 import { join } from 'node:path';
 import { ensureStateDir, openCounterStore, parseStateBackend, resolveStateDir, type CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
@@ -12,6 +12,7 @@ import { CallGuard } from '../gateway/guard.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { PinChecker, SqlitePinStore, type PinMode, type PinStore } from '../pins/index.js';
 import { ApprovalQueue, type ApprovalHolder } from '../approval/queue.js';
+import type { ApprovalDecider } from '../approval/types.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -29,11 +30,11 @@ export interface GatewayCore {
   events: EventSink & { close(): Promise<void> };
   holder: PolicyHolder;
   guard: CallGuard;
-  approvals: ApprovalHolder;
+  approvals: ApprovalHolder & ApprovalDecider;
   /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
   metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
-  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin). */
-  pinsFor(server: string): PinChecker;
+  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
+  pinsFor(server: string, policy?: () => CompiledPolicy): PinChecker;
   emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
   /** Emit the startup event. */
   started(server: string, extra?: Partial<GatewayEvent>): void;
@@ -41,7 +42,12 @@ export interface GatewayCore {
   close(): Promise<void>;
 }
 
-export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger): Promise<GatewayCore> {
+export interface CoreExtras {
+  /** Watch `configPath` as the policy (default true); `toolgate serve` watches one policy per server itself. */
+  watchPolicy?: boolean;
+}
+
+export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
   const observe = telemetryConfig(opts); // flag errors before anything opens
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
   const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
@@ -59,7 +65,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   // Held calls live in approvals.db, or with --state-dsn in Redis (shared by
   // every instance; decisions arrive by pub/sub). Requests left pending by a
   // gateway that is gone are recorded abandoned now: they can never run.
-  let approvals: ApprovalHolder;
+  let approvals: ApprovalHolder & ApprovalDecider;
   let closeApprovals: () => Promise<void> | void;
   let pinStore: PinStore & { close(): void };
   let trackPins: (server: string) => void = () => undefined;
@@ -111,7 +117,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const now = () => new Date().toISOString();
   const emit = (event: Omit<GatewayEvent, 'ts' | 'instance'>) => events.emit({ ts: now(), instance, ...event } as GatewayEvent);
 
-  holder.watch((r) => {
+  if (extras.watchPolicy !== false) holder.watch((r) => {
     if (r.ok) {
       if (!r.changed) return;
       log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
@@ -135,9 +141,9 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     guard,
     approvals,
     ...(telemetry.listenerHandler ? { metricsHandler: telemetry.listenerHandler } : {}),
-    pinsFor: (server) => {
+    pinsFor: (server, policyOf = () => holder.current) => {
       trackPins(server);
-      return new PinChecker(pinStore, server, () => holder.current.pin ?? flagPin, () => new Date(), failMode);
+      return new PinChecker(pinStore, server, () => policyOf().pin ?? flagPin, () => new Date(), failMode);
     },
     emit,
     started: (server, extra = {}) =>

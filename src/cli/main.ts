@@ -26,6 +26,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   status: async () => (await import('./status.js')).registerStatus,
   catalog: async () => (await import('./catalog.js')).registerCatalog,
   dashboard: async () => (await import('./dashboard.js')).registerDashboard,
+  serve: async () => (await import('./serve.js')).registerServe,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -109,8 +109,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)");
   }
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
-    // Network transports (either side): wired in serve.ts.
-    const { serveGateway } = await import('./serve.js');
+    // Network transports (either side): wired in listen.ts.
+    const { serveGateway } = await import('./listen.js');
     await serveGateway(command, opts, identity?.name);
     return;
   }

@@ -63,7 +63,8 @@ export class ListenerSecurity {
     return this.keyDigests.length > 0;
   }
 
-  check(req: IncomingMessage): Verdict {
+  /** Host, Origin, then (unless `auth` is false: a path with its own authentication) the API key. */
+  check(req: IncomingMessage, opts: { auth?: boolean } = {}): Verdict {
     const host = req.headers.host;
     if (!host || !this.hosts.has(hostOnly(host))) {
       return { ok: false, status: 403, message: `Forbidden: Host ${JSON.stringify(host ?? '')} is not allowed` };
@@ -72,7 +73,7 @@ export class ListenerSecurity {
     if (origin !== undefined && !this.originAllowed(origin)) {
       return { ok: false, status: 403, message: `Forbidden: Origin ${JSON.stringify(origin)} is not allowed` };
     }
-    if (this.keyDigests.length > 0) {
+    if (this.keyDigests.length > 0 && opts.auth !== false) {
       const auth = req.headers.authorization;
       const m = auth === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
       if (!m) {

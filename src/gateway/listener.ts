@@ -45,7 +45,19 @@ export interface ListenerOptions {
    * Start a gateway session for a new client session: connect the upstream
    * and the pipeline to `downstream`; call `ended` when the upstream goes away.
    */
-  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, caller?: Caller): SessionBinding;
+  openSession(id: string, downstream: MessageChannel, ended: (why: string) => void, caller: Caller | undefined, endpoint: string): SessionBinding;
+  /**
+   * Streamable HTTP endpoints: the endpoint name a request path maps to, or
+   * undefined when the path is not an MCP endpoint. Default: `/mcp` is the
+   * endpoint "". A session belongs to the endpoint it was opened on.
+   */
+  endpoint?: (pathname: string) => string | undefined;
+  /**
+   * Requests for other paths (after the Host and Origin checks, without the
+   * API key check: such a path authenticates on its own, e.g. a dashboard).
+   * Resolves false when it did not handle the request (404).
+   */
+  other?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /** An authenticated caller: a grant (or JWT naming one). API keys authenticate without an identity. */
@@ -63,6 +75,7 @@ export type CallerCheck = (
 
 interface Live {
   id: string;
+  endpoint: string;
   downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream;
   binding?: SessionBinding;
   lastActive: number;
@@ -84,6 +97,11 @@ export const DEFAULTS = {
   maxSessions: 100,
   idleTimeoutMs: 10 * 60 * 1000,
 };
+
+/** One stateless lane per endpoint and caller. */
+function laneKey(endpoint: string, caller: string | undefined): string {
+  return `${endpoint}\u0000${caller ?? ''}`;
+}
 
 export class Listener {
   private server: Server | undefined;
@@ -163,7 +181,7 @@ export class Listener {
   private endSession(s: Live, why: string): Promise<void> {
     if (s.closing) return s.closing;
     this.sessions.delete(s.id);
-    if (this.lanes.get(s.caller ?? '') === s) this.lanes.delete(s.caller ?? '');
+    if (this.lanes.get(laneKey(s.endpoint, s.caller)) === s) this.lanes.delete(laneKey(s.endpoint, s.caller));
     s.closing = (async () => {
       await s.downstream.close();
       try {
@@ -176,14 +194,19 @@ export class Listener {
     return s.closing;
   }
 
-  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream, caller: Caller | undefined): Live {
+  private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream, caller: Caller | undefined, endpoint = ''): Live {
     const id = randomUUID();
-    const live: Live = { id, downstream, lastActive: Date.now() };
+    const live: Live = { id, endpoint, downstream, lastActive: Date.now() };
     if (caller) live.caller = caller.name;
-    if (downstream instanceof StatelessHttpDownstream) this.lanes.set(caller?.name ?? '', live);
+    if (downstream instanceof StatelessHttpDownstream) this.lanes.set(laneKey(endpoint, caller?.name), live);
     else this.sessions.set(id, live);
-    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), caller);
+    live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), caller, endpoint);
     return live;
+  }
+
+  /** End every session of the endpoints `which` selects (e.g. a server removed from the config). */
+  async endSessions(which: (endpoint: string) => boolean, why: string): Promise<void> {
+    await Promise.all([...this.sessions.values(), ...this.lanes.values()].filter((s) => which(s.endpoint)).map((s) => this.endSession(s, why)));
   }
 
   /** A session may only be used by the caller that opened it. */
@@ -197,7 +220,10 @@ export class Listener {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.o.metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return this.o.metrics(req, res);
-    const verdict = this.security.check(req);
+    const url = new URL(req.url ?? '/', 'http://listener');
+    const endpoint = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(url.pathname) : url.pathname === '/mcp' ? '' : undefined) : undefined;
+    const mcpPath = endpoint !== undefined || (this.o.mode === 'sse' && (url.pathname === '/sse' || url.pathname === '/messages'));
+    const verdict = this.security.check(req, { auth: mcpPath || !this.o.other });
     if (!verdict.ok) {
       this.o.log.warn({ status: verdict.status, host: req.headers.host, origin: req.headers.origin, url: req.url }, verdict.message);
       req.resume();
@@ -205,7 +231,7 @@ export class Listener {
       return;
     }
     let caller: Caller | undefined;
-    if (this.o.authenticate) {
+    if (this.o.authenticate && (mcpPath || !this.o.other)) {
       const who = await this.o.authenticate(req.headers.authorization);
       if (!who.ok) {
         this.o.log.warn({ status: who.status, url: req.url }, who.message);
@@ -215,17 +241,17 @@ export class Listener {
       }
       caller = who.caller;
     }
-    const url = new URL(req.url ?? '/', 'http://listener');
-    if (this.o.mode === 'http' && url.pathname === '/mcp') {
-      if (req.method === 'POST') return this.post(req, res, caller);
+    if (endpoint !== undefined) {
+      if (req.method === 'POST') return this.post(req, res, caller, endpoint);
       // The stateless revision has no GET stream and no sessions to DELETE.
       if ((req.method === 'GET' || req.method === 'DELETE') && header(req, 'mcp-session-id') === undefined && isModernVersion(header(req, 'mcp-protocol-version'))) {
         return this.methodNotAllowed(req, res, 'POST');
       }
-      if (req.method === 'GET') return this.get(req, res, caller);
-      if (req.method === 'DELETE') return this.delete(req, res, caller);
+      if (req.method === 'GET') return this.get(req, res, caller, endpoint);
+      if (req.method === 'DELETE') return this.delete(req, res, caller, endpoint);
       return this.methodNotAllowed(req, res, 'GET, POST, DELETE');
     }
+    if (!mcpPath && this.o.other && (await this.o.other(req, res))) return;
     if (this.o.mode === 'sse' && url.pathname === '/sse') {
       if (req.method === 'GET') return this.legacyOpen(req, res, caller);
       return this.methodNotAllowed(req, res, 'GET');
@@ -238,7 +264,7 @@ export class Listener {
     this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Promise<void> {
+  private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
     if (!contentTypeIsJson(req)) {
       req.resume();
       return this.error(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
@@ -258,7 +284,7 @@ export class Listener {
       return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
     }
     const sidHeader = header(req, 'mcp-session-id');
-    if (this.isModernRequest(req, value, sidHeader)) return this.modernPost(req, res, body, value, wantsSse, caller);
+    if (this.isModernRequest(req, value, sidHeader)) return this.modernPost(req, res, body, value, wantsSse, caller, endpoint);
     const messages = Array.isArray(value) ? value : [value];
     if (messages.length === 0) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
     const requests: JsonRpcId[] = [];
@@ -283,11 +309,11 @@ export class Listener {
       if (this.sessions.size >= this.maxSessions) {
         return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' });
       }
-      live = this.startSession(new StreamableHttpDownstream(), caller);
+      live = this.startSession(new StreamableHttpDownstream(), caller, endpoint);
     } else {
       if (sid === undefined) return this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', undefined, firstId ?? null);
       const found = this.sessions.get(sid);
-      if (!found) return this.error(res, 404, -32001, 'Session not found', undefined, firstId ?? null);
+      if (!found || found.endpoint !== endpoint) return this.error(res, 404, -32001, 'Session not found', undefined, firstId ?? null);
       if (!this.sameCaller(found, caller, res)) return;
       const bad = this.badProtocolVersion(req);
       if (bad) return this.error(res, 400, -32000, bad, undefined, firstId ?? null);
@@ -333,7 +359,7 @@ export class Listener {
     return hv === undefined ? isModernVersion(bodyVersion) : bodyVersion !== undefined && !LEGACY_PROTOCOL_VERSIONS.includes(hv);
   }
 
-  private modernPost(req: IncomingMessage, res: ServerResponse, body: string, value: unknown, wantsSse: boolean, caller: Caller | undefined): void {
+  private modernPost(req: IncomingMessage, res: ServerResponse, body: string, value: unknown, wantsSse: boolean, caller: Caller | undefined, endpoint: string): void {
     if (Array.isArray(value)) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)');
     const c = classify(value);
     if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id);
@@ -341,10 +367,10 @@ export class Listener {
     const id = c.kind === 'request' ? c.msg.id : null;
     const mismatch = this.headerMismatch(req, c.msg.method, c.msg.params);
     if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id);
-    let lane = this.lanes.get(caller?.name ?? '');
+    let lane = this.lanes.get(laneKey(endpoint, caller?.name));
     if (!lane) {
       if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id);
-      lane = this.startSession(new StatelessHttpDownstream(), caller);
+      lane = this.startSession(new StatelessHttpDownstream(), caller, endpoint);
     }
     lane.lastActive = Date.now();
     const ds = lane.downstream as StatelessHttpDownstream;
@@ -388,12 +414,12 @@ export class Listener {
     return undefined;
   }
 
-  private get(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): void {
+  private get(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): void {
     req.resume();
     if (!/text\/event-stream/i.test(String(req.headers.accept ?? ''))) {
       return this.error(res, 406, -32000, 'Not Acceptable: Accept must include text/event-stream');
     }
-    const live = this.sessionOf(req, res, caller);
+    const live = this.sessionOf(req, res, caller, endpoint);
     if (!live) return;
     const ds = live.downstream as StreamableHttpDownstream;
     if (ds.hasGetStream) return this.error(res, 409, -32000, 'Conflict: only one GET stream is allowed per session');
@@ -402,22 +428,22 @@ export class Listener {
     res.on('close', () => (live.lastActive = Date.now()));
   }
 
-  private async delete(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Promise<void> {
+  private async delete(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
     req.resume();
-    const live = this.sessionOf(req, res, caller);
+    const live = this.sessionOf(req, res, caller, endpoint);
     if (!live) return;
     await this.endSession(live, 'the client ended it (DELETE)');
     res.writeHead(200).end();
   }
 
-  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Live | undefined {
+  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Live | undefined {
     const sid = header(req, 'mcp-session-id');
     if (sid === undefined) {
       this.error(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       return undefined;
     }
     const live = this.sessions.get(sid);
-    if (!live || !(live.downstream instanceof StreamableHttpDownstream)) {
+    if (!live || !(live.downstream instanceof StreamableHttpDownstream) || live.endpoint !== endpoint) {
       this.error(res, 404, -32001, 'Session not found');
       return undefined;
     }

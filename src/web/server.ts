@@ -12,6 +12,7 @@
 //   GET  /api/status       instances, totals, top deny rules (like `toolgate status`)
 //   GET  /api/catalogue    pinned tools per server, risk class, the rules that apply
 //   GET  /api/counters     counters in their current windows, quotas, grants
+//   GET  /api/servers      health of the servers behind `toolgate serve` (null elsewhere)
 //   *    /api/approvals... the approval room's HTTP API (approve/deny need the admin role)
 //   GET  /healthz          no authentication
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -57,6 +58,8 @@ export interface DashboardOptions {
   pins?: DashboardDataOptions['pins'];
   clock?: () => number;
   sessionTtlMs?: number;
+  /** Health of the servers behind a many-servers gateway (`toolgate serve`), for GET /api/servers. */
+  servers?: () => unknown[];
 }
 
 export interface Dashboard {
@@ -198,6 +201,9 @@ export function createDashboard(o: DashboardOptions): Dashboard {
           return json(res, 200, await data.status(clampInt(url.searchParams.get('since'), 60, 1, 7 * 24 * 60)));
         case '/api/catalogue':
           return json(res, 200, { servers: await data.catalogue() });
+        case '/api/servers':
+          // null: this dashboard runs beside the gateways, not inside `toolgate serve`.
+          return json(res, 200, { servers: o.servers ? o.servers() : null });
         case '/api/counters':
           return json(res, 200, { counters: await data.counters(), grants: data.grants(), now: new Date(clock()).toISOString() });
         default:

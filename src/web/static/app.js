@@ -317,11 +317,38 @@ pages.overview = {
         ),
       );
       setPending(pending.approvals.length);
+      await loadServers();
     } catch (err) {
       if (err.message !== 'signed out') toast(`Could not load the overview: ${err.message}`, true);
     }
   },
 };
+
+/** The servers behind `toolgate serve` (the panel stays hidden for a dashboard running on its own). */
+async function loadServers() {
+  const { servers } = await api('api/servers');
+  $('servers-card').hidden = !Array.isArray(servers);
+  if (!Array.isArray(servers)) return;
+  const cls = { up: 'allowed', idle: 'plain', starting: 'approval', restarting: 'approval', down: 'denied' };
+  $('servers').replaceChildren(
+    table(
+      ['Server', 'Upstream', 'State', 'Connections', 'Restarts', 'Last error'],
+      servers.map((s) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('strong', {}, s.server), h('div', { class: 'muted small' }, s.start)),
+          h('td', {}, h('code', {}, s.target)),
+          h('td', {}, pill(cls[s.state] || 'plain', s.state)),
+          h('td', { class: 'num' }, fmtInt.format(s.connections)),
+          h('td', { class: 'num' }, fmtInt.format(s.restarts)),
+          h('td', { class: 'muted' }, s.last_error ? `${s.last_error} (${ago(s.last_error_at)})` : '–'),
+        ),
+      ),
+      'No servers configured.',
+    ),
+  );
+}
 
 $('range').addEventListener('click', (e) => {
   const b = e.target.closest('button');

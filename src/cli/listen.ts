@@ -1,0 +1,198 @@
+// The gateway over the network transports (the bare command with --transport http|sse or --upstream), wired from run's flags:
+// - stdio downstream bridged to an upstream URL (`--upstream URL`);
+// - the HTTP listener (`--transport http|sse`) in front of a command after
+//   `--` (one child per session) or an upstream URL (one upstream session per
+//   client session).
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { loadPolicyFile } from '../policy/index.js';
+import { createLogger } from '../log/index.js';
+import { openGatewayCore, type GatewayCore } from './gateway-core.js';
+import { StdioChannel } from '../mcp/stdio.js';
+import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { GatewaySession } from '../gateway/session.js';
+import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { openListenerAuth } from '../identity/listener-auth.js';
+import type { CompiledPolicy } from '../policy/index.js';
+import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
+import type { MessageChannel } from '../mcp/channel.js';
+import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
+import type { RunOptions } from './run.js';
+
+async function setupCore(opts: RunOptions): Promise<GatewayCore> {
+  const configPath = resolve(opts.config!);
+  const loaded = loadPolicyFile(configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`${describeErrors(loaded.errors)}\n`);
+    throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+  }
+  return openGatewayCore(opts, configPath, loaded.policy, createLogger(opts.logLevel));
+}
+
+function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
+  if (opts.upstream) {
+    let url: URL;
+    try {
+      url = new URL(opts.upstream);
+    } catch {
+      throw new Error(`--upstream must be an http(s) URL, got ${JSON.stringify(opts.upstream)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--upstream must be an http(s) URL, got ${JSON.stringify(opts.upstream)}`);
+    return { kind: 'url', url: url.href, transport: (opts.upstreamTransport ?? 'auto') as UpstreamTransport, headers: parseHeaders(opts.header) };
+  }
+  const [cmd, ...args] = command as [string, ...string[]];
+  return { kind: 'command', command: cmd, args };
+}
+
+function serverName(spec: UpstreamSpec): string {
+  return spec.kind === 'command' ? basename(spec.command) : new URL(spec.url).host;
+}
+
+/** API keys from --api-key, --api-key-file and $TOOLGATE_API_KEYS (comma or whitespace separated). */
+export function collectApiKeys(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): string[] {
+  const keys = [...(opts.apiKey ?? [])];
+  if (opts.apiKeyFile) {
+    const text = readFileSync(opts.apiKeyFile, 'utf8');
+    for (const line of text.split(/\r?\n/)) {
+      const k = line.trim();
+      if (k && !k.startsWith('#')) keys.push(k);
+    }
+    if (keys.length === 0) throw new Error(`--api-key-file ${opts.apiKeyFile} holds no key`);
+  }
+  for (const k of (env.TOOLGATE_API_KEYS ?? '').split(/[\s,]+/)) if (k) keys.push(k);
+  for (const k of keys) if (k.length < 8) throw new Error('an API key must be at least 8 characters long');
+  return keys;
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export async function serveGateway(command: string[], opts: RunOptions, identity?: string): Promise<void> {
+  const spec = upstreamSpec(command, opts);
+  const transport = opts.transport ?? 'stdio';
+  // Validate the listener flags before anything starts.
+  const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
+  const port = positiveInt(opts.port, '--port', 8080, true);
+  const core = await setupCore(opts);
+  const server = serverName(spec);
+  const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
+  core.started(server, { pin_server: pinServer });
+
+  const shutdown = async (code: number) => {
+    await core.close();
+    process.exitCode = code;
+    setTimeout(() => process.exit(process.exitCode), 200).unref();
+  };
+
+  // A grant with its own policy file calls under that policy (loaded once, hot-reloaded like the main one).
+  const grantPolicies = new Map<string, PolicyHolder>();
+  const policyOf = (file: string | undefined): (() => CompiledPolicy) | { error: string } => {
+    if (file === undefined) return () => core.holder.current;
+    let holder = grantPolicies.get(file);
+    if (!holder) {
+      const loaded = loadPolicyFile(file);
+      if (!loaded.ok) return { error: `the grant's policy ${file} has errors:\n${describeErrors(loaded.errors)}` };
+      holder = new PolicyHolder(file, loaded.policy);
+      holder.watch((r) => (r.ok ? undefined : core.log.warn(`grant policy reload rejected, keeping the previous one:\n${describeErrors(r.errors)}`)));
+      grantPolicies.set(file, holder);
+    }
+    const h = holder;
+    return () => h.current;
+  };
+  const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller, generation?: 'modern') => {
+    const policy = policyOf(caller?.policyFile);
+    // A caller whose policy cannot be loaded is denied every call, with the reason.
+    const denial = caller?.denial ?? ('error' in policy ? policy.error : undefined);
+    return new GatewaySession({
+      downstream,
+      upstream: upstreamChannel,
+      policy: 'error' in policy ? () => core.holder.current : policy,
+      callerDenial: denial,
+      guard: core.guard,
+      events: core.events,
+      log: core.log,
+      instance: core.instance,
+      sessionId,
+      identity: who,
+      server,
+      pins: core.pinsFor(pinServer),
+      approvals: core.approvals,
+      ...(generation ? { generation } : {}),
+    });
+  };
+
+  if (transport === 'stdio') {
+    // stdio downstream bridged to an upstream URL.
+    const upstream = openUpstream(spec, core.log);
+    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const session = newSession(downstream, randomUUID(), upstream.channel, identity);
+    core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
+    const ended = new Promise<'downstream' | 'upstream'>((r) => (session.onclose = r));
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void upstream.close());
+    const side = await ended;
+    if (side === 'downstream') await upstream.close();
+    // Let pending answers (errors for calls the upstream never answered) reach the client.
+    await new Promise((r) => setImmediate(r));
+    process.stdin.destroy();
+    await shutdown(side === 'downstream' ? 0 : 1);
+    return;
+  }
+
+  const auth = await openListenerAuth({
+    apiKeys,
+    stateDir: core.stateDir,
+    ...(opts.jwtKeyFile || opts.jwtJwksUrl
+      ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
+      : {}),
+  });
+  let listener: Listener;
+  let url: string;
+  try {
+    listener = new Listener({
+      mode: transport === 'sse' ? 'sse' : 'http',
+      bind: opts.bind ?? '127.0.0.1',
+      port,
+      apiKeys,
+      ...(auth.check ? { authenticate: auth.check } : {}),
+      insecureNoAuth: opts.insecureNoAuth,
+      allowedHosts: opts.allowedHost,
+      allowedOrigins: opts.allowedOrigin,
+      maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
+      idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
+      maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
+      log: core.log,
+      ...(core.metricsHandler ? { metrics: core.metricsHandler(opts.bind ?? '127.0.0.1', opts.allowedHost) } : {}),
+      openSession: (id, downstream, ended, caller) => {
+        // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
+        const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
+        const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
+        session.onclose = (side) => {
+          if (side === 'upstream') ended('the upstream closed');
+        };
+        core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
+        return { close: () => upstream.close() };
+      },
+    });
+    url = await listener.start();
+  } catch (err) {
+    // A listener that cannot start (no authentication off loopback, port taken) ends the process cleanly.
+    auth.close();
+    await core.close();
+    throw err;
+  }
+  process.stderr.write(`toolgate listening on ${url}\n`);
+  core.log.info({ url, policy: core.configPath, auth: apiKeys.length > 0 }, 'toolgate started');
+  await new Promise<void>((resolveStop) => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolveStop());
+  });
+  await listener.close();
+  auth.close();
+  await Promise.all([...grantPolicies.values()].map((h) => h.close()));
+  await shutdown(0);
+}

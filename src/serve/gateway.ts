@@ -1,0 +1,314 @@
+// `toolgate serve`: one gateway for many servers. One HTTP listener:
+//
+//   /mcp/<server>   a normal gateway session in front of that server (its policy)
+//   /mcp            every server at once, tools named <server><sep><tool>
+//   /<dashboard>    the dashboard and admin API (its own keys), with /api/servers
+//   /healthz        liveness, no authentication
+//
+// Every client session gets its own upstream connection per server it uses (a
+// child process or an HTTP session), supervised: restarted with backoff when
+// it dies. The config and every server's policy are hot-reloaded.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChildServer } from '../mcp/child.js';
+import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
+import type { MessageChannel } from '../mcp/channel.js';
+import { errorResponse } from '../mcp/jsonrpc.js';
+import { GatewaySession } from '../gateway/session.js';
+import { Listener } from '../gateway/listener.js';
+import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { watchFile, type FileWatch } from '../gateway/watch.js';
+import type { GatewayCore } from '../cli/gateway-core.js';
+import type { Logger } from '../log/index.js';
+import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';
+import { Aggregator } from './aggregate.js';
+import { ServerCounterStore } from './counters.js';
+import { CallGuard } from '../gateway/guard.js';
+import { HealthBoard, SupervisedUpstream, type BackoffOptions } from './supervisor.js';
+
+export interface ServeGatewayOptions {
+  config: GatewayConfig;
+  core: GatewayCore;
+  log: Logger;
+  version: string;
+  /** Overrides of the config's listen address (flags). */
+  bind?: string;
+  port?: number;
+  backoff?: BackoffOptions;
+  /** Watch the config file (default true). */
+  watch?: boolean;
+}
+
+interface Registered {
+  cfg: ServerConfig;
+  holder: PolicyHolder;
+  /** Decides with this server's counters (keys prefixed `<server>:`). */
+  guard: CallGuard;
+}
+
+export interface RunningServe {
+  url: string;
+  dashboardUrl?: string;
+  health: HealthBoard;
+  /** Re-read the config now (what the file watcher does on every save). */
+  reload(): boolean;
+  close(): Promise<void>;
+}
+
+function describe(cfg: ServerConfig): string {
+  return cfg.kind === 'command' ? [cfg.command, ...cfg.args].join(' ') : cfg.url;
+}
+
+export async function startServeGateway(o: ServeGatewayOptions): Promise<RunningServe> {
+  const { core, log } = o;
+  let config = o.config;
+  const health = new HealthBoard();
+  const servers = new Map<string, Registered>();
+  const aggregates = new Set<Aggregator>();
+
+  const defineHealth = (r: Registered) =>
+    health.define(r.cfg.name, { kind: r.cfg.kind, target: describe(r.cfg), start: r.cfg.start, policy: r.cfg.policyPath, policy_hash: r.holder.current.hash });
+
+  const register = (cfg: ServerConfig): Registered => {
+    const r: Registered = {
+      cfg,
+      holder: new PolicyHolder(cfg.policyPath, cfg.policy),
+      guard: new CallGuard(new ServerCounterStore(core.store, `${cfg.name}:`), Date.now, { failMode: core.failMode }),
+    };
+    r.holder.watch((res) => {
+      if (res.ok) {
+        if (!res.changed) return;
+        log.info({ server: cfg.name, policy_hash: res.policy.hash }, 'policy reloaded');
+        core.emit({ type: 'config_reload', status: 'success', server: cfg.name, policy_hash: res.policy.hash });
+        defineHealth(r);
+        for (const a of aggregates) a.listChanged();
+      } else {
+        const message = describeErrors(res.errors);
+        log.warn(`policy reload of server "${cfg.name}" rejected, keeping the previous policy:\n${message}`);
+        core.emit({ type: 'config_reload', status: 'failure', server: cfg.name, message });
+      }
+    });
+    servers.set(cfg.name, r);
+    defineHealth(r);
+    core.started(cfg.name, { config: cfg.policyPath, policy_hash: cfg.policy.hash, pin_server: cfg.name });
+    return r;
+  };
+  for (const cfg of config.servers) register(cfg);
+
+  const openHandle = (cfg: ServerConfig): UpstreamHandle => {
+    if (cfg.kind === 'command') {
+      const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
+      return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
+    }
+    const channel = urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log });
+    return { channel, close: () => channel.close() };
+  };
+
+  /** An upstream connection to `name` for one client session, supervised. */
+  const supervised = (name: string, extra: Partial<ConstructorParameters<typeof SupervisedUpstream>[0]> = {}) =>
+    new SupervisedUpstream({
+      server: name,
+      open: () => openHandle(servers.get(name)!.cfg),
+      log,
+      health: health.reporter(name),
+      ...(o.backoff ? { backoff: o.backoff } : {}),
+      ...extra,
+    });
+
+  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string) => {
+    const r = servers.get(name)!;
+    return new GatewaySession({
+      downstream,
+      upstream,
+      policy: () => r.holder.current,
+      guard: r.guard,
+      events: core.events,
+      log,
+      instance: core.instance,
+      sessionId,
+      server: name,
+      pins: core.pinsFor(name, () => r.holder.current),
+      approvals: core.approvals,
+    });
+  };
+
+  const serverList = () => [...servers.values()].map((r) => ({ name: r.cfg.name, start: r.cfg.start }));
+
+  // ---- dashboard ----------------------------------------------------------------
+  const web = config.dashboard ? await import('../web/index.js') : undefined;
+  const dashOpts = config.dashboard
+    ? {
+        stateDir: core.stateDir,
+        adminKey: config.dashboard.adminKey,
+        viewerKeys: config.dashboard.viewerKeys,
+        approvals: core.approvals,
+        servers: () => health.snapshot(),
+        ...(config.audit.dsn ? { auditDsn: config.audit.dsn } : {}),
+      }
+    : undefined;
+  const mounted = web && dashOpts && config.dashboard!.port === undefined ? web.createDashboard({ ...dashOpts, basePath: config.dashboard!.path }) : undefined;
+  const separate =
+    web && dashOpts && config.dashboard!.port !== undefined
+      ? await web.startDashboard({ ...dashOpts, port: config.dashboard!.port, bind: config.dashboard!.bind ?? '127.0.0.1', ...(config.dashboard!.path ? { basePath: config.dashboard!.path } : {}) })
+      : undefined;
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+    return true;
+  };
+
+  const other = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+      return true;
+    }
+    if (mounted && (await mounted.handle(req, res))) return true;
+    if (path.startsWith('/mcp/')) {
+      req.resume();
+      return json(res, 404, errorResponse(null, -32000, `Not found: no server named ${JSON.stringify(path.slice(5))} (servers: ${[...servers.keys()].join(', ')})`));
+    }
+    return false;
+  };
+
+  // ---- listener -----------------------------------------------------------------
+  const perServer = new Map<string, Set<string>>();
+  const listen = config.listen;
+  const listener = new Listener({
+    mode: 'http',
+    bind: o.bind ?? listen.bind,
+    port: o.port ?? listen.port,
+    apiKeys: listen.apiKeys,
+    insecureNoAuth: listen.insecureNoAuth,
+    allowedHosts: listen.allowedHosts,
+    allowedOrigins: listen.allowedOrigins,
+    ...(listen.maxSessions !== undefined ? { maxSessions: listen.maxSessions } : {}),
+    ...(listen.idleTimeoutMs !== undefined ? { idleTimeoutMs: listen.idleTimeoutMs } : {}),
+    ...(listen.maxBodyBytes !== undefined ? { maxBodyBytes: listen.maxBodyBytes } : {}),
+    log,
+    endpoint: (path) => {
+      if (path === '/mcp' || path === '/mcp/') return '';
+      const m = /^\/mcp\/([A-Za-z0-9_-]+)\/?$/.exec(path);
+      return m && servers.has(m[1]!) ? m[1]! : undefined;
+    },
+    other,
+    openSession: (id, downstream, ended, _caller, endpoint) => {
+      if (endpoint === '') {
+        const agg: Aggregator = new Aggregator({
+          downstream,
+          separator: config.separator,
+          servers: serverList,
+          serverInfo: { name: 'toolgate', version: o.version },
+          log,
+          onUnroutable: (tool, requestId) =>
+            core.emit({ type: 'tool_call', session: id, tool, request_id: requestId, decision: 'denied', reason: 'unknown_tool', message: `no configured server owns ${tool}` }),
+          openMember: (name, link, initParams, hooks) => {
+            const up = supervised(name, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
+            session(name, link, up, id);
+            return { start: () => up.start(), close: () => up.close() };
+          },
+        });
+        aggregates.add(agg);
+        log.info({ session: id }, 'aggregate session opened');
+        return {
+          close: async () => {
+            aggregates.delete(agg);
+            await agg.close();
+          },
+        };
+      }
+      const up = supervised(endpoint);
+      const s = session(endpoint, downstream, up, id);
+      s.onclose = (side) => {
+        if (side === 'upstream') ended('the upstream closed');
+      };
+      let set = perServer.get(endpoint);
+      if (!set) perServer.set(endpoint, (set = new Set()));
+      set.add(id);
+      log.info({ session: id, server: endpoint }, 'session opened');
+      return {
+        close: async () => {
+          perServer.get(endpoint)?.delete(id);
+          await up.close();
+        },
+      };
+    },
+  });
+  const url = await listener.start();
+
+  // ---- hot reload ---------------------------------------------------------------
+  const reload = (): boolean => {
+    const loaded = loadGatewayConfig(config.file);
+    if (!loaded.ok) {
+      const message = describeErrors(loaded.errors);
+      log.warn(`gateway config reload rejected, keeping the previous config:\n${message}`);
+      core.emit({ type: 'config_reload', status: 'failure', config: config.file, message });
+      return false;
+    }
+    const next = loaded.config;
+    if (next.restartHash !== config.restartHash) log.warn('the gateway config changed listen, state, audit, dashboard, separator or pin settings: those take effect after a restart; server changes apply now');
+    const changed = new Set<string>();
+    const wanted = new Map(next.servers.map((s) => [s.name, s]));
+    for (const [name, r] of [...servers]) {
+      if (wanted.has(name)) continue;
+      servers.delete(name);
+      health.remove(name);
+      void r.holder.close();
+      void listener.endSessions((e) => e === name, `server "${name}" was removed from the config`);
+      changed.add(name);
+      log.info({ server: name }, 'server removed');
+    }
+    for (const cfg of next.servers) {
+      const r = servers.get(cfg.name);
+      if (!r) {
+        register(cfg);
+        changed.add(cfg.name);
+        log.info({ server: cfg.name, upstream: describe(cfg) }, 'server added');
+        continue;
+      }
+      const specChanged = r.cfg.specHash !== cfg.specHash;
+      if (r.cfg.policyPath !== cfg.policyPath) {
+        void r.holder.close();
+        servers.delete(cfg.name);
+        register(cfg);
+        log.info({ server: cfg.name, policy: cfg.policyPath }, 'server policy file changed');
+      } else {
+        r.holder.reload();
+        r.cfg = cfg;
+        defineHealth(r);
+      }
+      if (specChanged) {
+        changed.add(cfg.name);
+        void listener.endSessions((e) => e === cfg.name, `server "${cfg.name}" was reconfigured; reconnect`);
+        log.info({ server: cfg.name, upstream: describe(cfg) }, 'server reconfigured');
+      }
+    }
+    config = { ...next, separator: config.separator, listen: config.listen, dashboard: config.dashboard, restartHash: config.restartHash } as GatewayConfig;
+    for (const a of aggregates) void a.reconfigured(changed);
+    log.info({ servers: [...servers.keys()] }, 'gateway config reloaded');
+    core.emit({ type: 'config_reload', status: 'success', config: config.file });
+    return true;
+  };
+  let watcher: FileWatch | undefined;
+  if (o.watch !== false) {
+    watcher = watchFile(config.file, () => void reload());
+    await watcher.ready;
+  }
+
+  return {
+    url,
+    ...(separate ? { dashboardUrl: separate.url } : mounted ? { dashboardUrl: url.replace(/\/mcp$/, `${config.dashboard!.path}/`) } : {}),
+    health,
+    reload,
+    close: async () => {
+      await watcher?.close();
+      await listener.close();
+      for (const a of [...aggregates]) await a.close();
+      await mounted?.close();
+      await separate?.close();
+      await Promise.all([...servers.values()].map((r) => r.holder.close()));
+    },
+  };
+}
+

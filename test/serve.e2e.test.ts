@@ -1,0 +1,301 @@
+// `toolgate serve` end to end: the built binary in front of two real servers
+// (server-everything and the demo server, both over stdio), the official SDK
+// client over Streamable HTTP, loopback only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { bin, demoServer, everythingServer, tempDir, textOf } from './helpers.js';
+import { Proc } from './transports-helpers.js';
+
+const ADMIN = 'admin-key-0123456789abcdef';
+
+const DEMO_POLICY = `version: "1"
+tools:
+  delete_customer:
+    rules:
+      - name: "no deletions"
+        action: "deny"
+        on_deny: "demo policy: deleting customers is not permitted"
+`;
+const EVERYTHING_POLICY = `version: "1"
+tools:
+  get-env:
+    rules:
+      - name: "no env"
+        action: "deny"
+        on_deny: "everything policy: no environment dumps"
+  echo:
+    rules:
+      - name: "echo size"
+        conditions:
+          - path: "args.message"
+            op: "regex"
+            value: "^[a-z ]+$"
+        on_deny: "everything policy: lower-case echoes only"
+`;
+
+function gatewayConfig(servers: string, extra = ''): string {
+  return `version: 1
+listen:
+  port: 0
+state:
+  dir: ./state
+dashboard:
+  path: /dashboard
+  admin_key_env: SERVE_TEST_ADMIN_KEY
+${extra}servers:
+${servers}`;
+}
+
+const demoEntry = (name = 'demo', policy = './demo.yaml') => `  ${name}:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(demoServer)}]
+    policy: ${policy}
+`;
+const everythingEntry = `  everything:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(everythingServer)}, stdio]
+    policy: ./everything.yaml
+    start: eager
+`;
+
+async function startServe(dir: string): Promise<{ gw: Proc; url: string; base: string }> {
+  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn'], { ...process.env, SERVE_TEST_ADMIN_KEY: ADMIN });
+  const m = await gw.waitFor(/toolgate listening on (http:\/\/\S+)/);
+  const url = m[1]!;
+  return { gw, url, base: url.replace(/\/mcp$/, '') };
+}
+
+async function client(url: string): Promise<Client> {
+  const c = new Client({ name: 'serve-e2e', version: '1.0.0' }, { capabilities: {} });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return c;
+}
+
+function setup(servers: string): string {
+  const dir = tempDir('toolgate-serve-');
+  writeFileSync(join(dir, 'demo.yaml'), DEMO_POLICY);
+  writeFileSync(join(dir, 'everything.yaml'), EVERYTHING_POLICY);
+  writeFileSync(join(dir, 'toolgate.yaml'), gatewayConfig(servers));
+  return dir;
+}
+
+async function servers(base: string): Promise<Array<Record<string, any>>> {
+  const res = await fetch(`${base}/dashboard/api/servers`, { headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { servers: Array<Record<string, any>> }).servers;
+}
+
+test('aggregate endpoint: namespaced tools from two real servers, calls routed and decided by the owning server\'s policy', async () => {
+  const dir = setup(demoEntry() + everythingEntry);
+  const { gw, url } = await startServe(dir);
+  try {
+    const c = await client(url);
+    const info = c.getServerVersion();
+    assert.equal(info?.name, 'toolgate');
+    assert.equal(c.getServerCapabilities()?.tools?.listChanged, true);
+    const names = (await c.listTools()).tools.map((t) => t.name);
+    for (const n of ['demo__echo', 'demo__get_weather', 'demo__delete_customer', 'everything__echo', 'everything__get-sum', 'everything__get-env']) {
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    }
+    assert.ok(!names.some((n) => !n.startsWith('demo__') && !n.startsWith('everything__')), 'every tool is namespaced');
+
+    // The same tool name on both servers: each reaches its own server, under its own policy.
+    assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'Hello From Demo' } })), 'Hello From Demo');
+    const ev = await c.callTool({ name: 'everything__echo', arguments: { message: 'hello everything' } });
+    assert.match(textOf(ev), /Echo: hello everything/);
+    const evDenied = await c.callTool({ name: 'everything__echo', arguments: { message: 'UPPER' } });
+    assert.equal(evDenied.isError, true);
+    assert.match(textOf(evDenied), /lower-case echoes only/);
+
+    // Denials decided by the right server's policy.
+    const del = await c.callTool({ name: 'demo__delete_customer', arguments: { id: 'c1' } });
+    assert.equal(del.isError, true);
+    assert.match(textOf(del), /demo policy: deleting customers/);
+    const env = await c.callTool({ name: 'everything__get-env', arguments: {} });
+    assert.equal(env.isError, true);
+    assert.match(textOf(env), /everything policy: no environment dumps/);
+    assert.match(textOf(await c.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } })), /5/);
+
+    // An unknown server prefix is a JSON-RPC error naming the scheme.
+    await assert.rejects(c.callTool({ name: 'nope__echo', arguments: {} }), /Unknown tool "nope__echo"/);
+    await c.close();
+
+    // Per server: /mcp/demo is a normal gateway session with plain names.
+    const d = await client(`${url}/demo`);
+    const plain = (await d.listTools()).tools.map((t) => t.name);
+    assert.ok(plain.includes('echo') && plain.includes('get_weather'));
+    assert.equal(textOf(await d.callTool({ name: 'echo', arguments: { message: 'plain' } })), 'plain');
+    const del2 = await d.callTool({ name: 'delete_customer', arguments: { id: 'c1' } });
+    assert.match(textOf(del2), /demo policy/);
+    await d.close();
+
+    const h = await servers(url.replace(/\/mcp$/, ''));
+    assert.deepEqual(h.map((s) => s.server), ['demo', 'everything']);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('a dying upstream is restarted; calls in flight get an error; the next call works', async () => {
+  const dir = setup(demoEntry() + everythingEntry);
+  const { gw, url, base } = await startServe(dir);
+  try {
+    const c = await client(url);
+    assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'before' } })), 'before');
+
+    // A call in flight when its server dies gets a JSON-RPC error, never silence.
+    const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const ev = (await servers(base)).find((s) => s.server === 'everything')!;
+    process.kill(ev.pids[0], 'SIGKILL');
+    await assert.rejects(long, /closed before answering/);
+
+    const before = (await servers(base)).find((s) => s.server === 'demo')!;
+    assert.equal(before.state, 'up');
+    assert.equal(before.pids.length, 1);
+    process.kill(before.pids[0], 'SIGKILL');
+    // Restarted with backoff and initialized again by the gateway.
+    let after: Record<string, any> | undefined;
+    for (let i = 0; i < 100; i++) {
+      after = (await servers(base)).find((s) => s.server === 'demo');
+      if (after?.state === 'up' && after.restarts >= 1 && after.pids[0] !== before.pids[0]) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(after?.state, 'up');
+    assert.ok(after!.restarts >= 1);
+    assert.match(String(after!.last_error), /killed by SIGKILL/);
+    assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'after' } })), 'after');
+    await c.close();
+
+    // The same on a per-server endpoint: the client's own initialize is replayed.
+    const d = await client(`${url}/demo`);
+    assert.equal(textOf(await d.callTool({ name: 'echo', arguments: { message: 'one' } })), 'one');
+    const pids = (await servers(base)).find((s) => s.server === 'demo')!.pids as number[];
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    let answer: string | undefined;
+    for (let i = 0; i < 50 && answer === undefined; i++) {
+      try {
+        answer = textOf(await d.callTool({ name: 'echo', arguments: { message: 'two' } }));
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(answer, 'two');
+    await d.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('config errors are reported with file:line:col and the gateway does not start', async () => {
+  const dir = tempDir('toolgate-serve-');
+  writeFileSync(join(dir, 'demo.yaml'), DEMO_POLICY);
+  writeFileSync(join(dir, 'broken.yaml'), 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        acton: deny\n');
+  const file = join(dir, 'toolgate.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+listen:
+  prot: 8080
+servers:
+  "bad name":
+    command: node
+    policy: ./demo.yaml
+  nocmd:
+    policy: ./demo.yaml
+  missing:
+    command: node
+    policy: ./nowhere.yaml
+  broken:
+    command: node
+    policy: ./broken.yaml
+`,
+  );
+  const gw = new Proc([bin, 'serve', '-c', file]);
+  const exit = await gw.exited;
+  assert.equal(exit.code, 1);
+  const out = gw.output;
+  assert.match(out, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3:3: unknown key "prot" in listen \\(did you mean "port"\\?\\)`));
+  assert.match(out, /toolgate\.yaml:5:3: server name "bad name" may only hold letters, digits, _ and -/);
+  assert.match(out, /toolgate\.yaml:8:3: servers\.nocmd has neither command nor url/);
+  assert.match(out, /toolgate\.yaml:12:13: servers\.missing\.policy: policy file not found/);
+  assert.match(out, /broken\.yaml:6:9: unknown key "acton"/);
+  assert.match(out, /not starting/);
+});
+
+test('hot reload: a valid edit adds a server; an invalid one is rejected with line:col and the old config stays', async () => {
+  const dir = setup(demoEntry());
+  const file = join(dir, 'toolgate.yaml');
+  const { gw, url } = await startServe(dir);
+  try {
+    const c = await client(url);
+    let changed = 0;
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    assert.ok((await c.listTools()).tools.every((t) => t.name.startsWith('demo__')));
+
+    // Atomic save (write + rename), as editors do.
+    const write = (text: string) => {
+      writeFileSync(`${file}.tmp`, text);
+      renameSync(`${file}.tmp`, file);
+    };
+    write(gatewayConfig(demoEntry() + demoEntry('billing', './everything.yaml')));
+    let names: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      names = (await c.listTools()).tools.map((t) => t.name);
+      if (names.includes('billing__echo')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(names.includes('billing__echo'), names.join(', '));
+    assert.ok(changed >= 1, 'the client heard tools/list_changed');
+    // The new server's calls are decided by its own policy.
+    const denied = await c.callTool({ name: 'billing__echo', arguments: { message: 'LOUD' } });
+    assert.match(textOf(denied), /lower-case echoes only/);
+    assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'LOUD' } })), 'LOUD');
+
+    write(gatewayConfig(demoEntry() + '  billing:\n    comand: node\n    policy: ./demo.yaml\n'));
+    await gw.waitFor(/gateway config reload rejected[\s\S]*toolgate\.yaml:\d+:5: unknown key \\?"comand/);
+    assert.ok((await c.listTools()).tools.some((t) => t.name === 'billing__echo'), 'the old config stays');
+    assert.match(textOf(await c.callTool({ name: 'billing__echo', arguments: { message: 'LOUD' } })), /lower-case echoes only/);
+
+    // Removing the server: its tools go away.
+    write(gatewayConfig(demoEntry()));
+    for (let i = 0; i < 50; i++) {
+      names = (await c.listTools()).tools.map((t) => t.name);
+      if (!names.includes('billing__echo')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(!names.includes('billing__echo'));
+    await c.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('the dashboard on the serve port refuses a missing or wrong admin key', async () => {
+  const dir = setup(demoEntry());
+  const { gw, base } = await startServe(dir);
+  try {
+    const none = await fetch(`${base}/dashboard/api/me`);
+    assert.equal(none.status, 401);
+    const wrong = await fetch(`${base}/dashboard/api/me`, { headers: { authorization: 'Bearer wrong-key-0123456789abcdef' } });
+    assert.equal(wrong.status, 401);
+    const noServers = await fetch(`${base}/dashboard/api/servers`);
+    assert.equal(noServers.status, 401);
+    const ok = await fetch(`${base}/dashboard/api/me`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { role: string }).role, 'admin');
+    const page = await fetch(`${base}/dashboard/`, { redirect: 'manual' });
+    assert.equal(page.status, 303);
+    assert.match(page.headers.get('location') ?? '', /\/dashboard\/login$/);
+    const list = await servers(base);
+    assert.equal(list[0]?.server, 'demo');
+    assert.equal(list[0]?.state, 'idle');
+  } finally {
+    await gw.stop();
+  }
+});
