@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bin, demoServer, textOf, writePolicy } from './helpers.js';
-import { connect, initializeBody, rawRequest, readEvents, startGateway, type Proc } from './transports-helpers.js';
+import { connect, initializeBody, Proc, rawRequest, readEvents, startGateway } from './transports-helpers.js';
 
 const run = promisify(execFile);
 
@@ -138,5 +138,36 @@ describe('grants on the HTTP listener', () => {
     });
     assert.equal(hijack.status, 403);
     assert.match(hijack.body, /belongs to another caller/);
+  });
+});
+
+describe('grants on toolgate serve', () => {
+  test('the caller is authenticated on every endpoint: no token 401, a grant without a policy is denied, a grant calls under the server policy', async () => {
+    const w = writePolicy(`version: "1"\ntools:\n  delete_customer:\n    rules:\n      - name: "no deletes"\n        action: deny\n`);
+    const nopolicy = await toolgate(w.stateDir, 'grant', 'create', 'nopolicy');
+    const alice = await toolgate(w.stateDir, 'grant', 'create', 'alice', '--policy', w.policy);
+    const config = join(w.dir, 'toolgate.yaml');
+    writeFileSync(config, `version: 1\nlisten:\n  bind: 127.0.0.1\n  port: 0\nstate:\n  dir: ${w.stateDir}\nservers:\n  demo:\n    command: ${process.execPath}\n    args: [${JSON.stringify(demoServer)}]\n    policy: ${w.policy}\n`);
+    const gw = new Proc([bin, 'serve', '-c', config, '--log-level', 'warn']);
+    try {
+      const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+      const none = await rawRequest(`${url}/demo`, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host }, body: initializeBody });
+      assert.equal(none.status, 401);
+      const { client: a } = await connect('http', `${url}/demo`, { headers: { authorization: `Bearer ${alice}` } });
+      try {
+        assert.equal(textOf(await a.callTool({ name: 'echo', arguments: { message: 'alice via serve' } })), 'alice via serve');
+        assert.equal((await a.callTool({ name: 'delete_customer', arguments: { id: 'c' } })).isError, true);
+      } finally {
+        await a.close();
+      }
+      const { client: n } = await connect('http', `${url}/demo`, { headers: { authorization: `Bearer ${nopolicy}` } });
+      try {
+        assert.match(textOf(await n.callTool({ name: 'echo', arguments: { message: 'x' } })), /has no policy; every call is denied/);
+      } finally {
+        await n.close();
+      }
+    } finally {
+      await gw.stop();
+    }
   });
 });

@@ -14,7 +14,8 @@ import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { GatewaySession } from '../gateway/session.js';
-import { Listener } from '../gateway/listener.js';
+import { Listener, type Caller } from '../gateway/listener.js';
+import { openListenerAuth } from '../identity/listener-auth.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
 import type { GatewayCore } from '../cli/gateway-core.js';
@@ -114,9 +115,15 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       ...extra,
     });
 
-  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string) => {
+  // The caller (a grant token or JWT) is the identity in each server's policy (rules with
+  // `identities:`, grant-scoped counters) and in every event; a grant without a policy is
+  // denied every call. Each server's own policy decides (a grant's policy file is for
+  // single-server gateways).
+  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller) => {
     const r = servers.get(name)!;
     return new GatewaySession({
+      ...(caller ? { identity: caller.name } : {}),
+      ...(caller?.denial !== undefined ? { callerDenial: caller.denial } : {}),
       downstream,
       upstream,
       policy: () => r.holder.current,
@@ -175,8 +182,10 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // ---- listener -----------------------------------------------------------------
   const perServer = new Map<string, Set<string>>();
   const listen = config.listen;
+  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir });
   const listener = new Listener({
     mode: 'http',
+    ...(auth.check ? { authenticate: auth.check } : {}),
     bind: o.bind ?? listen.bind,
     port: o.port ?? listen.port,
     apiKeys: listen.apiKeys,
@@ -193,7 +202,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       return m && servers.has(m[1]!) ? m[1]! : undefined;
     },
     other,
-    openSession: (id, downstream, ended, _caller, endpoint) => {
+    openSession: (id, downstream, ended, caller, endpoint) => {
       if (endpoint === '') {
         const agg: Aggregator = new Aggregator({
           downstream,
@@ -205,7 +214,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
             core.emit({ type: 'tool_call', session: id, tool, request_id: requestId, decision: 'denied', reason: 'unknown_tool', message: `no configured server owns ${tool}` }),
           openMember: (name, link, initParams, hooks) => {
             const up = supervised(name, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
-            session(name, link, up, id);
+            session(name, link, up, id, caller);
             return { start: () => up.start(), close: () => up.close() };
           },
         });
@@ -219,7 +228,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
         };
       }
       const up = supervised(endpoint);
-      const s = session(endpoint, downstream, up, id);
+      const s = session(endpoint, downstream, up, id, caller);
       s.onclose = (side) => {
         if (side === 'upstream') ended('the upstream closed');
       };
@@ -304,6 +313,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     close: async () => {
       await watcher?.close();
       await listener.close();
+      auth.close();
       for (const a of [...aggregates]) await a.close();
       await mounted?.close();
       await separate?.close();
