@@ -4,7 +4,8 @@
 // UPDATE ... WHERE status = 'pending' inside an IMMEDIATE transaction, so
 // exactly one decision wins: approve, deny, expire and abandon never overwrite
 // each other.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../state/sqlite-file.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
@@ -20,6 +21,32 @@ import {
 
 export const APPROVALS_DB_FILE = 'approvals.db';
 const SCHEMA_VERSION = 1;
+const APPROVAL_SCHEMA = `
+        CREATE TABLE IF NOT EXISTS approvals (
+          id           TEXT    PRIMARY KEY,
+          created_at   INTEGER NOT NULL,
+          expires_at   INTEGER NOT NULL,
+          status       TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'abandoned')),
+          session      TEXT,
+          identity     TEXT,
+          tool         TEXT    NOT NULL,
+          args_sha256  TEXT    NOT NULL,
+          args_preview TEXT,
+          rule         TEXT    NOT NULL,
+          rule_pointer TEXT    NOT NULL,
+          policy_hash  TEXT,
+          message      TEXT,
+          approvers    TEXT    NOT NULL DEFAULT '[]',
+          instance     TEXT,
+          host         TEXT    NOT NULL,
+          pid          INTEGER NOT NULL,
+          decided_at   INTEGER,
+          decided_by   TEXT,
+          reason       TEXT,
+          channel      TEXT
+        );
+        CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
+      `;
 
 interface Row {
   id: string;
@@ -83,55 +110,9 @@ export class ApprovalStore implements ApprovalDecider {
     this.isAlive = o.isAlive ?? processAlive;
     this.host = o.host ?? hostname();
     this.pid = o.pid ?? process.pid;
-    this.db = new Database(o.path, { timeout: o.busyTimeoutMs ?? 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.migrate();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openSqliteFile(o.path, { what: 'approval', version: SCHEMA_VERSION, schema: APPROVAL_SCHEMA, busyTimeoutMs: o.busyTimeoutMs });
   }
 
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${this.path}: approval database schema v${version} is newer than this toolgate understands (v${SCHEMA_VERSION})`);
-    }
-    if (version === SCHEMA_VERSION) return;
-    this.db.transaction(() => {
-      const v = this.db.pragma('user_version', { simple: true }) as number;
-      if (v >= SCHEMA_VERSION) return;
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS approvals (
-          id           TEXT    PRIMARY KEY,
-          created_at   INTEGER NOT NULL,
-          expires_at   INTEGER NOT NULL,
-          status       TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'abandoned')),
-          session      TEXT,
-          identity     TEXT,
-          tool         TEXT    NOT NULL,
-          args_sha256  TEXT    NOT NULL,
-          args_preview TEXT,
-          rule         TEXT    NOT NULL,
-          rule_pointer TEXT    NOT NULL,
-          policy_hash  TEXT,
-          message      TEXT,
-          approvers    TEXT    NOT NULL DEFAULT '[]',
-          instance     TEXT,
-          host         TEXT    NOT NULL,
-          pid          INTEGER NOT NULL,
-          decided_at   INTEGER,
-          decided_by   TEXT,
-          reason       TEXT,
-          channel      TEXT
-        );
-        CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
-      `);
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-  }
 
   create(input: NewApproval): ApprovalRecord {
     this.assertOpen();

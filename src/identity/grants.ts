@@ -2,11 +2,24 @@
 // SHA-256), the policy each may use, and created/expiry/revocation times.
 // One SQLite file, `<stateDir>/grants.db`, shared by every toolgate process
 // using that state directory (WAL; writes are single statements).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../state/sqlite-file.js';
 import { digestEquals, generateToken, hashToken } from './tokens.js';
 
 export const GRANTS_DB_FILE = 'grants.db';
 const SCHEMA_VERSION = 1;
+const GRANT_SCHEMA = `
+        CREATE TABLE IF NOT EXISTS grants (
+          name         TEXT    PRIMARY KEY,
+          token_sha256 TEXT    NOT NULL UNIQUE,
+          token_hint   TEXT    NOT NULL,
+          policy_kind  TEXT    NOT NULL CHECK (policy_kind IN ('none', 'file', 'section')),
+          policy       TEXT,
+          created_at   INTEGER NOT NULL,
+          expires_at   INTEGER,
+          revoked_at   INTEGER
+        );
+      `;
 
 /** Grant names: what rules, counters and events call the identity. */
 export const GRANT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -76,41 +89,9 @@ export class GrantStore {
 
   constructor(opts: { path: string; busyTimeoutMs?: number }) {
     this.path = opts.path;
-    this.db = new Database(opts.path, { timeout: opts.busyTimeoutMs ?? 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.migrate();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openSqliteFile(opts.path, { what: 'grant', version: SCHEMA_VERSION, schema: GRANT_SCHEMA, busyTimeoutMs: opts.busyTimeoutMs });
   }
 
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${this.path}: grant database schema v${version} is newer than this toolgate understands (v${SCHEMA_VERSION})`);
-    }
-    if (version === SCHEMA_VERSION) return;
-    this.db.transaction(() => {
-      const v = this.db.pragma('user_version', { simple: true }) as number;
-      if (v >= SCHEMA_VERSION) return;
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS grants (
-          name         TEXT    PRIMARY KEY,
-          token_sha256 TEXT    NOT NULL UNIQUE,
-          token_hint   TEXT    NOT NULL,
-          policy_kind  TEXT    NOT NULL CHECK (policy_kind IN ('none', 'file', 'section')),
-          policy       TEXT,
-          created_at   INTEGER NOT NULL,
-          expires_at   INTEGER,
-          revoked_at   INTEGER
-        );
-      `);
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-  }
 
   /** Create a grant and return it with its token: the only time the token exists outside the caller. */
   create(name: string, opts: CreateGrantOptions = {}): { grant: Grant; token: string } {

@@ -27,11 +27,22 @@
 // - lock waits: busy_timeout (default 5 s). If the lock cannot be had in time,
 //   reserve rejects with SQLITE_BUSY and the gateway fails closed.
 import Database from 'better-sqlite3';
+import { openSqliteFile } from './sqlite-file.js';
 import { checkReserveRequests } from './checks.js';
 import type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 import { windowEnd, windowStart } from './window.js';
 
 const SCHEMA_VERSION = 1;
+const COUNTER_SCHEMA = `
+        CREATE TABLE IF NOT EXISTS counters (
+          key          TEXT    NOT NULL,
+          window_start INTEGER NOT NULL,
+          window_end   INTEGER NOT NULL,
+          value        NUMERIC NOT NULL,
+          PRIMARY KEY (key, window_start)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS counters_window_end ON counters (window_end);
+      `;
 const PRUNE_EVERY_MS = 60_000;
 
 export interface SqliteCounterStoreOptions {
@@ -72,15 +83,7 @@ export class SqliteCounterStore implements CounterStore {
   constructor(opts: SqliteCounterStoreOptions) {
     this.path = opts.path;
     this.pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
-    this.db = new Database(opts.path, { timeout: opts.busyTimeoutMs ?? 5000 });
-    try {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.migrate();
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+    this.db = openSqliteFile(opts.path, { what: 'counter', version: SCHEMA_VERSION, schema: COUNTER_SCHEMA, busyTimeoutMs: opts.busyTimeoutMs, hint: 'upgrade toolgate or use another --state-dir' });
 
     const select = this.db.prepare<[string, number], { value: number }>(
       'SELECT value FROM counters WHERE key = ? AND window_start = ?',
@@ -196,31 +199,6 @@ export class SqliteCounterStore implements CounterStore {
     });
   }
 
-  private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(
-        `${this.path}: counter database schema v${version} is newer than this toolgate understands (v${SCHEMA_VERSION}); upgrade toolgate or use another --state-dir`,
-      );
-    }
-    if (version === SCHEMA_VERSION) return;
-    this.db.transaction(() => {
-      // Re-check under the write lock: another process may have migrated meanwhile.
-      const v = this.db.pragma('user_version', { simple: true }) as number;
-      if (v >= SCHEMA_VERSION) return;
-      this.db.exec(`
-        CREATE TABLE IF NOT EXISTS counters (
-          key          TEXT    NOT NULL,
-          window_start INTEGER NOT NULL,
-          window_end   INTEGER NOT NULL,
-          value        NUMERIC NOT NULL,
-          PRIMARY KEY (key, window_start)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS counters_window_end ON counters (window_end);
-      `);
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    }).immediate();
-  }
 
   private assertOpen(): void {
     if (this.closed) throw new Error('SqliteCounterStore is closed');
