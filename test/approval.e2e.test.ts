@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,6 +12,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { compilePolicy } from '../src/policy/index.js';
 import { bin, demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
+import { readEvents } from './helpers.js';
 
 const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -57,13 +58,6 @@ async function waitPending(stateDir: string, timeoutMs = 10_000): Promise<Record
   throw new Error('no pending approval appeared');
 }
 
-function readEvents(stateDir: string): Array<Record<string, any>> {
-  const dir = join(stateDir, 'events');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
 
 async function connect(policy: string, stateDir: string, extra: string[] = [], capabilities: Record<string, unknown> = {}, setup?: (c: Client) => void) {
   const transport = new StdioClientTransport({ command: process.execPath, args: gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra), stderr: 'pipe' });

@@ -1,7 +1,7 @@
 // Shared helpers for end-to-end tests: real processes only (the built toolgate
 // binary, real MCP servers, the official SDK client).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,4 +110,14 @@ export class RawGateway {
     this.proc.stdin.end();
     await this.exited;
   }
+}
+
+/** Every JSONL event a gateway wrote in `stateDir` (the sink flushes within 50 ms). */
+export function readEvents(stateDir: string): Array<Record<string, any>> {
+  const dir = join(stateDir, 'events');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
+    .map((l) => JSON.parse(l) as Record<string, any>);
 }

@@ -9,12 +9,12 @@
 //   it on both without a new tools/list.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bin, demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
+import { readEvents } from './helpers.js';
 import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 
 const run = promisify(execFile);
@@ -79,13 +79,6 @@ function gateway(policy: string, stateDir: string, server: string[], extra: stri
   return g;
 }
 
-function readEvents(stateDir: string): Array<Record<string, any>> {
-  const dir = join(stateDir, 'events');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Record<string, any>);
-}
 
 let seq = 0;
 function startCall(g: RawGateway, tool: string, args: Record<string, unknown>): Promise<{ text: string; denied: boolean; at: number }> {

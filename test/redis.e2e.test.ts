@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { demoServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
+import { readEvents } from './helpers.js';
 import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 import { windowEnd, windowStart } from '../src/state/window.js';
 
@@ -20,15 +21,7 @@ const PREFIX = '[TOOLGATE POLICY DENIED]';
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));
 const skipOwn = skip === false ? skipUnless('redis-server', redisServerMissing()) : skip;
 
-type Event = Record<string, unknown>;
 
-function readEvents(stateDir: string): Event[] {
-  const dir = join(stateDir, 'events');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Event);
-}
 
 function rawEvents(stateDir: string): string {
   const dir = join(stateDir, 'events');

@@ -1,10 +1,10 @@
 // End to end over stdio: the SDK client -> the built toolgate binary -> real MCP servers.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, demoServer, everythingServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
+import { readEvents } from './helpers.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 
@@ -28,13 +28,6 @@ tools:
         rate_limit: 2/minute
 `;
 
-function readEvents(stateDir: string): Array<Record<string, unknown>> {
-  const dir = join(stateDir, 'events');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('stdio gateway in front of @modelcontextprotocol/server-everything', () => {
   test('lists tools without the hidden one, allows, denies and rate-limits calls, records events', async () => {

@@ -3,8 +3,6 @@
 // the official SDK client over each transport. Loopback addresses only.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -126,14 +124,6 @@ export async function connect(
   return { client, raw, transport };
 }
 
-export function readEvents(stateDir: string): Array<Record<string, unknown>> {
-  const dir = join(stateDir, 'events');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.jsonl'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** A raw HTTP request with any headers (fetch cannot set Host). */
 export async function rawRequest(
@@ -159,3 +149,5 @@ export const initializeBody = JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
 });
+
+export { readEvents } from './helpers.js';
