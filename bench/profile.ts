@@ -4,7 +4,8 @@
 // and prints where the gateway process spends its time: self time by
 // function, and by area (toolgate's own code, node internals, libraries,
 // garbage collection). The .cpuprofile stays in the printed directory for
-// Chrome DevTools.
+// Chrome DevTools. PROFILE_POLICY=allow profiles an allow-everything policy
+// (no rules, no counters): the cost of the gateway without the policy's work.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ const mode = process.argv[2] ?? 'stdio';
 const calls = Number(process.argv[3] ?? 20_000);
 const work = mkdtempSync(join(tmpdir(), 'toolgate-profile-'));
 const policy = join(work, 'policy50.yaml');
-writeFileSync(policy, fiftyRulePolicy());
+writeFileSync(policy, process.env.PROFILE_POLICY === 'allow' ? 'version: "1"\ntools: {}\n' : fiftyRulePolicy());
 const profDir = join(work, 'prof');
 const base = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir, bin, '-c', policy, '--state-dir', join(work, 'state'), '--log-level', 'error'];
 
