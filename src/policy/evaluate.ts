@@ -81,9 +81,29 @@ function appliesTo(r: CompiledRule, identity: string | undefined): boolean {
 interface ToolPlan {
   blocked: Decision | undefined;
   rules: CompiledRule[];
+  /** The rules with a state block, each with what its reservation always carries. */
+  counting: CountingRule[];
   counters: CompiledCounter[];
   /** Some counter is partitioned by identity or session: keys depend on the call. */
   partitioned: boolean;
+}
+
+interface CountingRule {
+  rule: CompiledRule;
+  counter: CompiledCounter;
+  limit: number;
+  onDeny: string;
+}
+
+function countingRules(rules: readonly CompiledRule[]): CountingRule[] {
+  const out: CountingRule[] = [];
+  for (const rule of rules) {
+    if (!rule.counter) continue;
+    // Deviation: Intercept never increments a counter whose rule has no lt/lte limit
+    // on it (extractLimit fails), so other rules reading it see 0 forever. toolgate counts it.
+    out.push({ rule, counter: rule.counter, limit: rule.counter.limit ?? Infinity, onDeny: rule.onDeny ?? `Rate limit exceeded for ${rule.name}` });
+  }
+  return out;
 }
 
 const plans = new WeakMap<CompiledPolicy, Map<string, ToolPlan>>();
@@ -99,10 +119,11 @@ function planFor(policy: CompiledPolicy, tool: string): ToolPlan {
   let plan = byTool.get(tool);
   if (!plan) {
     const blockedDecision = blocked(policy, tool);
-    if (blockedDecision) plan = { blocked: blockedDecision, rules: [], counters: [], partitioned: false };
+    if (blockedDecision) plan = { blocked: blockedDecision, rules: [], counting: [], counters: [], partitioned: false };
     else {
       const counters = computeCounters(policy, tool);
-      plan = { blocked: undefined, rules: rulesFor(policy, tool), counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global') };
+      const rules = rulesFor(policy, tool);
+      plan = { blocked: undefined, rules, counting: countingRules(rules), counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global') };
     }
     if (byTool.size >= MAX_PLANS) byTool.clear();
     byTool.set(tool, plan);
@@ -189,9 +210,21 @@ function denyMessage(r: CompiledRule): string {
   return r.onDeny ?? `Denied by rule ${goQuote(r.name)}`;
 }
 
+const fixedIncrements = new WeakMap<CompiledCounter, { ok: true; amount: number }>();
+
+/** A counter's fixed increment as a shared result: the hot path allocates none. */
+function fixedIncrement(counter: CompiledCounter): { ok: true; amount: number } {
+  let r = fixedIncrements.get(counter);
+  if (!r) {
+    r = { ok: true, amount: counter.increment };
+    fixedIncrements.set(counter, r);
+  }
+  return r;
+}
+
 /** The amount a counter reserves for this call, or an error naming the problem. */
 function incrementOf(counter: CompiledCounter, args: Record<string, unknown>): { ok: true; amount: number } | { ok: false; message: string } {
-  if (!counter.incrementFrom) return { ok: true, amount: counter.increment };
+  if (!counter.incrementFrom) return fixedIncrement(counter);
   const path = `args.${counter.incrementFrom.join('.')}`;
   const r = resolveArgs(args, counter.incrementFrom);
   if (!r.exists || r.value === null) return { ok: false, message: `Invalid call: increment_from path ${goQuote(path)} not found in arguments` };
@@ -212,25 +245,17 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
   let approval: ApprovalRequirement | undefined;
   // A `mode: monitor` rule that would deny is noted (the first one) and evaluation goes on.
   let wouldDeny: WouldDeny | undefined;
-  const denied = (r: CompiledRule, reason: DenyReason, message: string): Decision | undefined => {
-    if (r.mode === 'monitor') {
-      wouldDeny ??= { reason, rule: r.name, pointer: r.pointer, message };
-      return undefined;
-    }
-    return { allowed: false, reason, rule: r.name, pointer: r.pointer, message, countersRead };
-  };
-  for (const r of rules) {
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
     if (r.identities && !appliesTo(r, call.identity)) continue;
+    let reason: DenyReason;
     if (r.action === 'deny') {
       // Intercept's deny rules have no conditions; toolgate's deny_if denies when all hold.
-      if (r.conditions.length === 0 || evaluateConditions(r.conditions, call, counters, countersRead).pass) {
-        const d = denied(r, 'rule', denyMessage(r));
-        if (d) return d;
-      }
+      if (r.conditions.length > 0 && !evaluateConditions(r.conditions, call, counters, countersRead).pass) continue;
+      reason = 'rule';
+    } else if (r.action === 'allow') {
       continue;
-    }
-    if (r.action === 'allow') continue;
-    if (r.action === 'require_approval') {
+    } else if (r.action === 'require_approval') {
       // The first matching approval rule holds the call; denials anywhere still win.
       if (!approval && evaluateConditions(r.conditions, call, counters, countersRead).pass) {
         approval = { rule: r.name, pointer: r.pointer, timeoutMs: r.approval?.timeoutMs ?? 300_000 };
@@ -239,36 +264,37 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
         if (r.approval?.selfApproval) approval.selfApproval = true;
       }
       continue;
+    } else {
+      if (r.conditions.length === 0) continue;
+      const o = evaluateConditions(r.conditions, call, counters, countersRead);
+      if (o.pass) continue;
+      reason = o.stateFailed ? 'rate_limit' : 'rule';
     }
-    const o = evaluateConditions(r.conditions, call, counters, countersRead);
-    if (!o.pass) {
-      const d = denied(r, o.stateFailed ? 'rate_limit' : 'rule', denyMessage(r));
-      if (d) return d;
-    }
+    if (r.mode !== 'monitor') return { allowed: false, reason, rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
+    wouldDeny ??= { reason, rule: r.name, pointer: r.pointer, message: denyMessage(r) };
   }
   const reservations: Reservation[] = [];
-  for (const r of rules) {
-    const c = r.counter;
-    if (!c) continue;
+  const counting = plan.counting;
+  for (let i = 0; i < counting.length; i++) {
+    const { rule: r, counter: c, limit, onDeny } = counting[i]!;
     if (r.identities && !appliesTo(r, call.identity)) continue;
     const inc = incrementOf(c, call.args);
     if (!inc.ok) {
-      const d = denied(r, 'invalid_call', inc.message);
-      if (d) return d;
+      if (r.mode !== 'monitor') return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
+      wouldDeny ??= { reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message };
       continue;
     }
-    reservations.push({
-      ...(r.mode === 'monitor' ? { monitor: true } : {}),
+    const reservation: Reservation = {
       key: c.partition ? partitionedKey(c.key, c.partition, call) : c.key,
       window: c.window,
       amount: inc.amount,
-      // Deviation: Intercept never increments a counter whose rule has no lt/lte limit
-      // on it (extractLimit fails), so other rules reading it see 0 forever. toolgate counts it.
-      limit: c.limit ?? Infinity,
+      limit,
       rule: r.name,
       pointer: r.pointer,
-      onDeny: r.onDeny ?? `Rate limit exceeded for ${r.name}`,
-    });
+      onDeny,
+    };
+    if (r.mode === 'monitor') reservation.monitor = true;
+    reservations.push(reservation);
   }
   const allowed: Decision = { allowed: true, reservations, countersRead };
   if (approval) allowed.approval = approval;

@@ -2,7 +2,7 @@
 // (including the rate_limit shorthand, as config.go does) and validate (every check
 // of validate.go, same messages), recording where each problem is in the file.
 import { isMap, parseDocument } from 'yaml';
-import { RE2JS } from 're2js';
+import { compileRegex, type RegexTest } from './regex.js';
 import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, offsetOf } from './yamlnode.js';
 import type { DecodeContext, Issue, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
@@ -17,7 +17,7 @@ export interface RawCondition {
   pathAt: number;
   opAt: number;
   valueAt: number;
-  regex?: RE2JS;
+  regex?: RegexTest;
 }
 
 export interface RawState {
@@ -417,7 +417,7 @@ export function validateCondition(prefix: string, c: RawCondition, issues: Issue
       issues.push({ offset: c.valueAt, message: `${prefix}: regex value must be a string`, fix: FIX.regexStr });
     } else {
       try {
-        c.regex = RE2JS.compile(c.value.v);
+        c.regex = compileRegex(c.value.v);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
         issues.push({ offset: c.valueAt, message: `${prefix}: invalid regex ${goQuote(c.value.v)}: ${msg}`, fix: FIX.regex });

@@ -1,5 +1,5 @@
 // The eleven operators, with the semantics of Intercept's engine/operators.go.
-import { RE2JS } from 're2js';
+import { compileRegex, type RegexTest } from './regex.js';
 import { fromJSON, goEq, toFloat64 } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import type { CompiledCondition, Operator } from './model.js';
@@ -48,7 +48,7 @@ function numeric(expected: GoValue, cmp: (a: number, b: number) => boolean): GoT
  * The test receives a value that exists; `exists` compares presence (a null counts as absent).
  * `regex` must be given the pattern compiled once at load time.
  */
-export function compileOperator(op: Operator | string, expected: GoValue, regex?: RE2JS): GoTest {
+export function compileOperator(op: Operator | string, expected: GoValue, regex?: RegexTest): GoTest {
   switch (op) {
     case 'eq':
       return (a) => goEq(a, expected);
@@ -67,7 +67,7 @@ export function compileOperator(op: Operator | string, expected: GoValue, regex?
     case 'gte':
       return numeric(expected, (a, b) => a >= b);
     case 'regex': {
-      const re = regex ?? (expected.t === 'string' ? RE2JS.compile(expected.v) : undefined);
+      const re = regex ?? (expected.t === 'string' ? compileRegex(expected.v) : undefined);
       return (a) => re !== undefined && a.t === 'string' && re.test(a.v);
     }
     case 'contains':
