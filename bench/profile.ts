@@ -17,6 +17,7 @@ import { LineClient, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+// The unbundled modules, so that time is attributed to toolgate's rooms by file path.
 const bin = join(root, 'dist', 'src', 'cli', 'main.js');
 const mode = process.argv[2] ?? 'stdio';
 const calls = Number(process.argv[3] ?? 20_000);

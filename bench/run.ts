@@ -7,7 +7,8 @@
 //   BENCH_ROUNDS, BENCH_CALLS, BENCH_HTTP_CALLS  rounds and sequential calls per round
 //   BENCH_PROXIES_DIR   a directory with node_modules/mcp-proxy and node_modules/supergateway
 //                       (npm install mcp-proxy supergateway); absent: those columns are skipped
-//   BENCH_BASELINE_BIN  another toolgate build's dist/src/cli/main.js: measured beside this one
+//   BENCH_BASELINE_BIN  another toolgate build's binary (dist/bundle/cli/main.js, or dist/src/cli/main.js
+//                       before the bundle): measured beside this one
 //   BENCH_BASELINE_LABEL  its name in the tables (default "toolgate (baseline)")
 // Flags: --quick (items 1 and 3 only, under a minute), --proxies DIR, --no-write (print only).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +29,7 @@ import { LineClient, rssKb, treeRssKb, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(root, 'dist', 'src', 'cli', 'main.js');
+const bin = join(root, 'dist', 'bundle', 'cli', 'main.js');
 const minimalServer = join(root, 'dist', 'bench', 'minimal-server.js');
 const minimalHttpServer = join(root, 'dist', 'bench', 'minimal-http-server.js');
 const rawProxy = join(root, 'dist', 'bench', 'raw-proxy.js');

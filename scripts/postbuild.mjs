@@ -1,7 +1,41 @@
-// After tsc: make the CLI entry executable (tsc does not keep file modes) and
-// copy the dashboard's static front end (plain files tsc does not emit).
-import { chmodSync, cpSync, existsSync } from 'node:fs';
-const bin = new URL('../dist/src/cli/main.js', import.meta.url);
-if (existsSync(bin)) chmodSync(bin, 0o755);
-const staticSrc = new URL('../src/web/static/', import.meta.url);
-if (existsSync(staticSrc)) cpSync(staticSrc, new URL('../dist/src/web/static/', import.meta.url), { recursive: true });
+// After tsc: copy the dashboard's static front end (plain files tsc does not
+// emit), and bundle the command line into dist/bundle/cli/main.js, the
+// `toolgate` binary.
+//
+// Why a bundle: start-up is on every agent's path, and Node's ES module
+// loader spends much of it resolving, reading and linking the ~150 files of
+// toolgate and its libraries one by one. esbuild folds them into a few files;
+// lazily imported subcommands stay separate chunks, loaded only when used;
+// native code and libraries loaded only on demand stay ordinary dependencies. The
+// bundle sits at the same depth as dist/src/cli/main.js, so paths computed
+// from import.meta.url (catalogue, examples, static files) resolve alike.
+// Tests run the bundle end to end and the unbundled modules unit by unit.
+import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url));
+
+const staticSrc = fileURLToPath(new URL('../src/web/static/', import.meta.url));
+if (existsSync(staticSrc)) cpSync(staticSrc, dist('src/web/static/'), { recursive: true });
+
+rmSync(dist('bundle'), { recursive: true, force: true });
+await build({
+  entryPoints: [dist('src/cli/main.js')],
+  outdir: dist('bundle/cli'),
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Bundled: what the gateway loads at start-up. Left to Node: native code,
+  // and the libraries loaded only on demand (Redis, PostgreSQL, metrics,
+  // tracing, the MCP client of scan and demo), which gain nothing from it.
+  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', 'prom-client', '@opentelemetry/*', '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  // CommonJS libraries inside an ES module bundle still call require().
+  banner: { js: "import { createRequire as __toolgateRequire } from 'node:module'; const require = __toolgateRequire(import.meta.url);" },
+  chunkNames: 'chunk-[hash]',
+  logLevel: 'warning',
+});
+chmodSync(dist('bundle/cli/main.js'), 0o755);
+chmodSync(dist('src/cli/main.js'), 0o755);

@@ -10,7 +10,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
-export const bin = join(root, 'dist', 'src', 'cli', 'main.js');
+/** The `toolgate` binary as installed: the bundle (scripts/postbuild.mjs). */
+export const bin = join(root, 'dist', 'bundle', 'cli', 'main.js');
 export const demoServer = join(root, 'dist', 'examples', 'demo-server.js');
 export const everythingServer = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 

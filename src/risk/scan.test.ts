@@ -11,7 +11,7 @@ import { collectTools, parseHeaders, ScanError } from './index.js';
 import { assertValidPolicy } from './testing.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/bundle/cli/main.js');
 const everything = join(root, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
 // Tools server-everything is known to offer (a stable subset).
 const EXPECTED = ['echo', 'get-sum', 'get-env', 'toggle-simulated-logging', 'trigger-long-running-operation'];

@@ -19,9 +19,14 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** Where the static files are: beside this module once built, else in the source tree (plain `tsc` builds). */
+/** Where the static files are: beside the compiled module, beside the bundle, else in the source tree. */
 export function staticDir(): string {
-  const candidates = [fileURLToPath(new URL('./static/', import.meta.url)), fileURLToPath(new URL('../../../src/web/static/', import.meta.url))];
+  // dist/src/web/static beside this module; from the bundle (dist/bundle/cli) the same folder; else the source tree.
+  const candidates = [
+    fileURLToPath(new URL('./static/', import.meta.url)),
+    fileURLToPath(new URL('../../src/web/static/', import.meta.url)),
+    fileURLToPath(new URL('../../../src/web/static/', import.meta.url)),
+  ];
   for (const c of candidates) if (existsSync(join(c, 'index.html'))) return c;
   return candidates[0]!;
 }
