@@ -1,16 +1,20 @@
-// Child process for the multi-process test in sqlite.test.ts (not a test itself).
-// argv: <db path> <shared limit> <attempts> <child index> <now>
+// Child process for the multi-process tests in sqlite.test.ts and
+// sqlite-lease.test.ts (not a test itself).
+// argv: <db path> <shared limit> <attempts> <child index> <now> [leaseMax] [close|crash]
 // Prints "ready", waits for a line on stdin, then tries <attempts> reservations
 // of [shared counter (limit L), own counter (no practical limit)], committing
 // each one that passes, and prints {"ok":n,"refused":m} as its last line.
+// With "crash" it prints that line and kills itself (SIGKILL) without closing
+// the store: its unspent leases are never given back.
+import { writeSync } from 'node:fs';
 import { SqliteCounterStore } from './sqlite.js';
 
-const [path, limitArg, attemptsArg, indexArg, nowArg] = process.argv.slice(2);
+const [path, limitArg, attemptsArg, indexArg, nowArg, leaseArg, mode] = process.argv.slice(2);
 const limit = Number(limitArg);
 const attempts = Number(attemptsArg);
 const now = Number(nowArg);
 
-const store = new SqliteCounterStore({ path: path!, busyTimeoutMs: 30_000 });
+const store = new SqliteCounterStore({ path: path!, busyTimeoutMs: 30_000, leaseMax: Number(leaseArg ?? 0) });
 process.stdout.write('ready\n');
 process.stdin.once('data', () => {
   void run();
@@ -33,6 +37,11 @@ async function run(): Promise<void> {
     } else {
       refused++;
     }
+  }
+  if (mode === 'crash') {
+    writeSync(1, `${JSON.stringify({ ok, refused })}\n`);
+    process.kill(process.pid, 'SIGKILL');
+    return;
   }
   await store.close();
   process.stdout.write(`${JSON.stringify({ ok, refused })}\n`);

@@ -62,6 +62,8 @@ export type OpenCounterStoreOptions =
       /** Directory holding state.db; default resolveStateDir({}). */
       stateDir?: string;
       busyTimeoutMs?: number;
+      /** Capacity leasing (see SqliteCounterStore); 0 or absent: every reservation is one transaction. */
+      leaseMax?: number;
     }
   | ({
       /** Shared counters for many instances; connects in the background (never blocks start-up). */
@@ -92,6 +94,7 @@ export async function openCounterStore(opts: OpenCounterStoreOptions): Promise<C
       return new SqliteCounterStore({
         path: join(dir, STATE_DB_FILE),
         ...(opts.busyTimeoutMs !== undefined ? { busyTimeoutMs: opts.busyTimeoutMs } : {}),
+        ...(opts.leaseMax !== undefined ? { leaseMax: opts.leaseMax } : {}),
       });
     }
     case 'redis': {

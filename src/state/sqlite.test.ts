@@ -124,3 +124,8 @@ describe('SqliteCounterStore', () => {
     assert.deepEqual(own, results.map((r) => r.ok));
   });
 });
+
+counterStoreContract('SqliteCounterStore (leasing)', {
+  open: async () => new SqliteCounterStore({ path: freshPath(), leaseMax: 64 }),
+  rows: (s) => (s as SqliteCounterStore).rowCount(),
+});
