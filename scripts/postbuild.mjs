@@ -10,7 +10,8 @@
 // bundle sits at the same depth as dist/src/cli/main.js, so paths computed
 // from import.meta.url (catalogue, examples, static files) resolve alike.
 // Tests run the bundle end to end and the unbundled modules unit by unit.
-import { chmodSync, cpSync, existsSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -39,3 +40,18 @@ await build({
 });
 chmodSync(dist('bundle/cli/main.js'), 0o755);
 chmodSync(dist('src/cli/main.js'), 0o755);
+
+// The build's identity: a hash of every compiled file. The policy cache
+// (src/policy/cache.ts) keys its entries on it, so no build reads another's.
+const hash = createHash('sha256');
+for (const top of ['src', 'bundle']) {
+  const walk = (rel) => {
+    for (const e of readdirSync(dist(rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(p);
+      else if (p.endsWith('.js')) hash.update(p).update(readFileSync(dist(p)));
+    }
+  };
+  walk(top);
+}
+writeFileSync(dist('build-id'), `${hash.digest('hex')}\n`);

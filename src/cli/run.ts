@@ -125,9 +125,10 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const child = new ChildServer({ command: cmd, args });
 
   try {
-    const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
+    const [{ loadPolicyFile, formatPolicyError, PolicyCache, POLICY_CACHE_DIR }, { resolveStateDir }] = await Promise.all([import('../policy/index.js'), import('../state/index.js')]);
     const configPath = resolve(opts.config);
-    const loaded = loadPolicyFile(configPath);
+    const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
+    const loaded = loadPolicyFile(configPath, { cache });
     if (!loaded.ok) {
       process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
       throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);

@@ -8,10 +8,12 @@ import { compileConfig } from './compile.js';
 import type { CompiledPolicy } from './model.js';
 import type { RawConfig } from './intercept.js';
 import type { Issue } from './yamlnode.js';
+import type { PolicyCache } from './cache.js';
 
 export * from './model.js';
 export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
 export { globMatcher } from './compile.js';
+export { PolicyCache, POLICY_CACHE_DIR } from './cache.js';
 export { convertConfig } from './convert.js';
 export type { ConvertOutcome, TargetFormat } from './convert.js';
 export { parseDuration, formatDuration, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
@@ -75,18 +77,26 @@ export function issuesToErrors(text: string, file: string, issues: readonly Issu
 }
 
 /**
- * Parse, validate and compile policy text (pure). `file` is used in errors and, through its
- * extension, to choose the format (see detectFormat) unless `format` is given.
- * Reports all errors, sorted by position.
+ * Parse, validate and compile policy text (pure, but for the optional cache). `file` is used
+ * in errors and, through its extension, to choose the format (see detectFormat) unless
+ * `format` is given. Reports all errors, sorted by position.
  */
-export function compilePolicy(text: string, file: string, format: PolicyFormat = detectFormat(text, file)): LoadResult {
+export function compilePolicy(text: string, file: string, format: PolicyFormat = detectFormat(text, file), cache?: PolicyCache): LoadResult {
+  // Only YAML is worth caching: PolicyLayer JSON already parses in a blink.
+  const cacheable = cache !== undefined && format === 'intercept-yaml';
+  const cached = cacheable ? cache.get(text) : undefined;
+  if (cached) return { ok: true, policy: compileConfig(cached, file, format) };
   const { config, issues } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
+  if (cacheable) cache.put(text, config);
   return { ok: true, policy: compileConfig(config, file, format) };
 }
 
-/** Read a policy file and compile it. A file that cannot be read is one error at 1:1. */
-export function loadPolicyFile(file: string): LoadResult {
+/**
+ * Read a policy file and compile it. A file that cannot be read is one error at 1:1.
+ * With a cache (start-up), a YAML policy parsed before by this build is not parsed again.
+ */
+export function loadPolicyFile(file: string, opts: { cache?: PolicyCache } = {}): LoadResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -95,7 +105,7 @@ export function loadPolicyFile(file: string): LoadResult {
     const message = code === 'ENOENT' ? 'policy file not found' : `cannot read policy file: ${(e as Error).message}`;
     return { ok: false, errors: [{ file, line: 1, column: 1, message, fix: 'check the path given with -c/--config' }] };
   }
-  return compilePolicy(text, file);
+  return compilePolicy(text, file, detectFormat(text, file), opts.cache);
 }
 
 /** `file:line:col: message` (and the fix, when known). */
