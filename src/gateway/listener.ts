@@ -171,7 +171,8 @@ export class Listener {
     const now = Date.now();
     for (const s of [...this.sessions.values(), ...this.lanes.values()]) {
       const busy = s.downstream instanceof StreamableHttpDownstream || s.downstream instanceof StatelessHttpDownstream ? s.downstream.busy : true;
-      if (!busy && now - s.lastActive >= this.idleMs) {
+      const last = s.downstream instanceof StreamableHttpDownstream ? Math.max(s.lastActive, s.downstream.lastClosed) : s.lastActive;
+      if (!busy && now - last >= this.idleMs) {
         this.o.log.info({ session: s.id }, 'session idle; closing it');
         void this.endSession(s, 'idle timeout');
       }
@@ -220,7 +221,7 @@ export class Listener {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.o.metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return this.o.metrics(req, res);
-    const url = new URL(req.url ?? '/', 'http://listener');
+    const url = requestUrl(req.url);
     const endpoint = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(url.pathname) : url.pathname === '/mcp' ? '' : undefined) : undefined;
     const mcpPath = endpoint !== undefined || (this.o.mode === 'sse' && (url.pathname === '/sse' || url.pathname === '/messages'));
     const verdict = this.security.check(req, { auth: mcpPath || !this.o.other });
@@ -337,7 +338,7 @@ export class Listener {
     } else {
       ds.acceptRequests(frame, requests, { json: { res, answers: [], batch: Array.isArray(value), headers } }, initId);
     }
-    res.on('close', () => (live.lastActive = Date.now()));
+    // The session's idle time counts from when this response closes (the downstream notes it).
   }
 
   /**
@@ -553,6 +554,22 @@ export class Listener {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(body);
   }
+}
+
+/** A plain path (segments of unreserved characters, no query): what URL parsing would give, without it. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)+\/?$/;
+
+/** The request target's path and query (parsed only when it is not a plain path). */
+function requestUrl(target: string | undefined): { pathname: string; searchParams: URLSearchParams } {
+  if (target !== undefined && PLAIN_PATH.test(target)) {
+    return {
+      pathname: target,
+      get searchParams() {
+        return new URLSearchParams();
+      },
+    };
+  }
+  return new URL(target ?? '/', 'http://listener');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

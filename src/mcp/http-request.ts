@@ -204,7 +204,6 @@ const enum State {
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: |$)/;
 const CHUNKED_LAST = /(?:^|,)[ \t]*chunked[ \t]*$/i;
 
 /** One request and its answer. */
@@ -387,38 +386,45 @@ class Conn {
 
   /** Parse a response head; false for an interim (1xx) answer, which is skipped. */
   private head(ex: Exchange, head: string): boolean {
-    const lines = head.split('\r\n');
-    const m = STATUS_LINE.exec(lines[0]!);
-    if (!m) throw codeError('Parse Error: invalid status line from the upstream', 'HPE_INVALID_CONSTANT');
-    const minor = m[1]!;
-    const status = Number(m[2]);
-    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+    // "HTTP/1.x NNN[ reason]"
+    let eol = head.indexOf('\r\n');
+    if (eol < 0) eol = head.length;
+    const c12 = head.charCodeAt(12);
+    if (!head.startsWith('HTTP/1.') || (eol > 12 && c12 !== 32) || eol < 12 || !/^[01] \d{3}$/.test(head.slice(7, 12))) {
+      throw codeError('Parse Error: invalid status line from the upstream', 'HPE_INVALID_CONSTANT');
+    }
+    const minor = head.charCodeAt(7) - 48;
+    const status = Number(head.slice(9, 12));
+    const headers = new Map<string, string>();
     let last: string | undefined;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const c0 = line.charCodeAt(0);
+    let start = eol + 2;
+    while (start < head.length) {
+      let end = head.indexOf('\r\n', start);
+      if (end < 0) end = head.length;
+      const c0 = head.charCodeAt(start);
       if ((c0 === 32 || c0 === 9) && last !== undefined) {
-        headers[last] += ` ${line.trim()}`; // obsolete line folding
-        continue;
+        headers.set(last, `${headers.get(last)!} ${head.slice(start, end).trim()}`); // obsolete line folding
+      } else {
+        const colon = head.indexOf(':', start);
+        const name = colon > start && colon < end ? head.slice(start, colon).toLowerCase() : '';
+        if (!TOKEN.test(name)) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
+        const value = head.slice(colon + 1, end).trim();
+        const prev = headers.get(name);
+        headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+        last = name;
       }
-      const colon = line.indexOf(':');
-      const name = colon > 0 ? line.slice(0, colon).toLowerCase() : '';
-      if (!TOKEN.test(name)) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
-      const value = line.slice(colon + 1).trim();
-      const prev = headers[name];
-      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
-      last = name;
+      start = end + 2;
     }
     if (status >= 100 && status < 200) {
       if (status === 101) throw codeError('the upstream switched protocols unasked', 'HPE_UNEXPECTED');
       return false;
     }
-    const connection = headers.connection?.toLowerCase();
-    this.keepAlive = minor === '1' ? !(connection !== undefined && /(?:^|,)[ \t]*close[ \t]*(?:,|$)/.test(connection)) : false;
-    const hint = headers['keep-alive'] === undefined ? undefined : /timeout=(\d+)/i.exec(headers['keep-alive']);
-    if (hint) this.idleMs = Math.max(0, Math.min(IDLE_MS, Number(hint[1]) * 1000 - 1000));
-    const te = headers['transfer-encoding'];
-    const cl = headers['content-length'];
+    const connection = headers.get('connection');
+    this.keepAlive = minor === 1 ? !(connection !== undefined && /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i.test(connection)) : false;
+    const keepAlive = headers.get('keep-alive');
+    if (keepAlive !== undefined) this.idleMs = idleHint(keepAlive);
+    const te = headers.get('transfer-encoding');
+    const cl = headers.get('content-length');
     if (ex.method === 'HEAD' || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (te !== undefined) {
@@ -428,9 +434,7 @@ class Conn {
         this.keepAlive = false;
       }
     } else if (cl !== undefined) {
-      const values = cl.split(',').map((v) => v.trim());
-      if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw codeError('Parse Error: invalid Content-Length from the upstream', 'HPE_INVALID_CONTENT_LENGTH');
-      this.remaining = Number(values[0]);
+      this.remaining = contentLength(cl);
       this.state = this.remaining === 0 ? State.Done : State.Length;
     } else {
       this.state = State.UntilClose;
@@ -493,6 +497,25 @@ class Conn {
   }
 }
 
+/** A Content-Length value (repeated identical values allowed, as RFC 9110 8.6 permits). */
+function contentLength(value: string): number {
+  if (/^\d{1,15}$/.test(value)) return Number(value);
+  const values = value.split(',').map((v) => v.trim());
+  if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw codeError('Parse Error: invalid Content-Length from the upstream', 'HPE_INVALID_CONTENT_LENGTH');
+  return Number(values[0]);
+}
+
+let lastHint: { value: string; ms: number } | undefined;
+
+/** How long a connection may stay idle, from the server's Keep-Alive header (a second less than it says). */
+function idleHint(value: string): number {
+  if (lastHint?.value === value) return lastHint.ms;
+  const m = /timeout=(\d+)/i.exec(value);
+  const ms = m ? Math.max(0, Math.min(IDLE_MS, Number(m[1]) * 1000 - 1000)) : IDLE_MS;
+  lastHint = { value, ms };
+  return ms;
+}
+
 // ---- the response ----------------------------------------------------------------
 
 class NodeResponse implements UpstreamResponse {
@@ -509,7 +532,7 @@ class NodeResponse implements UpstreamResponse {
   /** An abort (of the request's signal) before the body is complete fails the body: see Conn. */
   constructor(
     readonly status: number,
-    private readonly fields: Record<string, string>,
+    private readonly fields: Map<string, string>,
     private readonly conn: Conn,
   ) {
     this.ok = status >= 200 && status < 300;
@@ -517,7 +540,7 @@ class NodeResponse implements UpstreamResponse {
   }
 
   get(name: string): string | null {
-    return this.fields[name.toLowerCase()] ?? null;
+    return this.fields.get(name.toLowerCase()) ?? null;
   }
 
   push(chunk: Buffer): void {
