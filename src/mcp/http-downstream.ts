@@ -15,6 +15,12 @@ import { formatSseEvent } from './sse-parse.js';
 const BACKLOG_LIMIT = 1000;
 const KEEPALIVE_MS = 25_000;
 
+/** A JSON response with its length (one write, no chunked framing). */
+export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
+  res.writeHead(status, headers === undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
 /**
  * Lazy streams waiting for their first message, checked by one coarse timer
  * (a timer per POST, set and cleared within a millisecond, costs more than
@@ -125,8 +131,7 @@ export class SseStream {
     this.started = true;
     lazy.delete(this);
     this.stop();
-    this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...this.headers });
-    this.res.end(text);
+    sendJson(this.res, 200, text, this.headers);
     return true;
   }
 
@@ -281,8 +286,7 @@ export class StreamableHttpDownstream implements MessageChannel {
       if (ex.open.size === 0) {
         const body = ex.json.batch || ex.json.answers.length > 1 ? JSON.stringify(ex.json.answers) : ids.length === 1 && !Array.isArray(value) ? text : JSON.stringify(ex.json.answers[0]);
         if (!ex.json.res.writableEnded) {
-          ex.json.res.writeHead(200, { 'content-type': 'application/json', ...ex.json.headers });
-          ex.json.res.end(body);
+          sendJson(ex.json.res, 200, body, ex.json.headers);
         }
       }
     }
@@ -429,8 +433,7 @@ export class StatelessHttpDownstream implements MessageChannel {
       }
       if (ex.res.writableEnded || ex.res.destroyed) return;
       const status = opts?.status ?? (c.msg.error ? modernErrorStatus(c.msg.error.code) : 200);
-      ex.res.writeHead(status, { 'content-type': 'application/json' });
-      ex.res.end(out);
+      sendJson(ex.res, status, out);
       return;
     }
     // A message related to one request: progress (by token), a subscription's notifications (by its id), or the transport's own tag.
@@ -467,8 +470,7 @@ export class StatelessHttpDownstream implements MessageChannel {
         ex.sse.write(JSON.stringify(res));
         ex.sse.end();
       } else if (!ex.res.headersSent) {
-        ex.res.writeHead(200, { 'content-type': 'application/json' });
-        ex.res.end(JSON.stringify(res));
+        sendJson(ex.res, 200, JSON.stringify(res));
       }
     }
     this.onclose?.();
