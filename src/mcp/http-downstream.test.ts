@@ -83,3 +83,32 @@ test('a lazy stream whose client left is dropped without starting', async () => 
     await srv.close().catch(() => undefined);
   }
 });
+
+test('stateless lane: lane ids and progress tokens go in, the client\'s come back (progress on SSE, then the answer)', async () => {
+  const { StatelessHttpDownstream } = await import('./http-downstream.js');
+  const lane = new StatelessHttpDownstream();
+  const frames: Array<{ text: string; value: unknown }> = [];
+  lane.onframe = (f) => frames.push(f);
+  const msg = { jsonrpc: '2.0', id: 'client-7', method: 'tools/call', params: { name: 'x', arguments: { a: 1 }, _meta: { progressToken: 'tok' } } };
+  const srv = await serve((res) => lane.acceptRequest(msg, res, true, {}));
+  try {
+    const pending = srv.get();
+    while (frames.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const sent = frames[0]!.value as { id: string; params: { _meta: { progressToken: string }; arguments: unknown } };
+    assert.match(sent.id, /^lane-\d+$/);
+    assert.equal(sent.params._meta.progressToken, sent.id);
+    assert.deepEqual(sent.params.arguments, { a: 1 });
+    assert.equal(JSON.parse(frames[0]!.text).id, sent.id);
+    assert.equal(msg.params._meta.progressToken, 'tok', "the client's message is left as it was");
+    lane.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: sent.id, progress: 1 } }));
+    lane.send(JSON.stringify({ jsonrpc: '2.0', id: sent.id, result: { ok: true } }));
+    const res = await pending;
+    let body = '';
+    for await (const c of res) body += String(c);
+    const events = body.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')) as { id?: string; params?: { progressToken: string } });
+    assert.equal(events[0]!.params!.progressToken, 'tok');
+    assert.equal(events[1]!.id, 'client-7');
+  } finally {
+    await srv.close();
+  }
+});

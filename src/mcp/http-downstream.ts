@@ -384,14 +384,14 @@ export class StatelessHttpDownstream implements MessageChannel {
 
   acceptRequest(msg: Record<string, unknown> & { id: JsonRpcId }, res: ServerResponse, wantsSse: boolean, paramHeaders: Record<string, string>): void {
     const laneId = `lane-${++this.seq}`;
-    const copy = structuredClone(msg);
-    copy.id = laneId;
+    // A shallow copy with the lane id (the client's message is not used again; nested values are replaced, never changed).
+    const copy: Record<string, unknown> & { id: JsonRpcId } = { ...msg, id: laneId };
     const ex: StatelessExchange = { original: msg.id, res, wantsSse, paramHeaders };
     const params = copy.params;
     const meta = isPlainObject(params) && isPlainObject(params._meta) ? params._meta : undefined;
     if (meta && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
       ex.progressToken = meta.progressToken;
-      meta.progressToken = laneId;
+      copy.params = { ...(params as Record<string, unknown>), _meta: { ...meta, progressToken: laneId } };
     }
     this.exchanges.set(laneId, ex);
     res.on('close', () => {
