@@ -395,23 +395,38 @@ class Conn {
     }
     const minor = head.charCodeAt(7) - 48;
     const status = Number(head.slice(9, 12));
-    const headers = new Map<string, string>();
-    let last: string | undefined;
+    // One pass: every field line must be "name: value"; only the framing fields are read now
+    // (other fields are looked up when asked for, see fieldOf; none is ever passed downstream).
+    let te: string | undefined;
+    let cl: string | undefined;
+    let connection: string | undefined;
+    let keepAlive: string | undefined;
+    let framing = false;
     let start = eol + 2;
     while (start < head.length) {
       let end = head.indexOf('\r\n', start);
       if (end < 0) end = head.length;
       const c0 = head.charCodeAt(start);
-      if ((c0 === 32 || c0 === 9) && last !== undefined) {
-        headers.set(last, `${headers.get(last)!} ${head.slice(start, end).trim()}`); // obsolete line folding
+      if (c0 === 32 || c0 === 9) {
+        // Obsolete line folding: tolerated, except in a field that frames the message.
+        if (framing || start === eol + 2) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
       } else {
         const colon = head.indexOf(':', start);
-        const name = colon > start && colon < end ? head.slice(start, colon).toLowerCase() : '';
-        if (!TOKEN.test(name)) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
-        const value = head.slice(colon + 1, end).trim();
-        const prev = headers.get(name);
-        headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
-        last = name;
+        if (colon <= start || colon > end) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
+        framing = false;
+        const lower = c0 | 0x20;
+        if (lower === 99 || lower === 116 || lower === 107) {
+          // c, t, k: maybe Content-Length, Connection, Transfer-Encoding or Keep-Alive.
+          const name = head.slice(start, colon).toLowerCase();
+          if (!TOKEN.test(name)) throw codeError('Parse Error: invalid header in the upstream answer', 'HPE_INVALID_HEADER_TOKEN');
+          const value = head.slice(colon + 1, end).trim();
+          framing = true;
+          if (name === 'content-length') cl = cl === undefined ? value : `${cl}, ${value}`;
+          else if (name === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+          else if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+          else if (name === 'keep-alive') keepAlive = value;
+          else framing = false;
+        }
       }
       start = end + 2;
     }
@@ -419,12 +434,8 @@ class Conn {
       if (status === 101) throw codeError('the upstream switched protocols unasked', 'HPE_UNEXPECTED');
       return false;
     }
-    const connection = headers.get('connection');
     this.keepAlive = minor === 1 ? !(connection !== undefined && /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i.test(connection)) : false;
-    const keepAlive = headers.get('keep-alive');
     if (keepAlive !== undefined) this.idleMs = idleHint(keepAlive);
-    const te = headers.get('transfer-encoding');
-    const cl = headers.get('content-length');
     if (ex.method === 'HEAD' || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (te !== undefined) {
@@ -441,7 +452,7 @@ class Conn {
       this.keepAlive = false;
     }
     // Resolved once the framing is known good (a malformed answer rejects the request instead).
-    const res = new NodeResponse(status, headers, this);
+    const res = new NodeResponse(status, head, eol + 2, this);
     ex.res = res;
     ex.resolve(res);
     return true;
@@ -505,6 +516,30 @@ function contentLength(value: string): number {
   return Number(values[0]);
 }
 
+/** A field of a response head (names compared without case; repeated fields joined with ", "; folded lines unfolded). */
+function fieldOf(head: string, from: number, name: string): string | undefined {
+  let out: string | undefined;
+  let inField = false;
+  let start = from;
+  while (start < head.length) {
+    let end = head.indexOf('\r\n', start);
+    if (end < 0) end = head.length;
+    const c0 = head.charCodeAt(start);
+    if (c0 === 32 || c0 === 9) {
+      if (inField) out += ` ${head.slice(start, end).trim()}`;
+    } else {
+      const colon = head.indexOf(':', start);
+      inField = colon - start === name.length && head.slice(start, colon).toLowerCase() === name;
+      if (inField) {
+        const value = head.slice(colon + 1, end).trim();
+        out = out === undefined ? value : `${out}, ${value}`;
+      }
+    }
+    start = end + 2;
+  }
+  return out;
+}
+
 let lastHint: { value: string; ms: number } | undefined;
 
 /** How long a connection may stay idle, from the server's Keep-Alive header (a second less than it says). */
@@ -532,7 +567,9 @@ class NodeResponse implements UpstreamResponse {
   /** An abort (of the request's signal) before the body is complete fails the body: see Conn. */
   constructor(
     readonly status: number,
-    private readonly fields: Map<string, string>,
+    /** The response head, and where its field lines start. */
+    private readonly head: string,
+    private readonly fieldsFrom: number,
     private readonly conn: Conn,
   ) {
     this.ok = status >= 200 && status < 300;
@@ -540,7 +577,7 @@ class NodeResponse implements UpstreamResponse {
   }
 
   get(name: string): string | null {
-    return this.fields.get(name.toLowerCase()) ?? null;
+    return fieldOf(this.head, this.fieldsFrom, name.toLowerCase()) ?? null;
   }
 
   push(chunk: Buffer): void {
