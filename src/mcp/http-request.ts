@@ -135,9 +135,6 @@ const IDLE_MS = 30_000;
 const idle = new Map<string, Conn[]>();
 let sweeper: NodeJS.Timeout | undefined;
 
-/** Connections (idle or busy) opened so far, for tests. */
-export const poolStats = { opened: 0 };
-
 function take(t: Target): Conn | undefined {
   const list = idle.get(t.key);
   while (list && list.length > 0) {
@@ -233,7 +230,6 @@ class Conn {
   private dead = false;
 
   constructor(readonly target: Target) {
-    poolStats.opened++;
     const socket = target.https
       ? tlsConnect({ host: target.host, port: target.port, ALPNProtocols: ['http/1.1'], ...(target.servername ? { servername: target.servername } : {}) })
       : netConnect({ host: target.host, port: target.port });
