@@ -435,6 +435,8 @@ class Conn {
     if (ex.method === 'HEAD' || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (te !== undefined) {
+      // Transfer-Encoding wins over Content-Length; an answer with both is suspect: its connection is not reused (RFC 9112 6.3).
+      if (cl !== undefined) this.keepAlive = false;
       if (CHUNKED_LAST.test(te)) this.state = State.ChunkSize;
       else {
         this.state = State.UntilClose;
