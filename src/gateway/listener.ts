@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageChannel } from '../mcp/channel.js';
-import { LegacySseDownstream, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
+import { LegacySseDownstream, sendJson, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
 import { classify, errorResponse, ErrorCode, type JsonRpcId } from '../mcp/jsonrpc.js';
 import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, MODERN_PROTOCOL_VERSIONS, ModernError, needsName, requestName } from '../mcp/http-modern.js';
 import { isLoopback, ListenerSecurity } from './listener-security.js';
@@ -171,7 +171,8 @@ export class Listener {
     const now = Date.now();
     for (const s of [...this.sessions.values(), ...this.lanes.values()]) {
       const busy = s.downstream instanceof StreamableHttpDownstream || s.downstream instanceof StatelessHttpDownstream ? s.downstream.busy : true;
-      if (!busy && now - s.lastActive >= this.idleMs) {
+      const last = s.downstream instanceof StreamableHttpDownstream ? Math.max(s.lastActive, s.downstream.lastClosed) : s.lastActive;
+      if (!busy && now - last >= this.idleMs) {
         this.o.log.info({ session: s.id }, 'session idle; closing it');
         void this.endSession(s, 'idle timeout');
       }
@@ -220,7 +221,7 @@ export class Listener {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.o.metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) return this.o.metrics(req, res);
-    const url = new URL(req.url ?? '/', 'http://listener');
+    const url = requestUrl(req.url);
     const endpoint = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(url.pathname) : url.pathname === '/mcp' ? '' : undefined) : undefined;
     const mcpPath = endpoint !== undefined || (this.o.mode === 'sse' && (url.pathname === '/sse' || url.pathname === '/messages'));
     const verdict = this.security.check(req, { auth: mcpPath || !this.o.other });
@@ -323,7 +324,7 @@ export class Listener {
     const ds = live.downstream as StreamableHttpDownstream;
     const frame = { text: body, value };
     if (requests.length === 0) {
-      res.writeHead(202).end();
+      res.writeHead(202, { 'content-length': 0 }).end();
       ds.accept(frame);
       return;
     }
@@ -337,7 +338,7 @@ export class Listener {
     } else {
       ds.acceptRequests(frame, requests, { json: { res, answers: [], batch: Array.isArray(value), headers } }, initId);
     }
-    res.on('close', () => (live.lastActive = Date.now()));
+    // The session's idle time counts from when this response closes (the downstream notes it).
   }
 
   /**
@@ -375,7 +376,7 @@ export class Listener {
     lane.lastActive = Date.now();
     const ds = lane.downstream as StatelessHttpDownstream;
     if (c.kind === 'notification') {
-      res.writeHead(202).end();
+      res.writeHead(202, { 'content-length': 0 }).end();
       ds.accept({ text: body, value });
       return;
     }
@@ -433,7 +434,7 @@ export class Listener {
     const live = this.sessionOf(req, res, caller, endpoint);
     if (!live) return;
     await this.endSession(live, 'the client ended it (DELETE)');
-    res.writeHead(200).end();
+    res.writeHead(200, { 'content-length': 0 }).end();
   }
 
   private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Live | undefined {
@@ -549,10 +550,26 @@ export class Listener {
 
   private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null): void {
     if (res.headersSent) return;
-    const body = JSON.stringify(errorResponse(id, code, message));
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(body);
+    sendJson(res, status, JSON.stringify(errorResponse(id, code, message)), headers);
   }
+}
+
+/** A plain path (segments of unreserved characters, no query): what URL parsing would give, without it. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)+\/?$/;
+
+/** A plain request path: no query. */
+class PlainUrl {
+  constructor(readonly pathname: string) {}
+
+  get searchParams(): URLSearchParams {
+    return new URLSearchParams();
+  }
+}
+
+/** The request target's path and query (parsed only when it is not a plain path). */
+function requestUrl(target: string | undefined): { pathname: string; searchParams: URLSearchParams } {
+  if (target !== undefined && PLAIN_PATH.test(target)) return new PlainUrl(target);
+  return new URL(target ?? '/', 'http://listener');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

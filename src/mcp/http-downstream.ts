@@ -15,6 +15,30 @@ import { formatSseEvent } from './sse-parse.js';
 const BACKLOG_LIMIT = 1000;
 const KEEPALIVE_MS = 25_000;
 
+/** A JSON response with its length (one write, no chunked framing). */
+export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
+  res.writeHead(status, headers === undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/**
+ * Lazy streams waiting for their first message, checked by one coarse timer
+ * (a timer per POST, set and cleared within a millisecond, costs more than
+ * the rest of the stream). A stream starts at most LAZY_TICK_MS after its time.
+ */
+const lazy = new Set<SseStream>();
+const LAZY_TICK_MS = 100;
+let lazyTimer: NodeJS.Timeout | undefined;
+
+function lazyTick(): void {
+  const now = Date.now();
+  for (const s of lazy) s.lazyCheck(now);
+  if (lazy.size === 0 && lazyTimer) {
+    clearInterval(lazyTimer);
+    lazyTimer = undefined;
+  }
+}
+
 /**
  * One open SSE response.
  *
@@ -30,29 +54,39 @@ export class SseStream {
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
   private started = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
+  /** When a lazy stream that is still silent starts (Date.now() time). */
+  private lazyUntil = 0;
 
   constructor(
     readonly res: ServerResponse,
     private readonly headers: Record<string, string> = {},
     opts: { lazyMs?: number } = {},
   ) {
-    res.on('close', () => this.stop());
     if (opts.lazyMs === undefined) {
       this.start();
       return;
     }
-    this.lazyTimer = setTimeout(() => {
-      if (!this.ended && !this.started) this.start();
-    }, opts.lazyMs);
-    this.lazyTimer.unref();
+    // Nothing to stop until the stream starts: a lazy stream that never does needs no close listener.
+    this.lazyUntil = Date.now() + opts.lazyMs;
+    lazy.add(this);
+    if (!lazyTimer) {
+      lazyTimer = setInterval(lazyTick, LAZY_TICK_MS);
+      lazyTimer.unref();
+    }
+  }
+
+  /** Called by the lazy timer: start a stream that stayed silent too long; forget one that is gone. */
+  lazyCheck(now: number): void {
+    if (this.started || !this.open) {
+      lazy.delete(this);
+      return;
+    }
+    if (now >= this.lazyUntil) this.start();
   }
 
   private start(): void {
     if (this.started) return;
-    this.started = true;
-    if (this.lazyTimer) clearTimeout(this.lazyTimer);
-    this.lazyTimer = undefined;
+    this.begin();
     if (this.res.destroyed || this.res.writableEnded) return;
     this.res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -61,6 +95,14 @@ export class SseStream {
       ...this.headers,
     });
     this.res.flushHeaders();
+  }
+
+  /** The stream goes live: keepalives from now on, stopped when the response closes. */
+  private begin(): void {
+    this.started = true;
+    lazy.delete(this);
+    if (this.res.destroyed || this.res.writableEnded) return;
+    this.res.on('close', () => this.stop());
     this.timer = setInterval(() => this.comment('keepalive'), KEEPALIVE_MS);
     this.timer.unref();
   }
@@ -73,12 +115,8 @@ export class SseStream {
     if (!this.open) return false;
     if (!this.started) {
       // Headers and the first event leave in one write.
-      this.started = true;
-      if (this.lazyTimer) clearTimeout(this.lazyTimer);
-      this.lazyTimer = undefined;
+      this.begin();
       this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', ...this.headers });
-      this.timer = setInterval(() => this.comment('keepalive'), KEEPALIVE_MS);
-      this.timer.unref();
     }
     this.res.write(formatSseEvent({ data, event }));
     return true;
@@ -91,9 +129,9 @@ export class SseStream {
   answerAsJson(text: string): boolean {
     if (this.started || !this.open) return false;
     this.started = true;
+    lazy.delete(this);
     this.stop();
-    this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...this.headers });
-    this.res.end(text);
+    sendJson(this.res, 200, text, this.headers);
     return true;
   }
 
@@ -109,10 +147,9 @@ export class SseStream {
 
   private stop(): void {
     this.ended = true;
+    lazy.delete(this);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.lazyTimer) clearTimeout(this.lazyTimer);
-    this.lazyTimer = undefined;
   }
 }
 
@@ -140,6 +177,9 @@ export class StreamableHttpDownstream implements MessageChannel {
   /** The protocol version the upstream chose in its initialize answer. */
   protocolVersion: string | undefined;
   private initKey: string | undefined;
+
+  /** When the last POST exchange ended (Date.now() time; 0 before any): idle time counts from then. */
+  lastClosed = 0;
 
   /** Open streams (the session is not idle while any is open). */
   get busy(): boolean {
@@ -176,6 +216,7 @@ export class StreamableHttpDownstream implements MessageChannel {
     }
     const res = out.sse?.res ?? out.json?.res;
     res?.on('close', () => {
+      this.lastClosed = Date.now();
       // The client went away: later answers for these requests are dropped.
       for (const key of ex.open) if (this.exchanges.get(key) === ex) this.exchanges.delete(key);
     });
@@ -202,11 +243,11 @@ export class StreamableHttpDownstream implements MessageChannel {
     } catch {
       return;
     }
-    const first = (Array.isArray(value) ? value : [value])[0];
-    const c = classify(first);
+    const batch = Array.isArray(value) ? (value as unknown[]) : undefined;
+    const c = classify(batch ? batch[0] : value);
     if (c.kind === 'response') {
-      const ids = (Array.isArray(value) ? value : [value]).map((m) => classify(m)).flatMap((m) => (m.kind === 'response' && m.msg.id !== null ? [m.msg.id] : []));
-      if (c.msg.id !== null && this.initKey === idKey(c.msg.id)) {
+      const ids = !batch ? (c.msg.id === null ? [] : [c.msg.id]) : batch.map((m) => classify(m)).flatMap((m) => (m.kind === 'response' && m.msg.id !== null ? [m.msg.id] : []));
+      if (c.msg.id !== null && this.initKey !== undefined && this.initKey === idKey(c.msg.id)) {
         const r = c.msg.result as { protocolVersion?: unknown } | undefined;
         if (typeof r?.protocolVersion === 'string') this.protocolVersion = r.protocolVersion;
       }
@@ -225,12 +266,14 @@ export class StreamableHttpDownstream implements MessageChannel {
   }
 
   private answer(ids: JsonRpcId[], text: string, value: unknown): void {
-    const ex = ids.map((id) => this.exchanges.get(idKey(id))).find((e) => e !== undefined);
+    const keys = ids.map(idKey);
+    let ex: PostExchange | undefined;
+    for (const key of keys) if ((ex = this.exchanges.get(key))) break;
     if (!ex) return; // the client is gone; nothing to answer on
-    for (const [token, rid] of this.progressTokens) if (ids.some((id) => idKey(id) === idKey(rid))) this.progressTokens.delete(token);
-    for (const id of ids) {
-      ex.open.delete(idKey(id));
-      if (this.exchanges.get(idKey(id)) === ex) this.exchanges.delete(idKey(id));
+    if (this.progressTokens.size > 0) for (const [token, rid] of this.progressTokens) if (keys.includes(idKey(rid))) this.progressTokens.delete(token);
+    for (const key of keys) {
+      ex.open.delete(key);
+      if (this.exchanges.get(key) === ex) this.exchanges.delete(key);
     }
     if (ex.sse) {
       if (ex.open.size === 0 && ex.single && ex.sse.answerAsJson(text)) return;
@@ -243,8 +286,7 @@ export class StreamableHttpDownstream implements MessageChannel {
       if (ex.open.size === 0) {
         const body = ex.json.batch || ex.json.answers.length > 1 ? JSON.stringify(ex.json.answers) : ids.length === 1 && !Array.isArray(value) ? text : JSON.stringify(ex.json.answers[0]);
         if (!ex.json.res.writableEnded) {
-          ex.json.res.writeHead(200, { 'content-type': 'application/json', ...ex.json.headers });
-          ex.json.res.end(body);
+          sendJson(ex.json.res, 200, body, ex.json.headers);
         }
       }
     }
@@ -342,14 +384,14 @@ export class StatelessHttpDownstream implements MessageChannel {
 
   acceptRequest(msg: Record<string, unknown> & { id: JsonRpcId }, res: ServerResponse, wantsSse: boolean, paramHeaders: Record<string, string>): void {
     const laneId = `lane-${++this.seq}`;
-    const copy = structuredClone(msg);
-    copy.id = laneId;
+    // A shallow copy with the lane id (the client's message is not used again; nested values are replaced, never changed).
+    const copy: Record<string, unknown> & { id: JsonRpcId } = { ...msg, id: laneId };
     const ex: StatelessExchange = { original: msg.id, res, wantsSse, paramHeaders };
     const params = copy.params;
     const meta = isPlainObject(params) && isPlainObject(params._meta) ? params._meta : undefined;
     if (meta && (typeof meta.progressToken === 'string' || typeof meta.progressToken === 'number')) {
       ex.progressToken = meta.progressToken;
-      meta.progressToken = laneId;
+      copy.params = { ...(params as Record<string, unknown>), _meta: { ...meta, progressToken: laneId } };
     }
     this.exchanges.set(laneId, ex);
     res.on('close', () => {
@@ -391,8 +433,7 @@ export class StatelessHttpDownstream implements MessageChannel {
       }
       if (ex.res.writableEnded || ex.res.destroyed) return;
       const status = opts?.status ?? (c.msg.error ? modernErrorStatus(c.msg.error.code) : 200);
-      ex.res.writeHead(status, { 'content-type': 'application/json' });
-      ex.res.end(out);
+      sendJson(ex.res, status, out);
       return;
     }
     // A message related to one request: progress (by token), a subscription's notifications (by its id), or the transport's own tag.
@@ -429,8 +470,7 @@ export class StatelessHttpDownstream implements MessageChannel {
         ex.sse.write(JSON.stringify(res));
         ex.sse.end();
       } else if (!ex.res.headersSent) {
-        ex.res.writeHead(200, { 'content-type': 'application/json' });
-        ex.res.end(JSON.stringify(res));
+        sendJson(ex.res, 200, JSON.stringify(res));
       }
     }
     this.onclose?.();

@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
-import { upstreamFetch, type UpstreamResponse } from './http-request.js';
+import { Aborter, upstreamFetch, type UpstreamResponse } from './http-request.js';
 import { isModernVersion, metaProtocolVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
 
 export interface HttpUpstreamOptions {
@@ -64,7 +64,7 @@ interface Pending {
   method: string;
   /** Sent under the stateless revision (no session, no resumption). */
   modern?: boolean;
-  controller?: AbortController;
+  controller?: Aborter;
   cancelled?: boolean;
 }
 
@@ -81,7 +81,7 @@ export class HttpUpstreamChannel implements MessageChannel {
   /** Messages held while the GET stream opens or the session is re-established. */
   private held: string[] | undefined;
   private readonly pending = new Map<string, Pending>();
-  private readonly controllers = new Set<AbortController>();
+  private readonly controllers = new Set<Aborter>();
   private getController: AbortController | undefined;
   private getSupported = true;
   private reinit: Promise<void> | undefined;
@@ -145,18 +145,19 @@ export class HttpUpstreamChannel implements MessageChannel {
   // ---- outgoing -------------------------------------------------------------
 
   private dispatch(text: string): void {
+    // Parsed once here; post() and the header helpers work on the value.
     const value = safeParse(text);
     const single = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (single?.kind === 'request' && single.msg.method === 'initialize' && !this.o.stateless) {
       this.initText = text;
       this.initId = single.msg.id;
-      void this.post(text, { init: true });
+      void this.post(text, { init: true }, value);
       return;
     }
     if (single?.kind === 'notification' && single.msg.method === 'notifications/initialized' && !this.o.stateless) {
       this.initializedText = text;
       this.held = [];
-      void this.post(text, {}).then(async () => {
+      void this.post(text, {}, value).then(async () => {
         this.initialized = true;
         await this.openGetStream(undefined);
         this.release();
@@ -173,7 +174,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         target.controller?.abort();
         return;
       }
-      void this.post(text, {}).then(() => {
+      void this.post(text, {}, value).then(() => {
         if (typeof rid !== 'string' && typeof rid !== 'number') return;
         // The client expects no answer any more: stop reading the request's stream.
         const p = this.pending.get(idKey(rid));
@@ -185,7 +186,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       });
       return;
     }
-    void this.post(text, {});
+    void this.post(text, {}, value);
   }
 
   private release(): void {
@@ -199,7 +200,21 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
   }
 
-  private headers(post: boolean, extra: Record<string, string> = {}): Record<string, string> {
+  /** The POST headers while the session and version stay the same (one object: the request client keeps its serialised form). */
+  private postHeaders: { sid: string | undefined; version: string | undefined; headers: Record<string, string> } | undefined;
+
+  private headers(post: boolean, extra?: Record<string, string>): Record<string, string> {
+    if (post && extra === undefined) {
+      const c = this.postHeaders;
+      if (c && c.sid === this.sessionId && c.version === this.protocolVersion) return c.headers;
+      const headers = this.buildHeaders(true);
+      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, headers };
+      return headers;
+    }
+    return this.buildHeaders(post, extra);
+  }
+
+  private buildHeaders(post: boolean, extra?: Record<string, string>): Record<string, string> {
     const h: Record<string, string> = { ...(this.o.headers ?? {}) };
     // The gateway must see every answer: no compressed bodies.
     h['accept-encoding'] = 'identity';
@@ -211,7 +226,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
     if (this.sessionId !== undefined) h['mcp-session-id'] = this.sessionId;
     if (this.protocolVersion !== undefined) h['mcp-protocol-version'] = this.protocolVersion;
-    return { ...h, ...extra };
+    return extra === undefined ? h : { ...h, ...extra };
   }
 
   /**
@@ -220,9 +235,8 @@ export class HttpUpstreamChannel implements MessageChannel {
    * MCP-Protocol-Version, Mcp-Method, Mcp-Name, and Mcp-Param-* (the
    * client's own, else from the tool's annotations). Undefined otherwise.
    */
-  private modernHeaders(text: string): Record<string, string> | undefined {
+  private modernHeaders(value: unknown): Record<string, string> | undefined {
     if (!this.o.stateless && (this.sessionId !== undefined || this.initText !== undefined)) return undefined;
-    const value = safeParse(text);
     const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (!c || (c.kind !== 'request' && c.kind !== 'notification')) return undefined;
     const own = c.kind === 'request' ? this.o.forwardHeaders?.(c.msg.id) : undefined;
@@ -241,12 +255,16 @@ export class HttpUpstreamChannel implements MessageChannel {
   }
 
   /** POST one message; answer or fail every request in it. */
-  private async post(text: string, opts: { init?: boolean; retried?: boolean }): Promise<void> {
-    const requests = requestsIn(text);
-    const controller = new AbortController();
+  private async post(text: string, opts: { init?: boolean; retried?: boolean }, value: unknown = safeParse(text)): Promise<void> {
+    const requests = requestsOf(value);
+    const controller = new Aborter();
     this.controllers.add(controller);
-    const modern = opts.init ? undefined : this.modernHeaders(text);
-    for (const r of requests) this.pending.set(idKey(r.id), { ...r, controller, ...(modern ? { modern: true } : {}) });
+    const modern = opts.init ? undefined : this.modernHeaders(value);
+    for (const r of requests) {
+      const p: Pending = { id: r.id, method: r.method, controller };
+      if (modern) p.modern = true;
+      this.pending.set(idKey(r.id), p);
+    }
     try {
       let res: UpstreamResponse;
       try {
@@ -272,7 +290,7 @@ export class HttpUpstreamChannel implements MessageChannel {
             this.failAll(requests, `the upstream session expired and could not be re-established: ${errText(err)}`);
             return;
           }
-          await this.post(text, { retried: true });
+          await this.post(text, { retried: true }, value);
           return;
         }
         this.answerHttpError(requests, res.status, body);
@@ -299,7 +317,7 @@ export class HttpUpstreamChannel implements MessageChannel {
   }
 
   /** Read a request's SSE stream until every request in it has its answer; resume when it breaks. */
-  private async readRequestStream(res: UpstreamResponse, requests: Pending[], related: JsonRpcId | undefined, controller: AbortController): Promise<void> {
+  private async readRequestStream(res: UpstreamResponse, requests: Pending[], related: JsonRpcId | undefined, controller: Aborter): Promise<void> {
     const left = () => requests.filter((r) => this.pending.has(idKey(r.id)));
     const parser = new SseParser((e) => this.onSseEvent(e, related));
     let current: UpstreamResponse | undefined = res;
@@ -522,7 +540,11 @@ export function safeParse(text: string): unknown {
 
 /** The requests (id and method) in one message or batch. */
 export function requestsIn(text: string): Pending[] {
-  const value = safeParse(text);
+  return requestsOf(safeParse(text));
+}
+
+/** The requests (id and method) in one parsed message or batch. */
+export function requestsOf(value: unknown): Pending[] {
   const out: Pending[] = [];
   for (const m of Array.isArray(value) ? value : [value]) {
     const c = classify(m);

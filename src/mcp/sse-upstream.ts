@@ -16,6 +16,7 @@ import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { SseParser } from './sse-parse.js';
 import { errText, readBody, requestsIn, safeParse } from './http-upstream.js';
+import { upstreamFetch } from './http-request.js';
 
 export interface SseUpstreamOptions {
   /** The SSE endpoint (GET). */
@@ -63,7 +64,7 @@ export class SseUpstreamChannel implements MessageChannel {
   private async run(): Promise<void> {
     let why = 'the upstream SSE stream ended';
     try {
-      const res = await fetch(this.o.url, {
+      const res = await upstreamFetch(this.o.url, {
         method: 'GET',
         headers: { ...(this.o.headers ?? {}), accept: 'text/event-stream', 'accept-encoding': 'identity' },
         signal: this.controller.signal,
@@ -107,7 +108,7 @@ export class SseUpstreamChannel implements MessageChannel {
     for (const r of requests) this.pending.set(idKey(r.id), r.id);
     this.noteProgressTokens(text);
     try {
-      const res = await fetch(this.endpoint!, {
+      const res = await upstreamFetch(this.endpoint!, {
         method: 'POST',
         headers: { ...(this.o.headers ?? {}), 'content-type': 'application/json', 'accept-encoding': 'identity' },
         body: text,

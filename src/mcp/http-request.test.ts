@@ -1,0 +1,221 @@
+// The upstream HTTP/1.1 client: connection reuse, body framings, streams, aborts, retries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { Aborter, closeIdleConnections, upstreamFetch } from './http-request.js';
+import { HttpUpstreamChannel } from './http-upstream.js';
+import { silentLogger } from '../log/index.js';
+import type { Frame } from './channel.js';
+
+/** A node:http server that counts the TCP connections it accepted. */
+async function counting(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) {
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => handler(req, body, res));
+  });
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  return {
+    url,
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A raw TCP server answering each request with bytes of our choosing. */
+async function rawServer(answer: (request: string, socket: Socket, n: number) => void) {
+  let n = 0;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString('latin1');
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0);
+      if (buf.length < end + 4 + length) return;
+      const request = buf.slice(0, end + 4 + length);
+      buf = buf.slice(end + 4 + length);
+      answer(request, socket, ++n);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+  return { url, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+}
+
+test('sequential requests share one keep-alive connection; concurrent ones get their own', async () => {
+  const srv = await counting((_req, body, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const res = await upstreamFetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"n":${i}}` });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), `{"n":${i}}`);
+    }
+    assert.equal(srv.connections, 1);
+    const texts = await Promise.all(Array.from({ length: 4 }, (_, i) => upstreamFetch(srv.url, { method: 'POST', body: `x${i}` }).then((r) => r.text())));
+    assert.deepEqual(texts, ['x0', 'x1', 'x2', 'x3']);
+    assert.ok(srv.connections <= 4, `${srv.connections} connections`);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
+
+test('the Streamable HTTP channel carries a session (initialize, calls, DELETE) over one upstream connection', async () => {
+  const srv = await counting((req, body, res) => {
+    if (req.method === 'GET') return void res.writeHead(405).end();
+    if (req.method === 'DELETE') return void res.writeHead(200).end();
+    const m = body ? (JSON.parse(body) as { id?: unknown; method?: string }) : {};
+    if (m.id === undefined) return void res.writeHead(202).end();
+    const result = m.method === 'initialize' ? { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } } : { echo: m.id };
+    res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'sess' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
+  });
+  const ch = new HttpUpstreamChannel({ url: srv.url, log: silentLogger() });
+  const frames: Frame[] = [];
+  let wake: (() => void) | undefined;
+  ch.onframe = (f) => {
+    frames.push(f);
+    wake?.();
+  };
+  const answered = async (id: number) => {
+    while (!frames.some((f) => (f.value as { id?: unknown }).id === id)) await new Promise<void>((r) => (wake = r));
+  };
+  try {
+    ch.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+    await answered(0);
+    ch.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
+    for (let id = 1; id <= 10; id++) {
+      ch.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: {} } }));
+      await answered(id);
+    }
+    await ch.close();
+    assert.equal(srv.connections, 1, 'initialize, the GET probe, ten calls and the DELETE on one connection');
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
+
+test('chunked bodies, bodies until close, 1xx interim answers, folded headers', async () => {
+  const srv = await rawServer((request, socket, n) => {
+    if (request.includes('chunked')) {
+      socket.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Folded: a\r\n  b\r\n\r\n');
+      socket.write('5;ext=1\r\nhel');
+      setTimeout(() => socket.write('lo\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\n'), 5);
+    } else if (request.includes('close')) {
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close ${n}`);
+    } else {
+      socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+    }
+  });
+  try {
+    const a = await upstreamFetch(srv.url, { method: 'POST', body: 'chunked' });
+    assert.equal(a.headers.get('X-Folded'), 'a b');
+    assert.equal(await a.text(), 'hello, world');
+    const b = await upstreamFetch(srv.url, { method: 'POST', body: 'close' });
+    assert.match(await b.text(), /^until close \d+$/);
+    const c = await upstreamFetch(srv.url, { method: 'POST', body: 'none' });
+    assert.equal(c.status, 204);
+    assert.equal(await c.text(), '');
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
+
+test('an SSE body streams as it arrives', async () => {
+  let push: ((s: string) => void) | undefined;
+  const srv = await counting((_req, _body, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: one\n\n');
+    push = (s) => (s === '' ? res.end() : res.write(s));
+  });
+  try {
+    const res = await upstreamFetch(srv.url, { method: 'POST', body: '{}' });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.equal(Buffer.from(first.value!).toString(), 'data: one\n\n');
+    push!('data: two\n\n');
+    const second = await reader.read();
+    assert.equal(Buffer.from(second.value!).toString(), 'data: two\n\n');
+    push!('');
+    assert.equal((await reader.read()).done, true);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
+
+test('aborting a request or its body destroys the connection; the next request opens another', async () => {
+  const srv = await counting((req, body, res) => {
+    if (body === 'hang') return; // never answered
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: x\n\n');
+    if (body !== 'stream') res.end();
+  });
+  try {
+    const a = new Aborter();
+    const pending = upstreamFetch(srv.url, { method: 'POST', body: 'hang', signal: a });
+    setTimeout(() => a.abort(), 20);
+    await assert.rejects(pending, /aborted/);
+    const b = new AbortController();
+    const res = await upstreamFetch(srv.url, { method: 'POST', body: 'stream', signal: b.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    b.abort();
+    await assert.rejects(reader.read(), /abort/i);
+    const ok = await upstreamFetch(srv.url, { method: 'POST', body: 'short' });
+    assert.equal(await ok.text(), 'data: x\n\n');
+    assert.equal(srv.connections, 3);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
+
+test('a reused connection the server closed is retried once on a fresh one; a fresh failure is reported', async () => {
+  // Answers the first request of a connection; a second one on the same connection finds it closing (no answer).
+  const seen = new WeakSet<Socket>();
+  let connections = 0;
+  const srv = await rawServer((_request, socket, n) => {
+    if (seen.has(socket)) return void socket.destroy();
+    seen.add(socket);
+    connections++;
+    socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(n).length}\r\n\r\n${n}`);
+  });
+  try {
+    assert.equal(await (await upstreamFetch(srv.url, { method: 'POST', body: 'a' })).text(), '1');
+    assert.equal(await (await upstreamFetch(srv.url, { method: 'POST', body: 'b' })).text(), '3');
+    assert.equal(connections, 2);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+  await assert.rejects(upstreamFetch(srv.url, { method: 'POST', body: 'c' }), /ECONNREFUSED/);
+});
+
+test('header values with line breaks are refused before anything is sent; malformed answers fail the request', async () => {
+  await assert.rejects(upstreamFetch('http://127.0.0.1:9/x', { method: 'POST', headers: { 'x-a': 'b\r\nx-injected: 1' }, body: '' }), /invalid character/);
+  const srv = await rawServer((_request, socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n');
+  });
+  try {
+    await assert.rejects(upstreamFetch(srv.url, { method: 'POST', body: 'x' }), /Content-Length/);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+});
