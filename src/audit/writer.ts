@@ -28,8 +28,12 @@ export interface PruneTargets {
 /** Where a writer puts its records. */
 export interface AuditBackend {
   readonly kind: 'sqlite' | 'postgres';
-  /** Commit one record durably before returning (throws when it cannot). */
-  append(rec: AuditRecord): void;
+  /**
+   * Commit one record durably before returning (throws when it cannot).
+   * `json`, when given, is the record as JSON text (Chainer.lastJson), for a
+   * backend that writes it out as such.
+   */
+  append(rec: AuditRecord, json?: string): void;
   /** Record an instance's start, heartbeat or stop (best effort). */
   touchInstance(info: InstanceInfo, what: 'start' | 'heartbeat' | 'stop'): void;
   pruneTargets(cutoffMs: number): Promise<PruneTargets>;
@@ -120,6 +124,18 @@ export class AuditLog implements AuditWriter {
   /** Chain and write one record (also used for checkpoints). */
   private append(fields: RecordFields): AuditRecord {
     const rec = this.chain.next(fields);
+    if (this.backlog.length === 0) {
+      // The usual case: nothing waiting, so this record goes out at once, with its JSON text.
+      try {
+        this.backend.append(rec, this.chain.lastJson);
+        this.written++;
+        return rec;
+      } catch (err) {
+        this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
+        this.backlog.push(rec);
+        return rec;
+      }
+    }
     this.backlog.push(rec);
     this.drain();
     return rec;
