@@ -1,8 +1,10 @@
 // The audit writer: the EventSink the gateway holds. emit() turns the event
-// into a record, chains it and hands it to the backend, which commits it
-// before emit() returns (SQLite: the audit database; PostgreSQL: the local
-// spool, shipped on within ~10 ms). So once the session has emitted the record
-// of a call and then answers, a kill -9 cannot lose that record.
+// into a record, chains it and hands it to the backend, which makes it durable
+// before emit() returns (SQLite: the process's journal, group-committed to the
+// audit database within 50 ms, or audit.db itself with --audit-sync full;
+// PostgreSQL: the local spool, shipped on within ~10 ms). So once the session
+// has emitted the record of a call and then answers, a kill -9 cannot lose
+// that record.
 //
 // Failure: the audit log never makes a call fail and emit() never throws. A
 // record the backend refuses stays in an in-memory backlog, in order, and is
