@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Chainer, computeHash, verifyRecords } from './chain.js';
+import { Chainer, computeHash, hashInput, verifyRecords } from './chain.js';
+import { eventToFields } from './record.js';
+import type { GatewayEvent } from '../events/types.js';
 import type { AuditRecord } from './types.js';
 
 function chain(instance: string, count: number, key?: Buffer, seqStart = 1): AuditRecord[] {
@@ -149,5 +151,52 @@ describe('hash chain', () => {
     assert.equal(res.ok, false);
     assert.ok(res.problems.some((p) => p.instance === 'P' && p.kind === 'changed'));
     assert.ok(res.problems.some((p) => p.instance === 'A' && p.kind === 'deleted'));
+  });
+
+  test('record hashes are byte-for-byte those of earlier versions (golden chain, SHA-256 and HMAC)', () => {
+    // Hashes computed by the version before the hot-path rewrite (commit d81914d); a change here breaks every existing store.
+    const events: GatewayEvent[] = [
+      { type: 'startup', ts: '2026-01-01T00:00:00.000Z', instance: 'golden-1', server: 'demo', pid: 42, policy_hash: 'cd'.repeat(32) },
+      { type: 'tool_call', ts: '2026-01-01T00:00:01.000Z', instance: 'golden-1', session: 's1', identity: 'alice', tool: 'echo', request_id: 7, decision: 'allowed', outcome: 'ok', args_sha256: 'ab'.repeat(32), policy_hash: 'cd'.repeat(32), latency_ms: 1.25, decision_ms: 0.5, protocol_version: '2025-06-18', args: { message: 'héllo 😀 "q"\n', token: 'x' } },
+      { type: 'tool_call', ts: '2026-01-01T00:00:02.000Z', instance: 'golden-1', tool: 'delete_customer', request_id: 'x', decision: 'denied', reason: 'rule', rule: 'no deletes', rule_pointer: 'tools/delete_customer/rules/0', message: 'Deleting\tcustomers is not permitted \u0001', args_sha256: 'ef'.repeat(32) },
+      { type: 'approval_requested', ts: '2026-01-01T00:00:03.000Z', instance: 'golden-1', tool: 'create_charge', approval_id: 'ap_1', expires_at: '2026-01-01T00:05:03.000Z' },
+    ];
+    const hashes = (key?: Buffer) => {
+      const c = new Chainer('golden-1', key);
+      return events.map((e) => c.next(eventToFields(e)).hash);
+    };
+    assert.deepEqual(hashes(), [
+      '7ee6dbc67f75b8ab5d003b736689901f565d568c6fdec57a0ed066cddedcc079',
+      '98f44514ac037ab56dc958a0152df0d0350c6b51d299438b810db95f8ea484c8',
+      '53c7fdd48ea3a7957f1a44e14e2d34b2e0f15b7d797bad4203a781222d5fa57d',
+      'a99796e239d736bcff53690d6596c6194ad021696986be12bcf6e034c47e48dd',
+    ]);
+    assert.deepEqual(hashes(Buffer.from('0123456789abcdef0123456789abcdef')), [
+      '1bed29c86d49affa6942c64328a6e6fc49fe2193af82fb6d9c3ce1495ae8a0ce',
+      '36b6500dfed675dfbe4a63a079533b59433009f8a0a7b57530697d705b290cac',
+      '6f72bff782f825a940716328ac4a9574099334dda4f95a27dcf465b4c183a8be',
+      '8a97930973f400db34d2fe9fda1035dfb98b3578ca21938d98e8c9ff882b2c65',
+    ]);
+  });
+
+  test('lastJson is the record as JSON (fields without a value left out) and parses back to it', () => {
+    for (const key of [undefined, Buffer.from('k'.repeat(32))]) {
+      const c = new Chainer('J', key);
+      const recs = [
+        c.next({ ts: '2026-01-01T00:00:00.000Z', kind: 'startup' }),
+        c.next({ ts: 't', kind: 'decision', session: null, tool: 'é😀"\\\n\u0001', request_id: '"x"', latency_ms: 0.1 + 0.2, data: '{"a":1}', message: undefined }),
+        c.next({ ts: 't', kind: 'checkpoint', data: JSON.stringify({ anchors: [] }) }),
+      ];
+      for (const [i, rec] of recs.entries()) {
+        const c2 = new Chainer('J', key, i === 0 ? undefined : { n: recs[i - 1]!.n, hash: recs[i - 1]!.hash });
+        const again = c2.next(rec);
+        assert.equal(again.hash, rec.hash);
+        const parsed = JSON.parse(c2.lastJson) as Record<string, unknown>;
+        const expected = Object.fromEntries(Object.entries(rec).filter(([, v]) => v !== undefined && v !== null));
+        assert.deepEqual(parsed, expected);
+        assert.equal(c2.lastJson, `${hashInput(rec).slice(0, -1)},"hash":"${rec.hash}"}`);
+        assert.equal(computeHash(parsed as never, key), rec.hash, 'a record read back from its JSON verifies');
+      }
+    }
   });
 });

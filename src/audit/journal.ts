@@ -5,8 +5,10 @@
 // file with a synchronous write(2): once it returns, the record is in the
 // kernel and survives a kill -9 of the gateway (the same guarantee as SQLite
 // with synchronous=NORMAL). A group commit moves journaled records into the
-// final store within a few milliseconds, in order, in one transaction, then
-// empties the journal. Journals left behind by a process that died are
+// final store, in order, in one transaction, then empties the journal: at most
+// GROUP_COMMIT_MS after the first record waiting, or in the next event-loop
+// turn once GROUP_COMMIT_MAX records wait (a bound on the transaction's size
+// and on the pause it causes). Journals left behind by a process that died are
 // ingested (in order, duplicates ignored) by the next gateway or audit command
 // that opens the same state directory.
 import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
@@ -16,7 +18,16 @@ import type { AuditBackend, PruneTargets } from './writer.js';
 
 export const JOURNAL_DIR = 'audit-journal';
 /** Longest time a record waits in the journal before the group commit (ms). */
-export const GROUP_COMMIT_MS = 5;
+export const GROUP_COMMIT_MS = 50;
+/** Records waiting that start the group commit at once (in the next event-loop turn). */
+export const GROUP_COMMIT_MAX = 1000;
+
+export interface JournalOptions {
+  /** Default GROUP_COMMIT_MS. */
+  commitMs?: number;
+  /** Default GROUP_COMMIT_MAX. */
+  commitMax?: number;
+}
 
 /** A store that can take a batch of records in one transaction. */
 export interface BatchBackend extends AuditBackend {
@@ -86,8 +97,11 @@ export class JournaledBackend implements AuditBackend {
   readonly kind: AuditBackend['kind'];
   private readonly fd: number;
   private readonly path: string;
+  private readonly commitMs: number;
+  private readonly commitMax: number;
   private pending: AuditRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   private closed = false;
   private failures = 0;
 
@@ -96,8 +110,11 @@ export class JournaledBackend implements AuditBackend {
     stateDir: string,
     instance: string,
     private readonly warn: (message: string) => void,
+    opts: JournalOptions = {},
   ) {
     this.kind = store.kind;
+    this.commitMs = opts.commitMs ?? GROUP_COMMIT_MS;
+    this.commitMax = opts.commitMax ?? GROUP_COMMIT_MAX;
     const dir = join(stateDir, JOURNAL_DIR);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     ingestOrphanJournals(stateDir, store);
@@ -105,17 +122,34 @@ export class JournaledBackend implements AuditBackend {
     this.fd = openSync(this.path, 'a', 0o600);
   }
 
-  append(rec: AuditRecord): void {
-    writeSync(this.fd, JSON.stringify(rec) + '\n');
+  /** Journal one record (one write(2) of one line), then leave it to the group commit. */
+  append(rec: AuditRecord, json?: string): void {
+    writeSync(this.fd, `${json ?? JSON.stringify(rec)}\n`);
     this.pending.push(rec);
-    if (this.timer === null && !this.closed) {
-      this.timer = setTimeout(() => this.commit(), GROUP_COMMIT_MS);
+    if (this.closed) return;
+    if (this.pending.length >= this.commitMax && this.failures === 0) {
+      // Not on this call's path: the answer goes out first.
+      this.immediate ??= setImmediate(() => this.commit());
+    } else if (this.timer === null) {
+      this.timer = setTimeout(() => this.commit(), this.commitMs);
     }
+  }
+
+  /** Records journaled and not yet in the store. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  private cancelScheduled(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.timer = null;
+    this.immediate = null;
   }
 
   /** The group commit: journaled records into the store, then an empty journal. */
   private commit(): void {
-    this.timer = null;
+    this.cancelScheduled();
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
@@ -126,7 +160,7 @@ export class JournaledBackend implements AuditBackend {
       // Keep them (they are safe in the journal) and retry; the journal is not emptied.
       this.pending = batch.concat(this.pending);
       if (this.failures++ === 0) this.warn(`toolgate: audit store write failed, records stay in the journal and are retried: ${(err as Error).message}`);
-      if (!this.closed) this.timer = setTimeout(() => this.commit(), Math.min(1000, GROUP_COMMIT_MS * 2 ** this.failures));
+      if (!this.closed) this.timer = setTimeout(() => this.commit(), Math.min(1000, Math.max(5, this.commitMs) * 2 ** this.failures));
       return;
     }
     if (this.pending.length === 0) ftruncateSync(this.fd, 0);
@@ -145,7 +179,6 @@ export class JournaledBackend implements AuditBackend {
   }
 
   async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
     this.commit();
     await this.store.flush();
   }
@@ -153,7 +186,6 @@ export class JournaledBackend implements AuditBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
     this.commit();
     closeSync(this.fd);
     // An empty journal is removed; one the store refused stays for the next start to ingest.

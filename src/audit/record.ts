@@ -40,12 +40,18 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === un
  * the store.
  */
 export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[] } = {}): RecordFields {
-  const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e)) if (!COLUMN_KEYS.has(k) && v !== undefined) extra[k] = v;
-  if (e.stage !== undefined && e.type === 'tool_call') extra.stage = e.stage;
+  // Every field that has no column goes into `data` (JSON), in the event's key order.
+  let extra: Record<string, unknown> | null = null;
+  const ev = e as Record<string, unknown>;
+  for (const k of Object.keys(ev)) {
+    if (COLUMN_KEYS.has(k)) continue;
+    const v = ev[k];
+    if (v !== undefined) (extra ??= {})[k] = v;
+  }
+  if (e.stage !== undefined && e.type === 'tool_call') (extra ??= {}).stage = e.stage;
   const kind = kindOf(e);
   // Records of kind `event` (approval steps, pins) keep what happened: their type.
-  if (kind === 'event' && typeof e.type === 'string') extra.type = e.type;
+  if (kind === 'event' && typeof e.type === 'string') (extra ??= {}).type = e.type;
   // An approval step is a decision too: `audit query --decision approval_requested`.
   const approvalStep = typeof e.type === 'string' && e.type.startsWith('approval_') ? e.type : null;
   let args: string | null = null;
@@ -53,6 +59,7 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
     const paths = [...(opts.redact ?? []), ...(Array.isArray(e.redact) ? (e.redact as unknown[]).filter((p): p is string => typeof p === 'string') : [])];
     args = JSON.stringify(redactArgs(e.args, paths)) ?? null;
   }
+  const rid = e.request_id;
   return {
     ts: typeof e.ts === 'string' ? e.ts : new Date().toISOString(),
     kind,
@@ -60,7 +67,8 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
     identity: str(e.identity),
     server: str(e.server),
     tool: str(e.tool),
-    request_id: e.request_id === undefined ? null : JSON.stringify(e.request_id),
+    // JSON text of the id; a safe integer's is its decimal digits (what JSON.stringify gives, without the call).
+    request_id: rid === undefined ? null : Number.isSafeInteger(rid) ? String(rid) : JSON.stringify(rid),
     decision: str(e.decision) ?? approvalStep,
     reason: str(e.reason),
     rule: str(e.rule),
@@ -71,7 +79,7 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
     outcome: str(e.outcome) ?? (e.cancelled === true ? 'cancelled' : null),
     latency_ms: typeof e.latency_ms === 'number' && Number.isFinite(e.latency_ms) ? e.latency_ms : null,
     policy_hash: str(e.policy_hash),
-    data: Object.keys(extra).length > 0 ? JSON.stringify(extra) : null,
+    data: extra !== null ? JSON.stringify(extra) : null,
   };
 }
 

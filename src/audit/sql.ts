@@ -11,13 +11,34 @@ export function tsMs(ts: string): number {
   return Number.isFinite(ms) ? ms : 0;
 }
 
-/** Values of one record in INSERT_COLUMNS order (nulls for absent fields). */
+/** Values of one record in INSERT_COLUMNS order (nulls for absent fields), as one literal (a test checks the order). */
 export function insertValues(r: AuditRecord): unknown[] {
-  return INSERT_COLUMNS.map((c) => {
-    if (c === 'ts_ms') return tsMs(r.ts);
-    const v = (r as unknown as Record<string, unknown>)[c];
-    return v === undefined ? null : v;
-  });
+  return [
+    r.instance ?? null,
+    r.n ?? null,
+    tsMs(r.ts),
+    r.ts ?? null,
+    r.kind ?? null,
+    r.session ?? null,
+    r.identity ?? null,
+    r.server ?? null,
+    r.tool ?? null,
+    r.request_id ?? null,
+    r.decision ?? null,
+    r.reason ?? null,
+    r.rule ?? null,
+    r.rule_pointer ?? null,
+    r.message ?? null,
+    r.args_sha256 ?? null,
+    r.args ?? null,
+    r.outcome ?? null,
+    r.latency_ms ?? null,
+    r.policy_hash ?? null,
+    r.data ?? null,
+    r.alg ?? null,
+    r.prev_hash ?? null,
+    r.hash ?? null,
+  ];
 }
 
 /** A row as read back: drop the derived column and nulls stay nulls (they are not chained). */

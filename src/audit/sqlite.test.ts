@@ -4,7 +4,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { journaledRecords } from './journal.js';
+import { GROUP_COMMIT_MS, journaledRecords } from './journal.js';
+import { INSERT_COLUMNS, insertValues, tsMs } from './sql.js';
+import { Chainer } from './chain.js';
 import { AuditLog, SqliteAuditBackend, SqliteAuditReader, openAuditWriter, verifyRecords } from './index.js';
 import type { GatewayEvent } from '../events/types.js';
 
@@ -24,8 +26,8 @@ describe('SQLite audit store', () => {
     log.emit(call(1, new Date().toISOString(), { request_id: 'x' }));
     // Durable before emit returned: the journal holds the records now ...
     assert.equal(journaledRecords(d).length, 3);
-    // ... and the group commit moves them into the database within milliseconds.
-    await new Promise((r) => setTimeout(r, 50));
+    // ... and the group commit moves them into the database within GROUP_COMMIT_MS.
+    await new Promise((r) => setTimeout(r, GROUP_COMMIT_MS + 100));
     const peek = new Database(join(d, 'audit.db'), { readonly: true });
     assert.equal((peek.prepare('SELECT COUNT(*) c FROM audit_records').get() as { c: number }).c, 3);
     peek.close();
@@ -57,6 +59,17 @@ describe('SQLite audit store', () => {
     assert.ok(inst[0]!.stopped_ts);
     assert.equal(verifyRecords(await r.chainRecords()).ok, true);
     await r.close();
+  });
+
+  test('insertValues gives every column in INSERT_COLUMNS order', () => {
+    const c = new Chainer('I');
+    const full = c.next({ ts: '2026-01-01T00:00:00.000Z', kind: 'decision', session: 'se', identity: 'id', server: 'sv', tool: 'to', request_id: '1', decision: 'de', reason: 're', rule: 'ru', rule_pointer: 'rp', message: 'me', args_sha256: 'as', args: 'ar', outcome: 'ou', latency_ms: 1.5, policy_hash: 'ph', data: 'da' });
+    const sparse = c.next({ ts: 'not a time', kind: 'startup', session: null });
+    for (const r of [full, sparse]) {
+      const byColumn = INSERT_COLUMNS.map((col) => (col === 'ts_ms' ? tsMs(r.ts) : ((r as unknown as Record<string, unknown>)[col] ?? null)));
+      assert.deepEqual(insertValues(r), byColumn);
+    }
+    assert.equal(insertValues(sparse)[2], 0, 'an unparsable ts gives ts_ms 0');
   });
 
   test('captured arguments are redacted again by the store', async () => {

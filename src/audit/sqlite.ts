@@ -1,11 +1,13 @@
 // The embedded audit store: `<stateDir>/audit.db`, SQLite in WAL mode, one
 // row per record, safe for several gateway processes on one machine.
 //
-// Durability: append() is one synchronous INSERT in autocommit, so the record
-// is committed before emit() returns and before the session answers. With
-// `synchronous=NORMAL` (the default) a committed record survives the process
-// being killed (kill -9); `synchronous=FULL` (--audit-sync full) also makes it
-// survive a power loss or OS crash, at the price of an fsync per record.
+// Durability: by default the gateway's writer journals each record
+// (journal.ts) and this store takes them in groups (appendMany, one
+// transaction). With --audit-sync full the writer calls append() directly: one
+// synchronous INSERT in autocommit with `synchronous=FULL`, so the record also
+// survives a power loss or OS crash, at the price of an fsync per record. With
+// `synchronous=NORMAL` a committed record survives the process being killed
+// (kill -9), as a journaled one does.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
