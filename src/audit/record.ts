@@ -31,7 +31,18 @@ export function kindOf(e: GatewayEvent): AuditKind {
   }
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : v === undefined || v === null ? null : String(v));
+// String.prototype.isWellFormed/toWellFormed (Node 20+; the project's lib is ES2023).
+const wellFormed = String.prototype as unknown as { isWellFormed: (this: string) => boolean; toWellFormed: (this: string) => string };
+
+/**
+ * A column's text. A lone surrogate (JSON escapes can carry one into a tool
+ * name or an id) becomes U+FFFD: canonical JSON cannot hash it, and SQLite
+ * would store it as U+FFFD anyway, so the record is still written, as stored.
+ */
+const str = (v: unknown): string | null => {
+  const s = typeof v === 'string' ? v : v === undefined || v === null ? null : String(v);
+  return s === null || wellFormed.isWellFormed.call(s) ? s : wellFormed.toWellFormed.call(s);
+};
 
 /**
  * Map an event to record fields. Arguments, when present (capture is opt-in

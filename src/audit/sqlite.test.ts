@@ -18,6 +18,20 @@ function call(i: number, ts: string, extra: Partial<GatewayEvent> = {}): Gateway
 }
 
 describe('SQLite audit store', () => {
+  test('a call whose tool name carries a lone surrogate is still recorded, and the chain verifies', async () => {
+    const d = dir();
+    const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0 });
+    // JSON escapes (\ud800) can put a lone surrogate in a name; canonical JSON cannot hash one.
+    log.emit(call(0, new Date().toISOString(), { tool: 'read\ud800file', request_id: 'id\udfff' }));
+    assert.equal(log.pending, 0, 'the record was written, not held back');
+    assert.equal(log.dropped, 0);
+    await log.close();
+    const recs = await new SqliteAuditReader(join(d, 'audit.db')).records();
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0]!.tool, 'read\ufffdfile');
+    assert.equal(verifyRecords(recs).ok, true);
+  });
+
   test('records every field, journals synchronously, group-commits, and verifies', async () => {
     const d = dir();
     const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0 });
