@@ -293,6 +293,30 @@ describe('SqliteCounterStore leasing', () => {
     await s.close();
   });
 
+  it("reads stay fresh: another connection's commit, an own slow path, a rollback and a prune all show", async () => {
+    const path = freshPath();
+    const a = open(path);
+    const b = open(path);
+    const read = async (s: SqliteCounterStore) => (await s.read([{ key: 'k', window: 'day' }], T0)).get('k');
+    assert.equal(await read(a), 0);
+    assert.equal(await read(a), 0, 'a second read (remembered) agrees');
+    // Another connection (as another process would) commits: a's next read sees it.
+    handleOf(await b.reserve([req('k', 5, 100, 'day')], T0));
+    assert.equal(await read(a), 5 + b.leased('k', 'day', T0));
+    // a's own slow path (a first reservation takes one) shows in a's reads.
+    const h = handleOf(await a.reserve([{ key: 'k', window: 'day', amount: 7, limit: 100 }], T0));
+    const afterOwn = await read(a);
+    assert.equal(afterOwn, stored(path, 'k') - a.leased('k', 'day', T0));
+    assert.ok(afterOwn >= 12);
+    await a.rollback(h);
+    assert.equal(await read(a), stored(path, 'k') - a.leased('k', 'day', T0));
+    // A prune past the window empties it: the next read is 0, not a remembered value.
+    a.prune(T0 + 3 * 86_400_000);
+    assert.equal((await a.read([{ key: 'k', window: 'day' }], T0)).get('k'), 0);
+    await a.close();
+    await b.close();
+  });
+
   it('close gives back unspent leases: a fresh store reads what was spent', async () => {
     const path = freshPath();
     const s = open(path);

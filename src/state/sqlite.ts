@@ -61,6 +61,8 @@
 //   handle without a lease here (another process's, a dropped window) is
 //   subtracted from the database as above. read() is the stored value minus
 //   this process's own unspent lease (other processes' leases read as spent).
+//   Stored values read are remembered while PRAGMA data_version says no other
+//   connection has committed and this one has not written since.
 // - close() flushes queued reservations, then gives back every unspent lease
 //   of a window that has not ended (in caller time) in one transaction. A
 //   crash gives nothing back: its leases stay counted until their window ends
@@ -146,6 +148,8 @@ export class SqliteCounterStore implements CounterStore {
   private closed = false;
 
   private readonly readTx: (refs: readonly CounterRef[], now: number) => Map<string, number>;
+  /** Drops the stored values remembered by reads (after every write of this connection). */
+  private forgetReads: () => void = () => undefined;
   private readonly reserveTx: { immediate: (requests: readonly ReserveRequest[], now: number) => ReserveResult };
   private readonly batchTx: { immediate: (batch: readonly Queued[]) => ReserveResult[] };
   private queue: Queued[] = [];
@@ -230,9 +234,36 @@ export class SqliteCounterStore implements CounterStore {
       const lease = leasing ? this.leases.get(key)?.get(start) : undefined;
       return lease && lease.remaining > 0 ? Math.max(0, stored - lease.remaining) : stored;
     };
+    // Leasing: stored values read earlier are reused while no other connection
+    // has committed (PRAGMA data_version, one cheap statement, tells) and this
+    // one has not written since (every own write clears them): a read is then
+    // a map lookup instead of a query.
+    const dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    let readAt = -1;
+    const storedSeen = new Map<string, number>();
+    this.forgetReads = () => storedSeen.clear();
+    const readLeasing = (refs: readonly CounterRef[], now: number, out: Map<string, number>) => {
+      const version = dataVersion.get()!;
+      if (version !== readAt || storedSeen.size > 10_000) {
+        storedSeen.clear();
+        readAt = version;
+      }
+      for (const r of refs) {
+        const start = windowStart(r.window, now);
+        const k = `${start}|${r.key}`;
+        let value = storedSeen.get(k);
+        if (value === undefined) {
+          value = current(r.key, start);
+          storedSeen.set(k, value);
+        }
+        out.set(r.key, own(r.key, start, value));
+      }
+      return out;
+    };
     this.readTx = (refs: readonly CounterRef[], now: number) => {
       const out = new Map<string, number>();
       if (refs.length === 0) return out;
+      if (leasing && refs.length <= 16) return readLeasing(refs, now, out);
       if (refs.length === 1) {
         const start = windowStart(refs[0]!.window, now);
         out.set(refs[0]!.key, own(refs[0]!.key, start, current(refs[0]!.key, start)));
@@ -499,6 +530,7 @@ export class SqliteCounterStore implements CounterStore {
       for (const q of batch) q.reject(new Error('SqliteCounterStore is closed'));
       return;
     }
+    this.forgetReads();
     try {
       for (const q of batch) if (q.now >= this.nextPruneAt) this.prune(q.now);
     } catch (err) {
@@ -539,6 +571,7 @@ export class SqliteCounterStore implements CounterStore {
     // process still holds one: it stays counted until spent or given back.
     const bounds = this.leaseMax > 0 ? this.bounds.get(handle) : undefined;
     if (!bounds) {
+      this.forgetReads();
       this.rollbackTx.immediate(handle.items);
       this.settled.add(handle);
       return;
@@ -550,7 +583,10 @@ export class SqliteCounterStore implements CounterStore {
       if (lease) back.push([lease, it.amount, bounds[i]!]);
       else rest.push(it);
     });
-    if (rest.length > 0) this.rollbackTx.immediate(rest);
+    if (rest.length > 0) {
+      this.forgetReads();
+      this.rollbackTx.immediate(rest);
+    }
     for (const [lease, amount, bound] of back) {
       lease.remaining += amount;
       // The returned units were counted under `bound`: the lease now only
@@ -565,6 +601,7 @@ export class SqliteCounterStore implements CounterStore {
     this.assertOpen();
     this.nextPruneAt = now + this.pruneEveryMs;
     if (this.leaseMax > 0) this.dropEndedLeases(now);
+    this.forgetReads();
     return this.pruneStmt.run(now).changes;
   }
 
@@ -594,6 +631,7 @@ export class SqliteCounterStore implements CounterStore {
       // same as a crash (fail closed).
       if (unspent.length > 0) {
         try {
+          this.forgetReads();
           this.giveBackTx.immediate(unspent);
         } catch {
           // fail closed: see above
