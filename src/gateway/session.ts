@@ -790,7 +790,11 @@ export class GatewaySession {
       if (isPlainObject(res.result)) this.taskStatus(poll, isPlainObject(res.result.task) ? res.result.task : res.result);
     }
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {
-      this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
+      // A shared pin store still loading (Redis connecting at start-up) is waited
+      // for, briefly, rather than withholding every tool as unverified.
+      const loading = this.o.pins && this.o.pins.mode !== 'off' ? this.o.pins.whenReady() : undefined;
+      if (loading) void loading.then(() => this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res))));
+      else this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
       return;
     }
     this.deliverFromUpstream(res, text, status);

@@ -35,6 +35,8 @@ export interface PinStore {
   /** Accept the pending definition of a tool; returns false when nothing was pending. (Redis answers with a promise.) */
   accept(server: string, tool: string, now: Date): boolean | Promise<boolean>;
   list(server?: string): Pin[] | Promise<Pin[]>;
+  /** Undefined when get() can answer for `server`; else a promise settled when it can (a shared store loading its pins). */
+  whenLoaded?(server: string): Promise<void> | undefined;
   close(): void;
 }
 
@@ -84,6 +86,23 @@ export class PinChecker {
 
   get mode(): PinMode {
     return this.modeOf();
+  }
+
+  /**
+   * Whether checks can be answered now; otherwise a promise that settles when
+   * they can, or after `timeoutMs` (then checks report "unverified" as before).
+   * A gateway that starts faster than its shared store connects waits here
+   * instead of withholding every tool of its first tools/list.
+   */
+  whenReady(timeoutMs = 3_000): Promise<void> | undefined {
+    const ready = this.store.whenLoaded?.(this.server);
+    if (!ready) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([ready.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Check one listed tool; records first sights and changes. */

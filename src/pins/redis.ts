@@ -141,6 +141,11 @@ export class RedisPinStore implements PinStore {
     return this.load(server);
   }
 
+  /** Undefined when the mirror of `server` is loaded; else its loading (rejects when Redis is unreachable). */
+  whenLoaded(server: string): Promise<void> | undefined {
+    return this.mirrors.has(server) ? undefined : this.track(server);
+  }
+
   /** Whether the mirror of `server` is loaded (checks can be answered). */
   loaded(server: string): boolean {
     return this.mirrors.has(server);
