@@ -23,7 +23,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { compilePolicy, countersFor, decide } from '../src/policy/index.js';
 import { MemoryCounterStore } from '../src/state/memory.js';
-import { openCounterStore } from '../src/state/index.js';
+import { openCounterStore, type CounterStore, type ReserveRequest } from '../src/state/index.js';
 import { fiftyRulePolicy, thousandToolPolicy } from './policies.js';
 import { LineClient, rssKb, treeRssKb, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
@@ -381,7 +381,13 @@ async function storeRate(kind: 'memory' | 'sqlite' | 'sqlite-lease', counters = 
     { key: '_global._rate_minute', window: 'minute' as const, amount: 1, limit: Number.MAX_SAFE_INTEGER },
   ];
   const req = all.slice(0, counters);
-  const n = kind === 'sqlite' ? 30_000 : 500_000;
+  const rate = await reserveRate(store, req, kind === 'sqlite' ? 30_000 : 500_000);
+  await store.close();
+  return rate;
+}
+
+/** Median over rounds of reserve+commit per second, `n` sequential reservations a round. */
+async function reserveRate(store: CounterStore, req: ReserveRequest[], n: number): Promise<number> {
   const rates: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();
@@ -391,7 +397,6 @@ async function storeRate(kind: 'memory' | 'sqlite' | 'sqlite-lease', counters = 
     }
     rates.push(n / ((performance.now() - t) / 1000));
   }
-  await store.close();
   return median(rates);
 }
 
@@ -425,17 +430,7 @@ async function redisRate(): Promise<number | undefined> {
   try {
     await store.ping();
     const req = [{ key: 'echo._rate_minute', window: 'minute' as const, amount: 1, limit: Number.MAX_SAFE_INTEGER }];
-    const n = 5000;
-    const rates: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const t = performance.now();
-      for (let i = 0; i < n; i++) {
-        const res = await store.reserve(req, Date.now());
-        if (res.ok) await store.commit(res.handle);
-      }
-      rates.push(n / ((performance.now() - t) / 1000));
-    }
-    return median(rates);
+    return await reserveRate(store, req, 5000);
   } finally {
     await store.close();
     await deletePrefix(url, prefix).catch(() => {});

@@ -792,9 +792,10 @@ export class GatewaySession {
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {
       // A shared pin store still loading (Redis connecting at start-up) is waited
       // for, briefly, rather than withholding every tool as unverified.
+      const deliver = () => this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
       const loading = this.o.pins && this.o.pins.mode !== 'off' ? this.o.pins.whenReady() : undefined;
-      if (loading) void loading.then(() => this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res))));
-      else this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
+      if (loading) void loading.then(deliver);
+      else deliver();
       return;
     }
     this.deliverFromUpstream(res, text, status);

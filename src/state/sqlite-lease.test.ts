@@ -3,15 +3,14 @@
 // into the lease, reads less the own lease, give-back on close, over-count on
 // a crash, window roll-over, and no SQLite write on the fast path.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { T0, req } from './contract.js';
 import { SqliteCounterStore } from './sqlite.js';
+import { runHammerChildren } from './hammer.js';
 import type { ReservationHandle, ReserveResult } from './types.js';
 import { windowStart } from './window.js';
 
@@ -143,7 +142,7 @@ describe('SqliteCounterStore leasing', () => {
     await open(path).close();
     const limit = 500;
     const attempts = 250;
-    const results = await runChildren(path, [0, 1, 2, 3], { limit, attempts, leaseMax: LEASE });
+    const results = await runHammerChildren(path, [0, 1, 2, 3], { limit, attempts, now: T0, leaseMax: LEASE });
     const ok = results.reduce((s, r) => s + r.ok, 0);
     assert.ok(ok <= limit, `successes per child: ${results.map((r) => r.ok).join(', ')}`);
     // Every child gave back its leases at close: the file holds exactly what was spent.
@@ -155,7 +154,7 @@ describe('SqliteCounterStore leasing', () => {
     const path = freshPath();
     await open(path).close();
     const limit = 1000;
-    const [crashed] = await runChildren(path, [0], { limit, attempts: 300, leaseMax: LEASE, mode: 'crash' });
+    const [crashed] = await runHammerChildren(path, [0], { limit, attempts: 300, now: T0, leaseMax: LEASE, mode: 'crash' });
     assert.equal(crashed!.ok, 300);
     const after = stored(path, 'shared');
     assert.ok(after >= 300, `stored ${after} < spent 300`);
@@ -400,38 +399,3 @@ describe('SqliteCounterStore leasing', () => {
     assert.throws(() => open(freshPath(), -1), RangeError);
   });
 });
-
-interface ChildResult {
-  ok: number;
-  refused: number;
-}
-
-async function runChildren(path: string, indexes: number[], o: { limit: number; attempts: number; leaseMax: number; mode?: 'close' | 'crash' }): Promise<ChildResult[]> {
-  const script = fileURLToPath(new URL('./hammer-child.js', import.meta.url));
-  const children = indexes.map((i) => {
-    const child = spawn(process.execPath, [script, path, String(o.limit), String(o.attempts), String(i), String(T0), String(o.leaseMax), o.mode ?? 'close'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    const ready = new Promise<void>((resolve) => {
-      child.stdout.on('data', (d: string) => {
-        out += d;
-        if (out.includes('ready\n')) resolve();
-      });
-    });
-    const done = new Promise<ChildResult>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (code, signal) => {
-        const crashed = o.mode === 'crash' && signal === 'SIGKILL';
-        if (code !== 0 && !crashed) return reject(new Error(`child ${i} exited with ${code ?? signal}: ${out}`));
-        const last = out.trim().split('\n').pop()!;
-        resolve(JSON.parse(last) as ChildResult);
-      });
-    });
-    return { child, ready, done };
-  });
-  await Promise.all(children.map((c) => c.ready));
-  for (const c of children) c.child.stdin.write('go\n');
-  return Promise.all(children.map((c) => c.done));
-}

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { T0, counterStoreContract, req } from './contract.js';
+import { runHammerChildren } from './hammer.js';
 import { SqliteCounterStore } from './sqlite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-sqlite-'));
@@ -80,32 +79,7 @@ describe('SqliteCounterStore', () => {
     await new SqliteCounterStore({ path }).close();
     const limit = 500;
     const attempts = 250; // 4 x 250 = 1000 attempts for 500 places
-    const script = fileURLToPath(new URL('./hammer-child.js', import.meta.url));
-    const children = [0, 1, 2, 3].map((i) => {
-      const child = spawn(process.execPath, [script, path, String(limit), String(attempts), String(i), String(T0)], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      const ready = new Promise<void>((resolve) => {
-        child.stdout.on('data', (d: string) => {
-          out += d;
-          if (out.includes('ready\n')) resolve();
-        });
-      });
-      const done = new Promise<{ ok: number; refused: number }>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('exit', (code) => {
-          if (code !== 0) return reject(new Error(`child ${i} exited with ${code}: ${out}`));
-          const last = out.trim().split('\n').pop()!;
-          resolve(JSON.parse(last) as { ok: number; refused: number });
-        });
-      });
-      return { child, ready, done };
-    });
-    await Promise.all(children.map((c) => c.ready));
-    for (const c of children) c.child.stdin.write('go\n');
-    const results = await Promise.all(children.map((c) => c.done));
+    const results = await runHammerChildren(path, [0, 1, 2, 3], { limit, attempts, now: T0 });
 
     const ok = results.reduce((s, r) => s + r.ok, 0);
     const refused = results.reduce((s, r) => s + r.refused, 0);
