@@ -33,7 +33,8 @@ export interface TestCase {
   approved?: boolean;
 }
 
-export type Expectation = 'allow' | 'deny' | 'approval';
+/** `would_deny`: forwarded, but a `mode: monitor` rule would have denied it (recorded as would_deny). */
+export type Expectation = 'allow' | 'deny' | 'approval' | 'would_deny';
 
 export interface TestSpec {
   file: string;
@@ -171,8 +172,8 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
         }
         case 'expect': {
           const s = decodeString(ctx, f.value, `${where}.expect`, f.keyOffset);
-          if (s === 'allow' || s === 'deny' || s === 'approval') c.expect = s;
-          else need(vAt, `${where}.expect must be "allow" or "deny", got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision)');
+          if (s === 'allow' || s === 'deny' || s === 'approval' || s === 'would_deny') c.expect = s;
+          else need(vAt, `${where}.expect must be allow, deny, approval or would_deny, got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision; would_deny, for a call a monitor-mode rule would deny)');
           break;
         }
         case 'identity': {
@@ -196,7 +197,7 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
       }
     }
     if (!c.tool) need(itemAt, `${where} needs a tool`, 'add tool: <tool name>');
-    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow, deny or approval)`, 'add expect: allow or expect: deny');
+    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow, deny, approval or would_deny)`, 'add expect: allow or expect: deny');
     if (c.tool && c.expect) cases.push({ ...c, name: c.name || `case ${i + 1}: ${c.tool}`, tool: c.tool, expect: c.expect } as TestCase);
   });
   if (issues.length > 0 || !policy) return { ok: false, errors: toErrors(text, file, issues) };
@@ -248,7 +249,9 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
     } else if (verdict.allowed) {
       const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
       await guard.settle(verdict.handle, outcome);
-      got = { decision: 'allow' };
+      const would = verdict.wouldDeny;
+      got = would ? { decision: 'would_deny', rule: would.rule, message: `${DENIAL_PREFIX} ${would.message}`, reason: would.reason } : { decision: 'allow' };
+      if (would?.pointer) got.pointer = would.pointer;
     } else {
       got = { decision: 'deny', rule: verdict.rule, message: `${DENIAL_PREFIX} ${verdict.message}`, reason: verdict.reason };
       if (verdict.pointer) got.pointer = verdict.pointer;
@@ -260,15 +263,17 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
           ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
           : got.decision === 'approval'
             ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
-            : `expected ${c.expect}, got allow`,
+            : got.decision === 'would_deny'
+              ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
+              : `expected ${c.expect}, got allow`,
       );
-    } else if (got.decision === 'deny' || got.decision === 'approval') {
+    } else if (got.decision !== 'allow') {
       if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
         failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
       }
       if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
     } else if (c.message !== undefined || c.rule !== undefined) {
-      failures.push('message and rule can only be checked on denied calls and approvals');
+      failures.push('message and rule can only be checked on denied calls, would-deny calls and approvals');
     }
     results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
   }

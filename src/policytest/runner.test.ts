@@ -94,7 +94,7 @@ test('malformed test files are errors with file:line:col', () => {
   if (r.ok) return;
   const got = r.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
   assert.deepEqual(got, [
-    '4:13 cases[0].expect must be "allow" or "deny", got "maybe"',
+    '4:13 cases[0].expect must be allow, deny, approval or would_deny, got "maybe"',
     '5:5 cases[1] needs a tool',
     '10:9 cases[2].at is earlier than the time before it (2026-01-15T10:00:00.000Z)',
     '11:5 unknown key "colour" in cases[2]',
@@ -175,4 +175,38 @@ test('the refunds example passes against the JSON policy and its YAML twin', asy
     assert.ok(r.cases.length > 10);
     assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
   }
+});
+
+test('expect: would_deny — a monitor-mode rule that would deny (condition or rate limit) is its own outcome', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'monitor.test.yaml'), `policy_inline: |
+  version: "1"
+  tools:
+    create_refund:
+      rules:
+        - name: "large refunds (trial)"
+          mode: monitor
+          conditions:
+            - { path: "args.amount", op: "lte", value: 1000 }
+          on_deny: "refunds over $10 need review"
+        - name: "refunds per hour (trial)"
+          mode: monitor
+          rate_limit: 2/hour
+start: "2026-01-15T10:00:00Z"
+cases:
+  - { name: small, tool: create_refund, args: { amount: 5 }, expect: allow }
+  - { name: large, tool: create_refund, args: { amount: 5000 }, expect: would_deny, rule: "large refunds (trial)", message: "need review" }
+  - { name: third in the hour, tool: create_refund, args: { amount: 5 }, expect: would_deny, rule: "refunds per hour (trial)" }
+  - { name: wrongly expected allow, tool: create_refund, args: { amount: 5000 }, expect: allow }
+  - { name: wrongly expected would_deny, tool: create_refund, args: { amount: 5 }, at: "2026-01-15T11:00:00Z", expect: would_deny }
+`);
+  const r = await runTestFile(join(d, 'monitor.test.yaml'));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.cases.map((c) => [c.name, c.passed]), [
+    ['small', true], ['large', true], ['third in the hour', true], ['wrongly expected allow', false], ['wrongly expected would_deny', false],
+  ]);
+  assert.equal(r.cases[1]!.got.decision, 'would_deny');
+  assert.equal(r.cases[1]!.got.message, '[TOOLGATE POLICY DENIED] refunds over $10 need review');
+  assert.match(r.cases[3]!.failures[0]!, /expected allow, got would_deny: forwarded, but monitor-mode rule "large refunds \(trial\)" would deny it/);
+  assert.deepEqual(r.cases[4]!.failures, ['expected would_deny, got allow']);
 });
