@@ -113,7 +113,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const telemetry = await openTelemetry(observe, { instance, version: VERSION, warn: (m) => log.warn(m) });
   if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
-  const events = new MultiSink([new JsonlEventSink({ stateDir, instance }), audit, ...telemetry.sinks]);
+  // The audit record is written before the answer; the JSONL log, metrics and traces just after it.
+  const events = new MultiSink([audit], { observers: [new JsonlEventSink({ stateDir, instance }), ...telemetry.sinks] });
   const holder = new PolicyHolder(configPath, policy);
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;

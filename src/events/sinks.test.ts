@@ -54,4 +54,39 @@ describe('MultiSink', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /disk on fire/);
   });
+
+  it('observers get every event, in order, after the synchronous step that emitted it; close delivers what waits', async () => {
+    const audit = new MemorySink();
+    const log = new MemorySink();
+    const m = new MultiSink([audit], { observers: [log] });
+    m.emit(ev('tool_call', 1));
+    m.emit(ev('tool_call', 2));
+    assert.equal(audit.events.length, 2, 'sinks at once');
+    assert.equal(log.events.length, 0, 'observers not on the emitting path');
+    await Promise.resolve();
+    assert.deepEqual(log.events.map((e) => e.ts), ['t1', 't2']);
+    m.emit(ev('shutdown', 3));
+    await m.close();
+    assert.deepEqual(log.events.map((e) => e.ts), ['t1', 't2', 't3']);
+    assert.ok(audit.closed && log.closed);
+  });
+
+  it('a failing observer is reported once and does not stop the other observers', async () => {
+    const bad: EventSink = {
+      emit() {
+        throw new Error('exporter down');
+      },
+      async close() {},
+    };
+    const good = new MemorySink();
+    const warnings: string[] = [];
+    const m = new MultiSink([], { observers: [bad, good], warn: (w) => warnings.push(w) });
+    m.emit(ev('tool_call', 1));
+    m.emit(ev('tool_call', 2));
+    await Promise.resolve();
+    assert.equal(good.events.length, 2);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /exporter down/);
+    await m.close();
+  });
 });

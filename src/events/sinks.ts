@@ -24,17 +24,25 @@ export class MemorySink implements EventSink {
 }
 
 /**
- * Fans every event out to several sinks. One sink failing (throwing from emit
- * or rejecting on close) never stops the others and never reaches the caller;
- * each failing sink is reported once.
+ * Fans every event out to several sinks. `sinks` get each event at once, in
+ * order (the audit log: a call's record is written before its answer leaves).
+ * `observers` (the JSONL log, metrics, traces) get it right after the current
+ * synchronous step, in a microtask: still before any further I/O is handled,
+ * but no longer on the path of the answer being sent. One sink failing
+ * (throwing from emit or rejecting on close) never stops the others and never
+ * reaches the caller; each failing sink is reported once.
  */
 export class MultiSink implements EventSink {
   private readonly sinks: readonly EventSink[];
+  private readonly observers: readonly EventSink[];
   private readonly reported = new Set<EventSink>();
   private readonly warn: (message: string) => void;
+  private deferred: GatewayEvent[] = [];
+  private readonly deliverDeferred = (): void => this.flushObservers();
 
-  constructor(sinks: readonly EventSink[], opts: { warn?: (message: string) => void } = {}) {
+  constructor(sinks: readonly EventSink[], opts: { observers?: readonly EventSink[]; warn?: (message: string) => void } = {}) {
     this.sinks = [...sinks];
+    this.observers = [...(opts.observers ?? [])];
     this.warn = opts.warn ?? warnToStderr;
   }
 
@@ -46,12 +54,31 @@ export class MultiSink implements EventSink {
         this.report(sink, 'emit', err);
       }
     }
+    if (this.observers.length === 0) return;
+    if (this.deferred.length === 0) queueMicrotask(this.deliverDeferred);
+    this.deferred.push(event);
+  }
+
+  private flushObservers(): void {
+    const events = this.deferred;
+    this.deferred = [];
+    for (const event of events) {
+      for (const sink of this.observers) {
+        try {
+          sink.emit(event);
+        } catch (err) {
+          this.report(sink, 'emit', err);
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.sinks.map(async (s) => s.close()));
+    this.flushObservers();
+    const all = [...this.sinks, ...this.observers];
+    const results = await Promise.allSettled(all.map(async (s) => s.close()));
     results.forEach((r, i) => {
-      if (r.status === 'rejected') this.report(this.sinks[i]!, 'close', r.reason);
+      if (r.status === 'rejected') this.report(all[i]!, 'close', r.reason);
     });
   }
 

@@ -318,7 +318,10 @@ export class GatewaySession {
       return;
     }
 
-    const argsHash = sha256Canonical(args);
+    // The arguments' hash goes in the call's record. On the forwarding path it
+    // is taken once the call has left, off the call's latency.
+    let argsHash: string | undefined;
+    const hashArgs = (): string => (argsHash ??= sha256Canonical(args));
     const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
@@ -328,11 +331,11 @@ export class GatewaySession {
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
-        if (this.continueRound(req, token.nonce, name, argsHash, batch)) return;
+        if (this.continueRound(req, token.nonce, name, hashArgs(), batch)) return;
       }
     }
     if (this.o.callerDenial !== undefined) {
-      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message: this.o.callerDenial, args_sha256: argsHash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message: this.o.callerDenial, args_sha256: hashArgs(), latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(this.o.callerDenial)), batch);
       return;
     }
@@ -344,7 +347,7 @@ export class GatewaySession {
     if (pinRefusal !== undefined) {
       slot.done = true;
       this.flushOutbox();
-      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
@@ -357,7 +360,7 @@ export class GatewaySession {
       this.flushOutbox();
       const message = 'toolgate could not decide this call (state store unavailable); denied';
       this.o.log.error({ err, tool: name }, 'decision failed');
-      this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
@@ -375,7 +378,7 @@ export class GatewaySession {
         message: verdict.message,
         state: verdict.state,
         state_error: verdict.stateError,
-        args_sha256: argsHash,
+        args_sha256: hashArgs(),
         args: captured,
         policy_hash: policy.hash,
         latency_ms: performance.now() - started,
@@ -389,11 +392,11 @@ export class GatewaySession {
       // the call is sent (in order from then on) once approved.
       slot.done = true;
       this.flushOutbox();
-      await this.holdForApproval(req, batch, { name, args, argsHash, policy, verdict, started });
+      await this.holdForApproval(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started });
       return;
     }
 
-    await this.forwardDecided(req, batch, slot, { name, argsHash, captured, policy, verdict, started, protocol });
+    await this.forwardDecided(req, batch, slot, { name, args, argsHash, captured, policy, verdict, started, protocol });
   }
 
   /**
@@ -505,24 +508,24 @@ export class GatewaySession {
     req: JsonRpcRequest,
     batch: Batch | undefined,
     slot: Slot,
-    c: { name: string; argsHash: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
+    c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
   ): Promise<void> {
-    const { name, argsHash, captured, policy, verdict, started } = c;
+    const { name, captured, policy, verdict, started } = c;
     const key = idKey(req.id);
     if (!this.upstreamOpen) {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
       const latency = performance.now() - started;
-      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: argsHash, args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
+      this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return;
     }
 
-    this.calls.set(key, {
+    const call: PendingCall = {
       id: req.id,
       tool: name,
-      argsHash,
+      argsHash: c.argsHash ?? '',
       started,
       forwarded: performance.now(),
       handle: verdict.handle,
@@ -533,12 +536,15 @@ export class GatewaySession {
       wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
-    });
+    };
+    this.calls.set(key, call);
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
     slot.done = true;
     this.flushOutbox();
+    // Before any answer can arrive (that needs another event-loop turn).
+    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
   }
 
   /**
@@ -649,7 +655,7 @@ export class GatewaySession {
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
-    await this.forwardDecided(req, batch, this.reserveSlot(), { name, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
+    await this.forwardDecided(req, batch, this.reserveSlot(), { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
