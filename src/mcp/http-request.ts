@@ -124,7 +124,18 @@ class NodeResponse implements UpstreamResponse {
     if (this.stream) return this.stream;
     if (this.consumed) return null;
     this.consumed = true;
-    this.stream = Readable.toWeb(this.msg) as unknown as ReadableStream<Uint8Array>;
+    const msg = this.msg;
+    const signal = this.signal;
+    if (signal) {
+      // Aborting ends the stream being read.
+      const abortBody = () => msg.destroy(abortError(signal));
+      if (signal.aborted) abortBody();
+      else {
+        signal.addEventListener('abort', abortBody, { once: true });
+        msg.once('close', () => signal.removeEventListener('abort', abortBody));
+      }
+    }
+    this.stream = Readable.toWeb(msg) as unknown as ReadableStream<Uint8Array>;
     return this.stream;
   }
 
@@ -154,46 +165,85 @@ class NodeResponse implements UpstreamResponse {
   }
 }
 
+/** Where requests for one URL go, worked out once per URL (not per request). */
+interface Target {
+  https: boolean;
+  protocol: string;
+  host: string;
+  port: string;
+  path: string;
+  /** The Host header node:http would send for this URL. */
+  hostHeader: string;
+}
+
+/** Parsed upstream URLs: the transports send every request to one or two URLs, so they are parsed once. */
+const targets = new Map<string, Target>();
+
+function targetOf(url: string | URL): Target {
+  const key = typeof url === 'string' ? url : url.href;
+  let t = targets.get(key);
+  if (t) return t;
+  const u = typeof url === 'string' ? new URL(url) : url;
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  // As node:http writes it: IPv6 in brackets, the port unless it is the scheme's default (URL leaves that out).
+  const hostHeader = (host.includes(':') ? `[${host}]` : host) + (u.port ? `:${u.port}` : '');
+  t = { https: u.protocol === 'https:', protocol: u.protocol, host, port: u.port, path: `${u.pathname}${u.search}`, hostHeader };
+  if (targets.size >= 256) targets.clear();
+  targets.set(key, t);
+  return t;
+}
+
+/**
+ * The request headers as the flat [name, value, ...] list node:http writes
+ * as given (still validated, but without a setHeader per name building its
+ * header map), with Content-Length and Host added as node:http adds them.
+ * A caller's own Host header (an --header) keeps node:http's object form,
+ * which also derives the TLS server name from it.
+ */
+function headerList(headers: Record<string, string> | undefined, body: string | undefined, t: Target): string[] | Record<string, string> {
+  const list: string[] = [];
+  if (headers) {
+    for (const name in headers) {
+      if (name === 'host') return body === undefined ? { ...headers } : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+      // Ours replaces any given Content-Length, as it always has.
+      if (name !== 'content-length' || body === undefined) list.push(name, headers[name]!);
+    }
+  }
+  if (body !== undefined) list.push('content-length', String(Buffer.byteLength(body)));
+  list.push('host', t.hostHeader);
+  return list;
+}
+
 /** fetch() for the upstream transports (see the file comment). */
 export function upstreamFetch(url: string | URL, init: UpstreamRequestInit, retried = false): Promise<UpstreamResponse> {
-  const u = typeof url === 'string' ? new URL(url) : url;
   const signal = init.signal;
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  const https = u.protocol === 'https:';
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+  let t: Target;
+  try {
+    t = targetOf(url);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise<UpstreamResponse>((resolve, reject) => {
     let req: ClientRequest;
     let answered = false;
     const onAbort = () => req.destroy(abortError(signal!));
-    const options = {
-      protocol: u.protocol,
-      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
-      port: u.port,
-      path: `${u.pathname}${u.search}`,
-      method: init.method,
-      headers,
-      agent: https ? agents.https : agents.http,
-    };
+    // Only what the request needs: node:http copies the options object twice per request.
+    const options = { protocol: t.protocol, host: t.host, port: t.port, path: t.path, method: init.method, headers: headerList(init.headers, init.body, t), agent: t.https ? agents.https : agents.http };
     const onResponse = (msg: IncomingMessage) => {
       answered = true;
       signal?.removeEventListener('abort', onAbort);
-      if (signal) {
-        // Aborting later ends the body too (a stream being read).
-        const abortBody = () => msg.destroy(abortError(signal));
-        signal.addEventListener('abort', abortBody, { once: true });
-        msg.once('close', () => signal.removeEventListener('abort', abortBody));
-      }
+      // Aborting from here on ends the body: NodeResponse listens once the body is read.
       resolve(new NodeResponse(msg, signal));
     };
-    req = https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
+    req = t.https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', onAbort);
       if (answered) return;
       // A reused connection the server had closed: reset, a broken pipe, or closed before any answer (ECONNRESET "socket hang up").
       if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted) {
-        resolve(upstreamFetch(u, init, true));
+        resolve(upstreamFetch(url, init, true));
         return;
       }
       reject(err);

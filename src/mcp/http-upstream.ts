@@ -56,6 +56,9 @@ export interface HttpUpstreamOptions {
   stateless?: boolean;
 }
 
+/** A body with something in it (tested without trimming a copy of it). */
+const NOT_BLANK = /\S/;
+
 /** Gateway-made requests use ids in their own space, so they never collide with a peer's. */
 const GATEWAY_ID_PREFIX = 'toolgate-';
 
@@ -132,7 +135,9 @@ export class HttpUpstreamChannel implements MessageChannel {
       const controller = new AbortController();
       const t = setTimeout(() => controller.abort(), 2000);
       try {
-        await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
+        const res = await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
+        // Read to the end, so the connection goes back to the pool (or is let go on the timeout).
+        await res.text();
       } catch {
         // The server may already be gone.
       } finally {
@@ -303,9 +308,10 @@ export class HttpUpstreamChannel implements MessageChannel {
         return;
       }
       const body = await res.text();
-      if (body.trim().length > 0) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
-      const left = requests.filter((r) => this.pending.has(idKey(r.id)));
-      if (left.length > 0) this.failAll(left, `the upstream answered HTTP ${res.status} without a response to the request`);
+      if (NOT_BLANK.test(body)) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
+      for (const r of requests) {
+        if (this.pending.has(idKey(r.id))) this.fail(r.id, `the upstream answered HTTP ${res.status} without a response to the request`);
+      }
     } finally {
       this.controllers.delete(controller);
     }
@@ -373,6 +379,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         }
         if (res.status === 405) {
           this.getSupported = false;
+          await res.text().catch(() => '');
           opened();
           return;
         }
