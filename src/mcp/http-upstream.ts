@@ -106,7 +106,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     return this.sessionId;
   }
 
-  send(text: string, _opts?: SendOptions): void {
+  send(text: string, opts?: SendOptions): void {
     if (this.closed) {
       this.failAll(requestsIn(text), 'the upstream connection is closed');
       return;
@@ -115,7 +115,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       this.held.push(text);
       return;
     }
-    this.dispatch(text);
+    this.dispatch(text, opts?.value);
   }
 
   async close(): Promise<void> {
@@ -149,9 +149,9 @@ export class HttpUpstreamChannel implements MessageChannel {
 
   // ---- outgoing -------------------------------------------------------------
 
-  private dispatch(text: string): void {
-    // Parsed once here; post() and the header helpers work on the value.
-    const value = safeParse(text);
+  private dispatch(text: string, parsed?: unknown): void {
+    // Parsed once (by the sender, or here); post() and the header helpers work on the value.
+    const value = parsed !== undefined ? parsed : safeParse(text);
     const single = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (single?.kind === 'request' && single.msg.method === 'initialize' && !this.o.stateless) {
       this.initText = text;
