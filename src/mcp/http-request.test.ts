@@ -328,3 +328,23 @@ test('the answers nobody needs (a refused GET stream, the DELETE) are still read
     await srv.close();
   }
 });
+
+test('a body read whole from the buffer still ends the response: the connection is reused, and a refused scheme fails', async () => {
+  const srv = await counting((_req, body, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+  });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await upstreamFetch(srv.url, { method: 'POST', body: `{"n":${i},"s":"ü"}` });
+      await new Promise((r) => setTimeout(r, 5)); // the body has surely arrived
+      assert.equal(await res.text(), `{"n":${i},"s":"ü"}`);
+      await assert.rejects(res.text(), /already been read/);
+    }
+    assert.equal(srv.connections, 1);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
+  await assert.rejects(upstreamFetch('ftp://127.0.0.1/x', { method: 'GET' }), /not supported/);
+});

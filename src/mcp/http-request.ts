@@ -168,7 +168,6 @@ class NodeResponse implements UpstreamResponse {
 /** Where requests for one URL go, worked out once per URL (not per request). */
 interface Target {
   https: boolean;
-  protocol: string;
   host: string;
   port: string;
   path: string;
@@ -184,10 +183,11 @@ function targetOf(url: string | URL): Target {
   let t = targets.get(key);
   if (t) return t;
   const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`Protocol "${u.protocol}" not supported`);
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
   // As node:http writes it: IPv6 in brackets, the port unless it is the scheme's default (URL leaves that out).
   const hostHeader = (host.includes(':') ? `[${host}]` : host) + (u.port ? `:${u.port}` : '');
-  t = { https: u.protocol === 'https:', protocol: u.protocol, host, port: u.port, path: `${u.pathname}${u.search}`, hostHeader };
+  t = { https: u.protocol === 'https:', host, port: u.port, path: `${u.pathname}${u.search}`, hostHeader };
   if (targets.size >= 256) targets.clear();
   targets.set(key, t);
   return t;
@@ -228,8 +228,8 @@ export function upstreamFetch(url: string | URL, init: UpstreamRequestInit, retr
     let req: ClientRequest;
     let answered = false;
     const onAbort = () => req.destroy(abortError(signal!));
-    // Only what the request needs: node:http copies the options object twice per request.
-    const options = { protocol: t.protocol, host: t.host, port: t.port, path: t.path, method: init.method, headers: headerList(init.headers, init.body, t), agent: t.https ? agents.https : agents.http };
+    // Only what the request needs (the agent brings the protocol): node:http copies the options object per request, twice.
+    const options = { host: t.host, port: t.port, path: t.path, method: init.method, headers: headerList(init.headers, init.body, t), agent: t.https ? agents.https : agents.http };
     const onResponse = (msg: IncomingMessage) => {
       answered = true;
       signal?.removeEventListener('abort', onAbort);
