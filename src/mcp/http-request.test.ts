@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { Aborter, closeIdleConnections, upstreamFetch } from './http-request.js';
-import { HttpUpstreamChannel } from './http-upstream.js';
+import { HttpUpstreamChannel, readBody } from './http-upstream.js';
+import { SseParser } from './sse-parse.js';
 import { silentLogger } from '../log/index.js';
 import type { Frame } from './channel.js';
 
@@ -347,4 +348,33 @@ test('a body read whole from the buffer still ends the response: the connection 
     await srv.close();
   }
   await assert.rejects(upstreamFetch('ftp://127.0.0.1/x', { method: 'GET' }), /not supported/);
+});
+
+test('SSE bodies are read chunk by chunk: a finished stream leaves its connection in the pool, one still open is cut, an abort rejects', async () => {
+  const srv = await counting((_req, body, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (body === 'done') res.end('data: one\n\ndata: two\n\n'); // the answer and the end in one write
+    else res.write('data: one\n\n'); // left open
+  });
+  const read = async (body: string, signal?: Aborter) => {
+    const events: string[] = [];
+    const parser = new SseParser((e) => events.push(e.data));
+    await readBody(await upstreamFetch(srv.url, { method: 'POST', body, signal }), parser, () => events.length === 0);
+    return events;
+  };
+  try {
+    for (let i = 0; i < 3; i++) assert.deepEqual(await read('done'), ['one', 'two']);
+    assert.equal(srv.connections, 1, 'a stream read to its end keeps the connection');
+    assert.deepEqual(await read('open'), ['one']);
+    await read('done');
+    assert.equal(srv.connections, 2, 'the stream left open was cut; the next request needed a new connection');
+    const a = new Aborter();
+    const res = await upstreamFetch(srv.url, { method: 'POST', body: 'open', signal: a });
+    const reading = readBody(res, new SseParser(() => {}), () => true);
+    setTimeout(() => a.abort(), 20);
+    await assert.rejects(reading, /aborted/);
+  } finally {
+    closeIdleConnections();
+    await srv.close();
+  }
 });

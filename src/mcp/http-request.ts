@@ -25,6 +25,11 @@ export interface UpstreamResponse {
   readonly body: ReadableStream<Uint8Array> | null;
   /** The whole body as text; consumes the body. */
   text(): Promise<string>;
+  /**
+   * The body chunk by chunk, while `onChunk` returns true (a lighter way than
+   * `body` for a stream read to its end or to one message); consumes the body.
+   */
+  chunks?(onChunk: (chunk: Uint8Array) => boolean): Promise<void>;
 }
 
 /** What the client needs of an AbortSignal (an AbortSignal fits). */
@@ -137,6 +142,40 @@ class NodeResponse implements UpstreamResponse {
     }
     this.stream = Readable.toWeb(msg) as unknown as ReadableStream<Uint8Array>;
     return this.stream;
+  }
+
+  chunks(onChunk: (chunk: Uint8Array) => boolean): Promise<void> {
+    if (this.consumed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.consumed = true;
+    const msg = this.msg;
+    const signal = this.signal;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => {
+        const err = abortError(signal!);
+        msg.destroy(err);
+        settle(err);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      msg.on('data', (c: Buffer) => {
+        if (settled || onChunk(c)) return;
+        settle();
+        // The rest is not wanted. A body that has all arrived is read to its end (the connection
+        // goes back to the pool); one still open is cut, as cancelling a web stream does.
+        if (!msg.complete) msg.destroy();
+      });
+      msg.on('end', () => settle());
+      msg.on('error', (err) => settle(err));
+      msg.on('close', () => settle(msg.complete ? undefined : new Error('aborted')));
+    });
   }
 
   text(): Promise<string> {

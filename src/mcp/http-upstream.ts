@@ -302,7 +302,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         return;
       }
       const type = (res.headers.get('content-type') ?? '').toLowerCase();
-      if (type.includes('text/event-stream') && res.body) {
+      if (type.includes('text/event-stream') && readable(res)) {
         const related = requests.length === 1 ? requests[0]!.id : undefined;
         await this.readRequestStream(res, requests, related, controller);
         return;
@@ -348,7 +348,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       current = undefined;
       try {
         const r = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, { 'last-event-id': parser.lastEventId }), signal: controller.signal });
-        if (r.ok && r.body) current = r;
+        if (r.ok && readable(r)) current = r;
         else {
           await r.text().catch(() => '');
           why = `the upstream refused to resume the stream (HTTP ${r.status})`;
@@ -384,7 +384,7 @@ export class HttpUpstreamChannel implements MessageChannel {
           return;
         }
         const type = (res.headers.get('content-type') ?? '').toLowerCase();
-        if (!res.ok || !type.includes('text/event-stream') || !res.body) {
+        if (!res.ok || !type.includes('text/event-stream') || !readable(res)) {
           await res.text().catch(() => '');
           this.o.log.warn({ status: res.status }, 'upstream refused the GET stream; server-initiated messages will only arrive on request streams');
           opened();
@@ -560,8 +560,20 @@ export function requestsOf(value: unknown): Pending[] {
   return out;
 }
 
+/** Whether a response has a body to read (without taking it: `body` is a web stream made on first use). */
+function readable(res: Pick<UpstreamResponse, 'body' | 'chunks'>): boolean {
+  return res.chunks !== undefined || res.body !== null;
+}
+
 /** Feed a response body to an SSE parser while `more()` says the stream is still wanted. */
-export async function readBody(res: { body: ReadableStream<Uint8Array> | null }, parser: SseParser, more: () => boolean): Promise<void> {
+export async function readBody(res: Pick<UpstreamResponse, 'body' | 'chunks'>, parser: SseParser, more: () => boolean): Promise<void> {
+  // The node:http body directly: a web stream costs promises and objects per chunk (an SSE answer per call).
+  if (res.chunks) {
+    return res.chunks((c) => {
+      parser.push(c);
+      return more();
+    });
+  }
   if (!res.body) return;
   const reader = res.body.getReader();
   try {
