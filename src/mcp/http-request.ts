@@ -8,8 +8,8 @@
 // and its answers are framed by Node's own, well-exercised parser.
 //
 // It returns only what the transports use of a Response: ok, status,
-// headers.get, text(), and body (a web ReadableStream, made on demand for
-// SSE). An abort signal (an AbortSignal, or the lighter Aborter below) aborts
+// headers.get, text(), chunks() (the body chunk by chunk, for SSE), and body
+// (a web ReadableStream, made on demand). An abort signal (an AbortSignal, or the lighter Aborter below) aborts
 // the request and the body. A request on a reused keep-alive connection that
 // the server had already closed (reset, or closed before any answer) is sent
 // again once, on a fresh connection, as Node's documentation recommends.
