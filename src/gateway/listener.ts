@@ -534,7 +534,8 @@ export class Listener {
         chunks.push(c);
       });
       req.on('end', () => {
-        if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+        // A small body comes as one chunk: decoded as it is, not copied into a new Buffer first.
+        if (!over) resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
       });
       req.on('error', () => {
         if (!over) resolve(undefined);

@@ -147,6 +147,8 @@ interface Batch {
 /** Where an upstream-bound message waits so messages leave in the order they came. */
 interface Slot {
   text?: string;
+  /** The parsed form of text (passed on, so the upstream channel need not parse it again). */
+  value?: unknown;
   done: boolean;
 }
 
@@ -266,11 +268,11 @@ export class GatewaySession {
       case 'notification':
         // A cancelled call still waiting for approval never reached the server: nothing to forward.
         if (c.msg.method === 'notifications/cancelled' && this.cancelled(c.msg.params)) return;
-        this.toUpstream(text);
+        this.toUpstream(text, value);
         return;
       case 'response':
         if (typeof c.msg.id === 'string' && c.msg.id.startsWith(OWN_ID_PREFIX) && this.ownResponse(c.msg)) return;
-        this.toUpstream(text);
+        this.toUpstream(text, value);
         return;
       case 'request':
         this.noteGeneration(c.msg);
@@ -284,7 +286,7 @@ export class GatewaySession {
           return;
         }
         if (c.msg.method === 'tools/list') this.lists.add(idKey(c.msg.id));
-        this.toUpstream(text);
+        this.toUpstream(text, value);
         return;
     }
   }
@@ -424,6 +426,7 @@ export class GatewaySession {
     this.calls.set(idKey(req.id), call);
     const slot = this.reserveSlot();
     slot.text = JSON.stringify(req);
+    slot.value = req;
     slot.done = true;
     this.flushOutbox();
     return true;
@@ -541,6 +544,7 @@ export class GatewaySession {
     // Re-serialise what was decided, so a server whose JSON parser reads
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
+    slot.value = req;
     slot.done = true;
     this.flushOutbox();
     // Before any answer can arrive (that needs another event-loop turn).
@@ -718,12 +722,12 @@ export class GatewaySession {
     }
   }
 
-  private toUpstream(text: string): void {
+  private toUpstream(text: string, value: unknown): void {
     if (this.outbox.length === 0) {
-      if (this.upstreamOpen) this.o.upstream.send(text);
+      if (this.upstreamOpen) this.o.upstream.send(text, { value });
       return;
     }
-    this.outbox.push({ text, done: true });
+    this.outbox.push({ text, value, done: true });
   }
 
   private reserveSlot(): Slot {
@@ -735,7 +739,7 @@ export class GatewaySession {
   private flushOutbox(): void {
     while (this.outbox.length > 0 && this.outbox[0]!.done) {
       const slot = this.outbox.shift()!;
-      if (slot.text !== undefined && this.upstreamOpen) this.o.upstream.send(slot.text);
+      if (slot.text !== undefined && this.upstreamOpen) this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
     }
   }
 
@@ -764,7 +768,7 @@ export class GatewaySession {
         if (typeof task.taskId === 'string') this.taskStatus(task.taskId, task);
       }
       // Keep the request stream it came on (HTTP transports route by it).
-      this.o.downstream.send(text, related === undefined ? undefined : { related });
+      this.o.downstream.send(text, related === undefined ? { value } : { related, value });
       return;
     }
     const res = c.msg;
@@ -798,7 +802,10 @@ export class GatewaySession {
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {
       // A shared pin store still loading (Redis connecting at start-up) is waited
       // for, briefly, rather than withholding every tool as unverified.
-      const deliver = () => this.deliverFromUpstream(res, JSON.stringify(this.filterToolList(res)));
+      const deliver = () => {
+        const filtered = this.filterToolList(res);
+        this.deliverFromUpstream(filtered, JSON.stringify(filtered));
+      };
       const loading = this.o.pins && this.o.pins.mode !== 'off' ? this.o.pins.whenReady() : undefined;
       if (loading) void loading.then(deliver);
       else deliver();
@@ -893,7 +900,7 @@ export class GatewaySession {
   // ---- delivery ------------------------------------------------------------
 
   private reply(res: JsonRpcResponse): void {
-    this.o.downstream.send(JSON.stringify(res));
+    this.o.downstream.send(JSON.stringify(res), { value: res });
   }
 
   /** Send a gateway-made answer, into its batch when the request came in one. */
@@ -904,13 +911,14 @@ export class GatewaySession {
       return;
     }
     batch.responses.push(res);
-    if (batch.responses.length >= batch.expected) this.o.downstream.send(JSON.stringify(batch.responses));
+    if (batch.responses.length >= batch.expected) this.o.downstream.send(JSON.stringify(batch.responses), { value: batch.responses });
   }
 
+  /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again). */
   private deliverFromUpstream(res: JsonRpcResponse, text: string, status?: number): void {
     const batch = res.id === null ? undefined : this.batchOf.get(idKey(res.id));
-    if (batch) this.deliver(JSON.parse(text) as JsonRpcResponse, batch);
-    else this.o.downstream.send(text, status !== undefined ? { status } : undefined);
+    if (batch) this.deliver(res, batch);
+    else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {

@@ -28,6 +28,12 @@ export interface SendOptions {
   related?: JsonRpcId;
   /** See Frame.status: the upstream's HTTP status for this answer. */
   status?: number;
+  /**
+   * The parsed form of `text`, when the sender has it, so a channel that
+   * looks into the message need not parse it again. Neither side changes it
+   * afterwards. Channels that only pass the text on ignore it.
+   */
+  value?: unknown;
 }
 
 export interface MessageChannel {

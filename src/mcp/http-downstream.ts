@@ -237,11 +237,14 @@ export class StreamableHttpDownstream implements MessageChannel {
 
   send(text: string, opts?: SendOptions): void {
     if (this.closed) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return;
+    // The sender's parsed value when it has one (the session always does): no second parse.
+    let value: unknown = opts?.value;
+    if (value === undefined) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return;
+      }
     }
     const batch = Array.isArray(value) ? (value as unknown[]) : undefined;
     const c = classify(batch ? batch[0] : value);
@@ -413,11 +416,14 @@ export class StatelessHttpDownstream implements MessageChannel {
 
   send(text: string, opts?: SendOptions): void {
     if (this.closed) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return;
+    // The sender's parsed value when it has one (the session always does): no second parse.
+    let value: unknown = opts?.value;
+    if (value === undefined) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return;
+      }
     }
     const c = classify(value);
     if (c.kind === 'response') {

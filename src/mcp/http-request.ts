@@ -8,8 +8,8 @@
 // and its answers are framed by Node's own, well-exercised parser.
 //
 // It returns only what the transports use of a Response: ok, status,
-// headers.get, text(), and body (a web ReadableStream, made on demand for
-// SSE). An abort signal (an AbortSignal, or the lighter Aborter below) aborts
+// headers.get, text(), chunks() (the body chunk by chunk, for SSE), and body
+// (a web ReadableStream, made on demand). An abort signal (an AbortSignal, or the lighter Aborter below) aborts
 // the request and the body. A request on a reused keep-alive connection that
 // the server had already closed (reset, or closed before any answer) is sent
 // again once, on a fresh connection, as Node's documentation recommends.
@@ -25,6 +25,11 @@ export interface UpstreamResponse {
   readonly body: ReadableStream<Uint8Array> | null;
   /** The whole body as text; consumes the body. */
   text(): Promise<string>;
+  /**
+   * The body chunk by chunk, while `onChunk` returns true (a lighter way than
+   * `body` for a stream read to its end or to one message); consumes the body.
+   */
+  chunks?(onChunk: (chunk: Uint8Array) => boolean): Promise<void>;
 }
 
 /** What the client needs of an AbortSignal (an AbortSignal fits). */
@@ -124,8 +129,53 @@ class NodeResponse implements UpstreamResponse {
     if (this.stream) return this.stream;
     if (this.consumed) return null;
     this.consumed = true;
-    this.stream = Readable.toWeb(this.msg) as unknown as ReadableStream<Uint8Array>;
+    const msg = this.msg;
+    const signal = this.signal;
+    if (signal) {
+      // Aborting ends the stream being read.
+      const abortBody = () => msg.destroy(abortError(signal));
+      if (signal.aborted) abortBody();
+      else {
+        signal.addEventListener('abort', abortBody, { once: true });
+        msg.once('close', () => signal.removeEventListener('abort', abortBody));
+      }
+    }
+    this.stream = Readable.toWeb(msg) as unknown as ReadableStream<Uint8Array>;
     return this.stream;
+  }
+
+  chunks(onChunk: (chunk: Uint8Array) => boolean): Promise<void> {
+    if (this.consumed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.consumed = true;
+    const msg = this.msg;
+    const signal = this.signal;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => {
+        const err = abortError(signal!);
+        msg.destroy(err);
+        settle(err);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      msg.on('data', (c: Buffer) => {
+        if (settled || onChunk(c)) return;
+        settle();
+        // The rest is not wanted. A body that has all arrived is read to its end (the connection
+        // goes back to the pool); one still open is cut, as cancelling a web stream does.
+        if (!msg.complete) msg.destroy();
+      });
+      msg.on('end', () => settle());
+      msg.on('error', (err) => settle(err));
+      msg.on('close', () => settle(msg.complete ? undefined : new Error('aborted')));
+    });
   }
 
   text(): Promise<string> {
@@ -154,46 +204,85 @@ class NodeResponse implements UpstreamResponse {
   }
 }
 
+/** Where requests for one URL go, worked out once per URL (not per request). */
+interface Target {
+  https: boolean;
+  host: string;
+  port: string;
+  path: string;
+  /** The Host header node:http would send for this URL. */
+  hostHeader: string;
+}
+
+/** Parsed upstream URLs: the transports send every request to one or two URLs, so they are parsed once. */
+const targets = new Map<string, Target>();
+
+function targetOf(url: string | URL): Target {
+  const key = typeof url === 'string' ? url : url.href;
+  let t = targets.get(key);
+  if (t) return t;
+  const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError(`Protocol "${u.protocol}" not supported`);
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  // As node:http writes it: IPv6 in brackets, the port unless it is the scheme's default (URL leaves that out).
+  const hostHeader = (host.includes(':') ? `[${host}]` : host) + (u.port ? `:${u.port}` : '');
+  t = { https: u.protocol === 'https:', host, port: u.port, path: `${u.pathname}${u.search}`, hostHeader };
+  if (targets.size >= 256) targets.clear();
+  targets.set(key, t);
+  return t;
+}
+
+/**
+ * The request headers as the flat [name, value, ...] list node:http writes
+ * as given (still validated, but without a setHeader per name building its
+ * header map), with Content-Length and Host added as node:http adds them.
+ * A caller's own Host header (an --header) keeps node:http's object form,
+ * which also derives the TLS server name from it.
+ */
+function headerList(headers: Record<string, string> | undefined, body: string | undefined, t: Target): string[] | Record<string, string> {
+  const list: string[] = [];
+  if (headers) {
+    for (const name in headers) {
+      if (name === 'host') return body === undefined ? { ...headers } : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+      // Ours replaces any given Content-Length, as it always has.
+      if (name !== 'content-length' || body === undefined) list.push(name, headers[name]!);
+    }
+  }
+  if (body !== undefined) list.push('content-length', String(Buffer.byteLength(body)));
+  list.push('host', t.hostHeader);
+  return list;
+}
+
 /** fetch() for the upstream transports (see the file comment). */
 export function upstreamFetch(url: string | URL, init: UpstreamRequestInit, retried = false): Promise<UpstreamResponse> {
-  const u = typeof url === 'string' ? new URL(url) : url;
   const signal = init.signal;
   if (signal?.aborted) return Promise.reject(abortError(signal));
-  const https = u.protocol === 'https:';
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+  let t: Target;
+  try {
+    t = targetOf(url);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise<UpstreamResponse>((resolve, reject) => {
     let req: ClientRequest;
     let answered = false;
     const onAbort = () => req.destroy(abortError(signal!));
-    const options = {
-      protocol: u.protocol,
-      hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
-      port: u.port,
-      path: `${u.pathname}${u.search}`,
-      method: init.method,
-      headers,
-      agent: https ? agents.https : agents.http,
-    };
+    // Only what the request needs (the agent brings the protocol): node:http copies the options object per request, twice.
+    const options = { host: t.host, port: t.port, path: t.path, method: init.method, headers: headerList(init.headers, init.body, t), agent: t.https ? agents.https : agents.http };
     const onResponse = (msg: IncomingMessage) => {
       answered = true;
       signal?.removeEventListener('abort', onAbort);
-      if (signal) {
-        // Aborting later ends the body too (a stream being read).
-        const abortBody = () => msg.destroy(abortError(signal));
-        signal.addEventListener('abort', abortBody, { once: true });
-        msg.once('close', () => signal.removeEventListener('abort', abortBody));
-      }
+      // Aborting from here on ends the body: NodeResponse listens once the body is read.
       resolve(new NodeResponse(msg, signal));
     };
-    req = https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
+    req = t.https ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.on('error', (err: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', onAbort);
       if (answered) return;
       // A reused connection the server had closed: reset, a broken pipe, or closed before any answer (ECONNRESET "socket hang up").
       if (!retried && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && !signal?.aborted) {
-        resolve(upstreamFetch(u, init, true));
+        resolve(upstreamFetch(url, init, true));
         return;
       }
       reject(err);

@@ -56,6 +56,9 @@ export interface HttpUpstreamOptions {
   stateless?: boolean;
 }
 
+/** A body with something in it (tested without trimming a copy of it). */
+const NOT_BLANK = /\S/;
+
 /** Gateway-made requests use ids in their own space, so they never collide with a peer's. */
 const GATEWAY_ID_PREFIX = 'toolgate-';
 
@@ -103,7 +106,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     return this.sessionId;
   }
 
-  send(text: string, _opts?: SendOptions): void {
+  send(text: string, opts?: SendOptions): void {
     if (this.closed) {
       this.failAll(requestsIn(text), 'the upstream connection is closed');
       return;
@@ -112,7 +115,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       this.held.push(text);
       return;
     }
-    this.dispatch(text);
+    this.dispatch(text, opts?.value);
   }
 
   async close(): Promise<void> {
@@ -132,7 +135,9 @@ export class HttpUpstreamChannel implements MessageChannel {
       const controller = new AbortController();
       const t = setTimeout(() => controller.abort(), 2000);
       try {
-        await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
+        const res = await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
+        // Read to the end, so the connection goes back to the pool (or is let go on the timeout).
+        await res.text();
       } catch {
         // The server may already be gone.
       } finally {
@@ -144,9 +149,9 @@ export class HttpUpstreamChannel implements MessageChannel {
 
   // ---- outgoing -------------------------------------------------------------
 
-  private dispatch(text: string): void {
-    // Parsed once here; post() and the header helpers work on the value.
-    const value = safeParse(text);
+  private dispatch(text: string, parsed?: unknown): void {
+    // Parsed once (by the sender, or here); post() and the header helpers work on the value.
+    const value = parsed !== undefined ? parsed : safeParse(text);
     const single = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (single?.kind === 'request' && single.msg.method === 'initialize' && !this.o.stateless) {
       this.initText = text;
@@ -297,15 +302,16 @@ export class HttpUpstreamChannel implements MessageChannel {
         return;
       }
       const type = (res.headers.get('content-type') ?? '').toLowerCase();
-      if (type.includes('text/event-stream') && res.body) {
+      if (type.includes('text/event-stream') && readable(res)) {
         const related = requests.length === 1 ? requests[0]!.id : undefined;
         await this.readRequestStream(res, requests, related, controller);
         return;
       }
       const body = await res.text();
-      if (body.trim().length > 0) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
-      const left = requests.filter((r) => this.pending.has(idKey(r.id)));
-      if (left.length > 0) this.failAll(left, `the upstream answered HTTP ${res.status} without a response to the request`);
+      if (NOT_BLANK.test(body)) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
+      for (const r of requests) {
+        if (this.pending.has(idKey(r.id))) this.fail(r.id, `the upstream answered HTTP ${res.status} without a response to the request`);
+      }
     } finally {
       this.controllers.delete(controller);
     }
@@ -342,7 +348,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       current = undefined;
       try {
         const r = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, { 'last-event-id': parser.lastEventId }), signal: controller.signal });
-        if (r.ok && r.body) current = r;
+        if (r.ok && readable(r)) current = r;
         else {
           await r.text().catch(() => '');
           why = `the upstream refused to resume the stream (HTTP ${r.status})`;
@@ -373,11 +379,12 @@ export class HttpUpstreamChannel implements MessageChannel {
         }
         if (res.status === 405) {
           this.getSupported = false;
+          await res.text().catch(() => '');
           opened();
           return;
         }
         const type = (res.headers.get('content-type') ?? '').toLowerCase();
-        if (!res.ok || !type.includes('text/event-stream') || !res.body) {
+        if (!res.ok || !type.includes('text/event-stream') || !readable(res)) {
           await res.text().catch(() => '');
           this.o.log.warn({ status: res.status }, 'upstream refused the GET stream; server-initiated messages will only arrive on request streams');
           opened();
@@ -553,8 +560,20 @@ export function requestsOf(value: unknown): Pending[] {
   return out;
 }
 
+/** Whether a response has a body to read (without taking it: `body` is a web stream made on first use). */
+function readable(res: Pick<UpstreamResponse, 'body' | 'chunks'>): boolean {
+  return res.chunks !== undefined || res.body !== null;
+}
+
 /** Feed a response body to an SSE parser while `more()` says the stream is still wanted. */
-export async function readBody(res: { body: ReadableStream<Uint8Array> | null }, parser: SseParser, more: () => boolean): Promise<void> {
+export async function readBody(res: Pick<UpstreamResponse, 'body' | 'chunks'>, parser: SseParser, more: () => boolean): Promise<void> {
+  // The node:http body directly: a web stream costs promises and objects per chunk (an SSE answer per call).
+  if (res.chunks) {
+    return res.chunks((c) => {
+      parser.push(c);
+      return more();
+    });
+  }
   if (!res.body) return;
   const reader = res.body.getReader();
   try {

@@ -379,11 +379,13 @@ export class Aggregator {
   // ---- servers -> client ------------------------------------------------------
 
   private fromMember(server: string, text: string, opts?: SendOptions): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return;
+    let value: unknown = opts?.value;
+    if (value === undefined) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        return;
+      }
     }
     // A member answering a batch (a server's own batch) is split.
     for (const item of Array.isArray(value) ? value : [value]) this.fromMemberOne(server, item, Array.isArray(value) ? JSON.stringify(item) : text, opts);
@@ -400,7 +402,7 @@ export class Aggregator {
         return;
       }
       if (c.msg.id !== null) this.routes.delete(idKey(c.msg.id));
-      this.toClient(text);
+      this.toClient(text, { value });
       return;
     }
     const related = opts?.related !== undefined && this.routes.has(idKey(opts.related)) ? { related: opts.related } : undefined;
@@ -424,7 +426,7 @@ export class Aggregator {
         this.toClient(JSON.stringify({ ...c.msg, params: { ...params, logger: server } }), related);
         return;
       }
-      this.toClient(text, related);
+      this.toClient(text, related ? { ...related, value } : { value });
     }
   }
 

@@ -103,11 +103,13 @@ export class SupervisedUpstream implements MessageChannel {
   send(text: string, opts?: SendOptions): void {
     if (this.state === 'closed') return;
     if (this.state === 'idle') this.connect(false);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
+    let value: unknown = opts?.value;
+    if (value === undefined) {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        value = undefined;
+      }
     }
     const c = value === undefined || Array.isArray(value) ? undefined : classify(value);
     const id = c?.kind === 'request' ? c.msg.id : undefined;
