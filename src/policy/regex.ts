@@ -200,9 +200,12 @@ function isWellFormed(text: string): boolean {
 /**
  * Compile a regex condition's pattern. Throws RE2's error for a pattern RE2
  * rejects (validation reports it); otherwise returns a test with RE2's answer.
+ * `accepted`: RE2 already accepted this pattern (a cached policy), so its
+ * automaton is built only when a text needs it; the answers are the same.
  */
-export function compileRegex(pattern: string): RegexTest {
-  const re2 = RE2JS.compile(pattern);
+export function compileRegex(pattern: string, opts: { accepted?: boolean } = {}): RegexTest {
+  let compiled: RE2JS | undefined = opts.accepted ? undefined : RE2JS.compile(pattern);
+  const re2 = (): RE2JS => (compiled ??= RE2JS.compile(pattern));
   const t = translate(pattern);
   let native: RegExp | undefined;
   if (t) {
@@ -212,17 +215,17 @@ export function compileRegex(pattern: string): RegexTest {
       native = undefined;
     }
   }
-  if (!native || !t) return { test: (text) => re2.test(text) };
+  if (!native || !t) return { test: (text) => re2().test(text) };
   // Backtracking cost: with no varying quantifier, or one behind a ^ anchor (a
   // single start position), each atom is tried O(1) times per text position:
   // linear. One more varying quantifier makes it quadratic: fine on short texts
   // only. Anything more is always left to re2js.
   const starts = t.anchoredStart ? 0 : 1;
   const degree = t.variable + starts;
-  if (degree > 2) return { test: (text) => re2.test(text) };
+  if (degree > 2) return { test: (text) => re2().test(text) };
   const re = native;
   const maxNative = degree <= 1 ? Infinity : SHORT_TEXT;
   return {
-    test: (text) => (text.length <= maxNative && isWellFormed(text) ? re.test(text) : re2.test(text)),
+    test: (text) => (text.length <= maxNative && isWellFormed(text) ? re.test(text) : re2().test(text)),
   };
 }
