@@ -120,10 +120,10 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   // policy is loaded (its stdin is ours); a policy that does not load ends the
   // server again. Then the start gate lets the client's initialize through
   // while the stores open; every other message waits for the session.
-  const { ChildServer, exitStatus } = await import('../mcp/child.js');
+  const [{ ChildServer, exitStatus }, { takePrestarted }] = await Promise.all([import('../mcp/child.js'), import('./prestart.js')]);
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
-  const child = new ChildServer({ command: cmd, args });
+  const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
 
 
   try {
