@@ -12,7 +12,18 @@
 // ^ and $ anchor the whole text; the `u` flag makes every atom a code point
 // (RE2 matches runes); texts with lone surrogates go to re2js. A boolean test
 // does not depend on leftmost-first versus leftmost-longest matching.
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+// re2js is a large library, and a cached policy whose patterns all take the
+// native path never needs it: it is loaded (synchronously, its CommonJS
+// build) when a pattern first does.
+const requireCjs = createRequire(import.meta.url);
+let re2js: typeof import('re2js') | undefined;
+function re2Compile(pattern: string): RE2JS {
+  re2js ??= requireCjs('re2js') as typeof import('re2js');
+  return re2js.RE2JS.compile(pattern);
+}
 
 export interface RegexTest {
   test(text: string): boolean;
@@ -204,8 +215,8 @@ function isWellFormed(text: string): boolean {
  * automaton is built only when a text needs it; the answers are the same.
  */
 export function compileRegex(pattern: string, opts: { accepted?: boolean } = {}): RegexTest {
-  let compiled: RE2JS | undefined = opts.accepted ? undefined : RE2JS.compile(pattern);
-  const re2 = (): RE2JS => (compiled ??= RE2JS.compile(pattern));
+  let compiled: RE2JS | undefined = opts.accepted ? undefined : re2Compile(pattern);
+  const re2 = (): RE2JS => (compiled ??= re2Compile(pattern));
   const t = translate(pattern);
   let native: RegExp | undefined;
   if (t) {
