@@ -120,7 +120,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   // policy is loaded (its stdin is ours); a policy that does not load ends the
   // server again. Then the start gate lets the client's initialize through
   // while the stores open; every other message waits for the session.
-  const [{ ChildServer, exitStatus }, { takePrestarted }] = await Promise.all([import('../mcp/child.js'), import('./prestart.js')]);
+  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, StdioChannel, StartGate } = await import('./stdio-start.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
   const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
@@ -128,12 +128,6 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
 
   try {
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
-    const [{ loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR }, { resolveStateDir }, { StdioChannel }, { StartGate }] = await Promise.all([
-      import('../policy/cached.js'),
-      import('../state/dir.js'),
-      import('../mcp/stdio.js'),
-      import('../gateway/start-gate.js'),
-    ]);
     const configPath = resolve(opts.config);
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
     let policy = loadCachedPolicyFile(configPath, cache);
@@ -148,12 +142,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     }
     const downstream = new StdioChannel(process.stdin, process.stdout);
     const gate = new StartGate(downstream, child.channel);
-    const [{ createLogger }, { openGatewayCore }, { GatewaySession }, { callerDenial }] = await Promise.all([
-      import('../log/index.js'),
-      import('./gateway-core.js'),
-      import('../gateway/session.js'),
-      import('../identity/authenticate.js'),
-    ]);
+    const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel);
     const core = await openGatewayCore(opts, configPath, policy, log);
     const pinServer = opts.serverName ?? command.join(' ');
