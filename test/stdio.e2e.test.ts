@@ -1,9 +1,10 @@
 // End to end over stdio: the SDK client -> the built toolgate binary -> real MCP servers.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { connectClient, demoServer, everythingServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, everythingServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -249,5 +250,61 @@ tools:
     } finally {
       await gw.close();
     }
+  });
+
+  test('calls sent at once behind initialize wait for the stores and are decided (start-up answers initialize early)', async () => {
+    const echoing = `
+      require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+        const m = JSON.parse(line);
+        if (m.id === undefined) return;
+        const result = m.method === 'initialize' ? { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'echo', version: '1' } } : { content: [{ type: 'text', text: 'done' }] };
+        process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }) + '\\n');
+      });`;
+    for (const fresh of [true, false]) {
+      const { policy, stateDir } = writePolicy(limited);
+      if (!fresh) await new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', echoing])).close(); // the policy is cached now
+      const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', echoing]));
+      try {
+        gw.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+        gw.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        gw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'work', arguments: {} } });
+        gw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'work', arguments: {} } });
+        assert.equal((await gw.response('init')).result.serverInfo.name, 'echo');
+        assert.equal(textOf((await gw.response(1)).result), 'done');
+        assert.equal((await gw.response(2)).result.isError, true, 'the rate limit holds from the first call');
+      } finally {
+        await gw.close();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const all = readEvents(stateDir).filter((e) => e.type === 'startup' || e.type === 'tool_call');
+      const events = all.slice(all.map((e) => e.type).lastIndexOf('startup'));
+      assert.ok(events.length === 3 && all.filter((e) => e.type === 'tool_call').length === 2, `the startup event comes first; fresh state: ${fresh}`);
+      const calls = events.slice(1).sort((a, b) => a.request_id - b.request_id);
+      assert.deepEqual(calls.map((e) => [e.request_id, e.decision]), [[1, 'allowed'], [2, 'denied']], `fresh state: ${fresh}`);
+    }
+  });
+
+  test('a command line that fails after the server was started early ends the server', async () => {
+    const { policy, stateDir } = writePolicy(limited);
+    const pidFile = join(tempDir(), 'server.pid');
+    // A "server" that ignores its stdin closing: only a signal ends it.
+    const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--no-such-flag', '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`]);
+    const exit = await gw.exited;
+    assert.notEqual(exit.code, 0);
+    assert.match(gw.stderr, /no-such-flag/);
+    for (let i = 0; i < 20 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(pidFile)) return; // ended before it could even write its pid
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    let alive = true;
+    for (let i = 0; i < 40 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+    }
+    if (alive) process.kill(pid, 'SIGKILL');
+    assert.equal(alive, false, 'the early server outlived the failed gateway');
   });
 });

@@ -5,9 +5,11 @@
 // Subcommands are loaded on demand: the bare gateway (`toolgate -c p.yaml -- cmd`)
 // is on every agent's start-up path and must not pay for the MCP client, the
 // classifier or the dashboard.
-import { Command } from 'commander';
-import { registerRun } from './run.js';
-import { VERSION } from './version.js';
+import type { Command } from 'commander';
+import { discardPrestarted, prestart } from './prestart.js';
+
+// The server of a plain stdio gateway starts first (see prestart.ts); the rest loads while it boots.
+prestart(process.argv);
 
 type Register = (program: Command) => void;
 
@@ -30,6 +32,7 @@ const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 async function main(argv: string[]): Promise<void> {
+  const [{ Command }, { registerRun }, { VERSION }] = await Promise.all([import('commander'), import('./run.js'), import('./version.js')]);
   const program = new Command('toolgate')
     .description('Deterministic policy gateway for the Model Context Protocol')
     .version(VERSION)
@@ -42,9 +45,11 @@ async function main(argv: string[]): Promise<void> {
   for (const name of names) (await SUBCOMMANDS[name]!())(program);
 
   await program.parseAsync(argv);
+  await discardPrestarted();
 }
 
 main(process.argv).catch((err: unknown) => {
+  void discardPrestarted();
   process.stderr.write(`toolgate: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = process.exitCode || 1;
   // A command that failed must end even if something it opened (a watcher, a timer) would keep it alive.

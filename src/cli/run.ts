@@ -117,34 +117,37 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
 
   // Start-up is on every agent's path: start the server first, and load the
   // policy and the rest while it boots. Nothing reaches the server before the
-  // policy is loaded and the session wired (its stdin is ours; its answers
-  // wait in the pipe); a policy that does not load ends the server again.
-  const { ChildServer, exitStatus } = await import('../mcp/child.js');
+  // policy is loaded (its stdin is ours); a policy that does not load ends the
+  // server again. Then the start gate lets the client's initialize through
+  // while the stores open; every other message waits for the session.
+  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, StdioChannel, StartGate } = await import('./stdio-start.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
-  const child = new ChildServer({ command: cmd, args });
+  const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
+
 
   try {
-    const [{ loadPolicyFile, formatPolicyError, PolicyCache, POLICY_CACHE_DIR }, { resolveStateDir }] = await Promise.all([import('../policy/index.js'), import('../state/index.js')]);
+    // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
-    const loaded = loadPolicyFile(configPath, { cache });
-    if (!loaded.ok) {
-      process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
-      throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+    let policy = loadCachedPolicyFile(configPath, cache);
+    if (!policy) {
+      const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
+      const loaded = loadPolicyFile(configPath, { cache });
+      if (!loaded.ok) {
+        process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
+        throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
+      }
+      policy = loaded.policy;
     }
-    const [{ createLogger }, { openGatewayCore }, { StdioChannel }, { GatewaySession }, { callerDenial }] = await Promise.all([
-      import('../log/index.js'),
-      import('./gateway-core.js'),
-      import('../mcp/stdio.js'),
-      import('../gateway/session.js'),
-      import('../identity/authenticate.js'),
-    ]);
+    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const gate = new StartGate(downstream, child.channel);
+    const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel);
-    const core = await openGatewayCore(opts, configPath, loaded.policy, log);
+    const core = await openGatewayCore(opts, configPath, policy, log);
     const pinServer = opts.serverName ?? command.join(' ');
     const session = new GatewaySession({
-      downstream: new StdioChannel(process.stdin, process.stdout),
+      downstream,
       upstream: child.channel,
       policy: () => core.holder.current,
       guard: core.guard,
@@ -166,6 +169,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     session.onclose = (side) => {
       if (side === 'downstream') void child.stop();
     };
+    gate.handOver(session);
+
     const exit = await child.exited;
     // Let pending answers (errors for calls the child never answered) reach the client.
     await new Promise((r) => setImmediate(r));

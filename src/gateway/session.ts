@@ -226,6 +226,16 @@ export class GatewaySession {
     return { rounds: this.rounds.size, tasks: this.tasks.size };
   }
 
+  /**
+   * A request that reached the server before this session existed (the start
+   * gate's initialize): noted as if it had come through here. Its answer has
+   * gone to the client already.
+   */
+  noteForwarded(request: JsonRpcRequest): void {
+    this.noteGeneration(request);
+    if (request.method === 'initialize') this.noteClientCapabilities(request.params);
+  }
+
   // ---- agent -> server ----------------------------------------------------
 
   private fromDownstream(frame: Frame): void {

@@ -2,7 +2,7 @@
 // Pure: no I/O but reading a key file, so start-up errors come before
 // anything is opened.
 import { readFileSync } from 'node:fs';
-import { checkMetricsBind, checkMetricsKey } from './http.js';
+import { checkMetricsBind, checkMetricsKey } from './checks.js';
 
 export interface TelemetryFlags {
   metricsPort?: string;

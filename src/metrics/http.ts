@@ -5,10 +5,11 @@
 // listener's own.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLoopback, ListenerSecurity } from '../gateway/listener-security.js';
+import { ListenerSecurity } from '../gateway/listener-security.js';
+import { checkMetricsBind } from './checks.js';
 
 export const METRICS_PATH = '/metrics';
-export const MIN_METRICS_KEY_LENGTH = 16;
+export { checkMetricsBind, checkMetricsKey, MIN_METRICS_KEY_LENGTH } from './checks.js';
 
 /** What the handler reads: the sink's exposition text. */
 export interface MetricsSource {
@@ -27,19 +28,6 @@ export interface MetricsHandlerOptions {
 }
 
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** Check a metrics key a person gave; throws a message they can act on. */
-export function checkMetricsKey(key: string): void {
-  if (key.length < MIN_METRICS_KEY_LENGTH) throw new Error(`--metrics-key must be at least ${MIN_METRICS_KEY_LENGTH} characters (e.g. openssl rand -hex 24)`);
-  if (/\s/.test(key)) throw new Error('--metrics-key cannot contain whitespace');
-}
-
-/** Refuse to expose metrics beyond this machine without a key. */
-export function checkMetricsBind(bind: string, key: string | undefined): void {
-  if (!isLoopback(bind) && key === undefined) {
-    throw new Error(`refusing to serve /metrics on ${bind} (not a loopback address) without a key: give --metrics-key (or --metrics-key-file, $TOOLGATE_METRICS_KEY)`);
-  }
-}
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });

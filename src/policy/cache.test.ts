@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy, decide, PolicyCache, type CompiledPolicy, type ToolCall } from './index.js';
+import { loadCachedPolicyFile } from './cached.js';
 
 const POLICY = `version: "1"
 description: "cache test"
@@ -114,4 +115,25 @@ test('the cache keeps at most 32 entries', () => {
   const cache = new PolicyCache(d, 'build-1');
   for (let i = 0; i < 40; i++) ok(compilePolicy(`${POLICY}# ${i}\n`, 'p.yaml', 'intercept-yaml', cache));
   assert.equal(readdirSync(d).filter((n) => n.endsWith('.json')).length, 32);
+});
+
+test('start-up reads a cached policy without the parser, and leaves everything else to it', () => {
+  const d = dir();
+  const cache = new PolicyCache(join(d, 'cache'), 'build-1');
+  const file = join(d, 'p.yaml');
+  writeFileSync(file, POLICY);
+  assert.equal(loadCachedPolicyFile(file, cache), undefined, 'nothing cached yet: parse');
+  const fresh = ok(compilePolicy(POLICY, file, 'intercept-yaml', cache));
+  const hit = loadCachedPolicyFile(file, cache);
+  assert.ok(hit);
+  assert.equal(hit.hash, fresh.hash);
+  assert.deepEqual(decisions(hit), decisions(fresh));
+  // A lone surrogate is beyond the native regex: re2js, compiled on demand, answers.
+  const memo = { tool: 'create_charge', args: { amount: 50, currency: 'usd', memo: 'a\ud800' } };
+  assert.deepEqual(decide(hit, memo, new Map()), decide(fresh, memo, new Map()));
+  // The same text in a .json file is PolicyLayer JSON, never read from the YAML cache.
+  const asJson = join(d, 'p.json');
+  writeFileSync(asJson, POLICY);
+  assert.equal(loadCachedPolicyFile(asJson, cache), undefined);
+  assert.equal(loadCachedPolicyFile(join(d, 'missing.yaml'), cache), undefined);
 });

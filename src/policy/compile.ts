@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
 import { compileOperator, jsonTest, registerGoTest } from './operators.js';
-import { isGlobKey, scopeOf } from './intercept.js';
+import { isGlobKey, scopeOf } from './keys.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, GlobRules, Operator, RuleAction, WindowName } from './model.js';

@@ -9,6 +9,8 @@ import type { CompiledPolicy } from './model.js';
 import type { RawConfig } from './intercept.js';
 import type { Issue } from './yamlnode.js';
 import type { PolicyCache } from './cache.js';
+import { compileCached } from './cached.js';
+import { detectFormat, type PolicyFormat } from './format.js';
 
 export * from './model.js';
 export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
@@ -28,27 +30,7 @@ export interface PolicyError {
 
 export type LoadResult = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyError[] };
 
-export type PolicyFormat = CompiledPolicy['format'];
-
-/**
- * Which format a policy file is in: `.json` is PolicyLayer JSON, `.yaml`/`.yml` Intercept
- * YAML; otherwise the content decides: a JSON object whose tools carry no Intercept
- * `rules` is PolicyLayer JSON, anything else is YAML.
- */
-export function detectFormat(text: string, file: string): PolicyFormat {
-  const lower = file.toLowerCase();
-  if (lower.endsWith('.json')) return 'policylayer-json';
-  if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'intercept-yaml';
-  const body = text.replace(/^\uFEFF/, '').trimStart();
-  if (!body.startsWith('{')) return 'intercept-yaml';
-  try {
-    const v = JSON.parse(body) as { tools?: Record<string, unknown> };
-    const tools = v && typeof v === 'object' && v.tools && typeof v.tools === 'object' ? Object.values(v.tools) : [];
-    return tools.some((t) => t !== null && typeof t === 'object' && 'rules' in t) ? 'intercept-yaml' : 'policylayer-json';
-  } catch {
-    return 'policylayer-json';
-  }
-}
+export { detectFormat, type PolicyFormat } from './format.js';
 
 /** Parse and validate policy text in either format, without compiling (for convert). */
 export function parsePolicy(text: string, format: PolicyFormat): { config?: RawConfig; issues: Issue[] } {
@@ -82,13 +64,11 @@ export function issuesToErrors(text: string, file: string, issues: readonly Issu
  * `format` is given. Reports all errors, sorted by position.
  */
 export function compilePolicy(text: string, file: string, format: PolicyFormat = detectFormat(text, file), cache?: PolicyCache): LoadResult {
-  // Only YAML is worth caching: PolicyLayer JSON already parses in a blink.
-  const cacheable = cache !== undefined && format === 'intercept-yaml';
-  const cached = cacheable ? cache.get(text) : undefined;
-  if (cached) return { ok: true, policy: compileConfig(cached, file, format) };
+  const cached = cache ? compileCached(text, file, format, cache) : undefined;
+  if (cached) return { ok: true, policy: cached };
   const { config, issues } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
-  if (cacheable) cache.put(text, config);
+  if (cache && format === 'intercept-yaml') cache.put(text, config);
   return { ok: true, policy: compileConfig(config, file, format) };
 }
 

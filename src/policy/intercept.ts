@@ -8,6 +8,7 @@ import type { DecodeContext, Issue, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
+import { scopeOf } from './keys.js';
 
 export interface RawCondition {
   path: string;
@@ -115,10 +116,7 @@ const NUMERIC_OPS = new Set(['lt', 'lte', 'gt', 'gte']);
 const SLICE_OPS = new Set(['in', 'not_in']);
 const VALID_WINDOWS = new Set(['minute', 'hour', 'day']);
 
-/** Whether a tool key is a glob (toolgate extension): contains `*` or `?`, and is not exactly "*". */
-export function isGlobKey(key: string): boolean {
-  return key !== '*' && /[*?]/.test(key);
-}
+export { isGlobKey, scopeOf } from './keys.js';
 
 // ---------------------------------------------------------------- decoding
 
@@ -323,10 +321,6 @@ export function parseRateLimit(s: string): { ok: true; count: number; window: st
     return { ok: false, message: `rate_limit window must be "minute", "hour", or "day", got ${goQuote(window)}` };
   }
   return { ok: true, count, window };
-}
-
-export function scopeOf(toolKey: string): string {
-  return toolKey === '*' ? '_global' : toolKey;
 }
 
 /** applyDefaults from config.go, applied to the decoded policy in place. */

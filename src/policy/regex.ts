@@ -12,7 +12,18 @@
 // ^ and $ anchor the whole text; the `u` flag makes every atom a code point
 // (RE2 matches runes); texts with lone surrogates go to re2js. A boolean test
 // does not depend on leftmost-first versus leftmost-longest matching.
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
+
+// re2js is a large library, and a cached policy whose patterns all take the
+// native path never needs it: it is loaded (synchronously, its CommonJS
+// build) when a pattern first does.
+const requireCjs = createRequire(import.meta.url);
+let re2js: typeof import('re2js') | undefined;
+function re2Compile(pattern: string): RE2JS {
+  re2js ??= requireCjs('re2js') as typeof import('re2js');
+  return re2js.RE2JS.compile(pattern);
+}
 
 export interface RegexTest {
   test(text: string): boolean;
@@ -200,9 +211,12 @@ function isWellFormed(text: string): boolean {
 /**
  * Compile a regex condition's pattern. Throws RE2's error for a pattern RE2
  * rejects (validation reports it); otherwise returns a test with RE2's answer.
+ * `accepted`: RE2 already accepted this pattern (a cached policy), so its
+ * automaton is built only when a text needs it; the answers are the same.
  */
-export function compileRegex(pattern: string): RegexTest {
-  const re2 = RE2JS.compile(pattern);
+export function compileRegex(pattern: string, opts: { accepted?: boolean } = {}): RegexTest {
+  let compiled: RE2JS | undefined = opts.accepted ? undefined : re2Compile(pattern);
+  const re2 = (): RE2JS => (compiled ??= re2Compile(pattern));
   const t = translate(pattern);
   let native: RegExp | undefined;
   if (t) {
@@ -212,17 +226,17 @@ export function compileRegex(pattern: string): RegexTest {
       native = undefined;
     }
   }
-  if (!native || !t) return { test: (text) => re2.test(text) };
+  if (!native || !t) return { test: (text) => re2().test(text) };
   // Backtracking cost: with no varying quantifier, or one behind a ^ anchor (a
   // single start position), each atom is tried O(1) times per text position:
   // linear. One more varying quantifier makes it quadratic: fine on short texts
   // only. Anything more is always left to re2js.
   const starts = t.anchoredStart ? 0 : 1;
   const degree = t.variable + starts;
-  if (degree > 2) return { test: (text) => re2.test(text) };
+  if (degree > 2) return { test: (text) => re2().test(text) };
   const re = native;
   const maxNative = degree <= 1 ? Infinity : SHORT_TEXT;
   return {
-    test: (text) => (text.length <= maxNative && isWellFormed(text) ? re.test(text) : re2.test(text)),
+    test: (text) => (text.length <= maxNative && isWellFormed(text) ? re.test(text) : re2().test(text)),
   };
 }

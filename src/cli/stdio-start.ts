@@ -1,0 +1,9 @@
+// What the stdio gateway needs before the start gate opens, as one import:
+// every dynamic import is an entry point of the bundle, and fewer of them
+// mean fewer chunk files to read and link at start-up.
+export { ChildServer, exitStatus } from '../mcp/child.js';
+export { takePrestarted } from './prestart.js';
+export { loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR } from '../policy/cached.js';
+export { resolveStateDir } from '../state/dir.js';
+export { StdioChannel } from '../mcp/stdio.js';
+export { StartGate } from '../gateway/start-gate.js';
