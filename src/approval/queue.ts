@@ -96,7 +96,7 @@ export class ApprovalQueue implements ApprovalDecider, ApprovalHolder {
     const waiter: Waiter = {
       id: record.id,
       resolve,
-      timer: setTimeout(() => this.settle(record.id, this.store.expire(record.id)), delay),
+      timer: setTimeout(() => this.deadline(record.id), delay),
     };
     this.waiters.set(record.id, waiter);
     this.startPolling();
@@ -168,6 +168,30 @@ export class ApprovalQueue implements ApprovalDecider, ApprovalHolder {
         if (!ac.signal.aborted) this.log?.info({ approval: record.id, err: String(err) }, 'elicitation failed; waiting for other approvers');
       },
     );
+  }
+
+  /**
+   * A request's deadline: expire it. The timer can fire a little before the
+   * clock the store compares with reaches expires_at (Node's timers start from
+   * the event loop's cached time): then the row is still pending and the rest
+   * is waited for. A store that cannot be written is tried again.
+   */
+  private deadline(id: string): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    let record: ApprovalRecord | undefined;
+    try {
+      record = this.store.expire(id);
+    } catch (err) {
+      this.log?.warn({ err, approval: id }, 'expiring an approval request failed; retrying');
+      w.timer = setTimeout(() => this.deadline(id), Math.max(this.pollMs, 50));
+      return;
+    }
+    if (record?.status === 'pending') {
+      w.timer = setTimeout(() => this.deadline(id), Math.max(1, record.expiresAt - Date.now()));
+      return;
+    }
+    this.settle(id, record);
   }
 
   private settle(id: string, record: ApprovalRecord | undefined): void {
