@@ -125,7 +125,6 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   const server = basename(cmd);
   const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
 
-
   try {
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);

@@ -46,6 +46,11 @@ export interface MessageChannel {
   close(): Promise<void>;
 }
 
+/** What a channel was sent, parsed: the sender's value when it gave one, else `text` parsed (undefined when it is not JSON). */
+export function sentValue(text: string, opts?: SendOptions): unknown {
+  return opts?.value !== undefined ? opts.value : parseFrame(text).value;
+}
+
 export function parseFrame(text: string): Frame {
   try {
     return { text, value: JSON.parse(text) as unknown };

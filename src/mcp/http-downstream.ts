@@ -9,6 +9,7 @@
 // it (bounded backlog). Legacy HTTP+SSE: everything goes on the one stream.
 import type { ServerResponse } from 'node:http';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
+import { sentValue } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { formatSseEvent } from './sse-parse.js';
 
@@ -238,14 +239,8 @@ export class StreamableHttpDownstream implements MessageChannel {
   send(text: string, opts?: SendOptions): void {
     if (this.closed) return;
     // The sender's parsed value when it has one (the session always does): no second parse.
-    let value: unknown = opts?.value;
-    if (value === undefined) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return;
-      }
-    }
+    const value = sentValue(text, opts);
+    if (value === undefined) return;
     const batch = Array.isArray(value) ? (value as unknown[]) : undefined;
     const c = classify(batch ? batch[0] : value);
     if (c.kind === 'response') {
@@ -417,14 +412,8 @@ export class StatelessHttpDownstream implements MessageChannel {
   send(text: string, opts?: SendOptions): void {
     if (this.closed) return;
     // The sender's parsed value when it has one (the session always does): no second parse.
-    let value: unknown = opts?.value;
-    if (value === undefined) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return;
-      }
-    }
+    const value = sentValue(text, opts);
+    if (value === undefined) return;
     const c = classify(value);
     if (c.kind === 'response') {
       const laneId = c.msg.id;

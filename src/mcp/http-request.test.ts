@@ -84,20 +84,8 @@ test('the Streamable HTTP channel carries a session (initialize, calls, DELETE) 
     res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'sess' });
     res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }));
   });
-  const ch = new HttpUpstreamChannel({ url: srv.url, log: silentLogger() });
-  const frames: Frame[] = [];
-  let wake: (() => void) | undefined;
-  ch.onframe = (f) => {
-    frames.push(f);
-    wake?.();
-  };
-  const answered = async (id: number) => {
-    while (!frames.some((f) => (f.value as { id?: unknown }).id === id)) await new Promise<void>((r) => (wake = r));
-  };
+  const { ch, answered } = await initializedUpstream(srv.url);
   try {
-    ch.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
-    await answered(0);
-    ch.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
     for (let id = 1; id <= 10; id++) {
       ch.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: {} } }));
       await answered(id);
@@ -303,20 +291,8 @@ test('the answers nobody needs (a refused GET stream, the DELETE) are still read
     res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'sess' });
     res.end(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: '2025-06-18' } }));
   });
-  const ch = new HttpUpstreamChannel({ url: srv.url, log: silentLogger() });
-  const frames: Frame[] = [];
-  let wake: (() => void) | undefined;
-  ch.onframe = (f) => {
-    frames.push(f);
-    wake?.();
-  };
-  const answered = async (id: number) => {
-    while (!frames.some((f) => (f.value as { id?: unknown }).id === id)) await new Promise<void>((r) => (wake = r));
-  };
+  const { ch, answered } = await initializedUpstream(srv.url);
   try {
-    ch.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
-    await answered(0);
-    ch.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
     for (let id = 1; id <= 3; id++) {
       ch.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }));
       await answered(id);
@@ -378,3 +354,21 @@ test('SSE bodies are read chunk by chunk: a finished stream leaves its connectio
     await srv.close();
   }
 });
+
+/** An upstream channel to `url` that has initialized its session; `answered(id)` waits for that answer. */
+async function initializedUpstream(url: string): Promise<{ ch: HttpUpstreamChannel; answered: (id: number) => Promise<void> }> {
+  const ch = new HttpUpstreamChannel({ url, log: silentLogger() });
+  const frames: Frame[] = [];
+  let wake: (() => void) | undefined;
+  ch.onframe = (f) => {
+    frames.push(f);
+    wake?.();
+  };
+  const answered = async (id: number) => {
+    while (!frames.some((f) => (f.value as { id?: unknown }).id === id)) await new Promise<void>((r) => (wake = r));
+  };
+  ch.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+  await answered(0);
+  ch.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
+  return { ch, answered };
+}

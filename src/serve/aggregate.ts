@@ -14,7 +14,7 @@
 // aggregator's own (`toolgate-agg-...`) so two servers can never collide, and
 // the client's answers go back to the server that asked, under its id.
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { parseFrame } from '../mcp/channel.js';
+import { parseFrame, sentValue } from '../mcp/channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import type { Logger } from 'pino';
 
@@ -379,14 +379,8 @@ export class Aggregator {
   // ---- servers -> client ------------------------------------------------------
 
   private fromMember(server: string, text: string, opts?: SendOptions): void {
-    let value: unknown = opts?.value;
-    if (value === undefined) {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return;
-      }
-    }
+    const value = sentValue(text, opts);
+    if (value === undefined) return;
     // A member answering a batch (a server's own batch) is split.
     for (const item of Array.isArray(value) ? value : [value]) this.fromMemberOne(server, item, Array.isArray(value) ? JSON.stringify(item) : text, opts);
   }
