@@ -63,8 +63,8 @@ const everythingEntry = `  everything:
     start: eager
 `;
 
-async function startServe(dir: string): Promise<{ gw: Proc; url: string; base: string }> {
-  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn'], { ...process.env, SERVE_TEST_ADMIN_KEY: ADMIN });
+async function startServe(dir: string, flags: string[] = []): Promise<{ gw: Proc; url: string; base: string }> {
+  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn', ...flags], { ...process.env, SERVE_TEST_ADMIN_KEY: ADMIN });
   const m = await gw.waitFor(/toolgate listening on (http:\/\/\S+)/);
   const url = m[1]!;
   return { gw, url, base: url.replace(/\/mcp$/, '') };
@@ -298,4 +298,31 @@ test('the dashboard on the serve port refuses a missing or wrong admin key', asy
   } finally {
     await gw.stop();
   }
+});
+
+test('--metrics-port: Prometheus metrics of the calls to every server, on their own port', async () => {
+  const dir = setup(demoEntry());
+  const { gw, url } = await startServe(dir, ['--metrics-port', '0']);
+  try {
+    const metricsUrl = (await gw.waitFor(/toolgate metrics on (http:\/\/\S+)/))[1]!;
+    const c = await client(`${url}/demo`);
+    assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { message: 'counted' } })), 'counted');
+    assert.equal((await c.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })).isError, true);
+    await c.close();
+    const res = await fetch(metricsUrl);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /toolgate_tool_calls_total\{tool="echo",decision="allowed"\} 1/);
+    assert.match(text, /toolgate_tool_calls_total\{tool="delete_customer",decision="denied"\} 1/);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('--metrics-bind beyond loopback without a key: serve refuses to start and says why', async () => {
+  const dir = setup(demoEntry());
+  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--metrics-port', '0', '--metrics-bind', '0.0.0.0'], { ...process.env, SERVE_TEST_ADMIN_KEY: ADMIN, TOOLGATE_METRICS_KEY: '' });
+  const exit = await gw.exited;
+  assert.notEqual(exit.code, 0);
+  assert.match(gw.output, /refusing to serve \/metrics on 0\.0\.0\.0 .*without a key/);
 });

@@ -10,6 +10,9 @@ interface ServeFlags {
   logLevel: string;
   bind?: string;
   port?: string;
+  metricsPort?: string;
+  metricsBind?: string;
+  metricsKeyFile?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -19,6 +22,9 @@ export function registerServe(program: Command): void {
       .option('-c, --config <file>', 'gateway config (YAML): servers, their policies, listen, state, audit, dashboard', 'toolgate.yaml')
       .option('--bind <addr>', 'listen address (overrides listen.bind)')
       .option('--port <port>', 'listen port (overrides listen.port; 0 picks a free one)')
+      .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
+      .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
+      .option('--metrics-key-file <file>', 'bearer token /metrics requires, read from a file (or $TOOLGATE_METRICS_KEY)')
       .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
       .action((opts: ServeFlags) => serve(opts)),
   );
@@ -49,6 +55,9 @@ async function serve(opts: ServeFlags): Promise<void> {
     {
       logLevel: opts.logLevel,
       pin: config.pin,
+      ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+      ...(opts.metricsBind !== undefined ? { metricsBind: opts.metricsBind } : {}),
+      ...(opts.metricsKeyFile !== undefined ? { metricsKeyFile: opts.metricsKeyFile } : {}),
       ...(config.state.dir !== undefined ? { stateDir: config.state.dir } : {}),
       ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
       ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
