@@ -5,6 +5,13 @@ import { createServer, request, type IncomingMessage, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 import { SseStream } from './http-downstream.js';
 
+/** A response's whole body as text. */
+async function readAll(res: AsyncIterable<unknown>): Promise<string> {
+  let body = '';
+  for await (const c of res) body += String(c);
+  return body;
+}
+
 async function serve(handler: (res: ServerResponse) => void) {
   const server = createServer((req, res) => {
     req.resume();
@@ -32,8 +39,7 @@ test('a lazy stream answered quickly sends plain JSON with the stream headers', 
     const res = await srv.get();
     assert.equal(res.headers['content-type'], 'application/json');
     assert.equal(res.headers['mcp-session-id'], 'abc');
-    let body = '';
-    for await (const c of res) body += String(c);
+    const body = await readAll(res);
     assert.equal(body, '{"jsonrpc":"2.0","id":1,"result":{}}');
   } finally {
     await srv.close();
@@ -54,8 +60,7 @@ test('a lazy stream that stays silent starts after lazyMs; later messages are SS
     assert.equal(stream!.answerAsJson('{}'), false, 'too late for a JSON answer');
     stream!.write('{"jsonrpc":"2.0","id":1,"result":{}}');
     stream!.end();
-    let body = '';
-    for await (const c of res) body += String(c);
+    const body = await readAll(res);
     assert.equal(body, 'data: {"jsonrpc":"2.0","id":1,"result":{}}\n\n');
   } finally {
     await srv.close();
@@ -103,8 +108,7 @@ test('stateless lane: lane ids and progress tokens go in, the client\'s come bac
     lane.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: sent.id, progress: 1 } }));
     lane.send(JSON.stringify({ jsonrpc: '2.0', id: sent.id, result: { ok: true } }));
     const res = await pending;
-    let body = '';
-    for await (const c of res) body += String(c);
+    const body = await readAll(res);
     const events = body.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')) as { id?: string; params?: { progressToken: string } });
     assert.equal(events[0]!.params!.progressToken, 'tok');
     assert.equal(events[1]!.id, 'client-7');

@@ -243,9 +243,11 @@ function headerList(headers: Record<string, string> | undefined, body: string | 
   const list: string[] = [];
   if (headers) {
     for (const name in headers) {
-      if (name === 'host') return body === undefined ? { ...headers } : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+      // Names arrive lower-cased (parseHeaders, the serve config); compared so anyway, so no Host is ever sent twice.
+      const lower = name.toLowerCase();
+      if (lower === 'host') return body === undefined ? { ...headers } : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
       // Ours replaces any given Content-Length, as it always has.
-      if (name !== 'content-length' || body === undefined) list.push(name, headers[name]!);
+      if (lower !== 'content-length' || body === undefined) list.push(name, headers[name]!);
     }
   }
   if (body !== undefined) list.push('content-length', String(Buffer.byteLength(body)));
