@@ -85,6 +85,20 @@ export function waitForUrl(proc: ChildProcess, ms = 30_000): Promise<string> {
   });
 }
 
+/**
+ * CPU time (user + system, ms) a process has used so far, all its threads
+ * (/proc/<pid>/stat, in clock ticks of 10 ms: Linux's USER_HZ is 100).
+ */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident memory (kB) of one process. */
 export function rssKb(pid: number): number {
   try {
