@@ -36,11 +36,11 @@ export async function connectClient(
   policy: string,
   stateDir: string,
   server: string[],
-  opts: { capabilities?: Record<string, unknown>; setup?: (c: Client) => void } = {},
+  opts: { capabilities?: Record<string, unknown>; setup?: (c: Client) => void; extra?: string[] } = {},
 ): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: gatewayArgs(policy, stateDir, server),
+    args: gatewayArgs(policy, stateDir, server, opts.extra),
     stderr: 'pipe',
   });
   const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: opts.capabilities ?? {} });
