@@ -14,14 +14,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { bin, connectClient, demoServer, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, tempDir, textOf, writePolicy } from './helpers.js';
 import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { NewApproval } from '../src/approval/types.js';
 import { definitionHash, PinChecker, pinnedDefinition } from '../src/pins/index.js';
 import { RedisPinStore } from '../src/pins/redis.js';
 import { OwnRedisCluster, redisClusterToolsMissing } from '../src/state/redis-cluster-testing.js';
-import { skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 
 const run = promisify(execFile);
 const DENIED = '[TOOLGATE POLICY DENIED]';
@@ -193,8 +193,12 @@ tools:
 `;
 
 async function toolgate(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  return toolgateWith(process.env, ...args);
+}
+
+async function toolgateWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const r = await run(process.execPath, [bin, ...args]);
+    const r = await run(process.execPath, [bin, ...args], { env });
     return { stdout: r.stdout, stderr: r.stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };
@@ -278,5 +282,36 @@ describe('two gateways on --state-dsn redis+cluster://', { skip }, () => {
   it('never shows the password: not in events, logs or state files', () => {
     for (const dir of dirs) assert.deepEqual(filesContaining(dir, PASSWORD), [], dir);
     assert.ok(!stderr.join('').includes(PASSWORD));
+  });
+});
+
+describe('rediss+cluster:// (TLS to every node)', { skip }, () => {
+  let tlsCluster: OwnRedisCluster | undefined;
+  let ca = '';
+  before(async () => {
+    const cert = selfSignedCert(tempDir());
+    if (typeof cert === 'string') throw new Error(cert);
+    ca = cert.cert;
+    tlsCluster = await OwnRedisCluster.start({ tls: cert });
+    await tlsCluster.onEveryNode('ACL', 'SETUSER', 'gw', 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
+  });
+  after(async () => {
+    await tlsCluster?.stop();
+  });
+
+  it('opens the shared state over TLS with the private CA, and refuses a server it cannot verify', async () => {
+    const url = tlsCluster!.url(`gw:${PASSWORD}@`);
+    assert.match(url, /^rediss\+cluster:/);
+    const args = ['approvals', 'list', '--state-dsn', url, '--state-prefix', 'tls:'];
+    const trusted = await toolgateWith({ ...process.env, NODE_EXTRA_CA_CERTS: ca }, ...args);
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.match(trusted.stdout, /no approvals/);
+    const pins = await toolgateWith({ ...process.env, NODE_EXTRA_CA_CERTS: ca }, 'pins', 'list', '--state-dsn', url, '--state-prefix', 'tls:');
+    assert.equal(pins.code, 0, pins.stderr);
+    const { NODE_EXTRA_CA_CERTS: _none, ...untrusting } = process.env;
+    const refused = await toolgateWith(untrusting, ...args);
+    assert.notEqual(refused.code, 0, 'a certificate nobody vouches for is refused');
+    assert.match(refused.stderr, /state store unavailable/);
+    for (const r of [trusted, pins, refused]) assert.ok(!`${r.stdout}${r.stderr}`.includes(PASSWORD));
   });
 });

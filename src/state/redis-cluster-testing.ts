@@ -4,7 +4,7 @@
 // are killed and the dir removed, also when the test process exits early).
 // Only tests import it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +98,7 @@ export class OwnRedisCluster {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
-      ...(this.tlsFiles ? { tls: { ca: this.tlsFiles.cert } } : {}),
+      ...(this.tlsFiles ? { tls: { ca: readFileSync(this.tlsFiles.cert) } } : {}),
     });
     r.on('error', () => undefined);
     return r;
