@@ -8,13 +8,11 @@
 //   approve --state-dsn redis+cluster://...`. The DSN's password shows up nowhere.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { bin, connectClient, demoServer, tempDir, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, filesContaining, tempDir, textOf, writePolicy } from './helpers.js';
 import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { NewApproval } from '../src/approval/types.js';
@@ -204,17 +202,6 @@ async function toolgateWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<
     const err = e as { stdout: string; stderr: string; code: number };
     return { stdout: err.stdout, stderr: err.stderr, code: err.code };
   }
-}
-
-/** Every file below `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) hits.push(...filesContaining(path, needle));
-    else if (entry.isFile() && readFileSync(path).includes(needle)) hits.push(path);
-  }
-  return hits;
 }
 
 describe('two gateways on --state-dsn redis+cluster://', { skip }, () => {
