@@ -36,17 +36,28 @@ export async function connectClient(
   policy: string,
   stateDir: string,
   server: string[],
-  opts: { capabilities?: Record<string, unknown>; setup?: (c: Client) => void } = {},
+  opts: { capabilities?: Record<string, unknown>; setup?: (c: Client) => void; extra?: string[] } = {},
 ): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: gatewayArgs(policy, stateDir, server),
+    args: gatewayArgs(policy, stateDir, server, opts.extra),
     stderr: 'pipe',
   });
   const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: opts.capabilities ?? {} });
   opts.setup?.(client);
   await client.connect(transport);
   return { client, transport };
+}
+
+/** Every file below `dir` whose bytes contain `needle`. */
+export function filesContaining(dir: string, needle: string): string[] {
+  const hits: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) hits.push(...filesContaining(path, needle));
+    else if (entry.isFile() && readFileSync(path).includes(needle)) hits.push(path);
+  }
+  return hits;
 }
 
 export function textOf(result: unknown): string {

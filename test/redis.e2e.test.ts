@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { demoServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
+import { demoServer, filesContaining, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
 import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 import { windowEnd, windowStart } from '../src/state/window.js';
@@ -26,17 +26,6 @@ const skipOwn = skip === false ? skipUnless('redis-server', redisServerMissing()
 function rawEvents(stateDir: string): string {
   const dir = join(stateDir, 'events');
   return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
-}
-
-/** Every file below `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const hits: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) hits.push(...filesContaining(path, needle));
-    else if (entry.isFile() && readFileSync(path).includes(needle)) hits.push(path);
-  }
-  return hits;
 }
 
 /** Wait until `window` has at least `marginMs` left, so a test never straddles a boundary. */

@@ -2,7 +2,8 @@
 // balancer and by every process that decides (`toolgate approvals ...
 // --state-dsn`, the HTTP API, the dashboard).
 //
-// Layout (every key under the state prefix, default `toolgate:`):
+// Layout (every key under the state prefix, default `toolgate:`; in a Redis
+// Cluster `{toolgate}:`, so every key below shares one slot):
 //   <prefix>appr:<id>            hash: `rec` (the immutable request as JSON), `status`,
 //                                `expires_at`, `owner`, and once settled `decided_at`,
 //                                `decided_by`, `reason`, `channel`. Expires `retentionMs`
@@ -19,8 +20,7 @@
 // `pending` (the first decision wins) and PUBLISHes the outcome in the same
 // script, so a waiting gateway hears of exactly the decision that was stored.
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
-import { openRedisConnection, type RedisConnection } from '../state/redis-client.js';
+import { openRedisConnection, type RedisClient, type RedisConnection } from '../state/redis-client.js';
 import { StateUnavailableError } from '../state/errors.js';
 import { newApprovalId } from './store.js';
 import {
@@ -39,7 +39,7 @@ const EXPIRED_REASON = 'no decision before the timeout';
 
 export interface RedisApprovalStoreOptions {
   url: string;
-  /** Key prefix shared by the instances (default `toolgate:`). */
+  /** Key prefix shared by the instances (default `toolgate:`; hash-tagged in a cluster). */
   prefix?: string;
   /** This gateway instance (heartbeat owner of the requests it creates). Deciders need none. */
   owner?: string;
@@ -179,20 +179,31 @@ export class RedisApprovalStore implements ApprovalDecider {
   /** The DSN with its password hidden. */
   readonly dsn: string;
   readonly #conn: RedisConnection;
-  readonly #client: Redis & ApprovalCommands;
+  readonly #client: RedisClient & ApprovalCommands;
   private readonly clock: () => number;
   private readonly retentionMs: number;
   readonly heartbeatTtlMs: number;
   private readonly host: string;
   private readonly pid: number;
-  private readonly onStatus: RedisApprovalStoreOptions['onStatus'];
   private heartbeat: NodeJS.Timeout | undefined;
-  private up: boolean | undefined;
   private closed = false;
-  private readonly subscribers = new Set<Redis>();
+  private readonly subscribers = new Set<RedisClient>();
 
   constructor(o: RedisApprovalStoreOptions) {
-    this.prefix = o.prefix ?? 'toolgate:';
+    this.#conn = openRedisConnection({
+      url: o.url,
+      connectionName: 'toolgate-approvals',
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      ...(o.commandTimeoutMs !== undefined ? { commandTimeoutMs: o.commandTimeoutMs } : {}),
+      ...(o.onStatus !== undefined ? { onStatus: o.onStatus } : {}),
+    });
+    this.dsn = this.#conn.dsn;
+    try {
+      this.prefix = this.#conn.keyPrefix(o.prefix ?? 'toolgate:');
+    } catch (err) {
+      void this.#conn.close();
+      throw err;
+    }
     this.owner = o.owner;
     this.channel = `${this.prefix}appr:events`;
     this.clock = o.clock ?? Date.now;
@@ -200,38 +211,21 @@ export class RedisApprovalStore implements ApprovalDecider {
     this.heartbeatTtlMs = o.heartbeatTtlMs ?? 15_000;
     this.host = o.host ?? hostname();
     this.pid = o.pid ?? process.pid;
-    this.onStatus = o.onStatus;
-    this.#conn = openRedisConnection({
-      url: o.url,
-      connectionName: 'toolgate-approvals',
-      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
-      ...(o.commandTimeoutMs !== undefined ? { commandTimeoutMs: o.commandTimeoutMs } : {}),
-    });
-    this.dsn = this.#conn.dsn;
-    const c = this.#conn.client as Redis & ApprovalCommands;
+    const c = this.#conn.client as RedisClient & ApprovalCommands;
     c.defineCommand('tgApprCreate', { lua: CREATE_LUA });
     c.defineCommand('tgApprDecide', { lua: DECIDE_LUA });
     c.defineCommand('tgApprExpire', { lua: EXPIRE_LUA });
     c.defineCommand('tgApprAbandon', { lua: ABANDON_LUA });
     c.defineCommand('tgApprSweep', { lua: SWEEP_LUA });
     this.#client = c;
+    // Renew at once after a reconnect, before any sweeper takes our requests for dead ones.
     c.on('ready', () => {
-      this.setUp(true, `connected to ${this.dsn}`);
-      // Renew at once after a reconnect, before any sweeper takes our requests for dead ones.
       if (this.owner !== undefined) void this.beat();
     });
-    c.on('error', (err: Error) => this.setUp(false, this.#conn.scrub(err.message)));
-    c.on('close', () => this.setUp(false, 'connection closed'));
     if (this.owner !== undefined) {
       this.heartbeat = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.heartbeatTtlMs / 3)));
       this.heartbeat.unref();
     }
-  }
-
-  private setUp(up: boolean, detail: string): void {
-    if (this.closed || this.up === up) return;
-    this.up = up;
-    this.onStatus?.(up ? 'up' : 'down', detail);
   }
 
   /** 'ready' when commands can be sent. */
@@ -479,10 +473,7 @@ export class RedisApprovalStore implements ApprovalDecider {
     this.closed = true;
     for (const s of this.subscribers) s.disconnect();
     this.subscribers.clear();
-    if (this.#client.status === 'ready') {
-      await Promise.race([this.#client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
-    }
-    this.#client.disconnect();
+    await this.#conn.close();
   }
 
   private async transition(

@@ -17,7 +17,7 @@ import {
   type ApprovalStatus,
   type DecideResult,
 } from '../approval/index.js';
-import { parseStateBackend, resolveStateDir } from '../state/index.js';
+import { checkRedisDsn, resolveStateDir } from '../state/index.js';
 
 interface Common {
   stateDir?: string;
@@ -38,10 +38,9 @@ function defaultApprover(): string {
 
 async function open(opts: Common): Promise<Decider> {
   if (opts.stateDsn) {
-    const backend = parseStateBackend(opts.stateDsn);
-    if (backend.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+    const url = checkRedisDsn(opts.stateDsn);
     const { RedisApprovalStore } = await import('../approval/redis-store.js');
-    const store = new RedisApprovalStore({ url: backend.url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
+    const store = new RedisApprovalStore({ url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
     try {
       await store.ready();
       await store.sweep();
@@ -79,7 +78,7 @@ export function registerApprovals(program: Command): void {
   const common = (c: Command) =>
     c
       .option('--state-dir <dir>', 'state directory of the gateway (default ~/.toolgate, or $TOOLGATE_HOME)')
-      .option('--state-dsn <dsn>', "the gateways' shared Redis (redis://[user:pass@]host:port[/db] or rediss://) instead of the state directory")
+      .option('--state-dsn <dsn>', "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory")
       .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
       .option('--json', 'print JSON');
 

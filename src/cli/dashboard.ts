@@ -3,7 +3,7 @@
 // With --state-dsn, approvals and pins are read from (and decided in) the
 // gateways' shared Redis; the audit log still comes from --state-dir or --audit-dsn.
 import type { Command } from 'commander';
-import { parseStateBackend, resolveStateDir } from '../state/index.js';
+import { checkRedisDsn, resolveStateDir } from '../state/index.js';
 
 interface DashboardFlags {
   stateDir?: string;
@@ -27,7 +27,7 @@ export function registerDashboard(program: Command): void {
     .command('dashboard')
     .description('serve the dashboard and admin API (live calls, approvals, catalogue, quotas, charts) for a state directory')
     .option('--state-dir <dir>', 'state directory of the gateways (default ~/.toolgate, or $TOOLGATE_HOME)')
-    .option('--state-dsn <dsn>', "approvals and pins from the gateways' shared Redis (redis://... or rediss://)")
+    .option('--state-dsn <dsn>', "approvals and pins from the gateways' shared Redis (redis://, rediss://, redis+cluster:// or rediss+cluster://)")
     .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
     .option('--bind <addr>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (0: any free port)', '8788')
@@ -52,11 +52,10 @@ export function registerDashboard(program: Command): void {
       const stateDir = resolveStateDir({ stateDir: opts.stateDir });
       let shared: { approvals: import('../approval/redis-store.js').RedisApprovalStore; pins: import('../pins/redis.js').RedisPinStore } | undefined;
       if (opts.stateDsn) {
-        const backend = parseStateBackend(opts.stateDsn);
-        if (backend.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+        const url = checkRedisDsn(opts.stateDsn);
         const [{ RedisApprovalStore }, { RedisPinStore }] = await Promise.all([import('../approval/redis-store.js'), import('../pins/redis.js')]);
         const prefix = opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {};
-        shared = { approvals: new RedisApprovalStore({ url: backend.url, ...prefix }), pins: new RedisPinStore({ url: backend.url, ...prefix }) };
+        shared = { approvals: new RedisApprovalStore({ url, ...prefix }), pins: new RedisPinStore({ url, ...prefix }) };
       }
       const running = await startDashboard({
         ...(shared ? { approvals: shared.approvals, pins: shared.pins } : {}),

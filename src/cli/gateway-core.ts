@@ -4,7 +4,7 @@
 // with hot reload, the call guard, and a way to make each session's pin
 // checker. run.ts (stdio) and listen.ts (network transports) wire sessions on top.
 import { join } from 'node:path';
-import { ensureStateDir, openCounterStore, parseStateBackend, resolveStateDir, type CounterStore } from '../state/index.js';
+import { checkRedisDsn, ensureStateDir, openCounterStore, resolveStateDir, type CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
 import { JsonlEventSink, MultiSink, newInstanceId, type EventSink, type GatewayEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
@@ -50,8 +50,7 @@ export interface CoreExtras {
 export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
   const observe = telemetryConfig(opts); // flag errors before anything opens
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
-  const shared = opts.stateDsn ? parseStateBackend(opts.stateDsn) : undefined;
-  if (shared && shared.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+  const shared = opts.stateDsn ? { kind: 'redis' as const, url: checkRedisDsn(opts.stateDsn) } : undefined;
   // Redis connects in the background: start-up never waits for it; calls needing state follow the fail mode.
   const store = shared
     ? await openCounterStore({

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseStateBackend, resolveStateDir } from '../state/index.js';
+import { checkRedisDsn, resolveStateDir } from '../state/index.js';
 import { describeChange, SqlitePinStore, type Pin } from '../pins/index.js';
 
 interface PinsOptions {
@@ -24,10 +24,9 @@ interface PinAdmin {
 
 async function openStore(opts: PinsOptions): Promise<PinAdmin> {
   if (opts.stateDsn) {
-    const backend = parseStateBackend(opts.stateDsn);
-    if (backend.kind !== 'redis') throw new Error('--state-dsn expects a redis:// or rediss:// URL');
+    const url = checkRedisDsn(opts.stateDsn);
     const { RedisPinStore } = await import('../pins/redis.js');
-    const store = new RedisPinStore({ url: backend.url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
+    const store = new RedisPinStore({ url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
     try {
       await store.ready();
     } catch (err) {
@@ -41,7 +40,7 @@ async function openStore(opts: PinsOptions): Promise<PinAdmin> {
   return SqlitePinStore.inStateDir(dir);
 }
 
-const DSN_HELP = "the gateways' shared Redis (redis://[user:pass@]host:port[/db] or rediss://) instead of the state directory";
+const DSN_HELP = "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory";
 
 export function registerPins(program: Command): void {
   const pins = program.command('pins').description('pinned tool definitions (rug-pull defence)');

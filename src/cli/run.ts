@@ -54,7 +54,7 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'policy file (Intercept YAML v1)')
     .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
-    .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db] or rediss://')
+    .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://[user:pass@]host:port (a Redis Cluster seed node; rediss+cluster:// with TLS)')
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))

@@ -1,6 +1,7 @@
 // Pins in Redis, shared by every gateway instance on one Redis.
 //
-// Layout: one hash per server, `<prefix>pins:<server>`, field = tool name,
+// Layout: one hash per server, `<prefix>pins:<server>` (in a Redis Cluster the
+// prefix is a hash tag, `{toolgate}:`, like every store's), field = tool name,
 // value = JSON {hash, definition, pinned_at, pending?: {hash, definition, seen_at}}.
 // - a first sight is HSETNX (the first instance to see a tool pins it);
 // - a changed definition (markChanged) and an acceptance are compare-and-set
@@ -19,9 +20,8 @@
 // change a pin, so the mirror stays exact; what it cannot do is record a first
 // sight: `pin` then throws StateUnavailableError and PinChecker applies the
 // fail mode. Until a server's mirror is loaded, `get` throws the same error.
-import type { Redis } from 'ioredis';
 import { StateUnavailableError } from '../state/errors.js';
-import { openRedisConnection, type RedisConnection } from '../state/redis-client.js';
+import { openRedisConnection, type RedisClient, type RedisConnection } from '../state/redis-client.js';
 import type { Pin, PinnedDefinition, PinStore } from './index.js';
 
 export interface RedisPinStoreOptions {
@@ -81,8 +81,8 @@ export class RedisPinStore implements PinStore {
   readonly channel: string;
   readonly dsn: string;
   readonly #conn: RedisConnection;
-  readonly #client: Redis & PinCommands;
-  #sub: Redis | undefined;
+  readonly #client: RedisClient & PinCommands;
+  #sub: RedisClient | undefined;
   /** server -> tool -> raw stored value; present once loaded. */
   private readonly mirrors = new Map<string, Map<string, string>>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -91,9 +91,6 @@ export class RedisPinStore implements PinStore {
   private closed = false;
 
   constructor(o: RedisPinStoreOptions) {
-    this.prefix = o.prefix ?? 'toolgate:';
-    this.channel = `${this.prefix}pins:events`;
-    this.onError = o.onError;
     this.#conn = openRedisConnection({
       url: o.url,
       connectionName: 'toolgate-pins',
@@ -101,7 +98,15 @@ export class RedisPinStore implements PinStore {
       ...(o.commandTimeoutMs !== undefined ? { commandTimeoutMs: o.commandTimeoutMs } : {}),
     });
     this.dsn = this.#conn.dsn;
-    const c = this.#conn.client as Redis & PinCommands;
+    try {
+      this.prefix = this.#conn.keyPrefix(o.prefix ?? 'toolgate:');
+    } catch (err) {
+      void this.#conn.close();
+      throw err;
+    }
+    this.channel = `${this.prefix}pins:events`;
+    this.onError = o.onError;
+    const c = this.#conn.client as RedisClient & PinCommands;
     c.defineCommand('tgPin', { lua: PIN_LUA });
     c.defineCommand('tgPinCas', { lua: CAS_LUA });
     this.#client = c;
@@ -249,14 +254,8 @@ export class RedisPinStore implements PinStore {
   private async servers(): Promise<string[]> {
     const base = `${this.prefix}pins:`;
     const pattern = `${base.replace(/[*?[\]\\]/g, '\\$&')}*`;
-    const found = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.run('list pins', () => this.#client.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
-      cursor = next;
-      for (const k of keys) found.add(k.slice(base.length));
-    } while (cursor !== '0');
-    return [...found];
+    if (this.closed) throw new Error('RedisPinStore is closed');
+    return (await this.#conn.scanKeys(pattern, 'list pins')).map((k) => k.slice(base.length));
   }
 
   /** Wait for the first connection attempt; throws StateUnavailableError when Redis cannot be reached. */
@@ -278,9 +277,7 @@ export class RedisPinStore implements PinStore {
     if (this.closed) return;
     this.closed = true;
     this.#sub?.disconnect();
-    const c = this.#client;
-    if (c.status === 'ready') void Promise.race([c.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]).then(() => c.disconnect());
-    else c.disconnect();
+    void this.#conn.close();
   }
 
   private event(server: string, tool: string): string {

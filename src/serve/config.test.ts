@@ -149,3 +149,17 @@ test('a gateway config is told apart from a policy', () => {
   assert.equal(looksLikeGatewayConfig('servers:\n  a: {}\n'), true);
   assert.equal(looksLikeGatewayConfig(POLICY), false);
 });
+
+test('state.dsn: a single Redis node or a Redis Cluster; a cluster with a database number is refused without the password', () => {
+  const config = (dsn: string) => `version: 1\nstate:\n  dsn: ${dsn}\n  prefix: "tg:"\nservers:\n  local: { command: node, policy: ./a.yaml }\n`;
+  for (const dsn of ['redis://127.0.0.1:6379/2', 'rediss+cluster://u:pw@node1:7000', 'redis+cluster://node1:7000/0']) {
+    const r = parse(config(dsn));
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    assert.equal(r.config.state.dsn, dsn);
+  }
+  const errors = errorsOf(config('redis+cluster://u:s3cret@node1:7000/1'));
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /toolgate\.yaml:3:\d+: .*state\.dsn: .*no numbered databases/);
+  assert.ok(!errors[0]!.includes('s3cret'), errors[0]);
+  assert.match(errorsOf(config('memcached://node1:11211'))[0]!, /expected redis:\/\/.*redis\+cluster:\/\//);
+});

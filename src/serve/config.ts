@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { checkRedisDsn } from '../state/redis-dsn.js';
 import { issuesToErrors, loadPolicyFile, parseDuration, type CompiledPolicy, type LoadResult, type PolicyError } from '../policy/index.js';
 import { decodeMap, deref, isNullNode, kindName, offsetOf, scalarValue, type DecodeContext, type Field, type Issue, type YNode } from '../policy/yamlnode.js';
 
@@ -421,8 +422,11 @@ class Reader {
         const s = this.nonEmpty(x, what);
         const v = s === undefined ? undefined : this.expand(s, offsetOf(x.value, x.keyOffset), what);
         if (v !== undefined) {
-          if (!/^rediss?:\/\//.test(v)) this.issue(offsetOf(x.value, x.keyOffset), `${what} must be a redis:// or rediss:// URL`, 'write e.g. redis://127.0.0.1:6379/0, or remove it for the embedded SQLite store');
-          else out.dsn = v;
+          try {
+            out.dsn = checkRedisDsn(v);
+          } catch (err) {
+            this.issue(offsetOf(x.value, x.keyOffset), `${what}: ${(err as Error).message}`, 'write e.g. redis://127.0.0.1:6379/0 (redis+cluster://host:port for a Redis Cluster), or remove it for the embedded SQLite store');
+          }
         }
       } else if (x.key === 'prefix') {
         out.prefix = this.str(x, what);
@@ -671,4 +675,3 @@ class Reader {
     return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, specHash } as ServerConfig;
   }
 }
-

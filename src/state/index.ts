@@ -5,16 +5,16 @@ import { MemoryCounterStore } from './memory.js';
 import { SqliteCounterStore } from './sqlite.js';
 import type { CounterStore } from './types.js';
 import type { RedisCounterStoreOptions } from './redis.js';
-import { redactDsn } from './redis-dsn.js';
+import { isRedisDsn, redactDsn } from './redis-dsn.js';
 
 export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 export { MemoryCounterStore } from './memory.js';
 export { SqliteCounterStore, listCounterRows } from './sqlite.js';
 export type { CounterRow, SqliteCounterStoreOptions } from './sqlite.js';
-// The Redis store (and ioredis) is loaded only when a redis:// DSN is opened,
+// The Redis store (and ioredis) is loaded only when a Redis DSN is opened,
 // so SQLite gateways do not pay for it at start-up: import it from './redis.js'.
 export type { RedisCounterStore, RedisCounterStoreOptions } from './redis.js';
-export { redactDsn } from './redis-dsn.js';
+export { checkRedisDsn, isRedisDsn, redactDsn, REDIS_DSN_FORMS } from './redis-dsn.js';
 export { StateUnavailableError, isStateUnavailable } from './errors.js';
 export type { StateFailMode } from './errors.js';
 export { windowEnd, windowMs, windowStart } from './window.js';
@@ -41,15 +41,15 @@ export type OpenCounterStoreOptions =
 
 /**
  * Turn a backend spec as a user writes it into options: `memory`, `sqlite`,
- * or a `redis://` / `rediss://` DSN.
+ * or a Redis DSN (`redis://`, `rediss://`, `redis+cluster://`, `rediss+cluster://`).
  */
 export function parseStateBackend(spec: string, stateDir?: string): OpenCounterStoreOptions {
   const s = spec.trim();
   if (s === 'memory') return { kind: 'memory' };
   if (s === 'sqlite' || s === '') return stateDir === undefined ? { kind: 'sqlite' } : { kind: 'sqlite', stateDir };
-  if (/^rediss?:\/\//i.test(s)) return { kind: 'redis', url: s };
+  if (isRedisDsn(s)) return { kind: 'redis', url: s };
   const shown = s.includes('://') ? redactDsn(s) : spec;
-  throw new Error(`unknown state backend "${shown}": expected memory, sqlite or a redis:// URL`);
+  throw new Error(`unknown state backend "${shown}": expected memory, sqlite or a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL`);
 }
 
 /** Open a counter store. Async so network-backed stores (Redis) fit the same door. */

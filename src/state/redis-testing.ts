@@ -41,7 +41,7 @@ export function redisServerMissing(): string | undefined {
  * When it is missing, a warning goes to stderr; under TOOLGATE_REQUIRE_SERVICES=1
  * a failing test is registered instead, so CI cannot pass without the service.
  */
-export function skipUnless(what: string, problem: string | undefined): string | false {
+export function skipUnless(what: string, problem: string | undefined, hint = 'set REDIS_URL'): string | false {
   if (problem === undefined) return false;
   const reason = `${what} unavailable: ${problem}`;
   if (REQUIRED) {
@@ -49,7 +49,7 @@ export function skipUnless(what: string, problem: string | undefined): string | 
       throw new Error(`${reason}; start it or unset TOOLGATE_REQUIRE_SERVICES`);
     });
   } else {
-    process.stderr.write(`\n*** SKIPPING ${what} TESTS: ${reason} (set REDIS_URL; TOOLGATE_REQUIRE_SERVICES=1 makes this fail) ***\n\n`);
+    process.stderr.write(`\n*** SKIPPING ${what} TESTS: ${reason} (${hint}; TOOLGATE_REQUIRE_SERVICES=1 makes this fail) ***\n\n`);
   }
   return `SKIPPED LOUDLY: ${reason}`;
 }

@@ -23,20 +23,20 @@
 //   StateUnavailableError (the gateway applies --state-fail-mode); ioredis
 //   reconnects in the background and the store recovers by itself.
 // - the DSN's password appears in no message, error or status (redactDsn).
+// - in a Redis Cluster the prefix is a hash tag (`{toolgate}:`), so the keys a
+//   script touches share one slot (redis-client.ts makes the client).
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
 import { checkReserveRequests } from './checks.js';
-import { StateUnavailableError } from './errors.js';
-import { parseRedisDsn, redactDsn, scrubSecrets } from './redis-dsn.js';
+import { openRedisConnection, type RedisClient, type RedisConnection } from './redis-client.js';
 import type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 import { windowEnd, windowStart } from './window.js';
 
 export const DEFAULT_REDIS_PREFIX = 'toolgate:';
 
 export interface RedisCounterStoreOptions {
-  /** redis://[user:pass@]host:port[/db] or rediss://... */
+  /** redis://[user:pass@]host:port[/db], rediss://..., or redis+cluster:// / rediss+cluster:// (a cluster's seed node) */
   url: string;
-  /** Prepended to every key (default `toolgate:`). Instances sharing counters use the same prefix. */
+  /** Prepended to every key (default `toolgate:`; in a cluster as a hash tag, `{toolgate}:`). Instances sharing counters use the same prefix. */
   prefix?: string;
   /** TCP (and TLS) connect timeout, ms. Default 1000. */
   connectTimeoutMs?: number;
@@ -153,70 +153,44 @@ export class RedisCounterStore implements CounterStore {
   readonly prefix: string;
   // ES private fields: never enumerated, so logging or serialising the store
   // cannot reach the client's options (which hold the password).
-  readonly #client: Redis & ScriptCommands;
-  readonly #scrub: (message: string) => string;
+  readonly #conn: RedisConnection;
+  readonly #client: RedisClient & ScriptCommands;
   private readonly marginMs: number;
   private readonly settled = new WeakSet<ReservationHandle>();
-  private readonly onStatus?: (status: 'up' | 'down', detail: string) => void;
-  private up: boolean | undefined;
-  private initial: Promise<void> | undefined;
   private closed = false;
 
   constructor(opts: RedisCounterStoreOptions) {
-    const parsed = parseRedisDsn(opts.url);
-    const url = opts.url;
-    this.#scrub = (message) => scrubSecrets(message, url);
-    this.dsn = redactDsn(opts.url);
-    this.prefix = opts.prefix ?? DEFAULT_REDIS_PREFIX;
-    this.marginMs = opts.expiryMarginMs ?? 300_000;
-    this.onStatus = opts.onStatus;
-    const maxDelay = opts.maxReconnectDelayMs ?? 500;
-    const options: RedisOptions = {
-      host: parsed.host,
-      port: parsed.port,
-      db: parsed.db,
-      ...(parsed.username !== undefined ? { username: parsed.username } : {}),
-      ...(parsed.password !== undefined ? { password: parsed.password } : {}),
-      ...(parsed.tls ? { tls: { servername: parsed.host } } : {}),
+    this.#conn = openRedisConnection({
+      url: opts.url,
       connectionName: 'toolgate',
-      connectTimeout: opts.connectTimeoutMs ?? 1000,
-      commandTimeout: opts.commandTimeoutMs ?? 1000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      enableAutoPipelining: opts.autoPipelining ?? false,
-      retryStrategy: (times) => Math.min(50 * times, maxDelay),
-      lazyConnect: true,
-    };
-    this.#client = new Redis(options) as Redis & ScriptCommands;
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      ...(opts.commandTimeoutMs !== undefined ? { commandTimeoutMs: opts.commandTimeoutMs } : {}),
+      ...(opts.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: opts.maxReconnectDelayMs } : {}),
+      ...(opts.autoPipelining !== undefined ? { autoPipelining: opts.autoPipelining } : {}),
+      ...(opts.onStatus !== undefined ? { onStatus: opts.onStatus } : {}),
+    });
+    this.dsn = this.#conn.dsn;
+    try {
+      this.prefix = this.#conn.keyPrefix(opts.prefix ?? DEFAULT_REDIS_PREFIX);
+    } catch (err) {
+      void this.#conn.close();
+      throw err;
+    }
+    this.marginMs = opts.expiryMarginMs ?? 300_000;
+    this.#client = this.#conn.client as RedisClient & ScriptCommands;
     this.#client.defineCommand('tgReserve', { lua: RESERVE_LUA });
     this.#client.defineCommand('tgCommit', { lua: COMMIT_LUA });
     this.#client.defineCommand('tgRollback', { lua: ROLLBACK_LUA });
-
-    this.#client.on('ready', () => this.setUp(true, `connected to ${this.dsn}`));
-    // Without an 'error' listener ioredis prints every failed attempt; report transitions only.
-    this.#client.on('error', (err: Error) => this.setUp(false, this.#scrub(err.message)));
-    this.#client.on('close', () => this.setUp(false, 'connection closed'));
-
-    // Connect in the background: start-up never blocks on Redis. The first
-    // calls wait for this first attempt only (at most the connect timeout),
-    // so a call racing the start is not refused for nothing.
-    const firstAttempt = this.#client.connect().catch(() => undefined);
-    const bound = new Promise<void>((r) => setTimeout(r, (opts.connectTimeoutMs ?? 1000) + 100).unref());
-    this.initial = Promise.race([firstAttempt, bound]).then(() => {
-      this.initial = undefined;
-    });
-  }
-
-  private setUp(up: boolean, detail: string): void {
-    if (this.closed || this.up === up) return;
-    this.up = up;
-    this.onStatus?.(up ? 'up' : 'down', detail);
   }
 
   /** 'ready' when commands can be served; anything else means calls are refused now. */
   get status(): string {
     return this.#client.status;
+  }
+
+  /** Whether the DSN names a Redis Cluster (keys then carry the prefix as a hash tag). */
+  get cluster(): boolean {
+    return this.#conn.cluster;
   }
 
   counterKey(key: string, start: number): string {
@@ -229,17 +203,7 @@ export class RedisCounterStore implements CounterStore {
 
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('RedisCounterStore is closed');
-    if (this.initial) await this.initial;
-    if (this.#client.status !== 'ready') {
-      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn} is not connected (${this.#client.status})`);
-    }
-    try {
-      return await fn();
-    } catch (err) {
-      // No `cause`: driver errors may carry command arguments (AUTH carries the password).
-      const msg = err instanceof Error ? err.message : String(err);
-      throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn}: ${what} failed: ${this.#scrub(msg)}`);
-    }
+    return this.#conn.run(what, fn);
   }
 
   async read(refs: readonly CounterRef[], now: number): Promise<Map<string, number>> {
@@ -316,9 +280,6 @@ export class RedisCounterStore implements CounterStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.#client.status === 'ready') {
-      await Promise.race([this.#client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 500).unref())]);
-    }
-    this.#client.disconnect();
+    await this.#conn.close();
   }
 }
