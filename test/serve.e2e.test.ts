@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, demoServer, everythingServer, readEvents, tempDir, textOf } from './helpers.js';
 import { Proc } from './transports-helpers.js';
+import { parseExposition, sampleValue } from '../src/metrics/exposition.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
 const run = promisify(execFile);
@@ -319,8 +320,8 @@ test('the dashboard on the serve port refuses a missing or wrong admin key', asy
   }
 });
 
-test('--metrics-port: Prometheus metrics of the calls to every server, on their own port', async () => {
-  const dir = setup(demoEntry());
+test('--metrics-port: Prometheus metrics of the calls to every server, on their own port, labelled with the server', async () => {
+  const dir = setup(demoEntry() + everythingEntry);
   const { gw, url } = await startServe(dir, ['--metrics-port', '0']);
   try {
     const metricsUrl = (await gw.waitFor(/toolgate metrics on (http:\/\/\S+)/))[1]!;
@@ -328,11 +329,26 @@ test('--metrics-port: Prometheus metrics of the calls to every server, on their 
     assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { message: 'counted' } })), 'counted');
     assert.equal((await c.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })).isError, true);
     await c.close();
+    // The same tool name on the other server, through the aggregate endpoint.
+    const a = await client(url);
+    assert.match(textOf(await a.callTool({ name: 'everything__echo', arguments: { message: 'counted too' } })), /Echo: counted too/);
+    assert.equal((await a.callTool({ name: 'everything__echo', arguments: { message: 'LOUD' } })).isError, true);
+    await assert.rejects(a.callTool({ name: 'nope__echo', arguments: {} }));
+    await a.close();
     const res = await fetch(metricsUrl);
     assert.equal(res.status, 200);
-    const text = await res.text();
-    assert.match(text, /toolgate_tool_calls_total\{tool="echo",decision="allowed"\} 1/);
-    assert.match(text, /toolgate_tool_calls_total\{tool="delete_customer",decision="denied"\} 1/);
+    const m = parseExposition(await res.text());
+    const calls = (labels: Record<string, string>) => sampleValue(m, 'toolgate_tool_calls_total', labels);
+    assert.equal(calls({ tool: 'echo', decision: 'allowed', server: 'demo' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'allowed', server: 'everything' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'denied', server: 'everything' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'denied', server: 'demo' }), undefined);
+    assert.equal(calls({ tool: 'delete_customer', decision: 'denied', server: 'demo' }), 1);
+    // A call no server owns has no server.
+    assert.equal(calls({ tool: 'nope__echo', decision: 'denied', server: '(none)' }), 1);
+    assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { server: 'everything' }), 1);
+    assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rule', server: 'demo' }), 1);
+    assert.ok(m.samples.filter((x) => x.name === 'toolgate_tool_calls_total').every((x) => typeof x.labels.server === 'string'), 'every call series has a server');
   } finally {
     await gw.stop();
   }
