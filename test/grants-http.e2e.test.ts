@@ -142,7 +142,7 @@ describe('grants on the HTTP listener', () => {
 });
 
 describe('grants on toolgate serve', () => {
-  test('the caller is authenticated on every endpoint: no token 401, a grant without a policy is denied, a grant calls under the server policy', async () => {
+  test('the caller is authenticated on every endpoint: no token 401, a grant without a policy is denied, a grant calls under its policy file', async () => {
     const w = writePolicy(`version: "1"\ntools:\n  delete_customer:\n    rules:\n      - name: "no deletes"\n        action: deny\n`);
     const nopolicy = await toolgate(w.stateDir, 'grant', 'create', 'nopolicy');
     const alice = await toolgate(w.stateDir, 'grant', 'create', 'alice', '--policy', w.policy);

@@ -83,6 +83,8 @@ test('stdio gateway with --metrics-port 0: calls by tool and decision, rate-limi
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'fail', decision: 'allowed' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: '(none)', decision: 'denied' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total'), 9);
+  // One server per process: no server label (the label sets of existing dashboards stay).
+  assert.deepEqual(m.samples.filter((s) => s.name.startsWith('toolgate_') && 'server' in s.labels), []);
   assert.equal(sampleValue(m, 'toolgate_rate_limit_rejections_total', { tool: 'get_weather', rule: 'weather rate limit' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rate_limit' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rule' }), 1);

@@ -5,13 +5,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { bin, demoServer, everythingServer, tempDir, textOf } from './helpers.js';
+import { bin, demoServer, everythingServer, readEvents, tempDir, textOf } from './helpers.js';
 import { Proc } from './transports-helpers.js';
+import { parseExposition, sampleValue } from '../src/metrics/exposition.js';
 
 const ADMIN = 'admin-key-0123456789abcdef';
+const run = promisify(execFile);
 
 const DEMO_POLICY = `version: "1"
 tools:
@@ -70,10 +74,26 @@ async function startServe(dir: string, flags: string[] = []): Promise<{ gw: Proc
   return { gw, url, base: url.replace(/\/mcp$/, '') };
 }
 
-async function client(url: string): Promise<Client> {
+async function client(url: string, token?: string): Promise<Client> {
   const c = new Client({ name: 'serve-e2e', version: '1.0.0' }, { capabilities: {} });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
   return c;
+}
+
+/** `toolgate grant create` in the config's state directory; resolves with the token. */
+async function grant(dir: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [bin, 'grant', 'create', ...args, '--state-dir', join(dir, 'state')]);
+  return stdout.trim();
+}
+
+/** The denied tool_call events of `identity`, once `count` of them are written (the JSONL sink flushes within 50 ms). */
+async function denials(dir: string, identity: string, count: number): Promise<Array<Record<string, any>>> {
+  let calls: Array<Record<string, any>> = [];
+  for (let i = 0; i < 100 && calls.length < count; i++) {
+    calls = readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.identity === identity && e.decision === 'denied');
+    if (calls.length < count) await new Promise((r) => setTimeout(r, 50));
+  }
+  return calls;
 }
 
 function setup(servers: string): string {
@@ -300,8 +320,8 @@ test('the dashboard on the serve port refuses a missing or wrong admin key', asy
   }
 });
 
-test('--metrics-port: Prometheus metrics of the calls to every server, on their own port', async () => {
-  const dir = setup(demoEntry());
+test('--metrics-port: Prometheus metrics of the calls to every server, on their own port, labelled with the server', async () => {
+  const dir = setup(demoEntry() + everythingEntry);
   const { gw, url } = await startServe(dir, ['--metrics-port', '0']);
   try {
     const metricsUrl = (await gw.waitFor(/toolgate metrics on (http:\/\/\S+)/))[1]!;
@@ -309,11 +329,26 @@ test('--metrics-port: Prometheus metrics of the calls to every server, on their 
     assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { message: 'counted' } })), 'counted');
     assert.equal((await c.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })).isError, true);
     await c.close();
+    // The same tool name on the other server, through the aggregate endpoint.
+    const a = await client(url);
+    assert.match(textOf(await a.callTool({ name: 'everything__echo', arguments: { message: 'counted too' } })), /Echo: counted too/);
+    assert.equal((await a.callTool({ name: 'everything__echo', arguments: { message: 'LOUD' } })).isError, true);
+    await assert.rejects(a.callTool({ name: 'nope__echo', arguments: {} }));
+    await a.close();
     const res = await fetch(metricsUrl);
     assert.equal(res.status, 200);
-    const text = await res.text();
-    assert.match(text, /toolgate_tool_calls_total\{tool="echo",decision="allowed"\} 1/);
-    assert.match(text, /toolgate_tool_calls_total\{tool="delete_customer",decision="denied"\} 1/);
+    const m = parseExposition(await res.text());
+    const calls = (labels: Record<string, string>) => sampleValue(m, 'toolgate_tool_calls_total', labels);
+    assert.equal(calls({ tool: 'echo', decision: 'allowed', server: 'demo' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'allowed', server: 'everything' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'denied', server: 'everything' }), 1);
+    assert.equal(calls({ tool: 'echo', decision: 'denied', server: 'demo' }), undefined);
+    assert.equal(calls({ tool: 'delete_customer', decision: 'denied', server: 'demo' }), 1);
+    // A call no server owns has no server.
+    assert.equal(calls({ tool: 'nope__echo', decision: 'denied', server: '(none)' }), 1);
+    assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { server: 'everything' }), 1);
+    assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rule', server: 'demo' }), 1);
+    assert.ok(m.samples.filter((x) => x.name === 'toolgate_tool_calls_total').every((x) => typeof x.labels.server === 'string'), 'every call series has a server');
   } finally {
     await gw.stop();
   }
@@ -325,4 +360,103 @@ test('--metrics-bind beyond loopback without a key: serve refuses to start and s
   const exit = await gw.exited;
   assert.notEqual(exit.code, 0);
   assert.match(gw.output, /refusing to serve \/metrics on 0\.0\.0\.0 .*without a key/);
+});
+
+const RESTRICTED_GRANT_POLICY = `version: "1"
+tools:
+  echo:
+    rules:
+      - name: "grant: no echo"
+        action: "deny"
+        on_deny: "restricted grant: echo is not permitted"
+`;
+
+test("a grant's own policy file decides its calls on every server, on /mcp/<server> and /mcp; a section grant keeps the server's policy", async () => {
+  const dir = setup(demoEntry() + everythingEntry);
+  const grantFile = join(dir, 'restricted.yaml');
+  writeFileSync(grantFile, RESTRICTED_GRANT_POLICY);
+  const restricted = await grant(dir, 'restricted', '--policy', grantFile);
+  const scoped = await grant(dir, 'scoped', '--policy-section', 'agents');
+  const { gw, url } = await startServe(dir);
+  try {
+    // Per server: the grant's file denies echo on demo, where the server policy allows it...
+    const rd = await client(`${url}/demo`, restricted);
+    const denied = await rd.callTool({ name: 'echo', arguments: { message: 'hello' } });
+    assert.equal(denied.isError, true);
+    assert.match(textOf(denied), /restricted grant: echo is not permitted/);
+    // ...and replaces the server policy rather than adding to it: delete_customer is not in the file.
+    assert.equal(textOf(await rd.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })), 'Customer c1 deleted.');
+    // Aggregated: the file applies on every server, with each server's plain tool names.
+    const ra = await client(url, restricted);
+    for (const name of ['demo__echo', 'everything__echo']) {
+      const r = await ra.callTool({ name, arguments: { message: 'hello' } });
+      assert.equal(r.isError, true, name);
+      assert.match(textOf(r), /restricted grant: echo is not permitted/);
+    }
+    assert.match(textOf(await ra.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } })), /5/);
+
+    // A grant without a file of its own: the same calls, decided by each server's policy.
+    const sd = await client(`${url}/demo`, scoped);
+    assert.equal(textOf(await sd.callTool({ name: 'echo', arguments: { message: 'hello' } })), 'hello');
+    assert.match(textOf(await sd.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })), /demo policy: deleting customers/);
+    const sa = await client(url, scoped);
+    assert.equal(textOf(await sa.callTool({ name: 'demo__echo', arguments: { message: 'hello' } })), 'hello');
+    assert.match(textOf(await sa.callTool({ name: 'everything__echo', arguments: { message: 'hello' } })), /Echo: hello/);
+    assert.match(textOf(await sa.callTool({ name: 'everything__echo', arguments: { message: 'LOUD' } })), /lower-case echoes only/);
+
+    // The events: the grant's denials name the file's rule and the server they were made on.
+    const restrictedDenials = await denials(dir, 'restricted', 3);
+    assert.deepEqual(restrictedDenials.map((e) => [e.server, e.tool, e.rule]).sort(), [
+      ['demo', 'echo', 'grant: no echo'],
+      ['demo', 'echo', 'grant: no echo'],
+      ['everything', 'echo', 'grant: no echo'],
+    ]);
+    assert.deepEqual((await denials(dir, 'scoped', 2)).map((e) => [e.server, e.tool, e.rule]).sort(), [
+      ['demo', 'delete_customer', 'no deletions'],
+      ['everything', 'echo', 'echo size'],
+    ]);
+
+    // Hot reload: an edit of the grant's file applies to its open sessions on every server.
+    writeFileSync(grantFile, RESTRICTED_GRANT_POLICY.replace('echo:', 'get_weather:'));
+    let answer = '';
+    for (let i = 0; i < 100 && answer !== 'reloaded'; i++) {
+      answer = textOf(await ra.callTool({ name: 'demo__echo', arguments: { message: 'reloaded' } }));
+      if (answer !== 'reloaded') await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(answer, 'reloaded');
+    assert.equal(textOf(await rd.callTool({ name: 'echo', arguments: { message: 'per server too' } })), 'per server too');
+    assert.match(textOf(await rd.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } })), /restricted grant/);
+    // A broken edit keeps the previous policy, with a warning naming the file.
+    writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        acton: deny\n');
+    await gw.waitFor(/grant policy \S*restricted\.yaml reload rejected[\s\S]*restricted\.yaml:6:9: unknown key/);
+    assert.match(textOf(await rd.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } })), /restricted grant/);
+    for (const c of [rd, ra, sd, sa]) await c.close();
+  } finally {
+    await gw.stop();
+  }
+});
+
+test("a grant whose policy file does not load is denied every call, with the file's errors", async () => {
+  const dir = setup(demoEntry() + everythingEntry);
+  const grantFile = join(dir, 'broken-grant.yaml');
+  writeFileSync(grantFile, RESTRICTED_GRANT_POLICY);
+  const token = await grant(dir, 'broken', '--policy', grantFile);
+  // Broken after the grant was made (grant create checks the file).
+  writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        acton: deny\n');
+  const { gw, url } = await startServe(dir);
+  try {
+    for (const [endpoint, tool] of [[`${url}/demo`, 'echo'], [url, 'demo__echo'], [url, 'everything__echo']] as const) {
+      const c = await client(endpoint, token);
+      const r = await c.callTool({ name: tool, arguments: { message: 'hello' } });
+      assert.equal(r.isError, true, `${endpoint} ${tool}`);
+      assert.match(textOf(r), /the grant's policy \S*broken-grant\.yaml has errors/);
+      assert.match(textOf(r), /broken-grant\.yaml:6:9: unknown key "acton"/);
+      await c.close();
+    }
+    const events = await denials(dir, 'broken', 3);
+    assert.equal(events.length, 3);
+    assert.ok(events.every((e) => /broken-grant\.yaml:6:9/.test(String(e.message))), JSON.stringify(events));
+  } finally {
+    await gw.stop();
+  }
 });

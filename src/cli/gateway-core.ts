@@ -45,6 +45,8 @@ export interface GatewayCore {
 export interface CoreExtras {
   /** Watch `configPath` as the policy (default true); `toolgate serve` watches one policy per server itself. */
   watchPolicy?: boolean;
+  /** Label call metrics with the server (`toolgate serve`, where tool names repeat across servers). */
+  metricsByServer?: boolean;
 }
 
 export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
@@ -109,7 +111,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     onPruneError: (err) => log.warn({ err }, 'audit retention failed'),
   });
   // Metrics (--metrics-port) and traces (an OTLP endpoint) are event sinks too; absent unless configured.
-  const telemetry = await openTelemetry(observe, { instance, version: VERSION, warn: (m) => log.warn(m) });
+  const telemetry = await openTelemetry(observe, { instance, version: VERSION, warn: (m) => log.warn(m), ...(extras.metricsByServer ? { serverLabel: true } : {}) });
   if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
   // The audit record is written before the answer; the JSONL log, metrics and traces just after it.

@@ -12,9 +12,9 @@ import { openGatewayCore, type GatewayCore } from './gateway-core.js';
 import { StdioChannel } from '../mcp/stdio.js';
 import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
 import { GatewaySession } from '../gateway/session.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { describeErrors } from '../gateway/policy-holder.js';
+import { CallerPolicies } from '../gateway/caller-policy.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
-import type { CompiledPolicy } from '../policy/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
@@ -89,29 +89,14 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     setTimeout(() => process.exit(process.exitCode), 200).unref();
   };
 
-  // A grant with its own policy file calls under that policy (loaded once, hot-reloaded like the main one).
-  const grantPolicies = new Map<string, PolicyHolder>();
-  const policyOf = (file: string | undefined): (() => CompiledPolicy) | { error: string } => {
-    if (file === undefined) return () => core.holder.current;
-    let holder = grantPolicies.get(file);
-    if (!holder) {
-      const loaded = loadPolicyFile(file);
-      if (!loaded.ok) return { error: `the grant's policy ${file} has errors:\n${describeErrors(loaded.errors)}` };
-      holder = new PolicyHolder(file, loaded.policy);
-      holder.watch((r) => (r.ok ? undefined : core.log.warn(`grant policy reload rejected, keeping the previous one:\n${describeErrors(r.errors)}`)));
-      grantPolicies.set(file, holder);
-    }
-    const h = holder;
-    return () => h.current;
-  };
+  // A grant with its own policy file calls under that file instead of the gateway's.
+  const callerPolicies = new CallerPolicies({ log: core.log, emit: core.emit });
   const newSession = (downstream: MessageChannel, sessionId: string, upstreamChannel: MessageChannel, who?: string, caller?: Caller, generation?: 'modern') => {
-    const policy = policyOf(caller?.policyFile);
-    // A caller whose policy cannot be loaded is denied every call, with the reason.
-    const denial = caller?.denial ?? ('error' in policy ? policy.error : undefined);
+    const { policy, denial } = callerPolicies.of(caller, () => core.holder.current);
     return new GatewaySession({
       downstream,
       upstream: upstreamChannel,
-      policy: 'error' in policy ? () => core.holder.current : policy,
+      policy,
       callerDenial: denial,
       guard: core.guard,
       events: core.events,
@@ -193,6 +178,6 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   });
   await listener.close();
   auth.close();
-  await Promise.all([...grantPolicies.values()].map((h) => h.close()));
+  await callerPolicies.close();
   await shutdown(0);
 }

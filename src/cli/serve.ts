@@ -69,7 +69,7 @@ async function serve(opts: ServeFlags): Promise<void> {
     file,
     config.servers[0]!.policy,
     log,
-    { watchPolicy: false },
+    { watchPolicy: false, metricsByServer: true },
   );
   let running;
   try {

@@ -25,6 +25,8 @@ export interface OpenTelemetryOptions {
   instance: string;
   version: string;
   warn: (message: string) => void;
+  /** Label the metrics of each call with its server (a gateway in front of several servers). */
+  serverLabel?: boolean;
 }
 
 export async function openTelemetry(config: TelemetryConfig, o: OpenTelemetryOptions): Promise<Telemetry> {
@@ -40,7 +42,7 @@ export async function openTelemetry(config: TelemetryConfig, o: OpenTelemetryOpt
     if (config.metrics) {
       const m = config.metrics;
       const [{ MetricsSink }, { startMetricsServer, createMetricsHandler }] = await Promise.all([import('./sink.js'), import('./http.js')]);
-      const sink = new MetricsSink({ instance: o.instance, version: o.version });
+      const sink = new MetricsSink({ instance: o.instance, version: o.version, ...(o.serverLabel ? { serverLabel: true } : {}) });
       sinks.push(sink);
       if (m.port !== undefined) {
         const server = await startMetricsServer({ source: sink, bind: m.bind, port: m.port, ...(m.key !== undefined ? { key: m.key } : {}) });

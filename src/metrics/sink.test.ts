@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MetricsSink, OTHER_TOOL } from './sink.js';
+import { MetricsSink, NO_VALUE, OTHER_VALUE } from './sink.js';
 import { parseExposition, sampleValue, type Exposition } from './exposition.js';
 import type { GatewayEvent } from '../events/types.js';
 
@@ -111,7 +111,7 @@ test('tool label values are capped: names beyond the cap count as (other)', asyn
   const m = await scrape(sink);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'a' }), 2);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'b' }), 1);
-  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: OTHER_TOOL }), 2);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: OTHER_VALUE }), 2);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'c' }), undefined);
 });
 
@@ -140,4 +140,38 @@ test('monitor mode: a would_deny call was forwarded: counted by decision, timed 
   assert.equal(sampleValue(m, 'toolgate_rate_limit_rejections_total'), undefined);
   assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { outcome: 'ok' }), 1);
   assert.equal(sampleValue(m, 'toolgate_decision_duration_seconds_sum', { decision: 'would_deny' }), 0.001);
+});
+
+test('serverLabel: the same tool on two servers makes two series in every call metric; no server is (none); server names are capped', async () => {
+  const sink = new MetricsSink({ processMetrics: false, serverLabel: true, maxServers: 2 });
+  sink.emit(call({ server: 'demo', tool: 'echo', decision: 'allowed', outcome: 'ok', latency_ms: 4, decision_ms: 1 }));
+  sink.emit(call({ server: 'everything', tool: 'echo', decision: 'allowed', outcome: 'tool_error', latency_ms: 6, decision_ms: 1 }));
+  sink.emit(call({ server: 'everything', tool: 'echo', decision: 'denied', reason: 'rate_limit', rule: 'r', latency_ms: 0.2 }));
+  sink.emit(call({ tool: 'nope__echo', decision: 'denied', reason: 'unknown_tool', latency_ms: 0.1 }));
+  sink.emit(call({ server: 'third', tool: 'echo', decision: 'denied', reason: 'rule', latency_ms: 0.1 }));
+  sink.emit({ ...base, type: 'tool_pin', server: 'demo', tool: 'echo', status: 'failure' });
+  const m = await scrape(sink);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'echo', decision: 'allowed', server: 'demo' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'echo', decision: 'allowed', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'echo', decision: 'denied', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'nope__echo', server: NO_VALUE }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { server: OTHER_VALUE }), 1, 'a third name beyond the cap');
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { server: 'third' }), undefined);
+  assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rate_limit', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_rate_limit_rejections_total', { tool: 'echo', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_upstream_errors_total', { tool: 'echo', outcome: 'tool_error', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { server: 'demo' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_decision_duration_seconds_count', { decision: 'allowed', server: 'everything' }), 1);
+  assert.equal(sampleValue(m, 'toolgate_tool_call_duration_seconds_count', { server: 'everything' }), 2);
+  assert.equal(sampleValue(m, 'toolgate_tool_definition_changes_total', { tool: 'echo', server: 'demo' }), 1);
+});
+
+test('without serverLabel (a gateway in front of one server) the label sets stay as they were', async () => {
+  const sink = new MetricsSink({ processMetrics: false });
+  sink.emit(call({ server: 'demo', tool: 'echo', decision: 'allowed', outcome: 'ok', latency_ms: 4, decision_ms: 1 }));
+  sink.emit({ ...base, type: 'tool_pin', server: 'demo', tool: 'echo', status: 'failure' });
+  const m = await scrape(sink);
+  const labelled = m.samples.filter((s) => s.name.startsWith('toolgate_') && 'server' in s.labels);
+  assert.deepEqual(labelled, []);
+  assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: 'echo', decision: 'allowed' }), 1);
 });

@@ -1,6 +1,7 @@
 // `toolgate serve`: one gateway for many servers. One HTTP listener:
 //
-//   /mcp/<server>   a normal gateway session in front of that server (its policy)
+//   /mcp/<server>   a normal gateway session in front of that server (its policy, or
+//                   the caller's grant policy file)
 //   /mcp            every server at once, tools named <server><sep><tool>
 //   /<dashboard>    the dashboard and admin API (its own keys), with /api/servers
 //   /healthz        liveness, no authentication
@@ -17,6 +18,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
+import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
 import type { GatewayCore } from '../cli/gateway-core.js';
 import type { Logger } from '../log/index.js';
@@ -115,18 +117,20 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       ...extra,
     });
 
-  // The caller (a grant token or JWT) is the identity in each server's policy (rules with
-  // `identities:`, grant-scoped counters) and in every event; a grant without a policy is
-  // denied every call. Each server's own policy decides (a grant's policy file is for
-  // single-server gateways).
+  // The caller (a grant token or JWT) is the identity in every event and in the policy that
+  // decides (rules with `identities:`, grant-scoped counters). A grant with its own policy file
+  // calls under that file on every server, in place of the server's policy (plain tool names;
+  // counters and pins stay the server's); a grant without a policy is denied every call.
+  const callerPolicies = new CallerPolicies({ log, emit: core.emit, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
   const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller) => {
     const r = servers.get(name)!;
+    const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
     return new GatewaySession({
       ...(caller ? { identity: caller.name } : {}),
-      ...(caller?.denial !== undefined ? { callerDenial: caller.denial } : {}),
+      ...(denial !== undefined ? { callerDenial: denial } : {}),
       downstream,
       upstream,
-      policy: () => r.holder.current,
+      policy,
       guard: r.guard,
       events: core.events,
       log,
@@ -318,6 +322,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       await mounted?.close();
       await separate?.close();
       await Promise.all([...servers.values()].map((r) => r.holder.close()));
+      await callerPolicies.close();
     },
   };
 }
