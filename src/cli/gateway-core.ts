@@ -82,10 +82,19 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     ]);
     const approvalStore = new RedisApprovalStore({ url: shared.url, owner: instance, ...(prefix !== undefined ? { prefix } : {}) });
     const queue = new RedisApprovalQueue({ store: approvalStore, log });
-    void approvalStore
-      .ready()
-      .then(() => approvalStore.sweep())
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'sweeping stale approval requests failed (Redis unreachable); the next start or decision settles them'));
+    // Holding a call needs the store at once (no waiting on the call's path): wait here for the
+    // first connection attempt (at most the connect timeout), so a call held right after start-up
+    // is not refused as unavailable while the connection is still being made.
+    const reachable = await approvalStore.ready().then(
+      () => true,
+      (err: unknown) => {
+        log.warn({ err: String(err) }, 'the approval store is unreachable (Redis); held calls are denied until it connects');
+        return false;
+      },
+    );
+    if (reachable) {
+      void approvalStore.sweep().catch((err: unknown) => log.warn({ err: String(err) }, 'sweeping stale approval requests failed; the next start or decision settles them'));
+    }
     approvals = queue;
     closeApprovals = () => queue.close();
     const redisPins = new RedisPinStore({ url: shared.url, subscribe: true, onError: (m) => log.warn(m), ...(prefix !== undefined ? { prefix } : {}) });
