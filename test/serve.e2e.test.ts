@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, demoServer, everythingServer, readEvents, tempDir, textOf } from './helpers.js';
 import { Proc } from './transports-helpers.js';
 import { parseExposition, sampleValue } from '../src/metrics/exposition.js';
@@ -456,6 +456,51 @@ test("a grant whose policy file does not load is denied every call, with the fil
     const events = await denials(dir, 'broken', 3);
     assert.equal(events.length, 3);
     assert.ok(events.every((e) => /broken-grant\.yaml:6:9/.test(String(e.message))), JSON.stringify(events));
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('self-approval on the aggregate /mcp: a client that declares elicitation approves its own held call; one that does not is never asked', async () => {
+  const dir = setup(demoEntry('demo', './approve.yaml'));
+  writeFileSync(
+    join(dir, 'approve.yaml'),
+    `version: "1"
+tools:
+  create_charge:
+    rules:
+      - name: "charges need a yes"
+        action: require_approval
+        approval: { timeout: 3s, self_approval: true }
+`,
+  );
+  const { gw, url } = await startServe(dir);
+  try {
+    let asked = '';
+    const eliciting = new Client({ name: 'serve-e2e-elicit', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    eliciting.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked = req.params.message;
+      return { action: 'accept', content: { approve: true, reason: 'that was me' } };
+    });
+    await eliciting.connect(new StreamableHTTPClientTransport(new URL(url)));
+    const approved = await eliciting.callTool({ name: 'demo__create_charge', arguments: { amount: 4200, currency: 'usd' } });
+    assert.equal(textOf(approved), 'Charged 42.00 USD.');
+    assert.match(asked, /Tool: create_charge/);
+
+    // Without the capability the gateway never asks the client: the call waits for a human and expires.
+    const silent = await client(url);
+    const expired = await silent.callTool({ name: 'demo__create_charge', arguments: { amount: 100, currency: 'usd' } });
+    assert.equal(expired.isError, true);
+    assert.match(textOf(expired), /approval/i);
+
+    const { stdout } = await run(process.execPath, [bin, 'approvals', 'list', '--json', '--state-dir', join(dir, 'state')]);
+    const records = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    assert.deepEqual(records.map((r) => [r.tool, r.status, r.channel ?? null]).sort(), [
+      ['create_charge', 'approved', 'elicitation'],
+      ['create_charge', 'expired', 'gateway'],
+    ]);
+    await eliciting.close();
+    await silent.close();
   } finally {
     await gw.stop();
   }

@@ -50,6 +50,12 @@ export interface SessionOptions {
   /** Tool pinning (rug-pull defence); absent: off. */
   pins?: PinChecker;
   /**
+   * The client's initialize params when its initialize never crosses this
+   * session (the aggregate `/mcp` endpoint answers it itself): what the
+   * client can do (elicitation, for self-approval) counts as if seen here.
+   */
+  clientInit?: Record<string, unknown>;
+  /**
    * The protocol generation when the transport already knows it (the HTTP
    * listener's stateless lane is modern). Otherwise it is negotiated from the
    * client's first request: `initialize` makes a legacy session, a request
@@ -204,6 +210,7 @@ export class GatewaySession {
       this.onclose?.('downstream');
     };
     o.upstream.onclose = () => this.upstreamClosed();
+    if (o.clientInit) this.noteClientCapabilities(o.clientInit);
   }
 
   /** Calls forwarded and not yet answered. */

@@ -122,7 +122,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // calls under that file on every server, in place of the server's policy (plain tool names;
   // counters and pins stay the server's); a grant without a policy is denied every call.
   const callerPolicies = new CallerPolicies({ log, emit: core.emit, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
-  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller) => {
+  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller, clientInit?: Record<string, unknown>) => {
     const r = servers.get(name)!;
     const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
     return new GatewaySession({
@@ -139,6 +139,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      ...(clientInit ? { clientInit } : {}),
     });
   };
 
@@ -218,7 +219,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
             core.emit({ type: 'tool_call', session: id, tool, request_id: requestId, decision: 'denied', reason: 'unknown_tool', message: `no configured server owns ${tool}` }),
           openMember: (name, link, initParams, hooks) => {
             const up = supervised(name, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
-            session(name, link, up, id, caller);
+            // The aggregate answered the client's initialize: the session learns from its params
+            // what the client can do (elicitation: self-approval works on /mcp too).
+            session(name, link, up, id, caller, initParams);
             return { start: () => up.start(), close: () => up.close() };
           },
         });
