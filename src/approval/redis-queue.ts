@@ -2,10 +2,12 @@
 // instances, one queue. A decision taken anywhere (another instance, the CLI,
 // the HTTP API, the dashboard) is published by the very script that stored it
 // on `<prefix>appr:events`; this process keeps ONE subscriber connection and
-// wakes the waiting call as soon as the event arrives. There is no polling
-// loop: the hash is re-read only when the subscription is (re-)established
-// (events sent while disconnected are lost) and at each request's deadline
-// (a timer that runs the expire script).
+// wakes the waiting call as soon as the event arrives. Events sent while the
+// subscriber is away are lost (a reconnect, a cluster moving the subscription
+// to another node), so the waiting requests are also re-read when the
+// subscription is (re-)established, every few seconds while any call waits (a
+// missed decision is noticed within `resyncMs`, not only at the deadline), and
+// at each request's deadline (a timer that runs the expire script).
 //
 // Fail closed: `open` throws StateUnavailableError at once while Redis is not
 // connected (the session denies the call with a clear message, audited as
@@ -21,6 +23,8 @@ import type { ApprovalEvent, RedisApprovalStore } from './redis-store.js';
 export interface RedisApprovalQueueOptions {
   store: RedisApprovalStore;
   log?: Logger;
+  /** While calls wait, their requests are re-read this often (ms), for decisions whose events were missed. Default 5000. */
+  resyncMs?: number;
 }
 
 interface Waiter {
@@ -37,11 +41,15 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
   private readonly log: Logger | undefined;
   private readonly waiters = new Map<string, Waiter>();
   private readonly unsubscribe: () => void;
+  private readonly resyncTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(o: RedisApprovalQueueOptions) {
     this.store = o.store;
     this.log = o.log;
+    // One cheap read (of the waiting requests only) per interval, and nothing while no call waits.
+    this.resyncTimer = setInterval(() => void this.resync(), o.resyncMs ?? 5000);
+    this.resyncTimer.unref();
     this.unsubscribe = this.store.subscribe(
       (e) => this.onEvent(e),
       () => void this.resync(),
@@ -111,6 +119,7 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
   async close(reason = 'the gateway stopped before a decision; the call was not executed'): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.resyncTimer);
     this.unsubscribe();
     await Promise.all([...this.waiters.values()].map((w) => this.abandonStored(w, reason)));
     await this.store.close();
@@ -141,10 +150,10 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
     this.settle(e.id, r);
   }
 
-  /** After (re-)subscribing: read every waiting request once, for decisions whose events were missed. */
+  /** Read every waiting request once, for decisions whose events were missed (after (re-)subscribing, and every resyncMs). */
   private async resync(): Promise<void> {
     const ids = [...this.waiters.keys()];
-    if (ids.length === 0) return;
+    if (ids.length === 0 || this.store.status !== 'ready') return;
     try {
       for (const r of await this.store.getMany(ids)) if (r.status !== 'pending') this.settle(r.id, r);
     } catch (err) {

@@ -32,8 +32,8 @@ function store(p: string, o: { owner?: string; clock?: () => number; url?: strin
   return s;
 }
 
-function queue(p: string, owner: string, url?: string): RedisApprovalQueue {
-  const q = new RedisApprovalQueue({ store: store(p, { owner, ...(url ? { url } : {}) }) });
+function queue(p: string, owner: string, url?: string, resyncMs?: number): RedisApprovalQueue {
+  const q = new RedisApprovalQueue({ store: store(p, { owner, ...(url ? { url } : {}) }), ...(resyncMs ? { resyncMs } : {}) });
   closers.push(() => q.close());
   return q;
 }
@@ -188,6 +188,28 @@ describe('RedisApprovalQueue', { skip }, () => {
     const outcome = await held.outcome;
     assert.equal(outcome.status, 'denied');
     assert.match(outcome.message, /denied by carol: too big/);
+  });
+
+  it('a decision whose event was lost is noticed by the periodic re-read, long before the deadline', async () => {
+    const p = prefix();
+    const b = queue(p, 'gw-b', undefined, 100);
+    await waitReady(b);
+    const held = b.open(input({ timeoutMs: 60_000 }));
+    await sleep(30); // stored
+    // The decision lands in the hash without its event (as when the subscriber was away).
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(REDIS_URL);
+    try {
+      await raw.hset(b.store.key(held.record.id), { status: 'approved', decided_at: String(Date.now()), decided_by: 'dave', channel: 'cli', reason: 'quietly' });
+    } finally {
+      raw.disconnect();
+    }
+    // The deadline is a minute away: only the re-read can settle it within 5 s.
+    const outcome = await Promise.race([held.outcome, sleep(5_000).then(() => undefined)]);
+    assert.ok(outcome, 'the approval was not noticed within 5 s');
+    assert.equal(outcome.status, 'approved');
+    assert.equal(outcome.record.decidedBy, 'dave');
+    assert.equal(b.waiting, 0);
   });
 
   it('expires at the deadline without any polling', async () => {
