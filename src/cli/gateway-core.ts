@@ -53,7 +53,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const observe = telemetryConfig(opts); // flag errors before anything opens
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
   const shared = opts.stateDsn ? { kind: 'redis' as const, url: checkRedisDsn(opts.stateDsn) } : undefined;
-  // Redis connects in the background: start-up never waits for it; calls needing state follow the fail mode.
+  // Redis connects in the background: start-up waits at most for the approval store's first attempt
+  // (below); calls needing state follow the fail mode while it is unreachable.
   const store = shared
     ? await openCounterStore({
         ...shared,
