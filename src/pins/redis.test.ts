@@ -19,8 +19,8 @@ after(async () => {
 
 let n = 0;
 const prefix = () => `${runPrefix}${++n}:`;
-function open(p: string, url = REDIS_URL, subscribe = true): RedisPinStore {
-  const s = new RedisPinStore({ url, prefix: p, subscribe });
+function open(p: string, url = REDIS_URL, subscribe = true, reloadMs?: number): RedisPinStore {
+  const s = new RedisPinStore({ url, prefix: p, subscribe, ...(reloadMs ? { reloadMs } : {}) });
   closers.push(() => s.close());
   return s;
 }
@@ -81,6 +81,27 @@ describe('RedisPinStore', { skip }, () => {
     const listed = await cli.listAsync();
     assert.deepEqual(listed.map((x) => [x.server, x.tool, x.pending]), [['srv', 'send_email', undefined]]);
     assert.equal(listed[0]!.hash, definitionHash(pinnedDefinition(v2)));
+  });
+
+  it('an acceptance whose event was lost reaches the mirror by the periodic reload', async () => {
+    const p = prefix();
+    const a = open(p, REDIS_URL, true, 100);
+    await a.track('srv');
+    const checker = new PinChecker(a, 'srv', (): PinMode => 'enforce');
+    assert.equal(checker.check(v1).status, 'new');
+    assert.equal(checker.check(v2).status, 'changed');
+    await until(() => a.get('srv', 'send_email')?.pending !== undefined);
+    // Accepted by writing the field directly: no event is published (as when the subscriber was away).
+    const def2 = pinnedDefinition(v2);
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(REDIS_URL);
+    try {
+      await raw.hset(a.key('srv'), 'send_email', JSON.stringify({ hash: definitionHash(def2), definition: def2, pinned_at: new Date().toISOString() }));
+    } finally {
+      raw.disconnect();
+    }
+    await until(() => a.get('srv', 'send_email')?.pending === undefined, 3000);
+    assert.equal(checker.check(v2).status, 'same');
   });
 
   it('a checker whose mirror is not loaded yet follows the fail mode', async () => {

@@ -14,7 +14,9 @@
 // so each instance keeps a mirror of the hashes of the servers it fronts
 // (`track`): loaded with HGETALL, updated from the events channel (one
 // subscriber connection), reloaded whenever the subscription is
-// (re-)established. An acceptance on any instance, or by `toolgate pins accept
+// (re-)established and every `reloadMs` (30 s): an event lost while the
+// subscriber was away (a cluster moving it to another node) cannot leave a
+// mirror stale for longer, e.g. an accepted tool withheld from tools/list. An acceptance on any instance, or by `toolgate pins accept
 // --state-dsn`, reaches every mirror at once, and PinChecker.refusal (which
 // re-reads the store) releases the tool. While Redis is unreachable nobody can
 // change a pin, so the mirror stays exact; what it cannot do is record a first
@@ -31,6 +33,8 @@ export interface RedisPinStoreOptions {
   commandTimeoutMs?: number;
   /** Keep mirrors of tracked servers up to date through the events channel (gateways: yes; the CLI: no). */
   subscribe?: boolean;
+  /** With `subscribe`: reload every tracked mirror this often (ms), for events that were lost. Default 30000. */
+  reloadMs?: number;
   onError?: (message: string) => void;
 }
 
@@ -83,6 +87,7 @@ export class RedisPinStore implements PinStore {
   readonly #conn: RedisConnection;
   readonly #client: RedisClient & PinCommands;
   #sub: RedisClient | undefined;
+  #reload: NodeJS.Timeout | undefined;
   /** server -> tool -> raw stored value; present once loaded. */
   private readonly mirrors = new Map<string, Map<string, string>>();
   private readonly loading = new Map<string, Promise<void>>();
@@ -132,6 +137,12 @@ export class RedisPinStore implements PinStore {
         );
       });
       sub.connect().catch(() => undefined);
+      // One HGETALL per tracked server per interval; nothing while Redis is down (the mirror stays exact then).
+      this.#reload = setInterval(() => {
+        if (this.#client.status !== 'ready') return;
+        for (const s of this.tracked) void this.load(s).catch(() => undefined);
+      }, o.reloadMs ?? 30_000);
+      this.#reload.unref();
     }
   }
 
@@ -276,6 +287,7 @@ export class RedisPinStore implements PinStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.#reload) clearInterval(this.#reload);
     this.#sub?.disconnect();
     void this.#conn.close();
   }
