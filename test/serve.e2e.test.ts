@@ -382,6 +382,8 @@ test("a grant's own policy file decides its calls on every server, on /mcp/<serv
     // Per server: the grant's file denies echo on demo, where the server policy allows it...
     const rd = await client(`${url}/demo`, restricted);
     const denied = await rd.callTool({ name: 'echo', arguments: { message: 'hello' } });
+    // ...and, allowing what it does not list, is warned about when it loads.
+    await gw.waitFor(/grant's policy \S*restricted\.yaml has default: allow[^\n]*every tool it does not list is allowed on every server/);
     assert.equal(denied.isError, true);
     assert.match(textOf(denied), /restricted grant: echo is not permitted/);
     // ...and replaces the server policy rather than adding to it: delete_customer is not in the file.

@@ -29,6 +29,12 @@ export interface CallerPoliciesOptions {
   emit: (event: Omit<GatewayEvent, 'ts' | 'instance'>) => void;
   /** After a grant's policy changed on reload (e.g. to tell aggregate clients their tool lists changed). */
   onChanged?: () => void;
+  /**
+   * The file reaches several servers (`toolgate serve`): a file that allows
+   * what it does not list (`default: allow`) is warned about when it loads,
+   * since it then allows every other tool of every server, hidden ones too.
+   */
+  manyServers?: boolean;
 }
 
 export class CallerPolicies {
@@ -62,6 +68,11 @@ export class CallerPolicies {
       const message = `the grant's policy ${file} has errors; every call is denied until it is fixed:\n${describeErrors(loaded.errors)}`;
       this.o.log.warn(message);
       return { error: message };
+    }
+    if (this.o.manyServers && loaded.policy.default === 'allow') {
+      this.o.log.warn(
+        `the grant's policy ${file} has default: allow: on toolgate serve it decides this grant's calls on every server in place of their policies, so every tool it does not list is allowed on every server (hidden ones too); give it default: deny and list what the grant may call`,
+      );
     }
     const holder = new PolicyHolder(file, loaded.policy);
     holder.watch((r) => {

@@ -121,7 +121,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // decides (rules with `identities:`, grant-scoped counters). A grant with its own policy file
   // calls under that file on every server, in place of the server's policy (plain tool names;
   // counters and pins stay the server's); a grant without a policy is denied every call.
-  const callerPolicies = new CallerPolicies({ log, emit: core.emit, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
+  const callerPolicies = new CallerPolicies({ log, emit: core.emit, manyServers: true, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
   const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller, clientInit?: Record<string, unknown>) => {
     const r = servers.get(name)!;
     const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
