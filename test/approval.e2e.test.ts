@@ -10,9 +10,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { compilePolicy } from '../src/policy/index.js';
-import { bin, demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
-import { readEvents } from './helpers.js';
+import { bigChargesNeedApproval, bin, demoServer, gatewayArgs, RawGateway, readEvents, textOf, writePolicy } from './helpers.js';
 
 const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -20,18 +18,8 @@ const PREFIX = '[TOOLGATE POLICY DENIED]';
 const approvalPolicy = (timeout = '1m', extra = '') => `
 version: "1"
 tools:
-  create_charge:
-    rules:
-      - name: "big charges"
-        action: require_approval
-        conditions:
-          - { path: "args.amount", op: gt, value: 1000 }
-        on_deny: "Charges over $10.00 need a human"
-        approval: { timeout: ${timeout}${extra} }
-`;
+${bigChargesNeedApproval(`timeout: ${timeout}${extra}`)}`;
 
-const supported = compilePolicy(approvalPolicy(), 'probe.yaml').ok;
-const skip = supported ? false : 'the policy language does not have action: require_approval yet (branch policyjson); this test is ready for it';
 
 async function toolgate(stateDir: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
@@ -67,7 +55,7 @@ async function connect(policy: string, stateDir: string, extra: string[] = [], c
   return client;
 }
 
-describe('require approval through the built binary', { skip }, () => {
+describe('require approval through the built binary', () => {
   test('approved from another process: the exact call runs; small charges pass without approval', async () => {
     const { policy, stateDir } = writePolicy(approvalPolicy());
     const client = await connect(policy, stateDir, ['--identity', 'agent-7']);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bin, demoServer, gatewayArgs, root, textOf, writePolicy } from './helpers.js';
+import { bigChargesNeedApproval, bin, demoServer, gatewayArgs, root, textOf, writePolicy } from './helpers.js';
 
 const ADMIN = 'e2e-admin-key-0123456789abcdef';
 const VIEWER = 'e2e-viewer-key-0123456789abcdef';
@@ -24,15 +24,7 @@ version: "1"
 default: allow
 hide: [admin_reset]
 tools:
-  create_charge:
-    rules:
-      - name: "big charges"
-        action: require_approval
-        conditions:
-          - { path: "args.amount", op: gt, value: 1000 }
-        on_deny: "Charges over $10.00 need a human"
-        approval: { timeout: 2m }
-  delete_customer:
+${bigChargesNeedApproval()}  delete_customer:
     rules:
       - name: "no deletes"
         action: deny

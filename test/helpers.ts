@@ -133,3 +133,20 @@ export function readEvents(stateDir: string): Array<Record<string, any>> {
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n').filter(Boolean))
     .map((l) => JSON.parse(l) as Record<string, any>);
 }
+
+/**
+ * The `create_charge` entry of a policy's `tools:` map that the approval tests
+ * share: charges over 1000 (cents) are held for a human. `approval` is the
+ * inside of the rule's `approval: { ... }`.
+ */
+export function bigChargesNeedApproval(approval = 'timeout: 2m'): string {
+  return `  create_charge:
+    rules:
+      - name: "big charges"
+        action: require_approval
+        conditions:
+          - { path: "args.amount", op: gt, value: 1000 }
+        on_deny: "Charges over $10.00 need a human"
+        approval: { ${approval} }
+`;
+}

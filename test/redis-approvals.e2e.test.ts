@@ -13,8 +13,7 @@ import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bin, demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
-import { readEvents } from './helpers.js';
+import { bigChargesNeedApproval, bin, demoServer, gatewayArgs, RawGateway, readEvents, textOf, writePolicy } from './helpers.js';
 import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
 
 const run = promisify(execFile);
@@ -33,15 +32,7 @@ const SLOW_MS = 60_000;
 const approvalPolicy = `
 version: "1"
 tools:
-  create_charge:
-    rules:
-      - name: "big charges"
-        action: require_approval
-        conditions:
-          - { path: "args.amount", op: gt, value: 1000 }
-        on_deny: "Charges over $10.00 need a human"
-        approval: { timeout: 2m }
-`;
+${bigChargesNeedApproval()}`;
 
 async function toolgate(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { bin, connectClient, demoServer, filesContaining, tempDir, textOf, writePolicy } from './helpers.js';
+import { bigChargesNeedApproval, bin, connectClient, demoServer, filesContaining, tempDir, textOf, writePolicy } from './helpers.js';
 import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { NewApproval } from '../src/approval/types.js';
@@ -181,14 +181,7 @@ tools:
     rules:
       - name: "shared echo limit"
         rate_limit: ${RATE_LIMIT}/hour
-  create_charge:
-    rules:
-      - name: "big charges"
-        action: require_approval
-        conditions:
-          - { path: "args.amount", op: gt, value: 1000 }
-        approval: { timeout: 2m }
-`;
+${bigChargesNeedApproval()}`;
 
 async function toolgate(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   return toolgateWith(process.env, ...args);
