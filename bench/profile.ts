@@ -40,11 +40,15 @@ async function run(): Promise<void> {
     const tail = mode === 'http' ? ['--upstream', upstream, '--upstream-transport', 'http'] : ['--', process.execPath, join(root, 'dist', 'bench', 'minimal-server.js')];
     const gw = spawn(base[0]!, [...base.slice(1), '--transport', 'http', '--port', '0', ...tail], { stdio: ['ignore', 'pipe', 'pipe'] });
     const url = await waitForUrl(gw);
-    const agent = keepAliveAgent();
-    const s = new HttpMcpSession(new URL(url), agent);
-    await s.initialize();
-    for (let i = 0; i < calls; i++) await s.call();
-    await s.close();
+    // PROFILE_SESSIONS=32 profiles the throughput load (calls split between concurrent sessions).
+    const sessions = Number(process.env.PROFILE_SESSIONS ?? 1);
+    const agent = keepAliveAgent(sessions * 2);
+    const clients = Array.from({ length: sessions }, () => new HttpMcpSession(new URL(url), agent));
+    await Promise.all(clients.map((s) => s.initialize()));
+    await Promise.all(clients.map(async (s) => {
+      for (let i = 0; i < calls / sessions; i++) await s.call();
+    }));
+    await Promise.all(clients.map((s) => s.close()));
     agent.destroy();
     const exited = new Promise((r) => gw.once('exit', r));
     gw.kill('SIGINT');
