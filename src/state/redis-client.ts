@@ -2,12 +2,14 @@
 // every Redis-backed store (counters, approvals, pins): a single node
 // (redis://, rediss://) or a Redis Cluster (redis+cluster://,
 // rediss+cluster://: ioredis `Cluster` discovers the nodes from the seed and
-// follows MOVED/ASK). Either way: no offline queue, short connect and command
-// timeouts, no resend of commands in flight, reconnects in the background, and
-// in a cluster the key prefix becomes a hash tag (storeKeyPrefix) so a store's
-// multi-key scripts stay on one slot. The DSN's secrets never leave this file:
-// the caller gets the redacted DSN and a scrubber for driver messages.
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+// follows MOVED/ASK, but never re-sends a command already answered, and
+// reconnects through every node it has seen, not the seed alone). Either way:
+// no offline queue, short connect and command timeouts, no resend of commands
+// in flight, reconnects in the background, and in a cluster the key prefix
+// becomes a hash tag (storeKeyPrefix) so a store's multi-key scripts stay on
+// one slot. The DSN's secrets never leave this file: the caller gets the
+// redacted DSN and a scrubber for driver messages.
+import { Cluster, Redis, type ClusterOptions, type Command, type RedisOptions } from 'ioredis';
 import { StateUnavailableError } from './errors.js';
 import { parseRedisDsn, redactDsn, scrubSecrets, storeKeyPrefix, type ParsedRedisDsn } from './redis-dsn.js';
 
@@ -90,7 +92,66 @@ function buildClient(parsed: ParsedRedisDsn, o: RedisConnectionOptions, connecti
     scaleReads: 'master',
     lazyConnect: true,
   };
-  return new Cluster([{ host: parsed.host, port: parsed.port }], options);
+  // ioredis rediscovers a cluster from its startup nodes alone whenever it has
+  // lost every node connection (a network outage, idle connections dropped),
+  // and never learns new ones itself. With only the DSN's seed, a client whose
+  // seed node has died (its replica took over) would then stay `reconnecting`
+  // for good although the cluster is healthy. So after each topology refresh
+  // the startup list becomes the seed plus every node the cluster named: ioredis
+  // reads this same array again on each reconnect (resolveStartupNodeHostnames).
+  const seed = { host: parsed.host, port: parsed.port };
+  const startupNodes = [seed];
+  const cluster = new Cluster(startupNodes, options);
+  cluster.on('refresh', () => {
+    const others = cluster
+      .nodes('all')
+      .map((n) => ({ host: n.options.host ?? '', port: n.options.port ?? 0 }))
+      .filter((n) => n.host !== '' && (n.host !== seed.host || n.port !== seed.port));
+    if (others.length > 0) startupNodes.splice(1, startupNodes.length - 1, ...others);
+  });
+  dropSettledCommands(cluster);
+  return cluster;
+}
+
+/**
+ * ioredis Cluster retries a command after TRYAGAIN (a reshard), CLUSTERDOWN or
+ * a closed connection (a failover) from a timer, and follows MOVED and ASK
+ * replies, without looking whether the command is still wanted: one that has
+ * already failed with "Command timed out" may run a moment later. A reservation
+ * reported as failed (the call denied) would then count all the same. So once
+ * a command is answered, nothing sends it to a node again.
+ */
+function dropSettledCommands(cluster: Cluster): void {
+  type Stream = Parameters<Redis['sendCommand']>[1];
+  const settled = new WeakSet<Command>();
+  const sendToCluster = cluster.sendCommand.bind(cluster);
+  cluster.sendCommand = (command: Command, stream?: Stream, node?: unknown) => {
+    // A pipeline (sent with its node) handles its redirections itself, re-sending the same commands.
+    if (node !== undefined) return sendToCluster(command, stream, node);
+    // Wrapped before the cluster puts its redirection handler around reject:
+    // these run once, with the command's final answer.
+    const { resolve, reject } = command;
+    command.resolve = (result) => {
+      settled.add(command);
+      resolve.call(command, result);
+    };
+    command.reject = (err) => {
+      settled.add(command);
+      reject.call(command, err);
+    };
+    const sent = sendToCluster(command, stream);
+    // Wrapped after: a late error reply (MOVED, ASK, TRYAGAIN) to an answered command is not followed.
+    const redirect = command.reject;
+    command.reject = (err) => {
+      if (!settled.has(command)) redirect.call(command, err);
+    };
+    return sent;
+  };
+  // And a retry already waiting on its timer is not sent.
+  cluster.on('+node', (redis: Redis) => {
+    const sendToNode = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command: Command, stream?: Stream) => (settled.has(command) ? command.promise : sendToNode(command, stream));
+  });
 }
 
 export function openRedisConnection(o: RedisConnectionOptions): RedisConnection {
