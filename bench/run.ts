@@ -6,7 +6,7 @@
 // Environment:
 //   BENCH_ROUNDS, BENCH_CALLS, BENCH_HTTP_CALLS  rounds and sequential calls per round
 //   BENCH_PROXIES_DIR   a directory with node_modules/mcp-proxy and node_modules/supergateway
-//                       (npm install mcp-proxy supergateway); absent: those columns are skipped
+//                       (npm install mcp-proxy@6 supergateway@3; mcp-proxy 5 has no --server stream); absent: those columns are skipped
 //   BENCH_BASELINE_BIN  another toolgate build's binary (dist/bundle/cli/main.js, or dist/src/cli/main.js
 //                       before the bundle): measured beside this one
 //   BENCH_BASELINE_LABEL  its name in the tables (default "toolgate (baseline)")
@@ -351,7 +351,7 @@ async function manySessions(svc: Service): Promise<{ idleKb: number; openKb: num
 
 function proxiesAvailable(): { mcpProxy?: string; supergateway?: string } {
   if (!PROXIES_DIR) {
-    notes.push('mcp-proxy and supergateway were not measured: set BENCH_PROXIES_DIR (or --proxies DIR) to a directory where `npm install mcp-proxy supergateway` was run.');
+    notes.push('mcp-proxy and supergateway were not measured: set BENCH_PROXIES_DIR (or --proxies DIR) to a directory where `npm install mcp-proxy@6 supergateway@3` was run.');
     return {};
   }
   const mp = join(PROXIES_DIR, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');

@@ -271,6 +271,43 @@ test('reservations: increment_from, lt limit, default onDeny, unlimited counters
   assert.deepEqual(d.countersRead, { 'pay.spend': 0 });
 });
 
+test('reservations: shared and frozen when they never depend on the call, built per call when they do', () => {
+  const fixed = compile(`version: "1"
+tools:
+  t:
+    rules:
+      - name: per minute
+        rate_limit: 5/minute
+      - name: watched
+        mode: monitor
+        rate_limit: 100/hour
+`);
+  const a = decide(fixed, { tool: 't', args: {} }, new Map());
+  const b = decide(fixed, { tool: 't', args: { x: 1 }, identity: 'bob' }, new Map());
+  assert.ok(a.allowed && b.allowed);
+  assert.deepEqual(a.reservations.map((r) => [r.key, r.amount, r.limit, r.monitor]), [['t._rate_minute', 1, 5, undefined], ['t._rate_hour', 1, 100, true]]);
+  assert.equal(a.reservations, b.reservations, 'one array for every call');
+  assert.ok(Object.isFrozen(a.reservations) && a.reservations.every((r) => Object.isFrozen(r)), 'nobody can change the shared reservations');
+  // An amount from the arguments, or a key per identity: never shared.
+  const spend = compile(SPEND());
+  const s1 = decide(spend, { tool: 'pay', args: { amount: 5 } }, new Map());
+  const s2 = decide(spend, { tool: 'pay', args: { amount: 7 } }, new Map());
+  assert.ok(s1.allowed && s2.allowed);
+  assert.deepEqual([s1.reservations[0]!.amount, s2.reservations[0]!.amount], [5, 7]);
+  const perIdentity = compile(`version: "1"
+tools:
+  t:
+    rules:
+      - name: per caller
+        conditions: [{ path: state.t.n, op: lte, value: 5 }]
+        state: { counter: n, window: minute, scope: identity }
+`);
+  const alice = decide(perIdentity, { tool: 't', args: {}, identity: 'alice' }, new Map());
+  const bob = decide(perIdentity, { tool: 't', args: {}, identity: 'bob' }, new Map());
+  assert.ok(alice.allowed && bob.allowed);
+  assert.deepEqual([alice.reservations[0]!.key, bob.reservations[0]!.key], ['t.n|identity=alice', 't.n|identity=bob']);
+});
+
 test('reservations: invalid increments deny with invalid_call', () => {
   const p = compile(SPEND());
   const cases: Array<[unknown, RegExp]> = [

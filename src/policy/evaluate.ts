@@ -86,6 +86,11 @@ interface ToolPlan {
   counters: CompiledCounter[];
   /** Some counter is partitioned by identity or session: keys depend on the call. */
   partitioned: boolean;
+  /**
+   * The reservations of every allowed call, when they never depend on the call
+   * (no identities, partitions or increment_from): built once, frozen, shared.
+   */
+  fixed: readonly Reservation[] | undefined;
 }
 
 interface CountingRule {
@@ -106,6 +111,23 @@ function countingRules(rules: readonly CompiledRule[]): CountingRule[] {
   return out;
 }
 
+function reservationOf(cr: CountingRule, key: string, amount: number): Reservation {
+  const { rule: r, counter: c, limit, onDeny } = cr;
+  const reservation: Reservation = { key, window: c.window, amount, limit, rule: r.name, pointer: r.pointer, onDeny };
+  if (r.mode === 'monitor') reservation.monitor = true;
+  return reservation;
+}
+
+function fixedReservations(counting: readonly CountingRule[]): readonly Reservation[] | undefined {
+  const out: Reservation[] = [];
+  for (const cr of counting) {
+    const c = cr.counter;
+    if (cr.rule.identities || c.incrementFrom || (c.partition !== undefined && c.partition !== 'global')) return undefined;
+    out.push(Object.freeze(reservationOf(cr, c.key, c.increment)));
+  }
+  return Object.freeze(out);
+}
+
 const plans = new WeakMap<CompiledPolicy, Map<string, ToolPlan>>();
 /** Tool names come from agents: bound the cache so arbitrary names cannot grow it without limit. */
 const MAX_PLANS = 4096;
@@ -119,11 +141,12 @@ function planFor(policy: CompiledPolicy, tool: string): ToolPlan {
   let plan = byTool.get(tool);
   if (!plan) {
     const blockedDecision = blocked(policy, tool);
-    if (blockedDecision) plan = { blocked: blockedDecision, rules: [], counting: [], counters: [], partitioned: false };
+    if (blockedDecision) plan = { blocked: blockedDecision, rules: [], counting: [], counters: [], partitioned: false, fixed: undefined };
     else {
       const counters = computeCounters(policy, tool);
       const rules = rulesFor(policy, tool);
-      plan = { blocked: undefined, rules, counting: countingRules(rules), counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global') };
+      const counting = countingRules(rules);
+      plan = { blocked: undefined, rules, counting, counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global'), fixed: fixedReservations(counting) };
     }
     if (byTool.size >= MAX_PLANS) byTool.clear();
     byTool.set(tool, plan);
@@ -273,28 +296,23 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
     if (r.mode !== 'monitor') return { allowed: false, reason, rule: r.name, pointer: r.pointer, message: denyMessage(r), countersRead };
     wouldDeny ??= { reason, rule: r.name, pointer: r.pointer, message: denyMessage(r) };
   }
-  const reservations: Reservation[] = [];
-  const counting = plan.counting;
-  for (let i = 0; i < counting.length; i++) {
-    const { rule: r, counter: c, limit, onDeny } = counting[i]!;
-    if (r.identities && !appliesTo(r, call.identity)) continue;
-    const inc = incrementOf(c, call.args);
-    if (!inc.ok) {
-      if (r.mode !== 'monitor') return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
-      wouldDeny ??= { reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message };
-      continue;
+  let reservations = plan.fixed;
+  if (reservations === undefined) {
+    const built: Reservation[] = [];
+    const counting = plan.counting;
+    for (let i = 0; i < counting.length; i++) {
+      const cr = counting[i]!;
+      const { rule: r, counter: c } = cr;
+      if (r.identities && !appliesTo(r, call.identity)) continue;
+      const inc = incrementOf(c, call.args);
+      if (!inc.ok) {
+        if (r.mode !== 'monitor') return { allowed: false, reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message, countersRead };
+        wouldDeny ??= { reason: 'invalid_call', rule: r.name, pointer: r.pointer, message: inc.message };
+        continue;
+      }
+      built.push(reservationOf(cr, c.partition ? partitionedKey(c.key, c.partition, call) : c.key, inc.amount));
     }
-    const reservation: Reservation = {
-      key: c.partition ? partitionedKey(c.key, c.partition, call) : c.key,
-      window: c.window,
-      amount: inc.amount,
-      limit,
-      rule: r.name,
-      pointer: r.pointer,
-      onDeny,
-    };
-    if (r.mode === 'monitor') reservation.monitor = true;
-    reservations.push(reservation);
+    reservations = built;
   }
   const allowed: Decision = { allowed: true, reservations, countersRead };
   if (approval) allowed.approval = approval;

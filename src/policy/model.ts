@@ -148,7 +148,7 @@ export type Decision =
   | {
       allowed: true;
       /** Counters to reserve before forwarding (all or nothing). */
-      reservations: Reservation[];
+      reservations: readonly Reservation[];
       /** Present when a require_approval rule matched: hold the call until a human decides. */
       approval?: ApprovalRequirement;
       /** The first denial of a `mode: monitor` rule: recorded, not enforced. */
