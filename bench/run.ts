@@ -533,7 +533,7 @@ async function main(): Promise<void> {
   };
   const direct = (await started(() => startPrinting('direct (minimal HTTP server)', [process.execPath, minimalHttpServer]), 'the minimal HTTP server'))!;
   const tgHttp = await started(() => startPrinting('toolgate HTTP -> HTTP', toolgateHttp(bin, 'state-http', ['--upstream', direct.url, '--upstream-transport', 'http'], ['--max-sessions', String(OPEN_SESSIONS + 100)])), 'toolgate HTTP -> HTTP');
-  const tgStdio = await started(() => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http', ['--', ...server])), 'toolgate HTTP -> stdio');
+  const tgStdio = await started(() => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http-stdio', ['--', ...server])), 'toolgate HTTP -> stdio');
   const baseHttp = BASELINE_BIN ? await started(() => startPrinting(`${BASELINE_LABEL} HTTP -> HTTP`, toolgateHttp(BASELINE_BIN, 'state-http-baseline', ['--upstream', direct.url, '--upstream-transport', 'http'])), BASELINE_LABEL) : undefined;
   const rawHttp = await started(() => startPrinting('raw HTTP proxy (floor)', [process.execPath, rawHttpProxy, direct.url]), 'the raw HTTP proxy');
   const mcpProxy = proxies.mcpProxy ? await started(() => startOnPort('mcp-proxy -> stdio', (port) => [process.execPath, proxies.mcpProxy!, '--port', String(port), '--host', '127.0.0.1', '--server', 'stream', '--', ...server]), 'mcp-proxy') : undefined;
