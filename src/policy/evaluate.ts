@@ -111,6 +111,11 @@ function countingRules(rules: readonly CompiledRule[]): CountingRule[] {
   return out;
 }
 
+/** Kept per identity or session: the counter's key depends on the call. */
+function isPartitioned(c: CompiledCounter): boolean {
+  return c.partition !== undefined && c.partition !== 'global';
+}
+
 function reservationOf(cr: CountingRule, key: string, amount: number): Reservation {
   const { rule: r, counter: c, limit, onDeny } = cr;
   const reservation: Reservation = { key, window: c.window, amount, limit, rule: r.name, pointer: r.pointer, onDeny };
@@ -122,7 +127,7 @@ function fixedReservations(counting: readonly CountingRule[]): readonly Reservat
   const out: Reservation[] = [];
   for (const cr of counting) {
     const c = cr.counter;
-    if (cr.rule.identities || c.incrementFrom || (c.partition !== undefined && c.partition !== 'global')) return undefined;
+    if (cr.rule.identities || c.incrementFrom || isPartitioned(c)) return undefined;
     out.push(Object.freeze(reservationOf(cr, c.key, c.increment)));
   }
   return Object.freeze(out);
@@ -146,7 +151,7 @@ function planFor(policy: CompiledPolicy, tool: string): ToolPlan {
       const counters = computeCounters(policy, tool);
       const rules = rulesFor(policy, tool);
       const counting = countingRules(rules);
-      plan = { blocked: undefined, rules, counting, counters, partitioned: counters.some((c) => c.partition !== undefined && c.partition !== 'global'), fixed: fixedReservations(counting) };
+      plan = { blocked: undefined, rules, counting, counters, partitioned: counters.some(isPartitioned), fixed: fixedReservations(counting) };
     }
     if (byTool.size >= MAX_PLANS) byTool.clear();
     byTool.set(tool, plan);
@@ -163,7 +168,7 @@ export function countersFor(policy: CompiledPolicy, toolOrCall: string | ToolCal
   if (typeof toolOrCall === 'string') return planFor(policy, toolOrCall).counters;
   const plan = planFor(policy, toolOrCall.tool);
   if (!plan.partitioned) return plan.counters;
-  return plan.counters.map((c) => (c.partition && c.partition !== 'global' ? { ...c, key: partitionedKey(c.key, c.partition, toolOrCall) } : c));
+  return plan.counters.map((c) => (isPartitioned(c) ? { ...c, key: partitionedKey(c.key, c.partition, toolOrCall) } : c));
 }
 
 function computeCounters(policy: CompiledPolicy, tool: string): CompiledCounter[] {
