@@ -29,6 +29,10 @@ export interface RunOptions {
   maxSessions?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  maxDepth?: string;
+  maxKeys?: string;
+  maxBatch?: string;
+  maxMessageBytes?: string;
   pin: string;
   serverName?: string;
   auditDsn?: string;
@@ -78,6 +82,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
     .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
     .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
+    .option('--max-message-bytes <n>', 'largest client message on any transport; larger ones are refused with -32600 (default 4194304)')
+    .option('--max-depth <n>', 'deepest nesting of objects and arrays in a client message (default 64)')
+    .option('--max-keys <n>', 'most object keys in one client message (default 10000)')
+    .option('--max-batch <n>', 'most messages in one client batch (default 100)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
@@ -139,7 +147,10 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       }
       policy = loaded.policy;
     }
-    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } = await import('../mcp/admit.js');
+    const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
+    // Every client line is admitted here, before the start gate sees it.
+    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
     const gate = new StartGate(downstream, child.channel);
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel);
@@ -159,6 +170,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
       callerDenial: identity ? callerDenial(identity) : undefined,
+      limits,
     });
     core.started(server, { pin_server: pinServer });
     log.info({ policy: configPath, server, stateDir: core.stateDir }, 'toolgate started');
