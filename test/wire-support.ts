@@ -148,19 +148,27 @@ export function serverLog(file: string): ServerEntry[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ServerEntry);
 }
 
-/**
- * Every call the server ran was allowed, for that tool, those arguments (as
- * the server read them) and that id, with one audit record per run.
- */
-export function assertOnlyDecidedRan(g: { stateDir: string; serverLog: string }): ServerEntry[] {
+/** The server's runs with no allowed record of their own (same id, tool and arguments as the server read them). */
+export function undecidedRuns(g: { stateDir: string; serverLog: string }): ServerEntry[] {
   const allowed = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && (e.decision === 'allowed' || e.decision === 'would_deny'));
-  const ran = serverLog(g.serverLog).filter((e) => e.executed);
-  for (const run of ran) {
+  const out: ServerEntry[] = [];
+  for (const run of serverLog(g.serverLog).filter((e) => e.executed)) {
     const i = allowed.findIndex((e) => e.request_id === run.id && e.tool === run.tool && e.args_sha256 === sha256Canonical(run.args ?? {}));
-    assert.ok(i >= 0, `the server ran ${run.tool} ${JSON.stringify(run.args)} (id ${JSON.stringify(run.id)}) with no matching allowed record; it received: ${run.raw.slice(0, 300)}`);
-    allowed.splice(i, 1);
+    if (i >= 0) allowed.splice(i, 1);
+    else out.push(run);
   }
-  return ran;
+  return out;
+}
+
+/** Every call the server ran was allowed, for that tool, those arguments and that id, with one audit record per run. Returns the runs. */
+export function assertOnlyDecidedRan(g: { stateDir: string; serverLog: string }): ServerEntry[] {
+  const bad = undecidedRuns(g);
+  assert.deepEqual(
+    bad.map((run) => `ran ${run.tool} ${JSON.stringify(run.args)} (id ${JSON.stringify(run.id)}) from ${run.raw.slice(0, 200)}`),
+    [],
+    'the server ran calls that were not decided as it read them',
+  );
+  return serverLog(g.serverLog).filter((e) => e.executed);
 }
 
 export { bin };
