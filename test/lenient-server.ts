@@ -9,7 +9,7 @@
 //   DECODE=pydantic Python's json (last key wins) with pydantic's lax mode:
 //                   a string of digits given for a number field is that number.
 // Every message it receives is appended to $SERVER_LOG as one JSON line:
-// { raw, method, id, tool, args, executed }. With DEEP_LIST=1 its tools/list
+// { raw, method, id, tool, args (the map), fields (what the tool acts on), executed }. With DEEP_LIST=1 its tools/list
 // answer is nested 5,000 deep (a hostile server). Without DECODE it does
 // nothing (the test runner may load this file).
 import { appendFileSync } from 'node:fs';
@@ -107,11 +107,15 @@ const TOOLS = [
   { name: 'secret', description: 'Hidden by the tests policy', inputSchema: { type: 'object', properties: {} } },
 ];
 
-/** The arguments the tool would act on: Go reads its struct fields case-insensitively; pydantic coerces digit strings for numbers. */
-function toolArgs(tool: (typeof TOOLS)[number], raw: Json | undefined, decode: Decode): Record<string, unknown> {
-  const out = (plain(raw, decode) ?? {}) as Record<string, unknown>;
+/**
+ * The fields the tool acts on: Go reads its struct fields case-insensitively
+ * (last match wins); pydantic coerces a digit string given for a number.
+ */
+function toolFields(tool: (typeof TOOLS)[number], raw: Json | undefined, decode: Decode): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const map = (plain(raw, decode) ?? {}) as Record<string, unknown>;
   for (const [prop, schema] of Object.entries(tool.inputSchema.properties) as Array<[string, { type: string }]>) {
-    const v = decode === 'go' ? plain(field(raw ?? null, prop, 'go'), 'go') : out[prop];
+    const v = decode === 'go' ? plain(field(raw ?? null, prop, 'go'), 'go') : map[prop];
     if (v === undefined) continue;
     out[prop] = decode === 'pydantic' && schema.type === 'number' && typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
   }
@@ -156,12 +160,15 @@ export function serve(decode: Decode): void {
         const tool = TOOLS.find((t) => (decode === 'go' ? fold(t.name) === fold(name) : t.name === name));
         entry.tool = tool?.name ?? name;
         if (tool) {
-          entry.args = toolArgs(tool, field(params ?? null, 'arguments', decode), decode);
+          const rawArgs = field(params ?? null, 'arguments', decode);
+          // The arguments as a map (exact keys), and the fields the tool acts on.
+          entry.args = plain(rawArgs, decode) ?? {};
+          entry.fields = toolFields(tool, rawArgs, decode);
           // A lenient server runs a call without an id too; it just cannot answer it.
           entry.executed = true;
         }
         if (id !== undefined) {
-          send(tool ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.args)}` }] } } : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } });
+          send(tool ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.fields)}` }] } } : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } });
         }
       } else if (id !== undefined && method !== undefined) {
         send({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });

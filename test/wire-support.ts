@@ -60,14 +60,21 @@ export async function stdioGateway(decode: Decode, env: NodeJS.ProcessEnv = {}, 
   await raw.initialize();
   let exited = false;
   void raw.exited.then(() => (exited = true));
-  const answersFor = async (ids: Array<string | number>) => Promise.all(ids.map((id) => raw.response(id)));
   return {
     raw,
     stateDir: w.stateDir,
     serverLog,
+    /** Resolves with what arrived since, once every `expect` id is answered or a whole-frame error (id null) came. */
     async send(text, expect = []) {
+      const mark = raw.messages.length;
       raw.send(text);
-      return answersFor(expect);
+      const since = () => raw.messages.slice(mark).flatMap((m) => (Array.isArray(m) ? m : [m])) as Array<Record<string, unknown>>;
+      const done = () => {
+        const got = since();
+        return got.some((m) => m.id === null && m.error !== undefined) || expect.every((id) => got.some((m) => m.id === id && !('method' in m)));
+      };
+      if (expect.length > 0) await raw.waitFor(() => done(), 5_000);
+      return since();
     },
     async control(id) {
       raw.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: id } } });
@@ -140,6 +147,7 @@ export interface ServerEntry {
   id?: string | number;
   tool?: string;
   args?: Record<string, unknown>;
+  fields?: Record<string, unknown>;
   executed?: boolean;
 }
 
@@ -148,14 +156,23 @@ export function serverLog(file: string): ServerEntry[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ServerEntry);
 }
 
-/** The server's runs with no allowed record of their own (same id, tool and arguments as the server read them). */
+/** The argument keys the wire policy decides on, per tool. */
+const POLICY_KEYS: Record<string, string[]> = { transfer: ['amount', 'to'] };
+
+/**
+ * The tools/calls the server received that were not decided as it read
+ * them: without an allowed audit record of their own (same id, same tool as
+ * the server resolved it, same arguments), or acting on a field the policy
+ * decides on with another value than the argument the policy read.
+ */
 export function undecidedRuns(g: { stateDir: string; serverLog: string }): ServerEntry[] {
   const allowed = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && (e.decision === 'allowed' || e.decision === 'would_deny'));
   const out: ServerEntry[] = [];
-  for (const run of serverLog(g.serverLog).filter((e) => e.executed)) {
-    const i = allowed.findIndex((e) => e.request_id === run.id && e.tool === run.tool && e.args_sha256 === sha256Canonical(run.args ?? {}));
+  for (const run of serverLog(g.serverLog).filter((e) => e.method === 'tools/call')) {
+    const i = allowed.findIndex((e) => e.request_id === run.id && e.tool === run.tool && (!run.executed || e.args_sha256 === sha256Canonical(run.args ?? {})));
+    const sameFields = (POLICY_KEYS[run.tool ?? ''] ?? []).every((k) => JSON.stringify(run.fields?.[k]) === JSON.stringify(run.args?.[k]));
     if (i >= 0) allowed.splice(i, 1);
-    else out.push(run);
+    if (i < 0 || !sameFields) out.push(run);
   }
   return out;
 }
@@ -164,7 +181,7 @@ export function undecidedRuns(g: { stateDir: string; serverLog: string }): Serve
 export function assertOnlyDecidedRan(g: { stateDir: string; serverLog: string }): ServerEntry[] {
   const bad = undecidedRuns(g);
   assert.deepEqual(
-    bad.map((run) => `ran ${run.tool} ${JSON.stringify(run.args)} (id ${JSON.stringify(run.id)}) from ${run.raw.slice(0, 200)}`),
+    bad.map((run) => `got ${run.tool} ${JSON.stringify(run.fields)} (id ${JSON.stringify(run.id)}) from ${run.raw.slice(0, 200)}`),
     [],
     'the server ran calls that were not decided as it read them',
   );

@@ -54,7 +54,7 @@ async function attack(g: WireGateway, shapes: Array<[string, string]>): Promise<
       const bad = undecidedRuns(g);
       const fresh = bad.slice(undecided);
       undecided = bad.length;
-      if (fresh.length > 0) throw new Error(fresh.map((r) => `the server ran ${r.tool} ${JSON.stringify(r.args)}, not decided so`).join('; '));
+      if (fresh.length > 0) throw new Error(fresh.map((r) => `the server got ${r.tool} ${JSON.stringify(r.fields ?? {})}, not decided so`).join('; '));
     } catch (err) {
       failures.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
       if (!g.alive()) break;
