@@ -97,7 +97,7 @@ function bodyMessages(body: string, contentType: string): unknown[] {
   });
 }
 
-export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): Promise<WireGateway & { gw: Proc }> {
+export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): Promise<WireGateway & { gw: Proc; url: string }> {
   const w = writePolicy(WIRE_POLICY);
   const serverLog = join(w.dir, 'server.jsonl');
   const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, lenientServer], { ...process.env, DECODE: decode, SERVER_LOG: serverLog, ...env });
@@ -114,6 +114,7 @@ export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): 
   void gw.exited.then(() => (exited = true));
   return {
     gw,
+    url,
     stateDir: w.stateDir,
     serverLog,
     send: (text) => post(text),

@@ -194,3 +194,37 @@ describe('wire (stdio): ids and answers', () => {
     }
   });
 });
+
+describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
+  test('a tools/call without an id is never forwarded: dropped and audited; a call with an id still works', async () => {
+    const g = await httpGateway('go');
+    const V = '2026-07-28';
+    const meta = { 'io.modelcontextprotocol/protocolVersion': V };
+    const post = (body: unknown, name: string) =>
+      fetch(g.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': name },
+        body: JSON.stringify(body),
+      });
+    try {
+      const note = await post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/etc' }, _meta: meta } }, 'delete_file');
+      assert.equal(note.status, 202);
+      // Positive control on the same lane: it follows the notification through the same session, in order.
+      const res = await post({ jsonrpc: '2.0', id: 'lane-ctl', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: meta } }, 'echo');
+      const answer = (await res.json()) as { id: string; result?: { content: Array<{ text: string }> } };
+      assert.equal(answer.id, 'lane-ctl');
+      assert.match(answer.result?.content[0]?.text ?? '', /executed echo/);
+      // The lane renames ids (lane-N); the echo's record is the second call record, after the dropped one.
+      for (let i = 0; !readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.tool === 'echo'); i++) {
+        assert.ok(i < 400, 'no audit record for the control call');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'), []);
+      const dropped = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && /without an id/.test(e.message));
+      assert.equal(dropped.length, 1);
+      assert.equal(dropped[0]!.tool, 'delete_file');
+    } finally {
+      await g.close();
+    }
+  });
+});
