@@ -47,8 +47,12 @@ const CALL_PARAM_KEYS = ['name', 'arguments', '_meta', 'requestState'];
  * with lone surrogates read as U+FFFD (Go's decoder replaces them so).
  */
 export function foldKey(key: string): string {
+  // Most keys are lower-case ASCII already: their fold is themselves (no strings made).
+  if (PLAIN_KEY.test(key)) return key;
   return (key as string & { toWellFormed(): string }).toWellFormed().toUpperCase().toLowerCase();
 }
+
+const PLAIN_KEY = /^[a-z0-9_./$-]*$/;
 
 const FOLDED_ENVELOPE = new Map(ENVELOPE_KEYS.map((k) => [foldKey(k), k]));
 const FOLDED_CALL_PARAMS = new Map(CALL_PARAM_KEYS.map((k) => [foldKey(k), k]));
@@ -68,7 +72,8 @@ export function admit(text: string, limits: Readonly<WireLimits> = DEFAULT_WIRE_
   } catch {
     return refuse(null, ErrorCode.ParseError, 'Parse error: the message is not valid JSON');
   }
-  const problem = inspectClientMessage(value, limits) ?? duplicateKeys(text, value);
+  const counted: KeyCount = { envelope: 0, inner: 0 };
+  const problem = inspectClientMessage(value, limits, counted) ?? duplicateKeys(text, value, counted);
   return problem ? { ok: false, error: problem, value } : { ok: true, value };
 }
 
@@ -91,7 +96,7 @@ function answerId(value: unknown): JsonRpcId | null {
  * The structural checks on a parsed client message (or batch): limits,
  * finite numbers, case-insensitive key collisions. Undefined when it passes.
  */
-export function inspectClientMessage(value: unknown, limits: Readonly<WireLimits>): JsonRpcResponse | undefined {
+export function inspectClientMessage(value: unknown, limits: Readonly<WireLimits>, counted: KeyCount = { envelope: 0, inner: 0 }): JsonRpcResponse | undefined {
   const batch = Array.isArray(value);
   const messages: unknown[] = batch ? value : [value];
   if (batch && messages.length > limits.maxBatch) {
@@ -110,7 +115,7 @@ export function inspectClientMessage(value: unknown, limits: Readonly<WireLimits
     }
   }
   const id = batch ? null : answerId(value);
-  const structural = walk(value, limits);
+  const structural = walk(value, limits, batch ? 2 : 1, counted);
   if (structural) {
     // Beyond the limits is a bad request as a whole; a bad value inside params is bad params.
     const code = structural.kind === 'limit' || structural.depth <= (batch ? 2 : 1) ? ErrorCode.InvalidRequest : ErrorCode.InvalidParams;
@@ -140,26 +145,40 @@ interface Structural {
   message: string;
 }
 
-/** Depth, key count, finite numbers and case-insensitive collisions, with an explicit stack. */
-function walk(root: unknown, limits: Readonly<WireLimits>): Structural | undefined {
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: root, depth: 1 }];
+/** Keys in a parsed message: those of its envelope(s), and all the others. */
+interface KeyCount {
+  envelope: number;
+  inner: number;
+}
+
+/** Depth, key count, finite numbers and case-insensitive collisions, with an explicit stack; counts the keys into `counted`. */
+function walk(root: unknown, limits: Readonly<WireLimits>, envelopeDepth: number, counted: KeyCount): Structural | undefined {
+  if (typeof root !== 'object' || root === null) return undefined;
+  const stack: Array<{ v: object; depth: number }> = [{ v: root, depth: 1 }];
   let keys = 0;
+  // Children: objects go on the stack, numbers are checked here, the rest needs nothing.
+  const child = (x: unknown, depth: number): Structural | undefined => {
+    if (typeof x === 'object' && x !== null) stack.push({ v: x, depth: depth + 1 });
+    else if (typeof x === 'number' && !Number.isFinite(x)) return { kind: 'value', depth, message: 'a number is out of range (it parses to Infinity)' };
+    return undefined;
+  };
   while (stack.length > 0) {
     const { v, depth } = stack.pop()!;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return { kind: 'value', depth: depth - 1, message: 'a number is out of range (it parses to Infinity)' };
-      continue;
-    }
-    if (typeof v !== 'object' || v === null) continue;
     if (depth > limits.maxDepth) return { kind: 'limit', depth, message: `the message is nested deeper than ${limits.maxDepth} levels` };
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], depth: depth + 1 });
+      for (let i = v.length - 1; i >= 0; i--) {
+        const bad = child(v[i], depth);
+        if (bad) return bad;
+      }
       continue;
     }
     const names = Object.keys(v);
     keys += names.length;
+    if (depth === envelopeDepth) counted.envelope += names.length;
+    else counted.inner += names.length;
     if (keys > limits.maxKeys) return { kind: 'limit', depth, message: `the message has more than ${limits.maxKeys} keys` };
-    if (names.length > 1) {
+    // Keys that are their own fold cannot collide (JSON.parse has merged exact duplicates): look closer only when one is not.
+    if (names.length > 1 && names.some((k) => !PLAIN_KEY.test(k))) {
       const seen = new Map<string, string>();
       for (const k of names) {
         const f = foldKey(k);
@@ -168,7 +187,10 @@ function walk(root: unknown, limits: Readonly<WireLimits>): Structural | undefin
         seen.set(f, k);
       }
     }
-    for (const k of names) stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
+    for (const k of names) {
+      const bad = child((v as Record<string, unknown>)[k], depth);
+      if (bad) return bad;
+    }
   }
   return undefined;
 }
@@ -179,24 +201,8 @@ function walk(root: unknown, limits: Readonly<WireLimits>): Structural | undefin
  * value one key per distinct key. The envelope level is counted apart, so a
  * duplicate there (say two `method` keys) is an invalid request.
  */
-function duplicateKeys(text: string, value: unknown): JsonRpcResponse | undefined {
-  const envelopeDepth = Array.isArray(value) ? 2 : 1;
-  const written = membersWritten(text, envelopeDepth);
-  let envelope = 0;
-  let inner = 0;
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 1 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push({ v: x, depth: depth + 1 });
-      continue;
-    }
-    const names = Object.keys(v);
-    if (depth === envelopeDepth) envelope += names.length;
-    else inner += names.length;
-    for (const k of names) stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
-  }
+function duplicateKeys(text: string, value: unknown, { envelope, inner }: KeyCount): JsonRpcResponse | undefined {
+  const written = membersWritten(text, Array.isArray(value) ? 2 : 1);
   if (written.envelope !== envelope) return errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: a key appears twice in the message envelope');
   if (written.inner !== inner) return errorResponse(Array.isArray(value) ? null : answerId(value), ErrorCode.InvalidParams, 'Invalid params: a key appears twice in an object');
   return undefined;
