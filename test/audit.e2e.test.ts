@@ -227,6 +227,32 @@ describe('audit log through the gateway binary', () => {
     await a.close();
   });
 
+  test('escape codes and newlines in tool names reach audit query, verify and status only escaped', async () => {
+    const { policy, stateDir } = writePolicy(policyYaml);
+    const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
+    await g.initialize();
+    // A denied call whose name repaints the line as an allowed one, and one that forges a second record line.
+    const repaint = 'delete_customer\r\u001b[2K\u001b[32mallowed  echo\u001b[0m';
+    const forge = 'x\n2026-01-01T00:00:00.000Z  gw  outcome  allowed  echo\u009b';
+    g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: repaint, arguments: {} } });
+    g.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: forge, arguments: {} } });
+    g.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'delete_customer', arguments: { id: '1' } } });
+    await Promise.all([g.response(1), g.response(2), g.response(3)]);
+    const q = await toolgate(['audit', 'query', '--state-dir', stateDir, '--kind', 'decision,outcome']);
+    const st = await toolgate(['status', '--state-dir', stateDir]);
+    tamper(stateDir, `UPDATE audit_records SET tool = tool || '!' WHERE request_id = '1'`);
+    const v = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
+    await g.close();
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.stdout.trim().split('\n').length, 3, `one line per record: ${q.stdout}`);
+    assert.match(v.stdout, /changed: record/, 'positive control: verify names the record whose tool name is printed');
+    for (const [name, out] of [['query', q.stdout], ['status', st.stdout], ['verify', v.stdout]] as const) {
+      assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${name} printed a control character: ${JSON.stringify(out)}`);
+    }
+    assert.ok(q.stdout.includes('delete_customer\\x0d\\x1b[2K\\x1b[32mallowed'), q.stdout);
+    assert.ok(q.stdout.includes('x\\x0a2026-01-01'), q.stdout);
+  });
+
   test('kill -9 under load loses no record of a call whose answer reached the client', async () => {
     const { policy, stateDir } = writePolicy(policyYaml);
     const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
