@@ -4,10 +4,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { bin, connectClient, demoServer, gatewayArgs, RawGateway, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, gatewayArgs, RawGateway, root, textOf, writePolicy } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -82,9 +83,11 @@ describe('audit log through the gateway binary', () => {
     assert.equal(kinds[0], 'startup');
     assert.equal(kinds[kinds.length - 1], 'shutdown');
     const calls = recs.filter((r) => r.kind === 'decision' || r.kind === 'outcome');
-    assert.equal(calls.length, 8);
+    // 8 calls: the 6 forwarded ones have a decision record (written before forwarding) and an outcome record.
+    assert.equal(calls.length, 14);
+    assert.equal(calls.filter((r) => r.kind === 'decision' && r.decision === 'allowed').length, 6);
 
-    const allowed = calls.find((r) => r.tool === 'create_charge' && r.decision === 'allowed')!;
+    const allowed = calls.find((r) => r.tool === 'create_charge' && r.kind === 'outcome')!;
     assert.equal(allowed.kind, 'outcome');
     assert.equal(allowed.outcome, 'ok');
     assert.ok(allowed.latency_ms > 0);
@@ -106,14 +109,14 @@ describe('audit log through the gateway binary', () => {
     assert.equal(delRec.decision, 'denied');
     assert.equal(delRec.rule_pointer, 'tools/delete_customer/rules/0');
 
-    const failed = calls.find((r) => r.tool === 'fail')!;
+    const failed = calls.find((r) => r.tool === 'fail' && r.kind === 'outcome')!;
     assert.equal(failed.decision, 'allowed');
     assert.ok(['rpc_error', 'tool_error'].includes(failed.outcome), failed.outcome);
 
     // verify passes on the clean log.
     const clean = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
-    assert.match(clean.stdout, /^ok: 10 record\(s\) in 1 chain\(s\) verify/);
+    assert.match(clean.stdout, /^ok: 16 record\(s\) in 1 chain\(s\) verify/);
 
     // query and export.
     const q = await toolgate(['audit', 'query', '--state-dir', stateDir, '--decision', 'denied', '--json']);
@@ -121,11 +124,11 @@ describe('audit log through the gateway binary', () => {
     const qs = q.stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(qs.map((r) => r.tool).sort(), ['create_charge', 'delete_customer']);
     const qt = await toolgate(['audit', 'query', '--state-dir', stateDir, '--since', '1h', '--tool', 'echo']);
-    assert.equal(qt.stdout.trim().split('\n').length, 4);
+    assert.equal(qt.stdout.trim().split('\n').length, 8);
     const csv = await toolgate(['audit', 'export', '--state-dir', stateDir, '--format', 'csv']);
     const lines = csv.stdout.trim().split('\n');
     assert.match(lines[0]!, /^seq,instance,n,ts,kind,/);
-    assert.equal(lines.length, 11);
+    assert.equal(lines.length, 17);
 
     // Each kind of tampering is caught and the first bad record named.
     const echo = calls.filter((r) => r.tool === 'echo');
@@ -182,7 +185,7 @@ describe('audit log through the gateway binary', () => {
     tamper(stateDir, `UPDATE audit_records SET ts_ms = ts_ms - ${40 * 86_400_000}`);
     const pr = await toolgate(['audit', 'prune', '--state-dir', stateDir, '--older-than', '30d', '--audit-hmac-key-file', keyFile]);
     assert.equal(pr.code, 0, pr.stderr);
-    assert.match(pr.stdout, /pruned 3 record\(s\)/);
+    assert.match(pr.stdout, /pruned 4 record\(s\)/);
     const left = rows(stateDir);
     assert.deepEqual(left.map((r) => r.kind), ['checkpoint']);
     const after = await toolgate(['audit', 'verify', '--state-dir', stateDir, '--hmac-key-file', keyFile]);
@@ -231,7 +234,7 @@ describe('audit log through the gateway binary', () => {
     const { policy, stateDir } = writePolicy(policyYaml);
     const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
     await g.initialize();
-    // A denied call whose name repaints the line as an allowed one, and one that forges a second record line.
+    // A call whose name repaints its line as another call's, and one that forges a second record line.
     const repaint = 'delete_customer\r\u001b[2K\u001b[32mallowed  echo\u001b[0m';
     const forge = 'x\n2026-01-01T00:00:00.000Z  gw  outcome  allowed  echo\u009b';
     g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: repaint, arguments: {} } });
@@ -244,13 +247,56 @@ describe('audit log through the gateway binary', () => {
     const v = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
     await g.close();
     assert.equal(q.code, 0, q.stderr);
-    assert.equal(q.stdout.trim().split('\n').length, 3, `one line per record: ${q.stdout}`);
+    // 5 records: the denied call's decision; each forwarded call's decision and outcome.
+    assert.equal(q.stdout.trim().split('\n').length, 5, `one line per record: ${q.stdout}`);
     assert.match(v.stdout, /changed: record/, 'positive control: verify names the record whose tool name is printed');
     for (const [name, out] of [['query', q.stdout], ['status', st.stdout], ['verify', v.stdout]] as const) {
       assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${name} printed a control character: ${JSON.stringify(out)}`);
     }
     assert.ok(q.stdout.includes('delete_customer\\x0d\\x1b[2K\\x1b[32mallowed'), q.stdout);
     assert.ok(q.stdout.includes('x\\x0a2026-01-01'), q.stdout);
+  });
+
+  test('kill -9 while a call is in flight at the server: the call is audited before forwarding, and the next gateway records its outcome as unknown', async () => {
+    const { policy, stateDir, dir } = writePolicy('version: "1"\ndefault: allow\ntools: {}\n');
+    const received = join(dir, 'received.txt');
+    const slowServer = [process.execPath, join(root, 'dist', 'test', 'slow-server.js')];
+    const env = { ...process.env, SLOW_SERVER_RECEIVED: received };
+    const g = new RawGateway(gatewayArgs(policy, stateDir, slowServer), env);
+    await g.initialize();
+    g.send({ jsonrpc: '2.0', id: 'q', method: 'tools/call', params: { name: 'quick', arguments: {} } });
+    await g.response('q');
+    g.send({ jsonrpc: '2.0', id: 'inflight', method: 'tools/call', params: { name: 'slow', arguments: { marker: 'm1' } } });
+    // The server has the call (it wrote the marker): now the gateway dies.
+    while (!(existsSync(received) && readFileSync(received, 'utf8').includes('m1'))) await new Promise((r) => setTimeout(r, 20));
+    g.proc.kill('SIGKILL');
+    await g.exited;
+
+    const next = new RawGateway(gatewayArgs(policy, stateDir, slowServer), env);
+    await next.initialize();
+    await next.close();
+    const q = await toolgate(['audit', 'query', '--state-dir', stateDir, '--json']);
+    assert.equal(q.code, 0, q.stderr);
+    const recs = q.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const calls = recs.filter((r) => r.tool === 'slow');
+    assert.deepEqual(calls.map((r) => [r.kind, r.decision, r.outcome]), [['decision', 'allowed', undefined], ['outcome', 'allowed', 'unknown']], JSON.stringify(calls));
+    const [decision, unknown] = calls;
+    assert.equal(decision.request_id, 'inflight');
+    assert.equal(unknown.request_id, 'inflight');
+    assert.equal(unknown.session, decision.session);
+    assert.equal(unknown.args_sha256, decision.args_sha256);
+    assert.equal(unknown.data.event_instance, decision.instance, 'the record names the instance that died');
+    assert.notEqual(unknown.instance, decision.instance, 'written by the next gateway, in its own chain');
+    // Positive control: the call that was answered has exactly one outcome, and it is ok.
+    assert.deepEqual(recs.filter((r) => r.tool === 'quick' && r.kind === 'outcome').map((r) => r.outcome), ['ok']);
+    const v = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
+    assert.equal(v.code, 0, v.stdout);
+    // Looked at once: a third start adds no second unknown outcome.
+    const third = new RawGateway(gatewayArgs(policy, stateDir, slowServer), env);
+    await third.initialize();
+    await third.close();
+    const again = (await toolgate(['audit', 'query', '--state-dir', stateDir, '--json', '--tool', 'slow'])).stdout.trim().split('\n');
+    assert.equal(again.length, 2);
   });
 
   test('kill -9 under load loses no record of a call whose answer reached the client', async () => {

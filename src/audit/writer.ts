@@ -16,6 +16,7 @@ import { warnToStderr } from '../events/warn.js';
 import { Chainer } from './chain.js';
 import { eventToFields, type RecordFields } from './record.js';
 import { mergeAnchors } from './sql.js';
+import { unknownOutcomeFields } from './unfinished.js';
 import type { AuditRecord, AuditWriter, CheckpointAnchor, InstanceInfo, PruneResult } from './types.js';
 
 export interface PruneTargets {
@@ -43,6 +44,11 @@ export interface AuditBackend {
   deleteThrough(anchors: CheckpointAnchor[]): Promise<number>;
   /** Resolves when every appended record is in the final store. */
   flush(): Promise<void>;
+  /**
+   * Instances that died without stopping and the calls they left in flight
+   * (a store that can answer synchronously; others leave it out).
+   */
+  crashed?(opts: { host: string; self: string; now: number }): { instances: InstanceInfo[]; calls: AuditRecord[] } | undefined;
   close(): Promise<void>;
 }
 
@@ -117,6 +123,7 @@ export class AuditLog implements AuditWriter {
       this.info = { ...this.info, server: typeof event.server === 'string' ? event.server : null, started_ts: fields.ts, last_seen_ts: fields.ts };
       if (typeof event.pid === 'number') this.info.pid = event.pid;
       this.touch('start');
+      this.closeCrashedCalls();
     } else if (event.type === 'shutdown') {
       this.info = { ...this.info, stopped_ts: fields.ts, last_seen_ts: fields.ts };
       this.touch('stop');
@@ -160,6 +167,34 @@ export class AuditLog implements AuditWriter {
       this.backlog.shift();
       this.written++;
     }
+  }
+
+  /**
+   * After this instance's startup record: every call that a dead instance
+   * forwarded and never saw end gets an `outcome: unknown` record in this
+   * chain (naming the dead instance), and the dead instance is marked stopped
+   * so it is looked at once.
+   */
+  private closeCrashedCalls(): void {
+    let found;
+    try {
+      found = this.backend.crashed?.({ host: this.info.host ?? hostname(), self: this.instance, now: this.now() });
+    } catch (err) {
+      this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
+      return;
+    }
+    if (!found) return;
+    const ts = new Date(this.now()).toISOString();
+    for (const call of found.calls) this.append(unknownOutcomeFields(call, ts));
+    if (this.backlog.length > 0) return; // not written: the next start looks again
+    for (const i of found.instances) {
+      try {
+        this.backend.touchInstance({ ...i, stopped_ts: ts }, 'stop');
+      } catch (err) {
+        this.warnOnce(`cannot update the audit instance table: ${msg(err)}`);
+      }
+    }
+    if (found.calls.length > 0) this.warnFn(`toolgate: ${found.calls.length} call(s) were in flight when a gateway died; audited with outcome "unknown"`);
   }
 
   /** Records not yet committed (backend failing). */
