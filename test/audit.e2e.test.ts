@@ -4,11 +4,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { bin, connectClient, demoServer, gatewayArgs, RawGateway, root, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, gatewayArgs, RawGateway, readEvents, root, textOf, writePolicy } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -297,6 +297,74 @@ describe('audit log through the gateway binary', () => {
     await third.close();
     const again = (await toolgate(['audit', 'query', '--state-dir', stateDir, '--json', '--tool', 'slow'])).stdout.trim().split('\n');
     assert.equal(again.length, 2);
+  });
+
+  test('truncation is caught against the signed checkpoints: the last records, a whole chain, every row, the checkpoint file; with and without a key', async () => {
+    for (const keyed of [false, true]) {
+      const { policy, stateDir, dir } = writePolicy(policyYaml);
+      const keyFile = join(dir, 'audit.key');
+      writeFileSync(keyFile, 'another-secret-key-of-32-bytes!!\n', { mode: 0o600 });
+      const extra = keyed ? ['--audit-hmac-key-file', keyFile] : [];
+      const keyArgs = keyed ? ['--hmac-key-file', keyFile] : [];
+      // Two gateway instances, one after the other: two chains.
+      for (const message of ['first', 'second']) {
+        const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra));
+        await g.initialize();
+        g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message } } });
+        await g.response(1);
+        await g.close();
+      }
+      const verify = () => toolgate(['audit', 'verify', '--state-dir', stateDir, ...keyArgs]);
+      const clean = await verify();
+      assert.equal(clean.code, 0, clean.stdout);
+      assert.match(clean.stdout, /2 chain head\(s\) checked against signed checkpoints/);
+      const cps = readFileSync(join(stateDir, 'audit-checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(cps[0].alg, keyed ? 'hmac-sha256' : 'sha256');
+      assert.ok(readEvents(stateDir).some((e) => e.type === 'audit_checkpoint'), 'the event log has them too');
+
+      const snapshot = rows(stateDir);
+      const [a, b] = [...new Set(snapshot.map((r) => r.instance))];
+      const lastOfB = snapshot.filter((r) => r.instance === b).at(-1)!;
+      const restore = () => {
+        const db = new Database(join(stateDir, 'audit.db'));
+        db.exec('DELETE FROM audit_records;');
+        const cols = Object.keys(snapshot[0]!);
+        const ins = db.prepare(`INSERT INTO audit_records (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`);
+        for (const r of snapshot) ins.run(...cols.map((c) => r[c]));
+        db.close();
+      };
+      const cases: Array<[string, () => void, RegExp]> = [
+        ['the last two records', () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${b}' AND n >= ${lastOfB.n - 1}`), new RegExp(`truncated: the chain of instance ${b} was cut short: records #${lastOfB.n - 1}..#${lastOfB.n} are missing at its end`)],
+        ['a whole chain', () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${a}'`), new RegExp(`truncated: the whole chain of instance ${a} is missing`)],
+        ['every row', () => tamper(stateDir, 'DELETE FROM audit_records'), /FAILED: 2 problem/],
+      ];
+      for (const [name, cut, expected] of cases) {
+        cut();
+        const res = await verify();
+        assert.equal(res.code, 1, `${keyed ? 'keyed' : 'unkeyed'}, ${name}: ${res.stdout}`);
+        assert.match(res.stdout, expected, `${name}: ${res.stdout}`);
+        restore();
+        assert.equal((await verify()).code, 0, `restored after ${name}`);
+      }
+      // Truncating the log and the checkpoint file together still leaves the event log's copy.
+      tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${b}' AND n = ${lastOfB.n}`);
+      writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), cps.filter((c) => c.instance !== b).map((c) => JSON.stringify(c) + '\n').join(''));
+      assert.match((await verify()).stdout, /truncated: the chain of instance \S+ was cut short/);
+      restore();
+      // A checkpoint made up without the key is refused when the key is given.
+      if (keyed) {
+        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: 1 }) + '\n', { flag: 'a' });
+        const forged = await verify();
+        assert.equal(forged.code, 1);
+        assert.match(forged.stdout, /forged: a checkpoint of instance \S+ \(#1, .*\) does not match its signature/);
+      }
+      // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok.
+      rmSync(join(stateDir, 'audit-checkpoints.jsonl'));
+      rmSync(join(stateDir, 'events'), { recursive: true });
+      const none = await verify();
+      assert.equal(none.code, 1, none.stdout);
+      assert.match(none.stdout, /unverifiable: no checkpoint file/);
+    }
   });
 
   test('kill -9 under load loses no record of a call whose answer reached the client', async () => {

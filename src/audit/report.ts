@@ -53,8 +53,12 @@ export function formatVerify(res: VerifyResult): string {
 }
 
 function verifyLines(res: VerifyResult): string[] {
-  if (res.ok) return [`ok: ${res.records} record(s) in ${res.chains} chain(s) verify${res.checkpoints ? ` (${res.checkpoints} checkpoint(s))` : ''}`];
-  const lines = [`FAILED: ${res.problems.length} of ${res.chains} chain(s) do not verify (${res.records} record(s) read)`];
+  const heads =
+    res.checkedHeads === undefined
+      ? 'truncation not checked: no signed checkpoints (audit-checkpoints.jsonl) for this store'
+      : `${res.checkedHeads} chain head(s) checked against signed checkpoints`;
+  if (res.ok) return [`ok: ${res.records} record(s) in ${res.chains} chain(s) verify${res.checkpoints ? ` (${res.checkpoints} checkpoint(s))` : ''}; ${heads}`];
+  const lines = [`FAILED: ${res.problems.length} problem(s) in ${res.chains} chain(s) (${res.records} record(s) read; ${heads})`];
   const [first] = res.problems;
   if (first) lines.push(`first bad record: ${first.kind}: ${first.message}`);
   for (const p of res.problems.slice(1)) lines.push(`  ${p.kind}: ${p.message}`);

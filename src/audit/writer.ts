@@ -17,6 +17,7 @@ import { Chainer } from './chain.js';
 import { eventToFields, type RecordFields } from './record.js';
 import { mergeAnchors } from './sql.js';
 import { unknownOutcomeFields } from './unfinished.js';
+import { signCheckpoint, type ChainCheckpoint, type CheckpointFile } from './checkpoint.js';
 import type { AuditRecord, AuditWriter, CheckpointAnchor, InstanceInfo, PruneResult } from './types.js';
 
 export interface PruneTargets {
@@ -63,6 +64,8 @@ export interface AuditWriterOptions {
   heartbeatMs?: number;
   now?: () => number;
   warn?: (message: string) => void;
+  /** Where the signed chain heads go (outside the store); none: no checkpoints. */
+  checkpoints?: CheckpointFile;
 }
 
 const MAX_BACKLOG = 100_000;
@@ -79,6 +82,12 @@ export class AuditLog implements AuditWriter {
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private info: InstanceInfo;
+  private readonly hmacKey: Buffer | undefined;
+  private readonly checkpointFile: CheckpointFile | undefined;
+  private checkpointSink: ((c: ChainCheckpoint) => void) | undefined;
+  /** The last record the backend took (what a checkpoint may vouch for). */
+  private durable = { n: 0, hash: '' };
+  private checkpointed = 0;
   /** Records written (committed by the backend). */
   written = 0;
   dropped = 0;
@@ -90,6 +99,8 @@ export class AuditLog implements AuditWriter {
     this.now = opts.now ?? Date.now;
     this.warnFn = opts.warn ?? warnToStderr;
     this.redact = opts.redact ?? [];
+    this.hmacKey = opts.hmacKey;
+    this.checkpointFile = opts.checkpoints;
     this.info = { instance: opts.instance, pid: process.pid, host: hostname() };
     const hb = opts.heartbeatMs ?? 10_000;
     if (hb > 0) {
@@ -138,6 +149,7 @@ export class AuditLog implements AuditWriter {
       try {
         this.backend.append(rec, this.chain.lastJson);
         this.written++;
+        this.durable = { n: rec.n, hash: rec.hash };
         return rec;
       } catch (err) {
         this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
@@ -166,6 +178,7 @@ export class AuditLog implements AuditWriter {
       }
       this.backlog.shift();
       this.written++;
+      this.durable = { n: rec.n, hash: rec.hash };
     }
   }
 
@@ -202,8 +215,35 @@ export class AuditLog implements AuditWriter {
     return this.backlog.length;
   }
 
+  /** Also send each checkpoint here (the JSONL event log). */
+  onCheckpoint(sink: (c: ChainCheckpoint) => void): void {
+    this.checkpointSink = sink;
+  }
+
+  /**
+   * Note the chain head outside the store (on every heartbeat and at close,
+   * when it moved), signed with the HMAC key when there is one.
+   */
+  checkpoint(): void {
+    if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
+    const c = signCheckpoint({ instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
+    try {
+      this.checkpointFile.append(c);
+      this.checkpointed = c.n;
+    } catch (err) {
+      this.warnOnce(`cannot write the audit checkpoint file: ${msg(err)}`);
+      return;
+    }
+    try {
+      this.checkpointSink?.(c);
+    } catch {
+      // the event log reports its own failures
+    }
+  }
+
   private heartbeat(): void {
     this.drain();
+    this.checkpoint();
     this.info = { ...this.info, last_seen_ts: new Date(this.now()).toISOString() };
     this.touch('heartbeat');
   }
@@ -252,6 +292,8 @@ export class AuditLog implements AuditWriter {
     if (this.backlog.length > 0) {
       this.warnFn(`toolgate: ${this.backlog.length} audit record(s) could not be written and are lost`);
     }
+    this.checkpoint();
+    this.checkpointFile?.close();
     await this.backend.close();
   }
 
