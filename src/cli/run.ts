@@ -137,7 +137,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
-    let policy = loadCachedPolicyFile(configPath, cache);
+    const cached = loadCachedPolicyFile(configPath, cache);
+    let policy = cached?.policy;
     if (!policy) {
       const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
       const loaded = loadPolicyFile(configPath, { cache });
@@ -152,6 +153,18 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     // Every client line is admitted here, before the start gate sees it.
     const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
     const gate = new StartGate(downstream, child.channel);
+    if (cached) {
+      // The cache is a head start, never trusted over the file: the file's own parse
+      // decides (while the client's initialize crosses the gate), before any call is.
+      const { confirmCachedPolicy, formatPolicyError } = await import('../policy/index.js');
+      const confirmed = confirmCachedPolicy(cached.text, configPath, cached.policy, cache);
+      if (!confirmed.ok) {
+        process.stderr.write(`${confirmed.errors.map(formatPolicyError).join('\n')}\n`);
+        throw new Error(`policy ${opts.config} has ${confirmed.errors.length} error(s); not starting`);
+      }
+      if (confirmed.replaced) process.stderr.write(`toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`);
+      policy = confirmed.policy;
+    }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel);
     const core = await openGatewayCore(opts, configPath, policy, log);

@@ -677,12 +677,14 @@ export class GatewaySession {
     // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
     slot.text = JSON.stringify(req);
     slot.value = req;
+    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
     this.calls.set(key, call);
     progress.forwarded = true;
+    // Journaled before the call can leave: if the gateway dies before the
+    // outcome, the audit still has the call (its outcome becomes `unknown`).
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
     slot.done = true;
     this.flushOutbox();
-    // Before any answer can arrive (that needs another event-loop turn).
-    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
   }
 
   /**
