@@ -1,7 +1,7 @@
 // One gateway session: the pipeline between an agent (downstream) and one MCP
 // server (upstream). Only tools/call and the answer to tools/list are looked
 // at; every other message crosses untouched, in both directions, in order.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MessageChannel, Frame } from '../mcp/channel.js';
 import {
@@ -15,7 +15,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
+import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
@@ -77,26 +77,43 @@ export interface SessionOptions {
  * result (modern revision, multi round-trip requests). The client echoes it
  * on the retry, which is how the gateway recognises the repetition of a call
  * it already decided; the server gets back exactly what it wrote.
- *   toolgate.1.<nonce>.-           the server sent no requestState
- *   toolgate.1.<nonce>.b<base64url> the server's requestState
+ *   toolgate.2.<nonce>.-.<mac>           the server sent no requestState
+ *   toolgate.2.<nonce>.b<base64url>.<mac> the server's requestState
+ * The mac is HMAC-SHA256 of `<nonce>.<body>` under a key the client never
+ * sees, so a client cannot rewrite the server's state inside the token. A
+ * per-process key is enough: parked rounds live in this process only.
  */
-export const ROUND_TOKEN_PREFIX = 'toolgate.1.';
+export const ROUND_TOKEN_PREFIX = 'toolgate.2.';
+/** Every requestState starting so is taken for a token of a toolgate gateway. */
+const ROUND_TOKEN_FAMILY = 'toolgate.';
+const PROCESS_ROUND_KEY = randomBytes(32);
 
-export function wrapRequestState(nonce: string, original: string | undefined): string {
-  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`}`;
+function roundMac(key: Uint8Array, nonce: string, body: string): Buffer {
+  return createHmac('sha256', key).update(`${nonce}.${body}`).digest();
 }
 
-/** The nonce and the server's own requestState (undefined: it sent none); undefined when not a gateway token. */
-export function unwrapRequestState(token: string): { nonce: string; original: string | undefined } | undefined {
-  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return undefined;
-  const rest = token.slice(ROUND_TOKEN_PREFIX.length);
-  const dot = rest.indexOf('.');
-  if (dot <= 0) return undefined;
-  const nonce = rest.slice(0, dot);
-  const body = rest.slice(dot + 1);
-  if (body === '-') return { nonce, original: undefined };
-  if (!/^b[A-Za-z0-9_-]*$/.test(body)) return undefined;
-  return { nonce, original: Buffer.from(body.slice(1), 'base64url').toString('utf8') };
+export function wrapRequestState(nonce: string, original: string | undefined, key: Uint8Array = PROCESS_ROUND_KEY): string {
+  const body = original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`;
+  return `${ROUND_TOKEN_PREFIX}${nonce}.${body}.${roundMac(key, nonce, body).toString('base64url')}`;
+}
+
+/**
+ * The nonce and the server's own requestState (undefined: it sent none) of a
+ * token this gateway issued; 'forged' for a toolgate token whose mac does not
+ * verify (altered, made up, or from another process); undefined when the
+ * requestState is not a toolgate token at all.
+ */
+export function unwrapRequestState(token: string, key: Uint8Array = PROCESS_ROUND_KEY): { nonce: string; original: string | undefined } | 'forged' | undefined {
+  if (!token.startsWith(ROUND_TOKEN_FAMILY)) return undefined;
+  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return 'forged';
+  const parts = token.slice(ROUND_TOKEN_PREFIX.length).split('.');
+  if (parts.length !== 3) return 'forged';
+  const [nonce, body, mac] = parts as [string, string, string];
+  if (nonce === '' || (body !== '-' && !/^b[A-Za-z0-9_-]*$/.test(body)) || !/^[A-Za-z0-9_-]+$/.test(mac)) return 'forged';
+  const given = Buffer.from(mac, 'base64url');
+  const expected = roundMac(key, nonce, body);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged';
+  return { nonce, original: body === '-' ? undefined : Buffer.from(body.slice(1), 'base64url').toString('utf8') };
 }
 
 /** A decided tools/call between rounds: answered input_required, waiting for the client's retry. */
@@ -438,13 +455,19 @@ export class GatewaySession {
     const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
+      if (token === 'forged') {
+        const message = 'params.requestState is not a token this gateway issued (altered, made up, or expired with its gateway)';
+        this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'invalid_call', message, args_sha256: hashArgs(), latency_ms: performance.now() - started });
+        this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${message}`), batch);
+        return;
+      }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
         const restored: Record<string, unknown> = { ...params };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
-        if (this.continueRound(req, token.nonce, name, hashArgs(), batch)) return;
+        if (this.continueRound(req, token.nonce, name, args, hashArgs(), batch, started)) return;
       }
     }
     if (this.o.callerDenial !== undefined) {
@@ -536,13 +559,15 @@ export class GatewaySession {
 
   /**
    * The retry of a call answered input_required (multi round-trip requests):
-   * the same tool and arguments, echoing the gateway's token. It is the same
-   * decision: no policy evaluation, no second reservation, no approval; the
-   * first reservation now waits for this request's answer. False when the
-   * token is unknown (expired, already used, another session's) or the call
-   * differs: then it is decided as a new call.
+   * the same tool and arguments, echoing the gateway's token. It is decided
+   * again under the policy in force now (a denial ends the call, and the first
+   * round's reservation is rolled back: the server asked for input, it did not
+   * act); allowed, it keeps the first round's reservation (no second quota
+   * unit) and its approval. False when the token is unknown (expired, already
+   * used, another session's), the call differs, or the policy now wants an
+   * approval the first round did not have: then it is decided as a new call.
    */
-  private continueRound(req: JsonRpcRequest, nonce: string, name: string, argsHash: string, batch: Batch | undefined): boolean {
+  private continueRound(req: JsonRpcRequest, nonce: string, name: string, args: Record<string, unknown>, argsHash: string, batch: Batch | undefined, started: number): boolean {
     const parked = this.rounds.get(nonce);
     if (!parked || parked.call.tool !== name || parked.call.argsHash !== argsHash) {
       if (parked) this.o.log.warn({ tool: name, was: parked.call.tool }, 'a retry echoed an input round of another call; deciding it as a new call');
@@ -551,6 +576,22 @@ export class GatewaySession {
     this.rounds.delete(nonce);
     clearTimeout(parked.timer);
     const call: PendingCall = { ...parked.call, id: req.id, rounds: (parked.call.rounds ?? 0) + 1 };
+    const policy = this.o.policy();
+    // Counters are not read again: the first round's reservation already holds this call's units.
+    const decision = decide(policy, { tool: name, args, identity: this.o.identity, session: this.id }, new Map());
+    const refusal = this.o.pins?.refusal(name) ?? (decision.allowed || this.o.guard.monitor ? undefined : decision);
+    if (refusal !== undefined) {
+      void this.finishCall(call, 'abandoned');
+      const denial = typeof refusal === 'string' ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal } : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', ...denial, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(denial.message)), batch);
+      return true;
+    }
+    if (decision.allowed && decision.approval && call.approvalId === undefined) {
+      void this.finishCall(call, 'abandoned');
+      return false;
+    }
+    call.policyHash = policy.hash;
     if (!this.upstreamOpen) {
       void this.finishCall(call, 'transport_error');
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
