@@ -50,6 +50,8 @@ export interface AuditBackend {
    * (a store that can answer synchronously; others leave it out).
    */
   crashed?(opts: { host: string; self: string; now: number }): { instances: InstanceInfo[]; calls: AuditRecord[] } | undefined;
+  /** The same, for a store that answers asynchronously (PostgreSQL). */
+  crashedAsync?(opts: { host: string; self: string; now: number }): Promise<{ instances: InstanceInfo[]; calls: AuditRecord[] }>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,8 @@ export class AuditLog implements AuditWriter {
   /** The last record the backend took (what a checkpoint may vouch for). */
   private durable = { n: 0, hash: '' };
   private checkpointed = 0;
+  /** The look for calls dead gateways left in flight, when the store answers asynchronously. */
+  private recovering: Promise<void> | undefined;
   /** Records written (committed by the backend). */
   written = 0;
   dropped = 0;
@@ -189,14 +193,26 @@ export class AuditLog implements AuditWriter {
    * so it is looked at once.
    */
   private closeCrashedCalls(): void {
-    let found;
-    try {
-      found = this.backend.crashed?.({ host: this.info.host ?? hostname(), self: this.instance, now: this.now() });
-    } catch (err) {
-      this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
-      return;
+    const opts = { host: this.info.host ?? hostname(), self: this.instance, now: this.now() };
+    const failed = (err: unknown) => this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
+    if (this.backend.crashed) {
+      try {
+        const found = this.backend.crashed(opts);
+        if (found) this.writeUnknownOutcomes(found);
+      } catch (err) {
+        failed(err);
+      }
+    } else if (this.backend.crashedAsync) {
+      this.recovering = this.backend
+        .crashedAsync(opts)
+        .then((found) => {
+          if (!this.closed) this.writeUnknownOutcomes(found);
+        }, failed)
+        .finally(() => (this.recovering = undefined));
     }
-    if (!found) return;
+  }
+
+  private writeUnknownOutcomes(found: { instances: InstanceInfo[]; calls: AuditRecord[] }): void {
     const ts = new Date(this.now()).toISOString();
     for (const call of found.calls) this.append(unknownOutcomeFields(call, ts));
     if (this.backlog.length > 0) return; // not written: the next start looks again
@@ -286,6 +302,9 @@ export class AuditLog implements AuditWriter {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Not awaited when there is nothing to wait for: the final checkpoint must
+    // reach the event log in this turn, before the event log itself closes.
+    if (this.recovering) await this.recovering;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.drain();

@@ -124,7 +124,7 @@ test('approved from another process: the held call is forwarded, other calls are
     assert.equal(rec.tool, 'create_charge');
     assert.equal(rec.identity, 'agent-1');
     assert.equal(rec.session, 'sess-1');
-    assert.deepEqual(rec.argsPreview, { amount: 5000, currency: 'usd', api_key: '[redacted]' });
+    assert.deepEqual(rec.argsPreview, { amount: 5000, currency: 'usd', api_key: '[REDACTED]' });
     assert.deepEqual(t.guard.calls[0], { tool: 'create_charge', args: { amount: 5000, currency: 'usd', api_key: 'sk_live_x' }, identity: 'agent-1', session: 'sess-1' });
 
     // Another call goes through while the first waits.
