@@ -160,6 +160,25 @@ test('the kinds of high-risk tool that used to pass as Write', () => {
   }
 });
 
+test('a tool of many actions is as risky as its most severe action', () => {
+  const manage = classifyTool(tool('widgets', 'Manage widgets: list/get/create/update/delete'));
+  assert.equal(manage.category, 'Destructive');
+  assert.match(manage.reasons[0]!, /action "delete"/);
+  const byEnum = tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } } });
+  assert.equal(cat(byEnum), 'Destructive');
+  assert.equal(cat(tool('teams', 'Teams: list/get/get_members')), 'Read', 'only reads among the actions');
+  // A command argument is run, whatever the verb of the name.
+  assert.equal(cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })), 'Execute');
+});
+
+test('accounting records are Financial, to read as to write', () => {
+  assert.equal(cat(tool('get_ledger', 'Fetch the general ledger')), 'Financial');
+  assert.equal(cat(tool('create_receipt', 'Create a sales receipt for a customer')), 'Financial');
+  assert.equal(cat(tool('report_pl', 'Get a Profit and Loss report')), 'Financial');
+  assert.equal(cat(tool('move_funds', 'Move money between two accounts')), 'Financial');
+  assert.equal(cat(tool('get_order', 'Get an order')), 'Financial');
+});
+
 test('when unsure, round up; confidence says how sure', () => {
   const sure = classifyTool(tool('get_task', 'Get a task'));
   assert.equal(sure.confidence, 1);

@@ -141,7 +141,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   // Money named in the first sentence outweighs the verb of the name: "Create an adjustment to
   // refund or credit a transaction" is Financial, whatever the tool is called.
-  const descMoney = descTokens.find((t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens));
+  const descMoney = descTokens.find(
+    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
+  );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
   const lower = description.toLowerCase();
   const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
@@ -176,7 +178,15 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   const codeArg = props.find((p) => isCodeArg(p, lower));
   if (codeArg) {
-    evidence.push({ category: 'Execute', weight: 5, reason: `argument "${codeArg.name}" takes code or a command` });
+    // A command or script argument is run: stronger than the verbs of name and description.
+    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name));
+    evidence.push({ category: 'Execute', weight: strong ? 15 : 5, reason: `argument "${codeArg.name}" takes code or a command` });
+  }
+  // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in
+  // its description) can do the most severe of them.
+  const action = mostSevereAction(props, description);
+  if (action) {
+    evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 10, reason: `action "${action.value}" among its actions` });
   }
   const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
@@ -333,6 +343,9 @@ const HIGH_RISK: ReadonlySet<Scored> = new Set(['Financial', 'Destructive', 'Exe
 /** A more severe class with at least this share of the winner's weight wins instead. */
 const ROUND_UP = 0.7;
 
+/** Words that name money itself, wherever they stand in a first sentence. */
+const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
+
 const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$/;
 const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;
 const IRREVERSIBLE_ARG = /^(deletelocaldata|deletedata|purge|wipe|deletevolumes?|removevolumes?|deletebackups?)$/;
@@ -344,6 +357,30 @@ const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function
 
 const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
 const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
+
+const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task)$/;
+
+/**
+ * The most severe verb among a tool's actions: the string values of an action-like argument's
+ * enum, or a slash-separated list of verbs in the description ("list/get/create/delete").
+ */
+function mostSevereAction(props: readonly Prop[], description: string): { value: string; verbClass: VerbClass } | undefined {
+  const values: string[] = [];
+  for (const p of props) {
+    if (!ACTION_ARG.test(normalizeArg(p.name)) || !Array.isArray(p.schema.enum)) continue;
+    for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+  }
+  for (const m of description.toLowerCase().matchAll(/\b[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+/g)) values.push(...m[0].split('/'));
+  let best: { value: string; verbClass: VerbClass } | undefined;
+  for (const value of values) {
+    const first = tokenizeName(value)[0];
+    if (!first || !VERBS.has(first)) continue;
+    const cls = VERBS.get(first)!;
+    if (cls === 'read') continue;
+    if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
+  }
+  return best;
+}
 
 /** A buy/sell argument: named side or action with buy and sell among its values. */
 function isTradeSide(p: Prop): boolean {
@@ -379,7 +416,11 @@ function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: Re
   if (!CONTEXT_MONEY_NOUNS.has(t)) return false;
   const all = [...tokens, ...descTokens, ...props.map((p) => normalizeArg(p.name))];
   if ((t === 'transaction' || t === 'transactions') && all.some((w) => DATABASE_WORDS.has(w))) return false;
-  if ((t === 'order' || t === 'orders') && all.some((w) => w === 'sort' || w === 'sortorder' || w === 'reorder')) return false;
+  if (t === 'order' || t === 'orders') {
+    // An order is a purchase or a trade unless it is a sort order.
+    return !all.some((w) => w === 'sort' || w === 'sortorder' || w === 'reorder' || w === 'ordering' || w === 'by' || w === 'ascending' || w === 'descending');
+  }
+  if (t === 'trade' || t === 'trades') return true;
   return all.some((w) => TRADING_WORDS.has(w) || FINANCIAL_NOUNS.has(w) || MONEY_WORDS.has(w));
 }
 

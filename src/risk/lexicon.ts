@@ -93,6 +93,8 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
     journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
+    ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
+    trialbalance cashflow payable payables receivable receivables reconciliation
   `),
 );
 
@@ -126,7 +128,7 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
-export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart'));
+export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
 
 /** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
 export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
@@ -213,6 +215,15 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['payment', 'method', 'paymentmethod'],
   ['payment', 'methods', 'paymentmethods'],
   ['roll', 'out', 'rollout'],
+  ['vendor', 'credit', 'vendorcredit'],
+  ['vendor', 'credits', 'vendorcredits'],
+  ['profit', 'loss', 'profitloss'],
+  ['profit', 'and', 'profitloss'],
+  ['balance', 'sheet', 'balancesheet'],
+  ['trial', 'balance', 'trialbalance'],
+  ['cash', 'flow', 'cashflow'],
+  ['accounts', 'payable', 'payable'],
+  ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
 ];
 
