@@ -2,8 +2,9 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - the held-out servers in data/risk-heldout/ (labelled by hand before the classifier saw
-//     them; see its RUBRIC.md). Never tune the classifier on these.
+//   - data/risk-heldout/set-a: once held out, now a development set (its misses were seen), and
+//   - data/risk-heldout/set-b: the held-out servers of record (labelled by hand before the
+//     classifier saw them; see RUBRIC.md). Never tune the classifier on these.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
 //   --check exits 1 when the held-out set misses the targets of issue 23.
@@ -87,7 +88,8 @@ if (files.length > 0) {
   const shared = [join(root, '..', 'shared', 'data', 'risk-labels-dev.json'), join(root, '..', '..', 'shared', 'data', 'risk-labels-dev.json')].find(existsSync);
   if (shared) evaluate(`shared development labels (${shared})`, load(shared));
   else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
-  const heldout = evaluate('held-out servers (data/risk-heldout)', load(join(root, 'data', 'risk-heldout')));
+  evaluate('set A: development, once held out (data/risk-heldout/set-a)', load(join(root, 'data', 'risk-heldout', 'set-a')));
+  const heldout = evaluate('set B: held out (data/risk-heldout/set-b)', load(join(root, 'data', 'risk-heldout', 'set-b')));
   // The targets of issue 23 for the held-out set.
   const ok =
     heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
