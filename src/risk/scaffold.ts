@@ -130,6 +130,11 @@ function describeParams(schema: JsonSchema | undefined): string[] {
   });
 }
 
+/** The YAML lines `scan` writes for one tool under `tools:` (its key and rules, no comments). */
+export function toolRuleLines(tool: ToolDefinition, c: ClassificationDetail = classifyToolDetail(tool)): string[] {
+  return [`${q(tool.name)}:`, ...rulesFor(tool, c).map((l) => (l === '' ? l : `  ${l}`))];
+}
+
 /** The rule lines of one tool, relative to the tool's key (indented by the caller). */
 function rulesFor(tool: ToolDefinition, c: ClassificationDetail): string[] {
   const n = tool.name;
