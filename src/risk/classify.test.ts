@@ -204,6 +204,25 @@ test('nothing known: Other, Medium, and no hints is not read-only', () => {
   assert.equal(classifyTool({ name: 'x' }).category, 'Other');
 });
 
+test("the README's seed examples", () => {
+  assert.deepEqual(
+    ['get_dicom_export_job', 'start_dicom_import_job'].map((name) => { const c = classifyTool(tool(name)); return [c.category, c.risk]; }),
+    [['Read', 'Low'], ['Execute', 'High']],
+  );
+});
+
+test('orders, batches and self-declared destruction', () => {
+  assert.equal(cat(tool('get_order', 'Get a specific order by ID')), 'Financial', '"by ID" is not a sort order');
+  assert.notEqual(cat(tool('set_order', 'Set the sort order of the list')), 'Financial');
+  const batch = tool('products_batch', 'Batch update products', { inputSchema: { type: 'object', properties: { create: { type: 'array' }, update: { type: 'array' }, delete: { type: 'array' } } } });
+  assert.equal(cat(batch), 'Destructive');
+  assert.equal(cat(tool('db_import', 'Imports a dump into the database and is destructive to existing data')), 'Destructive');
+  assert.equal(cat(tool('get_email', 'Get an email (non-destructive peek)')), 'Read');
+  assert.equal(cat(tool('deployments', 'Manage deployments: get/cancel/list')), 'Execute', 'cancelling a deployment stops what runs');
+  assert.equal(cat(tool('service_new', 'Create a new service from a Docker image')), 'Execute', 'it builds and runs');
+  assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
+});
+
 test('risk levels follow the category and its modifiers', () => {
   assert.equal(classifyTool(tool('get_task')).risk, 'Low');
   assert.equal(classifyTool(tool('get_secret', 'Get a secret value')).risk, 'Medium');

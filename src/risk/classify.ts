@@ -151,6 +151,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
   // close an account"): an act that cannot be undone is Destructive.
   if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
@@ -184,9 +185,14 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in
   // its description) can do the most severe of them.
-  const action = mostSevereAction(props, description);
+  // Creating a service from an image, a repository or a template builds and runs it.
+  if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
+    evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
+  }
+  // Its actions say what it can do better than a vague verb ("manage") in its name.
+  const action = mostSevereAction(props, description, objectTokens);
   if (action) {
-    evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 10, reason: `action "${action.value}" among its actions` });
+    evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 15, reason: `action "${action.value}" among its actions` });
   }
   const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
@@ -329,6 +335,9 @@ export function classifyTools(tools: readonly ToolDefinition[]): Classification[
 const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
+/** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
+const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
+const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
   /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
 const EXEC_PHRASE =
@@ -364,10 +373,13 @@ const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|ta
  * The most severe verb among a tool's actions: the string values of an action-like argument's
  * enum, or a slash-separated list of verbs in the description ("list/get/create/delete").
  */
-function mostSevereAction(props: readonly Prop[], description: string): { value: string; verbClass: VerbClass } | undefined {
+function mostSevereAction(props: readonly Prop[], description: string, objects: readonly string[]): { value: string; verbClass: VerbClass } | undefined {
   const values: string[] = [];
   for (const p of props) {
-    if (!ACTION_ARG.test(normalizeArg(p.name)) || !Array.isArray(p.schema.enum)) continue;
+    // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
+    const n = normalizeArg(p.name);
+    if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
+    if (!ACTION_ARG.test(n) || !Array.isArray(p.schema.enum)) continue;
     for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
   }
   for (const m of description.toLowerCase().matchAll(/\b[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+/g)) values.push(...m[0].split('/'));
@@ -375,7 +387,7 @@ function mostSevereAction(props: readonly Prop[], description: string): { value:
   for (const value of values) {
     const first = tokenizeName(value)[0];
     if (!first || !VERBS.has(first)) continue;
-    const cls = VERBS.get(first)!;
+    const cls = verbInContext(first, VERBS.get(first)!, objects)?.verbClass ?? VERBS.get(first)!;
     if (cls === 'read') continue;
     if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
   }
@@ -417,8 +429,8 @@ function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: Re
   const all = [...tokens, ...descTokens, ...props.map((p) => normalizeArg(p.name))];
   if ((t === 'transaction' || t === 'transactions') && all.some((w) => DATABASE_WORDS.has(w))) return false;
   if (t === 'order' || t === 'orders') {
-    // An order is a purchase or a trade unless it is a sort order.
-    return !all.some((w) => w === 'sort' || w === 'sortorder' || w === 'reorder' || w === 'ordering' || w === 'by' || w === 'ascending' || w === 'descending');
+    // An order is a purchase or a trade unless it is a sort order ("ascending order").
+    return !all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w));
   }
   if (t === 'trade' || t === 'trades') return true;
   return all.some((w) => TRADING_WORDS.has(w) || FINANCIAL_NOUNS.has(w) || MONEY_WORDS.has(w));

@@ -111,7 +111,8 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
   words(`market exchange exchanges futures spot limit buy sell side symbol ticker stock stocks crypto
          broker brokerage position positions leverage portfolio sale sales customer customers
          checkout cart bank banking accounting ledger quantity price amount currency trading
-         trader paddle invoice invoices refund payment payments billed billing financial`),
+         trader invoice invoices refund payment payments billed billing financial account accounts
+         debit debits credit credits`),
 );
 
 /** Words that make a transaction one of a database, not of money. */
@@ -123,7 +124,7 @@ export const DATABASE_WORDS: ReadonlySet<string> = new Set(
 export const INFRA_NOUNS: ReadonlySet<string> = new Set(
   words(`manifest manifests chart charts helm release releases deployment deployments stack stacks
          compose terraform kustomization application applications app apps gitops cluster clusters
-         node nodes pod pods vm vms instance instances server servers droplet droplets dyno dynos
+         node nodes pod pods vm vms instance instances droplet droplets dyno dynos
          container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas`),
 );
 
