@@ -56,7 +56,8 @@ test('a lazy stream that stays silent starts after lazyMs; later messages are SS
     const res = await srv.get();
     const waited = Date.now() - t0;
     assert.equal(res.headers['content-type'], 'text/event-stream');
-    assert.ok(waited >= 140 && waited < 1000, `headers after ${waited} ms`);
+    // Started by the lazy timer (never before it), not by an answer.
+    assert.ok(waited >= 140, `headers after ${waited} ms`);
     assert.equal(stream!.answerAsJson('{}'), false, 'too late for a JSON answer');
     stream!.write('{"jsonrpc":"2.0","id":1,"result":{}}');
     stream!.end();
