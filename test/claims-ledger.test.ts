@@ -36,7 +36,7 @@ test('docs/CLAIMS.md: every claim is quoted from README.md and every named test 
   const problems: string[] = [];
   for (const r of rows) {
     if (!readme.includes(squash(r.claim))) problems.push(`not in README.md (reworded?): ${r.claim}`);
-    if (!/^(tested|partly|untested|contradicted)\b/.test(r.status)) problems.push(`unknown status "${r.status}": ${r.claim}`);
+    if (!/^(tested|partly|untested|contradicted|not a promise)\b/.test(r.status)) problems.push(`unknown status "${r.status}": ${r.claim}`);
     // A tested claim names its test; any other row may name the test that covers part of it.
     if (/^tested\b/.test(r.status) && (r.file === '' || r.name === '')) problems.push(`a tested claim names no test: ${r.claim}`);
     if (r.file === '') continue;
@@ -45,4 +45,20 @@ test('docs/CLAIMS.md: every claim is quoted from README.md and every named test 
     else if (!readFileSync(path, 'utf8').includes(r.name)) problems.push(`no test "${r.name}" in ${r.file}: ${r.claim}`);
   }
   assert.deepEqual(problems, []);
+});
+
+test('docs/CLAIMS.md: every guarantee word of the README (every, never, always, exactly) is inside a claim of the ledger', () => {
+  // The README's prose, without code blocks (examples promise nothing), as one line.
+  const prose = squash(readFileSync(join(root, 'README.md'), 'utf8').replace(/```[\s\S]*?```/g, ' '));
+  const covered: Array<[number, number]> = [];
+  for (const { claim } of ledger()) {
+    const q = squash(claim);
+    for (let at = prose.indexOf(q); at !== -1; at = prose.indexOf(q, at + 1)) covered.push([at, at + q.length]);
+  }
+  const uncovered: string[] = [];
+  for (const m of prose.matchAll(/\b(every|never|always|exactly)\b/gi)) {
+    const at = m.index!;
+    if (!covered.some(([from, to]) => from <= at && at < to)) uncovered.push(`…${prose.slice(Math.max(0, at - 60), at + 40)}…`);
+  }
+  assert.deepEqual(uncovered, [], 'README guarantees without a row in docs/CLAIMS.md');
 });
