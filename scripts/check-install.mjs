@@ -142,14 +142,26 @@ if (tarball) {
   await checkInstalled('tarball', join(app, 'node_modules/.bin/toolgate'), join(app, 'node_modules/toolgate'));
 }
 
-// 2. A git URL: a clone of this checkout's HEAD, installed globally (npm runs prepare to build dist/).
+// 2. A git URL: a clone of this checkout's HEAD, packed by npm from git+file:// (npm installs the
+// dev dependencies and runs prepare, which builds dist/), installed globally. (`npm install -g
+// git+URL` in one step is broken by npm itself for packages that build on prepare: npm/cli#8440.)
 if (!args.has('--skip-git')) {
   const clone = join(work, 'clone');
   const prefix = join(work, 'global');
+  const packs = join(work, 'from-git');
+  mkdirSync(packs);
   run('git', ['clone', '--quiet', root, clone]);
-  await check('npm install -g git+file://<clone> (prepare builds dist/)', () => run(npm, ['install', '-g', '--prefix', prefix, ...quiet, `git+file://${clone}`], { env: prebuilds }));
-  const bin = join(prefix, 'bin', 'toolgate');
-  if (existsSync(bin)) await checkInstalled('git', bin, join(prefix, 'lib/node_modules/toolgate'));
+  let fromGit;
+  await check('npm pack git+file://<clone> (prepare builds dist/)', () => {
+    const [packed] = JSON.parse(run(npm, ['pack', '--json', ...quiet, `git+file://${clone}`], { cwd: packs, env: prebuilds }));
+    fromGit = join(packs, packed.filename);
+    assert.ok(packed.files.some((f) => f.path === 'dist/bundle/cli/main.js'), 'the bundle was built and packed');
+  });
+  if (fromGit) {
+    await check('npm install -g <the package built from git>', () => run(npm, ['install', '-g', '--prefix', prefix, ...quiet, fromGit], { env: prebuilds }));
+    const bin = join(prefix, 'bin', 'toolgate');
+    if (existsSync(bin)) await checkInstalled('git', bin, join(prefix, 'lib/node_modules/toolgate'));
+  }
 }
 
 log(`check-install took ${Math.round((Date.now() - t0) / 1000)} s`);
