@@ -228,3 +228,31 @@ describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
     }
   });
 });
+
+describe('wire (stdio): a server that coerces types like pydantic', () => {
+  test('a string amount is decided as what the server will act on: a deny_if on a number never lets "5000" through', async () => {
+    const policy = `version: "1"
+tools:
+  transfer:
+    rules:
+      - name: "no big transfers"
+        action: deny_if
+        conditions:
+          - { path: "args.amount", op: gt, value: 1000 }
+        on_deny: "transfers over 1000 are not allowed"
+`;
+    const g = await stdioGateway('pydantic', {}, [], policy);
+    try {
+      await attack(g, [
+        ['a digit string over the limit', call('p1', '{"name":"transfer","arguments":{"amount":"5000","to":"x"}}')],
+        ['a decimal string over the limit', call('p2', '{"name":"transfer","arguments":{"amount":"5000.5","to":"x"}}')],
+      ]);
+      // Positive control: a number under the limit runs.
+      g.raw.send(call('p3', '{"name":"transfer","arguments":{"amount":5,"to":"x"}}'));
+      assert.match((await g.raw.response('p3')).result.content[0].text, /executed transfer/);
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool === 'transfer').map((e) => e.fields?.amount), [5]);
+    } finally {
+      await g.close();
+    }
+  });
+});
