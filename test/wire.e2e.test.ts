@@ -187,6 +187,14 @@ describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
         assert.ok(i < 400, 'no audit record for the control call');
         await new Promise((r) => setTimeout(r, 25));
       }
+      // A refused body on the lane: 400 with the error, and audited by the lane's session.
+      const refused = await post({ jsonrpc: '2.0', id: 'lane-bad', method: 'tools/call', params: { name: 'delete_file', arguments: { amount: 1, Amount: 2 }, _meta: meta } }, 'delete_file');
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { error: { code: number } }).error.code, -32602);
+      for (let i = 0; !readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.request_id === 'lane-bad'); i++) {
+        assert.ok(i < 400, 'no audit record for the refused call');
+        await new Promise((r) => setTimeout(r, 25));
+      }
       assert.deepEqual(serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'), []);
       const dropped = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && /without an id/.test(e.message));
       assert.equal(dropped.length, 1);
