@@ -232,3 +232,63 @@ tools:
     }
   });
 });
+
+describe('wire (legacy HTTP+SSE)', () => {
+  test('two calls with one id in flight: the second is refused, one runs; a duplicate-key body gets 400', async () => {
+    const { writePolicy } = await import('./helpers.js');
+    const { startGateway } = await import('./transports-helpers.js');
+    const { WIRE_POLICY, lenientServer } = await import('./wire-support.js');
+    const { join } = await import('node:path');
+    const w = writePolicy(WIRE_POLICY);
+    const log = join(w.dir, 'server.jsonl');
+    const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'sse', '--port', '0', '--', process.execPath, lenientServer], { ...process.env, DECODE: 'go', SERVER_LOG: log });
+    const stream = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    const reader = stream.body!.getReader();
+    const messages: Array<Record<string, any>> = [];
+    let endpoint = '';
+    let buffer = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += Buffer.from(value).toString('utf8');
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          if (/^event: endpoint/m.test(event)) endpoint = new URL(data, url).href;
+          else if (data) messages.push(...([] as Array<Record<string, any>>).concat(JSON.parse(data)));
+        }
+      }
+    })();
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; !ok(); i++) {
+        assert.ok(i < 400, `timed out; got ${JSON.stringify(messages)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const post = (body: string) => fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    try {
+      await until(() => endpoint !== '');
+      await post(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
+      await until(() => messages.some((m) => m.id === 'init'));
+      await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+      const bad = await post(call('dup-keys', '{"name":"transfer","arguments":{"amount":5000,"amount":1}}'));
+      assert.equal(bad.status, 400);
+      // The first is answered only after a while (the server holds "slow" echoes): it is in flight when the second comes.
+      await post(call('same', '{"name":"echo","arguments":{"text":"slow first"}}'));
+      await until(() => serverLog(log).some((e) => e.id === 'same'));
+      await post(call('same', '{"name":"echo","arguments":{"text":"second"}}'));
+      await until(() => messages.filter((m) => m.id === 'same').length === 2);
+      assert.equal(messages.filter((m) => m.id === 'same' && m.error?.code === -32600).length, 1, JSON.stringify(messages));
+      assert.equal(serverLog(log).filter((e) => e.executed && e.id === 'same').length, 1);
+      assert.deepEqual(serverLog(log).filter((e) => e.tool === 'transfer'), []);
+    } finally {
+      await reader.cancel().catch(() => {});
+      await pump.catch(() => {});
+      gw.proc.kill('SIGTERM');
+      await gw.exited;
+    }
+  });
+});
