@@ -404,6 +404,11 @@ export class GatewaySession {
     this.decideCall(req, batch, progress).catch((err: unknown) => {
       this.o.log.error({ err }, 'a tools/call failed inside toolgate; denied');
       if (progress.slot && !progress.slot.done) {
+        // Not sent: its place in the outbox is given up empty (nothing of it leaves).
+        if (!progress.forwarded) {
+          progress.slot.text = undefined;
+          progress.slot.value = undefined;
+        }
         progress.slot.done = true;
         this.flushOutbox();
       }
@@ -719,11 +724,11 @@ export class GatewaySession {
     slot.text = JSON.stringify(req);
     slot.value = req;
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
-    this.calls.set(key, call);
-    progress.forwarded = true;
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
     this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
+    this.calls.set(key, call);
+    progress.forwarded = true;
     slot.done = true;
     this.flushOutbox();
   }
