@@ -28,6 +28,7 @@ import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
+import { mayHaveRun } from '../mcp/fate.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -157,6 +158,8 @@ interface PendingCall {
   rounds?: number;
   /** The protocol version the call was made under, for the audit log. */
   protocol?: string;
+  /** Handed to the upstream channel: from then on the server may act on it. */
+  sent?: boolean;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
 }
@@ -173,6 +176,8 @@ interface Slot {
   /** The parsed form of text (passed on, so the upstream channel need not parse it again). */
   value?: unknown;
   done: boolean;
+  /** The decided tools/call this slot carries (marked `sent` when it leaves). */
+  call?: PendingCall;
 }
 
 /**
@@ -224,6 +229,7 @@ export class GatewaySession {
     o.downstream.onclose = () => {
       this.releaseHeld('the client disconnected before a decision; the call was not executed');
       this.releaseParked();
+      this.releaseInFlight();
       this.onclose?.('downstream');
     };
     o.upstream.onclose = () => this.upstreamClosed();
@@ -481,10 +487,12 @@ export class GatewaySession {
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return true;
     }
+    call.sent = false;
     this.calls.set(idKey(req.id), call);
     const slot = this.reserveSlot();
     slot.text = JSON.stringify(req);
     slot.value = req;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
     return true;
@@ -603,6 +611,7 @@ export class GatewaySession {
     // duplicate keys differently still sees exactly the decided call.
     slot.text = JSON.stringify(req);
     slot.value = req;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
     // Before any answer can arrive (that needs another event-loop turn).
@@ -797,7 +806,9 @@ export class GatewaySession {
   private flushOutbox(): void {
     while (this.outbox.length > 0 && this.outbox[0]!.done) {
       const slot = this.outbox.shift()!;
-      if (slot.text !== undefined && this.upstreamOpen) this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
+      if (slot.text === undefined || !this.upstreamOpen) continue;
+      if (slot.call) slot.call.sent = true;
+      this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
     }
   }
 
@@ -845,12 +856,16 @@ export class GatewaySession {
         this.deliverFromUpstream(res, text);
         return;
       }
-      const outcome: UpstreamOutcome = res.error
-        ? 'rpc_error'
-        : isPlainObject(res.result) && res.result.isError === true
-          ? 'tool_error'
-          : 'ok';
-      void this.finishCall(call, outcome);
+      // A lost answer (the channel's own error says the request had left) keeps the counters.
+      if (res.error && mayHaveRun(res.error)) void this.finishCall(call, 'transport_error', 'ok');
+      else {
+        const outcome: UpstreamOutcome = res.error
+          ? 'rpc_error'
+          : isPlainObject(res.result) && res.result.isError === true
+            ? 'tool_error'
+            : 'ok';
+        void this.finishCall(call, outcome);
+      }
     }
     const poll = this.taskPolls.get(key);
     if (poll !== undefined) {
@@ -930,14 +945,28 @@ export class GatewaySession {
     }
   }
 
+  /**
+   * The client left with calls in flight. A call that reached the upstream may
+   * have run there: its counters stay (outcome `abandoned`), or an agent could
+   * send and disconnect to refund its own quota. One still queued never left.
+   */
+  private releaseInFlight(): void {
+    for (const [key, call] of this.calls) {
+      this.calls.delete(key);
+      void this.finishCall(call, 'abandoned', call.sent ? 'ok' : undefined);
+    }
+  }
+
   private upstreamClosed(): void {
     if (!this.upstreamOpen) return;
     this.upstreamOpen = false;
     this.releaseParked();
-    // Every call still waiting gets an error (never silence) and its counters back.
+    // Every call still waiting gets an error (never silence). A call the server
+    // received keeps its counters (it may have acted before it died); one that
+    // never left gets them back.
     for (const [key, call] of this.calls) {
       this.calls.delete(key);
-      void this.finishCall(call, 'transport_error');
+      void this.finishCall(call, 'transport_error', call.sent ? 'ok' : undefined);
       this.deliver(errorResponse(call.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before answering'), this.batchOf.get(key));
     }
     for (const key of this.lists) {
