@@ -17,9 +17,9 @@ import {
 } from '../mcp/jsonrpc.js';
 import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
-import { redactArgs } from '../approval/redact.js';
+import { previewCut, redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
-import { SELF_APPROVER } from '../approval/types.js';
+import { approverVerified, SELF_APPROVER } from '../approval/types.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
@@ -660,6 +660,14 @@ export class GatewaySession {
       failClosed(`Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
       return;
     }
+    // Approving releases the whole call: an approver who would see only part of it cannot approve it.
+    const cut = previewCut(c.args);
+    if (cut !== undefined) {
+      const message = `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`;
+      this.emitCall({ ...base, decision: 'denied', reason: 'approval_too_large', message, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      return;
+    }
     let held: HeldApproval;
     try {
       held = this.o.approvals.open(
@@ -699,6 +707,8 @@ export class GatewaySession {
       approval_id: r.id,
       decided_by: r.decidedBy,
       approval_channel: r.channel,
+      // Said in the audit: was the approver's name proven by a credential, or declared (`--as`)?
+      approver_verified: outcome.status === 'approved' || outcome.status === 'denied' ? approverVerified(r) : undefined,
       message: outcome.status === 'approved' ? r.reason : outcome.message,
     });
 
@@ -710,10 +720,21 @@ export class GatewaySession {
       return;
     }
 
-    // Approved: reserve the counters now, then forward exactly the decided call.
+    // Approved: decide again under the policy in force now (it may have changed while the
+    // call waited: denied, hidden, a withheld pin), reserve the counters, then forward exactly
+    // the decided call.
+    const current = this.o.policy();
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) {
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      return;
+    }
     let reserved: GuardVerdict;
     try {
-      reserved = await this.o.guard.reserveApproved(verdict.decision);
+      const again = await this.o.guard.check(current, { tool: name, args: c.args, identity: this.o.identity, session: this.id }, { holdForApproval: true });
+      // Still wanting an approval: this one (for these exact arguments) is it.
+      reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
       const message = 'toolgate could not reserve counters for this approved call (state store unavailable); denied';
@@ -722,11 +743,11 @@ export class GatewaySession {
       return;
     }
     if (!reserved.allowed) {
-      this.emitCall({ ...base, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
-    await this.forwardDecided(req, batch, this.reserveSlot(), { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
+    await this.forwardDecided(req, batch, this.reserveSlot(), { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
