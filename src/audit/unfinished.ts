@@ -4,7 +4,7 @@
 // it is a call that was in flight when its gateway died. The next gateway on
 // the state directory records their outcome as `unknown` (in its own chain,
 // naming the dead instance), and `audit query` shows it so meanwhile.
-import type { AuditRecord, InstanceInfo } from './types.js';
+import type { AuditReader, AuditRecord, InstanceInfo } from './types.js';
 
 /** The outcome given to a call whose gateway died while it was in flight. */
 export const UNKNOWN_OUTCOME = 'unknown';
@@ -83,4 +83,27 @@ export function unknownOutcomeFields(call: AuditRecord, ts: string): Omit<AuditR
     policy_hash: call.policy_hash ?? null,
     data: JSON.stringify({ event_instance: call.instance, decision_n: call.n }),
   };
+}
+
+/**
+ * Of `shown` (records a reader returned), the forward decisions whose call
+ * has no outcome and whose gateway is no longer running (no next gateway has
+ * closed them yet): their outcome is unknown. Reads the chains of those
+ * gateways only.
+ */
+export async function unknownOutcomes(
+  reader: AuditReader,
+  shown: readonly AuditRecord[],
+  opts: { host: string; now: number; staleMs?: number },
+): Promise<Set<AuditRecord>> {
+  const out = new Set<AuditRecord>();
+  const candidates = shown.filter(isForwardDecision);
+  if (candidates.length === 0) return out;
+  const dead = new Set(deadInstances(await reader.instances(), { host: opts.host, now: opts.now, staleMs: opts.staleMs ?? 30_000 }).map((i) => i.instance));
+  for (const instance of new Set(candidates.map((r) => r.instance))) {
+    if (!dead.has(instance)) continue;
+    const open = new Set(unfinishedCalls(await reader.records({ instance, kind: ['decision', 'outcome'] })).map((r) => r.n));
+    for (const r of candidates) if (r.instance === instance && open.has(r.n)) out.add(r);
+  }
+  return out;
 }
