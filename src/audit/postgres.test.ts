@@ -173,20 +173,4 @@ describe('PostgreSQL audit store', () => {
     assert.equal(bad.problems[0]!.n, 7);
     await reader.close();
   });
-
-  test('cost per record of emit (spool commit) and throughput to PostgreSQL', async (t) => {
-    if (skipOrFail(t)) return;
-    const w = await openAuditWriter({ stateDir: mkdtempSync(join(tmpdir(), 'tg-pg-')), dsn: DSN, schema, instance: 'BENCH', heartbeatMs: 0 });
-    const N = 3000;
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) w.emit(ev(i));
-    const us = Number(process.hrtime.bigint() - t0) / 1000 / N;
-    await w.flush();
-    const total = Number(process.hrtime.bigint() - t0) / 1e6;
-    process.stderr.write(`# audit postgres: emit ${us.toFixed(1)} µs per record; ${N} records in PostgreSQL after ${total.toFixed(0)} ms\n`);
-    await w.close();
-    const reader = await openAuditReader({ stateDir: '/x', dsn: DSN, schema });
-    assert.equal((await reader.records({ instance: 'BENCH' })).length, N);
-    await reader.close();
-  });
 });

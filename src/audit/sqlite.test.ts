@@ -153,19 +153,4 @@ describe('SQLite audit store', () => {
     await after.close();
     await live.close();
   });
-
-  test('cost per record (synchronous commit)', async () => {
-    for (const sync of ['normal', 'full'] as const) {
-      const d = dir();
-      const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0, sync });
-      const N = sync === 'normal' ? 5000 : 500;
-      const ts = new Date().toISOString();
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < N; i++) log.emit(call(i, ts));
-      const us = Number(process.hrtime.bigint() - t) / 1000 / N;
-      await log.close();
-      process.stderr.write(`# audit sqlite synchronous=${sync}: ${us.toFixed(1)} µs per record\n`);
-      assert.equal(log.written, N);
-    }
-  });
 });
