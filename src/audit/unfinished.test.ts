@@ -38,3 +38,11 @@ test('deadInstances: this host by pid, other hosts by silence, never stopped one
   );
   assert.deepEqual(list.map((i) => i.instance), ['gone', 'far-silent']);
 });
+
+test('an input round\'s retry closes the record of the round before it; its own outcome closes the call', () => {
+  const first = rec({ request_id: '"r1"', decision: 'allowed' });
+  const retry = rec({ request_id: '"r2"', decision: 'allowed', data: JSON.stringify({ stage: 'decision', continues: 'r1' }) });
+  assert.deepEqual(unfinishedCalls([first]), [first]);
+  assert.deepEqual(unfinishedCalls([first, retry]), [retry]);
+  assert.deepEqual(unfinishedCalls([first, retry, rec({ request_id: '"r2"', kind: 'outcome', decision: 'allowed', outcome: 'ok' })]), []);
+});

@@ -35,9 +35,13 @@ export function unfinishedCalls(records: readonly AuditRecord[]): AuditRecord[] 
   const open = new Map<string, AuditRecord>();
   for (const r of records) {
     if (r.kind !== 'decision' && r.kind !== 'outcome') continue;
-    const key = `${callInstance(r)}\u0000${r.session ?? ''}\u0000${r.request_id ?? ''}`;
-    if (isForwardDecision(r)) open.set(key, r);
-    else if (r.kind === 'outcome') open.delete(key);
+    const keyOf = (id: string | null | undefined) => `${callInstance(r)}\u0000${r.session ?? ''}\u0000${id ?? ''}`;
+    if (isForwardDecision(r)) {
+      // The next input round of a call (2026-07-28 revision) carries it on under a new id.
+      const continues = dataOf(r).continues;
+      if (continues !== undefined) open.delete(keyOf(JSON.stringify(continues)));
+      open.set(keyOf(r.request_id), r);
+    } else if (r.kind === 'outcome') open.delete(keyOf(r.request_id));
   }
   return [...open.values()];
 }

@@ -601,6 +601,8 @@ export class GatewaySession {
     const slot = this.reserveSlot();
     slot.text = JSON.stringify(req);
     slot.value = req;
+    // Journaled before it leaves, like a first round; it continues (and closes) the previous round's record.
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, continues: parked.call.id, decision: 'allowed', approval_id: call.approvalId, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
     slot.done = true;
     this.flushOutbox();
     return true;
