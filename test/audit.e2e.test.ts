@@ -365,10 +365,10 @@ describe('audit log through the gateway binary', () => {
       restore();
       // A checkpoint made up without the key is refused when the key is given.
       if (keyed) {
-        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: 1 }) + '\n', { flag: 'a' });
+        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: cps[0].n + 1 }) + '\n', { flag: 'a' });
         const forged = await verify();
         assert.equal(forged.code, 1);
-        assert.match(forged.stdout, /forged: a checkpoint of instance \S+ \(#1, .*\) does not match its signature/);
+        assert.match(forged.stdout, new RegExp(`forged: a checkpoint of instance \\S+ \\(#${cps[0].n + 1}, .*\\) does not match its signature`));
       }
       // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok.
       rmSync(join(stateDir, 'audit-checkpoints.jsonl'));

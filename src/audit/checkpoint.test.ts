@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint } from './checkpoint.js';
+import { SqliteAuditBackend } from './sqlite.js';
+import { AuditLog } from './writer.js';
 
 const key = Buffer.from('k'.repeat(32));
 const chain = (last: number, hashes: Record<number, string> = {}) => ({ last, hashAt: (n: number) => hashes[n] });
@@ -48,4 +50,23 @@ test('readCheckpoints reads the file and the event log, drops duplicates, counts
   assert.equal(r.file, true);
   assert.deepEqual(r.checkpoints.map((x) => x.n), [1, 2]);
   assert.equal(r.unreadable, 1);
+});
+
+test('the writer notes its chain head at most once a second while records flow, and at close', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tg-cp-'));
+  let now = 1_000_000;
+  const log = new AuditLog({ backend: new SqliteAuditBackend({ path: join(dir, 'audit.db') }), instance: 'w', heartbeatMs: 0, now: () => now, checkpoints: new CheckpointFile(dir), hmacKey: key });
+  const emit = (at: number) => {
+    now = at;
+    log.emit({ type: 'tool_call', ts: new Date(at).toISOString(), instance: 'w', tool: 't', decision: 'denied' });
+  };
+  emit(1_000_000); // #1: the first record is noted at once
+  emit(1_000_400); // #2
+  emit(1_000_900); // #3
+  emit(1_001_000); // #4: a second after the last checkpoint
+  emit(1_001_500); // #5
+  await log.close(); // #5 at close
+  const { checkpoints } = readCheckpoints(dir);
+  assert.deepEqual(checkpoints.map((c) => c.n), [1, 4, 5]);
+  assert.ok(checkpoints.every((c) => checkpointValid(c, key)));
 });
