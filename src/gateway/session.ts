@@ -608,6 +608,8 @@ export class GatewaySession {
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return true;
     }
+    // Journaled before it leaves (and before anything of it is queued), like a first round; it continues (and closes) the previous round's record.
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, continues: parked.call.id, decision: 'allowed', approval_id: call.approvalId, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
     call.sent = false;
     this.calls.set(idKey(req.id), call);
     const slot = this.reserveSlot();
