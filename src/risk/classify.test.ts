@@ -220,6 +220,10 @@ test('orders, batches and self-declared destruction', () => {
   assert.equal(cat(tool('get_email', 'Get an email (non-destructive peek)')), 'Read');
   assert.equal(cat(tool('deployments', 'Manage deployments: get/cancel/list')), 'Execute', 'cancelling a deployment stops what runs');
   assert.equal(cat(tool('service_new', 'Create a new service from a Docker image')), 'Execute', 'it builds and runs');
+  for (const [name, description] of [['create_deployment', 'Create a deployment'], ['pause_deployment', 'Pause deployment traffic'], ['add_cron_job', 'Add a cron job'], ['promote_release', 'Promote to production'], ['sync_git', 'Sync the git repository']] as const) {
+    assert.equal(cat(tool(name, description)), 'Execute', name);
+  }
+  assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
   assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
 });
 

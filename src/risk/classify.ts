@@ -19,6 +19,8 @@ import {
   INFRA_NOUNS,
   INFRA_WRITES,
   RESTORE_VERBS,
+  RUNNING_CHANGES,
+  RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
   TRADING_WORDS,
   FAR_REACHING_WRITES,
@@ -419,6 +421,10 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   if (cls === 'write' && INFRA_WRITES.has(verb)) {
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
+  }
+  if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
+    const running = objects.find((t) => RUNNING_NOUNS.has(t));
+    if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
   }
   return undefined;
 }
