@@ -245,3 +245,17 @@ test('deterministic and pure: the same input gives the same output, input untouc
   assert.equal(JSON.stringify(tools), before);
   for (const c of classifyTools(tools)) assert.ok(c.reasons.length > 0);
 });
+
+test('hostile definitions do not throw and stay deterministic', () => {
+  const weird: ToolDefinition[] = [
+    { name: 'x', inputSchema: { type: 'object', properties: { action: { type: 'string', enum: [null, 5, { a: 1 }, 'delete'] as unknown[] }, side: null as unknown as JsonSchema } } },
+    { name: 'y', description: 'list/'.repeat(20_000) + 'delete', inputSchema: { properties: 'nope' as unknown as Record<string, JsonSchema> } },
+    { name: '__proto__', description: 'constructor toString', annotations: { destructiveHint: 'yes' as unknown as boolean } },
+  ];
+  for (const t of weird) {
+    const a = classifyTool(t);
+    assert.deepEqual(classifyTool(t), a);
+    assert.ok(a.confidence >= 0 && a.confidence <= 1);
+  }
+  assert.equal(cat(weird[0]!), 'Destructive', 'the string "delete" among junk values still counts');
+});
