@@ -224,6 +224,12 @@ test('orders, batches and self-declared destruction', () => {
     assert.equal(cat(tool(name, description)), 'Execute', name);
   }
   assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
+  assert.equal(cat(tool('port_forward', 'Forward a local port to a pod')), 'Execute');
+  assert.equal(cat(tool('ssh_tunnel_create', 'Create a tunnel to the host')), 'Execute');
+  assert.equal(cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Execute');
+  assert.equal(cat(tool('query_account_transactions', 'Query all transactions affecting an account')), 'Financial');
+  // A read-only remark deep in the description does not make an execute tool a Read.
+  assert.equal(cat(tool('execute', 'Run a data-modifying SQL statement. Disabled: the server is read-only.')), 'Execute');
   assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
 });
 

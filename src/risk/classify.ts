@@ -122,6 +122,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeNoun && !nameVerb) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
+  // Tunnels and port forwards open network paths into or out of a system.
+  const opening = nameTokens.find((t) => NETWORK_OPENINGS.has(t));
+  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path` });
 
   // 4. The description: its leading verb, money in its first sentence, telling phrases anywhere.
   const descMoneyEvidence: Evidence[] = [];
@@ -179,10 +182,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   } else if (amountArg && (moneyNoun || MONEY_PHRASE.test(lower))) {
     evidence.push({ category: 'Financial', weight: 3, reason: `argument "${amountArg.name}"` });
   }
-  const codeArg = props.find((p) => isCodeArg(p, lower));
+  const codeArg = props.find((p) => isCodeArg(p, nameVerb === 'test' ? `${lower} run` : lower));
   if (codeArg) {
     // A command or script argument is run: stronger than the verbs of name and description.
-    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name));
+    // Testing given code runs it, as much as a command argument does.
+    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name)) || nameVerb === 'test';
     evidence.push({ category: 'Execute', weight: strong ? 15 : 5, reason: `argument "${codeArg.name}" takes code or a command` });
   }
   // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in
@@ -256,7 +260,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (
     category === 'Execute' &&
     readOnlyClaim &&
-    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || descTokens.some((t) => QUERY_NOUNS.has(t)))
+    // The query noun in the name, or the read-only claim in the first sentence: a read-only
+    // remark deep in the description of an `execute` tool does not make it a Read.
+    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || (descTokens.some((t) => QUERY_NOUNS.has(t)) && READ_ONLY_PHRASE.test(firstSentence(lower))))
   ) {
     category = 'Read';
     readOnlyQuery = true;
@@ -338,6 +344,7 @@ const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
+const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards']);
 const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =

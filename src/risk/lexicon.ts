@@ -118,7 +118,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
 
 /** Words that make a transaction one of a database, not of money. */
 export const DATABASE_WORDS: ReadonlySet<string> = new Set(
-  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite query queries table tables'),
+  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'),
 );
 
 /** Objects of infrastructure: applying, syncing or rolling back one of these runs it (Execute). */
@@ -224,6 +224,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['payment', 'method', 'paymentmethod'],
   ['payment', 'methods', 'paymentmethods'],
   ['roll', 'out', 'rollout'],
+  ['port', 'forward', 'portforward'],
+  ['port', 'forwarding', 'portforward'],
   ['vendor', 'credit', 'vendorcredit'],
   ['vendor', 'credits', 'vendorcredits'],
   ['profit', 'loss', 'profitloss'],
