@@ -167,6 +167,7 @@ test('a tool of many actions is as risky as its most severe action', () => {
   const byEnum = tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } } });
   assert.equal(cat(byEnum), 'Destructive');
   assert.equal(cat(tool('teams', 'Teams: list/get/get_members')), 'Read', 'only reads among the actions');
+  assert.equal(cat(tool('get_docs', 'Fetch the docs (/api/agents/register, see docs/build.md)')), 'Read', 'a URL path is not a list of actions');
   // A command argument is run, whatever the verb of the name.
   assert.equal(cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })), 'Execute');
 });

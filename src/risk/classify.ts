@@ -391,7 +391,8 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     if (!ACTION_ARG.test(n) || !Array.isArray(p.schema.enum)) continue;
     for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
   }
-  for (const m of description.toLowerCase().matchAll(/\b[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+/g)) values.push(...m[0].split('/'));
+  // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
     const first = tokenizeName(value)[0];
