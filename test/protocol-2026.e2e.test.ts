@@ -151,7 +151,7 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   const r1 = await c.request('tools/call', { name: 'transfer', arguments: { amount: 40 } });
   assert.equal(r1.msg.result!.resultType, 'input_required');
   const token = r1.msg.result!.requestState as string;
-  assert.match(token, /^toolgate\.1\./);
+  assert.match(token, /^toolgate\.2\./);
   // Retried with different arguments: a new decision (denied here), whatever the token says.
   const forged = await c.request('tools/call', { name: 'transfer', arguments: { amount: 900 }, requestState: token, inputResponses: { confirm: accept } });
   assert.equal(textOf(forged.msg), `${PREFIX} transfers above 100 are not allowed`);

@@ -16,7 +16,7 @@ import { bigChargesNeedApproval, bin, connectClient, demoServer, filesContaining
 import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { NewApproval } from '../src/approval/types.js';
-import { definitionHash, PinChecker, pinnedDefinition } from '../src/pins/index.js';
+import { fullDefinition, PinChecker, pinHash } from '../src/pins/index.js';
 import { RedisPinStore } from '../src/pins/redis.js';
 import { OwnRedisCluster, redisClusterToolsMissing } from '../src/state/redis-cluster-testing.js';
 import { selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
@@ -191,7 +191,7 @@ describe('RedisPinStore on a Redis Cluster', { skip }, () => {
     assert.equal(await cli.acceptAsync('srv', 'send_email', new Date()), true);
     await until('both released', () => ca.refusal('send_email') === undefined && cb.refusal('send_email') === undefined);
     const listed = await cli.listAsync();
-    assert.deepEqual(listed.map((p) => [p.server, p.tool, p.hash]), [['srv', 'send_email', definitionHash(pinnedDefinition(v2))]]);
+    assert.deepEqual(listed.map((p) => [p.server, p.tool, p.hash]), [['srv', 'send_email', pinHash(fullDefinition(v2))]]);
     const keys = await cluster!.keys('*pins-a*');
     assert.deepEqual(keys.map((k) => k.key), ['{pins-a}:pins:srv']);
   });

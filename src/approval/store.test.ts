@@ -175,8 +175,8 @@ test('queue: elicitation answers only when self-approval is allowed', async () =
 test('redaction: secrets masked, long values cut', () => {
   const out = redactArgs({ amount: 5, api_key: 'sk_live_123', nested: { password: 'p', note: 'x'.repeat(300) }, list: Array.from({ length: 60 }, (_, i) => i) }) as Record<string, any>;
   assert.equal(out.amount, 5);
-  assert.equal(out.api_key, '[redacted]');
-  assert.equal(out.nested.password, '[redacted]');
+  assert.equal(out.api_key, '[REDACTED]');
+  assert.equal(out.nested.password, '[REDACTED]');
   assert.match(out.nested.note, /…\(300 chars\)$/);
   assert.equal(out.list.length, 51);
   const big = redactArgs({ a: 'y'.repeat(150), b: 'y'.repeat(150) }, 100) as Record<string, string>;

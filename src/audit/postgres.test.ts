@@ -4,6 +4,7 @@
 // TOOLGATE_REQUIRE_SERVICES=1.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +116,34 @@ describe('PostgreSQL audit store', () => {
     const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
     const crashed = await reader.records({ instance: 'CRASH' });
     assert.deepEqual(crashed.map((r) => r.n), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.equal(verifyRecords(await reader.chainRecords()).ok, true);
+    await reader.close();
+  });
+
+  test('a call in flight when its gateway died gets an outcome "unknown" from the next gateway', async (t) => {
+    if (skipOrFail(t)) return;
+    // A pid that is surely gone: a child that has exited.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stateDir = mkdtempSync(join(tmpdir(), 'tg-pg-'));
+    const backend = await PostgresAuditBackend.open({ dsn: DSN, schema, spoolPath: join(stateDir, 'audit-spool.db'), warn: () => {} });
+    const log = new AuditLog({ backend, instance: 'DIED', heartbeatMs: 0, warn: () => {} });
+    log.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'DIED', pid: dead });
+    await backend.flush(); // its instance row is in PostgreSQL
+    log.emit(ev(0, { instance: 'DIED', session: 's', request_id: 1, outcome: undefined, latency_ms: undefined, stage: 'decision' }));
+    log.emit(ev(0, { instance: 'DIED', session: 's', request_id: 1 }));
+    log.emit(ev(0, { instance: 'DIED', session: 's', request_id: 2, outcome: undefined, latency_ms: undefined, stage: 'decision', tool: 'transfer' }));
+    // Crash: the spool keeps whatever has not shipped.
+    (backend as unknown as { closed: boolean }).closed = true;
+    backend.spool.close();
+    await backend.pool.end();
+
+    const next = await openAuditWriter({ stateDir, dsn: DSN, schema, instance: 'AFTER', heartbeatMs: 0 });
+    next.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'AFTER', pid: process.pid });
+    await next.close();
+    const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
+    const unknown = (await reader.records({ instance: 'AFTER' })).filter((r) => r.outcome === 'unknown');
+    assert.deepEqual(unknown.map((r) => [r.tool, r.request_id, JSON.parse(r.data!).event_instance]), [['transfer', '2', 'DIED']], 'only the call that never ended');
+    assert.ok((await reader.instances()).find((i) => i.instance === 'DIED')!.stopped_ts, 'looked at once');
     assert.equal(verifyRecords(await reader.chainRecords()).ok, true);
     await reader.close();
   });

@@ -2,6 +2,7 @@
 // accepting a changed definition so the gateway releases the tool. With
 // --state-dsn the pins are the gateways' shared ones in Redis: an acceptance is
 // published and every instance releases the tool at once.
+import { printable } from '../text/index.js';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ export function registerPins(program: Command): void {
       if (list.length === 0) process.stdout.write('no pinned tools\n');
       for (const p of list) {
         const state = p.pending ? `CHANGED (${describeChange(p.definition, p.pending.definition).join(', ')}) seen ${p.pending.seenAt}` : 'pinned';
-        process.stdout.write(`${p.tool}\t${state}\t${p.hash.slice(0, 12)}\t${p.server}\n`);
+        process.stdout.write(`${[p.tool, state, p.hash.slice(0, 12), p.server].map(printable).join('\t')}\n`);
       }
     });
   pins
@@ -87,7 +88,7 @@ export function registerPins(program: Command): void {
           throw new Error(`"${tool}" changed on several servers; choose one with --server: ${candidates.map((c) => JSON.stringify(c.server)).join(', ')}`);
         }
         if (!(await store.accept(candidates[0]!.server, tool, new Date()))) throw new Error(`the change of "${tool}" was accepted or replaced meanwhile; run pins list again`);
-        process.stdout.write(`accepted the new definition of ${tool} (${candidates[0]!.server})\n`);
+        process.stdout.write(`${printable(`accepted the new definition of ${tool} (${candidates[0]!.server})`)}\n`);
       } finally {
         store.close();
       }

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LOG_LEVELS } from '../log/levels.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/levels.js';
 
 export interface RunOptions {
   config?: string;
@@ -14,6 +14,7 @@ export interface RunOptions {
   statePrefix?: string;
   stateFailMode?: string;
   logLevel: string;
+  logFormat?: string;
   transport?: string;
   upstream?: string;
   header?: string[];
@@ -29,6 +30,10 @@ export interface RunOptions {
   maxSessions?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  maxDepth?: string;
+  maxKeys?: string;
+  maxBatch?: string;
+  maxMessageBytes?: string;
   pin: string;
   serverName?: string;
   auditDsn?: string;
@@ -59,6 +64,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
     .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
@@ -78,6 +84,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
     .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
     .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
+    .option('--max-message-bytes <n>', 'largest client message on any transport; larger ones are refused with -32600 (default 4194304)')
+    .option('--max-depth <n>', 'deepest nesting of objects and arrays in a client message (default 64)')
+    .option('--max-keys <n>', 'most object keys in one client message (default 10000)')
+    .option('--max-batch <n>', 'most messages in one client batch (default 100)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
@@ -92,10 +102,10 @@ export function addRunOptions(cmd: Command): Command {
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
+/** `toolgate run`: the bare gateway's flags, and the server command from the first word on (with or without `--`). */
 export function registerRun(program: Command): void {
-  addRunOptions(program).action((command: string[], opts: RunOptions) => runGateway(command, opts));
   const run = addRunOptions(new Command('run'))
-    .description('run the stdio gateway in front of an MCP server: toolgate run -c policy.yaml -- <command...>')
+    .description('run the gateway in front of an MCP server; the server command starts at the first word that is not an option (-- optional)')
     .passThroughOptions()
     .action((command: string[], opts: RunOptions) => runGateway(command, opts));
   program.addCommand(run);
@@ -129,7 +139,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
-    let policy = loadCachedPolicyFile(configPath, cache);
+    const cached = loadCachedPolicyFile(configPath, cache);
+    let policy = cached?.policy;
     if (!policy) {
       const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
       const loaded = loadPolicyFile(configPath, { cache });
@@ -139,10 +150,25 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       }
       policy = loaded.policy;
     }
-    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } = await import('../mcp/admit.js');
+    const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
+    // Every client line is admitted here, before the start gate sees it.
+    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
     const gate = new StartGate(downstream, child.channel);
+    if (cached) {
+      // The cache is a head start, never trusted over the file: the file's own parse
+      // decides (while the client's initialize crosses the gate), before any call is.
+      const { confirmCachedPolicy, formatPolicyError } = await import('../policy/index.js');
+      const confirmed = confirmCachedPolicy(cached.text, configPath, cached.policy, cache);
+      if (!confirmed.ok) {
+        process.stderr.write(`${confirmed.errors.map(formatPolicyError).join('\n')}\n`);
+        throw new Error(`policy ${opts.config} has ${confirmed.errors.length} error(s); not starting`);
+      }
+      if (confirmed.replaced) process.stderr.write(`toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`);
+      policy = confirmed.policy;
+    }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
-    const log = createLogger(opts.logLevel);
+    const log = createLogger(opts.logLevel, opts.logFormat);
     const core = await openGatewayCore(opts, configPath, policy, log);
     const pinServer = opts.serverName ?? command.join(' ');
     const session = new GatewaySession({
@@ -159,6 +185,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
       callerDenial: identity ? callerDenial(identity) : undefined,
+      limits,
     });
     core.started(server, { pin_server: pinServer });
     log.info({ policy: configPath, server, stateDir: core.stateDir }, 'toolgate started');

@@ -133,7 +133,7 @@ test('approved from another process: the held call is forwarded, other calls are
     assert.equal(rec.tool, 'create_charge');
     assert.equal(rec.identity, 'agent-1');
     assert.equal(rec.session, 'sess-1');
-    assert.deepEqual(rec.argsPreview, { amount: 5000, currency: 'usd', api_key: '[redacted]' });
+    assert.deepEqual(rec.argsPreview, { amount: 5000, currency: 'usd', api_key: '[REDACTED]' });
     assert.deepEqual(t.guard.calls[0], { tool: 'create_charge', args: { amount: 5000, currency: 'usd', api_key: 'sk_live_x' }, identity: 'agent-1', session: 'sess-1' });
 
     // Another call goes through while the first waits.
@@ -152,8 +152,8 @@ test('approved from another process: the held call is forwarded, other calls are
     const fwd = t.up.sent.find((m) => m.method === 'tools/call' && m.params.name === 'create_charge');
     assert.deepEqual(fwd.params.arguments, { amount: 5000, currency: 'usd', api_key: 'sk_live_x' });
     await new Promise((r) => setImmediate(r));
-    const types = t.events.events.filter((e) => e.approval_id === id).map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}`);
-    assert.deepEqual(types, ['approval_requested', 'approval_approved', 'tool_call:allowed']);
+    const types = t.events.events.filter((e) => e.approval_id === id).map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
+    assert.deepEqual(types, ['approval_requested', 'approval_approved', 'tool_call:allowed:decision', 'tool_call:allowed']);
     const approved = t.events.ofType('approval_approved')[0]!;
     assert.equal(approved.decided_by, 'alice');
     assert.equal(approved.approval_channel, 'cli');
