@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { gatewayArgs, RawGateway, writePolicy } from './helpers.js';
 import { recordingServer, serverInput } from './recording-server.js';
 
-// Known false today (reported to the lead; the wire room's hardening issue): a
-// tools/call without an id (a notification) is forwarded without a decision.
-// Kept as a todo so the suite shows it and it turns green when fixed.
-test('a tools/call without an id, for a tool the policy denies, never reaches the server', { todo: 'contradicted: an id-less tools/call is forwarded (hardening issue)' }, async () => {
+// Was false (an id-less tools/call, a notification, was forwarded without a
+// decision) until the wire room's admission; read here on the server itself.
+test('a tools/call without an id, for a tool the policy denies, never reaches the server', async () => {
   const { policy, stateDir, dir } = writePolicy('version: "1"\ndefault: deny\ntools:\n  other:\n    rules: []\n');
   const log = join(dir, 'server.log');
   const gw = new RawGateway(gatewayArgs(policy, stateDir, recordingServer(log)));
