@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, everythingServer, RawGateway, textOf, writePolicy } from './helpers.js';
 import { connect, initializeBody, rawRequest, readEvents, startEverything, startGateway, Proc, type ClientKind } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 
@@ -252,11 +253,12 @@ version: "1"
 tools:
   trigger-long-running-operation:
     rules:
-      - name: "one per minute"
-        rate_limit: 1/minute
+      - name: "one per hour"
+        rate_limit: 1/hour
 `;
 
   test('stdio -> HTTP: the client gets an error, the reservation is rolled back, the next call after a restart is allowed', async () => {
+    await clearOfWindowEnd('hour'); // a new window would also allow the call after the restart
     const { policy, stateDir } = writePolicy(limited);
     const first = await startEverything('streamableHttp');
     cleanups.push(() => first.server.stop());

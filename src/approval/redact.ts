@@ -1,20 +1,20 @@
-// The arguments an approver sees: secrets masked, long strings and deep or
-// wide structures cut. The exact arguments are only ever kept as a hash.
+// The arguments an approver sees: secrets masked by the shared detector
+// (src/redact), long strings and deep or wide structures cut. The exact
+// arguments are only ever kept as a hash.
+import { redactValue } from '../redact/index.js';
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|apikey|auth|credential|cookie|private[-_]?key|session[-_]?id|^key$/i;
 const MAX_STRING = 200;
 const MAX_ITEMS = 50;
 const MAX_DEPTH = 6;
 
 export function redactArgs(value: unknown, maxJsonBytes = 4096): unknown {
-  const out = walk(value, 0, undefined);
+  const out = walk(redactValue(value), 0, undefined);
   const text = JSON.stringify(out);
   if (text !== undefined && text.length > maxJsonBytes) return { '[truncated]': `${text.slice(0, maxJsonBytes)}…` };
   return out;
 }
 
 function walk(v: unknown, depth: number, key: string | undefined): unknown {
-  if (key !== undefined && SECRET_KEY.test(key) && v !== null && v !== undefined) return '[redacted]';
   if (typeof v === 'string') return v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}…(${v.length} chars)` : v;
   if (v === null || typeof v !== 'object') return v;
   if (depth >= MAX_DEPTH) return '[…]';

@@ -128,16 +128,16 @@ test('queue: a decision from another process is noticed by polling; timeout expi
   store.close();
 });
 
-test('queue: a timer that fires before the store\'s clock reaches the deadline waits the rest, then expires the request', async () => {
+test('queue: a timer that fires before the store\'s clock reaches the deadline waits the rest, then expires the request', { timeout: 60_000 }, async () => {
   const d = dir();
   let lag = 0;
   const store = new ApprovalStore({ path: join(d, 'approvals.db'), clock: () => Date.now() - lag });
   const queue = new ApprovalQueue({ store, pollMs: 0 });
   const held = queue.open(input({ timeoutMs: 60 }));
   lag = 40; // the store sees the deadline 40 ms later than the timer does
-  const outcome = await Promise.race([held.outcome, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 3000))]);
-  assert.notEqual(outcome, 'hung', 'the request never expired');
-  assert.equal(outcome !== 'hung' && outcome.status, 'expired');
+  // A request that never expires leaves this waiting: the test's timeout fails it.
+  const outcome = await held.outcome;
+  assert.equal(outcome.status, 'expired');
   assert.equal(store.get(held.record.id)!.status, 'expired');
   queue.close();
   store.close();
@@ -175,8 +175,8 @@ test('queue: elicitation answers only when self-approval is allowed', async () =
 test('redaction: secrets masked, long values cut', () => {
   const out = redactArgs({ amount: 5, api_key: 'sk_live_123', nested: { password: 'p', note: 'x'.repeat(300) }, list: Array.from({ length: 60 }, (_, i) => i) }) as Record<string, any>;
   assert.equal(out.amount, 5);
-  assert.equal(out.api_key, '[redacted]');
-  assert.equal(out.nested.password, '[redacted]');
+  assert.equal(out.api_key, '[REDACTED]');
+  assert.equal(out.nested.password, '[REDACTED]');
   assert.match(out.nested.note, /…\(300 chars\)$/);
   assert.equal(out.list.length, 51);
   const big = redactArgs({ a: 'y'.repeat(150), b: 'y'.repeat(150) }, 100) as Record<string, string>;

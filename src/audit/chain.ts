@@ -9,6 +9,7 @@
 // record stored out of its chain order).
 import { createHmac } from 'node:crypto';
 import { canonicalJson, canonicalNumber, canonicalString, sha256Hex } from './canonical.js';
+import { checkTruncation, type ChainCheckpoint } from './checkpoint.js';
 import {
   GENESIS_HASH,
   RECORD_FIELDS,
@@ -175,7 +176,7 @@ export class Chainer {
   }
 }
 
-export type ProblemKind = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'unverifiable';
+export type ProblemKind = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'unverifiable' | 'truncated' | 'forged';
 
 export interface VerifyProblem {
   kind: ProblemKind;
@@ -192,13 +193,19 @@ export interface VerifyResult {
   records: number;
   chains: number;
   checkpoints: number;
-  /** The first bad record of each bad chain, in store order. */
+  /** The first bad record of each bad chain, in store order; then truncations seen against the signed checkpoints. */
   problems: VerifyProblem[];
+  /** Chains compared with a signed checkpoint (absent: no checkpoints were given). */
+  checkedHeads?: number;
 }
 
 export interface VerifyOptions {
   /** The HMAC key; when given, every record must carry an HMAC made with it. */
   key?: Buffer;
+  /** Signed chain heads kept outside the store: each chain must still reach its newest one. */
+  checkpoints?: readonly ChainCheckpoint[];
+  /** Records journaled by running gateways, not yet in the store (they count as present). */
+  pending?: readonly AuditRecord[];
 }
 
 /** Anchors of every checkpoint record whose own hash verifies. */
@@ -251,12 +258,29 @@ export function verifyRecords(records: AuditRecord[], opts: VerifyOptions = {}):
     if (p) problems.push(p);
   }
   problems.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  let checkedHeads: number | undefined;
+  if (opts.checkpoints) {
+    const chains = new Map<string, { last: number; hashes: Map<number, string> }>();
+    for (const r of [...sorted, ...(opts.pending ?? [])]) {
+      const c = chains.get(r.instance) ?? { last: 0, hashes: new Map<number, string>() };
+      c.last = Math.max(c.last, r.n);
+      if (!c.hashes.has(r.n)) c.hashes.set(r.n, r.hash);
+      chains.set(r.instance, c);
+    }
+    const view = new Map([...chains].map(([i, c]) => [i, { last: c.last, hashAt: (n: number) => c.hashes.get(n) }]));
+    const cut = checkTruncation(opts.checkpoints, view, anchors, key);
+    checkedHeads = new Set(opts.checkpoints.map((c) => c.instance)).size;
+    // A chain already reported broken is not reported twice.
+    const broken = new Set(problems.map((p) => p.instance));
+    for (const p of cut) if (p.kind === 'forged' || !broken.has(p.instance)) problems.push({ kind: p.kind, instance: p.instance, ...(p.n !== undefined ? { n: p.n } : {}), message: p.message });
+  }
   return {
     ok: problems.length === 0,
     records: sorted.length,
     chains: byInstance.size,
     checkpoints: sorted.filter((r) => r.kind === 'checkpoint').length,
     problems,
+    ...(checkedHeads !== undefined ? { checkedHeads } : {}),
   };
 }
 

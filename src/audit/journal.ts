@@ -178,6 +178,11 @@ export class JournaledBackend implements AuditBackend {
     return this.store.deleteThrough(anchors);
   }
 
+  /** Dead instances' journals were ingested when this one opened, so the store has their records. */
+  crashed(opts: { host: string; self: string; now: number }): ReturnType<NonNullable<AuditBackend['crashed']>> | undefined {
+    return this.store.crashed?.(opts);
+  }
+
   async flush(): Promise<void> {
     this.commit();
     await this.store.flush();

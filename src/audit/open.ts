@@ -6,6 +6,7 @@ import { AUDIT_DB_FILE, SqliteAuditBackend, SqliteAuditReader, type SqliteSync }
 import { AuditLog } from './writer.js';
 import { ingestOrphanJournals, JournaledBackend, orphanJournals } from './journal.js';
 import type { AuditReader } from './types.js';
+import { CheckpointFile } from './checkpoint.js';
 
 /** Instance id of a maintenance command (prune, flush): its own chain holds its checkpoint. */
 export function newMaintenanceInstance(now: number = Date.now()): string {
@@ -64,6 +65,7 @@ export async function openAuditWriter(opts: OpenAuditWriterOptions): Promise<Aud
   const hmacKey = opts.hmacKeyFile ? readHmacKeyFile(opts.hmacKeyFile) : undefined;
   const common = {
     instance: opts.instance,
+    checkpoints: new CheckpointFile(opts.stateDir),
     ...(hmacKey ? { hmacKey } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.redact ? { redact: opts.redact } : {}),

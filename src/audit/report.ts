@@ -1,10 +1,16 @@
 // Presenting audit records: one-line text, JSON lines, CSV, and `toolgate status`.
+import { printable } from '../text/index.js';
 import { recordToJson } from './record.js';
 import { RECORD_FIELDS, type AuditRecord, type InstanceInfo } from './types.js';
 import type { VerifyResult } from './chain.js';
 
-/** One human-readable line per record. */
+/** One human-readable line per record (every field escaped: it may come from an agent or a server). */
 export function formatRecordLine(r: AuditRecord): string {
+  return printable(recordLine(r));
+}
+
+// JSON.stringify escapes C0 controls and newlines in the quoted fields; printable() the rest.
+function recordLine(r: AuditRecord): string {
   const parts = [r.ts, r.instance.padEnd(20), r.kind.padEnd(13)];
   if (r.kind === 'decision' || r.kind === 'outcome') {
     parts.push((r.decision ?? '-').padEnd(8), r.tool ?? '-');
@@ -43,12 +49,20 @@ export function toCsvLine(r: AuditRecord): string {
 }
 
 export function formatVerify(res: VerifyResult): string {
-  if (res.ok) return `ok: ${res.records} record(s) in ${res.chains} chain(s) verify${res.checkpoints ? ` (${res.checkpoints} checkpoint(s))` : ''}`;
-  const lines = [`FAILED: ${res.problems.length} of ${res.chains} chain(s) do not verify (${res.records} record(s) read)`];
+  return verifyLines(res).map(printable).join('\n');
+}
+
+function verifyLines(res: VerifyResult): string[] {
+  const heads =
+    res.checkedHeads === undefined
+      ? 'truncation not checked: no signed checkpoints (audit-checkpoints.jsonl) for this store'
+      : `${res.checkedHeads} chain head(s) checked against signed checkpoints`;
+  if (res.ok) return [`ok: ${res.records} record(s) in ${res.chains} chain(s) verify${res.checkpoints ? ` (${res.checkpoints} checkpoint(s))` : ''}; ${heads}`];
+  const lines = [`FAILED: ${res.problems.length} problem(s) in ${res.chains} chain(s) (${res.records} record(s) read; ${heads})`];
   const [first] = res.problems;
   if (first) lines.push(`first bad record: ${first.kind}: ${first.message}`);
   for (const p of res.problems.slice(1)) lines.push(`  ${p.kind}: ${p.message}`);
-  return lines.join('\n');
+  return lines;
 }
 
 // ---- status -----------------------------------------------------------------
@@ -143,7 +157,12 @@ export function computeStatus(
   };
 }
 
+/** `toolgate status` as text; each line escaped (names and messages come from agents and servers). */
 export function formatStatus(s: StatusReport): string {
+  return statusLines(s).map(printable).join('\n');
+}
+
+function statusLines(s: StatusReport): string[] {
   const out: string[] = [];
   const alive = s.instances.filter((i) => i.state === 'alive').length;
   out.push(`Instances (${alive} alive, ${s.instances.length} known)`);
@@ -164,5 +183,5 @@ export function formatStatus(s: StatusReport): string {
   for (const d of s.recent_denials) {
     out.push(`  ${d.ts}  ${d.instance}  ${d.tool ?? '-'}${d.identity ? ` identity=${d.identity}` : ''}${d.rule ? `  rule=${d.rule}` : ''}${d.message ? `  ${JSON.stringify(d.message)}` : ''}`);
   }
-  return out.join('\n');
+  return out;
 }

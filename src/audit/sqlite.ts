@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { INSERT_COLUMNS, anchorsOf, insertValues, rowToRecord } from './sql.js';
 import type { AuditFilter, AuditReader, AuditRecord, CheckpointAnchor, InstanceInfo } from './types.js';
 import type { PruneTargets } from './writer.js';
+import { deadInstances, unfinishedCalls } from './unfinished.js';
 import type { BatchBackend } from './journal.js';
 
 export const AUDIT_DB_FILE = 'audit.db';
@@ -133,6 +134,15 @@ export class SqliteAuditBackend implements BatchBackend {
   }
 
   async flush(): Promise<void> {}
+
+  crashed(opts: { host: string; self: string; now: number }): { instances: InstanceInfo[]; calls: AuditRecord[] } {
+    const all = this.db.prepare('SELECT * FROM audit_instances WHERE stopped_ts IS NULL').all() as InstanceInfo[];
+    // Another host's instance counts as dead only after 5 minutes of silence (heartbeats: every 10 s).
+    const instances = deadInstances(all, { ...opts, staleMs: 300_000 });
+    const byInstance = this.db.prepare(`SELECT * FROM audit_records WHERE instance = ? AND kind IN ('decision', 'outcome') ORDER BY n`);
+    const calls = instances.flatMap((i) => unfinishedCalls(byInstance.all(i.instance).map((r) => rowToRecord(r as Record<string, unknown>))));
+    return { instances, calls };
+  }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();

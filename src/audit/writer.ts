@@ -16,6 +16,8 @@ import { warnToStderr } from '../events/warn.js';
 import { Chainer } from './chain.js';
 import { eventToFields, type RecordFields } from './record.js';
 import { mergeAnchors } from './sql.js';
+import { unknownOutcomeFields } from './unfinished.js';
+import { signCheckpoint, type ChainCheckpoint, type CheckpointFile } from './checkpoint.js';
 import type { AuditRecord, AuditWriter, CheckpointAnchor, InstanceInfo, PruneResult } from './types.js';
 
 export interface PruneTargets {
@@ -43,6 +45,13 @@ export interface AuditBackend {
   deleteThrough(anchors: CheckpointAnchor[]): Promise<number>;
   /** Resolves when every appended record is in the final store. */
   flush(): Promise<void>;
+  /**
+   * Instances that died without stopping and the calls they left in flight
+   * (a store that can answer synchronously; others leave it out).
+   */
+  crashed?(opts: { host: string; self: string; now: number }): { instances: InstanceInfo[]; calls: AuditRecord[] } | undefined;
+  /** The same, for a store that answers asynchronously (PostgreSQL). */
+  crashedAsync?(opts: { host: string; self: string; now: number }): Promise<{ instances: InstanceInfo[]; calls: AuditRecord[] }>;
   close(): Promise<void>;
 }
 
@@ -57,6 +66,8 @@ export interface AuditWriterOptions {
   heartbeatMs?: number;
   now?: () => number;
   warn?: (message: string) => void;
+  /** Where the signed chain heads go (outside the store); none: no checkpoints. */
+  checkpoints?: CheckpointFile;
 }
 
 const MAX_BACKLOG = 100_000;
@@ -73,6 +84,14 @@ export class AuditLog implements AuditWriter {
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
   private info: InstanceInfo;
+  private readonly hmacKey: Buffer | undefined;
+  private readonly checkpointFile: CheckpointFile | undefined;
+  private checkpointSink: ((c: ChainCheckpoint) => void) | undefined;
+  /** The last record the backend took (what a checkpoint may vouch for). */
+  private durable = { n: 0, hash: '' };
+  private checkpointed = 0;
+  /** The look for calls dead gateways left in flight, when the store answers asynchronously. */
+  private recovering: Promise<void> | undefined;
   /** Records written (committed by the backend). */
   written = 0;
   dropped = 0;
@@ -84,6 +103,8 @@ export class AuditLog implements AuditWriter {
     this.now = opts.now ?? Date.now;
     this.warnFn = opts.warn ?? warnToStderr;
     this.redact = opts.redact ?? [];
+    this.hmacKey = opts.hmacKey;
+    this.checkpointFile = opts.checkpoints;
     this.info = { instance: opts.instance, pid: process.pid, host: hostname() };
     const hb = opts.heartbeatMs ?? 10_000;
     if (hb > 0) {
@@ -117,6 +138,7 @@ export class AuditLog implements AuditWriter {
       this.info = { ...this.info, server: typeof event.server === 'string' ? event.server : null, started_ts: fields.ts, last_seen_ts: fields.ts };
       if (typeof event.pid === 'number') this.info.pid = event.pid;
       this.touch('start');
+      this.closeCrashedCalls();
     } else if (event.type === 'shutdown') {
       this.info = { ...this.info, stopped_ts: fields.ts, last_seen_ts: fields.ts };
       this.touch('stop');
@@ -131,6 +153,7 @@ export class AuditLog implements AuditWriter {
       try {
         this.backend.append(rec, this.chain.lastJson);
         this.written++;
+        this.durable = { n: rec.n, hash: rec.hash };
         return rec;
       } catch (err) {
         this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
@@ -159,7 +182,48 @@ export class AuditLog implements AuditWriter {
       }
       this.backlog.shift();
       this.written++;
+      this.durable = { n: rec.n, hash: rec.hash };
     }
+  }
+
+  /**
+   * After this instance's startup record: every call that a dead instance
+   * forwarded and never saw end gets an `outcome: unknown` record in this
+   * chain (naming the dead instance), and the dead instance is marked stopped
+   * so it is looked at once.
+   */
+  private closeCrashedCalls(): void {
+    const opts = { host: this.info.host ?? hostname(), self: this.instance, now: this.now() };
+    const failed = (err: unknown) => this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
+    if (this.backend.crashed) {
+      try {
+        const found = this.backend.crashed(opts);
+        if (found) this.writeUnknownOutcomes(found);
+      } catch (err) {
+        failed(err);
+      }
+    } else if (this.backend.crashedAsync) {
+      this.recovering = this.backend
+        .crashedAsync(opts)
+        .then((found) => {
+          if (!this.closed) this.writeUnknownOutcomes(found);
+        }, failed)
+        .finally(() => (this.recovering = undefined));
+    }
+  }
+
+  private writeUnknownOutcomes(found: { instances: InstanceInfo[]; calls: AuditRecord[] }): void {
+    const ts = new Date(this.now()).toISOString();
+    for (const call of found.calls) this.append(unknownOutcomeFields(call, ts));
+    if (this.backlog.length > 0) return; // not written: the next start looks again
+    for (const i of found.instances) {
+      try {
+        this.backend.touchInstance({ ...i, stopped_ts: ts }, 'stop');
+      } catch (err) {
+        this.warnOnce(`cannot update the audit instance table: ${msg(err)}`);
+      }
+    }
+    if (found.calls.length > 0) this.warnFn(`toolgate: ${found.calls.length} call(s) were in flight when a gateway died; audited with outcome "unknown"`);
   }
 
   /** Records not yet committed (backend failing). */
@@ -167,8 +231,35 @@ export class AuditLog implements AuditWriter {
     return this.backlog.length;
   }
 
+  /** Also send each checkpoint here (the JSONL event log). */
+  onCheckpoint(sink: (c: ChainCheckpoint) => void): void {
+    this.checkpointSink = sink;
+  }
+
+  /**
+   * Note the chain head outside the store (on every heartbeat and at close,
+   * when it moved), signed with the HMAC key when there is one.
+   */
+  checkpoint(): void {
+    if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
+    const c = signCheckpoint({ instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
+    try {
+      this.checkpointFile.append(c);
+      this.checkpointed = c.n;
+    } catch (err) {
+      this.warnOnce(`cannot write the audit checkpoint file: ${msg(err)}`);
+      return;
+    }
+    try {
+      this.checkpointSink?.(c);
+    } catch {
+      // the event log reports its own failures
+    }
+  }
+
   private heartbeat(): void {
     this.drain();
+    this.checkpoint();
     this.info = { ...this.info, last_seen_ts: new Date(this.now()).toISOString() };
     this.touch('heartbeat');
   }
@@ -211,12 +302,17 @@ export class AuditLog implements AuditWriter {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Not awaited when there is nothing to wait for: the final checkpoint must
+    // reach the event log in this turn, before the event log itself closes.
+    if (this.recovering) await this.recovering;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.drain();
     if (this.backlog.length > 0) {
       this.warnFn(`toolgate: ${this.backlog.length} audit record(s) could not be written and are lost`);
     }
+    this.checkpoint();
+    this.checkpointFile?.close();
     await this.backend.close();
   }
 

@@ -3,6 +3,7 @@
 // notices a decision within its poll interval, 250 ms), or with --state-dsn
 // the gateways' Redis (the decision is published: the waiting instance, on any
 // machine, releases the call at once).
+import { printable } from '../text/index.js';
 import { Command, Option } from 'commander';
 import { createServer } from 'node:http';
 import { userInfo } from 'node:os';
@@ -70,7 +71,7 @@ function printDecision(r: DecideResult, json: boolean | undefined): void {
     process.stdout.write(`${JSON.stringify(approvalJson(r.record))}\n`);
     return;
   }
-  process.stdout.write(`${r.record.id} ${r.record.status} by ${r.record.decidedBy}${r.record.reason ? `: ${r.record.reason}` : ''} (${r.record.tool})\n`);
+  process.stdout.write(`${printable(`${r.record.id} ${r.record.status} by ${r.record.decidedBy}${r.record.reason ? `: ${r.record.reason}` : ''} (${r.record.tool})`)}\n`);
 }
 
 export function registerApprovals(program: Command): void {
@@ -101,7 +102,7 @@ export function registerApprovals(program: Command): void {
           return;
         }
         const now = Date.now();
-        const rows = list.map((r) => [r.id, r.status, r.tool, r.identity ?? '-', new Date(r.createdAt).toISOString(), when(r, now), clip(JSON.stringify(r.argsPreview ?? {}), 60)]);
+        const rows = list.map((r) => [r.id, r.status, r.tool, r.identity ?? '-', new Date(r.createdAt).toISOString(), when(r, now), clip(JSON.stringify(r.argsPreview ?? {}), 60)].map(printable));
         const head = ['ID', 'STATUS', 'TOOL', 'IDENTITY', 'CREATED', 'STATE', 'ARGS'];
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
@@ -120,7 +121,7 @@ export function registerApprovals(program: Command): void {
         if (!r) throw new Error(`no approval request ${id}`);
         const j = approvalJson(r);
         if (opts.json) process.stdout.write(`${JSON.stringify(j)}\n`);
-        else for (const [k, v] of Object.entries(j)) if (v !== null) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+        else for (const [k, v] of Object.entries(j)) if (v !== null) process.stdout.write(`${k.padEnd(12)} ${printable(typeof v === 'string' ? v : JSON.stringify(v))}\n`);
       } finally {
         await store.close();
       }

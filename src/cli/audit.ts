@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { Command, Option } from 'commander';
 import {
+  CHECKPOINT_FILE,
   csvHeader,
   formatRecordLine,
   formatVerify,
@@ -10,6 +11,8 @@ import {
   openAuditWriter,
   parseDuration,
   parseSince,
+  journaledRecords,
+  readCheckpoints,
   readHmacKeyFile,
   toCsvLine,
   toJsonLine,
@@ -90,12 +93,22 @@ export function registerAudit(program: Command): void {
       .command('verify')
       .description('Check every hash chain; name the first changed, deleted, inserted or reordered record (exit 1 if any)')
       .option('--hmac-key-file <file>', 'the HMAC key the gateway signed with (--audit-hmac-key-file)')
+      .option('--no-checkpoints', 'do not require the signed checkpoints (a SQLite log written before toolgate kept them)')
       .option('--json', 'print the result as JSON'),
-  ).action(async (o: AuditLocationOptions & { hmacKeyFile?: string; json?: boolean }) => {
+  ).action(async (o: AuditLocationOptions & { hmacKeyFile?: string; checkpoints: boolean; json?: boolean }) => {
     const key = o.hmacKeyFile ? readHmacKeyFile(o.hmacKeyFile) : undefined;
-    const reader = await openAuditReader(auditLocation(o));
+    const loc = auditLocation(o);
+    const reader = await openAuditReader(loc);
     try {
-      const res = verifyRecords(await reader.chainRecords(), key ? { key } : {});
+      const records = await reader.chainRecords();
+      const cps = readCheckpoints(loc.stateDir);
+      const res = verifyRecords(records, { ...(key ? { key } : {}), ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}) });
+      // The SQLite log's writers always keep the checkpoint file beside it: its absence hides any truncation.
+      if (!cps.file && reader.kind === 'sqlite' && records.length > 0 && o.checkpoints) {
+        res.ok = false;
+        res.problems.push({ kind: 'unverifiable', instance: '*', message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out` });
+      }
+      if (cps.unreadable > 0) process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
       process.stdout.write(`${o.json ? JSON.stringify(res, null, 2) : formatVerify(res)}\n`);
       if (!res.ok) process.exitCode = 1;
     } finally {

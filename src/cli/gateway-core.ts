@@ -125,7 +125,10 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
   // The audit record is written before the answer; the JSONL log, metrics and traces just after it.
-  const events = new MultiSink([audit], { observers: [new JsonlEventSink({ stateDir, instance }), ...telemetry.sinks] });
+  const jsonl = new JsonlEventSink({ stateDir, instance });
+  // The audit's signed chain heads go to the event log too: a second copy outside the store.
+  audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
+  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks] });
   const holder = new PolicyHolder(configPath, policy);
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;

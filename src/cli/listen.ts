@@ -18,6 +18,7 @@ import { openListenerAuth } from '../identity/listener-auth.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
+import { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 import type { RunOptions } from './run.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
@@ -78,6 +79,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   // Validate the listener flags before anything starts.
   const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
   const port = positiveInt(opts.port, '--port', 8080, true);
+  const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
   const core = await setupCore(opts);
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
@@ -107,6 +109,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      limits,
       ...(generation ? { generation } : {}),
     });
   };
@@ -114,7 +117,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
     const upstream = openUpstream(spec, core.log);
-    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
     const session = newSession(downstream, randomUUID(), upstream.channel, identity);
     core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
     const ended = new Promise<'downstream' | 'upstream'>((r) => (session.onclose = r));
@@ -150,6 +153,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       maxSessions: positiveInt(opts.maxSessions, '--max-sessions', DEFAULTS.maxSessions),
       idleTimeoutMs: positiveInt(opts.sessionIdleTimeout, '--session-idle-timeout', DEFAULTS.idleTimeoutMs / 1000) * 1000,
       maxBodyBytes: positiveInt(opts.maxBodyBytes, '--max-body-bytes', DEFAULTS.maxBodyBytes),
+      limits,
       log: core.log,
       ...(core.metricsHandler ? { metrics: core.metricsHandler(opts.bind ?? '127.0.0.1', opts.allowedHost) } : {}),
       openSession: (id, downstream, ended, caller) => {

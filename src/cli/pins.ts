@@ -4,6 +4,7 @@
 // releases the tool. With
 // --state-dsn the pins are the gateways' shared ones in Redis: an acceptance is
 // published and every instance releases the tool at once.
+import { printable } from '../text/index.js';
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ export function registerPins(program: Command): void {
       if (list.length === 0) process.stdout.write('no pinned tools\n');
       for (const p of list) {
         const state = p.pending ? `CHANGED (${describeChange(p.definition, p.pending.definition).join(', ')}) seen ${p.pending.seenAt}` : 'pinned';
-        process.stdout.write(`${p.tool}\t${state}\t${p.hash.slice(0, 12)}\t${p.server}\n`);
+        process.stdout.write(`${[p.tool, state, p.hash.slice(0, 12), p.server].map(printable).join('\t')}\n`);
       }
     });
   pins
@@ -99,8 +100,9 @@ export function registerPins(program: Command): void {
       }
       if (diffs.length === 0) process.stdout.write('no changed definitions are waiting for acceptance\n');
       for (const d of diffs) {
-        process.stdout.write(`${d.tool} (server ${d.server}): pinned ${d.pinned_hash.slice(0, 12)}, changed to ${d.hash.slice(0, 12)} seen ${d.seen_at}\n`);
-        process.stdout.write(`${formatChanges(d.changes).join('\n')}\n`);
+        // Names, descriptions and schemas come from the server: escaped before they reach a terminal.
+        process.stdout.write(`${printable(`${d.tool} (server ${d.server}): pinned ${d.pinned_hash.slice(0, 12)}, changed to ${d.hash.slice(0, 12)} seen ${d.seen_at}`)}\n`);
+        process.stdout.write(`${formatChanges(d.changes).map(printable).join('\n')}\n`);
       }
     });
   pins
@@ -123,10 +125,10 @@ export function registerPins(program: Command): void {
           if (waiting.length === 0) throw new Error(`no changed definition of server ${JSON.stringify(opts.server)} is waiting for acceptance`);
           let missed = 0;
           for (const p of waiting) {
-            if (await store.accept(p.server, p.tool, new Date())) process.stdout.write(`accepted the new definition of ${p.tool} (${p.pending!.hash.slice(0, 12)})\n`);
+            if (await store.accept(p.server, p.tool, new Date())) process.stdout.write(`${printable(`accepted the new definition of ${p.tool} (${p.pending!.hash.slice(0, 12)})`)}\n`);
             else {
               missed++;
-              process.stderr.write(`toolgate: the change of "${p.tool}" was accepted or replaced meanwhile; run pins diff again\n`);
+              process.stderr.write(`${printable(`toolgate: the change of "${p.tool}" was accepted or replaced meanwhile; run pins diff again`)}\n`);
             }
           }
           if (missed > 0) process.exitCode = 1;
@@ -137,7 +139,7 @@ export function registerPins(program: Command): void {
           throw new Error(`"${tool}" changed on several servers; choose one with --server: ${waiting.map((c) => JSON.stringify(c.server)).join(', ')}`);
         }
         if (!(await store.accept(waiting[0]!.server, tool!, new Date()))) throw new Error(`the change of "${tool}" was accepted or replaced meanwhile; run pins list again`);
-        process.stdout.write(`accepted the new definition of ${tool} (${waiting[0]!.server})\n`);
+        process.stdout.write(`${printable(`accepted the new definition of ${tool} (${waiting[0]!.server})`)}\n`);
       } finally {
         store.close();
       }

@@ -30,6 +30,10 @@ export interface RunOptions {
   maxSessions?: string;
   sessionIdleTimeout?: string;
   maxBodyBytes?: string;
+  maxDepth?: string;
+  maxKeys?: string;
+  maxBatch?: string;
+  maxMessageBytes?: string;
   pin: string;
   serverName?: string;
   auditDsn?: string;
@@ -80,6 +84,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
     .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
     .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
+    .option('--max-message-bytes <n>', 'largest client message on any transport; larger ones are refused with -32600 (default 4194304)')
+    .option('--max-depth <n>', 'deepest nesting of objects and arrays in a client message (default 64)')
+    .option('--max-keys <n>', 'most object keys in one client message (default 10000)')
+    .option('--max-batch <n>', 'most messages in one client batch (default 100)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
@@ -131,7 +139,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
-    let policy = loadCachedPolicyFile(configPath, cache);
+    const cached = loadCachedPolicyFile(configPath, cache);
+    let policy = cached?.policy;
     if (!policy) {
       const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
       const loaded = loadPolicyFile(configPath, { cache });
@@ -141,8 +150,23 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       }
       policy = loaded.policy;
     }
-    const downstream = new StdioChannel(process.stdin, process.stdout);
+    const { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } = await import('../mcp/admit.js');
+    const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
+    // Every client line is admitted here, before the start gate sees it.
+    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
     const gate = new StartGate(downstream, child.channel);
+    if (cached) {
+      // The cache is a head start, never trusted over the file: the file's own parse
+      // decides (while the client's initialize crosses the gate), before any call is.
+      const { confirmCachedPolicy, formatPolicyError } = await import('../policy/index.js');
+      const confirmed = confirmCachedPolicy(cached.text, configPath, cached.policy, cache);
+      if (!confirmed.ok) {
+        process.stderr.write(`${confirmed.errors.map(formatPolicyError).join('\n')}\n`);
+        throw new Error(`policy ${opts.config} has ${confirmed.errors.length} error(s); not starting`);
+      }
+      if (confirmed.replaced) process.stderr.write(`toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`);
+      policy = confirmed.policy;
+    }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel, opts.logFormat);
     const core = await openGatewayCore(opts, configPath, policy, log);
@@ -161,6 +185,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
       callerDenial: identity ? callerDenial(identity) : undefined,
+      limits,
     });
     core.started(server, { pin_server: pinServer });
     log.info({ policy: configPath, server, stateDir: core.stateDir }, 'toolgate started');

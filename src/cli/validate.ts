@@ -89,7 +89,9 @@ export function registerValidate(program: Command): void {
         process.stdout.write(`valid; the server lists every tool the policy names (${listed.tools.length} tools)\n`);
         return;
       }
-      for (const m of missing) process.stdout.write(`${file}: ${describeMissing(m)}\n`);
+      // Tool names come from the server: escaped before they reach a terminal.
+      const { printable } = await import('../text/index.js');
+      for (const m of missing) process.stdout.write(`${printable(`${file}: ${describeMissing(m)}`)}\n`);
       process.exitCode = 1;
     });
 }

@@ -26,7 +26,8 @@ export class MemorySink implements EventSink {
 /**
  * Fans every event out to several sinks. `sinks` get each event at once, in
  * order (the audit log: a call's record is written before its answer leaves).
- * `observers` (the JSONL log, metrics, traces) get it right after the current
+ * `observers` (the JSONL log, metrics, traces) get it (except a forwarded
+ * call's decision record, written before forwarding) right after the current
  * synchronous step, in a microtask: still before any further I/O is handled,
  * but no longer on the path of the answer being sent. One sink failing
  * (throwing from emit or rejecting on close) never stops the others and never
@@ -54,7 +55,9 @@ export class MultiSink implements EventSink {
         this.report(sink, 'emit', err);
       }
     }
-    if (this.observers.length === 0) return;
+    // A forwarded call's record written before forwarding is for the audit
+    // log only (it journals calls in flight); observers see each call once, when it ends.
+    if (this.observers.length === 0 || (event.type === 'tool_call' && event.stage === 'decision' && event.decision === 'allowed')) return;
     if (this.deferred.length === 0) queueMicrotask(this.deliverDeferred);
     this.deferred.push(event);
   }

@@ -16,7 +16,9 @@ export type EventType =
   | 'approval_approved'
   | 'approval_denied'
   | 'approval_expired'
-  | 'approval_abandoned';
+  | 'approval_abandoned'
+  // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
+  | 'audit_checkpoint';
 
 export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
 /**

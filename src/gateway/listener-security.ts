@@ -39,6 +39,13 @@ export function hostOnly(host: string): string {
   return colon === -1 || h.indexOf(':') !== colon ? h : h.slice(0, colon);
 }
 
+/** The port of a Host header or URL host, when it names one. */
+export function portOf(host: string): string | undefined {
+  const h = host.trim();
+  const m = h.startsWith('[') ? /^\[[^\]]*\]:(\d+)$/.exec(h) : /^[^:]*:(\d+)$/.exec(h);
+  return m ? String(Number(m[1])) : undefined;
+}
+
 export class ListenerSecurity {
   private readonly hosts = new Set<string>();
   private readonly origins: Set<string>;
@@ -70,7 +77,7 @@ export class ListenerSecurity {
       return { ok: false, status: 403, message: `Forbidden: Host ${JSON.stringify(host ?? '')} is not allowed` };
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && !this.originAllowed(origin)) {
+    if (origin !== undefined && !this.originAllowed(origin, host)) {
       return { ok: false, status: 403, message: `Forbidden: Origin ${JSON.stringify(origin)} is not allowed` };
     }
     if (this.keyDigests.length > 0 && opts.auth !== false) {
@@ -86,7 +93,12 @@ export class ListenerSecurity {
     return { ok: true };
   }
 
-  private originAllowed(origin: string): boolean {
+  /**
+   * An Origin listed with --allowed-origin, or the listener's own: a host it
+   * may be reached as, on the port the request came to (a page served by
+   * another program on the same machine is another origin).
+   */
+  private originAllowed(origin: string, host: string): boolean {
     const o = origin.toLowerCase().replace(/\/$/, '');
     if (this.origins.has(o)) return true;
     let url: URL;
@@ -96,7 +108,8 @@ export class ListenerSecurity {
       return false; // includes the opaque origin "null"
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-    return this.hosts.has(hostOnly(url.host));
+    const defaultPort = url.protocol === 'https:' ? '443' : '80';
+    return this.hosts.has(hostOnly(url.host)) && (url.port || defaultPort) === (portOf(host) ?? defaultPort);
   }
 
   /** Constant time: every key is compared, whatever matches. */

@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageChannel } from '../mcp/channel.js';
 import { LegacySseDownstream, sendJson, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
-import { classify, errorResponse, ErrorCode, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { classify, errorResponse, ErrorCode, type JsonRpcId, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { admitFrame, DEFAULT_WIRE_LIMITS, type WireLimits } from '../mcp/admit.js';
+import type { Frame } from '../mcp/channel.js';
 import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, MODERN_PROTOCOL_VERSIONS, ModernError, needsName, requestName } from '../mcp/http-modern.js';
 import { isLoopback, ListenerSecurity } from './listener-security.js';
 
@@ -29,6 +31,8 @@ export interface ListenerOptions {
   allowedHosts?: string[];
   allowedOrigins?: string[];
   maxBodyBytes?: number;
+  /** Depth, keys, batch length and message size of a client message (admit.ts); default DEFAULT_WIRE_LIMITS. */
+  limits?: Readonly<WireLimits>;
   maxHeaderBytes?: number;
   maxSessions?: number;
   idleTimeoutMs?: number;
@@ -278,13 +282,10 @@ export class Listener {
     }
     const body = await this.readBody(req, res);
     if (body === undefined) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
-    }
+    const admitted = admitFrame(body, this.o.limits ?? DEFAULT_WIRE_LIMITS);
     const sidHeader = header(req, 'mcp-session-id');
+    if (admitted.refused) return this.refuse(res, admitted, sidHeader === undefined ? undefined : this.sessions.get(sidHeader), caller);
+    const value = admitted.value;
     if (this.isModernRequest(req, value, sidHeader)) return this.modernPost(req, res, body, value, wantsSse, caller, endpoint);
     const messages = Array.isArray(value) ? value : [value];
     if (messages.length === 0) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: empty batch');
@@ -322,7 +323,7 @@ export class Listener {
     }
     live.lastActive = Date.now();
     const ds = live.downstream as StreamableHttpDownstream;
-    const frame = { text: body, value };
+    const frame = admitted;
     if (requests.length === 0) {
       res.writeHead(202, { 'content-length': 0 }).end();
       ds.accept(frame);
@@ -377,7 +378,7 @@ export class Listener {
     const ds = lane.downstream as StatelessHttpDownstream;
     if (c.kind === 'notification') {
       res.writeHead(202, { 'content-length': 0 }).end();
-      ds.accept({ text: body, value });
+      ds.accept({ text: body, value, admitted: true });
       return;
     }
     const params: Record<string, string> = {};
@@ -493,16 +494,28 @@ export class Listener {
     }
     const body = await this.readBody(req, res);
     if (body === undefined) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return this.error(res, 400, ErrorCode.ParseError, 'Parse error: the body is not valid JSON');
-    }
+    const admitted = admitFrame(body, this.o.limits ?? DEFAULT_WIRE_LIMITS);
+    if (admitted.refused) return this.refuse(res, admitted, live, caller);
     live.lastActive = Date.now();
     res.writeHead(202, { 'content-type': 'text/plain' }).end('Accepted');
     // Answers (including denials and the filtered tools/list) travel on the SSE stream.
-    live.downstream.accept({ text: body, value });
+    live.downstream.accept(admitted);
+  }
+
+  /**
+   * A body admission refused (admit.ts): answered here (400 and the JSON-RPC
+   * error); the caller's session, when there is one, hears of it (it audits
+   * a refused tools/call) without answering again.
+   */
+  private refuse(res: ServerResponse, frame: Frame, live: Live | undefined, caller: Caller | undefined): void {
+    const refused = frame.refused!;
+    if (live && !live.closing && (live.caller ?? '') === (caller?.name ?? '')) live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
+    else this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
+    this.answer(res, 400, refused.error);
+  }
+
+  private answer(res: ServerResponse, status: number, body: JsonRpcResponse): void {
+    if (!res.headersSent) sendJson(res, status, JSON.stringify(body));
   }
 
   // ---- helpers --------------------------------------------------------------

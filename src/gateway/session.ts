@@ -1,7 +1,7 @@
 // One gateway session: the pipeline between an agent (downstream) and one MCP
 // server (upstream). Only tools/call and the answer to tools/list are looked
 // at; every other message crosses untouched, in both directions, in order.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MessageChannel, Frame } from '../mcp/channel.js';
 import {
@@ -15,7 +15,7 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
+import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
@@ -29,6 +29,8 @@ import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
+import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
+import { caseVariantArgument, lookalikeOf } from './lookalike.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -67,6 +69,8 @@ export interface SessionOptions {
   inputRoundTtlMs?: number;
   /** How long a tools/call that became a task keeps its reservation without a terminal status (ms; default: the task's ttlMs, at most 24 h, else 1 h). */
   taskTtlMs?: number;
+  /** The wire limits for messages not admitted by their transport already (admit.ts); default DEFAULT_WIRE_LIMITS. */
+  limits?: Readonly<WireLimits>;
 }
 
 /**
@@ -74,26 +78,43 @@ export interface SessionOptions {
  * result (modern revision, multi round-trip requests). The client echoes it
  * on the retry, which is how the gateway recognises the repetition of a call
  * it already decided; the server gets back exactly what it wrote.
- *   toolgate.1.<nonce>.-           the server sent no requestState
- *   toolgate.1.<nonce>.b<base64url> the server's requestState
+ *   toolgate.2.<nonce>.-.<mac>           the server sent no requestState
+ *   toolgate.2.<nonce>.b<base64url>.<mac> the server's requestState
+ * The mac is HMAC-SHA256 of `<nonce>.<body>` under a key the client never
+ * sees, so a client cannot rewrite the server's state inside the token. A
+ * per-process key is enough: parked rounds live in this process only.
  */
-export const ROUND_TOKEN_PREFIX = 'toolgate.1.';
+export const ROUND_TOKEN_PREFIX = 'toolgate.2.';
+/** Every requestState starting so is taken for a token of a toolgate gateway. */
+const ROUND_TOKEN_FAMILY = 'toolgate.';
+const PROCESS_ROUND_KEY = randomBytes(32);
 
-export function wrapRequestState(nonce: string, original: string | undefined): string {
-  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`}`;
+function roundMac(key: Uint8Array, nonce: string, body: string): Buffer {
+  return createHmac('sha256', key).update(`${nonce}.${body}`).digest();
 }
 
-/** The nonce and the server's own requestState (undefined: it sent none); undefined when not a gateway token. */
-export function unwrapRequestState(token: string): { nonce: string; original: string | undefined } | undefined {
-  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return undefined;
-  const rest = token.slice(ROUND_TOKEN_PREFIX.length);
-  const dot = rest.indexOf('.');
-  if (dot <= 0) return undefined;
-  const nonce = rest.slice(0, dot);
-  const body = rest.slice(dot + 1);
-  if (body === '-') return { nonce, original: undefined };
-  if (!/^b[A-Za-z0-9_-]*$/.test(body)) return undefined;
-  return { nonce, original: Buffer.from(body.slice(1), 'base64url').toString('utf8') };
+export function wrapRequestState(nonce: string, original: string | undefined, key: Uint8Array = PROCESS_ROUND_KEY): string {
+  const body = original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`;
+  return `${ROUND_TOKEN_PREFIX}${nonce}.${body}.${roundMac(key, nonce, body).toString('base64url')}`;
+}
+
+/**
+ * The nonce and the server's own requestState (undefined: it sent none) of a
+ * token this gateway issued; 'forged' for a toolgate token whose mac does not
+ * verify (altered, made up, or from another process); undefined when the
+ * requestState is not a toolgate token at all.
+ */
+export function unwrapRequestState(token: string, key: Uint8Array = PROCESS_ROUND_KEY): { nonce: string; original: string | undefined } | 'forged' | undefined {
+  if (!token.startsWith(ROUND_TOKEN_FAMILY)) return undefined;
+  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return 'forged';
+  const parts = token.slice(ROUND_TOKEN_PREFIX.length).split('.');
+  if (parts.length !== 3) return 'forged';
+  const [nonce, body, mac] = parts as [string, string, string];
+  if (nonce === '' || (body !== '-' && !/^b[A-Za-z0-9_-]*$/.test(body)) || !/^[A-Za-z0-9_-]+$/.test(mac)) return 'forged';
+  const given = Buffer.from(mac, 'base64url');
+  const expected = roundMac(key, nonce, body);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged';
+  return { nonce, original: body === '-' ? undefined : Buffer.from(body.slice(1), 'base64url').toString('utf8') };
 }
 
 /** A decided tools/call between rounds: answered input_required, waiting for the client's retry. */
@@ -143,6 +164,14 @@ interface PendingCall {
   protocol?: string;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
+}
+
+/** How far a tools/call got, for the handler of an unexpected failure. */
+interface CallProgress {
+  /** Its place in the outbox, once reserved. */
+  slot?: Slot;
+  /** It was sent upstream: its record is written when the answer comes. */
+  forwarded?: boolean;
 }
 
 /** Collects the answers to one client batch, sent back together as one array. */
@@ -198,11 +227,23 @@ export class GatewaySession {
   private readonly tasks = new Map<string, ParkedTask>();
   /** tasks/get requests in flight: request key -> task id. */
   private readonly taskPolls = new Map<string, string>();
+  /**
+   * Every client request from its arrival until its answer goes back: a
+   * request reusing one of these ids is refused before anything is
+   * forwarded (two answers with one id could not be told apart: a ping's
+   * answer could pass as a tools/list's, unfiltered). A cancelled request
+   * keeps its id until the server answers it.
+   */
+  private readonly inFlightIds = new Set<string>();
+  /** Tool names the server listed in this session (a listed name is never a look-alike). */
+  private readonly listedTools = new Set<string>();
+  private readonly limits: Readonly<WireLimits>;
   onclose?: (side: 'downstream' | 'upstream') => void;
 
   constructor(private readonly o: SessionOptions) {
     this.id = o.sessionId ?? randomUUID();
     this.generation = o.generation;
+    this.limits = o.limits ?? DEFAULT_WIRE_LIMITS;
     o.downstream.onframe = (f) => this.fromDownstream(f);
     o.upstream.onframe = (f) => this.fromUpstream(f);
     o.downstream.onclose = () => {
@@ -246,17 +287,48 @@ export class GatewaySession {
 
   // ---- agent -> server ----------------------------------------------------
 
+  /**
+   * Every client message: admitted (admit.ts) unless its transport did so,
+   * then handled. An exception ends this message only: the client gets an
+   * internal error, the log a line; never the process.
+   */
   private fromDownstream(frame: Frame): void {
-    const value = frame.value;
-    if (value === undefined) {
-      this.reply(errorResponse(null, ErrorCode.ParseError, 'Parse error: the message is not valid JSON'));
-      return;
+    try {
+      const f = frame.admitted || frame.refused ? frame : admitFrame(frame.text, this.limits);
+      if (f.refused) {
+        this.refusedAtAdmission(f.refused);
+        return;
+      }
+      const value = f.value;
+      if (Array.isArray(value)) {
+        this.fromDownstreamBatch(value);
+        return;
+      }
+      this.handleOne(value, f.text, undefined);
+    } catch (err) {
+      this.o.log.error({ err }, 'handling a client message failed; answered with an internal error');
+      const v = frame.value;
+      const id = isPlainObject(v) && (typeof v.id === 'string' || typeof v.id === 'number') ? v.id : null;
+      this.reply(errorResponse(id, ErrorCode.InternalError, 'Internal error: toolgate could not handle this message; nothing was forwarded'));
     }
-    if (Array.isArray(value)) {
-      this.fromDownstreamBatch(value);
-      return;
+  }
+
+  /** A message admission refused: answered (unless its transport did), and audited when it was a tools/call. */
+  private refusedAtAdmission(refused: NonNullable<Frame['refused']>): void {
+    const messages = Array.isArray(refused.value) ? refused.value : [refused.value];
+    for (const m of messages) {
+      if (!isPlainObject(m) || !Object.keys(m).some((k) => k.toLowerCase() === 'method' && m[k] === 'tools/call')) continue;
+      const params = isPlainObject(m.params) ? m.params : undefined;
+      this.emitCall({
+        tool: typeof params?.name === 'string' ? params.name : undefined,
+        request_id: typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id)) ? m.id : undefined,
+        decision: 'denied',
+        reason: 'invalid_call',
+        message: `refused before a decision: ${refused.error.error?.message ?? 'invalid message'}`,
+      });
     }
-    this.handleOne(value, frame.text, undefined);
+    this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
+    if (!refused.answered) this.reply(refused.error);
   }
 
   /**
@@ -271,7 +343,8 @@ export class GatewaySession {
     const batch: Batch = { expected: 0, responses: [] };
     for (const item of items) {
       const c = classify(item);
-      if (c.kind === 'request') this.batchOf.set(idKey(c.msg.id), batch);
+      // An id already in flight keeps its own route; this element is refused (handleOne).
+      if (c.kind === 'request' && !this.inFlightIds.has(idKey(c.msg.id))) this.batchOf.set(idKey(c.msg.id), batch);
       if (c.kind === 'request' || c.kind === 'invalid') batch.expected++;
     }
     for (const item of items) this.handleOne(item, JSON.stringify(item), batch);
@@ -281,9 +354,17 @@ export class GatewaySession {
     const c = classify(value);
     switch (c.kind) {
       case 'invalid':
-        this.deliver(errorResponse(c.id, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`), batch);
+        this.refuse(errorResponse(c.id, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`), batch);
         return;
       case 'notification':
+        if (c.msg.method === 'tools/call') {
+          // No id, no answer: it cannot be decided in the open, so it never reaches the server.
+          const params = isPlainObject(c.msg.params) ? c.msg.params : undefined;
+          const message = 'a tools/call without an id (a notification) is never forwarded; send it as a request';
+          this.emitCall({ tool: typeof params?.name === 'string' ? params.name : undefined, decision: 'denied', reason: 'invalid_call', message });
+          this.o.log.warn({ tool: params?.name }, message);
+          return;
+        }
         // A cancelled call still waiting for approval never reached the server: nothing to forward.
         if (c.msg.method === 'notifications/cancelled' && this.cancelled(c.msg.params)) return;
         this.toUpstream(text, value);
@@ -293,6 +374,11 @@ export class GatewaySession {
         this.toUpstream(text, value);
         return;
       case 'request':
+        if (this.inFlightIds.has(idKey(c.msg.id))) {
+          this.refuse(errorResponse(c.msg.id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(c.msg.id)} is already in flight`), batch);
+          return;
+        }
+        this.inFlightIds.add(idKey(c.msg.id));
         this.noteGeneration(c.msg);
         if (c.msg.method === 'initialize') this.noteClientCapabilities(c.msg.params);
         if (c.msg.method === 'tasks/get') {
@@ -300,7 +386,7 @@ export class GatewaySession {
           if (typeof taskId === 'string' && this.tasks.has(taskId)) this.taskPolls.set(idKey(c.msg.id), taskId);
         }
         if (c.msg.method === 'tools/call') {
-          void this.toolCall(c.msg, batch);
+          this.toolCall(c.msg, batch);
           return;
         }
         if (c.msg.method === 'tools/list') this.lists.add(idKey(c.msg.id));
@@ -309,7 +395,32 @@ export class GatewaySession {
     }
   }
 
-  private async toolCall(req: JsonRpcRequest, batch: Batch | undefined): Promise<void> {
+  /**
+   * A tools/call, decided and then forwarded, answered or held. Whatever
+   * throws ends this call only: denied (nothing forwarded) and audited, or,
+   * when it had already left, recorded when its answer comes.
+   */
+  private toolCall(req: JsonRpcRequest, batch: Batch | undefined): void {
+    const progress: CallProgress = {};
+    this.decideCall(req, batch, progress).catch((err: unknown) => {
+      this.o.log.error({ err }, 'a tools/call failed inside toolgate; denied');
+      if (progress.slot && !progress.slot.done) {
+        progress.slot.done = true;
+        this.flushOutbox();
+      }
+      if (progress.forwarded) return;
+      try {
+        const params = isPlainObject(req.params) ? req.params : undefined;
+        const message = 'toolgate could not handle this call (internal error); denied, nothing was forwarded';
+        this.emitCall({ tool: typeof params?.name === 'string' ? params.name : undefined, request_id: req.id, decision: 'error', reason: 'decision_error', message });
+        this.deliver(errorResponse(req.id, ErrorCode.InternalError, `Internal error: ${message}`), batch);
+      } catch (again) {
+        this.o.log.error({ err: again }, 'answering a failed tools/call failed');
+      }
+    });
+  }
+
+  private async decideCall(req: JsonRpcRequest, batch: Batch | undefined, progress: CallProgress): Promise<void> {
     const started = performance.now();
     const key = idKey(req.id);
     if (this.calls.has(key) || this.held.has(key)) {
@@ -345,13 +456,19 @@ export class GatewaySession {
     const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
+      if (token === 'forged') {
+        const message = 'params.requestState is not a token this gateway issued (altered, made up, or expired with its gateway)';
+        this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'invalid_call', message, args_sha256: hashArgs(), latency_ms: performance.now() - started });
+        this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${message}`), batch);
+        return;
+      }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
         const restored: Record<string, unknown> = { ...params };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
-        if (this.continueRound(req, token.nonce, name, hashArgs(), batch)) return;
+        if (this.continueRound(req, token.nonce, name, args, hashArgs(), batch, started)) return;
       }
     }
     if (this.o.callerDenial !== undefined) {
@@ -361,8 +478,17 @@ export class GatewaySession {
     }
 
     const slot = this.reserveSlot();
+    progress.slot = slot;
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
+    const ambiguity = this.ambiguousCall(policy, name, args);
+    if (ambiguity !== undefined) {
+      slot.done = true;
+      this.flushOutbox();
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'invalid_call', message: ambiguity, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(ambiguity)), batch);
+      return;
+    }
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) {
       slot.done = true;
@@ -412,22 +538,37 @@ export class GatewaySession {
       // the call is sent (in order from then on) once approved.
       slot.done = true;
       this.flushOutbox();
-      await this.holdForApproval(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started });
+      await this.holdForApproval(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started }, progress);
       return;
     }
 
-    await this.forwardDecided(req, batch, slot, { name, args, argsHash, captured, policy, verdict, started, protocol });
+    await this.forwardDecided(req, batch, slot, { name, args, argsHash, captured, policy, verdict, started, protocol }, progress);
+  }
+
+  /**
+   * Why a server could read this call as another than the one the policy
+   * decides (lookalike.ts): a look-alike of a tool the policy names, or a
+   * case variant of an argument key its rules read. Undefined when unambiguous.
+   */
+  private ambiguousCall(policy: CompiledPolicy, name: string, args: Record<string, unknown>): string | undefined {
+    const twin = this.listedTools.has(name) ? undefined : lookalikeOf(name, policy);
+    if (twin !== undefined) return `Tool ${JSON.stringify(name)} is not a tool the server listed, and looks like ${JSON.stringify(twin)}, which the policy names; refused`;
+    const variant = caseVariantArgument(policy, name, args);
+    if (variant !== undefined) return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
+    return undefined;
   }
 
   /**
    * The retry of a call answered input_required (multi round-trip requests):
-   * the same tool and arguments, echoing the gateway's token. It is the same
-   * decision: no policy evaluation, no second reservation, no approval; the
-   * first reservation now waits for this request's answer. False when the
-   * token is unknown (expired, already used, another session's) or the call
-   * differs: then it is decided as a new call.
+   * the same tool and arguments, echoing the gateway's token. It is decided
+   * again under the policy in force now (a denial ends the call, and the first
+   * round's reservation is rolled back: the server asked for input, it did not
+   * act); allowed, it keeps the first round's reservation (no second quota
+   * unit) and its approval. False when the token is unknown (expired, already
+   * used, another session's), the call differs, or the policy now wants an
+   * approval the first round did not have: then it is decided as a new call.
    */
-  private continueRound(req: JsonRpcRequest, nonce: string, name: string, argsHash: string, batch: Batch | undefined): boolean {
+  private continueRound(req: JsonRpcRequest, nonce: string, name: string, args: Record<string, unknown>, argsHash: string, batch: Batch | undefined, started: number): boolean {
     const parked = this.rounds.get(nonce);
     if (!parked || parked.call.tool !== name || parked.call.argsHash !== argsHash) {
       if (parked) this.o.log.warn({ tool: name, was: parked.call.tool }, 'a retry echoed an input round of another call; deciding it as a new call');
@@ -436,6 +577,22 @@ export class GatewaySession {
     this.rounds.delete(nonce);
     clearTimeout(parked.timer);
     const call: PendingCall = { ...parked.call, id: req.id, rounds: (parked.call.rounds ?? 0) + 1 };
+    const policy = this.o.policy();
+    // Counters are not read again: the first round's reservation already holds this call's units.
+    const decision = decide(policy, { tool: name, args, identity: this.o.identity, session: this.id }, new Map());
+    const refusal = this.o.pins?.refusal(name) ?? (decision.allowed || this.o.guard.monitor ? undefined : decision);
+    if (refusal !== undefined) {
+      void this.finishCall(call, 'abandoned');
+      const denial = typeof refusal === 'string' ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal } : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', ...denial, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(denial.message)), batch);
+      return true;
+    }
+    if (decision.allowed && decision.approval && call.approvalId === undefined) {
+      void this.finishCall(call, 'abandoned');
+      return false;
+    }
+    call.policyHash = policy.hash;
     if (!this.upstreamOpen) {
       void this.finishCall(call, 'transport_error');
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
@@ -530,6 +687,7 @@ export class GatewaySession {
     batch: Batch | undefined,
     slot: Slot,
     c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
+    progress: CallProgress = {},
   ): Promise<void> {
     const { name, captured, policy, verdict, started } = c;
     const key = idKey(req.id);
@@ -558,15 +716,17 @@ export class GatewaySession {
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
     };
-    this.calls.set(key, call);
-    // Re-serialise what was decided, so a server whose JSON parser reads
-    // duplicate keys differently still sees exactly the decided call.
+    // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
     slot.text = JSON.stringify(req);
     slot.value = req;
+    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
+    this.calls.set(key, call);
+    progress.forwarded = true;
+    // Journaled before the call can leave: if the gateway dies before the
+    // outcome, the audit still has the call (its outcome becomes `unknown`).
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
     slot.done = true;
     this.flushOutbox();
-    // Before any answer can arrive (that needs another event-loop turn).
-    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
   }
 
   /**
@@ -597,6 +757,7 @@ export class GatewaySession {
     req: JsonRpcRequest,
     batch: Batch | undefined,
     c: { name: string; args: Record<string, unknown>; argsHash: string; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number },
+    progress: CallProgress,
   ): Promise<void> {
     const { name, argsHash, policy, verdict, started } = c;
     const requirement = verdict.approval!;
@@ -677,7 +838,8 @@ export class GatewaySession {
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
-    await this.forwardDecided(req, batch, this.reserveSlot(), { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion });
+    progress.slot = this.reserveSlot();
+    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
@@ -763,18 +925,52 @@ export class GatewaySession {
 
   // ---- server -> agent ----------------------------------------------------
 
+  /** Every server message; as for the client's, an exception ends this message only. */
   private fromUpstream(frame: Frame): void {
     const value = frame.value;
     if (value === undefined) {
       this.o.log.warn({ line: frame.text.slice(0, 200) }, 'upstream sent a line that is not JSON; dropped');
       return;
     }
-    if (Array.isArray(value)) {
-      // Rare: a server answering with a batch. Each response is routed on its own.
-      for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
-      return;
+    try {
+      const over = exceedsLimits(value, this.limits);
+      if (over !== undefined) {
+        this.upstreamOverLimits(value, over);
+        return;
+      }
+      if (Array.isArray(value)) {
+        // Rare: a server answering with a batch. Each response is routed on its own.
+        for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
+        return;
+      }
+      this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
+    } catch (err) {
+      this.o.log.error({ err }, 'handling a server message failed; dropped');
+      this.upstreamOverLimits(value, 'could not be handled');
     }
-    this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
+  }
+
+  /**
+   * A server message toolgate will not pass on (beyond the limits, or it
+   * made toolgate fail): dropped, and the request it answers (if one is
+   * waiting) gets an error instead, its call recorded as answered.
+   */
+  private upstreamOverLimits(value: unknown, why: string): void {
+    this.o.log.warn({ why }, 'server message dropped');
+    for (const m of Array.isArray(value) ? value : [value]) {
+      const id = isPlainObject(m) && !('method' in m) && (typeof m.id === 'string' || typeof m.id === 'number') ? m.id : undefined;
+      if (id === undefined || !this.inFlightIds.has(idKey(id))) continue;
+      const key = idKey(id);
+      const call = this.calls.get(key);
+      if (call) {
+        this.calls.delete(key);
+        // The server did answer: the call ran, so its counters stay.
+        void this.finishCall(call, 'rpc_error', 'ok');
+      }
+      this.lists.delete(key);
+      this.taskPolls.delete(key);
+      this.deliver(errorResponse(id, ErrorCode.InternalError, `Internal error: the server's answer ${why} (toolgate limits); not passed on`), this.batchOf.get(key));
+    }
   }
 
   private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcId, status?: number): void {
@@ -842,6 +1038,7 @@ export class GatewaySession {
     this.checkPolicyNames(policy, result);
     const tools = result.tools.filter((t) => {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
+      this.listedTools.add(t.name);
       if (this.o.pins && this.o.pins.mode !== 'off') {
         const verdict = this.o.pins.check(t);
         if (verdict.status === 'unverified') {
@@ -883,6 +1080,21 @@ export class GatewaySession {
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
   private async finishCall(call: PendingCall, outcome: UpstreamOutcome | 'cancelled', settleAs?: 'ok'): Promise<void> {
+    try {
+      this.recordOutcome(call, outcome);
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'recording a call outcome failed');
+    }
+    try {
+      // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
+      const settle = settleAs ?? (outcome === 'cancelled' ? 'ok' : outcome === 'abandoned' ? 'transport_error' : outcome);
+      await this.o.guard.settle(call.handle, settle);
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
+    }
+  }
+
+  private recordOutcome(call: PendingCall, outcome: UpstreamOutcome | 'cancelled'): void {
     const would = call.wouldDeny;
     this.emitCall({
       tool: call.tool,
@@ -903,13 +1115,6 @@ export class GatewaySession {
       latency_ms: performance.now() - call.started,
       decision_ms: call.forwarded - call.started,
     });
-    try {
-      // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
-      const settle = settleAs ?? (outcome === 'cancelled' ? 'ok' : outcome === 'abandoned' ? 'transport_error' : outcome);
-      await this.o.guard.settle(call.handle, settle);
-    } catch (err) {
-      this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
-    }
   }
 
   private upstreamClosed(): void {
@@ -927,6 +1132,7 @@ export class GatewaySession {
       this.deliver(errorResponse(id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before answering'), this.batchOf.get(key));
     }
     this.lists.clear();
+    this.inFlightIds.clear();
     for (const [key, h] of this.held) {
       if (h.silent) continue;
       // Answered (after its record) by holdForApproval when the abandonment lands.
@@ -943,9 +1149,20 @@ export class GatewaySession {
     this.o.downstream.send(JSON.stringify(res), { value: res });
   }
 
-  /** Send a gateway-made answer, into its batch when the request came in one. */
+  /** Send a gateway-made answer to a request the gateway handled, into its batch when the request came in one. */
   private deliver(res: JsonRpcResponse, batch: Batch | undefined): void {
-    if (res.id !== null) this.batchOf.delete(idKey(res.id));
+    if (res.id !== null) {
+      this.batchOf.delete(idKey(res.id));
+      this.inFlightIds.delete(idKey(res.id));
+    }
+    this.refuse(res, batch);
+  }
+
+  /**
+   * Answer a message the gateway refused (invalid, or reusing an id in
+   * flight): the id's route and in-flight mark belong to another request and stay.
+   */
+  private refuse(res: JsonRpcResponse, batch: Batch | undefined): void {
     if (!batch) {
       this.reply(res);
       return;
@@ -956,6 +1173,7 @@ export class GatewaySession {
 
   /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again). */
   private deliverFromUpstream(res: JsonRpcResponse, text: string, status?: number): void {
+    if (res.id !== null) this.inFlightIds.delete(idKey(res.id));
     const batch = res.id === null ? undefined : this.batchOf.get(idKey(res.id));
     if (batch) this.deliver(res, batch);
     else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });

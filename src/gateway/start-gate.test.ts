@@ -65,7 +65,8 @@ test('before the session: initialize and its answer cross, everything else waits
   const denied = down.sent.find((m) => m.id === 1);
   assert.equal(denied.result.isError, true);
   const calls = events.events.filter((e) => e.type === 'tool_call');
-  assert.deepEqual(calls.map((e) => [e.tool, e.decision]), [['drop_table', 'denied']]);
+  // The denied call ends with its decision; the allowed one is recorded before it is forwarded and awaits its outcome.
+  assert.deepEqual(calls.map((e) => [e.tool, e.decision, e.stage]), [['drop_table', 'denied', undefined], ['echo', 'allowed', 'decision']]);
   // After the hand-over the session alone decides: the server's tools/list answer is filtered by it.
   up.receive({ jsonrpc: '2.0', id: 4, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] } });
   assert.equal(down.sent.find((m) => m.id === 4).result.tools.length, 1);

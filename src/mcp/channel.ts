@@ -1,7 +1,7 @@
 // A message channel carries serialized JSON-RPC messages (or batches) in one
 // direction pair. Frames keep the original text so untouched messages cross
 // the gateway byte for byte.
-import type { JsonRpcId } from './jsonrpc.js';
+import type { JsonRpcId, JsonRpcResponse } from './jsonrpc.js';
 
 export interface Frame {
   /** The message text as received (one line for stdio). */
@@ -17,6 +17,14 @@ export interface Frame {
   related?: JsonRpcId;
   /** The HTTP status the upstream answered with, when it was not 200 (the stateless listener lane mirrors it). */
   status?: number;
+  /** A client message that passed admission (admit.ts): `value` is safe to act on, `text` to forward. */
+  admitted?: boolean;
+  /**
+   * A client message that admission refused (`value` is then undefined): the
+   * error to answer with, the parsed message when it parsed (to audit a
+   * refused call), and whether the transport has answered it already.
+   */
+  refused?: { error: JsonRpcResponse; value?: unknown; answered?: boolean };
 }
 
 export interface SendOptions {

@@ -399,7 +399,8 @@ export class StatelessHttpDownstream implements MessageChannel {
       const note = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: laneId, reason: 'the client closed the response stream' } };
       this.onframe?.({ text: JSON.stringify(note), value: note });
     });
-    this.onframe?.({ text: JSON.stringify(copy), value: copy });
+    // Made from an admitted message (the listener admits every body).
+    this.onframe?.({ text: JSON.stringify(copy), value: copy, admitted: true });
   }
 
   /** A notification POST. Cancellation on HTTP is closing the stream, so notifications/cancelled (whose ids are the client's) stops here. */

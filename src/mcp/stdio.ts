@@ -14,9 +14,11 @@ export class StdioChannel implements MessageChannel {
   private closed = false;
   private readonly decoder = new StringDecoder('utf8');
 
+  /** `parse` turns a line into a frame: a client side passes admitFrame (admit.ts), so every line is admitted once, here. */
   constructor(
     private readonly input: Readable,
     private readonly output: Writable,
+    private readonly parse: (text: string) => Frame = parseFrame,
   ) {
     output.on('error', (err) => this.finish(err));
   }
@@ -53,7 +55,7 @@ export class StdioChannel implements MessageChannel {
       let line = pending + text.slice(start, nl);
       pending = '';
       if (line.endsWith('\r')) line = line.slice(0, -1);
-      if (line.trim().length > 0) this.handler?.(parseFrame(line));
+      if (line.trim().length > 0) this.handler?.(this.parse(line));
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
@@ -65,7 +67,7 @@ export class StdioChannel implements MessageChannel {
     this.closed = true;
     const rest = this.buffer + this.decoder.end();
     this.buffer = '';
-    if (rest.trim().length > 0) this.handler?.(parseFrame(rest.trim()));
+    if (rest.trim().length > 0) this.handler?.(this.parse(rest.trim()));
     this.onclose?.(err);
   }
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { definitionHash, PinChecker, pinnedDefinition, type PinMode } from './index.js';
+import { definitionHash, fullDefinition, PinChecker, pinHash, pinnedDefinition, type PinMode } from './index.js';
 import { RedisPinStore } from './redis.js';
 import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../../test/support/redis.js';
 
@@ -80,7 +80,7 @@ describe('RedisPinStore', { skip }, () => {
     assert.equal(ca.check(v2).status, 'same');
     const listed = await cli.listAsync();
     assert.deepEqual(listed.map((x) => [x.server, x.tool, x.pending]), [['srv', 'send_email', undefined]]);
-    assert.equal(listed[0]!.hash, definitionHash(pinnedDefinition(v2)));
+    assert.equal(listed[0]!.hash, pinHash(fullDefinition(v2)));
   });
 
   it('an acceptance whose event was lost reaches the mirror by the periodic reload', async () => {
@@ -92,16 +92,34 @@ describe('RedisPinStore', { skip }, () => {
     assert.equal(checker.check(v2).status, 'changed');
     await until(() => a.get('srv', 'send_email')?.pending !== undefined);
     // Accepted by writing the field directly: no event is published (as when the subscriber was away).
-    const def2 = pinnedDefinition(v2);
+    const def2 = fullDefinition(v2);
     const { Redis } = await import('ioredis');
     const raw = new Redis(REDIS_URL);
     try {
-      await raw.hset(a.key('srv'), 'send_email', JSON.stringify({ hash: definitionHash(def2), definition: def2, pinned_at: new Date().toISOString() }));
+      await raw.hset(a.key('srv'), 'send_email', JSON.stringify({ hash: pinHash(def2), definition: def2, pinned_at: new Date().toISOString() }));
     } finally {
       raw.disconnect();
     }
     await until(() => a.get('srv', 'send_email')?.pending === undefined, 3000);
     assert.equal(checker.check(v2).status, 'same');
+  });
+
+  it('a version-1 pin is upgraded to the whole definition in Redis (compare-and-set), without a flip', async () => {
+    const p = prefix();
+    const a = open(p);
+    await a.track('srv');
+    const full = { ...v1, title: 'Send mail', _meta: { owner: 'mail' } };
+    const legacy = pinnedDefinition(full);
+    assert.equal(await a.pinAsync('srv', legacy, definitionHash(legacy), new Date()), true);
+    await until(() => a.get('srv', 'send_email') !== undefined); // the mirror has the version-1 pin
+    const checker = new PinChecker(a, 'srv', (): PinMode => 'enforce');
+    assert.deepEqual(checker.check(full), { status: 'same', upgraded: true });
+    const end = Date.now() + 2000;
+    while ((await a.getAsync('srv', 'send_email'))?.hash !== pinHash(fullDefinition(full))) {
+      if (Date.now() > end) throw new Error('the upgrade never reached Redis');
+      await sleep(5);
+    }
+    assert.equal(checker.check({ ...full, title: 'Send mail (and more)' }).status, 'changed');
   });
 
   it('a checker whose mirror is not loaded yet follows the fail mode', async () => {

@@ -226,7 +226,22 @@ export class RedisPinStore implements PinStore {
     void this.markChangedAsync(server, definition, hash, now).catch((err: unknown) => this.onError?.(`recording the change of ${server}/${definition.name} failed: ${String(err)}`));
   }
 
+  upgrade(server: string, definition: PinnedDefinition, hash: string, fromHash: string): void {
+    const m = this.mirrors.get(server);
+    const raw = m?.get(definition.name);
+    if (m && raw !== undefined) {
+      const s = JSON.parse(raw) as Stored;
+      if (s.hash === fromHash) m.set(definition.name, JSON.stringify({ ...s, hash, definition } satisfies Stored));
+    }
+    void this.upgradeAsync(server, definition, hash, fromHash).catch((err: unknown) => this.onError?.(`upgrading the pin of ${server}/${definition.name} failed: ${String(err)}`));
+  }
+
   // ---- the authoritative operations (Redis) --------------------------------
+
+  /** Replace a version-1 pin still at `fromHash` by the whole definition (compare-and-set). */
+  async upgradeAsync(server: string, definition: PinnedDefinition, hash: string, fromHash: string): Promise<boolean> {
+    return this.update(server, definition.name, (s) => (s.hash === fromHash ? { ...s, hash, definition } : undefined));
+  }
 
   /** First sight: HSETNX. Returns false when another instance pinned the tool first. */
   async pinAsync(server: string, definition: PinnedDefinition, hash: string, now: Date, raw?: string): Promise<boolean> {

@@ -29,6 +29,7 @@ export class SqlitePinStore implements PinStore {
   private readonly pinStmt: Database.Statement<[string, string, string, string, string]>;
   private readonly changedStmt: Database.Statement<[string, string, string, string, string]>;
   private readonly acceptStmt: Database.Statement<[string, string, string]>;
+  private readonly upgradeStmt: Database.Statement<[string, string, string, string, string]>;
 
   constructor(path: string) {
     this.db = new Database(path, { timeout: 5000 });
@@ -59,6 +60,7 @@ export class SqlitePinStore implements PinStore {
          pending_hash = NULL, pending_definition = NULL, pending_seen_at = NULL
        WHERE server = ? AND tool = ? AND pending_hash IS NOT NULL`,
     );
+    this.upgradeStmt = this.db.prepare('UPDATE tool_pins SET hash = ?, definition = ? WHERE server = ? AND tool = ? AND hash = ?');
   }
 
   static inStateDir(stateDir: string): SqlitePinStore {
@@ -76,6 +78,10 @@ export class SqlitePinStore implements PinStore {
 
   markChanged(server: string, definition: PinnedDefinition, hash: string, now: Date): void {
     this.changedStmt.run(hash, JSON.stringify(definition), now.toISOString(), server, definition.name);
+  }
+
+  upgrade(server: string, definition: PinnedDefinition, hash: string, fromHash: string): void {
+    this.upgradeStmt.run(hash, JSON.stringify(definition), server, definition.name, fromHash);
   }
 
   accept(server: string, tool: string, now: Date): boolean {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compilePolicy, decide, PolicyCache, type CompiledPolicy, type ToolCall } from './index.js';
+import { compilePolicy, confirmCachedPolicy, decide, PolicyCache, type CompiledPolicy, type ToolCall } from './index.js';
 import { loadCachedPolicyFile } from './cached.js';
 
 const POLICY = `version: "1"
@@ -124,8 +124,10 @@ test('start-up reads a cached policy without the parser, and leaves everything e
   writeFileSync(file, POLICY);
   assert.equal(loadCachedPolicyFile(file, cache), undefined, 'nothing cached yet: parse');
   const fresh = ok(compilePolicy(POLICY, file, 'intercept-yaml', cache));
-  const hit = loadCachedPolicyFile(file, cache);
-  assert.ok(hit);
+  const cached = loadCachedPolicyFile(file, cache);
+  assert.ok(cached);
+  assert.equal(cached.text, POLICY);
+  const hit = cached.policy;
   assert.equal(hit.hash, fresh.hash);
   assert.deepEqual(decisions(hit), decisions(fresh));
   // A lone surrogate is beyond the native regex: re2js, compiled on demand, answers.
@@ -136,4 +138,37 @@ test('start-up reads a cached policy without the parser, and leaves everything e
   writeFileSync(asJson, POLICY);
   assert.equal(loadCachedPolicyFile(asJson, cache), undefined);
   assert.equal(loadCachedPolicyFile(join(d, 'missing.yaml'), cache), undefined);
+});
+
+test('a poisoned entry (the right key, another policy) never outranks the file: confirming replaces it', () => {
+  const d = dir();
+  const cache = new PolicyCache(d, 'build-1');
+  const file = join(d, 'p.yaml');
+  writeFileSync(file, POLICY);
+  const fresh = ok(compilePolicy(POLICY, file, 'intercept-yaml', cache));
+  const [entryFile] = readdirSync(d).filter((n) => n.endsWith('.json'));
+  const entry = JSON.parse(readFileSync(join(d, entryFile!), 'utf8')) as { key: string; config: { default: string; hide: unknown[]; tools: unknown[] } };
+  // What someone with write access to the state directory can do: keep the key, allow everything.
+  writeFileSync(join(d, entryFile!), JSON.stringify({ key: entry.key, config: { ...entry.config, hide: [], tools: [] } }), { mode: 0o600 });
+  const poisoned = loadCachedPolicyFile(file, cache);
+  assert.ok(poisoned, 'the entry is read (its key is right)');
+  assert.notEqual(poisoned.policy.hash, fresh.hash);
+  const confirmed = confirmCachedPolicy(poisoned.text, file, poisoned.policy, cache);
+  assert.ok(confirmed.ok);
+  assert.equal(confirmed.replaced, true);
+  assert.equal(confirmed.policy.hash, fresh.hash);
+  assert.equal(decide(confirmed.policy, { tool: 'delete_repo', args: {} }, new Map()).allowed, false);
+  // The entry was rewritten from the file: the next start-up reads the true policy.
+  assert.equal(loadCachedPolicyFile(file, cache)?.policy.hash, fresh.hash);
+  const again = confirmCachedPolicy(POLICY, file, fresh, cache);
+  assert.ok(again.ok && !again.replaced, 'a genuine entry is confirmed as it is');
+});
+
+test('a poisoned entry for a text that does not parse is an error, not a policy', () => {
+  const d = dir();
+  const cache = new PolicyCache(d, 'build-1');
+  const good = ok(compilePolicy(POLICY, 'p.yaml', 'intercept-yaml', cache));
+  const broken = 'version: "1"\ntools: [\n';
+  const confirmed = confirmCachedPolicy(broken, 'p.yaml', good, cache);
+  assert.equal(confirmed.ok, false);
 });

@@ -7,11 +7,14 @@
 // compiles exactly what a parse would. Compilation itself (conditions,
 // regexes, the policy hash) always runs.
 //
-// Trust: the cache lives in the state directory (owner-only), which already
-// holds what decides calls (counters, approvals, pins). An entry is used only
-// when it is a regular file of this user that no one else may write; a broken
-// or foreign entry is ignored and the policy is parsed. Policies with errors
-// are never cached, so their messages always come from the parser.
+// Trust: none over the file. The key (build id and text) is no secret, so
+// anyone who can write the state directory can write an entry under it: a hit
+// only lets start-up open early, and the text is parsed before the first call
+// is decided (confirmCachedPolicy in index.ts); an entry that compiles to
+// another policy is replaced. An entry is read only when it is a regular file
+// of this user that no one else may write; a broken or foreign entry is
+// ignored. Policies with errors are never cached, so their messages always
+// come from the parser.
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

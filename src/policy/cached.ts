@@ -1,7 +1,9 @@
 // Start-up's way to a policy: a YAML policy found in the cache (cache.ts) is
 // compiled without loading the YAML reader, the validator or re2js's parser
-// for patterns it already accepted. Anything else (a miss, another format, an
-// unreadable file) is left to loadPolicyFile, which reports errors.
+// for patterns it already accepted, so the start gate can open early. Anything
+// else (a miss, another format, an unreadable file) is left to loadPolicyFile,
+// which reports errors. A hit is provisional: confirmCachedPolicy (index.ts)
+// parses the same text before any call is decided, and the file wins.
 import { readFileSync } from 'node:fs';
 import { compileConfig } from './compile.js';
 import { detectFormat, type PolicyFormat } from './format.js';
@@ -22,13 +24,20 @@ export function compileCached(text: string, file: string, format: PolicyFormat, 
   return compileConfig(config, file, format);
 }
 
+/** A policy compiled from the cache, with the text it was read from (to confirm it against). */
+export interface CachedPolicy {
+  policy: CompiledPolicy;
+  text: string;
+}
+
 /** Read a policy file and compile it from the cache; undefined when it must be parsed (see loadPolicyFile). */
-export function loadCachedPolicyFile(file: string, cache: PolicyCache): CompiledPolicy | undefined {
+export function loadCachedPolicyFile(file: string, cache: PolicyCache): CachedPolicy | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
-  return compileCached(text, file, detectFormat(text, file), cache);
+  const policy = compileCached(text, file, detectFormat(text, file), cache);
+  return policy ? { policy, text } : undefined;
 }

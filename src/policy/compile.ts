@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
-import { compileOperator, jsonTest, registerGoTest } from './operators.js';
+import { compileMismatch, compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './keys.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
@@ -34,7 +34,7 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
     const goTest = compileOperator(c.op, c.value, c.regex);
     const cc: CompiledCondition = { path: c.path, source, segments, op: c.op as Operator, value: toJS(c.value), test: jsonTest(goTest) };
     if (source === 'state') cc.counterKey = segments.join('.');
-    registerGoTest(cc, goTest);
+    registerGoTest(cc, goTest, compileMismatch(c.op, c.value));
     return cc;
   });
   const rule: CompiledRule = {

@@ -2,7 +2,7 @@
 // Follows Intercept's engine.Evaluate and proxy.reserveAll, with the deviations noted.
 import { fromJSON, goQuote } from './govalue.js';
 import type { GoValue } from './govalue.js';
-import { goTestOf } from './operators.js';
+import { goTestOf, mismatchOf } from './operators.js';
 import type { ApprovalRequirement, CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, CounterSnapshot, Decision, DenyReason, Reservation, ToolCall, WouldDeny } from './model.js';
 
 function hasOwn(o: object, k: string): boolean {
@@ -209,7 +209,12 @@ function argValue(args: unknown, segments: readonly string[]): unknown {
   return cur === undefined ? MISSING : cur;
 }
 
-function evaluateConditions(conditions: readonly CompiledCondition[], call: ToolCall, counters: CounterSnapshot, read: Record<string, number>): Outcome {
+/**
+ * Whether every condition holds. A condition whose value has a type its operator cannot
+ * decide holds when `mismatchHolds` (deny_if, require_approval: deny or hold) and fails
+ * otherwise (a must-hold rule): both fail closed.
+ */
+function evaluateConditions(conditions: readonly CompiledCondition[], call: ToolCall, counters: CounterSnapshot, read: Record<string, number>, mismatchHolds: boolean): Outcome {
   for (let i = 0; i < conditions.length; i++) {
     const c = conditions[i]!;
     let exists: boolean;
@@ -228,7 +233,9 @@ function evaluateConditions(conditions: readonly CompiledCondition[], call: Tool
     }
     let ok: boolean;
     if (c.op === 'exists') ok = typeof c.value === 'boolean' && (exists && value.t !== 'nil') === c.value;
-    else ok = exists && goTestOf(c)(value);
+    else if (!exists) ok = false;
+    else if (mismatchOf(c)(value)) ok = mismatchHolds;
+    else ok = goTestOf(c)(value);
     if (!ok) return c.source === 'state' ? FAIL_STATE : FAIL_ARGS;
   }
   return PASS;
@@ -279,13 +286,13 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
     let reason: DenyReason;
     if (r.action === 'deny') {
       // Intercept's deny rules have no conditions; toolgate's deny_if denies when all hold.
-      if (r.conditions.length > 0 && !evaluateConditions(r.conditions, call, counters, countersRead).pass) continue;
+      if (r.conditions.length > 0 && !evaluateConditions(r.conditions, call, counters, countersRead, true).pass) continue;
       reason = 'rule';
     } else if (r.action === 'allow') {
       continue;
     } else if (r.action === 'require_approval') {
       // The first matching approval rule holds the call; denials anywhere still win.
-      if (!approval && evaluateConditions(r.conditions, call, counters, countersRead).pass) {
+      if (!approval && evaluateConditions(r.conditions, call, counters, countersRead, true).pass) {
         approval = { rule: r.name, pointer: r.pointer, timeoutMs: r.approval?.timeoutMs ?? 300_000 };
         if (r.approval?.approvers) approval.approvers = r.approval.approvers;
         if (r.approval?.message !== undefined) approval.message = r.approval.message;
@@ -294,7 +301,7 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
       continue;
     } else {
       if (r.conditions.length === 0) continue;
-      const o = evaluateConditions(r.conditions, call, counters, countersRead);
+      const o = evaluateConditions(r.conditions, call, counters, countersRead, false);
       if (o.pass) continue;
       reason = o.stateFailed ? 'rate_limit' : 'rule';
     }

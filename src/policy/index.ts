@@ -73,6 +73,23 @@ export function compilePolicy(text: string, file: string, format: PolicyFormat =
 }
 
 /**
+ * Parse the text a cached policy was compiled from, and say which policy is in force:
+ * the cache is never trusted over the file. Anyone who can write the state directory
+ * can write an entry under the right key (the build id and the text are no secret),
+ * so a hit is only a head start. When the parse compiles to another policy, the
+ * entry is replaced and `replaced` is true; a text that does not parse is an error.
+ */
+export function confirmCachedPolicy(text: string, file: string, cached: CompiledPolicy, cache: PolicyCache): (LoadResult & { ok: false }) | { ok: true; policy: CompiledPolicy; replaced: boolean } {
+  const format = detectFormat(text, file);
+  const { config, issues } = parsePolicy(text, format);
+  if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
+  const policy = compileConfig(config, file, format);
+  if (policy.hash === cached.hash) return { ok: true, policy: cached, replaced: false };
+  if (format === 'intercept-yaml') cache.put(text, config);
+  return { ok: true, policy, replaced: true };
+}
+
+/**
  * Read a policy file and compile it. A file that cannot be read is one error at 1:1.
  * With a cache (start-up), a YAML policy parsed before by this build is not parsed again.
  */

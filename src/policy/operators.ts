@@ -8,13 +8,21 @@ export type GoTest = (actual: GoValue) => boolean;
 
 /** Tests on Go values, keyed by the compiled condition (conditions built elsewhere fall back to `test`). */
 const goTests = new WeakMap<CompiledCondition, GoTest>();
+/** Type-mismatch tests, keyed by the compiled condition (absent: never a mismatch). */
+const mismatchTests = new WeakMap<CompiledCondition, GoTest>();
+const NEVER: GoTest = () => false;
 
 export function goTestOf(c: CompiledCondition): GoTest {
   return goTests.get(c) ?? ((g: GoValue) => c.test(toPlain(g)));
 }
 
-export function registerGoTest(c: CompiledCondition, t: GoTest): void {
+export function mismatchOf(c: CompiledCondition): GoTest {
+  return mismatchTests.get(c) ?? NEVER;
+}
+
+export function registerGoTest(c: CompiledCondition, t: GoTest, mismatch?: GoTest): void {
   goTests.set(c, t);
+  if (mismatch) mismatchTests.set(c, mismatch);
 }
 
 function toPlain(g: GoValue): unknown {
@@ -80,6 +88,57 @@ export function compileOperator(op: Operator | string, expected: GoValue, regex?
       return (a) => expected.t === 'bool' && (a.t !== 'nil') === expected.v;
     default:
       return () => false;
+  }
+}
+
+/** The JSON type of a Go value: number, string, bool, null, list or map. */
+export function jsonType(g: GoValue): 'number' | 'string' | 'bool' | 'null' | 'list' | 'map' {
+  switch (g.t) {
+    case 'int':
+    case 'uint':
+    case 'float':
+      return 'number';
+    case 'nil':
+      return 'null';
+    default:
+      return g.t;
+  }
+}
+
+/**
+ * When an operator cannot decide a value because of its type (toolgate, not Intercept).
+ * A server that coerces types (pydantic turns "5000000" into 5000000) may act on a value
+ * the comparison never saw, so the rule's kind decides the outcome: a must-hold rule
+ * fails, a deny_if or require_approval rule holds. A mismatch is:
+ * - lt/lte/gt/gte: either side is not a number;
+ * - eq/neq: the JSON types differ and the Go %v texts differ too ("5" eq 5 still decides);
+ * - in/not_in: no list item equals the value and none has its JSON type (or no list);
+ * - regex: the value is not a string; contains: a string against a non-string, or a value
+ *   that is neither a string nor a list; exists: never.
+ */
+export function compileMismatch(op: Operator | string, expected: GoValue): GoTest {
+  switch (op) {
+    case 'eq':
+    case 'neq':
+      return (a) => jsonType(a) !== jsonType(expected) && !goEq(a, expected);
+    case 'in':
+    case 'not_in':
+      if (expected.t !== 'list') return () => true;
+      return (a) => expected.v.length > 0 && !expected.v.some((item) => jsonType(item) === jsonType(a)) && !inList(a, expected);
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      if (toFloat64(expected) === undefined) return () => true;
+      return (a) => toFloat64(a) === undefined;
+    case 'regex':
+      return (a) => a.t !== 'string';
+    case 'contains':
+      return (a) => (a.t === 'string' ? expected.t !== 'string' : a.t !== 'list');
+    case 'exists':
+      return NEVER;
+    default:
+      return () => true;
   }
 }
 

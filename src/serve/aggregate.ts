@@ -168,6 +168,8 @@ export class Aggregator {
   // ---- client -> servers ------------------------------------------------------
 
   private fromClient(frame: Frame): void {
+    // Refused at admission: the listener has answered it; no server was named, so none audits it.
+    if (frame.refused) return;
     const v = frame.value;
     if (v === undefined) {
       this.toClient(JSON.stringify(errorResponse(null, ErrorCode.ParseError, 'Parse error: the message is not valid JSON')));

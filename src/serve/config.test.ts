@@ -163,3 +163,17 @@ test('state.dsn: a single Redis node or a Redis Cluster; a cluster with a databa
   assert.ok(!errors[0]!.includes('s3cret'), errors[0]);
   assert.match(errorsOf(config('memcached://node1:11211'))[0]!, /expected redis:\/\/.*redis\+cluster:\/\//);
 });
+
+test('listen: the client message limits (max_depth, max_keys, max_batch, max_message_bytes); bad values name the key', () => {
+  const servers = 'servers:\n  a:\n    command: node\n    policy: ./a.yaml\n';
+  const r = parse(`version: 1\nlisten:\n  max_depth: 16\n  max_keys: 500\n  max_batch: 5\n  max_message_bytes: 65536\n${servers}`);
+  assert.ok(r.ok, JSON.stringify(r));
+  if (!r.ok) return;
+  assert.equal(r.config.listen.maxDepth, 16);
+  assert.equal(r.config.listen.maxKeys, 500);
+  assert.equal(r.config.listen.maxBatch, 5);
+  assert.equal(r.config.listen.maxMessageBytes, 65536);
+  const errors = errorsOf(`version: 1\nlisten:\n  max_batch: 0\n  max_depth: deep\n${servers}`);
+  assert.ok(errors.some((e) => /max_batch must be a whole number from 1/.test(e)), errors.join('\n'));
+  assert.ok(errors.some((e) => /max_depth must be a whole number from 1/.test(e)), errors.join('\n'));
+});

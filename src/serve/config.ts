@@ -41,6 +41,11 @@ export interface ListenConfig {
   maxSessions?: number;
   idleTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** Client message limits (admit.ts): max_depth, max_keys, max_batch, max_message_bytes. */
+  maxDepth?: number;
+  maxKeys?: number;
+  maxBatch?: number;
+  maxMessageBytes?: number;
 }
 
 export interface DashboardConfig {
@@ -80,7 +85,7 @@ export const SERVER_NAME = /^[A-Za-z0-9_-]+$/;
 export const DEFAULT_SEPARATOR = '__';
 
 const TOP_KEYS = ['version', 'separator', 'pin', 'listen', 'state', 'audit', 'dashboard', 'servers'] as const;
-const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 'insecure_no_auth', 'allowed_hosts', 'allowed_origins', 'max_sessions', 'session_idle_timeout', 'max_body_bytes'] as const;
+const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 'insecure_no_auth', 'allowed_hosts', 'allowed_origins', 'max_sessions', 'session_idle_timeout', 'max_body_bytes', 'max_depth', 'max_keys', 'max_batch', 'max_message_bytes'] as const;
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
@@ -382,6 +387,18 @@ class Reader {
         }
         case 'max_body_bytes':
           out.maxBodyBytes = this.int(x, what, 1024);
+          break;
+        case 'max_depth':
+          out.maxDepth = this.int(x, what, 1);
+          break;
+        case 'max_keys':
+          out.maxKeys = this.int(x, what, 1);
+          break;
+        case 'max_batch':
+          out.maxBatch = this.int(x, what, 1);
+          break;
+        case 'max_message_bytes':
+          out.maxMessageBytes = this.int(x, what, 1);
           break;
       }
     }

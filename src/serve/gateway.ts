@@ -14,6 +14,7 @@ import { ChildServer } from '../mcp/child.js';
 import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
+import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
@@ -64,6 +65,9 @@ function describe(cfg: ServerConfig): string {
 export async function startServeGateway(o: ServeGatewayOptions): Promise<RunningServe> {
   const { core, log } = o;
   let config = o.config;
+  // The client message limits (admit.ts) are fixed at start, like the rest of `listen`.
+  const { maxDepth, maxKeys, maxBatch, maxMessageBytes } = config.listen;
+  const limits = wireLimitsFrom({ maxDepth, maxKeys, maxBatch, maxMessageBytes }, { maxDepth: 'listen.max_depth', maxKeys: 'listen.max_keys', maxBatch: 'listen.max_batch', maxMessageBytes: 'listen.max_message_bytes' });
   const health = new HealthBoard();
   const servers = new Map<string, Registered>();
   const aggregates = new Set<Aggregator>();
@@ -139,6 +143,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      limits,
       ...(clientInit ? { clientInit } : {}),
     });
   };
@@ -200,6 +205,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     ...(listen.maxSessions !== undefined ? { maxSessions: listen.maxSessions } : {}),
     ...(listen.idleTimeoutMs !== undefined ? { idleTimeoutMs: listen.idleTimeoutMs } : {}),
     ...(listen.maxBodyBytes !== undefined ? { maxBodyBytes: listen.maxBodyBytes } : {}),
+    limits,
     log,
     endpoint: (path) => {
       if (path === '/mcp' || path === '/mcp/') return '';

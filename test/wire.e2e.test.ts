@@ -1,0 +1,230 @@
+// The wire guarantees, end to end: a real toolgate in front of servers that
+// parse JSON as Go (case-insensitive keys, last wins) or as a first-key-wins
+// parser does, attacked over stdio and Streamable HTTP with the shapes of
+// issue 16. Each must end with: the gateway up, an answer, and the server
+// having run only calls decided exactly as it read them, each audited.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertOnlyDecidedRan, httpGateway, recordOf, serverLog, stdioGateway, undecidedRuns, type WireGateway } from './wire-support.js';
+import { readEvents } from './helpers.js';
+
+const DEEP = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+const call = (id: string, params: string) => `{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":${params}}`;
+
+/** Shapes that a Go-decoding server reads as a denied, hidden or over-cap call. */
+const GO_BYPASSES: Array<[string, string]> = [
+  ['"Method" beside "method"', '{"jsonrpc":"2.0","id":"b1","method":"ping","Method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
+  ['"ID" instead of "id"', '{"jsonrpc":"2.0","ID":"b2","method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
+  ['"Name" beside "name"', call('b3', '{"name":"echo","Name":"delete_file","arguments":{"path":"/etc"}}')],
+  ['"Arguments" beside "arguments"', call('b4', '{"name":"transfer","arguments":{"amount":1},"Arguments":{"amount":5000}}')],
+  ['"Amount" beside "amount"', call('b5', '{"name":"transfer","arguments":{"amount":1,"Amount":5000}}')],
+  ['"To" where a deny rule reads "to"', call('b6', '{"name":"transfer","arguments":{"amount":1,"To":"offshore"}}')],
+  ['a response carrying "Method"', '{"jsonrpc":"2.0","id":"b7","result":{},"Method":"tools/call","Params":{"name":"delete_file","arguments":{}}}'],
+  ['a "PARAMS" object', '{"jsonrpc":"2.0","id":"b8","method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}'],
+  ['a case variant of a denied tool', call('b9', '{"name":"Delete_File","arguments":{"path":"/etc"}}')],
+  ['a case variant of a hidden tool', call('b10', '{"name":"SECRET","arguments":{}}')],
+  ['a tools/call notification', '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
+  ['a tools/call notification in a batch', '[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{}}},{"jsonrpc":"2.0","id":"b12","method":"ping"}]'],
+];
+
+/** Shapes that crashed the process. */
+const CRASHES: Array<[string, string]> = [
+  ['1e309 in the arguments', call('c1', '{"name":"echo","arguments":{"x":1e309}}')],
+  ['-1e309 nested in the arguments', call('c2', '{"name":"echo","arguments":{"x":[{"y":-1e309}]}}')],
+  ['arguments nested 5,000 deep', call('c3', `{"name":"echo","arguments":${DEEP}}`)],
+  ['a batch element nested 5,000 deep', `[${call('c4', `{"name":"echo","arguments":${DEEP}}`)}]`],
+  ['an id of 1e309', '{"jsonrpc":"2.0","id":1e309,"method":"tools/call","params":{"name":"echo","arguments":{}}}'],
+];
+
+/**
+ * Send each shape, then a control call; check after each that the gateway is
+ * up and the server ran only what was decided. Every failing shape is
+ * reported (not only the first), so each can be seen to fail without the fix.
+ */
+async function attack(g: WireGateway, shapes: Array<[string, string]>): Promise<void> {
+  const failures: string[] = [];
+  let n = 0;
+  let undecided = 0;
+  for (const [what, text] of shapes) {
+    try {
+      await g.send(text);
+      assert.ok(g.alive(), 'the gateway died');
+      // The control orders the checks after the shape was handled (stdio and the audit sink keep order).
+      await g.control(`ctl-${++n}`);
+      const bad = undecidedRuns(g);
+      const fresh = bad.slice(undecided);
+      undecided = bad.length;
+      if (fresh.length > 0) throw new Error(fresh.map((r) => `the server got ${r.tool} ${JSON.stringify(r.fields ?? {})}, not decided so`).join('; '));
+    } catch (err) {
+      failures.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      if (!g.alive()) break;
+    }
+  }
+  assert.deepEqual(failures, []);
+}
+
+for (const transport of ['stdio', 'http'] as const) {
+  const open = transport === 'stdio' ? stdioGateway : httpGateway;
+
+  describe(`wire (${transport}): what a server reads is what was decided`, () => {
+    test('against a Go-decoding server, no case-variant, look-alike or id-less shape runs a denied, hidden or over-cap call', async () => {
+      const g = await open('go');
+      try {
+        await attack(g, GO_BYPASSES);
+        const ran = serverLog(g.serverLog).filter((e) => e.executed);
+        assert.deepEqual(
+          ran.filter((e) => e.tool !== 'echo').map((e) => e.tool),
+          [],
+          'only the echo controls ran',
+        );
+        // The refused calls are audited too (as denied), e.g. the notification and the look-alikes.
+        const denied = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied');
+        assert.ok(denied.some((e) => e.reason === 'invalid_call' && /without an id/.test(e.message)), 'the tools/call notification is audited');
+        assert.ok(denied.some((e) => e.tool === 'Delete_File' && /looks like "delete_file"/.test(e.message)), 'the look-alike is audited');
+      } finally {
+        await g.close();
+      }
+    });
+
+    test('a duplicate method key is never forwarded raw (a first-key-wins server would run the first)', async () => {
+      const g = await open('first');
+      try {
+        await attack(g, [
+          ['two "method" keys', '{"jsonrpc":"2.0","id":"d1","method":"tools/call","params":{"name":"delete_file","arguments":{}},"method":"ping"}'],
+          ['two "name" keys', call('d2', '{"name":"delete_file","name":"echo","arguments":{}}')],
+          ['two "amount" keys', call('d3', '{"name":"transfer","arguments":{"amount":5000,"amount":1}}')],
+          ['a duplicate written as an escape', call('d4', '{"name":"transfer","arguments":{"amount":5000,"\\u0061mount":1}}')],
+        ]);
+        assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'), []);
+      } finally {
+        await g.close();
+      }
+    });
+
+    test('Infinity and deep nesting end one message, not the gateway; the call is refused and audited', async () => {
+      const g = await open('go');
+      try {
+        await attack(g, CRASHES);
+        const refused = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && e.reason === 'invalid_call');
+        assert.ok(refused.some((e) => e.request_id === 'c1' && /out of range/.test(e.message)), JSON.stringify(refused));
+        assert.ok(refused.some((e) => e.request_id === 'c3' && /deeper than 64/.test(e.message)), JSON.stringify(refused));
+        assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'), []);
+      } finally {
+        await g.close();
+      }
+    });
+  });
+}
+
+describe('wire (stdio): ids and answers', () => {
+  test('two calls with one id in flight: the second is refused before it is forwarded; each run has its record', async () => {
+    const g = await stdioGateway('go');
+    try {
+      const a = call('same', '{"name":"echo","arguments":{"text":"first"}}');
+      const b = call('same', '{"name":"echo","arguments":{"text":"second"}}');
+      g.raw.send(`${a}\n${b}`);
+      await g.control('ctl-after');
+      const answers = g.raw.messages.filter((m: any) => m.id === 'same');
+      assert.equal(answers.length, 2, JSON.stringify(answers));
+      assert.ok(answers.some((m: any) => m.error?.code === -32600 && /already in flight/.test(m.error.message)));
+      const ran = assertOnlyDecidedRan(g).filter((e) => e.id === 'same');
+      assert.equal(ran.length, 1);
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('a ping and a tools/list with one id: the list is never answered unfiltered', async () => {
+    const g = await stdioGateway('go');
+    try {
+      g.raw.send(`{"jsonrpc":"2.0","id":"twin","method":"ping"}\n{"jsonrpc":"2.0","id":"twin","method":"tools/list"}`);
+      await g.control('ctl-after');
+      const answers = g.raw.messages.filter((m: any) => m.id === 'twin');
+      assert.equal(answers.length, 2, JSON.stringify(answers));
+      assert.ok(!JSON.stringify(answers).includes('secret'), `a hidden tool leaked: ${JSON.stringify(answers)}`);
+      // Positive control: a list with its own id is filtered and does list the visible tools.
+      g.raw.send({ jsonrpc: '2.0', id: 'list', method: 'tools/list' });
+      const list = await g.raw.response('list');
+      assert.deepEqual(list.result.tools.map((t: { name: string }) => t.name).sort(), ['delete_file', 'echo', 'transfer']);
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('a hostile server\'s tools/list nested 5,000 deep: the client gets an error, the gateway stays up', async () => {
+    const g = await stdioGateway('go', { DEEP_LIST: '1' });
+    try {
+      g.raw.send({ jsonrpc: '2.0', id: 'deep-list', method: 'tools/list' });
+      const res = await g.raw.response('deep-list');
+      assert.equal(res.error?.code, -32603, JSON.stringify(res).slice(0, 300));
+      await g.control('ctl-after');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('a Cyrillic look-alike of a denied tool is refused and audited, unless the server listed that exact name', async () => {
+    const g = await stdioGateway('go');
+    try {
+      g.raw.send(call('cyr', '{"name":"d\u0435lete_file","arguments":{}}'));
+      const res = await g.raw.response('cyr');
+      assert.equal(res.result?.isError, true);
+      assert.match(res.result.content[0].text, /looks like "delete_file"/);
+      const rec = await recordOf(g.stateDir, 'cyr');
+      assert.equal(rec.decision, 'denied');
+      await g.control('ctl-after');
+    } finally {
+      await g.close();
+    }
+  });
+
+  test('limits are flags: --max-batch 2 refuses a batch of 3 with -32600, a batch of 2 is answered', async () => {
+    const g = await stdioGateway('go', {}, ['--max-batch', '2']);
+    try {
+      const ping = (id: string) => ({ jsonrpc: '2.0', id, method: 'ping' });
+      g.raw.send([ping('p1'), ping('p2'), ping('p3')]);
+      const refused = await g.raw.waitFor((m: any) => m?.error?.code === -32600);
+      assert.match(refused.error.message, /batch of 3 messages \(limit 2\)/);
+      g.raw.send([ping('p4'), ping('p5')]);
+      const answer = await g.raw.waitFor((m: any) => Array.isArray(m));
+      assert.deepEqual(answer.map((m: any) => m.id).sort(), ['p4', 'p5']);
+      assert.equal(serverLog(g.serverLog).filter((e) => e.method === 'ping').length, 2);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
+  test('a tools/call without an id is never forwarded: dropped and audited; a call with an id still works', async () => {
+    const g = await httpGateway('go');
+    const V = '2026-07-28';
+    const meta = { 'io.modelcontextprotocol/protocolVersion': V };
+    const post = (body: unknown, name: string) =>
+      fetch(g.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': name },
+        body: JSON.stringify(body),
+      });
+    try {
+      const note = await post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/etc' }, _meta: meta } }, 'delete_file');
+      assert.equal(note.status, 202);
+      // Positive control on the same lane: it follows the notification through the same session, in order.
+      const res = await post({ jsonrpc: '2.0', id: 'lane-ctl', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: meta } }, 'echo');
+      const answer = (await res.json()) as { id: string; result?: { content: Array<{ text: string }> } };
+      assert.equal(answer.id, 'lane-ctl');
+      assert.match(answer.result?.content[0]?.text ?? '', /executed echo/);
+      // The lane renames ids (lane-N); the echo's record is the second call record, after the dropped one.
+      for (let i = 0; !readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.tool === 'echo'); i++) {
+        assert.ok(i < 400, 'no audit record for the control call');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'), []);
+      const dropped = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && /without an id/.test(e.message));
+      assert.equal(dropped.length, 1);
+      assert.equal(dropped[0]!.tool, 'delete_file');
+    } finally {
+      await g.close();
+    }
+  });
+});
