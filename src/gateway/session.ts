@@ -28,6 +28,7 @@ import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
+import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { caseVariantArgument, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
@@ -1077,6 +1078,7 @@ export class GatewaySession {
   private filterToolList(res: JsonRpcResponse): JsonRpcResponse {
     const policy = this.o.policy();
     const result = res.result as Record<string, unknown> & { tools: unknown[] };
+    this.checkPolicyNames(policy, result);
     const tools = result.tools.filter((t) => {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
       this.listedTools.add(t.name);
@@ -1096,6 +1098,27 @@ export class GatewaySession {
       return isToolVisible(policy, t.name);
     });
     return { ...res, result: { ...result, tools } };
+  }
+
+  /** Tool names of a paginated tools/list, until its last page. */
+  private listedSoFar: string[] = [];
+  /** The policy version and missing names last reported, so a session repeats no warning. */
+  private lastMismatch = '';
+
+  /** Warn (log and a policy_mismatch event) about every tool the policy names that the server does not list. */
+  private checkPolicyNames(policy: CompiledPolicy, result: Record<string, unknown> & { tools: unknown[] }): void {
+    for (const t of result.tools) if (isPlainObject(t) && typeof t.name === 'string') this.listedSoFar.push(t.name);
+    if (typeof result.nextCursor === 'string' && result.nextCursor !== '') return;
+    const missing = policyMismatch(policy, this.listedSoFar);
+    this.listedSoFar = [];
+    const key = `${policy.hash} ${missing.map((m) => m.tool).join(' ')}`;
+    if (missing.length === 0 || key === this.lastMismatch) return;
+    this.lastMismatch = key;
+    for (const m of missing) {
+      const message = describeMissing(m);
+      this.o.log.warn({ tool: m.tool, suggestions: m.suggestions, policy: policy.file }, message);
+      this.emit({ type: 'policy_mismatch', tool: m.tool, message, suggestions: m.suggestions, policy_hash: policy.hash });
+    }
   }
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { definitionHash, fullDefinition, PinChecker, pinHash, pinnedDefinition, type PinMode } from './index.js';
 import { RedisPinStore } from './redis.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../state/redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../../test/support/redis.js';
 
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));
 const skipOwn = skip === false ? skipUnless('redis-server', redisServerMissing()) : skip;
