@@ -292,3 +292,24 @@ describe('wire (legacy HTTP+SSE)', () => {
     }
   });
 });
+
+describe('wire (stdio): message size', () => {
+  test('--max-message-bytes: a longer line is refused with -32600 as it grows (not buffered), and the gateway goes on', async () => {
+    const g = await stdioGateway('go', {}, ['--max-message-bytes', '2000']);
+    try {
+      // A whole line over the limit.
+      g.raw.send(call('big', `{"name":"echo","arguments":{"text":"${'x'.repeat(3000)}"}}`));
+      const whole = await g.raw.waitFor((m: any) => m?.error?.code === -32600 && /larger than 2000 bytes/.test(m.error.message));
+      assert.equal(whole.id, null);
+      // A line still growing past the limit: refused before its end arrives.
+      const before = g.raw.messages.length;
+      g.raw.proc.stdin.write(`{"jsonrpc":"2.0","id":"grow","method":"tools/call","params":{"name":"echo","arguments":{"text":"${'y'.repeat(5000)}`);
+      await g.raw.waitFor((m: any) => g.raw.messages.indexOf(m) >= before && m?.error?.code === -32600);
+      g.raw.proc.stdin.write('"}}}\n');
+      await g.control('ctl-after');
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.id === 'big' || e.id === 'grow'), []);
+    } finally {
+      await g.close();
+    }
+  });
+});
