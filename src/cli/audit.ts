@@ -15,6 +15,7 @@ import {
   journaledRecords,
   readCheckpoints,
   readHmacKeyFile,
+  storeId,
   toCsvLine,
   UNKNOWN_OUTCOME,
   unknownOutcomes,
@@ -104,7 +105,7 @@ export function registerAudit(program: Command): void {
     const reader = await openAuditReader(loc);
     try {
       const records = await reader.chainRecords();
-      const cps = readCheckpoints(loc.stateDir);
+      const cps = readCheckpoints(loc.stateDir, storeId(loc));
       const res = verifyRecords(records, { ...(key ? { key } : {}), ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}) });
       // Every writer of a SQLite log keeps the checkpoint file beside it (audit.db exists, so one ran): its absence hides any truncation.
       if (!cps.file && reader.kind === 'sqlite' && o.checkpoints) {
