@@ -122,9 +122,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeNoun && !nameVerb) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
-  // Tunnels and port forwards open network paths into or out of a system.
+  // Tunnels, port forwards and terminals open a way into or out of a system.
   const opening = nameTokens.find((t) => NETWORK_OPENINGS.has(t));
-  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path` });
+  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path or a terminal` });
 
   // 4. The description: its leading verb, money in its first sentence, telling phrases anywhere.
   const descMoneyEvidence: Evidence[] = [];
@@ -150,6 +150,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
+  else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
   const lower = description.toLowerCase();
   const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
@@ -344,7 +345,9 @@ const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
-const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards']);
+/** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
+const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
 const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
@@ -388,8 +391,11 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
     const n = normalizeArg(p.name);
     if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
-    if (!ACTION_ARG.test(n) || !Array.isArray(p.schema.enum)) continue;
-    for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    if (!ACTION_ARG.test(n)) continue;
+    if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
+    const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+    for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
