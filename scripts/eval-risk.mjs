@@ -93,7 +93,8 @@ if (files.length > 0) {
   evaluate('set B: development, once held out (data/risk-heldout/set-b)', load(join(root, 'data', 'risk-heldout', 'set-b')));
   evaluate('set C: development, once held out (data/risk-heldout/set-c)', load(join(root, 'data', 'risk-heldout', 'set-c')));
   evaluate('set D: development, once held out (data/risk-heldout/set-d)', load(join(root, 'data', 'risk-heldout', 'set-d')));
-  const heldout = evaluate('set E: held out (data/risk-heldout/set-e)', load(join(root, 'data', 'risk-heldout', 'set-e')));
+  evaluate('set E: development, once held out (data/risk-heldout/set-e)', load(join(root, 'data', 'risk-heldout', 'set-e')));
+  const heldout = evaluate('set F: held out (data/risk-heldout/set-f)', load(join(root, 'data', 'risk-heldout', 'set-f')));
   // The targets of issue 23 for the held-out set.
   const ok =
     heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
