@@ -1,12 +1,14 @@
 // The classifier: a pure, deterministic function from a tool definition to a risk category,
-// a risk level and the reasons. No model calls, no I/O.
+// a risk level, a confidence and the reasons. No model calls, no I/O.
 //
-// How it decides. Each piece of evidence votes for a category with a weight:
-//   money nouns in the name (20) or an amount+currency schema (16) > the verb of the name (10):
-//   `list_invoices` reads financial records, `cancel_subscription` is Financial, not Write > the description's verb and
-//   phrases (5–6) > argument names (3–5) > the server's annotations (1–3: claims, not proof).
-// The category with the highest total wins; ties go to the more severe category. The risk level
-// then follows from the category and modifiers (secrets, bulk deletes, arbitrary code…).
+// How it decides. Each piece of evidence votes for a category with a weight (the table is in
+// README.md beside this file): money nouns in the name (20) > amount with currency or a trade
+// side (16) > a command argument, the most severe of the tool's actions (15) > money or
+// irreversibility in the description (12) > the verb of the name, read with its object (10) >
+// the description's verb and phrases (5–6) > the server's annotations (1–3: claims, which may
+// only raise). The heaviest category wins; ties and close calls (ROUND_UP) go to the more
+// severe. The risk level then follows from the category and modifiers (secrets, bulk deletes,
+// arbitrary code, force/confirm flags, destructiveHint…).
 import {
   ACCESS_NOUNS,
   BROWSER_NOUNS,
