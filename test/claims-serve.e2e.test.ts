@@ -2,7 +2,8 @@
 // sessions, through the built binary and the official SDK client:
 // - prompts and resources of every server are merged on /mcp (prompts named
 //   <server>__<prompt>, resources by URI), and get/read reach the owner;
-// - every client session gets its own connection to each server it uses.
+// - every client session gets its own connection to each server it uses;
+// - two servers' tools of the same name never shadow each other, nor share counters.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { bin, tempDir, textOf } from './helpers.js';
 import { Proc } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 /** A stdio MCP server named by its first argument: one tool (whoami: its pid), one prompt, one resource. */
 const NAMED_SERVER = `
@@ -31,9 +33,9 @@ require('readline').createInterface({ input: process.stdin }).on('line', (line) 
   }
 });`;
 
-async function startServe(): Promise<{ gw: Proc; url: string }> {
+async function startServe(policy = 'version: "1"\n'): Promise<{ gw: Proc; url: string }> {
   const dir = tempDir('toolgate-claims-serve-');
-  writeFileSync(join(dir, 'open.yaml'), 'version: "1"\n');
+  writeFileSync(join(dir, 'open.yaml'), policy);
   const entry = (name: string) => `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", ${JSON.stringify(NAMED_SERVER)}, ${name}]\n    policy: ./open.yaml\n`;
   writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n${entry('alpha')}${entry('beta')}`);
   const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
@@ -92,6 +94,29 @@ test('every client session gets its own connection to each server it uses (on /m
       assert.notEqual(betaOne, betaTwo);
     } finally {
       await Promise.all([one.close(), two.close(), direct.close()]);
+    }
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('two servers with the same tool name never shadow each other, nor share counters', async () => {
+  await clearOfWindowEnd('hour');
+  // Both servers' policies (the same file) allow one whoami an hour: per server, not in total.
+  const { gw, url } = await startServe('version: "1"\ntools:\n  whoami:\n    rules:\n      - name: "one an hour"\n        rate_limit: 1/hour\n');
+  try {
+    const c = await client(url);
+    try {
+      const call = async (tool: string) => {
+        const r = await c.callTool({ name: tool, arguments: {} });
+        return r.isError === true ? 'denied' : textOf(r).replace(/ pid \d+$/, '');
+      };
+      assert.equal(await call('alpha__whoami'), 'alpha');
+      assert.equal(await call('beta__whoami'), 'beta', "alpha's call spent nothing of beta's quota");
+      assert.equal(await call('alpha__whoami'), 'denied');
+      assert.equal(await call('beta__whoami'), 'denied');
+    } finally {
+      await c.close();
     }
   } finally {
     await gw.stop();
