@@ -272,6 +272,16 @@ describe('audit log through the gateway binary', () => {
     while (!(existsSync(received) && readFileSync(received, 'utf8').includes('m1'))) await new Promise((r) => setTimeout(r, 20));
     g.proc.kill('SIGKILL');
     await g.exited;
+    // Before any gateway starts again, query and verify already say the outcome is unknown.
+    const before = await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'slow']);
+    assert.match(before.stdout, /decision +allowed +slow .*outcome=unknown \(its gateway died\)/, before.stdout);
+    const beforeJson = JSON.parse((await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'slow', '--json'])).stdout);
+    assert.deepEqual([beforeJson.outcome, beforeJson.outcome_derived], ['unknown', true]);
+    const noted = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
+    assert.equal(noted.code, 0, noted.stdout);
+    assert.match(noted.stdout, /note: 1 call\(s\) were in flight when their gateway died/);
+    const quick = await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'quick', '--kind', 'decision']);
+    assert.doesNotMatch(quick.stdout, /unknown/, 'positive control: a call that ended is not unknown');
 
     const next = new RawGateway(gatewayArgs(policy, stateDir, slowServer), env);
     await next.initialize();
@@ -298,6 +308,7 @@ describe('audit log through the gateway binary', () => {
     await third.close();
     const again = (await toolgate(['audit', 'query', '--state-dir', stateDir, '--json', '--tool', 'slow'])).stdout.trim().split('\n');
     assert.equal(again.length, 2);
+    assert.ok(!again[0]!.includes('outcome_derived'), 'closed by a record now, no longer derived');
   });
 
   test('truncation is caught against the signed checkpoints: the last records, a whole chain, every row, the checkpoint file; with and without a key', async () => {
@@ -354,10 +365,10 @@ describe('audit log through the gateway binary', () => {
       restore();
       // A checkpoint made up without the key is refused when the key is given.
       if (keyed) {
-        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: 1 }) + '\n', { flag: 'a' });
+        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: cps[0].n + 1 }) + '\n', { flag: 'a' });
         const forged = await verify();
         assert.equal(forged.code, 1);
-        assert.match(forged.stdout, /forged: a checkpoint of instance \S+ \(#1, .*\) does not match its signature/);
+        assert.match(forged.stdout, new RegExp(`forged: a checkpoint of instance \\S+ \\(#${cps[0].n + 1}, .*\\) does not match its signature`));
       }
       // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok.
       rmSync(join(stateDir, 'audit-checkpoints.jsonl'));

@@ -1,7 +1,7 @@
 // Wire fuzzing: random and mutated JSON-RPC frames (fast-check) through a
 // real toolgate, over stdio and Streamable HTTP, in front of servers that
 // decode like Go (case-insensitive keys, last wins) or keep the first of
-// duplicate keys. After every frame:
+// duplicate keys, or coerce types like pydantic. After every frame:
 //   - the gateway is up and a control call still works;
 //   - the frame got its answer: a whole-frame error, or an answer for each
 //     request id in it;
@@ -14,6 +14,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { httpGateway, stdioGateway, undecidedRuns, type Decode, type WireGateway } from './wire-support.js';
+import { CRASHES, DUPLICATES, GO_BYPASSES } from './wire-corpus.js';
+
+/** The corpus goes first (fast-check examples), then random frames. */
+const CORPUS = [...GO_BYPASSES, ...DUPLICATES, ...CRASHES].map(([, text]) => [text] as [string]);
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -120,7 +124,7 @@ async function fuzz(open: () => Promise<WireGateway>, label: string): Promise<vo
         const bad = undecidedRuns(g);
         assert.deepEqual(bad.map((r) => `the server got ${r.tool} ${JSON.stringify(r.fields ?? {})} from ${r.raw.slice(0, 300)}`), []);
       }),
-      { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
+      { numRuns: RUNS, examples: CORPUS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
     );
   } finally {
     await g.close();
@@ -130,6 +134,7 @@ async function fuzz(open: () => Promise<WireGateway>, label: string): Promise<vo
 const gateways: Array<[string, Decode, (d: Decode) => Promise<WireGateway>]> = [
   ['stdio', 'go', (d) => stdioGateway(d)],
   ['stdio', 'first', (d) => stdioGateway(d)],
+  ['stdio', 'pydantic', (d) => stdioGateway(d)],
   ['http', 'go', (d) => httpGateway(d)],
 ];
 

@@ -167,8 +167,13 @@ export function serve(decode: Decode): void {
           // A lenient server runs a call without an id too; it just cannot answer it.
           entry.executed = true;
         }
+        // An echo of "slow..." answers after a while (so a test can have it in flight).
+        const slow = tool?.name === 'echo' && typeof (entry.fields as { text?: unknown } | undefined)?.text === 'string' && String((entry.fields as { text: string }).text).startsWith('slow');
         if (id !== undefined) {
-          send(tool ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.fields)}` }] } } : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } });
+          if (slow) {
+            const answer = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool!.name} ${JSON.stringify(entry.fields)}` }] } };
+            setTimeout(() => send(answer), 1000);
+          } else send(tool ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.fields)}` }] } } : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } });
         }
       } else if (id !== undefined && method !== undefined) {
         send({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });

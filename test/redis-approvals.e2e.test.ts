@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bigChargesNeedApproval, bin, demoServer, gatewayArgs, RawGateway, readEvents, textOf, writePolicy } from './helpers.js';
-import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 
 const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';

@@ -20,12 +20,12 @@ import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { ApprovalOutcome, HeldApproval } from '../src/approval/queue.js';
 import type { NewApproval } from '../src/approval/types.js';
-import { T0, req } from '../src/state/contract.js';
+import { T0, req } from './support/counter-store-contract.js';
 import { isStateUnavailable } from '../src/state/errors.js';
 import { RedisCounterStore, type RedisCounterStoreOptions, type RedisReservationHandle } from '../src/state/redis.js';
 import { openRedisConnection } from '../src/state/redis-client.js';
-import { OwnRedisCluster, redisClusterToolsMissing } from '../src/state/redis-cluster-testing.js';
-import { skipUnless } from '../src/state/redis-testing.js';
+import { OwnRedisCluster, redisClusterToolsMissing } from './support/redis-cluster.js';
+import { skipUnless } from './support/redis.js';
 import type { ReserveResult } from '../src/state/types.js';
 
 const skip = skipUnless('Redis Cluster', redisClusterToolsMissing(), 'install redis-server and redis-cli');

@@ -18,8 +18,8 @@ import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { NewApproval } from '../src/approval/types.js';
 import { fullDefinition, PinChecker, pinHash } from '../src/pins/index.js';
 import { RedisPinStore } from '../src/pins/redis.js';
-import { OwnRedisCluster, redisClusterToolsMissing } from '../src/state/redis-cluster-testing.js';
-import { selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { OwnRedisCluster, redisClusterToolsMissing } from './support/redis-cluster.js';
+import { selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
 
 const run = promisify(execFile);
 const DENIED = '[TOOLGATE POLICY DENIED]';

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { demoServer, filesContaining, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
 import { windowEnd, windowStart } from '../src/state/window.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';

@@ -53,8 +53,8 @@ export function sha256Canonical(v: unknown): string {
   return createHash('sha256').update(canonicalize(v) ?? 'null').digest('hex');
 }
 
-export async function stdioGateway(decode: Decode, env: NodeJS.ProcessEnv = {}, extra: string[] = []): Promise<WireGateway & { raw: RawGateway }> {
-  const w = writePolicy(WIRE_POLICY);
+export async function stdioGateway(decode: Decode, env: NodeJS.ProcessEnv = {}, extra: string[] = [], policy = WIRE_POLICY): Promise<WireGateway & { raw: RawGateway }> {
+  const w = writePolicy(policy);
   const serverLog = join(w.dir, 'server.jsonl');
   const raw = new RawGateway(gatewayArgs(w.policy, w.stateDir, [process.execPath, lenientServer], extra), { ...process.env, DECODE: decode, SERVER_LOG: serverLog, ...env });
   await raw.initialize();

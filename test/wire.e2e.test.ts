@@ -7,34 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertOnlyDecidedRan, httpGateway, recordOf, serverLog, stdioGateway, undecidedRuns, type WireGateway } from './wire-support.js';
 import { readEvents } from './helpers.js';
-
-const DEEP = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
-const call = (id: string, params: string) => `{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":${params}}`;
-
-/** Shapes that a Go-decoding server reads as a denied, hidden or over-cap call. */
-const GO_BYPASSES: Array<[string, string]> = [
-  ['"Method" beside "method"', '{"jsonrpc":"2.0","id":"b1","method":"ping","Method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
-  ['"ID" instead of "id"', '{"jsonrpc":"2.0","ID":"b2","method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
-  ['"Name" beside "name"', call('b3', '{"name":"echo","Name":"delete_file","arguments":{"path":"/etc"}}')],
-  ['"Arguments" beside "arguments"', call('b4', '{"name":"transfer","arguments":{"amount":1},"Arguments":{"amount":5000}}')],
-  ['"Amount" beside "amount"', call('b5', '{"name":"transfer","arguments":{"amount":1,"Amount":5000}}')],
-  ['"To" where a deny rule reads "to"', call('b6', '{"name":"transfer","arguments":{"amount":1,"To":"offshore"}}')],
-  ['a response carrying "Method"', '{"jsonrpc":"2.0","id":"b7","result":{},"Method":"tools/call","Params":{"name":"delete_file","arguments":{}}}'],
-  ['a "PARAMS" object', '{"jsonrpc":"2.0","id":"b8","method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}'],
-  ['a case variant of a denied tool', call('b9', '{"name":"Delete_File","arguments":{"path":"/etc"}}')],
-  ['a case variant of a hidden tool', call('b10', '{"name":"SECRET","arguments":{}}')],
-  ['a tools/call notification', '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
-  ['a tools/call notification in a batch', '[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{}}},{"jsonrpc":"2.0","id":"b12","method":"ping"}]'],
-];
-
-/** Shapes that crashed the process. */
-const CRASHES: Array<[string, string]> = [
-  ['1e309 in the arguments', call('c1', '{"name":"echo","arguments":{"x":1e309}}')],
-  ['-1e309 nested in the arguments', call('c2', '{"name":"echo","arguments":{"x":[{"y":-1e309}]}}')],
-  ['arguments nested 5,000 deep', call('c3', `{"name":"echo","arguments":${DEEP}}`)],
-  ['a batch element nested 5,000 deep', `[${call('c4', `{"name":"echo","arguments":${DEEP}}`)}]`],
-  ['an id of 1e309', '{"jsonrpc":"2.0","id":1e309,"method":"tools/call","params":{"name":"echo","arguments":{}}}'],
-];
+import { call, CRASHES, DUPLICATES, GO_BYPASSES } from './wire-corpus.js';
 
 /**
  * Send each shape, then a control call; check after each that the gateway is
@@ -89,12 +62,7 @@ for (const transport of ['stdio', 'http'] as const) {
     test('a duplicate method key is never forwarded raw (a first-key-wins server would run the first)', async () => {
       const g = await open('first');
       try {
-        await attack(g, [
-          ['two "method" keys', '{"jsonrpc":"2.0","id":"d1","method":"tools/call","params":{"name":"delete_file","arguments":{}},"method":"ping"}'],
-          ['two "name" keys', call('d2', '{"name":"delete_file","name":"echo","arguments":{}}')],
-          ['two "amount" keys', call('d3', '{"name":"transfer","arguments":{"amount":5000,"amount":1}}')],
-          ['a duplicate written as an escape', call('d4', '{"name":"transfer","arguments":{"amount":5000,"\\u0061mount":1}}')],
-        ]);
+        await attack(g, DUPLICATES);
         assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'), []);
       } finally {
         await g.close();
@@ -219,12 +187,108 @@ describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
         assert.ok(i < 400, 'no audit record for the control call');
         await new Promise((r) => setTimeout(r, 25));
       }
+      // A refused body on the lane: 400 with the error, and audited by the lane's session.
+      const refused = await post({ jsonrpc: '2.0', id: 'lane-bad', method: 'tools/call', params: { name: 'delete_file', arguments: { amount: 1, Amount: 2 }, _meta: meta } }, 'delete_file');
+      assert.equal(refused.status, 400);
+      assert.equal(((await refused.json()) as { error: { code: number } }).error.code, -32602);
+      for (let i = 0; !readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.request_id === 'lane-bad'); i++) {
+        assert.ok(i < 400, 'no audit record for the refused call');
+        await new Promise((r) => setTimeout(r, 25));
+      }
       assert.deepEqual(serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'), []);
       const dropped = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && /without an id/.test(e.message));
       assert.equal(dropped.length, 1);
       assert.equal(dropped[0]!.tool, 'delete_file');
     } finally {
       await g.close();
+    }
+  });
+});
+
+describe('wire (stdio): a server that coerces types like pydantic', () => {
+  test('a string amount is decided as what the server will act on: a deny_if on a number never lets "5000" through', async () => {
+    const policy = `version: "1"
+tools:
+  transfer:
+    rules:
+      - name: "no big transfers"
+        action: deny_if
+        conditions:
+          - { path: "args.amount", op: gt, value: 1000 }
+        on_deny: "transfers over 1000 are not allowed"
+`;
+    const g = await stdioGateway('pydantic', {}, [], policy);
+    try {
+      await attack(g, [
+        ['a digit string over the limit', call('p1', '{"name":"transfer","arguments":{"amount":"5000","to":"x"}}')],
+        ['a decimal string over the limit', call('p2', '{"name":"transfer","arguments":{"amount":"5000.5","to":"x"}}')],
+      ]);
+      // Positive control: a number under the limit runs.
+      g.raw.send(call('p3', '{"name":"transfer","arguments":{"amount":5,"to":"x"}}'));
+      assert.match((await g.raw.response('p3')).result.content[0].text, /executed transfer/);
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool === 'transfer').map((e) => e.fields?.amount), [5]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('wire (legacy HTTP+SSE)', () => {
+  test('two calls with one id in flight: the second is refused, one runs; a duplicate-key body gets 400', async () => {
+    const { writePolicy } = await import('./helpers.js');
+    const { startGateway } = await import('./transports-helpers.js');
+    const { WIRE_POLICY, lenientServer } = await import('./wire-support.js');
+    const { join } = await import('node:path');
+    const w = writePolicy(WIRE_POLICY);
+    const log = join(w.dir, 'server.jsonl');
+    const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'sse', '--port', '0', '--', process.execPath, lenientServer], { ...process.env, DECODE: 'go', SERVER_LOG: log });
+    const stream = await fetch(url, { headers: { accept: 'text/event-stream' } });
+    const reader = stream.body!.getReader();
+    const messages: Array<Record<string, any>> = [];
+    let endpoint = '';
+    let buffer = '';
+    const pump = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += Buffer.from(value).toString('utf8');
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          if (/^event: endpoint/m.test(event)) endpoint = new URL(data, url).href;
+          else if (data) messages.push(...([] as Array<Record<string, any>>).concat(JSON.parse(data)));
+        }
+      }
+    })();
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; !ok(); i++) {
+        assert.ok(i < 400, `timed out; got ${JSON.stringify(messages)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    const post = (body: string) => fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    try {
+      await until(() => endpoint !== '');
+      await post(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
+      await until(() => messages.some((m) => m.id === 'init'));
+      await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+      const bad = await post(call('dup-keys', '{"name":"transfer","arguments":{"amount":5000,"amount":1}}'));
+      assert.equal(bad.status, 400);
+      // The first is answered only after a while (the server holds "slow" echoes): it is in flight when the second comes.
+      await post(call('same', '{"name":"echo","arguments":{"text":"slow first"}}'));
+      await until(() => serverLog(log).some((e) => e.id === 'same'));
+      await post(call('same', '{"name":"echo","arguments":{"text":"second"}}'));
+      await until(() => messages.filter((m) => m.id === 'same').length === 2);
+      assert.equal(messages.filter((m) => m.id === 'same' && m.error?.code === -32600).length, 1, JSON.stringify(messages));
+      assert.equal(serverLog(log).filter((e) => e.executed && e.id === 'same').length, 1);
+      assert.deepEqual(serverLog(log).filter((e) => e.tool === 'transfer'), []);
+    } finally {
+      await reader.cancel().catch(() => {});
+      await pump.catch(() => {});
+      gw.proc.kill('SIGTERM');
+      await gw.exited;
     }
   });
 });

@@ -9,13 +9,13 @@
 // Every route needs `Authorization: Bearer <admin key>` (compared in constant
 // time); without it: 401 with WWW-Authenticate. `by` names the approver (the
 // admin key proves the caller is an administrator, not which one; default
-// "admin-api"). Status codes: 404 unknown id, 409 no longer pending, 403 not
+// "admin-api"): a `by` name is recorded as declared, `approver_verified: false`. Status codes: 404 unknown id, 409 no longer pending, 403 not
 // an approver / self-approval, 400 bad body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject } from '../mcp/jsonrpc.js';
 import { secretEquals } from '../identity/tokens.js';
 import { isStateUnavailable } from '../state/errors.js';
-import { APPROVAL_STATUSES, approvalJson, type ApprovalDecider, type ApprovalStatus, type DecideResult } from './types.js';
+import { ADMIN_API_APPROVER, APPROVAL_STATUSES, approvalJson, type ApprovalDecider, type ApprovalStatus, type DecideResult } from './types.js';
 
 export interface ApprovalApiOptions {
   approvals: ApprovalDecider;
@@ -71,7 +71,7 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
         }
         const b = body.value;
         const reason = typeof b.reason === 'string' && b.reason.trim() !== '' ? b.reason.trim() : undefined;
-        const by = typeof b.by === 'string' && b.by.trim() !== '' ? b.by.trim() : 'admin-api';
+        const by = typeof b.by === 'string' && b.by.trim() !== '' ? b.by.trim() : ADMIN_API_APPROVER;
         const approve = rest[1] === 'approve';
         if (!approve && reason === undefined) {
           send(res, 400, { error: 'reason_required', message: 'a denial needs a reason: {"reason": "..."}' });

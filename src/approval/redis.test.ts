@@ -9,7 +9,7 @@ import { RedisApprovalStore } from './redis-store.js';
 import { RedisApprovalQueue } from './redis-queue.js';
 import { createApprovalApi } from './http.js';
 import { isStateUnavailable } from '../state/errors.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../state/redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../../test/support/redis.js';
 import type { NewApproval } from './types.js';
 
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));

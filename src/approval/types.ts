@@ -118,6 +118,19 @@ export function approvalJson(r: ApprovalRecord): Record<string, unknown> {
   };
 }
 
+/** The approver name of a decision made with the admin key and no `by` claim. */
+export const ADMIN_API_APPROVER = 'admin-api';
+
+/**
+ * Whether the recorded approver is established by a credential rather than
+ * declared: only the approval API's admin key holder, deciding as itself, is.
+ * `--as NAME` on the CLI, a `by` claim sent with the admin key and the
+ * client's own answer through elicitation are self-declared names.
+ */
+export function approverVerified(r: Pick<ApprovalRecord, 'channel' | 'decidedBy'>): boolean {
+  return r.channel === 'http' && r.decidedBy === ADMIN_API_APPROVER;
+}
+
 /** True when the requirement lets the calling identity approve its own call. */
 export function allowsSelfApproval(approvers: readonly string[] | undefined): boolean {
   return (approvers ?? []).includes(SELF_APPROVER);

@@ -14,7 +14,7 @@ export { AuditLog } from './writer.js';
 export { CHECKPOINT_EVENT, CHECKPOINT_FILE, CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint } from './checkpoint.js';
 export type { ChainCheckpoint, CheckpointSet } from './checkpoint.js';
 export { journaledRecords } from './journal.js';
-export { UNKNOWN_OUTCOME, unfinishedCalls } from './unfinished.js';
+export { UNKNOWN_OUTCOME, unfinishedCalls, unknownOutcomes } from './unfinished.js';
 export { openGatewayAudit } from './gateway.js';
 export type { GatewayAuditOptions } from './gateway.js';
 export type { AuditBackend, AuditWriterOptions } from './writer.js';

@@ -71,6 +71,8 @@ export interface AuditWriterOptions {
 }
 
 const MAX_BACKLOG = 100_000;
+/** While records flow, the chain head is noted outside the store at most this often (ms). */
+export const CHECKPOINT_EVERY_MS = 1000;
 
 export class AuditLog implements AuditWriter {
   readonly instance: string;
@@ -90,6 +92,7 @@ export class AuditLog implements AuditWriter {
   /** The last record the backend took (what a checkpoint may vouch for). */
   private durable = { n: 0, hash: '' };
   private checkpointed = 0;
+  private checkpointedAt = 0;
   /** The look for calls dead gateways left in flight, when the store answers asynchronously. */
   private recovering: Promise<void> | undefined;
   /** Records written (committed by the backend). */
@@ -154,6 +157,8 @@ export class AuditLog implements AuditWriter {
         this.backend.append(rec, this.chain.lastJson);
         this.written++;
         this.durable = { n: rec.n, hash: rec.hash };
+        // At most one checkpoint a second while records flow (heartbeats cover quiet times).
+        if (this.checkpointFile && this.now() - this.checkpointedAt >= CHECKPOINT_EVERY_MS) this.checkpoint();
         return rec;
       } catch (err) {
         this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
@@ -237,8 +242,9 @@ export class AuditLog implements AuditWriter {
   }
 
   /**
-   * Note the chain head outside the store (on every heartbeat and at close,
-   * when it moved), signed with the HMAC key when there is one.
+   * Note the chain head outside the store (at most once a second while
+   * records are written, on every heartbeat and at close, when it moved),
+   * signed with the HMAC key when there is one.
    */
   checkpoint(): void {
     if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
@@ -246,6 +252,7 @@ export class AuditLog implements AuditWriter {
     try {
       this.checkpointFile.append(c);
       this.checkpointed = c.n;
+      this.checkpointedAt = this.now();
     } catch (err) {
       this.warnOnce(`cannot write the audit checkpoint file: ${msg(err)}`);
       return;

@@ -1,5 +1,6 @@
 // `toolgate audit verify|query|export|prune|flush`: read and maintain the audit log.
 import { createWriteStream } from 'node:fs';
+import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import {
   CHECKPOINT_FILE,
@@ -15,6 +16,8 @@ import {
   readCheckpoints,
   readHmacKeyFile,
   toCsvLine,
+  UNKNOWN_OUTCOME,
+  unknownOutcomes,
   toJsonLine,
   verifyRecords,
   type AuditFilter,
@@ -108,6 +111,11 @@ export function registerAudit(program: Command): void {
         res.ok = false;
         res.problems.push({ kind: 'unverifiable', instance: '*', message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out` });
       }
+      const unknown = await unknownOutcomes(reader, records, { host: hostname(), now: Date.now() });
+      if (unknown.size > 0 && !o.json) {
+        process.stdout.write(`note: ${unknown.size} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`);
+        for (const r of unknown) process.stdout.write(`  ${formatRecordLine(r)}\n`);
+      }
       if (cps.unreadable > 0) process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
       process.stdout.write(`${o.json ? JSON.stringify(res, null, 2) : formatVerify(res)}\n`);
       if (!res.ok) process.exitCode = 1;
@@ -129,7 +137,11 @@ export function registerAudit(program: Command): void {
     const reader = await openAuditReader(auditLocation(o));
     try {
       const recs = await reader.records(filter);
-      const lines = recs.map((r) => (o.json ? toJsonLine(r) : formatRecordLine(r)));
+      // A call forwarded by a gateway that died, not yet closed by a next gateway: its outcome is unknown.
+      const unknown = await unknownOutcomes(reader, recs, { host: hostname(), now: Date.now() });
+      const lines = recs.map((r) =>
+        o.json ? toJsonLine(r, unknown.has(r) ? { outcome: UNKNOWN_OUTCOME, outcome_derived: true } : undefined) : formatRecordLine(r) + (unknown.has(r) ? `  outcome=${UNKNOWN_OUTCOME} (its gateway died)` : ''),
+      );
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
       else if (!o.json) process.stderr.write('no records match\n');
     } finally {
@@ -151,7 +163,7 @@ export function registerAudit(program: Command): void {
     try {
       const recs = await reader.records(filter);
       const out = o.output ? createWriteStream(o.output, { mode: 0o600 }) : process.stdout;
-      const body = o.format === 'csv' ? [csvHeader(), ...recs.map(toCsvLine)] : recs.map(toJsonLine);
+      const body = o.format === 'csv' ? [csvHeader(), ...recs.map(toCsvLine)] : recs.map((r) => toJsonLine(r));
       await new Promise<void>((resolve, reject) => {
         const text = body.length ? `${body.join('\n')}\n` : '';
         if (out === process.stdout) {

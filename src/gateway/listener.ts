@@ -284,7 +284,11 @@ export class Listener {
     if (body === undefined) return;
     const admitted = admitFrame(body, this.o.limits ?? DEFAULT_WIRE_LIMITS);
     const sidHeader = header(req, 'mcp-session-id');
-    if (admitted.refused) return this.refuse(res, admitted, sidHeader === undefined ? undefined : this.sessions.get(sidHeader), caller);
+    if (admitted.refused) {
+      // The session that would have handled it hears of it (to audit a refused call): the caller's own, or its stateless lane.
+      const live = sidHeader !== undefined ? this.sessions.get(sidHeader) : isModernVersion(header(req, 'mcp-protocol-version')) ? this.lanes.get(laneKey(endpoint, caller?.name)) : undefined;
+      return this.refuse(res, admitted, live, caller);
+    }
     const value = admitted.value;
     if (this.isModernRequest(req, value, sidHeader)) return this.modernPost(req, res, body, value, wantsSse, caller, endpoint);
     const messages = Array.isArray(value) ? value : [value];

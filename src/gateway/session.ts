@@ -17,9 +17,9 @@ import {
 } from '../mcp/jsonrpc.js';
 import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
-import { redactArgs } from '../approval/redact.js';
+import { previewCut, redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
-import { SELF_APPROVER } from '../approval/types.js';
+import { approverVerified, SELF_APPROVER } from '../approval/types.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
@@ -28,8 +28,10 @@ import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
+import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { caseVariantArgument, lookalikeOf } from './lookalike.js';
+import { mayHaveRun } from '../mcp/fate.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -161,6 +163,8 @@ interface PendingCall {
   rounds?: number;
   /** The protocol version the call was made under, for the audit log. */
   protocol?: string;
+  /** Handed to the upstream channel: from then on the server may act on it. */
+  sent?: boolean;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
 }
@@ -185,6 +189,8 @@ interface Slot {
   /** The parsed form of text (passed on, so the upstream channel need not parse it again). */
   value?: unknown;
   done: boolean;
+  /** The decided tools/call this slot carries (marked `sent` when it leaves). */
+  call?: PendingCall;
 }
 
 /**
@@ -248,6 +254,7 @@ export class GatewaySession {
     o.downstream.onclose = () => {
       this.releaseHeld('the client disconnected before a decision; the call was not executed');
       this.releaseParked();
+      this.releaseInFlight();
       this.onclose?.('downstream');
     };
     o.upstream.onclose = () => this.upstreamClosed();
@@ -404,6 +411,11 @@ export class GatewaySession {
     this.decideCall(req, batch, progress).catch((err: unknown) => {
       this.o.log.error({ err }, 'a tools/call failed inside toolgate; denied');
       if (progress.slot && !progress.slot.done) {
+        // Not sent: its place in the outbox is given up empty (nothing of it leaves).
+        if (!progress.forwarded) {
+          progress.slot.text = undefined;
+          progress.slot.value = undefined;
+        }
         progress.slot.done = true;
         this.flushOutbox();
       }
@@ -597,10 +609,14 @@ export class GatewaySession {
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return true;
     }
+    // Journaled before it leaves (and before anything of it is queued), like a first round; it continues (and closes) the previous round's record.
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, continues: parked.call.id, decision: 'allowed', approval_id: call.approvalId, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
+    call.sent = false;
     this.calls.set(idKey(req.id), call);
     const slot = this.reserveSlot();
     slot.text = JSON.stringify(req);
     slot.value = req;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
     return true;
@@ -719,11 +735,12 @@ export class GatewaySession {
     slot.text = JSON.stringify(req);
     slot.value = req;
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
-    this.calls.set(key, call);
-    progress.forwarded = true;
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
     this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
+    this.calls.set(key, call);
+    progress.forwarded = true;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
   }
@@ -771,6 +788,14 @@ export class GatewaySession {
       failClosed(`Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
       return;
     }
+    // Approving releases the whole call: an approver who would see only part of it cannot approve it.
+    const cut = previewCut(c.args);
+    if (cut !== undefined) {
+      const message = `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`;
+      this.emitCall({ ...base, decision: 'denied', reason: 'approval_too_large', message, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      return;
+    }
     let held: HeldApproval;
     try {
       held = this.o.approvals.open(
@@ -810,6 +835,8 @@ export class GatewaySession {
       approval_id: r.id,
       decided_by: r.decidedBy,
       approval_channel: r.channel,
+      // Said in the audit: was the approver's name proven by a credential, or declared (`--as`)?
+      approver_verified: outcome.status === 'approved' || outcome.status === 'denied' ? approverVerified(r) : undefined,
       message: outcome.status === 'approved' ? r.reason : outcome.message,
     });
 
@@ -821,10 +848,21 @@ export class GatewaySession {
       return;
     }
 
-    // Approved: reserve the counters now, then forward exactly the decided call.
+    // Approved: decide again under the policy in force now (it may have changed while the
+    // call waited: denied, hidden, a withheld pin), reserve the counters, then forward exactly
+    // the decided call.
+    const current = this.o.policy();
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) {
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      return;
+    }
     let reserved: GuardVerdict;
     try {
-      reserved = await this.o.guard.reserveApproved(verdict.decision);
+      const again = await this.o.guard.check(current, { tool: name, args: c.args, identity: this.o.identity, session: this.id }, { holdForApproval: true });
+      // Still wanting an approval: this one (for these exact arguments) is it.
+      reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
       const message = 'toolgate could not reserve counters for this approved call (state store unavailable); denied';
@@ -833,12 +871,12 @@ export class GatewaySession {
       return;
     }
     if (!reserved.allowed) {
-      this.emitCall({ ...base, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
     progress.slot = this.reserveSlot();
-    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
+    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
@@ -918,7 +956,9 @@ export class GatewaySession {
   private flushOutbox(): void {
     while (this.outbox.length > 0 && this.outbox[0]!.done) {
       const slot = this.outbox.shift()!;
-      if (slot.text !== undefined && this.upstreamOpen) this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
+      if (slot.text === undefined || !this.upstreamOpen) continue;
+      if (slot.call) slot.call.sent = true;
+      this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
     }
   }
 
@@ -1000,12 +1040,16 @@ export class GatewaySession {
         this.deliverFromUpstream(res, text);
         return;
       }
-      const outcome: UpstreamOutcome = res.error
-        ? 'rpc_error'
-        : isPlainObject(res.result) && res.result.isError === true
-          ? 'tool_error'
-          : 'ok';
-      void this.finishCall(call, outcome);
+      // A lost answer (the channel's own error says the request had left) keeps the counters.
+      if (res.error && mayHaveRun(res.error)) void this.finishCall(call, 'transport_error', 'ok');
+      else {
+        const outcome: UpstreamOutcome = res.error
+          ? 'rpc_error'
+          : isPlainObject(res.result) && res.result.isError === true
+            ? 'tool_error'
+            : 'ok';
+        void this.finishCall(call, outcome);
+      }
     }
     const poll = this.taskPolls.get(key);
     if (poll !== undefined) {
@@ -1034,6 +1078,7 @@ export class GatewaySession {
   private filterToolList(res: JsonRpcResponse): JsonRpcResponse {
     const policy = this.o.policy();
     const result = res.result as Record<string, unknown> & { tools: unknown[] };
+    this.checkPolicyNames(policy, result);
     const tools = result.tools.filter((t) => {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
       this.listedTools.add(t.name);
@@ -1053,6 +1098,27 @@ export class GatewaySession {
       return isToolVisible(policy, t.name);
     });
     return { ...res, result: { ...result, tools } };
+  }
+
+  /** Tool names of a paginated tools/list, until its last page. */
+  private listedSoFar: string[] = [];
+  /** The policy version and missing names last reported, so a session repeats no warning. */
+  private lastMismatch = '';
+
+  /** Warn (log and a policy_mismatch event) about every tool the policy names that the server does not list. */
+  private checkPolicyNames(policy: CompiledPolicy, result: Record<string, unknown> & { tools: unknown[] }): void {
+    for (const t of result.tools) if (isPlainObject(t) && typeof t.name === 'string') this.listedSoFar.push(t.name);
+    if (typeof result.nextCursor === 'string' && result.nextCursor !== '') return;
+    const missing = policyMismatch(policy, this.listedSoFar);
+    this.listedSoFar = [];
+    const key = `${policy.hash} ${missing.map((m) => m.tool).join(' ')}`;
+    if (missing.length === 0 || key === this.lastMismatch) return;
+    this.lastMismatch = key;
+    for (const m of missing) {
+      const message = describeMissing(m);
+      this.o.log.warn({ tool: m.tool, suggestions: m.suggestions, policy: policy.file }, message);
+      this.emit({ type: 'policy_mismatch', tool: m.tool, message, suggestions: m.suggestions, policy_hash: policy.hash });
+    }
   }
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
@@ -1094,14 +1160,28 @@ export class GatewaySession {
     });
   }
 
+  /**
+   * The client left with calls in flight. A call that reached the upstream may
+   * have run there: its counters stay (outcome `abandoned`), or an agent could
+   * send and disconnect to refund its own quota. One still queued never left.
+   */
+  private releaseInFlight(): void {
+    for (const [key, call] of this.calls) {
+      this.calls.delete(key);
+      void this.finishCall(call, 'abandoned', call.sent ? 'ok' : undefined);
+    }
+  }
+
   private upstreamClosed(): void {
     if (!this.upstreamOpen) return;
     this.upstreamOpen = false;
     this.releaseParked();
-    // Every call still waiting gets an error (never silence) and its counters back.
+    // Every call still waiting gets an error (never silence). A call the server
+    // received keeps its counters (it may have acted before it died); one that
+    // never left gets them back.
     for (const [key, call] of this.calls) {
       this.calls.delete(key);
-      void this.finishCall(call, 'transport_error');
+      void this.finishCall(call, 'transport_error', call.sent ? 'ok' : undefined);
       this.deliver(errorResponse(call.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before answering'), this.batchOf.get(key));
     }
     for (const key of this.lists) {

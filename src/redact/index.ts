@@ -3,3 +3,4 @@
 export { findSecrets, luhn, redactText } from './secrets.js';
 export type { SecretMatch } from './secrets.js';
 export { REDACTED, isSecretKey, parseRedactPath, redactValue } from './value.js';
+export type { RedactOptions } from './value.js';

@@ -28,24 +28,33 @@ export function parseRedactPath(path: string): PathSeg[] {
  * secret-named keys replaced, secrets inside strings replaced. Pure; never
  * changes its input.
  */
-export function redactValue(value: unknown, paths: readonly string[] = []): unknown {
+export function redactValue(value: unknown, paths: readonly string[] = [], opts: RedactOptions = {}): unknown {
   const parsed = paths.map(parseRedactPath).filter((p) => p.length > 0);
-  return walk(value, parsed);
+  return walk(value, parsed, opts.keepStructures === true);
 }
 
-function walk(value: unknown, paths: PathSeg[][]): unknown {
+export interface RedactOptions {
+  /**
+   * Under a secret-named key, mask only scalars and walk objects and arrays
+   * (the approval preview: a structure under `"auth"` could hide what the call
+   * does from the approver). Default: the whole value is masked.
+   */
+  keepStructures?: boolean;
+}
+
+function walk(value: unknown, paths: PathSeg[][], keepStructures: boolean): unknown {
   if (typeof value === 'string') return redactText(value);
   if (Array.isArray(value)) {
     return value.map((v, i) => {
       const sub = descend(paths, String(i));
-      return sub.hit ? REDACTED : walk(v, sub.rest);
+      return sub.hit ? REDACTED : walk(v, sub.rest, keepStructures);
     });
   }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const sub = descend(paths, k);
-      out[k] = sub.hit || (isSecretKey(k) && v !== null) ? REDACTED : walk(v, sub.rest);
+      out[k] = sub.hit || (isSecretKey(k) && v !== null && !(keepStructures && typeof v === 'object')) ? REDACTED : walk(v, sub.rest, keepStructures);
     }
     return out;
   }

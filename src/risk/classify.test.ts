@@ -167,6 +167,7 @@ test('a tool of many actions is as risky as its most severe action', () => {
   const byEnum = tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } } });
   assert.equal(cat(byEnum), 'Destructive');
   assert.equal(cat(tool('teams', 'Teams: list/get/get_members')), 'Read', 'only reads among the actions');
+  assert.equal(cat(tool('get_docs', 'Fetch the docs (/api/agents/register, see docs/build.md)')), 'Read', 'a URL path is not a list of actions');
   // A command argument is run, whatever the verb of the name.
   assert.equal(cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })), 'Execute');
 });
@@ -220,6 +221,16 @@ test('orders, batches and self-declared destruction', () => {
   assert.equal(cat(tool('get_email', 'Get an email (non-destructive peek)')), 'Read');
   assert.equal(cat(tool('deployments', 'Manage deployments: get/cancel/list')), 'Execute', 'cancelling a deployment stops what runs');
   assert.equal(cat(tool('service_new', 'Create a new service from a Docker image')), 'Execute', 'it builds and runs');
+  for (const [name, description] of [['create_deployment', 'Create a deployment'], ['pause_deployment', 'Pause deployment traffic'], ['add_cron_job', 'Add a cron job'], ['promote_release', 'Promote to production'], ['sync_git', 'Sync the git repository']] as const) {
+    assert.equal(cat(tool(name, description)), 'Execute', name);
+  }
+  assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
+  assert.equal(cat(tool('port_forward', 'Forward a local port to a pod')), 'Execute');
+  assert.equal(cat(tool('ssh_tunnel_create', 'Create a tunnel to the host')), 'Execute');
+  assert.equal(cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Execute');
+  assert.equal(cat(tool('query_account_transactions', 'Query all transactions affecting an account')), 'Financial');
+  // A read-only remark deep in the description does not make an execute tool a Read.
+  assert.equal(cat(tool('execute', 'Run a data-modifying SQL statement. Disabled: the server is read-only.')), 'Execute');
   assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
 });
 
@@ -240,4 +251,18 @@ test('deterministic and pure: the same input gives the same output, input untouc
   assert.deepEqual(classifyTools(tools), classifyTools(tools));
   assert.equal(JSON.stringify(tools), before);
   for (const c of classifyTools(tools)) assert.ok(c.reasons.length > 0);
+});
+
+test('hostile definitions do not throw and stay deterministic', () => {
+  const weird: ToolDefinition[] = [
+    { name: 'x', inputSchema: { type: 'object', properties: { action: { type: 'string', enum: [null, 5, { a: 1 }, 'delete'] as unknown[] }, side: null as unknown as JsonSchema } } },
+    { name: 'y', description: 'list/'.repeat(20_000) + 'delete', inputSchema: { properties: 'nope' as unknown as Record<string, JsonSchema> } },
+    { name: '__proto__', description: 'constructor toString', annotations: { destructiveHint: 'yes' as unknown as boolean } },
+  ];
+  for (const t of weird) {
+    const a = classifyTool(t);
+    assert.deepEqual(classifyTool(t), a);
+    assert.ok(a.confidence >= 0 && a.confidence <= 1);
+  }
+  assert.equal(cat(weird[0]!), 'Destructive', 'the string "delete" among junk values still counts');
 });

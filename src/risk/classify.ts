@@ -19,6 +19,8 @@ import {
   INFRA_NOUNS,
   INFRA_WRITES,
   RESTORE_VERBS,
+  RUNNING_CHANGES,
+  RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
   TRADING_WORDS,
   FAR_REACHING_WRITES,
@@ -120,6 +122,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeNoun && !nameVerb) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
+  // Tunnels and port forwards open network paths into or out of a system.
+  const opening = nameTokens.find((t) => NETWORK_OPENINGS.has(t));
+  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path` });
 
   // 4. The description: its leading verb, money in its first sentence, telling phrases anywhere.
   const descMoneyEvidence: Evidence[] = [];
@@ -177,10 +182,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   } else if (amountArg && (moneyNoun || MONEY_PHRASE.test(lower))) {
     evidence.push({ category: 'Financial', weight: 3, reason: `argument "${amountArg.name}"` });
   }
-  const codeArg = props.find((p) => isCodeArg(p, lower));
+  const codeArg = props.find((p) => isCodeArg(p, nameVerb === 'test' ? `${lower} run` : lower));
   if (codeArg) {
     // A command or script argument is run: stronger than the verbs of name and description.
-    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name));
+    // Testing given code runs it, as much as a command argument does.
+    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name)) || nameVerb === 'test';
     evidence.push({ category: 'Execute', weight: strong ? 15 : 5, reason: `argument "${codeArg.name}" takes code or a command` });
   }
   // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in
@@ -254,7 +260,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (
     category === 'Execute' &&
     readOnlyClaim &&
-    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || descTokens.some((t) => QUERY_NOUNS.has(t)))
+    // The query noun in the name, or the read-only claim in the first sentence: a read-only
+    // remark deep in the description of an `execute` tool does not make it a Read.
+    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || (descTokens.some((t) => QUERY_NOUNS.has(t)) && READ_ONLY_PHRASE.test(firstSentence(lower))))
   ) {
     category = 'Read';
     readOnlyQuery = true;
@@ -336,6 +344,7 @@ const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
+const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards']);
 const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
@@ -382,7 +391,8 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     if (!ACTION_ARG.test(n) || !Array.isArray(p.schema.enum)) continue;
     for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
   }
-  for (const m of description.toLowerCase().matchAll(/\b[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+/g)) values.push(...m[0].split('/'));
+  // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
     const first = tokenizeName(value)[0];
@@ -419,6 +429,10 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   if (cls === 'write' && INFRA_WRITES.has(verb)) {
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
+  }
+  if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
+    const running = objects.find((t) => RUNNING_NOUNS.has(t));
+    if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
   }
   return undefined;
 }

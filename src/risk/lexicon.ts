@@ -44,7 +44,7 @@ const EXEC_VERBS = `
   execute exec run eval evaluate invoke trigger call launch start stop restart spawn deploy build
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
-  install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload
+  install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
@@ -94,7 +94,8 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
     journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
-    trialbalance cashflow payable payables receivable receivables reconciliation
+    trialbalance cashflow payable payables receivable receivables reconciliation spending budget
+    budgets
   `),
 );
 
@@ -117,7 +118,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
 
 /** Words that make a transaction one of a database, not of money. */
 export const DATABASE_WORDS: ReadonlySet<string> = new Set(
-  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite query queries table tables'),
+  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'),
 );
 
 /** Objects of infrastructure: applying, syncing or rolling back one of these runs it (Execute). */
@@ -125,8 +126,15 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
   words(`manifest manifests chart charts helm release releases deployment deployments stack stacks
          compose terraform kustomization application applications app apps gitops cluster clusters
          node nodes pod pods vm vms instance instances droplet droplets dyno dynos
-         container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas`),
+         container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas
+         git`),
 );
+
+/** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs'));
+
+/** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
+export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
 export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
@@ -216,6 +224,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['payment', 'method', 'paymentmethod'],
   ['payment', 'methods', 'paymentmethods'],
   ['roll', 'out', 'rollout'],
+  ['port', 'forward', 'portforward'],
+  ['port', 'forwarding', 'portforward'],
   ['vendor', 'credit', 'vendorcredit'],
   ['vendor', 'credits', 'vendorcredits'],
   ['profit', 'loss', 'profitloss'],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toolPage } from './index.js';
-import { assertValidPolicy } from './testing.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
 
 const asPolicy = (snippet: string): string => `version: "1"\ndefault: "deny"\ntools:\n${snippet.replace(/^(?=.)/gm, '  ')}`;
 

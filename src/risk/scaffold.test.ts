@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { buildScaffold, type ToolDefinition } from './index.js';
-import { assertValidPolicy } from './testing.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
 
 const at = new Date('2026-01-02T03:04:05Z');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { collectTools, parseHeaders, ScanError } from './index.js';
-import { assertValidPolicy } from './testing.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'dist/bundle/cli/main.js');

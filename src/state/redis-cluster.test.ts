@@ -4,11 +4,11 @@
 // passwords never shown, and failing fast when the shard holding the keys dies.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { T0, counterStoreContract, req } from './contract.js';
+import { T0, counterStoreContract, req } from '../../test/support/counter-store-contract.js';
 import { isStateUnavailable } from './errors.js';
 import { RedisCounterStore, type RedisReservationHandle } from './redis.js';
-import { OwnRedisCluster, redisClusterToolsMissing } from './redis-cluster-testing.js';
-import { skipUnless, uniquePrefix } from './redis-testing.js';
+import { OwnRedisCluster, redisClusterToolsMissing } from '../../test/support/redis-cluster.js';
+import { skipUnless, uniquePrefix } from '../../test/support/redis.js';
 import type { ReserveResult } from './types.js';
 
 const skip = skipUnless('Redis Cluster', redisClusterToolsMissing(), 'install redis-server and redis-cli');

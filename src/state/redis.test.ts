@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { T0, counterStoreContract, req } from './contract.js';
+import { T0, counterStoreContract, req } from '../../test/support/counter-store-contract.js';
 import { isStateUnavailable, StateUnavailableError } from './errors.js';
 import { RedisCounterStore, type RedisReservationHandle } from './redis.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from './redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../../test/support/redis.js';
 import type { ReserveResult } from './types.js';
 
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));

@@ -1,0 +1,80 @@
+// An exception while handling one message ends that message only: a call
+// that fails inside toolgate before it left is denied, audited and never
+// forwarded; the session goes on with the next message.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compilePolicy } from '../policy/index.js';
+import { MemoryCounterStore } from '../state/index.js';
+import { MemorySink } from '../events/index.js';
+import { silentLogger } from '../log/index.js';
+import type { EventSink, GatewayEvent } from '../events/types.js';
+import type { Frame, MessageChannel } from '../mcp/channel.js';
+import { CallGuard } from './guard.js';
+import { GatewaySession } from './session.js';
+
+class Channel implements MessageChannel {
+  onframe?: (frame: Frame) => void;
+  onclose?: (reason?: Error) => void;
+  readonly sent: unknown[] = [];
+  private waiters: Array<() => void> = [];
+  send(text: string): void {
+    this.sent.push(JSON.parse(text));
+    for (const w of this.waiters.splice(0)) w();
+  }
+  async close(): Promise<void> {}
+  receive(text: string): void {
+    this.onframe?.({ text, value: undefined });
+  }
+  async until(n: number): Promise<void> {
+    while (this.sent.length < n) await new Promise<void>((r) => this.waiters.push(r));
+  }
+}
+
+const policy = (() => {
+  const r = compilePolicy('version: "1"\ntools:\n  echo:\n    rules: []\n', 'test.yaml');
+  if (!r.ok) throw new Error('bad test policy');
+  return r.policy;
+})();
+
+test('a call whose decision record cannot be written is denied, audited and not forwarded; the next call goes through', async () => {
+  const down = new Channel();
+  const up = new Channel();
+  const events = new MemorySink();
+  let failOnce = true;
+  const sink: EventSink = {
+    emit(e: GatewayEvent) {
+      if (e.stage === 'decision' && e.request_id === 1 && failOnce) {
+        failOnce = false;
+        throw new Error('disk full');
+      }
+      events.emit(e);
+    },
+    close: () => events.close(),
+  };
+  new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events: sink, log: silentLogger(), instance: 't', sessionId: 's' });
+  down.receive('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}');
+  down.receive('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}');
+  await up.until(1);
+  await down.until(1);
+  assert.deepEqual(up.sent.map((m: any) => m.id), [2], 'only the second call left');
+  const answer = down.sent[0] as any;
+  assert.equal(answer.id, 1);
+  assert.equal(answer.error.code, -32603);
+  const records = events.events.filter((e) => e.type === 'tool_call' && e.request_id === 1);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.decision, 'error');
+});
+
+test('a message that is not JSON, a deep one and an Infinity each get their error; the session stays usable', async () => {
+  const down = new Channel();
+  const up = new Channel();
+  new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events: new MemorySink(), log: silentLogger(), instance: 't', sessionId: 's' });
+  down.receive('{"jsonrpc":');
+  down.receive(`{"jsonrpc":"2.0","id":"d","method":"tools/call","params":{"name":"echo","arguments":${'['.repeat(5000)}${']'.repeat(5000)}}}`);
+  down.receive('{"jsonrpc":"2.0","id":"i","method":"tools/call","params":{"name":"echo","arguments":{"x":1e309}}}');
+  down.receive('{"jsonrpc":"2.0","id":"ok","method":"ping"}');
+  await down.until(3);
+  await up.until(1);
+  assert.deepEqual(down.sent.map((m: any) => [m.id, m.error.code]), [[null, -32700], ['d', -32600], ['i', -32602]]);
+  assert.deepEqual(up.sent.map((m: any) => m.id), ['ok']);
+});
