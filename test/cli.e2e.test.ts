@@ -39,10 +39,10 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The README's sample policy: the YAML block after "A policy (Intercept YAML v1):". */
+/** The README's sample policy: the first YAML block after "A policy (Intercept YAML v1)". */
 function readmeSamplePolicy(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const m = /A policy \(Intercept YAML v1\):\s*```yaml\n([\s\S]*?)```/.exec(readme);
+  const m = /A policy \(Intercept YAML v1\)[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
   assert.ok(m, 'README.md has the sample policy block');
   return m[1]!;
 }
