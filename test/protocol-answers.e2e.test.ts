@@ -66,6 +66,7 @@ after(async () => {
 type Raw = Array<Record<string, unknown>>;
 interface Peer {
   call(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
+  list(): Promise<string[]>;
   raw: Raw;
 }
 
@@ -85,7 +86,7 @@ async function v2(transport: StdioV2 | HttpV2): Promise<Peer> {
   await client.connect(transport);
   cleanups.push(() => client.close());
   const raw = record(transport as never);
-  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown> };
+  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
 }
 
 async function v1(args: string[]): Promise<Peer> {
@@ -94,7 +95,7 @@ async function v1(args: string[]): Promise<Peer> {
   await client.connect(transport);
   cleanups.push(() => client.close());
   const raw = record(transport as never);
-  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown> };
+  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
 }
 
 async function pendingApproval(stateDir: string, tool: string): Promise<string> {
@@ -179,6 +180,56 @@ describe('the official v2 client pinned to 2026-07-28 reads every gateway denial
     const errors = peer.raw.filter((m) => 'error' in m);
     assert.ok(errors.length >= 1, JSON.stringify(peer.raw));
     for (const m of errors) assert.deepEqual(answerComplaints(V, m), [], JSON.stringify(m));
+  });
+});
+
+describe('more gateway-written messages on a 2026-07-28 session, against the official schema', () => {
+  test('a withheld pin: the v2 client reads the refusal (stdio)', async () => {
+    const { policy, stateDir } = writePolicy('version: "1"\ndefault: allow\ntools: {}\n');
+    const args = [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--pin', 'enforce', '--server-name', 'scripted', '--', process.execPath, server2026, '--serve', 'stdio'];
+    const before = await v2(new StdioV2({ command: process.execPath, args, stderr: 'pipe' }));
+    assert.ok((await before.list()).includes('echo'));
+    const first = await before.call('echo', { text: 'pinned' });
+    assert.equal(textOf(first), 'pinned', 'positive control: the first definition is pinned and the call passes');
+    const changed = new StdioV2({ command: process.execPath, args, env: { ...(process.env as Record<string, string>), TOOLS_CHANGED: '1' }, stderr: 'pipe' });
+    const after = await v2(changed);
+    assert.ok(!(await after.list()).includes('echo'), 'the changed tool is withheld');
+    const refused = await after.call('echo', { text: 'again' });
+    assert.equal(refused.isError, true);
+    assert.ok(textOf(refused).startsWith(PREFIX) && /pins accept/.test(textOf(refused)), textOf(refused));
+    const answer = after.raw.find((m) => JSON.stringify(m).includes(PREFIX));
+    assert.deepEqual(answerComplaints(V, answer), [], JSON.stringify(answer));
+  });
+
+  test('the stateless lane: invalid calls, HTTP-level refusals and round tokens', async () => {
+    const { policy, stateDir } = writePolicy(policyText);
+    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, server2026, '--serve', 'stdio']);
+    cleanups.push(() => gw.stop());
+    const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} } };
+    const post = async (body: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, msg: JSON.parse(await res.text()) as Record<string, unknown> };
+    };
+    const invalid = await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: 'not an object', _meta: meta } }, { 'mcp-name': 'echo' });
+    assert.equal((invalid.msg.error as { code: number }).code, -32602);
+    assert.deepEqual(answerComplaints(V, invalid.msg), []);
+    const notAcceptable = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: {}, _meta: meta } }, { 'mcp-name': 'echo', accept: 'text/html' });
+    assert.equal(notAcceptable.status, 406);
+    assert.equal((notAcceptable.msg.error as { code: number }).code, -32600, 'no legacy-range -32000 on this revision');
+    assert.deepEqual(answerComplaints(V, notAcceptable.msg), []);
+    const batch = await post([{ jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: meta } }]);
+    assert.equal(batch.status, 400);
+    assert.equal('id' in batch.msg, false, 'no null id on this revision');
+    assert.deepEqual(answerComplaints(V, batch.msg), []);
+    const round = await post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'transfer', arguments: { amount: 40 }, _meta: meta } }, { 'mcp-name': 'transfer' });
+    const result = round.msg.result as { resultType: string; requestState: string };
+    assert.equal(result.resultType, 'input_required');
+    assert.match(result.requestState, /^toolgate\.2\./, 'the round token is the gateway\'s');
+    assert.deepEqual(answerComplaints(V, round.msg, 'InputRequiredResult'), []);
   });
 });
 
