@@ -16,7 +16,7 @@ import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { bin, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
 import { freePort, Proc, startGateway } from './transports-helpers.js';
-import { answerComplaints, type Revision } from './mcp-schema.js';
+import { answerComplaints, notificationComplaints, type Revision } from './mcp-schema.js';
 import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
@@ -198,6 +198,31 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
     assert.equal(refused.isError, true);
     assert.ok(textOf(refused).startsWith(PREFIX) && /pins accept/.test(textOf(refused)), textOf(refused));
     const answer = after.raw.find((m) => JSON.stringify(m).includes(PREFIX));
+    assert.deepEqual(answerComplaints(V, answer), [], JSON.stringify(answer));
+  });
+
+  test('an approval hold: its progress and its denial, over the stateless lane', async () => {
+    const { policy, stateDir } = writePolicy(policyText);
+    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, server2026, '--serve', 'stdio']);
+    cleanups.push(() => gw.stop());
+    const transport = new HttpV2(new URL(url));
+    const client = new ClientV2({ name: 'e2e-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
+    await client.connect(transport);
+    cleanups.push(() => client.close());
+    const raw = record(transport as never);
+    let progressed!: () => void;
+    const firstProgress = new Promise<void>((r) => (progressed = r));
+    // The gateway reports progress every 10 s while a call waits; the test waits for the first one.
+    const held = client.callTool({ name: 'where', arguments: { region: 'eu' } }, { onprogress: () => progressed(), timeout: 60_000 });
+    const id = await pendingApproval(stateDir, 'where');
+    await firstProgress;
+    await run(process.execPath, [bin, 'approvals', 'deny', id, '--reason', 'not today', '--as', 'lead', '--state-dir', stateDir]);
+    const refused = (await held) as Record<string, unknown>;
+    assert.ok(textOf(refused).startsWith(PREFIX), textOf(refused));
+    const progress = raw.filter((m) => m.method === 'notifications/progress');
+    assert.ok(progress.length >= 1);
+    for (const m of progress) assert.deepEqual(notificationComplaints(V, m), [], JSON.stringify(m));
+    const answer = raw.find((m) => 'result' in m);
     assert.deepEqual(answerComplaints(V, answer), [], JSON.stringify(answer));
   });
 
