@@ -235,7 +235,7 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', ...headers },
-        body: JSON.stringify(body),
+        body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, msg: JSON.parse(await res.text()) as Record<string, unknown> };
     };
@@ -250,6 +250,11 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
     assert.equal(batch.status, 400);
     assert.equal('id' in batch.msg, false, 'no null id on this revision');
     assert.deepEqual(answerComplaints(V, batch.msg), []);
+    // Refused at admission (an id twice: which one would a server read?): no null id on this revision either.
+    const twice = await post(`{"jsonrpc":"2.0","id":5,"id":6,"method":"tools/list","params":{"_meta":${JSON.stringify(meta)}}}`, { 'mcp-method': 'tools/list' });
+    assert.equal(twice.status, 400);
+    assert.equal((twice.msg.error as { code: number }).code, -32600);
+    assert.deepEqual(answerComplaints(V, twice.msg), [], JSON.stringify(twice.msg));
     const round = await post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'transfer', arguments: { amount: 40 }, _meta: meta } }, { 'mcp-name': 'transfer' });
     const result = round.msg.result as { resultType: string; requestState: string };
     assert.equal(result.resultType, 'input_required');

@@ -516,7 +516,7 @@ export class Listener {
     const refused = frame.refused!;
     if (live && !live.closing && (live.caller ?? '') === (caller?.name ?? '')) live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
     else this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
-    this.answer(res, 400, refused.error);
+    this.answer(res, 400, shapeOwnAnswer(refused.error, revisionOf(res)));
   }
 
   private answer(res: ServerResponse, status: number, body: JsonRpcResponse): void {
@@ -570,8 +570,7 @@ export class Listener {
   /** An HTTP-level refusal, shaped for the request's revision (its MCP-Protocol-Version header, or what the stateless lane knows). */
   private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, generation?: ProtocolGeneration): void {
     if (res.headersSent) return;
-    const revision = generation ?? (isModernVersion(header(res.req, 'mcp-protocol-version')) ? 'modern' : 'legacy');
-    sendJson(res, status, JSON.stringify(shapeOwnAnswer(errorResponse(id, code, message), revision)), headers);
+    sendJson(res, status, JSON.stringify(shapeOwnAnswer(errorResponse(id, code, message), generation ?? revisionOf(res))), headers);
   }
 }
 
@@ -591,6 +590,11 @@ class PlainUrl {
 function requestUrl(target: string | undefined): { pathname: string; searchParams: URLSearchParams } {
   if (target !== undefined && PLAIN_PATH.test(target)) return new PlainUrl(target);
   return new URL(target ?? '/', 'http://listener');
+}
+
+/** The revision a request declares in its MCP-Protocol-Version header (what the listener knows before the body). */
+function revisionOf(res: ServerResponse): ProtocolGeneration {
+  return isModernVersion(header(res.req, 'mcp-protocol-version')) ? 'modern' : 'legacy';
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
