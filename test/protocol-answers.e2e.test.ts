@@ -14,7 +14,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@mo
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bin, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
+import { bin, demoServer, RawGateway, readEvents, root, textOf, writePolicy } from './helpers.js';
 import { freePort, Proc, startGateway } from './transports-helpers.js';
 import { answerComplaints, notificationComplaints, type Revision } from './mcp-schema.js';
 import { clearOfWindowEnd } from './window-guard.js';
@@ -224,6 +224,21 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
     for (const m of progress) assert.deepEqual(notificationComplaints(V, m), [], JSON.stringify(m));
     const answer = raw.find((m) => 'result' in m);
     assert.deepEqual(answerComplaints(V, answer), [], JSON.stringify(answer));
+  });
+
+  test('stdio: a first message refused at admission is answered in the revision it declares', async () => {
+    const { policy, stateDir } = writePolicy(policyText);
+    const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, server2026, '--serve', 'stdio']);
+    cleanups.push(async () => {
+      gw.proc.stdin.end();
+      await gw.exited;
+    });
+    const meta = JSON.stringify({ 'io.modelcontextprotocol/protocolVersion': V });
+    gw.send(`{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/list","params":{"_meta":${meta}}}`);
+    const refused = await gw.waitFor((m) => typeof m === 'object' && m !== null && 'error' in m);
+    assert.equal(refused.error.code, -32600);
+    assert.equal('id' in refused, false, 'no null id on this revision');
+    assert.deepEqual(answerComplaints(V, refused), [], JSON.stringify(refused));
   });
 
   test('the stateless lane: invalid calls, HTTP-level refusals and round tokens', async () => {

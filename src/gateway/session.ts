@@ -335,7 +335,10 @@ export class GatewaySession {
       });
     }
     this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
-    if (!refused.answered) this.reply(refused.error);
+    // A modern client's first message may be the refused one: its declared revision shapes the answer (and only that).
+    const first = messages[0];
+    const declared = isPlainObject(first) && isModernVersion(metaProtocolVersion(first.params)) ? 'modern' : undefined;
+    if (!refused.answered) this.send(shapeOwnAnswer(refused.error, this.generation ?? declared));
   }
 
   /**
