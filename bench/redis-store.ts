@@ -3,7 +3,7 @@
 // sequential and with N in flight, with and without auto-pipelining.
 import { performance } from 'node:perf_hooks';
 import { RedisCounterStore } from '../src/state/redis.js';
-import { deletePrefix, uniquePrefix } from '../src/state/redis-testing.js';
+import { deletePrefix, uniquePrefix } from '../test/support/redis.js';
 import type { ReserveRequest } from '../src/state/types.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -436,7 +436,7 @@ async function redisRate(): Promise<number | undefined> {
     return undefined;
   }
   const { RedisCounterStore } = await import('../src/state/redis.js');
-  const { deletePrefix, uniquePrefix } = await import('../src/state/redis-testing.js');
+  const { deletePrefix, uniquePrefix } = await import('../test/support/redis.js');
   const prefix = uniquePrefix('bench');
   const store = new RedisCounterStore({ url, prefix });
   try {

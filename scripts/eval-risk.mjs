@@ -1,44 +1,103 @@
 #!/usr/bin/env node
-// Agreement of the risk classifier with a labelled file of real tools.
-// Usage: npm run eval:risk -- FILE   (FILE: {"tools": [{name, description, label, ...}]})
+// Agreement of the risk classifier with labelled real tools, reported per set:
+//   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
+//     skipped with a note when absent: a fresh clone does not have them), and
+//   - data/risk-heldout/set-a to set-e: once held out, now development sets (their results were
+//     seen while the classifier changed), and
+//   - data/risk-heldout/set-f: the held-out servers of record (labelled by hand before the
+//     classifier saw them; see RUBRIC.md). Never tune the classifier on these.
+// Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
+//   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
+//   --check exits 1 when the held-out set misses the targets of issue 23.
 // Label "Other" means unlabelled: those tools are left out of the agreement.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { classifyTool } from '../dist/src/risk/index.js';
 
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: npm run eval:risk -- FILE\n');
-  process.exit(1);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLASSES = ['Read', 'Write', 'Execute', 'Destructive', 'Financial'];
+const HIGH = new Set(['Execute', 'Destructive', 'Financial']);
+/** What `scan` treats permissively: a high-risk tool predicted as one of these is understated. */
+const PERMISSIVE = new Set(['Read', 'Write', 'Other']);
+
+const args = process.argv.slice(2);
+const showMisses = args.includes('--misses');
+const check = args.includes('--check');
+const files = args.filter((a) => !a.startsWith('--'));
+
+function load(path) {
+  const paths = statSync(path).isDirectory()
+    ? readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f))
+    : [path];
+  const tools = [];
+  for (const p of paths) {
+    const data = JSON.parse(readFileSync(p, 'utf8'));
+    for (const t of Array.isArray(data) ? data : data.tools) tools.push({ ...t, server: t.server ?? data.source ?? p });
+  }
+  return tools;
 }
-const data = JSON.parse(readFileSync(file, 'utf8'));
-const tools = Array.isArray(data) ? data : data.tools;
-const classes = ['Read', 'Write', 'Execute', 'Destructive', 'Financial'];
-const predCols = [...classes, 'Other'];
-const matrix = Object.fromEntries(classes.map((c) => [c, Object.fromEntries(predCols.map((p) => [p, 0]))]));
-const misses = [];
-let total = 0;
-let agree = 0;
-for (const t of tools) {
-  if (!classes.includes(t.label)) continue;
-  const { category, reasons } = classifyTool(t);
-  matrix[t.label][category]++;
-  total++;
-  if (category === t.label) agree++;
-  else misses.push(`${t.label.padEnd(11)} → ${category.padEnd(11)} ${t.name}: ${(t.description ?? '').slice(0, 60)}  [${reasons[0] ?? ''}]`);
+
+function evaluate(title, tools) {
+  const predCols = [...CLASSES, 'Other'];
+  const matrix = Object.fromEntries(CLASSES.map((c) => [c, Object.fromEntries(predCols.map((p) => [p, 0]))]));
+  const misses = [];
+  let total = 0;
+  let agree = 0;
+  let high = 0;
+  let understated = 0;
+  let moneyOrDestructiveAsRead = 0;
+  for (const t of tools) {
+    if (!CLASSES.includes(t.label)) continue;
+    const { category, risk, reasons } = classifyTool(t);
+    matrix[t.label][category]++;
+    total++;
+    if (category === t.label) agree++;
+    else misses.push(`${t.label.padEnd(11)} → ${category.padEnd(11)} ${risk.padEnd(8)} ${t.name}: ${(t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)}  [${reasons[0] ?? ''}]`);
+    if (HIGH.has(t.label)) {
+      high++;
+      if (PERMISSIVE.has(category)) understated++;
+    }
+    if ((t.label === 'Destructive' || t.label === 'Financial') && category === 'Read') moneyOrDestructiveAsRead++;
+  }
+  const pct = (a, b) => (b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
+  const servers = new Set(tools.map((t) => t.server)).size;
+  console.log(`## ${title}: ${total} labelled tools of ${servers} servers\n`);
+  console.log('class        n   recall  precision');
+  for (const c of CLASSES) {
+    const n = Object.values(matrix[c]).reduce((x, y) => x + y, 0);
+    const predicted = CLASSES.reduce((s, l) => s + matrix[l][c], 0);
+    console.log(`${c.padEnd(11)} ${String(n).padStart(3)}   ${pct(matrix[c][c], n)}   ${pct(matrix[c][c], predicted)}`);
+  }
+  console.log(`\nagreement:                          ${agree}/${total} = ${pct(agree, total).trim()}`);
+  console.log(`high-risk understated (Write or lower): ${understated}/${high} = ${pct(understated, high).trim()}`);
+  console.log(`Destructive or Financial called Read:   ${moneyOrDestructiveAsRead}\n`);
+  console.log('confusion (rows: label, columns: predicted)');
+  console.log(''.padEnd(12) + predCols.map((p) => p.slice(0, 6).padStart(7)).join(''));
+  for (const c of CLASSES) console.log(c.padEnd(12) + predCols.map((p) => String(matrix[c][p]).padStart(7)).join(''));
+  if (showMisses) {
+    console.log('\nmisses:');
+    for (const m of misses) console.log('  ' + m);
+  }
+  console.log('');
+  return { total, agree, high, understated, moneyOrDestructiveAsRead };
 }
-const pct = (a, b) => (b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
-console.log(`${file}: ${total} labelled tools (Other = unlabelled, left out)\n`);
-console.log('class        n   recall  precision');
-for (const c of classes) {
-  const n = Object.values(matrix[c]).reduce((x, y) => x + y, 0);
-  const predicted = classes.reduce((s, l) => s + matrix[l][c], 0);
-  console.log(`${c.padEnd(11)} ${String(n).padStart(3)}   ${pct(matrix[c][c], n)}   ${pct(matrix[c][c], predicted)}`);
-}
-console.log(`\noverall agreement: ${agree}/${total} = ${pct(agree, total).trim()}\n`);
-console.log('confusion (rows: label, columns: predicted)');
-console.log(''.padEnd(12) + predCols.map((p) => p.slice(0, 6).padStart(7)).join(''));
-for (const c of classes) console.log(c.padEnd(12) + predCols.map((p) => String(matrix[c][p]).padStart(7)).join(''));
-if (process.argv.includes('--misses')) {
-  console.log('\nmisses:');
-  for (const m of misses) console.log('  ' + m);
+
+if (files.length > 0) {
+  for (const f of files) evaluate(f, load(f));
+} else {
+  const shared = [join(root, '..', 'shared', 'data', 'risk-labels-dev.json'), join(root, '..', '..', 'shared', 'data', 'risk-labels-dev.json')].find(existsSync);
+  if (shared) evaluate(`shared development labels (${shared})`, load(shared));
+  else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
+  evaluate('set A: development, once held out (data/risk-heldout/set-a)', load(join(root, 'data', 'risk-heldout', 'set-a')));
+  evaluate('set B: development, once held out (data/risk-heldout/set-b)', load(join(root, 'data', 'risk-heldout', 'set-b')));
+  evaluate('set C: development, once held out (data/risk-heldout/set-c)', load(join(root, 'data', 'risk-heldout', 'set-c')));
+  evaluate('set D: development, once held out (data/risk-heldout/set-d)', load(join(root, 'data', 'risk-heldout', 'set-d')));
+  evaluate('set E: development, once held out (data/risk-heldout/set-e)', load(join(root, 'data', 'risk-heldout', 'set-e')));
+  const heldout = evaluate('set F: held out (data/risk-heldout/set-f)', load(join(root, 'data', 'risk-heldout', 'set-f')));
+  // The targets of issue 23 for the held-out set.
+  const ok =
+    heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
+  console.log(`held-out targets (no Destructive/Financial as Read, <=3% understated, >=95% agreement): ${ok ? 'met' : 'NOT met'}`);
+  if (check && !ok) process.exitCode = 1;
 }

@@ -3,12 +3,13 @@
 // `toolgate status`, tampering with the file, and kill -9 under load.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { bin, connectClient, demoServer, gatewayArgs, RawGateway, readEvents, root, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, filesContaining, gatewayArgs, RawGateway, readEvents, root, textOf, writePolicy } from './helpers.js';
+import { leaks, SECRET_SAMPLES } from './secret-samples.js';
 
 const run = promisify(execFile);
 
@@ -271,6 +272,16 @@ describe('audit log through the gateway binary', () => {
     while (!(existsSync(received) && readFileSync(received, 'utf8').includes('m1'))) await new Promise((r) => setTimeout(r, 20));
     g.proc.kill('SIGKILL');
     await g.exited;
+    // Before any gateway starts again, query and verify already say the outcome is unknown.
+    const before = await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'slow']);
+    assert.match(before.stdout, /decision +allowed +slow .*outcome=unknown \(its gateway died\)/, before.stdout);
+    const beforeJson = JSON.parse((await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'slow', '--json'])).stdout);
+    assert.deepEqual([beforeJson.outcome, beforeJson.outcome_derived], ['unknown', true]);
+    const noted = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
+    assert.equal(noted.code, 0, noted.stdout);
+    assert.match(noted.stdout, /note: 1 call\(s\) were in flight when their gateway died/);
+    const quick = await toolgate(['audit', 'query', '--state-dir', stateDir, '--tool', 'quick', '--kind', 'decision']);
+    assert.doesNotMatch(quick.stdout, /unknown/, 'positive control: a call that ended is not unknown');
 
     const next = new RawGateway(gatewayArgs(policy, stateDir, slowServer), env);
     await next.initialize();
@@ -297,6 +308,7 @@ describe('audit log through the gateway binary', () => {
     await third.close();
     const again = (await toolgate(['audit', 'query', '--state-dir', stateDir, '--json', '--tool', 'slow'])).stdout.trim().split('\n');
     assert.equal(again.length, 2);
+    assert.ok(!again[0]!.includes('outcome_derived'), 'closed by a record now, no longer derived');
   });
 
   test('truncation is caught against the signed checkpoints: the last records, a whole chain, every row, the checkpoint file; with and without a key', async () => {
@@ -353,17 +365,84 @@ describe('audit log through the gateway binary', () => {
       restore();
       // A checkpoint made up without the key is refused when the key is given.
       if (keyed) {
-        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: 1 }) + '\n', { flag: 'a' });
+        writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), JSON.stringify({ ...cps[0], n: cps[0].n + 1 }) + '\n', { flag: 'a' });
         const forged = await verify();
         assert.equal(forged.code, 1);
-        assert.match(forged.stdout, /forged: a checkpoint of instance \S+ \(#1, .*\) does not match its signature/);
+        assert.match(forged.stdout, new RegExp(`forged: a checkpoint of instance \\S+ \\(#${cps[0].n + 1}, .*\\) does not match its signature`));
       }
-      // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok.
+      // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok; not even for an emptied log.
       rmSync(join(stateDir, 'audit-checkpoints.jsonl'));
       rmSync(join(stateDir, 'events'), { recursive: true });
       const none = await verify();
       assert.equal(none.code, 1, none.stdout);
       assert.match(none.stdout, /unverifiable: no checkpoint file/);
+      tamper(stateDir, 'DELETE FROM audit_records');
+      const emptied = await verify();
+      assert.equal(emptied.code, 1, emptied.stdout);
+      assert.match(emptied.stdout, /unverifiable: no checkpoint file/);
+    }
+  });
+
+  test('secrets in arguments (one per kind) appear nowhere: approval store, approvals list, approval API, audit.db with capture_args, journals, event log', async () => {
+    const { policy, stateDir } = writePolicy(`
+version: "1"
+audit:
+  capture_args: true
+tools:
+  echo:
+    rules:
+      - name: "a human reads every echo"
+        action: require_approval
+        approval: { timeout: 2m }
+`);
+    const secrets = SECRET_SAMPLES.map((x) => x.text);
+    const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
+    await g.initialize();
+    // Allowed (arguments captured in the audit log), and held for approval (arguments shown to the approver).
+    g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_weather', arguments: { city: secrets.join(' | '), list: secrets, headers: { note: secrets[0] } } } });
+    await g.response(1);
+    g.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: secrets.join('\n'), parts: secrets } } });
+    let pending: Array<Record<string, any>> = [];
+    while (pending.length === 0) {
+      const l = await toolgate(['approvals', 'list', '--pending', '--json', '--state-dir', stateDir]);
+      pending = l.stdout.trim().split('\n').filter(Boolean).map((x) => JSON.parse(x));
+    }
+    const listed = (await toolgate(['approvals', 'list', '--state-dir', stateDir])).stdout + (await toolgate(['approvals', 'show', pending[0]!.id, '--state-dir', stateDir])).stdout;
+    // The approval HTTP API (the dashboard's approvals come from it too).
+    const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--port', '0', '--admin-key', 'an-admin-key-of-16+chars'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let apiBody = '';
+    try {
+      const port = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        api.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /127\.0\.0\.1:(\d+)/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        api.once('exit', () => reject(new Error(`approvals serve exited: ${err}`)));
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/api/approvals`, { headers: { authorization: 'Bearer an-admin-key-of-16+chars' } });
+      assert.equal(res.status, 200);
+      apiBody = await res.text();
+    } finally {
+      api.kill();
+    }
+    await toolgate(['approvals', 'deny', pending[0]!.id, '--reason', 'no', '--state-dir', stateDir]);
+    await g.response(2);
+    await g.close();
+    const query = (await toolgate(['audit', 'query', '--state-dir', stateDir, '--json'])).stdout;
+
+    // Positive controls: the arguments did reach each place, redacted.
+    assert.match(JSON.stringify(pending[0]!.args_preview ?? pending[0]), /\[REDACTED:github_token\]/);
+    assert.match(apiBody, /REDACTED:jwt/);
+    assert.match(query, /REDACTED:connection_string/);
+    for (const { kind, secret } of SECRET_SAMPLES) {
+      for (const [where, text] of [['approvals list/show', listed], ['approval API', apiBody], ['audit query', query]] as const) {
+        assert.equal(leaks(text, secret), undefined, `${kind} shown by ${where}`);
+      }
+      for (let i = 0; i + 8 <= secret.length; i += 4) {
+        assert.deepEqual(filesContaining(stateDir, secret.slice(i, i + 8)), [], `${kind}: part of the secret is stored`);
+      }
     }
   });
 
@@ -389,7 +468,8 @@ describe('audit log through the gateway binary', () => {
       }
     };
     const workers = Array.from({ length: 32 }, worker);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Killed under load: once 200 calls have been answered (however long that takes here), mid-stream.
+    while (answered.size < 200 && g.proc.exitCode === null) await new Promise((r) => setTimeout(r, 10));
     g.proc.kill('SIGKILL');
     stop = true;
     await g.exited;

@@ -183,3 +183,36 @@ test('a tool whose live definition differs from the catalogue is caught at first
   assert.ok(echo?.pending, 'the change waits for acceptance');
   assert.equal(echo.hash, entry.tools.find((t) => t.name === 'echo')!.hash, 'the catalogue pin stays');
 });
+
+test('catalog show NAME TOOL prints the page of one tool; --json gives it as data', () => {
+  const r = cli(['catalog', 'show', 'github', 'merge_pull_request']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^github \/ merge_pull_request\n/);
+  assert.match(r.stdout, /^Class: +Write$/m);
+  assert.match(r.stdout, /^Risk: +High$/m);
+  assert.match(r.stdout, /^Confidence: +1\.00$/m);
+  assert.match(r.stdout, /^ {2}- verb "merge" in the name$/m);
+  assert.match(r.stdout, /Recommended rule \(what toolgate scan writes, under tools:\):\n {4}"merge_pull_request":\n {6}rules:\n {8}- name: "write rate limit"/);
+  assert.match(r.stdout, /As PolicyLayer JSON/);
+  assert.match(r.stdout, /Attack patterns of Write tools:\n {2}- Unwanted changes: /);
+  for (const h of ['Rate-limit it:', 'Deny it:', 'Require approval:']) assert.ok(r.stdout.includes(h), h);
+
+  const json = cli(['catalog', 'show', 'filesystem', 'write_file', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const page = JSON.parse(json.stdout) as { name: string; category: string; confidence: number; rule: { yaml: string; json: { limits: Array<{ max: number }> } }; attackPatterns: unknown[] };
+  assert.equal(page.name, 'write_file');
+  assert.equal(page.category, 'Write');
+  assert.equal(page.rule.json.limits[0]!.max, 30, 'the JSON form is the same rule as the YAML');
+  assert.match(page.rule.yaml, /rate_limit: 30\/minute/);
+  assert.ok(page.attackPatterns.length > 0);
+
+  // Every tool of an entry, as data; the tool pages follow the catalogued definitions.
+  const all = JSON.parse(cli(['catalog', 'show', 'memory', '--json']).stdout) as { name: string; tools: Array<{ name: string }> };
+  assert.equal(all.name, 'memory');
+  assert.deepEqual(all.tools.map((t) => t.name), findEntry(loadCatalogue(), 'memory').tools.map((t) => t.name));
+
+  const missing = cli(['catalog', 'show', 'github', 'nonesuch']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /"github" has no tool "nonesuch"; its tools: create_or_update_file, /);
+  assert.equal(missing.stdout, '');
+});

@@ -37,10 +37,6 @@ if (process.argv.includes('--serve')) {
       return new Promise<never>(() => {});
     },
   );
-  server.registerTool('fail', { description: 'Always a JSON-RPC error', inputSchema: {} }, async () => {
-    executed('fail', {});
-    throw new Error('this tool always fails');
-  });
   await server.connect(new StdioServerTransport());
 }
 

@@ -252,6 +252,18 @@ describe('approving a held call in a real browser', { skip }, () => {
     await page.goto(`${url}#/catalogue`);
     await page.locator('#catalogue .risk').first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-catalogue.png'), fullPage: true });
+    // The page of a tool, folded under its name: class, level, confidence and reasons, the rule
+    // scan would write (YAML and JSON), the attacks of its class and the usual controls.
+    const toolPage = '#catalogue .tool-page[data-tool="create_charge"]';
+    await page.locator(`${toolPage} summary`).click();
+    await page.locator(`${toolPage} .page-rule`).waitFor({ state: 'visible' });
+    const pageText = (await page.locator(toolPage).textContent()) ?? '';
+    assert.match(pageText, /Financial · risk Critical · confidence \d\.\d\d/);
+    assert.match(pageText, /Recommended rule \(what toolgate scan writes\)"create_charge":\s+rules:\s+# Each call waits for a human/);
+    assert.match(pageText, /As PolicyLayer JSON\{\s+"create_charge": \{/);
+    assert.match(pageText, /Amount manipulation: /);
+    for (const h of ['Rate-limit it', 'Deny it', 'Require approval']) assert.ok(pageText.includes(h), h);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-tool-page.png'), fullPage: true });
     await ctx.close();
 
     assert.deepEqual(external, [], 'the dashboard loads nothing from outside');

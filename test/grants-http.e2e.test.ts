@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bin, demoServer, textOf, writePolicy } from './helpers.js';
 import { connect, initializeBody, Proc, rawRequest, readEvents, startGateway } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
 
@@ -58,6 +59,7 @@ describe('grants on the HTTP listener', () => {
     writeFileSync(aliceFile, alicePolicy);
     tokens.alice = await toolgate(stateDir, 'grant', 'create', 'alice', '--policy', aliceFile);
     tokens.bob = await toolgate(stateDir, 'grant', 'create', 'bob', '--policy', w.policy);
+    tokens.dave = await toolgate(stateDir, 'grant', 'create', 'dave', '--policy', w.policy);
     tokens.nopolicy = await toolgate(stateDir, 'grant', 'create', 'nopolicy');
     tokens.carol = await toolgate(stateDir, 'grant', 'create', 'carol', '--policy', w.policy);
     await toolgate(stateDir, 'grant', 'revoke', 'carol');
@@ -117,15 +119,29 @@ describe('grants on the HTTP listener', () => {
   });
 
   test('grant-scoped quotas are not shared between grants', async () => {
+    await clearOfWindowEnd('hour'); // the quota is hourly: all calls in one window
+    // Two grants under the same policy and counter: bob spends his quota, dave still has all of hers.
     const { client: bob } = await connect('http', url, { headers: bearer(tokens.bob!) });
+    const { client: dave } = await connect('http', url, { headers: bearer(tokens.dave!) });
     try {
       const results = [];
       for (let i = 0; i < 3; i++) results.push(await bob.callTool({ name: 'echo', arguments: { message: `bob ${i}` } }));
       assert.deepEqual(results.map((r) => r.isError === true), [false, false, true]);
       assert.match(textOf(results[2]!), /quota of 2 per hour reached for this grant/);
+      const hers = [];
+      for (let i = 0; i < 3; i++) hers.push(await dave.callTool({ name: 'echo', arguments: { message: `dave ${i}` } }));
+      assert.deepEqual(hers.map((r) => (r.isError === true ? 'denied' : textOf(r))), ['dave 0', 'dave 1', 'denied']);
     } finally {
       await bob.close();
+      await dave.close();
     }
+    const ofBobAndDave = () => readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.tool === 'echo' && (e.identity === 'bob' || e.identity === 'dave'));
+    for (let i = 0; i < 100 && ofBobAndDave().length < 6; i++) await new Promise((r) => setTimeout(r, 50)); // the event sink flushes every 50 ms
+    const perGrant = ofBobAndDave();
+    assert.deepEqual(
+      perGrant.map((e) => `${e.identity}:${e.decision}`).sort(),
+      ['bob:allowed', 'bob:allowed', 'bob:denied', 'dave:allowed', 'dave:allowed', 'dave:denied'],
+    );
   });
 
   test("a session cannot be used with another caller's token", async () => {

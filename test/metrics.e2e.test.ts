@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { demoServer, gatewayArgs, RawGateway, writePolicy, bin } from './helpers.js';
 import { Proc, rawRequest, startGateway } from './transports-helpers.js';
 import { parseExposition, sampleValue, type Exposition } from '../src/metrics/exposition.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const POLICY = `version: "1"
 hide:
@@ -15,8 +16,8 @@ tools:
   get_weather:
     rules:
       - name: "weather rate limit"
-        rate_limit: 2/minute
-        on_deny: "Weather lookups are limited to 2 per minute"
+        rate_limit: 2/hour
+        on_deny: "Weather lookups are limited to 2 per hour"
   delete_customer:
     rules:
       - name: "block customer deletion"
@@ -57,6 +58,7 @@ test('stdio gateway with --metrics-port 0: calls by tool and decision, rate-limi
   t.after(() => gw.close());
   const url = (await waitForStderr(gw, /toolgate metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/))[1]!;
   await gw.initialize();
+  await clearOfWindowEnd('hour'); // the weather limit must not start over mid-test
 
   let id = 0;
   const call = async (name: string, args: Record<string, unknown> = {}) => {
@@ -108,7 +110,7 @@ test('stdio gateway with --metrics-port 0: calls by tool and decision, rate-limi
   assert.equal(m.types.get('toolgate_pending_approvals'), 'gauge');
 
   // Hot reload: a good policy, then a broken one (kept out).
-  writeFileSync(policy, POLICY.replace('2/minute', '5/minute'));
+  writeFileSync(policy, POLICY.replace('2/hour', '5/hour'));
   await eventually(async () => sampleValue(await scrape(url), 'toolgate_policy_reloads_total', { status: 'success' }) === 1, 'a successful reload');
   writeFileSync(policy, 'version: "1"\ntools: [\n');
   await eventually(async () => sampleValue(await scrape(url), 'toolgate_policy_reloads_total', { status: 'failure' }) === 1, 'a failed reload');

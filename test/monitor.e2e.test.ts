@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoServer, gatewayArgs, RawGateway, writePolicy } from './helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 function toolCalls(stateDir: string): Array<Record<string, unknown>> {
   const dir = join(stateDir, 'events');
@@ -39,6 +40,7 @@ test('--mode monitor lets a denied call through and records "would deny"; nothin
   const gw = new RawGateway(gatewayArgs(file, stateDir, [process.execPath, demoServer], ['--mode', 'monitor']));
   try {
     await gw.initialize();
+    await clearOfWindowEnd('hour'); // the hourly limit must not start over mid-test
     const del = await call(gw, 1, 'delete_customer', { id: 'c1' });
     assert.equal(del.isError, undefined);
     assert.equal(del.content[0]!.text, 'Customer c1 deleted.');
@@ -62,6 +64,7 @@ test('mode: monitor on one rule records its denials while the other rules stay e
   const gw = new RawGateway(gatewayArgs(file, stateDir, [process.execPath, demoServer]));
   try {
     await gw.initialize();
+    await clearOfWindowEnd('hour'); // the hourly limit must not start over mid-test
     assert.equal((await call(gw, 1, 'delete_customer', { id: 'c2' })).content[0]!.text, 'Customer c2 deleted.');
     const weather = [];
     for (let i = 0; i < 3; i++) weather.push(await call(gw, 10 + i, 'get_weather', { city: `c${i}` }));

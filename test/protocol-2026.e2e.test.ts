@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { bin, root, writePolicy } from './helpers.js';
 import { freePort, Proc, readEvents, startGateway } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const V = '2026-07-28';
 const server2026 = join(root, 'dist', 'test', 'protocol-2026-server.js');
@@ -30,19 +31,19 @@ tools:
             op: "lte"
             value: 100
         on_deny: "transfers above 100 are not allowed"
-      - name: "one transfer a minute"
-        rate_limit: 1/minute
-        on_deny: "one transfer per minute"
+      - name: "one transfer an hour"
+        rate_limit: 1/hour
+        on_deny: "one transfer per hour"
   fail_after_input:
     rules:
-      - name: "one try a minute"
-        rate_limit: 1/minute
-        on_deny: "one try per minute"
+      - name: "one try an hour"
+        rate_limit: 1/hour
+        on_deny: "one try per hour"
   long_job:
     rules:
-      - name: "one job a minute"
-        rate_limit: 1/minute
-        on_deny: "one job per minute"
+      - name: "one job an hour"
+        rate_limit: 1/hour
+        on_deny: "one job per hour"
 `;
 
 const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} }, 'io.modelcontextprotocol/clientInfo': { name: 'e2e-2026', version: '1' } };
@@ -133,6 +134,7 @@ async function toolCalls(stateDir: string, n: number): Promise<Array<Record<stri
 
 /** The whole story, whichever transports carry it. */
 async function story(c: Client, stateDir: string, serverLog: string): Promise<void> {
+  await clearOfWindowEnd('hour'); // the story's one-an-hour limits must not start over midway
   // No initialize: the first request declares the revision in _meta.
   const list = await c.request('tools/list', {});
   const names = (list.msg.result!.tools as Array<{ name: string }>).map((t) => t.name);
@@ -149,11 +151,11 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   const r1 = await c.request('tools/call', { name: 'transfer', arguments: { amount: 40 } });
   assert.equal(r1.msg.result!.resultType, 'input_required');
   const token = r1.msg.result!.requestState as string;
-  assert.match(token, /^toolgate\.1\./);
+  assert.match(token, /^toolgate\.2\./);
   // Retried with different arguments: a new decision (denied here), whatever the token says.
   const forged = await c.request('tools/call', { name: 'transfer', arguments: { amount: 900 }, requestState: token, inputResponses: { confirm: accept } });
   assert.equal(textOf(forged.msg), `${PREFIX} transfers above 100 are not allowed`);
-  // The real retry: the same call with the input; one decision, one quota unit (the limit is 1/minute).
+  // The real retry: the same call with the input; one decision, one quota unit (the limit is 1/hour).
   const r2 = await c.request('tools/call', { name: 'transfer', arguments: { amount: 40 }, requestState: token, inputResponses: { confirm: accept } });
   assert.equal(r2.msg.error, undefined, JSON.stringify(r2.msg));
   assert.equal(textOf(r2.msg), 'transferred 40');
@@ -162,7 +164,7 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   assert.equal(seen.at(-1)!.params!.requestState, 'srv:40');
   // The unit is used: the next transfer is refused by the rate limit.
   const again = await c.request('tools/call', { name: 'transfer', arguments: { amount: 10 } });
-  assert.equal(textOf(again.msg), `${PREFIX} one transfer per minute`);
+  assert.equal(textOf(again.msg), `${PREFIX} one transfer per hour`);
 
   // Two rounds, the first without a server requestState (the server must get none back).
   const a1 = await c.request('tools/call', { name: 'ask_twice', arguments: {} });
@@ -185,7 +187,7 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   for (let i = 0; i < 5 && status !== 'completed'; i++) status = ((await c.request('tasks/get', { taskId })).msg.result!.task as { status: string }).status;
   assert.equal(status, 'completed');
   const job2 = await c.request('tools/call', { name: 'long_job', arguments: { amount: 4 } });
-  assert.equal(textOf(job2.msg), `${PREFIX} one job per minute`);
+  assert.equal(textOf(job2.msg), `${PREFIX} one job per hour`);
 
   // The audit: one record per decided call, the rounds counted on it.
   const events = await toolCalls(stateDir, 12);

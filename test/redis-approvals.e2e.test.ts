@@ -1,8 +1,10 @@
 // Many gateways, one approval queue and one set of pins: real toolgate
 // processes (the built binary) sharing Redis through --state-dsn.
 // - a call held on gateway B is released by `toolgate approvals approve
-//   --state-dsn` (another process, as on another machine) within a second,
-//   and a denial reaches it the same way; gateway A sees the same queue;
+//   --state-dsn` (another process, as on another machine), and a denial
+//   reaches it the same way; gateway A sees the same queue (that the release
+//   comes from the published event, not the periodic re-read or the deadline,
+//   is proven in src/approval/redis.test.ts, where both can be pushed away);
 // - with Redis unreachable, a call needing approval is denied at once (fail closed);
 // - pins: A records a changed tool definition, B (whose server already shows
 //   the change) withholds it too, and one `pins accept --state-dsn` releases
@@ -14,7 +16,7 @@ import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bigChargesNeedApproval, bin, demoServer, gatewayArgs, RawGateway, readEvents, textOf, writePolicy } from './helpers.js';
-import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { REDIS_URL, deletePrefix, freePort, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 
 const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -72,17 +74,17 @@ function gateway(policy: string, stateDir: string, server: string[], extra: stri
 
 
 let seq = 0;
-function startCall(g: RawGateway, tool: string, args: Record<string, unknown>): Promise<{ text: string; denied: boolean; at: number }> {
+function startCall(g: RawGateway, tool: string, args: Record<string, unknown>): Promise<{ text: string; denied: boolean }> {
   const id = `call-${++seq}`;
   g.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
   return g.waitFor((m) => typeof m === 'object' && m !== null && (m as { id?: unknown }).id === id && !('method' in (m as object)), SLOW_MS).then((res: any) => {
     const text = textOf(res.result);
-    return { text, denied: res.result?.isError === true && text.startsWith(PREFIX), at: Date.now() };
+    return { text, denied: res.result?.isError === true && text.startsWith(PREFIX) };
   });
 }
 
 describe('approvals shared through Redis (two gateway processes)', { skip }, () => {
-  it('a call waiting on gateway B is released by a decision made elsewhere within a second', async () => {
+  it('a call waiting on gateway B is released by a decision made elsewhere (the CLI, another process)', async () => {
     const prefix = `${runPrefix}a:`;
     const a = writePolicy(approvalPolicy);
     const b = writePolicy(approvalPolicy);
@@ -96,13 +98,11 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     assert.equal(req!.tool, 'create_charge');
     assert.deepEqual(req!.args_preview, { amount: 5000, currency: 'usd' });
     const decided = await toolgate('approvals', 'approve', req!.id, '--as', 'ops-lead', '--reason', 'known customer', ...shared(prefix));
-    const decidedAt = Date.now();
     assert.equal(decided.code, 0, decided.stderr);
     assert.match(decided.stdout, /approved by ops-lead/);
     const res = await waiting;
     assert.equal(res.denied, false, res.text);
     assert.match(res.text, /Charged 50\.00 USD/);
-    assert.ok(res.at - decidedAt < 1000, `released ${res.at - decidedAt} ms after the decision`);
 
     // Deny, through gateway A's view of the queue being the same: a call held on A, denied by prefix.
     const waitingA = startCall(ga, 'create_charge', { amount: 7000, currency: 'eur' });
@@ -210,10 +210,18 @@ describe('pins shared through Redis (two gateway processes)', { skip }, () => {
 
     const accepted = await toolgate('pins', 'accept', 'fetch_page', ...shared(prefix));
     assert.equal(accepted.code, 0, accepted.stderr);
-    // Both instances release the tool at once (the acceptance is published), without a new tools/list.
-    await sleep(200);
-    assert.equal((await call(gb)).text, 'called fetch_page');
-    assert.equal((await call(ga)).text, 'called fetch_page');
+    // Both instances release the tool (the acceptance is published), without a new tools/list:
+    // calls are retried until the release arrives instead of after a fixed pause.
+    const released = async (g: RawGateway) => {
+      for (let i = 0; i < 100; i++) {
+        const r = await call(g);
+        if (!r.denied) return r.text;
+        await sleep(50);
+      }
+      return 'still withheld';
+    };
+    assert.equal(await released(gb), 'called fetch_page');
+    assert.equal(await released(ga), 'called fetch_page');
     assert.deepEqual(await list(gb, 'b2'), ['fetch_page', 'stable']);
     assert.ok(!readdirSync(b.stateDir).some((f) => f === 'state.db'), 'B keeps no pins of its own');
   });

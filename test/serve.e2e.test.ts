@@ -490,10 +490,17 @@ tools:
     assert.match(asked, /Tool: create_charge/);
 
     // Without the capability the gateway never asks the client: the call waits for a human and expires.
+    // The client would answer any request the gateway sent it (and count it), declared or not.
     const silent = await client(url);
+    const unasked: string[] = [];
+    silent.fallbackRequestHandler = async (req) => {
+      unasked.push(req.method);
+      return { action: 'accept', content: { approve: true } };
+    };
     const expired = await silent.callTool({ name: 'demo__create_charge', arguments: { amount: 100, currency: 'usd' } });
     assert.equal(expired.isError, true);
     assert.match(textOf(expired), /approval/i);
+    assert.deepEqual(unasked, [], 'the client without the capability was sent a request');
 
     const { stdout } = await run(process.execPath, [bin, 'approvals', 'list', '--json', '--state-dir', join(dir, 'state')]);
     const records = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);

@@ -1,13 +1,38 @@
 // End to end over stdio: the SDK client -> the built toolgate binary -> real MCP servers.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, connectClient, demoServer, everythingServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
+import { recordingServer, serverInput } from './recording-server.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose command line mentions `marker` (Linux /proc). */
+function serversNaming(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker) && !/^Z/.test(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1] ?? '');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 const everythingPolicy = `
 version: "1"
@@ -26,12 +51,13 @@ tools:
   echo:
     rules:
       - name: "echo limit"
-        rate_limit: 2/minute
+        rate_limit: 2/hour
 `;
 
 
 describe('stdio gateway in front of @modelcontextprotocol/server-everything', () => {
   test('lists tools without the hidden one, allows, denies and rate-limits calls, records events', async () => {
+    await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
     const { policy, stateDir } = writePolicy(everythingPolicy);
     const { client } = await connectClient(policy, stateDir, [process.execPath, everythingServer, 'stdio']);
     try {
@@ -59,7 +85,7 @@ describe('stdio gateway in front of @modelcontextprotocol/server-everything', ()
       assert.match(textOf(r1), /one/);
       assert.match(textOf(r2), /two/);
       assert.equal(r3.isError, true);
-      assert.match(textOf(r3), /Rate limit of 2 per minute reached/);
+      assert.match(textOf(r3), /Rate limit of 2 per hour reached/);
     } finally {
       await client.close();
     }
@@ -128,8 +154,9 @@ tools:
 `;
 
   test('undecodable tools/call params get -32602, invalid JSON gets -32700, and nothing reaches the server', async () => {
-    const { policy, stateDir } = writePolicy(policyText);
-    const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
+    const { policy, stateDir, dir } = writePolicy(policyText);
+    const log = join(dir, 'server.log');
+    const gw = new RawGateway(gatewayArgs(policy, stateDir, recordingServer(log)));
     try {
       await gw.initialize();
       gw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call' });
@@ -152,6 +179,9 @@ tools:
     }
     const events = readEvents(stateDir).filter((e) => e.type === 'tool_call');
     assert.equal(events.filter((e) => e.reason === 'invalid_call').length, 4);
+    // What the server read: the valid call (id 6, sent last: anything before it would be there too) and no other call.
+    const calls = serverInput(log).filter((m) => m.method === 'tools/call');
+    assert.deepEqual(calls.map((m) => m.id), [6]);
   });
 
   test('a batch is decided element by element and answered as one array; unlisted tools are not listed', async () => {
@@ -197,24 +227,33 @@ version: "1"
 tools:
   work:
     rules:
-      - name: "one per minute"
-        rate_limit: 1/minute
+      - name: "one per hour"
+        rate_limit: 1/hour
 `;
 
-  test('the child dying mid-call: the client gets an error, the counter is rolled back, the exit status is the child\'s', async () => {
+  test('the child dying mid-call: the client gets an error, the counter stays (the server may have acted), the exit status is the child\'s', async () => {
+    await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
     const { policy, stateDir } = writePolicy(limited);
-    for (let round = 0; round < 2; round++) {
-      const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', dyingServer]));
-      await gw.initialize();
-      gw.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'work', arguments: {} } });
-      const res = await gw.response(9);
-      // Had the first round's reservation been kept, round 2 would be a rate-limit denial instead.
-      assert.equal(res.error?.code, -32001, `round ${round}: ${JSON.stringify(res)}`);
-      const exit = await gw.exited;
-      assert.equal(exit.code, 3);
+    const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', dyingServer]));
+    await gw.initialize();
+    gw.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'work', arguments: {} } });
+    const res = await gw.response(9);
+    assert.equal(res.error?.code, -32001, JSON.stringify(res));
+    const exit = await gw.exited;
+    assert.equal(exit.code, 3);
+    // The child received the call before it died: its fate is unknown, so the unit stays used.
+    const next = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', dyingServer]));
+    try {
+      await next.initialize();
+      next.send({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'work', arguments: {} } });
+      const denied = await next.response(10);
+      assert.equal(denied.result?.isError, true, JSON.stringify(denied));
+      assert.match(denied.result.content[0].text, /Rate limit/);
+    } finally {
+      await next.close();
     }
     const events = readEvents(stateDir).filter((e) => e.type === 'tool_call');
-    assert.deepEqual(events.map((e) => e.outcome), ['transport_error', 'transport_error']);
+    assert.deepEqual(events.map((e) => e.outcome ?? e.decision), ['transport_error', 'denied']);
   });
 
   test('closing stdin ends the child and the gateway', async () => {
@@ -227,6 +266,7 @@ tools:
   });
 
   test('hot reload: a valid edit applies to the next call; a broken edit is rejected and the old policy stays', async () => {
+    await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
     const { policy, stateDir } = writePolicy(limited);
     const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
     try {
@@ -244,7 +284,8 @@ tools:
       }
       assert.ok(denied, 'the edited policy applies');
       writeFileSync(policy, `version: "1"\ntools:\n  echo:\n    rules:\n      - action: deny\n`);
-      await new Promise((r) => setTimeout(r, 800));
+      // Wait for the reload to be tried and refused (its error logged), then look.
+      for (let i = 0; i < 100 && !/policy\.yaml:\d+:\d+: .*rule must have a name/.test(gw.stderr); i++) await new Promise((r) => setTimeout(r, 50));
       assert.match(gw.stderr, /policy\.yaml:\d+:\d+: .*rule must have a name/);
       assert.equal((await call(200)).result.isError, true, 'the old (valid) policy is still in force');
     } finally {
@@ -253,6 +294,7 @@ tools:
   });
 
   test('calls sent at once behind initialize wait for the stores and are decided (start-up answers initialize early)', async () => {
+    await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
     const echoing = `
       require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
         const m = JSON.parse(line);
@@ -287,24 +329,17 @@ tools:
   test('a command line that fails after the server was started early ends the server', async () => {
     const { policy, stateDir } = writePolicy(limited);
     const pidFile = join(tempDir(), 'server.pid');
-    // A "server" that ignores its stdin closing: only a signal ends it.
-    const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--no-such-flag', '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; exec sleep 30`]);
+    // A "server" that ignores its stdin closing: only a signal ends it. It keeps
+    // its command line (no exec), which names pidFile: a live one can be found
+    // in /proc even if it was ended before it wrote its pid.
+    const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--no-such-flag', '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; while :; do sleep 1; done`]);
     const exit = await gw.exited;
     assert.notEqual(exit.code, 0);
     assert.match(gw.stderr, /no-such-flag/);
-    for (let i = 0; i < 20 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-    if (!existsSync(pidFile)) return; // ended before it could even write its pid
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    let alive = true;
-    for (let i = 0; i < 40 && alive; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      try {
-        process.kill(pid, 0);
-      } catch {
-        alive = false;
-      }
-    }
-    if (alive) process.kill(pid, 'SIGKILL');
-    assert.equal(alive, false, 'the early server outlived the failed gateway');
+    const survivors = () => serversNaming(pidFile).concat(existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8'))) ? [Number(readFileSync(pidFile, 'utf8'))] : []);
+    for (let i = 0; i < 100 && survivors().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const left = survivors();
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    assert.deepEqual(left, [], 'the early server outlived the failed gateway');
   });
 });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, everythingServer, RawGateway, textOf, writePolicy } from './helpers.js';
 import { connect, initializeBody, rawRequest, readEvents, startEverything, startGateway, Proc, type ClientKind } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 
@@ -252,11 +253,12 @@ version: "1"
 tools:
   trigger-long-running-operation:
     rules:
-      - name: "one per minute"
-        rate_limit: 1/minute
+      - name: "one per hour"
+        rate_limit: 1/hour
 `;
 
-  test('stdio -> HTTP: the client gets an error, the reservation is rolled back, the next call after a restart is allowed', async () => {
+  test('stdio -> HTTP: the client gets an error; the call had started, so its unit stays used after a restart', async () => {
+    await clearOfWindowEnd('hour'); // a new window would also allow the call after the restart
     const { policy, stateDir } = writePolicy(limited);
     const first = await startEverything('streamableHttp');
     cleanups.push(() => first.server.stop());
@@ -268,17 +270,18 @@ tools:
     await first.server.stop('SIGKILL');
     const res = await gw.response(7);
     assert.equal(res.error?.code, -32001, JSON.stringify(res));
+    assert.equal(res.error?.data?.may_have_run, true, 'the error says the server may have acted');
 
     // Same port, new server: the gateway initialises a new upstream session by itself.
     const second = await startEverything('streamableHttp', first.port);
     cleanups.push(() => second.server.stop());
     gw.send({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } } });
-    const ok = await gw.response(8);
-    // Had the first reservation been kept, this would be a rate-limit denial.
-    assert.equal(ok.result?.isError, undefined, JSON.stringify(ok));
-    assert.match(ok.result.content[0].text, /Long running operation completed/);
-    gw.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } } });
-    const third = await gw.response(9);
-    assert.equal(third.result?.isError, true, 'the limit still applies');
+    const denied = await gw.response(8);
+    // The first call was running (it sent progress): its reservation was kept, not rolled back.
+    assert.equal(denied.result?.isError, true, JSON.stringify(denied));
+    assert.match(denied.result.content[0].text, /Rate limit/);
+    gw.send({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: {} });
+    const list = await gw.response(9);
+    assert.ok(list.result?.tools?.length > 0, 'the new upstream session works');
   });
 });

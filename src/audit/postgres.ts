@@ -25,6 +25,7 @@ import { INSERT_COLUMNS, anchorsOf, insertValues, rowToRecord } from './sql.js';
 import { SQLITE_SCHEMA, filterSql } from './sqlite.js';
 import type { AuditFilter, AuditReader, AuditRecord, CheckpointAnchor, InstanceInfo } from './types.js';
 import type { AuditBackend, PruneTargets } from './writer.js';
+import { deadInstances, unfinishedCalls } from './unfinished.js';
 
 export interface PostgresLocation {
   dsn: string;
@@ -281,6 +282,21 @@ export class PostgresAuditBackend implements AuditBackend {
     if (this.running) await this.running;
     await this.run();
     if (this.failing) throw new Error('PostgreSQL is unreachable; audit records wait in the spool');
+  }
+
+  /** Instances that died without stopping and the calls they left in flight (after shipping what the spool holds). */
+  async crashedAsync(opts: { host: string; self: string; now: number }): Promise<{ instances: InstanceInfo[]; calls: AuditRecord[] }> {
+    await this.flush();
+    const rows = (await this.pool.query(`SELECT * FROM "${this.schema}".audit_instances WHERE stopped_ts IS NULL`)).rows as InstanceInfo[];
+    const all = rows.map((i) => ({ ...i, pid: i.pid === null || i.pid === undefined ? null : Number(i.pid) }));
+    // Another host's instance counts as dead only after 5 minutes of silence (heartbeats: every 10 s).
+    const instances = deadInstances(all, { ...opts, staleMs: 300_000 });
+    const calls: AuditRecord[] = [];
+    for (const i of instances) {
+      const recs = await this.pool.query(`SELECT * FROM ${this.table} WHERE instance = $1 AND kind IN ('decision', 'outcome') ORDER BY n`, [i.instance]);
+      calls.push(...unfinishedCalls(recs.rows.map((r: Record<string, unknown>) => rowToRecord(r))));
+    }
+    return { instances, calls };
   }
 
   async pruneTargets(cutoffMs: number): Promise<PruneTargets> {

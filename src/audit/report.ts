@@ -26,8 +26,9 @@ function recordLine(r: AuditRecord): string {
   return parts.join('  ');
 }
 
-export function toJsonLine(r: AuditRecord): string {
-  return JSON.stringify(recordToJson(r));
+/** One record as JSON; `derived` adds fields that are not part of the record (and not chained). */
+export function toJsonLine(r: AuditRecord, derived?: Record<string, unknown>): string {
+  return JSON.stringify(derived ? { ...recordToJson(r), ...derived } : recordToJson(r));
 }
 
 export const CSV_COLUMNS = ['seq', 'instance', 'n', ...RECORD_FIELDS, 'alg', 'prev_hash', 'hash'] as const;

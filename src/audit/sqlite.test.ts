@@ -89,11 +89,11 @@ describe('SQLite audit store', () => {
   test('captured arguments are redacted again by the store', async () => {
     const d = dir();
     const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0, redact: ['args.card'] });
-    log.emit(call(0, new Date().toISOString(), { args: { card: '1234', token: 'abc', note: 'key AKIAIOSFODNN7EXAMPLE' } }));
+    log.emit(call(0, new Date().toISOString(), { args: { card: '1234', token: 'abc', note: 'key AKIAZ7Q3MXR5T2WVN4PB' } }));
     await log.close();
     const r = new SqliteAuditReader(join(d, 'audit.db'));
     const [rec] = await r.records();
-    assert.deepEqual(JSON.parse(rec!.args!), { card: '[REDACTED]', token: '[REDACTED]', note: 'key [REDACTED:aws_access_key]' });
+    assert.deepEqual(JSON.parse(rec!.args!), { card: '[REDACTED]', token: '[REDACTED]', note: 'key [REDACTED:aws_key]' });
     await r.close();
   });
 
@@ -152,20 +152,5 @@ describe('SQLite audit store', () => {
     w.close();
     await after.close();
     await live.close();
-  });
-
-  test('cost per record (synchronous commit)', async () => {
-    for (const sync of ['normal', 'full'] as const) {
-      const d = dir();
-      const log = await openAuditWriter({ stateDir: d, instance: 'I', heartbeatMs: 0, sync });
-      const N = sync === 'normal' ? 5000 : 500;
-      const ts = new Date().toISOString();
-      const t = process.hrtime.bigint();
-      for (let i = 0; i < N; i++) log.emit(call(i, ts));
-      const us = Number(process.hrtime.bigint() - t) / 1000 / N;
-      await log.close();
-      process.stderr.write(`# audit sqlite synchronous=${sync}: ${us.toFixed(1)} µs per record\n`);
-      assert.equal(log.written, N);
-    }
   });
 });

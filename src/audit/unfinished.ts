@@ -4,7 +4,7 @@
 // it is a call that was in flight when its gateway died. The next gateway on
 // the state directory records their outcome as `unknown` (in its own chain,
 // naming the dead instance), and `audit query` shows it so meanwhile.
-import type { AuditRecord, InstanceInfo } from './types.js';
+import type { AuditReader, AuditRecord, InstanceInfo } from './types.js';
 
 /** The outcome given to a call whose gateway died while it was in flight. */
 export const UNKNOWN_OUTCOME = 'unknown';
@@ -35,9 +35,13 @@ export function unfinishedCalls(records: readonly AuditRecord[]): AuditRecord[] 
   const open = new Map<string, AuditRecord>();
   for (const r of records) {
     if (r.kind !== 'decision' && r.kind !== 'outcome') continue;
-    const key = `${callInstance(r)}\u0000${r.session ?? ''}\u0000${r.request_id ?? ''}`;
-    if (isForwardDecision(r)) open.set(key, r);
-    else if (r.kind === 'outcome') open.delete(key);
+    const keyOf = (id: string | null | undefined) => `${callInstance(r)}\u0000${r.session ?? ''}\u0000${id ?? ''}`;
+    if (isForwardDecision(r)) {
+      // The next input round of a call (2026-07-28 revision) carries it on under a new id.
+      const continues = dataOf(r).continues;
+      if (continues !== undefined) open.delete(keyOf(JSON.stringify(continues)));
+      open.set(keyOf(r.request_id), r);
+    } else if (r.kind === 'outcome') open.delete(keyOf(r.request_id));
   }
   return [...open.values()];
 }
@@ -83,4 +87,27 @@ export function unknownOutcomeFields(call: AuditRecord, ts: string): Omit<AuditR
     policy_hash: call.policy_hash ?? null,
     data: JSON.stringify({ event_instance: call.instance, decision_n: call.n }),
   };
+}
+
+/**
+ * Of `shown` (records a reader returned), the forward decisions whose call
+ * has no outcome and whose gateway is no longer running (no next gateway has
+ * closed them yet): their outcome is unknown. Reads the chains of those
+ * gateways only.
+ */
+export async function unknownOutcomes(
+  reader: AuditReader,
+  shown: readonly AuditRecord[],
+  opts: { host: string; now: number; staleMs?: number },
+): Promise<Set<AuditRecord>> {
+  const out = new Set<AuditRecord>();
+  const candidates = shown.filter(isForwardDecision);
+  if (candidates.length === 0) return out;
+  const dead = new Set(deadInstances(await reader.instances(), { host: opts.host, now: opts.now, staleMs: opts.staleMs ?? 30_000 }).map((i) => i.instance));
+  for (const instance of new Set(candidates.map((r) => r.instance))) {
+    if (!dead.has(instance)) continue;
+    const open = new Set(unfinishedCalls(await reader.records({ instance, kind: ['decision', 'outcome'] })).map((r) => r.n));
+    for (const r of candidates) if (r.instance === instance && open.has(r.n)) out.add(r);
+  }
+  return out;
 }

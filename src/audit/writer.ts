@@ -50,6 +50,8 @@ export interface AuditBackend {
    * (a store that can answer synchronously; others leave it out).
    */
   crashed?(opts: { host: string; self: string; now: number }): { instances: InstanceInfo[]; calls: AuditRecord[] } | undefined;
+  /** The same, for a store that answers asynchronously (PostgreSQL). */
+  crashedAsync?(opts: { host: string; self: string; now: number }): Promise<{ instances: InstanceInfo[]; calls: AuditRecord[] }>;
   close(): Promise<void>;
 }
 
@@ -66,9 +68,13 @@ export interface AuditWriterOptions {
   warn?: (message: string) => void;
   /** Where the signed chain heads go (outside the store); none: no checkpoints. */
   checkpoints?: CheckpointFile;
+  /** The store, as checkpoints name it (`storeId`). Default `sqlite`. */
+  store?: string;
 }
 
 const MAX_BACKLOG = 100_000;
+/** While records flow, the chain head is noted outside the store at most this often (ms). */
+export const CHECKPOINT_EVERY_MS = 1000;
 
 export class AuditLog implements AuditWriter {
   readonly instance: string;
@@ -84,10 +90,14 @@ export class AuditLog implements AuditWriter {
   private info: InstanceInfo;
   private readonly hmacKey: Buffer | undefined;
   private readonly checkpointFile: CheckpointFile | undefined;
+  private readonly store: string;
   private checkpointSink: ((c: ChainCheckpoint) => void) | undefined;
   /** The last record the backend took (what a checkpoint may vouch for). */
   private durable = { n: 0, hash: '' };
   private checkpointed = 0;
+  private checkpointedAt = 0;
+  /** The look for calls dead gateways left in flight, when the store answers asynchronously. */
+  private recovering: Promise<void> | undefined;
   /** Records written (committed by the backend). */
   written = 0;
   dropped = 0;
@@ -101,6 +111,7 @@ export class AuditLog implements AuditWriter {
     this.redact = opts.redact ?? [];
     this.hmacKey = opts.hmacKey;
     this.checkpointFile = opts.checkpoints;
+    this.store = opts.store ?? 'sqlite';
     this.info = { instance: opts.instance, pid: process.pid, host: hostname() };
     const hb = opts.heartbeatMs ?? 10_000;
     if (hb > 0) {
@@ -150,6 +161,8 @@ export class AuditLog implements AuditWriter {
         this.backend.append(rec, this.chain.lastJson);
         this.written++;
         this.durable = { n: rec.n, hash: rec.hash };
+        // At most one checkpoint a second while records flow (heartbeats cover quiet times).
+        if (this.checkpointFile && this.now() - this.checkpointedAt >= CHECKPOINT_EVERY_MS) this.checkpoint();
         return rec;
       } catch (err) {
         this.warnOnce(`cannot write the audit log (${this.backend.kind}); keeping records in memory and retrying: ${msg(err)}`);
@@ -189,14 +202,26 @@ export class AuditLog implements AuditWriter {
    * so it is looked at once.
    */
   private closeCrashedCalls(): void {
-    let found;
-    try {
-      found = this.backend.crashed?.({ host: this.info.host ?? hostname(), self: this.instance, now: this.now() });
-    } catch (err) {
-      this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
-      return;
+    const opts = { host: this.info.host ?? hostname(), self: this.instance, now: this.now() };
+    const failed = (err: unknown) => this.warnOnce(`cannot look for calls left in flight by gateways that died: ${msg(err)}`);
+    if (this.backend.crashed) {
+      try {
+        const found = this.backend.crashed(opts);
+        if (found) this.writeUnknownOutcomes(found);
+      } catch (err) {
+        failed(err);
+      }
+    } else if (this.backend.crashedAsync) {
+      this.recovering = this.backend
+        .crashedAsync(opts)
+        .then((found) => {
+          if (!this.closed) this.writeUnknownOutcomes(found);
+        }, failed)
+        .finally(() => (this.recovering = undefined));
     }
-    if (!found) return;
+  }
+
+  private writeUnknownOutcomes(found: { instances: InstanceInfo[]; calls: AuditRecord[] }): void {
     const ts = new Date(this.now()).toISOString();
     for (const call of found.calls) this.append(unknownOutcomeFields(call, ts));
     if (this.backlog.length > 0) return; // not written: the next start looks again
@@ -221,15 +246,17 @@ export class AuditLog implements AuditWriter {
   }
 
   /**
-   * Note the chain head outside the store (on every heartbeat and at close,
-   * when it moved), signed with the HMAC key when there is one.
+   * Note the chain head outside the store (at most once a second while
+   * records are written, on every heartbeat and at close, when it moved),
+   * signed with the HMAC key when there is one.
    */
   checkpoint(): void {
     if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
-    const c = signCheckpoint({ instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
+    const c = signCheckpoint({ store: this.store, instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
     try {
       this.checkpointFile.append(c);
       this.checkpointed = c.n;
+      this.checkpointedAt = this.now();
     } catch (err) {
       this.warnOnce(`cannot write the audit checkpoint file: ${msg(err)}`);
       return;
@@ -286,6 +313,9 @@ export class AuditLog implements AuditWriter {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Not awaited when there is nothing to wait for: the final checkpoint must
+    // reach the event log in this turn, before the event log itself closes.
+    if (this.recovering) await this.recovering;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.drain();

@@ -1,5 +1,6 @@
 // `toolgate audit verify|query|export|prune|flush`: read and maintain the audit log.
 import { createWriteStream } from 'node:fs';
+import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import {
   CHECKPOINT_FILE,
@@ -14,7 +15,10 @@ import {
   journaledRecords,
   readCheckpoints,
   readHmacKeyFile,
+  storeId,
   toCsvLine,
+  UNKNOWN_OUTCOME,
+  unknownOutcomes,
   toJsonLine,
   verifyRecords,
   type AuditFilter,
@@ -101,15 +105,25 @@ export function registerAudit(program: Command): void {
     const reader = await openAuditReader(loc);
     try {
       const records = await reader.chainRecords();
-      const cps = readCheckpoints(loc.stateDir);
+      const cps = readCheckpoints(loc.stateDir, storeId(loc));
       const res = verifyRecords(records, { ...(key ? { key } : {}), ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}) });
-      // The SQLite log's writers always keep the checkpoint file beside it: its absence hides any truncation.
-      if (!cps.file && reader.kind === 'sqlite' && records.length > 0 && o.checkpoints) {
+      // Every writer of a SQLite log keeps the checkpoint file beside it (audit.db exists, so one ran): its absence hides any truncation.
+      if (!cps.file && reader.kind === 'sqlite' && o.checkpoints) {
         res.ok = false;
         res.problems.push({ kind: 'unverifiable', instance: '*', message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out` });
       }
+      // Not a failure of the log: calls whose gateway died in flight, not yet closed by a next gateway.
+      const unknown = [...(await unknownOutcomes(reader, records, { host: hostname(), now: Date.now() }))];
       if (cps.unreadable > 0) process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
-      process.stdout.write(`${o.json ? JSON.stringify(res, null, 2) : formatVerify(res)}\n`);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ ...res, unknown_outcomes: unknown.map((r) => ({ instance: r.instance, n: r.n, session: r.session, request_id: r.request_id, tool: r.tool, ts: r.ts })) }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatVerify(res)}\n`);
+        if (unknown.length > 0) {
+          process.stdout.write(`note: ${unknown.length} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`);
+          for (const r of unknown) process.stdout.write(`  ${formatRecordLine(r)}\n`);
+        }
+      }
       if (!res.ok) process.exitCode = 1;
     } finally {
       await reader.close();
@@ -129,7 +143,11 @@ export function registerAudit(program: Command): void {
     const reader = await openAuditReader(auditLocation(o));
     try {
       const recs = await reader.records(filter);
-      const lines = recs.map((r) => (o.json ? toJsonLine(r) : formatRecordLine(r)));
+      // A call forwarded by a gateway that died, not yet closed by a next gateway: its outcome is unknown.
+      const unknown = await unknownOutcomes(reader, recs, { host: hostname(), now: Date.now() });
+      const lines = recs.map((r) =>
+        o.json ? toJsonLine(r, unknown.has(r) ? { outcome: UNKNOWN_OUTCOME, outcome_derived: true } : undefined) : formatRecordLine(r) + (unknown.has(r) ? `  outcome=${UNKNOWN_OUTCOME} (its gateway died)` : ''),
+      );
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
       else if (!o.json) process.stderr.write('no records match\n');
     } finally {
@@ -151,7 +169,7 @@ export function registerAudit(program: Command): void {
     try {
       const recs = await reader.records(filter);
       const out = o.output ? createWriteStream(o.output, { mode: 0o600 }) : process.stdout;
-      const body = o.format === 'csv' ? [csvHeader(), ...recs.map(toCsvLine)] : recs.map(toJsonLine);
+      const body = o.format === 'csv' ? [csvHeader(), ...recs.map(toCsvLine)] : recs.map((r) => toJsonLine(r));
       await new Promise<void>((resolve, reject) => {
         const text = body.length ? `${body.join('\n')}\n` : '';
         if (out === process.stdout) {

@@ -11,6 +11,8 @@ import {
   seedPins,
   type CatalogueEntry,
 } from '../catalogue/index.js';
+import type { PinnedDefinition } from '../pins/index.js';
+import { formatToolPage, toolPage, type ToolDefinition } from '../risk/index.js';
 
 interface InitFlags {
   output?: string;
@@ -40,13 +42,29 @@ export function registerCatalog(program: Command): void {
 
   catalog
     .command('show')
-    .description('print the policy of a catalogue entry, after a summary (as comments, so the output is a valid policy)')
+    .description('print the policy of a catalogue entry after a summary (as comments, so the output is a valid policy); with a tool name, the page of that tool')
     .argument('<name>', 'entry name (see catalog list) or package name')
-    .action((name: string) =>
+    .argument('[tool]', 'a tool of the entry: its class, level, reasons, recommended rule, attack patterns and controls')
+    .option('--json', 'machine-readable: the page of the tool, or the pages of every tool of the entry')
+    .action((name: string, tool: string | undefined, flags: { json?: boolean }) =>
       guard(() => {
         const cat = loadCatalogue();
         const entry = findEntry(cat, name);
-        process.stdout.write(summary(entry) + '\n' + readEntryPolicy(cat, entry));
+        if (tool === undefined && !flags.json) {
+          process.stdout.write(summary(entry) + '\n' + readEntryPolicy(cat, entry));
+          return;
+        }
+        const definitions = readEntryDefinitions(cat, entry);
+        const pages = definitions.filter((d) => tool === undefined || d.name === tool).map((d) => toolPage(entry.name, toolDefinition(d)));
+        if (tool !== undefined && pages.length === 0) {
+          throw new Error(`"${entry.name}" has no tool "${tool}"; its tools: ${definitions.map((d) => d.name).join(', ')}`);
+        }
+        if (flags.json) {
+          const { tools: _pins, ...about } = entry;
+          process.stdout.write(JSON.stringify(tool === undefined ? { ...about, tools: pages } : pages[0], null, 2) + '\n');
+        } else {
+          process.stdout.write(formatToolPage(pages[0]!));
+        }
       }),
     );
 
@@ -101,6 +119,15 @@ export function registerCatalog(program: Command): void {
         say(`review it, then run: toolgate -c ${toStdout ? 'POLICY' : shellQuote(output)}${stateArgs} -- ${entry.launch.map(shellQuote).join(' ')}`);
       }),
     );
+}
+
+/** A pinned definition as the classifier reads it (fields of the wrong type are left out). */
+function toolDefinition(d: PinnedDefinition): ToolDefinition {
+  const def: ToolDefinition = { name: d.name };
+  if (typeof d.description === 'string') def.description = d.description;
+  if (d.inputSchema !== null && typeof d.inputSchema === 'object') def.inputSchema = d.inputSchema as ToolDefinition['inputSchema'];
+  if (d.annotations !== null && typeof d.annotations === 'object') def.annotations = d.annotations as ToolDefinition['annotations'];
+  return def;
 }
 
 function summary(e: CatalogueEntry): string {

@@ -28,7 +28,7 @@ async function setupCore(opts: RunOptions): Promise<GatewayCore> {
     process.stderr.write(`${describeErrors(loaded.errors)}\n`);
     throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
   }
-  return openGatewayCore(opts, configPath, loaded.policy, createLogger(opts.logLevel));
+  return openGatewayCore(opts, configPath, loaded.policy, createLogger(opts.logLevel, opts.logFormat));
 }
 
 function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
@@ -164,7 +164,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
         session.onclose = (side) => {
           if (side === 'upstream') ended('the upstream closed');
         };
-        core.log.info({ session: id, pid: upstream.child?.pid }, 'session opened');
+        core.log.info({ session: id, server_pid: upstream.child?.pid }, 'session opened');
         return { close: () => upstream.close() };
       },
     });

@@ -2,50 +2,78 @@
 // The toolgate command line. Each command lives in its own file and only wires
 // objects together; the work happens in the rooms under src/.
 //
-// Subcommands are loaded on demand: the bare gateway (`toolgate -c p.yaml -- cmd`)
-// is on every agent's start-up path and must not pay for the MCP client, the
-// classifier or the dashboard.
-import type { Command } from 'commander';
+// A server is started only from what follows `--` (or from `toolgate run`,
+// whose first word starts the server command): an unknown or misspelt word is
+// a usage error with a suggestion, never a process to spawn.
 import { discardPrestarted, prestart } from './prestart.js';
+import type { RunOptions } from './run.js';
 
 // The server of a plain stdio gateway starts first (see prestart.ts); the rest loads while it boots.
 prestart(process.argv);
 
-type Register = (program: Command) => void;
-
-const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
-  validate: async () => (await import('./validate.js')).registerValidate,
-  explain: async () => (await import('./explain.js')).registerExplain,
-  test: async () => (await import('./test.js')).registerTest,
-  convert: async () => (await import('./convert.js')).registerConvert,
-  demo: async () => (await import('./demo.js')).registerDemo,
-  classify: async () => (await import('./classify.js')).registerClassify,
-  scan: async () => (await import('./scan.js')).registerScan,
-  pins: async () => (await import('./pins.js')).registerPins,
-  grant: async () => (await import('./grant.js')).registerGrant,
-  approvals: async () => (await import('./approvals.js')).registerApprovals,
-  audit: async () => (await import('./audit.js')).registerAudit,
-  status: async () => (await import('./status.js')).registerStatus,
-  catalog: async () => (await import('./catalog.js')).registerCatalog,
-  dashboard: async () => (await import('./dashboard.js')).registerDashboard,
-  serve: async () => (await import('./serve.js')).registerServe,
-};
-
 async function main(argv: string[]): Promise<void> {
-  const [{ Command }, { registerRun }, { VERSION }] = await Promise.all([import('commander'), import('./run.js'), import('./version.js')]);
-  const program = new Command('toolgate')
-    .description('Deterministic policy gateway for the Model Context Protocol')
-    .version(VERSION)
-    .enablePositionalOptions();
-  registerRun(program);
+  const [{ buildProgram, CommanderError, SUBCOMMANDS, USAGE_ERROR }, { serverCommandStart, serverWithoutDashes, usageHint, unknownCommand }] = await Promise.all([
+    import('./commands.js'),
+    import('./usage.js'),
+  ]);
+  let args = argv.slice(2);
+  const first = args[0];
+  // `toolgate help [command...]` is `toolgate [command...] --help`.
+  if (first === 'help') args = [...args.slice(1), '--help'];
+  const word = args[0];
+  const dashes = args.indexOf('--');
+  const beforeDashes = dashes < 0 ? args : args.slice(0, dashes);
+  const wantsHelp = beforeDashes.includes('--help') || beforeDashes.includes('-h');
 
-  const first = argv[2];
-  const wantsHelp = argv.length <= 2 || first === 'help' || argv.includes('--help') || argv.includes('-h');
-  const names = first !== undefined && first in SUBCOMMANDS ? [first] : wantsHelp ? Object.keys(SUBCOMMANDS) : [];
-  for (const name of names) (await SUBCOMMANDS[name]!())(program);
+  if (word !== undefined && !word.startsWith('-') && !(word in SUBCOMMANDS)) {
+    process.stderr.write(`toolgate: ${unknownCommand(word, Object.keys(SUBCOMMANDS))}\n`);
+    process.exitCode = USAGE_ERROR;
+    return;
+  }
+  if (args.length === 0) {
+    // No command at all: the overview, as a usage error (nothing was asked for).
+    (await buildProgram()).outputHelp({ error: true });
+    process.exitCode = USAGE_ERROR;
+    return;
+  }
+  const gateway = word === undefined || word.startsWith('-') || word === 'run';
+  if (!gateway) quietOnClosedStdout();
 
-  await program.parseAsync(argv);
+  // The bare gateway loads no subcommand: a server named like one (`-- run`) stays the server.
+  const program = await buildProgram(word !== undefined && word in SUBCOMMANDS ? [word] : wantsHelp ? undefined : []);
+  program.action(async (command: string[], opts: RunOptions) => {
+    if (serverCommandStart(program, args) >= 0) {
+      process.stderr.write(`toolgate: ${serverWithoutDashes(program, args, Object.keys(SUBCOMMANDS))}\n`);
+      process.exitCode = USAGE_ERROR;
+      return;
+    }
+    const { runGateway } = await import('./run.js');
+    await runGateway(command, opts);
+  });
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Commander printed the error (or the help, or the version) already.
+    if (err.exitCode !== 0) {
+      const hint = gateway ? usageHint(err, program, args) : undefined;
+      if (hint) process.stderr.write(`${hint}\n`);
+      process.exitCode = USAGE_ERROR;
+    }
+  }
   await discardPrestarted();
+}
+
+/**
+ * `toolgate pins list | head`: a reader that goes away is not an error. The
+ * stdio gateway is left out: there stdout is the protocol, and its channel
+ * handles a client that goes away (ending the server too).
+ */
+function quietOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 }
 
 main(process.argv).catch((err: unknown) => {

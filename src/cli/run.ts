@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LOG_LEVELS } from '../log/levels.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/levels.js';
 
 export interface RunOptions {
   config?: string;
@@ -14,6 +14,7 @@ export interface RunOptions {
   statePrefix?: string;
   stateFailMode?: string;
   logLevel: string;
+  logFormat?: string;
   transport?: string;
   upstream?: string;
   header?: string[];
@@ -63,6 +64,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
     .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
     .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
@@ -100,10 +102,10 @@ export function addRunOptions(cmd: Command): Command {
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
+/** `toolgate run`: the bare gateway's flags, and the server command from the first word on (with or without `--`). */
 export function registerRun(program: Command): void {
-  addRunOptions(program).action((command: string[], opts: RunOptions) => runGateway(command, opts));
   const run = addRunOptions(new Command('run'))
-    .description('run the stdio gateway in front of an MCP server: toolgate run -c policy.yaml -- <command...>')
+    .description('run the gateway in front of an MCP server; the server command starts at the first word that is not an option (-- optional)')
     .passThroughOptions()
     .action((command: string[], opts: RunOptions) => runGateway(command, opts));
   program.addCommand(run);
@@ -165,7 +167,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       policy = confirmed.policy;
     }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
-    const log = createLogger(opts.logLevel);
+    const log = createLogger(opts.logLevel, opts.logFormat);
     const core = await openGatewayCore(opts, configPath, policy, log);
     const pinServer = opts.serverName ?? command.join(' ');
     const session = new GatewaySession({

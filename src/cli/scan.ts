@@ -30,7 +30,7 @@ export function registerScan(program: Command): void {
     .argument('[command...]', 'the server to start over stdio (after --), e.g. -- npx -y @scope/server')
     .option('-o, --output <file>', 'write the policy here instead of stdout')
     .option('--format <format>', 'output format: yaml (Intercept YAML, with comments) or json (PolicyLayer JSON)', 'yaml')
-    .option('--default <action>', 'default posture of the policy: allow or deny', 'allow')
+    .option('--default <action>', 'default posture of the policy: deny (tools added later are refused until reviewed) or allow (Intercept\'s scaffold)', 'deny')
     .option('--upstream <url>', 'scan a Streamable HTTP server at this URL instead of a command')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', collect, [])
     .option('--timeout <ms>', 'time limit of each request in milliseconds', '60000')
@@ -68,6 +68,11 @@ export function registerScan(program: Command): void {
           defaultAction: flags.default,
         });
         const text = flags.format === 'json' ? toJson(yaml) : yaml;
+        progress(
+          flags.default === 'deny'
+            ? `default: deny — the ${result.tools.length} tools listed now are in the policy; a tool the server adds later is refused until reviewed (--default allow lets it through, as Intercept's scaffold does)`
+            : 'default: allow — a tool the server adds later is let through without review',
+        );
         if (flags.output) {
           writeFileSync(flags.output, text);
           progress(`wrote ${flags.output}`);

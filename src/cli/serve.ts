@@ -2,12 +2,13 @@
 // src/serve). Reads and validates the gateway config (and every server's
 // policy), opens the gateway core, starts the listener and the dashboard.
 import { Command, Option } from 'commander';
-import { LOG_LEVELS } from '../log/levels.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../log/levels.js';
 import { VERSION } from './version.js';
 
 interface ServeFlags {
   config?: string;
   logLevel: string;
+  logFormat?: string;
   bind?: string;
   port?: string;
   metricsPort?: string;
@@ -26,6 +27,7 @@ export function registerServe(program: Command): void {
       .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
       .option('--metrics-key-file <file>', 'bearer token /metrics requires, read from a file (or $TOOLGATE_METRICS_KEY)')
       .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+      .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
       .action((opts: ServeFlags) => serve(opts)),
   );
 }
@@ -50,7 +52,7 @@ async function serve(opts: ServeFlags): Promise<void> {
   checkListenerAuth(opts.bind ?? config.listen.bind, config.listen.apiKeys, config.listen.insecureNoAuth);
 
   const [{ createLogger }, { openGatewayCore }] = await Promise.all([import('../log/index.js'), import('./gateway-core.js')]);
-  const log = createLogger(opts.logLevel);
+  const log = createLogger(opts.logLevel, opts.logFormat);
   const core = await openGatewayCore(
     {
       logLevel: opts.logLevel,

@@ -90,3 +90,15 @@ describe('MultiSink', () => {
     await m.close();
   });
 });
+
+it('a forwarded call\'s decision record reaches the audit sink only; observers see the call once, at its end', async () => {
+  const audit = new MemorySink();
+  const observer = new MemorySink();
+  const sink = new MultiSink([audit], { observers: [observer] });
+  sink.emit({ type: 'tool_call', ts: 't', instance: 'i', tool: 'x', decision: 'allowed', stage: 'decision' });
+  sink.emit({ type: 'tool_call', ts: 't', instance: 'i', tool: 'x', decision: 'allowed', outcome: 'ok' });
+  sink.emit({ type: 'tool_call', ts: 't', instance: 'i', tool: 'y', decision: 'denied', stage: 'decision' });
+  await sink.close();
+  assert.equal(audit.events.length, 3);
+  assert.deepEqual(observer.events.map((e) => [e.tool, e.decision, e.stage]), [['x', 'allowed', undefined], ['y', 'denied', 'decision']]);
+});

@@ -9,6 +9,8 @@ export type EventType =
   | 'config_reload'
   | 'shutdown'
   | 'tool_pin'
+  // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).
+  | 'policy_mismatch'
   // A call held for a human decision, and how that ended (see src/approval).
   | 'approval_requested'
   | 'approval_approved'

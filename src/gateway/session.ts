@@ -1,7 +1,7 @@
 // One gateway session: the pipeline between an agent (downstream) and one MCP
 // server (upstream). Only tools/call and the answer to tools/list are looked
 // at; every other message crosses untouched, in both directions, in order.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MessageChannel, Frame } from '../mcp/channel.js';
 import {
@@ -15,11 +15,11 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
+import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
-import { redactArgs } from '../approval/redact.js';
+import { previewCut, redactArgs } from '../approval/redact.js';
 import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
-import { SELF_APPROVER } from '../approval/types.js';
+import { approverVerified, SELF_APPROVER } from '../approval/types.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
@@ -28,8 +28,10 @@ import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
+import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { caseVariantArgument, lookalikeOf } from './lookalike.js';
+import { mayHaveRun } from '../mcp/fate.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -77,26 +79,43 @@ export interface SessionOptions {
  * result (modern revision, multi round-trip requests). The client echoes it
  * on the retry, which is how the gateway recognises the repetition of a call
  * it already decided; the server gets back exactly what it wrote.
- *   toolgate.1.<nonce>.-           the server sent no requestState
- *   toolgate.1.<nonce>.b<base64url> the server's requestState
+ *   toolgate.2.<nonce>.-.<mac>           the server sent no requestState
+ *   toolgate.2.<nonce>.b<base64url>.<mac> the server's requestState
+ * The mac is HMAC-SHA256 of `<nonce>.<body>` under a key the client never
+ * sees, so a client cannot rewrite the server's state inside the token. A
+ * per-process key is enough: parked rounds live in this process only.
  */
-export const ROUND_TOKEN_PREFIX = 'toolgate.1.';
+export const ROUND_TOKEN_PREFIX = 'toolgate.2.';
+/** Every requestState starting so is taken for a token of a toolgate gateway. */
+const ROUND_TOKEN_FAMILY = 'toolgate.';
+const PROCESS_ROUND_KEY = randomBytes(32);
 
-export function wrapRequestState(nonce: string, original: string | undefined): string {
-  return `${ROUND_TOKEN_PREFIX}${nonce}.${original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`}`;
+function roundMac(key: Uint8Array, nonce: string, body: string): Buffer {
+  return createHmac('sha256', key).update(`${nonce}.${body}`).digest();
 }
 
-/** The nonce and the server's own requestState (undefined: it sent none); undefined when not a gateway token. */
-export function unwrapRequestState(token: string): { nonce: string; original: string | undefined } | undefined {
-  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return undefined;
-  const rest = token.slice(ROUND_TOKEN_PREFIX.length);
-  const dot = rest.indexOf('.');
-  if (dot <= 0) return undefined;
-  const nonce = rest.slice(0, dot);
-  const body = rest.slice(dot + 1);
-  if (body === '-') return { nonce, original: undefined };
-  if (!/^b[A-Za-z0-9_-]*$/.test(body)) return undefined;
-  return { nonce, original: Buffer.from(body.slice(1), 'base64url').toString('utf8') };
+export function wrapRequestState(nonce: string, original: string | undefined, key: Uint8Array = PROCESS_ROUND_KEY): string {
+  const body = original === undefined ? '-' : `b${Buffer.from(original, 'utf8').toString('base64url')}`;
+  return `${ROUND_TOKEN_PREFIX}${nonce}.${body}.${roundMac(key, nonce, body).toString('base64url')}`;
+}
+
+/**
+ * The nonce and the server's own requestState (undefined: it sent none) of a
+ * token this gateway issued; 'forged' for a toolgate token whose mac does not
+ * verify (altered, made up, or from another process); undefined when the
+ * requestState is not a toolgate token at all.
+ */
+export function unwrapRequestState(token: string, key: Uint8Array = PROCESS_ROUND_KEY): { nonce: string; original: string | undefined } | 'forged' | undefined {
+  if (!token.startsWith(ROUND_TOKEN_FAMILY)) return undefined;
+  if (!token.startsWith(ROUND_TOKEN_PREFIX)) return 'forged';
+  const parts = token.slice(ROUND_TOKEN_PREFIX.length).split('.');
+  if (parts.length !== 3) return 'forged';
+  const [nonce, body, mac] = parts as [string, string, string];
+  if (nonce === '' || (body !== '-' && !/^b[A-Za-z0-9_-]*$/.test(body)) || !/^[A-Za-z0-9_-]+$/.test(mac)) return 'forged';
+  const given = Buffer.from(mac, 'base64url');
+  const expected = roundMac(key, nonce, body);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged';
+  return { nonce, original: body === '-' ? undefined : Buffer.from(body.slice(1), 'base64url').toString('utf8') };
 }
 
 /** A decided tools/call between rounds: answered input_required, waiting for the client's retry. */
@@ -144,6 +163,8 @@ interface PendingCall {
   rounds?: number;
   /** The protocol version the call was made under, for the audit log. */
   protocol?: string;
+  /** Handed to the upstream channel: from then on the server may act on it. */
+  sent?: boolean;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
 }
@@ -168,6 +189,8 @@ interface Slot {
   /** The parsed form of text (passed on, so the upstream channel need not parse it again). */
   value?: unknown;
   done: boolean;
+  /** The decided tools/call this slot carries (marked `sent` when it leaves). */
+  call?: PendingCall;
 }
 
 /**
@@ -231,6 +254,7 @@ export class GatewaySession {
     o.downstream.onclose = () => {
       this.releaseHeld('the client disconnected before a decision; the call was not executed');
       this.releaseParked();
+      this.releaseInFlight();
       this.onclose?.('downstream');
     };
     o.upstream.onclose = () => this.upstreamClosed();
@@ -443,13 +467,19 @@ export class GatewaySession {
     const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
+      if (token === 'forged') {
+        const message = 'params.requestState is not a token this gateway issued (altered, made up, or expired with its gateway)';
+        this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'invalid_call', message, args_sha256: hashArgs(), latency_ms: performance.now() - started });
+        this.deliver(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${message}`), batch);
+        return;
+      }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
         const restored: Record<string, unknown> = { ...params };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
-        if (this.continueRound(req, token.nonce, name, hashArgs(), batch)) return;
+        if (this.continueRound(req, token.nonce, name, args, hashArgs(), batch, started)) return;
       }
     }
     if (this.o.callerDenial !== undefined) {
@@ -541,13 +571,15 @@ export class GatewaySession {
 
   /**
    * The retry of a call answered input_required (multi round-trip requests):
-   * the same tool and arguments, echoing the gateway's token. It is the same
-   * decision: no policy evaluation, no second reservation, no approval; the
-   * first reservation now waits for this request's answer. False when the
-   * token is unknown (expired, already used, another session's) or the call
-   * differs: then it is decided as a new call.
+   * the same tool and arguments, echoing the gateway's token. It is decided
+   * again under the policy in force now (a denial ends the call, and the first
+   * round's reservation is rolled back: the server asked for input, it did not
+   * act); allowed, it keeps the first round's reservation (no second quota
+   * unit) and its approval. False when the token is unknown (expired, already
+   * used, another session's), the call differs, or the policy now wants an
+   * approval the first round did not have: then it is decided as a new call.
    */
-  private continueRound(req: JsonRpcRequest, nonce: string, name: string, argsHash: string, batch: Batch | undefined): boolean {
+  private continueRound(req: JsonRpcRequest, nonce: string, name: string, args: Record<string, unknown>, argsHash: string, batch: Batch | undefined, started: number): boolean {
     const parked = this.rounds.get(nonce);
     if (!parked || parked.call.tool !== name || parked.call.argsHash !== argsHash) {
       if (parked) this.o.log.warn({ tool: name, was: parked.call.tool }, 'a retry echoed an input round of another call; deciding it as a new call');
@@ -556,15 +588,35 @@ export class GatewaySession {
     this.rounds.delete(nonce);
     clearTimeout(parked.timer);
     const call: PendingCall = { ...parked.call, id: req.id, rounds: (parked.call.rounds ?? 0) + 1 };
+    const policy = this.o.policy();
+    // Counters are not read again: the first round's reservation already holds this call's units.
+    const decision = decide(policy, { tool: name, args, identity: this.o.identity, session: this.id }, new Map());
+    const refusal = this.o.pins?.refusal(name) ?? (decision.allowed || this.o.guard.monitor ? undefined : decision);
+    if (refusal !== undefined) {
+      void this.finishCall(call, 'abandoned');
+      const denial = typeof refusal === 'string' ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal } : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', ...denial, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(denial.message)), batch);
+      return true;
+    }
+    if (decision.allowed && decision.approval && call.approvalId === undefined) {
+      void this.finishCall(call, 'abandoned');
+      return false;
+    }
+    call.policyHash = policy.hash;
     if (!this.upstreamOpen) {
       void this.finishCall(call, 'transport_error');
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
       return true;
     }
+    // Journaled before it leaves (and before anything of it is queued), like a first round; it continues (and closes) the previous round's record.
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, continues: parked.call.id, decision: 'allowed', approval_id: call.approvalId, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started });
+    call.sent = false;
     this.calls.set(idKey(req.id), call);
     const slot = this.reserveSlot();
     slot.text = JSON.stringify(req);
     slot.value = req;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
     return true;
@@ -688,6 +740,7 @@ export class GatewaySession {
     this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
     this.calls.set(key, call);
     progress.forwarded = true;
+    slot.call = call;
     slot.done = true;
     this.flushOutbox();
   }
@@ -735,6 +788,14 @@ export class GatewaySession {
       failClosed(`Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
       return;
     }
+    // Approving releases the whole call: an approver who would see only part of it cannot approve it.
+    const cut = previewCut(c.args);
+    if (cut !== undefined) {
+      const message = `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`;
+      this.emitCall({ ...base, decision: 'denied', reason: 'approval_too_large', message, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      return;
+    }
     let held: HeldApproval;
     try {
       held = this.o.approvals.open(
@@ -774,6 +835,8 @@ export class GatewaySession {
       approval_id: r.id,
       decided_by: r.decidedBy,
       approval_channel: r.channel,
+      // Said in the audit: was the approver's name proven by a credential, or declared (`--as`)?
+      approver_verified: outcome.status === 'approved' || outcome.status === 'denied' ? approverVerified(r) : undefined,
       message: outcome.status === 'approved' ? r.reason : outcome.message,
     });
 
@@ -785,10 +848,21 @@ export class GatewaySession {
       return;
     }
 
-    // Approved: reserve the counters now, then forward exactly the decided call.
+    // Approved: decide again under the policy in force now (it may have changed while the
+    // call waited: denied, hidden, a withheld pin), reserve the counters, then forward exactly
+    // the decided call.
+    const current = this.o.policy();
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) {
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      return;
+    }
     let reserved: GuardVerdict;
     try {
-      reserved = await this.o.guard.reserveApproved(verdict.decision);
+      const again = await this.o.guard.check(current, { tool: name, args: c.args, identity: this.o.identity, session: this.id }, { holdForApproval: true });
+      // Still wanting an approval: this one (for these exact arguments) is it.
+      reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
       const message = 'toolgate could not reserve counters for this approved call (state store unavailable); denied';
@@ -797,12 +871,12 @@ export class GatewaySession {
       return;
     }
     if (!reserved.allowed) {
-      this.emitCall({ ...base, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
       return;
     }
     progress.slot = this.reserveSlot();
-    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
+    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
@@ -882,7 +956,9 @@ export class GatewaySession {
   private flushOutbox(): void {
     while (this.outbox.length > 0 && this.outbox[0]!.done) {
       const slot = this.outbox.shift()!;
-      if (slot.text !== undefined && this.upstreamOpen) this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
+      if (slot.text === undefined || !this.upstreamOpen) continue;
+      if (slot.call) slot.call.sent = true;
+      this.o.upstream.send(slot.text, slot.value === undefined ? undefined : { value: slot.value });
     }
   }
 
@@ -964,12 +1040,16 @@ export class GatewaySession {
         this.deliverFromUpstream(res, text);
         return;
       }
-      const outcome: UpstreamOutcome = res.error
-        ? 'rpc_error'
-        : isPlainObject(res.result) && res.result.isError === true
-          ? 'tool_error'
-          : 'ok';
-      void this.finishCall(call, outcome);
+      // A lost answer (the channel's own error says the request had left) keeps the counters.
+      if (res.error && mayHaveRun(res.error)) void this.finishCall(call, 'transport_error', 'ok');
+      else {
+        const outcome: UpstreamOutcome = res.error
+          ? 'rpc_error'
+          : isPlainObject(res.result) && res.result.isError === true
+            ? 'tool_error'
+            : 'ok';
+        void this.finishCall(call, outcome);
+      }
     }
     const poll = this.taskPolls.get(key);
     if (poll !== undefined) {
@@ -998,6 +1078,7 @@ export class GatewaySession {
   private filterToolList(res: JsonRpcResponse): JsonRpcResponse {
     const policy = this.o.policy();
     const result = res.result as Record<string, unknown> & { tools: unknown[] };
+    this.checkPolicyNames(policy, result);
     const tools = result.tools.filter((t) => {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
       this.listedTools.add(t.name);
@@ -1017,6 +1098,27 @@ export class GatewaySession {
       return isToolVisible(policy, t.name);
     });
     return { ...res, result: { ...result, tools } };
+  }
+
+  /** Tool names of a paginated tools/list, until its last page. */
+  private listedSoFar: string[] = [];
+  /** The policy version and missing names last reported, so a session repeats no warning. */
+  private lastMismatch = '';
+
+  /** Warn (log and a policy_mismatch event) about every tool the policy names that the server does not list. */
+  private checkPolicyNames(policy: CompiledPolicy, result: Record<string, unknown> & { tools: unknown[] }): void {
+    for (const t of result.tools) if (isPlainObject(t) && typeof t.name === 'string') this.listedSoFar.push(t.name);
+    if (typeof result.nextCursor === 'string' && result.nextCursor !== '') return;
+    const missing = policyMismatch(policy, this.listedSoFar);
+    this.listedSoFar = [];
+    const key = `${policy.hash} ${missing.map((m) => m.tool).join(' ')}`;
+    if (missing.length === 0 || key === this.lastMismatch) return;
+    this.lastMismatch = key;
+    for (const m of missing) {
+      const message = describeMissing(m);
+      this.o.log.warn({ tool: m.tool, suggestions: m.suggestions, policy: policy.file }, message);
+      this.emit({ type: 'policy_mismatch', tool: m.tool, message, suggestions: m.suggestions, policy_hash: policy.hash });
+    }
   }
 
   /** Emits the outcome record synchronously (before the caller delivers the answer), then settles counters. */
@@ -1058,14 +1160,28 @@ export class GatewaySession {
     });
   }
 
+  /**
+   * The client left with calls in flight. A call that reached the upstream may
+   * have run there: its counters stay (outcome `abandoned`), or an agent could
+   * send and disconnect to refund its own quota. One still queued never left.
+   */
+  private releaseInFlight(): void {
+    for (const [key, call] of this.calls) {
+      this.calls.delete(key);
+      void this.finishCall(call, 'abandoned', call.sent ? 'ok' : undefined);
+    }
+  }
+
   private upstreamClosed(): void {
     if (!this.upstreamOpen) return;
     this.upstreamOpen = false;
     this.releaseParked();
-    // Every call still waiting gets an error (never silence) and its counters back.
+    // Every call still waiting gets an error (never silence). A call the server
+    // received keeps its counters (it may have acted before it died); one that
+    // never left gets them back.
     for (const [key, call] of this.calls) {
       this.calls.delete(key);
-      void this.finishCall(call, 'transport_error');
+      void this.finishCall(call, 'transport_error', call.sent ? 'ok' : undefined);
       this.deliver(errorResponse(call.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server closed before answering'), this.batchOf.get(key));
     }
     for (const key of this.lists) {

@@ -37,6 +37,20 @@ async function waitForCalls(state: { calls: number }, want: number, timeoutMs = 
   assert.equal(state.calls, want, `expected ${want} callbacks within ${timeoutMs} ms, got ${state.calls}`);
 }
 
+/**
+ * A positive control for "no callback": a second watcher with the same
+ * debounce, registered after the one under test, on a file the change does
+ * touch. Once it has called back, a callback of the first (whose events and
+ * debounce timer come first) would have come too.
+ */
+async function control(file: string): Promise<{ calls: () => number; close: () => Promise<void> }> {
+  let calls = 0;
+  const w = watchFile(file, () => void calls++, { debounceMs: 100 });
+  await w.ready;
+  await sleep(50); // let the native watch settle, as setup does
+  return { calls: () => calls, close: () => w.close() };
+}
+
 /** Write a temporary file next to the target and rename it over the target. */
 function atomicReplace(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -113,25 +127,33 @@ describe('watchFile', () => {
 
   it('ignores other files in the same directory', async () => {
     const { dir, state, w } = await setup();
+    const other = await control(join(dir, 'other.yaml'));
+    const bak = await control(join(dir, 'policy.yaml.bak'));
     try {
       writeFileSync(join(dir, 'other.yaml'), 'x');
       atomicReplace(join(dir, 'policy.yaml.bak'), 'y');
-      await sleep(400);
+      await waitForCalls({ get calls() { return Math.min(other.calls(), bak.calls()); } }, 1);
       assert.equal(state.calls, 0);
     } finally {
-      await w.close();
+      await Promise.all([w.close(), other.close(), bak.close()]);
     }
   });
 
   it('stops calling back after close, even with a callback pending', async () => {
     const { file, state, w } = await setup();
-    writeFileSync(file, 'changed\n');
-    await sleep(20);
-    await w.close();
-    await w.close(); // idempotent
-    writeFileSync(file, 'changed again\n');
-    await sleep(400);
-    assert.equal(state.calls, 0);
+    const open = await control(file);
+    try {
+      writeFileSync(file, 'changed\n');
+      await sleep(20);
+      await w.close();
+      await w.close(); // idempotent
+      writeFileSync(file, 'changed again\n');
+      // The open watcher's debounce ends after the closed one's pending callback would have come.
+      await waitForCalls({ get calls() { return open.calls(); } }, 1);
+      assert.equal(state.calls, 0);
+    } finally {
+      await open.close();
+    }
   });
 
   it('reports an error thrown by the callback and keeps watching', async () => {

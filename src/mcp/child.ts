@@ -1,7 +1,13 @@
 // An MCP server run as a child process: its stdin/stdout become a channel,
 // its stderr passes through, signals are forwarded, and ending it escalates
 // from closing stdin to SIGTERM to SIGKILL.
-import { spawn, type ChildProcess } from 'node:child_process';
+//
+// The command is found as a shell would find it, on every platform: on
+// Windows `npx` is `npx.cmd` (PATHEXT), which Node's spawn does not find and
+// which must run through cmd.exe with its own quoting; cross-spawn does that
+// (the MCP SDK's own stdio client uses it too) and is plain spawn elsewhere.
+import type { ChildProcess } from 'node:child_process';
+import spawn from 'cross-spawn';
 import { constants } from 'node:os';
 import { StdioChannel } from './stdio.js';
 

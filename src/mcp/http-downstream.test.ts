@@ -56,7 +56,8 @@ test('a lazy stream that stays silent starts after lazyMs; later messages are SS
     const res = await srv.get();
     const waited = Date.now() - t0;
     assert.equal(res.headers['content-type'], 'text/event-stream');
-    assert.ok(waited >= 140 && waited < 1000, `headers after ${waited} ms`);
+    // Started by the lazy timer (never before it), not by an answer.
+    assert.ok(waited >= 140, `headers after ${waited} ms`);
     assert.equal(stream!.answerAsJson('{}'), false, 'too late for a JSON answer');
     stream!.write('{"jsonrpc":"2.0","id":1,"result":{}}');
     stream!.end();
@@ -74,18 +75,23 @@ test('a lazy stream whose client left is dropped without starting', async () => 
     stream = new SseStream(res, {}, { lazyMs: 100 });
     closed = new Promise((r) => res.on('close', () => r()));
   });
+  // Positive control: a stream with the same lazyMs, made after that one, whose client stays:
+  // once its headers arrive, the first stream's timer has come due as well.
+  const ctl = await serve((res) => void new SseStream(res, {}, { lazyMs: 100 }));
   try {
     const pending = srv.get().catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 30));
+    while (!stream) await new Promise((r) => setTimeout(r, 5));
     // The client aborts by closing every connection of the server's side.
     await srv.close();
     await closed;
-    await new Promise((r) => setTimeout(r, 250));
+    const control = await ctl.get();
+    assert.equal(control.headers['content-type'], 'text/event-stream', 'the control stream started');
     assert.equal(stream!.open, false);
     assert.equal(stream!.res.headersSent, false);
     await pending;
   } finally {
     await srv.close().catch(() => undefined);
+    await ctl.close();
   }
 });
 

@@ -50,7 +50,19 @@ test('input-round tokens carry the server requestState (or its absence) exactly'
     assert.deepEqual(unwrapRequestState(token), { nonce: 'abc123', original });
   }
   assert.equal(unwrapRequestState('server-state'), undefined);
-  assert.equal(unwrapRequestState('toolgate.1.nonce.!!!'), undefined);
+});
+
+test('input-round tokens are authenticated: an altered, made-up or foreign token is forged', () => {
+  const token = wrapRequestState('abc123', 'srv:40');
+  const [prefix, version, nonce, body, mac] = token.split('.') as [string, string, string, string, string];
+  const tampered = `b${Buffer.from('srv:4000', 'utf8').toString('base64url')}`;
+  assert.equal(unwrapRequestState([prefix, version, nonce, tampered, mac].join('.')), 'forged', 'the server state rewritten');
+  assert.equal(unwrapRequestState([prefix, version, 'other', body, mac].join('.')), 'forged', 'another nonce');
+  assert.equal(unwrapRequestState([prefix, version, nonce, '-', mac].join('.')), 'forged', 'the state removed');
+  assert.equal(unwrapRequestState(wrapRequestState('abc123', 'srv:40', Buffer.alloc(32, 7))), 'forged', 'another key (another process)');
+  assert.equal(unwrapRequestState(`toolgate.1.${nonce}.${body}`), 'forged', 'the unauthenticated version-1 form');
+  assert.equal(unwrapRequestState('toolgate.2.nonce.!!!'), 'forged');
+  assert.deepEqual(unwrapRequestState(wrapRequestState('n', 'x', Buffer.alloc(32, 7)), Buffer.alloc(32, 7)), { nonce: 'n', original: 'x' }, 'a configured key verifies its own tokens');
 });
 
 test('stateless lane HTTP statuses for errors', () => {

@@ -24,6 +24,7 @@
 import type { Logger } from 'pino';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
+import { MAY_HAVE_RUN, neverConnected } from './fate.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
 import { Aborter, upstreamFetch, type UpstreamResponse } from './http-request.js';
 import { isModernVersion, metaProtocolVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
@@ -127,7 +128,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     this.held = undefined;
     for (const text of held) this.failAll(requestsIn(text), 'the upstream connection closed');
     for (const p of [...this.pending.values()]) {
-      if (!p.cancelled) this.fail(p.id, 'the upstream connection closed before answering');
+      if (!p.cancelled) this.fail(p.id, 'the upstream connection closed before answering', undefined, true);
     }
     this.pending.clear();
     if (this.sessionId) {
@@ -276,7 +277,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true, modern), body: text, signal: controller.signal });
       } catch (err) {
         if (this.closed || controller.signal.aborted) return;
-        this.failAll(requests, `cannot reach the upstream MCP server: ${errText(err)}`);
+        this.failAll(requests, `cannot reach the upstream MCP server: ${errText(err)}`, undefined, !neverConnected(err));
         return;
       }
       if (opts.init && res.ok) this.takeSession(res);
@@ -310,7 +311,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       const body = await res.text();
       if (NOT_BLANK.test(body)) this.emitText(body, undefined, res.status !== 200 ? res.status : undefined);
       for (const r of requests) {
-        if (this.pending.has(idKey(r.id))) this.fail(r.id, `the upstream answered HTTP ${res.status} without a response to the request`);
+        if (this.pending.has(idKey(r.id))) this.fail(r.id, `the upstream answered HTTP ${res.status} without a response to the request`, undefined, true);
       }
     } finally {
       this.controllers.delete(controller);
@@ -340,7 +341,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (left().length === 0 || this.closed || controller.signal.aborted) return;
       // The stream ended before the answer: resume it when the server gave an event id.
       if (!parser.lastEventId || attempt >= this.maxReconnects) {
-        this.failAll(left(), why);
+        this.failAll(left(), why, undefined, true);
         return;
       }
       await delay(parser.retry ?? this.reconnectDelayMs);
@@ -520,15 +521,17 @@ export class HttpUpstreamChannel implements MessageChannel {
     else if (requests.length === 0) this.o.log.warn({ status, body: body.slice(0, 200) }, 'upstream refused a notification or response');
   }
 
-  private failAll(requests: Array<{ id: JsonRpcId }>, message: string, status?: number): void {
-    for (const r of requests) this.fail(r.id, message, status);
+  /** `sent`: the request left and its answer was lost, so the server may have acted on it. */
+  private failAll(requests: Array<{ id: JsonRpcId }>, message: string, status?: number, sent = false): void {
+    for (const r of requests) this.fail(r.id, message, status, sent);
   }
 
-  private fail(id: JsonRpcId, message: string, status?: number): void {
+  private fail(id: JsonRpcId, message: string, status?: number, sent = false): void {
     this.pending.delete(idKey(id));
     if (typeof id === 'string' && id.startsWith(GATEWAY_ID_PREFIX)) return;
     const data: Record<string, unknown> = { transport: 'streamable-http' };
     if (status !== undefined) data.status = status;
+    if (sent) data[MAY_HAVE_RUN] = true;
     const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, data);
     const text = JSON.stringify(res);
     this.onframe?.({ text, value: res, related: id });

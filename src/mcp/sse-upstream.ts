@@ -14,6 +14,7 @@
 import type { Logger } from 'pino';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
+import { MAY_HAVE_RUN, neverConnected } from './fate.js';
 import { SseParser } from './sse-parse.js';
 import { errText, readBody, requestsIn, safeParse } from './http-upstream.js';
 import { upstreamFetch } from './http-request.js';
@@ -122,7 +123,7 @@ export class SseUpstreamChannel implements MessageChannel {
       }
     } catch (err) {
       if (this.closed) return;
-      this.failAll(requests.map((r) => r.id), `cannot reach the upstream MCP server: ${errText(err)}`);
+      this.failAll(requests.map((r) => r.id), `cannot reach the upstream MCP server: ${errText(err)}`, !neverConnected(err));
     }
   }
 
@@ -167,14 +168,16 @@ export class SseUpstreamChannel implements MessageChannel {
     this.controller.abort();
     for (const text of this.held ?? []) this.failAll(requestsIn(text).map((r) => r.id), message);
     this.held = undefined;
-    this.failAll([...this.pending.values()], message);
+    // Posted and accepted: the answer was to come on the stream that ended.
+    this.failAll([...this.pending.values()], message, true);
     this.onclose?.(reason);
   }
 
-  private failAll(ids: JsonRpcId[], message: string): void {
+  /** `sent`: the request left and its answer was lost, so the server may have acted on it. */
+  private failAll(ids: JsonRpcId[], message: string, sent = false): void {
     for (const id of ids) {
       this.pending.delete(idKey(id));
-      const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, { transport: 'sse' });
+      const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, { transport: 'sse', ...(sent ? { [MAY_HAVE_RUN]: true } : {}) });
       this.onframe?.({ text: JSON.stringify(res), value: res, related: id });
     }
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyTool, classifyTools, tokenizeName, type ToolDefinition } from './index.js';
+import { classifyTool, classifyTools, tokenizeName, type JsonSchema, type ToolDefinition } from './index.js';
 
 const cat = (t: ToolDefinition): string => classifyTool(t).category;
 const tool = (name: string, description = '', extra: Partial<ToolDefinition> = {}): ToolDefinition => ({ name, description, ...extra });
@@ -96,19 +96,105 @@ test('weak verbs count only first: plural nouns and nouns after the verb do not'
   assert.equal(cat(tool('slack_post_message')), 'Write');
 });
 
-test('annotations are claims: they break ties but do not override the name', () => {
+test('annotations are claims: they may raise the risk, never lower it', () => {
   const liar = classifyTool(tool('delete_all_records', 'Deletes every record', { annotations: { readOnlyHint: true } }));
   assert.equal(liar.category, 'Destructive');
   assert.equal(liar.risk, 'Critical');
   assert.ok(liar.reasons.some((r) => /readOnlyHint/.test(r)), 'the conflict is reported');
-  assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: true } })), 'Read');
+  // readOnlyHint: true alone does not make an unknown tool a Low-risk Read.
+  const claim = classifyTool(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: true } }));
+  assert.equal(claim.category, 'Other');
+  assert.equal(claim.risk, 'Medium');
+  // Nor does it pull a tool whose description runs commands down to Read.
+  assert.equal(cat(tool('shell_exec', 'Execute a shell command', { annotations: { readOnlyHint: true } })), 'Execute');
   assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false, destructiveHint: true } })), 'Destructive');
   assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false, destructiveHint: false } })), 'Write');
+  // destructiveHint: false does not lower a destructive description.
+  assert.equal(cat(tool('frobnicate', 'Wipes the widget', { annotations: { readOnlyHint: false, destructiveHint: false } })), 'Destructive');
   // Spec defaults: readOnlyHint false and no destructiveHint means "may be destructive".
   assert.equal(cat(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: false } })), 'Destructive');
   const update = classifyTool(tool('update_file', 'Replace file contents', { annotations: { readOnlyHint: false, destructiveHint: true } }));
   assert.equal(update.category, 'Write');
   assert.equal(update.risk, 'High');
+  // A server that says its read destroys: not a Read any more.
+  const odd = classifyTool(tool('get_state', 'Get the state', { annotations: { destructiveHint: true } }));
+  assert.equal(odd.category, 'Write');
+  assert.equal(odd.risk, 'High');
+});
+
+test('the kinds of high-risk tool that used to pass as Write', () => {
+  const S = (props: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: props });
+  // Money that moves: trades, refunds and credit notes, bank transactions.
+  const order = classifyTool(tool('create_order', 'Create a new order', { inputSchema: S({ symbol: { type: 'string' }, side: { type: 'string', enum: ['buy', 'sell'] }, quantity: { type: 'number' } }) }));
+  assert.equal(order.category, 'Financial');
+  assert.equal(order.risk, 'Critical');
+  assert.match(order.reasons.join(' | '), /"side" and "quantity": places a trade/);
+  assert.equal(cat(tool('new_adjustment', 'Create an adjustment to refund or credit part of a transaction.')), 'Financial');
+  assert.equal(cat(tool('make_credit_note', 'Creates a credit note')), 'Financial');
+  assert.equal(cat(tool('record_bank_transaction', 'Record a bank transaction')), 'Financial');
+  assert.equal(cat(tool('cancel_order', 'Cancel an open order on the exchange')), 'Financial');
+  // Not money: a sort order, a database transaction.
+  assert.notEqual(cat(tool('set_sort_order', 'Set the sort order of a list')), 'Financial');
+  assert.notEqual(cat(tool('commit_transaction', 'Commit the current database transaction')), 'Financial');
+  // Irreversible acts.
+  const close = classifyTool(tool('close_account', 'Permanently close an account. This action cannot be undone.'));
+  assert.equal(close.category, 'Destructive');
+  assert.match(close.reasons.join(' | '), /cannot be undone/);
+  assert.equal(cat(tool('recreate_vm', 'Recreate a virtual machine from scratch')), 'Destructive');
+  assert.equal(cat(tool('restore_snapshot', 'Restore a snapshot of the disk')), 'Destructive');
+  assert.equal(cat(tool('server_restore', 'Restore a backup onto the server')), 'Destructive');
+  // Execution: infrastructure that changes what runs.
+  for (const [name, description] of [
+    ['k8s_apply', 'Apply a manifest to the cluster'],
+    ['scale_deployment', 'Scale a deployment'],
+    ['rollout_restart', 'Restart the rollout of a deployment'],
+    ['helm_install', 'Install a chart'],
+    ['helm_upgrade', 'Upgrade a release'],
+    ['drain_node', 'Drain a node before maintenance'],
+    ['ps_scale', 'Scale the dynos of an app'],
+    ['sync_application', 'Sync an application with its git source'],
+    ['compose_up', 'Deploy a compose project'],
+    ['install_package', 'Install software on a VM'],
+  ] as const) {
+    assert.equal(cat(tool(name, description)), 'Execute', name);
+  }
+});
+
+test('a tool of many actions is as risky as its most severe action', () => {
+  const manage = classifyTool(tool('widgets', 'Manage widgets: list/get/create/update/delete'));
+  assert.equal(manage.category, 'Destructive');
+  assert.match(manage.reasons[0]!, /action "delete"/);
+  const byEnum = tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } } });
+  assert.equal(cat(byEnum), 'Destructive');
+  assert.equal(cat(tool('teams', 'Teams: list/get/get_members')), 'Read', 'only reads among the actions');
+  assert.equal(cat(tool('get_docs', 'Fetch the docs (/api/agents/register, see docs/build.md)')), 'Read', 'a URL path is not a list of actions');
+  // A command argument is run, whatever the verb of the name.
+  assert.equal(cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })), 'Execute');
+});
+
+test('accounting records are Financial, to read as to write', () => {
+  assert.equal(cat(tool('get_ledger', 'Fetch the general ledger')), 'Financial');
+  assert.equal(cat(tool('create_receipt', 'Create a sales receipt for a customer')), 'Financial');
+  assert.equal(cat(tool('report_pl', 'Get a Profit and Loss report')), 'Financial');
+  assert.equal(cat(tool('move_funds', 'Move money between two accounts')), 'Financial');
+  assert.equal(cat(tool('get_order', 'Get an order')), 'Financial');
+});
+
+test('when unsure, round up; confidence says how sure', () => {
+  const sure = classifyTool(tool('get_task', 'Get a task'));
+  assert.equal(sure.confidence, 1);
+  // A write verb in the name against "cannot be undone" in the description: Destructive, and
+  // the rounding is said.
+  const close = classifyTool(tool('close_account', 'Close the account. This cannot be undone.'));
+  assert.equal(close.category, 'Destructive');
+  assert.ok(close.reasons.some((r) => /^rounded up from Write/.test(r)), close.reasons.join(' | '));
+  assert.ok(close.confidence < 0.5, `confidence ${close.confidence}`);
+  assert.equal(classifyTool(tool('frobnicate')).confidence, 0);
+  // A force or confirm flag raises the level: the server itself guards the act.
+  const forced = classifyTool(tool('update_widget', 'Update a widget', { inputSchema: { type: 'object', properties: { force: { type: 'boolean' } } } }));
+  assert.equal(forced.category, 'Write');
+  assert.equal(forced.risk, 'High');
+  assert.match(forced.reasons.join(' | '), /argument "force"/);
 });
 
 test('nothing known: Other, Medium, and no hints is not read-only', () => {
@@ -117,6 +203,39 @@ test('nothing known: Other, Medium, and no hints is not read-only', () => {
   assert.equal(c.risk, 'Medium');
   assert.ok(c.reasons.some((r) => /MCP defaults/.test(r)));
   assert.equal(classifyTool({ name: 'x' }).category, 'Other');
+});
+
+test("the README's seed examples", () => {
+  assert.deepEqual(
+    ['get_dicom_export_job', 'start_dicom_import_job'].map((name) => { const c = classifyTool(tool(name)); return [c.category, c.risk]; }),
+    [['Read', 'Low'], ['Execute', 'High']],
+  );
+});
+
+test('orders, batches and self-declared destruction', () => {
+  assert.equal(cat(tool('get_order', 'Get a specific order by ID')), 'Financial', '"by ID" is not a sort order');
+  assert.notEqual(cat(tool('set_order', 'Set the sort order of the list')), 'Financial');
+  const batch = tool('products_batch', 'Batch update products', { inputSchema: { type: 'object', properties: { create: { type: 'array' }, update: { type: 'array' }, delete: { type: 'array' } } } });
+  assert.equal(cat(batch), 'Destructive');
+  assert.equal(cat(tool('db_import', 'Imports a dump into the database and is destructive to existing data')), 'Destructive');
+  assert.equal(cat(tool('get_email', 'Get an email (non-destructive peek)')), 'Read');
+  assert.equal(cat(tool('deployments', 'Manage deployments: get/cancel/list')), 'Execute', 'cancelling a deployment stops what runs');
+  assert.equal(cat(tool('service_new', 'Create a new service from a Docker image')), 'Execute', 'it builds and runs');
+  for (const [name, description] of [['create_deployment', 'Create a deployment'], ['pause_deployment', 'Pause deployment traffic'], ['add_cron_job', 'Add a cron job'], ['promote_release', 'Promote to production'], ['sync_git', 'Sync the git repository']] as const) {
+    assert.equal(cat(tool(name, description)), 'Execute', name);
+  }
+  assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
+  assert.equal(cat(tool('port_forward', 'Forward a local port to a pod')), 'Execute');
+  assert.equal(cat(tool('pty_create', 'Create a PTY session')), 'Execute');
+  assert.equal(cat(tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', description: "e.g., 'create', 'list', 'remove'" } } } })), 'Destructive');
+  assert.equal(cat(tool('domain_register', 'Register a new domain. Requires USDC payment on Base.')), 'Financial');
+  assert.equal(cat(tool('claim_fees', 'Claim accrued fees')), 'Financial');
+  assert.equal(cat(tool('ssh_tunnel_create', 'Create a tunnel to the host')), 'Execute');
+  assert.equal(cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Execute');
+  assert.equal(cat(tool('query_account_transactions', 'Query all transactions affecting an account')), 'Financial');
+  // A read-only remark deep in the description does not make an execute tool a Read.
+  assert.equal(cat(tool('execute', 'Run a data-modifying SQL statement. Disabled: the server is read-only.')), 'Execute');
+  assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
 });
 
 test('risk levels follow the category and its modifiers', () => {
@@ -136,4 +255,18 @@ test('deterministic and pure: the same input gives the same output, input untouc
   assert.deepEqual(classifyTools(tools), classifyTools(tools));
   assert.equal(JSON.stringify(tools), before);
   for (const c of classifyTools(tools)) assert.ok(c.reasons.length > 0);
+});
+
+test('hostile definitions do not throw and stay deterministic', () => {
+  const weird: ToolDefinition[] = [
+    { name: 'x', inputSchema: { type: 'object', properties: { action: { type: 'string', enum: [null, 5, { a: 1 }, 'delete'] as unknown[] }, side: null as unknown as JsonSchema } } },
+    { name: 'y', description: 'list/'.repeat(20_000) + 'delete', inputSchema: { properties: 'nope' as unknown as Record<string, JsonSchema> } },
+    { name: '__proto__', description: 'constructor toString', annotations: { destructiveHint: 'yes' as unknown as boolean } },
+  ];
+  for (const t of weird) {
+    const a = classifyTool(t);
+    assert.deepEqual(classifyTool(t), a);
+    assert.ok(a.confidence >= 0 && a.confidence <= 1);
+  }
+  assert.equal(cat(weird[0]!), 'Destructive', 'the string "delete" among junk values still counts');
 });

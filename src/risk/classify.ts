@@ -1,12 +1,14 @@
 // The classifier: a pure, deterministic function from a tool definition to a risk category,
-// a risk level and the reasons. No model calls, no I/O.
+// a risk level, a confidence and the reasons. No model calls, no I/O.
 //
-// How it decides. Each piece of evidence votes for a category with a weight:
-//   money nouns in the name (20) or an amount+currency schema (16) > the verb of the name (10):
-//   `list_invoices` reads financial records, `cancel_subscription` is Financial, not Write > the description's verb and
-//   phrases (5–6) > argument names (3–5) > the server's annotations (1–3: claims, not proof).
-// The category with the highest total wins; ties go to the more severe category. The risk level
-// then follows from the category and modifiers (secrets, bulk deletes, arbitrary code…).
+// How it decides. Each piece of evidence votes for a category with a weight (the table is in
+// README.md beside this file): money nouns in the name (20) > amount with currency or a trade
+// side (16) > a command argument, the most severe of the tool's actions (15) > money or
+// irreversibility in the description (12) > the verb of the name, read with its object (10) >
+// the description's verb and phrases (5–6) > the server's annotations (1–3: claims, which may
+// only raise). The heaviest category wins; ties and close calls (ROUND_UP) go to the more
+// severe. The risk level then follows from the category and modifiers (secrets, bulk deletes,
+// arbitrary code, force/confirm flags, destructiveHint…).
 import {
   ACCESS_NOUNS,
   BROWSER_NOUNS,
@@ -14,6 +16,15 @@ import {
   BULK_WORDS,
   CODE_NOUNS,
   COMPOUNDS,
+  CONTEXT_MONEY_NOUNS,
+  DATABASE_WORDS,
+  INFRA_NOUNS,
+  INFRA_WRITES,
+  RESTORE_VERBS,
+  RUNNING_CHANGES,
+  RUNNING_NOUNS,
+  SAVED_STATE_NOUNS,
+  TRADING_WORDS,
   FAR_REACHING_WRITES,
   FEED_WORDS,
   FILLER,
@@ -28,7 +39,7 @@ import {
   type VerbClass,
 } from './lexicon.js';
 import { tokenizeName, tokenizeText } from './tokenize.js';
-import type { Category, Classification, JsonSchema, Risk, ToolDefinition } from './types.js';
+import { RISKS, type Category, type Classification, type JsonSchema, type Risk, type ToolDefinition } from './types.js';
 
 type Scored = Exclude<Category, 'Other'>;
 
@@ -64,8 +75,8 @@ export interface ClassificationDetail extends Classification {
 
 /** Classify one tool. Pure and deterministic. */
 export function classifyTool(tool: ToolDefinition): Classification {
-  const { category, risk, reasons } = classifyToolDetail(tool);
-  return { category, risk, reasons };
+  const { category, risk, confidence, reasons } = classifyToolDetail(tool);
+  return { category, risk, confidence, reasons };
 }
 
 /** Classify one tool and return the details the scaffold writer uses. */
@@ -76,16 +87,22 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const descTokens = joinCompounds(tokenizeText(firstSentence(description), true)).map(lemma);
   const allDescTokens = new Set(tokenizeText(description).map(lemma));
   const nameSet = new Set(nameTokens);
+  const props = schemaProperties(tool.inputSchema);
   const evidence: Evidence[] = [];
   const notes: string[] = [];
 
   // 1. The verb of the name.
   const nameVerb = findNameVerb(rawNameTokens);
   let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
+  const objectTokens = [...nameTokens, ...descTokens];
   if (nameVerb && verbClass) {
     const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
-    if (runsCode) {
+    const context = verbInContext(nameVerb, verbClass, objectTokens);
+    if (context) {
+      verbClass = context.verbClass;
+      evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });
+    } else if (runsCode) {
       verbClass = 'exec';
       evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" code, a query or a migration runs it` });
     } else if (browser) {
@@ -97,7 +114,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
 
   // 2. Money nouns in the name.
-  const moneyNoun = nameTokens.find((t) => isFinancialNoun(t, nameSet, allDescTokens));
+  const moneyNoun = nameTokens.find((t) => isFinancialNoun(t, nameSet, allDescTokens) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, props));
   if (moneyNoun) {
     evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
   }
@@ -107,8 +124,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeNoun && !nameVerb) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
+  // Tunnels, port forwards and terminals open a way into or out of a system.
+  const opening = nameTokens.find((t) => NETWORK_OPENINGS.has(t));
+  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path or a terminal` });
 
-  // 4. The description: its leading verb, and telling phrases anywhere.
+  // 4. The description: its leading verb, money in its first sentence, telling phrases anywhere.
+  const descMoneyEvidence: Evidence[] = [];
   const descEvidence = new Map<Scored, Evidence>();
   const addDesc = (e: Evidence): void => {
     const prev = descEvidence.get(e.category);
@@ -118,57 +139,86 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (descVerb) {
     const cls = verbClassOf(descVerb, descTokens, allDescTokens);
     const browser = BROWSER_VERBS.has(descVerb) && descTokens.some((t) => BROWSER_NOUNS.has(t));
+    const context = verbInContext(descVerb, cls, objectTokens);
     addDesc({
-      category: browser ? 'Execute' : CLASS_CATEGORY[cls],
+      category: context ? CLASS_CATEGORY[context.verbClass] : browser ? 'Execute' : CLASS_CATEGORY[cls],
       weight: 5,
-      reason: `description: "${descVerb}"`,
+      reason: context ? `description: "${descVerb}" ${context.why}` : `description: "${descVerb}"`,
     });
   }
+  // Money named in the first sentence outweighs the verb of the name: "Create an adjustment to
+  // refund or credit a transaction" is Financial, whatever the tool is called.
+  const descMoney = descTokens.find(
+    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
+  );
+  if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
+  else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
   const lower = description.toLowerCase();
   const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
-  if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: permanent or irreversible' });
+  // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
+  // close an account"): an act that cannot be undone is Destructive.
+  if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
+  else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
   }
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }
-  evidence.push(...descEvidence.values());
+  evidence.push(...descEvidence.values(), ...descMoneyEvidence);
 
-  // 5. The input schema: amount + currency, code-like arguments.
-  const props = schemaProperties(tool.inputSchema);
+  // 5. The input schema: amount + currency or side, code-like arguments, replicas.
   const amountArg = props.find((p) => AMOUNT_ARG.test(normalizeArg(p.name)));
   const currencyArg = props.find((p) => CURRENCY_ARG.test(normalizeArg(p.name)));
+  const sideArg = props.find((p) => isTradeSide(p));
+  const quantityArg = amountArg ?? props.find((p) => QUANTITY_ARG.test(normalizeArg(p.name)));
   if (amountArg && currencyArg) {
     evidence.push({
       category: 'Financial',
       weight: 16,
       reason: `arguments "${amountArg.name}" and "${currencyArg.name}": moves money`,
     });
+  } else if (sideArg && quantityArg) {
+    evidence.push({ category: 'Financial', weight: 16, reason: `arguments "${sideArg.name}" and "${quantityArg.name}": places a trade` });
   } else if (amountArg && (moneyNoun || MONEY_PHRASE.test(lower))) {
     evidence.push({ category: 'Financial', weight: 3, reason: `argument "${amountArg.name}"` });
   }
-  const codeArg = props.find((p) => isCodeArg(p, lower));
+  const codeArg = props.find((p) => isCodeArg(p, nameVerb === 'test' ? `${lower} run` : lower));
   if (codeArg) {
-    evidence.push({ category: 'Execute', weight: 5, reason: `argument "${codeArg.name}" takes code or a command` });
+    // A command or script argument is run: stronger than the verbs of name and description.
+    // Testing given code runs it, as much as a command argument does.
+    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name)) || nameVerb === 'test';
+    evidence.push({ category: 'Execute', weight: strong ? 15 : 5, reason: `argument "${codeArg.name}" takes code or a command` });
   }
+  // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in
+  // its description) can do the most severe of them.
+  // Creating a service from an image, a repository or a template builds and runs it.
+  if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
+    evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
+  }
+  // Its actions say what it can do better than a vague verb ("manage") in its name.
+  const action = mostSevereAction(props, description, objectTokens);
+  if (action) {
+    evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 15, reason: `action "${action.value}" among its actions` });
+  }
+  const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
+  if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
+  const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
+  const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
+  if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
 
-  // 6. Annotations: claims from the server, weighed lightly (they break ties).
+  // 6. Annotations come from the server, which may be hostile: they may raise the risk the
+  // name, description and schema give, never lower it. readOnlyHint: true adds nothing.
   const a = tool.annotations ?? {};
-  if (a.readOnlyHint === true) {
-    evidence.push({ category: 'Read', weight: 3, reason: 'annotation readOnlyHint: true (a claim)' });
+  if (a.readOnlyHint !== true && a.destructiveHint === true) {
+    evidence.push({ category: 'Destructive', weight: 3, reason: 'annotation destructiveHint: true' });
   } else if (a.readOnlyHint === false) {
     evidence.push({ category: 'Write', weight: 1, reason: 'annotation readOnlyHint: false' });
-    if (a.destructiveHint === true) {
-      evidence.push({ category: 'Destructive', weight: 3, reason: 'annotation destructiveHint: true' });
-    } else if (a.destructiveHint === false) {
-      evidence.push({ category: 'Write', weight: 2, reason: 'annotation destructiveHint: false' });
-    } else {
+    if (a.destructiveHint !== false) {
       evidence.push({ category: 'Destructive', weight: 1, reason: 'not read-only and no destructiveHint: the MCP default is destructive' });
     }
-  } else if (a.destructiveHint === true) {
-    evidence.push({ category: 'Destructive', weight: 3, reason: 'annotation destructiveHint: true' });
   }
 
   // Decide.
@@ -183,13 +233,39 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       category = c;
     }
   }
+  const winnerScore = best;
+  // When unsure, round up: a more severe high-risk class with at least ROUND_UP of the winner's
+  // weight takes its place (a tool that may run or destroy is treated as one that does).
+  let roundedFrom: Category | undefined;
+  if (category !== 'Other') {
+    for (const c of SEVERITY) {
+      if (c === category) break;
+      if (!HIGH_RISK.has(c)) continue;
+      const t = totals.get(c) ?? 0;
+      if (t > 0 && t >= ROUND_UP * winnerScore) {
+        roundedFrom = category;
+        category = c;
+        best = t;
+        notes.push(`rounded up from ${roundedFrom}: the ${c} evidence is close (${t} against ${winnerScore})`);
+        break;
+      }
+    }
+  }
+  // An annotation may also lift a Read: the server itself says the tool is destructive.
+  if (category === 'Read' && a.destructiveHint === true && a.readOnlyHint !== true) {
+    roundedFrom = 'Read';
+    category = 'Write';
+    notes.push('raised from Read: the server declares destructiveHint: true');
+  }
 
   // A query tool that says it only reads is a Read (with Medium risk below).
   let readOnlyQuery = false;
   if (
     category === 'Execute' &&
     readOnlyClaim &&
-    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || descTokens.some((t) => QUERY_NOUNS.has(t)))
+    // The query noun in the name, or the read-only claim in the first sentence: a read-only
+    // remark deep in the description of an `execute` tool does not make it a Read.
+    (nameTokens.some((t) => QUERY_NOUNS.has(t)) || (descTokens.some((t) => QUERY_NOUNS.has(t)) && READ_ONLY_PHRASE.test(firstSentence(lower))))
   ) {
     category = 'Read';
     readOnlyQuery = true;
@@ -212,7 +288,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     const forIt = evidence.filter((e) => e.category === winning).sort((x, y) => y.weight - x.weight);
     reasons.push(...forIt.map((e) => e.reason));
   }
-  const { risk, why } = riskOf(category as Category, {
+  const base = riskOf(category as Category, {
     verb: nameVerb ?? descVerb,
     verbClass: verbClass ?? (descVerb ? verbClassOf(descVerb, descTokens, allDescTokens) : undefined),
     nameTokens,
@@ -222,19 +298,42 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     codeArg: codeArg?.name,
     hints: a,
   });
-  if (why) reasons.push(why);
+  let risk = base.risk;
+  if (base.why) reasons.push(base.why);
+  // Signals that raise the level (never lower it).
+  const raise = (to: Risk, why: string): void => {
+    if (RISKS.indexOf(to) > RISKS.indexOf(risk)) {
+      risk = to;
+      reasons.push(`risk ${to}: ${why}`);
+    }
+  };
+  if (guardArg && category !== 'Read') raise('High', `argument "${guardArg.name}": the server itself guards this act`);
+  if (a.destructiveHint === true && a.readOnlyHint !== true && category !== 'Read') raise('High', 'the server declares destructiveHint: true');
+  if (a.openWorldHint === true && category === 'Execute') raise('High', 'the server declares openWorldHint: true (reaches outside systems)');
   reasons.push(...notes);
   const against = evidence
     .filter((e) => e.category !== category && e.weight >= 5)
     .sort((x, y) => y.weight - x.weight)[0];
   if (against && category !== 'Other') reasons.push(`against: ${against.reason} (${against.category})`);
 
-  const detail: ClassificationDetail = { category, risk, reasons };
+  const detail: ClassificationDetail = { category, risk, confidence: confidenceOf(category, best, totals), reasons };
   const verb = nameVerb ?? descVerb;
   if (verb) detail.verb = verb;
   if (amountArg) detail.amountArg = amountArg.name;
   if (codeArg) detail.codeArg = codeArg.name;
   return detail;
+}
+
+/**
+ * How sure the classifier is, 0 to 1: the winning class's share of the evidence for it and its
+ * strongest rival, scaled down when the evidence is thin (less than a verb in the name).
+ */
+function confidenceOf(category: Category, best: number, totals: ReadonlyMap<Scored, number>): number {
+  if (category === 'Other' || best <= 0) return 0;
+  let rival = 0;
+  for (const [c, t] of totals) if (c !== category && t > rival) rival = t;
+  const share = best / (best + rival);
+  return Math.round(share * Math.min(1, best / 10) * 100) / 100;
 }
 
 /** Classify many tools, in order. */
@@ -246,14 +345,33 @@ export function classifyTools(tools: readonly ToolDefinition[]): Classification[
 
 const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
-const DESTRUCTIVE_PHRASE =
-  /\bpermanent(ly)? (delet|remov|destroy|eras)|\birreversibl|\bcannot be (undone|recovered)\b|\bcan't be undone\b|\bwipes?\b|\bdestroys?\b/;
+const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
+/** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
+/** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
+const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
+const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
+const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
+const IRREVERSIBLE_PHRASE =
+  /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
 const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
 const MONEY_PHRASE =
   /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
+
+/** Classes that get approval or validation from `scan`: rounding up goes only towards these. */
+const HIGH_RISK: ReadonlySet<Scored> = new Set(['Financial', 'Destructive', 'Execute']);
+/** A more severe class with at least this share of the winner's weight wins instead. */
+const ROUND_UP = 0.7;
+
+/** Words that name money itself, wherever they stand in a first sentence. */
+const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
+
+const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$/;
+const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;
+const IRREVERSIBLE_ARG = /^(deletelocaldata|deletedata|purge|wipe|deletevolumes?|removevolumes?|deletebackups?)$/;
 
 const AMOUNT_ARG = /^(amount|amounts|amountcents|amountinminorunits|unitamount|totalamount|value(cents|minor)?|price|priceamount|cents|sum|total|payment(amount)?|(\w*)amount)$/;
 const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w*coin|denom|\w*mint)$/;
@@ -262,6 +380,83 @@ const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function
 
 const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
 const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
+
+const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task)$/;
+
+/**
+ * The most severe verb among a tool's actions: the string values of an action-like argument's
+ * enum, or a slash-separated list of verbs in the description ("list/get/create/delete").
+ */
+function mostSevereAction(props: readonly Prop[], description: string, objects: readonly string[]): { value: string; verbClass: VerbClass } | undefined {
+  const values: string[] = [];
+  for (const p of props) {
+    // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
+    const n = normalizeArg(p.name);
+    if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
+    if (!ACTION_ARG.test(n)) continue;
+    if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
+    const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+    for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
+  }
+  // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
+  let best: { value: string; verbClass: VerbClass } | undefined;
+  for (const value of values) {
+    const first = tokenizeName(value)[0];
+    if (!first || !VERBS.has(first)) continue;
+    const cls = verbInContext(first, VERBS.get(first)!, objects)?.verbClass ?? VERBS.get(first)!;
+    if (cls === 'read') continue;
+    if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
+  }
+  return best;
+}
+
+/** A buy/sell argument: named side or action with buy and sell among its values. */
+function isTradeSide(p: Prop): boolean {
+  const n = normalizeArg(p.name);
+  const values = Array.isArray(p.schema.enum) ? p.schema.enum.map((v) => String(v).toLowerCase()) : [];
+  if (values.includes('buy') && values.includes('sell')) return true;
+  return (n === 'side' || n === 'orderside') && values.length === 0;
+}
+
+function isBooleanish(s: JsonSchema): boolean {
+  const t = s.type;
+  return t === 'boolean' || (Array.isArray(t) && t.includes('boolean')) || (Array.isArray(s.enum) && s.enum.every((v) => typeof v === 'boolean'));
+}
+
+/**
+ * A verb whose class depends on its object: applying, syncing or restarting infrastructure runs
+ * it (Execute); restoring a snapshot or backup puts it over the current state (Destructive).
+ */
+function verbInContext(verb: string, cls: VerbClass, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (RESTORE_VERBS.has(verb)) {
+    const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
+    if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
+  }
+  if (cls === 'write' && INFRA_WRITES.has(verb)) {
+    const infra = objects.find((t) => INFRA_NOUNS.has(t));
+    if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
+  }
+  if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
+    const running = objects.find((t) => RUNNING_NOUNS.has(t));
+    if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
+  }
+  return undefined;
+}
+
+/** An order, trade or transaction among trading or commerce words (not of a database). */
+function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: ReadonlySet<string>, props: readonly Prop[] = []): boolean {
+  if (!CONTEXT_MONEY_NOUNS.has(t)) return false;
+  const all = [...tokens, ...descTokens, ...props.map((p) => normalizeArg(p.name))];
+  if ((t === 'transaction' || t === 'transactions') && all.some((w) => DATABASE_WORDS.has(w))) return false;
+  if (t === 'order' || t === 'orders') {
+    // An order is a purchase or a trade unless it is a sort order ("ascending order").
+    return !all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w));
+  }
+  if (t === 'trade' || t === 'trades') return true;
+  return all.some((w) => TRADING_WORDS.has(w) || FINANCIAL_NOUNS.has(w) || MONEY_WORDS.has(w));
+}
 
 function normalizeArg(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');

@@ -3,6 +3,7 @@ export * from './types.js';
 export { classifyTool, classifyToolDetail, classifyTools, type ClassificationDetail } from './classify.js';
 export { tokenizeName } from './tokenize.js';
 export { parseToolList, toolsFrom, ToolListError } from './tools.js';
-export { buildScaffold, RECOMMENDED_RATE, SPEND_CAP_PLACEHOLDER, type ScaffoldOptions } from './scaffold.js';
+export { buildScaffold, toolRuleLines, RECOMMENDED_RATE, SPEND_CAP_PLACEHOLDER, type ScaffoldOptions } from './scaffold.js';
 export { scanServer, collectTools, parseHeaders, ScanError, type ScanTarget, type ScanResult, type ScanOptions, type ListPage } from './scan.js';
 export { formatTable } from './table.js';
+export { toolPage, formatToolPage, type ToolPage, type AttackPattern } from './page.js';

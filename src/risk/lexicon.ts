@@ -22,13 +22,13 @@ const WRITE_VERBS = `
   send publish submit comment reply assign unassign tag move rename copy duplicate clone merge fork
   star unstar mark dismiss approve reject close reopen lock unlock enable disable toggle transition
   invite share schedule register subscribe unsubscribe follow unfollow like react pin unpin attach
-  detach link connect disconnect configure install apply click fill type press hover drag scroll
-  resize emulate select handle manage log confirm request restore pause resume rebase recreate new
+  detach link connect disconnect configure apply click fill type press hover drag scroll
+  resize emulate select handle manage log confirm request restore pause resume rebase new
   make init initialize initialise setup append prepend replace overwrite change complete finish
   finalize finalise archive unarchive sync commit checkout grant message email notify respond
   book reserve vote annotate label highlight draw paint rotate place position embed index
-  remember memorize record track note bookmark claim accept decline escalate provision scale
-  rollback revert reply reassign upgrade downgrade mute unmute hide unhide focus sign login
+  remember memorize record track note bookmark claim accept decline escalate provision
+  rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny
@@ -37,13 +37,14 @@ const WRITE_VERBS = `
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup trash
+  flush empty clean cleanup trash recreate rebuild reimage
 `;
 
 const EXEC_VERBS = `
   execute exec run eval evaluate invoke trigger call launch start stop restart spawn deploy build
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
+  install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
@@ -90,9 +91,61 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     payment payments charge charges refund refunds invoice invoices subscription subscriptions
     payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
-    wallets escrow payroll donation donations
+    wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
+    journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
+    ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
+    trialbalance cashflow payable payables receivable receivables reconciliation spending budget
+    budgets fee fees
   `),
 );
+
+/**
+ * Nouns that name money only among trading or commerce words (`place_order` on an exchange,
+ * `list_transactions` of a bank; not `sort_order` or a database transaction).
+ */
+export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(
+  words('order orders trade trades transaction transactions margin'),
+);
+
+/** Words that make an order, a trade or a transaction one of money. */
+export const TRADING_WORDS: ReadonlySet<string> = new Set(
+  words(`market exchange exchanges futures spot limit buy sell side symbol ticker stock stocks crypto
+         broker brokerage position positions leverage portfolio sale sales customer customers
+         checkout cart bank banking accounting ledger quantity price amount currency trading
+         trader invoice invoices refund payment payments billed billing financial account accounts
+         debit debits credit credits`),
+);
+
+/** Words that make a transaction one of a database, not of money. */
+export const DATABASE_WORDS: ReadonlySet<string> = new Set(
+  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'),
+);
+
+/** Objects of infrastructure: applying, syncing or rolling back one of these runs it (Execute). */
+export const INFRA_NOUNS: ReadonlySet<string> = new Set(
+  words(`manifest manifests chart charts helm release releases deployment deployments stack stacks
+         compose terraform kustomization application applications app apps gitops cluster clusters
+         node nodes pod pods vm vms instance instances droplet droplets dyno dynos
+         container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas
+         git`),
+);
+
+/** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs'));
+
+/** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
+export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
+
+/** Write verbs that, applied to infrastructure, change what runs: Execute. */
+export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
+
+/** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
+export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
+  words('snapshot snapshots backup backups checkpoint checkpoints revision revisions image images'),
+);
+
+/** Verbs that put a saved state back over the current one. */
+export const RESTORE_VERBS: ReadonlySet<string> = new Set(words('restore revert rollback'));
 
 /** Words that make "subscription" mean a notification or event feed, not a paid plan. */
 export const FEED_WORDS: ReadonlySet<string> = new Set(
@@ -164,6 +217,25 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['payment', 'links', 'paymentlink'],
   ['checkout', 'session', 'checkout_session'],
   ['checkout', 'sessions', 'checkout_session'],
+  ['credit', 'note', 'creditnote'],
+  ['credit', 'notes', 'creditnotes'],
+  ['journal', 'entry', 'journalentry'],
+  ['journal', 'entries', 'journalentries'],
+  ['payment', 'method', 'paymentmethod'],
+  ['payment', 'methods', 'paymentmethods'],
+  ['roll', 'out', 'rollout'],
+  ['port', 'forward', 'portforward'],
+  ['port', 'forwarding', 'portforward'],
+  ['vendor', 'credit', 'vendorcredit'],
+  ['vendor', 'credits', 'vendorcredits'],
+  ['profit', 'loss', 'profitloss'],
+  ['profit', 'and', 'profitloss'],
+  ['balance', 'sheet', 'balancesheet'],
+  ['trial', 'balance', 'trialbalance'],
+  ['cash', 'flow', 'cashflow'],
+  ['accounts', 'payable', 'payable'],
+  ['accounts', 'receivable', 'receivable'],
+  ['roll', 'back', 'rollback'],
 ];
 
 const ALL_WORDS: ReadonlySet<string> = new Set([
@@ -174,6 +246,9 @@ const ALL_WORDS: ReadonlySet<string> = new Set([
   ...BULK_WORDS,
   ...BROWSER_NOUNS,
   ...FEED_WORDS,
+  ...CONTEXT_MONEY_NOUNS,
+  ...INFRA_NOUNS,
+  ...SAVED_STATE_NOUNS,
 ]);
 
 /** Map an inflected word to the form the vocabulary knows (`creates` → create, `listing` → list). */

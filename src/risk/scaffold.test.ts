@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { buildScaffold, type ToolDefinition } from './index.js';
-import { assertValidPolicy } from './testing.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
 
 const at = new Date('2026-01-02T03:04:05Z');
 
@@ -21,11 +21,15 @@ test('scaffold: valid Intercept YAML v1 with the recommended rule per category',
   const text = buildScaffold(tools, { server: { name: 'demo', version: '1.2.3' }, source: 'stdio: demo', generatedAt: at });
   const doc = assertValidPolicy(text);
   assert.equal(doc.version, '1');
-  assert.equal(doc.default, 'allow');
+  // Deny by default: a tool the server adds later is refused until reviewed.
+  assert.equal(doc.default, 'deny');
+  assert.match(text, /a tool it\n# adds later is refused until you review it/);
   assert.deepEqual(Object.keys(doc.tools).sort(), tools.map((t) => t.name).sort());
   assert.deepEqual(doc.tools.list_things!.rules, []);
   assert.equal(doc.tools.create_thing!.rules[0]!.rate_limit, '30/minute');
-  assert.equal(doc.tools.run_command!.rules[0]!.rate_limit, '10/minute');
+  // Running a caller's command (Critical) waits for a human, and is rate-limited.
+  assert.equal(doc.tools.run_command!.rules[0]!.action, 'require_approval');
+  assert.equal(doc.tools.run_command!.rules[1]!.rate_limit, '10/minute');
   assert.equal(doc.tools.frobnicate!.rules[0]!.rate_limit, '10/minute');
   assert.equal(doc.tools.delete_thing!.rules[0]!.action, 'require_approval');
   assert.match(String(doc.tools.delete_thing!.rules[0]!.on_deny), /requires human approval/);
@@ -55,6 +59,18 @@ test('scaffold: header, grouping and comments', () => {
   // Descriptions with newlines and '#' stay inside comments.
   assert.equal(parse(text).tools.frobnicate.rules.length, 1);
   assert.match(text, /# frobnicate: Frobnicates # not a comment second line/);
+});
+
+test('scaffold: --default allow is Intercept\'s scaffold, and says what it means', () => {
+  const text = buildScaffold(tools, { generatedAt: at, defaultAction: 'allow' });
+  assert.equal(assertValidPolicy(text).default, 'allow');
+  assert.match(text, /a tool the server adds later is let through without review/);
+});
+
+test('scaffold: the comment of each tool gives its confidence, and says when to review it', () => {
+  const text = buildScaffold(tools, { generatedAt: at });
+  assert.match(text, /^  #   Read, risk Low, confidence 1\.00: verb "list" in the name/m);
+  assert.match(text, /^  #   Other, risk Medium, confidence 0\.00 \(review by hand\): /m);
 });
 
 test('scaffold: --default deny lists every tool; odd names stay valid; duplicates are dropped', () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { collectTools, parseHeaders, ScanError } from './index.js';
-import { assertValidPolicy } from './testing.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cli = join(root, 'dist/bundle/cli/main.js');
@@ -134,14 +134,17 @@ test('classify --json on a tools/list document keeps input order', () => {
     }));
     const r = spawnSync(process.execPath, [cli, 'classify', '--json', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const rows = JSON.parse(r.stdout) as { name: string; category: string; risk: string; reasons: string[] }[];
+    const rows = JSON.parse(r.stdout) as { name: string; category: string; risk: string; confidence: number; reasons: string[] }[];
     assert.deepEqual(rows.map((x) => [x.name, x.category]), [['delete_repo', 'Destructive'], ['getJiraIssue', 'Read'], ['create_refund', 'Financial']]);
-    for (const x of rows) assert.deepEqual(Object.keys(x), ['name', 'category', 'risk', 'reasons']);
+    for (const x of rows) {
+      assert.deepEqual(Object.keys(x), ['name', 'category', 'risk', 'confidence', 'reasons']);
+      assert.ok(x.confidence > 0 && x.confidence <= 1, `${x.name}: confidence ${x.confidence}`);
+    }
     // The table, from stdin.
     const t = spawnSync(process.execPath, [cli, 'classify', '-'], { encoding: 'utf8', input: readFileSync(file) });
     assert.equal(t.status, 0, t.stderr);
-    assert.match(t.stdout, /^TOOL +CATEGORY +RISK +REASON\n/);
-    assert.match(t.stdout, /^getJiraIssue +Read +Low +verb "get" in the name$/m);
+    assert.match(t.stdout, /^TOOL +CATEGORY +RISK +CONF +REASONS\n/);
+    assert.match(t.stdout, /^getJiraIssue +Read +Low +1\.00 +verb "get" in the name; description: "get"$/m);
     // Bad input: a clear error and exit 1.
     writeFileSync(file, '{"tools": 5}');
     const bad = spawnSync(process.execPath, [cli, 'classify', file], { encoding: 'utf8' });

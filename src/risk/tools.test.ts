@@ -16,13 +16,14 @@ test('parseToolList rejects bad input with a clear message', () => {
   assert.throws(() => parseToolList('[{"name": "a", "annotations": {"readOnlyHint": "yes"}}]'), /tool \[0\]\.annotations\.readOnlyHint/);
 });
 
-test('formatTable aligns columns and shows the top reason', () => {
+test('formatTable aligns columns and shows the confidence and the top reasons', () => {
   const rows = [{ name: 'get_x' }, { name: 'delete_everything_now' }].map((t) => ({ name: t.name, ...classifyTool(t) }));
   const lines = formatTable(rows).trimEnd().split('\n');
   assert.equal(lines.length, 3);
-  assert.match(lines[0]!, /^TOOL\s+CATEGORY\s+RISK\s+REASON$/);
+  assert.match(lines[0]!, /^TOOL\s+CATEGORY\s+RISK\s+CONF\s+REASONS$/);
   const col = lines[0]!.indexOf('CATEGORY');
   assert.equal(lines[1]!.indexOf('Read'), col);
   assert.equal(lines[2]!.indexOf('Destructive'), col);
+  assert.equal(lines[2]!.indexOf('1.00'), lines[0]!.indexOf('CONF'));
   assert.match(lines[2]!, /verb "delete" in the name/);
 });

@@ -38,6 +38,11 @@ export type Risk = (typeof RISKS)[number];
 export interface Classification {
   category: Category;
   risk: Risk;
+  /**
+   * How sure the classifier is, 0 to 1 (0 for Other). Below 0.5 means the evidence was thin or
+   * close between two classes: review the tool by hand.
+   */
+  confidence: number;
   /** Why, most important first. */
   reasons: string[];
 }

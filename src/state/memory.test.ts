@@ -1,4 +1,4 @@
-import { counterStoreContract } from './contract.js';
+import { counterStoreContract } from '../../test/support/counter-store-contract.js';
 import { MemoryCounterStore } from './memory.js';
 
 counterStoreContract('MemoryCounterStore', {

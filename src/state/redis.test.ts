@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { T0, counterStoreContract, req } from './contract.js';
+import { T0, counterStoreContract, req } from '../../test/support/counter-store-contract.js';
 import { isStateUnavailable, StateUnavailableError } from './errors.js';
 import { RedisCounterStore, type RedisReservationHandle } from './redis.js';
-import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from './redis-testing.js';
+import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, skipUnless, uniquePrefix } from '../../test/support/redis.js';
 import type { ReserveResult } from './types.js';
 
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));
@@ -36,6 +36,14 @@ function ok(r: ReserveResult): RedisReservationHandle {
 
 if (skip === false) {
   counterStoreContract('RedisCounterStore', { open: async () => open() });
+}
+
+/** A refusal that came from a connection known to be down (or seen closing), not from a command left to time out. */
+function refusedWithoutWaiting(e: Error): boolean {
+  assert.match(e.message, /state store unavailable/);
+  assert.doesNotMatch(e.message, /timed out/i);
+  assert.match(e.message, /is not connected|Connection is closed|ECONNREFUSED|ECONNRESET|Stream isn't writeable/, e.message);
+  return true;
 }
 
 /** Poll until `fn` resolves, or fail after `ms`. */
@@ -163,23 +171,20 @@ describe('RedisCounterStore when Redis is unreachable', { skip: skipOwn }, () =>
     const s = new RedisCounterStore({ url: own.url(), prefix: `${runPrefix}own:`, onStatus: (st, d) => statuses.push(`${st}: ${d}`) });
     opened.push(s);
     try {
+      // Refused at once: the store knows it has no connection and sends nothing, so
+      // no command waits out its timeout (the message would say "timed out").
       for (const op of [() => s.read([{ key: 'a', window: 'day' }], T0), () => s.reserve([req('a', 1, 5, 'day')], T0)]) {
-        const t = Date.now();
-        await assert.rejects(op(), (e: Error) => isStateUnavailable(e) && e instanceof StateUnavailableError && /state store unavailable/.test(e.message));
-        assert.ok(Date.now() - t < 1500, `refused within 1.5 s (took ${Date.now() - t} ms)`);
+        await assert.rejects(op(), (e: Error) => isStateUnavailable(e) && e instanceof StateUnavailableError && refusedWithoutWaiting(e));
       }
       // Redis comes (back): no restart of the store needed.
       await own.start();
-      const { waited } = await eventually(() => s.reserve([req('a', 1, 5, 'day')], T0));
-      assert.ok(waited < 3000, `recovered ${waited} ms after Redis came up`);
+      await eventually(() => s.reserve([req('a', 1, 5, 'day')], T0));
       const h = ok(await s.reserve([req('a', 1, 5, 'day')], T0));
 
-      // Killed mid-run: refused fast; the reservation taken before is still settled correctly later.
+      // Killed mid-run: refused at once; the reservation taken before is still settled correctly later.
       await own.stop();
-      const t = Date.now();
-      await assert.rejects(s.reserve([req('a', 1, 5, 'day')], T0), (e: Error) => isStateUnavailable(e));
-      await assert.rejects(s.rollback(h), (e: Error) => isStateUnavailable(e));
-      assert.ok(Date.now() - t < 1500, `refused within 1.5 s (took ${Date.now() - t} ms)`);
+      await assert.rejects(s.reserve([req('a', 1, 5, 'day')], T0), (e: Error) => isStateUnavailable(e) && refusedWithoutWaiting(e));
+      await assert.rejects(s.rollback(h), (e: Error) => isStateUnavailable(e) && refusedWithoutWaiting(e));
       await own.start(); // a fresh, empty server (no persistence)
       await eventually(() => s.read([{ key: 'a', window: 'day' }], T0));
       assert.equal((await s.read([{ key: 'a', window: 'day' }], T0)).get('a'), 0, 'scripts re-loaded on the fresh server');
@@ -202,8 +207,9 @@ describe('RedisCounterStore when Redis is unreachable', { skip: skipOwn }, () =>
       own.freeze(true);
       const t = Date.now();
       await assert.rejects(s.reserve([req('a', 1, 5, 'day')], T0), (e: Error) => isStateUnavailable(e) && /timed out/i.test(e.message));
+      // Ended by the command timeout (the message says so), not before it.
       const took = Date.now() - t;
-      assert.ok(took >= 400 && took < 1500, `took ${took} ms`);
+      assert.ok(took >= 400, `took ${took} ms`);
     } finally {
       own.freeze(false);
       await s.close();

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { T0, req } from './contract.js';
+import { T0, req } from '../../test/support/counter-store-contract.js';
 import { SqliteCounterStore } from './sqlite.js';
-import { runHammerChildren } from './hammer.js';
+import { runHammerChildren } from '../../test/support/sqlite-hammer.js';
 import type { ReservationHandle, ReserveResult } from './types.js';
 import { windowStart } from './window.js';
 

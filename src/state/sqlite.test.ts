@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { T0, counterStoreContract, req } from './contract.js';
-import { runHammerChildren } from './hammer.js';
+import { T0, counterStoreContract, req } from '../../test/support/counter-store-contract.js';
+import { runHammerChildren } from '../../test/support/sqlite-hammer.js';
 import { SqliteCounterStore } from './sqlite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-sqlite-'));

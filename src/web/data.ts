@@ -8,7 +8,7 @@ import { AUDIT_DB_FILE, computeStatus, openAuditReader, type AuditFilter, type A
 import { GRANTS_DB_FILE, GrantStore, grantStatus } from '../identity/index.js';
 import { SqlitePinStore, type Pin } from '../pins/index.js';
 import { isToolVisible, loadPolicyFile, rulesFor, formatPolicyError, type CompiledPolicy, type CompiledRule } from '../policy/index.js';
-import { classifyToolDetail, type ToolDefinition } from '../risk/index.js';
+import { toolPage, type AttackPattern, type ToolDefinition } from '../risk/index.js';
 import { listCounterRows, STATE_DB_FILE } from '../state/index.js';
 
 /** What a person filters live calls by. `decision`: allowed, denied, error or approval. */
@@ -228,7 +228,11 @@ export interface ToolView {
   description: string | null;
   category: string;
   risk: string;
+  /** How sure the classifier is, 0 to 1. */
+  confidence: number;
   reasons: string[];
+  /** The tool's catalogue page: the rule `scan` would write, the attacks of its class, the usual controls. */
+  page: { rule: { yaml: string; json: unknown }; attack_patterns: AttackPattern[]; how_to: { rate_limit: string; deny: string; approval: string } };
   hash: string;
   pinned_at: string;
   /** A changed definition waiting for `toolgate pins accept`. */
@@ -523,13 +527,15 @@ export class DashboardData {
         policy_error: policyError,
         last_started: st?.ts ?? null,
         tools: list.map((pin) => {
-          const c = classifyToolDetail(toolDefinition(pin));
+          const c = toolPage(server, toolDefinition(pin));
           return {
             name: pin.tool,
             description: typeof pin.definition.description === 'string' ? pin.definition.description : null,
             category: c.category,
             risk: c.risk,
+            confidence: c.confidence,
             reasons: c.reasons,
+            page: { rule: c.rule, attack_patterns: c.attackPatterns, how_to: { rate_limit: c.howTo.rateLimit, deny: c.howTo.deny, approval: c.howTo.approval } },
             hash: pin.hash,
             pinned_at: pin.pinnedAt,
             changed: pin.pending ? { hash: pin.pending.hash, seen_at: pin.pending.seenAt } : null,

@@ -265,6 +265,12 @@ describe('dashboard API', () => {
     assert.match(srv.policy_file, /policy\.yaml$/);
     const tools = Object.fromEntries((srv.tools as Array<Record<string, any>>).map((t) => [t.name, t]));
     assert.equal(tools.create_charge.category, 'Financial');
+    assert.ok(tools.create_charge.confidence > 0 && tools.create_charge.confidence <= 1);
+    // The tool's catalogue page: the rule scan would write (both forms), attacks, controls.
+    assert.match(tools.create_charge.page.rule.yaml, /^"create_charge":\n  rules:\n/);
+    assert.equal(tools.create_charge.page.rule.json.require_approval[0].name, 'financial: requires human approval');
+    assert.ok(tools.create_charge.page.attack_patterns.some((a: { name: string }) => a.name === 'Amount manipulation'));
+    assert.match(tools.create_charge.page.how_to.approval, /action: require_approval/);
     assert.equal(tools.create_charge.policy.rules[0].action, 'require_approval');
     assert.equal(tools.create_charge.policy.rules[0].pointer, 'tools/create_charge/rules/0');
     assert.deepEqual(tools.create_charge.policy.rules[0].conditions, ['args.amount gt 1000']);

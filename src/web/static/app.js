@@ -672,6 +672,28 @@ function policyCell(t, server) {
   return h('ul', { class: 'rules' }, p.rules.map(ruleLine));
 }
 
+/** The catalogue page of one tool, folded under its name: reasons, recommended rule, attacks, controls. */
+function toolPageView(t) {
+  const p = t.page;
+  const block = (title, text) => h('div', { class: 'page-block' }, h('h4', {}, title), h('pre', {}, text));
+  return h(
+    'details',
+    { class: 'tool-page', 'data-tool': t.name },
+    h('summary', {}, h('span', { class: 'tool-name' }, t.name)),
+    t.description ? h('div', { class: 'tool-desc' }, t.description) : null,
+    h(
+      'div',
+      { class: 'page-body' },
+      h('p', { class: 'page-class' }, `${t.category} · risk ${t.risk} · confidence ${t.confidence.toFixed(2)}${t.confidence < 0.5 ? ' (review by hand)' : ''}`),
+      h('ul', { class: 'page-reasons' }, t.reasons.map((r) => h('li', {}, r))),
+      h('div', { class: 'page-rule' }, block('Recommended rule (what toolgate scan writes)', p.rule.yaml), block('As PolicyLayer JSON', JSON.stringify({ [t.name]: p.rule.json }, null, 2))),
+      h('h4', {}, `Attack patterns of ${t.category} tools`),
+      h('ul', { class: 'page-attacks' }, p.attack_patterns.map((a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`))),
+      h('div', { class: 'page-howto' }, block('Rate-limit it', p.how_to.rate_limit), block('Deny it', p.how_to.deny), block('Require approval', p.how_to.approval)),
+    ),
+  );
+}
+
 pages.catalogue = {
   async enter() {
     let servers;
@@ -712,7 +734,7 @@ pages.catalogue = {
                   h(
                     'tr',
                     {},
-                    h('td', {}, h('div', { class: 'tool-name' }, t.name), t.description ? h('div', { class: 'tool-desc' }, t.description) : null),
+                    h('td', {}, toolPageView(t)),
                     h('td', {}, h('span', { class: 'cat', title: t.reasons.join('\n') }, t.category)),
                     h('td', {}, h('span', { class: `risk ${t.risk}`, title: t.reasons.join('\n') }, t.risk)),
                     h('td', {}, policyCell(t, srv)),

@@ -2,8 +2,8 @@
 // suite against its own factory (memory.test.ts, sqlite.test.ts; Redis later).
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
-import type { WindowName } from '../policy/model.js';
+import type { CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from '../../src/state/types.js';
+import type { WindowName } from '../../src/policy/model.js';
 
 export interface ContractHooks {
   /** A fresh, empty store. */

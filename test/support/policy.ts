@@ -3,7 +3,7 @@
 // below always runs, so the tests mean something before and after.
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { compilePolicy, formatPolicyError } from '../policy/index.js';
+import { compilePolicy, formatPolicyError } from '../../src/policy/index.js';
 
 export interface PolicyDoc {
   version: string;

@@ -1,4 +1,4 @@
-// Test helper (not a test itself): runs hammer-child.js processes against one
+// Test helper (not a test itself): runs sqlite-hammer-child.js processes against one
 // SQLite file, starts them together, and collects what each reserved. Used by
 // the multi-process tests of sqlite.test.ts and sqlite-lease.test.ts.
 import { spawn } from 'node:child_process';
@@ -15,7 +15,7 @@ export async function runHammerChildren(
   indexes: number[],
   o: { limit: number; attempts: number; now: number; leaseMax?: number; mode?: 'close' | 'crash' },
 ): Promise<ChildResult[]> {
-  const script = fileURLToPath(new URL('./hammer-child.js', import.meta.url));
+  const script = fileURLToPath(new URL('./sqlite-hammer-child.js', import.meta.url));
   const children = indexes.map((i) => {
     const child = spawn(process.execPath, [script, path, String(o.limit), String(o.attempts), String(i), String(o.now), String(o.leaseMax ?? 0), o.mode ?? 'close'], {
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -1,4 +1,4 @@
-// Child process for the multi-process tests in sqlite.test.ts and
+// Child process for the multi-process tests in src/state/sqlite.test.ts and
 // sqlite-lease.test.ts (not a test itself).
 // argv: <db path> <shared limit> <attempts> <child index> <now> [leaseMax] [close|crash]
 // Prints "ready", waits for a line on stdin, then tries <attempts> reservations
@@ -7,9 +7,11 @@
 // With "crash" it prints that line and kills itself (SIGKILL) without closing
 // the store: its unspent leases are never given back.
 import { writeSync } from 'node:fs';
-import { SqliteCounterStore } from './sqlite.js';
+import { SqliteCounterStore } from '../../src/state/sqlite.js';
 
 const [path, limitArg, attemptsArg, indexArg, nowArg, leaseArg, mode] = process.argv.slice(2);
+// `node --test dist/test` also runs every file under test/ on its own, without arguments: nothing to do then.
+if (path === undefined) process.exit(0);
 const limit = Number(limitArg);
 const attempts = Number(attemptsArg);
 const now = Number(nowArg);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { redactDsn } from './redis-dsn.js';
+import { redactDsn } from '../../src/state/redis-dsn.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REQUIRED = process.env.TOOLGATE_REQUIRE_SERVICES === '1';

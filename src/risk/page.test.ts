@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toolPage } from './index.js';
+import { assertValidPolicy } from '../../test/support/policy.js';
+
+const asPolicy = (snippet: string): string => `version: "1"\ndefault: "deny"\ntools:\n${snippet.replace(/^(?=.)/gm, '  ')}`;
+
+test('a tool page: class, level, confidence, reasons, the rule scan writes in both forms, attacks and controls', () => {
+  const page = toolPage('k8s', {
+    name: 'kubectl_apply',
+    description: 'Apply a Kubernetes manifest to the cluster',
+    inputSchema: { type: 'object', properties: { manifest: { type: 'string' } } },
+  });
+  assert.equal(page.server, 'k8s');
+  assert.equal(page.category, 'Execute');
+  assert.equal(page.risk, 'High');
+  assert.ok(page.confidence > 0.5);
+  assert.match(page.reasons[0]!, /"apply" "kubectl" changes what runs/);
+  // The rule is what scan writes: approval, then the rate limit; the JSON form says the same.
+  const doc = assertValidPolicy(asPolicy(page.rule.yaml));
+  assert.equal(doc.tools.kubectl_apply!.rules[0]!.action, 'require_approval');
+  assert.equal(doc.tools.kubectl_apply!.rules[1]!.rate_limit, '10/minute');
+  const json = page.rule.json as { require_approval?: unknown; limits: Array<{ max: number; window: string }> };
+  assert.equal(json.limits[0]!.max, 10);
+  assert.equal(json.limits[0]!.window, 'minute');
+  assert.ok(page.attackPatterns.some((a) => a.name === 'Command and code injection'));
+  // Each control snippet is a valid policy entry for the tool.
+  for (const snippet of Object.values(page.howTo)) assert.ok('kubectl_apply' in assertValidPolicy(asPolicy(snippet)).tools, snippet);
+});
+
+test('a financial page warns of amount tricks; an odd tool name stays valid YAML and JSON', () => {
+  const pay = toolPage('shop', { name: 'create_refund', description: 'Refund a charge', inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } } });
+  assert.equal(pay.category, 'Financial');
+  assert.ok(pay.attackPatterns.some((a) => a.name === 'Amount manipulation'));
+  const odd = toolPage('x', { name: 'get "quoted": name\nnext' });
+  assert.ok(`get "quoted": name\nnext` in assertValidPolicy(asPolicy(odd.rule.yaml)).tools);
+  for (const snippet of Object.values(odd.howTo)) assertValidPolicy(asPolicy(snippet));
+});

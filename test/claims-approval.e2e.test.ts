@@ -1,0 +1,81 @@
+// "Denials still win: a call that a rule or limit denies is never held", through
+// the built binary: the deny rule comes after the approval rule, and the call
+// is denied at once with no approval request; a call the rule lets through is
+// held (the positive control: the same approval rule does hold calls). The
+// limit half is false today: a todo test records it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { bin, connectClient, demoServer, textOf, writePolicy } from './helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
+
+const run = promisify(execFile);
+
+async function approvals(stateDir: string): Promise<Array<{ id: string; status: string; tool: string }>> {
+  const { stdout } = await run(process.execPath, [bin, 'approvals', 'list', '--json', '--state-dir', stateDir]);
+  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; status: string; tool: string });
+}
+
+const policyText = `version: "1"
+tools:
+  create_charge:
+    rules:
+      - name: "big charges"
+        action: require_approval
+        conditions:
+          - { path: "args.amount", op: gt, value: 1000 }
+        approval: { timeout: 2m }
+      - name: "no gbp"
+        action: deny_if
+        conditions:
+          - { path: "args.currency", op: eq, value: "gbp" }
+        on_deny: "no GBP charges"
+      - name: "two an hour"
+        rate_limit: 2/hour
+`;
+
+/** Until a pending request is listed (or fail after 10 s). */
+async function pendingIn(stateDir: string): Promise<Array<{ id: string; status: string }>> {
+  for (let i = 0; i < 200; i++) {
+    const pending = (await approvals(stateDir)).filter((a) => a.status === 'pending');
+    if (pending.length > 0) return pending;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return [];
+}
+
+test('denials still win: a call that a later rule denies is never held; the same call the rules allow is held', async () => {
+  const { policy, stateDir } = writePolicy(policyText);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    const byRule = await client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'gbp' } });
+    assert.equal(textOf(byRule), '[TOOLGATE POLICY DENIED] no GBP charges');
+    assert.deepEqual(await approvals(stateDir), [], 'denied by a rule: nothing held');
+    // Positive control: the same big charge in another currency is held for a human.
+    const held = client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } }, undefined, { timeout: 60_000 });
+    const pending = await pendingIn(stateDir);
+    assert.equal(pending.length, 1, 'held');
+    await run(process.execPath, [bin, 'approvals', 'deny', pending[0]!.id, '--reason', 'test over', '--state-dir', stateDir]);
+    assert.match(textOf(await held), /denied/);
+  } finally {
+    await client.close();
+  }
+});
+
+// Known false today (reported to the lead): a call over a spent limit is held
+// for a human, and only denied by the limit once approved. Kept as a todo so
+// the suite shows it and it turns green when fixed.
+test('denials still win: a call that a limit denies is never held', { todo: 'contradicted: the limit is only checked after approval (issue 25 report)', timeout: 30_000 }, async () => {
+  await clearOfWindowEnd('hour');
+  const { policy, stateDir } = writePolicy(policyText);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    for (let i = 0; i < 2; i++) assert.equal(textOf(await client.callTool({ name: 'create_charge', arguments: { amount: 100, currency: 'usd' } })), 'Charged 1.00 USD.');
+    const byLimit = await client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } }, undefined, { timeout: 10_000 });
+    assert.match(textOf(byLimit), /Rate limit of 2 per hour reached/);
+    assert.deepEqual(await approvals(stateDir), [], 'denied by a limit: nothing held');
+  } finally {
+    await client.close();
+  }
+});

@@ -1,0 +1,59 @@
+// `toolgate scan` of a server whose tools are of the kinds the classifier used to understate
+// (issue 23): the built binary scans the fake server over stdio, and the policy it writes holds
+// every such tool for human approval; `toolgate explain` shows the decision; the gateway, run
+// with that policy, refuses a tool the server added after the scan (default deny) and lets a
+// listed read through.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { bin, connectClient, root, tempDir, textOf } from './helpers.js';
+import { CONTROL_TOOL, LATER_TOOL, RISKY_TOOLS } from './risky-server.js';
+
+const riskyServer = join(root, 'dist', 'test', 'risky-server.js');
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('scan writes approval rules for trades, refunds, irreversible acts and deployments, and denies tools added later', async () => {
+  const dir = tempDir('toolgate-scan-risk-');
+  try {
+    const policy = join(dir, 'policy.yaml');
+    const scan = cli(['scan', '-o', policy, '--', process.execPath, riskyServer, '--serve']);
+    assert.equal(scan.code, 0, scan.stderr);
+    assert.match(scan.stderr, /default: deny — the 13 tools listed now are in the policy; a tool the server adds later is refused until reviewed/);
+    const doc = parse(readFileSync(policy, 'utf8')) as { default: string; tools: Record<string, { rules: Array<Record<string, unknown>> }> };
+    assert.equal(doc.default, 'deny');
+    assert.deepEqual(doc.tools[CONTROL_TOOL.name]!.rules, [], 'the Read control is allowed');
+    for (const t of RISKY_TOOLS) {
+      const rules = doc.tools[t.name]?.rules ?? [];
+      assert.ok(rules.some((r) => r.action === 'require_approval' || r.action === 'deny'), `${t.name}: approval or deny rule, got ${JSON.stringify(rules)}`);
+      // What the policy decides for a call, as `toolgate explain` shows it.
+      const explained = cli(['explain', '-c', policy, '--tool', t.name, '--json']);
+      assert.equal(explained.code, 0, explained.stderr);
+      assert.equal(JSON.parse(explained.stdout).decision, 'approval', t.name);
+    }
+    assert.equal(JSON.parse(cli(['explain', '-c', policy, '--tool', CONTROL_TOOL.name, '--json']).stdout).decision, 'allowed');
+
+    // The gateway with the scanned policy, in front of the same server that now offers one more tool.
+    const { client } = await connectClient(policy, join(dir, 'state'), [process.execPath, riskyServer, '--serve', '--later'], {
+      extra: ['--pin', 'off'],
+    });
+    try {
+      const control = await client.callTool({ name: CONTROL_TOOL.name, arguments: { server: 'a' } });
+      assert.equal(control.isError ?? false, false, textOf(control));
+      assert.equal(textOf(control), `ran ${CONTROL_TOOL.name}`);
+      const later = await client.callTool({ name: LATER_TOOL.name, arguments: {} }).catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
+      assert.equal(later.isError, true);
+      assert.match(textOf(later), /not permitted by policy/);
+    } finally {
+      await client.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
