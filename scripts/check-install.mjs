@@ -4,6 +4,7 @@
 // git+file:// clone globally (the prepare script builds it), and run each
 // installed `toolgate`: --version, validate, demo, one gateway call through
 // the official MCP SDK client, and the policy cache (dist/build-id) in use.
+// Also the README's set-up: `npm install` in a fresh clone leaves git status clean.
 //
 //   node scripts/check-install.mjs [--from-source] [--skip-git]
 //
@@ -89,16 +90,21 @@ async function checkInstalled(label, bin, pkg) {
       const transport = new StdioClientTransport({
         command: bin,
         args: ['-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, join(pkg, 'dist/examples/demo-server.js')],
-        stderr: 'inherit',
+        stderr: 'pipe',
       });
+      let stderr = '';
+      transport.stderr.on('data', (d) => (stderr += d));
+      const stderrClosed = new Promise((r) => transport.stderr.once('close', r));
       const client = new Client({ name: 'check-install', version: '1' });
       await client.connect(transport);
+      let res;
       try {
-        const res = await client.callTool({ name: 'create_charge', arguments: { amount, currency: 'usd' } });
-        return { denied: res.isError === true, text: res.content.map((c) => c.text ?? '').join(' ') };
+        res = await client.callTool({ name: 'create_charge', arguments: { amount, currency: 'usd' } });
       } finally {
         await client.close();
       }
+      await stderrClosed;
+      return { denied: res.isError === true, text: res.content.map((c) => c.text ?? '').join(' '), stderr };
     };
     const allowed = await call(2500);
     assert.equal(allowed.denied, false, allowed.text);
@@ -108,10 +114,15 @@ async function checkInstalled(label, bin, pkg) {
     const buildId = readFileSync(join(pkg, 'dist/build-id'), 'utf8').trim();
     const entry = join(stateDir, 'policy-cache', `${createHash('sha256').update(buildId).update('\0').update(text).digest('hex')}.json`);
     assert.ok(existsSync(entry), 'a policy cache entry keyed on the installed build-id');
-    // ... and a later start reads it: an entry changed behind its back shows in the answer.
-    writeFileSync(entry, readFileSync(entry, 'utf8').replace('cannot exceed $500.00', 'came from the policy cache'), { mode: 0o600 });
-    const cached = await call(90000);
-    assert.ok(cached.denied && cached.text.includes('came from the policy cache'), cached.text);
+    // ... and a later start reads it (src/cli/run.ts): an entry changed behind its back is noticed
+    // (the file's own parse decides, and the entry is replaced), which only a start that read it can.
+    const good = readFileSync(entry, 'utf8');
+    assert.equal(denied.stderr.includes('policy cache entry'), false, denied.stderr);
+    writeFileSync(entry, good.replace('cannot exceed $500.00', 'came from the policy cache'), { mode: 0o600 });
+    const tampered = await call(90000);
+    assert.ok(tampered.denied && tampered.text.includes('cannot exceed $500.00'), tampered.text);
+    assert.match(tampered.stderr, /the policy cache entry for .* did not match the file; it was ignored and replaced/);
+    assert.equal(readFileSync(entry, 'utf8'), good, 'the entry was rewritten from the file');
   });
 }
 
@@ -162,6 +173,17 @@ if (!args.has('--skip-git')) {
     const bin = join(prefix, 'bin', 'toolgate');
     if (existsSync(bin)) await checkInstalled('git', bin, join(prefix, 'lib/node_modules/toolgate'));
   }
+}
+
+// 3. The README's set-up: `npm install` in a fresh clone builds and leaves `git status` clean.
+if (!args.has('--skip-git')) {
+  const fresh = join(work, 'fresh-clone');
+  run('git', ['clone', '--quiet', root, fresh]);
+  await check('npm install in a fresh clone leaves git status clean', () => {
+    run(npm, ['install', ...quiet], { cwd: fresh, env: prebuilds });
+    assert.ok(existsSync(join(fresh, 'dist/bundle/cli/main.js')), 'prepare built dist/');
+    assert.equal(run('git', ['status', '--porcelain'], { cwd: fresh }), '');
+  });
 }
 
 log(`check-install took ${Math.round((Date.now() - t0) / 1000)} s`);

@@ -4,7 +4,7 @@
 // other processes, test/coercing-server.ts (it logs every refund it makes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -102,5 +102,37 @@ test('approved after the policy changed to hide the tool: decided again at relea
     assert.equal(approved.approver_verified, false, 'a name given with --as is declared, not proven');
   } finally {
     await client.close();
+  }
+});
+
+test('an approver proven by its own grant token on the approval API: it decides as itself only, and the audit says verified', async () => {
+  const { policy, stateDir, dir } = writePolicy(heldPolicy.replace('approval: { timeout: 2m }', 'approval: { timeout: 2m, approvers: [finance-lead] }'));
+  const log = join(dir, 'server.log');
+  const token = (await cli(stateDir, 'grant', 'create', 'finance-lead')).trim();
+  assert.match(token, /^tg_/);
+  const adminKey = 'approvals-admin-key-0123456789';
+  const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--admin-key', adminKey, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { client } = await connectClient(policy, stateDir, coercingServer(log));
+  try {
+    let out = '';
+    api.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 200 && !/on (http:\/\/\S+)\/api\/approvals/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    const base = /on (http:\/\/\S+)\/api\/approvals/.exec(out)?.[1];
+    assert.ok(base, out);
+    const held = client.callTool({ name: 'create_refund', arguments: { amount: 50000 } });
+    const req = await pending(stateDir);
+    const decide = (body: unknown) => fetch(`${base}/api/approvals/${req.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const impersonating = await decide({ by: 'ceo' });
+    assert.equal(impersonating.status, 403, 'a grant token decides as its own name only');
+    const ok = await decide({ reason: 'checked the order' });
+    assert.equal(ok.status, 200, await ok.clone().text());
+    assert.equal(textOf(await held), 'Refunded 50000');
+    const approved = await waitForEvent(stateDir, (e) => e.type === 'approval_approved');
+    assert.equal(approved.decided_by, 'finance-lead');
+    assert.equal(approved.approval_channel, 'http-grant');
+    assert.equal(approved.approver_verified, true);
+  } finally {
+    await client.close();
+    api.kill('SIGTERM');
   }
 });

@@ -370,12 +370,16 @@ describe('audit log through the gateway binary', () => {
         assert.equal(forged.code, 1);
         assert.match(forged.stdout, new RegExp(`forged: a checkpoint of instance \\S+ \\(#${cps[0].n + 1}, .*\\) does not match its signature`));
       }
-      // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok.
+      // No checkpoint file at all: truncation cannot be ruled out, so verify does not say ok; not even for an emptied log.
       rmSync(join(stateDir, 'audit-checkpoints.jsonl'));
       rmSync(join(stateDir, 'events'), { recursive: true });
       const none = await verify();
       assert.equal(none.code, 1, none.stdout);
       assert.match(none.stdout, /unverifiable: no checkpoint file/);
+      tamper(stateDir, 'DELETE FROM audit_records');
+      const emptied = await verify();
+      assert.equal(emptied.code, 1, emptied.stdout);
+      assert.match(emptied.stdout, /unverifiable: no checkpoint file/);
     }
   });
 

@@ -292,3 +292,82 @@ describe('wire (legacy HTTP+SSE)', () => {
     }
   });
 });
+
+describe('wire (stdio): message size', () => {
+  test('--max-message-bytes: a longer line is refused with -32600 as it grows (not buffered), and the gateway goes on', async () => {
+    const g = await stdioGateway('go', {}, ['--max-message-bytes', '2000']);
+    try {
+      // A whole line over the limit.
+      g.raw.send(call('big', `{"name":"echo","arguments":{"text":"${'x'.repeat(3000)}"}}`));
+      const whole = await g.raw.waitFor((m: any) => m?.error?.code === -32600 && /larger than 2000 bytes/.test(m.error.message));
+      assert.equal(whole.id, null);
+      // A line still growing past the limit: refused before its end arrives.
+      const before = g.raw.messages.length;
+      g.raw.proc.stdin.write(`{"jsonrpc":"2.0","id":"grow","method":"tools/call","params":{"name":"echo","arguments":{"text":"${'y'.repeat(5000)}`);
+      await g.raw.waitFor((m: any) => g.raw.messages.indexOf(m) >= before && m?.error?.code === -32600);
+      g.raw.proc.stdin.write('"}}}\n');
+      await g.control('ctl-after');
+      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.id === 'big' || e.id === 'grow'), []);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('wire (toolgate serve)', () => {
+  test('one admission on /mcp/<server> and the aggregate /mcp: bypass shapes get 400, listen.max_batch applies, a control call runs', async () => {
+    const { tempDir } = await import('./helpers.js');
+    const { Proc } = await import('./transports-helpers.js');
+    const { WIRE_POLICY, lenientServer } = await import('./wire-support.js');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { bin } = await import('./helpers.js');
+    const dir = tempDir();
+    const log = join(dir, 'server.jsonl');
+    writeFileSync(join(dir, 'policy.yaml'), WIRE_POLICY);
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `version: 1
+listen:
+  port: 0
+  max_batch: 2
+state:
+  dir: ./state
+servers:
+  lenient:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(lenientServer)}]
+    env: { DECODE: go, SERVER_LOG: ${JSON.stringify(log)} }
+    policy: ./policy.yaml
+`,
+    );
+    const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
+    try {
+      const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      for (const endpoint of [`${url}/lenient`, url]) {
+        const init = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+        assert.equal(init.status, 200, await init.text());
+        const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+        await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+        // The shapes admission refuses (the others are the policy's: denials, answered 200).
+        const refusedAtAdmission = GO_BYPASSES.filter(([what]) => /"(Method|ID|Name|Arguments|Amount|PARAMS)"/.test(what));
+        assert.equal(refusedAtAdmission.length, 7);
+        for (const [what, text] of [...refusedAtAdmission, ...DUPLICATES]) {
+          const res = await fetch(endpoint, { method: 'POST', headers: session, body: text });
+          assert.equal(res.status, 400, `${what} on ${endpoint}: ${res.status} ${await res.text()}`);
+        }
+        const batch = await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify([1, 2, 3].map((i) => ({ jsonrpc: '2.0', id: `p${i}`, method: 'ping' }))) });
+        assert.equal(batch.status, 400);
+        assert.match(await batch.text(), /limit 2/);
+        const name = endpoint === url ? 'lenient__echo' : 'echo';
+        const ok = await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 'ctl', method: 'tools/call', params: { name, arguments: { text: 'hi' } } }) });
+        assert.match(await ok.text(), /executed echo/);
+      }
+      assert.deepEqual(serverLog(log).filter((e) => e.executed && e.tool !== 'echo'), []);
+    } finally {
+      gw.proc.kill('SIGTERM');
+      await gw.exited;
+    }
+  });
+});

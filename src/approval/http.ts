@@ -9,7 +9,10 @@
 // Every route needs `Authorization: Bearer <admin key>` (compared in constant
 // time); without it: 401 with WWW-Authenticate. `by` names the approver (the
 // admin key proves the caller is an administrator, not which one; default
-// "admin-api"): a `by` name is recorded as declared, `approver_verified: false`. Status codes: 404 unknown id, 409 no longer pending, 403 not
+// "admin-api"): a `by` name is recorded as declared, `approver_verified: false`.
+// Where grants exist (`approverOf`), an approver may instead send its own grant
+// token: it reads and decides as that grant's name, proven (channel http-grant);
+// a `by` naming anyone else is refused with 403. Status codes: 404 unknown id, 409 no longer pending, 403 not
 // an approver / self-approval, 400 bad body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject } from '../mcp/jsonrpc.js';
@@ -22,6 +25,8 @@ export interface ApprovalApiOptions {
   adminKey: string;
   basePath?: string;
   maxBodyBytes?: number;
+  /** The approver a bearer token proves (a live grant's name), when it is not the admin key. */
+  approverOf?: (token: string) => string | undefined;
 }
 
 export type ApprovalApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -34,9 +39,10 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return false;
-    if (!authorized(req.headers.authorization, o.adminKey)) {
+    const caller = principal(req.headers.authorization, o.adminKey, o.approverOf);
+    if (!caller) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="toolgate-admin"');
-      send(res, 401, { error: 'unauthorized', message: 'send Authorization: Bearer <admin key>' });
+      send(res, 401, { error: 'unauthorized', message: 'send Authorization: Bearer <admin key> (or an approver\'s grant token)' });
       return true;
     }
     const rest = url.pathname.slice(base.length).split('/').filter(Boolean).map(decodeURIComponent);
@@ -71,13 +77,19 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
         }
         const b = body.value;
         const reason = typeof b.reason === 'string' && b.reason.trim() !== '' ? b.reason.trim() : undefined;
-        const by = typeof b.by === 'string' && b.by.trim() !== '' ? b.by.trim() : ADMIN_API_APPROVER;
+        const claimed = typeof b.by === 'string' && b.by.trim() !== '' ? b.by.trim() : undefined;
+        if (caller.approver !== undefined && claimed !== undefined && claimed !== caller.approver) {
+          send(res, 403, { error: 'not_approver', message: `this token decides as "${caller.approver}" only` });
+          return true;
+        }
+        const by = caller.approver ?? claimed ?? ADMIN_API_APPROVER;
         const approve = rest[1] === 'approve';
         if (!approve && reason === undefined) {
           send(res, 400, { error: 'reason_required', message: 'a denial needs a reason: {"reason": "..."}' });
           return true;
         }
-        const r = await o.approvals.decide(rest[0]!, { approve, by, channel: 'http', ...(reason !== undefined ? { reason } : {}) });
+        const channel = caller.approver !== undefined ? 'http-grant' : 'http';
+        const r = await o.approvals.decide(rest[0]!, { approve, by, channel, ...(reason !== undefined ? { reason } : {}) });
         sendDecision(res, r);
         return true;
       }
@@ -92,9 +104,13 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
   };
 }
 
-function authorized(header: string | undefined, key: string): boolean {
+/** Who calls: the admin key holder, an approver proven by its own token, or nobody. */
+function principal(header: string | undefined, key: string, approverOf: ApprovalApiOptions['approverOf']): { approver?: string } | undefined {
   const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return m !== null && secretEquals(m[1]!, key);
+  if (m === null) return undefined;
+  if (secretEquals(m[1]!, key)) return {};
+  const approver = approverOf?.(m[1]!);
+  return approver === undefined ? undefined : { approver };
 }
 
 function sendDecision(res: ServerResponse, r: DecideResult): void {

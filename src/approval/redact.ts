@@ -1,7 +1,7 @@
 // The arguments an approver sees: secret values masked by the shared detector
 // (src/redact), long strings and deep or wide structures cut. The exact arguments are only ever kept as a hash.
 // Approving releases the whole call, so the gateway refuses to hold a call
-// whose preview would be cut (previewIsComplete): an approver sees everything
+// whose preview would be cut (previewCut): an approver sees everything
 // that will run but the masked secrets, and every cut is marked.
 import { redactValue } from '../redact/index.js';
 

@@ -14,7 +14,8 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 /** In `approvers`: the calling identity may approve its own call (e.g. through MCP elicitation). */
 export const SELF_APPROVER = '@self';
 
-export type DecisionChannel = 'cli' | 'http' | 'elicitation' | 'gateway';
+/** http-grant: the approval API called with the approver's own grant token (the name is proven). */
+export type DecisionChannel = 'cli' | 'http' | 'http-grant' | 'elicitation' | 'gateway';
 
 export interface ApprovalRecord {
   id: string;
@@ -123,12 +124,13 @@ export const ADMIN_API_APPROVER = 'admin-api';
 
 /**
  * Whether the recorded approver is established by a credential rather than
- * declared: only the approval API's admin key holder, deciding as itself, is.
- * `--as NAME` on the CLI, a `by` claim sent with the admin key and the
- * client's own answer through elicitation are self-declared names.
+ * declared: an approver who called the approval API with its own grant token,
+ * or the admin key holder deciding as itself. `--as NAME` on the CLI, a `by`
+ * claim sent with the admin key and the client's own answer through
+ * elicitation are self-declared names.
  */
 export function approverVerified(r: Pick<ApprovalRecord, 'channel' | 'decidedBy'>): boolean {
-  return r.channel === 'http' && r.decidedBy === ADMIN_API_APPROVER;
+  return r.channel === 'http-grant' || (r.channel === 'http' && r.decidedBy === ADMIN_API_APPROVER);
 }
 
 /** True when the requirement lets the calling identity approve its own call. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint } from './checkpoint.js';
+import { CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint, storeId } from './checkpoint.js';
 import { SqliteAuditBackend } from './sqlite.js';
 import { AuditLog } from './writer.js';
 
@@ -11,18 +11,18 @@ const key = Buffer.from('k'.repeat(32));
 const chain = (last: number, hashes: Record<number, string> = {}) => ({ last, hashAt: (n: number) => hashes[n] });
 
 test('a keyed checkpoint verifies only with its key and only unchanged', () => {
-  const c = signCheckpoint({ instance: 'i', n: 5, hash: 'h5', ts: '2026-01-01T00:00:00.000Z' }, key);
+  const c = signCheckpoint({ store: 'sqlite', instance: 'i', n: 5, hash: 'h5', ts: '2026-01-01T00:00:00.000Z' }, key);
   assert.equal(c.alg, 'hmac-sha256');
   assert.equal(checkpointValid(c, key), true);
   assert.equal(checkpointValid({ ...c, n: 4 }, key), false, 'moved');
   assert.equal(checkpointValid(c, Buffer.from('x'.repeat(32))), false, 'another key');
-  const unkeyed = signCheckpoint({ instance: 'i', n: 5, hash: 'h5', ts: 't' });
+  const unkeyed = signCheckpoint({ store: 'sqlite', instance: 'i', n: 5, hash: 'h5', ts: 't' });
   assert.equal(checkpointValid(unkeyed), true);
   assert.equal(checkpointValid(unkeyed, key), false, 'with a key, an unkeyed checkpoint is refused');
 });
 
 test('checkTruncation: the newest checkpoint per chain must still be reached, with its hash', () => {
-  const cps = [signCheckpoint({ instance: 'a', n: 3, hash: 'h3', ts: 't1' }), signCheckpoint({ instance: 'a', n: 7, hash: 'h7', ts: 't2' }), signCheckpoint({ instance: 'b', n: 2, hash: 'b2', ts: 't3' })];
+  const cps = [signCheckpoint({ store: 'sqlite', instance: 'a', n: 3, hash: 'h3', ts: 't1' }), signCheckpoint({ store: 'sqlite', instance: 'a', n: 7, hash: 'h7', ts: 't2' }), signCheckpoint({ store: 'sqlite', instance: 'b', n: 2, hash: 'b2', ts: 't3' })];
   const anchors = new Map();
   assert.deepEqual(checkTruncation(cps, new Map([['a', chain(9, { 7: 'h7' })], ['b', chain(2, { 2: 'b2' })]]), anchors), []);
   const cut = checkTruncation(cps, new Map([['a', chain(5)], ['b', chain(2, { 2: 'b2' })]]), anchors);
@@ -39,17 +39,24 @@ test('checkTruncation: the newest checkpoint per chain must still be reached, wi
 test('readCheckpoints reads the file and the event log, drops duplicates, counts unreadable lines', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tg-cp-'));
   const f = new CheckpointFile(dir);
-  const c = signCheckpoint({ instance: 'a', n: 1, hash: 'h', ts: 't' });
+  const c = signCheckpoint({ store: 'sqlite', instance: 'a', n: 1, hash: 'h', ts: 't' });
   f.append(c);
   f.close();
   writeFileSync(join(dir, 'audit-checkpoints.jsonl'), '{torn\n', { flag: 'a' });
   mkdirSync(join(dir, 'events'));
-  const d = signCheckpoint({ instance: 'a', n: 2, hash: 'h2', ts: 't2' });
+  const d = signCheckpoint({ store: 'sqlite', instance: 'a', n: 2, hash: 'h2', ts: 't2' });
   writeFileSync(join(dir, 'events', 'x.jsonl'), [{ type: 'audit_checkpoint', checkpoint: c }, { type: 'audit_checkpoint', checkpoint: d }, { type: 'tool_call' }].map((e) => JSON.stringify(e)).join('\n'));
   const r = readCheckpoints(dir);
   assert.equal(r.file, true);
   assert.deepEqual(r.checkpoints.map((x) => x.n), [1, 2]);
   assert.equal(r.unreadable, 1);
+  assert.deepEqual(readCheckpoints(dir, 'postgres://db:5432/x#public').checkpoints, [], 'another store\'s checkpoints are not this one\'s');
+});
+
+test('storeId names a store without its credentials', () => {
+  assert.equal(storeId({}), 'sqlite');
+  assert.equal(storeId({ dsn: 'postgres://u:secret@DB.example:6543/audit?schema=s1' }), 'postgres://db.example:6543/audit#s1');
+  assert.equal(storeId({ dsn: 'postgresql://db/audit', schema: 's2' }), 'postgres://db:5432/audit#s2');
 });
 
 test('the writer notes its chain head at most once a second while records flow, and at close', async () => {

@@ -20,6 +20,8 @@ export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
 export const CHECKPOINT_EVENT = 'audit_checkpoint';
 
 export interface ChainCheckpoint {
+  /** Which store the chain is in (`storeId`): a state directory can have fed SQLite and PostgreSQL. */
+  store: string;
   instance: string;
   /** The chain's length when it was taken: record #n is its head. */
   n: number;
@@ -33,7 +35,7 @@ export interface ChainCheckpoint {
 }
 
 function macOf(c: Omit<ChainCheckpoint, 'mac'>, key?: Buffer): string {
-  const text = canonicalJson({ instance: c.instance, n: c.n, hash: c.hash, ts: c.ts, alg: c.alg }) ?? '';
+  const text = canonicalJson({ store: c.store, instance: c.instance, n: c.n, hash: c.hash, ts: c.ts, alg: c.alg }) ?? '';
   return c.alg === 'hmac-sha256' && key ? createHmac('sha256', key).update(text).digest('hex') : sha256Hex(text);
 }
 
@@ -54,7 +56,7 @@ export function checkpointValid(c: ChainCheckpoint, key?: Buffer): boolean {
 function isCheckpoint(v: unknown): v is ChainCheckpoint {
   const c = v as ChainCheckpoint;
   return (
-    typeof c === 'object' && c !== null && typeof c.instance === 'string' && Number.isSafeInteger(c.n) && c.n > 0 &&
+    typeof c === 'object' && c !== null && typeof c.store === 'string' && typeof c.instance === 'string' && Number.isSafeInteger(c.n) && c.n > 0 &&
     typeof c.hash === 'string' && typeof c.ts === 'string' && (c.alg === 'sha256' || c.alg === 'hmac-sha256') && typeof c.mac === 'string'
   );
 }
@@ -94,7 +96,7 @@ function parseLines(text: string, pick: (v: Record<string, unknown>) => unknown)
     }
     const c = v !== null && typeof v === 'object' ? pick(v as Record<string, unknown>) : undefined;
     if (c === undefined) continue;
-    if (isCheckpoint(c)) found.push({ instance: c.instance, n: c.n, hash: c.hash, ts: c.ts, alg: c.alg, mac: c.mac });
+    if (isCheckpoint(c)) found.push({ store: c.store, instance: c.instance, n: c.n, hash: c.hash, ts: c.ts, alg: c.alg, mac: c.mac });
     else unreadable++;
   }
   return { found, unreadable };
@@ -105,12 +107,27 @@ export interface CheckpointSet {
   checkpoints: ChainCheckpoint[];
   /** Lines that are not checkpoints (torn or edited). */
   unreadable: number;
-  /** Whether the checkpoint file exists. */
+  /** Whether the checkpoint file exists (with lines of any store). */
   file: boolean;
 }
 
-/** The checkpoints of a state directory: its checkpoint file and the `audit_checkpoint` events of its event log. */
-export function readCheckpoints(stateDir: string): CheckpointSet {
+/**
+ * The store a location names, as checkpoints record it: `sqlite`, or
+ * `postgres://host:port/database#schema` (no credentials).
+ */
+export function storeId(loc: { dsn?: string; schema?: string }): string {
+  if (loc.dsn === undefined) return 'sqlite';
+  try {
+    const u = new URL(loc.dsn);
+    const schema = loc.schema ?? u.searchParams.get('schema') ?? 'public';
+    return `postgres://${u.hostname.toLowerCase()}:${u.port || '5432'}${u.pathname || '/'}#${schema}`;
+  } catch {
+    return `postgres:${loc.schema ?? 'public'}`;
+  }
+}
+
+/** The checkpoints of a state directory for one store: its checkpoint file and the `audit_checkpoint` events of its event log. */
+export function readCheckpoints(stateDir: string, store = 'sqlite'): CheckpointSet {
   const all: ChainCheckpoint[] = [];
   let unreadable = 0;
   const path = join(stateDir, CHECKPOINT_FILE);
@@ -130,6 +147,7 @@ export function readCheckpoints(stateDir: string): CheckpointSet {
   }
   const seen = new Set<string>();
   const checkpoints = all.filter((c) => {
+    if (c.store !== store) return false;
     const k = `${c.instance}\u0000${c.n}\u0000${c.mac}`;
     if (seen.has(k)) return false;
     seen.add(k);

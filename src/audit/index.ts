@@ -11,7 +11,7 @@ export type { AuditCaptureConfig } from './redact.js';
 export { eventToFields, kindOf, recordToJson } from './record.js';
 export { parseDuration, parseSince } from './duration.js';
 export { AuditLog } from './writer.js';
-export { CHECKPOINT_EVENT, CHECKPOINT_FILE, CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint } from './checkpoint.js';
+export { CHECKPOINT_EVENT, CHECKPOINT_FILE, CheckpointFile, checkTruncation, checkpointValid, readCheckpoints, signCheckpoint, storeId } from './checkpoint.js';
 export type { ChainCheckpoint, CheckpointSet } from './checkpoint.js';
 export { journaledRecords } from './journal.js';
 export { UNKNOWN_OUTCOME, unfinishedCalls, unknownOutcomes } from './unfinished.js';

@@ -6,7 +6,7 @@ import { AUDIT_DB_FILE, SqliteAuditBackend, SqliteAuditReader, type SqliteSync }
 import { AuditLog } from './writer.js';
 import { ingestOrphanJournals, JournaledBackend, orphanJournals } from './journal.js';
 import type { AuditReader } from './types.js';
-import { CheckpointFile } from './checkpoint.js';
+import { CheckpointFile, storeId } from './checkpoint.js';
 
 /** Instance id of a maintenance command (prune, flush): its own chain holds its checkpoint. */
 export function newMaintenanceInstance(now: number = Date.now()): string {
@@ -66,6 +66,7 @@ export async function openAuditWriter(opts: OpenAuditWriterOptions): Promise<Aud
   const common = {
     instance: opts.instance,
     checkpoints: new CheckpointFile(opts.stateDir),
+    store: storeId(opts),
     ...(hmacKey ? { hmacKey } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.redact ? { redact: opts.redact } : {}),

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { AuditLog, computeStatus, openAuditReader, openAuditWriter, verifyRecords } from './index.js';
+import { AuditLog, computeStatus, openAuditReader, openAuditWriter, readCheckpoints, storeId, verifyRecords } from './index.js';
 import { PostgresAuditBackend } from './postgres.js';
 import type { GatewayEvent } from '../events/types.js';
 
@@ -146,6 +146,29 @@ describe('PostgreSQL audit store', () => {
     assert.ok((await reader.instances()).find((i) => i.instance === 'DIED')!.stopped_ts, 'looked at once');
     assert.equal(verifyRecords(await reader.chainRecords()).ok, true);
     await reader.close();
+  });
+
+  test('the gateway\'s local checkpoints witness the PostgreSQL log: a tail deleted in PostgreSQL alone is caught', async (t) => {
+    if (skipOrFail(t)) return;
+    const stateDir = mkdtempSync(join(tmpdir(), 'tg-pg-'));
+    const w = await openAuditWriter({ stateDir, dsn: DSN, schema, instance: 'WIT', heartbeatMs: 0 });
+    for (let i = 0; i < 6; i++) w.emit(ev(i));
+    await w.close();
+    const check = async () => {
+      const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
+      const cps = readCheckpoints(stateDir, storeId({ dsn: DSN, schema })).checkpoints;
+      const res = verifyRecords((await reader.chainRecords()).filter((r) => r.instance === 'WIT'), { checkpoints: cps.filter((c) => c.instance === 'WIT') });
+      await reader.close();
+      return res;
+    };
+    assert.equal((await check()).ok, true);
+    const c = new pg.Client({ connectionString: DSN });
+    await c.connect();
+    await c.query(`DELETE FROM "${schema}".audit_records WHERE instance = 'WIT' AND n >= 5`);
+    await c.end();
+    const cut = await check();
+    assert.equal(cut.ok, false);
+    assert.match(cut.problems[0]!.message, /records #5\.\.#6 are missing at its end/);
   });
 
   test('retention prunes in PostgreSQL with a checkpoint; the rest verifies; tampering is caught', async (t) => {

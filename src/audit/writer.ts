@@ -68,6 +68,8 @@ export interface AuditWriterOptions {
   warn?: (message: string) => void;
   /** Where the signed chain heads go (outside the store); none: no checkpoints. */
   checkpoints?: CheckpointFile;
+  /** The store, as checkpoints name it (`storeId`). Default `sqlite`. */
+  store?: string;
 }
 
 const MAX_BACKLOG = 100_000;
@@ -88,6 +90,7 @@ export class AuditLog implements AuditWriter {
   private info: InstanceInfo;
   private readonly hmacKey: Buffer | undefined;
   private readonly checkpointFile: CheckpointFile | undefined;
+  private readonly store: string;
   private checkpointSink: ((c: ChainCheckpoint) => void) | undefined;
   /** The last record the backend took (what a checkpoint may vouch for). */
   private durable = { n: 0, hash: '' };
@@ -108,6 +111,7 @@ export class AuditLog implements AuditWriter {
     this.redact = opts.redact ?? [];
     this.hmacKey = opts.hmacKey;
     this.checkpointFile = opts.checkpoints;
+    this.store = opts.store ?? 'sqlite';
     this.info = { instance: opts.instance, pid: process.pid, host: hostname() };
     const hb = opts.heartbeatMs ?? 10_000;
     if (hb > 0) {
@@ -248,7 +252,7 @@ export class AuditLog implements AuditWriter {
    */
   checkpoint(): void {
     if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
-    const c = signCheckpoint({ instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
+    const c = signCheckpoint({ store: this.store, instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
     try {
       this.checkpointFile.append(c);
       this.checkpointed = c.n;

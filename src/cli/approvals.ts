@@ -37,6 +37,23 @@ function defaultApprover(): string {
   }
 }
 
+/**
+ * Approvers proven by their own grant token (`toolgate grant create finance-lead`),
+ * when the state directory has grants: a live grant's name, else nothing.
+ */
+async function grantApprovers(opts: Common): Promise<((token: string) => string | undefined) | undefined> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { GrantStore, GRANTS_DB_FILE, grantStatus } = await import('../identity/grants.js');
+  const path = join(resolveStateDir({ stateDir: opts.stateDir }), GRANTS_DB_FILE);
+  if (!existsSync(path)) return undefined;
+  const grants = new GrantStore({ path });
+  return (token) => {
+    const g = grants.findByToken(token);
+    return g && grantStatus(g, Date.now()) === 'active' ? g.name : undefined;
+  };
+}
+
 async function open(opts: Common): Promise<Decider> {
   if (opts.stateDsn) {
     const url = checkRedisDsn(opts.stateDsn);
@@ -168,7 +185,8 @@ export function registerApprovals(program: Command): void {
       const adminKey = opts.adminKey ?? process.env.TOOLGATE_ADMIN_KEY;
       if (!adminKey) throw new Error('give the admin key with --admin-key or $TOOLGATE_ADMIN_KEY');
       const store = await open(opts);
-      const api = createApprovalApi({ approvals: store, adminKey });
+      const approverOf = await grantApprovers(opts);
+      const api = createApprovalApi({ approvals: store, adminKey, ...(approverOf ? { approverOf } : {}) });
       const server = createServer((req, res) => {
         void api(req, res).then((handled) => {
           if (handled) return;

@@ -15,6 +15,7 @@ import {
   journaledRecords,
   readCheckpoints,
   readHmacKeyFile,
+  storeId,
   toCsvLine,
   UNKNOWN_OUTCOME,
   unknownOutcomes,
@@ -104,20 +105,25 @@ export function registerAudit(program: Command): void {
     const reader = await openAuditReader(loc);
     try {
       const records = await reader.chainRecords();
-      const cps = readCheckpoints(loc.stateDir);
+      const cps = readCheckpoints(loc.stateDir, storeId(loc));
       const res = verifyRecords(records, { ...(key ? { key } : {}), ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}) });
-      // The SQLite log's writers always keep the checkpoint file beside it: its absence hides any truncation.
-      if (!cps.file && reader.kind === 'sqlite' && records.length > 0 && o.checkpoints) {
+      // Every writer of a SQLite log keeps the checkpoint file beside it (audit.db exists, so one ran): its absence hides any truncation.
+      if (!cps.file && reader.kind === 'sqlite' && o.checkpoints) {
         res.ok = false;
         res.problems.push({ kind: 'unverifiable', instance: '*', message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out` });
       }
-      const unknown = await unknownOutcomes(reader, records, { host: hostname(), now: Date.now() });
-      if (unknown.size > 0 && !o.json) {
-        process.stdout.write(`note: ${unknown.size} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`);
-        for (const r of unknown) process.stdout.write(`  ${formatRecordLine(r)}\n`);
-      }
+      // Not a failure of the log: calls whose gateway died in flight, not yet closed by a next gateway.
+      const unknown = [...(await unknownOutcomes(reader, records, { host: hostname(), now: Date.now() }))];
       if (cps.unreadable > 0) process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
-      process.stdout.write(`${o.json ? JSON.stringify(res, null, 2) : formatVerify(res)}\n`);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ ...res, unknown_outcomes: unknown.map((r) => ({ instance: r.instance, n: r.n, session: r.session, request_id: r.request_id, tool: r.tool, ts: r.ts })) }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${formatVerify(res)}\n`);
+        if (unknown.length > 0) {
+          process.stdout.write(`note: ${unknown.length} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`);
+          for (const r of unknown) process.stdout.write(`  ${formatRecordLine(r)}\n`);
+        }
+      }
       if (!res.ok) process.exitCode = 1;
     } finally {
       await reader.close();

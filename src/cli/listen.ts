@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
 import { openGatewayCore, type GatewayCore } from './gateway-core.js';
-import { StdioChannel } from '../mcp/stdio.js';
+import { clientStdioChannel } from '../mcp/stdio.js';
 import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
 import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
@@ -18,7 +18,7 @@ import { openListenerAuth } from '../identity/listener-auth.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
-import { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
+import { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 import type { RunOptions } from './run.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
@@ -117,7 +117,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
     const upstream = openUpstream(spec, core.log);
-    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
+    const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
     const session = newSession(downstream, randomUUID(), upstream.channel, identity);
     core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
     const ended = new Promise<'downstream' | 'upstream'>((r) => (session.onclose = r));

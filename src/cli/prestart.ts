@@ -8,6 +8,18 @@ import { ChildServer } from '../mcp/child.js';
 
 /** Flags that make the command line something other than a plain stdio gateway start (before `--`). */
 const DISQUALIFYING = ['-h', '--help', '-V', '--version', '--upstream', '--transport', '--identity'];
+/** The gateway's only flag without a value: every other one takes the next word. */
+const NO_VALUE = ['--insecure-no-auth'];
+
+/** Is every word before `--` a flag or a flag's value? A stray word is a usage error (see usage.ts), not a start. */
+function onlyOptions(flags: readonly string[]): boolean {
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i]!;
+    if (!f.startsWith('-')) return false;
+    if (!f.includes('=') && !NO_VALUE.includes(f)) i++;
+  }
+  return true;
+}
 
 /** The server command when `argv` plainly starts the stdio gateway (`toolgate [run] -c FILE ... -- cmd ...`); undefined otherwise. */
 export function earlyCommand(argv: readonly string[], env: NodeJS.ProcessEnv): string[] | undefined {
@@ -18,6 +30,7 @@ export function earlyCommand(argv: readonly string[], env: NodeJS.ProcessEnv): s
   if (first === undefined || (first !== 'run' && !first.startsWith('-'))) return undefined;
   if (flags.some((f) => DISQUALIFYING.some((d) => f === d || f.startsWith(`${d}=`)))) return undefined;
   if (!flags.some((f) => f === '-c' || f === '--config' || f.startsWith('--config='))) return undefined;
+  if (!onlyOptions(first === 'run' ? flags.slice(1) : flags)) return undefined;
   // A grant may refuse to start: then no server should have been started either.
   if (env.TOOLGATE_IDENTITY !== undefined && env.TOOLGATE_IDENTITY.trim() !== '') return undefined;
   return argv.slice(dashes + 1);

@@ -130,7 +130,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   // policy is loaded (its stdin is ours); a policy that does not load ends the
   // server again. Then the start gate lets the client's initialize through
   // while the stores open; every other message waits for the session.
-  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, StdioChannel, StartGate } = await import('./stdio-start.js');
+  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, clientStdioChannel, wireLimitsFrom, WIRE_LIMIT_FLAGS, StartGate } = await import('./stdio-start.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
   const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
@@ -150,10 +150,9 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       }
       policy = loaded.policy;
     }
-    const { admitFrame, wireLimitsFrom, WIRE_LIMIT_FLAGS } = await import('../mcp/admit.js');
     const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
     // Every client line is admitted here, before the start gate sees it.
-    const downstream = new StdioChannel(process.stdin, process.stdout, (text) => admitFrame(text, limits));
+    const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
     const gate = new StartGate(downstream, child.channel);
     if (cached) {
       // The cache is a head start, never trusted over the file: the file's own parse

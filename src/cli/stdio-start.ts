@@ -5,5 +5,6 @@ export { ChildServer, exitStatus } from '../mcp/child.js';
 export { takePrestarted } from './prestart.js';
 export { loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR } from '../policy/cached.js';
 export { resolveStateDir } from '../state/dir.js';
-export { StdioChannel } from '../mcp/stdio.js';
+export { clientStdioChannel } from '../mcp/stdio.js';
+export { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 export { StartGate } from '../gateway/start-gate.js';

@@ -1,14 +1,17 @@
 // How a server command is found and started (src/mcp/child.ts). On this
 // machine: by name on PATH, by a path with spaces, and a missing command as
-// exit 127. Windows resolution (PATHEXT, .cmd through cmd.exe, spaces and
-// drive letters) is checked on cross-spawn's own parser with the platform
-// set to win32: the same code the gateway runs there.
+// exit 127. Windows resolution (PATHEXT, .cmd through cmd.exe, spaces) is
+// checked on cross-spawn's own parser with the platform set to win32, and
+// ChildServer itself is run in a process that believes it is on Windows,
+// with a fake cmd.exe that records what it was asked to run.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ChildServer } from './child.js';
 
 const require = createRequire(import.meta.url);
@@ -35,7 +38,6 @@ describe('ChildServer: starting the command', { skip: process.platform === 'win3
     const file = script(dir, 'server with spaces', `printf '%s|' "$@" > '${out}'; exit 3`);
     const child = new ChildServer({ command: file, args: ['a b', '"quoted"', '%PATH%'] });
     assert.deepEqual(await child.exited, { code: 3, signal: null });
-    const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(out, 'utf8'), 'a b|"quoted"|%PATH%|');
   });
 
@@ -96,5 +98,27 @@ describe('Windows command resolution (cross-spawn, platform win32)', () => {
   it("cmd.exe's metacharacters in arguments stay text: & and | quoted, %VAR% not expanded", () => {
     const line = parse('npx', ['a&b', '|calc', '%PATH%']).args.at(-1)!;
     assert.ok(line.endsWith(`"a&b" "|calc" "%%cd:~,%PATH%%cd:~,%""`), line);
+  });
+});
+
+describe('ChildServer as on Windows (platform set to win32 before it loads)', { skip: process.platform === 'win32' ? 'runs on Windows itself' : false }, () => {
+  it('starts `npx` as npx.cmd through cmd.exe, arguments quoted, where a plain spawn finds nothing', () => {
+    // A fake cmd.exe (a shell script) records what it was asked to run; npx exists only as npx.cmd.
+    const bin = mkdtempSync(join(tmpdir(), 'toolgate-win-'));
+    const record = join(bin, 'args.txt');
+    script(bin, 'cmd.exe', `printf '%s\\n' "$@" > '${record}'`);
+    writeFileSync(join(bin, 'npx.cmd'), '@echo off\r\n');
+    const child = fileURLToPath(new URL('./child.js', import.meta.url));
+    const program = `import { ChildServer } from ${JSON.stringify(child)};
+      const c = new ChildServer({ command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', 'C:\\\\My Documents'] });
+      process.stdout.write(JSON.stringify(await c.exited));`;
+    // PATH read both ways: split on ';' (Windows, for the lookup) it holds bin; split on ':' (this
+    // machine's exec of cmd.exe) too. Nothing else is on it: no real npx to find.
+    const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,Object.defineProperty(process,"platform",{value:"win32"})', '--input-type=module', '-e', program], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:x;${bin}`, PATHEXT: '.com;.exe;.bat;.cmd' },
+    });
+    assert.equal(r.stdout, JSON.stringify({ code: 0, signal: null }), r.stderr);
+    assert.deepEqual(readFileSync(record, 'utf8').split('\n').slice(0, 6), ['/d', '/e:on', '/v:off', '/s', '/c', `""${join(bin, 'npx.cmd')}" "-y" "@modelcontextprotocol/server-filesystem" "C:\\My Documents""`]);
   });
 });

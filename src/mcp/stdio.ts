@@ -2,6 +2,8 @@
 import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { parseFrame, type MessageChannel, type Frame } from './channel.js';
+import { admitFrame, type WireLimits } from './admit.js';
+import { errorResponse, ErrorCode } from './jsonrpc.js';
 
 /** Largest line accepted (bytes of text); a longer one is dropped with an error. */
 const MAX_LINE = 64 * 1024 * 1024;
@@ -19,6 +21,7 @@ export class StdioChannel implements MessageChannel {
     private readonly input: Readable,
     private readonly output: Writable,
     private readonly parse: (text: string) => Frame = parseFrame,
+    private readonly maxLine = MAX_LINE,
   ) {
     output.on('error', (err) => this.finish(err));
   }
@@ -43,7 +46,7 @@ export class StdioChannel implements MessageChannel {
     let nl = text.indexOf('\n');
     if (nl === -1) {
       this.buffer += text;
-      if (this.buffer.length > MAX_LINE) {
+      if (this.buffer.length > this.maxLine) {
         this.buffer = '';
         this.onoverflow?.();
       }
@@ -80,4 +83,15 @@ export class StdioChannel implements MessageChannel {
     if (!this.output.destroyed) this.output.end();
     this.finish();
   }
+}
+
+/**
+ * The client side of a stdio gateway: every line admitted (admit.ts) as it
+ * is read, and a line longer than the message limit dropped as it grows,
+ * answered with an error instead of buffered.
+ */
+export function clientStdioChannel(input: Readable, output: Writable, limits: Readonly<WireLimits>): StdioChannel {
+  const channel = new StdioChannel(input, output, (text) => admitFrame(text, limits), limits.maxMessageBytes);
+  channel.onoverflow = () => channel.send(JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: the message is larger than ${limits.maxMessageBytes} bytes`)));
+  return channel;
 }

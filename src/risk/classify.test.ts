@@ -226,6 +226,10 @@ test('orders, batches and self-declared destruction', () => {
   }
   assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
   assert.equal(cat(tool('port_forward', 'Forward a local port to a pod')), 'Execute');
+  assert.equal(cat(tool('pty_create', 'Create a PTY session')), 'Execute');
+  assert.equal(cat(tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', description: "e.g., 'create', 'list', 'remove'" } } } })), 'Destructive');
+  assert.equal(cat(tool('domain_register', 'Register a new domain. Requires USDC payment on Base.')), 'Financial');
+  assert.equal(cat(tool('claim_fees', 'Claim accrued fees')), 'Financial');
   assert.equal(cat(tool('ssh_tunnel_create', 'Create a tunnel to the host')), 'Execute');
   assert.equal(cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Execute');
   assert.equal(cat(tool('query_account_transactions', 'Query all transactions affecting an account')), 'Financial');

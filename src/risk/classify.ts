@@ -1,12 +1,14 @@
 // The classifier: a pure, deterministic function from a tool definition to a risk category,
-// a risk level and the reasons. No model calls, no I/O.
+// a risk level, a confidence and the reasons. No model calls, no I/O.
 //
-// How it decides. Each piece of evidence votes for a category with a weight:
-//   money nouns in the name (20) or an amount+currency schema (16) > the verb of the name (10):
-//   `list_invoices` reads financial records, `cancel_subscription` is Financial, not Write > the description's verb and
-//   phrases (5–6) > argument names (3–5) > the server's annotations (1–3: claims, not proof).
-// The category with the highest total wins; ties go to the more severe category. The risk level
-// then follows from the category and modifiers (secrets, bulk deletes, arbitrary code…).
+// How it decides. Each piece of evidence votes for a category with a weight (the table is in
+// README.md beside this file): money nouns in the name (20) > amount with currency or a trade
+// side (16) > a command argument, the most severe of the tool's actions (15) > money or
+// irreversibility in the description (12) > the verb of the name, read with its object (10) >
+// the description's verb and phrases (5–6) > the server's annotations (1–3: claims, which may
+// only raise). The heaviest category wins; ties and close calls (ROUND_UP) go to the more
+// severe. The risk level then follows from the category and modifiers (secrets, bulk deletes,
+// arbitrary code, force/confirm flags, destructiveHint…).
 import {
   ACCESS_NOUNS,
   BROWSER_NOUNS,
@@ -122,9 +124,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeNoun && !nameVerb) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
-  // Tunnels and port forwards open network paths into or out of a system.
+  // Tunnels, port forwards and terminals open a way into or out of a system.
   const opening = nameTokens.find((t) => NETWORK_OPENINGS.has(t));
-  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path` });
+  if (opening) evidence.push({ category: 'Execute', weight: 12, reason: `"${opening}" in the name: opens a network path or a terminal` });
 
   // 4. The description: its leading verb, money in its first sentence, telling phrases anywhere.
   const descMoneyEvidence: Evidence[] = [];
@@ -150,6 +152,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
+  else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
   const lower = description.toLowerCase();
   const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
@@ -344,7 +347,9 @@ const READ_ONLY_PHRASE =
   /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
-const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards']);
+/** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
+const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
 const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
@@ -388,8 +393,11 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
     const n = normalizeArg(p.name);
     if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
-    if (!ACTION_ARG.test(n) || !Array.isArray(p.schema.enum)) continue;
-    for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    if (!ACTION_ARG.test(n)) continue;
+    if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
+    const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+    for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));

@@ -95,7 +95,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
-    budgets
+    budgets fee fees
   `),
 );
 
