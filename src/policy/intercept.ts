@@ -1,10 +1,10 @@
 // Intercept YAML v1: decode (as yaml.v3 into Intercept's structs), apply defaults
 // (including the rate_limit shorthand, as config.go does) and validate (every check
 // of validate.go, same messages), recording where each problem is in the file.
-import { isMap, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import { compileRegex, type RegexTest } from './regex.js';
 import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, offsetOf } from './yamlnode.js';
-import type { DecodeContext, Issue, YNode } from './yamlnode.js';
+import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
@@ -70,12 +70,16 @@ export interface RawRule {
   pointer?: string;
   /** The rule had type errors while decoding: skip its semantic checks (they would only echo them). */
   broken?: boolean;
+  /** Near misses of keys that matter here (`actoin`): the rule is replaced by a deny (see quarantine). */
+  typos?: UnknownKey[];
 }
 
 export interface RawTool {
   key: string;
   at: number;
   rules: RawRule[];
+  /** A near miss of `rules` (`rulse`): every call of the tool is denied (see quarantine). */
+  typos?: UnknownKey[];
 }
 
 export interface RawConfig {
@@ -103,6 +107,8 @@ export const PIN_MODES = ['off', 'warn', 'enforce'] as const;
 export const TOOL_KEYS = ['rules'] as const;
 export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode'] as const;
 export const RULE_MODES = ['enforce', 'monitor'] as const;
+/** A near miss of these inside a rule weakens it silently (`on_dney`, `conditons`): every key but the name. */
+const GUARDED_RULE_KEYS = RULE_KEYS.filter((k) => k !== 'name');
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
 export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
@@ -123,7 +129,7 @@ export { isGlobKey, scopeOf } from './keys.js';
 function decodeCondition(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawCondition {
   const at = offsetOf(deref(ctx, n), fallback);
   const c: RawCondition = { path: '', op: '', value: NIL, at, pathAt: at, opAt: at, valueAt: at };
-  const fields = decodeMap(ctx, n, where, CONDITION_KEYS, fallback) ?? [];
+  const fields = decodeMap(ctx, n, where, CONDITION_KEYS, fallback, CONDITION_KEYS) ?? [];
   for (const f of fields) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'path') {
@@ -146,7 +152,7 @@ function decodeState(ctx: DecodeContext, n: YNode, where: string, fallback: numb
     counter: '', window: '', increment: 0, incrementFrom: '',
     at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
   };
-  for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback) ?? []) {
+  for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback, STATE_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'counter') {
       s.counter = decodeString(ctx, f.value, `${where}.counter`, f.keyOffset);
@@ -176,7 +182,7 @@ function decodeNames(ctx: DecodeContext, n: YNode, where: string, fallback: numb
 function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawApproval {
   const at = offsetOf(deref(ctx, n), fallback);
   const a: RawApproval = { timeout: '', timeoutAt: at, approvers: null, approversAt: at, selfApproval: false, at };
-  for (const f of decodeMap(ctx, n, where, APPROVAL_KEYS, fallback) ?? []) {
+  for (const f of decodeMap(ctx, n, where, APPROVAL_KEYS, fallback, APPROVAL_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'timeout') {
       a.timeout = decodeString(ctx, f.value, `${where}.timeout`, f.keyOffset);
@@ -198,7 +204,8 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
     at, nameAt: at, actionAt: at, rateLimitAt: at, conditionsAt: at,
     identities: null, identitiesAt: at, approval: null, approvalAt: at,
   };
-  for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback) ?? []) {
+  const unknownBefore = ctx.unknown?.length ?? 0;
+  for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback, GUARDED_RULE_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     switch (f.key) {
       case 'name':
@@ -242,6 +249,9 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
         break;
     }
   }
+  // Typos in the rule or anything inside it (conditions, state, approval).
+  const typos = (ctx.unknown ?? []).slice(unknownBefore).filter((u) => u.guarded);
+  if (typos.length > 0) r.typos = typos;
   return r;
 }
 
@@ -287,15 +297,19 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
         for (const t of decodeMap(ctx, f.value, 'tools', null, f.keyOffset) ?? []) {
           const tool: RawTool = { key: t.key, at: t.keyOffset, rules: [] };
           const where = `tools.${t.key}`;
-          for (const tf of decodeMap(ctx, t.value, where, TOOL_KEYS, t.keyOffset) ?? []) {
+          const unknownBefore = ctx.unknown?.length ?? 0;
+          for (const tf of decodeMap(ctx, t.value, where, TOOL_KEYS, t.keyOffset, TOOL_KEYS) ?? []) {
             const items = decodeSeq(ctx, tf.value, `${where}.rules`, tf.keyOffset) ?? [];
             tool.rules = items.map((x, i) => {
               const before = ctx.issues.length;
               const rule = decodeRule(ctx, x, `${where}.rules[${i}]`, tf.keyOffset);
-              if (ctx.issues.length > before) rule.broken = true;
+              // A rule with a typo is replaced by a deny: its own checks would only echo the typo.
+              if (ctx.issues.length > before || rule.typos) rule.broken = true;
               return rule;
             });
           }
+          const typos = (ctx.unknown ?? []).slice(unknownBefore).filter((u) => u.guarded && u.where === where);
+          if (typos.length > 0) tool.typos = typos;
           cfg.tools.push(tool);
         }
         break;
@@ -598,21 +612,72 @@ function validate(cfg: RawConfig, issues: Issue[]): void {
 export interface ParseOutcome {
   config?: RawConfig;
   issues: Issue[];
+  /** Unknown keys (Intercept's reader ignores them): reported, not fatal. */
+  warnings: Issue[];
+}
+
+/** The text of one unknown key, as a warning or a denial. */
+function describeUnknown(u: UnknownKey, lines: LineCounter): string {
+  const { line, col } = lines.linePos(u.offset);
+  const near = u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
+  return `unknown key ${JSON.stringify(u.key)} in ${u.where} at line ${line}, column ${col}${near}`;
+}
+
+/**
+ * A typo must never weaken enforcement silently: a rule with a near miss of a key that
+ * matters (`actoin`, `conditons`, `on_dney`) becomes a deny of every call, and so does a
+ * tool with a near miss of `rules`, until the file is fixed. The denial says why.
+ */
+function quarantine(cfg: RawConfig, lines: LineCounter): void {
+  const denyAll = (r: RawRule, typos: UnknownKey[]): RawRule => ({
+    ...r,
+    name: r.name || 'policy-typo',
+    action: 'deny',
+    rateLimit: '',
+    conditions: [],
+    state: null,
+    identities: null,
+    approval: null,
+    onDeny: `This tool is denied until the policy file is fixed: ${typos.map((u) => describeUnknown(u, lines)).join('; ')}.`,
+  }) as RawRule;
+  for (const tool of cfg.tools) {
+    if (tool.typos) {
+      const at = tool.typos[0]!.offset;
+      const blank: RawRule = {
+        name: '', action: '', rateLimit: '', conditions: [], onDeny: '', state: null, at, nameAt: at, actionAt: at,
+        rateLimitAt: at, conditionsAt: at, identities: null, identitiesAt: at, approval: null, approvalAt: at,
+      };
+      tool.rules = [denyAll(blank, tool.typos)];
+      continue;
+    }
+    tool.rules = tool.rules.map((r) => {
+      if (!r.typos) return r;
+      const { mode: _mode, ...rest } = r;
+      return denyAll(rest as RawRule, r.typos);
+    });
+  }
 }
 
 /** Parse, decode, default and validate Intercept YAML. Issues carry source offsets. */
 export function parseIntercept(text: string): ParseOutcome {
-  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true, strict: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true, strict: true, lineCounter: lines });
   const issues: Issue[] = [];
   for (const e of doc.errors) {
     issues.push({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' });
   }
-  if (doc.errors.length > 0) return { issues };
-  const ctx: DecodeContext = { doc, issues };
+  if (doc.errors.length > 0) return { issues, warnings: [] };
+  const ctx: DecodeContext = { doc, issues, unknown: [] };
   const config = decodeConfig(ctx);
   applyDefaults(config);
   const root = deref(ctx, doc.contents);
   // A document that is not a mapping already has its one error; the rest would echo it.
   if (!root || isMap(root) || decodeAny(ctx, root).t === 'nil') validate(config, issues);
-  return { config, issues };
+  quarantine(config, lines);
+  const warnings = (ctx.unknown ?? []).map((u): Issue => ({
+    offset: u.offset,
+    message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
+    fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
+  }));
+  return { config, issues, warnings };
 }
