@@ -72,7 +72,7 @@ test('deleting the policy cache is safe: the next start parses again and decides
 test('`toolgate validate` on a serve config checks every policy it names, with file:line:col', async () => {
   const { dir } = writePolicy('version: "1"\n');
   writeFileSync(join(dir, 'good.yaml'), 'version: "1"\n');
-  writeFileSync(join(dir, 'bad.yaml'), 'version: "1"\ntools:\n  t:\n    rules:\n      - name: x\n        acton: deny\n');
+  writeFileSync(join(dir, 'bad.yaml'), 'version: "1"\ntools:\n  t:\n    rules:\n      - name: x\n        action: nope\n');
   const config = join(dir, 'toolgate.yaml');
   const entry = (name: string, policy: string) => `  ${name}:\n    command: node\n    args: [server.js]\n    policy: ./${policy}\n`;
   writeFileSync(config, `version: 1\nservers:\n${entry('one', 'good.yaml')}${entry('two', 'bad.yaml')}`);
@@ -81,7 +81,7 @@ test('`toolgate validate` on a serve config checks every policy it names, with f
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
   );
   assert.equal(r.code, 1);
-  assert.match(r.out, /bad\.yaml:6:9: unknown key "acton"/);
+  assert.match(r.out, /bad\.yaml:6:17: tools\.t\.rules\[0\]: action must be/);
   assert.doesNotMatch(r.out, /good\.yaml:\d+/);
   writeFileSync(join(dir, 'bad.yaml'), 'version: "1"\n');
   const fixed = await run(process.execPath, [bin, 'validate', '-c', config]);
