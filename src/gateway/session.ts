@@ -32,6 +32,7 @@ import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
+import { shapeOwnAnswer } from '../mcp/revision.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -985,7 +986,10 @@ export class GatewaySession {
         for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
         return;
       }
-      this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
+      if (frame.own) {
+        const own = shapeOwnAnswer(value as JsonRpcResponse, this.generation);
+        this.fromUpstreamOne(own, own === value ? frame.text : JSON.stringify(own), frame.related, frame.status);
+      } else this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
     } catch (err) {
       this.o.log.error({ err }, 'handling a server message failed; dropped');
       this.upstreamOverLimits(value, 'could not be handled');
@@ -1208,17 +1212,27 @@ export class GatewaySession {
 
   // ---- delivery ------------------------------------------------------------
 
+  /** Send an answer the gateway wrote itself, in the shape of the session's revision. */
   private reply(res: JsonRpcResponse): void {
+    this.send(shapeOwnAnswer(res, this.generation));
+  }
+
+  private send(res: JsonRpcResponse): void {
     this.o.downstream.send(JSON.stringify(res), { value: res });
   }
 
   /** Send a gateway-made answer to a request the gateway handled, into its batch when the request came in one. */
   private deliver(res: JsonRpcResponse, batch: Batch | undefined): void {
+    this.settleId(res);
+    this.refuse(res, batch);
+  }
+
+  /** The answer's id is free again: no batch route, no longer in flight. */
+  private settleId(res: JsonRpcResponse): void {
     if (res.id !== null) {
       this.batchOf.delete(idKey(res.id));
       this.inFlightIds.delete(idKey(res.id));
     }
-    this.refuse(res, batch);
   }
 
   /**
@@ -1226,20 +1240,26 @@ export class GatewaySession {
    * flight): the id's route and in-flight mark belong to another request and stay.
    */
   private refuse(res: JsonRpcResponse, batch: Batch | undefined): void {
+    this.toBatchOrClient(shapeOwnAnswer(res, this.generation), batch);
+  }
+
+  private toBatchOrClient(res: JsonRpcResponse, batch: Batch | undefined): void {
     if (!batch) {
-      this.reply(res);
+      this.send(res);
       return;
     }
     batch.responses.push(res);
     if (batch.responses.length >= batch.expected) this.o.downstream.send(JSON.stringify(batch.responses), { value: batch.responses });
   }
 
-  /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again). */
+  /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again); the server's answer, never reshaped. */
   private deliverFromUpstream(res: JsonRpcResponse, text: string, status?: number): void {
     if (res.id !== null) this.inFlightIds.delete(idKey(res.id));
     const batch = res.id === null ? undefined : this.batchOf.get(idKey(res.id));
-    if (batch) this.deliver(res, batch);
-    else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
+    if (batch) {
+      this.settleId(res);
+      this.toBatchOrClient(res, batch);
+    } else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {
