@@ -39,11 +39,12 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The README's sample policy: the first YAML block after "A policy (Intercept YAML v1)". */
+/** The README's sample policy: the (first) YAML block of its Quick start section. */
 function readmeSamplePolicy(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const m = /A policy \(Intercept YAML v1\)[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
-  assert.ok(m, 'README.md has the sample policy block');
+  const quickStart = /^## Quick start[^\n]*\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const m = /```yaml\n([\s\S]*?)```/.exec(quickStart);
+  assert.ok(m, 'the Quick start section of README.md has a YAML policy');
   return m[1]!;
 }
 
@@ -110,8 +111,8 @@ test('validate names file, line, column and the fix for every error, and exits 1
       ...lines.slice(2).map((l) => l.replace(policy, 'FILE')),
     ],
   );
-  assert.equal(lines.length, 3, lines.join('\n'));
-  assert.match(lines[2]!, /:9:9: unknown key "condtions" in tools\.u\.rules\[0\] \(did you mean "conditions"\?\)/);
+  // The misspelt key in u is a warning (see the unknown-keys test), not an error.
+  assert.equal(lines.length, 2, lines.join('\n'));
 });
 
 test('convert -o writes the PolicyLayer JSON twin, which validates and decides as the YAML does', async () => {

@@ -29,9 +29,16 @@ export function registerConvert(program: Command): void {
         return;
       }
       const format = detectFormat(text, file);
-      const { config, issues } = parsePolicy(text, format);
+      const { config, issues, warnings } = parsePolicy(text, format);
       if (issues.length > 0 || !config) {
         for (const e of issuesToErrors(text, file, issues)) process.stderr.write(`${formatPolicyError(e)}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const w of issuesToErrors(text, file, warnings)) process.stderr.write(`warning: ${formatPolicyError(w)}\n`);
+      // A rule with a typo runs as a deny; converting would write that deny as if it were meant.
+      if (config.tools.some((t) => t.typos || t.rules.some((r) => r.typos))) {
+        process.stderr.write(`toolgate convert: ${file} has a misspelt key inside a rule (see the warnings above); fix it before converting\n`);
         process.exitCode = 1;
         return;
       }

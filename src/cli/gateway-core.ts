@@ -135,11 +135,20 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const now = () => new Date().toISOString();
   const emit = (event: Omit<GatewayEvent, 'ts' | 'instance'>) => events.emit({ ts: now(), instance, ...event } as GatewayEvent);
 
+  // Unknown keys do not stop a policy (Intercept ignores them), but never pass unheard.
+  const reportWarnings = (p: CompiledPolicy): void => {
+    for (const message of p.warnings ?? []) {
+      log.warn(`policy warning: ${message}`);
+      emit({ type: 'config_warning', config: configPath, message, policy_hash: p.hash });
+    }
+  };
+  reportWarnings(policy);
   if (extras.watchPolicy !== false) holder.watch((r) => {
     if (r.ok) {
       if (!r.changed) return;
       log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
       emit({ type: 'config_reload', status: 'success', policy_hash: r.policy.hash });
+      reportWarnings(r.policy);
     } else {
       const message = describeErrors(r.errors);
       log.warn(`policy reload rejected, keeping the previous policy:\n${message}`);

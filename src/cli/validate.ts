@@ -7,6 +7,7 @@ interface ValidateFlags {
   upstream?: string;
   header: string[];
   timeout: string;
+  strict?: boolean;
 }
 
 /**
@@ -24,6 +25,7 @@ export function registerValidate(program: Command): void {
     .option('--upstream <url>', 'check against the Streamable HTTP server at this URL')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .option('--timeout <ms>', 'time limit of each request to the server, in milliseconds', '60000')
+    .option('--strict', 'treat warnings (unknown keys) as errors, for CI')
     .action(async (fileArg: string | undefined, rest: string[], opts: ValidateFlags) => {
       // Only what follows `--` is a server command; a word before it is the policy file.
       const dashes = process.argv.indexOf('--');
@@ -74,8 +76,15 @@ export function registerValidate(program: Command): void {
         process.exitCode = 1;
         return;
       }
+      // Unknown keys: warnings (the policy runs), or errors with --strict.
+      const warnings = r.policy.warnings ?? [];
+      for (const w of warnings) process.stdout.write(`${opts.strict ? '' : 'warning: '}${w}\n`);
+      if (opts.strict && warnings.length > 0) {
+        process.exitCode = 1;
+        return;
+      }
       if (server.length === 0 && !opts.upstream) {
-        process.stdout.write('valid\n');
+        process.stdout.write(warnings.length > 0 ? `valid, with ${warnings.length} warning(s)\n` : 'valid\n');
         return;
       }
       const timeoutMs = Number(opts.timeout);

@@ -7,6 +7,8 @@ export type EventType =
   | 'startup'
   | 'tool_call'
   | 'config_reload'
+  // A policy problem that does not stop it (an unknown key), one event per warning at start and reload.
+  | 'config_warning'
   | 'shutdown'
   | 'tool_pin'
   // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).

@@ -9,7 +9,7 @@ import { silentLogger } from '../log/index.js';
 import { CallerPolicies } from './caller-policy.js';
 
 const denyTool = (tool: string) => `version: "1"\ntools:\n  ${tool}:\n    rules:\n      - name: "no ${tool}"\n        action: deny\n`;
-const BROKEN = 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        acton: deny\n';
+const BROKEN = 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        action: nope\n';
 
 function local(): CompiledPolicy {
   const r = compilePolicy('version: "1"\ntools: {}\n', 'server.yaml');
@@ -56,7 +56,7 @@ test('a file that does not load denies with the file and its positions; the next
   writeFileSync(file, BROKEN);
   const first = policies.of({ name: 'alice', policyFile: file }, local);
   assert.match(first.denial ?? '', new RegExp(`the grant's policy ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} has errors`));
-  assert.match(first.denial ?? '', /broken\.yaml:6:9: unknown key "acton"/);
+  assert.match(first.denial ?? '', /broken\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);
   assert.equal(first.policy().file, 'server.yaml', 'never the broken file');
   writeFileSync(file, denyTool('echo'));
   const next = policies.of({ name: 'alice', policyFile: file }, local);
@@ -88,7 +88,7 @@ test('hot reload: a valid edit applies to open sessions and is recorded; a broke
   for (let i = 0; i < 50 && !events.some((e) => e.status === 'failure'); i++) await new Promise((r) => setTimeout(r, 100));
   const failed = events.find((e) => e.status === 'failure');
   assert.equal(failed?.config, file);
-  assert.match(String(failed?.message), /alice\.yaml:6:9: unknown key "acton"/);
+  assert.match(String(failed?.message), /alice\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);
   assert.equal(s.policy(), good, 'the previous policy stays');
   await policies.close();
 });

@@ -30,7 +30,7 @@ import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
-import { caseVariantArgument, lookalikeOf } from './lookalike.js';
+import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
 import { shapeOwnAnswer } from '../mcp/revision.js';
 
@@ -566,8 +566,11 @@ export class GatewaySession {
    * case variant of an argument key its rules read. Undefined when unambiguous.
    */
   private ambiguousCall(policy: CompiledPolicy, name: string, args: Record<string, unknown>): string | undefined {
-    const twin = this.listedTools.has(name) ? undefined : lookalikeOf(name, policy);
-    if (twin !== undefined) return `Tool ${JSON.stringify(name)} is not a tool the server listed, and looks like ${JSON.stringify(twin)}, which the policy names; refused`;
+    const twin = lookalikeOf(name, policy);
+    // A listed name is the server's own tool, unless it imitates one the policy hides (then it is hidden too).
+    if (twin !== undefined && (!this.listedTools.has(name) || hidesTwin(policy, twin))) {
+      return `Tool ${JSON.stringify(name)} is not a tool the policy names, and looks like ${JSON.stringify(twin)}, which it does; refused`;
+    }
     const variant = caseVariantArgument(policy, name, args);
     if (variant !== undefined) return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
     return undefined;
@@ -1102,7 +1105,10 @@ export class GatewaySession {
           if (this.o.pins.mode === 'enforce') return false;
         }
       }
-      return isToolVisible(policy, t.name);
+      if (!isToolVisible(policy, t.name)) return false;
+      // A look-alike of a hidden tool is hidden with it.
+      const twin = lookalikeOf(t.name, policy);
+      return twin === undefined || !hidesTwin(policy, twin);
     });
     return { ...res, result: { ...result, tools } };
   }

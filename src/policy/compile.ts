@@ -50,7 +50,8 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
   if (r.action === 'require_approval') {
     const a = r.approval;
     const approval: NonNullable<CompiledRule['approval']> = {
-      timeoutMs: (a && a.timeout !== '' ? parseDuration(a.timeout) : undefined) ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      // Intercept's approval_timeout and toolgate's approval.timeout are one setting (never both).
+      timeoutMs: (a && a.timeout !== '' ? parseDuration(a.timeout) : r.approvalTimeout ? parseDuration(r.approvalTimeout.value) : undefined) ?? DEFAULT_APPROVAL_TIMEOUT_MS,
     };
     if (a?.approvers) approval.approvers = a.approvers.map((x) => x.name);
     if (r.onDeny !== '') approval.message = r.onDeny;

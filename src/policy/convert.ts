@@ -135,7 +135,7 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
           push('require_approval', r, {
             conditions: r.conditions.length > 0 ? conditionsJson(r.conditions, where(i), errors) : undefined,
             on_deny: onDeny,
-            timeout: a && a.timeout !== '' ? a.timeout : undefined,
+            timeout: a && a.timeout !== '' ? a.timeout : r.approvalTimeout?.value,
             approvers: a?.approvers ? a.approvers.map((x) => x.name) : undefined,
             self_approval: a?.selfApproval ? true : undefined,
           });
@@ -185,6 +185,10 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
     for (const kind of Object.keys(ORDER) as EntryKind[]) if (lists[kind].length > 0) body[kind] = lists[kind];
     if (tool.key === '*') allTools = body;
     else tools[tool.key] = body;
+  }
+  // Intercept's newer top-level keys have no PolicyLayer JSON form: dropping them would lose them.
+  for (const [key, present] of [['approvals', cfg.approvals], ['idempotency_window', cfg.idempotencyWindow], ['spend', cfg.spend]] as const) {
+    if (present) errors.push(`${key} cannot be expressed in PolicyLayer JSON (keep the policy in YAML)`);
   }
   const doc: Record<string, unknown> = { version: '1' };
   if (cfg.description !== '') doc.description = cfg.description;
@@ -297,6 +301,7 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
         if (s.scope !== '') e.push(['scope', s.scope]);
         m.set('state', flowMap(e));
       }
+      if (r.approvalTimeout) m.set('approval_timeout', r.approvalTimeout.value);
       if (r.action === 'require_approval' && r.approval) {
         const a = r.approval;
         const e: Array<[string, unknown]> = [];
@@ -313,6 +318,20 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
     if (rules.items.length > 0) body.set('rules', rules);
     else body.flow = true;
     tools.set(key, body);
+  }
+  if (cfg.approvals) {
+    const a = cfg.approvals;
+    const m = new YAMLMap();
+    if (a.webhookUrl) m.set('notify', { webhook: { url: str(a.webhookUrl.value) } });
+    if (a.dedupeWindow) m.set('dedupe_window', a.dedupeWindow.value);
+    root.set('approvals', m);
+  }
+  if (cfg.idempotencyWindow) root.set('idempotency_window', cfg.idempotencyWindow.value);
+  if (cfg.spend) {
+    const m = new YAMLMap();
+    if (cfg.spend.perCall) m.set('per_call', cfg.spend.perCall.value);
+    if (cfg.spend.daily) m.set('daily', cfg.spend.daily.value);
+    root.set('spend', m);
   }
   root.set('tools', tools);
   doc.contents = root as unknown as typeof doc.contents;

@@ -33,8 +33,15 @@ export type LoadResult = { ok: true; policy: CompiledPolicy } | { ok: false; err
 export { detectFormat, type PolicyFormat } from './format.js';
 
 /** Parse and validate policy text in either format, without compiling (for convert). */
-export function parsePolicy(text: string, format: PolicyFormat): { config?: RawConfig; issues: Issue[] } {
-  return format === 'policylayer-json' ? parsePolicyLayer(text) : parseIntercept(text);
+export function parsePolicy(text: string, format: PolicyFormat): { config?: RawConfig; issues: Issue[]; warnings: Issue[] } {
+  // PolicyLayer JSON stays strict: it has no lenient reader to be compatible with.
+  return format === 'policylayer-json' ? { warnings: [], ...parsePolicyLayer(text) } : parseIntercept(text);
+}
+
+/** The compiled policy with its warnings attached (only when there are any, so nothing else changes). */
+function withWarnings(policy: CompiledPolicy, text: string, file: string, warnings: readonly Issue[]): CompiledPolicy {
+  if (warnings.length > 0) policy.warnings = issuesToErrors(text, file, warnings).map(formatPolicyError);
+  return policy;
 }
 
 /** Map source offsets to `file:line:col` errors, sorted by position. */
@@ -66,10 +73,11 @@ export function issuesToErrors(text: string, file: string, issues: readonly Issu
 export function compilePolicy(text: string, file: string, format: PolicyFormat = detectFormat(text, file), cache?: PolicyCache): LoadResult {
   const cached = cache ? compileCached(text, file, format, cache) : undefined;
   if (cached) return { ok: true, policy: cached };
-  const { config, issues } = parsePolicy(text, format);
+  const { config, issues, warnings } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
-  if (cache && format === 'intercept-yaml') cache.put(text, config);
-  return { ok: true, policy: compileConfig(config, file, format) };
+  // A policy with warnings is not cached: a cache hit skips the parse that reports them.
+  if (cache && format === 'intercept-yaml' && warnings.length === 0) cache.put(text, config);
+  return { ok: true, policy: withWarnings(compileConfig(config, file, format), text, file, warnings) };
 }
 
 /**
@@ -81,11 +89,11 @@ export function compilePolicy(text: string, file: string, format: PolicyFormat =
  */
 export function confirmCachedPolicy(text: string, file: string, cached: CompiledPolicy, cache: PolicyCache): (LoadResult & { ok: false }) | { ok: true; policy: CompiledPolicy; replaced: boolean } {
   const format = detectFormat(text, file);
-  const { config, issues } = parsePolicy(text, format);
+  const { config, issues, warnings } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
-  const policy = compileConfig(config, file, format);
-  if (policy.hash === cached.hash) return { ok: true, policy: cached, replaced: false };
-  if (format === 'intercept-yaml') cache.put(text, config);
+  const policy = withWarnings(compileConfig(config, file, format), text, file, warnings);
+  if (policy.hash === cached.hash && warnings.length === 0) return { ok: true, policy: cached, replaced: false };
+  if (format === 'intercept-yaml' && warnings.length === 0) cache.put(text, config);
   return { ok: true, policy, replaced: true };
 }
 

@@ -1,10 +1,10 @@
 // Intercept YAML v1: decode (as yaml.v3 into Intercept's structs), apply defaults
 // (including the rate_limit shorthand, as config.go does) and validate (every check
 // of validate.go, same messages), recording where each problem is in the file.
-import { isMap, parseDocument } from 'yaml';
+import { isMap, LineCounter, parseDocument } from 'yaml';
 import { compileRegex, type RegexTest } from './regex.js';
-import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, offsetOf } from './yamlnode.js';
-import type { DecodeContext, Issue, YNode } from './yamlnode.js';
+import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, kindName, offsetOf } from './yamlnode.js';
+import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
@@ -66,16 +66,22 @@ export interface RawRule {
   approvalAt: number;
   /** toolgate: 'enforce' (default) or 'monitor'; '' when absent. */
   mode?: { value: string; at: number };
+  /** Intercept's `approval_timeout` on the rule (toolgate's `approval.timeout`). */
+  approvalTimeout?: At<string>;
   /** The rule's pointer when it is not `tools/<key>/rules/<i>` (rules lowered from PolicyLayer JSON). */
   pointer?: string;
   /** The rule had type errors while decoding: skip its semantic checks (they would only echo them). */
   broken?: boolean;
+  /** Near misses of keys that matter here (`actoin`): the rule is replaced by a deny (see quarantine). */
+  typos?: UnknownKey[];
 }
 
 export interface RawTool {
   key: string;
   at: number;
   rules: RawRule[];
+  /** A near miss of `rules` (`rulse`): every call of the tool is denied (see quarantine). */
+  typos?: UnknownKey[];
 }
 
 export interface RawConfig {
@@ -90,6 +96,30 @@ export interface RawConfig {
   pin?: { value: string; at: number };
   /** toolgate: audit options. */
   audit?: RawAudit;
+  /** Intercept (PR #3): the approvals block (webhook notification, dedupe window). */
+  approvals?: RawApprovals;
+  /** Intercept: `idempotency_window`, a duration. */
+  idempotencyWindow?: { value: string; at: number };
+  /** Intercept: `spend` budgets (decimal amounts). */
+  spend?: RawSpend;
+}
+
+/** A value with where it is in the file. */
+export interface At<T> {
+  value: T;
+  at: number;
+}
+
+export interface RawApprovals {
+  at: number;
+  webhookUrl?: At<string>;
+  dedupeWindow?: At<string>;
+}
+
+export interface RawSpend {
+  at: number;
+  perCall?: At<number>;
+  daily?: At<number>;
 }
 
 export interface RawAudit {
@@ -97,12 +127,18 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit'] as const;
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend'] as const;
+export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
+export const NOTIFY_KEYS = ['webhook'] as const;
+export const WEBHOOK_KEYS = ['url'] as const;
+export const SPEND_KEYS = ['per_call', 'daily'] as const;
 export const AUDIT_KEYS = ['capture_args', 'redact'] as const;
 export const PIN_MODES = ['off', 'warn', 'enforce'] as const;
 export const TOOL_KEYS = ['rules'] as const;
-export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode'] as const;
+export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode', 'approval_timeout'] as const;
 export const RULE_MODES = ['enforce', 'monitor'] as const;
+/** A near miss of these inside a rule weakens it silently (`on_dney`, `conditons`): every key but the name. */
+const GUARDED_RULE_KEYS = RULE_KEYS.filter((k) => k !== 'name');
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
 export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
@@ -123,7 +159,7 @@ export { isGlobKey, scopeOf } from './keys.js';
 function decodeCondition(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawCondition {
   const at = offsetOf(deref(ctx, n), fallback);
   const c: RawCondition = { path: '', op: '', value: NIL, at, pathAt: at, opAt: at, valueAt: at };
-  const fields = decodeMap(ctx, n, where, CONDITION_KEYS, fallback) ?? [];
+  const fields = decodeMap(ctx, n, where, CONDITION_KEYS, fallback, CONDITION_KEYS) ?? [];
   for (const f of fields) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'path') {
@@ -146,7 +182,7 @@ function decodeState(ctx: DecodeContext, n: YNode, where: string, fallback: numb
     counter: '', window: '', increment: 0, incrementFrom: '',
     at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
   };
-  for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback) ?? []) {
+  for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback, STATE_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'counter') {
       s.counter = decodeString(ctx, f.value, `${where}.counter`, f.keyOffset);
@@ -176,7 +212,7 @@ function decodeNames(ctx: DecodeContext, n: YNode, where: string, fallback: numb
 function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawApproval {
   const at = offsetOf(deref(ctx, n), fallback);
   const a: RawApproval = { timeout: '', timeoutAt: at, approvers: null, approversAt: at, selfApproval: false, at };
-  for (const f of decodeMap(ctx, n, where, APPROVAL_KEYS, fallback) ?? []) {
+  for (const f of decodeMap(ctx, n, where, APPROVAL_KEYS, fallback, APPROVAL_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     if (f.key === 'timeout') {
       a.timeout = decodeString(ctx, f.value, `${where}.timeout`, f.keyOffset);
@@ -198,7 +234,8 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
     at, nameAt: at, actionAt: at, rateLimitAt: at, conditionsAt: at,
     identities: null, identitiesAt: at, approval: null, approvalAt: at,
   };
-  for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback) ?? []) {
+  const unknownBefore = ctx.unknown?.length ?? 0;
+  for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback, GUARDED_RULE_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
     switch (f.key) {
       case 'name':
@@ -240,9 +277,39 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
       case 'mode':
         r.mode = { value: decodeString(ctx, f.value, `${where}.mode`, f.keyOffset), at: vAt };
         break;
+      case 'approval_timeout':
+        r.approvalTimeout = { value: decodeString(ctx, f.value, `${where}.approval_timeout`, f.keyOffset), at: vAt };
+        break;
     }
   }
+  // Typos in the rule or anything inside it (conditions, state, approval).
+  const typos = (ctx.unknown ?? []).slice(unknownBefore).filter((u) => u.guarded);
+  if (typos.length > 0) r.typos = typos;
   return r;
+}
+
+/** A decimal amount (`0.50`, `50`): a YAML number; anything else is an error. */
+function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: number): number {
+  const g = decodeAny(ctx, n);
+  if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return g.v;
+  ctx.issues.push({ offset: offsetOf(deref(ctx, n), fallback), message: `${what} must be a number, got ${kindName(ctx, n)}`, fix: `write ${what} as a decimal amount, e.g. 0.50` });
+  return 0;
+}
+
+function decodeApprovals(ctx: DecodeContext, n: YNode, fallback: number): RawApprovals {
+  const a: RawApprovals = { at: fallback };
+  for (const f of decodeMap(ctx, n, 'approvals', APPROVALS_KEYS, fallback, APPROVALS_KEYS) ?? []) {
+    const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
+    if (f.key === 'dedupe_window') a.dedupeWindow = { value: decodeString(ctx, f.value, 'approvals.dedupe_window', f.keyOffset), at: vAt };
+    else {
+      for (const nf of decodeMap(ctx, f.value, 'approvals.notify', NOTIFY_KEYS, f.keyOffset, NOTIFY_KEYS) ?? []) {
+        for (const wf of decodeMap(ctx, nf.value, 'approvals.notify.webhook', WEBHOOK_KEYS, nf.keyOffset, WEBHOOK_KEYS) ?? []) {
+          a.webhookUrl = { value: decodeString(ctx, wf.value, 'approvals.notify.webhook.url', wf.keyOffset), at: offsetOf(deref(ctx, wf.value), wf.keyOffset) };
+        }
+      }
+    }
+  }
+  return a;
 }
 
 function decodeConfig(ctx: DecodeContext): RawConfig {
@@ -283,19 +350,39 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
         cfg.audit = audit;
         break;
       }
+      case 'approvals':
+        cfg.approvals = decodeApprovals(ctx, f.value, f.keyOffset);
+        break;
+      case 'idempotency_window':
+        cfg.idempotencyWindow = { value: decodeString(ctx, f.value, 'idempotency_window', f.keyOffset), at: vAt };
+        break;
+      case 'spend': {
+        const spend: RawSpend = { at: f.keyOffset };
+        for (const sf of decodeMap(ctx, f.value, 'spend', SPEND_KEYS, f.keyOffset, SPEND_KEYS) ?? []) {
+          const amount = { value: decodeAmount(ctx, sf.value, `spend.${sf.key}`, sf.keyOffset), at: offsetOf(deref(ctx, sf.value), sf.keyOffset) };
+          if (sf.key === 'per_call') spend.perCall = amount;
+          else spend.daily = amount;
+        }
+        cfg.spend = spend;
+        break;
+      }
       case 'tools':
         for (const t of decodeMap(ctx, f.value, 'tools', null, f.keyOffset) ?? []) {
           const tool: RawTool = { key: t.key, at: t.keyOffset, rules: [] };
           const where = `tools.${t.key}`;
-          for (const tf of decodeMap(ctx, t.value, where, TOOL_KEYS, t.keyOffset) ?? []) {
+          const unknownBefore = ctx.unknown?.length ?? 0;
+          for (const tf of decodeMap(ctx, t.value, where, TOOL_KEYS, t.keyOffset, TOOL_KEYS) ?? []) {
             const items = decodeSeq(ctx, tf.value, `${where}.rules`, tf.keyOffset) ?? [];
             tool.rules = items.map((x, i) => {
               const before = ctx.issues.length;
               const rule = decodeRule(ctx, x, `${where}.rules[${i}]`, tf.keyOffset);
-              if (ctx.issues.length > before) rule.broken = true;
+              // A rule with a typo is replaced by a deny: its own checks would only echo the typo.
+              if (ctx.issues.length > before || rule.typos) rule.broken = true;
               return rule;
             });
           }
+          const typos = (ctx.unknown ?? []).slice(unknownBefore).filter((u) => u.guarded && u.where === where);
+          if (typos.length > 0) tool.typos = typos;
           cfg.tools.push(tool);
         }
         break;
@@ -439,11 +526,11 @@ export function validateIdentities(prefix: string, ids: Array<{ name: string; at
 }
 
 /** toolgate: approval options (timeout, approvers). `where` names the block in messages. */
-export function validateApproval(where: string, a: RawApproval, issues: Issue[]): void {
+export function validateApproval(where: string, a: RawApproval, issues: Issue[], timeoutKey = 'timeout'): void {
   if (a.timeout !== '') {
     const ms = parseDuration(a.timeout);
     if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
-      issues.push({ offset: a.timeoutAt, message: `${where}: timeout must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
+      issues.push({ offset: a.timeoutAt, message: `${where}: ${timeoutKey} must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
     }
   }
   if (a.approvers) {
@@ -490,6 +577,12 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
     issues.push({ offset: r.approvalAt, message: `${prefix}: approval options are only allowed on require_approval rules`, fix: FIX.approvalOnly });
   }
   if (r.approval) validateApproval(`${prefix}.approval`, r.approval, issues);
+  if (r.approvalTimeout) {
+    const t = r.approvalTimeout;
+    if (r.action !== 'require_approval') issues.push({ offset: t.at, message: `${prefix}: approval_timeout is only allowed on require_approval rules`, fix: 'remove approval_timeout, or set action: require_approval' });
+    else if (r.approval && r.approval.timeout !== '') issues.push({ offset: t.at, message: `${prefix}: approval_timeout and approval.timeout both set the timeout`, fix: 'keep one of them' });
+    else validateApproval(`${prefix}`, { timeout: t.value, timeoutAt: t.at, approvers: null, approversAt: t.at, selfApproval: false, at: t.at }, issues, 'approval_timeout');
+  }
   if (r.rateLimit !== '') {
     const parsed = parseRateLimit(r.rateLimit);
     if (!parsed.ok) {
@@ -559,6 +652,56 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
   }
 }
 
+/**
+ * Intercept's newer top-level keys: checked like any other key. What toolgate does not
+ * enforce yet is said loudly (a warning naming the key), never ignored in silence.
+ * The one place that decides what is enforced: NOT_ENFORCED below.
+ */
+function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[]): void {
+  const duration = (where: string, v: At<string>): void => {
+    const ms = parseDuration(v.value);
+    if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
+  };
+  const a = cfg.approvals;
+  if (a?.webhookUrl) {
+    let ok = false;
+    try {
+      const u = new URL(a.webhookUrl.value);
+      ok = u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL such as https://hooks.example.com/approvals' });
+    warnings.push({ offset: a.webhookUrl.at, message: NOT_ENFORCED.webhook, fix: NOT_ENFORCED.webhookFix });
+  }
+  if (a?.dedupeWindow) {
+    duration('approvals.dedupe_window', a.dedupeWindow);
+    warnings.push({ offset: a.dedupeWindow.at, message: NOT_ENFORCED.dedupe, fix: NOT_ENFORCED.dedupeFix });
+  }
+  if (cfg.idempotencyWindow) {
+    duration('idempotency_window', cfg.idempotencyWindow);
+    warnings.push({ offset: cfg.idempotencyWindow.at, message: NOT_ENFORCED.idempotency, fix: NOT_ENFORCED.idempotencyFix });
+  }
+  if (cfg.spend) {
+    for (const [key, v] of [['per_call', cfg.spend.perCall], ['daily', cfg.spend.daily]] as const) {
+      if (v && v.value < 0) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+    }
+    warnings.push({ offset: cfg.spend.at, message: NOT_ENFORCED.spend, fix: NOT_ENFORCED.spendFix });
+  }
+}
+
+/** What of Intercept's newer keys toolgate reads but does not enforce yet (issue 19). */
+export const NOT_ENFORCED = {
+  webhook: 'approvals.notify.webhook is NOT enforced by toolgate yet: no webhook is sent when a call is held for approval',
+  webhookFix: 'approvers see held calls with `toolgate approvals list`, the dashboard or the approval API',
+  dedupe: 'approvals.dedupe_window is NOT enforced by toolgate yet: identical held calls are separate approval requests',
+  dedupeFix: 'remove it, or accept one approval request per held call',
+  idempotency: 'idempotency_window is NOT enforced by toolgate yet: a retried call reaches the server again and counts again',
+  idempotencyFix: 'make the server idempotent, or limit retries with a rate_limit rule',
+  spend: 'spend is NOT enforced by toolgate yet: payment challenges are not read, so no spend budget (per_call, daily) is applied',
+  spendFix: 'deny or require approval for paying tools (action: require_approval), or cap them with a counter on an amount argument (increment_from)',
+} as const;
+
 function validate(cfg: RawConfig, issues: Issue[]): void {
   validateExtensions(cfg, issues);
   if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
@@ -598,21 +741,75 @@ function validate(cfg: RawConfig, issues: Issue[]): void {
 export interface ParseOutcome {
   config?: RawConfig;
   issues: Issue[];
+  /** Unknown keys (Intercept's reader ignores them): reported, not fatal. */
+  warnings: Issue[];
+}
+
+/** The text of one unknown key, as a warning or a denial. */
+function describeUnknown(u: UnknownKey, lines: LineCounter): string {
+  const { line, col } = lines.linePos(u.offset);
+  const near = u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : '';
+  return `unknown key ${JSON.stringify(u.key)} in ${u.where} at line ${line}, column ${col}${near}`;
+}
+
+/**
+ * A typo must never weaken enforcement silently: a rule with a near miss of a key that
+ * matters (`actoin`, `conditons`, `on_dney`) becomes a deny of every call, and so does a
+ * tool with a near miss of `rules`, until the file is fixed. The denial says why.
+ */
+function quarantine(cfg: RawConfig, lines: LineCounter): void {
+  const denyAll = (r: RawRule, typos: UnknownKey[]): RawRule => ({
+    ...r,
+    name: r.name || 'policy-typo',
+    action: 'deny',
+    rateLimit: '',
+    conditions: [],
+    state: null,
+    identities: null,
+    approval: null,
+    onDeny: `This tool is denied until the policy file is fixed: ${typos.map((u) => describeUnknown(u, lines)).join('; ')}.`,
+  }) as RawRule;
+  for (const tool of cfg.tools) {
+    if (tool.typos) {
+      const at = tool.typos[0]!.offset;
+      const blank: RawRule = {
+        name: '', action: '', rateLimit: '', conditions: [], onDeny: '', state: null, at, nameAt: at, actionAt: at,
+        rateLimitAt: at, conditionsAt: at, identities: null, identitiesAt: at, approval: null, approvalAt: at,
+      };
+      tool.rules = [denyAll(blank, tool.typos)];
+      continue;
+    }
+    tool.rules = tool.rules.map((r) => {
+      if (!r.typos) return r;
+      const { mode: _mode, ...rest } = r;
+      return denyAll(rest as RawRule, r.typos);
+    });
+  }
 }
 
 /** Parse, decode, default and validate Intercept YAML. Issues carry source offsets. */
 export function parseIntercept(text: string): ParseOutcome {
-  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true, strict: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true, strict: true, lineCounter: lines });
   const issues: Issue[] = [];
   for (const e of doc.errors) {
     issues.push({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' });
   }
-  if (doc.errors.length > 0) return { issues };
-  const ctx: DecodeContext = { doc, issues };
+  if (doc.errors.length > 0) return { issues, warnings: [] };
+  const ctx: DecodeContext = { doc, issues, unknown: [] };
   const config = decodeConfig(ctx);
   applyDefaults(config);
   const root = deref(ctx, doc.contents);
   // A document that is not a mapping already has its one error; the rest would echo it.
   if (!root || isMap(root) || decodeAny(ctx, root).t === 'nil') validate(config, issues);
-  return { config, issues };
+  quarantine(config, lines);
+  const notEnforced: Issue[] = [];
+  validateInterceptKeys(config, issues, notEnforced);
+  const warnings = (ctx.unknown ?? []).map((u): Issue => ({
+    offset: u.offset,
+    message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
+    fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
+  }));
+  warnings.push(...notEnforced);
+  return { config, issues, warnings };
 }

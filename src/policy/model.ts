@@ -107,6 +107,8 @@ export interface CompiledPolicy {
   audit?: { captureArgs: boolean; redact: string[] };
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
+  /** Problems that do not stop the policy (unknown keys), as `file:line:col` texts. Not hashed. */
+  warnings?: readonly string[];
 }
 
 export interface ToolCall {

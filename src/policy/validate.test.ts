@@ -2,7 +2,7 @@
 // message (as validate.go words it) and the line:column of the offending node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePolicy, formatPolicyError } from './index.js';
+import { compilePolicy, decide, formatPolicyError } from './index.js';
 import type { PolicyError } from './index.js';
 
 function errorsOf(text: string): PolicyError[] {
@@ -156,10 +156,49 @@ test('toolgate: negative static increment is rejected', () => {
   expectError(stateRule('          counter: c\n          window: hour\n          increment: -2\n'), 'tools.t.rules[0].state: increment must not be negative, got -2', 11, 22);
 });
 
-test('unknown keys name the closest known key', () => {
-  expectError(rule('      - name: r\n        condtions: []\n'), 'unknown key "condtions" in tools.t.rules[0] (did you mean "conditions"?)', 6, 9);
-  // x- keys are annotations and are ignored.
-  assert.equal(compilePolicy('version: "1"\nx-owner: me\ntools: {}\n', 'p.yaml').ok, true);
+test('unknown keys are warnings with line:col and "did you mean", as Intercept ignores them', () => {
+  const r = compilePolicy('version: "1"\nowner: team\nhidden: [x]\ntools:\n  t:\n    rules:\n      - name: r\n        action: deny\n        ticket: OPS-1\n', 'p.yaml');
+  assert.ok(r.ok);
+  assert.deepEqual(r.policy.warnings, [
+    'p.yaml:2:1: unknown key "owner" in the policy is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
+    'p.yaml:3:1: unknown key "hidden" in the policy is ignored (did you mean "hide"?) (fix: rename it to "hide")',
+    'p.yaml:9:9: unknown key "ticket" in tools.t.rules[0] is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
+  ]);
+  // The rule itself is untouched: a deny.
+  assert.equal(decide(r.policy, { tool: 't', args: {} }, new Map()).allowed, false);
+  // x- keys are annotations: ignored without a word.
+  const x = compilePolicy('version: "1"\nx-owner: me\ntools: {}\n', 'p.yaml');
+  assert.ok(x.ok);
+  assert.equal(x.policy.warnings, undefined);
+});
+
+test('a near miss of a key that matters inside a rule denies that tool until fixed, saying why', () => {
+  const cases: Array<[string, string, number, number]> = [
+    ['      - name: r\n        actoin: deny\n', 'action', 6, 9],
+    ['      - name: r\n        conditons:\n          - path: args.amount\n            op: lte\n            value: 10\n', 'conditions', 6, 9],
+    ['      - name: r\n        conditions:\n          - path: args.amount\n            op: lte\n            valu: 10\n', 'value', 9, 13],
+    ['      - name: r\n        action: deny\n        on_dney: "no"\n', 'on_deny', 7, 9],
+  ];
+  for (const [body, near, line, col] of cases) {
+    const r = compilePolicy(`${rule(body)}  other:\n    rules:\n      - name: o\n        rate_limit: 5/hour\n`, 'p.yaml');
+    assert.ok(r.ok, `${near}: ${r.ok ? '' : r.errors.map(formatPolicyError).join('\n')}`);
+    const w = r.policy.warnings ?? [];
+    assert.equal(w.length, 1, w.join('\n'));
+    assert.match(w[0]!, new RegExp(`^p\\.yaml:${line}:${col}: unknown key .* \\(did you mean "${near}"\\?\\); the rule denies every call until this is fixed`));
+    const d = decide(r.policy, { tool: 't', args: { amount: 1 } }, new Map());
+    assert.equal(d.allowed, false, near);
+    assert.match(d.allowed ? '' : d.message, new RegExp(`denied until the policy file is fixed: unknown key .* at line ${line}, column ${col} \\(did you mean "${near}"\\?\\)`));
+    assert.equal(decide(r.policy, { tool: 'other', args: {} }, new Map()).allowed, true, 'other tools are unaffected');
+  }
+  // A near miss of `rules` leaves a tool with no rules at all: denied as well.
+  const t = compilePolicy('version: "1"\ntools:\n  t:\n    rulse:\n      - name: r\n        action: deny\n', 'p.yaml');
+  assert.ok(t.ok);
+  assert.equal(decide(t.policy, { tool: 't', args: {} }, new Map()).allowed, false);
+});
+
+test('PolicyLayer JSON stays strict: an unknown key is an error', () => {
+  const r = compilePolicy('{"version": "1", "owner": "team", "tools": {}}', 'p.json');
+  assert.equal(r.ok, false);
 });
 
 test('wrong types and YAML syntax errors have positions', () => {

@@ -3,6 +3,7 @@
 import { isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
 import type { Document, Node, Scalar } from 'yaml';
 import { NIL, resolvePlainScalar, formatV } from './govalue.js';
+import { closestNames } from '../text/index.js';
 import type { GoValue } from './govalue.js';
 
 export interface Issue {
@@ -11,9 +12,26 @@ export interface Issue {
   fix?: string;
 }
 
+/** A key the decoder does not know, read leniently (see decodeMap). */
+export interface UnknownKey {
+  key: string;
+  offset: number;
+  /** Where it sits, e.g. `tools.x.rules[0]`. */
+  where: string;
+  /** The known keys it is a near miss of. */
+  near: string[];
+  /** A near miss of a key that matters for enforcement there: its owner is denied until fixed. */
+  guarded: boolean;
+}
+
 export interface DecodeContext {
   doc: Document;
   issues: Issue[];
+  /**
+   * Present when unknown keys are read leniently (Intercept YAML, whose yaml.v3 reader
+   * ignores them): they are collected here instead of being errors.
+   */
+  unknown?: UnknownKey[];
 }
 
 export type YNode = Node | null | undefined;
@@ -178,10 +196,11 @@ export function closest(word: string, known: readonly string[]): string | undefi
  * The pairs of a mapping, with `<<` merge keys applied (explicit keys win), as yaml.v3 does.
  * Returns undefined (and records an issue) when the node is not a mapping; null gives [].
  *
- * Unknown keys: yaml.v3 (non-strict) ignores them, so Intercept silently drops a typo
- * like `condtions` or `on_dney`. That is dangerous, so toolgate rejects unknown keys,
- * naming the closest known key. None of Intercept's published policies uses an unknown
- * key. Keys starting with `x-` are ignored, as an escape hatch for annotations.
+ * Unknown keys: strict contexts (serve configs) reject them, naming the closest known
+ * key. Lenient contexts (ctx.unknown, Intercept YAML: yaml.v3 ignores unknown keys)
+ * collect them; a near miss of a `guarded` key (one that matters for enforcement there)
+ * is marked so its owner can be denied until the file is fixed. Keys starting with `x-`
+ * are annotations and always ignored.
  */
 export function decodeMap(
   ctx: DecodeContext,
@@ -189,6 +208,7 @@ export function decodeMap(
   what: string,
   known: readonly string[] | null,
   fallback: number,
+  guarded: readonly string[] = [],
 ): Field[] | undefined {
   const d = deref(ctx, n);
   if (!d || isNullNode(ctx, d)) return [];
@@ -243,7 +263,13 @@ export function decodeMap(
   const out: Field[] = [];
   for (const f of fields) {
     if (known.includes(f.key)) out.push(f);
-    else if (!f.key.startsWith('x-')) {
+    else if (f.key.startsWith('x-')) continue;
+    else if (ctx.unknown) {
+      // Guarded keys get the looser test (two edits even for short keys: `rulse`, `actoin`).
+      const nearGuarded = closest(f.key, guarded);
+      const near = nearGuarded ? [nearGuarded] : closestNames(f.key, known);
+      ctx.unknown.push({ key: f.key, offset: f.keyOffset, where: what, near, guarded: nearGuarded !== undefined });
+    } else {
       const near = closest(f.key, known);
       ctx.issues.push({
         offset: f.keyOffset,

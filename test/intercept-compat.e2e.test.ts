@@ -1,0 +1,137 @@
+// Today's Intercept policies run unchanged (issue 19): the built `toolgate` binary with
+// the official SDK client and the demo server, as a user runs them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
+
+const run = promisify(execFile);
+
+async function toolgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [bin, ...args]);
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+async function waitForEvent(stateDir: string, match: (e: Record<string, any>) => boolean): Promise<Record<string, any>> {
+  for (let i = 0; i < 100; i++) {
+    const e = readEvents(stateDir).find(match);
+    if (e) return e;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the event never came');
+}
+
+// Valid for Intercept (yaml.v3 ignores unknown keys): an annotation, a misspelt `hide`,
+// and a misspelt `on_deny` inside a rule.
+const lenientPolicy = `version: "1"
+owner: payments-team
+hidden: [admin_reset]
+tools:
+  delete_customer:
+    rules:
+      - name: never
+        action: deny
+        on_dney: "Customers are deleted by hand."
+  echo:
+    rules:
+      - name: echo-limit
+        rate_limit: 100/hour
+`;
+
+test('unknown keys: validate warns with file:line:col and exits 0; --strict makes them errors', async () => {
+  const { policy } = writePolicy(lenientPolicy);
+  const r = await toolgate('validate', '-c', policy);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.replace(policy, 'FILE')), [
+    'warning: FILE:2:1: unknown key "owner" in the policy is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
+    'warning: FILE:3:1: unknown key "hidden" in the policy is ignored (did you mean "hide"?) (fix: rename it to "hide")',
+    'warning: FILE:9:9: unknown key "on_dney" in tools.delete_customer.rules[0] is ignored (did you mean "on_deny"?); the rule denies every call until this is fixed (fix: rename it to "on_deny")',
+    'valid, with 3 warning(s)',
+  ]);
+  const strict = await toolgate('validate', '--strict', '-c', policy);
+  assert.equal(strict.code, 1);
+  assert.match(strict.stdout, /:9:9: unknown key "on_dney"/);
+  assert.doesNotMatch(strict.stdout, /^valid/m);
+});
+
+test('unknown keys: the gateway starts, warns on stderr and as config_warning events; a near miss inside a rule denies that tool, saying so', async () => {
+  const yaml = lenientPolicy.replace('        action: deny\n        on_dney: "Customers are deleted by hand."\n', '        actoin: deny\n');
+  const { policy, stateDir } = writePolicy(yaml);
+  const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    // Positive control: a tool without a typo works.
+    const ok = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(ok.isError ?? false, false, textOf(ok));
+    const denied = await client.callTool({ name: 'delete_customer', arguments: { id: 'c1' } });
+    assert.equal(denied.isError, true);
+    assert.match(textOf(denied), /denied until the policy file is fixed: unknown key "actoin" in tools\.delete_customer\.rules\[0\] at line 8, column 9 \(did you mean "action"\?\)/);
+    const warning = await waitForEvent(stateDir, (e) => e.type === 'config_warning' && /actoin/.test(e.message));
+    assert.equal(warning.config, policy);
+    assert.match(warning.message, /policy\.yaml:8:9: unknown key "actoin"/);
+    assert.ok(readEvents(stateDir).some((e) => e.type === 'config_warning' && /unknown key "owner"/.test(e.message)));
+  } finally {
+    await client.close();
+  }
+  assert.match(stderr, /policy warning: .*policy\.yaml:8:9: unknown key \\?"actoin/);
+});
+
+test('convert refuses a policy whose rule has a misspelt key (it would write the stand-in deny as if meant)', async () => {
+  const { policy } = writePolicy(lenientPolicy);
+  const r = await toolgate('convert', policy, '--to', 'json');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /warning: .*:9:9: unknown key "on_dney"/);
+  assert.match(r.stderr, /misspelt key inside a rule/);
+  assert.equal(r.stdout, '');
+});
+
+const example = join(root, 'examples', 'policies', 'intercept-approvals.yaml');
+
+test("today's Intercept keys: the example validates with a warning per key not enforced yet; a negative budget is an error with file:line:col", async () => {
+  const r = await toolgate('validate', '-c', example);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const key of ['approvals.notify.webhook', 'approvals.dedupe_window', 'idempotency_window', 'spend']) {
+    assert.match(r.stdout, new RegExp(`^warning: .*intercept-approvals\\.yaml:\\d+:\\d+: ${key.replace(/\./g, '\\.')} is NOT enforced by toolgate yet`, 'm'));
+  }
+  assert.match(r.stdout, /^valid, with 4 warning\(s\)$/m);
+  const tests = await toolgate('test', join(root, 'examples', 'policies', 'intercept-approvals.test.yaml'));
+  assert.equal(tests.code, 0, tests.stdout + tests.stderr);
+  const { policy } = writePolicy('version: "1"\nspend:\n  per_call: 0.50\n  daily: -50.00\ntools: {}\n');
+  const bad = await toolgate('validate', '-c', policy);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /policy\.yaml:4:10: spend\.daily must not be negative, got -50/);
+});
+
+test("approval_timeout (Intercept's spelling) is enforced on toolgate's approval hold", async () => {
+  const { policy, stateDir } = writePolicy(`version: "1"
+tools:
+  echo:
+    rules:
+      - name: "echo needs a human"
+        action: require_approval
+        approval_timeout: 1s
+        on_deny: "Echo is approved by hand."
+`);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    const result = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /Echo is approved by hand\.: call to "echo" needed approval and none came within 1s; denied/);
+  } finally {
+    await client.close();
+  }
+  const listed = await toolgate('approvals', 'list', '--json', '--state-dir', stateDir);
+  const [rec] = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  assert.equal(rec!.status, 'expired');
+  assert.equal(Date.parse(rec!.expires_at!) - Date.parse(rec!.created_at!), 1000, 'held for exactly approval_timeout');
+  assert.equal(readEvents(stateDir).filter((e) => e.type === 'approval_expired').length, 1);
+});
