@@ -14,6 +14,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@mo
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { bin, demoServer, RawGateway, readEvents, root, textOf, writePolicy } from './helpers.js';
 import { freePort, Proc, startGateway } from './transports-helpers.js';
 import { answerComplaints, notificationComplaints, type Revision } from './mcp-schema.js';
@@ -286,6 +287,19 @@ describe('the 2025 line is unchanged', () => {
     for (const m of peer.raw.filter((x) => JSON.stringify(x).includes(PREFIX))) {
       assert.equal((m.result as Record<string, unknown>).resultType, undefined, 'no 2026 member on a 2025 session');
     }
+  });
+
+  test('the 1.x client over the HTTP listener reads them too, in the 2025-11-25 shape', async () => {
+    const { policy, stateDir } = writePolicy(policyText);
+    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, demoServer]);
+    cleanups.push(() => gw.stop());
+    const transport = new HttpV1(new URL(url));
+    const client = new ClientV1({ name: 'e2e-v1', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(transport);
+    cleanups.push(() => client.close());
+    const raw = record(transport as never);
+    const peer: Peer = { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
+    await denials(peer, stateDir, '2025-11-25', { allowed: 'echo', hidden: 'admin_reset', held: 'create_charge' });
   });
 
   test('a 2025 client in front of a 2026-07-28-only server is told the versions do not meet, not that a transport failed', async () => {
