@@ -63,10 +63,9 @@ test('denials still win: a call that a later rule denies is never held; the same
   }
 });
 
-// Known false today (reported to the lead): a call over a spent limit is held
-// for a human, and only denied by the limit once approved. Kept as a todo so
-// the suite shows it and it turns green when fixed.
-test('denials still win: a call that a limit denies is never held', { todo: 'contradicted: the limit is only checked after approval (issue 25 report)', timeout: 30_000 }, async () => {
+// A call over a spent limit is denied by the limit at once, not put to a human
+// (it used to be held, and only denied by the limit once approved).
+test('denials still win: a call that a limit denies is never held', { timeout: 30_000 }, async () => {
   await clearOfWindowEnd('hour');
   const { policy, stateDir } = writePolicy(policyText);
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
