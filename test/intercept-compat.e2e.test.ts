@@ -135,3 +135,30 @@ tools:
   assert.equal(Date.parse(rec!.expires_at!) - Date.parse(rec!.created_at!), 1000, 'held for exactly approval_timeout');
   assert.equal(readEvents(stateDir).filter((e) => e.type === 'approval_expired').length, 1);
 });
+
+test('Intercept-compatible flags: scan --timeout takes Go durations as well as milliseconds; a bad one is a clear error', async () => {
+  for (const timeout of ['30s', '2m', '1m30s', '60000']) {
+    const r = await toolgate('scan', '-q', '--timeout', timeout, '--', process.execPath, demoServer);
+    assert.equal(r.code, 0, `${timeout}: ${r.stderr}`);
+    assert.match(r.stdout, /^version: "1"$/m, timeout);
+  }
+  const bad = await toolgate('scan', '-q', '--timeout', '30 seconds', '--', process.execPath, demoServer);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got "30 seconds"/);
+});
+
+test('Intercept-compatible flags: --log-level in any case and --state-fail-mode "" (closed) start the gateway; an unknown fail mode is refused', async () => {
+  const { policy, stateDir } = writePolicy('version: "1"\ntools: {}\n');
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--log-level', 'WARN', '--state-fail-mode', ''] });
+  try {
+    const ok = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(ok.isError ?? false, false, textOf(ok));
+  } finally {
+    await client.close();
+  }
+  const startup = readEvents(stateDir).find((e) => e.type === 'startup');
+  assert.ok(startup, 'the gateway started');
+  const bad = await toolgate('-c', policy, '--state-dir', stateDir, '--state-fail-mode', 'maybe', '--', process.execPath, demoServer);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--state-fail-mode.*use closed \(deny calls while the state store is unreachable\) or open/);
+});
