@@ -162,3 +162,37 @@ test('Intercept-compatible flags: --log-level in any case and --state-fail-mode 
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /--state-fail-mode.*use closed \(deny calls while the state store is unreachable\) or open/);
 });
+
+test('approvals show and expire (Intercept\'s CLI words): an expired request refuses the waiting call at once and cannot be approved', async () => {
+  const { policy, stateDir } = writePolicy(`version: "1"
+tools:
+  echo:
+    rules:
+      - name: "echo needs a human"
+        action: require_approval
+        approval_timeout: 10m
+`);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    const held = client.callTool({ name: 'echo', arguments: { message: 'hi' } }, undefined, { timeout: 600_000, resetTimeoutOnProgress: true });
+    let pending: Record<string, string> | undefined;
+    for (let i = 0; i < 100 && !pending; i++) {
+      const r = await toolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
+      pending = r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, string>) : undefined;
+      if (!pending) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(pending, 'the call was held');
+    const shown = await toolgate('approvals', 'show', pending.id!, '--json', '--state-dir', stateDir);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal((JSON.parse(shown.stdout) as { tool: string }).tool, 'echo');
+    const expired = await toolgate('approvals', 'expire', pending.id!, '--state-dir', stateDir);
+    assert.equal(expired.code, 0, expired.stderr);
+    const result = await held;
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /expired by hand before its timeout/);
+    const late = await toolgate('approvals', 'approve', pending.id!, '--state-dir', stateDir);
+    assert.notEqual(late.code, 0, 'an expired request cannot be approved');
+  } finally {
+    await client.close();
+  }
+});
