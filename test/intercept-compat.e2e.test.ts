@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
@@ -195,4 +196,17 @@ tools:
   } finally {
     await client.close();
   }
+});
+
+test('validate on a toolgate serve config shows the warnings of every policy it names, and --strict fails on them', async () => {
+  const { dir } = writePolicy('version: "1"\n');
+  writeFileSync(join(dir, 'lenient.yaml'), 'version: "1"\nowner: team\ntools: {}\n');
+  const config = join(dir, 'toolgate.yaml');
+  writeFileSync(config, 'version: 1\nservers:\n  one:\n    command: node\n    args: [server.js]\n    policy: ./lenient.yaml\n');
+  const r = await toolgate('validate', '-c', config);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^warning: .*lenient\.yaml:2:1: unknown key "owner" in the policy is ignored/m);
+  assert.match(r.stdout, /^valid, with 1 warning\(s\)$/m);
+  const strict = await toolgate('validate', '--strict', '-c', config);
+  assert.equal(strict.code, 1);
 });

@@ -63,8 +63,13 @@ export function registerValidate(program: Command): void {
           return;
         }
         const r = loadGatewayConfig(file);
-        if (r.ok) process.stdout.write('valid\n');
-        else {
+        if (r.ok) {
+          // Each server's policy may carry warnings (unknown keys), as a lone policy does.
+          const warnings = r.config.servers.flatMap((s) => s.policy.warnings ?? []);
+          for (const w of warnings) process.stdout.write(`${opts.strict ? '' : 'warning: '}${w}\n`);
+          if (opts.strict && warnings.length > 0) process.exitCode = 1;
+          else process.stdout.write(warnings.length > 0 ? `valid, with ${warnings.length} warning(s)\n` : 'valid\n');
+        } else {
           for (const e of r.errors) process.stdout.write(`${formatPolicyError(e)}\n`);
           process.exitCode = 1;
         }
