@@ -476,7 +476,7 @@ tools:
     await Promise.allSettled(workers);
     // Everything the client saw, as a set of ids (answers may still sit in the pipe: count them too).
     for (const m of g.messages as any[]) if (m && typeof m.id === 'number') answered.add(m.id);
-    assert.ok(answered.size > 200, `load: ${answered.size} answered calls`);
+    assert.ok(answered.size >= 200, `load: ${answered.size} answered calls`);
     // Any audit command first moves the dead gateway's journal (records not yet group-committed) into the store.
     const v = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
     assert.equal(v.code, 0, v.stdout);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { bin, connectClient, demoServer, textOf, writePolicy } from './helpers.js';
+import { bin, connectClient, demoServer, readEvents, textOf, writePolicy } from './helpers.js';
 import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
@@ -63,10 +63,9 @@ test('denials still win: a call that a later rule denies is never held; the same
   }
 });
 
-// Known false today (reported to the lead): a call over a spent limit is held
-// for a human, and only denied by the limit once approved. Kept as a todo so
-// the suite shows it and it turns green when fixed.
-test('denials still win: a call that a limit denies is never held', { todo: 'contradicted: the limit is only checked after approval (issue 25 report)', timeout: 30_000 }, async () => {
+// A call over a spent limit is denied by the limit at once, not put to a human
+// (it used to be held, and only denied by the limit once approved).
+test('denials still win: a call that a limit denies is never held', { timeout: 30_000 }, async () => {
   await clearOfWindowEnd('hour');
   const { policy, stateDir } = writePolicy(policyText);
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
@@ -78,4 +77,43 @@ test('denials still win: a call that a limit denies is never held', { todo: 'con
   } finally {
     await client.close();
   }
+});
+
+test('every approval step is an event: requested, approved, denied, expired, abandoned', async () => {
+  const { policy, stateDir } = writePolicy(`version: "1"
+tools:
+  create_charge:
+    rules:
+      - name: "charges need a human"
+        action: require_approval
+        approval: { timeout: 2s }
+`);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  const decide = async (verb: 'approve' | 'deny') => {
+    const [p] = await pendingIn(stateDir);
+    assert.ok(p, 'a request is pending');
+    await run(process.execPath, [bin, 'approvals', verb, p.id, '--reason', 'test', '--state-dir', stateDir]);
+  };
+  try {
+    const charge = (amount: number) => client.callTool({ name: 'create_charge', arguments: { amount, currency: 'usd' } }, undefined, { timeout: 60_000 });
+    const approved = charge(100);
+    await decide('approve');
+    assert.equal(textOf(await approved), 'Charged 1.00 USD.');
+    const denied = charge(200);
+    await decide('deny');
+    assert.match(textOf(await denied), /denied/);
+    assert.match(textOf(await charge(300)), /approval|timeout|no decision/i, 'expired after 2 s');
+    // The last one is held when the client goes away: abandoned.
+    void charge(400).catch(() => undefined);
+    assert.equal((await pendingIn(stateDir)).length, 1);
+  } finally {
+    await client.close();
+  }
+  const expected = ['approval_requested', 'approval_approved', 'approval_requested', 'approval_denied', 'approval_requested', 'approval_expired', 'approval_requested', 'approval_abandoned'];
+  let steps: string[] = [];
+  for (let i = 0; i < 100 && steps.length < expected.length; i++) {
+    steps = readEvents(stateDir).filter((e) => String(e.type).startsWith('approval_')).map((e) => String(e.type));
+    if (steps.length < expected.length) await new Promise((r) => setTimeout(r, 50)); // the event sink flushes every 50 ms
+  }
+  assert.deepEqual(steps, expected);
 });

@@ -41,3 +41,33 @@ tools:
     await gw.stop();
   }
 });
+
+test('an expired grant token gets 401 with WWW-Authenticate and never reaches the server; before expiry it works', async () => {
+  const w = writePolicy('version: "1"\n');
+  const made = await run(process.execPath, [bin, 'grant', 'create', 'eve', '--policy', w.policy, '--expires-in', '3s', '--state-dir', w.stateDir]);
+  const token = made.stdout.trim();
+  const expires = Date.parse(/expires (\S+)/.exec(made.stderr)?.[1] ?? '');
+  assert.ok(Number.isFinite(expires), made.stderr);
+  const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, demoServer]);
+  try {
+    const post = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'exp', version: '1' } } }),
+      });
+    const before = await post();
+    // Positive control, when the machine got here before the expiry: the token opens a session.
+    if (Date.now() < expires - 500) assert.equal(before.status, 200);
+    await before.body?.cancel();
+    // Past the expiry (the grant's own clock time, not a guess of how fast this runs).
+    const left = expires - Date.now();
+    if (left > 0) await new Promise((r) => setTimeout(r, left + 250));
+    const after = await post();
+    assert.equal(after.status, 401);
+    assert.match(after.headers.get('www-authenticate') ?? '', /Bearer/);
+    await after.body?.cancel();
+  } finally {
+    await gw.stop();
+  }
+});

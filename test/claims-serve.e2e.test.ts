@@ -33,14 +33,14 @@ require('readline').createInterface({ input: process.stdin }).on('line', (line) 
   }
 });`;
 
-async function startServe(policy = 'version: "1"\n'): Promise<{ gw: Proc; url: string }> {
+async function startServe(policy = 'version: "1"\n'): Promise<{ gw: Proc; url: string; dir: string }> {
   const dir = tempDir('toolgate-claims-serve-');
   writeFileSync(join(dir, 'open.yaml'), policy);
   const entry = (name: string) => `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", ${JSON.stringify(NAMED_SERVER)}, ${name}]\n    policy: ./open.yaml\n`;
   writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n${entry('alpha')}${entry('beta')}`);
   const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
   const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
-  return { gw, url };
+  return { gw, url, dir };
 }
 
 async function client(url: string): Promise<Client> {
@@ -117,6 +117,29 @@ test('two servers with the same tool name never shadow each other, nor share cou
       assert.equal(await call('beta__whoami'), 'denied');
     } finally {
       await c.close();
+    }
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('every policy file is watched: an edit to a server\'s policy applies to the next call on /mcp and /mcp/<server>', async () => {
+  const { gw, url, dir } = await startServe();
+  try {
+    const agg = await client(url);
+    const direct = await client(`${url}/beta`);
+    try {
+      assert.match(textOf(await agg.callTool({ name: 'alpha__whoami', arguments: {} })), /^alpha pid/);
+      writeFileSync(join(dir, 'open.yaml'), 'version: "1"\ntools:\n  whoami:\n    rules:\n      - name: "not now"\n        action: deny\n        on_deny: "whoami is off"\n');
+      let text = '';
+      for (let i = 0; i < 100 && text !== '[TOOLGATE POLICY DENIED] whoami is off'; i++) {
+        text = textOf(await agg.callTool({ name: 'alpha__whoami', arguments: {} }));
+        if (text !== '[TOOLGATE POLICY DENIED] whoami is off') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(text, '[TOOLGATE POLICY DENIED] whoami is off', 'the edit applies on /mcp');
+      assert.equal(textOf(await direct.callTool({ name: 'whoami', arguments: {} })), '[TOOLGATE POLICY DENIED] whoami is off', 'and on /mcp/beta, in an open session');
+    } finally {
+      await Promise.all([agg.close(), direct.close()]);
     }
   } finally {
     await gw.stop();

@@ -2,7 +2,8 @@
 // built binary: a gateway that stops gives its unspent lease back (the next
 // one gets exactly the rest); one that crashes leaves it counted (an
 // over-count, never an under-count); deleting the policy cache is safe;
-// `validate` checks a serve config and every policy it names.
+// `validate` checks a serve config and every policy it names; a JSON-RPC
+// error from the server gives the unit back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,4 +86,37 @@ test('`toolgate validate` on a serve config checks every policy it names, with f
   writeFileSync(join(dir, 'bad.yaml'), 'version: "1"\n');
   const fixed = await run(process.execPath, [bin, 'validate', '-c', config]);
   assert.match(fixed.stdout, /valid/);
+});
+
+/** A server whose tools/call answers a JSON-RPC error, or a result with ANSWER=ok. */
+const answering = `
+require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  const out = (x) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }) + '\\n');
+  if (m.method === 'initialize') return out({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'answering', version: '1' } } });
+  if (m.method === 'tools/list') return out({ result: { tools: [{ name: 'work', inputSchema: { type: 'object' } }] } });
+  if (process.env.ANSWER === 'ok') return out({ result: { content: [{ type: 'text', text: 'done' }] } });
+  out({ error: { code: -32000, message: 'the server could not do it' } });
+});`;
+
+test('counters are rolled back when the server answers a JSON-RPC error (it did not act), and kept when it answers', async () => {
+  await clearOfWindowEnd('hour');
+  for (const answer of ['error', 'ok'] as const) {
+    const { policy, stateDir } = writePolicy(`version: "1"\ntools:\n  work:\n    rules:\n      - name: "once an hour"\n        rate_limit: 1/hour\n`);
+    const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', answering]), { ...process.env, ANSWER: answer });
+    try {
+      await g.initialize();
+      const results = [];
+      for (const id of [1, 2]) {
+        g.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'work', arguments: {} } });
+        const r = await g.response(id);
+        results.push(r.error ? `error ${r.error.code}` : r.result.isError ? 'denied' : 'done');
+      }
+      // After an error the unit came back, so the second call reaches the server too; after an answer it is spent.
+      assert.deepEqual(results, answer === 'error' ? ['error -32000', 'error -32000'] : ['done', 'denied'], answer);
+    } finally {
+      await g.close();
+    }
+  }
 });

@@ -104,6 +104,26 @@ describe('help', () => {
 });
 
 describe('output', () => {
+  /** The first line of `stream` that contains `needle` (the process is left to the caller). */
+  const lineWith = async (stream: NodeJS.ReadableStream, needle: string): Promise<string> => {
+    for await (const line of createInterface({ input: stream })) if (line.includes(needle)) return line;
+    throw new Error(`the output ended without "${needle}"`);
+  };
+
+  it('without --log-format, logs are text on a terminal and JSON in a pipe', async () => {
+    const { policy, stateDir } = writePolicy(POLICY);
+    const argv = [process.execPath, bin, '-c', policy, '--state-dir', stateDir, '--', process.execPath, demoServer];
+    // util-linux `script` runs the gateway on a pseudo-terminal: its stderr is a TTY.
+    const onTty = spawn('script', ['-qec', argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const text = await lineWith(onTty.stdout, 'toolgate started').finally(() => onTty.kill());
+    assert.match(text, /INFO.*toolgate started/);
+    assert.ok(!text.includes('"msg"'), text);
+    // Positive control: the same start in a pipe logs JSON.
+    const inPipe = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const json = await lineWith(inPipe.stderr, 'toolgate started').finally(() => inPipe.kill());
+    assert.equal((JSON.parse(json) as { msg: string }).msg, 'toolgate started');
+  });
+
   it('a reader that closes stdout early ends the command quietly', async () => {
     const child = spawn(process.execPath, [bin, 'completion', 'fish'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();

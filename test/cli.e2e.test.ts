@@ -39,11 +39,12 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The README's sample policy: the first YAML block after "A policy (Intercept YAML v1)". */
+/** The README's sample policy: the (first) YAML block of its Quick start section. */
 function readmeSamplePolicy(): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const m = /A policy \(Intercept YAML v1\)[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
-  assert.ok(m, 'README.md has the sample policy block');
+  const quickStart = /^## Quick start[^\n]*\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const m = /```yaml\n([\s\S]*?)```/.exec(quickStart);
+  assert.ok(m, 'the Quick start section of README.md has a YAML policy');
   return m[1]!;
 }
 

@@ -215,7 +215,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
 test('config errors are reported with file:line:col and the gateway does not start', async () => {
   const dir = tempDir('toolgate-serve-');
   writeFileSync(join(dir, 'demo.yaml'), DEMO_POLICY);
-  writeFileSync(join(dir, 'broken.yaml'), 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        action: nope\n');
+  writeFileSync(join(dir, 'broken.yaml'), 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        rate_limit: lots\n');
   const file = join(dir, 'toolgate.yaml');
   writeFileSync(
     file,
@@ -244,7 +244,7 @@ servers:
   assert.match(out, /toolgate\.yaml:5:3: server name "bad name" may only hold letters, digits, _ and -/);
   assert.match(out, /toolgate\.yaml:8:3: servers\.nocmd has neither command nor url/);
   assert.match(out, /toolgate\.yaml:12:13: servers\.missing\.policy: policy file not found/);
-  assert.match(out, /broken\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);
+  assert.match(out, /broken\.yaml:6:21: tools\.echo\.rules\[0\]: rate_limit must be in the format/);
   assert.match(out, /not starting/);
 });
 
@@ -429,8 +429,8 @@ test("a grant's own policy file decides its calls on every server, on /mcp/<serv
     assert.equal(textOf(await rd.callTool({ name: 'echo', arguments: { message: 'per server too' } })), 'per server too');
     assert.match(textOf(await rd.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } })), /restricted grant/);
     // A broken edit keeps the previous policy, with a warning naming the file.
-    writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        action: nope\n');
-    await gw.waitFor(/grant policy \S*restricted\.yaml reload rejected[\s\S]*restricted\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);
+    writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        rate_limit: lots\n');
+    await gw.waitFor(/grant policy \S*restricted\.yaml reload rejected[\s\S]*restricted\.yaml:6:21: tools\.echo\.rules\[0\]: rate_limit must be/);
     assert.match(textOf(await rd.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } })), /restricted grant/);
     for (const c of [rd, ra, sd, sa]) await c.close();
   } finally {
@@ -444,7 +444,7 @@ test("a grant whose policy file does not load is denied every call, with the fil
   writeFileSync(grantFile, RESTRICTED_GRANT_POLICY);
   const token = await grant(dir, 'broken', '--policy', grantFile);
   // Broken after the grant was made (grant create checks the file).
-  writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        action: nope\n');
+  writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        rate_limit: lots\n');
   const { gw, url } = await startServe(dir);
   try {
     for (const [endpoint, tool] of [[`${url}/demo`, 'echo'], [url, 'demo__echo'], [url, 'everything__echo']] as const) {
@@ -452,12 +452,12 @@ test("a grant whose policy file does not load is denied every call, with the fil
       const r = await c.callTool({ name: tool, arguments: { message: 'hello' } });
       assert.equal(r.isError, true, `${endpoint} ${tool}`);
       assert.match(textOf(r), /the grant's policy \S*broken-grant\.yaml has errors/);
-      assert.match(textOf(r), /broken-grant\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);
+      assert.match(textOf(r), /broken-grant\.yaml:6:21: tools\.echo\.rules\[0\]: rate_limit must be/);
       await c.close();
     }
     const events = await denials(dir, 'broken', 3);
     assert.equal(events.length, 3);
-    assert.ok(events.every((e) => /broken-grant\.yaml:6:17/.test(String(e.message))), JSON.stringify(events));
+    assert.ok(events.every((e) => /broken-grant\.yaml:6:21/.test(String(e.message))), JSON.stringify(events));
   } finally {
     await gw.stop();
   }

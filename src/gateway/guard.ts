@@ -86,7 +86,11 @@ export class CallGuard {
     }
     if (down !== undefined) return { allowed: true, decision, state: 'unavailable', stateError: down, ...(decision.approval ? { approval: decision.approval } : {}) };
     if (!decision.approval) return this.reserve(decision, now);
-    if (opts.holdForApproval) return { allowed: true, decision, approval: decision.approval };
+    if (opts.holdForApproval) {
+      // Denials still win: a call its counters refuse now is denied now, never put to a human
+      // (they are checked again, and reserved, when the approval comes in).
+      return this.refusedNow(decision, snapshot) ?? { allowed: true, decision, approval: decision.approval };
+    }
     const verdict = await this.reserve(decision, now);
     return verdict.allowed ? { ...verdict, approval: decision.approval } : verdict;
   }
@@ -98,6 +102,17 @@ export class CallGuard {
    */
   async reserveApproved(decision: Extract<Decision, { allowed: true }>): Promise<GuardVerdict> {
     return this.reserve(decision, this.clock());
+  }
+
+  /** The first enforced limit the snapshot already refuses (what `reserve` would answer), if any. */
+  private refusedNow(decision: Extract<Decision, { allowed: true }>, snapshot: ReadonlyMap<string, number>): GuardVerdict | undefined {
+    if (this.monitor) return undefined;
+    for (const r of decision.reservations) {
+      const current = snapshot.get(r.key) ?? 0;
+      if (r.monitor || current + r.amount <= r.limit) continue;
+      return { allowed: false, reason: 'rate_limit', rule: r.rule, pointer: r.pointer, message: r.onDeny, countersRead: { ...decision.countersRead, [r.key]: current } };
+    }
+    return undefined;
   }
 
   private async reserve(decision: Extract<Decision, { allowed: true }>, now: number): Promise<GuardVerdict> {

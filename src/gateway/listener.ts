@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { MessageChannel } from '../mcp/channel.js';
 import { LegacySseDownstream, sendJson, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
 import { classify, errorResponse, ErrorCode, type JsonRpcId, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, type WireLimits } from '../mcp/admit.js';
 import type { Frame } from '../mcp/channel.js';
 import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, MODERN_PROTOCOL_VERSIONS, ModernError, needsName, requestName } from '../mcp/http-modern.js';
@@ -366,16 +367,16 @@ export class Listener {
   }
 
   private modernPost(req: IncomingMessage, res: ServerResponse, body: string, value: unknown, wantsSse: boolean, caller: Caller | undefined, endpoint: string): void {
-    if (Array.isArray(value)) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)');
+    if (Array.isArray(value)) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)', undefined, null, 'modern');
     const c = classify(value);
-    if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id);
-    if (c.kind === 'response') return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: clients send no responses in this protocol revision', undefined, c.msg.id);
+    if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id, 'modern');
+    if (c.kind === 'response') return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: clients send no responses in this protocol revision', undefined, c.msg.id, 'modern');
     const id = c.kind === 'request' ? c.msg.id : null;
     const mismatch = this.headerMismatch(req, c.msg.method, c.msg.params);
-    if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id);
+    if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id, 'modern');
     let lane = this.lanes.get(laneKey(endpoint, caller?.name));
     if (!lane) {
-      if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id);
+      if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id, 'modern');
       lane = this.startSession(new StatelessHttpDownstream(), caller, endpoint);
     }
     lane.lastActive = Date.now();
@@ -566,9 +567,11 @@ export class Listener {
     this.error(res, 405, -32000, 'Method not allowed', { allow });
   }
 
-  private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null): void {
+  /** An HTTP-level refusal, shaped for the request's revision (its MCP-Protocol-Version header, or what the stateless lane knows). */
+  private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, generation?: ProtocolGeneration): void {
     if (res.headersSent) return;
-    sendJson(res, status, JSON.stringify(errorResponse(id, code, message)), headers);
+    const revision = generation ?? (isModernVersion(header(res.req, 'mcp-protocol-version')) ? 'modern' : 'legacy');
+    sendJson(res, status, JSON.stringify(shapeOwnAnswer(errorResponse(id, code, message), revision)), headers);
   }
 }
 

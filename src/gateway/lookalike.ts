@@ -4,7 +4,8 @@
 // is not the `delete_file` the policy denies or hides, so the policy would
 // let it through to a server that normalises names, or to a user who reads
 // it as the real tool. A call whose name is not exactly a tool the server
-// listed, but looks like one the policy names, is refused.
+// listed, but looks like one the policy names, is refused; so is a listed
+// look-alike of a tool the policy hides (and the list withholds it).
 //
 // Argument keys: the policy decides on `args.amount`; a call carrying
 // `"Amount"` (and no `amount`) is decided as if the amount were absent, while
@@ -55,6 +56,11 @@ export function lookalikeOf(name: string, policy: CompiledPolicy): string | unde
   if (policy.tools.has(name) || policy.hidden.has(name)) return undefined;
   const twin = namedTools(policy).get(skeleton(name));
   return twin !== undefined && twin !== name ? twin : undefined;
+}
+
+/** The policy hides `tool` (by name; `hide: ["*"]` hides every tool anyway). */
+export function hidesTwin(policy: CompiledPolicy, tool: string): boolean {
+  return policy.hidden.has(tool);
 }
 
 /**

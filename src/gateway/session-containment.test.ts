@@ -78,3 +78,27 @@ test('a message that is not JSON, a deep one and an Infinity each get their erro
   assert.deepEqual(down.sent.map((m: any) => [m.id, m.error.code]), [[null, -32700], ['d', -32600], ['i', -32602]]);
   assert.deepEqual(up.sent.map((m: any) => m.id), ['ok']);
 });
+
+test('look-alikes: a listed look-alike of a denied tool is the server\'s own; one of a hidden tool is withheld and refused', async () => {
+  const r = compilePolicy('version: "1"\nhide:\n  - secret\ntools:\n  delete_file:\n    rules:\n      - name: no\n        action: deny\n', 'test.yaml');
+  if (!r.ok) throw new Error('bad test policy');
+  const down = new Channel();
+  const up = new Channel();
+  new GatewaySession({ downstream: down, upstream: up, policy: () => r.policy, guard: new CallGuard(new MemoryCounterStore()), events: new MemorySink(), log: silentLogger(), instance: 't', sessionId: 's' });
+  // Before any list: both look-alikes are refused.
+  down.receive('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"Delete_File","arguments":{}}}');
+  await down.until(1);
+  assert.match((down.sent[0] as any).result.content[0].text, /looks like "delete_file"/);
+  // The server lists both as tools of its own.
+  down.receive('{"jsonrpc":"2.0","id":2,"method":"tools/list"}');
+  await up.until(1);
+  up.onframe?.({ text: '', value: { jsonrpc: '2.0', id: 2, result: { tools: [{ name: 'Delete_File', inputSchema: { type: 'object' } }, { name: 'Secret', inputSchema: { type: 'object' } }] } } });
+  await down.until(2);
+  assert.deepEqual((down.sent[1] as any).result.tools.map((t: { name: string }) => t.name), ['Delete_File']);
+  down.receive('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"Delete_File","arguments":{}}}');
+  down.receive('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"Secret","arguments":{}}}');
+  await up.until(2);
+  await down.until(3);
+  assert.deepEqual(up.sent.slice(1).map((m: any) => m.params.name), ['Delete_File']);
+  assert.match((down.sent[2] as any).result.content[0].text, /looks like "secret"/);
+});

@@ -30,8 +30,9 @@ import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
-import { caseVariantArgument, lookalikeOf } from './lookalike.js';
+import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
+import { shapeOwnAnswer } from '../mcp/revision.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -562,8 +563,11 @@ export class GatewaySession {
    * case variant of an argument key its rules read. Undefined when unambiguous.
    */
   private ambiguousCall(policy: CompiledPolicy, name: string, args: Record<string, unknown>): string | undefined {
-    const twin = this.listedTools.has(name) ? undefined : lookalikeOf(name, policy);
-    if (twin !== undefined) return `Tool ${JSON.stringify(name)} is not a tool the server listed, and looks like ${JSON.stringify(twin)}, which the policy names; refused`;
+    const twin = lookalikeOf(name, policy);
+    // A listed name is the server's own tool, unless it imitates one the policy hides (then it is hidden too).
+    if (twin !== undefined && (!this.listedTools.has(name) || hidesTwin(policy, twin))) {
+      return `Tool ${JSON.stringify(name)} is not a tool the policy names, and looks like ${JSON.stringify(twin)}, which it does; refused`;
+    }
     const variant = caseVariantArgument(policy, name, args);
     if (variant !== undefined) return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
     return undefined;
@@ -982,7 +986,10 @@ export class GatewaySession {
         for (const item of value) this.fromUpstreamOne(item, JSON.stringify(item), frame.related);
         return;
       }
-      this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
+      if (frame.own) {
+        const own = shapeOwnAnswer(value as JsonRpcResponse, this.generation);
+        this.fromUpstreamOne(own, own === value ? frame.text : JSON.stringify(own), frame.related, frame.status);
+      } else this.fromUpstreamOne(value, frame.text, frame.related, frame.status);
     } catch (err) {
       this.o.log.error({ err }, 'handling a server message failed; dropped');
       this.upstreamOverLimits(value, 'could not be handled');
@@ -1095,7 +1102,10 @@ export class GatewaySession {
           if (this.o.pins.mode === 'enforce') return false;
         }
       }
-      return isToolVisible(policy, t.name);
+      if (!isToolVisible(policy, t.name)) return false;
+      // A look-alike of a hidden tool is hidden with it.
+      const twin = lookalikeOf(t.name, policy);
+      return twin === undefined || !hidesTwin(policy, twin);
     });
     return { ...res, result: { ...result, tools } };
   }
@@ -1202,17 +1212,27 @@ export class GatewaySession {
 
   // ---- delivery ------------------------------------------------------------
 
+  /** Send an answer the gateway wrote itself, in the shape of the session's revision. */
   private reply(res: JsonRpcResponse): void {
+    this.send(shapeOwnAnswer(res, this.generation));
+  }
+
+  private send(res: JsonRpcResponse): void {
     this.o.downstream.send(JSON.stringify(res), { value: res });
   }
 
   /** Send a gateway-made answer to a request the gateway handled, into its batch when the request came in one. */
   private deliver(res: JsonRpcResponse, batch: Batch | undefined): void {
+    this.settleId(res);
+    this.refuse(res, batch);
+  }
+
+  /** The answer's id is free again: no batch route, no longer in flight. */
+  private settleId(res: JsonRpcResponse): void {
     if (res.id !== null) {
       this.batchOf.delete(idKey(res.id));
       this.inFlightIds.delete(idKey(res.id));
     }
-    this.refuse(res, batch);
   }
 
   /**
@@ -1220,20 +1240,26 @@ export class GatewaySession {
    * flight): the id's route and in-flight mark belong to another request and stay.
    */
   private refuse(res: JsonRpcResponse, batch: Batch | undefined): void {
+    this.toBatchOrClient(shapeOwnAnswer(res, this.generation), batch);
+  }
+
+  private toBatchOrClient(res: JsonRpcResponse, batch: Batch | undefined): void {
     if (!batch) {
-      this.reply(res);
+      this.send(res);
       return;
     }
     batch.responses.push(res);
     if (batch.responses.length >= batch.expected) this.o.downstream.send(JSON.stringify(batch.responses), { value: batch.responses });
   }
 
-  /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again). */
+  /** `res` is the parsed form of `text` (the downstream channel reads it instead of parsing again); the server's answer, never reshaped. */
   private deliverFromUpstream(res: JsonRpcResponse, text: string, status?: number): void {
     if (res.id !== null) this.inFlightIds.delete(idKey(res.id));
     const batch = res.id === null ? undefined : this.batchOf.get(idKey(res.id));
-    if (batch) this.deliver(res, batch);
-    else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
+    if (batch) {
+      this.settleId(res);
+      this.toBatchOrClient(res, batch);
+    } else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {

@@ -99,11 +99,13 @@ test('duplicate request ids inside one batch are refused', () => {
   assert.ok(admit('[{"jsonrpc":"2.0","id":7,"method":"ping"},{"jsonrpc":"2.0","id":"7","method":"tools/list"}]').ok);
 });
 
-test('server messages: only the (wider) depth and key limits apply', () => {
+test('server messages: only the (wider) depth limit applies; many keys are a legitimate large result', () => {
   const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
   assert.equal(exceedsLimits(JSON.parse(`{"result":{"tools":${deep(200)}}}`), DEFAULT_WIRE_LIMITS), undefined);
   assert.match(exceedsLimits(JSON.parse(`{"result":{"tools":${deep(5000)}}}`), DEFAULT_WIRE_LIMITS) ?? '', /deeper than 256/);
   assert.equal(exceedsLimits({ result: { Name: 1, name: 2 } }, DEFAULT_WIRE_LIMITS), undefined);
+  const rows = Array.from({ length: 30_000 }, (_, i) => ({ id: i, a: 1, b: 2, c: 3, d: 4 }));
+  assert.equal(exceedsLimits({ result: { structuredContent: { rows } } }, DEFAULT_WIRE_LIMITS), undefined);
 });
 
 test('limits from flags: positive integers, named in the error', () => {

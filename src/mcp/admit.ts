@@ -236,26 +236,25 @@ function membersWritten(text: string, envelopeDepth: number): { envelope: number
 }
 
 /**
- * The limits on a message from a server (depth and keys only: its keys are
- * not the gateway's to police). A message beyond them is not passed on: the
- * gateway would have to re-serialise it (filtered lists, batches).
+ * The limit on a message from a server: depth only (its keys are not the
+ * gateway's to police, and a large result is legitimate). A message nested
+ * deeper is not passed on: the gateway may have to re-serialise it (filtered
+ * lists, batches), and it would overflow the stack.
  */
 export function exceedsLimits(value: unknown, limits: Readonly<WireLimits>): string | undefined {
-  // Servers answer with more than clients ask (tool lists with nested schemas): four times the depth, ten times the keys.
+  // Servers answer with more than clients ask (tool lists with nested schemas): four times the depth.
   const maxDepth = limits.maxDepth * 4;
   const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 1 }];
-  let keys = 0;
   while (stack.length > 0) {
     const { v, depth } = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
     if (depth > maxDepth) return `nested deeper than ${maxDepth} levels`;
     if (Array.isArray(v)) {
-      for (const x of v) stack.push({ v: x, depth: depth + 1 });
+      for (const x of v) if (typeof x === 'object' && x !== null) stack.push({ v: x, depth: depth + 1 });
       continue;
     }
-    for (const k in v) {
-      if (++keys > limits.maxKeys * 10) return `more than ${limits.maxKeys * 10} keys`;
-      stack.push({ v: (v as Record<string, unknown>)[k], depth: depth + 1 });
+    for (const k in v as Record<string, unknown>) {
+      const x = (v as Record<string, unknown>)[k];
+      if (typeof x === 'object' && x !== null) stack.push({ v: x, depth: depth + 1 });
     }
   }
   return undefined;

@@ -25,6 +25,8 @@ export interface Frame {
    * refused call), and whether the transport has answered it already.
    */
   refused?: { error: JsonRpcResponse; value?: unknown; answered?: boolean };
+  /** An answer the channel wrote itself (the upstream could not answer): the session shapes it for the client's revision. */
+  own?: boolean;
 }
 
 export interface SendOptions {

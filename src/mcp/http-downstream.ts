@@ -11,6 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { sentValue } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
+import { shapeOwnAnswer } from './revision.js';
 import { formatSseEvent } from './sse-parse.js';
 
 const BACKLOG_LIMIT = 1000;
@@ -461,7 +462,7 @@ export class StatelessHttpDownstream implements MessageChannel {
     this.closed = true;
     for (const [laneId, ex] of this.exchanges) {
       this.exchanges.delete(laneId);
-      const res = errorResponse(ex.original, ErrorCode.UpstreamUnavailable, `Upstream MCP server closed before answering: ${reason}`);
+      const res = shapeOwnAnswer(errorResponse(ex.original, ErrorCode.UpstreamUnavailable, `Upstream MCP server closed before answering: ${reason}`), 'modern');
       if (ex.sse) {
         ex.sse.write(JSON.stringify(res));
         ex.sse.end();

@@ -27,7 +27,7 @@ import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcI
 import { MAY_HAVE_RUN, neverConnected } from './fate.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
 import { Aborter, upstreamFetch, type UpstreamResponse } from './http-request.js';
-import { isModernVersion, metaProtocolVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
+import { isModernVersion, metaProtocolVersion, ModernError, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
 
 export interface HttpUpstreamOptions {
   url: string;
@@ -283,6 +283,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (opts.init && res.ok) this.takeSession(res);
       if (!res.ok) {
         const body = await res.text().catch(() => '');
+        if (opts.init && this.versionRefused(requests, text, body)) return;
         if (opts.init && !this.sessionId && (res.status === 400 || res.status === 404 || res.status === 405) && this.o.onLegacy) {
           for (const r of requests) this.pending.delete(idKey(r.id));
           if (this.o.onLegacy(text, res.status)) return;
@@ -506,6 +507,33 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
   }
 
+  /**
+   * A server that refused the client's initialize with UnsupportedProtocolVersion
+   * (a 2026-07-28-only server) speaks Streamable HTTP: no fallback to the old
+   * SSE transport, whose refusal would hide the cause. The 2025 client is told
+   * in its revision's terms (-32602, data.supported and data.requested).
+   */
+  private versionRefused(requests: Pending[], initText: string, body: string): boolean {
+    const c = classify(safeParse(body));
+    if (c.kind !== 'response' || c.msg.error?.code !== ModernError.UnsupportedProtocolVersion) return false;
+    const data = isPlainObject(c.msg.error.data) ? c.msg.error.data : {};
+    const supported = Array.isArray(data.supported) ? data.supported.filter((v): v is string => typeof v === 'string') : [];
+    const init = classify(safeParse(initText));
+    const offered = init.kind === 'request' && isPlainObject(init.msg.params) ? init.msg.params.protocolVersion : undefined;
+    const requested = typeof offered === 'string' ? offered : 'none';
+    for (const r of requests) {
+      this.pending.delete(idKey(r.id));
+      if (typeof r.id === 'string' && r.id.startsWith(GATEWAY_ID_PREFIX)) continue;
+      const message =
+        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'} ` +
+        '(toolgate does not translate between protocol generations)';
+      const res = errorResponse(r.id, ErrorCode.InvalidParams, message, { supported, requested, upstreamError: c.msg.error });
+      this.onframe?.({ text: JSON.stringify(res), value: res, related: r.id, own: true });
+    }
+    this.o.log.warn({ supported, requested }, 'the upstream MCP server refused the protocol version the client offered');
+    return true;
+  }
+
   private answerHttpError(requests: Pending[], status: number, body: string): void {
     // A JSON-RPC error for one of our requests is passed on as the server wrote it.
     const value = safeParse(body);
@@ -534,7 +562,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     if (sent) data[MAY_HAVE_RUN] = true;
     const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, data);
     const text = JSON.stringify(res);
-    this.onframe?.({ text, value: res, related: id });
+    this.onframe?.({ text, value: res, related: id, own: true });
   }
 }
 

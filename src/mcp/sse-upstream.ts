@@ -178,7 +178,7 @@ export class SseUpstreamChannel implements MessageChannel {
     for (const id of ids) {
       this.pending.delete(idKey(id));
       const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, { transport: 'sse', ...(sent ? { [MAY_HAVE_RUN]: true } : {}) });
-      this.onframe?.({ text: JSON.stringify(res), value: res, related: id });
+      this.onframe?.({ text: JSON.stringify(res), value: res, related: id, own: true });
     }
   }
 }

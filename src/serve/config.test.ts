@@ -7,7 +7,7 @@ const POLICY = 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: deny\n 
 const files: Record<string, string> = {
   '/cfg/a.yaml': POLICY,
   '/cfg/b.yaml': POLICY,
-  '/cfg/bad.yaml': 'version: "1"\ntools:\n  echo:\n    rules: {}\n',
+  '/cfg/bad.yaml': 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        rate_limit: lots\n',
   '/cfg/keys.txt': '# keys\nkey-one-123456\n\nkey-two-123456\n',
   '/cfg/admin.key': 'admin-key-0123456789\n',
 };
@@ -122,7 +122,7 @@ servers:
   has(/toolgate\.yaml:13:3: servers\.nopolicy has no policy \(fix: add policy: \.\/nopolicy\.yaml/);
   has(/toolgate\.yaml:17:13: servers\.missing\.policy: policy file not found: \/cfg\/nope\.yaml/);
   has(/toolgate\.yaml:20:13: servers\.broken\.policy: \/cfg\/bad\.yaml has 1 error\(s\)/);
-  has(/^\/cfg\/bad\.yaml:4:12: tools\.echo\.rules must be a list, got a mapping/);
+  has(/^\/cfg\/bad\.yaml:6:21: tools\.echo\.rules\[0\]: rate_limit must be in the format/);
   has(/toolgate\.yaml:23:5: servers\.hdr\.headers only applies to url servers/);
   has(/toolgate\.yaml:26:10: servers\.envless\.url uses the environment variable NOT_SET, which is not set/);
   has(/toolgate\.yaml:28:12: servers\.envless\.start must be one of lazy, eager/);

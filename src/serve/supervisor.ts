@@ -276,7 +276,7 @@ export class SupervisedUpstream implements MessageChannel {
 
   private answerError(id: JsonRpcId, message: string): void {
     const text = JSON.stringify(errorResponse(id, ErrorCode.UpstreamUnavailable, message));
-    this.onframe?.({ text, value: JSON.parse(text) as unknown });
+    this.onframe?.({ text, value: JSON.parse(text) as unknown, own: true });
   }
 
   private clearTimers(): void {
