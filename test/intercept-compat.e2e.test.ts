@@ -210,3 +210,20 @@ test('validate on a toolgate serve config shows the warnings of every policy it 
   const strict = await toolgate('validate', '--strict', '-c', config);
   assert.equal(strict.code, 1);
 });
+
+test('unknown keys: a hot reload that brings one is applied and warned about (config_warning after config_reload)', async () => {
+  const { policy, stateDir } = writePolicy('version: "1"\ntools: {}\n');
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    await waitForEvent(stateDir, (e) => e.type === 'startup');
+    writeFileSync(policy, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: r\n        actoin: deny\n');
+    const reload = await waitForEvent(stateDir, (e) => e.type === 'config_reload' && e.status === 'success');
+    const warning = await waitForEvent(stateDir, (e) => e.type === 'config_warning' && /actoin/.test(e.message));
+    assert.equal(warning.policy_hash, reload.policy_hash);
+    const denied = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(denied.isError, true);
+    assert.match(textOf(denied), /denied until the policy file is fixed: unknown key "actoin"/);
+  } finally {
+    await client.close();
+  }
+});
