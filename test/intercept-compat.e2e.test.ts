@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
@@ -134,4 +135,95 @@ tools:
   assert.equal(rec!.status, 'expired');
   assert.equal(Date.parse(rec!.expires_at!) - Date.parse(rec!.created_at!), 1000, 'held for exactly approval_timeout');
   assert.equal(readEvents(stateDir).filter((e) => e.type === 'approval_expired').length, 1);
+});
+
+test('Intercept-compatible flags: scan --timeout takes Go durations as well as milliseconds; a bad one is a clear error', async () => {
+  for (const timeout of ['30s', '2m', '1m30s', '60000']) {
+    const r = await toolgate('scan', '-q', '--timeout', timeout, '--', process.execPath, demoServer);
+    assert.equal(r.code, 0, `${timeout}: ${r.stderr}`);
+    assert.match(r.stdout, /^version: "1"$/m, timeout);
+  }
+  const bad = await toolgate('scan', '-q', '--timeout', '30 seconds', '--', process.execPath, demoServer);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got "30 seconds"/);
+});
+
+test('Intercept-compatible flags: --log-level in any case and --state-fail-mode "" (closed) start the gateway; an unknown fail mode is refused', async () => {
+  const { policy, stateDir } = writePolicy('version: "1"\ntools: {}\n');
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--log-level', 'WARN', '--state-fail-mode', ''] });
+  try {
+    const ok = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(ok.isError ?? false, false, textOf(ok));
+  } finally {
+    await client.close();
+  }
+  const startup = readEvents(stateDir).find((e) => e.type === 'startup');
+  assert.ok(startup, 'the gateway started');
+  const bad = await toolgate('-c', policy, '--state-dir', stateDir, '--state-fail-mode', 'maybe', '--', process.execPath, demoServer);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--state-fail-mode.*use closed \(deny calls while the state store is unreachable\) or open/);
+});
+
+test('approvals show and expire (Intercept\'s CLI words): an expired request refuses the waiting call at once and cannot be approved', async () => {
+  const { policy, stateDir } = writePolicy(`version: "1"
+tools:
+  echo:
+    rules:
+      - name: "echo needs a human"
+        action: require_approval
+        approval_timeout: 10m
+`);
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    const held = client.callTool({ name: 'echo', arguments: { message: 'hi' } }, undefined, { timeout: 600_000, resetTimeoutOnProgress: true });
+    let pending: Record<string, string> | undefined;
+    for (let i = 0; i < 100 && !pending; i++) {
+      const r = await toolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
+      pending = r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, string>) : undefined;
+      if (!pending) await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(pending, 'the call was held');
+    const shown = await toolgate('approvals', 'show', pending.id!, '--json', '--state-dir', stateDir);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal((JSON.parse(shown.stdout) as { tool: string }).tool, 'echo');
+    const expired = await toolgate('approvals', 'expire', pending.id!, '--state-dir', stateDir);
+    assert.equal(expired.code, 0, expired.stderr);
+    const result = await held;
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /expired by hand before its timeout/);
+    const late = await toolgate('approvals', 'approve', pending.id!, '--state-dir', stateDir);
+    assert.notEqual(late.code, 0, 'an expired request cannot be approved');
+  } finally {
+    await client.close();
+  }
+});
+
+test('validate on a toolgate serve config shows the warnings of every policy it names, and --strict fails on them', async () => {
+  const { dir } = writePolicy('version: "1"\n');
+  writeFileSync(join(dir, 'lenient.yaml'), 'version: "1"\nowner: team\ntools: {}\n');
+  const config = join(dir, 'toolgate.yaml');
+  writeFileSync(config, 'version: 1\nservers:\n  one:\n    command: node\n    args: [server.js]\n    policy: ./lenient.yaml\n');
+  const r = await toolgate('validate', '-c', config);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^warning: .*lenient\.yaml:2:1: unknown key "owner" in the policy is ignored/m);
+  assert.match(r.stdout, /^valid, with 1 warning\(s\)$/m);
+  const strict = await toolgate('validate', '--strict', '-c', config);
+  assert.equal(strict.code, 1);
+});
+
+test('unknown keys: a hot reload that brings one is applied and warned about (config_warning after config_reload)', async () => {
+  const { policy, stateDir } = writePolicy('version: "1"\ntools: {}\n');
+  const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
+  try {
+    await waitForEvent(stateDir, (e) => e.type === 'startup');
+    writeFileSync(policy, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: r\n        actoin: deny\n');
+    const reload = await waitForEvent(stateDir, (e) => e.type === 'config_reload' && e.status === 'success');
+    const warning = await waitForEvent(stateDir, (e) => e.type === 'config_warning' && /actoin/.test(e.message));
+    assert.equal(warning.policy_hash, reload.policy_hash);
+    const denied = await client.callTool({ name: 'echo', arguments: { message: 'hi' } });
+    assert.equal(denied.isError, true);
+    assert.match(textOf(denied), /denied until the policy file is fixed: unknown key "actoin"/);
+  } finally {
+    await client.close();
+  }
 });

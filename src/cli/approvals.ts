@@ -1,4 +1,4 @@
-// `toolgate approvals list|show|approve|deny|serve`: decide held calls from any
+// `toolgate approvals list|show|approve|deny|expire|serve`: decide held calls from any
 // process that shares the gateway's state directory (the waiting gateway
 // notices a decision within its poll interval, 250 ms), or with --state-dsn
 // the gateways' Redis (the decision is published: the waiting instance, on any
@@ -28,6 +28,9 @@ interface Common {
 }
 
 type Decider = ApprovalDecider & { close(): void | Promise<void> };
+
+/** The reason recorded by `approvals expire` (and shown to the agent). */
+const EXPIRED_BY_HAND = 'expired by hand before its timeout (toolgate approvals expire)';
 
 function defaultApprover(): string {
   try {
@@ -153,6 +156,21 @@ export function registerApprovals(program: Command): void {
       const store = await open(opts);
       try {
         printDecision(await store.decide(id, { approve: true, by: opts.as, channel: 'cli', ...(opts.reason ? { reason: opts.reason } : {}) }), opts.json);
+      } finally {
+        await store.close();
+      }
+    });
+
+  // Intercept's `approvals expire`: end a request before its timeout. In toolgate's hold model
+  // that is a refusal of the waiting call, recorded as a denial with this reason.
+  common(cmd.command('expire'))
+    .description('expire a held call now (Intercept\'s approvals expire): the agent is refused, and it can no longer be approved')
+    .argument('<id>', 'the approval id (or a unique prefix)')
+    .option('--as <name>', 'who expires it', defaultApprover())
+    .action(async (id: string, opts: Common & { as: string }) => {
+      const store = await open(opts);
+      try {
+        printDecision(await store.decide(id, { approve: false, by: opts.as, reason: EXPIRED_BY_HAND, channel: 'cli' }), opts.json);
       } finally {
         await store.close();
       }

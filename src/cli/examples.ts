@@ -29,6 +29,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'approvals show': ['toolgate approvals show 3f2a'],
   'approvals approve': ['toolgate approvals approve 3f2a --reason "checked with finance"'],
   'approvals deny': ['toolgate approvals deny 3f2a --reason "amount too high"'],
+  'approvals expire': ['toolgate approvals expire 3f2a'],
   'approvals serve': ['toolgate approvals serve --admin-key "$(cat admin.key)" --port 8787'],
   audit: ['toolgate audit verify', 'toolgate audit query --since 1h --decision denied'],
   'audit verify': ['toolgate audit verify', 'toolgate audit verify --audit-dsn postgres://toolgate@db/toolgate --hmac-key-file audit.key'],

@@ -1,11 +1,11 @@
 // `toolgate -c policy.yaml -- <server command...>` (also `toolgate run ...`):
 // the stdio gateway in front of a server started as a child process. Flags
 // match Intercept's, so its users change one word in their client config.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LOG_FORMATS, LOG_LEVELS } from '../log/levels.js';
+import { LOG_FORMATS, parseLogLevelFlag } from '../log/levels.js';
 
 export interface RunOptions {
   config?: string;
@@ -54,6 +54,13 @@ export interface RunOptions {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** `--state-fail-mode` as Intercept takes it: closed, open, or empty (closed). */
+function parseFailModeFlag(value: string): 'closed' | 'open' {
+  if (value === 'closed' || value === '') return 'closed';
+  if (value === 'open') return 'open';
+  throw new InvalidArgumentError('use closed (deny calls while the state store is unreachable) or open (allow them)');
+}
+
 /** The gateway's flags, shared by the bare command and `run`. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
@@ -61,9 +68,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
     .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://[user:pass@]host:port (a Redis Cluster seed node; rediss+cluster:// with TLS)')
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
-    .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable').choices(['closed', 'open']).default('closed'))
+    .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable: closed (deny) or open (allow)').argParser(parseFailModeFlag).default('closed'))
     .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
-    .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')

@@ -1,7 +1,7 @@
 // `toolgate scan`: connect to an MCP server, classify its tools, write a policy scaffold.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { convertConfig, parsePolicy } from '../policy/index.js';
+import { convertConfig, parsePolicy, parseTimeoutFlag } from '../policy/index.js';
 import { buildScaffold, parseHeaders, scanServer, type ScanTarget } from '../risk/index.js';
 
 interface ScanFlags {
@@ -33,7 +33,7 @@ export function registerScan(program: Command): void {
     .option('--default <action>', 'default posture of the policy: deny (tools added later are refused until reviewed) or allow (Intercept\'s scaffold)', 'deny')
     .option('--upstream <url>', 'scan a Streamable HTTP server at this URL instead of a command')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', collect, [])
-    .option('--timeout <ms>', 'time limit of each request in milliseconds', '60000')
+    .option('--timeout <duration>', 'time limit of each request: milliseconds, or a Go duration as Intercept takes it (30s, 2m)', '60000')
     .option('-q, --quiet', 'no progress on stderr')
     .passThroughOptions()
     .action(async (command: string[], flags: ScanFlags) => {
@@ -45,8 +45,8 @@ export function registerScan(program: Command): void {
         if (flags.default !== 'allow' && flags.default !== 'deny') {
           throw new Error(`--default must be allow or deny, got ${JSON.stringify(flags.default)}`);
         }
-        const timeoutMs = Number(flags.timeout);
-        if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout must be a positive integer, got ${flags.timeout}`);
+        const timeoutMs = parseTimeoutFlag(flags.timeout);
+        if (timeoutMs === undefined) throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(flags.timeout)}`);
         let target: ScanTarget;
         let source: string;
         if (flags.upstream) {

@@ -2,7 +2,7 @@
 // src/serve). Reads and validates the gateway config (and every server's
 // policy), opens the gateway core, starts the listener and the dashboard.
 import { Command, Option } from 'commander';
-import { LOG_FORMATS, LOG_LEVELS } from '../log/levels.js';
+import { LOG_FORMATS, parseLogLevelFlag } from '../log/levels.js';
 import { VERSION } from './version.js';
 
 interface ServeFlags {
@@ -26,7 +26,7 @@ export function registerServe(program: Command): void {
       .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
       .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
       .option('--metrics-key-file <file>', 'bearer token /metrics requires, read from a file (or $TOOLGATE_METRICS_KEY)')
-      .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+      .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'))
       .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
       .action((opts: ServeFlags) => serve(opts)),
   );

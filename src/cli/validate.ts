@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { formatPolicyError, loadPolicyFile } from '../policy/index.js';
+import { formatPolicyError, loadPolicyFile, parseTimeoutFlag } from '../policy/index.js';
 
 interface ValidateFlags {
   config?: string;
@@ -24,7 +24,7 @@ export function registerValidate(program: Command): void {
     .option('-c, --config <file>', 'the policy file')
     .option('--upstream <url>', 'check against the Streamable HTTP server at this URL')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', (v: string, p: string[]) => [...p, v], [])
-    .option('--timeout <ms>', 'time limit of each request to the server, in milliseconds', '60000')
+    .option('--timeout <duration>', 'time limit of each request to the server: milliseconds, or a duration such as 30s or 2m', '60000')
     .option('--strict', 'treat warnings (unknown keys) as errors, for CI')
     .action(async (fileArg: string | undefined, rest: string[], opts: ValidateFlags) => {
       // Only what follows `--` is a server command; a word before it is the policy file.
@@ -63,8 +63,13 @@ export function registerValidate(program: Command): void {
           return;
         }
         const r = loadGatewayConfig(file);
-        if (r.ok) process.stdout.write('valid\n');
-        else {
+        if (r.ok) {
+          // Each server's policy may carry warnings (unknown keys), as a lone policy does.
+          const warnings = r.config.servers.flatMap((s) => s.policy.warnings ?? []);
+          for (const w of warnings) process.stdout.write(`${opts.strict ? '' : 'warning: '}${w}\n`);
+          if (opts.strict && warnings.length > 0) process.exitCode = 1;
+          else process.stdout.write(warnings.length > 0 ? `valid, with ${warnings.length} warning(s)\n` : 'valid\n');
+        } else {
           for (const e of r.errors) process.stdout.write(`${formatPolicyError(e)}\n`);
           process.exitCode = 1;
         }
@@ -87,8 +92,8 @@ export function registerValidate(program: Command): void {
         process.stdout.write(warnings.length > 0 ? `valid, with ${warnings.length} warning(s)\n` : 'valid\n');
         return;
       }
-      const timeoutMs = Number(opts.timeout);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new Error(`--timeout must be a positive integer, got ${opts.timeout}`);
+      const timeoutMs = parseTimeoutFlag(opts.timeout);
+      if (timeoutMs === undefined) throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(opts.timeout)}`);
       const [{ scanServer, parseHeaders }, { policyMismatch, describeMissing }] = await Promise.all([import('../risk/index.js'), import('../gateway/policy-mismatch.js')]);
       const [cmd, ...args] = server;
       const target = opts.upstream ? { kind: 'http' as const, url: opts.upstream, headers: parseHeaders(opts.header) } : { kind: 'stdio' as const, command: cmd!, args };

@@ -18,7 +18,7 @@ export { globMatcher } from './compile.js';
 export { PolicyCache, POLICY_CACHE_DIR } from './cache.js';
 export { convertConfig } from './convert.js';
 export type { ConvertOutcome, TargetFormat } from './convert.js';
-export { parseDuration, formatDuration, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
+export { parseDuration, formatDuration, parseGoDuration, parseTimeoutFlag, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
 
 export interface PolicyError {
   file: string;

@@ -23,6 +23,7 @@ import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
 import type { GatewayCore } from '../cli/gateway-core.js';
 import type { Logger } from '../log/index.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';
 import { Aggregator } from './aggregate.js';
 import { ServerCounterStore } from './counters.js';
@@ -75,6 +76,14 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const defineHealth = (r: Registered) =>
     health.define(r.cfg.name, { kind: r.cfg.kind, target: describe(r.cfg), start: r.cfg.start, policy: r.cfg.policyPath, policy_hash: r.holder.current.hash });
 
+  // Unknown keys in a server's policy: logged and recorded, at start and on each reload.
+  const reportWarnings = (cfg: ServerConfig, policy: CompiledPolicy): void => {
+    for (const message of policy.warnings ?? []) {
+      log.warn(`policy warning (server "${cfg.name}"): ${message}`);
+      core.emit({ type: 'config_warning', server: cfg.name, config: cfg.policyPath, message, policy_hash: policy.hash });
+    }
+  };
+
   const register = (cfg: ServerConfig): Registered => {
     const r: Registered = {
       cfg,
@@ -86,6 +95,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
         if (!res.changed) return;
         log.info({ server: cfg.name, policy_hash: res.policy.hash }, 'policy reloaded');
         core.emit({ type: 'config_reload', status: 'success', server: cfg.name, policy_hash: res.policy.hash });
+        reportWarnings(cfg, res.policy);
         defineHealth(r);
         for (const a of aggregates) a.listChanged();
       } else {
@@ -97,6 +107,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     servers.set(cfg.name, r);
     defineHealth(r);
     core.started(cfg.name, { config: cfg.policyPath, policy_hash: cfg.policy.hash, pin_server: cfg.name });
+    reportWarnings(cfg, cfg.policy);
     return r;
   };
   for (const cfg of config.servers) register(cfg);
