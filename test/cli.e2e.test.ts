@@ -10,23 +10,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { bin, bigChargesNeedApproval, connectClient, demoServer, root, tempDir, textOf, writePolicy } from './helpers.js';
+import { bin, bigChargesNeedApproval, connectClient, demoServer, root, tempDir, textOf, writePolicy, runToolgate as toolgate } from './helpers.js';
 import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 const examplePolicy = join(root, 'examples', 'policy.yaml');
 
-/** Run the binary to its end; a non-zero exit is a result, not an exception. */
-async function toolgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [bin, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** Every file below `dir` with a hash of its bytes (what "touches no state" compares). */
 function snapshot(dir: string): Record<string, string> {

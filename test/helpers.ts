@@ -1,6 +1,7 @@
 // Shared helpers for end-to-end tests: real processes only (the built toolgate
 // binary, real MCP servers, the official SDK client).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,4 +150,15 @@ export function bigChargesNeedApproval(approval = 'timeout: 2m'): string {
         on_deny: "Charges over $10.00 need a human"
         approval: { ${approval} }
 `;
+}
+
+/** Run the built binary to its end; a non-zero exit is a result, not an exception. */
+export async function runToolgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [bin, ...args]);
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
 }

@@ -2,23 +2,9 @@
 // the official SDK client and the demo server, as a user runs them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy } from './helpers.js';
-
-const run = promisify(execFile);
-
-async function toolgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [bin, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy, runToolgate as toolgate } from './helpers.js';
 
 async function waitForEvent(stateDir: string, match: (e: Record<string, any>) => boolean): Promise<Record<string, any>> {
   for (let i = 0; i < 100; i++) {

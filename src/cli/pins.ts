@@ -58,13 +58,7 @@ export function registerPins(program: Command): void {
     .option('--server <name>', 'only this server (its command line, or --server-name)')
     .option('--json', 'print JSON')
     .action(async (opts: PinsOptions) => {
-      const store = await openStore(opts);
-      let list: Pin[];
-      try {
-        list = await store.list(opts.server);
-      } finally {
-        store.close();
-      }
+      const list = await listPins(opts);
       if (opts.json) {
         process.stdout.write(JSON.stringify(list, null, 2) + '\n');
         return;
@@ -85,13 +79,7 @@ export function registerPins(program: Command): void {
     .option('--server <name>', 'only this server (its command line, or --server-name)')
     .option('--json', 'print JSON: [{server, tool, pinned_hash, hash, seen_at, changes: [{path, kind, before, after}]}]')
     .action(async (tools: string[], opts: PinsOptions) => {
-      const store = await openStore(opts);
-      let list: Pin[];
-      try {
-        list = await store.list(opts.server);
-      } finally {
-        store.close();
-      }
+      const list = await listPins(opts);
       const pending = list.filter((p) => p.pending && (tools.length === 0 || tools.includes(p.tool)));
       const diffs = pending.map((p) => ({ server: p.server, tool: p.tool, pinned_hash: p.hash, hash: p.pending!.hash, seen_at: p.pending!.seenAt, changes: diffDefinitions(p.definition, p.pending!.definition) }));
       if (opts.json) {
@@ -144,4 +132,14 @@ export function registerPins(program: Command): void {
         store.close();
       }
     });
+}
+
+/** Every pin (of one server with --server), the store closed again. */
+async function listPins(opts: PinsOptions): Promise<Pin[]> {
+  const store = await openStore(opts);
+  try {
+    return await store.list(opts.server);
+  } finally {
+    store.close();
+  }
 }
