@@ -29,7 +29,7 @@ import { captureArgs } from '../audit/redact.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
-import { admitFrame, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
+import { admitFrame, ambiguousServerMessage, ambiguousToolEntry, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
 import { shapeOwnAnswer } from '../mcp/revision.js';
@@ -979,7 +979,7 @@ export class GatewaySession {
       return;
     }
     try {
-      const over = exceedsLimits(value, this.limits);
+      const over = exceedsLimits(value, this.limits) ?? ambiguousServerMessage(value);
       if (over !== undefined) {
         this.upstreamOverLimits(value, over);
         return;
@@ -1018,7 +1018,7 @@ export class GatewaySession {
       }
       this.lists.delete(key);
       this.taskPolls.delete(key);
-      this.deliver(errorResponse(id, ErrorCode.InternalError, `Internal error: the server's answer ${why} (toolgate limits); not passed on`), this.batchOf.get(key));
+      this.deliver(errorResponse(id, ErrorCode.InternalError, `Internal error: the server's answer ${why}; not passed on by toolgate`), this.batchOf.get(key));
     }
   }
 
@@ -1091,6 +1091,10 @@ export class GatewaySession {
     this.checkPolicyNames(policy, result);
     const tools = result.tools.filter((t) => {
       if (!isPlainObject(t) || typeof t.name !== 'string') return false;
+      if (ambiguousToolEntry(t)) {
+        this.o.log.warn({ tool: t.name }, 'tool withheld: its keys collide under case folding (another client could read another name)');
+        return false;
+      }
       this.listedTools.add(t.name);
       if (this.o.pins && this.o.pins.mode !== 'off') {
         const verdict = this.o.pins.check(t);

@@ -235,6 +235,49 @@ function membersWritten(text: string, envelopeDepth: number): { envelope: number
   return { envelope, inner };
 }
 
+/** The result keys the gateway reads in a server's answer (list filter, call outcome, rounds, tasks). */
+const RESULT_KEYS = ['tools', 'nextCursor', 'isError', 'resultType', 'task', 'requestState', 'inputRequests'];
+const FOLDED_RESULT = new Map(RESULT_KEYS.map((k) => [foldKey(k), k]));
+
+/** A key of `obj` that a case-insensitive decoder reads as one of `known` (or as another key of `obj`) while the gateway does not. */
+function foldedVariant(obj: Record<string, unknown>, known: ReadonlyMap<string, string>): string | undefined {
+  const seen = new Set<string>();
+  for (const k of Object.keys(obj)) {
+    const f = foldKey(k);
+    if (seen.has(f)) return k;
+    seen.add(f);
+    const meant = known.get(f);
+    if (meant !== undefined && meant !== k) return k;
+  }
+  return undefined;
+}
+
+/**
+ * Why a server message could read differently to a client with another JSON
+ * decoder than to the gateway, where that difference matters: a case variant
+ * of an envelope key (`"ID"`, `"Result"`) or of a result key the gateway acts
+ * on (`"Tools"` beside a filtered `"tools"` would hand a Go client the
+ * unfiltered list). Such a message is not passed on.
+ */
+export function ambiguousServerMessage(value: unknown): string | undefined {
+  for (const m of Array.isArray(value) ? value : [value]) {
+    if (!isPlainObject(m)) continue;
+    const env = foldedVariant(m, FOLDED_ENVELOPE);
+    if (env !== undefined) return `has the key "${env}", a case variant of a JSON-RPC key`;
+    if (isPlainObject(m.result)) {
+      const res = foldedVariant(m.result, FOLDED_RESULT);
+      if (res !== undefined) return `has the result key "${res}", a case variant of a key toolgate reads`;
+    }
+  }
+  return undefined;
+}
+
+/** A tool entry of a tools/list answer whose keys collide under case folding (`"name"` and `"Name"`): clients could read another tool than the one decided. */
+export function ambiguousToolEntry(tool: Record<string, unknown>): boolean {
+  return foldedVariant(tool, FOLDED_TOOL) !== undefined;
+}
+const FOLDED_TOOL = new Map([['name', 'name']]);
+
 /**
  * The limit on a message from a server: depth only (its keys are not the
  * gateway's to police, and a large result is legitimate). A message nested
