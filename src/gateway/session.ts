@@ -33,6 +33,8 @@ import { admitFrame, ambiguousServerMessage, ambiguousToolEntry, DEFAULT_WIRE_LI
 import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { mayHaveRun } from '../mcp/fate.js';
 import { shapeOwnAnswer } from '../mcp/revision.js';
+import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
+import { budgetOf, formatAmount, paidPrice, PAYMENT_REQUIRED_CODE, priceOfPaymentRequired, type SpendLedger } from '../spend/index.js';
 
 export interface SessionOptions {
   downstream: MessageChannel;
@@ -73,6 +75,10 @@ export interface SessionOptions {
   taskTtlMs?: number;
   /** The wire limits for messages not admitted by their transport already (admit.ts); default DEFAULT_WIRE_LIMITS. */
   limits?: Readonly<WireLimits>;
+  /** Intercept's idempotency_window (src/idempotency); absent: a policy's window is not applied. */
+  idempotency?: IdempotencyGate;
+  /** Intercept's spend budgets (src/spend); absent: a policy with `spend:` refuses paid calls (fail closed). */
+  spend?: SpendLedger;
 }
 
 /**
@@ -168,6 +174,12 @@ interface PendingCall {
   sent?: boolean;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
+  /** Its idempotency_window claim: the answer is kept on success, released otherwise. */
+  idem?: IdempotencyTicket;
+  /** The server's successful result (kept for idempotent replays). */
+  answer?: unknown;
+  /** A paid call's reserved price (spend.daily), given back when the server refuses the payment. */
+  spend?: ReservationHandle;
 }
 
 /** How far a tools/call got, for the handler of an unexpected failure. */
@@ -512,6 +524,58 @@ export class GatewaySession {
       this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
       return;
     }
+    // Intercept's idempotency_window: a replay is answered here, before any counter counts it.
+    let ticket: IdempotencyTicket | undefined;
+    let slotNow = slot;
+    if (policy.idempotencyWindowMs !== undefined && this.o.idempotency) {
+      const pure = decide(policy, { tool: name, args, identity: this.o.identity, session: this.id }, new Map());
+      if (pure.allowed && !pure.approval) {
+        const key = idempotencyKey({ server: this.o.server, identity: this.o.identity, tool: name, argsSha256: hashArgs() });
+        // Waiting for an identical call in flight must not hold back this session's later messages.
+        let freed = false;
+        const begun = await this.o.idempotency
+          .begin(key, policy.idempotencyWindowMs, () => {
+            freed = true;
+            slot.done = true;
+            this.flushOutbox();
+          })
+          .catch((err: unknown) => err as Error);
+        if (freed) progress.slot = slotNow = this.reserveSlot();
+        if (begun instanceof Error || begun.kind === 'replay') {
+          slotNow.done = true;
+          this.flushOutbox();
+          if (begun instanceof Error) {
+            const message = 'toolgate could not check idempotency_window for this call (state store unavailable); denied';
+            this.o.log.error({ err: begun, tool: name }, 'idempotency check failed');
+            this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+            this.deliver(resultResponse(req.id, denialResult(message)), batch);
+          } else {
+            this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', reason: 'idempotent_replay', outcome: 'ok', idempotency_key: key, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+            this.deliver(resultResponse(req.id, begun.result), batch);
+          }
+          return;
+        }
+        ticket = begun.ticket;
+      }
+    }
+    let forwarded = false;
+    try {
+      forwarded = await this.decideAndForward(req, batch, slotNow, progress, { name, args, hashArgs, argsHash, captured, policy, protocol, started, ticket });
+    } finally {
+      // Not forwarded (denied, failed): an identical call waiting for this one runs on its own.
+      if (!forwarded && ticket) await ticket.release().catch((err: unknown) => this.o.log.error({ err }, 'releasing an idempotency claim failed'));
+    }
+  }
+
+  /** The guard's decision and what follows from it; false when the call was not forwarded. */
+  private async decideAndForward(
+    req: JsonRpcRequest,
+    batch: Batch | undefined,
+    slot: Slot,
+    progress: CallProgress,
+    c: { name: string; args: Record<string, unknown>; hashArgs: () => string; argsHash: string | undefined; captured: unknown; policy: CompiledPolicy; protocol: string | undefined; started: number; ticket: IdempotencyTicket | undefined },
+  ): Promise<boolean> {
+    const { name, args, hashArgs, captured, policy, protocol, started } = c;
     let verdict;
     try {
       verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.id }, { holdForApproval: true });
@@ -523,7 +587,7 @@ export class GatewaySession {
       this.o.log.error({ err, tool: name }, 'decision failed');
       this.emitCall({ tool: name, request_id: req.id, decision: 'error', reason: 'decision_error', message, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(message)), batch);
-      return;
+      return false;
     }
 
     if (!verdict.allowed) {
@@ -545,7 +609,7 @@ export class GatewaySession {
         latency_ms: performance.now() - started,
       });
       this.deliver(resultResponse(req.id, denialResult(verdict.message)), batch);
-      return;
+      return false;
     }
 
     if (verdict.approval) {
@@ -554,10 +618,10 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.holdForApproval(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started }, progress);
-      return;
+      return false;
     }
 
-    await this.forwardDecided(req, batch, slot, { name, args, argsHash, captured, policy, verdict, started, protocol }, progress);
+    return this.forwardDecided(req, batch, slot, { name, args, argsHash: c.argsHash, captured, policy, verdict, started, protocol, ticket: c.ticket }, progress);
   }
 
   /**
@@ -708,9 +772,9 @@ export class GatewaySession {
     req: JsonRpcRequest,
     batch: Batch | undefined,
     slot: Slot,
-    c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
+    c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string; ticket?: IdempotencyTicket },
     progress: CallProgress = {},
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { name, captured, policy, verdict, started } = c;
     const key = idKey(req.id);
     if (!this.upstreamOpen) {
@@ -720,7 +784,17 @@ export class GatewaySession {
       const latency = performance.now() - started;
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
-      return;
+      return false;
+    }
+    // Intercept's spend: a paid call (it carries a payment credential) reserves its price first.
+    const paid = await this.reservePaid(req, policy);
+    if (!paid.ok) {
+      slot.done = true;
+      this.flushOutbox();
+      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
+      this.emitCall({ tool: name, request_id: req.id, decision: paid.reason === 'decision_error' ? 'error' : 'denied', reason: paid.reason, message: paid.message, approval_id: c.approvalId, args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(paid.message)), batch);
+      return false;
     }
 
     const call: PendingCall = {
@@ -737,6 +811,8 @@ export class GatewaySession {
       wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
+      ...(c.ticket ? { idem: c.ticket } : {}),
+      ...(paid.handle ? { spend: paid.handle } : {}),
     };
     // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
     slot.text = JSON.stringify(req);
@@ -744,12 +820,64 @@ export class GatewaySession {
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
-    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started });
+    this.emitCall({ stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, spend: paid.spend, latency_ms: call.forwarded - started });
     this.calls.set(key, call);
     progress.forwarded = true;
     slot.call = call;
     slot.done = true;
     this.flushOutbox();
+    return true;
+  }
+
+  /**
+   * A call carrying a payment credential, under a policy with `spend:`: its
+   * price (read from the challenge the credential echoes) is checked against
+   * spend.per_call and reserved against spend.daily before it may leave. An
+   * unreadable credential, or no ledger, refuses it (fail closed).
+   */
+  private async reservePaid(req: JsonRpcRequest, policy: CompiledPolicy): Promise<{ ok: true; handle?: ReservationHandle; spend?: string } | { ok: false; reason: string; message: string }> {
+    const budget = budgetOf(policy);
+    const price = budget && isPlainObject(req.params) ? paidPrice(req.params) : undefined;
+    if (!budget || !price) return { ok: true };
+    if (!price.ok) return { ok: false, reason: 'spend_unreadable', message: `spend budget: ${price.problem}; refused before paying` };
+    if (!this.o.spend) return { ok: false, reason: 'spend_unavailable', message: 'spend budget: this gateway keeps no spend ledger; refused before paying' };
+    try {
+      const v = await this.o.spend.reserve(budget, this.o.identity, price.price);
+      return v.ok ? { ok: true, ...(v.handle ? { handle: v.handle } : {}), spend: formatAmount(price.price.nano) } : { ok: false, reason: v.reason, message: v.message };
+    } catch (err) {
+      this.o.log.error({ err }, 'reserving spend failed');
+      return { ok: false, reason: 'decision_error', message: 'toolgate could not reserve this payment against spend.daily (state store unavailable); refused before paying' };
+    }
+  }
+
+  /**
+   * The server asked for payment (-32042) under a policy with `spend:`: the
+   * agent sees the challenge only when paying it keeps every budget; otherwise
+   * (or when its price cannot be read) a denial, so it never pays.
+   */
+  private async screenChallenge(res: JsonRpcResponse, text: string, status?: number): Promise<void> {
+    const policy = this.o.policy();
+    const budget = budgetOf(policy);
+    let refusal: { reason: string; message: string } | undefined;
+    const price = priceOfPaymentRequired(res.error!);
+    if (!price.ok) refusal = { reason: 'spend_unreadable', message: `spend budget: ${price.problem}; the payment request is not passed on` };
+    else if (!this.o.spend) refusal = { reason: 'spend_unavailable', message: 'spend budget: this gateway keeps no spend ledger; the payment request is not passed on' };
+    else {
+      try {
+        const v = await this.o.spend.refusal(budget!, this.o.identity, price.price);
+        if (v && !v.ok) refusal = { reason: v.reason, message: v.message };
+      } catch (err) {
+        this.o.log.error({ err }, 'reading spend failed');
+        refusal = { reason: 'decision_error', message: 'toolgate could not read spend.daily (state store unavailable); the payment request is not passed on' };
+      }
+    }
+    if (!refusal) {
+      this.deliverFromUpstream(res, text, status);
+      return;
+    }
+    this.emitCall({ stage: 'payment', request_id: res.id ?? undefined, decision: 'denied', reason: refusal.reason, message: refusal.message, spend: price.ok ? formatAmount(price.price.nano) : undefined, policy_hash: policy.hash });
+    const answer = shapeOwnAnswer(resultResponse(res.id!, denialResult(refusal.message)), this.generation);
+    this.deliverFromUpstream(answer, JSON.stringify(answer));
   }
 
   /**
@@ -1058,7 +1186,12 @@ export class GatewaySession {
           : isPlainObject(res.result) && res.result.isError === true
             ? 'tool_error'
             : 'ok';
+        if (outcome === 'ok') call.answer = res.result;
         void this.finishCall(call, outcome);
+      }
+      if (res.error?.code === PAYMENT_REQUIRED_CODE && this.o.policy().spend) {
+        void this.screenChallenge(res, text, status).catch((err: unknown) => this.o.log.error({ err }, 'screening a payment request failed'));
+        return;
       }
     }
     const poll = this.taskPolls.get(key);
@@ -1148,7 +1281,13 @@ export class GatewaySession {
     try {
       // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
       const settle = settleAs ?? (outcome === 'cancelled' ? 'ok' : outcome === 'abandoned' ? 'transport_error' : outcome);
-      await this.o.guard.settle(call.handle, settle);
+      const ran = settle !== 'rpc_error' && settle !== 'transport_error';
+      await Promise.all([
+        this.o.guard.settle(call.handle, settle),
+        call.spend ? this.o.spend?.settle(call.spend, ran) : undefined,
+        // Only a success is replayed; anything else lets an identical call run again.
+        call.idem ? (outcome === 'ok' && call.answer !== undefined ? call.idem.complete(call.answer) : call.idem.release()) : undefined,
+      ]);
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
     }
