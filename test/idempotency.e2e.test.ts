@@ -38,7 +38,9 @@ test('a retry inside the window gets the first answer; the server runs it once a
     const third = await client.callTool({ name: 'echo', arguments: { message: 'third' } });
     assert.equal(third.isError, true, 'the rate limit still holds for new calls');
     assert.equal(executions(log).length, 2);
-    const replay = readEvents(stateDir).find((e) => e.type === 'tool_call' && e.reason === 'idempotent_replay');
+    let replay: Record<string, any> | undefined;
+    // The JSONL sink flushes within 50 ms.
+    for (let i = 0; i < 50 && !replay; i++, await new Promise((r) => setTimeout(r, 50))) replay = readEvents(stateDir).find((e) => e.type === 'tool_call' && e.reason === 'idempotent_replay');
     assert.ok(replay, 'the replay is audited');
     assert.equal(replay.decision, 'allowed');
     assert.equal(replay.outcome, 'ok');

@@ -49,7 +49,7 @@ export function formatAmount(nano: bigint): string {
  * decimal for anything with up to 15 significant digits.
  */
 export function decimalText(value: number, source?: string): string {
-  if (source !== undefined && DECIMAL.test(source.trim())) return source.trim();
+  if (source !== undefined && DECIMAL.test(source.trim().replace(/^-/, ''))) return source.trim();
   if (!Number.isFinite(value)) return String(value);
   const s = String(value);
   const m = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/i.exec(s);
