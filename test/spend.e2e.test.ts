@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectClient, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
+import { connectClient, readEvents, root, runToolgate, textOf, writePolicy } from './helpers.js';
 import { credentialFor, executions, paidServer } from './paid-server.js';
 import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 
@@ -139,6 +139,17 @@ test('a payment the server refuses (-32043) gives its amount back; an unreadable
   } finally {
     await client.close();
   }
+});
+
+test('the paid-search examples pass `toolgate test` and validate without a warning', async () => {
+  for (const f of ['paid-search.test.yaml', 'paid-search-daily.test.yaml']) {
+    const r = await runToolgate('test', join(root, 'examples', 'policies', f));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /6 passed, 0 failed/);
+  }
+  const v = await runToolgate('validate', '-c', join(root, 'examples', 'policies', 'paid-search.yaml'));
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.doesNotMatch(v.stdout, /warning/);
 });
 
 test('a negative budget is a policy error with file:line:col; the gateway does not start', async () => {
