@@ -68,21 +68,27 @@ export class IdempotencyGate {
 
   /**
    * Own the key, or get the answer to replay. `onWait` is called once, before
-   * the first wait for a call in flight (the session frees its outbox slot).
+   * the first wait for a call in flight (the session frees its outbox slot);
+   * what it returns is called when the wait is over (it takes a new place).
    * Store errors propagate (the session fails the call closed).
    */
-  async begin(key: string, windowMs: number, onWait?: () => void): Promise<Begin> {
+  async begin(key: string, windowMs: number, onWait?: () => (() => void) | void): Promise<Begin> {
+    let resume: (() => void) | void | undefined;
+    try {
+      return await this.claimOrWait(key, windowMs, () => (resume ??= onWait?.() ?? (() => undefined)));
+    } finally {
+      if (resume) resume();
+    }
+  }
+
+  private async claimOrWait(key: string, windowMs: number, waiting: () => void): Promise<Begin> {
     let delay = this.pollMs;
-    let waited = false;
     for (;;) {
       const owner = randomUUID();
       const r = await this.store.claim(key, owner, this.clock(), this.leaseMs);
       if (r.kind === 'claimed') return { kind: 'owner', ticket: this.ticket(key, owner, windowMs) };
       if (r.kind === 'done') return { kind: 'replay', result: JSON.parse(r.result) as unknown };
-      if (!waited) {
-        waited = true;
-        onWait?.();
-      }
+      waiting();
       const mine = this.local.get(key);
       if (mine) await mine;
       else {

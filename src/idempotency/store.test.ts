@@ -69,7 +69,10 @@ test('the gate: a too-large answer is not kept; a waiter runs when the owner rel
   const first = await gate.begin('k', 60_000);
   assert.equal(first.kind, 'owner');
   let waited = false;
-  const second = gate.begin('k', 60_000, () => (waited = true));
+  const second = gate.begin('k', 60_000, () => {
+    waited = true;
+    return () => undefined;
+  });
   await new Promise((r) => setImmediate(r));
   assert.equal(waited, true);
   if (first.kind === 'owner') assert.equal(await first.ticket.complete({ big: 'x'.repeat(2 * 1024 * 1024) }), false);
