@@ -190,6 +190,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       callerDenial: identity ? callerDenial(identity) : undefined,
       limits,
     });

@@ -154,6 +154,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      // One gate and ledger for every server: idempotency keys name the server; spend is the caller's across servers.
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(clientInit ? { clientInit } : {}),
     });
