@@ -15,6 +15,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthFromFlags } from '../oauth/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
@@ -137,6 +138,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     ...(opts.jwtKeyFile || opts.jwtJwksUrl
       ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
       : {}),
+    ...oauthFromFlags(opts, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
   });
   let listener: Listener;
   let url: string;
@@ -147,6 +149,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       port,
       apiKeys,
       ...(auth.check ? { authenticate: auth.check } : {}),
+      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
       insecureNoAuth: opts.insecureNoAuth,
       allowedHosts: opts.allowedHost,
       allowedOrigins: opts.allowedOrigin,
