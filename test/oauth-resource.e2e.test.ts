@@ -16,8 +16,8 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { textOf, writePolicy } from './helpers.js';
-import { readEvents, startGateway, type Proc } from './transports-helpers.js';
+import { bin, demoServer, tempDir, textOf, writePolicy } from './helpers.js';
+import { Proc, readEvents, startGateway } from './transports-helpers.js';
 import { startAuthServer, type TestAuthServer } from './support/oauth-as.js';
 
 /** An MCP server over Streamable HTTP (stateless) that records the headers of every request. */
@@ -223,6 +223,60 @@ scope_tools:
         assert.ok(!text.includes(t) && !text.includes(t.split('.')[2]!), `a token (or its signature) appears in the ${where}`);
       }
     }
+  });
+});
+
+describe('OAuth on toolgate serve: one resource per server path', () => {
+  let as: TestAuthServer;
+  let gw: Proc;
+  let base: string;
+  let dir: string;
+
+  before(async () => {
+    as = await startAuthServer();
+    as.addClient('ops-bot', 'ops-bot-secret-0123456789');
+    dir = tempDir('toolgate-oauth-serve-');
+    writeFileSync(join(dir, 'demo.yaml'), 'version: "1"\ndefault: allow\ntools: {}\n');
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `version: 1
+listen:
+  port: 0
+  oauth:
+    issuer: ${as.issuer}
+state:
+  dir: ./state
+servers:
+  demo:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(demoServer)}]
+    policy: ./demo.yaml
+`,
+    );
+    gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
+    base = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!.replace(/\/mcp$/, '');
+  });
+  after(async () => {
+    await gw?.stop();
+    await as?.close();
+  });
+
+  test('/mcp/<server> has its own metadata and accepts only tokens for itself', async () => {
+    const meta = (await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp/demo`)).json()) as Record<string, unknown>;
+    assert.equal(meta.resource, `${base}/mcp/demo`);
+    assert.equal((await fetch(`${base}/.well-known/oauth-protected-resource/mcp/nope`)).status, 404);
+    const none = await fetch(`${base}/mcp/demo`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    assert.equal(none.status, 401);
+    assert.match(String(none.headers.get('www-authenticate')), /resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp\/demo"/);
+    const forDemo = await as.clientToken('ops-bot', `${base}/mcp/demo`, 'tools:read');
+    const c = new Client({ name: 'e2e-serve', version: '1.0.0' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/demo`), { requestInit: { headers: { authorization: `Bearer ${forDemo}` } } }));
+    assert.ok((await c.listTools()).tools.length > 0);
+    await c.close();
+    // The same token at the aggregate endpoint is for another resource.
+    const agg = await fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${forDemo}` }, body: '{}' });
+    assert.equal(agg.status, 401);
+    await waitFor(() => readEvents(join(dir, 'state')).some((e) => e.type === 'auth_denied' && e.reason === 'wrong_audience' && e.resource === `${base}/mcp`));
   });
 });
 
