@@ -18,6 +18,7 @@ import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthListenerOptions } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
@@ -206,10 +207,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // ---- listener -----------------------------------------------------------------
   const perServer = new Map<string, Set<string>>();
   const listen = config.listen;
-  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir });
+  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir, ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })) });
   const listener = new Listener({
     mode: 'http',
     ...(auth.check ? { authenticate: auth.check } : {}),
+    ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
     bind: o.bind ?? listen.bind,
     port: o.port ?? listen.port,
     apiKeys: listen.apiKeys,
