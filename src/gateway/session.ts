@@ -26,6 +26,7 @@ import type { Logger } from '../log/index.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import type { PinChecker } from '../pins/index.js';
 import { captureArgs } from '../audit/redact.js';
+import { checkArguments, checkResult, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
@@ -46,6 +47,8 @@ export interface SessionOptions {
   sessionId?: string;
   identity?: string;
   server?: string;
+  /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
+  taint?: TaintStore;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
   approvals?: Pick<ApprovalQueue, 'open'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
@@ -444,8 +447,8 @@ export class GatewaySession {
     }
     const params = req.params;
     const name = isPlainObject(params) ? params.name : undefined;
-    const args = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
-    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(args)) {
+    const given = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
+    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(given)) {
       const problem = !isPlainObject(params)
         ? 'params must be an object'
         : typeof name !== 'string'
@@ -464,11 +467,27 @@ export class GatewaySession {
       return;
     }
 
+    // What is decided and sent (a guard may redact it below).
+    let args: Record<string, unknown> = given;
     // The arguments' hash goes in the call's record. On the forwarding path it
     // is taken once the call has left, off the call's latency.
     let argsHash: string | undefined;
     const hashArgs = (): string => (argsHash ??= sha256Canonical(args));
     const protocol = metaProtocolVersion(params) ?? this.legacyVersion;
+    // Guards (src/guards): secrets in the arguments, values tainted by an earlier result.
+    const guarded = checkArguments(this.guardContext(this.o.policy(), name), args);
+    for (const r of guarded.records) this.emitEvent('tool_guard', { tool: name, request_id: req.id, ...r });
+    if (!guarded.ok) {
+      this.emitCall({ tool: name, request_id: req.id, decision: 'denied', reason: 'guard', message: guarded.message, args_sha256: hashArgs(), policy_hash: this.o.policy().hash, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(guarded.message)), batch);
+      return;
+    }
+    if (guarded.changed) {
+      args = guarded.args;
+      argsHash = undefined;
+      req = { ...req, params: { ...params, arguments: args } };
+    }
+
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
       if (token === 'forged') {
@@ -479,7 +498,7 @@ export class GatewaySession {
       }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
-        const restored: Record<string, unknown> = { ...params };
+        const restored: Record<string, unknown> = { ...(req.params as Record<string, unknown>) };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
@@ -1034,7 +1053,7 @@ export class GatewaySession {
       this.o.downstream.send(text, related === undefined ? { value } : { related, value });
       return;
     }
-    const res = c.msg;
+    let res = c.msg;
     const key = idKey(res.id);
     const call = this.calls.get(key);
     if (call) {
@@ -1049,6 +1068,22 @@ export class GatewaySession {
       if (resultType === 'task' && this.parkTask(call, res.result as Record<string, unknown>)) {
         this.deliverFromUpstream(res, text);
         return;
+      }
+      if (!res.error && isPlainObject(res.result)) {
+        // Guards (src/guards): secrets in the result, and taint recorded from it.
+        let g: ReturnType<typeof checkResult>;
+        try {
+          g = checkResult(this.guardContext(this.o.policy(), call.tool), res.result, denialResult);
+        } catch (err) {
+          // Fail closed: a result the guards could not check is not passed on.
+          this.o.log.error({ err, tool: call.tool }, 'checking a result failed; withheld');
+          g = { result: denialResult(`toolgate could not check the result of ${call.tool}; withheld`), changed: true, records: [{ target: 'results', guard: 'detect', action: 'error' }] };
+        }
+        for (const r of g.records) this.emitEvent('tool_guard', { tool: call.tool, request_id: call.id, ...r });
+        if (g.changed) {
+          res = { ...res, result: g.result as Record<string, unknown> };
+          text = JSON.stringify(res);
+        }
       }
       // A lost answer (the channel's own error says the request had left) keeps the counters.
       if (res.error && mayHaveRun(res.error)) void this.finishCall(call, 'transport_error', 'ok');
@@ -1267,6 +1302,10 @@ export class GatewaySession {
       this.settleId(res);
       this.toBatchOrClient(res, batch);
     } else this.o.downstream.send(text, status !== undefined ? { status, value: res } : { value: res });
+  }
+
+  private guardContext(policy: CompiledPolicy, tool: string): GuardContext {
+    return { policy, tool, session: this.id, taint: this.o.taint ?? sharedTaint, ...(this.o.server !== undefined ? { server: this.o.server } : {}), ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}) };
   }
 
   private emitCall(fields: Partial<GatewayEvent>): void {

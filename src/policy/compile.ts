@@ -4,6 +4,7 @@ import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
 import { compileMismatch, compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './keys.js';
+import { compileGuards } from './guards.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, GlobRules, Operator, RuleAction, WindowName } from './model.js';
@@ -155,6 +156,7 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     // Added only when present, so policies without them keep their hash.
     ...(p.pin !== undefined ? { pin: p.pin } : {}),
     ...(p.audit !== undefined ? { audit: p.audit } : {}),
+    ...(p.guards !== undefined ? { guards: p.guards.raw } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
@@ -198,5 +200,6 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
   if (cfg.description !== '') base.description = cfg.description;
   if (cfg.pin) base.pin = cfg.pin.value as 'off' | 'warn' | 'enforce';
   if (cfg.audit) base.audit = { captureArgs: cfg.audit.captureArgs, redact: cfg.audit.redact.map((r) => r.name) };
+  if (cfg.guards) base.guards = compileGuards(cfg.guards);
   return { ...base, hash: hashPolicy(base) };
 }
