@@ -153,7 +153,7 @@ describe('a 2025 client in front of a server that accepts only 2026-07-28', () =
     for (const m of peer.raw.filter((x) => 'result' in x)) assert.equal((m.result as Record<string, unknown>).resultType, undefined, JSON.stringify(m));
   });
 
-  test('the 1.x client over the HTTP listener, an HTTP server (the issue\'s refusal now bridged)', async () => {
+  test('the 1.x client over the HTTP listener, an HTTP server (the refusal of issue 24, now bridged)', async () => {
     const { policy, stateDir } = writePolicy(policyText);
     const port = await freePort();
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port) });
