@@ -11,7 +11,7 @@
 // call, denials never reach the server.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
@@ -223,5 +223,39 @@ describe('a 2026-07-28 client in front of a server of the 2025 line only', () =>
     const peer = await v2(new HttpV2(new URL(url)));
     await exercise(peer, stateDir);
     assert.equal(serverLog(log).length, 2, 'denied calls never reach the server');
+  });
+});
+
+describe('toolgate serve bridges per server', () => {
+  test('the 1.x client on /mcp/<server> and on the aggregate /mcp, a 2026-07-28-only server (protocol: auto)', async () => {
+    const dir = tempDir('protocol-bridge-serve-');
+    writeFileSync(join(dir, 'new.yaml'), policyText);
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `version: 1
+listen:
+  port: 0
+state:
+  dir: ./state
+servers:
+  new:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(server2026)}, --serve, stdio]
+    protocol: auto
+    policy: ./new.yaml
+`,
+    );
+    const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
+    cleanups.push(() => gw.stop());
+    const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+    const direct = await v1(new HttpV1(new URL(`${url}/new`)));
+    await exercise(direct, join(dir, 'state'));
+    // The aggregate: tool names carry the server's prefix; the elicitation comes back through the aggregator.
+    const agg = await v1(new HttpV1(new URL(url)));
+    const tools = await agg.list();
+    assert.ok(tools.includes('new__transfer') && !tools.includes('new__secret'), tools.join());
+    assert.equal(textOf(await agg.call('new__transfer', { amount: 7 })), 'transferred 7');
+    assert.deepEqual(agg.asked, ['Transfer 7?']);
+    assert.ok(textOf(await agg.call('new__transfer', { amount: 700 })).startsWith(PREFIX));
   });
 });
