@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChildServer } from '../mcp/child.js';
 import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
+import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
@@ -116,9 +117,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const openHandle = (cfg: ServerConfig): UpstreamHandle => {
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
-      return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
+      return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
     }
-    const channel = urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log });
+    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log }), cfg.protocol, { log });
     return { channel, close: () => channel.close() };
   };
 
