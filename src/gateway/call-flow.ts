@@ -16,6 +16,7 @@ import { unwrapRequestState } from './round-token.js';
 import type { InputRounds } from './rounds.js';
 import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
 import type { Payments } from './payments.js';
+import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 
 /** An allowed verdict. */
 export type Allowed = Extract<GuardVerdict, { allowed: true }>;
@@ -81,10 +82,14 @@ export interface CallFlowOptions {
   finish: (call: PendingCall, end: CallEnd) => void;
   /** Intercept's idempotency_window (absent: not applied). */
   idempotency?: IdempotencyGate;
-  /** The server this session reaches (part of an idempotency key). */
+  /** The server this session reaches (part of an idempotency key; the taint guard's origin in serve). */
   server?: string;
   /** Intercept's spend budgets on paid calls. */
   payments: Payments;
+  /** Taint fingerprints; default: the process's store. */
+  taint?: TaintStore;
+  /** Record what a guard found or did (a `tool_guard` event). */
+  guardEvent: (fields: CallFields) => void;
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
@@ -92,13 +97,18 @@ const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorRespon
 export class CallFlow {
   constructor(private readonly o: CallFlowOptions) {}
 
+  /** What the guards (src/guards) need to know about a call of `tool` in this session. */
+  guardContext(tool: string): GuardContext {
+    return { policy: this.o.policy(), tool, session: this.o.session, taint: this.o.taint ?? sharedTaint, ...(this.o.server !== undefined ? { server: this.o.server } : {}), ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}) };
+  }
+
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
   decide(req: JsonRpcRequest, hooks: CallHooks = {}): CallStep | Promise<CallStep> {
     const started = performance.now();
     const params = req.params;
     const name = isPlainObject(params) ? params.name : undefined;
-    const args = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
-    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(args)) {
+    const given = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
+    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(given)) {
       const problem = !isPlainObject(params) ? 'params must be an object' : typeof name !== 'string' ? 'params.name must be a string' : 'params.arguments must be an object';
       return {
         kind: 'answer',
@@ -106,11 +116,23 @@ export class CallFlow {
         response: errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`),
       };
     }
+    // What is decided and sent: a guard may redact it (src/guards).
+    let args: Record<string, unknown> = given;
     // The arguments' hash goes in the call's record. On the forwarding path it
     // is taken once the call has left, off the call's latency.
     let argsHash: string | undefined;
     const hashArgs = (): string => (argsHash ??= sha256Canonical(args));
     const protocol = metaProtocolVersion(params) ?? this.o.legacyVersion();
+    const guarded = checkArguments(this.guardContext(name), args);
+    for (const r of guarded.records) this.o.guardEvent({ tool: name, request_id: req.id, ...r });
+    if (!guarded.ok) {
+      const message = guarded.message;
+      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'guard', message, args_sha256: hashArgs(), policy_hash: this.o.policy().hash, latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+    }
+    if (guarded.changed) {
+      args = guarded.args;
+      req = { ...req, params: { ...params, arguments: args } };
+    }
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
       if (token === 'forged') {
@@ -123,7 +145,7 @@ export class CallFlow {
       }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
-        const restored: Record<string, unknown> = { ...params };
+        const restored: Record<string, unknown> = { ...(req.params as Record<string, unknown>) };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };

@@ -13,12 +13,13 @@ import type { ApprovalQueue } from '../approval/queue.js';
 import type { EventSink, UpstreamOutcome } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
+import { checkResult, type TaintStore } from '../guards/index.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { mayHaveRun } from '../mcp/fate.js';
 import { shapeOwnAnswer } from '../mcp/revision.js';
 import type { CallGuard } from './guard.js';
-import { CallRecorder, type CallEnd, type PendingCall } from './call-record.js';
+import { CallRecorder, denialResult, type CallEnd, type PendingCall } from './call-record.js';
 import { CallFlow, type CallStep } from './call-flow.js';
 import { ApprovalHolds, OWN_ID_PREFIX } from './approval-hold.js';
 import { Outbox, type Slot } from './outbox.js';
@@ -45,6 +46,8 @@ export interface SessionOptions {
   sessionId?: string;
   identity?: string;
   server?: string;
+  /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
+  taint?: TaintStore;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
   approvals?: Pick<ApprovalQueue, 'open'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
@@ -141,6 +144,8 @@ export class GatewaySession {
       ...(o.idempotency ? { idempotency: o.idempotency } : {}),
       ...(o.server !== undefined ? { server: o.server } : {}),
       payments: this.payments,
+      taint: o.taint,
+      guardEvent: (f) => this.recorder.event('tool_guard', f),
     });
     this.flow = flow;
     this.holds = new ApprovalHolds({
@@ -447,6 +452,19 @@ export class GatewaySession {
     }
   }
 
+  /** The result the agent gets in place of `result`, or undefined to pass it unchanged; fails closed. */
+  private guardResult(tool: string, id: JsonRpcRequest['id'], result: Record<string, unknown>): Record<string, unknown> | undefined {
+    let g: ReturnType<typeof checkResult>;
+    try {
+      g = checkResult(this.flow.guardContext(tool), result, denialResult);
+    } catch (err) {
+      this.o.log.error({ err, tool }, 'checking a result failed; withheld');
+      g = { result: denialResult(`toolgate could not check the result of ${tool}; withheld`), changed: true, records: [{ target: 'results', guard: 'detect', action: 'error' }] };
+    }
+    for (const r of g.records) this.recorder.event('tool_guard', { tool, request_id: id, ...r });
+    return g.changed ? (g.result as Record<string, unknown>) : undefined;
+  }
+
   private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcRequest['id'], status?: number): void {
     const c = classify(value);
     if (c.kind !== 'response') {
@@ -455,7 +473,7 @@ export class GatewaySession {
       this.replies.pass(text, related === undefined ? { value } : { related, value });
       return;
     }
-    const res = c.msg;
+    let res = c.msg;
     const key = idKey(res.id);
     const call = this.calls.get(key);
     if (call) {
@@ -470,6 +488,14 @@ export class GatewaySession {
       if (resultType === 'task' && this.tasks.park(call, res.result as Record<string, unknown>)) {
         this.replies.relay(res, text);
         return;
+      }
+      if (!res.error && isPlainObject(res.result)) {
+        // Guards (src/guards): secrets in the result, taint recorded from it.
+        const guarded = this.guardResult(call.tool, call.id, res.result);
+        if (guarded !== undefined) {
+          res = { ...res, result: guarded };
+          text = JSON.stringify(res);
+        }
       }
       // A lost answer (the channel's own error says the request had left) keeps the counters.
       if (res.error && mayHaveRun(res.error)) void this.recorder.finish(call, 'transport_error', 'ok');

@@ -4,6 +4,7 @@ import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
 import { compileMismatch, compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './keys.js';
+import { compileGuards } from './guards.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import { formatAmount, parseBudget } from './decimal.js';
@@ -158,6 +159,7 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     ...(p.audit !== undefined ? { audit: p.audit } : {}),
     ...(p.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: p.idempotencyWindowMs } : {}),
     ...(p.spend !== undefined ? { spend: p.spend } : {}),
+    ...(p.guards !== undefined ? { guards: p.guards.raw } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
@@ -208,5 +210,6 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
       ...(cfg.spend.daily ? { daily: formatAmount(parseBudget(cfg.spend.daily.value)!) } : {}),
     };
   }
+  if (cfg.guards) base.guards = compileGuards(cfg.guards);
   return { ...base, hash: hashPolicy(base) };
 }

@@ -9,6 +9,7 @@ import { scopeOf } from './intercept.js';
 import type { RawCondition, RawConfig, RawRule } from './intercept.js';
 import { defaultLimitMessage, defaultRuleName } from './policylayer.js';
 import type { EntryKind } from './policylayer.js';
+import { guardsDocument } from './guards.js';
 
 export type TargetFormat = 'yaml' | 'json';
 
@@ -200,6 +201,7 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
   if (cfg.hide.length > 0) doc.hide = cfg.hide.map((h) => h.name);
   if (allTools) doc.all_tools = allTools;
   doc.tools = tools;
+  if (cfg.guards) doc.guards = guardsDocument(cfg.guards);
   if (cfg.idempotencyWindow) doc.idempotency_window = cfg.idempotencyWindow.value;
   if (cfg.spend) {
     // Amounts as written: a JSON number with the same digits (0.50 stays 0.50).
@@ -352,6 +354,7 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
     root.set('spend', m);
   }
   root.set('tools', tools);
+  if (cfg.guards) root.set('guards', guardsDocument(cfg.guards));
   doc.contents = root as unknown as typeof doc.contents;
   if (header) doc.commentBefore = header;
   return { ok: true, text: doc.toString({ lineWidth: 0 }), errors: [], warnings: [] };

@@ -6,6 +6,7 @@ import { compileRegex, type RegexTest } from './regex.js';
 import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, kindName, offsetOf } from './yamlnode.js';
 import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
+import { decodeGuards, yamlToJNode, type RawGuards } from './guards.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import { scopeOf } from './keys.js';
@@ -103,6 +104,8 @@ export interface RawConfig {
   idempotencyWindow?: { value: string; at: number };
   /** Intercept: `spend` budgets (decimal amounts). */
   spend?: RawSpend;
+  /** toolgate: secrets, personal data and taint guards (guards.ts). */
+  guards?: RawGuards;
 }
 
 /** A value with where it is in the file. */
@@ -129,7 +132,7 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend'] as const;
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards'] as const;
 export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
 export const NOTIFY_KEYS = ['webhook'] as const;
 export const WEBHOOK_KEYS = ['url'] as const;
@@ -358,6 +361,9 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
       }
       case 'approvals':
         cfg.approvals = decodeApprovals(ctx, f.value, f.keyOffset);
+        break;
+      case 'guards':
+        cfg.guards = decodeGuards(ctx.issues, yamlToJNode(ctx, f.value, f.keyOffset));
         break;
       case 'idempotency_window':
         cfg.idempotencyWindow = { value: decodeString(ctx, f.value, 'idempotency_window', f.keyOffset), at: vAt };
