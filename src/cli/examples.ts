@@ -25,7 +25,7 @@ export const EXAMPLES: Record<string, string[]> = {
   'grant list': ['toolgate grant list --json'],
   'grant revoke': ['toolgate grant revoke alice-laptop'],
   auth: ['toolgate auth login https://mcp.example.com/mcp', 'toolgate auth status -c toolgate.yaml'],
-  'auth login': ['TOOLGATE_TOKEN_KEY=$(cat /etc/toolgate/token.key) toolgate auth login https://mcp.example.com/mcp', 'toolgate auth login github -c toolgate.yaml   # a server of the serve config'],
+  'auth login': ['toolgate auth login https://mcp.example.com/mcp --token-key-file /etc/toolgate/token.key', 'toolgate auth login github -c toolgate.yaml   # a server of the serve config'],
   'auth status': ['toolgate auth status', 'toolgate auth status -c toolgate.yaml --json'],
   'auth logout': ['toolgate auth logout https://mcp.example.com/mcp'],
   approvals: ['toolgate approvals list --pending', 'toolgate approvals approve 3f2a --reason "checked with finance"'],
