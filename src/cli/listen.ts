@@ -17,6 +17,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthFromFlags, upstreamTokensFor } from '../oauth/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
@@ -95,11 +96,14 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   const port = positiveInt(opts.port, '--port', 8080, true);
   const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
   const core = await setupCore(opts);
+  // toolgate's own OAuth login to the upstream (toolgate auth login URL): the token goes upstream, refreshed.
+  const upstreamTokens = opts.upstreamOauth ? await upstreamTokensFor(spec, opts, core.stateDir, core.log).catch(async (err: unknown) => { await core.close(); throw err; }) : undefined;
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
   core.started(server, { pin_server: pinServer });
 
   const shutdown = async (code: number) => {
+    await upstreamTokens?.close();
     await core.close();
     process.exitCode = code;
     setTimeout(() => process.exit(process.exitCode), 200).unref();
@@ -123,6 +127,8 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(generation ? { generation } : {}),
     });
@@ -151,6 +157,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     ...(opts.jwtKeyFile || opts.jwtJwksUrl
       ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
       : {}),
+    ...oauthFromFlags(opts, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
   });
   let listener: Listener;
   let url: string;
@@ -161,6 +168,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       port,
       apiKeys,
       ...(auth.check ? { authenticate: auth.check } : {}),
+      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
       insecureNoAuth: opts.insecureNoAuth,
       allowedHosts: opts.allowedHost,
       allowedOrigins: opts.allowedOrigin,

@@ -47,6 +47,10 @@ export interface RunOptions {
   jwtClaim?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  oauth?: string;
+  oauthIssuer?: string;
+  upstreamOauth?: boolean;
+  tokenKeyFile?: string;
   metricsPort?: string;
   metricsBind?: string;
   metricsKey?: string;
@@ -88,6 +92,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--jwt-claim <claim>', 'the JWT claim naming the grant (default sub)')
     .option('--jwt-issuer <iss>', 'required JWT issuer')
     .option('--jwt-audience <aud>', 'required JWT audience')
+    .option('--oauth <file>', 'be an OAuth 2.1 protected resource: accept access tokens as this file says (issuer, scope_tools, ...; README "OAuth")')
+    .option('--upstream-oauth', 'send the --upstream server the OAuth token of `toolgate auth login URL`, refreshed before it expires')
+    .option('--token-key-file <file>', 'the key upstream OAuth tokens are encrypted with (default $TOOLGATE_TOKEN_KEY)')
+    .option('--oauth-issuer <url>', 'be an OAuth 2.1 protected resource for tokens of this authorization server (the simple form of --oauth)')
     .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
     .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
     .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
@@ -200,6 +208,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       callerDenial: identity ? callerDenial(identity) : undefined,
       limits,
     });

@@ -207,14 +207,16 @@ export class HttpUpstreamChannel implements MessageChannel {
   }
 
   /** The POST headers while the session and version stay the same (one object: the request client keeps its serialised form). */
-  private postHeaders: { sid: string | undefined; version: string | undefined; headers: Record<string, string> } | undefined;
+  private postHeaders: { sid: string | undefined; version: string | undefined; auth: string | undefined; headers: Record<string, string> } | undefined;
 
   private headers(post: boolean, extra?: Record<string, string>): Record<string, string> {
     if (post && extra === undefined) {
       const c = this.postHeaders;
-      if (c && c.sid === this.sessionId && c.version === this.protocolVersion) return c.headers;
+      // The configured headers may change: a refreshed upstream OAuth token (src/oauth).
+      const auth = this.o.headers?.authorization;
+      if (c && c.sid === this.sessionId && c.version === this.protocolVersion && c.auth === auth) return c.headers;
       const headers = this.buildHeaders(true);
-      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, headers };
+      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, auth, headers };
       return headers;
     }
     return this.buildHeaders(post, extra);

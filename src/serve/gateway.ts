@@ -19,6 +19,7 @@ import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthListenerOptions } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
@@ -155,6 +156,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      // One gate and ledger for every server: idempotency keys name the server; spend is the caller's across servers.
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(clientInit ? { clientInit } : {}),
     });
@@ -204,10 +208,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // ---- listener -----------------------------------------------------------------
   const perServer = new Map<string, Set<string>>();
   const listen = config.listen;
-  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir });
+  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir, ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })) });
   const listener = new Listener({
     mode: 'http',
     ...(auth.check ? { authenticate: auth.check } : {}),
+    ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
     bind: o.bind ?? listen.bind,
     port: o.port ?? listen.port,
     apiKeys: listen.apiKeys,
