@@ -270,3 +270,25 @@ test('hostile definitions do not throw and stay deterministic', () => {
   }
   assert.equal(cat(weird[0]!), 'Destructive', 'the string "delete" among junk values still counts');
 });
+
+test('applying a manifest, a create that may start what it creates, a transfer to an address, a manual journal', () => {
+  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+  // Server-side apply changes what runs, though the name says create or update.
+  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource via Server-Side Apply.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Execute');
+  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Write');
+  // A boolean that starts what the call creates rounds the create up to Execute.
+  const vm = (autostart: JsonSchema | undefined): string =>
+    cat(tool('vm_create', 'Create a VirtualMachine with the specified configuration.', { inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }) }));
+  assert.equal(vm({ type: 'boolean' }), 'Execute');
+  assert.equal(vm(undefined), 'Write');
+  assert.equal(vm({ type: 'string' }), 'Write', 'a string named autostart is not a flag');
+  // Transferring an asset to an address moves it to another owner.
+  const nft = (props: Record<string, JsonSchema>): string => cat(tool('transfer_nft', 'Transfer an NFT to an address.', { inputSchema: obj(props) }));
+  assert.equal(nft({ tokenId: { type: 'string' }, toAddress: { type: 'string' } }), 'Financial');
+  assert.equal(nft({ tokenId: { type: 'string' }, folder: { type: 'string' } }), 'Write');
+  // Manual journals are accounting records, read or written.
+  assert.equal(cat(tool('update-manual-journal', 'Update a manual journal. Only works on drafts.')), 'Financial');
+  assert.equal(cat(tool('list-manual-journals', 'List all manual journals.')), 'Financial');
+  // A browser attached to is a browser driven.
+  assert.equal(cat(tool('puppeteer_connect_active_tab', 'Connect to an existing Chrome instance with remote debugging enabled')), 'Execute');
+});

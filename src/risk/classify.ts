@@ -198,6 +198,16 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
     evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
   }
+  // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
+  if (APPLY_PHRASE.test(lower)) evidence.push({ category: 'Execute', weight: 12, reason: 'description: applies a manifest (changes what runs)' });
+  // A create that may also start what it creates runs it (rounded up when unsure).
+  const startArg = props.find((p) => START_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
+  if (startArg && verbClass === 'write') evidence.push({ category: 'Execute', weight: 12, reason: `argument "${startArg.name}": may start what it creates` });
+  // Transferring to an address (a wallet) moves an asset, whatever the asset is called.
+  const recipientArg = props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
+  if (recipientArg && (nameVerb === 'transfer' || descVerb === 'transfer')) {
+    evidence.push({ category: 'Financial', weight: 12, reason: `transfer to argument "${recipientArg.name}": moves an asset to another owner` });
+  }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
   const action = mostSevereAction(props, description, objectTokens);
   if (action) {
@@ -368,6 +378,10 @@ const ROUND_UP = 0.7;
 
 /** Words that name money itself, wherever they stand in a first sentence. */
 const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
+
+const APPLY_PHRASE = /\bserver[- ]side apply\b|\bkubectl apply\b|\bapply (a |the |an? )?(kubernetes |k8s |yaml |json )?manifests?\b/;
+const START_ARG = /^(autostart|autorun|startaftercreate|startoncreate|autodeploy|deployaftercreate|instantdeploy|start|run|deploy)$/;
+const RECIPIENT_ADDRESS_ARG = /^(to|toaddress|recipient|recipientaddress|destination|destinationaddress|receiver|receiveraddress|towallet|walletaddress)$/;
 
 const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$/;
 const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;

@@ -79,7 +79,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
 
 /** Verbs that, applied to a page, tab, window or URL, drive a browser: Execute. */
 export const BROWSER_VERBS: ReadonlySet<string> = new Set(
-  words('navigate goto go open new select close switch reload refresh back forward focus visit'),
+  words('navigate goto go open new select close switch reload refresh back forward focus visit connect attach'),
 );
 export const BROWSER_NOUNS: ReadonlySet<string> = new Set(
   words('page pages tab tabs browser window windows url urls website site'),
@@ -92,7 +92,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
-    journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
+    journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods leverage chargeback chargebacks
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
     budgets fee fees
@@ -104,7 +104,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
  * `list_transactions` of a bank; not `sort_order` or a database transaction).
  */
 export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(
-  words('order orders trade trades transaction transactions margin'),
+  words('order orders trade trades transaction transactions margin journal journals'),
 );
 
 /** Words that make an order, a trade or a transaction one of money. */
@@ -113,7 +113,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
          broker brokerage position positions leverage portfolio sale sales customer customers
          checkout cart bank banking accounting ledger quantity price amount currency trading
          trader invoice invoices refund payment payments billed billing financial account accounts
-         debit debits credit credits`),
+         debit debits credit credits txhash onchain blockchain gas`),
 );
 
 /** Words that make a transaction one of a database, not of money. */
@@ -220,6 +220,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'note', 'creditnote'],
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
+  ['manual', 'journal', 'manualjournal'],
+  ['manual', 'journals', 'manualjournals'],
   ['journal', 'entries', 'journalentries'],
   ['payment', 'method', 'paymentmethod'],
   ['payment', 'methods', 'paymentmethods'],
