@@ -292,3 +292,25 @@ test('applying a manifest, a create that may start what it creates, a transfer t
   // A browser attached to is a browser driven.
   assert.equal(cat(tool('puppeteer_connect_active_tab', 'Connect to an existing Chrome instance with remote debugging enabled')), 'Execute');
 });
+
+test('salaries, revenue and money records named among the kinds a generic document tool takes are Financial; leverage only among trading words', () => {
+  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+  assert.equal(cat(tool('erpnext_salary_slip_list', 'List Salary Slips. Filterable by employee.')), 'Financial');
+  assert.equal(cat(tool('revenue_trend', 'Sales revenue trend over time as a line chart.')), 'Financial');
+  // A work order is manufacturing, not money.
+  assert.equal(cat(tool('work_order_list', 'List Work Orders. Filterable by production item.')), 'Read');
+  const submit = (description: string): string => cat(tool('doc_submit', description, { inputSchema: obj({ doctype: { type: 'string' }, name: { type: 'string' } }) }));
+  assert.equal(submit('Submit any document. Applies to submittable DocTypes like Sales Order, Purchase Order, Sales Invoice.'), 'Financial');
+  assert.equal(submit('Submit any document. Applies to submittable DocTypes like Task and Issue.'), 'Write');
+  assert.equal(cat(tool('set_leverage', 'Set the leverage for a futures symbol', { inputSchema: obj({ symbol: { type: 'string' }, leverage: { type: 'number' } }) })), 'Financial');
+  assert.equal(cat(tool('computer_use_agent', 'This tool leverages a model to autonomously execute browser tasks.')), 'Execute');
+});
+
+test('closing a terminal or session stops what runs in it; a noun-verb name rests on its clear verb; flags are writes', () => {
+  assert.equal(cat(tool('terminal_close', 'Close terminal session')), 'Execute');
+  assert.equal(cat(tool('close_issue', 'Close an issue')), 'Write');
+  assert.equal(cat(tool('log_read', 'Read the current session log.')), 'Read');
+  assert.equal(cat(tool('log_event', 'Log an event')), 'Write');
+  assert.equal(cat(tool('bulk_flag', 'Flag or unflag emails matching filters')), 'Write');
+  assert.equal(cat(tool('browser_use_agent', 'Employs a browser automation agent for specific tasks.')), 'Execute');
+});

@@ -24,6 +24,8 @@ import {
   RUNNING_CHANGES,
   RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
+  SESSION_NOUNS,
+  SESSION_STOPS,
   TRADING_WORDS,
   FAR_REACHING_WRITES,
   FEED_WORDS,
@@ -161,6 +163,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
+  if (AGENT_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: an agent drives a browser or computer' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
   }
@@ -207,6 +210,13 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const recipientArg = props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
   if (recipientArg && (nameVerb === 'transfer' || descVerb === 'transfer')) {
     evidence.push({ category: 'Financial', weight: 12, reason: `transfer to argument "${recipientArg.name}": moves an asset to another owner` });
+  }
+  // A tool over "any document type" reaches the money records among the types it names.
+  const kindArg = props.find((p) => KIND_ARG.test(normalizeArg(p.name)));
+  if (kindArg && !moneyNoun && !descMoney) {
+    const all = [...allDescTokens];
+    const money = all.find((t) => MONEY_RECORDS.has(t) && (FINANCIAL_NOUNS.has(t) || isContextMoneyNoun(t, all, allDescTokens)));
+    if (money) evidence.push({ category: 'Financial', weight: 12, reason: `argument "${kindArg.name}" reaches "${money}" records` });
   }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
   const action = mostSevereAction(props, description, objectTokens);
@@ -379,6 +389,13 @@ const ROUND_UP = 0.7;
 /** Words that name money itself, wherever they stand in a first sentence. */
 const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
 
+const AGENT_PHRASE = /\bbrowser[- ]automation agent\b|\bcomputer[- ]use\b|\bautonomously (execute|perform|complete|carr(y|ies) out)\b/;
+const LEVERAGE_WORDS: ReadonlySet<string> = new Set(['margin', 'futures', 'position', 'positions', 'perpetual', 'perp', 'symbol', 'trading', 'exchange', 'isolated', 'cross']);
+/** Money records a generic document tool may name among the kinds it takes. */
+const MONEY_RECORDS: ReadonlySet<string> = new Set(
+  'invoice invoices payment payments order orders bill bills expense expenses refund refunds journalentry journalentries creditnote creditnotes salaryslip salaryslips payroll transaction transactions'.split(' '),
+);
+const KIND_ARG = /^(doctype|documenttype|objecttype|recordtype|entitytype|sobject|sobjecttype)$/;
 const APPLY_PHRASE = /\bserver[- ]side apply\b|\bkubectl apply\b|\bapply (a |the |an? )?(kubernetes |k8s |yaml |json )?manifests?\b/;
 const START_ARG = /^(autostart|autorun|startaftercreate|startoncreate|autodeploy|deployaftercreate|instantdeploy|start|run|deploy)$/;
 const RECIPIENT_ADDRESS_ARG = /^(to|toaddress|recipient|recipientaddress|destination|destinationaddress|receiver|receiveraddress|towallet|walletaddress)$/;
@@ -452,6 +469,10 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
   }
+  if (cls === 'write' && SESSION_STOPS.has(verb)) {
+    const session = objects.find((t) => SESSION_NOUNS.has(t));
+    if (session) return { verbClass: 'exec', why: `a "${session}" stops what runs in it` };
+  }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
     const running = objects.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
@@ -469,6 +490,8 @@ function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: Re
     return !all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w));
   }
   if (t === 'trade' || t === 'trades') return true;
+  // "leverages a model" is a verb; the leverage of an account goes with positions and margin.
+  if (t === 'leverage') return all.some((w) => LEVERAGE_WORDS.has(w));
   return all.some((w) => TRADING_WORDS.has(w) || FINANCIAL_NOUNS.has(w) || MONEY_WORDS.has(w));
 }
 
@@ -532,6 +555,8 @@ function findNameVerb(tokens: string[]): string | undefined {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
     if (!WEAK_VERBS.has(t)) return coordinated(tokens, i, false);
+    // A weak verb first, a clear verb next is a noun-verb name (`log_read`, `order_cancel`).
+    if (i === 0 && tokens.length > 1 && VERBS.has(tokens[1]!) && !WEAK_VERBS.has(tokens[1]!)) return coordinated(tokens, 1, false);
     if (i === 0) return coordinated(tokens, i, false);
     if (i === 1) {
       const prev = tokens[0]!;

@@ -31,7 +31,7 @@ const WRITE_VERBS = `
   rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
-  deny
+  deny flag unflag
 `;
 
 const DESTROY_VERBS = `
@@ -92,7 +92,8 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
-    journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods leverage chargeback chargebacks
+    journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods chargeback chargebacks
+    salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
     budgets fee fees
@@ -104,7 +105,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
  * `list_transactions` of a bank; not `sort_order` or a database transaction).
  */
 export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(
-  words('order orders trade trades transaction transactions margin journal journals'),
+  words('order orders trade trades transaction transactions margin journal journals leverage'),
 );
 
 /** Words that make an order, a trade or a transaction one of money. */
@@ -135,6 +136,12 @@ export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment depl
 
 /** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
 export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
+
+/** Things that run while open: closing or ending one stops what runs (Execute). */
+export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal terminals session sessions shell shells pty tty process processes'));
+
+/** Write verbs that stop one of SESSION_NOUNS. */
+export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
 export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
@@ -221,6 +228,10 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
   ['manual', 'journal', 'manualjournal'],
+  ['salary', 'slip', 'salaryslip'],
+  ['salary', 'slips', 'salaryslips'],
+  ['work', 'order', 'workorder'],
+  ['work', 'orders', 'workorders'],
   ['manual', 'journals', 'manualjournals'],
   ['journal', 'entries', 'journalentries'],
   ['payment', 'method', 'paymentmethod'],
