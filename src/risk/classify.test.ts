@@ -278,7 +278,7 @@ test('applying a manifest, a create that may start what it creates, a transfer t
   assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Write');
   // A boolean that starts what the call creates rounds the create up to Execute.
   const vm = (autostart: JsonSchema | undefined): string =>
-    cat(tool('vm_create', 'Create a VirtualMachine with the specified configuration.', { inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }) }));
+    cat(tool('sandbox_create', 'Create a sandbox with the specified configuration.', { inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }) }));
   assert.equal(vm({ type: 'boolean' }), 'Execute');
   assert.equal(vm(undefined), 'Write');
   assert.equal(vm({ type: 'string' }), 'Write', 'a string named autostart is not a flag');
@@ -313,4 +313,19 @@ test('closing a terminal or session stops what runs in it; a noun-verb name rest
   assert.equal(cat(tool('log_event', 'Log an event')), 'Write');
   assert.equal(cat(tool('bulk_flag', 'Flag or unflag emails matching filters')), 'Write');
   assert.equal(cat(tool('browser_use_agent', 'Employs a browser automation agent for specific tasks.')), 'Execute');
+});
+
+test('powering machines, creating or resizing what runs, recycling nodes, rotating secrets, snapshots of machines, triggers', () => {
+  for (const name of ['power-off-droplet', 'power-cycle-droplet', 'power-on-droplet', 'shutdown-droplet', 'resize-droplet', 'doks-create-nodepool', 'droplet-create']) {
+    assert.equal(cat(tool(name, '')), 'Execute', name);
+  }
+  assert.equal(cat(tool('marketplace-1-click-kubernetes-app-install', 'Install 1-click applications on a Kubernetes cluster')), 'Execute');
+  assert.equal(cat(tool('marketplace-1-click-list', 'List available 1-click applications')), 'Read');
+  assert.equal(cat(tool('doks-recycle-nodes', 'Recycle specific nodes in a node pool')), 'Destructive');
+  assert.equal(cat(tool('rotate-webhook-signing-secret', "Replace a webhook's signing secret with a new one")), 'Destructive');
+  assert.equal(cat(tool('rotate_image', 'Rotate an image by 90 degrees')), 'Write');
+  assert.equal(cat(tool('snapshot-droplet', 'Take a snapshot of a droplet')), 'Write');
+  assert.equal(cat(tool('take_snapshot', 'Take a text snapshot of the currently selected page')), 'Read');
+  assert.equal(cat(tool('apps-create-app-from-spec', 'Creates an application from a given app spec.')), 'Execute');
+  assert.equal(cat(tool('send-event', 'Fire an event to trigger automations for a contact.')), 'Execute');
 });

@@ -24,6 +24,8 @@ import {
   RUNNING_CHANGES,
   RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
+  STORED_SNAPSHOT_OBJECTS,
+  CREDENTIAL_ROTATIONS,
   SESSION_NOUNS,
   SESSION_STOPS,
   TRADING_WORDS,
@@ -163,6 +165,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
+  if (TRIGGERS_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: triggers automations, workflows or jobs' });
   if (AGENT_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: an agent drives a browser or computer' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
@@ -370,7 +373,9 @@ const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
 const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
 const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
-const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
+const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+/** Firing an event or a webhook that starts automations runs them. */
+const TRIGGERS_PHRASE = /\btrigger(s|ing)? (an? |the |its )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
   /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
@@ -468,6 +473,14 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   if (cls === 'write' && INFRA_WRITES.has(verb)) {
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
+  }
+  if ((verb === 'snapshot' || verb === 'backup') && cls === 'read') {
+    const stored = objects.find((t) => STORED_SNAPSHOT_OBJECTS.has(t));
+    if (stored) return { verbClass: 'write', why: `a "${stored}" stores a copy` };
+  }
+  if (CREDENTIAL_ROTATIONS.has(verb)) {
+    const secret = objects.find((t) => SECRET_NOUNS.has(t));
+    if (secret) return { verbClass: 'destroy', why: `a "${secret}" invalidates the old one` };
   }
   if (cls === 'write' && SESSION_STOPS.has(verb)) {
     const session = objects.find((t) => SESSION_NOUNS.has(t));

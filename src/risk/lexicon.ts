@@ -37,7 +37,7 @@ const WRITE_VERBS = `
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup trash recreate rebuild reimage
+  flush empty clean cleanup trash recreate rebuild reimage recycle
 `;
 
 const EXEC_VERBS = `
@@ -45,6 +45,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
+  shutdown poweroff poweron powercycle boot
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
@@ -132,7 +133,9 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
-export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs'));
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
+  words('deployment deployments cron crons cronjob cronjobs droplet droplets vm vms virtualmachine virtualmachines nodepool nodepools cluster clusters'),
+);
 
 /** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
 export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
@@ -144,7 +147,15 @@ export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal termin
 export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
-export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
+export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel resize'));
+
+/** Machines and disks: a snapshot or backup of one is stored (Write), unlike a page's screenshot. */
+export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
+  words('droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters'),
+);
+
+/** Verbs that replace a credential: the old one stops working (Destructive). */
+export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate regenerate roll'));
 
 /** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
 export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
@@ -228,6 +239,14 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
   ['manual', 'journal', 'manualjournal'],
+  ['power', 'on', 'poweron'],
+  ['power', 'off', 'poweroff'],
+  ['power', 'cycle', 'powercycle'],
+  ['shut', 'down', 'shutdown'],
+  ['node', 'pool', 'nodepool'],
+  ['node', 'pools', 'nodepools'],
+  ['1', 'click', 'oneclick'],
+  ['one', 'click', 'oneclick'],
   ['salary', 'slip', 'salaryslip'],
   ['salary', 'slips', 'salaryslips'],
   ['work', 'order', 'workorder'],
