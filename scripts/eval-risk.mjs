@@ -2,9 +2,9 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-g: once held out, now development sets (their results were
+//   - data/risk-heldout/set-a to set-i: once held out, now development sets (their results were
 //     seen while the classifier changed), and
-//   - data/risk-heldout/set-h: the held-out servers of record (labelled by hand before the
+//   - data/risk-heldout/set-j: the held-out servers of record (labelled by hand before the
 //     classifier saw them; see RUBRIC.md). Never tune the classifier on these.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
@@ -96,7 +96,9 @@ if (files.length > 0) {
   evaluate('set E: development, once held out (data/risk-heldout/set-e)', load(join(root, 'data', 'risk-heldout', 'set-e')));
   evaluate('set F: development, once held out (data/risk-heldout/set-f)', load(join(root, 'data', 'risk-heldout', 'set-f')));
   evaluate('set G: development, once held out (data/risk-heldout/set-g)', load(join(root, 'data', 'risk-heldout', 'set-g')));
-  const heldout = evaluate('set H: held out (data/risk-heldout/set-h)', load(join(root, 'data', 'risk-heldout', 'set-h')));
+  evaluate('set H: development, once held out (data/risk-heldout/set-h)', load(join(root, 'data', 'risk-heldout', 'set-h')));
+  evaluate('set I: development, once held out (data/risk-heldout/set-i)', load(join(root, 'data', 'risk-heldout', 'set-i')));
+  const heldout = evaluate('set J: held out (data/risk-heldout/set-j)', load(join(root, 'data', 'risk-heldout', 'set-j')));
   // The targets of issue 23 for the held-out set.
   const ok =
     heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
