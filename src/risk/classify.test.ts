@@ -329,3 +329,16 @@ test('powering machines, creating or resizing what runs, recycling nodes, rotati
   assert.equal(cat(tool('apps-create-app-from-spec', 'Creates an application from a given app spec.')), 'Execute');
   assert.equal(cat(tool('send-event', 'Fire an event to trigger automations for a contact.')), 'Execute');
 });
+
+test('connecting to a remote shell opens a session (Execute); configuring a cluster is a Write, creating one starts it; browser steps without a clear verb', () => {
+  assert.equal(cat(tool('ssh_connect', 'Open an SSH connection. Returns a connectionId.')), 'Execute');
+  assert.equal(cat(tool('ssh_disconnect', 'Disconnect from an SSH server')), 'Execute');
+  assert.equal(cat(tool('connect_all', 'Connect to both IMAP and SMTP servers')), 'Write');
+  assert.equal(cat(tool('db-cluster-create', 'Create a new database cluster')), 'Execute');
+  assert.equal(cat(tool('db-cluster-update-mysql-config', 'Update the MySQL config for a cluster by its id.')), 'Write');
+  assert.equal(cat(tool('functions-create-trigger', 'Create a scheduled trigger for a function.')), 'Execute');
+  assert.equal(cat(tool('domain-record-get', 'Get a domain record by domain name and record ID')), 'Read');
+  assert.equal(cat(tool('browser_go_back', 'Go back to the previous page')), 'Execute');
+  assert.equal(cat(tool('browser_switch_tab', 'Switch to a specific tab')), 'Execute');
+  assert.equal(cat(tool('browser_screenshot', 'Take a screenshot of the current page')), 'Read');
+});

@@ -22,6 +22,9 @@ import {
   INFRA_WRITES,
   RESTORE_VERBS,
   RUNNING_CHANGES,
+  MACHINE_NOUNS,
+  MACHINE_STARTS,
+  REMOTE_SHELL_NOUNS,
   RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
   STORED_SNAPSHOT_OBJECTS,
@@ -486,6 +489,14 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     const session = objects.find((t) => SESSION_NOUNS.has(t));
     if (session) return { verbClass: 'exec', why: `a "${session}" stops what runs in it` };
   }
+  if (cls === 'write' && MACHINE_STARTS.has(verb)) {
+    const machine = objects.find((t) => MACHINE_NOUNS.has(t));
+    if (machine) return { verbClass: 'exec', why: `a "${machine}" starts it` };
+  }
+  if (cls === 'write' && (verb === 'connect' || verb === 'open' || verb === 'attach')) {
+    const remote = objects.find((t) => REMOTE_SHELL_NOUNS.has(t));
+    if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
+  }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
     const running = objects.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
@@ -568,14 +579,20 @@ function findNameVerb(tokens: string[]): string | undefined {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
     if (!WEAK_VERBS.has(t)) return coordinated(tokens, i, false);
-    // A weak verb first, a clear verb next is a noun-verb name (`log_read`, `order_cancel`).
-    if (i === 0 && tokens.length > 1 && VERBS.has(tokens[1]!) && !WEAK_VERBS.has(tokens[1]!)) return coordinated(tokens, 1, false);
+    // A weak verb then a clear verb is a noun then a verb (`log_read`, `domain_record_get`).
+    if (i <= 1) {
+      const clear = tokens.findIndex((u, j) => j > i && VERBS.has(u) && !WEAK_VERBS.has(u));
+      if (clear > i) return coordinated(tokens, clear, false);
+    }
     if (i === 0) return coordinated(tokens, i, false);
     if (i === 1) {
       const prev = tokens[0]!;
       if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
     }
   }
+  // No verb where a verb stands: a weak one further in is still the best guess (`browser_screenshot`).
+  const weak = tokens.findIndex((u) => VERBS.has(u));
+  if (weak >= 0) return coordinated(tokens, weak, false);
   return undefined;
 }
 

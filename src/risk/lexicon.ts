@@ -31,7 +31,7 @@ const WRITE_VERBS = `
   rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
-  deny flag unflag
+  deny flag unflag switch go
 `;
 
 const DESTROY_VERBS = `
@@ -134,17 +134,28 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
 export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
-  words('deployment deployments cron crons cronjob cronjobs droplet droplets vm vms virtualmachine virtualmachines nodepool nodepools cluster clusters'),
+  words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'),
 );
 
+/** Machines: creating or provisioning one starts it (Execute); configuring one is a Write. */
+export const MACHINE_NOUNS: ReadonlySet<string> = new Set(
+  words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'),
+);
+
+/** Write verbs that bring a new machine up. */
+export const MACHINE_STARTS: ReadonlySet<string> = new Set(words('create new provision'));
+
+/** Remote shells: connecting to one opens a session that runs commands (Execute). */
+export const REMOTE_SHELL_NOUNS: ReadonlySet<string> = new Set(words('ssh sftp telnet rdp shell terminal'));
+
 /** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
-export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
+export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add schedule'));
 
 /** Things that run while open: closing or ending one stops what runs (Execute). */
-export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal terminals session sessions shell shells pty tty process processes'));
+export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal terminals session sessions shell shells pty tty process processes ssh'));
 
 /** Write verbs that stop one of SESSION_NOUNS. */
-export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach'));
+export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach disconnect'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
 export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel resize'));
