@@ -10,7 +10,9 @@ import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
 import { openGatewayCore, type GatewayCore } from './gateway-core.js';
 import { clientStdioChannel } from '../mcp/stdio.js';
-import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { openUpstream, parseHeaders, type UpstreamHandle, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { bridgeUpstream, type UpstreamProtocol } from '../bridge/index.js';
+import type { Logger } from 'pino';
 import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
@@ -45,6 +47,18 @@ function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
   }
   const [cmd, ...args] = command as [string, ...string[]];
   return { kind: 'command', command: cmd, args };
+}
+
+/**
+ * The upstream behind the bridge between protocol generations. A channel opened
+ * for the stateless lane is replaced by one for a 2025 session when the server
+ * turns out to speak only that line.
+ */
+function openBridged(spec: UpstreamSpec, opts: RunOptions, log: Logger, extra: Parameters<typeof openUpstream>[2] = {}): UpstreamHandle {
+  const upstream = openUpstream(spec, log, extra);
+  const reopen = extra.stateless && spec.kind === 'url' ? () => openUpstream(spec, log).channel : undefined;
+  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log, ...(reopen ? { reopen } : {}) });
+  return { ...upstream, channel, close: spec.kind === 'url' ? () => channel.close() : upstream.close };
 }
 
 function serverName(spec: UpstreamSpec): string {
@@ -113,6 +127,8 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(generation ? { generation } : {}),
     });
@@ -120,7 +136,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
 
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
-    const upstream = openUpstream(spec, core.log);
+    const upstream = openBridged(spec, opts, core.log);
     const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
     const session = newSession(downstream, randomUUID(), upstream.channel, identity);
     core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
@@ -165,7 +181,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       openSession: (id, downstream, ended, caller) => {
         // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
         const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
-        const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const upstream = openBridged(spec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
         const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
         session.onclose = (side) => {
           if (side === 'upstream') ended('the upstream closed');

@@ -11,6 +11,8 @@ export type EventType =
   | 'config_warning'
   | 'shutdown'
   | 'tool_pin'
+  // What a guard (src/guards) found or did on one call: kinds and counts, never the values.
+  | 'tool_guard'
   // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).
   | 'policy_mismatch'
   // A call held for a human decision, and how that ended (see src/approval).

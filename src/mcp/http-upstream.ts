@@ -518,6 +518,9 @@ export class HttpUpstreamChannel implements MessageChannel {
   private versionRefused(requests: Pending[], initText: string, body: string): boolean {
     const c = classify(safeParse(body));
     if (c.kind !== 'response' || c.msg.error?.code !== ModernError.UnsupportedProtocolVersion) return false;
+    // No session came of it: later messages may go under the stateless revision (the generation bridge).
+    this.initText = undefined;
+    this.initId = undefined;
     const data = isPlainObject(c.msg.error.data) ? c.msg.error.data : {};
     const supported = Array.isArray(data.supported) ? data.supported.filter((v): v is string => typeof v === 'string') : [];
     const init = classify(safeParse(initText));
@@ -527,8 +530,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       this.pending.delete(idKey(r.id));
       if (typeof r.id === 'string' && r.id.startsWith(GATEWAY_ID_PREFIX)) continue;
       const message =
-        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'} ` +
-        '(toolgate does not translate between protocol generations)';
+        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'}`;
       const res = errorResponse(r.id, ErrorCode.InvalidParams, message, { supported, requested, upstreamError: c.msg.error });
       this.onframe?.({ text: JSON.stringify(res), value: res, related: r.id, own: true });
     }

@@ -24,6 +24,8 @@ interface ServerBase {
   policyPath: string;
   policy: CompiledPolicy;
   start: StartMode;
+  /** What the server speaks (the bridge between protocol generations; `auto` finds out). */
+  protocol: 'auto' | '2025' | '2026-07-28';
   /** Identifies the upstream (command/url and their settings): a change means a restart. */
   specHash: string;
 }
@@ -92,7 +94,7 @@ const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
-const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'oauth', 'policy', 'start', 'description'] as const;
+const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'oauth', 'protocol', 'policy', 'start', 'description'] as const;
 
 /** Read and validate a gateway config file, and every policy it names. */
 export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): ConfigResult {
@@ -621,6 +623,10 @@ class Reader {
     let start: StartMode = 'lazy';
     const st = get('start');
     if (st) start = this.choice(st, `${where}.start`, ['lazy', 'eager'] as const) ?? 'lazy';
+    const protoF = get('protocol');
+    // An unquoted 2025 is a YAML number: it means the line all the same.
+    const protoNode = protoF ? deref(this.ctx, protoF.value) : undefined;
+    const protocol = protoNode && isScalar(protoNode) && protoNode.value === 2025 ? '2025' : ((protoF ? this.choice(protoF, `${where}.protocol`, ['auto', '2025', '2026-07-28'] as const) : undefined) ?? 'auto');
     if (get('description')) this.str(get('description')!, `${where}.description`);
 
     const pol = get('policy');
@@ -701,7 +707,7 @@ class Reader {
       if (href !== undefined) spec = { kind: 'url', url: href, transport, headers, ...(oauth ? { oauth } : {}) };
     }
     if (this.ctx.issues.length > before || !spec || !policy || !policyPath) return undefined;
-    const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-    return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, specHash } as ServerConfig;
+    const specHash = createHash('sha256').update(JSON.stringify({ ...spec, protocol })).digest('hex');
+    return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, protocol, specHash } as ServerConfig;
   }
 }

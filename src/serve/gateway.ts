@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChildServer } from '../mcp/child.js';
 import { urlUpstream, withBearer, type UpstreamHandle } from '../mcp/upstream.js';
+import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
@@ -122,9 +123,10 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const openHandle = (cfg: ServerConfig): UpstreamHandle => {
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
-      return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
+      return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
     }
-    const channel = urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.oauth ? withBearer(cfg.headers, logins.bearer(cfg.name)) : cfg.headers, log });
+    const headers = cfg.oauth ? withBearer(cfg.headers, logins.bearer(cfg.name)) : cfg.headers;
+    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers, log }), cfg.protocol, { log });
     return { channel, close: () => channel.close() };
   };
 
@@ -161,6 +163,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      // One gate and ledger for every server: idempotency keys name the server; spend is the caller's across servers.
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(clientInit ? { clientInit } : {}),
     });
