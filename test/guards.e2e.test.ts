@@ -126,3 +126,43 @@ test('an unknown detector name or guard action is a policy error naming file:lin
   assert.ok(`${j.stdout}${j.stderr}`.includes(`${json.policy}:5:41: guards.detect.detectors: unknown detector "emial" (did you mean "email"?)`), `${j.stdout}${j.stderr}`);
   assert.equal(existsSync(join(json.dir, 'state')), false);
 });
+
+test('safe argument operators through the gateway: SSRF and path traversal forms are denied, and never reach the server', async () => {
+  const yaml = `version: "1"
+default: allow
+tools:
+  fetch:
+    rules:
+      - name: public API only
+        conditions:
+          - { path: args.url, op: url_host_in, value: [api.example.com] }
+          - { path: args.url, op: url_public, value: true }
+  read_file:
+    rules:
+      - name: data root only
+        conditions:
+          - { path: args.path, op: path_under, value: /srv/data }
+`;
+  await withGateway(yaml, async (client, _dir, _stateDir, log) => {
+    const refused = [
+      { name: 'fetch', arguments: { url: 'http://169.254.169.254/latest/meta-data/' } },
+      { name: 'fetch', arguments: { url: 'https://api.example.com@evil.example/' } },
+      { name: 'fetch', arguments: { url: 'https://evil.example\\@api.example.com/' } },
+      { name: 'fetch', arguments: { url: 'http://0x7f000001/' } },
+      { name: 'fetch', arguments: { url: 'https://api.example.com.evil.example/' } },
+      { name: 'read_file', arguments: { path: '/srv/data/../../etc/passwd' } },
+      { name: 'read_file', arguments: { path: '/srv/data/%2e%2e/%2e%2e/etc/passwd' } },
+      { name: 'read_file', arguments: { path: '..\\..\\etc\\passwd' } },
+    ];
+    for (const call of refused) {
+      const r = await client.callTool(call);
+      assert.equal(r.isError, true, JSON.stringify(call));
+      assert.match(textOf(r), /TOOLGATE POLICY DENIED/);
+    }
+    // Positive controls: the clean forms reach the server.
+    assert.equal(textOf(await client.callTool({ name: 'fetch', arguments: { url: 'https://API.example.com./v1' } })), 'noted');
+    assert.equal(textOf(await client.callTool({ name: 'read_file', arguments: { path: '/srv/data/report.csv' } })), 'noted');
+    const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: Record<string, string> });
+    assert.deepEqual(received.map((x) => x.args.url ?? x.args.path), ['https://API.example.com./v1', '/srv/data/report.csv']);
+  });
+});
