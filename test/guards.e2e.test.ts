@@ -4,7 +4,7 @@
 // read from one tool cannot be written out through another (taint).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
 import { LEAKED } from './leaky-server.js';
@@ -165,4 +165,34 @@ tools:
     const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: Record<string, string> });
     assert.deepEqual(received.map((x) => x.args.url ?? x.args.path), ['https://API.example.com./v1', '/srv/data/report.csv']);
   });
+});
+
+test('explain and toolgate test run the argument guards as the gateway does', async () => {
+  const { policy, dir } = writePolicy(`version: "1"
+default: allow
+tools:
+  fetch:
+    rules:
+      - name: public only
+        conditions:
+          - { path: args.url, op: url_public, value: true }
+guards:
+  detect: { action: block, scan: [arguments] }
+`);
+  const e = await runToolgate('explain', '-c', policy, '--tool', 'pay', '--args', JSON.stringify({ card: LEAKED.card }), '--json');
+  const out = JSON.parse(e.stdout) as { decision: string; reason: string; guards: Array<{ kinds: Record<string, number> }> };
+  assert.equal(out.decision, 'denied');
+  assert.equal(out.reason, 'guard');
+  assert.deepEqual(out.guards[0]!.kinds, { card_number: 1 });
+  assert.ok(!e.stdout.includes(compact(LEAKED.card).slice(0, 8)), 'explain does not echo the value');
+  const spec = join(dir, 'guards.test.yaml');
+  writeFileSync(spec, `policy: ./policy.yaml
+cases:
+  - { name: "a card number in the arguments is refused", tool: pay, args: { note: "${LEAKED.card}" }, expect: deny, message: "carry card_number" }
+  - { name: "metadata service refused", tool: fetch, args: { url: "http://[::ffff:169.254.169.254]/" }, expect: deny }
+  - { name: "public fetch allowed", tool: fetch, args: { url: "https://example.com/" }, expect: allow }
+`);
+  const t = await runToolgate('test', spec);
+  assert.equal(t.code, 0, `${t.stdout}${t.stderr}`);
+  assert.match(t.stdout, /3 passed|passed: 3|3\/3/);
 });
