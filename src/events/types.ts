@@ -22,7 +22,9 @@ export type EventType =
   | 'approval_expired'
   | 'approval_abandoned'
   // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
-  | 'audit_checkpoint';
+  | 'audit_checkpoint'
+  // A bearer credential refused at the HTTP listener (OAuth: expired, wrong audience, keys unreachable, ...); never the credential.
+  | 'auth_denied';
 
 export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
 /**

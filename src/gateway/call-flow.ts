@@ -14,6 +14,8 @@ import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { denialResult, sha256Canonical, type CallEnd, type CallFields, type PendingCall } from './call-record.js';
 import { unwrapRequestState } from './round-token.js';
 import type { InputRounds } from './rounds.js';
+import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
+import type { Payments } from './payments.js';
 import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 
 /** An allowed verdict. */
@@ -53,6 +55,14 @@ export interface ForwardContext {
   started: number;
   approvalId?: string;
   protocol?: string;
+  /** Its idempotency_window claim, carried by the forwarded call. */
+  ticket?: IdempotencyTicket;
+}
+
+/** What the session lends one call's decision: freeing its outbox place while it waits for an identical call. */
+export interface CallHooks {
+  /** The call waits (idempotency_window): its place is given up; the returned function takes a new one. */
+  onWait?: () => () => void;
 }
 
 export interface CallFlowOptions {
@@ -70,8 +80,12 @@ export interface CallFlowOptions {
   legacyVersion: () => string | undefined;
   upstreamOpen: () => boolean;
   finish: (call: PendingCall, end: CallEnd) => void;
-  /** The server this session fronts (serve), for the taint guard's origin. */
+  /** Intercept's idempotency_window (absent: not applied). */
+  idempotency?: IdempotencyGate;
+  /** The server this session reaches (part of an idempotency key; the taint guard's origin in serve). */
   server?: string;
+  /** Intercept's spend budgets on paid calls. */
+  payments: Payments;
   /** Taint fingerprints; default: the process's store. */
   taint?: TaintStore;
   /** Record what a guard found or did (a `tool_guard` event). */
@@ -89,7 +103,7 @@ export class CallFlow {
   }
 
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
-  decide(req: JsonRpcRequest): CallStep | Promise<CallStep> {
+  decide(req: JsonRpcRequest, hooks: CallHooks = {}): CallStep | Promise<CallStep> {
     const started = performance.now();
     const params = req.params;
     const name = isPlainObject(params) ? params.name : undefined;
@@ -143,7 +157,7 @@ export class CallFlow {
       const message = this.o.callerDenial;
       return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message, args_sha256: hashArgs(), latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
     }
-    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash);
+    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks);
   }
 
   private async decidePolicy(
@@ -154,6 +168,7 @@ export class CallFlow {
     started: number,
     protocol: string | undefined,
     hashSoFar: () => string | undefined,
+    hooks: CallHooks,
   ): Promise<CallStep> {
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
@@ -166,6 +181,52 @@ export class CallFlow {
     if (ambiguity !== undefined) return deny({ reason: 'invalid_call' }, ambiguity);
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) return deny({ reason: 'pin_changed', rule: '(pinned definition changed)' }, pinRefusal);
+    // Intercept's idempotency_window: a replay is answered here, before any counter counts it.
+    let ticket: IdempotencyTicket | undefined;
+    if (policy.idempotencyWindowMs !== undefined && this.o.idempotency) {
+      const pure = decide(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, new Map());
+      if (pure.allowed && !pure.approval) {
+        const key = idempotencyKey({ server: this.o.server, identity: this.o.identity, tool: name, argsSha256: hashArgs() });
+        let begun;
+        try {
+          begun = await this.o.idempotency.begin(key, policy.idempotencyWindowMs, hooks.onWait);
+        } catch (err) {
+          this.o.log.error({ err, tool: name }, 'idempotency check failed');
+          return deny({ decision: 'error', reason: 'decision_error' }, 'toolgate could not check idempotency_window for this call (state store unavailable); denied');
+        }
+        if (begun.kind === 'replay') {
+          return {
+            kind: 'answer',
+            record: { tool: name, request_id: req.id, decision: 'allowed', reason: 'idempotent_replay', outcome: 'ok', idempotency_key: key, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+            response: resultResponse(req.id, begun.result),
+          };
+        }
+        ticket = begun.ticket;
+      }
+    }
+    let step: CallStep | undefined;
+    try {
+      step = await this.decideGuarded(req, name, args, hashArgs, started, protocol, hashSoFar, policy, captured, deny, ticket);
+      return step;
+    } finally {
+      // Not forwarded (denied, held, failed): an identical call waiting for this one runs on its own.
+      if (ticket && step?.kind !== 'forward') await ticket.release().catch((err: unknown) => this.o.log.error({ err }, 'releasing an idempotency claim failed'));
+    }
+  }
+
+  private async decideGuarded(
+    req: JsonRpcRequest,
+    name: string,
+    args: Record<string, unknown>,
+    hashArgs: () => string,
+    started: number,
+    protocol: string | undefined,
+    hashSoFar: () => string | undefined,
+    policy: CompiledPolicy,
+    captured: unknown,
+    deny: (fields: CallFields, message: string) => CallStep,
+    ticket: IdempotencyTicket | undefined,
+  ): Promise<CallStep> {
     let verdict: GuardVerdict;
     try {
       verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, { holdForApproval: true });
@@ -182,7 +243,7 @@ export class CallFlow {
     }
     // The call waits without holding the outbox: later messages go on, and it is sent (in order from then on) once approved.
     if (verdict.approval) return { kind: 'hold', request: req, hold: { name, args, argsHash: hashArgs(), policy, verdict, started } };
-    return this.forward(req, { name, args, argsHash: hashSoFar(), captured, policy, verdict, started, protocol });
+    return this.forward(req, { name, args, argsHash: hashSoFar(), captured, policy, verdict, started, protocol, ...(ticket ? { ticket } : {}) });
   }
 
   /** An allowed call: forwarded, or (the upstream is gone) its counters rolled back and answered with an error. */
@@ -195,6 +256,16 @@ export class CallFlow {
         kind: 'answer',
         record: { tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency },
         response: upstreamNotRunning(req),
+      };
+    }
+    // Intercept's spend: a paid call (it carries a payment credential) reserves its price first.
+    const paid = await this.o.payments.reserve(req, policy);
+    if (!paid.ok) {
+      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
+      return {
+        kind: 'answer',
+        record: { tool: name, request_id: req.id, decision: paid.reason === 'decision_error' ? 'error' : 'denied', reason: paid.reason, message: paid.message, approval_id: c.approvalId, args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+        response: resultResponse(req.id, denialResult(paid.message)),
       };
     }
     const call: PendingCall = {
@@ -211,13 +282,15 @@ export class CallFlow {
       wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
+      ...(c.ticket ? { idem: c.ticket } : {}),
+      ...(paid.handle ? { spend: paid.handle } : {}),
     };
     // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
     const text = JSON.stringify(req);
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
-    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started };
+    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, spend: paid.spend, latency_ms: call.forwarded - started };
     return { kind: 'forward', request: req, text, call, record };
   }
 

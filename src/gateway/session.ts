@@ -27,6 +27,9 @@ import { Replies, type Batch } from './replies.js';
 import { InputRounds } from './rounds.js';
 import { TaskTracker } from './tasks.js';
 import { ToolListFilter } from './list-filter.js';
+import { Payments } from './payments.js';
+import type { IdempotencyGate } from '../idempotency/index.js';
+import type { SpendLedger } from '../spend/index.js';
 
 export { sha256Canonical, denialResult } from './call-record.js';
 export { ROUND_TOKEN_PREFIX, wrapRequestState, unwrapRequestState } from './round-token.js';
@@ -72,6 +75,10 @@ export interface SessionOptions {
   taskTtlMs?: number;
   /** The wire limits for messages not admitted by their transport already (admit.ts); default DEFAULT_WIRE_LIMITS. */
   limits?: Readonly<WireLimits>;
+  /** Intercept's idempotency_window (src/idempotency); absent: a policy's window is not applied. */
+  idempotency?: IdempotencyGate;
+  /** Intercept's spend budgets (src/spend); absent: a policy with `spend:` refuses paid calls (fail closed). */
+  spend?: SpendLedger;
 }
 
 /** How far one tools/call got, for the handler of an unexpected failure. */
@@ -106,6 +113,7 @@ export class GatewaySession {
   private readonly listFilter: ToolListFilter;
   private readonly holds: ApprovalHolds;
   private readonly flow: CallFlow;
+  private readonly payments: Payments;
   onclose?: (side: 'downstream' | 'upstream') => void;
 
   constructor(private readonly o: SessionOptions) {
@@ -113,7 +121,8 @@ export class GatewaySession {
     this.generation = o.generation;
     this.limits = o.limits ?? DEFAULT_WIRE_LIMITS;
     const who = { log: o.log, instance: o.instance, session: this.id, identity: o.identity };
-    this.recorder = new CallRecorder({ ...who, events: o.events, guard: o.guard, server: o.server });
+    this.payments = new Payments({ ledger: o.spend, identity: o.identity, log: o.log, record: (f) => this.recorder.call(f) });
+    this.recorder = new CallRecorder({ ...who, events: o.events, guard: o.guard, server: o.server, settlePayment: (h, paid) => this.payments.settle(h, paid) });
     const finish = (call: PendingCall, end: CallEnd, settleAs?: 'ok') => void this.recorder.finish(call, end, settleAs);
     const legacyVersion = () => this.legacyVersion;
     this.outbox = new Outbox(o.upstream);
@@ -132,7 +141,9 @@ export class GatewaySession {
       legacyVersion,
       upstreamOpen: () => this.outbox.open,
       finish,
-      server: o.server,
+      ...(o.idempotency ? { idempotency: o.idempotency } : {}),
+      ...(o.server !== undefined ? { server: o.server } : {}),
+      payments: this.payments,
       taint: o.taint,
       guardEvent: (f) => this.recorder.event('tool_guard', f),
     });
@@ -300,7 +311,12 @@ export class GatewaySession {
     const run: CallRun = { slot: this.outbox.reserve(), forwarded: false };
     const failed = (err: unknown) => this.callFailed(err, req, batch, run);
     try {
-      const step = this.flow.decide(req);
+      // Waiting for an identical call in flight (idempotency_window) must not hold back later messages.
+      const onWait = () => {
+        this.outbox.release(run.slot);
+        return () => void (run.slot = this.outbox.reserve());
+      };
+      const step = this.flow.decide(req, { onWait });
       const applied = step instanceof Promise ? step.then((s) => this.apply(s, batch, run)) : this.apply(step, batch, run);
       applied?.catch(failed);
     } catch (err) {
@@ -485,7 +501,17 @@ export class GatewaySession {
       if (res.error && mayHaveRun(res.error)) void this.recorder.finish(call, 'transport_error', 'ok');
       else {
         const outcome: UpstreamOutcome = res.error ? 'rpc_error' : isPlainObject(res.result) && res.result.isError === true ? 'tool_error' : 'ok';
+        if (outcome === 'ok') call.answer = res.result;
         void this.recorder.finish(call, outcome);
+      }
+      // Intercept's spend: a payment request the budgets refuse never reaches the agent.
+      const policy = this.o.policy();
+      if (Payments.screens(res, policy)) {
+        void this.payments
+          .screen(res, policy, (r) => shapeOwnAnswer(r, this.generation))
+          .then((answer) => (answer === res ? this.replies.relay(res, text, status) : this.replies.relay(answer, JSON.stringify(answer))))
+          .catch((err: unknown) => this.o.log.error({ err }, 'screening a payment request failed'));
+        return;
       }
     }
     this.tasks.answered(key, res);

@@ -331,8 +331,14 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
   if (cfg.idempotencyWindow) root.set('idempotency_window', cfg.idempotencyWindow.value);
   if (cfg.spend) {
     const m = new YAMLMap();
-    if (cfg.spend.perCall) m.set('per_call', cfg.spend.perCall.value);
-    if (cfg.spend.daily) m.set('daily', cfg.spend.daily.value);
+    // Written as numbers with their decimals as in the source (0.50 stays 0.50).
+    const amount = (text: string): Scalar => {
+      const s = new Scalar(Number(text));
+      s.minFractionDigits = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+      return s;
+    };
+    if (cfg.spend.perCall) m.set('per_call', amount(cfg.spend.perCall.value));
+    if (cfg.spend.daily) m.set('daily', amount(cfg.spend.daily.value));
     root.set('spend', m);
   }
   root.set('tools', tools);

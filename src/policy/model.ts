@@ -108,6 +108,10 @@ export interface CompiledPolicy {
   pin?: 'off' | 'warn' | 'enforce';
   /** toolgate: what the audit log keeps of arguments (nothing by default; secrets are always redacted). */
   audit?: { captureArgs: boolean; redact: string[] };
+  /** Intercept's `idempotency_window`: an identical call after a successful one, inside the window, gets the first answer. */
+  idempotencyWindowMs?: number;
+  /** Intercept's `spend:` budgets, as exact decimal texts (policy/decimal.ts). */
+  spend?: { perCall?: string; daily?: string };
   /** toolgate: secrets/personal data detection and taint (guards.ts). */
   guards?: CompiledGuards;
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
