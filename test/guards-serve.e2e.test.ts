@@ -65,3 +65,39 @@ test('serve: a key read from one server is refused on its way to another, in eve
     await gw.stop();
   }
 });
+
+test('serve: a tool name two servers offer is refused on the per-server endpoints once both lists are known; the aggregate (prefixed) stays usable', async () => {
+  const dir = tempDir('toolgate-shadow-serve-');
+  writeFileSync(join(dir, 'policy.yaml'), 'version: "1"\ndefault: allow\ntools: {}\n');
+  const entry = (name: string) => `  ${name}:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(import.meta.dirname, 'leaky-server.js'))}, --serve, ${JSON.stringify(`--log=${join(dir, `${name}.jsonl`)}`)}]
+    policy: ./policy.yaml
+`;
+  writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n${entry('files')}${entry('notes')}`);
+  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
+  const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+  const connect = async (u: string) => {
+    const c = new Client({ name: 'shadow-serve', version: '1.0.0' }, { capabilities: {} });
+    await c.connect(new StreamableHTTPClientTransport(new URL(u)));
+    return c;
+  };
+  const files = await connect(`${url}/files`);
+  const agg = await connect(url);
+  try {
+    await files.listTools();
+    // Only one server's list is known: not ambiguous yet (positive control).
+    assert.equal(textOf(await files.callTool({ name: 'write_note', arguments: { body: 'one' } })), 'noted');
+    await agg.listTools(); // the aggregate lists both servers
+    const r = await files.callTool({ name: 'write_note', arguments: { body: 'two' } });
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /ambiguous: server "notes" offers the same tool name/);
+    assert.equal(textOf(await agg.callTool({ name: 'notes__write_note', arguments: { body: 'three' } })), 'noted');
+    const bodies = readFileSync(join(dir, 'files.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { args: { body: string } }).args.body);
+    assert.deepEqual(bodies, ['one']);
+  } finally {
+    await files.close();
+    await agg.close();
+    await gw.stop();
+  }
+});
