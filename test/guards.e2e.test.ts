@@ -196,3 +196,12 @@ cases:
   assert.equal(t.code, 0, `${t.stdout}${t.stderr}`);
   assert.match(t.stdout, /3 passed|passed: 3|3\/3/);
 });
+
+test("the README's guards example is a valid policy", async () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Guards:'));
+  const yaml = section.split('```yaml\n')[1]!.split('```')[0]!;
+  const { policy } = writePolicy(yaml);
+  const r = await runToolgate('validate', '-c', policy);
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+});
