@@ -205,3 +205,13 @@ test("the README's guards example is a valid policy", async () => {
   const r = await runToolgate('validate', '-c', policy);
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
 });
+
+test('arguments: redact sends the server the redacted arguments (and the audit keeps only those)', async () => {
+  await withGateway('version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect: { action: redact, scan: [arguments] }\n', async (client, dir, stateDir, log) => {
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: `card ${LEAKED.card} key ${LEAKED.aws}` } })), 'noted');
+    const received = readFileSync(log, 'utf8');
+    assert.match(received, /card \[REDACTED:card_number\] key \[REDACTED:aws_key\]/);
+    await eventsWith(stateDir, 'tool_call');
+    assertNoLeakUnder(join(dir, 'state'));
+  });
+});
