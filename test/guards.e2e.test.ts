@@ -4,7 +4,7 @@
 // read from one tool cannot be written out through another (taint).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
 import { LEAKED } from './leaky-server.js';
@@ -125,4 +125,93 @@ test('an unknown detector name or guard action is a policy error naming file:lin
   assert.equal(j.code, 1);
   assert.ok(`${j.stdout}${j.stderr}`.includes(`${json.policy}:5:41: guards.detect.detectors: unknown detector "emial" (did you mean "email"?)`), `${j.stdout}${j.stderr}`);
   assert.equal(existsSync(join(json.dir, 'state')), false);
+});
+
+test('safe argument operators through the gateway: SSRF and path traversal forms are denied, and never reach the server', async () => {
+  const yaml = `version: "1"
+default: allow
+tools:
+  fetch:
+    rules:
+      - name: public API only
+        conditions:
+          - { path: args.url, op: url_host_in, value: [api.example.com] }
+          - { path: args.url, op: url_public, value: true }
+  read_file:
+    rules:
+      - name: data root only
+        conditions:
+          - { path: args.path, op: path_under, value: /srv/data }
+`;
+  await withGateway(yaml, async (client, _dir, _stateDir, log) => {
+    const refused = [
+      { name: 'fetch', arguments: { url: 'http://169.254.169.254/latest/meta-data/' } },
+      { name: 'fetch', arguments: { url: 'https://api.example.com@evil.example/' } },
+      { name: 'fetch', arguments: { url: 'https://evil.example\\@api.example.com/' } },
+      { name: 'fetch', arguments: { url: 'http://0x7f000001/' } },
+      { name: 'fetch', arguments: { url: 'https://api.example.com.evil.example/' } },
+      { name: 'read_file', arguments: { path: '/srv/data/../../etc/passwd' } },
+      { name: 'read_file', arguments: { path: '/srv/data/%2e%2e/%2e%2e/etc/passwd' } },
+      { name: 'read_file', arguments: { path: '..\\..\\etc\\passwd' } },
+    ];
+    for (const call of refused) {
+      const r = await client.callTool(call);
+      assert.equal(r.isError, true, JSON.stringify(call));
+      assert.match(textOf(r), /TOOLGATE POLICY DENIED/);
+    }
+    // Positive controls: the clean forms reach the server.
+    assert.equal(textOf(await client.callTool({ name: 'fetch', arguments: { url: 'https://API.example.com./v1' } })), 'noted');
+    assert.equal(textOf(await client.callTool({ name: 'read_file', arguments: { path: '/srv/data/report.csv' } })), 'noted');
+    const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: Record<string, string> });
+    assert.deepEqual(received.map((x) => x.args.url ?? x.args.path), ['https://API.example.com./v1', '/srv/data/report.csv']);
+  });
+});
+
+test('explain and toolgate test run the argument guards as the gateway does', async () => {
+  const { policy, dir } = writePolicy(`version: "1"
+default: allow
+tools:
+  fetch:
+    rules:
+      - name: public only
+        conditions:
+          - { path: args.url, op: url_public, value: true }
+guards:
+  detect: { action: block, scan: [arguments] }
+`);
+  const e = await runToolgate('explain', '-c', policy, '--tool', 'pay', '--args', JSON.stringify({ card: LEAKED.card }), '--json');
+  const out = JSON.parse(e.stdout) as { decision: string; reason: string; guards: Array<{ kinds: Record<string, number> }> };
+  assert.equal(out.decision, 'denied');
+  assert.equal(out.reason, 'guard');
+  assert.deepEqual(out.guards[0]!.kinds, { card_number: 1 });
+  assert.ok(!e.stdout.includes(compact(LEAKED.card).slice(0, 8)), 'explain does not echo the value');
+  const spec = join(dir, 'guards.test.yaml');
+  writeFileSync(spec, `policy: ./policy.yaml
+cases:
+  - { name: "a card number in the arguments is refused", tool: pay, args: { note: "${LEAKED.card}" }, expect: deny, message: "carry card_number" }
+  - { name: "metadata service refused", tool: fetch, args: { url: "http://[::ffff:169.254.169.254]/" }, expect: deny }
+  - { name: "public fetch allowed", tool: fetch, args: { url: "https://example.com/" }, expect: allow }
+`);
+  const t = await runToolgate('test', spec);
+  assert.equal(t.code, 0, `${t.stdout}${t.stderr}`);
+  assert.match(t.stdout, /3 passed|passed: 3|3\/3/);
+});
+
+test("the README's guards example is a valid policy", async () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Guards:'));
+  const yaml = section.split('```yaml\n')[1]!.split('```')[0]!;
+  const { policy } = writePolicy(yaml);
+  const r = await runToolgate('validate', '-c', policy);
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+});
+
+test('arguments: redact sends the server the redacted arguments (and the audit keeps only those)', async () => {
+  await withGateway('version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect: { action: redact, scan: [arguments] }\n', async (client, dir, stateDir, log) => {
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: `card ${LEAKED.card} key ${LEAKED.aws}` } })), 'noted');
+    const received = readFileSync(log, 'utf8');
+    assert.match(received, /card \[REDACTED:card_number\] key \[REDACTED:aws_key\]/);
+    await eventsWith(stateDir, 'tool_call');
+    assertNoLeakUnder(join(dir, 'state'));
+  });
 });

@@ -15,6 +15,8 @@ export const LEAKED = { aws: 'AKIAZ7Q3MXR5T2WVN4PB', card: '4111 1111 1111 1111'
 const TOOLS = [
   { name: 'read_env', description: 'Read the environment file.', inputSchema: { type: 'object' as const, properties: {} } },
   { name: 'write_note', description: 'Write a note.', inputSchema: { type: 'object' as const, properties: { body: { type: 'string' } } } },
+  { name: 'fetch', description: 'Fetch a URL (pretends to).', inputSchema: { type: 'object' as const, properties: { url: { type: 'string' } } } },
+  { name: 'read_file', description: 'Read a file (pretends to).', inputSchema: { type: 'object' as const, properties: { path: { type: 'string' } } } },
 ];
 
 if (process.argv.includes('--serve')) {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { countersFor, decide, formatDuration, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
 import type { ToolCall } from '../policy/index.js';
+import { checkArguments, TaintStore } from '../guards/index.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -57,6 +58,9 @@ export function registerExplain(program: Command): void {
       const call: ToolCall = { tool: opts.tool, args: args as Record<string, unknown> };
       if (opts.identity !== undefined) call.identity = opts.identity;
       if (opts.session !== undefined) call.session = opts.session;
+      // Guards on the arguments (detect; no earlier results, so no taint), as the gateway runs them first.
+      const guarded = checkArguments({ policy, tool: call.tool, session: 'explain', taint: new TaintStore(), ...(call.identity !== undefined ? { identity: call.identity } : {}) }, call.args);
+      if (guarded.ok) call.args = guarded.args;
       const refs = countersFor(policy, call);
       const snapshot = new Map(refs.map((r) => [r.key, counters.get(r.key) ?? 0]));
       for (const [k, v] of counters) if (!snapshot.has(k)) snapshot.set(k, v);
@@ -77,7 +81,8 @@ export function registerExplain(program: Command): void {
       } else {
         out = { decision: 'denied', reason: d.reason, rule: d.rule, pointer: d.pointer ?? null, message: `${DENIAL_PREFIX} ${d.message}`, reservations: [], countersRead: d.countersRead };
       }
-      out = { tool: call.tool, identity: call.identity ?? null, policy: opts.config, format: policy.format, policyHash: policy.hash, ...out };
+      if (!guarded.ok) out = { decision: 'denied', reason: 'guard', rule: 'guards', pointer: null, message: `${DENIAL_PREFIX} ${guarded.message}`, reservations: [], countersRead: {} };
+      out = { tool: call.tool, identity: call.identity ?? null, policy: opts.config, format: policy.format, policyHash: policy.hash, ...out, ...(guarded.records.length > 0 ? { guards: guarded.records } : {}) };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
         return;
@@ -100,6 +105,7 @@ export function registerExplain(program: Command): void {
         lines.push(out.decision === 'denied' ? '  reservations:' : '  would reserve:');
         for (const r of res) lines.push(`    ${r.key} (${r.window}) +${r.amount}, limit ${r.limit === Infinity ? 'none' : r.limit}  [${r.rule}]`);
       }
+      for (const g of guarded.records) lines.push(`  guards:   ${g.guard} ${g.action} on ${g.target}: ${Object.keys(g.kinds ?? {}).join(', ')}`);
       const read = Object.entries(out.countersRead as Record<string, number>);
       lines.push(read.length > 0 ? '  counters read:' : '  counters read: none');
       for (const [k, v] of read) lines.push(`    ${k} = ${v}`);

@@ -17,6 +17,7 @@ import type { InputRounds } from './rounds.js';
 import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
 import type { Payments } from './payments.js';
 import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
+import type { ToolRegistry } from './shadowing.js';
 
 /** An allowed verdict. */
 export type Allowed = Extract<GuardVerdict, { allowed: true }>;
@@ -90,12 +91,24 @@ export interface CallFlowOptions {
   taint?: TaintStore;
   /** Record what a guard found or did (a `tool_guard` event). */
   guardEvent: (fields: CallFields) => void;
+  /** serve: the tools every server listed; `refuse` on per-server endpoints, where a shadowed name is ambiguous. */
+  shadows?: { registry: ToolRegistry; refuse: boolean };
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
 
 export class CallFlow {
   constructor(private readonly o: CallFlowOptions) {}
+
+  /** Why `tool` is ambiguous on this per-server endpoint (another server lists it or a look-alike), or undefined. */
+  private shadowed(tool: string): string | undefined {
+    const s = this.o.shadows;
+    if (!s?.refuse || this.o.server === undefined) return undefined;
+    const other = s.registry.clashes(this.o.server, tool)[0];
+    if (other === undefined) return undefined;
+    const how = other.tool === tool ? 'the same tool name' : `a tool that looks the same (${JSON.stringify(other.tool)})`;
+    return `Tool ${JSON.stringify(tool)} is ambiguous: server ${JSON.stringify(other.server)} offers ${how}; refused on this per-server endpoint (call it through the aggregate endpoint as <server>__<tool>)`;
+  }
 
   /** What the guards (src/guards) need to know about a call of `tool` in this session. */
   guardContext(tool: string): GuardContext {
@@ -152,6 +165,10 @@ export class CallFlow {
         const continued = this.continueRound(req, token.nonce, name, args, hashArgs(), started);
         if (continued) return continued;
       }
+    }
+    const shadowed = this.shadowed(name);
+    if (shadowed !== undefined) {
+      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'shadowed', message: shadowed, args_sha256: hashArgs(), latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(shadowed)) };
     }
     if (this.o.callerDenial !== undefined) {
       const message = this.o.callerDenial;

@@ -14,6 +14,7 @@ import type { EventSink, UpstreamOutcome } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
 import { checkResult, type TaintStore } from '../guards/index.js';
+import type { ToolRegistry } from './shadowing.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { mayHaveRun } from '../mcp/fate.js';
@@ -48,6 +49,8 @@ export interface SessionOptions {
   server?: string;
   /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
   taint?: TaintStore;
+  /** serve: the tool names of every server, for shadowing (refused on per-server endpoints). */
+  shadows?: { registry: ToolRegistry; refuse: boolean };
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
   approvals?: Pick<ApprovalQueue, 'open'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
@@ -146,6 +149,7 @@ export class GatewaySession {
       payments: this.payments,
       taint: o.taint,
       guardEvent: (f) => this.recorder.event('tool_guard', f),
+      shadows: o.shadows,
     });
     this.flow = flow;
     this.holds = new ApprovalHolds({
@@ -518,6 +522,7 @@ export class GatewaySession {
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {
       this.listFilter.whenReady(() => {
         const filtered = this.listFilter.filter(res, this.o.policy());
+        if (this.o.shadows && this.o.server !== undefined) this.o.shadows.registry.note(this.o.server, this.listFilter.listed);
         this.replies.relay(filtered, JSON.stringify(filtered));
       });
       return;

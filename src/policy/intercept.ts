@@ -7,6 +7,7 @@ import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, d
 import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import { decodeGuards, yamlToJNode, type RawGuards } from './guards.js';
+import { SAFE_ARG_OPS, validateSafeArg } from './safe-args.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import { scopeOf } from './keys.js';
@@ -152,7 +153,7 @@ export const ACTIONS = ['evaluate', 'deny', 'allow', 'deny_if', 'require_approva
 /** Counter scopes (toolgate): `grant` is PolicyLayer's word for `identity`. */
 export const SCOPES = ['global', 'identity', 'grant', 'session'] as const;
 
-const VALID_OPS = new Set(['eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists']);
+const VALID_OPS = new Set(['eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists', ...SAFE_ARG_OPS]);
 const NUMERIC_OPS = new Set(['lt', 'lte', 'gt', 'gte']);
 const SLICE_OPS = new Set(['in', 'not_in']);
 const VALID_WINDOWS = new Set(['minute', 'hour', 'day']);
@@ -472,7 +473,7 @@ export const FIX = {
   allowConds: 'remove conditions from allow rules, or use action "evaluate"',
   evalConds: 'add at least one condition',
   path: 'use args.<field> or state.<scope>.<counter>',
-  op: 'use one of: eq, neq, in, not_in, lt, lte, gt, gte, regex, contains, exists',
+  op: 'use one of: eq, neq, in, not_in, lt, lte, gt, gte, regex, contains, exists (toolgate: url_host_in, url_host_not_in, url_public, path_under)',
   list: 'provide a YAML list, e.g. ["a", "b"]',
   numeric: 'provide a number',
   bool: 'use true or false',
@@ -505,6 +506,7 @@ export function validateCondition(prefix: string, c: RawCondition, issues: Issue
   if (c.op === 'exists' && c.value.t !== 'bool') {
     issues.push({ offset: c.valueAt, message: `${prefix}: operator ${goQuote(c.op)} requires a boolean value`, fix: FIX.bool });
   }
+  validateSafeArg(prefix, c.op, c.value, c.valueAt, issues);
   if (c.op === 'regex') {
     if (c.value.t !== 'string') {
       issues.push({ offset: c.valueAt, message: `${prefix}: regex value must be a string`, fix: FIX.regexStr });

@@ -3,6 +3,7 @@ import { compileRegex, type RegexTest } from './regex.js';
 import { fromJSON, goEq, toFloat64 } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import type { CompiledCondition, Operator } from './model.js';
+import { safeArgTests } from './safe-args.js';
 
 export type GoTest = (actual: GoValue) => boolean;
 
@@ -87,7 +88,7 @@ export function compileOperator(op: Operator | string, expected: GoValue, regex?
     case 'exists':
       return (a) => expected.t === 'bool' && (a.t !== 'nil') === expected.v;
     default:
-      return () => false;
+      return safeArgTests(op, expected)?.test ?? (() => false);
   }
 }
 
@@ -138,7 +139,7 @@ export function compileMismatch(op: Operator | string, expected: GoValue): GoTes
     case 'exists':
       return NEVER;
     default:
-      return () => true;
+      return safeArgTests(op, expected)?.mismatch ?? (() => true);
   }
 }
 

@@ -12,6 +12,7 @@ import { toJS } from '../policy/govalue.js';
 import { CallGuard } from '../gateway/guard.js';
 import type { SettleOutcome } from '../gateway/guard.js';
 import { MemoryCounterStore } from '../state/memory.js';
+import { checkArguments, TaintStore } from '../guards/index.js';
 import { InterceptExtras } from './intercept-extras.js';
 import { parseBudget } from '../policy/index.js';
 
@@ -242,6 +243,7 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
   let now = spec.start ?? opts.now ?? Date.now();
   const store = new MemoryCounterStore();
   const guard = new CallGuard(store, () => now);
+  const taint = new TaintStore();
   const extras = new InterceptExtras(store, () => now);
   const results: CaseResult[] = [];
   for (const c of spec.cases) {
@@ -249,11 +251,15 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
     const call: ToolCall = { tool: c.tool, args: c.args };
     if (c.identity !== undefined) call.identity = c.identity;
     if (c.session !== undefined) call.session = c.session;
+    // Guards on the arguments first, as the gateway runs them (test cases have no results, so no taint).
+    const guarded = checkArguments({ policy: loaded.policy, tool: c.tool, session: c.session ?? 'toolgate-test', taint, ...(c.identity !== undefined ? { identity: c.identity } : {}) }, c.args);
+    if (guarded.ok) call.args = guarded.args;
+    const guardDenial = guarded.ok ? undefined : { allowed: false as const, rule: 'guards', reason: 'guard', message: guarded.message, pointer: undefined as string | undefined };
     const expected: CaseResult['expected'] = { decision: c.expect };
     if (c.message !== undefined) expected.message = c.message;
     if (c.rule !== undefined) expected.rule = c.rule;
-    const replayed = await extras.replayed(loaded.policy, call);
-    const verdict = replayed ? undefined : await guard.check(loaded.policy, call);
+    const replayed = guardDenial ? false : await extras.replayed(loaded.policy, call);
+    const verdict = guardDenial ?? (replayed ? undefined : await guard.check(loaded.policy, call));
     const payment = verdict?.allowed && !verdict.decision.approval && c.price !== undefined ? await extras.pay(loaded.policy, call, c.price) : undefined;
     let got: CaseResult['got'];
     if (!verdict) got = { decision: 'replay' };

@@ -17,6 +17,7 @@ import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
+import { ToolRegistry } from '../gateway/shadowing.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
 import { oauthListenerOptions, openUpstreamLogins } from '../oauth/index.js';
@@ -146,6 +147,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // calls under that file on every server, in place of the server's policy (plain tool names;
   // counters and pins stay the server's); a grant without a policy is denied every call.
   const callerPolicies = new CallerPolicies({ log, emit: core.emit, manyServers: true, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
+  const toolRegistry = new ToolRegistry();
   const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller, clientInit?: Record<string, unknown>) => {
     const r = servers.get(name)!;
     const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
@@ -168,6 +170,8 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       spend: core.spend,
       limits,
       ...(clientInit ? { clientInit } : {}),
+      // Aggregate members only record their tools (prefixed names are unambiguous); per-server endpoints refuse shadowed names.
+      shadows: { registry: toolRegistry, refuse: clientInit === undefined },
     });
   };
 
