@@ -147,6 +147,22 @@ test('auto: a server silent on server/discover is taken for the 2025 line after 
   assert.deepEqual(got.at(-1), { jsonrpc: '2.0', id: 1, result: { resultType: 'complete', ttlMs: 0, cacheScope: 'private', tools: [] } });
 });
 
+test('the stateless lane: a first initialize (under a modern header) still probes, and never starts a second server session', () => {
+  const up = new FakeUpstream();
+  const ch = bridgeUpstream(up, 'auto', { log: quiet, lane: true });
+  const got: Array<Record<string, any>> = [];
+  ch.onframe = (f) => got.push(f.value as Record<string, any>);
+  ch.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: V, capabilities: {} } }));
+  assert.equal(up.last().method, 'server/discover', 'probed, not passed');
+  up.reply({ jsonrpc: '2.0', id: up.last().id, error: { code: -32601, message: 'Method not found' } });
+  assert.equal(up.last().method, 'initialize');
+  assert.equal(up.last().id, 'tgbridge-init', 'the gateway\'s own initialize');
+  up.reply({ jsonrpc: '2.0', id: 'tgbridge-init', result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+  assert.equal(got.at(-1)!.id, 1);
+  assert.equal(got.at(-1)!.error.code, -32601, 'the client\'s initialize is refused here');
+  assert.equal(up.sent.filter((m) => m.method === 'initialize').length, 1);
+});
+
 describe('a 2025 client, a server of 2026-07-28 only', () => {
   function bridged(protocol: 'auto' | '2026-07-28') {
     const t = open(protocol);

@@ -69,6 +69,8 @@ export interface ModernToLegacyOptions {
   log: BridgeLog;
   /** A channel for a session of the 2025 line, when the first one was opened for the stateless revision (the listener's stateless lane). */
   reopen?: () => MessageChannel;
+  /** The listener's stateless lane: every client speaks the stateless revision, whatever its first message (an initialize too). */
+  lane?: boolean;
   /** How long the probe waits (default PROBE_WAIT_MS). */
   probeWaitMs?: number;
 }
@@ -109,12 +111,13 @@ export class ModernToLegacyBridge implements MessageChannel {
     const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (this.state === 'new') {
       const version = c?.kind === 'request' && isPlainObject(c.msg.params) && isPlainObject(c.msg.params._meta) ? c.msg.params._meta[META_PROTOCOL_VERSION] : undefined;
-      if (c?.kind !== 'request' || !isModernVersion(version)) {
+      if (c?.kind !== 'request' || (!isModernVersion(version) && !this.o.lane)) {
         // A 2025 client (initialize) or a stray message: nothing to bridge.
         this.state = 'pass';
         return this.inner.send(text, opts);
       }
-      this.firstMeta = (c.msg.params as { _meta: Record<string, unknown> })._meta;
+      const params = isPlainObject(c.msg.params) ? c.msg.params : {};
+      this.firstMeta = isPlainObject(params._meta) ? params._meta : {};
       if (this.o.direct) {
         if (c.msg.method === 'server/discover') this.discoverRequest = c.msg;
         else this.held.push([text, opts]);
@@ -248,6 +251,8 @@ export class ModernToLegacyBridge implements MessageChannel {
     if (c.kind !== 'request') return this.inner.send(text, opts);
     const req = c.msg;
     if (req.method === 'server/discover') return this.answer(resultResponse(req.id, this.discoverResult()));
+    // The server's session is the gateway's: a stateless client's initialize must not start another.
+    if (req.method === 'initialize') return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: initialize is not part of the stateless revision'), true);
     if (req.method === 'subscriptions/listen') {
       return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: subscriptions/listen is not bridged to a server of the 2025 line'), true);
     }
