@@ -105,8 +105,9 @@ describe('a stateless client, a server of the 2025 line', () => {
   test('a server request nobody can answer is refused, never left hanging; ping is answered', () => {
     const t = open('2025');
     t.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } });
-    t.up.reply({ jsonrpc: '2.0', id: t.up.last().id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+    t.up.reply({ jsonrpc: '2.0', id: t.up.last().id, result: { protocolVersion: '2025-11-25', capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} }, serverInfo: { name: 's', version: '1' } } });
     assert.equal(t.got.at(-1)!.result.supportedVersions[0], V, 'server/discover is answered from initialize');
+    assert.deepEqual(t.got.at(-1)!.result.capabilities, { tools: {}, resources: {}, logging: {} }, 'nothing that would need subscriptions/listen, which is not bridged');
     t.up.reply({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
     assert.equal(t.up.last().id, 'r1');
     assert.equal(t.up.last().error.code, -32603);

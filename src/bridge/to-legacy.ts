@@ -45,6 +45,21 @@ function modernResult(method: string, result: Record<string, unknown>): Record<s
   return CACHEABLE.has(method) ? { resultType: 'complete', ttlMs: 0, cacheScope: 'private', ...result } : { resultType: 'complete', ...result };
 }
 
+/** The server's capabilities, less what would need subscriptions/listen (not bridged): listChanged and subscribe. */
+function withoutSubscriptions(caps: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(caps)) {
+    if (!isPlainObject(v)) out[k] = v;
+    else {
+      const { listChanged: _l, subscribe: _s, ...rest } = v;
+      void _l;
+      void _s;
+      out[k] = rest;
+    }
+  }
+  return out;
+}
+
 const mac = (nonce: string) => createHmac('sha256', KEY).update(`bridge\0${nonce}`).digest('base64url');
 
 /** One upstream request of a client, across its input rounds. */
@@ -222,7 +237,7 @@ export class ModernToLegacyBridge implements MessageChannel {
     return {
       resultType: 'complete',
       supportedVersions: [typeof version === 'string' ? version : '2026-07-28'],
-      capabilities: isPlainObject(r.capabilities) ? r.capabilities : {},
+      capabilities: withoutSubscriptions(isPlainObject(r.capabilities) ? r.capabilities : {}),
       ...(isPlainObject(r.serverInfo) ? { serverInfo: r.serverInfo, _meta: { 'io.modelcontextprotocol/serverInfo': r.serverInfo } } : {}),
       ...(typeof r.instructions === 'string' ? { instructions: r.instructions } : {}),
       ttlMs: 0,
