@@ -105,8 +105,9 @@ describe('a stateless client, a server of the 2025 line', () => {
   test('a server request nobody can answer is refused, never left hanging; ping is answered', () => {
     const t = open('2025');
     t.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } });
-    t.up.reply({ jsonrpc: '2.0', id: t.up.last().id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+    t.up.reply({ jsonrpc: '2.0', id: t.up.last().id, result: { protocolVersion: '2025-11-25', capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} }, serverInfo: { name: 's', version: '1' } } });
     assert.equal(t.got.at(-1)!.result.supportedVersions[0], V, 'server/discover is answered from initialize');
+    assert.deepEqual(t.got.at(-1)!.result.capabilities, { tools: {}, resources: {}, logging: {} }, 'nothing that would need subscriptions/listen, which is not bridged');
     t.up.reply({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
     assert.equal(t.up.last().id, 'r1');
     assert.equal(t.up.last().error.code, -32603);
@@ -145,6 +146,22 @@ test('auto: a server silent on server/discover is taken for the 2025 line after 
   const list = up.sent.find((m) => m.method === 'tools/list')!;
   up.reply({ jsonrpc: '2.0', id: list.id, result: { tools: [] } });
   assert.deepEqual(got.at(-1), { jsonrpc: '2.0', id: 1, result: { resultType: 'complete', ttlMs: 0, cacheScope: 'private', tools: [] } });
+});
+
+test('the stateless lane: a first initialize (under a modern header) still probes, and never starts a second server session', () => {
+  const up = new FakeUpstream();
+  const ch = bridgeUpstream(up, 'auto', { log: quiet, lane: true });
+  const got: Array<Record<string, any>> = [];
+  ch.onframe = (f) => got.push(f.value as Record<string, any>);
+  ch.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: V, capabilities: {} } }));
+  assert.equal(up.last().method, 'server/discover', 'probed, not passed');
+  up.reply({ jsonrpc: '2.0', id: up.last().id, error: { code: -32601, message: 'Method not found' } });
+  assert.equal(up.last().method, 'initialize');
+  assert.equal(up.last().id, 'tgbridge-init', 'the gateway\'s own initialize');
+  up.reply({ jsonrpc: '2.0', id: 'tgbridge-init', result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+  assert.equal(got.at(-1)!.id, 1);
+  assert.equal(got.at(-1)!.error.code, -32601, 'the client\'s initialize is refused here');
+  assert.equal(up.sent.filter((m) => m.method === 'initialize').length, 1);
 });
 
 describe('a 2025 client, a server of 2026-07-28 only', () => {

@@ -45,6 +45,21 @@ function modernResult(method: string, result: Record<string, unknown>): Record<s
   return CACHEABLE.has(method) ? { resultType: 'complete', ttlMs: 0, cacheScope: 'private', ...result } : { resultType: 'complete', ...result };
 }
 
+/** The server's capabilities, less what would need subscriptions/listen (not bridged): listChanged and subscribe. */
+function withoutSubscriptions(caps: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(caps)) {
+    if (!isPlainObject(v)) out[k] = v;
+    else {
+      const { listChanged: _l, subscribe: _s, ...rest } = v;
+      void _l;
+      void _s;
+      out[k] = rest;
+    }
+  }
+  return out;
+}
+
 const mac = (nonce: string) => createHmac('sha256', KEY).update(`bridge\0${nonce}`).digest('base64url');
 
 /** One upstream request of a client, across its input rounds. */
@@ -69,6 +84,8 @@ export interface ModernToLegacyOptions {
   log: BridgeLog;
   /** A channel for a session of the 2025 line, when the first one was opened for the stateless revision (the listener's stateless lane). */
   reopen?: () => MessageChannel;
+  /** The listener's stateless lane: every client speaks the stateless revision, whatever its first message (an initialize too). */
+  lane?: boolean;
   /** How long the probe waits (default PROBE_WAIT_MS). */
   probeWaitMs?: number;
 }
@@ -109,12 +126,13 @@ export class ModernToLegacyBridge implements MessageChannel {
     const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (this.state === 'new') {
       const version = c?.kind === 'request' && isPlainObject(c.msg.params) && isPlainObject(c.msg.params._meta) ? c.msg.params._meta[META_PROTOCOL_VERSION] : undefined;
-      if (c?.kind !== 'request' || !isModernVersion(version)) {
+      if (c?.kind !== 'request' || (!isModernVersion(version) && !this.o.lane)) {
         // A 2025 client (initialize) or a stray message: nothing to bridge.
         this.state = 'pass';
         return this.inner.send(text, opts);
       }
-      this.firstMeta = (c.msg.params as { _meta: Record<string, unknown> })._meta;
+      const params = isPlainObject(c.msg.params) ? c.msg.params : {};
+      this.firstMeta = isPlainObject(params._meta) ? params._meta : {};
       if (this.o.direct) {
         if (c.msg.method === 'server/discover') this.discoverRequest = c.msg;
         else this.held.push([text, opts]);
@@ -219,7 +237,7 @@ export class ModernToLegacyBridge implements MessageChannel {
     return {
       resultType: 'complete',
       supportedVersions: [typeof version === 'string' ? version : '2026-07-28'],
-      capabilities: isPlainObject(r.capabilities) ? r.capabilities : {},
+      capabilities: withoutSubscriptions(isPlainObject(r.capabilities) ? r.capabilities : {}),
       ...(isPlainObject(r.serverInfo) ? { serverInfo: r.serverInfo, _meta: { 'io.modelcontextprotocol/serverInfo': r.serverInfo } } : {}),
       ...(typeof r.instructions === 'string' ? { instructions: r.instructions } : {}),
       ttlMs: 0,
@@ -248,6 +266,8 @@ export class ModernToLegacyBridge implements MessageChannel {
     if (c.kind !== 'request') return this.inner.send(text, opts);
     const req = c.msg;
     if (req.method === 'server/discover') return this.answer(resultResponse(req.id, this.discoverResult()));
+    // The server's session is the gateway's: a stateless client's initialize must not start another.
+    if (req.method === 'initialize') return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: initialize is not part of the stateless revision'), true);
     if (req.method === 'subscriptions/listen') {
       return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: subscriptions/listen is not bridged to a server of the 2025 line'), true);
     }

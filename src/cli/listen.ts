@@ -57,7 +57,7 @@ function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
 function openBridged(spec: UpstreamSpec, opts: RunOptions, log: Logger, extra: Parameters<typeof openUpstream>[2] = {}): UpstreamHandle {
   const upstream = openUpstream(spec, log, extra);
   const reopen = extra.stateless && spec.kind === 'url' ? () => openUpstream(spec, log).channel : undefined;
-  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log, ...(reopen ? { reopen } : {}) });
+  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log, ...(reopen ? { reopen } : {}), ...(extra.stateless ? { lane: true } : {}) });
   return { ...upstream, channel, close: spec.kind === 'url' ? () => channel.close() : upstream.close };
 }
 
