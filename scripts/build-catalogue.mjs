@@ -135,7 +135,7 @@ async function main() {
       ...(first.server ? { server: first.server } : {}),
       source: `stdio: ${launch.join(' ')}`,
       generatedAt: now,
-      defaultAction: 'allow',
+      defaultAction: 'deny',
     });
     const classified = first.tools.map((t) => classifyToolDetail(t));
     const categories = {};

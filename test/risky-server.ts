@@ -1,6 +1,7 @@
 // A fake MCP server for the scan end-to-end test: tools of the kinds the risk classifier used
 // to understate as Write (trades, refunds and credit notes, irreversible account and VM acts,
-// Kubernetes, Helm and compose deployments), a Read tool as a control, and, with
+// Kubernetes, Helm, compose, GitOps and dyno deployments, machines, SSH sessions, automations),
+// a Read tool as a control, and, with
 // `--later`, a tool "added later" that the scanned policy never saw.
 // Serves stdio with `--serve`; without it, it does nothing (the test runner may load this file).
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -28,6 +29,17 @@ export const RISKY_TOOLS = [
   { name: 'scale_deployment', description: 'Scale a deployment to a number of replicas.', inputSchema: obj({ name: str, replicas: { type: 'integer' } }) },
   { name: 'drain_node', description: 'Drain a node, evicting its pods.', inputSchema: obj({ node: str, force: { type: 'boolean' } }) },
   { name: 'compose_deploy', description: 'Deploy a compose project to the host.', inputSchema: obj({ project: str }) },
+  { name: 'record_bank_transaction', description: 'Record a bank transaction against a bank account.', inputSchema: obj({ bank_account_id: str, amount: num, date: str }) },
+  { name: 'cancel_order', description: 'Cancel an open order.', inputSchema: obj({ order_id: str }) },
+  { name: 'rollout_deployment', description: 'Roll out a new revision of a deployment.', inputSchema: obj({ name: str, image: str }) },
+  { name: 'scale_dynos', description: 'Scale the dynos of an app.', inputSchema: obj({ app: str, quantity: num, size: str }) },
+  { name: 'sync_application', description: 'Sync a GitOps application to its target revision.', inputSchema: obj({ application: str, revision: str }) },
+  { name: 'install_software', description: 'Install software packages on a virtual machine.', inputSchema: obj({ vm: str, packages: { type: 'array', items: str } }) },
+  // Kinds the held-out sets G-J found (issue 23): machines powered off or created, SSH sessions, automations fired.
+  { name: 'power_off_droplet', description: 'Power off a droplet.', inputSchema: obj({ id: num }) },
+  { name: 'droplet_create', description: 'Create a new droplet from an image.', inputSchema: obj({ name: str, image: str, size: str }) },
+  { name: 'ssh_connect', description: 'Open an SSH connection to a host.', inputSchema: obj({ host: str, username: str }) },
+  { name: 'send_event', description: 'Fire an event to trigger automations for a contact.', inputSchema: obj({ event: str, contact: str }) },
 ] as const;
 
 export const CONTROL_TOOL = { name: 'get_server_status', description: 'Get the status of a server.', inputSchema: obj({ server: str }) };

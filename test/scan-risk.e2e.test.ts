@@ -25,7 +25,7 @@ test('scan writes approval rules for trades, refunds, irreversible acts and depl
     const policy = join(dir, 'policy.yaml');
     const scan = cli(['scan', '-o', policy, '--', process.execPath, riskyServer, '--serve']);
     assert.equal(scan.code, 0, scan.stderr);
-    assert.match(scan.stderr, /default: deny — the 13 tools listed now are in the policy; a tool the server adds later is refused until reviewed/);
+    assert.match(scan.stderr, new RegExp(`default: deny — the ${RISKY_TOOLS.length + 1} tools listed now are in the policy; a tool the server adds later is refused until reviewed`));
     const doc = parse(readFileSync(policy, 'utf8')) as { default: string; tools: Record<string, { rules: Array<Record<string, unknown>> }> };
     assert.equal(doc.default, 'deny');
     assert.deepEqual(doc.tools[CONTROL_TOOL.name]!.rules, [], 'the Read control is allowed');
@@ -33,7 +33,9 @@ test('scan writes approval rules for trades, refunds, irreversible acts and depl
       const rules = doc.tools[t.name]?.rules ?? [];
       assert.ok(rules.some((r) => r.action === 'require_approval' || r.action === 'deny'), `${t.name}: approval or deny rule, got ${JSON.stringify(rules)}`);
       // What the policy decides for a call, as `toolgate explain` shows it.
-      const explained = cli(['explain', '-c', policy, '--tool', t.name, '--json']);
+      // A tool with an amount gets a spend cap too: a call without the amount is denied outright.
+      const args = 'amount' in t.inputSchema.properties ? '{"amount": 10}' : '{}';
+      const explained = cli(['explain', '-c', policy, '--tool', t.name, '--args', args, '--json']);
       assert.equal(explained.code, 0, explained.stderr);
       assert.equal(JSON.parse(explained.stdout).decision, 'approval', t.name);
     }

@@ -341,4 +341,6 @@ test('connecting to a remote shell opens a session (Execute); configuring a clus
   assert.equal(cat(tool('browser_go_back', 'Go back to the previous page')), 'Execute');
   assert.equal(cat(tool('browser_switch_tab', 'Switch to a specific tab')), 'Execute');
   assert.equal(cat(tool('browser_screenshot', 'Take a screenshot of the current page')), 'Read');
+  // A weak verb deep in the name is a noun when the description has a verb of its own.
+  assert.equal(cat(tool('browser_network_request', 'Returns the request and response details of a network request')), 'Read');
 });

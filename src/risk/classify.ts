@@ -99,7 +99,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const notes: string[] = [];
 
   // 1. The verb of the name.
-  const nameVerb = findNameVerb(rawNameTokens);
+  const nameVerb = findNameVerb(rawNameTokens) ?? (findDescriptionVerb(descTokens) ? undefined : findWeakNameVerb(rawNameTokens));
   let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
   const objectTokens = [...nameTokens, ...descTokens];
   if (nameVerb && verbClass) {
@@ -590,10 +590,13 @@ function findNameVerb(tokens: string[]): string | undefined {
       if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
     }
   }
-  // No verb where a verb stands: a weak one further in is still the best guess (`browser_screenshot`).
-  const weak = tokens.findIndex((u) => VERBS.has(u));
-  if (weak >= 0) return coordinated(tokens, weak, false);
   return undefined;
+}
+
+/** A weak verb further in (`browser_screenshot`): the verb when neither name nor description has a clear one. */
+function findWeakNameVerb(tokens: string[]): string | undefined {
+  const weak = tokens.findIndex((u) => VERBS.has(u));
+  return weak >= 0 ? coordinated(tokens, weak, false) : undefined;
 }
 
 const CLASS_SEVERITY: Record<VerbClass, number> = { read: 1, write: 2, exec: 3, destroy: 4, pay: 5 };
