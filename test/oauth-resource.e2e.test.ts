@@ -188,6 +188,23 @@ scope_tools:
     assert.equal(denied.decision, 'denied');
   });
 
+  test("a session is bound to its token's scopes: the same identity with fewer scopes cannot use it", async () => {
+    const wide = await clientToken('tools:read tools:write');
+    const narrow = await clientToken('tools:read');
+    const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${wide}` } } });
+    const client = new Client({ name: 'e2e-wide', version: '1.0.0' });
+    await client.connect(transport);
+    assert.ok((await client.listTools()).tools.some((t) => t.name === 'write_notes'));
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${narrow}`, 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'write_notes', arguments: { text: 'x' } } }),
+    });
+    assert.equal(res.status, 403);
+    await res.body?.cancel();
+    await client.close();
+  });
+
   test('a token for another resource is refused with 401, a distinct message and an audit record', async () => {
     const token = await clientToken('tools:read', 'https://other.example.com/mcp');
     const res = await post(token);

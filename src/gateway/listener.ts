@@ -79,6 +79,16 @@ export interface Caller {
   policyFile?: string;
   /** The tools this caller may list and call (an OAuth token's scopes); absent: no restriction. */
   tools?: (tool: string) => boolean;
+  /**
+   * What a session is bound to when more than the name decides (an OAuth token's scopes):
+   * a token of the same identity with other scopes gets sessions and lanes of its own.
+   */
+  binding?: string;
+}
+
+/** The key a session or lane of this caller is bound to. */
+function bindingOf(caller: Caller | undefined): string | undefined {
+  return caller === undefined ? undefined : (caller.binding ?? caller.name);
 }
 
 export type CallerCheck = (
@@ -211,8 +221,8 @@ export class Listener {
   private startSession(downstream: StreamableHttpDownstream | LegacySseDownstream | StatelessHttpDownstream, caller: Caller | undefined, endpoint = ''): Live {
     const id = randomUUID();
     const live: Live = { id, endpoint, downstream, lastActive: Date.now() };
-    if (caller) live.caller = caller.name;
-    if (downstream instanceof StatelessHttpDownstream) this.lanes.set(laneKey(endpoint, caller?.name), live);
+    if (caller) live.caller = bindingOf(caller);
+    if (downstream instanceof StatelessHttpDownstream) this.lanes.set(laneKey(endpoint, bindingOf(caller)), live);
     else this.sessions.set(id, live);
     live.binding = this.o.openSession(id, downstream, (why) => void this.endSession(live, why), caller, endpoint);
     return live;
@@ -225,7 +235,7 @@ export class Listener {
 
   /** A session may only be used by the caller that opened it. */
   private sameCaller(live: Live, caller: Caller | undefined, res: ServerResponse): boolean {
-    if ((live.caller ?? '') === (caller?.name ?? '')) return true;
+    if ((live.caller ?? '') === (bindingOf(caller) ?? '')) return true;
     this.error(res, 403, -32000, 'Forbidden: this session belongs to another caller');
     return false;
   }
@@ -309,7 +319,7 @@ export class Listener {
     const sidHeader = header(req, 'mcp-session-id');
     if (admitted.refused) {
       // The session that would have handled it hears of it (to audit a refused call): the caller's own, or its stateless lane.
-      const live = sidHeader !== undefined ? this.sessions.get(sidHeader) : isModernVersion(header(req, 'mcp-protocol-version')) ? this.lanes.get(laneKey(endpoint, caller?.name)) : undefined;
+      const live = sidHeader !== undefined ? this.sessions.get(sidHeader) : isModernVersion(header(req, 'mcp-protocol-version')) ? this.lanes.get(laneKey(endpoint, bindingOf(caller))) : undefined;
       return this.refuse(res, admitted, live, caller);
     }
     const value = admitted.value;
@@ -396,7 +406,7 @@ export class Listener {
     const id = c.kind === 'request' ? c.msg.id : null;
     const mismatch = this.headerMismatch(req, c.msg.method, c.msg.params);
     if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id, 'modern');
-    let lane = this.lanes.get(laneKey(endpoint, caller?.name));
+    let lane = this.lanes.get(laneKey(endpoint, bindingOf(caller)));
     if (!lane) {
       if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id, 'modern');
       lane = this.startSession(new StatelessHttpDownstream(), caller, endpoint);
@@ -536,7 +546,7 @@ export class Listener {
    */
   private refuse(res: ServerResponse, frame: Frame, live: Live | undefined, caller: Caller | undefined): void {
     const refused = frame.refused!;
-    if (live && !live.closing && (live.caller ?? '') === (caller?.name ?? '')) live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
+    if (live && !live.closing && (live.caller ?? '') === (bindingOf(caller) ?? '')) live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
     else this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
     this.answer(res, 400, shapeOwnAnswer(refused.error, revisionOf(res)));
   }

@@ -15,6 +15,8 @@ export interface CallerIdentity {
   policyFile?: string;
   /** The tools this caller may list and call (an OAuth token's scopes); absent: no restriction. */
   tools?: (tool: string) => boolean;
+  /** What its sessions are bound to, when more than the name (an OAuth token's scopes and policy). */
+  binding?: string;
 }
 
 /** Where a request arrived: the OAuth resource it addresses is this path on this host. */
@@ -98,7 +100,10 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       const who = callerOf(v.principal, oauth.config);
       const caller: CallerIdentity = { name: who.name };
       if (who.policyFile !== undefined) caller.policyFile = who.policyFile;
-      if (who.tools) caller.tools = who.tools;
+      if (who.tools) {
+        caller.tools = who.tools;
+        caller.binding = `${who.name}\u0000${[...who.scopes].sort().join(' ')}\u0000${who.policyFile ?? ''}`;
+      } else if (who.policyFile !== undefined) caller.binding = `${who.name}\u0000\u0000${who.policyFile}`;
       return { ok: true, caller };
     }
     if (byGrant) {
