@@ -47,6 +47,10 @@ export interface CoreExtras {
   watchPolicy?: boolean;
   /** Label call metrics with the server (`toolgate serve`, where tool names repeat across servers). */
   metricsByServer?: boolean;
+  /** A counter store the caller opened (the library's `memory` counters); default: SQLite, or Redis with --state-dsn. */
+  store?: CounterStore;
+  /** More observers of every event (after the audit record, like the JSONL log): the library's `onEvent`. */
+  observers?: EventSink[];
 }
 
 export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
@@ -55,7 +59,9 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const shared = opts.stateDsn ? { kind: 'redis' as const, url: checkRedisDsn(opts.stateDsn) } : undefined;
   // Redis connects in the background: start-up waits at most for the approval store's first attempt
   // (below); calls needing state follow the fail mode while it is unreachable.
-  const store = shared
+  const store = extras.store
+    ? extras.store
+    : shared
     ? await openCounterStore({
         ...shared,
         ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
@@ -128,7 +134,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const jsonl = new JsonlEventSink({ stateDir, instance });
   // The audit's signed chain heads go to the event log too: a second copy outside the store.
   audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
-  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks] });
+  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks, ...(extras.observers ?? [])] });
   const holder = new PolicyHolder(configPath, policy);
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;
