@@ -27,6 +27,7 @@ import { openCounterStore, type CounterStore, type ReserveRequest } from '../src
 import { fiftyRulePolicy, thousandToolPolicy } from './policies.js';
 import { LineClient, cpuMs, rssKb, treeRssKb, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
+import { openToolgate } from '../src/lib/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'dist', 'bundle', 'cli', 'main.js');
@@ -34,6 +35,7 @@ const minimalServer = join(root, 'dist', 'bench', 'minimal-server.js');
 const minimalHttpServer = join(root, 'dist', 'bench', 'minimal-http-server.js');
 const rawProxy = join(root, 'dist', 'bench', 'raw-proxy.js');
 const rawHttpProxy = join(root, 'dist', 'bench', 'raw-http-proxy.js');
+const sdkServer = join(root, 'dist', 'bench', 'sdk-server.js');
 const everything = join(root, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -114,6 +116,29 @@ async function sdkRound(args: string[], tool = 'echo', toolArgs: Record<string, 
   await client.close();
   return xs;
 }
+
+/**
+ * The library (src/lib): the same SDK client and stdio server, the client's
+ * transport wrapped in-process by openToolgate (the 50-rule policy, SQLite
+ * counters, audit), against the bare transport.
+ */
+async function libraryRound(srv: string[], guarded: boolean): Promise<number[]> {
+  const gate = guarded ? await openToolgate({ policy: policyFile, stateDir: join(work, 'state-lib'), logLevel: 'error' }) : undefined;
+  const inner = new StdioClientTransport({ command: srv[0]!, args: srv.slice(1), stderr: 'ignore' });
+  const client = new Client({ name: 'bench', version: '1' });
+  try {
+    await client.connect(gate ? gate.guardClient(inner, { server: 'bench' }) : inner);
+    return await latencies(() => client.callTool({ name: 'echo', arguments: { message: 'hello' } }));
+  } finally {
+    await client.close();
+    await gate?.close();
+  }
+}
+
+const libraryConfigs = (srv: string[]): Config[] => [
+  { name: 'direct (SDK client, stdio)', run: () => libraryRound(srv, false) },
+  { name: 'toolgate in-process (library)', run: () => libraryRound(srv, true) },
+];
 
 interface Row {
   name: string;
@@ -489,9 +514,11 @@ async function quick(): Promise<void> {
     { name: 'direct', run: () => plainRound(server) },
     { name: 'toolgate', run: () => plainRound(gatewayCommand(server)) },
   ]);
+  const [libDirect, lib] = await interleaved('in-process (library), SDK client', libraryConfigs(server));
   const engine = engineRate(fiftyRulePolicy(), 'echo', { message: 'hello' });
   log(`stdio p50: direct ${fmt(direct!.p50)} ms, toolgate ${fmt(gw!.p50)} ms`);
-  process.stdout.write(`stdio_p50_ratio=${fmt(gw!.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)}\n`);
+  log(`in-process p50: direct ${fmt(libDirect!.p50)} ms, toolgate library ${fmt(lib!.p50)} ms`);
+  process.stdout.write(`stdio_p50_ratio=${fmt(gw!.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)} inprocess_p50_ratio=${fmt(lib!.ratio50, 2)}\n`);
 }
 
 // ---- the whole run ---------------------------------------------------------------

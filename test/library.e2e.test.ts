@@ -13,16 +13,12 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { z } from 'zod';
-import { bin, demoServer, tempDir, writePolicy } from './helpers.js';
+import { bin, demoServer, root, tempDir, writePolicy } from './helpers.js';
 import { clearOfWindowEnd } from './window-guard.js';
 import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 
-type Lib = typeof import('../src/lib/index.js');
-// By package name, as a user imports it (typed from the source it is built from).
-const lib = (await import('toolgate' as string)) as Lib;
-const { openToolgate, ToolgatePolicyError } = lib;
-type Toolgate = Awaited<ReturnType<Lib['openToolgate']>>;
-type ToolgateEvent = Parameters<NonNullable<Parameters<Lib['openToolgate']>[0]['onEvent']>>[0];
+// By package name, as a user imports it: the exports map and the bundle (typed from src/lib through tsconfig paths).
+import { openToolgate, ToolgatePolicyError, type Toolgate, type ToolgateEvent, type ToolgateOptions } from 'toolgate';
 
 const execFileP = promisify(execFile);
 
@@ -90,7 +86,7 @@ const gates: Toolgate[] = [];
 after(async () => {
   await Promise.all(gates.map((g) => g.close()));
 });
-async function open(options: Parameters<Lib['openToolgate']>[0]): Promise<Toolgate> {
+async function open(options: ToolgateOptions): Promise<Toolgate> {
   const g = await openToolgate({ logLevel: 'silent', ...options });
   gates.push(g);
   return g;
@@ -330,5 +326,48 @@ describe('library: Redis counters', async () => {
     assert.match(text(third), /Two charges an hour/);
     await pa.client.close();
     await pb.client.close();
+  });
+});
+
+describe('library: the published declarations', () => {
+  test('name nothing but the public types, and type-check a consumer of SDK 1.x transports', { timeout: 300_000 }, async () => {
+    const dir = join(bin, '..', '..', 'lib');
+    const { readFileSync } = await import('node:fs');
+    for (const file of ['index.d.ts', 'api.d.ts']) {
+      const imports = [...readFileSync(join(dir, file), 'utf8').matchAll(/from\s+'([^']+)'/g)].map((m) => m[1]);
+      assert.deepEqual(imports.filter((i) => i !== './api.js'), [], `${file} imports only ./api.js`);
+    }
+    const ts = (await import('typescript')).default;
+    const consumerDir = tempDir('toolgate-lib-types-');
+    const consumer = join(consumerDir, 'consumer.mts');
+    writeFileSync(
+      consumer,
+      `import { openToolgate, ToolgatePolicyError, type Toolgate } from ${JSON.stringify(join(dir, 'index.js'))};
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+const gate: Toolgate = await openToolgate({ policy: 'policy.yaml', counters: 'memory', onEvent: (e) => void e.decision });
+await new Client({ name: 'c', version: '1' }).connect(gate.guardClient(new StdioClientTransport({ command: 'x' }), { identity: 'me' }));
+await new McpServer({ name: 's', version: '1' }).connect(gate.guardServer(new StdioServerTransport()));
+const e: unknown = new ToolgatePolicyError('m', []);
+// @ts-expect-error counters is a string
+await openToolgate({ policy: 'p', counters: 5 });
+export { e };
+`,
+    );
+    const program = ts.createProgram([consumer], {
+      strict: true,
+      noEmit: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      skipLibCheck: true,
+      types: [],
+      baseUrl: root,
+      paths: { '@modelcontextprotocol/sdk/*': [join(root, 'node_modules', '@modelcontextprotocol', 'sdk', 'dist', 'esm', '*')] },
+    });
+    const problems = ts.getPreEmitDiagnostics(program).filter((d) => d.file === undefined || !d.file.fileName.includes('node_modules'));
+    assert.deepEqual(problems.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`), []);
   });
 });
