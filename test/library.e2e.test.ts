@@ -408,3 +408,48 @@ describe('library: what crosses with a request', () => {
     await second.client.close();
   });
 });
+
+describe('library: server side over Streamable HTTP', () => {
+  test('progress sent while a call runs goes back on that request\'s stream; a denied call never reaches the handler', async () => {
+    const { createServer } = await import('node:http');
+    const { StreamableHTTPServerTransport } = await import('@modelcontextprotocol/sdk/server/streamableHttp.js');
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const { policy, stateDir } = writePolicy(POLICY);
+    const gate = await open({ policy, stateDir });
+    const ran: string[] = [];
+    const server = new McpServer({ name: 'http-lib', version: '1.0.0' });
+    server.registerTool('get_weather', { inputSchema: { city: z.string() } }, async ({ city }, extra) => {
+      ran.push(city);
+      const token = extra._meta?.progressToken;
+      if (token !== undefined) {
+        for (let i = 1; i <= 3; i++) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: 3 } });
+      }
+      return { content: [{ type: 'text' as const, text: `weather in ${city}` }] };
+    });
+    server.registerTool('delete_customer', { inputSchema: { id: z.string() } }, async ({ id }) => {
+      ran.push(`delete ${id}`);
+      return { content: [{ type: 'text' as const, text: 'deleted' }] };
+    });
+    // One session: the server's transport (stateful) wrapped once.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => 'lib-session' });
+    await server.connect(gate.guardServer(transport, { server: 'http-lib' }));
+    // No standalone GET stream: a notification not related to its request would have nowhere to go.
+    const http = createServer((req, res) => (req.method === 'GET' ? void res.writeHead(405).end() : void transport.handleRequest(req, res)));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const port = (http.address() as { port: number }).port;
+    try {
+      const client = new Client({ name: 'http-client', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      const progress: number[] = [];
+      const result = await client.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+      assert.equal(text(result), 'weather in Oslo');
+      assert.deepEqual(progress, [1, 2, 3]);
+      const denied = await client.callTool({ name: 'delete_customer', arguments: { id: 'c1' } });
+      assert.equal(denied.isError, true);
+      assert.deepEqual(ran, ['Oslo']);
+      await client.close();
+    } finally {
+      await new Promise<void>((r) => http.close(() => r()));
+    }
+  });
+});
