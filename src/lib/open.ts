@@ -133,6 +133,8 @@ class EmbeddedToolgate implements Toolgate {
       server,
       pins: core.pinsFor(server),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
     });
     this.links.add(link);
     link.onended = () => this.links.delete(link);
