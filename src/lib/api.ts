@@ -1,7 +1,7 @@
 // The public, semver-stable types of toolgate as a library. Self-contained on
 // purpose: nothing here names an internal module or the SDK, so the shipped
-// declarations (dist/bundle/lib/index.d.ts) are this file alone, and a host on
-// any 1.x or 2.x `@modelcontextprotocol/sdk` can pass its transports in.
+// declarations (dist/bundle/lib/*.d.ts) are this file and index.ts alone, and
+// a host passes its SDK transports in by their shape (tested with SDK 1.32).
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
