@@ -669,7 +669,7 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
  * enforce yet is said loudly (a warning naming the key), never ignored in silence.
  * The one place that decides what is enforced: NOT_ENFORCED below.
  */
-function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[]): void {
+export function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[]): void {
   const duration = (where: string, v: At<string>): void => {
     const ms = parseDuration(v.value);
     if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
