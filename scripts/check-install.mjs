@@ -137,10 +137,10 @@ await check('npm pack lists no tests, fixtures, unbundled modules or maps', () =
   tarball = join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
   // Of dist/, only what runs: the bundle, the build's id, the demo server and the dashboard's files.
-  const runs = /^dist\/(bundle\/cli\/[\w-]+\.js|build-id|examples\/demo-server\.js|src\/web\/static\/[\w.-]+)$/;
+  const runs = /^dist\/(bundle\/cli\/[\w-]+\.js|bundle\/lib\/(index\.js|index\.d\.ts|api\.d\.ts)|build-id|examples\/demo-server\.js|src\/web\/static\/[\w.-]+)$/;
   const stray = files.filter((f) => f.endsWith('.map') || (f.startsWith('dist/') && !runs.test(f)));
   assert.deepEqual(stray, []);
-  for (const f of ['dist/build-id', 'dist/bundle/cli/main.js', 'dist/examples/demo-server.js']) assert.ok(files.includes(f), `${f} is packed`);
+  for (const f of ['dist/build-id', 'dist/bundle/cli/main.js', 'dist/bundle/lib/index.js', 'dist/bundle/lib/index.d.ts', 'dist/bundle/lib/api.d.ts', 'dist/examples/demo-server.js']) assert.ok(files.includes(f), `${f} is packed`);
 });
 if (tarball) {
   const app = join(work, 'app');
@@ -151,6 +151,24 @@ if (tarball) {
     for (const dev of ['typescript', 'esbuild', 'playwright-core']) assert.equal(existsSync(join(app, 'node_modules', dev)), false, dev);
   });
   await checkInstalled('tarball', join(app, 'node_modules/.bin/toolgate'), join(app, 'node_modules/toolgate'));
+  await check("tarball: the library by its package name (import { openToolgate } from 'toolgate')", () => {
+    const pkg = join(app, 'node_modules/toolgate');
+    const script = `
+      import { openToolgate } from 'toolgate';
+      import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+      import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+      const gate = await openToolgate({ policy: ${JSON.stringify(join(pkg, 'examples/policy.yaml'))}, counters: 'memory', stateDir: ${JSON.stringify(mkdtempSync(join(work, 'lib-')))}, logLevel: 'silent' });
+      const client = new Client({ name: 'check-install', version: '1' });
+      await client.connect(gate.guardClient(new StdioClientTransport({ command: process.execPath, args: [${JSON.stringify(join(pkg, 'dist/examples/demo-server.js'))}] })));
+      const denied = await client.callTool({ name: 'delete_customer', arguments: { id: 'c1' } });
+      const allowed = await client.callTool({ name: 'get_weather', arguments: { city: 'Oslo' } });
+      process.stdout.write(JSON.stringify([denied.isError === true, allowed.isError === true, allowed.content[0].text]));
+      await client.close();
+      await gate.close();`;
+    const [denied, allowedFailed, text] = JSON.parse(run(process.execPath, ['--input-type=module', '-e', script], { cwd: app }));
+    assert.deepEqual([denied, allowedFailed], [true, false]);
+    assert.match(text, /sunny in Oslo/);
+  });
 }
 
 // 2. A git URL: a clone of this checkout's HEAD, packed by npm from git+file:// (npm installs the

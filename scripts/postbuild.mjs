@@ -38,6 +38,31 @@ await build({
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
 });
+// The library (`import { openToolgate } from 'toolgate'`, src/lib): one file of
+// its own, with the same externals (the host's SDK is never bundled), and its
+// declarations made from src/lib/index.ts and api.ts alone (they name no
+// internal module), so the package promises exactly those types.
+await build({
+  entryPoints: [dist('src/lib/index.js')],
+  outfile: dist('bundle/lib/index.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', 'prom-client', '@opentelemetry/*', '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  banner: { js: "import { createRequire as __toolgateRequire } from 'node:module'; const require = __toolgateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+{
+  const ts = (await import('typescript')).default;
+  for (const name of ['index', 'api']) {
+    const source = readFileSync(new URL(`../src/lib/${name}.ts`, import.meta.url), 'utf8');
+    const out = ts.transpileDeclaration(source, { fileName: `${name}.ts`, reportDiagnostics: true, compilerOptions: { strict: true, module: ts.ModuleKind.NodeNext } });
+    const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    if (problems.length > 0) throw new Error(`src/lib/${name}.ts: declarations need explicit types:\n${problems.join('\n')}`);
+    writeFileSync(dist(`bundle/lib/${name}.d.ts`), out.outputText);
+  }
+}
 chmodSync(dist('bundle/cli/main.js'), 0o755);
 chmodSync(dist('src/cli/main.js'), 0o755);
 

@@ -14,8 +14,11 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 /** In `approvers`: the calling identity may approve its own call (e.g. through MCP elicitation). */
 export const SELF_APPROVER = '@self';
 
-/** http-grant: the approval API called with the approver's own grant token (the name is proven). */
-export type DecisionChannel = 'cli' | 'http' | 'http-grant' | 'elicitation' | 'gateway';
+/**
+ * http-grant: the approval API called with the approver's own grant token (the name is proven).
+ * library: the embedding host's code decided (`Toolgate.decide`; a declared name, like cli).
+ */
+export type DecisionChannel = 'cli' | 'http' | 'http-grant' | 'elicitation' | 'gateway' | 'library';
 
 export interface ApprovalRecord {
   id: string;

@@ -53,6 +53,10 @@ export interface CoreExtras {
   watchPolicy?: boolean;
   /** Label call metrics with the server (`toolgate serve`, where tool names repeat across servers). */
   metricsByServer?: boolean;
+  /** A counter store the caller opened (the library's `memory` counters); default: SQLite, or Redis with --state-dsn. */
+  store?: CounterStore;
+  /** More observers of every event (after the audit record, like the JSONL log): the library's `onEvent`. */
+  observers?: EventSink[];
 }
 
 export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
@@ -61,7 +65,9 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const shared = opts.stateDsn ? { kind: 'redis' as const, url: checkRedisDsn(opts.stateDsn) } : undefined;
   // Redis connects in the background: start-up waits at most for the approval store's first attempt
   // (below); calls needing state follow the fail mode while it is unreachable.
-  const store = shared
+  const store = extras.store
+    ? extras.store
+    : shared
     ? await openCounterStore({
         ...shared,
         ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
@@ -134,7 +140,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const jsonl = new JsonlEventSink({ stateDir, instance, ...(opts.eventsFormat === 'intercept' ? { shape: toInterceptEvent } : {}) });
   // The audit's signed chain heads go to the event log too: a second copy outside the store.
   audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
-  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks] });
+  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks, ...(extras.observers ?? [])] });
   // Idempotent answers live beside the counters: idempotency.db in the state dir, or the same Redis.
   let idemStore: IdempotencyStore;
   if (shared) {

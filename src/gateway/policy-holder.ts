@@ -6,7 +6,7 @@ import { watchFile } from './watch.js';
 export type ReloadResult = { ok: true; policy: CompiledPolicy; changed: boolean } | { ok: false; errors: PolicyError[] };
 
 export class PolicyHolder {
-  private watcher: { close(): Promise<void> } | undefined;
+  private watcher: { ready: Promise<void>; close(): Promise<void> } | undefined;
 
   constructor(
     private readonly file: string,
@@ -28,6 +28,11 @@ export class PolicyHolder {
   /** Watch the file and reload on every change; `report` hears about each attempt. */
   watch(report: (r: ReloadResult) => void): void {
     this.watcher = watchFile(this.file, () => report(this.reload()));
+  }
+
+  /** Resolves once the watch is in place (edits from then on are seen); at once when not watching. */
+  get watching(): Promise<void> {
+    return this.watcher?.ready ?? Promise.resolve();
   }
 
   async close(): Promise<void> {
