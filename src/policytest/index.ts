@@ -1,6 +1,7 @@
 // `toolgate test`: policy unit tests. A test file names a policy (or holds it inline)
-// and a list of calls with the expected outcome; cases run in order against one fresh
-// in-memory counter store through the production CallGuard, on a simulated clock.
+// and a list of calls with the expected outcome; cases run in order through the
+// gateway's own session (through-session.ts) against one fresh in-memory counter
+// store, on a simulated clock.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -9,11 +10,10 @@ import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
 import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
 import type { DecodeContext, Issue } from '../policy/yamlnode.js';
 import { toJS } from '../policy/govalue.js';
-import { CallGuard } from '../gateway/guard.js';
-import type { SettleOutcome } from '../gateway/guard.js';
 import { MemoryCounterStore } from '../state/memory.js';
+import { SessionRunner, type CaseCall, type Upstream } from './through-session.js';
 
-export type Upstream = 'ok' | 'error' | 'tool_error';
+export type { Upstream };
 
 export interface TestCase {
   name: string;
@@ -221,66 +221,59 @@ function loadPolicy(spec: TestSpec): { ok: true; policy: CompiledPolicy; file: s
   };
 }
 
-/** Run parsed cases in order against one fresh counter store on a simulated clock. */
+/**
+ * Run parsed cases in order through the gateway's own session (through-session.ts),
+ * against one fresh counter store on a simulated clock.
+ */
 export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Promise<FileResult> {
   const loaded = loadPolicy(spec);
   if (!loaded.ok) return { file: spec.file, errors: loaded.errors, cases: [] };
   let now = spec.start ?? opts.now ?? Date.now();
-  const store = new MemoryCounterStore();
-  const guard = new CallGuard(store, () => now);
+  const runner = new SessionRunner(loaded.policy, new MemoryCounterStore(), () => now);
   const results: CaseResult[] = [];
-  for (const c of spec.cases) {
-    if (c.at !== undefined) now = c.at;
-    const call: ToolCall = { tool: c.tool, args: c.args };
-    if (c.identity !== undefined) call.identity = c.identity;
-    if (c.session !== undefined) call.session = c.session;
-    const verdict = await guard.check(loaded.policy, call);
-    const expected: CaseResult['expected'] = { decision: c.expect };
-    if (c.message !== undefined) expected.message = c.message;
-    if (c.rule !== undefined) expected.rule = c.rule;
-    let got: CaseResult['got'];
-    if (verdict.allowed && verdict.decision.approval) {
-      // Held for a human: if approved the call runs and counts; if not, nothing counts.
-      const a = verdict.decision.approval;
-      const outcome: SettleOutcome = c.approved === false || c.upstream === 'error' ? 'rpc_error' : c.upstream;
-      await guard.settle(verdict.handle, outcome);
-      got = { decision: 'approval', rule: a.rule, pointer: a.pointer };
-      if (a.message !== undefined) got.message = a.message;
-    } else if (verdict.allowed) {
-      const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
-      await guard.settle(verdict.handle, outcome);
-      const would = verdict.wouldDeny;
-      got = would ? { decision: 'would_deny', rule: would.rule, message: `${DENIAL_PREFIX} ${would.message}`, reason: would.reason } : { decision: 'allow' };
-      if (would?.pointer) got.pointer = would.pointer;
-    } else {
-      got = { decision: 'deny', rule: verdict.rule, message: `${DENIAL_PREFIX} ${verdict.message}`, reason: verdict.reason };
-      if (verdict.pointer) got.pointer = verdict.pointer;
+  try {
+    for (const c of spec.cases) {
+      if (c.at !== undefined) now = c.at;
+      const call: CaseCall = { tool: c.tool, args: c.args, upstream: c.upstream, approved: c.approved !== false };
+      if (c.identity !== undefined) call.identity = c.identity;
+      if (c.session !== undefined) call.session = c.session;
+      const got: CaseResult['got'] = await runner.run(call);
+      const expected: CaseResult['expected'] = { decision: c.expect };
+      if (c.message !== undefined) expected.message = c.message;
+      if (c.rule !== undefined) expected.rule = c.rule;
+      const failures = failuresOf(c, got);
+      results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
     }
-    const failures: string[] = [];
-    if (got.decision !== c.expect) {
-      failures.push(
-        got.decision === 'deny'
-          ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
-          : got.decision === 'approval'
-            ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
-            : got.decision === 'would_deny'
-              ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
-              : `expected ${c.expect}, got allow`,
-      );
-    } else if (got.decision !== 'allow') {
-      if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
-        failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
-      }
-      if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
-    } else if (c.message !== undefined || c.rule !== undefined) {
-      failures.push('message and rule can only be checked on denied calls, would-deny calls and approvals');
-    }
-    results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
+  } finally {
+    await runner.close();
   }
   return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
 }
 
-/** Read, parse and run one test file. */
+/** Why a case's outcome is not the expected one (empty: it passed). */
+function failuresOf(c: TestCase, got: CaseResult['got']): string[] {
+  const failures: string[] = [];
+  if (got.decision !== c.expect) {
+    failures.push(
+      got.decision === 'deny'
+        ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
+        : got.decision === 'approval'
+          ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
+          : got.decision === 'would_deny'
+            ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
+            : `expected ${c.expect}, got allow`,
+    );
+  } else if (got.decision !== 'allow') {
+    if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
+      failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
+    }
+    if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
+  } else if (c.message !== undefined || c.rule !== undefined) {
+    failures.push('message and rule can only be checked on denied calls, would-deny calls and approvals');
+  }
+  return failures;
+}
+
 /**
  * Read, parse and run one test file. `policy` runs the cases against another policy file
  * instead of the one the test file names (e.g. the JSON twin of a YAML policy).
