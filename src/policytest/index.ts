@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
-import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
+import { compilePolicy, loadPolicyFile } from '../policy/index.js';
+import type { CompiledPolicy, PolicyError } from '../policy/index.js';
 import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
 import type { DecodeContext, Issue } from '../policy/yamlnode.js';
 import { toJS } from '../policy/govalue.js';
