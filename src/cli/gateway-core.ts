@@ -19,28 +19,9 @@ import type { CompiledPolicy } from '../policy/index.js';
 import { openTelemetry, telemetryConfig, type MetricsHandler } from '../metrics/index.js';
 import { VERSION } from './version.js';
 import type { RunOptions } from './run.js';
+import type { GatewayCore } from '../runtime/index.js';
 
-export interface GatewayCore {
-  log: Logger;
-  stateDir: string;
-  instance: string;
-  configPath: string;
-  store: CounterStore;
-  failMode: StateFailMode;
-  events: EventSink & { close(): Promise<void> };
-  holder: PolicyHolder;
-  guard: CallGuard;
-  approvals: ApprovalHolder & ApprovalDecider;
-  /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
-  metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
-  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
-  pinsFor(server: string, policy?: () => CompiledPolicy): PinChecker;
-  emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
-  /** Emit the startup event. */
-  started(server: string, extra?: Partial<GatewayEvent>): void;
-  /** Emit shutdown and close everything, in order. */
-  close(): Promise<void>;
-}
+export type { GatewayCore };
 
 export interface CoreExtras {
   /** Watch `configPath` as the policy (default true); `toolgate serve` watches one policy per server itself. */
