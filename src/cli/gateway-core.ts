@@ -4,9 +4,9 @@
 // with hot reload, the call guard, and a way to make each session's pin
 // checker. run.ts (stdio) and listen.ts (network transports) wire sessions on top.
 import { join } from 'node:path';
-import { checkRedisDsn, ensureStateDir, openCounterStore, resolveStateDir, type CounterStore } from '../state/index.js';
+import { checkRedisDsn, ensureStateDir, openCounterStore, resolveStateDir } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
-import { JsonlEventSink, MultiSink, newInstanceId, type EventSink, type GatewayEvent } from '../events/index.js';
+import { JsonlEventSink, MultiSink, newInstanceId, type GatewayEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CallGuard } from '../gateway/guard.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
@@ -16,8 +16,10 @@ import type { ApprovalDecider } from '../approval/types.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
-import { openTelemetry, telemetryConfig, type MetricsHandler } from '../metrics/index.js';
+import { openTelemetry, telemetryConfig } from '../metrics/index.js';
 import { VERSION } from './version.js';
+import { IdempotencyGate, IDEMPOTENCY_DB_FILE, SqliteIdempotencyStore, type IdempotencyStore } from '../idempotency/index.js';
+import { SpendLedger } from '../spend/index.js';
 import type { RunOptions } from './run.js';
 import type { GatewayCore } from '../runtime/index.js';
 
@@ -110,6 +112,14 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   // The audit's signed chain heads go to the event log too: a second copy outside the store.
   audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
   const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks] });
+  // Idempotent answers live beside the counters: idempotency.db in the state dir, or the same Redis.
+  let idemStore: IdempotencyStore;
+  if (shared) {
+    const { RedisIdempotencyStore } = await import('../idempotency/redis.js');
+    idemStore = new RedisIdempotencyStore({ url: shared.url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
+  } else idemStore = new SqliteIdempotencyStore(join(stateDir, IDEMPOTENCY_DB_FILE));
+  const idempotency = new IdempotencyGate(idemStore);
+  const spend = new SpendLedger(store);
   const holder = new PolicyHolder(configPath, policy);
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;
@@ -148,6 +158,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     holder,
     guard,
     approvals,
+    idempotency,
+    spend,
     ...(telemetry.listenerHandler ? { metricsHandler: telemetry.listenerHandler } : {}),
     pinsFor: (server, policyOf = () => holder.current) => {
       trackPins(server);
@@ -172,6 +184,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       await events.close();
       await telemetry.close();
       await store.close();
+      await idemStore.close();
       pinStore.close();
       log.flush();
     },

@@ -11,6 +11,8 @@ export type EventType =
   | 'config_warning'
   | 'shutdown'
   | 'tool_pin'
+  // What a guard (src/guards) found or did on one call: kinds and counts, never the values.
+  | 'tool_guard'
   // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).
   | 'policy_mismatch'
   // A call held for a human decision, and how that ended (see src/approval).
@@ -20,7 +22,9 @@ export type EventType =
   | 'approval_expired'
   | 'approval_abandoned'
   // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
-  | 'audit_checkpoint';
+  | 'audit_checkpoint'
+  // A bearer credential refused at the HTTP listener (OAuth: expired, wrong audience, keys unreachable, ...); never the credential.
+  | 'auth_denied';
 
 export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
 /**
@@ -67,7 +71,7 @@ export interface GatewayEvent {
   /** Why the store was unreachable (never contains the DSN's password). */
   state_error?: string;
   /** 'decision': an allowed call's record, journaled before it is forwarded (its outcome follows in a record of its own). */
-  stage?: 'decision' | 'outcome';
+  stage?: 'decision' | 'outcome' | 'payment';
   /** The call's arguments (policy `audit.capture_args` only), already redacted by the emitter. */
   args?: unknown;
   /** Argument paths the audit store redacts again when it writes `args`. */
@@ -82,6 +86,10 @@ export interface GatewayEvent {
   continues?: string | number;
   /** The task the server made of the call (tasks extension). */
   task_id?: string;
+  /** idempotency_window: the key a replayed or recorded call is kept under. */
+  idempotency_key?: string;
+  /** spend budgets: the price a paid call reserved. */
+  spend?: string;
   /** approval_approved|denied: the approver's name was proven by a credential (not declared). */
   approver_verified?: boolean;
   // tool_pin
@@ -97,7 +105,8 @@ export interface GatewayEvent {
   checkpoint?: unknown;
   // startup / reload / shutdown
   config?: string;
-  status?: 'success' | 'failure';
+  /** success|failure (startup, reload, pins); auth_denied: the HTTP status answered. */
+  status?: 'success' | 'failure' | number;
   pid?: number;
   state_backend?: string;
 }

@@ -7,6 +7,9 @@ import type { EventSink } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { WireLimits } from '../mcp/admit.js';
+import type { TaintStore } from '../guards/index.js';
+import type { IdempotencyGate } from '../idempotency/index.js';
+import type { SpendLedger } from '../spend/index.js';
 import type { CallGuard } from './guard.js';
 
 export interface SessionOptions {
@@ -21,6 +24,8 @@ export interface SessionOptions {
   sessionId?: string;
   identity?: string;
   server?: string;
+  /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
+  taint?: TaintStore;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
   approvals?: Pick<ApprovalQueue, 'open'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
@@ -48,4 +53,8 @@ export interface SessionOptions {
   taskTtlMs?: number;
   /** The wire limits for messages not admitted by their transport already (admit.ts); default DEFAULT_WIRE_LIMITS. */
   limits?: Readonly<WireLimits>;
+  /** Intercept's idempotency_window (src/idempotency); absent: a policy's window is not applied. */
+  idempotency?: IdempotencyGate;
+  /** Intercept's spend budgets (src/spend); absent: a policy with `spend:` refuses paid calls (fail closed). */
+  spend?: SpendLedger;
 }

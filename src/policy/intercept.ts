@@ -6,9 +6,11 @@ import { compileRegex, type RegexTest } from './regex.js';
 import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, kindName, offsetOf } from './yamlnode.js';
 import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
+import { decodeGuards, yamlToJNode, type RawGuards } from './guards.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import { scopeOf } from './keys.js';
+import { decimalText, parseBudget, SCALE_DIGITS } from './decimal.js';
 
 export interface RawCondition {
   path: string;
@@ -102,6 +104,8 @@ export interface RawConfig {
   idempotencyWindow?: { value: string; at: number };
   /** Intercept: `spend` budgets (decimal amounts). */
   spend?: RawSpend;
+  /** toolgate: secrets, personal data and taint guards (guards.ts). */
+  guards?: RawGuards;
 }
 
 /** A value with where it is in the file. */
@@ -118,8 +122,9 @@ export interface RawApprovals {
 
 export interface RawSpend {
   at: number;
-  perCall?: At<number>;
-  daily?: At<number>;
+  /** The amount as written (exact decimal text; spend/decimal.ts). */
+  perCall?: At<string>;
+  daily?: At<string>;
 }
 
 export interface RawAudit {
@@ -127,7 +132,7 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend'] as const;
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards'] as const;
 export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
 export const NOTIFY_KEYS = ['webhook'] as const;
 export const WEBHOOK_KEYS = ['url'] as const;
@@ -289,11 +294,15 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
 }
 
 /** A decimal amount (`0.50`, `50`): a YAML number; anything else is an error. */
-function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: number): number {
+/** A decimal amount as written: a YAML number (its source text, exact) or a quoted decimal. */
+function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: number): string {
   const g = decodeAny(ctx, n);
-  if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return g.v;
+  const node = deref(ctx, n) as { srcToken?: { source?: unknown } } | undefined;
+  const source = typeof node?.srcToken?.source === 'string' ? node.srcToken.source : undefined;
+  if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return decimalText(g.v, source);
+  if (g.t === 'string' && /^-?\d+(\.\d+)?$/.test(g.v.trim())) return g.v.trim();
   ctx.issues.push({ offset: offsetOf(deref(ctx, n), fallback), message: `${what} must be a number, got ${kindName(ctx, n)}`, fix: `write ${what} as a decimal amount, e.g. 0.50` });
-  return 0;
+  return '0';
 }
 
 function decodeApprovals(ctx: DecodeContext, n: YNode, fallback: number): RawApprovals {
@@ -352,6 +361,9 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
       }
       case 'approvals':
         cfg.approvals = decodeApprovals(ctx, f.value, f.keyOffset);
+        break;
+      case 'guards':
+        cfg.guards = decodeGuards(ctx.issues, yamlToJNode(ctx, f.value, f.keyOffset));
         break;
       case 'idempotency_window':
         cfg.idempotencyWindow = { value: decodeString(ctx, f.value, 'idempotency_window', f.keyOffset), at: vAt };
@@ -678,15 +690,13 @@ function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[
     duration('approvals.dedupe_window', a.dedupeWindow);
     warnings.push({ offset: a.dedupeWindow.at, message: NOT_ENFORCED.dedupe, fix: NOT_ENFORCED.dedupeFix });
   }
-  if (cfg.idempotencyWindow) {
-    duration('idempotency_window', cfg.idempotencyWindow);
-    warnings.push({ offset: cfg.idempotencyWindow.at, message: NOT_ENFORCED.idempotency, fix: NOT_ENFORCED.idempotencyFix });
-  }
+  if (cfg.idempotencyWindow) duration('idempotency_window', cfg.idempotencyWindow);
   if (cfg.spend) {
     for (const [key, v] of [['per_call', cfg.spend.perCall], ['daily', cfg.spend.daily]] as const) {
-      if (v && v.value < 0) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+      if (!v) continue;
+      if (v.value.startsWith('-')) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+      else if (parseBudget(v.value) === undefined) issues.push({ offset: v.at, message: `spend.${key} must have at most ${SCALE_DIGITS} decimal places and be below 9000000, got ${v.value}`, fix: 'use an amount such as 0.50 or 50.00' });
     }
-    warnings.push({ offset: cfg.spend.at, message: NOT_ENFORCED.spend, fix: NOT_ENFORCED.spendFix });
   }
 }
 
@@ -696,10 +706,6 @@ export const NOT_ENFORCED = {
   webhookFix: 'approvers see held calls with `toolgate approvals list`, the dashboard or the approval API',
   dedupe: 'approvals.dedupe_window is NOT enforced by toolgate yet: identical held calls are separate approval requests',
   dedupeFix: 'remove it, or accept one approval request per held call',
-  idempotency: 'idempotency_window is NOT enforced by toolgate yet: a retried call reaches the server again and counts again',
-  idempotencyFix: 'make the server idempotent, or limit retries with a rate_limit rule',
-  spend: 'spend is NOT enforced by toolgate yet: payment challenges are not read, so no spend budget (per_call, daily) is applied',
-  spendFix: 'deny or require approval for paying tools (action: require_approval), or cap them with a counter on an amount argument (increment_from)',
 } as const;
 
 function validate(cfg: RawConfig, issues: Issue[]): void {

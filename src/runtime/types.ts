@@ -13,6 +13,8 @@ import type { ApprovalHolder } from '../approval/queue.js';
 import type { ApprovalDecider } from '../approval/types.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { MetricsHandler } from '../metrics/index.js';
+import type { IdempotencyGate } from '../idempotency/index.js';
+import type { SpendLedger } from '../spend/index.js';
 
 export interface GatewayCore {
   log: Logger;
@@ -25,6 +27,10 @@ export interface GatewayCore {
   holder: PolicyHolder;
   guard: CallGuard;
   approvals: ApprovalHolder & ApprovalDecider;
+  /** Intercept's idempotency_window: answers kept in idempotency.db, or in Redis with --state-dsn. */
+  idempotency: IdempotencyGate;
+  /** Intercept's spend budgets, kept in the counter store. */
+  spend: SpendLedger;
   /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
   metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
   /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
