@@ -259,3 +259,30 @@ servers:
     assert.ok(textOf(await agg.call('new__transfer', { amount: 700 })).startsWith(PREFIX));
   });
 });
+
+describe('toolgate serve, a 2026-07-28 client', () => {
+  test('the v2 client on /mcp/<server>, a server of the 2025 line (protocol: 2025)', async () => {
+    const dir = tempDir('protocol-bridge-serve-');
+    writeFileSync(join(dir, 'old.yaml'), policyText);
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `version: 1
+listen:
+  port: 0
+state:
+  dir: ./state
+servers:
+  old:
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(server2025)}, --serve, stdio]
+    protocol: 2025
+    policy: ./old.yaml
+`,
+    );
+    const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
+    cleanups.push(() => gw.stop());
+    const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+    const peer = await v2(new HttpV2(new URL(`${url}/old`)));
+    await exercise(peer, join(dir, 'state'));
+  });
+});

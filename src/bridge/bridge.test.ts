@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { bridgeUpstream } from './index.js';
+import { bridgeUpstream, ModernToLegacyBridge } from './index.js';
 
 const V = '2026-07-28';
 const quiet = { info: () => {}, warn: () => {} };
@@ -119,13 +119,32 @@ describe('a stateless client, a server of the 2025 line', () => {
   test('auto: a server that answers server/discover is not bridged; the client\'s messages cross untouched', () => {
     const t = open('auto');
     t.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } });
-    assert.equal(t.up.last().id, 1);
-    t.up.reply({ jsonrpc: '2.0', id: 1, result: { resultType: 'complete', supportedVersions: [V], capabilities: {}, ttlMs: 0, cacheScope: 'public' } });
+    const probe = t.up.last();
+    assert.equal(probe.method, 'server/discover');
+    t.up.reply({ jsonrpc: '2.0', id: probe.id, result: { resultType: 'complete', supportedVersions: [V], capabilities: {}, ttlMs: 0, cacheScope: 'public' } });
+    assert.equal(t.got.at(-1)!.id, 1, 'the client\'s own discover is answered under its id');
     assert.equal(t.got.at(-1)!.result.cacheScope, 'public');
     const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', _meta: meta } };
     t.send(call);
     assert.deepEqual(t.up.last(), call);
   });
+});
+
+test('auto: a server silent on server/discover is taken for the 2025 line after the wait; its late answer is dropped', async () => {
+  const up = new FakeUpstream();
+  const ch = new ModernToLegacyBridge(up, { direct: false, log: quiet, probeWaitMs: 20 });
+  const got: Array<Record<string, any>> = [];
+  ch.onframe = (f) => got.push(f.value as Record<string, any>);
+  ch.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta } }));
+  const probe = up.last();
+  assert.equal(probe.method, 'server/discover');
+  while (up.last().method !== 'initialize') await new Promise((r) => setTimeout(r, 5));
+  up.reply({ jsonrpc: '2.0', id: probe.id, result: { supportedVersions: [V] } });
+  assert.equal(got.length, 0, 'the late probe answer reaches nobody');
+  up.reply({ jsonrpc: '2.0', id: up.last().id, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+  const list = up.sent.find((m) => m.method === 'tools/list')!;
+  up.reply({ jsonrpc: '2.0', id: list.id, result: { tools: [] } });
+  assert.deepEqual(got.at(-1), { jsonrpc: '2.0', id: 1, result: { resultType: 'complete', ttlMs: 0, cacheScope: 'private', tools: [] } });
 });
 
 describe('a 2025 client, a server of 2026-07-28 only', () => {

@@ -31,6 +31,9 @@ const STATE_PREFIX = 'toolgate-bridge.';
 const INPUT_METHODS = new Set(['elicitation/create', 'sampling/createMessage', 'roots/list']);
 /** How long a server request waits for the client's retry (the session's own rounds wait as long). */
 export const INPUT_WAIT_MS = 10 * 60_000;
+const PROBE_ID = `${BRIDGE_ID_PREFIX}discover`;
+/** How long the probe waits for a server that stays silent on a method it does not know (a slow start counts too). */
+export const PROBE_WAIT_MS = 30_000;
 /** One key per process: rounds live in the process that made them. */
 const KEY = randomBytes(32);
 
@@ -66,6 +69,8 @@ export interface ModernToLegacyOptions {
   log: BridgeLog;
   /** A channel for a session of the 2025 line, when the first one was opened for the stateless revision (the listener's stateless lane). */
   reopen?: () => MessageChannel;
+  /** How long the probe waits (default PROBE_WAIT_MS). */
+  probeWaitMs?: number;
 }
 
 export class ModernToLegacyBridge implements MessageChannel {
@@ -78,6 +83,7 @@ export class ModernToLegacyBridge implements MessageChannel {
   private discoverRequest?: JsonRpcRequest;
   private firstMeta: Record<string, unknown> = {};
   private initResult?: Record<string, unknown>;
+  private probeTimer?: NodeJS.Timeout;
   private seq = 0;
   private readonly byUpstream = new Map<string, Upstream>();
   private readonly byClient = new Map<string, Upstream>();
@@ -116,12 +122,16 @@ export class ModernToLegacyBridge implements MessageChannel {
         return;
       }
       this.state = 'probing';
-      if (c.msg.method === 'server/discover') {
-        this.discoverRequest = c.msg;
-        return this.inner.send(text, opts);
-      }
-      this.held.push([text, opts]);
-      const probe = { jsonrpc: '2.0', id: `${BRIDGE_ID_PREFIX}discover`, method: 'server/discover', params: { _meta: this.firstMeta } };
+      // The probe goes under an id of the bridge, so a late answer (after the timeout) is known and dropped.
+      if (c.msg.method === 'server/discover') this.discoverRequest = c.msg;
+      else this.held.push([text, opts]);
+      const probe = { jsonrpc: '2.0', id: PROBE_ID, method: 'server/discover', params: c.msg.method === 'server/discover' ? c.msg.params : { _meta: this.firstMeta } };
+      this.probeTimer = setTimeout(() => {
+        if (this.state !== 'probing') return;
+        this.o.log.warn({ waitedMs: this.o.probeWaitMs ?? PROBE_WAIT_MS }, 'the upstream did not answer server/discover; taking it for a server of the 2025 line');
+        this.legacy();
+      }, this.o.probeWaitMs ?? PROBE_WAIT_MS);
+      this.probeTimer.unref();
       return this.inner.send(JSON.stringify(probe), { value: probe });
     }
     if (this.state !== 'bridged') {
@@ -133,6 +143,7 @@ export class ModernToLegacyBridge implements MessageChannel {
   }
 
   close(): Promise<void> {
+    clearTimeout(this.probeTimer);
     for (const u of this.byUpstream.values()) clearTimeout(u.timer);
     return this.inner.close();
   }
@@ -146,11 +157,17 @@ export class ModernToLegacyBridge implements MessageChannel {
   }
 
   private probeAnswer(frame: Frame, res: JsonRpcResponse): void {
+    clearTimeout(this.probeTimer);
     const r = !res.error && isPlainObject(res.result) ? res.result : undefined;
     const modern = Array.isArray(r?.supportedVersions) && r.supportedVersions.some(isModernVersion);
     if (modern) {
       this.state = 'pass';
-      if (this.discoverRequest) this.onframe?.(frame);
+      const asked = this.discoverRequest;
+      this.discoverRequest = undefined;
+      if (asked) {
+        const answer = { ...res, id: asked.id };
+        this.onframe?.({ ...frame, text: JSON.stringify(answer), value: answer, related: asked.id });
+      }
       return this.flush();
     }
     this.o.log.info({ probe: res.error?.message }, 'the upstream does not answer server/discover; bridging the stateless client to the 2025 line');
@@ -283,7 +300,7 @@ export class ModernToLegacyBridge implements MessageChannel {
 
   private fromServer(frame: Frame): void {
     const c = frame.value !== undefined && !Array.isArray(frame.value) ? classify(frame.value) : undefined;
-    if (this.state === 'probing' && c?.kind === 'response' && c.msg.id === (this.discoverRequest?.id ?? `${BRIDGE_ID_PREFIX}discover`)) return this.probeAnswer(frame, c.msg);
+    if (c?.kind === 'response' && c.msg.id === PROBE_ID) return this.state === 'probing' ? this.probeAnswer(frame, c.msg) : undefined;
     if (this.state === 'initializing' && c?.kind === 'response' && c.msg.id === `${BRIDGE_ID_PREFIX}init`) return this.initialized(c.msg);
     if (this.state !== 'bridged' || !c) return this.onframe?.(frame);
     if (c.kind === 'response') {
