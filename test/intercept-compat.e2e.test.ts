@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bin, connectClient, demoServer, readEvents, root, textOf, writePolicy, runToolgate as toolgate } from './helpers.js';
+import { connectClient, demoServer, readEvents, root, textOf, writePolicy, runToolgate as toolgate } from './helpers.js';
 
 async function waitForEvent(stateDir: string, match: (e: Record<string, any>) => boolean): Promise<Record<string, any>> {
   for (let i = 0; i < 100; i++) {

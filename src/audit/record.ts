@@ -53,7 +53,7 @@ const str = (v: unknown): string | null => {
 export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[] } = {}): RecordFields {
   // Every field that has no column goes into `data` (JSON), in the event's key order.
   let extra: Record<string, unknown> | null = null;
-  const ev = e as Record<string, unknown>;
+  const ev = e as unknown as Record<string, unknown>;
   for (const k of Object.keys(ev)) {
     if (COLUMN_KEYS.has(k)) continue;
     const v = ev[k];

@@ -16,37 +16,14 @@ import type { ApprovalDecider } from '../approval/types.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
-import { openTelemetry, telemetryConfig, type MetricsHandler } from '../metrics/index.js';
+import { openTelemetry, telemetryConfig } from '../metrics/index.js';
 import { VERSION } from './version.js';
 import { IdempotencyGate, IDEMPOTENCY_DB_FILE, SqliteIdempotencyStore, type IdempotencyStore } from '../idempotency/index.js';
 import { SpendLedger } from '../spend/index.js';
 import type { RunOptions } from './run.js';
+import type { GatewayCore } from '../runtime/index.js';
 
-export interface GatewayCore {
-  log: Logger;
-  stateDir: string;
-  instance: string;
-  configPath: string;
-  store: CounterStore;
-  failMode: StateFailMode;
-  events: EventSink & { close(): Promise<void> };
-  holder: PolicyHolder;
-  guard: CallGuard;
-  approvals: ApprovalHolder & ApprovalDecider;
-  /** Intercept's idempotency_window: answers kept in idempotency.db, or in Redis with --state-dsn. */
-  idempotency: IdempotencyGate;
-  /** Intercept's spend budgets, kept in the counter store. */
-  spend: SpendLedger;
-  /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
-  metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
-  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
-  pinsFor(server: string, policy?: () => CompiledPolicy): PinChecker;
-  emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
-  /** Emit the startup event. */
-  started(server: string, extra?: Partial<GatewayEvent>): void;
-  /** Emit shutdown and close everything, in order. */
-  close(): Promise<void>;
-}
+export type { GatewayCore };
 
 export interface CoreExtras {
   /** Watch `configPath` as the policy (default true); `toolgate serve` watches one policy per server itself. */

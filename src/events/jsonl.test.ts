@@ -162,8 +162,8 @@ describe('JsonlEventSink', () => {
     const warnings: string[] = [];
     const sink = new JsonlEventSink({ stateDir: freshStateDir(), instance: 'bigint', warn: (m) => warnings.push(m) });
     sink.emit(ev(1));
-    sink.emit(ev(2, { weird: 10n }));
-    sink.emit(ev(3, { weird: 11n }));
+    sink.emit(ev(2, { checkpoint: 10n }));
+    sink.emit(ev(3, { checkpoint: 11n }));
     sink.emit(ev(4));
     await sink.close();
     assert.deepEqual(lines(sink.file).map((e) => e.ts), [ev(1).ts, ev(4).ts]);

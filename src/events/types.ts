@@ -70,12 +70,49 @@ export interface GatewayEvent {
   state?: 'unavailable';
   /** Why the store was unreachable (never contains the DSN's password). */
   state_error?: string;
+  /** 'decision': an allowed call's record, journaled before it is forwarded (its outcome follows in a record of its own). */
+  stage?: 'decision' | 'outcome' | 'payment';
+  /** The call's arguments (policy `audit.capture_args` only), already redacted by the emitter. */
+  args?: unknown;
+  /** Argument paths the audit store redacts again when it writes `args`. */
+  redact?: string[];
+  /** The client cancelled the call after it was forwarded (its counters stay). */
+  cancelled?: boolean;
+  /** The protocol version the call was made under. */
+  protocol_version?: string;
+  /** 2026-07-28 input rounds the call went through. */
+  input_rounds?: number;
+  /** The request id of the round this decision continues. */
+  continues?: string | number;
+  /** The task the server made of the call (tasks extension). */
+  task_id?: string;
+  /** idempotency_window: the key a replayed or recorded call is kept under. */
+  idempotency_key?: string;
+  /** spend budgets: the price a paid call reserved. */
+  spend?: string;
+  /** approval_approved|denied: the approver's name was proven by a credential (not declared). */
+  approver_verified?: boolean;
+  // tool_pin
+  pin_mode?: string;
+  pin_server?: string;
+  pinned_hash?: string;
+  hash?: string;
+  // policy_mismatch: the nearest tool names the server does list
+  suggestions?: string[];
+  /** config_reload: the file is a grant's own policy. */
+  grant_policy?: boolean;
+  // audit_checkpoint: the signed chain head (src/audit/checkpoint.ts)
+  checkpoint?: unknown;
   // startup / reload / shutdown
   config?: string;
-  status?: 'success' | 'failure';
+  /** success|failure (startup, reload, pins); auth_denied: the HTTP status answered. */
+  status?: 'success' | 'failure' | number;
   pid?: number;
   state_backend?: string;
-  [extra: string]: unknown;
+  /** startup: the state DSN with any password masked (Intercept's event field). */
+  state_dsn?: string;
+  /** startup: what a call meets while the counter store is unreachable (--state-fail-mode). */
+  state_fail_mode?: string;
 }
 
 export interface EventSink {

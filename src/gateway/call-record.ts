@@ -97,7 +97,7 @@ export class CallRecorder {
     const f = fields as Record<string, unknown>;
     for (const k in f) {
       const v = f[k];
-      if (v !== undefined) event[k] = v;
+      if (v !== undefined) (event as unknown as Record<string, unknown>)[k] = v;
     }
     if (this.o.identity !== undefined) event.identity = this.o.identity;
     if (this.o.server !== undefined) event.server = this.o.server;

@@ -3,6 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
+import { isLoopback } from '../http/index.js';
 
 export interface SecurityOptions {
   /** The address the listener is bound to. */
@@ -19,10 +20,7 @@ export type Verdict = { ok: true } | { ok: false; status: number; message: strin
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
 
-export function isLoopback(addr: string): boolean {
-  const a = addr.replace(/^\[|\]$/g, '').toLowerCase();
-  return a === 'localhost' || a === '::1' || /^127\.\d+\.\d+\.\d+$/.test(a) || a === '::ffff:127.0.0.1';
-}
+export { isLoopback };
 
 function isWildcard(addr: string): boolean {
   return addr === '0.0.0.0' || addr === '::' || addr === '[::]';

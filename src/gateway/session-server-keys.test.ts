@@ -8,27 +8,9 @@ import { compilePolicy } from '../policy/index.js';
 import { MemoryCounterStore } from '../state/index.js';
 import { MemorySink } from '../events/index.js';
 import { silentLogger } from '../log/index.js';
-import type { Frame, MessageChannel } from '../mcp/channel.js';
+import { Peer } from '../../test/support/peer.js';
 import { CallGuard } from './guard.js';
 import { GatewaySession } from './session.js';
-
-class Channel implements MessageChannel {
-  onframe?: (frame: Frame) => void;
-  onclose?: (reason?: Error) => void;
-  readonly sent: string[] = [];
-  private waiters: Array<() => void> = [];
-  send(text: string): void {
-    this.sent.push(text);
-    for (const w of this.waiters.splice(0)) w();
-  }
-  async close(): Promise<void> {}
-  receive(text: string): void {
-    this.onframe?.({ text, value: JSON.parse(text) });
-  }
-  async until(n: number): Promise<void> {
-    while (this.sent.length < n) await new Promise<void>((r) => this.waiters.push(r));
-  }
-}
 
 const policy = (() => {
   const r = compilePolicy('version: "1"\nhide:\n  - delete_repo\n', 'test.yaml');
@@ -37,10 +19,10 @@ const policy = (() => {
 })();
 
 function open() {
-  const down = new Channel();
-  const up = new Channel();
+  const [down, client] = Peer.link();
+  const [up, server] = Peer.link();
   new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events: new MemorySink(), log: silentLogger(), instance: 't', sessionId: 's' });
-  return { down, up };
+  return { client, server };
 }
 
 const safe = { name: 'echo', inputSchema: { type: 'object' } };
@@ -48,12 +30,12 @@ const hidden = { name: 'delete_repo', inputSchema: { type: 'object' } };
 
 /** Send a tools/list, let the server answer with `answer` (text), return what the client got. */
 async function listThrough(answer: (id: number) => string): Promise<string> {
-  const { down, up } = open();
-  down.receive('{"jsonrpc":"2.0","id":7,"method":"tools/list"}');
-  await up.until(1);
-  up.receive(answer(7));
-  await down.until(1);
-  return down.sent[0]!;
+  const { client, server } = open();
+  client.sendText('{"jsonrpc":"2.0","id":7,"method":"tools/list"}');
+  await server.until(1);
+  server.sendText(answer(7));
+  await client.until(1);
+  return client.texts[0]!;
 }
 
 test('positive control: a plain answer is filtered (the hidden tool is withheld, the other passes)', async () => {

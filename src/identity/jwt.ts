@@ -2,6 +2,7 @@
 // the grant it stands for. Keys come from a file (PEM public key, X.509
 // certificate, JWK, JWKS, or an HS256 secret) or from a JWKS URL.
 import { readFileSync } from 'node:fs';
+import { isLoopback } from '../http/index.js';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -117,10 +118,6 @@ function secretBytes(s: string | Uint8Array): Uint8Array {
   const bytes = typeof s === 'string' ? new TextEncoder().encode(s) : s;
   if (bytes.length < 32) throw new Error('JWT: an HS256 secret must be at least 32 bytes');
   return bytes;
-}
-
-function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === '[::1]' || host === '::1' || host === 'localhost';
 }
 
 async function loadKeyFile(file: string, algorithms: JwtAlgorithm[] | undefined): Promise<KeySource> {

@@ -1,6 +1,6 @@
 // The checks of the metrics flags, apart from the server: config.ts runs them at
 // every start, and a gateway without --metrics-port should not load node:http.
-import { isLoopback } from '../gateway/listener-security.js';
+import { isLoopback } from '../http/index.js';
 
 export const MIN_METRICS_KEY_LENGTH = 16;
 

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ATTR, CALL_SPAN, TracingSink, UPSTREAM_SPAN } from './tracing.js';
-import type { GatewayEvent } from '../events/types.js';
 
 function setup(now: () => number) {
   const exporter = new InMemorySpanExporter();

@@ -1,6 +1,9 @@
 // `toolgate test`: policy unit tests. A test file names a policy (or holds it inline)
-// and a list of calls with the expected outcome; cases run in order against one fresh
-// in-memory counter store through the production CallGuard, on a simulated clock.
+// and a list of calls with the expected outcome; cases run in order through the
+// gateway's own session (through-session.ts) against one fresh in-memory counter
+// store, on a simulated clock. Not yet through the session: policies with
+// idempotency_window or spend, and paid cases (price:), which run on the guard
+// and the same idempotency and spend rooms (intercept-extras.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
@@ -13,10 +16,11 @@ import { CallGuard } from '../gateway/guard.js';
 import type { SettleOutcome } from '../gateway/guard.js';
 import { MemoryCounterStore } from '../state/memory.js';
 import { checkArguments, TaintStore } from '../guards/index.js';
+import { SessionRunner, type CaseCall, type Upstream } from './through-session.js';
 import { InterceptExtras } from './intercept-extras.js';
 import { parseBudget } from '../policy/index.js';
 
-export type Upstream = 'ok' | 'error' | 'tool_error';
+export type { Upstream };
 
 export interface TestCase {
   name: string;
@@ -236,10 +240,39 @@ function loadPolicy(spec: TestSpec): { ok: true; policy: CompiledPolicy; file: s
   };
 }
 
-/** Run parsed cases in order against one fresh counter store on a simulated clock. */
+/**
+ * Run parsed cases in order through the gateway's own session (through-session.ts),
+ * against one fresh counter store on a simulated clock.
+ */
 export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Promise<FileResult> {
   const loaded = loadPolicy(spec);
   if (!loaded.ok) return { file: spec.file, errors: loaded.errors, cases: [] };
+  const p = loaded.policy;
+  if (p.idempotencyWindowMs !== undefined || p.spend !== undefined || spec.cases.some((c) => c.price !== undefined)) return runSpecDirect(spec, loaded, opts);
+  let now = spec.start ?? opts.now ?? Date.now();
+  const runner = new SessionRunner(loaded.policy, new MemoryCounterStore(), () => now);
+  const results: CaseResult[] = [];
+  try {
+    for (const c of spec.cases) {
+      if (c.at !== undefined) now = c.at;
+      const call: CaseCall = { tool: c.tool, args: c.args, upstream: c.upstream, approved: c.approved !== false };
+      if (c.identity !== undefined) call.identity = c.identity;
+      if (c.session !== undefined) call.session = c.session;
+      const got: CaseResult['got'] = await runner.run(call);
+      const expected: CaseResult['expected'] = { decision: c.expect };
+      if (c.message !== undefined) expected.message = c.message;
+      if (c.rule !== undefined) expected.rule = c.rule;
+      const failures = failuresOf(c, got);
+      results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
+    }
+  } finally {
+    await runner.close();
+  }
+  return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
+}
+
+/** idempotency_window and spend cases, not yet through the session: the guard and the same rooms (intercept-extras.ts). */
+async function runSpecDirect(spec: TestSpec, loaded: { policy: CompiledPolicy; file: string }, opts: { now?: number }): Promise<FileResult> {
   let now = spec.start ?? opts.now ?? Date.now();
   const store = new MemoryCounterStore();
   const guard = new CallGuard(store, () => now);
@@ -286,33 +319,38 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
       got = { decision: 'deny', rule: verdict.rule, message: `${DENIAL_PREFIX} ${verdict.message}`, reason: verdict.reason };
       if (verdict.pointer) got.pointer = verdict.pointer;
     }
-    const failures: string[] = [];
-    if (got.decision !== c.expect) {
-      failures.push(
-        got.decision === 'deny'
-          ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
-          : got.decision === 'approval'
-            ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
-            : got.decision === 'would_deny'
-              ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
-              : got.decision === 'replay'
-                ? `expected ${c.expect}, got replay (an identical successful call inside idempotency_window answers it)`
-                : `expected ${c.expect}, got allow`,
-      );
-    } else if (got.decision !== 'allow' && got.decision !== 'replay') {
-      if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
-        failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
-      }
-      if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
-    } else if (c.message !== undefined || c.rule !== undefined) {
-      failures.push('message and rule can only be checked on denied calls, would-deny calls and approvals');
-    }
+    const failures = failuresOf(c, got);
     results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
   }
   return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
 }
 
-/** Read, parse and run one test file. */
+/** Why a case's outcome is not the expected one (empty: it passed). */
+function failuresOf(c: TestCase, got: CaseResult['got']): string[] {
+  const failures: string[] = [];
+  if (got.decision !== c.expect) {
+    failures.push(
+      got.decision === 'deny'
+        ? `expected ${c.expect}, got deny by rule ${JSON.stringify(got.rule)}: ${got.message}`
+        : got.decision === 'approval'
+          ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
+          : got.decision === 'would_deny'
+            ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
+            : got.decision === 'replay'
+              ? `expected ${c.expect}, got replay (an identical successful call inside idempotency_window answers it)`
+              : `expected ${c.expect}, got allow`,
+    );
+  } else if (got.decision !== 'allow' && got.decision !== 'replay') {
+    if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
+      failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
+    }
+    if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
+  } else if (c.message !== undefined || c.rule !== undefined) {
+    failures.push('message and rule can only be checked on denied calls, would-deny calls and approvals');
+  }
+  return failures;
+}
+
 /**
  * Read, parse and run one test file. `policy` runs the cases against another policy file
  * instead of the one the test file names (e.g. the JSON twin of a YAML policy).

@@ -24,7 +24,7 @@ import { oauthListenerOptions, openUpstreamLogins } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
-import type { GatewayCore } from '../cli/gateway-core.js';
+import type { GatewayCore } from '../runtime/index.js';
 import type { Logger } from '../log/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';

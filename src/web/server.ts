@@ -33,6 +33,7 @@ import {
 } from './auth.js';
 import { CALL_STATUSES, DashboardData, type CallFilter, type DashboardDataOptions } from './data.js';
 import { loadStaticAssets, loginPage, type StaticAsset } from './pages.js';
+import { isLoopback } from '../http/index.js';
 
 export interface DashboardOptions {
   stateDir: string;
@@ -360,11 +361,7 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-/** Whether an address only reaches this machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+export { isLoopback };
 
 /** Serve the dashboard alone on bind:port (default 127.0.0.1, port 0: any free port). */
 export async function startDashboard(o: StartDashboardOptions): Promise<RunningDashboard> {

@@ -5,6 +5,8 @@ import { MemoryChannel } from '../../src/mcp/memory.js';
 export class Peer {
   /** Every message received, parsed, in order. */
   readonly received: any[] = [];
+  /** The same messages as received, as text. */
+  readonly texts: string[] = [];
   closed = false;
   /** A scripted other side: what it returns for a received message (undefined: nothing) is sent back. */
   reply?: (message: any) => unknown;
@@ -13,6 +15,7 @@ export class Peer {
   constructor(readonly end: MemoryChannel) {
     end.onframe = (f) => {
       this.received.push(f.value);
+      this.texts.push(f.text);
       const answer = this.reply?.(f.value);
       if (answer !== undefined) this.send(answer);
       this.wake();
@@ -31,6 +34,11 @@ export class Peer {
 
   send(message: unknown): void {
     this.end.send(JSON.stringify(message));
+  }
+
+  /** Send text as it is (it need not be valid JSON). */
+  sendText(text: string): void {
+    this.end.send(text);
   }
 
   /** Waits until `pred` holds for a received message, and returns it. */
