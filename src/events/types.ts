@@ -19,6 +19,12 @@ export type EventType =
   | 'approval_denied'
   | 'approval_expired'
   | 'approval_abandoned'
+  // The retry model (Intercept's): an identical request shared, an approval used by a call, and
+  // given back when that call failed upstream; a webhook notification that could not be delivered.
+  | 'approval_reused'
+  | 'approval_consumed'
+  | 'approval_rolled_back'
+  | 'approval_webhook_failed'
   // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
   | 'audit_checkpoint';
 

@@ -18,8 +18,10 @@ import {
 import { decide, DENIAL_PREFIX, isToolVisible, type ApprovalRequirement, type CompiledPolicy, type WouldDeny } from '../policy/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { previewCut, redactArgs } from '../approval/redact.js';
-import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
-import { approverVerified, SELF_APPROVER } from '../approval/types.js';
+import type { ApprovalHolder, Elicit, HeldApproval } from '../approval/queue.js';
+import { approverVerified, SELF_APPROVER, type ApprovalRecord } from '../approval/types.js';
+import { approvalFingerprint } from '../approval/fingerprint.js';
+import { approvalRequired } from '../approval/retry.js';
 import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
@@ -47,7 +49,7 @@ export interface SessionOptions {
   identity?: string;
   server?: string;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
-  approvals?: Pick<ApprovalQueue, 'open'>;
+  approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
   callerDenial?: string;
   /** While a call waits for approval, progress notifications go out this often (ms; default 10000) if the client sent a progressToken. */
@@ -155,6 +157,8 @@ interface PendingCall {
   /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
   args?: unknown;
   approvalId?: string;
+  /** The approval this call used up: given back when the call fails upstream. */
+  consumedApproval?: string;
   /** Allowed while the state store was unreachable (fail-open): audited as such. */
   state?: 'unavailable';
   stateError?: string;
@@ -253,7 +257,7 @@ export class GatewaySession {
     o.downstream.onframe = (f) => this.fromDownstream(f);
     o.upstream.onframe = (f) => this.fromUpstream(f);
     o.downstream.onclose = () => {
-      this.releaseHeld('the client disconnected before a decision; the call was not executed');
+      this.releaseHeld();
       this.releaseParked();
       this.releaseInFlight();
       this.onclose?.('downstream');
@@ -553,7 +557,7 @@ export class GatewaySession {
       // the call is sent (in order from then on) once approved.
       slot.done = true;
       this.flushOutbox();
-      await this.holdForApproval(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started }, progress);
+      await this.approvalGate(req, batch, { name, args, argsHash: hashArgs(), policy, verdict, started }, progress);
       return;
     }
 
@@ -708,7 +712,7 @@ export class GatewaySession {
     req: JsonRpcRequest,
     batch: Batch | undefined,
     slot: Slot,
-    c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; protocol?: string },
+    c: { name: string; args: Record<string, unknown>; argsHash?: string; captured?: unknown; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; approvalId?: string; consumedApproval?: string; protocol?: string },
     progress: CallProgress = {},
   ): Promise<void> {
     const { name, captured, policy, verdict, started } = c;
@@ -717,6 +721,7 @@ export class GatewaySession {
       slot.done = true;
       this.flushOutbox();
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
+      if (c.consumedApproval) this.giveBack(c.consumedApproval, { tool: name, request_id: req.id });
       const latency = performance.now() - started;
       this.emitCall({ tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency });
       this.deliver(errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'), batch);
@@ -736,6 +741,7 @@ export class GatewaySession {
       stateError: verdict.stateError,
       wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
+      ...(c.consumedApproval ? { consumedApproval: c.consumedApproval } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
     };
     // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
@@ -763,8 +769,10 @@ export class GatewaySession {
     if (typeof rid !== 'string' && typeof rid !== 'number') return false;
     const h = this.held.get(idKey(rid));
     if (h) {
+      // The client gave up (cancelled, or its request timed out): the request stays
+      // pending, and once approved the identical retry passes once (retry model).
       h.silent = true;
-      h.held.abandon('the client cancelled the call; it was not executed');
+      h.held.detach();
       return true;
     }
     const pending = this.calls.get(idKey(rid));
@@ -776,7 +784,14 @@ export class GatewaySession {
 
   // ---- approval -----------------------------------------------------------
 
-  private async holdForApproval(
+  /**
+   * A call a require_approval rule matched. An approved, unused request for exactly this
+   * call (its fingerprint: tool, identity, canonical arguments, rule, policy revision) is
+   * consumed, and the call passes: once. Otherwise the retry model (Intercept's) refuses
+   * at once with the request's id (-32003); the hold model holds the call while the
+   * client waits.
+   */
+  private async approvalGate(
     req: JsonRpcRequest,
     batch: Batch | undefined,
     c: { name: string; args: Record<string, unknown>; argsHash: string; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number },
@@ -784,14 +799,14 @@ export class GatewaySession {
   ): Promise<void> {
     const { name, argsHash, policy, verdict, started } = c;
     const requirement = verdict.approval!;
-    const key = idKey(req.id);
     const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, policy_hash: policy.hash };
     const failClosed = (message: string, err?: unknown) => {
       if (err !== undefined) this.o.log.error({ err, tool: name }, 'approval request failed');
       this.emitCall({ ...base, decision: err === undefined ? 'denied' : 'error', reason: 'approval_unavailable', message, latency_ms: performance.now() - started });
       this.deliver(resultResponse(req.id, denialResult(message)), batch);
     };
-    if (!this.o.approvals) {
+    const approvals = this.o.approvals;
+    if (!approvals) {
       failClosed(`Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
       return;
     }
@@ -803,9 +818,30 @@ export class GatewaySession {
       this.deliver(resultResponse(req.id, denialResult(message)), batch);
       return;
     }
-    let held: HeldApproval;
+    const fingerprint = approvalFingerprint({ tool: name, identity: this.o.identity, rule: requirement.rule, rulePointer: requirement.pointer, policyHash: policy.hash, argsSha256: argsHash });
+    let consumed: ApprovalRecord | undefined;
+    let open: ApprovalRecord | undefined;
     try {
-      held = this.o.approvals.open(
+      consumed = await approvals.consume(fingerprint);
+      if (!consumed && requirement.model !== 'retry') open = await approvals.pending(fingerprint);
+    } catch (err) {
+      failClosed('toolgate could not read the approval queue for this call; denied', err);
+      return;
+    }
+    if (consumed) {
+      this.emitEvent('approval_consumed', { ...base, approval_id: consumed.id, decided_by: consumed.decidedBy, approval_channel: consumed.channel, approver_verified: approverVerified(consumed) });
+      await this.forwardApproved(req, batch, c, consumed, progress);
+      return;
+    }
+    if (requirement.model !== 'retry') {
+      // A request left pending by a held call whose client gave up is answered like the retry model's.
+      if (open?.model === 'retry') this.refuseForApproval(req, batch, base, open, true, started);
+      else await this.holdForApproval(req, batch, { ...c, fingerprint }, progress);
+      return;
+    }
+    let requested: { record: ApprovalRecord; reused: boolean };
+    try {
+      requested = await approvals.request(
         {
           tool: name,
           argsSha256: argsHash,
@@ -819,17 +855,72 @@ export class GatewaySession {
           ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
           policyHash: policy.hash,
           instance: this.o.instance,
+          fingerprint,
+          model: 'retry',
         },
-        this.clientElicits ? { elicit: this.elicit } : {},
+        policy.approvals?.dedupeWindowMs,
       );
     } catch (err) {
       failClosed('toolgate could not store the approval request for this call; denied', err);
       return;
     }
+    const r = requested.record;
+    if (!requested.reused) {
+      this.emitEvent('approval_requested', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString(), message: requirement.message, approval_model: 'retry', approvers: r.approvers, identity: this.o.identity });
+      this.o.log.info({ approval: r.id, tool: name, identity: this.o.identity }, `call needs approval: toolgate approvals approve ${r.id}, then the identical retry runs once`);
+    }
+    this.refuseForApproval(req, batch, base, r, requested.reused, started);
+  }
+
+  /** The retry model's refusal: JSON-RPC -32003 with the approval id and what to do. */
+  private refuseForApproval(req: JsonRpcRequest, batch: Batch | undefined, base: Partial<GatewayEvent>, r: ApprovalRecord, reused: boolean, started: number): void {
+    if (reused) this.emitEvent('approval_reused', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString() });
+    const { message, data } = approvalRequired(r);
+    this.emitCall({ ...base, decision: 'denied', reason: 'approval_required', message, approval_id: r.id, latency_ms: performance.now() - started });
+    this.deliver(errorResponse(req.id, ErrorCode.ApprovalRequired, message, data), batch);
+  }
+
+  private async holdForApproval(
+    req: JsonRpcRequest,
+    batch: Batch | undefined,
+    c: { name: string; args: Record<string, unknown>; argsHash: string; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number; fingerprint: string },
+    progress: CallProgress,
+  ): Promise<void> {
+    const { name, argsHash, policy, verdict, started } = c;
+    const requirement = verdict.approval!;
+    const key = idKey(req.id);
+    const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, policy_hash: policy.hash };
+    let held: HeldApproval;
+    try {
+      held = this.o.approvals!.open(
+        {
+          tool: name,
+          argsSha256: argsHash,
+          argsPreview: redactArgs(c.args),
+          rule: requirement.rule,
+          rulePointer: requirement.pointer,
+          timeoutMs: requirement.timeoutMs,
+          approvers: approversOf(requirement),
+          ...(requirement.message !== undefined ? { message: requirement.message } : {}),
+          session: this.id,
+          ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
+          policyHash: policy.hash,
+          instance: this.o.instance,
+          fingerprint: c.fingerprint,
+        },
+        this.clientElicits ? { elicit: this.elicit } : {},
+      );
+    } catch (err) {
+      this.o.log.error({ err, tool: name }, 'approval request failed');
+      const message = 'toolgate could not store the approval request for this call; denied';
+      this.emitCall({ ...base, decision: 'error', reason: 'approval_unavailable', message, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      return;
+    }
     const record = held.record;
     const entry: HeldCall = { held, silent: false };
     this.held.set(key, entry);
-    this.emitEvent('approval_requested', { ...base, approval_id: record.id, expires_at: new Date(record.expiresAt).toISOString(), message: requirement.message });
+    this.emitEvent('approval_requested', { ...base, approval_id: record.id, expires_at: new Date(record.expiresAt).toISOString(), message: requirement.message, approval_model: 'hold', approvers: record.approvers, identity: this.o.identity });
     this.o.log.info({ approval: record.id, tool: name, identity: this.o.identity }, `call held for approval: toolgate approvals approve ${record.id}`);
     const stopProgress = this.progressWhileWaiting(req, record.id, record.expiresAt);
 
@@ -837,6 +928,11 @@ export class GatewaySession {
     stopProgress();
     this.held.delete(key);
     const r = outcome.record;
+    if (outcome.status === 'detached') {
+      // Not executed, not answered (the client is gone); the request stays pending for the identical retry.
+      this.emitCall({ ...base, decision: 'denied', reason: 'approval_detached', message: outcome.message, approval_id: r.id, latency_ms: performance.now() - started });
+      return;
+    }
     this.emitEvent(`approval_${outcome.status}`, {
       ...base,
       approval_id: r.id,
@@ -854,15 +950,48 @@ export class GatewaySession {
       if (!entry.silent) this.deliver(entry.answer ?? resultResponse(req.id, denialResult(message)), batch);
       return;
     }
+    // The approval is used up by this call (exactly once: an identical retry elsewhere may have taken it).
+    let mine: boolean;
+    try {
+      mine = await this.o.approvals!.consumeById(r.id);
+    } catch (err) {
+      this.o.log.error({ err, tool: name }, 'consuming the approval failed');
+      mine = false;
+    }
+    if (!mine) {
+      const message = `approval ${r.id} was already used by another call (or could not be recorded as used); denied`;
+      this.emitCall({ ...base, decision: 'denied', reason: 'approval_consumed', message, approval_id: r.id, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      return;
+    }
+    this.emitEvent('approval_consumed', { ...base, approval_id: r.id, decided_by: r.decidedBy, approval_channel: r.channel, approver_verified: approverVerified(r) });
+    await this.forwardApproved(req, batch, c, r, progress);
+  }
 
-    // Approved: decide again under the policy in force now (it may have changed while the
-    // call waited: denied, hidden, a withheld pin), reserve the counters, then forward exactly
-    // the decided call.
+  /**
+   * An approval was consumed for this call: decide again under the policy in force now
+   * (it may have changed: denied, hidden, a withheld pin), reserve the counters, then
+   * forward exactly the decided call. A call refused here gives the approval back.
+   */
+  private async forwardApproved(
+    req: JsonRpcRequest,
+    batch: Batch | undefined,
+    c: { name: string; args: Record<string, unknown>; argsHash: string; policy: CompiledPolicy; verdict: Extract<GuardVerdict, { allowed: true }>; started: number },
+    r: ApprovalRecord,
+    progress: CallProgress,
+  ): Promise<void> {
+    const { name, argsHash, started } = c;
+    const requirement = c.verdict.approval!;
+    const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, approval_id: r.id };
+    const refuse = (reason: string, message: string, fields: Partial<GatewayEvent> = {}, decision: 'denied' | 'error' = 'denied') => {
+      this.giveBack(r.id, base);
+      this.emitCall({ ...base, policy_hash: current.hash, decision, reason, message, ...fields, latency_ms: performance.now() - started });
+      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+    };
     const current = this.o.policy();
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) {
-      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: 'pin_changed', rule: '(pinned definition changed)', message: pinRefusal, approval_id: r.id, latency_ms: performance.now() - started });
-      this.deliver(resultResponse(req.id, denialResult(pinRefusal)), batch);
+      refuse('pin_changed', pinRefusal, { rule: '(pinned definition changed)' });
       return;
     }
     let reserved: GuardVerdict;
@@ -872,18 +1001,29 @@ export class GatewaySession {
       reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
-      const message = 'toolgate could not reserve counters for this approved call (state store unavailable); denied';
-      this.emitCall({ ...base, decision: 'error', reason: 'decision_error', message, approval_id: r.id, latency_ms: performance.now() - started });
-      this.deliver(resultResponse(req.id, denialResult(message)), batch);
+      refuse('decision_error', 'toolgate could not reserve counters for this approved call (state store unavailable); denied', {}, 'error');
       return;
     }
     if (!reserved.allowed) {
-      this.emitCall({ ...base, policy_hash: current.hash, decision: 'denied', reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, message: reserved.message, approval_id: r.id, latency_ms: performance.now() - started });
-      this.deliver(resultResponse(req.id, denialResult(reserved.message)), batch);
+      refuse(reserved.reason, reserved.message, { rule: reserved.rule, rule_pointer: reserved.pointer });
       return;
     }
     progress.slot = this.reserveSlot();
-    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
+    await this.forwardDecided(req, batch, progress.slot, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, consumedApproval: r.id, protocol: metaProtocolVersion(req.params) ?? this.legacyVersion }, progress);
+  }
+
+  /** The call that consumed an approval did not run (or failed upstream): the identical retry may use it again. */
+  private giveBack(id: string, fields: Partial<GatewayEvent>): void {
+    const approvals = this.o.approvals;
+    if (!approvals) return;
+    Promise.resolve()
+      .then(() => approvals.rollback(id))
+      .then(
+        (done) => {
+          if (done) this.emitEvent('approval_rolled_back', { ...fields, approval_id: id });
+        },
+        (err: unknown) => this.o.log.error({ err, approval: id }, 'giving an approval back failed; it stays used'),
+      );
   }
 
   /** Progress notifications to a client that sent a progressToken, while its call waits. */
@@ -937,12 +1077,12 @@ export class GatewaySession {
     this.clientElicits = caps !== undefined && isPlainObject(caps.elicitation);
   }
 
-  /** Abandon every call waiting for approval (the client left, the upstream died). */
-  private releaseHeld(reason: string): void {
+  /** Stop waiting for every held call (the client left): each request stays pending for the identical retry. */
+  private releaseHeld(): void {
     this.elicits.clear(); // the client is gone: no cancellations to send
     for (const h of this.held.values()) {
       h.silent = true;
-      h.held.abandon(reason);
+      h.held.detach();
     }
   }
 
@@ -1144,6 +1284,11 @@ export class GatewaySession {
       this.recordOutcome(call, outcome);
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'recording a call outcome failed');
+    }
+    // A failed call gives its approval back (Intercept: a JSON-RPC error or isError: true); one
+    // the server may have acted on (cancelled, abandoned, the link broke after sending) keeps it used.
+    if (call.consumedApproval && (outcome === 'rpc_error' || outcome === 'tool_error' || (outcome === 'transport_error' && !call.sent))) {
+      this.giveBack(call.consumedApproval, { tool: call.tool, request_id: call.id, outcome });
     }
     try {
       // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.

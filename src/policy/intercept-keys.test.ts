@@ -52,10 +52,12 @@ test('the keys toolgate does not enforce yet are warnings that name them; the ex
   const r = compilePolicy(EXAMPLE, 'p.yaml');
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
   const w = r.policy.warnings ?? [];
-  for (const key of ['approvals.notify.webhook', 'approvals.dedupe_window', 'idempotency_window', 'spend']) {
+  for (const key of ['idempotency_window', 'spend']) {
     assert.ok(w.some((x) => x.includes(`${key} is NOT enforced by toolgate yet`)), `${key}: ${w.join('\n')}`);
   }
-  assert.equal(w.length, 4, w.join('\n'));
+  // Enforced (the approvals room): no warning.
+  assert.ok(!w.some((x) => /approvals\.(notify|dedupe)/.test(x)), w.join('\n'));
+  assert.equal(w.length, 2, w.join('\n'));
 });
 
 test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLayer JSON cannot hold', () => {

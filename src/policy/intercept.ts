@@ -43,6 +43,8 @@ export interface RawApproval {
   approvers: Array<{ name: string; at: number }> | null;
   approversAt: number;
   selfApproval: boolean;
+  /** toolgate: `hold` (wait while the client waits) or `retry` (Intercept's: refuse with an id, pass the approved retry). */
+  model?: At<string>;
   at: number;
 }
 
@@ -141,7 +143,9 @@ export const RULE_MODES = ['enforce', 'monitor'] as const;
 const GUARDED_RULE_KEYS = RULE_KEYS.filter((k) => k !== 'name');
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
-export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
+export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval', 'model'] as const;
+/** How a held call is answered: toolgate's hold-while-the-client-waits, or Intercept's refuse-then-retry. */
+export const APPROVAL_MODELS = ['hold', 'retry'] as const;
 /** Rule actions: Intercept's evaluate and deny, and toolgate's allow, deny_if and require_approval. */
 export const ACTIONS = ['evaluate', 'deny', 'allow', 'deny_if', 'require_approval'] as const;
 /** Counter scopes (toolgate): `grant` is PolicyLayer's word for `identity`. */
@@ -222,6 +226,8 @@ function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: n
       a.approversAt = vAt;
     } else if (f.key === 'self_approval') {
       a.selfApproval = decodeBool(ctx, f.value, `${where}.self_approval`, f.keyOffset);
+    } else if (f.key === 'model') {
+      a.model = { value: decodeString(ctx, f.value, `${where}.model`, f.keyOffset), at: vAt };
     }
   }
   return a;
@@ -533,6 +539,9 @@ export function validateApproval(where: string, a: RawApproval, issues: Issue[],
       issues.push({ offset: a.timeoutAt, message: `${where}: ${timeoutKey} must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
     }
   }
+  if (a.model && !(APPROVAL_MODELS as readonly string[]).includes(a.model.value)) {
+    issues.push({ offset: a.model.at, message: `${where}: model must be "hold" or "retry", got ${goQuote(a.model.value)}`, fix: 'use hold (the call waits while the client waits) or retry (refused at once with an approval id; the identical retry passes once approved)' });
+  }
   if (a.approvers) {
     if (a.approvers.length === 0) issues.push({ offset: a.approversAt, message: `${where}: approvers must not be empty`, fix: 'name at least one approver, or remove the field to let any approver decide' });
     a.approvers.forEach((x, i) => {
@@ -672,12 +681,8 @@ function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[
       ok = false;
     }
     if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL such as https://hooks.example.com/approvals' });
-    warnings.push({ offset: a.webhookUrl.at, message: NOT_ENFORCED.webhook, fix: NOT_ENFORCED.webhookFix });
   }
-  if (a?.dedupeWindow) {
-    duration('approvals.dedupe_window', a.dedupeWindow);
-    warnings.push({ offset: a.dedupeWindow.at, message: NOT_ENFORCED.dedupe, fix: NOT_ENFORCED.dedupeFix });
-  }
+  if (a?.dedupeWindow) duration('approvals.dedupe_window', a.dedupeWindow);
   if (cfg.idempotencyWindow) {
     duration('idempotency_window', cfg.idempotencyWindow);
     warnings.push({ offset: cfg.idempotencyWindow.at, message: NOT_ENFORCED.idempotency, fix: NOT_ENFORCED.idempotencyFix });
@@ -692,10 +697,6 @@ function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[
 
 /** What of Intercept's newer keys toolgate reads but does not enforce yet (issue 19). */
 export const NOT_ENFORCED = {
-  webhook: 'approvals.notify.webhook is NOT enforced by toolgate yet: no webhook is sent when a call is held for approval',
-  webhookFix: 'approvers see held calls with `toolgate approvals list`, the dashboard or the approval API',
-  dedupe: 'approvals.dedupe_window is NOT enforced by toolgate yet: identical held calls are separate approval requests',
-  dedupeFix: 'remove it, or accept one approval request per held call',
   idempotency: 'idempotency_window is NOT enforced by toolgate yet: a retried call reaches the server again and counts again',
   idempotencyFix: 'make the server idempotent, or limit retries with a rate_limit rule',
   spend: 'spend is NOT enforced by toolgate yet: payment challenges are not read, so no spend budget (per_call, daily) is applied',

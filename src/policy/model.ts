@@ -27,6 +27,20 @@ export interface ApprovalRequirement {
   message?: string;
   /** The calling identity may approve its own call (e.g. through MCP elicitation). Default false. */
   selfApproval?: boolean;
+  /**
+   * hold (default): the call waits while the client waits. retry (Intercept's model, chosen by
+   * its keys or `approval.model: retry`): refused at once with an approval id; once approved,
+   * the identical retry passes exactly once.
+   */
+  model?: 'hold' | 'retry';
+}
+
+/** Intercept's top-level `approvals:` block. */
+export interface ApprovalSettings {
+  /** POSTed (signed) on approval_requested. */
+  webhookUrl?: string;
+  /** Identical requests inside this window share one pending approval; absent: any pending one is shared. */
+  dedupeWindowMs?: number;
 }
 
 export interface CompiledCondition {
@@ -105,6 +119,8 @@ export interface CompiledPolicy {
   pin?: 'off' | 'warn' | 'enforce';
   /** toolgate: what the audit log keeps of arguments (nothing by default; secrets are always redacted). */
   audit?: { captureArgs: boolean; redact: string[] };
+  /** Intercept's `approvals:` block (webhook, dedupe window). */
+  approvals?: ApprovalSettings;
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
   /** Problems that do not stop the policy (unknown keys), as `file:line:col` texts. Not hashed. */
