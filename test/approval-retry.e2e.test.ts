@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectClient, demoServer, readEvents, runToolgate as toolgate, textOf, writePolicy } from './helpers.js';
+import { connectClient, demoServer, filesContaining, readEvents, runToolgate as toolgate, textOf, writePolicy } from './helpers.js';
 
 const POLICY = `version: "1"
 tools:
@@ -158,3 +158,113 @@ tools:
     await client.close();
   }
 });
+
+/** The admin API's URL, from the gateway's stderr. */
+async function adminUrl(transport: { stderr: import('node:stream').Stream | null }): Promise<string> {
+  const stderr = transport.stderr as unknown as NodeJS.ReadableStream;
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no admin API line on stderr: ${text}`)), 10_000);
+    stderr.on('data', (c: Buffer) => {
+      text += c.toString();
+      const m = /toolgate admin API on (http:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+}
+
+test("Intercept's admin API (--enable-admin-api, loopback only): pending, pending/ID, approve/ID, deny/ID; the approved retry passes once", async () => {
+  const { policy, stateDir } = writePolicy(POLICY);
+  const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--enable-admin-api', '--admin-addr', '127.0.0.1:0'] });
+  const base = await adminUrl(transport);
+  try {
+    const args = { amount: 1200, currency: 'usd' };
+    const { id } = await refusal(client, 'create_charge', args);
+    const pending = (await (await fetch(`${base}/pending`)).json()) as { approvals: Array<{ id: string }> };
+    assert.deepEqual(pending.approvals.map((a) => a.id), [id]);
+    assert.equal(((await (await fetch(`${base}/pending/${id}`)).json()) as { approval: { tool: string } }).approval.tool, 'create_charge');
+    assert.equal((await fetch(`${base}/pending/apr_ffffffffffffffff`)).status, 404);
+    assert.equal((await fetch(`${base}/approve/${id}`)).status, 405, 'GET cannot approve');
+    assert.equal((await fetch(`${base}/approve/${id}`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status, 403, 'a browser page cannot approve');
+    const ok = await fetch(`${base}/approve/${id}`, { method: 'POST', body: JSON.stringify({ reason: 'fine', by: 'ops' }) });
+    assert.equal(ok.status, 200);
+    assert.equal((await fetch(`${base}/approve/${id}`, { method: 'POST' })).status, 409, 'decided once');
+    assert.equal(textOf(await client.callTool({ name: 'create_charge', arguments: args })), 'Charged 12.00 USD.');
+    const second = await refusal(client, 'create_charge', args);
+    assert.notEqual(second.id, id);
+    assert.equal((await fetch(`${base}/deny/${second.id}`, { method: 'POST', body: '{"reason":"no"}' })).status, 200);
+    assert.notEqual((await refusal(client, 'create_charge', args)).id, second.id, 'a denied request is not reused');
+  } finally {
+    await client.close();
+  }
+  const bad = await toolgate('-c', policy, '--state-dir', stateDir, '--enable-admin-api', '--admin-addr', '0.0.0.0:9111', '--', process.execPath, demoServer);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--admin-addr must be a loopback address/);
+});
+
+test('approval webhooks: signed POST on approval_requested, verified by a real receiver; an unreachable receiver leaves an event and the call flow unaffected', async () => {
+  const { createServer } = await import('node:http');
+  const { createHmac, timingSafeEqual } = await import('node:crypto');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const secret = 'whsec-0123456789abcdef-approvals';
+  const received: Array<{ body: Record<string, unknown>; verified: boolean }> = [];
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const ts = Number(req.headers['x-toolgate-timestamp']);
+      const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`);
+      const got = Buffer.from(String(req.headers['x-toolgate-signature'] ?? ''));
+      const fresh = Math.abs(Date.now() / 1000 - ts) < 300;
+      received.push({ body: JSON.parse(raw) as Record<string, unknown>, verified: fresh && got.length === expected.length && timingSafeEqual(got, expected) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  const port = (receiver.address() as import('node:net').AddressInfo).port;
+  const hooked = (url: string) => `${POLICY}approvals:\n  notify:\n    webhook:\n      url: "${url}"\n`;
+  try {
+    const { policy, stateDir, dir } = writePolicy(hooked(`http://127.0.0.1:${port}/hook`));
+    const secretFile = join(dir, 'webhook.secret');
+    writeFileSync(secretFile, `${secret}\n`);
+    const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--approval-webhook-secret-file', secretFile] });
+    let stderr = '';
+    (transport.stderr as unknown as NodeJS.ReadableStream).on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      const { id } = await refusal(client, 'create_charge', { amount: 1, currency: 'usd' });
+      for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(received.length, 1);
+      assert.equal(received[0]!.verified, true, 'the signature verifies with the shared secret');
+      assert.equal(received[0]!.body.approval_id, id);
+      assert.equal(received[0]!.body.tool, 'create_charge');
+      await refusal(client, 'create_charge', { amount: 1, currency: 'usd' }); // reused: no second notification
+    } finally {
+      await client.close();
+    }
+    assert.equal(received.length, 1, 'one notification per request');
+    assert.ok(!stderr.includes(secret), 'the secret is never logged');
+    assert.ok(!filesHave(stateDir, secret), 'nor written to the state directory');
+
+    // Unreachable receiver: the call is answered at once all the same, and the failure is an event.
+    const down = writePolicy(hooked('http://127.0.0.1:1/hook'));
+    const c2 = await connectClient(down.policy, down.stateDir, [process.execPath, demoServer]);
+    try {
+      await refusal(c2.client, 'create_charge', { amount: 2, currency: 'usd' });
+      for (let i = 0; i < 400 && !readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.ok(readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'), 'the failed delivery is recorded');
+    } finally {
+      await c2.client.close();
+    }
+  } finally {
+    receiver.close();
+  }
+});
+
+function filesHave(dir: string, needle: string): boolean {
+  return filesContaining(dir, needle).length > 0;
+}
