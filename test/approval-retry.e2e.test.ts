@@ -67,6 +67,9 @@ test('retry model: refused at once with an apr_ id -> approved from the CLI -> t
     const denied = await toolgate('approvals', 'deny', other.id, '--reason', 'no', '--state-dir', stateDir);
     assert.equal(denied.code, 0, denied.stderr);
     assert.notEqual((await toolgate('approvals', 'approve', other.id, '--state-dir', stateDir)).code, 0);
+    const afterDenial = await refusal(client, 'create_charge', { amount: 5001, currency: 'usd' });
+    assert.notEqual(afterDenial.id, other.id);
+    assert.match(afterDenial.message, new RegExp(`The previous request ${other.id} was denied by \\S+: no\\. `), 'the agent learns the decision');
     const expired = await toolgate('approvals', 'expire', again.id, '--state-dir', stateDir);
     assert.equal(expired.code, 0, expired.stderr);
     assert.notEqual((await toolgate('approvals', 'approve', again.id, '--state-dir', stateDir)).code, 0);
@@ -76,7 +79,7 @@ test('retry model: refused at once with an apr_ id -> approved from the CLI -> t
   }
   const events = readEvents(stateDir);
   const types = new Set(events.map((e) => e.type));
-  for (const t of ['approval_requested', 'approval_reused', 'approval_consumed']) assert.ok(types.has(t), `${t} in the event log`);
+  for (const t of ['approval_requested', 'approval_reused', 'approval_approved', 'approval_denied', 'approval_expired', 'approval_consumed']) assert.ok(types.has(t), `${t} in the event log`);
   assert.equal(events.filter((e) => e.type === 'tool_call' && e.tool === 'create_charge' && e.decision === 'allowed' && e.stage === undefined).length, 1, 'one execution');
 });
 

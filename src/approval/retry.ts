@@ -20,9 +20,12 @@ export interface ApprovalRequiredData {
   human_instructions: string;
   /** Why it needs approval: the rule's on_deny, when it has one. */
   message?: string;
+  /** How the previous request for the same call ended (denied by whom and why, or expired). */
+  previous?: string;
 }
 
-export function approvalRequired(r: Pick<ApprovalRecord, 'id' | 'tool' | 'message' | 'expiresAt'>): { message: string; data: ApprovalRequiredData } {
+/** `before`: how the previous request for the same call ended (denied, expired), told first. */
+export function approvalRequired(r: Pick<ApprovalRecord, 'id' | 'tool' | 'message' | 'expiresAt'>, before?: string): { message: string; data: ApprovalRequiredData } {
   const data: ApprovalRequiredData = {
     approval_id: r.id,
     tool: r.tool,
@@ -32,5 +35,6 @@ export function approvalRequired(r: Pick<ApprovalRecord, 'id' | 'tool' | 'messag
     human_instructions: `Approve with \`toolgate approvals approve ${r.id}\` (or POST /api/approvals/approve/${r.id} on the admin API), or refuse with \`toolgate approvals deny ${r.id} --reason ...\`. The agent's identical retry then runs once.`,
   };
   if (r.message) data.message = r.message;
-  return { message: `${APPROVAL_REQUIRED_PREFIX} ${retryMessage(r)}`, data };
+  if (before) data.previous = before;
+  return { message: `${APPROVAL_REQUIRED_PREFIX} ${before ? `${before} ` : ''}${retryMessage(r)}`, data };
 }

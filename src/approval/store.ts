@@ -184,7 +184,7 @@ export class ApprovalStore implements ApprovalDecider {
     const now = this.clock();
     const since = dedupeWindowMs === undefined ? 0 : now - dedupeWindowMs;
     const row = this.db
-      .prepare<[string, number, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at > ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1")
+      .prepare<[string, number, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at > ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
       .get(fingerprint, now, since);
     return row ? toRecord(row) : undefined;
   }
@@ -224,7 +224,7 @@ export class ApprovalStore implements ApprovalDecider {
   /** The newest request with this fingerprint (why a retry is refused: denied, expired, consumed). */
   latest(fingerprint: string): ApprovalRecord | undefined {
     this.assertOpen();
-    const row = this.db.prepare<[string], Row>('SELECT * FROM approvals WHERE fingerprint = ? ORDER BY created_at DESC, id LIMIT 1').get(fingerprint);
+    const row = this.db.prepare<[string], Row>('SELECT * FROM approvals WHERE fingerprint = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(fingerprint);
     return row ? toRecord(row) : undefined;
   }
 

@@ -49,7 +49,7 @@ export interface SessionOptions {
   identity?: string;
   server?: string;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
-  approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback'>;
+  approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback' | 'latest'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
   callerDenial?: string;
   /** While a call waits for approval, progress notifications go out this often (ms; default 10000) if the client sent a progressToken. */
@@ -821,15 +821,20 @@ export class GatewaySession {
     const fingerprint = approvalFingerprint({ tool: name, identity: this.o.identity, rule: requirement.rule, rulePointer: requirement.pointer, policyHash: policy.hash, argsSha256: argsHash });
     let consumed: ApprovalRecord | undefined;
     let open: ApprovalRecord | undefined;
+    let prior: ApprovalRecord | undefined;
     try {
       consumed = await approvals.consume(fingerprint);
       if (!consumed && requirement.model !== 'retry') open = await approvals.pending(fingerprint);
+      if (!consumed && requirement.model === 'retry') prior = await approvals.latest(fingerprint);
     } catch (err) {
       failClosed('toolgate could not read the approval queue for this call; denied', err);
       return;
     }
     if (consumed) {
-      this.emitEvent('approval_consumed', { ...base, approval_id: consumed.id, decided_by: consumed.decidedBy, approval_channel: consumed.channel, approver_verified: approverVerified(consumed) });
+      // Nobody waited for the decision (retry model): the gateway reports it where it sees it, here.
+      const decision = { decided_by: consumed.decidedBy, approval_channel: consumed.channel, approver_verified: approverVerified(consumed) };
+      if (consumed.model === 'retry') this.emitEvent('approval_approved', { ...base, approval_id: consumed.id, ...decision, message: consumed.reason });
+      this.emitEvent('approval_consumed', { ...base, approval_id: consumed.id, ...decision });
       await this.forwardApproved(req, batch, c, consumed, progress);
       return;
     }
@@ -865,17 +870,25 @@ export class GatewaySession {
       return;
     }
     const r = requested.record;
+    // The previous request for this call ended without passing (denied, expired): said once, in
+    // the event log and to the agent, when its retry makes the new request.
+    let before: string | undefined;
+    if (!requested.reused && prior && prior.id !== r.id && (prior.status === 'denied' || prior.status === 'expired' || (prior.status === 'pending' && prior.expiresAt <= Date.now()))) {
+      const status = prior.status === 'denied' ? 'denied' : 'expired';
+      this.emitEvent(`approval_${status}`, { ...base, approval_id: prior.id, decided_by: prior.decidedBy, approval_channel: prior.channel, message: prior.reason });
+      before = status === 'denied' ? `The previous request ${prior.id} was denied by ${prior.decidedBy ?? 'an approver'}${prior.reason ? `: ${prior.reason}` : ''}.` : `The previous request ${prior.id} expired without a decision.`;
+    }
     if (!requested.reused) {
       this.emitEvent('approval_requested', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString(), message: requirement.message, approval_model: 'retry', approvers: r.approvers, identity: this.o.identity });
       this.o.log.info({ approval: r.id, tool: name, identity: this.o.identity }, `call needs approval: toolgate approvals approve ${r.id}, then the identical retry runs once`);
     }
-    this.refuseForApproval(req, batch, base, r, requested.reused, started);
+    this.refuseForApproval(req, batch, base, r, requested.reused, started, before);
   }
 
   /** The retry model's refusal: JSON-RPC -32003 with the approval id and what to do. */
-  private refuseForApproval(req: JsonRpcRequest, batch: Batch | undefined, base: Partial<GatewayEvent>, r: ApprovalRecord, reused: boolean, started: number): void {
+  private refuseForApproval(req: JsonRpcRequest, batch: Batch | undefined, base: Partial<GatewayEvent>, r: ApprovalRecord, reused: boolean, started: number, before?: string): void {
     if (reused) this.emitEvent('approval_reused', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString() });
-    const { message, data } = approvalRequired(r);
+    const { message, data } = approvalRequired(r, before);
     this.emitCall({ ...base, decision: 'denied', reason: 'approval_required', message, approval_id: r.id, latency_ms: performance.now() - started });
     this.deliver(errorResponse(req.id, ErrorCode.ApprovalRequired, message, data), batch);
   }
