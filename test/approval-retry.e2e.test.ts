@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 import { connectClient, demoServer, filesContaining, readEvents, runToolgate as toolgate, textOf, writePolicy } from './helpers.js';
 
 const POLICY = `version: "1"
@@ -125,6 +126,43 @@ test('exactly once across two gateway processes on one state dir, with concurren
   } finally {
     await a.client.close();
     await b.client.close();
+  }
+});
+
+const skipRedis = skipUnless('Redis', await probeRedis(REDIS_URL));
+
+test('exactly once across two gateway processes on Redis (--state-dsn), with concurrent retries; approved from the CLI', { skip: skipRedis }, async () => {
+  const prefix = uniquePrefix('e2e-retry');
+  const redis = ['--state-dsn', REDIS_URL, '--state-prefix', prefix];
+  const { policy, stateDir } = writePolicy(POLICY);
+  const { stateDir: otherDir } = writePolicy(POLICY); // separate state dirs: only Redis is shared
+  const a = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: redis });
+  const b = await connectClient(policy, otherDir, [process.execPath, demoServer], { extra: redis });
+  try {
+    const args = { amount: 300, currency: 'gbp' };
+    const { id } = await refusal(a.client, 'create_charge', args);
+    assert.equal((await refusal(b.client, 'create_charge', args)).id, id, 'the other instance shares the request');
+    const ok = await toolgate('approvals', 'approve', id, ...redis);
+    assert.equal(ok.code, 0, ok.stderr);
+    const attempts = [a.client, b.client].flatMap((c) => Array.from({ length: 6 }, () => c.callTool({ name: 'create_charge', arguments: args }).then((r) => textOf(r), (err: unknown) => (err instanceof McpError && err.code === -32003 ? 'refused' : `error: ${String(err)}`))));
+    const results = await Promise.all(attempts);
+    assert.equal(results.filter((r) => r === 'Charged 3.00 GBP.').length, 1, results.join('\n'));
+    assert.equal(results.filter((r) => r === 'refused').length, 11, results.join('\n'));
+    // A failed call gives the approval back on Redis too.
+    const f = await refusal(b.client, 'fail', {});
+    assert.equal((await toolgate('approvals', 'approve', f.id, ...redis)).code, 0);
+    assert.equal((await b.client.callTool({ name: 'fail', arguments: {} })).isError, true);
+    let back = false;
+    for (let i = 0; i < 50 && !back; i++) {
+      const shown = JSON.parse((await toolgate('approvals', 'show', f.id, '--json', ...redis)).stdout) as Record<string, unknown>;
+      back = shown.status === 'approved' && shown.consumed_at === null;
+      if (!back) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(back, 'rolled back: approved and unused again');
+  } finally {
+    await a.client.close();
+    await b.client.close();
+    await deletePrefix(REDIS_URL, prefix);
   }
 });
 
