@@ -277,13 +277,14 @@ test('approval webhooks: signed POST on approval_requested, verified by a real r
     let stderr = '';
     (transport.stderr as unknown as NodeJS.ReadableStream).on('data', (c: Buffer) => (stderr += c.toString()));
     try {
-      const { id } = await refusal(client, 'create_charge', { amount: 1, currency: 'usd' });
+      const { id } = await refusal(client, 'create_charge', { amount: 1, currency: 'usd-secret-marker' });
       for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       assert.equal(received.length, 1);
       assert.equal(received[0]!.verified, true, 'the signature verifies with the shared secret');
       assert.equal(received[0]!.body.approval_id, id);
       assert.equal(received[0]!.body.tool, 'create_charge');
-      await refusal(client, 'create_charge', { amount: 1, currency: 'usd' }); // reused: no second notification
+      assert.ok(!JSON.stringify(received[0]!.body).includes('usd-secret-marker'), 'never the arguments');
+      await refusal(client, 'create_charge', { amount: 1, currency: 'usd-secret-marker' }); // reused: no second notification
     } finally {
       await client.close();
     }
