@@ -94,7 +94,8 @@ export class RawGateway {
     this.proc.stdin.write((typeof value === 'string' ? value : JSON.stringify(value)) + '\n');
   }
 
-  waitFor(match: (m: unknown) => boolean, timeoutMs = 10_000): Promise<any> {
+  // 30 s: a limit on waiting, not a pass condition; two test files at once on 2 cores can take 10 s to start a gateway.
+  waitFor(match: (m: unknown) => boolean, timeoutMs = 30_000): Promise<any> {
     const found = this.messages.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -79,7 +79,8 @@ async function open(opts: Common): Promise<Decider> {
 function when(r: ApprovalRecord, now: number): string {
   if (r.status === 'pending') return `expires in ${formatDuration(Math.max(0, Math.round((r.expiresAt - now) / 1000) * 1000))}`;
   const by = r.decidedBy ? ` by ${r.decidedBy}` : '';
-  return `${r.status}${by}${r.reason ? `: ${r.reason}` : ''}`;
+  const used = r.consumedAt !== undefined ? ', used by a call' : r.status === 'approved' && r.model === 'retry' ? ', waiting for the retry' : '';
+  return `${r.status}${by}${used}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
 function printDecision(r: DecideResult, json: boolean | undefined): void {

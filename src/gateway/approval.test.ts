@@ -246,8 +246,9 @@ test('the client leaving stops waiting but keeps the request pending (not abando
     await t.down.close();
     await until('the request is detached', () => t.store.get(id)!.model === 'retry');
     assert.equal(t.store.get(id)!.status, 'pending');
-    const detached = t.events.events.filter((e) => e.type === 'tool_call' && e.reason === 'approval_detached');
-    assert.equal(detached.length, 1, 'the audit says the call was not executed and why');
+    const detached = () => t.events.events.filter((e) => e.type === 'tool_call' && e.reason === 'approval_detached');
+    await until('the audit says the call was not executed and why', () => detached().length === 1);
+    assert.equal(detached()[0]!.approval_id, id);
   } finally {
     t.cleanup();
   }

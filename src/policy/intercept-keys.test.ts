@@ -44,6 +44,8 @@ test('a negative budget, a non-number budget, a malformed webhook URL and a bad 
   expectError('version: "1"\nspend:\n  per_call: -0.5\ntools: {}\n', /spend\.per_call must not be negative, got -0\.5/, 3, 13);
   expectError('version: "1"\nspend:\n  daily: "fifty"\ntools: {}\n', /spend\.daily must be a number/, 3, 10);
   expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "hooks.example.com"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
+  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "https://u:pw@hooks.example.com/a"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
+  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "file:///etc/passwd"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
   expectError('version: "1"\nidempotency_window: 5 minutes\ntools: {}\n', /idempotency_window must be a positive duration/, 2, 21);
   expectError('version: "1"\napprovals:\n  dedupe_window: -1m\ntools: {}\n', /approvals\.dedupe_window must be a positive duration/, 3, 18);
 });

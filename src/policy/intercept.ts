@@ -676,11 +676,12 @@ function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[
     let ok = false;
     try {
       const u = new URL(a.webhookUrl.value);
-      ok = u.protocol === 'https:' || u.protocol === 'http:';
+      // Credentials in the URL would end up in logs and events: the signing secret authenticates instead.
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '';
     } catch {
       ok = false;
     }
-    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL such as https://hooks.example.com/approvals' });
+    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL without credentials, such as https://hooks.example.com/approvals (the receiver checks the signature)' });
   }
   if (a?.dedupeWindow) duration('approvals.dedupe_window', a.dedupeWindow);
   if (cfg.idempotencyWindow) {

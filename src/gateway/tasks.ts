@@ -1,0 +1,89 @@
+// Tasks extension: a decided tools/call the server turned into a task is
+// settled when the task reaches a terminal status (seen in a tasks/get answer
+// or a notification), or abandoned with its counters kept when never seen to end.
+import { isPlainObject, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import type { UpstreamOutcome } from '../events/types.js';
+import type { CallEnd, PendingCall } from './call-record.js';
+
+export interface TasksOptions {
+  /** How long a task keeps its reservation without a terminal status (ms; default: the task's ttlMs, at most 24 h, else 1 h). */
+  ttlMs?: number;
+  finish: (call: PendingCall, end: CallEnd, settleAs?: 'ok') => void;
+}
+
+export class TaskTracker {
+  private readonly parked = new Map<string, { call: PendingCall; timer: NodeJS.Timeout }>();
+  /** tasks/get requests in flight: request key -> task id. */
+  private readonly polls = new Map<string, string>();
+
+  constructor(private readonly o: TasksOptions) {}
+
+  get size(): number {
+    return this.parked.size;
+  }
+
+  /** A client's tasks/get (request key `key`): its answer may end a parked call. */
+  notePoll(key: string, params: unknown): void {
+    const taskId = isPlainObject(params) ? params.taskId : undefined;
+    if (typeof taskId === 'string' && this.parked.has(taskId)) this.polls.set(key, taskId);
+  }
+
+  forgetPoll(key: string): void {
+    this.polls.delete(key);
+  }
+
+  /** The answer to a request (key `key`): a tasks/get's answer carries the task's state. */
+  answered(key: string, res: JsonRpcResponse): void {
+    const taskId = this.polls.get(key);
+    if (taskId === undefined) return;
+    this.polls.delete(key);
+    if (isPlainObject(res.result)) this.status(taskId, isPlainObject(res.result.task) ? res.result.task : res.result);
+  }
+
+  /** A server notification: a pushed task state may end a parked call. */
+  notified(method: string, params: unknown): void {
+    if (method !== 'notifications/tasks' || !isPlainObject(params)) return;
+    const task = isPlainObject(params.task) ? params.task : params;
+    if (typeof task.taskId === 'string') this.status(task.taskId, task);
+  }
+
+  /** The answer was a task handle: the call ends when the task does. False when it names no task. */
+  park(call: PendingCall, result: Record<string, unknown>): boolean {
+    const task = isPlainObject(result.task) ? result.task : result;
+    const taskId = task.taskId;
+    if (typeof taskId !== 'string') return false;
+    const ttl = typeof task.ttlMs === 'number' && task.ttlMs > 0 ? Math.min(task.ttlMs, 86_400_000) : 3_600_000;
+    const timer = setTimeout(() => {
+      if (!this.parked.delete(taskId)) return;
+      // Never seen to end: the server accepted the work, so the counters stay.
+      this.o.finish(call, 'abandoned', 'ok');
+    }, this.o.ttlMs ?? ttl);
+    timer.unref();
+    this.parked.set(taskId, { call: { ...call, taskId }, timer });
+    this.status(taskId, task); // a task may be created already finished
+    return true;
+  }
+
+  /** The session ends: parked tasks keep their counters. */
+  releaseAll(): void {
+    for (const [id, t] of this.parked) {
+      this.parked.delete(id);
+      clearTimeout(t.timer);
+      this.o.finish(t.call, 'abandoned', 'ok');
+    }
+  }
+
+  /** A task's state: settle the call at a terminal status. */
+  private status(taskId: string, task: Record<string, unknown>): void {
+    const parked = this.parked.get(taskId);
+    if (!parked) return;
+    const status = task.status;
+    if (status !== 'completed' && status !== 'failed' && status !== 'cancelled') return;
+    this.parked.delete(taskId);
+    clearTimeout(parked.timer);
+    const result = isPlainObject(task.result) ? task.result : undefined;
+    const outcome: UpstreamOutcome | 'cancelled' =
+      status === 'failed' ? 'rpc_error' : status === 'cancelled' ? 'cancelled' : result?.isError === true ? 'tool_error' : 'ok';
+    this.o.finish(parked.call, outcome);
+  }
+}
