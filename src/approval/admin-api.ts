@@ -14,11 +14,23 @@
 // deny/:id) but not their prefix; `/api/approvals/` is toolgate's assumption.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostOnly, isLoopback } from '../gateway/listener-security.js';
 import { readJson, send, sendDecision } from './http.js';
 import { ADMIN_API_APPROVER, approvalJson, type ApprovalDecider } from './types.js';
 
 export const DEFAULT_ADMIN_ADDR = '127.0.0.1:9111';
+
+/** localhost, 127.0.0.0/8, ::1 (bracketed or not). */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** The host of a Host header (no port). */
+function hostOf(header: string): string {
+  const h = header.trim();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1);
+  return h.includes(':') && h.indexOf(':') === h.lastIndexOf(':') ? h.slice(0, h.indexOf(':')) : h;
+}
 const BASE = '/api/approvals';
 
 /** `host:port` (IPv6 in brackets) to its parts; throws a clear error for anything else or a non-loopback host. */
@@ -59,7 +71,7 @@ export async function startAdminApi(approvals: ApprovalDecider, addr = DEFAULT_A
 }
 
 async function handle(approvals: ApprovalDecider, req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
-  if (req.headers.origin !== undefined || !isLoopback(hostOnly(req.headers.host ?? ''))) {
+  if (req.headers.origin !== undefined || !isLoopback(hostOf(req.headers.host ?? ''))) {
     send(res, 403, { error: 'forbidden', message: 'the admin API answers local clients only (no Origin header, a loopback Host)' });
     return;
   }

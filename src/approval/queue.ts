@@ -284,6 +284,8 @@ export function outcomeMessage(r: ApprovalRecord): string {
     case 'denied':
       return `${lead}call to "${r.tool}" was denied by ${r.decidedBy ?? 'an approver'}${r.reason ? `: ${r.reason}` : ''}${ref}`;
     case 'expired':
+      // Expired by hand (`approvals expire`): who and why, as for a denial.
+      if (r.channel === 'cli' && r.decidedBy) return `${lead}call to "${r.tool}" was expired by ${r.decidedBy}${r.reason ? `: ${r.reason}` : ''}; denied${ref}`;
       return `${lead}call to "${r.tool}" needed approval and none came within ${formatDuration(r.expiresAt - r.createdAt)}; denied${ref}`;
     case 'abandoned':
       return `${lead}call to "${r.tool}" was abandoned: ${r.reason ?? 'no longer answerable'}${ref}`;

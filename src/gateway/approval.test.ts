@@ -254,6 +254,22 @@ test('the client leaving stops waiting but keeps the request pending (not abando
   }
 });
 
+test('the upstream closing while a call waits abandons it: answered with an error, recorded approval_abandoned, never executed', async () => {
+  const t = setup();
+  try {
+    t.call(6, 'create_charge', { amount: 3 });
+    const id = await pendingId(t.store);
+    await t.up.close();
+    const r = await t.response(6);
+    assert.equal(r.error.code, -32001);
+    assert.equal(t.store.get(id)!.status, 'abandoned');
+    assert.equal(t.events.ofType('approval_abandoned').length, 1);
+    assert.equal(t.queue.decide(id, { approve: true, by: 'alice', channel: 'cli' }).ok, false, 'an abandoned call cannot be approved later');
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('approved, but the quota ran out while waiting: denied by the rate limit', async () => {
   const t = setup({ limit: 1 });
   try {
