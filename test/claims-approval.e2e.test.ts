@@ -86,8 +86,10 @@ tools:
     rules:
       - name: "charges need a human"
         action: require_approval
-        approval: { timeout: 2s }
+        approval: { timeout: 10s }
 `);
+  // 10 s, not less: under load the CLI that lists and decides a request can take seconds to start,
+  // and a request that expired first would fail the approve step.
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
   const decide = async (verb: 'approve' | 'deny') => {
     const [p] = await pendingIn(stateDir);
@@ -102,7 +104,7 @@ tools:
     const denied = charge(200);
     await decide('deny');
     assert.match(textOf(await denied), /denied/);
-    assert.match(textOf(await charge(300)), /approval|timeout|no decision/i, 'expired after 2 s');
+    assert.match(textOf(await charge(300)), /approval|timeout|no decision/i, 'expired after 10 s');
     // The last one is held when the client goes away: its request stays pending (the identical retry converges on it).
     void charge(400).catch(() => undefined);
     assert.equal((await pendingIn(stateDir)).length, 1);

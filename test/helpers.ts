@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { after } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
@@ -66,6 +67,16 @@ export function textOf(result: unknown): string {
   return content.map((c) => c.text ?? '').join('');
 }
 
+/**
+ * Gateways a test started and did not stop (it failed before its close): killed
+ * when the file's tests end, so a failure is reported instead of the file's
+ * process waiting on their pipes forever.
+ */
+const liveGateways = new Set<ChildProcessWithoutNullStreams>();
+after(() => {
+  for (const p of liveGateways) p.kill('SIGKILL');
+});
+
 /** A raw line-level peer of the gateway, for messages the SDK client would refuse to send. */
 export class RawGateway {
   readonly proc: ChildProcessWithoutNullStreams;
@@ -76,6 +87,8 @@ export class RawGateway {
 
   constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
     this.proc = spawn(process.execPath, args, { env, stdio: 'pipe' });
+    liveGateways.add(this.proc);
+    this.proc.once('exit', () => liveGateways.delete(this.proc));
     this.proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     const rl = createInterface({ input: this.proc.stdout });
     rl.on('line', (line) => {

@@ -302,13 +302,13 @@ describe('the 2025 line is unchanged', () => {
     await denials(peer, stateDir, '2025-11-25', { allowed: 'echo', hidden: 'admin_reset', held: 'create_charge' });
   });
 
-  test('a 2025 client in front of a 2026-07-28-only server is told the versions do not meet, not that a transport failed', async () => {
+  test('a 2025 client in front of a 2026-07-28-only server, bridging off (--upstream-protocol 2025), is told the versions do not meet, not that a transport failed', async () => {
     const { policy, stateDir } = writePolicy(policyText);
     const port = await freePort();
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port) });
     cleanups.push(() => srv.stop());
     await srv.waitFor(/listening on port/);
-    const transport = new StdioV1({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`], stderr: 'pipe' });
+    const transport = new StdioV1({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-protocol', '2025'], stderr: 'pipe' });
     const client = new ClientV1({ name: 'e2e-v1', version: '1.0.0' }, { capabilities: {} });
     cleanups.push(() => client.close());
     await assert.rejects(client.connect(transport), (err: unknown) => {

@@ -20,6 +20,7 @@ export const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   scan: async () => (await import('./scan.js')).registerScan,
   pins: async () => (await import('./pins.js')).registerPins,
   grant: async () => (await import('./grant.js')).registerGrant,
+  auth: async () => (await import('./auth.js')).registerAuth,
   approvals: async () => (await import('./approvals.js')).registerApprovals,
   audit: async () => (await import('./audit.js')).registerAudit,
   status: async () => (await import('./status.js')).registerStatus,

@@ -21,6 +21,8 @@ import { DEFAULT_ADMIN_ADDR, parseAdminAddr, startAdminApi, type AdminApi } from
 import type { CompiledPolicy } from '../policy/index.js';
 import { openTelemetry, telemetryConfig, type MetricsHandler } from '../metrics/index.js';
 import { VERSION } from './version.js';
+import { IdempotencyGate, IDEMPOTENCY_DB_FILE, SqliteIdempotencyStore, type IdempotencyStore } from '../idempotency/index.js';
+import { SpendLedger } from '../spend/index.js';
 import type { RunOptions } from './run.js';
 
 export interface GatewayCore {
@@ -34,6 +36,10 @@ export interface GatewayCore {
   holder: PolicyHolder;
   guard: CallGuard;
   approvals: ApprovalHolder & ApprovalDecider;
+  /** Intercept's idempotency_window: answers kept in idempotency.db, or in Redis with --state-dsn. */
+  idempotency: IdempotencyGate;
+  /** Intercept's spend budgets, kept in the counter store. */
+  spend: SpendLedger;
   /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
   metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
   /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
@@ -145,6 +151,14 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     },
   });
   const events = new MultiSink([audit], { observers: [jsonl, webhooks, ...telemetry.sinks] });
+  // Idempotent answers live beside the counters: idempotency.db in the state dir, or the same Redis.
+  let idemStore: IdempotencyStore;
+  if (shared) {
+    const { RedisIdempotencyStore } = await import('../idempotency/redis.js');
+    idemStore = new RedisIdempotencyStore({ url: shared.url, ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}) });
+  } else idemStore = new SqliteIdempotencyStore(join(stateDir, IDEMPOTENCY_DB_FILE));
+  const idempotency = new IdempotencyGate(idemStore);
+  const spend = new SpendLedger(store);
   const holder = new PolicyHolder(configPath, policy);
   holderRef = holder;
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
@@ -191,6 +205,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     holder,
     guard,
     approvals,
+    idempotency,
+    spend,
     ...(telemetry.listenerHandler ? { metricsHandler: telemetry.listenerHandler } : {}),
     pinsFor: (server, policyOf = () => holder.current) => {
       trackPins(server);
@@ -216,6 +232,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       await events.close();
       await telemetry.close();
       await store.close();
+      await idemStore.close();
       pinStore.close();
       log.flush();
     },

@@ -10,11 +10,14 @@ import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
 import { openGatewayCore, type GatewayCore } from './gateway-core.js';
 import { clientStdioChannel } from '../mcp/stdio.js';
-import { openUpstream, parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { openUpstream, parseHeaders, type UpstreamHandle, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { bridgeUpstream, type UpstreamProtocol } from '../bridge/index.js';
+import type { Logger } from 'pino';
 import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthFromFlags, upstreamTokensFor } from '../oauth/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
@@ -44,6 +47,18 @@ function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
   }
   const [cmd, ...args] = command as [string, ...string[]];
   return { kind: 'command', command: cmd, args };
+}
+
+/**
+ * The upstream behind the bridge between protocol generations. A channel opened
+ * for the stateless lane is replaced by one for a 2025 session when the server
+ * turns out to speak only that line.
+ */
+function openBridged(spec: UpstreamSpec, opts: RunOptions, log: Logger, extra: Parameters<typeof openUpstream>[2] = {}): UpstreamHandle {
+  const upstream = openUpstream(spec, log, extra);
+  const reopen = extra.stateless && spec.kind === 'url' ? () => openUpstream(spec, log).channel : undefined;
+  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log, ...(reopen ? { reopen } : {}) });
+  return { ...upstream, channel, close: spec.kind === 'url' ? () => channel.close() : upstream.close };
 }
 
 function serverName(spec: UpstreamSpec): string {
@@ -81,11 +96,14 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   const port = positiveInt(opts.port, '--port', 8080, true);
   const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
   const core = await setupCore(opts);
+  // toolgate's own OAuth login to the upstream (toolgate auth login URL): the token goes upstream, refreshed.
+  const upstreamTokens = opts.upstreamOauth ? await upstreamTokensFor(spec, opts, core.stateDir, core.log).catch(async (err: unknown) => { await core.close(); throw err; }) : undefined;
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
   core.started(server, { pin_server: pinServer });
 
   const shutdown = async (code: number) => {
+    await upstreamTokens?.close();
     await core.close();
     process.exitCode = code;
     setTimeout(() => process.exit(process.exitCode), 200).unref();
@@ -109,6 +127,8 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(generation ? { generation } : {}),
     });
@@ -116,7 +136,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
 
   if (transport === 'stdio') {
     // stdio downstream bridged to an upstream URL.
-    const upstream = openUpstream(spec, core.log);
+    const upstream = openBridged(spec, opts, core.log);
     const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
     const session = newSession(downstream, randomUUID(), upstream.channel, identity);
     core.log.info({ policy: core.configPath, upstream: opts.upstream }, 'toolgate started (stdio -> HTTP)');
@@ -137,6 +157,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     ...(opts.jwtKeyFile || opts.jwtJwksUrl
       ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
       : {}),
+    ...oauthFromFlags(opts, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
   });
   let listener: Listener;
   let url: string;
@@ -147,6 +168,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       port,
       apiKeys,
       ...(auth.check ? { authenticate: auth.check } : {}),
+      ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
       insecureNoAuth: opts.insecureNoAuth,
       allowedHosts: opts.allowedHost,
       allowedOrigins: opts.allowedOrigin,
@@ -159,7 +181,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       openSession: (id, downstream, ended, caller) => {
         // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
         const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
-        const upstream = openUpstream(spec, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const upstream = openBridged(spec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
         const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
         session.onclose = (side) => {
           if (side === 'upstream') ended('the upstream closed');

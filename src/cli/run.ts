@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LOG_FORMATS, parseLogLevelFlag } from '../log/levels.js';
+import type { BridgeLog, UpstreamProtocol } from '../bridge/index.js';
 
 export interface RunOptions {
   config?: string;
@@ -22,6 +23,7 @@ export interface RunOptions {
   port?: string;
   identity?: string;
   upstreamTransport?: string;
+  upstreamProtocol?: string;
   apiKey?: string[];
   apiKeyFile?: string;
   insecureNoAuth?: boolean;
@@ -45,6 +47,10 @@ export interface RunOptions {
   jwtClaim?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  oauth?: string;
+  oauthIssuer?: string;
+  upstreamOauth?: boolean;
+  tokenKeyFile?: string;
   metricsPort?: string;
   metricsBind?: string;
   metricsKey?: string;
@@ -78,6 +84,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
     .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
+    .addOption(new Option('--upstream-protocol <revision>', 'what the server speaks: auto (find out; bridge a client of the other generation), 2025 (the initialize line), 2026-07-28 (the stateless revision)').choices(['auto', '2025', '2026-07-28']).default('auto'))
     .option('--header <header>', 'header for upstream requests, "Name: value" (repeatable)', collect)
     .option('--bind <addr>', 'listener address for --transport http|sse (default 127.0.0.1)')
     .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
@@ -88,6 +95,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--jwt-claim <claim>', 'the JWT claim naming the grant (default sub)')
     .option('--jwt-issuer <iss>', 'required JWT issuer')
     .option('--jwt-audience <aud>', 'required JWT audience')
+    .option('--oauth <file>', 'be an OAuth 2.1 protected resource: accept access tokens as this file says (issuer, scope_tools, ...; README "OAuth")')
+    .option('--upstream-oauth', 'send the --upstream server the OAuth token of `toolgate auth login URL`, refreshed before it expires')
+    .option('--token-key-file <file>', 'the key upstream OAuth tokens are encrypted with (default $TOOLGATE_TOKEN_KEY)')
+    .option('--oauth-issuer <url>', 'be an OAuth 2.1 protected resource for tokens of this authorization server (the simple form of --oauth)')
     .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')
     .option('--allowed-host <host>', 'another Host name the listener may be reached as (repeatable)', collect)
     .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
@@ -143,7 +154,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   // policy is loaded (its stdin is ours); a policy that does not load ends the
   // server again. Then the start gate lets the client's initialize through
   // while the stores open; every other message waits for the session.
-  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, clientStdioChannel, wireLimitsFrom, WIRE_LIMIT_FLAGS, StartGate } = await import('./stdio-start.js');
+  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, clientStdioChannel, wireLimitsFrom, WIRE_LIMIT_FLAGS, StartGate, bridgeUpstream } = await import('./stdio-start.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
   const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
@@ -151,6 +162,7 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   try {
     // A cached policy compiles without the YAML reader; only a miss loads the parser.
     const configPath = resolve(opts.config);
+    let bridgeLog: BridgeLog | undefined;
     const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
     const cached = loadCachedPolicyFile(configPath, cache);
     let policy = cached?.policy;
@@ -166,7 +178,12 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
     // Every client line is admitted here, before the start gate sees it.
     const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
-    const gate = new StartGate(downstream, child.channel);
+    // The bridge between protocol generations sits below the gate: the client's initialize may be answered from server/discover.
+    const upstream = bridgeUpstream(child.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, {
+      // The logger is made after the gate opens; the bridge logs only once it has heard the server.
+      log: { info: (o: object, m: string) => bridgeLog?.info(o, m), warn: (o: object, m: string) => bridgeLog?.warn(o, m) },
+    });
+    const gate = new StartGate(downstream, upstream);
     if (cached) {
       // The cache is a head start, never trusted over the file: the file's own parse
       // decides (while the client's initialize crosses the gate), before any call is.
@@ -181,11 +198,12 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
     const log = createLogger(opts.logLevel, opts.logFormat);
+    bridgeLog = log;
     const core = await openGatewayCore(opts, configPath, policy, log);
     const pinServer = opts.serverName ?? command.join(' ');
     const session = new GatewaySession({
       downstream,
-      upstream: child.channel,
+      upstream,
       policy: () => core.holder.current,
       guard: core.guard,
       events: core.events,
@@ -196,6 +214,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       server,
       pins: core.pinsFor(pinServer),
       approvals: core.approvals,
+      idempotency: core.idempotency,
+      spend: core.spend,
       callerDenial: identity ? callerDenial(identity) : undefined,
       limits,
     });

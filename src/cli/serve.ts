@@ -49,7 +49,7 @@ async function serve(opts: ServeFlags): Promise<void> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${JSON.stringify(opts.port)}`);
   }
   const { checkListenerAuth } = await import('../gateway/listener.js');
-  checkListenerAuth(opts.bind ?? config.listen.bind, config.listen.apiKeys, config.listen.insecureNoAuth);
+  checkListenerAuth(opts.bind ?? config.listen.bind, config.listen.oauth ? ['(oauth)'] : config.listen.apiKeys, config.listen.insecureNoAuth);
 
   const [{ createLogger }, { openGatewayCore }] = await Promise.all([import('../log/index.js'), import('./gateway-core.js')]);
   const log = createLogger(opts.logLevel, opts.logFormat);

@@ -8,3 +8,4 @@ export { resolveStateDir } from '../state/dir.js';
 export { clientStdioChannel } from '../mcp/stdio.js';
 export { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 export { StartGate } from '../gateway/start-gate.js';
+export { bridgeUpstream } from '../bridge/index.js';

@@ -11,6 +11,8 @@ export type EventType =
   | 'config_warning'
   | 'shutdown'
   | 'tool_pin'
+  // What a guard (src/guards) found or did on one call: kinds and counts, never the values.
+  | 'tool_guard'
   // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).
   | 'policy_mismatch'
   // A call held for a human decision, and how that ended (see src/approval).
@@ -26,7 +28,9 @@ export type EventType =
   | 'approval_rolled_back'
   | 'approval_webhook_failed'
   // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
-  | 'audit_checkpoint';
+  | 'audit_checkpoint'
+  // A bearer credential refused at the HTTP listener (OAuth: expired, wrong audience, keys unreachable, ...); never the credential.
+  | 'auth_denied';
 
 export type CallDecision = 'allowed' | 'denied' | 'would_deny' | 'error';
 /**

@@ -14,6 +14,9 @@ import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { denialResult, sha256Canonical, type CallEnd, type CallFields, type PendingCall } from './call-record.js';
 import { unwrapRequestState } from './round-token.js';
 import type { InputRounds } from './rounds.js';
+import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
+import type { Payments } from './payments.js';
+import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 
 /** An allowed verdict. */
 export type Allowed = Extract<GuardVerdict, { allowed: true }>;
@@ -54,6 +57,14 @@ export interface ForwardContext {
   /** The approval this call uses up (given back if the call fails upstream). */
   consumedApproval?: string;
   protocol?: string;
+  /** Its idempotency_window claim, carried by the forwarded call. */
+  ticket?: IdempotencyTicket;
+}
+
+/** What the session lends one call's decision: freeing its outbox place while it waits for an identical call. */
+export interface CallHooks {
+  /** The call waits (idempotency_window): its place is given up; the returned function takes a new one. */
+  onWait?: () => () => void;
 }
 
 export interface CallFlowOptions {
@@ -71,6 +82,16 @@ export interface CallFlowOptions {
   legacyVersion: () => string | undefined;
   upstreamOpen: () => boolean;
   finish: (call: PendingCall, end: CallEnd) => void;
+  /** Intercept's idempotency_window (absent: not applied). */
+  idempotency?: IdempotencyGate;
+  /** The server this session reaches (part of an idempotency key; the taint guard's origin in serve). */
+  server?: string;
+  /** Intercept's spend budgets on paid calls. */
+  payments: Payments;
+  /** Taint fingerprints; default: the process's store. */
+  taint?: TaintStore;
+  /** Record what a guard found or did (a `tool_guard` event). */
+  guardEvent: (fields: CallFields) => void;
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
@@ -78,13 +99,18 @@ const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorRespon
 export class CallFlow {
   constructor(private readonly o: CallFlowOptions) {}
 
+  /** What the guards (src/guards) need to know about a call of `tool` in this session. */
+  guardContext(tool: string): GuardContext {
+    return { policy: this.o.policy(), tool, session: this.o.session, taint: this.o.taint ?? sharedTaint, ...(this.o.server !== undefined ? { server: this.o.server } : {}), ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}) };
+  }
+
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
-  decide(req: JsonRpcRequest): CallStep | Promise<CallStep> {
+  decide(req: JsonRpcRequest, hooks: CallHooks = {}): CallStep | Promise<CallStep> {
     const started = performance.now();
     const params = req.params;
     const name = isPlainObject(params) ? params.name : undefined;
-    const args = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
-    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(args)) {
+    const given = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
+    if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(given)) {
       const problem = !isPlainObject(params) ? 'params must be an object' : typeof name !== 'string' ? 'params.name must be a string' : 'params.arguments must be an object';
       return {
         kind: 'answer',
@@ -92,11 +118,23 @@ export class CallFlow {
         response: errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`),
       };
     }
+    // What is decided and sent: a guard may redact it (src/guards).
+    let args: Record<string, unknown> = given;
     // The arguments' hash goes in the call's record. On the forwarding path it
     // is taken once the call has left, off the call's latency.
     let argsHash: string | undefined;
     const hashArgs = (): string => (argsHash ??= sha256Canonical(args));
     const protocol = metaProtocolVersion(params) ?? this.o.legacyVersion();
+    const guarded = checkArguments(this.guardContext(name), args);
+    for (const r of guarded.records) this.o.guardEvent({ tool: name, request_id: req.id, ...r });
+    if (!guarded.ok) {
+      const message = guarded.message;
+      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'guard', message, args_sha256: hashArgs(), policy_hash: this.o.policy().hash, latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+    }
+    if (guarded.changed) {
+      args = guarded.args;
+      req = { ...req, params: { ...params, arguments: args } };
+    }
     if (typeof params.requestState === 'string') {
       const token = unwrapRequestState(params.requestState);
       if (token === 'forged') {
@@ -109,7 +147,7 @@ export class CallFlow {
       }
       if (token) {
         // The server gets back exactly the requestState it wrote (or none).
-        const restored: Record<string, unknown> = { ...params };
+        const restored: Record<string, unknown> = { ...(req.params as Record<string, unknown>) };
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
@@ -121,7 +159,7 @@ export class CallFlow {
       const message = this.o.callerDenial;
       return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message, args_sha256: hashArgs(), latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
     }
-    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash);
+    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks);
   }
 
   private async decidePolicy(
@@ -132,6 +170,7 @@ export class CallFlow {
     started: number,
     protocol: string | undefined,
     hashSoFar: () => string | undefined,
+    hooks: CallHooks,
   ): Promise<CallStep> {
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
@@ -144,6 +183,52 @@ export class CallFlow {
     if (ambiguity !== undefined) return deny({ reason: 'invalid_call' }, ambiguity);
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) return deny({ reason: 'pin_changed', rule: '(pinned definition changed)' }, pinRefusal);
+    // Intercept's idempotency_window: a replay is answered here, before any counter counts it.
+    let ticket: IdempotencyTicket | undefined;
+    if (policy.idempotencyWindowMs !== undefined && this.o.idempotency) {
+      const pure = decide(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, new Map());
+      if (pure.allowed && !pure.approval) {
+        const key = idempotencyKey({ server: this.o.server, identity: this.o.identity, tool: name, argsSha256: hashArgs() });
+        let begun;
+        try {
+          begun = await this.o.idempotency.begin(key, policy.idempotencyWindowMs, hooks.onWait);
+        } catch (err) {
+          this.o.log.error({ err, tool: name }, 'idempotency check failed');
+          return deny({ decision: 'error', reason: 'decision_error' }, 'toolgate could not check idempotency_window for this call (state store unavailable); denied');
+        }
+        if (begun.kind === 'replay') {
+          return {
+            kind: 'answer',
+            record: { tool: name, request_id: req.id, decision: 'allowed', reason: 'idempotent_replay', outcome: 'ok', idempotency_key: key, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+            response: resultResponse(req.id, begun.result),
+          };
+        }
+        ticket = begun.ticket;
+      }
+    }
+    let step: CallStep | undefined;
+    try {
+      step = await this.decideGuarded(req, name, args, hashArgs, started, protocol, hashSoFar, policy, captured, deny, ticket);
+      return step;
+    } finally {
+      // Not forwarded (denied, held, failed): an identical call waiting for this one runs on its own.
+      if (ticket && step?.kind !== 'forward') await ticket.release().catch((err: unknown) => this.o.log.error({ err }, 'releasing an idempotency claim failed'));
+    }
+  }
+
+  private async decideGuarded(
+    req: JsonRpcRequest,
+    name: string,
+    args: Record<string, unknown>,
+    hashArgs: () => string,
+    started: number,
+    protocol: string | undefined,
+    hashSoFar: () => string | undefined,
+    policy: CompiledPolicy,
+    captured: unknown,
+    deny: (fields: CallFields, message: string) => CallStep,
+    ticket: IdempotencyTicket | undefined,
+  ): Promise<CallStep> {
     let verdict: GuardVerdict;
     try {
       verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, { holdForApproval: true });
@@ -160,7 +245,7 @@ export class CallFlow {
     }
     // The call waits without holding the outbox: later messages go on, and it is sent (in order from then on) once approved.
     if (verdict.approval) return { kind: 'hold', request: req, hold: { name, args, argsHash: hashArgs(), policy, verdict, started } };
-    return this.forward(req, { name, args, argsHash: hashSoFar(), captured, policy, verdict, started, protocol });
+    return this.forward(req, { name, args, argsHash: hashSoFar(), captured, policy, verdict, started, protocol, ...(ticket ? { ticket } : {}) });
   }
 
   /** An allowed call: forwarded, or (the upstream is gone) its counters rolled back and answered with an error. */
@@ -173,6 +258,16 @@ export class CallFlow {
         kind: 'answer',
         record: { tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency },
         response: upstreamNotRunning(req),
+      };
+    }
+    // Intercept's spend: a paid call (it carries a payment credential) reserves its price first.
+    const paid = await this.o.payments.reserve(req, policy);
+    if (!paid.ok) {
+      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
+      return {
+        kind: 'answer',
+        record: { tool: name, request_id: req.id, decision: paid.reason === 'decision_error' ? 'error' : 'denied', reason: paid.reason, message: paid.message, approval_id: c.approvalId, args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+        response: resultResponse(req.id, denialResult(paid.message)),
       };
     }
     const call: PendingCall = {
@@ -190,13 +285,15 @@ export class CallFlow {
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
       ...(c.consumedApproval ? { consumedApproval: c.consumedApproval } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
+      ...(c.ticket ? { idem: c.ticket } : {}),
+      ...(paid.handle ? { spend: paid.handle } : {}),
     };
     // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
     const text = JSON.stringify(req);
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
-    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, latency_ms: call.forwarded - started };
+    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, spend: paid.spend, latency_ms: call.forwarded - started };
     return { kind: 'forward', request: req, text, call, record };
   }
 

@@ -11,6 +11,7 @@ import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import type { CallGuard } from './guard.js';
+import type { IdempotencyTicket } from '../idempotency/index.js';
 
 /** A tools/call that was allowed: forwarded (or about to be) and not yet settled. */
 export interface PendingCall {
@@ -40,6 +41,12 @@ export interface PendingCall {
   sent?: boolean;
   /** The task the server made of this call (tasks extension). */
   taskId?: string;
+  /** Its idempotency_window claim: the answer is kept on success, released otherwise. */
+  idem?: IdempotencyTicket;
+  /** The server's successful result (kept for idempotent replays). */
+  answer?: unknown;
+  /** A paid call's reserved price (spend.daily), given back when the server refuses the payment. */
+  spend?: ReservationHandle;
 }
 
 /** The fields of a tool_call record (the shaping adds time, instance, session, identity, server). */
@@ -72,6 +79,8 @@ export interface RecorderOptions {
   server?: string;
   /** Give a consumed approval back (the call that used it failed upstream). */
   giveBack?: (approvalId: string, fields: CallFields) => void;
+  /** Settles a paid call's price (src/spend) with its counters. */
+  settlePayment?: (handle: ReservationHandle, paid: boolean) => Promise<void>;
 }
 
 export class CallRecorder {
@@ -120,7 +129,13 @@ export class CallRecorder {
     try {
       // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.
       const settle = settleAs ?? (outcome === 'cancelled' ? 'ok' : outcome === 'abandoned' ? 'transport_error' : outcome);
-      await this.o.guard.settle(call.handle, settle);
+      const ran = settle !== 'rpc_error' && settle !== 'transport_error';
+      await Promise.all([
+        this.o.guard.settle(call.handle, settle),
+        call.spend ? this.o.settlePayment?.(call.spend, ran) : undefined,
+        // Only a success is replayed (idempotency_window); anything else lets an identical call run again.
+        call.idem ? (outcome === 'ok' && call.answer !== undefined ? call.idem.complete(call.answer) : call.idem.release()) : undefined,
+      ]);
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'settling counters failed');
     }

@@ -37,6 +37,37 @@ export interface CallerPoliciesOptions {
   manyServers?: boolean;
 }
 
+/**
+ * The policy as a caller limited to some tools (an OAuth token's scopes) sees
+ * it: every other tool is hidden, so it is neither listed nor callable. One
+ * derived policy per (policy, caller) pair, so a hot reload is seen at once.
+ */
+const limited = new WeakMap<CompiledPolicy, WeakMap<(tool: string) => boolean, CompiledPolicy>>();
+export function limitedTo(policy: CompiledPolicy, tools: (tool: string) => boolean): CompiledPolicy {
+  let byCaller = limited.get(policy);
+  if (!byCaller) limited.set(policy, (byCaller = new WeakMap()));
+  let derived = byCaller.get(tools);
+  if (!derived) {
+    derived = { ...policy, hidden: new HiddenUnless(policy.hidden, tools) };
+    byCaller.set(tools, derived);
+  }
+  return derived;
+}
+
+/** The policy's hidden tools, and every tool `allowed` does not reach (iteration lists the policy's own). */
+class HiddenUnless extends Set<string> {
+  constructor(
+    base: ReadonlySet<string>,
+    private readonly allowed: (tool: string) => boolean,
+  ) {
+    super(base);
+  }
+
+  override has(tool: string): boolean {
+    return super.has(tool) || !this.allowed(tool);
+  }
+}
+
 export class CallerPolicies {
   private readonly holders = new Map<string, PolicyHolder>();
 
@@ -50,6 +81,11 @@ export class CallerPolicies {
       const held = this.holder(caller.policyFile);
       if ('error' in held) denial ??= held.error;
       else policy = () => held.current;
+    }
+    const tools = caller?.tools;
+    if (tools) {
+      const unrestricted = policy;
+      policy = () => limitedTo(unrestricted(), tools);
     }
     return denial === undefined ? { policy } : { policy, denial };
   }

@@ -44,6 +44,11 @@ export interface ListenerOptions {
    * answered with its status (401 + WWW-Authenticate) and never reaches a session.
    */
   authenticate?: CallerCheck;
+  /**
+   * RFC 9728 Protected Resource Metadata of the MCP endpoint at a path (OAuth):
+   * answered without authentication at /.well-known/oauth-protected-resource<path>.
+   */
+  resourceMetadata?: (path: string, host: string | undefined) => Record<string, unknown>;
   /** Answers GET /metrics with its own key check (Prometheus scrapers hold no MCP credential). */
   metrics?: (req: IncomingMessage, res: ServerResponse) => void;
   /**
@@ -72,10 +77,13 @@ export interface Caller {
   denial?: string;
   /** The grant's own policy file, used instead of the gateway's policy. */
   policyFile?: string;
+  /** The tools this caller may list and call (an OAuth token's scopes); absent: no restriction. */
+  tools?: (tool: string) => boolean;
 }
 
 export type CallerCheck = (
   authorization: string | undefined,
+  target: { path: string; host?: string },
 ) => Promise<{ ok: true; caller?: Caller } | { ok: false; status: number; message: string; headers?: Record<string, string> }>;
 
 interface Live {
@@ -236,9 +244,10 @@ export class Listener {
       this.error(res, verdict.status, -32000, verdict.message, verdict.headers);
       return;
     }
+    if (this.o.resourceMetadata && url.pathname.startsWith(WELL_KNOWN_RESOURCE)) return this.resourceMetadata(req, res, url.pathname);
     let caller: Caller | undefined;
     if (this.o.authenticate && (mcpPath || !this.o.other)) {
-      const who = await this.o.authenticate(req.headers.authorization);
+      const who = await this.o.authenticate(req.headers.authorization, { path: url.pathname, ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) });
       if (!who.ok) {
         this.o.log.warn({ status: who.status, url: req.url }, who.message);
         req.resume();
@@ -268,6 +277,17 @@ export class Listener {
     }
     req.resume();
     this.error(res, 404, -32000, `Not found: the MCP endpoint is ${this.o.mode === 'http' ? '/mcp' : '/sse'}`);
+  }
+
+  /** RFC 9728 §3: the metadata of the endpoint named after the well-known prefix (`/mcp` when none). */
+  private resourceMetadata(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    req.resume();
+    const path = pathname.slice(WELL_KNOWN_RESOURCE.length) || '/mcp';
+    const known = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(path) : path === '/mcp' ? '' : undefined) !== undefined : path === '/sse';
+    if (req.method !== 'GET' && req.method !== 'HEAD') return this.methodNotAllowed(req, res, 'GET');
+    if (!known) return this.error(res, 404, -32000, `Not found: no MCP endpoint at ${path}`);
+    const body = JSON.stringify(this.o.resourceMetadata!(path.replace(/\/+$/, ''), req.headers.host));
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
@@ -573,6 +593,8 @@ export class Listener {
     sendJson(res, status, JSON.stringify(shapeOwnAnswer(errorResponse(id, code, message), generation ?? revisionOf(res))), headers);
   }
 }
+
+const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
 
 /** A plain path (segments of unreserved characters, no query): what URL parsing would give, without it. */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)+\/?$/;

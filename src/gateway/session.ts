@@ -13,12 +13,13 @@ import type { ApprovalHolder } from '../approval/queue.js';
 import type { EventSink, UpstreamOutcome } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
+import { checkResult, type TaintStore } from '../guards/index.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { mayHaveRun } from '../mcp/fate.js';
 import { shapeOwnAnswer } from '../mcp/revision.js';
 import type { CallGuard } from './guard.js';
-import { CallRecorder, type CallEnd, type PendingCall } from './call-record.js';
+import { CallRecorder, denialResult, type CallEnd, type PendingCall } from './call-record.js';
 import { CallFlow, type CallStep } from './call-flow.js';
 import { ApprovalHolds, OWN_ID_PREFIX } from './approval-hold.js';
 import { Outbox, type Slot } from './outbox.js';
@@ -26,6 +27,9 @@ import { Replies, type Batch } from './replies.js';
 import { InputRounds } from './rounds.js';
 import { TaskTracker } from './tasks.js';
 import { ToolListFilter } from './list-filter.js';
+import { Payments } from './payments.js';
+import type { IdempotencyGate } from '../idempotency/index.js';
+import type { SpendLedger } from '../spend/index.js';
 
 export { sha256Canonical, denialResult } from './call-record.js';
 export { ROUND_TOKEN_PREFIX, wrapRequestState, unwrapRequestState } from './round-token.js';
@@ -42,6 +46,8 @@ export interface SessionOptions {
   sessionId?: string;
   identity?: string;
   server?: string;
+  /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
+  taint?: TaintStore;
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
   approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback' | 'latest'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
@@ -69,6 +75,10 @@ export interface SessionOptions {
   taskTtlMs?: number;
   /** The wire limits for messages not admitted by their transport already (admit.ts); default DEFAULT_WIRE_LIMITS. */
   limits?: Readonly<WireLimits>;
+  /** Intercept's idempotency_window (src/idempotency); absent: a policy's window is not applied. */
+  idempotency?: IdempotencyGate;
+  /** Intercept's spend budgets (src/spend); absent: a policy with `spend:` refuses paid calls (fail closed). */
+  spend?: SpendLedger;
 }
 
 /** How far one tools/call got, for the handler of an unexpected failure. */
@@ -103,6 +113,7 @@ export class GatewaySession {
   private readonly listFilter: ToolListFilter;
   private readonly holds: ApprovalHolds;
   private readonly flow: CallFlow;
+  private readonly payments: Payments;
   onclose?: (side: 'downstream' | 'upstream') => void;
 
   constructor(private readonly o: SessionOptions) {
@@ -110,7 +121,15 @@ export class GatewaySession {
     this.generation = o.generation;
     this.limits = o.limits ?? DEFAULT_WIRE_LIMITS;
     const who = { log: o.log, instance: o.instance, session: this.id, identity: o.identity };
-    this.recorder = new CallRecorder({ ...who, events: o.events, guard: o.guard, server: o.server, giveBack: (id, f) => this.holds.giveBack(id, f) });
+    this.payments = new Payments({ ledger: o.spend, identity: o.identity, log: o.log, record: (f) => this.recorder.call(f) });
+    this.recorder = new CallRecorder({
+      ...who,
+      events: o.events,
+      guard: o.guard,
+      server: o.server,
+      settlePayment: (h, paid) => this.payments.settle(h, paid),
+      giveBack: (id, f) => this.holds.giveBack(id, f),
+    });
     const finish = (call: PendingCall, end: CallEnd, settleAs?: 'ok') => void this.recorder.finish(call, end, settleAs);
     const legacyVersion = () => this.legacyVersion;
     this.outbox = new Outbox(o.upstream);
@@ -129,6 +148,11 @@ export class GatewaySession {
       legacyVersion,
       upstreamOpen: () => this.outbox.open,
       finish,
+      ...(o.idempotency ? { idempotency: o.idempotency } : {}),
+      ...(o.server !== undefined ? { server: o.server } : {}),
+      payments: this.payments,
+      taint: o.taint,
+      guardEvent: (f) => this.recorder.event('tool_guard', f),
     });
     this.flow = flow;
     this.holds = new ApprovalHolds({
@@ -294,7 +318,12 @@ export class GatewaySession {
     const run: CallRun = { slot: this.outbox.reserve(), forwarded: false };
     const failed = (err: unknown) => this.callFailed(err, req, batch, run);
     try {
-      const step = this.flow.decide(req);
+      // Waiting for an identical call in flight (idempotency_window) must not hold back later messages.
+      const onWait = () => {
+        this.outbox.release(run.slot);
+        return () => void (run.slot = this.outbox.reserve());
+      };
+      const step = this.flow.decide(req, { onWait });
       const applied = step instanceof Promise ? step.then((s) => this.apply(s, batch, run)) : this.apply(step, batch, run);
       applied?.catch(failed);
     } catch (err) {
@@ -430,6 +459,19 @@ export class GatewaySession {
     }
   }
 
+  /** The result the agent gets in place of `result`, or undefined to pass it unchanged; fails closed. */
+  private guardResult(tool: string, id: JsonRpcRequest['id'], result: Record<string, unknown>): Record<string, unknown> | undefined {
+    let g: ReturnType<typeof checkResult>;
+    try {
+      g = checkResult(this.flow.guardContext(tool), result, denialResult);
+    } catch (err) {
+      this.o.log.error({ err, tool }, 'checking a result failed; withheld');
+      g = { result: denialResult(`toolgate could not check the result of ${tool}; withheld`), changed: true, records: [{ target: 'results', guard: 'detect', action: 'error' }] };
+    }
+    for (const r of g.records) this.recorder.event('tool_guard', { tool, request_id: id, ...r });
+    return g.changed ? (g.result as Record<string, unknown>) : undefined;
+  }
+
   private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcRequest['id'], status?: number): void {
     const c = classify(value);
     if (c.kind !== 'response') {
@@ -438,7 +480,7 @@ export class GatewaySession {
       this.replies.pass(text, related === undefined ? { value } : { related, value });
       return;
     }
-    const res = c.msg;
+    let res = c.msg;
     const key = idKey(res.id);
     const call = this.calls.get(key);
     if (call) {
@@ -454,11 +496,29 @@ export class GatewaySession {
         this.replies.relay(res, text);
         return;
       }
+      if (!res.error && isPlainObject(res.result)) {
+        // Guards (src/guards): secrets in the result, taint recorded from it.
+        const guarded = this.guardResult(call.tool, call.id, res.result);
+        if (guarded !== undefined) {
+          res = { ...res, result: guarded };
+          text = JSON.stringify(res);
+        }
+      }
       // A lost answer (the channel's own error says the request had left) keeps the counters.
       if (res.error && mayHaveRun(res.error)) void this.recorder.finish(call, 'transport_error', 'ok');
       else {
         const outcome: UpstreamOutcome = res.error ? 'rpc_error' : isPlainObject(res.result) && res.result.isError === true ? 'tool_error' : 'ok';
+        if (outcome === 'ok') call.answer = res.result;
         void this.recorder.finish(call, outcome);
+      }
+      // Intercept's spend: a payment request the budgets refuse never reaches the agent.
+      const policy = this.o.policy();
+      if (Payments.screens(res, policy)) {
+        void this.payments
+          .screen(res, policy, (r) => shapeOwnAnswer(r, this.generation))
+          .then((answer) => (answer === res ? this.replies.relay(res, text, status) : this.replies.relay(answer, JSON.stringify(answer))))
+          .catch((err: unknown) => this.o.log.error({ err }, 'screening a payment request failed'));
+        return;
       }
     }
     this.tasks.answered(key, res);

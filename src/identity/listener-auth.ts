@@ -6,12 +6,29 @@ import { join } from 'node:path';
 import { callerDenial, createAuthenticator } from './authenticate.js';
 import { GRANTS_DB_FILE, GrantStore } from './grants.js';
 import { JwtVerifier, type JwtOptions } from './jwt.js';
-import { parseBearer, secretEquals } from './tokens.js';
+import { looksLikeToken, parseBearer, secretEquals } from './tokens.js';
+import { callerOf, type ProtectedResource } from '../oauth/index.js';
 
 export interface CallerIdentity {
   name: string;
   denial?: string;
   policyFile?: string;
+  /** The tools this caller may list and call (an OAuth token's scopes); absent: no restriction. */
+  tools?: (tool: string) => boolean;
+}
+
+/** Where a request arrived: the OAuth resource it addresses is this path on this host. */
+export interface RequestTarget {
+  path: string;
+  host?: string;
+}
+
+/** A refused credential, for the audit (never the credential itself). */
+export interface AuthRefusal {
+  status: number;
+  reason: string;
+  message: string;
+  resource?: string;
 }
 
 export type ListenerAuthResult =
@@ -20,7 +37,9 @@ export type ListenerAuthResult =
 
 export interface ListenerAuth {
   /** Undefined when nothing is configured: the listener is open (loopback only). */
-  check?: (authorization: string | undefined) => Promise<ListenerAuthResult>;
+  check?: (authorization: string | undefined, target?: RequestTarget) => Promise<ListenerAuthResult>;
+  /** RFC 9728 metadata of the MCP endpoint at `path`, when OAuth is configured. */
+  resourceMetadata?: (path: string, host: string | undefined) => Record<string, unknown>;
   close(): void;
 }
 
@@ -29,6 +48,10 @@ export interface ListenerAuthOptions {
   stateDir: string;
   /** JWTs naming grants (a key file or a JWKS URL). */
   jwt?: JwtOptions;
+  /** OAuth 2.1 bearer tokens from an authorization server (src/oauth). */
+  oauth?: ProtectedResource;
+  /** Every refused credential (to audit it). */
+  onRefused?: (r: AuthRefusal) => void;
 }
 
 /**
@@ -39,18 +62,44 @@ export interface ListenerAuthOptions {
 export async function openListenerAuth(o: ListenerAuthOptions): Promise<ListenerAuth> {
   const grantsFile = join(o.stateDir, GRANTS_DB_FILE);
   const grants = existsSync(grantsFile) ? new GrantStore({ path: grantsFile }) : undefined;
+  if (o.jwt && o.oauth) throw new Error('JWTs naming grants (--jwt-*) and OAuth (--oauth) cannot be used together: OAuth identities come from the token claims; choose one');
   if (o.jwt && !grants) throw new Error(`JWT authentication maps tokens to grants, and ${grantsFile} has none: create one with toolgate grant create NAME`);
   const byGrant = grants ? createAuthenticator({ grants, ...(o.jwt ? { jwt: await JwtVerifier.create(o.jwt) } : {}) }) : undefined;
   const close = () => grants?.close();
-  if (!byGrant && o.apiKeys.length === 0) return { close };
+  if (!byGrant && o.apiKeys.length === 0 && !o.oauth) return { close };
+  const refused = (r: ListenerAuthResult & { ok: false }, reason: string, resource?: string): ListenerAuthResult => {
+    o.onRefused?.({ status: r.status, reason, message: r.message, ...(resource !== undefined ? { resource } : {}) });
+    return r;
+  };
 
-  const check = async (header: string | undefined): Promise<ListenerAuthResult> => {
+  const check = async (header: string | undefined, target: RequestTarget = { path: '/mcp' }): Promise<ListenerAuthResult> => {
     const bearer = parseBearer(header);
     if (bearer.ok) {
       // Constant time over every key, whichever matches.
       let isKey = false;
       for (const k of o.apiKeys) isKey = secretEquals(bearer.credential, k) || isKey;
       if (isKey) return { ok: true };
+    }
+    const oauth = o.oauth;
+    if (oauth && !(byGrant && bearer.ok && looksLikeToken(bearer.credential))) {
+      // Anything but an API key or a grant token is an OAuth access token for this endpoint's resource.
+      const resource = oauth.resourceFor(target.path, target.host);
+      if (!bearer.ok) {
+        const reason = bearer.reason;
+        const message = reason === 'missing' ? 'authentication required: get a token from the authorization server named in the resource metadata' : 'the Authorization header must be "Bearer <token>"';
+        const r = { ok: false as const, status: reason === 'missing' ? 401 : 400, message: `Unauthorized: ${message}`, headers: { 'www-authenticate': oauth.challenge(resource, { reason, message }) } };
+        // A first request without a token is how every OAuth client starts: not worth an audit record.
+        return reason === 'missing' ? r : refused(r, reason, resource);
+      }
+      const v = await oauth.verify(bearer.credential, resource);
+      if (!v.ok) {
+        return refused({ ok: false, status: v.status, message: `${v.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${v.message}`, headers: { 'www-authenticate': oauth.challenge(resource, v) } }, v.reason, resource);
+      }
+      const who = callerOf(v.principal, oauth.config);
+      const caller: CallerIdentity = { name: who.name };
+      if (who.policyFile !== undefined) caller.policyFile = who.policyFile;
+      if (who.tools) caller.tools = who.tools;
+      return { ok: true, caller };
     }
     if (byGrant) {
       const who = await byGrant(header);
@@ -65,5 +114,7 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       ? { ok: false, status: 401, message: 'Unauthorized: invalid API key', headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' } }
       : { ok: false, status: 401, message: 'Unauthorized: an API key is required (Authorization: Bearer KEY)', headers: { 'www-authenticate': 'Bearer realm="toolgate"' } };
   };
-  return { check, close };
+  const oauth = o.oauth;
+  const resourceMetadata = oauth ? (path: string, host: string | undefined) => oauth.metadataFor(oauth.resourceFor(path, host)) : undefined;
+  return { check, close, ...(resourceMetadata ? { resourceMetadata } : {}) };
 }

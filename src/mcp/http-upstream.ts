@@ -207,14 +207,16 @@ export class HttpUpstreamChannel implements MessageChannel {
   }
 
   /** The POST headers while the session and version stay the same (one object: the request client keeps its serialised form). */
-  private postHeaders: { sid: string | undefined; version: string | undefined; headers: Record<string, string> } | undefined;
+  private postHeaders: { sid: string | undefined; version: string | undefined; auth: string | undefined; headers: Record<string, string> } | undefined;
 
   private headers(post: boolean, extra?: Record<string, string>): Record<string, string> {
     if (post && extra === undefined) {
       const c = this.postHeaders;
-      if (c && c.sid === this.sessionId && c.version === this.protocolVersion) return c.headers;
+      // The configured headers may change: a refreshed upstream OAuth token (src/oauth).
+      const auth = this.o.headers?.authorization;
+      if (c && c.sid === this.sessionId && c.version === this.protocolVersion && c.auth === auth) return c.headers;
       const headers = this.buildHeaders(true);
-      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, headers };
+      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, auth, headers };
       return headers;
     }
     return this.buildHeaders(post, extra);
@@ -516,6 +518,9 @@ export class HttpUpstreamChannel implements MessageChannel {
   private versionRefused(requests: Pending[], initText: string, body: string): boolean {
     const c = classify(safeParse(body));
     if (c.kind !== 'response' || c.msg.error?.code !== ModernError.UnsupportedProtocolVersion) return false;
+    // No session came of it: later messages may go under the stateless revision (the generation bridge).
+    this.initText = undefined;
+    this.initId = undefined;
     const data = isPlainObject(c.msg.error.data) ? c.msg.error.data : {};
     const supported = Array.isArray(data.supported) ? data.supported.filter((v): v is string => typeof v === 'string') : [];
     const init = classify(safeParse(initText));
@@ -525,8 +530,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       this.pending.delete(idKey(r.id));
       if (typeof r.id === 'string' && r.id.startsWith(GATEWAY_ID_PREFIX)) continue;
       const message =
-        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'} ` +
-        '(toolgate does not translate between protocol generations)';
+        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'}`;
       const res = errorResponse(r.id, ErrorCode.InvalidParams, message, { supported, requested, upstreamError: c.msg.error });
       this.onframe?.({ text: JSON.stringify(res), value: res, related: r.id, own: true });
     }

@@ -86,15 +86,23 @@ export interface UpstreamHandle {
 
 export type UpstreamSpec =
   | { kind: 'command'; command: string; args: string[] }
-  | { kind: 'url'; url: string; transport: UpstreamTransport; headers: Record<string, string> };
+  | { kind: 'url'; url: string; transport: UpstreamTransport; headers: Record<string, string>; bearer?: () => string | undefined };
 
 export function openUpstream(spec: UpstreamSpec, log: Logger, extra: Pick<UrlUpstreamOptions, 'forwardHeaders' | 'stateless'> = {}): UpstreamHandle {
   if (spec.kind === 'command') {
     const child = new ChildServer({ command: spec.command, args: spec.args });
     return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
   }
-  const channel = urlUpstream({ url: spec.url, transport: spec.transport, headers: spec.headers, log, ...extra });
+  const channel = urlUpstream({ url: spec.url, transport: spec.transport, headers: withBearer(spec.headers, spec.bearer), log, ...extra });
   return { channel, close: () => channel.close() };
+}
+
+/** The headers, with an Authorization read at each request from `bearer` (a token that is refreshed). */
+export function withBearer(headers: Record<string, string>, bearer: (() => string | undefined) | undefined): Record<string, string> {
+  if (!bearer) return headers;
+  const h = { ...headers };
+  Object.defineProperty(h, 'authorization', { enumerable: true, get: () => `Bearer ${bearer() ?? ''}` });
+  return h;
 }
 
 /** Parse repeatable `--header "Name: value"` flags. */

@@ -4,8 +4,10 @@ import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
 import { compileMismatch, compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './keys.js';
+import { compileGuards } from './guards.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
+import { formatAmount, parseBudget } from './decimal.js';
 import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, GlobRules, Operator, RuleAction, WindowName } from './model.js';
 
 /** JSON-pointer escaping of one segment (RFC 6901). */
@@ -159,6 +161,9 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     // Added only when present, so policies without them keep their hash.
     ...(p.pin !== undefined ? { pin: p.pin } : {}),
     ...(p.audit !== undefined ? { audit: p.audit } : {}),
+    ...(p.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: p.idempotencyWindowMs } : {}),
+    ...(p.spend !== undefined ? { spend: p.spend } : {}),
+    ...(p.guards !== undefined ? { guards: p.guards.raw } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
@@ -217,5 +222,13 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
       });
     }
   }
+  if (cfg.idempotencyWindow) base.idempotencyWindowMs = parseDuration(cfg.idempotencyWindow.value);
+  if (cfg.spend && (cfg.spend.perCall || cfg.spend.daily)) {
+    base.spend = {
+      ...(cfg.spend.perCall ? { perCall: formatAmount(parseBudget(cfg.spend.perCall.value)!) } : {}),
+      ...(cfg.spend.daily ? { daily: formatAmount(parseBudget(cfg.spend.daily.value)!) } : {}),
+    };
+  }
+  if (cfg.guards) base.guards = compileGuards(cfg.guards);
   return { ...base, hash: hashPolicy(base) };
 }

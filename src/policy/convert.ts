@@ -9,6 +9,7 @@ import { scopeOf } from './intercept.js';
 import type { RawCondition, RawConfig, RawRule } from './intercept.js';
 import { defaultLimitMessage, defaultRuleName } from './policylayer.js';
 import type { EntryKind } from './policylayer.js';
+import { guardsDocument } from './guards.js';
 
 export type TargetFormat = 'yaml' | 'json';
 
@@ -198,6 +199,7 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
   if (cfg.hide.length > 0) doc.hide = cfg.hide.map((h) => h.name);
   if (allTools) doc.all_tools = allTools;
   doc.tools = tools;
+  if (cfg.guards) doc.guards = guardsDocument(cfg.guards);
   if (errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, text: `${jsonText(doc, '')}\n`, errors, warnings };
 }
@@ -332,11 +334,18 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
   if (cfg.idempotencyWindow) root.set('idempotency_window', cfg.idempotencyWindow.value);
   if (cfg.spend) {
     const m = new YAMLMap();
-    if (cfg.spend.perCall) m.set('per_call', cfg.spend.perCall.value);
-    if (cfg.spend.daily) m.set('daily', cfg.spend.daily.value);
+    // Written as numbers with their decimals as in the source (0.50 stays 0.50).
+    const amount = (text: string): Scalar => {
+      const s = new Scalar(Number(text));
+      s.minFractionDigits = text.includes('.') ? text.length - text.indexOf('.') - 1 : 0;
+      return s;
+    };
+    if (cfg.spend.perCall) m.set('per_call', amount(cfg.spend.perCall.value));
+    if (cfg.spend.daily) m.set('daily', amount(cfg.spend.daily.value));
     root.set('spend', m);
   }
   root.set('tools', tools);
+  if (cfg.guards) root.set('guards', guardsDocument(cfg.guards));
   doc.contents = root as unknown as typeof doc.contents;
   if (header) doc.commentBefore = header;
   return { ok: true, text: doc.toString({ lineWidth: 0 }), errors: [], warnings: [] };

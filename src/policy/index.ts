@@ -19,6 +19,7 @@ export { PolicyCache, POLICY_CACHE_DIR } from './cache.js';
 export { convertConfig } from './convert.js';
 export type { ConvertOutcome, TargetFormat } from './convert.js';
 export { parseDuration, formatDuration, parseGoDuration, parseTimeoutFlag, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
+export { decimalText, formatAmount, fromBaseUnits, parseBudget, MAX_NANO, SCALE_DIGITS } from './decimal.js';
 
 export interface PolicyError {
   file: string;

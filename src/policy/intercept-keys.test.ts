@@ -50,16 +50,36 @@ test('a negative budget, a non-number budget, a malformed webhook URL and a bad 
   expectError('version: "1"\napprovals:\n  dedupe_window: -1m\ntools: {}\n', /approvals\.dedupe_window must be a positive duration/, 3, 18);
 });
 
-test('the keys toolgate does not enforce yet are warnings that name them; the example policy loads', () => {
+test('every key of today\'s Intercept is enforced: the example policy loads without a "not enforced" warning', () => {
   const r = compilePolicy(EXAMPLE, 'p.yaml');
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
   const w = r.policy.warnings ?? [];
-  for (const key of ['idempotency_window', 'spend']) {
-    assert.ok(w.some((x) => x.includes(`${key} is NOT enforced by toolgate yet`)), `${key}: ${w.join('\n')}`);
-  }
-  // Enforced (the approvals room): no warning.
-  assert.ok(!w.some((x) => /approvals\.(notify|dedupe)/.test(x)), w.join('\n'));
-  assert.equal(w.length, 2, w.join('\n'));
+  // Every key is enforced now: no warning says otherwise.
+  assert.ok(!w.some((x) => /is NOT enforced/.test(x)), w.join('\n'));
+  assert.equal(w.length, 0, w.join('\n'));
+});
+
+test('idempotency_window and spend are enforced: compiled exactly (decimal texts, no floats), no warning', () => {
+  const r = compilePolicy(EXAMPLE, 'p.yaml');
+  assert.ok(r.ok);
+  assert.equal(r.policy.idempotencyWindowMs, 300_000);
+  assert.deepEqual(r.policy.spend, { perCall: '0.5', daily: '50' });
+  assert.ok(!(r.policy.warnings ?? []).some((x) => /idempotency_window|spend/.test(x)));
+  // 0.1 + 0.2 is not 0.3 in floats; budgets are read as written.
+  const exact = compilePolicy('version: "1"\nspend:\n  per_call: 0.30\n  daily: "0.000000001"\ntools: {}\n', 'p.yaml');
+  assert.ok(exact.ok);
+  assert.deepEqual(exact.policy.spend, { perCall: '0.3', daily: '0.000000001' });
+  // The budget is part of the policy's meaning: changing it changes the hash.
+  const other = compilePolicy(EXAMPLE.replace('daily: 50.00', 'daily: 50.01'), 'p.yaml');
+  assert.ok(other.ok);
+  assert.notEqual(other.policy.hash, r.policy.hash);
+});
+
+test('a budget toolgate cannot count exactly is an error with its position, never rounded', () => {
+  expectError('version: "1"\nspend:\n  per_call: 0.0000000001\ntools: {}\n', /spend\.per_call must have at most 9 decimal places/, 3, 13);
+  expectError('version: "1"\nspend:\n  daily: 99999999999\ntools: {}\n', /spend\.daily must have at most 9 decimal places and be below 9000000/, 3, 10);
+  expectError('version: "1"\nspend:\n  daily: .inf\ntools: {}\n', /spend\.daily must be a number/, 3, 10);
+  expectError('version: "1"\nspend:\n  daily: "-1"\ntools: {}\n', /spend\.daily must not be negative/, 3, 10);
 });
 
 test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLayer JSON cannot hold', () => {
@@ -68,8 +88,8 @@ test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLaye
   assert.ok(yaml.ok);
   const again = parsePolicy(yaml.text!, 'intercept-yaml');
   assert.deepEqual(again.issues, []);
-  assert.equal(again.config!.spend?.perCall?.value, 0.5);
-  assert.equal(again.config!.spend?.daily?.value, 50);
+  assert.equal(again.config!.spend?.perCall?.value, '0.50');
+  assert.equal(again.config!.spend?.daily?.value, '50.00');
   assert.equal(again.config!.idempotencyWindow?.value, '5m');
   assert.equal(again.config!.approvals?.webhookUrl?.value, 'https://hooks.example.com/intercept-approvals');
   assert.equal(again.config!.approvals?.dedupeWindow?.value, '10m');

@@ -6,9 +6,11 @@ import { compileRegex, type RegexTest } from './regex.js';
 import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, deref, kindName, offsetOf } from './yamlnode.js';
 import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
+import { decodeGuards, yamlToJNode, type RawGuards } from './guards.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 import { scopeOf } from './keys.js';
+import { decimalText, parseBudget, SCALE_DIGITS } from './decimal.js';
 
 export interface RawCondition {
   path: string;
@@ -104,6 +106,8 @@ export interface RawConfig {
   idempotencyWindow?: { value: string; at: number };
   /** Intercept: `spend` budgets (decimal amounts). */
   spend?: RawSpend;
+  /** toolgate: secrets, personal data and taint guards (guards.ts). */
+  guards?: RawGuards;
 }
 
 /** A value with where it is in the file. */
@@ -120,8 +124,9 @@ export interface RawApprovals {
 
 export interface RawSpend {
   at: number;
-  perCall?: At<number>;
-  daily?: At<number>;
+  /** The amount as written (exact decimal text; spend/decimal.ts). */
+  perCall?: At<string>;
+  daily?: At<string>;
 }
 
 export interface RawAudit {
@@ -129,7 +134,7 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend'] as const;
+export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards'] as const;
 export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
 export const NOTIFY_KEYS = ['webhook'] as const;
 export const WEBHOOK_KEYS = ['url'] as const;
@@ -295,11 +300,15 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
 }
 
 /** A decimal amount (`0.50`, `50`): a YAML number; anything else is an error. */
-function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: number): number {
+/** A decimal amount as written: a YAML number (its source text, exact) or a quoted decimal. */
+function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: number): string {
   const g = decodeAny(ctx, n);
-  if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return g.v;
+  const node = deref(ctx, n) as { srcToken?: { source?: unknown } } | undefined;
+  const source = typeof node?.srcToken?.source === 'string' ? node.srcToken.source : undefined;
+  if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return decimalText(g.v, source);
+  if (g.t === 'string' && /^-?\d+(\.\d+)?$/.test(g.v.trim())) return g.v.trim();
   ctx.issues.push({ offset: offsetOf(deref(ctx, n), fallback), message: `${what} must be a number, got ${kindName(ctx, n)}`, fix: `write ${what} as a decimal amount, e.g. 0.50` });
-  return 0;
+  return '0';
 }
 
 function decodeApprovals(ctx: DecodeContext, n: YNode, fallback: number): RawApprovals {
@@ -358,6 +367,9 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
       }
       case 'approvals':
         cfg.approvals = decodeApprovals(ctx, f.value, f.keyOffset);
+        break;
+      case 'guards':
+        cfg.guards = decodeGuards(ctx.issues, yamlToJNode(ctx, f.value, f.keyOffset));
         break;
       case 'idempotency_window':
         cfg.idempotencyWindow = { value: decodeString(ctx, f.value, 'idempotency_window', f.keyOffset), at: vAt };
@@ -661,12 +673,8 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
   }
 }
 
-/**
- * Intercept's newer top-level keys: checked like any other key. What toolgate does not
- * enforce yet is said loudly (a warning naming the key), never ignored in silence.
- * The one place that decides what is enforced: NOT_ENFORCED below.
- */
-function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[]): void {
+/** Intercept's newer top-level keys (approvals, idempotency_window, spend): checked like any other key, and all enforced. */
+function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
   const duration = (where: string, v: At<string>): void => {
     const ms = parseDuration(v.value);
     if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
@@ -684,25 +692,16 @@ function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[
     if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL without credentials, such as https://hooks.example.com/approvals (the receiver checks the signature)' });
   }
   if (a?.dedupeWindow) duration('approvals.dedupe_window', a.dedupeWindow);
-  if (cfg.idempotencyWindow) {
-    duration('idempotency_window', cfg.idempotencyWindow);
-    warnings.push({ offset: cfg.idempotencyWindow.at, message: NOT_ENFORCED.idempotency, fix: NOT_ENFORCED.idempotencyFix });
-  }
+  if (cfg.idempotencyWindow) duration('idempotency_window', cfg.idempotencyWindow);
   if (cfg.spend) {
     for (const [key, v] of [['per_call', cfg.spend.perCall], ['daily', cfg.spend.daily]] as const) {
-      if (v && v.value < 0) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+      if (!v) continue;
+      if (v.value.startsWith('-')) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+      else if (parseBudget(v.value) === undefined) issues.push({ offset: v.at, message: `spend.${key} must have at most ${SCALE_DIGITS} decimal places and be below 9000000, got ${v.value}`, fix: 'use an amount such as 0.50 or 50.00' });
     }
-    warnings.push({ offset: cfg.spend.at, message: NOT_ENFORCED.spend, fix: NOT_ENFORCED.spendFix });
   }
 }
 
-/** What of Intercept's newer keys toolgate reads but does not enforce yet (issue 19). */
-export const NOT_ENFORCED = {
-  idempotency: 'idempotency_window is NOT enforced by toolgate yet: a retried call reaches the server again and counts again',
-  idempotencyFix: 'make the server idempotent, or limit retries with a rate_limit rule',
-  spend: 'spend is NOT enforced by toolgate yet: payment challenges are not read, so no spend budget (per_call, daily) is applied',
-  spendFix: 'deny or require approval for paying tools (action: require_approval), or cap them with a counter on an amount argument (increment_from)',
-} as const;
 
 function validate(cfg: RawConfig, issues: Issue[]): void {
   validateExtensions(cfg, issues);
@@ -805,13 +804,11 @@ export function parseIntercept(text: string): ParseOutcome {
   // A document that is not a mapping already has its one error; the rest would echo it.
   if (!root || isMap(root) || decodeAny(ctx, root).t === 'nil') validate(config, issues);
   quarantine(config, lines);
-  const notEnforced: Issue[] = [];
-  validateInterceptKeys(config, issues, notEnforced);
+  validateInterceptKeys(config, issues);
   const warnings = (ctx.unknown ?? []).map((u): Issue => ({
     offset: u.offset,
     message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
     fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
   }));
-  warnings.push(...notEnforced);
   return { config, issues, warnings };
 }

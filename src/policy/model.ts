@@ -1,5 +1,6 @@
 // The compiled policy model: what every policy format compiles to, and what the
 // evaluator reads. Pure data plus precompiled predicates; no I/O.
+import type { CompiledGuards } from './guards.js';
 
 export const OPERATORS = [
   'eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists',
@@ -121,6 +122,12 @@ export interface CompiledPolicy {
   audit?: { captureArgs: boolean; redact: string[] };
   /** Intercept's `approvals:` block (webhook, dedupe window). */
   approvals?: ApprovalSettings;
+  /** Intercept's `idempotency_window`: an identical call after a successful one, inside the window, gets the first answer. */
+  idempotencyWindowMs?: number;
+  /** Intercept's `spend:` budgets, as exact decimal texts (policy/decimal.ts). */
+  spend?: { perCall?: string; daily?: string };
+  /** toolgate: secrets/personal data detection and taint (guards.ts). */
+  guards?: CompiledGuards;
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
   /** Problems that do not stop the policy (unknown keys), as `file:line:col` texts. Not hashed. */

@@ -16,8 +16,9 @@ import { AUDIT_KEYS, FIX, SCOPES, validateApproval, validateCondition, validateE
 import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
+import { decodeGuards } from './guards.js';
 
-export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit'] as const;
+export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit', 'guards'] as const;
 export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
@@ -336,6 +337,9 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
         cfg.audit = audit;
         break;
       }
+      case 'guards':
+        cfg.guards = decodeGuards(issues, v);
+        break;
       case 'tools':
         for (const t of jObject(issues, v, 'tools', null) ?? []) {
           if (t.key === '*') {

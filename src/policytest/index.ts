@@ -12,6 +12,8 @@ import { toJS } from '../policy/govalue.js';
 import { CallGuard } from '../gateway/guard.js';
 import type { SettleOutcome } from '../gateway/guard.js';
 import { MemoryCounterStore } from '../state/memory.js';
+import { InterceptExtras } from './intercept-extras.js';
+import { parseBudget } from '../policy/index.js';
 
 export type Upstream = 'ok' | 'error' | 'tool_error';
 
@@ -31,10 +33,15 @@ export interface TestCase {
   session?: string;
   /** For calls held for approval: whether the human approves (default true: the call then runs). */
   approved?: boolean;
+  /** A paid call: its payment credential pays this price (decimal text), checked against `spend:`. */
+  price?: string;
 }
 
-/** `would_deny`: forwarded, but a `mode: monitor` rule would have denied it (recorded as would_deny). */
-export type Expectation = 'allow' | 'deny' | 'approval' | 'would_deny';
+/**
+ * `would_deny`: forwarded, but a `mode: monitor` rule would have denied it (recorded as would_deny).
+ * `replay`: answered with the answer of an identical successful call inside `idempotency_window`.
+ */
+export type Expectation = 'allow' | 'deny' | 'approval' | 'would_deny' | 'replay';
 
 export interface TestSpec {
   file: string;
@@ -62,7 +69,7 @@ export interface FileResult {
 }
 
 const FILE_KEYS = ['policy', 'policy_inline', 'start', 'cases', 'description'] as const;
-const CASE_KEYS = ['name', 'tool', 'args', 'at', 'upstream', 'expect', 'message', 'rule', 'identity', 'session', 'approved'] as const;
+const CASE_KEYS = ['name', 'tool', 'args', 'at', 'upstream', 'expect', 'message', 'rule', 'identity', 'session', 'approved', 'price'] as const;
 
 function parseTime(s: string): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(s)) return undefined;
@@ -172,8 +179,8 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
         }
         case 'expect': {
           const s = decodeString(ctx, f.value, `${where}.expect`, f.keyOffset);
-          if (s === 'allow' || s === 'deny' || s === 'approval' || s === 'would_deny') c.expect = s;
-          else need(vAt, `${where}.expect must be allow, deny, approval or would_deny, got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision; would_deny, for a call a monitor-mode rule would deny)');
+          if (s === 'allow' || s === 'deny' || s === 'approval' || s === 'would_deny' || s === 'replay') c.expect = s;
+          else need(vAt, `${where}.expect must be allow, deny, approval, would_deny or replay, got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision; would_deny, for a call a monitor-mode rule would deny; replay, for a call idempotency_window answers)');
           break;
         }
         case 'identity': {
@@ -194,6 +201,13 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
         case 'rule':
           c.rule = decodeString(ctx, f.value, `${where}.rule`, f.keyOffset);
           break;
+        case 'price': {
+          const g = decodeAny(ctx, f.value);
+          const text = g.t === 'int' || g.t === 'float' ? String(g.v) : g.t === 'string' ? g.v : '';
+          if (parseBudget(text) === undefined) need(vAt, `${where}.price must be a decimal amount of 0 or more, got ${JSON.stringify(text)}`, 'write the price the call pays, e.g. price: 0.25');
+          else c.price = text;
+          break;
+        }
       }
     }
     if (!c.tool) need(itemAt, `${where} needs a tool`, 'add tool: <tool name>');
@@ -228,18 +242,26 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
   let now = spec.start ?? opts.now ?? Date.now();
   const store = new MemoryCounterStore();
   const guard = new CallGuard(store, () => now);
+  const extras = new InterceptExtras(store, () => now);
   const results: CaseResult[] = [];
   for (const c of spec.cases) {
     if (c.at !== undefined) now = c.at;
     const call: ToolCall = { tool: c.tool, args: c.args };
     if (c.identity !== undefined) call.identity = c.identity;
     if (c.session !== undefined) call.session = c.session;
-    const verdict = await guard.check(loaded.policy, call);
     const expected: CaseResult['expected'] = { decision: c.expect };
     if (c.message !== undefined) expected.message = c.message;
     if (c.rule !== undefined) expected.rule = c.rule;
+    const replayed = await extras.replayed(loaded.policy, call);
+    const verdict = replayed ? undefined : await guard.check(loaded.policy, call);
+    const payment = verdict?.allowed && !verdict.decision.approval && c.price !== undefined ? await extras.pay(loaded.policy, call, c.price) : undefined;
     let got: CaseResult['got'];
-    if (verdict.allowed && verdict.decision.approval) {
+    if (!verdict) got = { decision: 'replay' };
+    else if (payment && !payment.ok) {
+      // Refused before paying: the call does not run, its counters are given back.
+      await guard.settle(verdict.allowed ? verdict.handle : undefined, 'rpc_error');
+      got = { decision: 'deny', message: `${DENIAL_PREFIX} ${payment.message}`, reason: payment.reason };
+    } else if (verdict.allowed && verdict.decision.approval) {
       // Held for a human: if approved the call runs and counts; if not, nothing counts.
       const a = verdict.decision.approval;
       const outcome: SettleOutcome = c.approved === false || c.upstream === 'error' ? 'rpc_error' : c.upstream;
@@ -249,6 +271,8 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
     } else if (verdict.allowed) {
       const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
       await guard.settle(verdict.handle, outcome);
+      await extras.settlePayment(payment?.ok ? payment.handle : undefined, outcome !== 'rpc_error');
+      if (outcome === 'ok') await extras.succeeded(loaded.policy, call);
       const would = verdict.wouldDeny;
       got = would ? { decision: 'would_deny', rule: would.rule, message: `${DENIAL_PREFIX} ${would.message}`, reason: would.reason } : { decision: 'allow' };
       if (would?.pointer) got.pointer = would.pointer;
@@ -265,9 +289,11 @@ export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Prom
             ? `expected ${c.expect}, got approval (held by rule ${JSON.stringify(got.rule)})`
             : got.decision === 'would_deny'
               ? `expected ${c.expect}, got would_deny: forwarded, but monitor-mode rule ${JSON.stringify(got.rule)} would deny it: ${got.message}`
-              : `expected ${c.expect}, got allow`,
+              : got.decision === 'replay'
+                ? `expected ${c.expect}, got replay (an identical successful call inside idempotency_window answers it)`
+                : `expected ${c.expect}, got allow`,
       );
-    } else if (got.decision !== 'allow') {
+    } else if (got.decision !== 'allow' && got.decision !== 'replay') {
       if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
         failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
       }

@@ -94,7 +94,7 @@ test('malformed test files are errors with file:line:col', () => {
   if (r.ok) return;
   const got = r.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
   assert.deepEqual(got, [
-    '4:13 cases[0].expect must be allow, deny, approval or would_deny, got "maybe"',
+    '4:13 cases[0].expect must be allow, deny, approval, would_deny or replay, got "maybe"',
     '5:5 cases[1] needs a tool',
     '10:9 cases[2].at is earlier than the time before it (2026-01-15T10:00:00.000Z)',
     '11:5 unknown key "colour" in cases[2]',
@@ -209,4 +209,31 @@ cases:
   assert.equal(r.cases[1]!.got.message, '[TOOLGATE POLICY DENIED] refunds over $10 need review');
   assert.match(r.cases[3]!.failures[0]!, /expected allow, got would_deny: forwarded, but monitor-mode rule "large refunds \(trial\)" would deny it/);
   assert.deepEqual(r.cases[4]!.failures, ['expected would_deny, got allow']);
+});
+
+test('idempotency_window and spend in policy tests: expect replay, price; wrong expectations fail with a reason', async () => {
+  const d = dir();
+  writeFileSync(join(d, 'paid.test.yaml'), `policy_inline: |
+  version: "1"
+  idempotency_window: 1m
+  spend: {per_call: 1, daily: 1.5}
+  tools: {}
+start: "2026-01-15T10:00:00Z"
+cases:
+  - { name: first, tool: search, args: { q: a, list: [{x: 1, y: 2}] }, price: 1, expect: allow }
+  - { name: retry (keys reordered), tool: search, args: { list: [{y: 2, x: 1}], q: a }, price: 1, expect: replay }
+  - { name: over per_call, tool: search, args: { q: b }, price: 1.01, expect: deny, message: "spend.per_call" }
+  - { name: over daily, tool: search, args: { q: c }, price: 0.6, expect: deny, message: "spend.daily 1.5" }
+  - { name: fits daily exactly, tool: search, args: { q: d }, price: 0.5, expect: allow }
+  - { name: wrongly expected replay, tool: search, args: { q: e }, expect: replay }
+  - { name: wrongly expected allow, at: "2026-01-15T10:00:30Z", tool: search, args: { q: d }, expect: allow }
+`);
+  const r = await runTestFile(join(d, 'paid.test.yaml'));
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(r.cases.map((c) => c.passed), [true, true, true, true, true, false, false]);
+  assert.match(r.cases[5]!.failures[0]!, /expected replay, got allow/);
+  assert.match(r.cases[6]!.failures[0]!, /expected allow, got replay/);
+  const bad = parseTestFile('policy: p.yaml\ncases:\n  - { tool: t, price: -1, expect: allow }\n', 'b.test.yaml');
+  assert.equal(bad.ok, false);
+  assert.match(!bad.ok ? bad.errors[0]!.message : '', /price must be a decimal amount of 0 or more/);
 });

@@ -270,3 +270,75 @@ test('hostile definitions do not throw and stay deterministic', () => {
   }
   assert.equal(cat(weird[0]!), 'Destructive', 'the string "delete" among junk values still counts');
 });
+
+test('applying a manifest, a create that may start what it creates, a transfer to an address, a manual journal', () => {
+  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+  // Server-side apply changes what runs, though the name says create or update.
+  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource via Server-Side Apply.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Execute');
+  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Write');
+  // A boolean that starts what the call creates rounds the create up to Execute.
+  const vm = (autostart: JsonSchema | undefined): string =>
+    cat(tool('sandbox_create', 'Create a sandbox with the specified configuration.', { inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }) }));
+  assert.equal(vm({ type: 'boolean' }), 'Execute');
+  assert.equal(vm(undefined), 'Write');
+  assert.equal(vm({ type: 'string' }), 'Write', 'a string named autostart is not a flag');
+  // Transferring an asset to an address moves it to another owner.
+  const nft = (props: Record<string, JsonSchema>): string => cat(tool('transfer_nft', 'Transfer an NFT to an address.', { inputSchema: obj(props) }));
+  assert.equal(nft({ tokenId: { type: 'string' }, toAddress: { type: 'string' } }), 'Financial');
+  assert.equal(nft({ tokenId: { type: 'string' }, folder: { type: 'string' } }), 'Write');
+  // Manual journals are accounting records, read or written.
+  assert.equal(cat(tool('update-manual-journal', 'Update a manual journal. Only works on drafts.')), 'Financial');
+  assert.equal(cat(tool('list-manual-journals', 'List all manual journals.')), 'Financial');
+  // A browser attached to is a browser driven.
+  assert.equal(cat(tool('puppeteer_connect_active_tab', 'Connect to an existing Chrome instance with remote debugging enabled')), 'Execute');
+});
+
+test('salaries, revenue and money records named among the kinds a generic document tool takes are Financial; leverage only among trading words', () => {
+  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+  assert.equal(cat(tool('erpnext_salary_slip_list', 'List Salary Slips. Filterable by employee.')), 'Financial');
+  assert.equal(cat(tool('revenue_trend', 'Sales revenue trend over time as a line chart.')), 'Financial');
+  // A work order is manufacturing, not money.
+  assert.equal(cat(tool('work_order_list', 'List Work Orders. Filterable by production item.')), 'Read');
+  const submit = (description: string): string => cat(tool('doc_submit', description, { inputSchema: obj({ doctype: { type: 'string' }, name: { type: 'string' } }) }));
+  assert.equal(submit('Submit any document. Applies to submittable DocTypes like Sales Order, Purchase Order, Sales Invoice.'), 'Financial');
+  assert.equal(submit('Submit any document. Applies to submittable DocTypes like Task and Issue.'), 'Write');
+  assert.equal(cat(tool('set_leverage', 'Set the leverage for a futures symbol', { inputSchema: obj({ symbol: { type: 'string' }, leverage: { type: 'number' } }) })), 'Financial');
+  assert.equal(cat(tool('computer_use_agent', 'This tool leverages a model to autonomously execute browser tasks.')), 'Execute');
+});
+
+test('closing a terminal or session stops what runs in it; a noun-verb name rests on its clear verb; flags are writes', () => {
+  assert.equal(cat(tool('terminal_close', 'Close terminal session')), 'Execute');
+  assert.equal(cat(tool('close_issue', 'Close an issue')), 'Write');
+  assert.equal(cat(tool('log_read', 'Read the current session log.')), 'Read');
+  assert.equal(cat(tool('log_event', 'Log an event')), 'Write');
+  assert.equal(cat(tool('bulk_flag', 'Flag or unflag emails matching filters')), 'Write');
+  assert.equal(cat(tool('browser_use_agent', 'Employs a browser automation agent for specific tasks.')), 'Execute');
+});
+
+test('powering machines, creating or resizing what runs, recycling nodes, rotating secrets, snapshots of machines, triggers', () => {
+  for (const name of ['power-off-droplet', 'power-cycle-droplet', 'power-on-droplet', 'shutdown-droplet', 'resize-droplet', 'doks-create-nodepool', 'droplet-create']) {
+    assert.equal(cat(tool(name, '')), 'Execute', name);
+  }
+  assert.equal(cat(tool('marketplace-1-click-kubernetes-app-install', 'Install 1-click applications on a Kubernetes cluster')), 'Execute');
+  assert.equal(cat(tool('marketplace-1-click-list', 'List available 1-click applications')), 'Read');
+  assert.equal(cat(tool('doks-recycle-nodes', 'Recycle specific nodes in a node pool')), 'Destructive');
+  assert.equal(cat(tool('rotate-webhook-signing-secret', "Replace a webhook's signing secret with a new one")), 'Destructive');
+  assert.equal(cat(tool('rotate_image', 'Rotate an image by 90 degrees')), 'Write');
+  assert.equal(cat(tool('snapshot-droplet', 'Take a snapshot of a droplet')), 'Write');
+  assert.equal(cat(tool('take_snapshot', 'Take a text snapshot of the currently selected page')), 'Read');
+  assert.equal(cat(tool('apps-create-app-from-spec', 'Creates an application from a given app spec.')), 'Execute');
+  assert.equal(cat(tool('send-event', 'Fire an event to trigger automations for a contact.')), 'Execute');
+});
+
+test('connecting to a remote shell opens a session (Execute); configuring a cluster is a Write, creating one starts it; browser steps without a clear verb', () => {
+  assert.equal(cat(tool('ssh_connect', 'Open an SSH connection. Returns a connectionId.')), 'Execute');
+  assert.equal(cat(tool('ssh_disconnect', 'Disconnect from an SSH server')), 'Execute');
+  assert.equal(cat(tool('connect_all', 'Connect to both IMAP and SMTP servers')), 'Write');
+  assert.equal(cat(tool('db-cluster-create', 'Create a new database cluster')), 'Execute');
+  assert.equal(cat(tool('db-cluster-update-mysql-config', 'Update the MySQL config for a cluster by its id.')), 'Write');
+  assert.equal(cat(tool('functions-create-trigger', 'Create a scheduled trigger for a function.')), 'Execute');
+  assert.equal(cat(tool('domain-record-get', 'Get a domain record by domain name and record ID')), 'Read');
+  assert.equal(cat(tool('browser_go_back', 'Go back to the previous page')), 'Execute');
+  assert.equal(cat(tool('browser_switch_tab', 'Switch to a specific tab')), 'Execute');
+  assert.equal(cat(tool('browser_screenshot', 'Take a screenshot of the current page')), 'Read');
+});

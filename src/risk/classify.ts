@@ -22,8 +22,15 @@ import {
   INFRA_WRITES,
   RESTORE_VERBS,
   RUNNING_CHANGES,
+  MACHINE_NOUNS,
+  MACHINE_STARTS,
+  REMOTE_SHELL_NOUNS,
   RUNNING_NOUNS,
   SAVED_STATE_NOUNS,
+  STORED_SNAPSHOT_OBJECTS,
+  CREDENTIAL_ROTATIONS,
+  SESSION_NOUNS,
+  SESSION_STOPS,
   TRADING_WORDS,
   FAR_REACHING_WRITES,
   FEED_WORDS,
@@ -161,6 +168,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
+  if (TRIGGERS_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: triggers automations, workflows or jobs' });
+  if (AGENT_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: an agent drives a browser or computer' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
   }
@@ -197,6 +206,23 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // Creating a service from an image, a repository or a template builds and runs it.
   if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
     evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
+  }
+  // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
+  if (APPLY_PHRASE.test(lower)) evidence.push({ category: 'Execute', weight: 12, reason: 'description: applies a manifest (changes what runs)' });
+  // A create that may also start what it creates runs it (rounded up when unsure).
+  const startArg = props.find((p) => START_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
+  if (startArg && verbClass === 'write') evidence.push({ category: 'Execute', weight: 12, reason: `argument "${startArg.name}": may start what it creates` });
+  // Transferring to an address (a wallet) moves an asset, whatever the asset is called.
+  const recipientArg = props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
+  if (recipientArg && (nameVerb === 'transfer' || descVerb === 'transfer')) {
+    evidence.push({ category: 'Financial', weight: 12, reason: `transfer to argument "${recipientArg.name}": moves an asset to another owner` });
+  }
+  // A tool over "any document type" reaches the money records among the types it names.
+  const kindArg = props.find((p) => KIND_ARG.test(normalizeArg(p.name)));
+  if (kindArg && !moneyNoun && !descMoney) {
+    const all = [...allDescTokens];
+    const money = all.find((t) => MONEY_RECORDS.has(t) && (FINANCIAL_NOUNS.has(t) || isContextMoneyNoun(t, all, allDescTokens)));
+    if (money) evidence.push({ category: 'Financial', weight: 12, reason: `argument "${kindArg.name}" reaches "${money}" records` });
   }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
   const action = mostSevereAction(props, description, objectTokens);
@@ -350,7 +376,9 @@ const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
 const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
 const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
-const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(github |git |docker |container )?(repo|repository|image|template|dockerfile)\b/;
+const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+/** Firing an event or a webhook that starts automations runs them. */
+const TRIGGERS_PHRASE = /\btrigger(s|ing)? (an? |the |its )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
   /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
@@ -368,6 +396,17 @@ const ROUND_UP = 0.7;
 
 /** Words that name money itself, wherever they stand in a first sentence. */
 const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
+
+const AGENT_PHRASE = /\bbrowser[- ]automation agent\b|\bcomputer[- ]use\b|\bautonomously (execute|perform|complete|carr(y|ies) out)\b/;
+const LEVERAGE_WORDS: ReadonlySet<string> = new Set(['margin', 'futures', 'position', 'positions', 'perpetual', 'perp', 'symbol', 'trading', 'exchange', 'isolated', 'cross']);
+/** Money records a generic document tool may name among the kinds it takes. */
+const MONEY_RECORDS: ReadonlySet<string> = new Set(
+  'invoice invoices payment payments order orders bill bills expense expenses refund refunds journalentry journalentries creditnote creditnotes salaryslip salaryslips payroll transaction transactions'.split(' '),
+);
+const KIND_ARG = /^(doctype|documenttype|objecttype|recordtype|entitytype|sobject|sobjecttype)$/;
+const APPLY_PHRASE = /\bserver[- ]side apply\b|\bkubectl apply\b|\bapply (a |the |an? )?(kubernetes |k8s |yaml |json )?manifests?\b/;
+const START_ARG = /^(autostart|autorun|startaftercreate|startoncreate|autodeploy|deployaftercreate|instantdeploy|start|run|deploy)$/;
+const RECIPIENT_ADDRESS_ARG = /^(to|toaddress|recipient|recipientaddress|destination|destinationaddress|receiver|receiveraddress|towallet|walletaddress)$/;
 
 const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$/;
 const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;
@@ -438,6 +477,26 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
   }
+  if ((verb === 'snapshot' || verb === 'backup') && cls === 'read') {
+    const stored = objects.find((t) => STORED_SNAPSHOT_OBJECTS.has(t));
+    if (stored) return { verbClass: 'write', why: `a "${stored}" stores a copy` };
+  }
+  if (CREDENTIAL_ROTATIONS.has(verb)) {
+    const secret = objects.find((t) => SECRET_NOUNS.has(t));
+    if (secret) return { verbClass: 'destroy', why: `a "${secret}" invalidates the old one` };
+  }
+  if (cls === 'write' && SESSION_STOPS.has(verb)) {
+    const session = objects.find((t) => SESSION_NOUNS.has(t));
+    if (session) return { verbClass: 'exec', why: `a "${session}" stops what runs in it` };
+  }
+  if (cls === 'write' && MACHINE_STARTS.has(verb)) {
+    const machine = objects.find((t) => MACHINE_NOUNS.has(t));
+    if (machine) return { verbClass: 'exec', why: `a "${machine}" starts it` };
+  }
+  if (cls === 'write' && (verb === 'connect' || verb === 'open' || verb === 'attach')) {
+    const remote = objects.find((t) => REMOTE_SHELL_NOUNS.has(t));
+    if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
+  }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
     const running = objects.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
@@ -455,6 +514,8 @@ function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: Re
     return !all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w));
   }
   if (t === 'trade' || t === 'trades') return true;
+  // "leverages a model" is a verb; the leverage of an account goes with positions and margin.
+  if (t === 'leverage') return all.some((w) => LEVERAGE_WORDS.has(w));
   return all.some((w) => TRADING_WORDS.has(w) || FINANCIAL_NOUNS.has(w) || MONEY_WORDS.has(w));
 }
 
@@ -518,12 +579,20 @@ function findNameVerb(tokens: string[]): string | undefined {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
     if (!WEAK_VERBS.has(t)) return coordinated(tokens, i, false);
+    // A weak verb then a clear verb is a noun then a verb (`log_read`, `domain_record_get`).
+    if (i <= 1) {
+      const clear = tokens.findIndex((u, j) => j > i && VERBS.has(u) && !WEAK_VERBS.has(u));
+      if (clear > i) return coordinated(tokens, clear, false);
+    }
     if (i === 0) return coordinated(tokens, i, false);
     if (i === 1) {
       const prev = tokens[0]!;
       if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
     }
   }
+  // No verb where a verb stands: a weak one further in is still the best guess (`browser_screenshot`).
+  const weak = tokens.findIndex((u) => VERBS.has(u));
+  if (weak >= 0) return coordinated(tokens, weak, false);
   return undefined;
 }
 

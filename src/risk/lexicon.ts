@@ -31,13 +31,13 @@ const WRITE_VERBS = `
   rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
-  deny
+  deny flag unflag switch go
 `;
 
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup trash recreate rebuild reimage
+  flush empty clean cleanup trash recreate rebuild reimage recycle
 `;
 
 const EXEC_VERBS = `
@@ -45,6 +45,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
+  shutdown poweroff poweron powercycle boot
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
@@ -79,7 +80,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
 
 /** Verbs that, applied to a page, tab, window or URL, drive a browser: Execute. */
 export const BROWSER_VERBS: ReadonlySet<string> = new Set(
-  words('navigate goto go open new select close switch reload refresh back forward focus visit'),
+  words('navigate goto go open new select close switch reload refresh back forward focus visit connect attach'),
 );
 export const BROWSER_NOUNS: ReadonlySet<string> = new Set(
   words('page pages tab tabs browser window windows url urls website site'),
@@ -92,7 +93,8 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
-    journalentry journalentries paymentmethod paymentmethods leverage chargeback chargebacks
+    journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods chargeback chargebacks
+    salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
     budgets fee fees
@@ -104,7 +106,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
  * `list_transactions` of a bank; not `sort_order` or a database transaction).
  */
 export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(
-  words('order orders trade trades transaction transactions margin'),
+  words('order orders trade trades transaction transactions margin journal journals leverage'),
 );
 
 /** Words that make an order, a trade or a transaction one of money. */
@@ -113,7 +115,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
          broker brokerage position positions leverage portfolio sale sales customer customers
          checkout cart bank banking accounting ledger quantity price amount currency trading
          trader invoice invoices refund payment payments billed billing financial account accounts
-         debit debits credit credits`),
+         debit debits credit credits txhash onchain blockchain gas`),
 );
 
 /** Words that make a transaction one of a database, not of money. */
@@ -131,13 +133,40 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
-export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs'));
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
+  words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'),
+);
+
+/** Machines: creating or provisioning one starts it (Execute); configuring one is a Write. */
+export const MACHINE_NOUNS: ReadonlySet<string> = new Set(
+  words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'),
+);
+
+/** Write verbs that bring a new machine up. */
+export const MACHINE_STARTS: ReadonlySet<string> = new Set(words('create new provision'));
+
+/** Remote shells: connecting to one opens a session that runs commands (Execute). */
+export const REMOTE_SHELL_NOUNS: ReadonlySet<string> = new Set(words('ssh sftp telnet rdp shell terminal'));
 
 /** Write verbs that change a running thing when applied to one of RUNNING_NOUNS. */
-export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add'));
+export const RUNNING_CHANGES: ReadonlySet<string> = new Set(words('create new update pause resume enable disable set add schedule'));
+
+/** Things that run while open: closing or ending one stops what runs (Execute). */
+export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal terminals session sessions shell shells pty tty process processes ssh'));
+
+/** Write verbs that stop one of SESSION_NOUNS. */
+export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach disconnect'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
-export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel'));
+export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel resize'));
+
+/** Machines and disks: a snapshot or backup of one is stored (Write), unlike a page's screenshot. */
+export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
+  words('droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters'),
+);
+
+/** Verbs that replace a credential: the old one stops working (Destructive). */
+export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate regenerate roll'));
 
 /** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
 export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
@@ -220,6 +249,20 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'note', 'creditnote'],
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
+  ['manual', 'journal', 'manualjournal'],
+  ['power', 'on', 'poweron'],
+  ['power', 'off', 'poweroff'],
+  ['power', 'cycle', 'powercycle'],
+  ['shut', 'down', 'shutdown'],
+  ['node', 'pool', 'nodepool'],
+  ['node', 'pools', 'nodepools'],
+  ['1', 'click', 'oneclick'],
+  ['one', 'click', 'oneclick'],
+  ['salary', 'slip', 'salaryslip'],
+  ['salary', 'slips', 'salaryslips'],
+  ['work', 'order', 'workorder'],
+  ['work', 'orders', 'workorders'],
+  ['manual', 'journals', 'manualjournals'],
   ['journal', 'entries', 'journalentries'],
   ['payment', 'method', 'paymentmethod'],
   ['payment', 'methods', 'paymentmethods'],

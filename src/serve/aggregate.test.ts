@@ -123,3 +123,21 @@ test('calls are routed by prefix with the plain name; server-to-client ids never
 function textOf(res: any): string {
   return res.result.content[0].text;
 }
+
+test('a client of the 2026-07-28 revision gets the aggregator\'s own answers in its revision\'s shape (no legacy-range code, resultType on results)', async () => {
+  const { ds } = setup();
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  // Without an initialize the aggregate has no server to route to: the refusal is -32603, not the 2025 line's -32001.
+  ds.push({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'a__echo', arguments: {}, _meta: meta } });
+  const refused = await ds.answer(1);
+  assert.equal(refused.error.code, -32603);
+  assert.match(refused.error.message, /not available/);
+  ds.push({ jsonrpc: '2.0', id: 2, method: 'ping', params: { _meta: meta } });
+  assert.equal((await ds.answer(2)).result.resultType, 'complete');
+  // Positive control: a 2025 client of another aggregator still gets -32001 and no resultType.
+  const legacy = setup();
+  legacy.ds.push({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'a__echo', arguments: {} } });
+  assert.equal((await legacy.ds.answer(1)).error.code, -32001);
+  legacy.ds.push({ jsonrpc: '2.0', id: 2, method: 'ping' });
+  assert.equal((await legacy.ds.answer(2)).result.resultType, undefined);
+});

@@ -17,6 +17,8 @@ import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
 import { parseFrame, sentValue } from '../mcp/channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import type { Logger } from 'pino';
+import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
+import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 
 export const AGG_PREFIX = 'toolgate-agg-';
 export const AGGREGATE_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
@@ -87,6 +89,8 @@ export class Aggregator {
   private readonly members = new Map<string, Member>();
   private initParams: Record<string, unknown> | undefined;
   private seq = 0;
+  /** The client's revision (undefined until its first request: answered as the 2025 line). */
+  private generation: ProtocolGeneration | undefined;
   /** The aggregator's own requests to members, waiting for their answers. */
   private readonly waiting = new Map<string, { server: string; resolve: (res: JsonRpcResponse) => void }>();
   /** Client requests forwarded to a member, until answered. */
@@ -131,7 +135,7 @@ export class Aggregator {
       if (owner !== m.name) continue;
       this.routes.delete(key);
       const id = key.startsWith('n:') ? Number(key.slice(2)) : key.slice(2);
-      this.toClient(JSON.stringify(errorResponse(id, ErrorCode.UpstreamUnavailable, `server "${m.name}" was removed or reconfigured before answering`)));
+      this.own(errorResponse(id, ErrorCode.UpstreamUnavailable, `server "${m.name}" was removed or reconfigured before answering`));
     }
     for (const [k, r] of [...this.serverRequests]) if (r.member === m.name) this.serverRequests.delete(k);
     for (const [k, w] of [...this.waiting]) {
@@ -172,7 +176,7 @@ export class Aggregator {
     if (frame.refused) return;
     const v = frame.value;
     if (v === undefined) {
-      this.toClient(JSON.stringify(errorResponse(null, ErrorCode.ParseError, 'Parse error: the message is not valid JSON')));
+      this.own(errorResponse(null, ErrorCode.ParseError, 'Parse error: the message is not valid JSON'));
       return;
     }
     // A batch is handled element by element; answers go back one by one.
@@ -182,7 +186,7 @@ export class Aggregator {
   private fromClientOne(value: unknown): void {
     const c = classify(value);
     if (c.kind === 'invalid') {
-      this.toClient(JSON.stringify(errorResponse(c.id, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`)));
+      this.own(errorResponse(c.id, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`));
       return;
     }
     if (c.kind === 'response') {
@@ -206,13 +210,18 @@ export class Aggregator {
       return;
     }
     const req = c.msg;
+    // The client's revision, from its first request (initialize: the 2025 line; a modern version in _meta: 2026-07-28).
+    if (this.generation === undefined) {
+      if (req.method === 'initialize') this.generation = 'legacy';
+      else if (isModernVersion(metaProtocolVersion(req.params))) this.generation = 'modern';
+    }
     if (typeof req.id === 'string' && req.id.startsWith(AGG_PREFIX)) {
-      this.toClient(JSON.stringify(errorResponse(req.id, ErrorCode.InvalidRequest, `Invalid Request: ids starting with "${AGG_PREFIX}" are reserved by the gateway`)));
+      this.own(errorResponse(req.id, ErrorCode.InvalidRequest, `Invalid Request: ids starting with "${AGG_PREFIX}" are reserved by the gateway`));
       return;
     }
     void this.request(req).catch((err: unknown) => {
       this.o.log.error({ err, method: req.method }, 'aggregate request failed');
-      this.toClient(JSON.stringify(errorResponse(req.id, ErrorCode.InternalError, `Internal error: ${err instanceof Error ? err.message : String(err)}`)));
+      this.own(errorResponse(req.id, ErrorCode.InternalError, `Internal error: ${err instanceof Error ? err.message : String(err)}`));
     });
   }
 
@@ -430,12 +439,17 @@ export class Aggregator {
     if (!this.closed) this.o.downstream.send(text, opts);
   }
 
+  /** An answer the aggregator writes itself, in the shape of its client's revision. */
+  private own(res: JsonRpcResponse): void {
+    this.toClient(JSON.stringify(shapeOwnAnswer(res, this.generation)));
+  }
+
   private answer(id: JsonRpcId, result: unknown): void {
-    this.toClient(JSON.stringify(resultResponse(id, result)));
+    this.own(resultResponse(id, result));
   }
 
   private fail(id: JsonRpcId, code: number, message: string): void {
-    this.toClient(JSON.stringify(errorResponse(id, code, message)));
+    this.own(errorResponse(id, code, message));
   }
 }
 

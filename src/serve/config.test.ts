@@ -177,3 +177,29 @@ test('listen: the client message limits (max_depth, max_keys, max_batch, max_mes
   assert.ok(errors.some((e) => /max_batch must be a whole number from 1/.test(e)), errors.join('\n'));
   assert.ok(errors.some((e) => /max_depth must be a whole number from 1/.test(e)), errors.join('\n'));
 });
+
+test('servers.<name>.protocol: auto (default), 2025 (quoted or not), 2026-07-28; anything else names the choices', () => {
+  const r = parse(`servers:
+  a:
+    command: x
+    policy: ./a.yaml
+  b:
+    command: x
+    policy: ./a.yaml
+    protocol: 2025
+  c:
+    url: http://x/mcp
+    policy: ./a.yaml
+    protocol: "2026-07-28"
+`);
+  assert.ok(r.ok, JSON.stringify(r));
+  const byName = Object.fromEntries((r as { config: { servers: Array<{ name: string; protocol: string }> } }).config.servers.map((s) => [s.name, s.protocol]));
+  assert.deepEqual(byName, { a: 'auto', b: '2025', c: '2026-07-28' });
+  const errs = errorsOf(`servers:
+  a:
+    command: x
+    policy: ./a.yaml
+    protocol: 2026
+`);
+  assert.ok(errs.some((e) => /toolgate\.yaml:5:15: servers\.a\.protocol must be one of auto, 2025, 2026-07-28/.test(e) && /\(fix: /.test(e)), errs.join('\n'));
+});

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { parseOAuthConfig, type OAuthConfig } from '../oauth/index.js';
 import { checkRedisDsn } from '../state/redis-dsn.js';
 import { issuesToErrors, loadPolicyFile, parseDuration, type CompiledPolicy, type LoadResult, type PolicyError } from '../policy/index.js';
 import { decodeMap, deref, isNullNode, kindName, offsetOf, scalarValue, type DecodeContext, type Field, type Issue, type YNode } from '../policy/yamlnode.js';
@@ -23,6 +24,8 @@ interface ServerBase {
   policyPath: string;
   policy: CompiledPolicy;
   start: StartMode;
+  /** What the server speaks (the bridge between protocol generations; `auto` finds out). */
+  protocol: 'auto' | '2025' | '2026-07-28';
   /** Identifies the upstream (command/url and their settings): a change means a restart. */
   specHash: string;
 }
@@ -46,6 +49,8 @@ export interface ListenConfig {
   maxKeys?: number;
   maxBatch?: number;
   maxMessageBytes?: number;
+  /** toolgate as an OAuth 2.1 protected resource (src/oauth). */
+  oauth?: OAuthConfig;
 }
 
 export interface DashboardConfig {
@@ -85,11 +90,11 @@ export const SERVER_NAME = /^[A-Za-z0-9_-]+$/;
 export const DEFAULT_SEPARATOR = '__';
 
 const TOP_KEYS = ['version', 'separator', 'pin', 'listen', 'state', 'audit', 'dashboard', 'servers'] as const;
-const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 'insecure_no_auth', 'allowed_hosts', 'allowed_origins', 'max_sessions', 'session_idle_timeout', 'max_body_bytes', 'max_depth', 'max_keys', 'max_batch', 'max_message_bytes'] as const;
+const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 'insecure_no_auth', 'allowed_hosts', 'allowed_origins', 'max_sessions', 'session_idle_timeout', 'max_body_bytes', 'max_depth', 'max_keys', 'max_batch', 'max_message_bytes', 'oauth'] as const;
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
-const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'policy', 'start', 'description'] as const;
+const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'protocol', 'policy', 'start', 'description'] as const;
 
 /** Read and validate a gateway config file, and every policy it names. */
 export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): ConfigResult {
@@ -400,6 +405,13 @@ class Reader {
         case 'max_message_bytes':
           out.maxMessageBytes = this.int(x, what, 1);
           break;
+        case 'oauth': {
+          const node = deref(this.ctx, x.value) as { toJSON?: () => unknown } | undefined;
+          const r = parseOAuthConfig(node?.toJSON?.(), what, this.base, this.io.env);
+          if (r.ok) out.oauth = r.config;
+          else for (const e of r.errors) this.issue(x.keyOffset, e, 'see README "OAuth" for the keys of listen.oauth');
+          break;
+        }
       }
     }
     const keysAt = f.keyOffset;
@@ -611,6 +623,10 @@ class Reader {
     let start: StartMode = 'lazy';
     const st = get('start');
     if (st) start = this.choice(st, `${where}.start`, ['lazy', 'eager'] as const) ?? 'lazy';
+    const protoF = get('protocol');
+    // An unquoted 2025 is a YAML number: it means the line all the same.
+    const protoNode = protoF ? deref(this.ctx, protoF.value) : undefined;
+    const protocol = protoNode && isScalar(protoNode) && protoNode.value === 2025 ? '2025' : ((protoF ? this.choice(protoF, `${where}.protocol`, ['auto', '2025', '2026-07-28'] as const) : undefined) ?? 'auto');
     if (get('description')) this.str(get('description')!, `${where}.description`);
 
     const pol = get('policy');
@@ -688,7 +704,7 @@ class Reader {
       if (href !== undefined) spec = { kind: 'url', url: href, transport, headers };
     }
     if (this.ctx.issues.length > before || !spec || !policy || !policyPath) return undefined;
-    const specHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-    return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, specHash } as ServerConfig;
+    const specHash = createHash('sha256').update(JSON.stringify({ ...spec, protocol })).digest('hex');
+    return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, protocol, specHash } as ServerConfig;
   }
 }

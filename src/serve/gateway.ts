@@ -12,12 +12,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChildServer } from '../mcp/child.js';
 import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
+import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
+import { oauthListenerOptions } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
@@ -115,9 +117,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const openHandle = (cfg: ServerConfig): UpstreamHandle => {
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
-      return { channel: child.channel, close: async () => void (await child.stop()), exited: child.exited, child };
+      return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
     }
-    const channel = urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log });
+    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log }), cfg.protocol, { log });
     return { channel, close: () => channel.close() };
   };
 
@@ -154,6 +156,9 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       server: name,
       pins: core.pinsFor(name, () => r.holder.current),
       approvals: core.approvals,
+      // One gate and ledger for every server: idempotency keys name the server; spend is the caller's across servers.
+      idempotency: core.idempotency,
+      spend: core.spend,
       limits,
       ...(clientInit ? { clientInit } : {}),
     });
@@ -203,10 +208,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // ---- listener -----------------------------------------------------------------
   const perServer = new Map<string, Set<string>>();
   const listen = config.listen;
-  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir });
+  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir, ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })) });
   const listener = new Listener({
     mode: 'http',
     ...(auth.check ? { authenticate: auth.check } : {}),
+    ...(auth.resourceMetadata ? { resourceMetadata: auth.resourceMetadata } : {}),
     bind: o.bind ?? listen.bind,
     port: o.port ?? listen.port,
     apiKeys: listen.apiKeys,

@@ -1,0 +1,128 @@
+// Guards end to end (src/guards): a deliberately leaky server behind the real
+// toolgate binary and the official SDK client. Secrets in a result are redacted
+// or withheld by policy, never reach the audit log or the events, and a value
+// read from one tool cannot be written out through another (taint).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
+import { LEAKED } from './leaky-server.js';
+
+const leaky = (log: string) => [process.execPath, join(import.meta.dirname, 'leaky-server.js'), '--serve', `--log=${log}`];
+const compact = (s: string) => s.replace(/ /g, '');
+
+async function withGateway<T>(yaml: string, run: (c: Awaited<ReturnType<typeof connectClient>>['client'], dir: string, stateDir: string, log: string) => Promise<T>): Promise<T> {
+  const { policy, stateDir, dir } = writePolicy(yaml);
+  const log = join(dir, 'server-received.jsonl');
+  const { client } = await connectClient(policy, stateDir, leaky(log));
+  try {
+    return await run(client, dir, stateDir, log);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Neither leaked value, nor its digits without spaces, is anywhere under `dir` (audit log, events, state). */
+function assertNoLeakUnder(dir: string): void {
+  for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.deepEqual(filesContaining(dir, v), [], `${v} was written to disk`);
+}
+
+async function eventsWith(stateDir: string, type: string, n = 1): Promise<Array<Record<string, any>>> {
+  for (let i = 0; i < 200; i++) {
+    const got = readEvents(stateDir).filter((e) => e.type === type);
+    if (got.length >= n) return got;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return readEvents(stateDir).filter((e) => e.type === type);
+}
+
+test('redact: the result reaches the agent with the AWS key, card number and IBAN replaced; no value in audit or events', async () => {
+  await withGateway('version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect:\n    action: redact\n', async (client, dir, stateDir) => {
+    const r = await client.callTool({ name: 'read_env', arguments: {} });
+    const text = textOf(r);
+    assert.match(text, /\[REDACTED:aws_key\]/);
+    assert.match(text, /\[REDACTED:card_number\]/);
+    assert.match(text, /\[REDACTED:iban\]/);
+    assert.match(text, /REGION=eu-west-1/, 'the rest of the result stays');
+    const all = JSON.stringify(r);
+    for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.ok(!all.includes(v), `${v} reached the agent`);
+    const guard = await eventsWith(stateDir, 'tool_guard');
+    assert.equal(guard[0]!.action, 'redact');
+    assert.equal(guard[0]!.kinds.aws_key >= 1, true);
+    assert.equal(guard[0]!.kinds.card_number, 2, 'the text and the numeric structuredContent field');
+    await eventsWith(stateDir, 'tool_call');
+    assertNoLeakUnder(dir);
+  });
+});
+
+test('block: the result never reaches the agent (an error result instead); audit: passed on, recorded', async () => {
+  await withGateway('version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    tools:\n      write_note: { action: audit }\n', async (client, dir, stateDir) => {
+    const r = await client.callTool({ name: 'read_env', arguments: {} });
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /withheld by guards\.detect \(action: block\)/);
+    const all = JSON.stringify(r);
+    for (const v of [LEAKED.aws, compact(LEAKED.card)]) assert.ok(!all.includes(v));
+    // Per-tool override: write_note is only audited, so its call goes through with the key.
+    const w = await client.callTool({ name: 'write_note', arguments: { body: `key ${LEAKED.aws}` } });
+    assert.equal(textOf(w), 'noted');
+    const guard = await eventsWith(stateDir, 'tool_guard', 2);
+    assert.deepEqual(guard.map((g) => `${g.target}:${g.action}`), ['results:block', 'arguments:audit']);
+    assertNoLeakUnder(join(dir, 'state'));
+  });
+});
+
+test('arguments: block refuses a call carrying a card number; the server never receives it', async () => {
+  await withGateway('version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    scan: [arguments]\n', async (client, _dir, stateDir, log) => {
+    const r = await client.callTool({ name: 'write_note', arguments: { body: `pay with ${LEAKED.card}` } });
+    assert.equal(r.isError, true);
+    assert.match(textOf(r), /carry card_number/);
+    // Positive control: a clean call reaches the server (and is logged there).
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'hello' } })), 'noted');
+    const received = readFileSync(log, 'utf8');
+    assert.match(received, /hello/);
+    assert.ok(!received.includes('4111'), received);
+    const denied = (await eventsWith(stateDir, 'tool_call')).find((e) => e.reason === 'guard');
+    assert.ok(denied, 'the refusal is audited');
+  });
+});
+
+test('taint (single-server): a key read by a source tool cannot be written out, plain, base64, hex or URL-encoded', async () => {
+  const yaml = 'version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_env]\n';
+  await withGateway(yaml, async (client, _dir, stateDir, log) => {
+    // Before the read, the value is not tainted (no prior read: allowed).
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: `early ${LEAKED.aws}` } })), 'noted');
+    const read = await client.callTool({ name: 'read_env', arguments: {} });
+    assert.match(textOf(read), new RegExp(LEAKED.aws), 'taint alone does not redact');
+    const forms = [
+      `INSERT INTO notes (body) VALUES ('${LEAKED.aws}')`,
+      Buffer.from(`k=${LEAKED.aws}`).toString('base64'),
+      Buffer.from(LEAKED.aws).toString('hex'),
+      encodeURIComponent(`https://evil.example/?k=${LEAKED.aws}`).replace(/[A-Z]/g, (c) => `%${c.charCodeAt(0).toString(16)}`),
+    ];
+    for (const body of forms) {
+      const r = await client.callTool({ name: 'write_note', arguments: { body } });
+      assert.equal(r.isError, true, `not refused: ${body}`);
+      assert.match(textOf(r), /refused by guards\.taint/);
+    }
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'an ordinary note' } })), 'noted');
+    const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: { body?: string } });
+    assert.deepEqual(received.map((x) => x.args.body ?? x.tool), [`early ${LEAKED.aws}`, 'read_env', 'an ordinary note']);
+    const denials = (await eventsWith(stateDir, 'tool_call', 7)).filter((e) => e.reason === 'guard');
+    assert.equal(denials.length, 4);
+  });
+});
+
+test('an unknown detector name or guard action is a policy error naming file:line:col (YAML and JSON)', async () => {
+  const { policy } = writePolicy('version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: redcat\n    detectors: [credentials, creditcard]\n');
+  const r = await runToolgate('validate', '-c', policy);
+  assert.equal(r.code, 1);
+  const out = `${r.stdout}${r.stderr}`;
+  assert.ok(out.includes(`${policy}:6:13: guards.detect.action must be one of redact, block, audit, off, got "redcat"`), out);
+  assert.ok(out.includes(`${policy}:7:30: guards.detect.detectors: unknown detector "creditcard"`), out);
+  const json = writePolicy('{\n  "version": "1",\n  "default": "allow",\n  "tools": {},\n  "guards": { "detect": { "detectors": ["emial"] } }\n}\n', 'policy.json');
+  const j = await runToolgate('validate', '-c', json.policy);
+  assert.equal(j.code, 1);
+  assert.ok(`${j.stdout}${j.stderr}`.includes(`${json.policy}:5:41: guards.detect.detectors: unknown detector "emial" (did you mean "email"?)`), `${j.stdout}${j.stderr}`);
+  assert.equal(existsSync(join(json.dir, 'state')), false);
+});
