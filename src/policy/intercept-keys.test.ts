@@ -34,6 +34,23 @@ test('approval_timeout on a require_approval rule (no conditions) sets how long 
   assert.equal(r.policy.warnings, undefined, 'enforced keys do not warn');
 });
 
+test('the approval model: approval_timeout or an approvals block mean retry, toolgate\'s approval block means hold, approval.model decides', () => {
+  const model = (yaml: string) => {
+    const r = compilePolicy(yaml, 'p.yaml');
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
+    const d = decide(r.policy, { tool: 't', args: {} }, new Map());
+    assert.ok(d.allowed && d.approval);
+    return d.approval.model ?? 'hold';
+  };
+  assert.equal(model(approvalRule('        action: require_approval\n        approval_timeout: 30m\n')), 'retry');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval: {timeout: 5m}\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval_timeout: 30m\n        approval: {model: hold}\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval: {model: retry}\n')), 'retry');
+  assert.equal(model(`version: "1"\napprovals:\n  dedupe_window: 5m\n${approvalRule('        action: require_approval\n').replace('version: "1"\n', '')}`), 'retry');
+  expectError(approvalRule('        action: require_approval\n        approval: {model: wait}\n'), /model must be "hold" or "retry", got "wait"/, 7, 27);
+});
+
 test('approval_timeout errors name line and column', () => {
   expectError(approvalRule('        action: require_approval\n        approval_timeout: soon\n'), /approval_timeout must be a positive duration of at most 168h, got "soon"/, 7, 27);
   expectError(approvalRule('        action: deny\n        approval_timeout: 5m\n'), /approval_timeout is only allowed on require_approval rules/, 7, 27);
@@ -106,4 +123,6 @@ test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLaye
   const d = decide(back.policy, { tool: 't', args: {} }, new Map());
   assert.ok(d.allowed && d.approval);
   assert.equal(d.approval.timeoutMs, 30 * 60_000);
+  assert.equal(d.approval.model, 'retry', 'JSON carries the model approval_timeout chose (approval.model)');
+  assert.match(j.text!, /"model": "retry"/);
 });
