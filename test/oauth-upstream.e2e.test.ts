@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { bin, textOf, writePolicy } from './helpers.js';
+import { bin, tempDir, textOf, writePolicy } from './helpers.js';
 import { Proc, startGateway } from './transports-helpers.js';
 import { startAuthServer, type TestAuthServer } from './support/oauth-as.js';
 
@@ -141,6 +141,26 @@ describe('OAuth upstream: toolgate auth login, then the gateway uses and refresh
       await c.close();
       return r;
     }));
+  });
+
+  test('toolgate serve: a server with oauth: true after auth login NAME -c config', async () => {
+    const dir = tempDir('toolgate-oauth-up-serve-');
+    writeFileSync(join(dir, 'p.yaml'), 'version: "1"\ndefault: allow\ntools: {}\n');
+    writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n  remote:\n    url: ${remote.url}\n    transport: http\n    oauth: true\n    policy: ./p.yaml\n`);
+    const cli = new Proc([bin, 'auth', 'login', 'remote', '-c', join(dir, 'toolgate.yaml')], env);
+    const page = (await cli.waitFor(/open this page to log in to remote:\s+(http\S+)/))[1]!;
+    await (await fetch(await as.browse(page))).text();
+    assert.equal((await cli.exited).code, 0, cli.output);
+    const serve = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn'], env);
+    try {
+      const url = (await serve.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
+      const c = new Client({ name: 'e2e-serve-upstream-oauth', version: '1.0.0' });
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${url}/remote`)));
+      assert.equal(textOf(await c.callTool({ name: 'whoami', arguments: {} })), 'remote says hi');
+      await c.close();
+    } finally {
+      await serve.stop();
+    }
   });
 
   test('no upstream token in any log, event or audit record, nor in the state store in the clear', async () => {

@@ -247,7 +247,9 @@ export class Listener {
     if (this.o.resourceMetadata && url.pathname.startsWith(WELL_KNOWN_RESOURCE)) return this.resourceMetadata(req, res, url.pathname);
     let caller: Caller | undefined;
     if (this.o.authenticate && (mcpPath || !this.o.other)) {
-      const who = await this.o.authenticate(req.headers.authorization, { path: url.pathname, ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) });
+      // The legacy transport's /messages belongs to the /sse resource.
+      const resourcePath = this.o.mode === 'sse' ? '/sse' : url.pathname;
+      const who = await this.o.authenticate(req.headers.authorization, { path: resourcePath, ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) });
       if (!who.ok) {
         this.o.log.warn({ status: who.status, url: req.url }, who.message);
         req.resume();
@@ -282,7 +284,7 @@ export class Listener {
   /** RFC 9728 §3: the metadata of the endpoint named after the well-known prefix (`/mcp` when none). */
   private resourceMetadata(req: IncomingMessage, res: ServerResponse, pathname: string): void {
     req.resume();
-    const path = pathname.slice(WELL_KNOWN_RESOURCE.length) || '/mcp';
+    const path = pathname.slice(WELL_KNOWN_RESOURCE.length) || (this.o.mode === 'http' ? '/mcp' : '/sse');
     const known = this.o.mode === 'http' ? (this.o.endpoint ? this.o.endpoint(path) : path === '/mcp' ? '' : undefined) !== undefined : path === '/sse';
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.methodNotAllowed(req, res, 'GET');
     if (!known) return this.error(res, 404, -32000, `Not found: no MCP endpoint at ${path}`);

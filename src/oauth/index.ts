@@ -14,4 +14,4 @@ export type { LoginOptions } from './login.js';
 export { UpstreamTokens } from './upstream-tokens.js';
 export { loadTokenKey, openTokenVault, seal, TOKEN_KEY_ENV, TokenVault, unseal } from './vault.js';
 export type { OpenVaultOptions, UpstreamLogin } from './vault.js';
-export { upstreamTokensFor } from './upstream-wire.js';
+export { openUpstreamLogins, upstreamTokensFor } from './upstream-wire.js';

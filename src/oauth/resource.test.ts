@@ -129,6 +129,8 @@ describe('ProtectedResource', () => {
     const ok = await rs.verify('opaque-token-1', RESOURCE);
     assert.ok(ok.ok && ok.principal.name === 'bob');
     assert.equal(introspectionAuth, `Basic ${Buffer.from('gw:intro+secret').toString('base64')}`);
+    const elsewhere = await rs.verify('opaque-token-1', 'http://gw.test/mcp/other');
+    assert.equal(!elsewhere.ok && elsewhere.reason, 'wrong_audience', 'a cached answer is not reused for another resource');
     introspection = { active: false };
     const inactive = await rs.verify('opaque-token-2', RESOURCE);
     assert.equal(!inactive.ok && inactive.reason, 'inactive');

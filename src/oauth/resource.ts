@@ -127,8 +127,7 @@ export class ProtectedResource {
       if (!r.ok) return r;
       claims = r.claims;
     } else if (this.config.introspection) {
-      const key = createHash('sha256').update(token).digest('hex');
-      const cached = this.introspected.get(key);
+      const cached = this.introspected.get(introspectionKey(token, resource));
       if (cached && cached.until > this.clock()) return cached.result;
       const r = await this.introspect(token, resource, meta);
       if (!r.ok) return r;
@@ -225,7 +224,7 @@ export class ProtectedResource {
     const until = Math.min(this.clock() + 30_000, typeof body.exp === 'number' ? body.exp * 1000 : Infinity);
     const result = this.principal(body);
     if (this.introspected.size > 10_000) this.introspected.clear();
-    this.introspected.set(createHash('sha256').update(token).digest('hex'), { result, until });
+    this.introspected.set(introspectionKey(token, resource), { result, until });
     return { ok: true, claims: body };
   }
 
@@ -273,6 +272,11 @@ export class ProtectedResource {
     }
     throw Object.assign(new Error(`the issuer ${issuer} could not be discovered (${lastError})`), { reason: 'issuer_unreachable' as const });
   }
+}
+
+/** A cached introspection answer holds for the resource it was checked for only. */
+function introspectionKey(token: string, resource: string): string {
+  return createHash('sha256').update(resource).update('\u0000').update(token).digest('hex');
 }
 
 function formEncode(s: string): string {

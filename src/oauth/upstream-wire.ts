@@ -28,3 +28,29 @@ export async function upstreamTokensFor(spec: UrlSpec, opts: { stateDsn?: string
     },
   };
 }
+
+/** The logins of the serve config's `oauth: true` servers, loaded (and refreshed) before the gateway starts. */
+export async function openUpstreamLogins(names: string[], state: { stateDir: string; stateDsn?: string; statePrefix?: string }, log: Logger): Promise<{ bearer(name: string): () => string | undefined; close(): Promise<void> }> {
+  if (names.length === 0) return { bearer: () => () => undefined, close: async () => undefined };
+  const vault = openTokenVault(state);
+  const byName = new Map<string, UpstreamTokens>();
+  try {
+    for (const server of names) {
+      const tokens = new UpstreamTokens({ vault, server, log });
+      await tokens.start();
+      byName.set(server, tokens);
+    }
+  } catch (err) {
+    for (const t of byName.values()) t.close();
+    await vault.close();
+    throw new Error(`${(err as Error).message.replace(/toolgate auth login (\S+)/, 'toolgate auth login $1 -c <this config>')}`);
+  }
+  return {
+    // A server added by a later reload has no login loaded: its requests go without a token until a restart.
+    bearer: (name) => byName.get(name)?.bearer ?? (() => undefined),
+    close: async () => {
+      for (const t of byName.values()) t.close();
+      await vault.close();
+    },
+  };
+}

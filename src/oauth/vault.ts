@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { openSqliteFile } from '../state/sqlite-file.js';
 import { openRedisConnection, type RedisConnection } from '../state/redis-client.js';
+import { ensureStateDir } from '../state/dir.js';
 
 export const TOKENS_DB_FILE = 'oauth-tokens.db';
 export const TOKEN_KEY_ENV = 'TOOLGATE_TOKEN_KEY';
@@ -78,7 +79,7 @@ export interface SealedStore {
 export class SqliteSealedStore implements SealedStore {
   private readonly db: Database.Database;
   constructor(stateDir: string) {
-    this.db = openSqliteFile(join(stateDir, TOKENS_DB_FILE), {
+    this.db = openSqliteFile(join(ensureStateDir(stateDir), TOKENS_DB_FILE), {
       what: 'OAuth token',
       version: 1,
       schema: 'CREATE TABLE IF NOT EXISTS tokens (server TEXT PRIMARY KEY, sealed TEXT NOT NULL, updated_at INTEGER NOT NULL);',

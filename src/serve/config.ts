@@ -32,7 +32,7 @@ interface ServerBase {
 
 export type ServerConfig =
   | (ServerBase & { kind: 'command'; command: string; args: string[]; env: Record<string, string>; cwd?: string })
-  | (ServerBase & { kind: 'url'; url: string; transport: UrlTransport; headers: Record<string, string> });
+  | (ServerBase & { kind: 'url'; url: string; transport: UrlTransport; headers: Record<string, string>; /** Send the token of `toolgate auth login <name>`, refreshed (src/oauth). */ oauth?: boolean });
 
 export interface ListenConfig {
   bind: string;
@@ -94,7 +94,7 @@ const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
-const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'protocol', 'policy', 'start', 'description'] as const;
+const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'oauth', 'protocol', 'policy', 'start', 'description'] as const;
 
 /** Read and validate a gateway config file, and every policy it names. */
 export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): ConfigResult {
@@ -653,7 +653,7 @@ class Reader {
 
     let spec: Record<string, unknown> | undefined;
     if (command) {
-      misplaced(['headers', 'transport'], 'url');
+      misplaced(['headers', 'transport', 'oauth'], 'url');
       const cmd = this.nonEmpty(command, `${where}.command`);
       const argsF = get('args');
       const args = argsF ? this.strings(argsF, `${where}.args`) : [];
@@ -701,7 +701,10 @@ class Reader {
         if (/[\r\n\0]/.test(v)) this.issue(h.at, `${where}.headers.${h.key}: the value must not contain line breaks`, 'write it on one line');
         else headers[h.key.toLowerCase()] = v;
       }
-      if (href !== undefined) spec = { kind: 'url', url: href, transport, headers };
+      const oF = get('oauth');
+      const oauth = oF ? this.bool(oF, `${where}.oauth`) : undefined;
+      if (oauth && headers.authorization !== undefined) this.issue(oF!.keyOffset, `${where}: oauth and an Authorization header both set the token`, 'remove one of them');
+      if (href !== undefined) spec = { kind: 'url', url: href, transport, headers, ...(oauth ? { oauth } : {}) };
     }
     if (this.ctx.issues.length > before || !spec || !policy || !policyPath) return undefined;
     const specHash = createHash('sha256').update(JSON.stringify({ ...spec, protocol })).digest('hex');

@@ -11,7 +11,7 @@
 // it dies. The config and every server's policy are hot-reloaded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChildServer } from '../mcp/child.js';
-import { urlUpstream, type UpstreamHandle } from '../mcp/upstream.js';
+import { urlUpstream, withBearer, type UpstreamHandle } from '../mcp/upstream.js';
 import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
@@ -19,7 +19,7 @@ import { wireLimitsFrom } from '../mcp/admit.js';
 import { GatewaySession } from '../gateway/session.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
-import { oauthListenerOptions } from '../oauth/index.js';
+import { oauthListenerOptions, openUpstreamLogins } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
@@ -113,13 +113,20 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     return r;
   };
   for (const cfg of config.servers) register(cfg);
+  // Servers with `oauth: true`: toolgate's own login (toolgate auth login NAME -c config), refreshed unattended.
+  const logins = await openUpstreamLogins(
+    config.servers.filter((s) => s.kind === 'url' && s.oauth).map((s) => s.name),
+    { stateDir: core.stateDir, ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}), ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}) },
+    log,
+  );
 
   const openHandle = (cfg: ServerConfig): UpstreamHandle => {
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
       return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
     }
-    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers: cfg.headers, log }), cfg.protocol, { log });
+    const headers = cfg.oauth ? withBearer(cfg.headers, logins.bearer(cfg.name)) : cfg.headers;
+    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers, log }), cfg.protocol, { log });
     return { channel, close: () => channel.close() };
   };
 
@@ -344,6 +351,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       await watcher?.close();
       await listener.close();
       auth.close();
+      await logins.close();
       for (const a of [...aggregates]) await a.close();
       await mounted?.close();
       await separate?.close();
