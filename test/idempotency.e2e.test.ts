@@ -10,6 +10,7 @@ import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, readEvents, textOf, writePolicy } from './helpers.js';
 import { executions, paidServer } from './paid-server.js';
 import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
+import { connect, startGateway } from './transports-helpers.js';
 
 const policyYaml = `version: "1"
 default: allow
@@ -96,6 +97,27 @@ test('a call with _meta only differs in arguments that count: the same arguments
     assert.equal(executions(log).length, 1);
   } finally {
     await client.close();
+  }
+});
+
+test('over the Streamable HTTP listener, two client sessions (a server child each) share the window', async () => {
+  const { policy, stateDir, dir } = writePolicy(policyYaml);
+  const log = join(dir, 'server.log');
+  const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', ...paidServer(log)]);
+  try {
+    const a = await connect('http', url);
+    const b = await connect('http', url);
+    try {
+      const first = await a.client.callTool({ name: 'echo', arguments: { message: 'http' } });
+      const second = await b.client.callTool({ name: 'echo', arguments: { message: 'http' } });
+      assert.equal(textOf(second), textOf(first));
+      assert.equal(executions(log).length, 1);
+    } finally {
+      await a.client.close();
+      await b.client.close();
+    }
+  } finally {
+    await gw.stop();
   }
 });
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { checkRedisDsn, ensureStateDir, openCounterStore, resolveStateDir, type CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
-import { JsonlEventSink, MultiSink, newInstanceId, type EventSink, type GatewayEvent } from '../events/index.js';
+import { JsonlEventSink, MultiSink, newInstanceId, toInterceptEvent, type EventSink, type GatewayEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import { CallGuard } from '../gateway/guard.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
@@ -136,7 +136,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
   // The audit record is written before the answer; the JSONL log, metrics and traces just after it.
-  const jsonl = new JsonlEventSink({ stateDir, instance });
+  const jsonl = new JsonlEventSink({ stateDir, instance, ...(opts.eventsFormat === 'intercept' ? { shape: toInterceptEvent } : {}) });
   // The audit's signed chain heads go to the event log too: a second copy outside the store.
   audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
   // Approval webhooks (the policy's approvals.notify.webhook.url, read at each request): an observer, never in a call's way.
@@ -220,7 +220,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
         config: configPath,
         pid: process.pid,
         state_backend: store.kind,
-        ...('dsn' in store ? { state_dsn: (store as { dsn: string }).dsn, state_fail_mode: failMode } : {}),
+        ...('dsn' in store ? { state_dsn: (store as { dsn: string }).dsn } : {}),
+        state_fail_mode: failMode,
         policy_hash: policy.hash,
         ...extra,
       }),

@@ -16,6 +16,8 @@ export interface RunOptions {
   stateFailMode?: string;
   logLevel: string;
   logFormat?: string;
+  /** The event log's field names: toolgate's, or Intercept's (`--events-format intercept`). */
+  eventsFormat?: 'toolgate' | 'intercept';
   transport?: string;
   upstream?: string;
   header?: string[];
@@ -81,6 +83,7 @@ export function addRunOptions(cmd: Command): Command {
     .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
+    .addOption(new Option('--events-format <format>', "the event log (<state-dir>/events/*.jsonl) with toolgate's field names or Intercept's (tool, result, args_hash, ...)").choices(['toolgate', 'intercept']).default('toolgate'))
     .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
     .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))

@@ -47,6 +47,8 @@ export interface JsonlEventSinkOptions {
   now?: () => number;
   /** Where the one warning goes. Default stderr. */
   warn?: (message: string) => void;
+  /** The line written for an event (e.g. Intercept's field names, intercept-format.ts); undefined writes none. Default: the event as it is. */
+  shape?: (event: GatewayEvent) => object | undefined;
 }
 
 export class JsonlEventSink implements EventSink {
@@ -62,6 +64,7 @@ export class JsonlEventSink implements EventSink {
   private closed = false;
   private warned = false;
   private readonly onExit = (): void => this.flushSync();
+  private readonly shape: ((event: GatewayEvent) => object | undefined) | undefined;
 
   constructor(opts: JsonlEventSinkOptions) {
     const now = (opts.now ?? Date.now)();
@@ -71,6 +74,7 @@ export class JsonlEventSink implements EventSink {
     this.flushMs = opts.flushMs ?? 50;
     this.maxBufferBytes = opts.maxBufferBytes ?? 64 * 1024;
     this.warnFn = opts.warn ?? warnToStderr;
+    this.shape = opts.shape;
 
     this.open();
     const retention = opts.retentionDays ?? 7;
@@ -82,7 +86,9 @@ export class JsonlEventSink implements EventSink {
     if (this.closed) return;
     let line: string;
     try {
-      line = `${JSON.stringify(event)}\n`;
+      const shaped = this.shape ? this.shape(event) : event;
+      if (shaped === undefined) return;
+      line = `${JSON.stringify(shaped)}\n`;
     } catch (err) {
       this.warnOnce(`cannot serialise a ${String(event?.type)} event, dropped it: ${message(err)}`);
       return;

@@ -29,7 +29,13 @@ class JsonFloat {
   constructor(readonly value: number) {}
 }
 
+/** A JSON number written with exactly these digits (a spend amount as in the source). */
+class RawJsonNumber {
+  constructor(readonly text: string) {}
+}
+
 function jsonText(v: unknown, indent: string): string {
+  if (v instanceof RawJsonNumber) return v.text;
   if (v instanceof JsonFloat) {
     const t = JSON.stringify(v.value);
     return /[.eE]/.test(t) ? t : `${t}.0`;
@@ -189,10 +195,8 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
     if (tool.key === '*') allTools = body;
     else tools[tool.key] = body;
   }
-  // Intercept's newer top-level keys have no PolicyLayer JSON form: dropping them would lose them.
-  for (const [key, present] of [['approvals', cfg.approvals], ['idempotency_window', cfg.idempotencyWindow], ['spend', cfg.spend]] as const) {
-    if (present) errors.push(`${key} cannot be expressed in PolicyLayer JSON (keep the policy in YAML)`);
-  }
+  // The approvals block has no PolicyLayer JSON form: dropping it would lose it.
+  if (cfg.approvals) errors.push('approvals cannot be expressed in PolicyLayer JSON (keep the policy in YAML)');
   const doc: Record<string, unknown> = { version: '1' };
   if (cfg.description !== '') doc.description = cfg.description;
   doc.default = cfg.default;
@@ -200,6 +204,14 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
   if (allTools) doc.all_tools = allTools;
   doc.tools = tools;
   if (cfg.guards) doc.guards = guardsDocument(cfg.guards);
+  if (cfg.idempotencyWindow) doc.idempotency_window = cfg.idempotencyWindow.value;
+  if (cfg.spend) {
+    // Amounts as written: a JSON number with the same digits (0.50 stays 0.50).
+    const spend: Record<string, unknown> = {};
+    if (cfg.spend.perCall) spend.per_call = new RawJsonNumber(cfg.spend.perCall.value);
+    if (cfg.spend.daily) spend.daily = new RawJsonNumber(cfg.spend.daily.value);
+    doc.spend = spend;
+  }
   if (errors.length > 0) return { ok: false, errors, warnings };
   return { ok: true, text: `${jsonText(doc, '')}\n`, errors, warnings };
 }

@@ -99,7 +99,7 @@ test('a budget toolgate cannot count exactly is an error with its position, neve
   expectError('version: "1"\nspend:\n  daily: "-1"\ntools: {}\n', /spend\.daily must not be negative/, 3, 10);
 });
 
-test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLayer JSON cannot hold', () => {
+test('convert carries the keys to YAML and JSON (spend and idempotency_window), and refuses JSON for approvals', () => {
   const { config } = parsePolicy(EXAMPLE, 'intercept-yaml');
   const yaml = convertConfig(config!, 'yaml');
   assert.ok(yaml.ok);
@@ -113,7 +113,22 @@ test('convert carries the keys to YAML, and refuses JSON for the keys PolicyLaye
   assert.equal(compilePolicy(yaml.text!, 'q.yaml').ok && compilePolicy(EXAMPLE, 'p.yaml').ok && (compilePolicy(yaml.text!, 'q.yaml') as { policy: { hash: string } }).policy.hash === (compilePolicy(EXAMPLE, 'p.yaml') as { policy: { hash: string } }).policy.hash, true, 'the same policy');
   const json = convertConfig(config!, 'json');
   assert.equal(json.ok, false);
-  assert.match(json.errors.join('\n'), /spend cannot be expressed in PolicyLayer JSON/);
+  assert.match(json.errors.join('\n'), /approvals cannot be expressed in PolicyLayer JSON/);
+  assert.doesNotMatch(json.errors.join('\n'), /spend|idempotency_window/);
+  // Without the approvals block, idempotency_window and spend go to JSON, exactly, and mean the same.
+  const noApprovals = EXAMPLE.replace(/^approvals:\n(  .*\n)+/m, '');
+  const parsed = parsePolicy(noApprovals, 'intercept-yaml');
+  const asJson = convertConfig(parsed.config!, 'json');
+  assert.ok(asJson.ok, asJson.errors.join('\n'));
+  assert.match(asJson.text!, /"idempotency_window": "5m"/);
+  assert.match(asJson.text!, /"per_call": 0\.50,\n\s*"daily": 50\.00/);
+  const fromJson = compilePolicy(asJson.text!, 'p.json');
+  assert.ok(fromJson.ok, fromJson.ok ? '' : fromJson.errors.map(formatPolicyError).join('\n'));
+  assert.equal(fromJson.policy.idempotencyWindowMs, 300_000);
+  assert.deepEqual(fromJson.policy.spend, { perCall: '0.5', daily: '50' });
+  const badJson = compilePolicy('{"version": "1", "default": "allow", "tools": {}, "spend": {"daily": -1, "weekly": 3}}', 'b.json');
+  assert.equal(badJson.ok, false);
+  assert.match(!badJson.ok ? badJson.errors.map(formatPolicyError).join('\n') : '', /b\.json:1:\d+: spend\.daily must not be negative/);
   // Without the top-level keys, approval_timeout becomes the JSON timeout.
   const only = parsePolicy(approvalRule('        action: require_approval\n        approval_timeout: 30m\n'), 'intercept-yaml');
   const j = convertConfig(only.config!, 'json');

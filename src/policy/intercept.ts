@@ -674,7 +674,7 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
 }
 
 /** Intercept's newer top-level keys (approvals, idempotency_window, spend): checked like any other key, and all enforced. */
-function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
+export function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
   const duration = (where: string, v: At<string>): void => {
     const ms = parseDuration(v.value);
     if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });

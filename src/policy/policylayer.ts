@@ -12,13 +12,13 @@ import { goQuote } from './govalue.js';
 import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
 import type { JNode } from './jsonnode.js';
 import type { Issue } from './yamlnode.js';
-import { AUDIT_KEYS, FIX, SCOPES, validateApproval, validateCondition, validateExtensions, validateIdentities, validateMode, validateScope } from './intercept.js';
+import { AUDIT_KEYS, FIX, SCOPES, SPEND_KEYS, validateApproval, validateCondition, validateExtensions, validateIdentities, validateInterceptKeys, validateMode, validateScope } from './intercept.js';
 import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
 import { decodeGuards } from './guards.js';
 
-export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit', 'guards'] as const;
+export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit', 'guards', 'idempotency_window', 'spend'] as const;
 export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
@@ -340,6 +340,23 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
       case 'guards':
         cfg.guards = decodeGuards(issues, v);
         break;
+      case 'idempotency_window':
+        cfg.idempotencyWindow = { value: jString(issues, v, 'idempotency_window'), at: v.at };
+        break;
+      case 'spend': {
+        const spend: NonNullable<RawConfig['spend']> = { at: f.keyAt };
+        for (const sf of jObject(issues, v, 'spend', SPEND_KEYS) ?? []) {
+          const a = sf.value;
+          // The number as written (exact), or a decimal text.
+          const text = a.kind === 'number' ? a.text : a.kind === 'string' && /^-?\d+(\.\d+)?$/.test(a.value) ? a.value : undefined;
+          if (text === undefined) issues.push({ offset: a.at, message: `spend.${sf.key} must be a number, got ${a.kind}`, fix: `write spend.${sf.key} as a decimal amount, e.g. 0.50` });
+          const amount = { value: text ?? '0', at: a.at };
+          if (sf.key === 'per_call') spend.perCall = amount;
+          else spend.daily = amount;
+        }
+        cfg.spend = spend;
+        break;
+      }
       case 'tools':
         for (const t of jObject(issues, v, 'tools', null) ?? []) {
           if (t.key === '*') {
@@ -353,6 +370,7 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
   }
   // Validation (Intercept's checks, with PolicyLayer's required fields).
   validateExtensions(cfg, issues);
+  validateInterceptKeys(cfg, issues);
   if (!versionSeen) issues.push({ offset: node.at, message: 'version is required', fix: 'add "version": "1"' });
   else if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
   if (!defaultSeen) issues.push({ offset: node.at, message: 'default is required', fix: 'add "default": "deny" (or "allow")' });
