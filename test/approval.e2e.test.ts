@@ -87,11 +87,11 @@ describe('require approval through the built binary', () => {
       await client.close();
     }
     const events = readEvents(stateDir).filter((e) => e.approval_id !== undefined);
-    assert.deepEqual(events.map((e) => e.type), ['approval_requested', 'approval_approved', 'tool_call']);
+    assert.deepEqual(events.map((e) => e.type), ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call']);
     assert.ok(events.every((e) => e.identity === 'agent-7'));
     assert.equal(events[1]!.decided_by, 'finance-lead');
-    assert.equal(events[2]!.decision, 'allowed');
-    assert.equal(events[2]!.outcome, 'ok');
+    assert.equal(events[3]!.decision, 'allowed');
+    assert.equal(events[3]!.outcome, 'ok');
   });
 
   test('denied from another process: the agent gets who and why', async () => {
@@ -118,7 +118,7 @@ describe('require approval through the built binary', () => {
       const result = await client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } });
       assert.ok(Date.now() - t0 >= 1900);
       assert.equal(result.isError, true);
-      assert.match(textOf(result), /^\[TOOLGATE POLICY DENIED\] Charges over \$10\.00 need a human: call to "create_charge" needed approval and none came within 2s; denied \(approval ap_[0-9a-f]{16}\)$/);
+      assert.match(textOf(result), /^\[TOOLGATE POLICY DENIED\] Charges over \$10\.00 need a human: call to "create_charge" needed approval and none came within 2s; denied \(approval apr_[0-9a-f]{16}\)$/);
       const [rec] = await approvals(stateDir);
       assert.equal(rec!.status, 'expired');
       const late = await toolgate(stateDir, 'approvals', 'approve', rec!.id);
@@ -146,7 +146,7 @@ describe('require approval through the built binary', () => {
     assert.match(late.stderr, /already abandoned/);
   });
 
-  test('the client cancels a waiting call: abandoned', async () => {
+  test('the client cancels a waiting call: not executed, and the request stays pending for the identical retry (not abandoned)', async () => {
     const { policy, stateDir } = writePolicy(approvalPolicy());
     const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
     try {
@@ -155,13 +155,13 @@ describe('require approval through the built binary', () => {
       const req = await waitPending(stateDir);
       gw.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1', reason: 'changed my mind' } });
       let rec: Record<string, any> | undefined;
-      for (let i = 0; i < 50 && rec?.status !== 'abandoned'; i++) {
+      for (let i = 0; i < 50 && rec?.model !== 'retry'; i++) {
         await new Promise((r) => setTimeout(r, 100));
         [rec] = await approvals(stateDir);
       }
       assert.equal(rec!.id, req.id);
-      assert.equal(rec!.status, 'abandoned');
-      assert.match(rec!.reason, /cancelled/);
+      assert.equal(rec!.model, 'retry', 'detached from the cancelled call');
+      assert.equal(rec!.status, 'pending');
     } finally {
       await gw.close();
     }

@@ -79,7 +79,7 @@ test('denials still win: a call that a limit denies is never held', { timeout: 3
   }
 });
 
-test('every approval step is an event: requested, approved, denied, expired, abandoned', async () => {
+test('every approval step is an event: requested, approved, consumed, denied, expired; a client that leaves leaves its request pending', async () => {
   const { policy, stateDir } = writePolicy(`version: "1"
 tools:
   create_charge:
@@ -105,13 +105,13 @@ tools:
     await decide('deny');
     assert.match(textOf(await denied), /denied/);
     assert.match(textOf(await charge(300)), /approval|timeout|no decision/i, 'expired after 10 s');
-    // The last one is held when the client goes away: abandoned.
+    // The last one is held when the client goes away: its request stays pending (the identical retry converges on it).
     void charge(400).catch(() => undefined);
     assert.equal((await pendingIn(stateDir)).length, 1);
   } finally {
     await client.close();
   }
-  const expected = ['approval_requested', 'approval_approved', 'approval_requested', 'approval_denied', 'approval_requested', 'approval_expired', 'approval_requested', 'approval_abandoned'];
+  const expected = ['approval_requested', 'approval_approved', 'approval_consumed', 'approval_requested', 'approval_denied', 'approval_requested', 'approval_expired', 'approval_requested'];
   let steps: string[] = [];
   for (let i = 0; i < 100 && steps.length < expected.length; i++) {
     steps = readEvents(stateDir).filter((e) => String(e.type).startsWith('approval_')).map((e) => String(e.type));

@@ -83,13 +83,10 @@ test('convert refuses a policy whose rule has a misspelt key (it would write the
 
 const example = join(root, 'examples', 'policies', 'intercept-approvals.yaml');
 
-test("today's Intercept keys: the example validates with a warning per key not enforced yet; a negative budget is an error with file:line:col", async () => {
+test("today's Intercept keys: the example validates with no warning (every key is enforced); a negative budget is an error with file:line:col", async () => {
   const r = await toolgate('validate', '-c', example);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  for (const key of ['approvals.notify.webhook', 'approvals.dedupe_window']) {
-    assert.match(r.stdout, new RegExp(`^warning: .*intercept-approvals\\.yaml:\\d+:\\d+: ${key.replace(/\./g, '\\.')} is NOT enforced by toolgate yet`, 'm'));
-  }
-  assert.match(r.stdout, /^valid, with 2 warning\(s\)$/m);
+  assert.doesNotMatch(r.stdout, /NOT enforced|warning/);
   const tests = await toolgate('test', join(root, 'examples', 'policies', 'intercept-approvals.test.yaml'));
   assert.equal(tests.code, 0, tests.stdout + tests.stderr);
   const { policy } = writePolicy('version: "1"\nspend:\n  per_call: 0.50\n  daily: -50.00\ntools: {}\n');
@@ -98,13 +95,14 @@ test("today's Intercept keys: the example validates with a warning per key not e
   assert.match(bad.stdout, /policy\.yaml:4:10: spend\.daily must not be negative, got -50/);
 });
 
-test("approval_timeout (Intercept's spelling) is enforced on toolgate's approval hold", async () => {
+test("approval_timeout (Intercept's spelling) is enforced on toolgate's approval hold (approval.model: hold)", async () => {
   const { policy, stateDir } = writePolicy(`version: "1"
 tools:
   echo:
     rules:
       - name: "echo needs a human"
         action: require_approval
+        approval: {model: hold}
         approval_timeout: 1s
         on_deny: "Echo is approved by hand."
 `);
@@ -157,6 +155,7 @@ tools:
     rules:
       - name: "echo needs a human"
         action: require_approval
+        approval: {model: hold}
         approval_timeout: 10m
 `);
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);

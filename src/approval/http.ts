@@ -113,7 +113,7 @@ function principal(header: string | undefined, key: string, approverOf: Approval
   return approver === undefined ? undefined : { approver };
 }
 
-function sendDecision(res: ServerResponse, r: DecideResult): void {
+export function sendDecision(res: ServerResponse, r: DecideResult): void {
   if (r.ok) {
     send(res, 200, { approval: approvalJson(r.record) });
     return;
@@ -128,13 +128,13 @@ function methodNotAllowed(res: ServerResponse, allow: string): true {
   return true;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage, max: number): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; status: number; message: string }> {
+export async function readJson(req: IncomingMessage, max: number): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; status: number; message: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {

@@ -14,6 +14,7 @@ import type { Logger } from '../log/index.js';
 import type { ApprovalStore } from './store.js';
 import {
   allowsSelfApproval,
+  type ApprovalRetries,
   type ApprovalDecider,
   type ApprovalRecord,
   type ApprovalStatus,
@@ -33,7 +34,8 @@ export type Elicit = (record: ApprovalRecord, signal: AbortSignal) => Promise<El
 export type FinalStatus = Exclude<ApprovalStatus, 'pending'>;
 
 export interface ApprovalOutcome {
-  status: FinalStatus;
+  /** detached: the client gave up; the request stays pending for the identical retry. */
+  status: FinalStatus | 'detached';
   record: ApprovalRecord;
   /** For every status but approved: the text the agent gets. */
   message: string;
@@ -42,12 +44,17 @@ export interface ApprovalOutcome {
 export interface HeldApproval {
   record: ApprovalRecord;
   outcome: Promise<ApprovalOutcome>;
-  /** The call can no longer be answered (client cancelled or left): record it abandoned. */
+  /** The call can no longer be answered and never will be (the gateway stops): record it abandoned. */
   abandon(reason: string): void;
+  /**
+   * The client gave up (cancelled, timed out, left): stop waiting, but keep the
+   * request pending. Once approved, the identical retry passes exactly once.
+   */
+  detach(): void;
 }
 
 /** What a gateway holds calls with: this SQLite-backed queue, or the Redis one (redis-queue.ts). */
-export interface ApprovalHolder {
+export interface ApprovalHolder extends ApprovalRetries {
   /** Store a request and wait for its outcome; throws when the request cannot be stored (the call is then denied). */
   open(input: NewApproval, opts?: { elicit?: Elicit }): HeldApproval;
   /** How many calls wait in this process. */
@@ -108,7 +115,38 @@ export class ApprovalQueue implements ApprovalDecider, ApprovalHolder {
         if (!this.waiters.has(record.id)) return;
         this.settle(record.id, this.store.abandon(record.id, reason));
       },
+      detach: () => {
+        if (!this.waiters.has(record.id)) return;
+        const now = this.store.detach(record.id);
+        // Decided meanwhile: the waiter reports that; else it stops waiting, the request stays.
+        if (now && now.status !== 'pending') this.settle(record.id, now);
+        else this.settle(record.id, now ?? record, true);
+      },
     };
+  }
+
+  request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): { record: ApprovalRecord; reused: boolean } {
+    return this.store.request(input, dedupeWindowMs);
+  }
+
+  pending(fingerprint: string, dedupeWindowMs?: number): ApprovalRecord | undefined {
+    return this.store.pending(fingerprint, dedupeWindowMs);
+  }
+
+  consume(fingerprint: string): ApprovalRecord | undefined {
+    return this.store.consume(fingerprint);
+  }
+
+  consumeById(id: string): boolean {
+    return this.store.consumeById(id);
+  }
+
+  rollback(id: string): boolean {
+    return this.store.rollback(id);
+  }
+
+  latest(fingerprint: string): ApprovalRecord | undefined {
+    return this.store.latest(fingerprint);
   }
 
   list(filter?: { status?: ApprovalStatus; limit?: number }): ApprovalRecord[] {
@@ -194,14 +232,15 @@ export class ApprovalQueue implements ApprovalDecider, ApprovalHolder {
     this.settle(id, record);
   }
 
-  private settle(id: string, record: ApprovalRecord | undefined): void {
+  private settle(id: string, record: ApprovalRecord | undefined, detached = false): void {
     const w = this.waiters.get(id);
-    if (!w || !record || record.status === 'pending') return;
+    if (!w || !record || (record.status === 'pending' && !detached)) return;
     this.waiters.delete(id);
     clearTimeout(w.timer);
     w.elicitation?.abort();
     if (this.waiters.size === 0) this.stopPolling();
-    w.resolve({ status: record.status, record, message: outcomeMessage(record) });
+    if (record.status === 'pending') w.resolve({ status: 'detached', record, message: retryMessage(record) });
+    else w.resolve({ status: record.status, record, message: outcomeMessage(record) });
   }
 
   private startPolling(): void {
@@ -226,6 +265,15 @@ export function formatDuration(ms: number): string {
   return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${sec ? `${sec}s` : ''}`;
 }
 
+/**
+ * What the agent is told when a call needs approval under the retry model (and a
+ * held call whose client gave up): the id, and what to do, in words an agent acts on.
+ */
+export function retryMessage(r: Pick<ApprovalRecord, 'id' | 'tool' | 'message' | 'expiresAt'>): string {
+  const lead = r.message ? `${r.message}. ` : '';
+  return `${lead}Call to "${r.tool}" needs human approval (approval ${r.id}). Ask a human to approve ${r.id} (toolgate approvals approve ${r.id}), then retry the same call with the same arguments before ${new Date(r.expiresAt).toISOString()}; it will then run once.`;
+}
+
 /** The text the agent gets for a call that was not approved. */
 export function outcomeMessage(r: ApprovalRecord): string {
   const lead = r.message ? `${r.message}: ` : '';
@@ -236,6 +284,8 @@ export function outcomeMessage(r: ApprovalRecord): string {
     case 'denied':
       return `${lead}call to "${r.tool}" was denied by ${r.decidedBy ?? 'an approver'}${r.reason ? `: ${r.reason}` : ''}${ref}`;
     case 'expired':
+      // Expired by hand (`approvals expire`): who and why, as for a denial.
+      if (r.channel === 'cli' && r.decidedBy) return `${lead}call to "${r.tool}" was expired by ${r.decidedBy}${r.reason ? `: ${r.reason}` : ''}; denied${ref}`;
       return `${lead}call to "${r.tool}" needed approval and none came within ${formatDuration(r.expiresAt - r.createdAt)}; denied${ref}`;
     case 'abandoned':
       return `${lead}call to "${r.tool}" was abandoned: ${r.reason ?? 'no longer answerable'}${ref}`;

@@ -17,7 +17,7 @@
 // sweep once Redis is back).
 import type { Logger } from '../log/index.js';
 import { allowsSelfApproval, type ApprovalDecider, type ApprovalRecord, type ApprovalStatus, type DecideInput, type DecideResult, type NewApproval } from './types.js';
-import { outcomeMessage, type ApprovalHolder, type ApprovalOutcome, type Elicit, type HeldApproval } from './queue.js';
+import { outcomeMessage, retryMessage, type ApprovalHolder, type ApprovalOutcome, type Elicit, type HeldApproval } from './queue.js';
 import type { ApprovalEvent, RedisApprovalStore } from './redis-store.js';
 
 export interface RedisApprovalQueueOptions {
@@ -94,7 +94,49 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
         if (!this.waiters.has(record.id)) return;
         void this.abandonStored(waiter, reason);
       },
+      detach: () => {
+        if (!this.waiters.has(record.id)) return;
+        void this.detachStored(waiter);
+      },
     };
+  }
+
+  request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): Promise<{ record: ApprovalRecord; reused: boolean }> {
+    return this.store.request(input, dedupeWindowMs);
+  }
+
+  pending(fingerprint: string, dedupeWindowMs?: number): Promise<ApprovalRecord | undefined> {
+    return this.store.pending(fingerprint, dedupeWindowMs);
+  }
+
+  consume(fingerprint: string): Promise<ApprovalRecord | undefined> {
+    return this.store.consume(fingerprint);
+  }
+
+  consumeById(id: string): Promise<boolean> {
+    return this.store.consumeById(id);
+  }
+
+  rollback(id: string): Promise<boolean> {
+    return this.store.rollback(id);
+  }
+
+  latest(fingerprint: string): Promise<ApprovalRecord | undefined> {
+    return this.store.latest(fingerprint);
+  }
+
+  /** The client gave up: stop waiting; the request stays pending (no longer tied to this gateway's heartbeat). */
+  private async detachStored(w: Waiter): Promise<void> {
+    const id = w.record.id;
+    if (!(await w.stored)) return;
+    let now: ApprovalRecord | undefined;
+    try {
+      now = await this.store.detach(id);
+    } catch (err) {
+      this.log?.warn({ err: String(err), approval: id }, 'detaching the approval request failed; it ends with this gateway');
+    }
+    if (now && now.status !== 'pending') this.settle(id, now);
+    else this.settle(id, now ?? w.record, true);
   }
 
   list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]> {
@@ -201,12 +243,13 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
     );
   }
 
-  private settle(id: string, record: ApprovalRecord | undefined): void {
+  private settle(id: string, record: ApprovalRecord | undefined, detached = false): void {
     const w = this.waiters.get(id);
-    if (!w || !record || record.status === 'pending') return;
+    if (!w || !record || (record.status === 'pending' && !detached)) return;
     this.waiters.delete(id);
     clearTimeout(w.timer);
     w.elicitation?.abort();
-    w.resolve({ status: record.status, record, message: outcomeMessage(record) });
+    if (record.status === 'pending') w.resolve({ status: 'detached', record, message: retryMessage(record) });
+    else w.resolve({ status: record.status, record, message: outcomeMessage(record) });
   }
 }

@@ -22,7 +22,7 @@
 import { hostname } from 'node:os';
 import { openRedisConnection, type RedisClient, type RedisConnection } from '../state/redis-client.js';
 import { StateUnavailableError } from '../state/errors.js';
-import { newApprovalId } from './store.js';
+import { bareApprovalId, newApprovalId } from './store.js';
 import {
   allowsSelfApproval,
   SELF_APPROVER,
@@ -94,6 +94,7 @@ if not status then return { 'not_found' } end
 if status ~= 'pending' then return state('not_pending') end
 local expires = tonumber(redis.call('HGET', key, 'expires_at'))
 local function ownerGone()
+  if redis.call('HGET', key, 'model') == 'retry' then return false end
   local owner = redis.call('HGET', key, 'owner')
   return owner and redis.call('EXISTS', ARGV[2] .. owner) == 0
 end
@@ -137,6 +138,66 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
 return 1
 `;
 
+/**
+ * The retry model. KEYS[1] the fingerprint's set (ids by created_at)
+ * REQUEST: KEYS[2] the new request's hash  KEYS[3] the index
+ *   ARGV[1] now  ARGV[2] reuse requests created at or after  ARGV[3] hash key prefix
+ *   ARGV[4] id  ARGV[5] rec JSON  ARGV[6] expires_at  ARGV[7] owner  ARGV[8] hash ttl  ARGV[9] prune below  ARGV[10] model
+ * Returns {'reused'|'created', id}. One script: identical concurrent requests share one.
+ */
+const REQUEST_LUA = `
+local now = tonumber(ARGV[1])
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[2])
+for _, id in ipairs(ids) do
+  local v = redis.call('HMGET', ARGV[3] .. id, 'status', 'expires_at')
+  if v[1] == 'pending' and tonumber(v[2]) > now then return { 'reused', id } end
+end
+redis.call('HSET', KEYS[2], 'id', ARGV[4], 'rec', ARGV[5], 'status', 'pending', 'expires_at', ARGV[6], 'owner', ARGV[7], 'model', ARGV[10])
+redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
+redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[9])
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[8]))
+return { 'created', ARGV[4] }
+`;
+
+/** CONSUME: ARGV[1] now  ARGV[2] hash key prefix. The oldest approved, unconsumed, unexpired request: marked consumed. */
+const CONSUME_LUA = `
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  local key = ARGV[2] .. id
+  local v = redis.call('HMGET', key, 'status', 'expires_at', 'consumed_at')
+  if v[1] == 'approved' and not v[3] and tonumber(v[2]) > tonumber(ARGV[1]) then
+    redis.call('HSET', key, 'consumed_at', ARGV[1])
+    return id
+  end
+end
+return false
+`;
+
+/** KEYS[1] a request hash. CONSUME_ID: ARGV[1] now. ROLLBACK: none. DETACH: none. Each returns 1 when it changed the request. */
+const CONSUME_ID_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'approved' or redis.call('HEXISTS', KEYS[1], 'consumed_at') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'consumed_at', ARGV[1])
+return 1
+`;
+const ROLLBACK_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'approved' then return 0 end
+return redis.call('HDEL', KEYS[1], 'consumed_at')
+`;
+const DETACH_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], 'model', 'retry')
+return 1
+`;
+
+/** KEYS[1] a request hash. ARGV[1] now ARGV[2] by ARGV[3] reason: an approved, unconsumed request expires. */
+const EXPIRE_APPROVED_LUA = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'approved' or redis.call('HEXISTS', KEYS[1], 'consumed_at') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'expired', 'decided_at', ARGV[1], 'decided_by', ARGV[2], 'reason', ARGV[3], 'channel', 'cli')
+return 1
+`;
+
 type Reply = [string, ...string[]];
 
 interface ApprovalCommands {
@@ -145,9 +206,15 @@ interface ApprovalCommands {
   tgApprExpire(numKeys: number, ...args: string[]): Promise<Reply>;
   tgApprAbandon(numKeys: number, ...args: string[]): Promise<Reply>;
   tgApprSweep(numKeys: number, ...args: string[]): Promise<Reply>;
+  tgApprRequest(numKeys: number, ...args: string[]): Promise<[string, string]>;
+  tgApprConsume(numKeys: number, ...args: string[]): Promise<string | null>;
+  tgApprConsumeId(numKeys: number, ...args: string[]): Promise<number>;
+  tgApprRollback(numKeys: number, ...args: string[]): Promise<number>;
+  tgApprDetach(numKeys: number, ...args: string[]): Promise<number>;
+  tgApprExpireApproved(numKeys: number, ...args: string[]): Promise<number>;
 }
 
-type Immutable = Omit<ApprovalRecord, 'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'channel'>;
+type Immutable = Omit<ApprovalRecord, 'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'channel' | 'model' | 'consumedAt'>;
 
 /** A hash as HGETALL returns it (object or flat array) to a record. */
 export function recordFromHash(h: Record<string, string>): ApprovalRecord | undefined {
@@ -158,6 +225,8 @@ export function recordFromHash(h: Record<string, string>): ApprovalRecord | unde
   if (h.decided_by !== undefined) r.decidedBy = h.decided_by;
   if (h.reason !== undefined) r.reason = h.reason;
   if (h.channel !== undefined) r.channel = h.channel as ApprovalRecord['channel'];
+  if (h.model === 'retry') r.model = 'retry';
+  if (h.consumed_at !== undefined) r.consumedAt = Number(h.consumed_at);
   return r;
 }
 
@@ -217,6 +286,12 @@ export class RedisApprovalStore implements ApprovalDecider {
     c.defineCommand('tgApprExpire', { lua: EXPIRE_LUA });
     c.defineCommand('tgApprAbandon', { lua: ABANDON_LUA });
     c.defineCommand('tgApprSweep', { lua: SWEEP_LUA });
+    c.defineCommand('tgApprRequest', { lua: REQUEST_LUA });
+    c.defineCommand('tgApprConsume', { lua: CONSUME_LUA });
+    c.defineCommand('tgApprConsumeId', { lua: CONSUME_ID_LUA });
+    c.defineCommand('tgApprRollback', { lua: ROLLBACK_LUA });
+    c.defineCommand('tgApprDetach', { lua: DETACH_LUA });
+    c.defineCommand('tgApprExpireApproved', { lua: EXPIRE_APPROVED_LUA });
     this.#client = c;
     // Renew at once after a reconnect, before any sweeper takes our requests for dead ones.
     c.on('ready', () => {
@@ -289,6 +364,8 @@ export class RedisApprovalStore implements ApprovalDecider {
     if (input.argsPreview !== undefined) r.argsPreview = input.argsPreview;
     if (input.policyHash !== undefined) r.policyHash = input.policyHash;
     if (input.message !== undefined) r.message = input.message;
+    if (input.fingerprint !== undefined) r.fingerprint = input.fingerprint;
+    if (input.model === 'retry') r.model = 'retry';
     const instance = input.instance ?? this.owner;
     if (instance !== undefined) r.instance = instance;
     return r;
@@ -297,13 +374,86 @@ export class RedisApprovalStore implements ApprovalDecider {
   /** Store a drafted record (pending). Needs an owner: its heartbeat keeps the request alive. */
   async store(r: ApprovalRecord): Promise<void> {
     if (this.owner === undefined) throw new Error('RedisApprovalStore: creating requests needs an owner');
-    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, ...rec } = r;
+    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, model: _m, consumedAt: _u, ...rec } = r;
     const ttl = Math.max(1000, r.expiresAt - this.clock() + this.retentionMs);
     await this.run('create approval', async () => {
       await this.beat();
       const n = await this.#client.tgApprCreate(2, this.key(r.id), this.indexKey, r.id, JSON.stringify(rec), String(r.expiresAt), this.owner!, String(ttl), String(this.clock() - this.retentionMs));
       if (n !== 1) throw new Error(`approval ${r.id} exists already`);
+      if (r.fingerprint !== undefined) {
+        // Hold-model requests are found by fingerprint too (a held call whose client gave up converges on the retry).
+        await this.#client.zadd(this.fingerprintKey(r.fingerprint), r.createdAt, r.id);
+        await this.#client.pexpire(this.fingerprintKey(r.fingerprint), ttl);
+      }
     });
+  }
+
+  private fingerprintKey(fingerprint: string): string {
+    return `${this.prefix}appr:fp:${fingerprint}`;
+  }
+
+  // ---- the retry model: one request per fingerprint, consumed once (each step one script) ----
+
+  async request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): Promise<{ record: ApprovalRecord; reused: boolean }> {
+    if (this.owner === undefined) throw new Error('RedisApprovalStore: creating requests needs an owner');
+    const r = this.draft(input);
+    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, model: _m, consumedAt: _u, ...rec } = r;
+    const now = this.clock();
+    const ttl = Math.max(1000, r.expiresAt - now + this.retentionMs);
+    const since = dedupeWindowMs === undefined ? '-inf' : String(now - dedupeWindowMs);
+    const [code, id] = await this.run('request approval', () =>
+      this.#client.tgApprRequest(3, this.fingerprintKey(input.fingerprint), this.key(r.id), this.indexKey, String(now), since, `${this.prefix}appr:`, r.id, JSON.stringify(rec), String(r.expiresAt), this.owner!, String(ttl), String(now - this.retentionMs), input.model ?? 'hold'),
+    );
+    if (code === 'created') return { record: r, reused: false };
+    const found = await this.byId(id);
+    if (!found) throw new StateUnavailableError(`state store unavailable: Redis ${this.dsn}: approval ${id} vanished`);
+    return { record: found, reused: true };
+  }
+
+  async pending(fingerprint: string, dedupeWindowMs?: number): Promise<ApprovalRecord | undefined> {
+    const now = this.clock();
+    const since = dedupeWindowMs === undefined ? '-inf' : String(now - dedupeWindowMs);
+    const ids = await this.run('read approvals', () => this.#client.zrevrangebyscore(this.fingerprintKey(fingerprint), '+inf', since));
+    return (await this.getMany(ids)).find((r) => r.status === 'pending' && r.expiresAt > now);
+  }
+
+  async consume(fingerprint: string): Promise<ApprovalRecord | undefined> {
+    const id = await this.run('consume approval', () => this.#client.tgApprConsume(1, this.fingerprintKey(fingerprint), String(this.clock()), `${this.prefix}appr:`));
+    return id ? this.byId(id) : undefined;
+  }
+
+  async consumeById(id: string): Promise<boolean> {
+    return (await this.run('consume approval', () => this.#client.tgApprConsumeId(1, this.key(id), String(this.clock())))) === 1;
+  }
+
+  async rollback(id: string): Promise<boolean> {
+    return (await this.run('roll back approval', () => this.#client.tgApprRollback(1, this.key(id)))) === 1;
+  }
+
+  async latest(fingerprint: string): Promise<ApprovalRecord | undefined> {
+    const ids = await this.run('read approvals', () => this.#client.zrevrange(this.fingerprintKey(fingerprint), 0, 0));
+    return ids[0] === undefined ? undefined : this.byId(ids[0]);
+  }
+
+  /** The waiting call's client gave up: the request stays pending, free of this gateway's heartbeat. */
+  async detach(id: string): Promise<ApprovalRecord | undefined> {
+    await this.run('detach approval', () => this.#client.tgApprDetach(1, this.key(id)));
+    return this.byId(id);
+  }
+
+  /** Expire a request now (`approvals expire`): a pending one, or an approved one not consumed yet. */
+  async expireNow(idOrPrefix: string, by: string, reason: string): Promise<DecideResult> {
+    const res = await this.resolve(idOrPrefix);
+    if (!res.ok) return res;
+    const rec = await this.byId(res.id);
+    if (!rec) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
+    if (rec.status === 'pending') {
+      const d = await this.transition('expire approval', 'tgApprDecide', rec, ['expired', by, reason, 'cli']);
+      return d.code === 'ok' && d.record ? { ok: true, record: d.record } : notPending(d.record ?? rec);
+    }
+    const n = await this.run('expire approval', () => this.#client.tgApprExpireApproved(1, this.key(rec.id), String(this.clock()), by, reason));
+    const after = (await this.byId(rec.id)) ?? rec;
+    return n === 1 ? { ok: true, record: after } : notPending(after);
   }
 
   async create(input: NewApproval): Promise<ApprovalRecord> {
@@ -406,15 +556,15 @@ export class RedisApprovalStore implements ApprovalDecider {
     const now = this.clock();
     const rows = await this.run('sweep approvals', async () => {
       const p = this.#client.pipeline();
-      for (const id of ids) p.hmget(this.key(id), 'status', 'owner', 'expires_at', 'rec');
+      for (const id of ids) p.hmget(this.key(id), 'status', 'owner', 'expires_at', 'rec', 'model');
       return (await p.exec()) ?? [];
     });
     const owners = new Set<string>();
-    const pending: Array<{ id: string; owner: string; expires: number; rec: string }> = [];
+    const pending: Array<{ id: string; owner: string; expires: number; rec: string; held: boolean }> = [];
     rows.forEach(([err, v], i) => {
-      const [status, owner, expires, rec] = (err ? [] : v) as Array<string | null>;
+      const [status, owner, expires, rec, model] = (err ? [] : v) as Array<string | null>;
       if (status === 'pending' && owner && rec) {
-        pending.push({ id: ids[i]!, owner, expires: Number(expires), rec });
+        pending.push({ id: ids[i]!, owner, expires: Number(expires), rec, held: model !== 'retry' });
         owners.add(owner);
       }
     });
@@ -424,7 +574,7 @@ export class RedisApprovalStore implements ApprovalDecider {
     const dead = new Set(ownerList.filter((_, i) => alive[i] === null));
     let changed = 0;
     for (const p of pending) {
-      if (!dead.has(p.owner) && p.expires > now) continue;
+      if ((!p.held || !dead.has(p.owner)) && p.expires > now) continue;
       const base = JSON.parse(p.rec) as Immutable;
       const r = await this.transition('sweep approvals', 'tgApprSweep', base, []);
       if (r.code === 'ok') changed++;
@@ -489,10 +639,10 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   private async resolve(idOrPrefix: string): Promise<{ ok: true; id: string } | { ok: false; code: 'not_found' | 'ambiguous'; message: string }> {
-    if (/^ap_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1) return { ok: true, id: idOrPrefix };
-    const bare = idOrPrefix.startsWith('ap_') ? idOrPrefix.slice(3) : idOrPrefix;
+    if (/^apr?_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1) return { ok: true, id: idOrPrefix };
+    const bare = bareApprovalId(idOrPrefix);
     if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    const matches = (await this.allIds()).filter((id) => id.startsWith(`ap_${bare}`));
+    const matches = (await this.allIds()).filter((id) => bareApprovalId(id).startsWith(bare));
     if (matches.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
     if (matches.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
     return { ok: true, id: matches[0]! };

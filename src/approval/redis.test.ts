@@ -104,13 +104,13 @@ describe('RedisApprovalStore', { skip }, () => {
     const gw = store(p, { owner: 'gw-1' });
     await gw.ready();
     const r = await gw.create(input());
-    assert.match(r.id, /^ap_[0-9a-f]{16}$/);
+    assert.match(r.id, /^apr_[0-9a-f]{16}$/);
     const cli = store(p);
     await cli.ready();
     assert.equal((await cli.get(r.id))?.id, r.id);
     assert.equal((await cli.get(r.id.slice(0, 9)))?.id, r.id, 'unique prefix');
-    assert.equal((await cli.get(r.id.slice(3, 9)))?.id, r.id, 'prefix without ap_');
-    assert.equal(await cli.get('ap_zz'), undefined);
+    assert.equal((await cli.get(r.id.slice(4, 10)))?.id, r.id, 'prefix without apr_');
+    assert.equal(await cli.get('apr_zz'), undefined);
     assert.deepEqual((await cli.list({ status: 'pending' })).map((x) => x.id), [r.id]);
     assert.deepEqual((await cli.get(r.id))?.argsPreview, { amount: 500 });
 

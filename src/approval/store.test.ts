@@ -24,13 +24,13 @@ test('store: create, get by id and prefix, list, approve once', () => {
   let now = 1_000;
   const store = openApprovalStore(dir(), { clock: () => now });
   const r = store.create(input());
-  assert.match(r.id, /^ap_[0-9a-f]{16}$/);
+  assert.match(r.id, /^apr_[0-9a-f]{16}$/);
   assert.equal(r.status, 'pending');
   assert.equal(r.expiresAt, 61_000);
   assert.deepEqual(r.argsPreview, { amount: 500 });
   assert.equal(store.get(r.id.slice(0, 9))?.id, r.id, 'unique prefix');
-  assert.equal(store.get(r.id.slice(3, 9))?.id, r.id, 'prefix without ap_');
-  assert.equal(store.get('ap_zz'), undefined);
+  assert.equal(store.get(r.id.slice(4, 10))?.id, r.id, 'prefix without apr_');
+  assert.equal(store.get('apr_zz'), undefined);
   assert.deepEqual(store.list({ status: 'pending' }).map((x) => x.id), [r.id]);
 
   now = 2_000;

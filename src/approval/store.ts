@@ -20,7 +20,7 @@ import {
 } from './types.js';
 
 export const APPROVALS_DB_FILE = 'approvals.db';
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const APPROVAL_SCHEMA = `
         CREATE TABLE IF NOT EXISTS approvals (
           id           TEXT    PRIMARY KEY,
@@ -46,6 +46,11 @@ const APPROVAL_SCHEMA = `
           channel      TEXT
         );
         CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
+        -- v2: the retry model (fingerprint, one-time consumption). A v1 file gains the columns.
+        ALTER TABLE approvals ADD COLUMN fingerprint TEXT;
+        ALTER TABLE approvals ADD COLUMN model TEXT NOT NULL DEFAULT 'hold';
+        ALTER TABLE approvals ADD COLUMN consumed_at INTEGER;
+        CREATE INDEX IF NOT EXISTS approvals_fingerprint ON approvals (fingerprint, status);
       `;
 
 interface Row {
@@ -70,6 +75,9 @@ interface Row {
   decided_by: string | null;
   reason: string | null;
   channel: string | null;
+  fingerprint: string | null;
+  model: string;
+  consumed_at: number | null;
 }
 
 export interface ApprovalStoreOptions {
@@ -91,8 +99,14 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** `apr_` and 16 hex digits: Intercept's prefix (ids of older toolgate versions start `ap_`; both are read). */
 export function newApprovalId(): string {
-  return `ap_${randomBytes(8).toString('hex')}`;
+  return `apr_${randomBytes(8).toString('hex')}`;
+}
+
+/** The hex part of an id or id prefix (`apr_3f2a`, `ap_3f2a`, `3f2a`). */
+export function bareApprovalId(idOrPrefix: string): string {
+  return idOrPrefix.replace(/^apr?_/, '');
 }
 
 export class ApprovalStore implements ApprovalDecider {
@@ -121,8 +135,8 @@ export class ApprovalStore implements ApprovalDecider {
     this.db
       .prepare(
         `INSERT INTO approvals (id, created_at, expires_at, status, session, identity, tool, args_sha256, args_preview,
-           rule, rule_pointer, policy_hash, message, approvers, instance, host, pid)
-         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           rule, rule_pointer, policy_hash, message, approvers, instance, host, pid, fingerprint, model)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
@@ -141,8 +155,104 @@ export class ApprovalStore implements ApprovalDecider {
         input.instance ?? null,
         this.host,
         this.pid,
+        input.fingerprint ?? null,
+        input.model ?? 'hold',
       );
     return this.byId(id)!;
+  }
+
+  // ---- the retry model: one request per fingerprint, consumed once ----------
+
+  /**
+   * The pending request for this call, or a new one. Identical requests share one
+   * pending request (created inside `dedupeWindowMs` when given). One IMMEDIATE
+   * transaction: concurrent identical calls in any process get the same request.
+   */
+  request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): { record: ApprovalRecord; reused: boolean } {
+    this.assertOpen();
+    return this.db
+      .transaction(() => {
+        const found = this.pending(input.fingerprint, dedupeWindowMs);
+        return found ? { record: found, reused: true } : { record: this.create(input), reused: false };
+      })
+      .immediate();
+  }
+
+  /** The newest pending, unexpired request with this fingerprint (created inside the window, when given). */
+  pending(fingerprint: string, dedupeWindowMs?: number): ApprovalRecord | undefined {
+    this.assertOpen();
+    const now = this.clock();
+    const since = dedupeWindowMs === undefined ? 0 : now - dedupeWindowMs;
+    const row = this.db
+      .prepare<[string, number, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at > ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
+      .get(fingerprint, now, since);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * Consume the approved, unconsumed, unexpired request with this fingerprint: the
+   * call may pass. Exactly one caller wins across processes (IMMEDIATE transaction,
+   * `consumed_at IS NULL` in the UPDATE). Undefined when there is none.
+   */
+  consume(fingerprint: string): ApprovalRecord | undefined {
+    this.assertOpen();
+    return this.db
+      .transaction(() => {
+        const now = this.clock();
+        const row = this.db
+          .prepare<[string, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'approved' AND consumed_at IS NULL AND expires_at > ? ORDER BY decided_at LIMIT 1")
+          .get(fingerprint, now);
+        if (!row) return undefined;
+        const n = this.db.prepare('UPDATE approvals SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL').run(now, row.id).changes;
+        return n === 1 ? this.byId(row.id) : undefined;
+      })
+      .immediate();
+  }
+
+  /** Consume one approved request by id (the held call it was made for goes on). False when already consumed. */
+  consumeById(id: string): boolean {
+    this.assertOpen();
+    return this.db.prepare("UPDATE approvals SET consumed_at = ? WHERE id = ? AND status = 'approved' AND consumed_at IS NULL").run(this.clock(), id).changes === 1;
+  }
+
+  /** Give a consumption back (the upstream call failed): the identical retry may pass again. */
+  rollback(id: string): boolean {
+    this.assertOpen();
+    return this.db.prepare("UPDATE approvals SET consumed_at = NULL WHERE id = ? AND status = 'approved' AND consumed_at IS NOT NULL").run(id).changes === 1;
+  }
+
+  /** The newest request with this fingerprint (why a retry is refused: denied, expired, consumed). */
+  latest(fingerprint: string): ApprovalRecord | undefined {
+    this.assertOpen();
+    const row = this.db.prepare<[string], Row>('SELECT * FROM approvals WHERE fingerprint = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(fingerprint);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /**
+   * A held call's client gave up (cancelled, timed out, left): the request stays
+   * pending under the retry model (no process holds it; its owner's end does not
+   * abandon it). Returns the record as it now is.
+   */
+  detach(id: string): ApprovalRecord | undefined {
+    this.assertOpen();
+    this.db.prepare("UPDATE approvals SET model = 'retry' WHERE id = ? AND status = 'pending'").run(id);
+    return this.byId(id);
+  }
+
+  /**
+   * Expire a request now (Intercept's `approvals expire`): a pending one, or an
+   * approved one not consumed yet. It can no longer be approved or consumed.
+   */
+  expireNow(idOrPrefix: string, by: string, reason: string): DecideResult {
+    this.assertOpen();
+    const r = this.resolve(idOrPrefix);
+    if (!r.ok) return r;
+    const n = this.db
+      .prepare("UPDATE approvals SET status = 'expired', decided_at = ?, decided_by = ?, reason = ?, channel = 'cli' WHERE id = ? AND (status = 'pending' OR (status = 'approved' AND consumed_at IS NULL))")
+      .run(this.clock(), by, reason, r.id).changes;
+    const rec = this.byId(r.id)!;
+    if (n === 1) return { ok: true, record: rec };
+    return { ok: false, code: 'not_pending', message: `approval ${rec.id} is already ${rec.consumedAt !== undefined ? 'consumed' : rec.status}`, record: rec };
   }
 
   /** A record by id, or by a unique id prefix (at least 4 characters after `ap_`). */
@@ -255,6 +365,7 @@ export class ApprovalStore implements ApprovalDecider {
   }
 
   private ownerAlive(rec: ApprovalRecord): boolean {
+    if (rec.model === 'retry') return true; // nobody holds it: only its timeout ends it
     if (rec.host !== this.host) return true; // cannot tell; its own gateway or the timeout settles it
     if (rec.pid === this.pid) return true;
     return this.isAlive(rec.pid);
@@ -276,9 +387,9 @@ export class ApprovalStore implements ApprovalDecider {
     this.assertOpen();
     const exact = this.db.prepare<[string], { id: string }>('SELECT id FROM approvals WHERE id = ?').get(idOrPrefix);
     if (exact) return { ok: true, id: exact.id };
-    const bare = idOrPrefix.startsWith('ap_') ? idOrPrefix.slice(3) : idOrPrefix;
+    const bare = bareApprovalId(idOrPrefix);
     if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    const rows = this.db.prepare<[string], { id: string }>("SELECT id FROM approvals WHERE id LIKE ? LIMIT 2").all(`ap_${bare}%`);
+    const rows = this.db.prepare<[string, string], { id: string }>('SELECT id FROM approvals WHERE id LIKE ? OR id LIKE ? LIMIT 2').all(`apr_${bare}%`, `ap_${bare}%`);
     if (rows.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
     if (rows.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
     return { ok: true, id: rows[0]!.id };
@@ -317,5 +428,8 @@ function toRecord(row: Row): ApprovalRecord {
   if (row.decided_by !== null) r.decidedBy = row.decided_by;
   if (row.reason !== null) r.reason = row.reason;
   if (row.channel !== null) r.channel = row.channel as ApprovalRecord['channel'];
+  if (row.fingerprint !== null) r.fingerprint = row.fingerprint;
+  if (row.model === 'retry') r.model = 'retry';
+  if (row.consumed_at !== null) r.consumedAt = row.consumed_at;
   return r;
 }

@@ -47,6 +47,12 @@ export interface ApprovalRecord {
   decidedBy?: string;
   reason?: string;
   channel?: DecisionChannel;
+  /** The call this approval releases: see fingerprint.ts. */
+  fingerprint?: string;
+  /** 'retry': nobody holds the call; the identical retry consumes the approval. Absent: held (toolgate's model). */
+  model?: 'retry';
+  /** When an approved request was used by a call (a failed call gives it back). */
+  consumedAt?: number;
 }
 
 export interface NewApproval {
@@ -62,6 +68,8 @@ export interface NewApproval {
   identity?: string;
   policyHash?: string;
   instance?: string;
+  fingerprint?: string;
+  model?: 'hold' | 'retry';
 }
 
 export interface DecideInput {
@@ -95,6 +103,23 @@ export interface ApprovalDecider {
   sweep?(): MaybePromise<number>;
 }
 
+/**
+ * The retry model's operations on the queue (Intercept's): a request per call
+ * fingerprint, consumed exactly once by the identical retry, given back when
+ * the call fails. The SQLite store answers at once, the Redis store with promises.
+ */
+export interface ApprovalRetries {
+  /** The pending request for this fingerprint (inside the dedupe window), or a new one. */
+  request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): MaybePromise<{ record: ApprovalRecord; reused: boolean }>;
+  pending(fingerprint: string, dedupeWindowMs?: number): MaybePromise<ApprovalRecord | undefined>;
+  /** Consume the approved, unconsumed, unexpired request with this fingerprint; exactly one caller wins. */
+  consume(fingerprint: string): MaybePromise<ApprovalRecord | undefined>;
+  consumeById(id: string): MaybePromise<boolean>;
+  /** Give a consumption back (the call failed upstream). */
+  rollback(id: string): MaybePromise<boolean>;
+  latest(fingerprint: string): MaybePromise<ApprovalRecord | undefined>;
+}
+
 /** The JSON shape of a record in the HTTP API and `approvals list --json`. */
 export function approvalJson(r: ApprovalRecord): Record<string, unknown> {
   const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
@@ -119,6 +144,9 @@ export function approvalJson(r: ApprovalRecord): Record<string, unknown> {
     channel: r.channel ?? null,
     instance: r.instance ?? null,
     pid: r.pid,
+    model: r.model ?? 'hold',
+    fingerprint: r.fingerprint ?? null,
+    consumed_at: iso(r.consumedAt),
   };
 }
 

@@ -79,7 +79,8 @@ async function open(opts: Common): Promise<Decider> {
 function when(r: ApprovalRecord, now: number): string {
   if (r.status === 'pending') return `expires in ${formatDuration(Math.max(0, Math.round((r.expiresAt - now) / 1000) * 1000))}`;
   const by = r.decidedBy ? ` by ${r.decidedBy}` : '';
-  return `${r.status}${by}${r.reason ? `: ${r.reason}` : ''}`;
+  const used = r.consumedAt !== undefined ? ', used by a call' : r.status === 'approved' && r.model === 'retry' ? ', waiting for the retry' : '';
+  return `${r.status}${by}${used}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
 function printDecision(r: DecideResult, json: boolean | undefined): void {
@@ -161,16 +162,17 @@ export function registerApprovals(program: Command): void {
       }
     });
 
-  // Intercept's `approvals expire`: end a request before its timeout. In toolgate's hold model
-  // that is a refusal of the waiting call, recorded as a denial with this reason.
+  // Intercept's `approvals expire`: end a request before its timeout (a pending one, or an
+  // approved one no retry has used yet). A waiting (held) call is refused.
   common(cmd.command('expire'))
-    .description('expire a held call now (Intercept\'s approvals expire): the agent is refused, and it can no longer be approved')
+    .description('expire an approval request now (Intercept\'s approvals expire): it can no longer be approved or used by a retry')
     .argument('<id>', 'the approval id (or a unique prefix)')
     .option('--as <name>', 'who expires it', defaultApprover())
     .action(async (id: string, opts: Common & { as: string }) => {
       const store = await open(opts);
       try {
-        printDecision(await store.decide(id, { approve: false, by: opts.as, reason: EXPIRED_BY_HAND, channel: 'cli' }), opts.json);
+        const s = store as Decider & { expireNow?(id: string, by: string, reason: string): DecideResult | Promise<DecideResult> };
+        printDecision(s.expireNow ? await s.expireNow(id, opts.as, EXPIRED_BY_HAND) : await store.decide(id, { approve: false, by: opts.as, reason: EXPIRED_BY_HAND, channel: 'cli' }), opts.json);
       } finally {
         await store.close();
       }

@@ -15,6 +15,9 @@ import { ApprovalQueue, type ApprovalHolder } from '../approval/queue.js';
 import type { ApprovalDecider } from '../approval/types.js';
 import { ApprovalStore, APPROVALS_DB_FILE } from '../approval/store.js';
 import { openGatewayAudit } from '../audit/index.js';
+import { readFileSync } from 'node:fs';
+import { readWebhookSecret, WebhookNotifier } from '../approval/webhook.js';
+import { DEFAULT_ADMIN_ADDR, parseAdminAddr, startAdminApi, type AdminApi } from '../approval/admin-api.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import { openTelemetry, telemetryConfig } from '../metrics/index.js';
 import { VERSION } from './version.js';
@@ -55,6 +58,8 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       // gateway over-counts by at most that much until the window ends. 256 gains < 1 µs a call.
       await openCounterStore({ kind: 'sqlite', stateDir, leaseMax: 64 });
   const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
+  if (opts.adminAddr !== undefined) parseAdminAddr(opts.adminAddr); // a bad address stops the start, before anything opens
+  const webhookSecret = readWebhookSecret(opts.approvalWebhookSecretFile, process.env, (f) => readFileSync(f, 'utf8'));
   const instance = newInstanceId();
   // Held calls live in approvals.db, or with --state-dsn in Redis (shared by
   // every instance; decisions arrive by pub/sub). Requests left pending by a
@@ -117,7 +122,18 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const jsonl = new JsonlEventSink({ stateDir, instance, ...(opts.eventsFormat === 'intercept' ? { shape: toInterceptEvent } : {}) });
   // The audit's signed chain heads go to the event log too: a second copy outside the store.
   audit.onCheckpoint((checkpoint) => jsonl.emit({ type: 'audit_checkpoint', ts: checkpoint.ts, instance, checkpoint }));
-  const events = new MultiSink([audit], { observers: [jsonl, ...telemetry.sinks, ...(extras.observers ?? [])] });
+  // Approval webhooks (the policy's approvals.notify.webhook.url, read at each request): an observer, never in a call's way.
+  let holderRef: PolicyHolder | undefined;
+  let emitRef: ((e: Omit<GatewayEvent, 'ts' | 'instance'>) => void) | undefined;
+  const webhooks = new WebhookNotifier({
+    url: () => (holderRef ?? { current: policy }).current.approvals?.webhookUrl,
+    ...(webhookSecret !== undefined ? { secret: webhookSecret } : {}),
+    onFailure: (f) => {
+      log.warn({ approval: f.approval_id, attempts: f.attempts, error: f.error }, 'approval webhook could not be delivered');
+      emitRef?.({ type: 'approval_webhook_failed', approval_id: f.approval_id, message: `${f.error} after ${f.attempts} attempt(s)`, url: f.url });
+    },
+  });
+  const events = new MultiSink([audit], { observers: [jsonl, webhooks, ...telemetry.sinks, ...(extras.observers ?? [])] });
   // Idempotent answers live beside the counters: idempotency.db in the state dir, or the same Redis.
   let idemStore: IdempotencyStore;
   if (shared) {
@@ -127,10 +143,18 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const idempotency = new IdempotencyGate(idemStore);
   const spend = new SpendLedger(store);
   const holder = new PolicyHolder(configPath, policy);
+  holderRef = holder;
   const guard = new CallGuard(store, Date.now, { failMode, monitor: opts.mode === 'monitor' });
   const flagPin = opts.pin as PinMode;
   const now = () => new Date().toISOString();
   const emit = (event: Omit<GatewayEvent, 'ts' | 'instance'>) => events.emit({ ts: now(), instance, ...event } as GatewayEvent);
+  emitRef = emit;
+  // Intercept's admin API (loopback only), deciding in this process: a held call wakes at once.
+  let admin: AdminApi | undefined;
+  if (opts.enableAdminApi) {
+    admin = await startAdminApi(approvals, opts.adminAddr ?? DEFAULT_ADMIN_ADDR);
+    process.stderr.write(`toolgate admin API on ${admin.url}\n`);
+  }
 
   // Unknown keys do not stop a policy (Intercept ignores them), but never pass unheard.
   const reportWarnings = (p: CompiledPolicy): void => {
@@ -185,6 +209,7 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
         ...extra,
       }),
     close: async () => {
+      await admin?.close();
       await closeApprovals();
       emit({ type: 'shutdown', status: 'success' });
       await holder.close();

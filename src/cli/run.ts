@@ -58,6 +58,9 @@ export interface RunOptions {
   metricsKey?: string;
   metricsKeyFile?: string;
   otlpEndpoint?: string;
+  enableAdminApi?: boolean;
+  adminAddr?: string;
+  approvalWebhookSecretFile?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -110,6 +113,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('--max-keys <n>', 'most object keys in one client message (default 10000)')
     .option('--max-batch <n>', 'most messages in one client batch (default 100)')
     .option('--identity <name>', 'who is calling in stdio mode (default $TOOLGATE_IDENTITY)')
+    .option('--enable-admin-api', "serve Intercept's admin API for approvals (pending, pending/ID, approve/ID, deny/ID) on --admin-addr")
+    .option('--admin-addr <host:port>', 'loopback address of the admin API (default 127.0.0.1:9111)')
+    .option('--approval-webhook-secret-file <file>', 'secret that signs approval webhooks (HMAC-SHA256; default $TOOLGATE_WEBHOOK_SECRET)')
     .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
     .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')

@@ -21,6 +21,12 @@ export type EventType =
   | 'approval_denied'
   | 'approval_expired'
   | 'approval_abandoned'
+  // The retry model (Intercept's): an identical request shared, an approval used by a call, and
+  // given back when that call failed upstream; a webhook notification that could not be delivered.
+  | 'approval_reused'
+  | 'approval_consumed'
+  | 'approval_rolled_back'
+  | 'approval_webhook_failed'
   // The audit writer's signed chain head (src/audit/checkpoint.ts), kept in the event log too.
   | 'audit_checkpoint'
   // A bearer credential refused at the HTTP listener (OAuth: expired, wrong audience, keys unreachable, ...); never the credential.
@@ -61,6 +67,12 @@ export interface GatewayEvent {
   policy_hash?: string;
   // approval_* (and tool_call of a call that waited for approval)
   approval_id?: string;
+  /** approval_requested: who may approve (names). */
+  approvers?: string[];
+  /** hold | retry: the approval model of the rule (Intercept's keys select retry). */
+  approval_model?: string;
+  /** approval_webhook_failed: the receiver's URL. */
+  url?: string;
   /** ISO-8601 time the approval request expires. */
   expires_at?: string;
   decided_by?: string;

@@ -1,20 +1,26 @@
-// Calls held for a human decision: the approval request (with progress to the
-// client while it waits, and MCP elicitation when the policy allows
-// self-approval), then the call decided again under the policy in force when
-// it was approved. Cancelling it, or the client leaving, abandons it.
+// Calls a require_approval rule matched. An approved, unused request for
+// exactly this call (its fingerprint) is consumed and the call passes, once.
+// Otherwise the retry model (Intercept's) refuses at once with -32003 and the
+// request's id; the hold model holds the call for a human decision (with
+// progress to the client while it waits, and MCP elicitation when the policy
+// allows self-approval), then decides it again under the policy in force when
+// it was approved. A held call whose client cancels, times out or leaves is not
+// abandoned: its request stays pending, and the identical retry converges on it.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { idKey, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import { previewCut, redactArgs } from '../approval/redact.js';
-import type { ApprovalQueue, Elicit, HeldApproval } from '../approval/queue.js';
-import { approverVerified, SELF_APPROVER } from '../approval/types.js';
+import type { ApprovalHolder, Elicit, HeldApproval } from '../approval/queue.js';
+import { approverVerified, SELF_APPROVER, type ApprovalRecord } from '../approval/types.js';
+import { approvalFingerprint } from '../approval/fingerprint.js';
+import { approvalRequired } from '../approval/retry.js';
 import type { ApprovalRequirement, CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
 import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
-import { denialResult, type CallRecorder } from './call-record.js';
+import { denialResult, type CallFields, type CallRecorder } from './call-record.js';
 import type { CallStep, ForwardContext, HoldContext } from './call-flow.js';
 
 /** Ids of the requests the gateway itself sends to the client: they cannot collide with the client's or the server's. */
@@ -31,7 +37,7 @@ interface HeldCall {
 
 export interface ApprovalHoldOptions {
   /** Absent: calls needing approval are denied (fail closed). */
-  approvals?: Pick<ApprovalQueue, 'open'>;
+  approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback' | 'latest'>;
   policy: () => CompiledPolicy;
   guard: CallGuard;
   pins?: PinChecker;
@@ -73,8 +79,108 @@ export class ApprovalHolds {
     return this.held.has(key);
   }
 
-  /** Hold the call until a human decides; the step is what follows the decision. */
+  /**
+   * A call a require_approval rule matched: consume an approval for exactly this call
+   * (it passes, once), or refuse it with the request's id (retry model), or hold it
+   * until a human decides (hold model). The step is what follows.
+   */
   async run(req: JsonRpcRequest, c: HoldContext): Promise<CallStep> {
+    const { name, argsHash, policy, verdict, started } = c;
+    const requirement = verdict.approval!;
+    const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, policy_hash: policy.hash };
+    const denied = (fields: Record<string, unknown>, message: string): CallStep => ({
+      kind: 'answer',
+      record: { ...base, decision: 'denied', message, ...fields, latency_ms: performance.now() - started },
+      response: resultResponse(req.id, denialResult(message)),
+    });
+    const approvals = this.o.approvals;
+    if (!approvals) {
+      return denied({ reason: 'approval_unavailable' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
+    }
+    // Approving releases the whole call: an approver who would see only part of it cannot approve it.
+    const cut = previewCut(c.args);
+    if (cut !== undefined) {
+      return denied({ reason: 'approval_too_large' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`);
+    }
+    const retry = requirement.model === 'retry';
+    const fingerprint = approvalFingerprint({ tool: name, identity: this.o.identity, rule: requirement.rule, rulePointer: requirement.pointer, policyHash: policy.hash, argsSha256: argsHash });
+    let consumed: ApprovalRecord | undefined;
+    let open: ApprovalRecord | undefined;
+    let prior: ApprovalRecord | undefined;
+    try {
+      consumed = await approvals.consume(fingerprint);
+      if (!consumed && !retry) open = await approvals.pending(fingerprint);
+      if (!consumed && retry) prior = await approvals.latest(fingerprint);
+    } catch (err) {
+      this.o.log.error({ err, tool: name }, 'reading the approval queue failed');
+      return denied({ decision: 'error', reason: 'approval_unavailable' }, 'toolgate could not read the approval queue for this call; denied');
+    }
+    if (consumed) {
+      // Nobody waited for the decision (retry model): the gateway reports it where it sees it, here.
+      const decision = { decided_by: consumed.decidedBy, approval_channel: consumed.channel, approver_verified: approverVerified(consumed) };
+      if (consumed.model === 'retry') this.o.recorder.event('approval_approved', { ...base, approval_id: consumed.id, ...decision, message: consumed.reason });
+      this.o.recorder.event('approval_consumed', { ...base, approval_id: consumed.id, ...decision });
+      return this.forwardApproved(req, c, consumed);
+    }
+    if (!retry) {
+      // A request left pending by a held call whose client gave up is answered like the retry model's.
+      return open?.model === 'retry' ? this.refusal(req, base, open, true, started) : this.hold(req, { ...c, fingerprint });
+    }
+    let requested: { record: ApprovalRecord; reused: boolean };
+    try {
+      requested = await approvals.request({ ...this.newRequest(c), fingerprint, model: 'retry' }, policy.approvals?.dedupeWindowMs);
+    } catch (err) {
+      this.o.log.error({ err, tool: name }, 'approval request failed');
+      return denied({ decision: 'error', reason: 'approval_unavailable' }, 'toolgate could not store the approval request for this call; denied');
+    }
+    const r = requested.record;
+    // How the previous request for this call ended without passing (denied, expired): said once,
+    // in the event log and to the agent, when its retry makes the new request.
+    let before: string | undefined;
+    if (!requested.reused && prior && prior.id !== r.id && (prior.status === 'denied' || prior.status === 'expired' || (prior.status === 'pending' && prior.expiresAt <= Date.now()))) {
+      const status = prior.status === 'denied' ? 'denied' : 'expired';
+      this.o.recorder.event(`approval_${status}`, { ...base, approval_id: prior.id, decided_by: prior.decidedBy, approval_channel: prior.channel, message: prior.reason });
+      before = status === 'denied' ? `The previous request ${prior.id} was denied by ${prior.decidedBy ?? 'an approver'}${prior.reason ? `: ${prior.reason}` : ''}.` : `The previous request ${prior.id} expired without a decision.`;
+    }
+    if (!requested.reused) {
+      this.o.recorder.event('approval_requested', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString(), message: requirement.message, approval_model: 'retry', approvers: r.approvers });
+      this.o.log.info({ approval: r.id, tool: name, identity: this.o.identity }, `call needs approval: toolgate approvals approve ${r.id}, then the identical retry runs once`);
+    }
+    return this.refusal(req, base, r, requested.reused, started, before);
+  }
+
+  /** The request as stored (both models). */
+  private newRequest(c: HoldContext): Parameters<ApprovalHolder['open']>[0] {
+    const requirement = c.verdict.approval!;
+    return {
+      tool: c.name,
+      argsSha256: c.argsHash,
+      argsPreview: redactArgs(c.args),
+      rule: requirement.rule,
+      rulePointer: requirement.pointer,
+      timeoutMs: requirement.timeoutMs,
+      approvers: approversOf(requirement),
+      ...(requirement.message !== undefined ? { message: requirement.message } : {}),
+      session: this.o.session,
+      ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
+      policyHash: c.policy.hash,
+      instance: this.o.instance,
+    };
+  }
+
+  /** The retry model's refusal: JSON-RPC -32003 with the approval id and what to do. */
+  private refusal(req: JsonRpcRequest, base: CallFields, r: ApprovalRecord, reused: boolean, started: number, before?: string): CallStep {
+    if (reused) this.o.recorder.event('approval_reused', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString() });
+    const { message, data } = approvalRequired(r, before);
+    return {
+      kind: 'answer',
+      record: { ...base, decision: 'denied', reason: 'approval_required', message, approval_id: r.id, latency_ms: performance.now() - started },
+      response: errorResponse(req.id, ErrorCode.ApprovalRequired, message, data),
+    };
+  }
+
+  /** Hold the call until a human decides (or its client gives up); the step is what follows. */
+  private async hold(req: JsonRpcRequest, c: HoldContext & { fingerprint: string }): Promise<CallStep> {
     const { name, argsHash, policy, verdict, started } = c;
     const requirement = verdict.approval!;
     const key = idKey(req.id);
@@ -85,33 +191,9 @@ export class ApprovalHolds {
       // null: the client no longer waits for an answer.
       response: response === null ? undefined : (response ?? resultResponse(req.id, denialResult(message))),
     });
-    if (!this.o.approvals) {
-      return denied({ reason: 'approval_unavailable' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
-    }
-    // Approving releases the whole call: an approver who would see only part of it cannot approve it.
-    const cut = previewCut(c.args);
-    if (cut !== undefined) {
-      return denied({ reason: 'approval_too_large' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`);
-    }
     let held: HeldApproval;
     try {
-      held = this.o.approvals.open(
-        {
-          tool: name,
-          argsSha256: argsHash,
-          argsPreview: redactArgs(c.args),
-          rule: requirement.rule,
-          rulePointer: requirement.pointer,
-          timeoutMs: requirement.timeoutMs,
-          approvers: approversOf(requirement),
-          ...(requirement.message !== undefined ? { message: requirement.message } : {}),
-          session: this.o.session,
-          ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
-          policyHash: policy.hash,
-          instance: this.o.instance,
-        },
-        this.clientElicits ? { elicit: this.elicit } : {},
-      );
+      held = this.o.approvals!.open({ ...this.newRequest(c), fingerprint: c.fingerprint }, this.clientElicits ? { elicit: this.elicit } : {});
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'approval request failed');
       return denied({ decision: 'error', reason: 'approval_unavailable' }, 'toolgate could not store the approval request for this call; denied');
@@ -119,7 +201,7 @@ export class ApprovalHolds {
     const record = held.record;
     const entry: HeldCall = { held, silent: false };
     this.held.set(key, entry);
-    this.o.recorder.event('approval_requested', { ...base, approval_id: record.id, expires_at: new Date(record.expiresAt).toISOString(), message: requirement.message });
+    this.o.recorder.event('approval_requested', { ...base, approval_id: record.id, expires_at: new Date(record.expiresAt).toISOString(), message: requirement.message, approval_model: 'hold', approvers: record.approvers });
     this.o.log.info({ approval: record.id, tool: name, identity: this.o.identity }, `call held for approval: toolgate approvals approve ${record.id}`);
     const stopProgress = this.progressWhileWaiting(req, record.id, record.expiresAt);
 
@@ -127,6 +209,10 @@ export class ApprovalHolds {
     stopProgress();
     this.held.delete(key);
     const r = outcome.record;
+    if (outcome.status === 'detached') {
+      // Not executed, not answered (the client gave up); the request stays pending for the identical retry.
+      return denied({ reason: 'approval_detached', approval_id: r.id }, outcome.message, null);
+    }
     this.o.recorder.event(`approval_${outcome.status}`, {
       ...base,
       approval_id: r.id,
@@ -142,15 +228,35 @@ export class ApprovalHolds {
       const message = outcome.status === 'approved' ? `approval ${r.id} is for other arguments; denied` : outcome.message;
       return denied({ reason, approval_id: r.id, decided_by: r.decidedBy }, message, entry.silent ? null : entry.answer);
     }
-
-    // Approved: decide again under the policy in force now (it may have changed while the
-    // call waited: denied, hidden, a withheld pin), reserve the counters, then forward exactly
-    // the decided call.
-    const current = this.o.policy();
-    const pinRefusal = this.o.pins?.refusal(name);
-    if (pinRefusal !== undefined) {
-      return denied({ policy_hash: current.hash, reason: 'pin_changed', rule: '(pinned definition changed)', approval_id: r.id }, pinRefusal);
+    // The approval is used up by this call: exactly once (an identical retry elsewhere may have taken it).
+    let mine: boolean;
+    try {
+      mine = await this.o.approvals!.consumeById(r.id);
+    } catch (err) {
+      this.o.log.error({ err, tool: name }, 'recording the approval as used failed');
+      mine = false;
     }
+    if (!mine) return denied({ reason: 'approval_consumed', approval_id: r.id }, `approval ${r.id} was already used by another call (or could not be recorded as used); denied`);
+    this.o.recorder.event('approval_consumed', { ...base, approval_id: r.id, decided_by: r.decidedBy, approval_channel: r.channel, approver_verified: approverVerified(r) });
+    return this.forwardApproved(req, c, r);
+  }
+
+  /**
+   * An approval was consumed for this call: decide again under the policy in force now
+   * (it may have changed: denied, hidden, a withheld pin), reserve the counters, then
+   * forward exactly the decided call. A call that does not leave gives the approval back.
+   */
+  private async forwardApproved(req: JsonRpcRequest, c: HoldContext, r: ApprovalRecord): Promise<CallStep> {
+    const { name, argsHash, started } = c;
+    const requirement = c.verdict.approval!;
+    const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, approval_id: r.id };
+    const current = this.o.policy();
+    const refused = (fields: CallFields, message: string): CallStep => {
+      this.giveBack(r.id, base);
+      return { kind: 'answer', record: { ...base, policy_hash: current.hash, decision: 'denied', message, ...fields, latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+    };
+    const pinRefusal = this.o.pins?.refusal(name);
+    if (pinRefusal !== undefined) return refused({ reason: 'pin_changed', rule: '(pinned definition changed)' }, pinRefusal);
     let reserved: GuardVerdict;
     try {
       const again = await this.o.guard.check(current, { tool: name, args: c.args, identity: this.o.identity, session: this.o.session }, { holdForApproval: true });
@@ -158,32 +264,47 @@ export class ApprovalHolds {
       reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
-      return denied({ decision: 'error', reason: 'decision_error', approval_id: r.id }, 'toolgate could not reserve counters for this approved call (state store unavailable); denied');
+      return refused({ decision: 'error', reason: 'decision_error' }, 'toolgate could not reserve counters for this approved call (state store unavailable); denied');
     }
-    if (!reserved.allowed) {
-      return denied({ policy_hash: current.hash, reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer, approval_id: r.id }, reserved.message);
-    }
-    return this.o.forward(req, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, protocol: metaProtocolVersion(req.params) ?? this.o.legacyVersion() });
+    if (!reserved.allowed) return refused({ reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer }, reserved.message);
+    const step = await this.o.forward(req, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, consumedApproval: r.id, protocol: metaProtocolVersion(req.params) ?? this.o.legacyVersion() });
+    if (step.kind !== 'forward') this.giveBack(r.id, base); // the upstream is gone: the call never left
+    return step;
+  }
+
+  /** The call that consumed an approval did not run, or failed upstream: the identical retry may use it again. */
+  giveBack(id: string, fields: CallFields): void {
+    const approvals = this.o.approvals;
+    if (!approvals) return;
+    Promise.resolve()
+      .then(() => approvals.rollback(id))
+      .then(
+        (done) => {
+          if (done) this.o.recorder.event('approval_rolled_back', { ...fields, approval_id: id });
+        },
+        (err: unknown) => this.o.log.error({ err, approval: id }, 'giving an approval back failed; it stays used'),
+      );
   }
 
   /**
-   * A cancelled call still waiting for approval is abandoned (never executed
-   * later); true then: the server never saw it, so the notification stops here.
+   * A cancelled call still waiting for approval (the client gave up, or its request timed
+   * out) is never executed here; its request stays pending, and once approved the identical
+   * retry passes once. True then: the server never saw it, so the notification stops here.
    */
   cancel(key: string): boolean {
     const h = this.held.get(key);
     if (!h) return false;
     h.silent = true;
-    h.held.abandon('the client cancelled the call; it was not executed');
+    h.held.detach();
     return true;
   }
 
-  /** The client left: every held call is abandoned, silently. */
-  releaseAll(reason: string): void {
+  /** The client left: stop waiting for every held call, silently; their requests stay pending for the identical retry. */
+  releaseAll(): void {
     this.elicits.clear(); // the client is gone: no cancellations to send
     for (const h of this.held.values()) {
       h.silent = true;
-      h.held.abandon(reason);
+      h.held.detach();
     }
   }
 

@@ -153,7 +153,7 @@ test('approved from another process: the held call is forwarded, other calls are
     assert.deepEqual(fwd.params.arguments, { amount: 5000, currency: 'usd', api_key: 'sk_live_x' });
     await new Promise((r) => setImmediate(r));
     const types = t.events.events.filter((e) => e.approval_id === id).map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
-    assert.deepEqual(types, ['approval_requested', 'approval_approved', 'tool_call:allowed:decision', 'tool_call:allowed']);
+    assert.deepEqual(types, ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call:allowed:decision', 'tool_call:allowed']);
     const approved = t.events.ofType('approval_approved')[0]!;
     assert.equal(approved.decided_by, 'alice');
     assert.equal(approved.approval_channel, 'cli');
@@ -187,7 +187,7 @@ test('timeout: no decision in time denies (expired), with progress notifications
   try {
     t.call(7, 'create_charge', { amount: 1 }, { progressToken: 'pt-7' });
     const r = await t.response(7);
-    assert.match(r.result.content[0].text, /needed approval and none came within 250ms; denied \(approval ap_/);
+    assert.match(r.result.content[0].text, /needed approval and none came within 250ms; denied \(approval apr_/);
     const progress = t.down.sent.filter((m) => m.method === 'notifications/progress');
     assert.ok(progress.length >= 2, `progress sent: ${progress.length}`);
     assert.equal(progress[0].params.progressToken, 'pt-7');
@@ -202,34 +202,69 @@ test('timeout: no decision in time denies (expired), with progress notifications
   }
 });
 
-test('cancelled while waiting: abandoned, never forwarded, no answer; the cancellation stops at the gateway', async () => {
+test('cancelled while waiting: never forwarded, no answer, the request stays pending; approved later, the identical retry passes once', async () => {
   const t = setup();
   try {
     t.call(3, 'create_charge', { amount: 1 });
     const id = await pendingId(t.store);
     t.down.receive({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 3, reason: 'user stopped' } });
-    await until('the request is abandoned', () => t.store.get(id)!.status === 'abandoned');
+    await until('the request is detached', () => t.store.get(id)!.model === 'retry');
+    assert.equal(t.store.get(id)!.status, 'pending', 'not abandoned: a human may still approve it');
     // Positive control: a call sent afterwards is forwarded and answered, so the
     // channels work and the cancelled call's answer or forward would be there by now.
     t.call(5, 'echo', { message: 'after' });
     assert.equal((await t.response(5)).result.content[0].text, 'did echo');
     assert.equal(t.down.sent.filter((m) => m.id === 3).length, 0);
     assert.deepEqual(t.up.sent.map((m) => m.id), [5], 'only the later call reached the server');
-    assert.equal(t.queue.decide(id, { approve: true, by: 'alice', channel: 'cli' }).ok, false, 'an abandoned call cannot be approved later');
-    assert.equal(t.events.ofType('approval_abandoned').length, 1);
+    // Before approval, the retry is told the id and what to do (-32003), not held again.
+    t.call(6, 'create_charge', { amount: 1 });
+    const early = await t.response(6);
+    assert.equal(early.error.code, -32003);
+    assert.equal(early.error.data.approval_id, id);
+    assert.match(early.error.message, /^\[INTERCEPT APPROVAL REQUIRED\] .*Ask a human to approve apr_[0-9a-f]{16} .*then retry the same call/);
+    assert.equal(t.queue.decide(id, { approve: true, by: 'alice', channel: 'cli' }).ok, true, 'approved after the client gave up');
+    t.call(7, 'create_charge', { amount: 1 });
+    assert.equal((await t.response(7)).result.content[0].text, 'did create_charge');
+    assert.deepEqual(t.up.sent.map((m) => m.id), [5, 7]);
+    assert.ok(t.store.get(id)!.consumedAt, 'used up');
+    assert.equal(t.events.ofType('approval_abandoned').length, 0);
+    assert.equal(t.events.ofType('approval_consumed').length, 1);
+    // Used once: the next identical call needs a new approval (held again under the hold model).
+    t.call(8, 'create_charge', { amount: 1 });
+    await until('a new request', () => t.store.list({ status: 'pending' }).length === 1);
+    assert.notEqual(t.store.list({ status: 'pending' })[0]!.id, id);
   } finally {
     t.cleanup();
   }
 });
 
-test('the client leaving abandons waiting calls', async () => {
+test('the client leaving stops waiting but keeps the request pending (not abandoned)', async () => {
   const t = setup();
   try {
     t.call(4, 'create_charge', {});
     const id = await pendingId(t.store);
     await t.down.close();
-    await until('the request is abandoned', () => t.store.get(id)!.status === 'abandoned');
-    assert.match(t.store.get(id)!.reason!, /client disconnected/);
+    await until('the request is detached', () => t.store.get(id)!.model === 'retry');
+    assert.equal(t.store.get(id)!.status, 'pending');
+    const detached = () => t.events.events.filter((e) => e.type === 'tool_call' && e.reason === 'approval_detached');
+    await until('the audit says the call was not executed and why', () => detached().length === 1);
+    assert.equal(detached()[0]!.approval_id, id);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('the upstream closing while a call waits abandons it: answered with an error, recorded approval_abandoned, never executed', async () => {
+  const t = setup();
+  try {
+    t.call(6, 'create_charge', { amount: 3 });
+    const id = await pendingId(t.store);
+    await t.up.close();
+    const r = await t.response(6);
+    assert.equal(r.error.code, -32001);
+    assert.equal(t.store.get(id)!.status, 'abandoned');
+    assert.equal(t.events.ofType('approval_abandoned').length, 1);
+    assert.equal(t.queue.decide(id, { approve: true, by: 'alice', channel: 'cli' }).ok, false, 'an abandoned call cannot be approved later');
   } finally {
     t.cleanup();
   }

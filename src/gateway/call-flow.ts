@@ -55,6 +55,8 @@ export interface ForwardContext {
   verdict: Allowed;
   started: number;
   approvalId?: string;
+  /** The approval this call uses up (given back if the call fails upstream). */
+  consumedApproval?: string;
   protocol?: string;
   /** Its idempotency_window claim, carried by the forwarded call. */
   ticket?: IdempotencyTicket;
@@ -298,6 +300,7 @@ export class CallFlow {
       stateError: verdict.stateError,
       wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
       ...(c.approvalId ? { approvalId: c.approvalId } : {}),
+      ...(c.consumedApproval ? { consumedApproval: c.consumedApproval } : {}),
       ...(c.protocol ? { protocol: c.protocol } : {}),
       ...(c.ticket ? { idem: c.ticket } : {}),
       ...(paid.handle ? { spend: paid.handle } : {}),

@@ -26,6 +26,8 @@ export interface PendingCall {
   /** Arguments kept for the audit log (policy `audit.capture_args`), already redacted. */
   args?: unknown;
   approvalId?: string;
+  /** The approval this call used up: given back when the call fails upstream. */
+  consumedApproval?: string;
   /** Allowed while the state store was unreachable (fail-open): audited as such. */
   state?: 'unavailable';
   stateError?: string;
@@ -75,6 +77,8 @@ export interface RecorderOptions {
   session: string;
   identity?: string;
   server?: string;
+  /** Give a consumed approval back (the call that used it failed upstream). */
+  giveBack?: (approvalId: string, fields: CallFields) => void;
   /** Settles a paid call's price (src/spend) with its counters. */
   settlePayment?: (handle: ReservationHandle, paid: boolean) => Promise<void>;
 }
@@ -116,6 +120,11 @@ export class CallRecorder {
       this.outcome(call, outcome);
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'recording a call outcome failed');
+    }
+    // A failed call gives its approval back (Intercept: a JSON-RPC error or isError: true), as
+    // counters roll back; one the server may have acted on (settleAs 'ok', cancelled, abandoned) keeps it used.
+    if (call.consumedApproval && settleAs !== 'ok' && (outcome === 'rpc_error' || outcome === 'tool_error' || outcome === 'transport_error')) {
+      this.o.giveBack?.(call.consumedApproval, { tool: call.tool, request_id: call.id, outcome });
     }
     try {
       // An abandoned input round rolls back (the call never completed); an abandoned task keeps its counters.

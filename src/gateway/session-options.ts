@@ -2,7 +2,7 @@
 // force, the guard, where events go, and the options of its collaborators.
 import type { MessageChannel } from '../mcp/channel.js';
 import type { CompiledPolicy } from '../policy/index.js';
-import type { ApprovalQueue } from '../approval/queue.js';
+import type { ApprovalHolder } from '../approval/queue.js';
 import type { EventSink } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
@@ -30,7 +30,7 @@ export interface SessionOptions {
   /** serve: the tool names of every server, for shadowing (refused on per-server endpoints). */
   shadows?: { registry: ToolRegistry; refuse: boolean };
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */
-  approvals?: Pick<ApprovalQueue, 'open'>;
+  approvals?: Pick<ApprovalHolder, 'open' | 'request' | 'pending' | 'consume' | 'consumeById' | 'rollback' | 'latest'>;
   /** When set, every tools/call is denied with this text (e.g. a grant without a policy). */
   callerDenial?: string;
   /** While a call waits for approval, progress notifications go out this often (ms; default 10000) if the client sent a progressToken. */

@@ -70,7 +70,14 @@ export class GatewaySession {
     this.limits = o.limits ?? DEFAULT_WIRE_LIMITS;
     const who = { log: o.log, instance: o.instance, session: this.id, identity: o.identity };
     this.payments = new Payments({ ledger: o.spend, identity: o.identity, log: o.log, record: (f) => this.recorder.call(f) });
-    this.recorder = new CallRecorder({ ...who, events: o.events, guard: o.guard, server: o.server, settlePayment: (h, paid) => this.payments.settle(h, paid) });
+    this.recorder = new CallRecorder({
+      ...who,
+      events: o.events,
+      guard: o.guard,
+      server: o.server,
+      settlePayment: (h, paid) => this.payments.settle(h, paid),
+      giveBack: (id, f) => this.holds.giveBack(id, f),
+    });
     const finish = (call: PendingCall, end: CallEnd, settleAs?: 'ok') => void this.recorder.finish(call, end, settleAs);
     const legacyVersion = () => this.legacyVersion;
     this.outbox = new Outbox(o.upstream);
@@ -478,7 +485,7 @@ export class GatewaySession {
   // ---- endings --------------------------------------------------------------
 
   private downstreamClosed(): void {
-    this.holds.releaseAll('the client disconnected before a decision; the call was not executed');
+    this.holds.releaseAll();
     this.releaseParked();
     // A call that reached the upstream may have run there: its counters stay
     // (outcome `abandoned`), or an agent could send and disconnect to refund

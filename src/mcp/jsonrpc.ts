@@ -12,6 +12,8 @@ export const ErrorCode = {
   InternalError: -32603,
   /** Server-defined range: the upstream server could not be reached or died. */
   UpstreamUnavailable: -32001,
+  /** Intercept's: the call needs a human approval; data carries the approval id and what to do. */
+  ApprovalRequired: -32003,
 } as const;
 
 export interface JsonRpcRequest {

@@ -58,6 +58,10 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
     if (a?.approvers) approval.approvers = a.approvers.map((x) => x.name);
     if (r.onDeny !== '') approval.message = r.onDeny;
     if (a?.selfApproval) approval.selfApproval = true;
+    // An explicit model wins; Intercept's approval_timeout selects its retry model (so does the
+    // top-level approvals block: compileConfig); otherwise toolgate's hold model.
+    if (a?.model) approval.model = a.model.value as 'hold' | 'retry';
+    else if (r.approvalTimeout) approval.model = 'retry';
     rule.approval = approval;
   }
   if (r.state) {
@@ -203,6 +207,21 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
   if (cfg.description !== '') base.description = cfg.description;
   if (cfg.pin) base.pin = cfg.pin.value as 'off' | 'warn' | 'enforce';
   if (cfg.audit) base.audit = { captureArgs: cfg.audit.captureArgs, redact: cfg.audit.redact.map((r) => r.name) };
+  if (cfg.approvals) {
+    const settings: NonNullable<CompiledPolicy['approvals']> = {};
+    if (cfg.approvals.webhookUrl) settings.webhookUrl = cfg.approvals.webhookUrl.value;
+    const window = cfg.approvals.dedupeWindow ? parseDuration(cfg.approvals.dedupeWindow.value) : undefined;
+    if (window !== undefined) settings.dedupeWindowMs = window;
+    base.approvals = settings;
+    // Intercept's approvals block: its require_approval rules use its retry model (unless one says otherwise).
+    for (const t of cfg.tools) {
+      const compiled = t.key === '*' ? wildcard : isGlobKey(t.key) ? globs.find((g) => g.pattern === t.key)?.rules : tools.get(t.key);
+      t.rules.forEach((r, i) => {
+        const c = compiled?.[i];
+        if (c?.approval && !r.approval?.model) c.approval.model = 'retry';
+      });
+    }
+  }
   if (cfg.idempotencyWindow) base.idempotencyWindowMs = parseDuration(cfg.idempotencyWindow.value);
   if (cfg.spend && (cfg.spend.perCall || cfg.spend.daily)) {
     base.spend = {

@@ -145,6 +145,8 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
             timeout: a && a.timeout !== '' ? a.timeout : r.approvalTimeout?.value,
             approvers: a?.approvers ? a.approvers.map((x) => x.name) : undefined,
             self_approval: a?.selfApproval ? true : undefined,
+            // Intercept's keys chose its retry model: say so, or JSON would mean toolgate's hold model.
+            model: a?.model ? a.model.value : r.approvalTimeout || cfg.approvals ? 'retry' : undefined,
           });
           return;
         }
@@ -322,6 +324,7 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
         if (a.timeout !== '') e.push(['timeout', a.timeout]);
         if (a.approvers) e.push(['approvers', flowSeq(a.approvers.map((x) => str(x.name)))]);
         if (a.selfApproval) e.push(['self_approval', true]);
+        if (a.model) e.push(['model', a.model.value]);
         if (e.length > 0) m.set('approval', flowMap(e));
       }
       rules.items.push(m);

@@ -297,6 +297,7 @@ export function decide(policy: CompiledPolicy, call: ToolCall, counters: Counter
         if (r.approval?.approvers) approval.approvers = r.approval.approvers;
         if (r.approval?.message !== undefined) approval.message = r.approval.message;
         if (r.approval?.selfApproval) approval.selfApproval = true;
+        if (r.approval?.model) approval.model = r.approval.model;
       }
       continue;
     } else {

@@ -34,6 +34,23 @@ test('approval_timeout on a require_approval rule (no conditions) sets how long 
   assert.equal(r.policy.warnings, undefined, 'enforced keys do not warn');
 });
 
+test('the approval model: approval_timeout or an approvals block mean retry, toolgate\'s approval block means hold, approval.model decides', () => {
+  const model = (yaml: string) => {
+    const r = compilePolicy(yaml, 'p.yaml');
+    assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
+    const d = decide(r.policy, { tool: 't', args: {} }, new Map());
+    assert.ok(d.allowed && d.approval);
+    return d.approval.model ?? 'hold';
+  };
+  assert.equal(model(approvalRule('        action: require_approval\n        approval_timeout: 30m\n')), 'retry');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval: {timeout: 5m}\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval_timeout: 30m\n        approval: {model: hold}\n')), 'hold');
+  assert.equal(model(approvalRule('        action: require_approval\n        approval: {model: retry}\n')), 'retry');
+  assert.equal(model(`version: "1"\napprovals:\n  dedupe_window: 5m\n${approvalRule('        action: require_approval\n').replace('version: "1"\n', '')}`), 'retry');
+  expectError(approvalRule('        action: require_approval\n        approval: {model: wait}\n'), /model must be "hold" or "retry", got "wait"/, 7, 27);
+});
+
 test('approval_timeout errors name line and column', () => {
   expectError(approvalRule('        action: require_approval\n        approval_timeout: soon\n'), /approval_timeout must be a positive duration of at most 168h, got "soon"/, 7, 27);
   expectError(approvalRule('        action: deny\n        approval_timeout: 5m\n'), /approval_timeout is only allowed on require_approval rules/, 7, 27);
@@ -44,18 +61,19 @@ test('a negative budget, a non-number budget, a malformed webhook URL and a bad 
   expectError('version: "1"\nspend:\n  per_call: -0.5\ntools: {}\n', /spend\.per_call must not be negative, got -0\.5/, 3, 13);
   expectError('version: "1"\nspend:\n  daily: "fifty"\ntools: {}\n', /spend\.daily must be a number/, 3, 10);
   expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "hooks.example.com"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
+  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "https://u:pw@hooks.example.com/a"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
+  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "file:///etc/passwd"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
   expectError('version: "1"\nidempotency_window: 5 minutes\ntools: {}\n', /idempotency_window must be a positive duration/, 2, 21);
   expectError('version: "1"\napprovals:\n  dedupe_window: -1m\ntools: {}\n', /approvals\.dedupe_window must be a positive duration/, 3, 18);
 });
 
-test('the keys toolgate does not enforce yet are warnings that name them; the example policy loads', () => {
+test('every key of today\'s Intercept is enforced: the example policy loads without a "not enforced" warning', () => {
   const r = compilePolicy(EXAMPLE, 'p.yaml');
   assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
   const w = r.policy.warnings ?? [];
-  for (const key of ['approvals.notify.webhook', 'approvals.dedupe_window']) {
-    assert.ok(w.some((x) => x.includes(`${key} is NOT enforced by toolgate yet`)), `${key}: ${w.join('\n')}`);
-  }
-  assert.equal(w.length, 2, w.join('\n'));
+  // Every key is enforced now: no warning says otherwise.
+  assert.ok(!w.some((x) => /is NOT enforced/.test(x)), w.join('\n'));
+  assert.equal(w.length, 0, w.join('\n'));
 });
 
 test('idempotency_window and spend are enforced: compiled exactly (decimal texts, no floats), no warning', () => {
@@ -120,4 +138,6 @@ test('convert carries the keys to YAML and JSON (spend and idempotency_window), 
   const d = decide(back.policy, { tool: 't', args: {} }, new Map());
   assert.ok(d.allowed && d.approval);
   assert.equal(d.approval.timeoutMs, 30 * 60_000);
+  assert.equal(d.approval.model, 'retry', 'JSON carries the model approval_timeout chose (approval.model)');
+  assert.match(j.text!, /"model": "retry"/);
 });

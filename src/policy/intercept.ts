@@ -46,6 +46,8 @@ export interface RawApproval {
   approvers: Array<{ name: string; at: number }> | null;
   approversAt: number;
   selfApproval: boolean;
+  /** toolgate: `hold` (wait while the client waits) or `retry` (Intercept's: refuse with an id, pass the approved retry). */
+  model?: At<string>;
   at: number;
 }
 
@@ -147,7 +149,9 @@ export const RULE_MODES = ['enforce', 'monitor'] as const;
 const GUARDED_RULE_KEYS = RULE_KEYS.filter((k) => k !== 'name');
 export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
-export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval'] as const;
+export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval', 'model'] as const;
+/** How a held call is answered: toolgate's hold-while-the-client-waits, or Intercept's refuse-then-retry. */
+export const APPROVAL_MODELS = ['hold', 'retry'] as const;
 /** Rule actions: Intercept's evaluate and deny, and toolgate's allow, deny_if and require_approval. */
 export const ACTIONS = ['evaluate', 'deny', 'allow', 'deny_if', 'require_approval'] as const;
 /** Counter scopes (toolgate): `grant` is PolicyLayer's word for `identity`. */
@@ -228,6 +232,8 @@ function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: n
       a.approversAt = vAt;
     } else if (f.key === 'self_approval') {
       a.selfApproval = decodeBool(ctx, f.value, `${where}.self_approval`, f.keyOffset);
+    } else if (f.key === 'model') {
+      a.model = { value: decodeString(ctx, f.value, `${where}.model`, f.keyOffset), at: vAt };
     }
   }
   return a;
@@ -547,6 +553,9 @@ export function validateApproval(where: string, a: RawApproval, issues: Issue[],
       issues.push({ offset: a.timeoutAt, message: `${where}: ${timeoutKey} must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
     }
   }
+  if (a.model && !(APPROVAL_MODELS as readonly string[]).includes(a.model.value)) {
+    issues.push({ offset: a.model.at, message: `${where}: model must be "hold" or "retry", got ${goQuote(a.model.value)}`, fix: 'use hold (the call waits while the client waits) or retry (refused at once with an approval id; the identical retry passes once approved)' });
+  }
   if (a.approvers) {
     if (a.approvers.length === 0) issues.push({ offset: a.approversAt, message: `${where}: approvers must not be empty`, fix: 'name at least one approver, or remove the field to let any approver decide' });
     a.approvers.forEach((x, i) => {
@@ -666,12 +675,8 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
   }
 }
 
-/**
- * Intercept's newer top-level keys: checked like any other key. What toolgate does not
- * enforce yet is said loudly (a warning naming the key), never ignored in silence.
- * The one place that decides what is enforced: NOT_ENFORCED below.
- */
-export function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings: Issue[]): void {
+/** Intercept's newer top-level keys (approvals, idempotency_window, spend): checked like any other key, and all enforced. */
+export function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
   const duration = (where: string, v: At<string>): void => {
     const ms = parseDuration(v.value);
     if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
@@ -681,17 +686,14 @@ export function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings:
     let ok = false;
     try {
       const u = new URL(a.webhookUrl.value);
-      ok = u.protocol === 'https:' || u.protocol === 'http:';
+      // Credentials in the URL would end up in logs and events: the signing secret authenticates instead.
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.username === '' && u.password === '';
     } catch {
       ok = false;
     }
-    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL such as https://hooks.example.com/approvals' });
-    warnings.push({ offset: a.webhookUrl.at, message: NOT_ENFORCED.webhook, fix: NOT_ENFORCED.webhookFix });
+    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL without credentials, such as https://hooks.example.com/approvals (the receiver checks the signature)' });
   }
-  if (a?.dedupeWindow) {
-    duration('approvals.dedupe_window', a.dedupeWindow);
-    warnings.push({ offset: a.dedupeWindow.at, message: NOT_ENFORCED.dedupe, fix: NOT_ENFORCED.dedupeFix });
-  }
+  if (a?.dedupeWindow) duration('approvals.dedupe_window', a.dedupeWindow);
   if (cfg.idempotencyWindow) duration('idempotency_window', cfg.idempotencyWindow);
   if (cfg.spend) {
     for (const [key, v] of [['per_call', cfg.spend.perCall], ['daily', cfg.spend.daily]] as const) {
@@ -702,13 +704,6 @@ export function validateInterceptKeys(cfg: RawConfig, issues: Issue[], warnings:
   }
 }
 
-/** What of Intercept's newer keys toolgate reads but does not enforce yet (issue 19). */
-export const NOT_ENFORCED = {
-  webhook: 'approvals.notify.webhook is NOT enforced by toolgate yet: no webhook is sent when a call is held for approval',
-  webhookFix: 'approvers see held calls with `toolgate approvals list`, the dashboard or the approval API',
-  dedupe: 'approvals.dedupe_window is NOT enforced by toolgate yet: identical held calls are separate approval requests',
-  dedupeFix: 'remove it, or accept one approval request per held call',
-} as const;
 
 function validate(cfg: RawConfig, issues: Issue[]): void {
   validateExtensions(cfg, issues);
@@ -811,13 +806,11 @@ export function parseIntercept(text: string): ParseOutcome {
   // A document that is not a mapping already has its one error; the rest would echo it.
   if (!root || isMap(root) || decodeAny(ctx, root).t === 'nil') validate(config, issues);
   quarantine(config, lines);
-  const notEnforced: Issue[] = [];
-  validateInterceptKeys(config, issues, notEnforced);
+  validateInterceptKeys(config, issues);
   const warnings = (ctx.unknown ?? []).map((u): Issue => ({
     offset: u.offset,
     message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
     fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
   }));
-  warnings.push(...notEnforced);
   return { config, issues, warnings };
 }

@@ -30,6 +30,20 @@ export interface ApprovalRequirement {
   message?: string;
   /** The calling identity may approve its own call (e.g. through MCP elicitation). Default false. */
   selfApproval?: boolean;
+  /**
+   * hold (default): the call waits while the client waits. retry (Intercept's model, chosen by
+   * its keys or `approval.model: retry`): refused at once with an approval id; once approved,
+   * the identical retry passes exactly once.
+   */
+  model?: 'hold' | 'retry';
+}
+
+/** Intercept's top-level `approvals:` block. */
+export interface ApprovalSettings {
+  /** POSTed (signed) on approval_requested. */
+  webhookUrl?: string;
+  /** Identical requests inside this window share one pending approval; absent: any pending one is shared. */
+  dedupeWindowMs?: number;
 }
 
 export interface CompiledCondition {
@@ -108,6 +122,8 @@ export interface CompiledPolicy {
   pin?: 'off' | 'warn' | 'enforce';
   /** toolgate: what the audit log keeps of arguments (nothing by default; secrets are always redacted). */
   audit?: { captureArgs: boolean; redact: string[] };
+  /** Intercept's `approvals:` block (webhook, dedupe window). */
+  approvals?: ApprovalSettings;
   /** Intercept's `idempotency_window`: an identical call after a successful one, inside the window, gets the first answer. */
   idempotencyWindowMs?: number;
   /** Intercept's `spend:` budgets, as exact decimal texts (policy/decimal.ts). */

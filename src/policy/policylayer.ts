@@ -23,7 +23,7 @@ export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
 export const JSON_LIMIT_KEYS = ['name', 'counter', 'window', 'max', 'scope', 'increment', 'increment_from', 'on_deny', 'identities', 'mode'] as const;
-export const JSON_APPROVAL_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'timeout', 'approvers', 'self_approval'] as const;
+export const JSON_APPROVAL_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'timeout', 'approvers', 'self_approval', 'model'] as const;
 
 export type EntryKind = (typeof JSON_TOOL_KEYS)[number];
 
@@ -136,6 +136,9 @@ function decodeEntry(issues: Issue[], toolKey: string, kind: EntryKind, index: n
         break;
       case 'self_approval':
         approval!.selfApproval = jBool(issues, v, `${where}.self_approval`);
+        break;
+      case 'model':
+        approval!.model = { value: jString(issues, v, `${where}.model`), at: v.at };
         break;
       case 'counter':
         state!.counter = jString(issues, v, `${where}.counter`);
@@ -367,7 +370,7 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
   }
   // Validation (Intercept's checks, with PolicyLayer's required fields).
   validateExtensions(cfg, issues);
-  validateInterceptKeys(cfg, issues, []);
+  validateInterceptKeys(cfg, issues);
   if (!versionSeen) issues.push({ offset: node.at, message: 'version is required', fix: 'add "version": "1"' });
   else if (cfg.version !== '1') issues.push({ offset: cfg.versionAt, message: `version must be "1", got ${goQuote(cfg.version)}`, fix: FIX.version });
   if (!defaultSeen) issues.push({ offset: node.at, message: 'default is required', fix: 'add "default": "deny" (or "allow")' });

@@ -13,7 +13,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { MemoryChannel } from '../mcp/memory.js';
 import type { EventSink, GatewayEvent } from '../events/types.js';
 import type { HeldApproval } from '../approval/queue.js';
-import type { NewApproval } from '../approval/types.js';
+import type { ApprovalRecord, ApprovalRetries, NewApproval } from '../approval/types.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
 import { silentLogger } from '../log/index.js';
 
@@ -153,7 +153,7 @@ export class SessionRunner {
       instance: 'toolgate-test',
       sessionId: sessionName,
       ...(identity !== undefined ? { identity } : {}),
-      approvals: { open: (input) => this.approve(input) },
+      approvals: { open: (input) => this.approve(input), ...this.retries },
     });
     const link = { client, session };
     this.links.set(key, link);
@@ -167,19 +167,59 @@ export class SessionRunner {
     return { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'scripted result' }], ...(upstream === 'tool_error' ? { isError: true } : {}) } };
   }
 
-  /** The scripted approver: decides at once, as the case says. */
-  private approve(input: NewApproval): HeldApproval {
-    const c = this.current;
+  /** Every request the scripted approver saw, decided at once (the retry model's operations read them). */
+  private readonly requests = new Map<string, ApprovalRecord>();
+
+  /** A request decided at once, as the case says. */
+  private decideNow(input: NewApproval): { record: ApprovalRecord; decided: ApprovalRecord; approved: boolean } {
     const now = Date.now();
-    const record = { ...input, approvers: input.approvers ?? [], id: `test-${randomUUID()}`, createdAt: now, expiresAt: now + input.timeoutMs, status: 'pending' as const, host: 'toolgate-test', pid: process.pid };
-    const approved = c?.approved !== false;
-    const decided = { ...record, status: approved ? ('approved' as const) : ('denied' as const), decidedAt: now, decidedBy: 'toolgate-test', channel: 'cli' as const };
+    const model = input.model === 'retry' ? { model: 'retry' as const } : {};
+    const { model: _asked, ...rest } = input;
+    const record: ApprovalRecord = { ...rest, ...model, approvers: input.approvers ?? [], id: `test-${randomUUID()}`, createdAt: now, expiresAt: now + input.timeoutMs, status: 'pending', host: 'toolgate-test', pid: process.pid };
+    const approved = this.current?.approved !== false;
+    const decided: ApprovalRecord = { ...record, status: approved ? 'approved' : 'denied', decidedAt: now, decidedBy: 'toolgate-test', channel: 'cli' };
+    this.requests.set(record.id, decided);
+    return { record, decided, approved };
+  }
+
+  /** The scripted approver for held calls. */
+  private approve(input: NewApproval): HeldApproval {
+    const { record, decided, approved } = this.decideNow(input);
     return {
       record,
-      outcome: Promise.resolve({ status: decided.status, record: decided, message: approved ? '' : 'denied by the test case (approved: false)' }),
+      outcome: Promise.resolve({ status: approved ? 'approved' : 'denied', record: decided, message: approved ? '' : 'denied by the test case (approved: false)' }),
       abandon: () => {},
+      detach: () => {},
     };
   }
+
+  /** The retry model's operations over the scripted requests (as the stores do them, in memory). */
+  private readonly retries: ApprovalRetries = {
+    request: (input) => ({ record: this.decideNow(input).decided, reused: false }),
+    pending: () => undefined,
+    consume: (fingerprint) => {
+      for (const r of this.requests.values()) {
+        if (r.fingerprint === fingerprint && r.status === 'approved' && r.consumedAt === undefined) {
+          r.consumedAt = Date.now();
+          return r;
+        }
+      }
+      return undefined;
+    },
+    consumeById: (id) => {
+      const r = this.requests.get(id);
+      if (!r || r.status !== 'approved' || r.consumedAt !== undefined) return false;
+      r.consumedAt = Date.now();
+      return true;
+    },
+    rollback: (id) => {
+      const r = this.requests.get(id);
+      if (!r || r.consumedAt === undefined) return false;
+      delete r.consumedAt;
+      return true;
+    },
+    latest: (fingerprint) => [...this.requests.values()].reverse().find((r) => r.fingerprint === fingerprint),
+  };
 }
 
 function clean(d: Decided): Decided {
