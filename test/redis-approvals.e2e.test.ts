@@ -128,7 +128,7 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     assert.ok(!readdirSync(b.stateDir).includes('approvals.db'), 'the queue lives in Redis');
   });
 
-  it('the call is abandoned when its gateway stops, and a later approval cannot run it', async () => {
+  it('the client leaves while its call waits: the request stays pending (detached), and approving it runs nothing by itself', async () => {
     const prefix = `${runPrefix}b:`;
     const b = writePolicy(approvalPolicy);
     const gb = gateway(b.policy, b.stateDir, [process.execPath, demoServer], shared(prefix));
@@ -136,9 +136,16 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     void startCall(gb, 'create_charge', { amount: 5000, currency: 'usd' }).catch(() => undefined);
     const [req] = await waitPending(prefix);
     await gb.close();
+    // The held call was detached, not abandoned: a human can still approve it for the identical retry.
     const r = await toolgate('approvals', 'approve', req!.id, ...shared(prefix));
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /abandoned/);
+    assert.equal(r.code, 0, r.stderr);
+    const all = await toolgate('approvals', 'list', '--json', ...shared(prefix));
+    const rec = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; status: string; consumed_at?: string | null }).find((x) => x.id === req!.id);
+    assert.equal(rec?.status, 'approved');
+    assert.ok(!rec?.consumed_at, 'approved, and not used by any call: nothing ran');
+    const events = readEvents(b.stateDir);
+    assert.ok(events.some((e) => e.type === 'approval_detached' || e.reason === 'approval_detached'), 'the detach is recorded');
+    assert.ok(!events.some((e) => e.type === 'tool_call' && e.stage === 'outcome' && e.tool === 'create_charge'), 'the held call never ran');
   });
 
   it('fails closed: with Redis unreachable a call needing approval is denied at once, with a clear message', async () => {
@@ -148,7 +155,7 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     await g.initialize();
     const res = await startCall(g, 'create_charge', { amount: 5000, currency: 'usd' });
     assert.equal(res.denied, true);
-    assert.match(res.text, /could not store the approval request/);
+    assert.match(res.text, /could not (store the approval request|read the approval queue)/);
     // Calls that need no approval and no counters still pass.
     const ok = await startCall(g, 'create_charge', { amount: 500, currency: 'usd' });
     assert.equal(ok.denied, false, ok.text);
