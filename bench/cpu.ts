@@ -40,9 +40,17 @@ async function round(url: string, pids: number[]): Promise<number[]> {
   const sessions = Array.from({ length: SESSIONS }, () => new HttpMcpSession(new URL(url), agent));
   try {
     await Promise.all(sessions.map((s) => s.initialize()));
-    await Promise.all(sessions.map(async (s) => { for (let i = 0; i < 20; i++) await s.call(); }));
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < 20; i++) await s.call();
+      }),
+    );
     const before = pids.map(cpuMs);
-    await Promise.all(sessions.map(async (s) => { for (let i = 0; i < CALLS_PER_SESSION; i++) await s.call(); }));
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < CALLS_PER_SESSION; i++) await s.call();
+      }),
+    );
     return pids.map((pid, i) => ((cpuMs(pid) - before[i]!) * 1000) / (SESSIONS * CALLS_PER_SESSION));
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
@@ -57,7 +65,26 @@ async function main(): Promise<void> {
     procs.push(server);
     const upstream = await waitForUrl(server);
     const gateways = [];
-    const commands = bins.map((b, i) => ({ name: b.name, args: [b.path, '-c', policy, '--state-dir', join(work, `state-${i}`), '--log-level', 'error', '--transport', 'http', '--port', '0', '--upstream', upstream, '--upstream-transport', 'http'] }));
+    const commands = bins.map((b, i) => ({
+      name: b.name,
+      args: [
+        b.path,
+        '-c',
+        policy,
+        '--state-dir',
+        join(work, `state-${i}`),
+        '--log-level',
+        'error',
+        '--transport',
+        'http',
+        '--port',
+        '0',
+        '--upstream',
+        upstream,
+        '--upstream-transport',
+        'http',
+      ],
+    }));
     commands.push({ name: 'raw proxy (floor)', args: [join(root, 'dist', 'bench', 'raw-http-proxy.js'), upstream] });
     for (const b of commands) {
       const gw = spawn(process.execPath, b.args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,7 +103,9 @@ async function main(): Promise<void> {
       process.stderr.write(`round ${r + 1}: ${gateways.map((g) => `${g.name} ${g.gw.at(-1)!.toFixed(0)} µs`).join(', ')}\n`);
     }
     for (const g of gateways) {
-      process.stdout.write(`${g.name}: ${median(g.gw).toFixed(1)} µs CPU per call (server ${median(g.server).toFixed(1)} µs; ratio ${(median(g.gw) / median(g.server)).toFixed(2)})\n`);
+      process.stdout.write(
+        `${g.name}: ${median(g.gw).toFixed(1)} µs CPU per call (server ${median(g.server).toFixed(1)} µs; ratio ${(median(g.gw) / median(g.server)).toFixed(2)})\n`,
+      );
     }
   } finally {
     for (const p of procs) p.kill();

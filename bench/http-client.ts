@@ -26,32 +26,29 @@ export class HttpMcpSession {
       headers['mcp-protocol-version'] = this.protocolVersion;
     }
     return new Promise((resolve, reject) => {
-      const req = request(
-        { host: this.url.hostname, port: this.url.port, path: this.url.pathname, method: 'POST', headers, agent: this.agent },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const status = res.statusCode ?? 0;
-            const raw = Buffer.concat(chunks).toString('utf8');
-            if (status >= 400) {
-              reject(new Error(`HTTP ${status}: ${raw.slice(0, 200)}`));
-              return;
+      const req = request({ host: this.url.hostname, port: this.url.port, path: this.url.pathname, method: 'POST', headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const raw = Buffer.concat(chunks).toString('utf8');
+          if (status >= 400) {
+            reject(new Error(`HTTP ${status}: ${raw.slice(0, 200)}`));
+            return;
+          }
+          let message: unknown;
+          if (raw.trim().length > 0) {
+            if (String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
+              // The answer is the last `data:` of the stream (progress etc. come before it).
+              for (const line of raw.split('\n')) if (line.startsWith('data:')) message = JSON.parse(line.slice(5).trim() || 'null') ?? message;
+            } else {
+              message = JSON.parse(raw);
             }
-            let message: unknown;
-            if (raw.trim().length > 0) {
-              if (String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
-                // The answer is the last `data:` of the stream (progress etc. come before it).
-                for (const line of raw.split('\n')) if (line.startsWith('data:')) message = JSON.parse(line.slice(5).trim() || 'null') ?? message;
-              } else {
-                message = JSON.parse(raw);
-              }
-            }
-            resolve({ status, message, headers: res.headers });
-          });
-          res.on('error', reject);
-        },
-      );
+          }
+          resolve({ status, message, headers: res.headers });
+        });
+        res.on('error', reject);
+      });
       req.on('error', reject);
       req.end(text);
     });
@@ -64,7 +61,12 @@ export class HttpMcpSession {
   }
 
   async initialize(): Promise<void> {
-    const r = await this.post({ jsonrpc: '2.0', id: this.nextId++, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    const r = await this.post({
+      jsonrpc: '2.0',
+      id: this.nextId++,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    });
     const sid = r.headers['mcp-session-id'];
     this.sessionId = Array.isArray(sid) ? sid[0] : sid;
     const v = r.message?.result?.protocolVersion;
@@ -81,7 +83,14 @@ export class HttpMcpSession {
     if (this.sessionId === undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const req = request(
-        { host: this.url.hostname, port: this.url.port, path: this.url.pathname, method: 'DELETE', headers: { 'mcp-session-id': this.sessionId!, 'mcp-protocol-version': this.protocolVersion }, agent: this.agent },
+        {
+          host: this.url.hostname,
+          port: this.url.port,
+          path: this.url.pathname,
+          method: 'DELETE',
+          headers: { 'mcp-session-id': this.sessionId!, 'mcp-protocol-version': this.protocolVersion },
+          agent: this.agent,
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve());

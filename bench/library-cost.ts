@@ -20,7 +20,12 @@ const only = process.env.LIBRARY_COST_ONLY; // 'guarded' | 'bare'
 const work = mkdtempSync(join(tmpdir(), 'toolgate-libcost-'));
 const policy = join(work, 'policy50.yaml');
 writeFileSync(policy, process.env.PROFILE_POLICY === 'allow' ? 'version: "1"\ntools: {}\n' : fiftyRulePolicy());
-const gate = await openToolgate({ policy, stateDir: join(work, 'state'), logLevel: 'error', ...(process.env.COUNTERS ? { counters: process.env.COUNTERS } : {}) });
+const gate = await openToolgate({
+  policy,
+  stateDir: join(work, 'state'),
+  logLevel: 'error',
+  ...(process.env.COUNTERS ? { counters: process.env.COUNTERS } : {}),
+});
 
 async function connect(guarded: boolean): Promise<Client> {
   const server = new McpServer({ name: 'cost', version: '1' });
@@ -39,7 +44,10 @@ const total = { bare: 0, guarded: 0 };
 const cpu = { bare: 0, guarded: 0 };
 const block = 500;
 for (let done = 0; done < calls; done += block) {
-  for (const [name, client] of [['bare', bare], ['guarded', guarded]] as const) {
+  for (const [name, client] of [
+    ['bare', bare],
+    ['guarded', guarded],
+  ] as const) {
     if (only && only !== name) continue;
     const t = performance.now();
     const c = process.cpuUsage();

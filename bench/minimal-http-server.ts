@@ -21,7 +21,11 @@ type Msg = { id?: string | number; method?: string; params?: { arguments?: { mes
 function answer(m: Msg): unknown {
   switch (m.method) {
     case 'initialize':
-      return { jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench-http', version: '1' } } };
+      return {
+        jsonrpc: '2.0',
+        id: m.id,
+        result: { protocolVersion: m.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench-http', version: '1' } },
+      };
     case 'tools/list':
       return { jsonrpc: '2.0', id: m.id, result: { tools } };
     case 'tools/call':

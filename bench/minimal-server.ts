@@ -16,7 +16,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   if (m.id === undefined || m.method === undefined) return;
   switch (m.method) {
     case 'initialize':
-      out({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench', version: '1' } } });
+      out({
+        jsonrpc: '2.0',
+        id: m.id,
+        result: { protocolVersion: m.params?.protocolVersion ?? '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'bench', version: '1' } },
+      });
       return;
     case 'tools/list':
       out({ jsonrpc: '2.0', id: m.id, result: { tools } });

@@ -13,7 +13,14 @@ export function fiftyRulePolicy(): string {
   lines.push(...rule(['- name: "no secrets"', '  conditions:', '    - { path: "args.message", op: "regex", value: "^[^%]*$" }']));
   lines.push(...rule(['- name: "not forbidden"', '  conditions:', '    - { path: "args.message", op: "not_in", value: ["drop", "truncate", "rm -rf"] }']));
   lines.push(...rule(['- name: "echo per minute"', '  rate_limit: 100000000/minute']));
-  lines.push(...rule(['- name: "echo per day"', '  conditions:', '    - { path: "state.echo.daily", op: "lte", value: 1000000000 }', '  state: { counter: "daily", window: "day" }']));
+  lines.push(
+    ...rule([
+      '- name: "echo per day"',
+      '  conditions:',
+      '    - { path: "state.echo.daily", op: "lte", value: 1000000000 }',
+      '  state: { counter: "daily", window: "day" }',
+    ]),
+  );
   for (let t = 1; rules < 49; t++) {
     lines.push(`  tool_${t}:`, '    rules:');
     for (let r = 0; r < 4 && rules < 49; r++) {

@@ -37,7 +37,8 @@ async function run(): Promise<void> {
   } else {
     const server = spawn(process.execPath, [join(root, 'dist', 'bench', 'minimal-http-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
     const upstream = await waitForUrl(server);
-    const tail = mode === 'http' ? ['--upstream', upstream, '--upstream-transport', 'http'] : ['--', process.execPath, join(root, 'dist', 'bench', 'minimal-server.js')];
+    const tail =
+      mode === 'http' ? ['--upstream', upstream, '--upstream-transport', 'http'] : ['--', process.execPath, join(root, 'dist', 'bench', 'minimal-server.js')];
     const gw = spawn(base[0]!, [...base.slice(1), '--transport', 'http', '--port', '0', ...tail], { stdio: ['ignore', 'pipe', 'pipe'] });
     const url = await waitForUrl(gw);
     // PROFILE_SESSIONS=32 profiles the throughput load (calls split between concurrent sessions).
@@ -45,9 +46,11 @@ async function run(): Promise<void> {
     const agent = keepAliveAgent(sessions * 2);
     const clients = Array.from({ length: sessions }, () => new HttpMcpSession(new URL(url), agent));
     await Promise.all(clients.map((s) => s.initialize()));
-    await Promise.all(clients.map(async (s) => {
-      for (let i = 0; i < calls / sessions; i++) await s.call();
-    }));
+    await Promise.all(
+      clients.map(async (s) => {
+        for (let i = 0; i < calls / sessions; i++) await s.call();
+      }),
+    );
     await Promise.all(clients.map((s) => s.close()));
     agent.destroy();
     const exited = new Promise((r) => gw.once('exit', r));
@@ -79,19 +82,36 @@ function summarise(file: string): void {
     const short = url.replace(/^file:\/\//, '').replace(root, '');
     const name = `${functionName || '(anonymous)'} ${short}${short ? `:${lineNumber + 1}` : ''}`;
     byFn.set(name, (byFn.get(name) ?? 0) + h);
-    const area = functionName === '(idle)' ? 'idle'
-      : functionName === '(garbage collector)' ? 'gc'
-      : functionName === '(program)' ? 'program (native, startup)'
-      : short.startsWith('dist/src/') ? `toolgate ${short.split('/')[2]}`
-      : short.includes('node_modules/') ? `lib ${short.split('node_modules/')[1]!.split('/').slice(0, short.includes('node_modules/@') ? 2 : 1).join('/')}`
-      : short.startsWith('node:') ? `node ${short.slice(5).split('/').slice(0, 2).join('/')}`
-      : short === '' ? 'native/builtin' : short;
+    const area =
+      functionName === '(idle)'
+        ? 'idle'
+        : functionName === '(garbage collector)'
+          ? 'gc'
+          : functionName === '(program)'
+            ? 'program (native, startup)'
+            : short.startsWith('dist/src/')
+              ? `toolgate ${short.split('/')[2]}`
+              : short.includes('node_modules/')
+                ? `lib ${short
+                    .split('node_modules/')[1]!
+                    .split('/')
+                    .slice(0, short.includes('node_modules/@') ? 2 : 1)
+                    .join('/')}`
+                : short.startsWith('node:')
+                  ? `node ${short.slice(5).split('/').slice(0, 2).join('/')}`
+                  : short === ''
+                    ? 'native/builtin'
+                    : short;
     byArea.set(area, (byArea.get(area) ?? 0) + h);
   }
   const busy = total - (byArea.get('idle') ?? 0);
   const pct = (h: number) => `${((100 * h) / busy).toFixed(1).padStart(5)}%`;
   process.stdout.write(`\n${file}\n${total} samples, ${busy} not idle; shares of non-idle time\n\nby area:\n`);
-  for (const [k, h] of [...byArea].filter(([k]) => k !== 'idle').sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+  for (const [k, h] of [...byArea]
+    .filter(([k]) => k !== 'idle')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25))
+    process.stdout.write(`  ${pct(h)}  ${k}\n`);
   // Inclusive time: every function on a sample's stack counts once for that sample.
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -112,10 +132,18 @@ function summarise(file: string): void {
   }
   if (process.env.PROFILE_INCLUSIVE) {
     process.stdout.write('\nby function (inclusive):\n');
-    for (const [k, h] of [...inclusive].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, 60)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+    for (const [k, h] of [...inclusive]
+      .filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(root)'))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 60))
+      process.stdout.write(`  ${pct(h)}  ${k}\n`);
   }
   process.stdout.write('\nby function (self):\n');
-  for (const [k, h] of [...byFn].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 40)) process.stdout.write(`  ${pct(h)}  ${k}\n`);
+  for (const [k, h] of [...byFn]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 40))
+    process.stdout.write(`  ${pct(h)}  ${k}\n`);
 }
 
 await run();

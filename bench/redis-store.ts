@@ -39,11 +39,16 @@ for (const pipelining of [true, false]) {
     await new Promise((r) => setTimeout(r, 200));
     await store.ping();
   });
-  for (const [label, reqs] of [['1 counter', one], ['3 counters', three]] as const) {
+  for (const [label, reqs] of [
+    ['1 counter', one],
+    ['3 counters', three],
+  ] as const) {
     for (const inFlight of [1, 32]) {
       await run(store, reqs, inFlight); // warm-up
       const ops = await run(store, reqs, inFlight);
-      rows.push(`| ${label} | ${inFlight === 1 ? 'sequential' : `${inFlight} in flight`} | ${pipelining ? 'on' : 'off'} | ${Math.round(ops).toLocaleString('en-US')} |`);
+      rows.push(
+        `| ${label} | ${inFlight === 1 ? 'sequential' : `${inFlight} in flight`} | ${pipelining ? 'on' : 'off'} | ${Math.round(ops).toLocaleString('en-US')} |`,
+      );
       process.stderr.write(rows.at(-1)! + '\n');
     }
   }

@@ -77,7 +77,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
 }
 
 function gatewayArgs(binPath: string, stateName: string): string[] {
@@ -161,7 +163,13 @@ interface Config {
 
 /** Runs every configuration once per round, in order (the first is the direct connection), and pairs ratios per round. */
 async function interleaved(title: string, configs: Config[], rounds = ROUNDS): Promise<Row[]> {
-  const per = configs.map(() => ({ p50: [] as number[], p99: [] as number[], r50: [] as number[], r99: [] as number[], failed: undefined as string | undefined }));
+  const per = configs.map(() => ({
+    p50: [] as number[],
+    p99: [] as number[],
+    r50: [] as number[],
+    r99: [] as number[],
+    failed: undefined as string | undefined,
+  }));
   for (let r = 0; r < rounds; r++) {
     let d50 = NaN;
     let d99 = NaN;
@@ -192,7 +200,14 @@ async function interleaved(title: string, configs: Config[], rounds = ROUNDS): P
   }
   return configs.map((c, i) => {
     const a = per[i]!;
-    return { name: c.name, p50: median(a.p50), p99: median(a.p99), ratio50: median(a.r50), ratio99: median(a.r99), failed: a.p50.length === 0 ? a.failed : undefined };
+    return {
+      name: c.name,
+      p50: median(a.p50),
+      p99: median(a.p99),
+      ratio50: median(a.r50),
+      ratio99: median(a.r99),
+      failed: a.p50.length === 0 ? a.failed : undefined,
+    };
   });
 }
 
@@ -254,7 +269,12 @@ async function startPrinting(name: string, cmd: string[], env: NodeJS.ProcessEnv
 }
 
 /** A service on a port we chose; the URL is known up front. */
-async function startOnPort(name: string, cmd: (port: number) => string[], path = '/mcp', env: (port: number) => NodeJS.ProcessEnv = () => process.env): Promise<Service> {
+async function startOnPort(
+  name: string,
+  cmd: (port: number) => string[],
+  path = '/mcp',
+  env: (port: number) => NodeJS.ProcessEnv = () => process.env,
+): Promise<Service> {
   const port = await freePort();
   const c = cmd(port);
   const proc = spawn(c[0]!, c.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: env(port) });
@@ -301,14 +321,18 @@ async function throughputRound(url: string, pid: number): Promise<{ rate: number
   const sessions = Array.from({ length: CONCURRENT }, () => new HttpMcpSession(new URL(url), agent));
   try {
     await Promise.all(sessions.map((s) => s.initialize()));
-    await Promise.all(sessions.map(async (s) => {
-      for (let i = 0; i < 20; i++) await s.call();
-    }));
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < 20; i++) await s.call();
+      }),
+    );
     const t = performance.now();
     const cpu0 = cpuMs(pid);
-    await Promise.all(sessions.map(async (s) => {
-      for (let i = 0; i < CALLS_PER_SESSION; i++) await s.call();
-    }));
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let i = 0; i < CALLS_PER_SESSION; i++) await s.call();
+      }),
+    );
     const calls = CONCURRENT * CALLS_PER_SESSION;
     return { rate: calls / ((performance.now() - t) / 1000), cpuUs: ((cpuMs(pid) - cpu0) * 1000) / calls };
   } finally {
@@ -322,7 +346,11 @@ async function throughputRound(url: string, pid: number): Promise<{ rate: number
  * process whose CPU per call is measured (the front end itself, not the
  * servers it starts).
  */
-async function interleavedRates(title: string, services: Service[], cpuPid: (s: Service) => number): Promise<Map<string, { rate: number; ratio: number; cpuUs: number; failed?: string }>> {
+async function interleavedRates(
+  title: string,
+  services: Service[],
+  cpuPid: (s: Service) => number,
+): Promise<Map<string, { rate: number; ratio: number; cpuUs: number; failed?: string }>> {
   const rates = services.map(() => [] as number[]);
   const cpus = services.map(() => [] as number[]);
   const ratios = services.map(() => [] as number[]);
@@ -346,7 +374,12 @@ async function interleavedRates(title: string, services: Service[], cpuPid: (s: 
     }
     log(`  ${title} round ${r + 1}: ${line.join(', ')}`);
   }
-  return new Map(services.map((s, i) => [s.name, { rate: median(rates[i]!), ratio: median(ratios[i]!), cpuUs: median(cpus[i]!), failed: rates[i]!.length === 0 ? failed[i] : undefined }]));
+  return new Map(
+    services.map((s, i) => [
+      s.name,
+      { rate: median(rates[i]!), ratio: median(ratios[i]!), cpuUs: median(cpus[i]!), failed: rates[i]!.length === 0 ? failed[i] : undefined },
+    ]),
+  );
 }
 
 /** Open OPEN_SESSIONS sessions on a gateway (each initialised and used once); resident memory before and after. */
@@ -358,10 +391,12 @@ async function manySessions(svc: Service): Promise<{ idleKb: number; openKb: num
   try {
     for (let i = 0; i < OPEN_SESSIONS; i += CONCURRENT) {
       const batch = Array.from({ length: Math.min(CONCURRENT, OPEN_SESSIONS - i) }, () => new HttpMcpSession(new URL(svc.url), agent));
-      await Promise.all(batch.map(async (s) => {
-        await s.initialize();
-        await s.call();
-      }));
+      await Promise.all(
+        batch.map(async (s) => {
+          await s.initialize();
+          await s.call();
+        }),
+      );
       sessions.push(...batch);
     }
   } catch (err) {
@@ -376,7 +411,9 @@ async function manySessions(svc: Service): Promise<{ idleKb: number; openKb: num
 
 function proxiesAvailable(): { mcpProxy?: string; supergateway?: string } {
   if (!PROXIES_DIR) {
-    notes.push('mcp-proxy and supergateway were not measured: set BENCH_PROXIES_DIR (or --proxies DIR) to a directory where `npm install mcp-proxy@6 supergateway@3` was run.');
+    notes.push(
+      'mcp-proxy and supergateway were not measured: set BENCH_PROXIES_DIR (or --proxies DIR) to a directory where `npm install mcp-proxy@6 supergateway@3` was run.',
+    );
     return {};
   }
   const mp = join(PROXIES_DIR, 'node_modules', 'mcp-proxy', 'dist', 'bin', 'mcp-proxy.mjs');
@@ -411,7 +448,11 @@ async function storeRate(kind: 'memory' | 'sqlite' | 'sqlite-lease', counters = 
   const store =
     kind === 'memory'
       ? new MemoryCounterStore()
-      : await openCounterStore({ kind: 'sqlite', stateDir: mkdtempSync(join(tmpdir(), 'toolgate-bench-store-')), ...(kind === 'sqlite-lease' ? { leaseMax: 64 } : {}) });
+      : await openCounterStore({
+          kind: 'sqlite',
+          stateDir: mkdtempSync(join(tmpdir(), 'toolgate-bench-store-')),
+          ...(kind === 'sqlite-lease' ? { leaseMax: 64 } : {}),
+        });
   const all = [
     { key: 'echo._rate_minute', window: 'minute' as const, amount: 1, limit: Number.MAX_SAFE_INTEGER },
     { key: 'echo.daily', window: 'day' as const, amount: 1, limit: Number.MAX_SAFE_INTEGER },
@@ -457,7 +498,9 @@ async function redisRate(): Promise<number | undefined> {
     });
   });
   if (!reachable) {
-    notes.push(`Redis: nothing listens at ${u.host} (REDIS_URL), so the Redis store was not measured; \`node dist/bench/redis-store.js\` measures it where one runs.`);
+    notes.push(
+      `Redis: nothing listens at ${u.host} (REDIS_URL), so the Redis store was not measured; \`node dist/bench/redis-store.js\` measures it where one runs.`,
+    );
     return undefined;
   }
   const { RedisCounterStore } = await import('../src/state/redis.js');
@@ -475,10 +518,18 @@ async function redisRate(): Promise<number | undefined> {
 }
 
 /** A node process that answers the first line with a fixed result: what starting Node itself costs. */
-const BARE_NODE = [process.execPath, '-e', 'process.stdin.once("data",(d)=>{const m=JSON.parse(String(d).split("\\n")[0]);process.stdout.write(JSON.stringify({jsonrpc:"2.0",id:m.id,result:{}})+"\\n")})'];
+const BARE_NODE = [
+  process.execPath,
+  '-e',
+  'process.stdin.once("data",(d)=>{const m=JSON.parse(String(d).split("\\n")[0]);process.stdout.write(JSON.stringify({jsonrpc:"2.0",id:m.id,result:{}})+"\\n")})',
+];
 
 async function startup(): Promise<{ gateway: number; cold: number; direct: number; bare: number; rssKb: number; baseline?: number }> {
-  const g: number[] = [], c: number[] = [], d: number[] = [], b: number[] = [], n: number[] = [];
+  const g: number[] = [],
+    c: number[] = [],
+    d: number[] = [],
+    b: number[] = [],
+    n: number[] = [];
   let rss = 0;
   let fresh = 0;
   // "cold": a new state directory each time, so the policy is parsed (no cache) and every SQLite file is created.
@@ -541,10 +592,19 @@ async function main(): Promise<void> {
     return list;
   };
   const stdioPlain = await interleaved('stdio plain', stdioConfigs(plainRound, server, true));
-  const stdioSdk = await interleaved('stdio SDK', stdioConfigs((a) => sdkRound(a), server, false));
-  const stdioEverything = await interleaved('stdio SDK server-everything', stdioConfigs((a) => sdkRound(a), [process.execPath, everything, 'stdio'], false));
+  const stdioSdk = await interleaved(
+    'stdio SDK',
+    stdioConfigs((a) => sdkRound(a), server, false),
+  );
+  const stdioEverything = await interleaved(
+    'stdio SDK server-everything',
+    stdioConfigs((a) => sdkRound(a), [process.execPath, everything, 'stdio'], false),
+  );
   const sdkStdio = [process.execPath, sdkServer];
-  const stdioMcpServer = await interleaved('stdio SDK McpServer', stdioConfigs((a) => sdkRound(a), sdkStdio, true));
+  const stdioMcpServer = await interleaved(
+    'stdio SDK McpServer',
+    stdioConfigs((a) => sdkRound(a), sdkStdio, true),
+  );
   // In-process (the library): the same SDK client and server, the transport wrapped by openToolgate.
   const inProcess = await interleaved('in-process, minimal server', libraryConfigs(server));
   const inProcessSdk = await interleaved('in-process, SDK McpServer', libraryConfigs(sdkStdio));
@@ -564,18 +624,78 @@ async function main(): Promise<void> {
     }
   };
   const direct = (await started(() => startPrinting('direct (minimal HTTP server)', [process.execPath, minimalHttpServer]), 'the minimal HTTP server'))!;
-  const tgHttp = await started(() => startPrinting('toolgate HTTP -> HTTP', toolgateHttp(bin, 'state-http', ['--upstream', direct.url, '--upstream-transport', 'http'], ['--max-sessions', String(OPEN_SESSIONS + 100)])), 'toolgate HTTP -> HTTP');
-  const tgStdio = await started(() => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http-stdio', ['--', ...server])), 'toolgate HTTP -> stdio');
-  const baseHttp = BASELINE_BIN ? await started(() => startPrinting(`${BASELINE_LABEL} HTTP -> HTTP`, toolgateHttp(BASELINE_BIN, 'state-http-baseline', ['--upstream', direct.url, '--upstream-transport', 'http'])), BASELINE_LABEL) : undefined;
+  const tgHttp = await started(
+    () =>
+      startPrinting(
+        'toolgate HTTP -> HTTP',
+        toolgateHttp(bin, 'state-http', ['--upstream', direct.url, '--upstream-transport', 'http'], ['--max-sessions', String(OPEN_SESSIONS + 100)]),
+      ),
+    'toolgate HTTP -> HTTP',
+  );
+  const tgStdio = await started(
+    () => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http-stdio', ['--', ...server])),
+    'toolgate HTTP -> stdio',
+  );
+  const baseHttp = BASELINE_BIN
+    ? await started(
+        () =>
+          startPrinting(
+            `${BASELINE_LABEL} HTTP -> HTTP`,
+            toolgateHttp(BASELINE_BIN, 'state-http-baseline', ['--upstream', direct.url, '--upstream-transport', 'http']),
+          ),
+        BASELINE_LABEL,
+      )
+    : undefined;
   const rawHttp = await started(() => startPrinting('raw HTTP proxy (floor)', [process.execPath, rawHttpProxy, direct.url]), 'the raw HTTP proxy');
-  const mcpProxy = proxies.mcpProxy ? await started(() => startOnPort('mcp-proxy -> stdio', (port) => [process.execPath, proxies.mcpProxy!, '--port', String(port), '--host', '127.0.0.1', '--server', 'stream', '--', ...server]), 'mcp-proxy') : undefined;
-  const superGw = proxies.supergateway ? await started(() => startOnPort('supergateway --stateful -> stdio', (port) => [process.execPath, proxies.supergateway!, '--stdio', server.map((a) => JSON.stringify(a)).join(' '), '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none']), 'supergateway') : undefined;
+  const mcpProxy = proxies.mcpProxy
+    ? await started(
+        () =>
+          startOnPort('mcp-proxy -> stdio', (port) => [
+            process.execPath,
+            proxies.mcpProxy!,
+            '--port',
+            String(port),
+            '--host',
+            '127.0.0.1',
+            '--server',
+            'stream',
+            '--',
+            ...server,
+          ]),
+        'mcp-proxy',
+      )
+    : undefined;
+  const superGw = proxies.supergateway
+    ? await started(
+        () =>
+          startOnPort('supergateway --stateful -> stdio', (port) => [
+            process.execPath,
+            proxies.supergateway!,
+            '--stdio',
+            server.map((a) => JSON.stringify(a)).join(' '),
+            '--outputTransport',
+            'streamableHttp',
+            '--stateful',
+            '--port',
+            String(port),
+            '--logLevel',
+            'none',
+          ]),
+        'supergateway',
+      )
+    : undefined;
   const httpServices = [direct, tgHttp, tgStdio, baseHttp, rawHttp, mcpProxy, superGw].filter((s): s is Service => s !== undefined);
   await sleep(500);
   const idleRss = new Map(httpServices.map((s) => [s.name, rssKb(s.proc.pid!)]));
 
-  const httpPlain = await interleaved('HTTP plain', httpServices.map((s) => ({ name: s.name, run: () => httpPlainRound(s.url) })));
-  const httpSdk = await interleaved('HTTP SDK', httpServices.map((s) => ({ name: s.name, run: () => httpSdkRound(s.url) })));
+  const httpPlain = await interleaved(
+    'HTTP plain',
+    httpServices.map((s) => ({ name: s.name, run: () => httpPlainRound(s.url) })),
+  );
+  const httpSdk = await interleaved(
+    'HTTP SDK',
+    httpServices.map((s) => ({ name: s.name, run: () => httpSdkRound(s.url) })),
+  );
   const rates = await interleavedRates('HTTP throughput', httpServices, (s) => s.proc.pid!);
   const loadedRss = new Map(httpServices.map((s) => [s.name, treeRssKb(s.proc.pid!)]));
   const loadedOwnRss = new Map(httpServices.map((s) => [s.name, rssKb(s.proc.pid!)]));
@@ -587,13 +707,22 @@ async function main(): Promise<void> {
   // Real npm server over HTTP: server-everything's Streamable HTTP mode, SDK client.
   let everythingHttp: Row[] = [];
   try {
-    const ev = await startOnPort('server-everything (HTTP)', () => [process.execPath, everything, 'streamableHttp'], '/mcp', (port) => ({ ...process.env, PORT: String(port) }));
+    const ev = await startOnPort(
+      'server-everything (HTTP)',
+      () => [process.execPath, everything, 'streamableHttp'],
+      '/mcp',
+      (port) => ({ ...process.env, PORT: String(port) }),
+    );
     const tg = await startPrinting('toolgate', toolgateHttp(bin, 'state-http-ev', ['--upstream', ev.url, '--upstream-transport', 'http']));
     try {
-      everythingHttp = await interleaved('HTTP SDK server-everything', [
-        { name: 'direct', run: () => httpSdkRound(ev.url, 'echo', { message: 'hello' }, 500) },
-        { name: 'toolgate', run: () => httpSdkRound(tg.url, 'echo', { message: 'hello' }, 500) },
-      ], 3);
+      everythingHttp = await interleaved(
+        'HTTP SDK server-everything',
+        [
+          { name: 'direct', run: () => httpSdkRound(ev.url, 'echo', { message: 'hello' }, 500) },
+          { name: 'toolgate', run: () => httpSdkRound(tg.url, 'echo', { message: 'hello' }, 500) },
+        ],
+        3,
+      );
     } finally {
       await tg.stop();
       await ev.stop();
@@ -609,11 +738,15 @@ async function main(): Promise<void> {
     const tg = await startPrinting('toolgate', toolgateHttp(bin, 'state-http-sdk', ['--upstream', sdkHttp.url, '--upstream-transport', 'http']));
     const raw = await startPrinting('raw HTTP proxy (floor)', [process.execPath, rawHttpProxy, sdkHttp.url]);
     try {
-      mcpServerHttp = await interleaved('HTTP SDK McpServer', [
-        { name: 'direct', run: () => httpSdkRound(sdkHttp.url, 'echo', { message: 'hello' }, 500) },
-        { name: 'toolgate HTTP -> HTTP', run: () => httpSdkRound(tg.url, 'echo', { message: 'hello' }, 500) },
-        { name: 'raw HTTP proxy (floor)', run: () => httpSdkRound(raw.url, 'echo', { message: 'hello' }, 500) },
-      ], 3);
+      mcpServerHttp = await interleaved(
+        'HTTP SDK McpServer',
+        [
+          { name: 'direct', run: () => httpSdkRound(sdkHttp.url, 'echo', { message: 'hello' }, 500) },
+          { name: 'toolgate HTTP -> HTTP', run: () => httpSdkRound(tg.url, 'echo', { message: 'hello' }, 500) },
+          { name: 'raw HTTP proxy (floor)', run: () => httpSdkRound(raw.url, 'echo', { message: 'hello' }, 500) },
+        ],
+        3,
+      );
     } finally {
       await raw.stop();
       await tg.stop();
@@ -641,7 +774,10 @@ async function main(): Promise<void> {
   const load1 = loadavg()[0]!;
 
   // ---- the report ----
-  const row = (r: Row) => r.failed ? `| ${r.name} | failed: ${r.failed} | | | | |` : `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} | **${fmt(r.ratio50, 2)}x** | ${fmt(r.ratio99, 2)}x |`;
+  const row = (r: Row) =>
+    r.failed
+      ? `| ${r.name} | failed: ${r.failed} | | | | |`
+      : `| ${r.name} | ${fmt(r.p50)} | ${fmt(r.p99)} | **${fmt(r.ratio50, 2)}x** | ${fmt(r.ratio99, 2)}x |`;
   const table = (rows: Row[]) => ['| path | p50 (ms) | p99 (ms) | p50 ratio | p99 ratio |', '| --- | ---: | ---: | ---: | ---: |', ...rows.map(row)].join('\n');
   const find = (rows: Row[], name: string) => rows.find((r) => r.name === name);
   const ratioOf = (rows: Row[], name: string, k: 'ratio50' | 'ratio99') => find(rows, name)?.[k] ?? NaN;
@@ -651,23 +787,56 @@ async function main(): Promise<void> {
   const tgRate = tgHttp ? rateOf(tgHttp.name) : undefined;
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
   const goals: string[][] = [
-    ['stdio p50 ratio (plain client)', '<= 1.15x', `${fmt(ratioOf(stdioPlain, 'toolgate', 'ratio50'), 2)}x`, met(ratioOf(stdioPlain, 'toolgate', 'ratio50') <= 1.15)],
-    ['stdio p99 ratio (plain client)', '<= 1.3x', `${fmt(ratioOf(stdioPlain, 'toolgate', 'ratio99'), 2)}x`, met(ratioOf(stdioPlain, 'toolgate', 'ratio99') <= 1.3)],
+    [
+      'stdio p50 ratio (plain client)',
+      '<= 1.15x',
+      `${fmt(ratioOf(stdioPlain, 'toolgate', 'ratio50'), 2)}x`,
+      met(ratioOf(stdioPlain, 'toolgate', 'ratio50') <= 1.15),
+    ],
+    [
+      'stdio p99 ratio (plain client)',
+      '<= 1.3x',
+      `${fmt(ratioOf(stdioPlain, 'toolgate', 'ratio99'), 2)}x`,
+      met(ratioOf(stdioPlain, 'toolgate', 'ratio99') <= 1.3),
+    ],
     ['HTTP p50 ratio (plain client, HTTP -> HTTP)', '<= 1.2x', `${fmt(tgP?.ratio50 ?? NaN, 2)}x`, met((tgP?.ratio50 ?? Infinity) <= 1.2)],
     ['HTTP throughput, 32 sessions (HTTP -> HTTP)', '>= 0.9x direct', `${fmt(tgRate?.ratio ?? NaN, 2)}x`, met((tgRate?.ratio ?? 0) >= 0.9)],
-    ['HTTP throughput vs mcp-proxy', '~2x', mpRate ? `${fmt((tgRate?.rate ?? NaN) / mpRate, 2)}x` : 'not measured', mpRate ? met((tgRate?.rate ?? 0) / mpRate >= 1.9) : 'n/a'],
-    ['in-process p50 ratio (library, SDK client, stdio minimal server)', '<= 1.05x', `${fmt(ratioOf(inProcess, 'toolgate in-process (library)', 'ratio50'), 2)}x`, met(ratioOf(inProcess, 'toolgate in-process (library)', 'ratio50') <= 1.05)],
-    ['in-process p50 ratio (library, SDK McpServer over stdio)', '<= 1.05x', `${fmt(ratioOf(inProcessSdk, 'toolgate in-process (library)', 'ratio50'), 2)}x`, met(ratioOf(inProcessSdk, 'toolgate in-process (library)', 'ratio50') <= 1.05)],
+    [
+      'HTTP throughput vs mcp-proxy',
+      '~2x',
+      mpRate ? `${fmt((tgRate?.rate ?? NaN) / mpRate, 2)}x` : 'not measured',
+      mpRate ? met((tgRate?.rate ?? 0) / mpRate >= 1.9) : 'n/a',
+    ],
+    [
+      'in-process p50 ratio (library, SDK client, stdio minimal server)',
+      '<= 1.05x',
+      `${fmt(ratioOf(inProcess, 'toolgate in-process (library)', 'ratio50'), 2)}x`,
+      met(ratioOf(inProcess, 'toolgate in-process (library)', 'ratio50') <= 1.05),
+    ],
+    [
+      'in-process p50 ratio (library, SDK McpServer over stdio)',
+      '<= 1.05x',
+      `${fmt(ratioOf(inProcessSdk, 'toolgate in-process (library)', 'ratio50'), 2)}x`,
+      met(ratioOf(inProcessSdk, 'toolgate in-process (library)', 'ratio50') <= 1.05),
+    ],
     ['engine, 50-rule policy', '>= 1,000,000/s', `${int(engine50)}/s`, met(engine50 >= 1_000_000)],
     ['start-up to first answered initialize', '<= 300 ms', `${fmt(start.gateway, 0)} ms`, met(start.gateway <= 300)],
     ['resident memory, idle', '<= 80 MB', `${(start.rssKb / 1024).toFixed(1)} MB`, met(start.rssKb / 1024 <= 80)],
-    ['resident memory, 1,000 open HTTP sessions', '<= 400 MB', many ? `${(many.openKb / 1024).toFixed(1)} MB` : 'not measured', many ? met(many.openKb / 1024 <= 400 && many.opened === OPEN_SESSIONS) : 'n/a'],
+    [
+      'resident memory, 1,000 open HTTP sessions',
+      '<= 400 MB',
+      many ? `${(many.openKb / 1024).toFixed(1)} MB` : 'not measured',
+      many ? met(many.openKb / 1024 <= 400 && many.opened === OPEN_SESSIONS) : 'n/a',
+    ],
   ];
   const httpRateRows = httpServices.map((s) => {
     const r = rates.get(s.name)!;
     return r.failed ? `| ${s.name} | failed: ${r.failed} | | |` : `| ${s.name} | ${int(r.rate)} | **${fmt(r.ratio, 2)}x** | ${fmt(r.cpuUs, 0)} |`;
   });
-  const memRows = httpServices.map((s) => `| ${s.name} | ${(idleRss.get(s.name)! / 1024).toFixed(1)} | ${(loadedOwnRss.get(s.name)! / 1024).toFixed(1)} | ${(loadedRss.get(s.name)! / 1024).toFixed(1)} |`);
+  const memRows = httpServices.map(
+    (s) =>
+      `| ${s.name} | ${(idleRss.get(s.name)! / 1024).toFixed(1)} | ${(loadedOwnRss.get(s.name)! / 1024).toFixed(1)} | ${(loadedRss.get(s.name)! / 1024).toFixed(1)} |`,
+  );
   const minutes = ((performance.now() - t0) / 60_000).toFixed(1);
   const floorStdio = find(stdioPlain, 'raw byte-copying proxy (floor)');
   const floorHttp = rawHttp ? find(httpPlain, rawHttp.name) : undefined;

@@ -13,8 +13,11 @@ import { z } from 'zod';
 function newServer(): McpServer {
   const server = new McpServer({ name: 'bench-sdk', version: '1' });
   const schema = { message: z.string().optional(), amount: z.number().optional() };
-  server.registerTool('echo', { description: 'bench tool', inputSchema: schema }, async ({ message }) => ({ content: [{ type: 'text', text: message ?? '' }] }));
-  for (let i = 1; i < 50; i++) server.registerTool(`tool_${i}`, { description: 'bench tool', inputSchema: schema }, async () => ({ content: [{ type: 'text', text: 'ok' }] }));
+  server.registerTool('echo', { description: 'bench tool', inputSchema: schema }, async ({ message }) => ({
+    content: [{ type: 'text', text: message ?? '' }],
+  }));
+  for (let i = 1; i < 50; i++)
+    server.registerTool(`tool_${i}`, { description: 'bench tool', inputSchema: schema }, async () => ({ content: [{ type: 'text', text: 'ok' }] }));
   return server;
 }
 

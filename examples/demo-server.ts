@@ -22,22 +22,14 @@ server.registerTool(
   { description: 'Delete a customer permanently', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } },
   async ({ id }) => text(`Customer ${id} deleted.`),
 );
-server.registerTool(
-  'admin_reset',
-  { description: 'Reset the whole account (hidden by the demo policy)', inputSchema: {} },
-  async () => text('Account reset.'),
-);
+server.registerTool('admin_reset', { description: 'Reset the whole account (hidden by the demo policy)', inputSchema: {} }, async () => text('Account reset.'));
 server.registerTool(
   'echo',
   { description: 'Echo the message back', inputSchema: { message: z.string() }, annotations: { readOnlyHint: true } },
   async ({ message }) => text(message),
 );
-server.registerTool(
-  'fail',
-  { description: 'Always answers with a JSON-RPC error (for tests)', inputSchema: {} },
-  async () => {
-    throw new Error('this tool always fails');
-  },
-);
+server.registerTool('fail', { description: 'Always answers with a JSON-RPC error (for tests)', inputSchema: {} }, async () => {
+  throw new Error('this tool always fails');
+});
 
 await server.connect(new StdioServerTransport());

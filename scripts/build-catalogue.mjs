@@ -42,7 +42,22 @@ export const SERVERS = [
 ];
 
 /** Environment variables the servers may see: nothing of the developer's own (no real keys). */
-const KEEP_ENV = new Set(['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'LANG', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'SYSTEMROOT', 'SystemRoot', 'APPDATA', 'USERPROFILE']);
+const KEEP_ENV = new Set([
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'LANG',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'TERM',
+  'SYSTEMROOT',
+  'SystemRoot',
+  'APPDATA',
+  'USERPROFILE',
+]);
 
 function usage(message) {
   if (message) process.stderr.write(`build-catalogue: ${message}\n`);
@@ -68,7 +83,14 @@ async function main() {
   }
   const scratch = resolve(values.scratch);
   const out = resolve(values.out ?? join(root, 'catalogue'));
-  const only = values.only ? new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
+  const only = values.only
+    ? new Set(
+        values.only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+    : undefined;
   if (only) for (const n of only) if (!servers.some((s) => s.name === n)) usage(`unknown server ${JSON.stringify(n)}`);
   const now = values.date ? new Date(`${values.date}T00:00:00Z`) : new Date();
   if (Number.isNaN(now.getTime())) usage(`bad --date ${values.date}`);
@@ -181,10 +203,7 @@ async function main() {
   }
 
   // Keep the order of the server list, then any other entries already in the index.
-  const ordered = [
-    ...servers.map((s) => entries.get(s.name)).filter(Boolean),
-    ...[...entries.values()].filter((e) => !servers.some((s) => s.name === e.name)),
-  ];
+  const ordered = [...servers.map((s) => entries.get(s.name)).filter(Boolean), ...[...entries.values()].filter((e) => !servers.some((s) => s.name === e.name))];
   writeFileSync(indexPath, JSON.stringify({ format: 1, entries: ordered }, null, 2) + '\n');
   process.stderr.write(`wrote ${indexPath}: ${ordered.length} entries\n`);
   if (failures.length > 0) {

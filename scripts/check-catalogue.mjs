@@ -37,10 +37,17 @@ for (const e of entries) {
   mkdirSync(scratch, { recursive: true });
   if (!existsSync(join(scratch, 'package.json'))) writeFileSync(join(scratch, 'package.json'), '{ "private": true }\n');
   log(`installing ${e.package}@${e.version} into ${scratch} ...`);
-  const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', '--ignore-scripts', `${e.package}@${e.version}`], { cwd: scratch, encoding: 'utf8' });
+  const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', '--ignore-scripts', `${e.package}@${e.version}`], {
+    cwd: scratch,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH|network/i.test(r.stderr);
-    log(offline ? `check-catalogue: the npm registry cannot be reached; the catalogue's pins were NOT checked.\n${r.stderr.trim()}` : `check-catalogue: npm install failed:\n${r.stderr.trim()}`);
+    log(
+      offline
+        ? `check-catalogue: the npm registry cannot be reached; the catalogue's pins were NOT checked.\n${r.stderr.trim()}`
+        : `check-catalogue: npm install failed:\n${r.stderr.trim()}`,
+    );
     process.exit(offline && !values['require-network'] ? 0 : 1);
   }
 }
@@ -49,7 +56,9 @@ for (const e of entries) {
 const now = { entries: [] };
 for (const e of entries) {
   const out = mkdtempSync(join(tmpdir(), 'toolgate-catalogue-check-'));
-  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-catalogue.mjs'), '--scratch', scratchOf(e), '--out', out, '--only', e.name], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'build-catalogue.mjs'), '--scratch', scratchOf(e), '--out', out, '--only', e.name], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) {
     log(`check-catalogue: listing ${e.name} failed:\n${r.stdout}${r.stderr}`);
     process.exit(1);
@@ -71,6 +80,7 @@ for (const e of entries) {
     log(`not ok - ${e.name} (${e.package}@${e.version}): ${changed.length} of ${before.size} pins differ: ${changed.join(', ')}`);
   }
 }
-for (const name of staleNames) log(`regenerate ${name} with: node scripts/build-catalogue.mjs --scratch ${scratchOf(entries.find((e) => e.name === name))} --only ${name}`);
+for (const name of staleNames)
+  log(`regenerate ${name} with: node scripts/build-catalogue.mjs --scratch ${scratchOf(entries.find((e) => e.name === name))} --only ${name}`);
 log(`catalogue: ${entries.length - staleNames.length} passed, ${staleNames.length} failed`);
 process.exitCode = staleNames.length === 0 ? 0 : 1;

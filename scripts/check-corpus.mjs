@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { loadPolicyFile, formatPolicyError } = await import(join(root, 'dist/src/policy/index.js'));
 const dir = resolve(process.argv[2] ?? '/work/shared/data/intercept-policies');
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 let bad = 0;
 for (const f of files) {
   const r = loadPolicyFile(join(dir, f));

@@ -47,7 +47,11 @@ async function check(name, fn) {
     log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (err) {
     failed++;
-    log(`not ok - ${name}\n  ${String(err?.stack ?? err).split('\n').join('\n  ')}`);
+    log(
+      `not ok - ${name}\n  ${String(err?.stack ?? err)
+        .split('\n')
+        .join('\n  ')}`,
+    );
   }
 }
 
@@ -69,7 +73,14 @@ async function checkInstalled(label, bin, pkg) {
   const toolgate = (argv, opts) => run(bin, argv, opts);
   await check(`${label}: toolgate --version`, () => assert.equal(toolgate(['--version']).trim(), version));
   await check(`${label}: ships what runs and nothing else`, () => {
-    for (const f of ['dist/build-id', 'dist/bundle/cli/main.js', 'dist/examples/demo-server.js', 'dist/src/web/static/index.html', 'catalogue/index.json', 'schemas/intercept-v1.schema.json']) {
+    for (const f of [
+      'dist/build-id',
+      'dist/bundle/cli/main.js',
+      'dist/examples/demo-server.js',
+      'dist/src/web/static/index.html',
+      'catalogue/index.json',
+      'schemas/intercept-v1.schema.json',
+    ]) {
       assert.ok(existsSync(join(pkg, f)), `${f} is installed`);
     }
     assert.equal(existsSync(join(pkg, 'dist/src/cli/main.js')), false, 'no unbundled modules');
@@ -128,7 +139,9 @@ async function checkInstalled(label, bin, pkg) {
 
 const t0 = Date.now();
 const prebuilds = localPrebuilds();
-log(`check-install: ${work}; better-sqlite3 ${prebuilds.npm_config_better_sqlite3_local_prebuilds ? 'from this checkout\'s compiled binary (local prebuild)' : 'compiled from source'}`);
+log(
+  `check-install: ${work}; better-sqlite3 ${prebuilds.npm_config_better_sqlite3_local_prebuilds ? "from this checkout's compiled binary (local prebuild)" : 'compiled from source'}`,
+);
 
 // 1. The tarball, into an empty project, production dependencies only.
 let tarball;
@@ -137,16 +150,27 @@ await check('npm pack lists no tests, fixtures, unbundled modules or maps', () =
   tarball = join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
   // Of dist/, only what runs: the bundle, the build's id, the demo server and the dashboard's files.
-  const runs = /^dist\/(bundle\/cli\/[\w-]+\.js|bundle\/lib\/(index\.js|index\.d\.ts|api\.d\.ts)|build-id|examples\/demo-server\.js|src\/web\/static\/[\w.-]+)$/;
+  const runs =
+    /^dist\/(bundle\/cli\/[\w-]+\.js|bundle\/lib\/(index\.js|index\.d\.ts|api\.d\.ts)|build-id|examples\/demo-server\.js|src\/web\/static\/[\w.-]+)$/;
   const stray = files.filter((f) => f.endsWith('.map') || (f.startsWith('dist/') && !runs.test(f)));
   assert.deepEqual(stray, []);
-  for (const f of ['dist/build-id', 'dist/bundle/cli/main.js', 'dist/bundle/lib/index.js', 'dist/bundle/lib/index.d.ts', 'dist/bundle/lib/api.d.ts', 'dist/examples/demo-server.js']) assert.ok(files.includes(f), `${f} is packed`);
+  for (const f of [
+    'dist/build-id',
+    'dist/bundle/cli/main.js',
+    'dist/bundle/lib/index.js',
+    'dist/bundle/lib/index.d.ts',
+    'dist/bundle/lib/api.d.ts',
+    'dist/examples/demo-server.js',
+  ])
+    assert.ok(files.includes(f), `${f} is packed`);
 });
 if (tarball) {
   const app = join(work, 'app');
   mkdirSync(app);
   writeFileSync(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
-  await check('npm install --omit=dev <tarball> into an empty folder', () => run(npm, ['install', '--omit=dev', ...quiet, tarball], { cwd: app, env: prebuilds }));
+  await check('npm install --omit=dev <tarball> into an empty folder', () =>
+    run(npm, ['install', '--omit=dev', ...quiet, tarball], { cwd: app, env: prebuilds }),
+  );
   await check('no dev dependency was installed', () => {
     for (const dev of ['typescript', 'esbuild', 'playwright-core']) assert.equal(existsSync(join(app, 'node_modules', dev)), false, dev);
   });
@@ -184,7 +208,10 @@ if (!args.has('--skip-git')) {
   await check('npm pack git+file://<clone> (prepare builds dist/)', () => {
     const [packed] = JSON.parse(run(npm, ['pack', '--json', ...quiet, `git+file://${clone}`], { cwd: packs, env: prebuilds }));
     fromGit = join(packs, packed.filename);
-    assert.ok(packed.files.some((f) => f.path === 'dist/bundle/cli/main.js'), 'the bundle was built and packed');
+    assert.ok(
+      packed.files.some((f) => f.path === 'dist/bundle/cli/main.js'),
+      'the bundle was built and packed',
+    );
   });
   if (fromGit) {
     await check('npm install -g <the package built from git>', () => run(npm, ['install', '-g', '--prefix', prefix, ...quiet, fromGit], { env: prebuilds }));

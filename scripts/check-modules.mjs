@@ -33,11 +33,23 @@ function importsOf(file) {
   const visit = (node) => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
-      const typeOnly = clause !== undefined && (clause.isTypeOnly || (clause.name === undefined && clause.namedBindings !== undefined && ts.isNamedImports(clause.namedBindings) && clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            clause.namedBindings !== undefined &&
+            ts.isNamedImports(clause.namedBindings) &&
+            clause.namedBindings.elements.length > 0 &&
+            clause.namedBindings.elements.every((e) => e.isTypeOnly)));
       add(node.moduleSpecifier.text, !typeOnly);
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       add(node.moduleSpecifier.text, !node.isTypeOnly);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       add(node.arguments[0].text, true);
     }
     ts.forEachChild(node, visit);
@@ -60,25 +72,41 @@ for (const f of files) {
 }
 
 const allowed = new Set(Object.entries(map.rooms).flatMap(([a, r]) => (r.uses ?? []).map((b) => `${a} -> ${b}`)));
-for (const [edge, file] of roomEdges) if (!allowed.has(edge)) problems.push(`new edge ${edge} (first in ${file}): add it to docs/module-map.json if it is meant, or import through another room`);
+for (const [edge, file] of roomEdges)
+  if (!allowed.has(edge)) problems.push(`new edge ${edge} (first in ${file}): add it to docs/module-map.json if it is meant, or import through another room`);
 for (const edge of allowed) if (!roomEdges.has(edge)) problems.push(`unused edge ${edge} in docs/module-map.json: remove it`);
-for (const room of new Set([...roomEdges.keys()].flatMap((e) => e.split(' -> ')))) if (!map.rooms[room]) problems.push(`room ${room} is not in docs/module-map.json`);
+for (const room of new Set([...roomEdges.keys()].flatMap((e) => e.split(' -> '))))
+  if (!map.rooms[room]) problems.push(`room ${room} is not in docs/module-map.json`);
 
 /** Strongly connected components (Tarjan) with more than one member: the cycles. */
 function cycles(graph) {
   let index = 0;
-  const idx = new Map(), low = new Map(), stack = [], on = new Set(), out = [];
+  const idx = new Map(),
+    low = new Map(),
+    stack = [],
+    on = new Set(),
+    out = [];
   const strong = (v) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!idx.has(w)) { strong(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
       const comp = [];
       let w;
-      do { w = stack.pop(); on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop();
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1) out.push(comp.sort());
     }
   };

@@ -54,23 +54,72 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     switch (a) {
-      case '--server-url': o.serverUrl = need(i, a); i++; break;
-      case '--server-cmd': o.serverCmd = need(i, a); i++; break;
-      case '--server-path': o.serverPath = need(i, a); i++; break;
-      case '--stdio-cmd': o.stdioCmd = need(i, a); i++; break;
-      case '--scenarios': case '--scenario': o.scenarios = need(i, a).split(',').map((s) => s.trim()).filter(Boolean); i++; break;
-      case '--suite': o.suite = need(i, a); i++; break;
-      case '--spec-version': o.specVersion = need(i, a); i++; break;
-      case '--conformance-version': o.conformanceVersion = need(i, a); i++; break;
-      case '--pairs': o.pairs = need(i, a).split(',').map((s) => s.trim()); i++; break;
-      case '--keep': o.keep = resolve(need(i, a)); i++; break;
-      case '--json': o.json = true; break;
-      case '--no-build': o.build = false; break;
-      case '-h': case '--help':
-        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 33).map((l) => l.slice(3)).join('\n') + '\n');
+      case '--server-url':
+        o.serverUrl = need(i, a);
+        i++;
+        break;
+      case '--server-cmd':
+        o.serverCmd = need(i, a);
+        i++;
+        break;
+      case '--server-path':
+        o.serverPath = need(i, a);
+        i++;
+        break;
+      case '--stdio-cmd':
+        o.stdioCmd = need(i, a);
+        i++;
+        break;
+      case '--scenarios':
+      case '--scenario':
+        o.scenarios = need(i, a)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        i++;
+        break;
+      case '--suite':
+        o.suite = need(i, a);
+        i++;
+        break;
+      case '--spec-version':
+        o.specVersion = need(i, a);
+        i++;
+        break;
+      case '--conformance-version':
+        o.conformanceVersion = need(i, a);
+        i++;
+        break;
+      case '--pairs':
+        o.pairs = need(i, a)
+          .split(',')
+          .map((s) => s.trim());
+        i++;
+        break;
+      case '--keep':
+        o.keep = resolve(need(i, a));
+        i++;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--no-build':
+        o.build = false;
+        break;
+      case '-h':
+      case '--help':
+        process.stdout.write(
+          readFileSync(fileURLToPath(import.meta.url), 'utf8')
+            .split('\n')
+            .filter((l) => l.startsWith('//'))
+            .slice(0, 33)
+            .map((l) => l.slice(3))
+            .join('\n') + '\n',
+        );
         process.exit(0);
         break;
-      default: die(`unknown flag ${a} (see --help)`);
+      default:
+        die(`unknown flag ${a} (see --help)`);
     }
   }
   for (const p of o.pairs) if (!['http-http', 'http-stdio'].includes(p)) die(`--pairs: unknown pair ${p} (http-http, http-stdio)`);
@@ -117,12 +166,16 @@ function ensureSuite(version) {
   const nodeBin = join(dir, 'node_modules', '.bin', 'node');
   if (!existsSync(cli) || (needNode && !existsSync(nodeBin))) {
     mkdirSync(dir, { recursive: true });
-    if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'toolgate-conformance-cache', private: true }, null, 2));
+    if (!existsSync(join(dir, 'package.json')))
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'toolgate-conformance-cache', private: true }, null, 2));
     const pkgs = [`@modelcontextprotocol/conformance@${version}`];
     if (needNode) pkgs.push(`${nodePackage()}@22`);
     log(`installing ${pkgs.join(' and ')} into ${dir} (once) ...`);
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel', 'error', '--engine-strict=false', ...pkgs], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel', 'error', '--engine-strict=false', ...pkgs], {
+      cwd: dir,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     if (r.status !== 0) die(`npm install in ${dir} failed`);
   }
   const node = needNode ? nodeBin : process.execPath;
@@ -219,7 +272,11 @@ function stdioCommand(o) {
 }
 
 async function gateway(args, stateDir, policy) {
-  const p = startProcess([process.execPath, bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--pin', 'off', '--transport', 'http', '--port', '0', ...args], {}, 'toolgate');
+  const p = startProcess(
+    [process.execPath, bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--pin', 'off', '--transport', 'http', '--port', '0', ...args],
+    {},
+    'toolgate',
+  );
   const m = await waitFor(p, /toolgate listening on (http:\/\/\S+)/);
   return m[1];
 }
@@ -305,7 +362,11 @@ async function main() {
     const url = await httpServer(o);
     targets.push({ key: 'direct', label: 'direct', url });
     if (o.pairs.includes('http-http')) {
-      targets.push({ key: 'http-http', label: 'toolgate HTTP->HTTP', url: await gateway(['--upstream', url, '--upstream-transport', 'http'], stateDir, policy) });
+      targets.push({
+        key: 'http-http',
+        label: 'toolgate HTTP->HTTP',
+        url: await gateway(['--upstream', url, '--upstream-transport', 'http'], stateDir, policy),
+      });
     }
     const stdio = stdioCommand(o);
     if (o.pairs.includes('http-stdio')) {
@@ -348,7 +409,12 @@ async function main() {
   if (o.json) {
     const out = {
       conformance: o.conformanceVersion,
-      targets: targets.map((t) => ({ target: t.label, url: t.url, ...tally(t.results), scenarios: Object.fromEntries([...t.results].map(([k, v]) => [k, v.status])) })),
+      targets: targets.map((t) => ({
+        target: t.label,
+        url: t.url,
+        ...tally(t.results),
+        scenarios: Object.fromEntries([...t.results].map(([k, v]) => [k, v.status])),
+      })),
       gatewayAddedFailures: added,
       passOnlyThroughGateway: fixed,
     };
@@ -360,9 +426,33 @@ async function main() {
     const line = (first, rest) => first.padEnd(w) + rest.map((r) => r.padEnd(cw)).join('');
     process.stdout.write(`\nMCP conformance suite ${o.conformanceVersion}, server scenarios${o.specVersion ? ` (spec ${o.specVersion})` : ''}\n\n`);
     process.stdout.write(line('scenario', cols) + '\n');
-    for (const s of scenarios) process.stdout.write(line(s, targets.map((t) => t.results.get(s)?.status ?? '-')) + '\n');
-    process.stdout.write('\n' + line('scenarios passed/failed', targets.map((t) => { const x = tally(t.results); return `${x.scenariosPassed}/${x.scenariosFailed}`; })) + '\n');
-    process.stdout.write(line('checks passed/failed', targets.map((t) => { const x = tally(t.results); return `${x.checksPassed}/${x.checksFailed}`; })) + '\n\n');
+    for (const s of scenarios)
+      process.stdout.write(
+        line(
+          s,
+          targets.map((t) => t.results.get(s)?.status ?? '-'),
+        ) + '\n',
+      );
+    process.stdout.write(
+      '\n' +
+        line(
+          'scenarios passed/failed',
+          targets.map((t) => {
+            const x = tally(t.results);
+            return `${x.scenariosPassed}/${x.scenariosFailed}`;
+          }),
+        ) +
+        '\n',
+    );
+    process.stdout.write(
+      line(
+        'checks passed/failed',
+        targets.map((t) => {
+          const x = tally(t.results);
+          return `${x.checksPassed}/${x.checksFailed}`;
+        }),
+      ) + '\n\n',
+    );
     if (added.length === 0) process.stdout.write('gateway-added failures: none\n');
     else {
       process.stdout.write(`gateway-added failures: ${added.length}\n`);

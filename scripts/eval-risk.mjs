@@ -28,7 +28,10 @@ const files = args.filter((a) => !a.startsWith('--'));
 
 function load(path) {
   const paths = statSync(path).isDirectory()
-    ? readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f))
+    ? readdirSync(path)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => join(path, f))
     : [path];
   const tools = [];
   for (const p of paths) {
@@ -53,7 +56,10 @@ function evaluate(title, tools) {
     matrix[t.label][category]++;
     total++;
     if (category === t.label) agree++;
-    else misses.push(`${t.label.padEnd(11)} → ${category.padEnd(11)} ${risk.padEnd(8)} ${t.name}: ${(t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)}  [${reasons[0] ?? ''}]`);
+    else
+      misses.push(
+        `${t.label.padEnd(11)} → ${category.padEnd(11)} ${risk.padEnd(8)} ${t.name}: ${(t.description ?? '').replace(/\s+/g, ' ').slice(0, 60)}  [${reasons[0] ?? ''}]`,
+      );
     if (HIGH.has(t.label)) {
       high++;
       if (PERMISSIVE.has(category)) understated++;
@@ -86,7 +92,9 @@ function evaluate(title, tools) {
 if (files.length > 0) {
   for (const f of files) evaluate(f, load(f));
 } else {
-  const shared = [join(root, '..', 'shared', 'data', 'risk-labels-dev.json'), join(root, '..', '..', 'shared', 'data', 'risk-labels-dev.json')].find(existsSync);
+  const shared = [join(root, '..', 'shared', 'data', 'risk-labels-dev.json'), join(root, '..', '..', 'shared', 'data', 'risk-labels-dev.json')].find(
+    existsSync,
+  );
   if (shared) evaluate(`shared development labels (${shared})`, load(shared));
   else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
   evaluate('set A: development, once held out (data/risk-heldout/set-a)', load(join(root, 'data', 'risk-heldout', 'set-a')));
@@ -101,8 +109,7 @@ if (files.length > 0) {
   evaluate('set J: development, once held out (data/risk-heldout/set-j)', load(join(root, 'data', 'risk-heldout', 'set-j')));
   const heldout = evaluate('set K: held out (data/risk-heldout/set-k)', load(join(root, 'data', 'risk-heldout', 'set-k')));
   // The targets of issue 23 for the held-out set.
-  const ok =
-    heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
+  const ok = heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
   console.log(`held-out targets (no Destructive/Financial as Read, <=3% understated, >=95% agreement): ${ok ? 'met' : 'NOT met'}`);
   if (check && !ok) process.exitCode = 1;
 }

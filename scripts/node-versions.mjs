@@ -39,7 +39,10 @@ function ensureNode(major) {
     if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{ "private": true }\n');
     log(`installing ${nodePackage()}@${major} into ${dir} (once) ...`);
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', '--engine-strict=false', `${nodePackage()}@${major}`], { cwd: dir, stdio: 'inherit' });
+    const r = spawnSync(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', '--engine-strict=false', `${nodePackage()}@${major}`], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error(`npm install ${nodePackage()}@${major} failed`);
   }
   return bin;
@@ -76,7 +79,9 @@ tests.sort();
 const memo = new Map();
 const runnable = tests.filter((t) => !loadsNative(t, memo));
 const skipped = tests.filter((t) => loadsNative(t, memo));
-log(`unit tests: ${runnable.length} of ${tests.length} files run under each Node; left out (they load better-sqlite3, built for Node ${process.versions.node}):`);
+log(
+  `unit tests: ${runnable.length} of ${tests.length} files run under each Node; left out (they load better-sqlite3, built for Node ${process.versions.node}):`,
+);
 for (const t of skipped) log(`  ${relative(root, t)}`);
 
 let failed = 0;

@@ -57,7 +57,11 @@ await build({
   const ts = (await import('typescript')).default;
   for (const name of ['index', 'api']) {
     const source = readFileSync(new URL(`../src/lib/${name}.ts`, import.meta.url), 'utf8');
-    const out = ts.transpileDeclaration(source, { fileName: `${name}.ts`, reportDiagnostics: true, compilerOptions: { strict: true, module: ts.ModuleKind.NodeNext } });
+    const out = ts.transpileDeclaration(source, {
+      fileName: `${name}.ts`,
+      reportDiagnostics: true,
+      compilerOptions: { strict: true, module: ts.ModuleKind.NodeNext },
+    });
     const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     if (problems.length > 0) throw new Error(`src/lib/${name}.ts: declarations need explicit types:\n${problems.join('\n')}`);
     writeFileSync(dist(`bundle/lib/${name}.d.ts`), out.outputText);

@@ -17,7 +17,10 @@ const run = (args, env = process.env) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-if (!existsSync(new URL('../node_modules/typescript/package.json', import.meta.url)) || !existsSync(new URL('../node_modules/esbuild/package.json', import.meta.url))) {
+if (
+  !existsSync(new URL('../node_modules/typescript/package.json', import.meta.url)) ||
+  !existsSync(new URL('../node_modules/esbuild/package.json', import.meta.url))
+) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|location|prefix)$/i.test(k)));
   run(['install', '--include=dev', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--location=project'], env);
 }

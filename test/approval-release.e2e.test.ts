@@ -96,7 +96,11 @@ test('approved after the policy changed to hide the tool: decided again at relea
     const res = await held;
     assert.equal(res.isError, true);
     assert.match(textOf(res), /hidden by policy/);
-    assert.deepEqual(refunds(log).map((c) => c.args.amount), [500], 'the approved call never ran');
+    assert.deepEqual(
+      refunds(log).map((c) => c.args.amount),
+      [500],
+      'the approved call never ran',
+    );
     const approved = await waitForEvent(stateDir, (e) => e.type === 'approval_approved');
     assert.equal(approved.decided_by, 'finance-lead');
     assert.equal(approved.approver_verified, false, 'a name given with --as is declared, not proven');
@@ -111,7 +115,9 @@ test('an approver proven by its own grant token on the approval API: it decides 
   const token = (await cli(stateDir, 'grant', 'create', 'finance-lead')).trim();
   assert.match(token, /^tg_/);
   const adminKey = 'approvals-admin-key-0123456789';
-  const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--admin-key', adminKey, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--admin-key', adminKey, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const { client } = await connectClient(policy, stateDir, coercingServer(log));
   try {
     let out = '';
@@ -121,7 +127,12 @@ test('an approver proven by its own grant token on the approval API: it decides 
     assert.ok(base, out);
     const held = client.callTool({ name: 'create_refund', arguments: { amount: 50000 } });
     const req = await pending(stateDir);
-    const decide = (body: unknown) => fetch(`${base}/api/approvals/${req.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const decide = (body: unknown) =>
+      fetch(`${base}/api/approvals/${req.id}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const impersonating = await decide({ by: 'ceo' });
     assert.equal(impersonating.status, 403, 'a grant token decides as its own name only');
     const ok = await decide({ reason: 'checked the order' });

@@ -80,8 +80,13 @@ test('retry model: refused at once with an apr_ id -> approved from the CLI -> t
   }
   const events = readEvents(stateDir);
   const types = new Set(events.map((e) => e.type));
-  for (const t of ['approval_requested', 'approval_reused', 'approval_approved', 'approval_denied', 'approval_expired', 'approval_consumed']) assert.ok(types.has(t), `${t} in the event log`);
-  assert.equal(events.filter((e) => e.type === 'tool_call' && e.tool === 'create_charge' && e.decision === 'allowed' && e.stage === undefined).length, 1, 'one execution');
+  for (const t of ['approval_requested', 'approval_reused', 'approval_approved', 'approval_denied', 'approval_expired', 'approval_consumed'])
+    assert.ok(types.has(t), `${t} in the event log`);
+  assert.equal(
+    events.filter((e) => e.type === 'tool_call' && e.tool === 'create_charge' && e.decision === 'allowed' && e.stage === undefined).length,
+    1,
+    'one execution',
+  );
 });
 
 test('retry model: a failed upstream call gives the approval back (the identical retry may pass again)', async () => {
@@ -119,7 +124,14 @@ test('exactly once across two gateway processes on one state dir, with concurren
     const { id } = await refusal(a.client, 'create_charge', args);
     assert.equal((await refusal(b.client, 'create_charge', args)).id, id, 'the other gateway shares the request');
     assert.equal((await toolgate('approvals', 'approve', id, '--state-dir', stateDir)).code, 0);
-    const attempts = [a.client, b.client].flatMap((c) => Array.from({ length: 6 }, () => c.callTool({ name: 'create_charge', arguments: args }).then((r) => textOf(r), (err: unknown) => (err instanceof McpError && err.code === -32003 ? 'refused' : `error: ${String(err)}`))));
+    const attempts = [a.client, b.client].flatMap((c) =>
+      Array.from({ length: 6 }, () =>
+        c.callTool({ name: 'create_charge', arguments: args }).then(
+          (r) => textOf(r),
+          (err: unknown) => (err instanceof McpError && err.code === -32003 ? 'refused' : `error: ${String(err)}`),
+        ),
+      ),
+    );
     const results = await Promise.all(attempts);
     assert.equal(results.filter((r) => r === 'Charged 7.00 EUR.').length, 1, results.join('\n'));
     assert.equal(results.filter((r) => r === 'refused').length, 11, results.join('\n'));
@@ -144,7 +156,14 @@ test('exactly once across two gateway processes on Redis (--state-dsn), with con
     assert.equal((await refusal(b.client, 'create_charge', args)).id, id, 'the other instance shares the request');
     const ok = await toolgate('approvals', 'approve', id, ...redis);
     assert.equal(ok.code, 0, ok.stderr);
-    const attempts = [a.client, b.client].flatMap((c) => Array.from({ length: 6 }, () => c.callTool({ name: 'create_charge', arguments: args }).then((r) => textOf(r), (err: unknown) => (err instanceof McpError && err.code === -32003 ? 'refused' : `error: ${String(err)}`))));
+    const attempts = [a.client, b.client].flatMap((c) =>
+      Array.from({ length: 6 }, () =>
+        c.callTool({ name: 'create_charge', arguments: args }).then(
+          (r) => textOf(r),
+          (err: unknown) => (err instanceof McpError && err.code === -32003 ? 'refused' : `error: ${String(err)}`),
+        ),
+      ),
+    );
     const results = await Promise.all(attempts);
     assert.equal(results.filter((r) => r === 'Charged 3.00 GBP.').length, 1, results.join('\n'));
     assert.equal(results.filter((r) => r === 'refused').length, 11, results.join('\n'));
@@ -219,17 +238,26 @@ async function adminUrl(transport: { stderr: import('node:stream').Stream | null
 
 test("Intercept's admin API (--enable-admin-api, loopback only): pending, pending/ID, approve/ID, deny/ID; the approved retry passes once", async () => {
   const { policy, stateDir } = writePolicy(POLICY);
-  const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--enable-admin-api', '--admin-addr', '127.0.0.1:0'] });
+  const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], {
+    extra: ['--enable-admin-api', '--admin-addr', '127.0.0.1:0'],
+  });
   const base = await adminUrl(transport);
   try {
     const args = { amount: 1200, currency: 'usd' };
     const { id } = await refusal(client, 'create_charge', args);
     const pending = (await (await fetch(`${base}/pending`)).json()) as { approvals: Array<{ id: string }> };
-    assert.deepEqual(pending.approvals.map((a) => a.id), [id]);
+    assert.deepEqual(
+      pending.approvals.map((a) => a.id),
+      [id],
+    );
     assert.equal(((await (await fetch(`${base}/pending/${id}`)).json()) as { approval: { tool: string } }).approval.tool, 'create_charge');
     assert.equal((await fetch(`${base}/pending/apr_ffffffffffffffff`)).status, 404);
     assert.equal((await fetch(`${base}/approve/${id}`)).status, 405, 'GET cannot approve');
-    assert.equal((await fetch(`${base}/approve/${id}`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status, 403, 'a browser page cannot approve');
+    assert.equal(
+      (await fetch(`${base}/approve/${id}`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status,
+      403,
+      'a browser page cannot approve',
+    );
     const ok = await fetch(`${base}/approve/${id}`, { method: 'POST', body: JSON.stringify({ reason: 'fine', by: 'ops' }) });
     assert.equal(ok.status, 200);
     assert.equal((await fetch(`${base}/approve/${id}`, { method: 'POST' })).status, 409, 'decided once');
@@ -273,7 +301,9 @@ test('approval webhooks: signed POST on approval_requested, verified by a real r
     const { policy, stateDir, dir } = writePolicy(hooked(`http://127.0.0.1:${port}/hook`));
     const secretFile = join(dir, 'webhook.secret');
     writeFileSync(secretFile, `${secret}\n`);
-    const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], { extra: ['--approval-webhook-secret-file', secretFile] });
+    const { client, transport } = await connectClient(policy, stateDir, [process.execPath, demoServer], {
+      extra: ['--approval-webhook-secret-file', secretFile],
+    });
     let stderr = '';
     (transport.stderr as unknown as NodeJS.ReadableStream).on('data', (c: Buffer) => (stderr += c.toString()));
     try {
@@ -298,7 +328,10 @@ test('approval webhooks: signed POST on approval_requested, verified by a real r
     try {
       await refusal(c2.client, 'create_charge', { amount: 2, currency: 'usd' });
       for (let i = 0; i < 400 && !readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'); i++) await new Promise((r) => setTimeout(r, 25));
-      assert.ok(readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'), 'the failed delivery is recorded');
+      assert.ok(
+        readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'),
+        'the failed delivery is recorded',
+      );
     } finally {
       await c2.client.close();
     }

@@ -20,7 +20,6 @@ version: "1"
 tools:
 ${bigChargesNeedApproval(`timeout: ${timeout}${extra}`)}`;
 
-
 async function toolgate(stateDir: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const r = await run(process.execPath, [bin, ...args, '--state-dir', stateDir]);
@@ -33,7 +32,11 @@ async function toolgate(stateDir: string, ...args: string[]): Promise<{ stdout: 
 
 async function approvals(stateDir: string, ...args: string[]): Promise<Array<Record<string, any>>> {
   const r = await toolgate(stateDir, 'approvals', 'list', '--json', ...args);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 }
 
 async function waitPending(stateDir: string, timeoutMs = 10_000): Promise<Record<string, any>> {
@@ -46,9 +49,12 @@ async function waitPending(stateDir: string, timeoutMs = 10_000): Promise<Record
   throw new Error('no pending approval appeared');
 }
 
-
 async function connect(policy: string, stateDir: string, extra: string[] = [], capabilities: Record<string, unknown> = {}, setup?: (c: Client) => void) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra), stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra),
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'e2e-approval', version: '1.0.0' }, { capabilities });
   setup?.(client);
   await client.connect(transport);
@@ -87,7 +93,10 @@ describe('require approval through the built binary', () => {
       await client.close();
     }
     const events = readEvents(stateDir).filter((e) => e.approval_id !== undefined);
-    assert.deepEqual(events.map((e) => e.type), ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call'],
+    );
     assert.ok(events.every((e) => e.identity === 'agent-7'));
     assert.equal(events[1]!.decided_by, 'finance-lead');
     assert.equal(events[3]!.decision, 'allowed');
@@ -104,7 +113,10 @@ describe('require approval through the built binary', () => {
       assert.equal(no.code, 0, no.stderr);
       const result = await big;
       assert.equal(result.isError, true);
-      assert.equal(textOf(result), `${PREFIX} Charges over $10.00 need a human: call to "create_charge" was denied by bob: not this customer (approval ${req.id})`);
+      assert.equal(
+        textOf(result),
+        `${PREFIX} Charges over $10.00 need a human: call to "create_charge" was denied by bob: not this customer (approval ${req.id})`,
+      );
     } finally {
       await client.close();
     }
@@ -118,7 +130,10 @@ describe('require approval through the built binary', () => {
       const result = await client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } });
       assert.ok(Date.now() - t0 >= 1900);
       assert.equal(result.isError, true);
-      assert.match(textOf(result), /^\[TOOLGATE POLICY DENIED\] Charges over \$10\.00 need a human: call to "create_charge" needed approval and none came within 2s; denied \(approval apr_[0-9a-f]{16}\)$/);
+      assert.match(
+        textOf(result),
+        /^\[TOOLGATE POLICY DENIED\] Charges over \$10\.00 need a human: call to "create_charge" needed approval and none came within 2s; denied \(approval apr_[0-9a-f]{16}\)$/,
+      );
       const [rec] = await approvals(stateDir);
       assert.equal(rec!.status, 'expired');
       const late = await toolgate(stateDir, 'approvals', 'approve', rec!.id);
@@ -221,7 +236,11 @@ describe('grants and the stdio identity through the built binary', () => {
     const { policy, stateDir } = writePolicy('version: "1"\ndefault: deny\ntools:\n  get_weather: {}\n');
     const created = await toolgate(stateDir, 'grant', 'create', 'alice', '--policy', policy);
     assert.equal(created.code, 0, created.stderr);
-    const transport = new StdioClientTransport({ command: process.execPath, args: [bin, '--state-dir', stateDir, '--identity', 'alice', '--log-level', 'warn', '--', process.execPath, demoServer], stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, '--state-dir', stateDir, '--identity', 'alice', '--log-level', 'warn', '--', process.execPath, demoServer],
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'e2e', version: '1' }, { capabilities: {} });
     await client.connect(transport);
     try {
@@ -231,7 +250,18 @@ describe('grants and the stdio identity through the built binary', () => {
       await client.close();
     }
     writeFileSync(join(stateDir, '..', 'other.yaml'), 'version: "1"\n');
-    const gw = new RawGateway([bin, '-c', join(stateDir, '..', 'other.yaml'), '--state-dir', stateDir, '--identity', 'alice', '--', process.execPath, demoServer]);
+    const gw = new RawGateway([
+      bin,
+      '-c',
+      join(stateDir, '..', 'other.yaml'),
+      '--state-dir',
+      stateDir,
+      '--identity',
+      'alice',
+      '--',
+      process.execPath,
+      demoServer,
+    ]);
     assert.notEqual((await gw.exited).code, 0);
     assert.match(gw.stderr, /has a grant for policy/);
   });

@@ -122,7 +122,10 @@ describe('audit log through the gateway binary', () => {
     // query and export.
     const q = await toolgate(['audit', 'query', '--state-dir', stateDir, '--decision', 'denied', '--json']);
     assert.equal(q.code, 0, q.stderr);
-    const qs = q.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const qs = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.deepEqual(qs.map((r) => r.tool).sort(), ['create_charge', 'delete_customer']);
     const qt = await toolgate(['audit', 'query', '--state-dir', stateDir, '--since', '1h', '--tool', 'echo']);
     assert.equal(qt.stdout.trim().split('\n').length, 8);
@@ -144,14 +147,22 @@ describe('audit log through the gateway binary', () => {
     };
     const cases: Array<[string, string, RegExp]> = [
       ['changed', `UPDATE audit_records SET decision = 'allowed' WHERE seq = ${denied.seq}`, new RegExp(`changed: record #${denied.n} `)],
-      ['deleted', `DELETE FROM audit_records WHERE seq = ${echo[1]!.seq}`, new RegExp(`deleted: record #${echo[1]!.n} of instance \\S+ is missing before record #${echo[2]!.n}`)],
+      [
+        'deleted',
+        `DELETE FROM audit_records WHERE seq = ${echo[1]!.seq}`,
+        new RegExp(`deleted: record #${echo[1]!.n} of instance \\S+ is missing before record #${echo[2]!.n}`),
+      ],
       [
         'inserted',
         `DROP INDEX IF EXISTS audit_records_chain; INSERT INTO audit_records (instance, n, ts_ms, ts, kind, tool, decision, alg, prev_hash, hash)
            SELECT instance, n, ts_ms, ts, kind, 'delete_customer', 'allowed', alg, prev_hash, hash FROM audit_records WHERE seq = ${echo[3]!.seq}`,
         new RegExp(`inserted: record #${echo[3]!.n} `),
       ],
-      ['reordered', `UPDATE audit_records SET seq = -1 WHERE seq = ${echo[1]!.seq}; UPDATE audit_records SET seq = ${echo[1]!.seq} WHERE seq = ${echo[2]!.seq}; UPDATE audit_records SET seq = ${echo[2]!.seq} WHERE seq = -1;`, new RegExp(`reordered: record #${echo[2]!.n} `)],
+      [
+        'reordered',
+        `UPDATE audit_records SET seq = -1 WHERE seq = ${echo[1]!.seq}; UPDATE audit_records SET seq = ${echo[1]!.seq} WHERE seq = ${echo[2]!.seq}; UPDATE audit_records SET seq = ${echo[2]!.seq} WHERE seq = -1;`,
+        new RegExp(`reordered: record #${echo[2]!.n} `),
+      ],
     ];
     for (const [name, sql, expected] of cases) {
       tamper(stateDir, sql);
@@ -188,7 +199,10 @@ describe('audit log through the gateway binary', () => {
     assert.equal(pr.code, 0, pr.stderr);
     assert.match(pr.stdout, /pruned 4 record\(s\)/);
     const left = rows(stateDir);
-    assert.deepEqual(left.map((r) => r.kind), ['checkpoint']);
+    assert.deepEqual(
+      left.map((r) => r.kind),
+      ['checkpoint'],
+    );
     const after = await toolgate(['audit', 'verify', '--state-dir', stateDir, '--hmac-key-file', keyFile]);
     assert.equal(after.code, 0, after.stdout);
   });
@@ -219,7 +233,10 @@ describe('audit log through the gateway binary', () => {
     assert.equal(s.totals.calls, 5);
     assert.equal(s.totals.denied, 4);
     assert.equal(s.totals.deny_rate, 0.8);
-    assert.equal(s.calls_per_minute.reduce((n: number, m: any) => n + m.calls, 0), 5);
+    assert.equal(
+      s.calls_per_minute.reduce((n: number, m: any) => n + m.calls, 0),
+      5,
+    );
     assert.deepEqual(s.top_deny_rules[0], { rule: 'tools/delete_customer/rules/0', count: 3 });
     assert.equal(s.recent_denials.length, 4);
     const times = s.recent_denials.map((d: any) => d.ts);
@@ -251,7 +268,11 @@ describe('audit log through the gateway binary', () => {
     // 5 records: the denied call's decision; each forwarded call's decision and outcome.
     assert.equal(q.stdout.trim().split('\n').length, 5, `one line per record: ${q.stdout}`);
     assert.match(v.stdout, /changed: record/, 'positive control: verify names the record whose tool name is printed');
-    for (const [name, out] of [['query', q.stdout], ['status', st.stdout], ['verify', v.stdout]] as const) {
+    for (const [name, out] of [
+      ['query', q.stdout],
+      ['status', st.stdout],
+      ['verify', v.stdout],
+    ] as const) {
       assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${name} printed a control character: ${JSON.stringify(out)}`);
     }
     assert.ok(q.stdout.includes('delete_customer\\x0d\\x1b[2K\\x1b[32mallowed'), q.stdout);
@@ -288,9 +309,19 @@ describe('audit log through the gateway binary', () => {
     await next.close();
     const q = await toolgate(['audit', 'query', '--state-dir', stateDir, '--json']);
     assert.equal(q.code, 0, q.stderr);
-    const recs = q.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const recs = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const calls = recs.filter((r) => r.tool === 'slow');
-    assert.deepEqual(calls.map((r) => [r.kind, r.decision, r.outcome]), [['decision', 'allowed', undefined], ['outcome', 'allowed', 'unknown']], JSON.stringify(calls));
+    assert.deepEqual(
+      calls.map((r) => [r.kind, r.decision, r.outcome]),
+      [
+        ['decision', 'allowed', undefined],
+        ['outcome', 'allowed', 'unknown'],
+      ],
+      JSON.stringify(calls),
+    );
     const [decision, unknown] = calls;
     assert.equal(decision.request_id, 'inflight');
     assert.equal(unknown.request_id, 'inflight');
@@ -299,7 +330,10 @@ describe('audit log through the gateway binary', () => {
     assert.equal(unknown.data.event_instance, decision.instance, 'the record names the instance that died');
     assert.notEqual(unknown.instance, decision.instance, 'written by the next gateway, in its own chain');
     // Positive control: the call that was answered has exactly one outcome, and it is ok.
-    assert.deepEqual(recs.filter((r) => r.tool === 'quick' && r.kind === 'outcome').map((r) => r.outcome), ['ok']);
+    assert.deepEqual(
+      recs.filter((r) => r.tool === 'quick' && r.kind === 'outcome').map((r) => r.outcome),
+      ['ok'],
+    );
     const v = await toolgate(['audit', 'verify', '--state-dir', stateDir]);
     assert.equal(v.code, 0, v.stdout);
     // Looked at once: a third start adds no second unknown outcome.
@@ -330,9 +364,15 @@ describe('audit log through the gateway binary', () => {
       const clean = await verify();
       assert.equal(clean.code, 0, clean.stdout);
       assert.match(clean.stdout, /2 chain head\(s\) checked against signed checkpoints/);
-      const cps = readFileSync(join(stateDir, 'audit-checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const cps = readFileSync(join(stateDir, 'audit-checkpoints.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.equal(cps[0].alg, keyed ? 'hmac-sha256' : 'sha256');
-      assert.ok(readEvents(stateDir).some((e) => e.type === 'audit_checkpoint'), 'the event log has them too');
+      assert.ok(
+        readEvents(stateDir).some((e) => e.type === 'audit_checkpoint'),
+        'the event log has them too',
+      );
 
       const snapshot = rows(stateDir);
       const [a, b] = [...new Set(snapshot.map((r) => r.instance))];
@@ -346,8 +386,16 @@ describe('audit log through the gateway binary', () => {
         db.close();
       };
       const cases: Array<[string, () => void, RegExp]> = [
-        ['the last two records', () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${b}' AND n >= ${lastOfB.n - 1}`), new RegExp(`truncated: the chain of instance ${b} was cut short: records #${lastOfB.n - 1}..#${lastOfB.n} are missing at its end`)],
-        ['a whole chain', () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${a}'`), new RegExp(`truncated: the whole chain of instance ${a} is missing`)],
+        [
+          'the last two records',
+          () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${b}' AND n >= ${lastOfB.n - 1}`),
+          new RegExp(`truncated: the chain of instance ${b} was cut short: records #${lastOfB.n - 1}..#${lastOfB.n} are missing at its end`),
+        ],
+        [
+          'a whole chain',
+          () => tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${a}'`),
+          new RegExp(`truncated: the whole chain of instance ${a} is missing`),
+        ],
         ['every row', () => tamper(stateDir, 'DELETE FROM audit_records'), /FAILED: 2 problem/],
       ];
       for (const [name, cut, expected] of cases) {
@@ -360,7 +408,13 @@ describe('audit log through the gateway binary', () => {
       }
       // Truncating the log and the checkpoint file together still leaves the event log's copy.
       tamper(stateDir, `DELETE FROM audit_records WHERE instance = '${b}' AND n = ${lastOfB.n}`);
-      writeFileSync(join(stateDir, 'audit-checkpoints.jsonl'), cps.filter((c) => c.instance !== b).map((c) => JSON.stringify(c) + '\n').join(''));
+      writeFileSync(
+        join(stateDir, 'audit-checkpoints.jsonl'),
+        cps
+          .filter((c) => c.instance !== b)
+          .map((c) => JSON.stringify(c) + '\n')
+          .join(''),
+      );
       assert.match((await verify()).stdout, /truncated: the chain of instance \S+ was cut short/);
       restore();
       // A checkpoint made up without the key is refused when the key is given.
@@ -399,17 +453,30 @@ tools:
     const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
     await g.initialize();
     // Allowed (arguments captured in the audit log), and held for approval (arguments shown to the approver).
-    g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get_weather', arguments: { city: secrets.join(' | '), list: secrets, headers: { note: secrets[0] } } } });
+    g.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'get_weather', arguments: { city: secrets.join(' | '), list: secrets, headers: { note: secrets[0] } } },
+    });
     await g.response(1);
     g.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: secrets.join('\n'), parts: secrets } } });
     let pending: Array<Record<string, any>> = [];
     while (pending.length === 0) {
       const l = await toolgate(['approvals', 'list', '--pending', '--json', '--state-dir', stateDir]);
-      pending = l.stdout.trim().split('\n').filter(Boolean).map((x) => JSON.parse(x));
+      pending = l.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => JSON.parse(x));
     }
-    const listed = (await toolgate(['approvals', 'list', '--state-dir', stateDir])).stdout + (await toolgate(['approvals', 'show', pending[0]!.id, '--state-dir', stateDir])).stdout;
+    const listed =
+      (await toolgate(['approvals', 'list', '--state-dir', stateDir])).stdout +
+      (await toolgate(['approvals', 'show', pending[0]!.id, '--state-dir', stateDir])).stdout;
     // The approval HTTP API (the dashboard's approvals come from it too).
-    const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--port', '0', '--admin-key', 'an-admin-key-of-16+chars'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', stateDir, '--port', '0', '--admin-key', 'an-admin-key-of-16+chars'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let apiBody = '';
     try {
       const port = await new Promise<string>((resolve, reject) => {
@@ -437,7 +504,11 @@ tools:
     assert.match(apiBody, /REDACTED:jwt/);
     assert.match(query, /REDACTED:connection_string/);
     for (const { kind, secret } of SECRET_SAMPLES) {
-      for (const [where, text] of [['approvals list/show', listed], ['approval API', apiBody], ['audit query', query]] as const) {
+      for (const [where, text] of [
+        ['approvals list/show', listed],
+        ['approval API', apiBody],
+        ['audit query', query],
+      ] as const) {
         assert.equal(leaks(text, secret), undefined, `${kind} shown by ${where}`);
       }
       for (let i = 0; i + 8 <= secret.length; i += 4) {

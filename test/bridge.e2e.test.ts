@@ -76,7 +76,12 @@ async function v1(transport: StdioV1 | HttpV1): Promise<Peer> {
   cleanups.push(() => client.close());
   const raw: Peer['raw'] = [];
   record(transport as never, raw);
-  return { asked, raw, list: async () => (await client.listTools()).tools.map((t) => t.name), call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown> };
+  return {
+    asked,
+    raw,
+    list: async () => (await client.listTools()).tools.map((t) => t.name),
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>,
+  };
 }
 
 async function v2(transport: StdioV2 | HttpV2): Promise<Peer> {
@@ -90,11 +95,22 @@ async function v2(transport: StdioV2 | HttpV2): Promise<Peer> {
   cleanups.push(() => client.close());
   const raw: Peer['raw'] = [];
   record(transport as never, raw);
-  return { asked, raw, list: async () => (await client.listTools()).tools.map((t) => t.name), call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown> };
+  return {
+    asked,
+    raw,
+    list: async () => (await client.listTools()).tools.map((t) => t.name),
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>,
+  };
 }
 
 function serverLog(path: string): Array<Record<string, any>> {
-  return existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, any>)
+    : [];
 }
 
 async function auditedCalls(stateDir: string, n: number): Promise<Array<Record<string, any>>> {
@@ -121,7 +137,7 @@ async function exercise(peer: Peer, stateDir: string): Promise<void> {
 
   const asked = await peer.call('transfer', { amount: 40 });
   assert.equal(textOf(asked), 'transferred 40');
-  assert.deepEqual(peer.asked, ['Transfer 40?'], 'the client answered the server\'s question');
+  assert.deepEqual(peer.asked, ['Transfer 40?'], "the client answered the server's question");
 
   const calls = await auditedCalls(stateDir, 4);
   const summary = calls.map((e) => `${e.tool}:${e.decision}`).sort();
@@ -147,7 +163,11 @@ describe('a 2025 client in front of a server that accepts only 2026-07-28', () =
       assert.equal(m.params._meta['io.modelcontextprotocol/protocolVersion'], V);
       assert.deepEqual(m.params._meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: { form: {} } });
     }
-    assert.deepEqual(calls.map((m) => `${m.params.name}:${m.params.requestState ?? '-'}`), ['echo:-', 'transfer:-', 'transfer:srv:40'], 'denied calls never reach the server; the retry carries the server\'s requestState');
+    assert.deepEqual(
+      calls.map((m) => `${m.params.name}:${m.params.requestState ?? '-'}`),
+      ['echo:-', 'transfer:-', 'transfer:srv:40'],
+      "denied calls never reach the server; the retry carries the server's requestState",
+    );
     assert.deepEqual(calls[2]!.params.inputResponses, { confirm: { action: 'accept', content: { ok: true } } });
     // The 2025 shapes: no resultType on the client's side.
     for (const m of peer.raw.filter((x) => 'result' in x)) assert.equal((m.result as Record<string, unknown>).resultType, undefined, JSON.stringify(m));
@@ -172,7 +192,11 @@ describe('a 2025 client in front of a server that accepts only 2026-07-28', () =
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port), SERVER_LOG: log });
     cleanups.push(() => srv.stop());
     await srv.waitFor(/listening on port/);
-    const transport = new StdioV1({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-protocol', V], stderr: 'pipe' });
+    const transport = new StdioV1({
+      command: process.execPath,
+      args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-protocol', V],
+      stderr: 'pipe',
+    });
     const peer = await v1(transport);
     await exercise(peer, stateDir);
     assert.equal(serverLog(log).filter((m) => m.method === 'initialize').length, 0);
@@ -180,7 +204,26 @@ describe('a 2025 client in front of a server that accepts only 2026-07-28', () =
 
   test('--upstream-protocol 2025: no bridge; the refusal names the versions of both sides', async () => {
     const { policy, stateDir } = writePolicy(policyText);
-    const transport = new StdioV1({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream-protocol', '2025', '--', process.execPath, server2026, '--serve', 'stdio'], stderr: 'pipe' });
+    const transport = new StdioV1({
+      command: process.execPath,
+      args: [
+        bin,
+        '-c',
+        policy,
+        '--state-dir',
+        stateDir,
+        '--log-level',
+        'warn',
+        '--upstream-protocol',
+        '2025',
+        '--',
+        process.execPath,
+        server2026,
+        '--serve',
+        'stdio',
+      ],
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'e2e-v1', version: '1.0.0' }, { capabilities: {} });
     cleanups.push(() => client.close());
     await assert.rejects(client.connect(transport), /2026-07-28/);
@@ -199,7 +242,11 @@ describe('a 2026-07-28 client in front of a server of the 2025 line only', () =>
     });
     const peer = await v2(transport);
     await exercise(peer, stateDir);
-    assert.deepEqual(serverLog(log).map((m) => `${m.name}:${JSON.stringify(m.args)}`), ['echo:{"text":"across the bridge"}', 'transfer:{"amount":40}'], 'denied calls never reach the server; the call asking for input ran once');
+    assert.deepEqual(
+      serverLog(log).map((m) => `${m.name}:${JSON.stringify(m.args)}`),
+      ['echo:{"text":"across the bridge"}', 'transfer:{"amount":40}'],
+      'denied calls never reach the server; the call asking for input ran once',
+    );
     // Every result the client read has the revision's shape.
     for (const m of peer.raw.filter((x) => 'result' in x)) {
       const r = m.result as Record<string, unknown>;

@@ -14,7 +14,11 @@ const run = promisify(execFile);
 
 async function approvals(stateDir: string): Promise<Array<{ id: string; status: string; tool: string }>> {
   const { stdout } = await run(process.execPath, [bin, 'approvals', 'list', '--json', '--state-dir', stateDir]);
-  return stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; status: string; tool: string });
+  return stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; status: string; tool: string });
 }
 
 const policyText = `version: "1"
@@ -70,7 +74,8 @@ test('denials still win: a call that a limit denies is never held', { timeout: 3
   const { policy, stateDir } = writePolicy(policyText);
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
   try {
-    for (let i = 0; i < 2; i++) assert.equal(textOf(await client.callTool({ name: 'create_charge', arguments: { amount: 100, currency: 'usd' } })), 'Charged 1.00 USD.');
+    for (let i = 0; i < 2; i++)
+      assert.equal(textOf(await client.callTool({ name: 'create_charge', arguments: { amount: 100, currency: 'usd' } })), 'Charged 1.00 USD.');
     const byLimit = await client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } }, undefined, { timeout: 10_000 });
     assert.match(textOf(byLimit), /Rate limit of 2 per hour reached/);
     assert.deepEqual(await approvals(stateDir), [], 'denied by a limit: nothing held');
@@ -111,10 +116,21 @@ tools:
   } finally {
     await client.close();
   }
-  const expected = ['approval_requested', 'approval_approved', 'approval_consumed', 'approval_requested', 'approval_denied', 'approval_requested', 'approval_expired', 'approval_requested'];
+  const expected = [
+    'approval_requested',
+    'approval_approved',
+    'approval_consumed',
+    'approval_requested',
+    'approval_denied',
+    'approval_requested',
+    'approval_expired',
+    'approval_requested',
+  ];
   let steps: string[] = [];
   for (let i = 0; i < 100 && steps.length < expected.length; i++) {
-    steps = readEvents(stateDir).filter((e) => String(e.type).startsWith('approval_')).map((e) => String(e.type));
+    steps = readEvents(stateDir)
+      .filter((e) => String(e.type).startsWith('approval_'))
+      .map((e) => String(e.type));
     if (steps.length < expected.length) await new Promise((r) => setTimeout(r, 50)); // the event sink flushes every 50 ms
   }
   assert.deepEqual(steps, expected);

@@ -20,7 +20,8 @@ tools:
         action: deny
         on_deny: "alice may not delete customers"
 `);
-  const grant = async (name: string) => (await run(process.execPath, [bin, 'grant', 'create', name, '--policy', w.policy, '--state-dir', w.stateDir])).stdout.trim();
+  const grant = async (name: string) =>
+    (await run(process.execPath, [bin, 'grant', 'create', name, '--policy', w.policy, '--state-dir', w.stateDir])).stdout.trim();
   const tokens = { alice: await grant('alice'), bob: await grant('bob') };
   const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, demoServer]);
   try {
@@ -32,7 +33,10 @@ tools:
       const [forAlice, forBob] = [await names(alice), await names(bob)];
       assert.deepEqual(forAlice, forBob, 'the same list for both callers');
       assert.ok(forAlice.includes('delete_customer'), forAlice.join(', '));
-      assert.equal(textOf(await alice.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })), '[TOOLGATE POLICY DENIED] alice may not delete customers');
+      assert.equal(
+        textOf(await alice.callTool({ name: 'delete_customer', arguments: { id: 'c1' } })),
+        '[TOOLGATE POLICY DENIED] alice may not delete customers',
+      );
       assert.equal(textOf(await bob.callTool({ name: 'delete_customer', arguments: { id: 'c2' } })), 'Customer c2 deleted.');
     } finally {
       await Promise.all([alice.close(), bob.close()]);
@@ -54,7 +58,12 @@ test('an expired grant token gets 401 with WWW-Authenticate and never reaches th
       fetch(url, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'exp', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'exp', version: '1' } },
+        }),
       });
     const before = await post();
     // Positive control, when the machine got here before the expiry: the token opens a session.

@@ -18,8 +18,14 @@ test('a tools/call without an id, for a tool the policy denies, never reaches th
     // Positive control: a request sent after it reaches the server and is answered.
     gw.send({ jsonrpc: '2.0', id: 'after', method: 'ping' });
     await gw.response('after');
-    assert.ok(serverInput(log).some((m) => m.id === 'after'), 'the later request reached the server');
-    assert.deepEqual(serverInput(log).filter((m) => m.method === 'tools/call'), []);
+    assert.ok(
+      serverInput(log).some((m) => m.id === 'after'),
+      'the later request reached the server',
+    );
+    assert.deepEqual(
+      serverInput(log).filter((m) => m.method === 'tools/call'),
+      [],
+    );
   } finally {
     await gw.close();
   }

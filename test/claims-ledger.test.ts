@@ -21,7 +21,10 @@ function ledger(): Row[] {
   for (const line of readFileSync(join(root, 'docs', 'CLAIMS.md'), 'utf8').split('\n')) {
     if (!line.startsWith('| ') || line.startsWith('| README says') || line.startsWith('| ---')) continue;
     // Cells are split on unescaped pipes; a claim keeps an escaped one (\|) as the README's table has it.
-    const cells = line.split(/(?<!\\)\|/).slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((c) => c.trim());
     assert.equal(cells.length, 4, `a ledger row has four cells: ${line}`);
     const [claim, status, file, name] = cells as [string, string, string, string];
     rows.push({ claim, status, file, name });

@@ -43,7 +43,11 @@ test('SIGHUP, SIGINT and SIGTERM sent to the gateway reach the server', async ()
     assert.equal((await gw.response(1)).result.content[0].text, 'after signals');
   } finally {
     gw.proc.kill('SIGKILL');
-    const pid = Number(serverLog(log).find((l) => l.startsWith('pid '))?.slice(4));
+    const pid = Number(
+      serverLog(log)
+        .find((l) => l.startsWith('pid '))
+        ?.slice(4),
+    );
     if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
@@ -55,7 +59,11 @@ test('the client going away ends the server: stdin closed, then SIGTERM, then SI
   const gw = new RawGateway(gatewayArgs(policy, stateDir, recordingServer(log)));
   await gw.initialize();
   await logged(log, `in ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}`);
-  const pid = Number(serverLog(log).find((l) => l.startsWith('pid '))!.slice(4));
+  const pid = Number(
+    serverLog(log)
+      .find((l) => l.startsWith('pid '))!
+      .slice(4),
+  );
   assert.ok(isAlive(pid));
 
   gw.proc.stdin.end(); // the client goes away

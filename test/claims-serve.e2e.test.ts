@@ -36,7 +36,8 @@ require('readline').createInterface({ input: process.stdin }).on('line', (line) 
 async function startServe(policy = 'version: "1"\n'): Promise<{ gw: Proc; url: string; dir: string }> {
   const dir = tempDir('toolgate-claims-serve-');
   writeFileSync(join(dir, 'open.yaml'), policy);
-  const entry = (name: string) => `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", ${JSON.stringify(NAMED_SERVER)}, ${name}]\n    policy: ./open.yaml\n`;
+  const entry = (name: string) =>
+    `  ${name}:\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", ${JSON.stringify(NAMED_SERVER)}, ${name}]\n    policy: ./open.yaml\n`;
   writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n${entry('alpha')}${entry('beta')}`);
   const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn']);
   const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
@@ -60,12 +61,19 @@ test('/mcp merges the prompts and resources of every server, and get/read reach 
         ['beta__greet', 'a greeting from beta'],
       ]);
       const got = await c.getPrompt({ name: 'beta__greet' });
-      assert.deepEqual(got.messages.map((m) => (m.content as { text: string }).text), ['hello from beta (greet)'], 'routed to beta with its own prompt name');
+      assert.deepEqual(
+        got.messages.map((m) => (m.content as { text: string }).text),
+        ['hello from beta (greet)'],
+        'routed to beta with its own prompt name',
+      );
       const resources = (await c.listResources()).resources.map((r) => r.uri).sort();
       assert.deepEqual(resources, ['mem://alpha/note', 'mem://beta/note']);
       for (const server of ['alpha', 'beta']) {
         const read = await c.readResource({ uri: `mem://${server}/note` });
-        assert.deepEqual(read.contents.map((x) => (x as { text: string }).text), [`note of ${server}`]);
+        assert.deepEqual(
+          read.contents.map((x) => (x as { text: string }).text),
+          [`note of ${server}`],
+        );
       }
     } finally {
       await c.close();
@@ -123,21 +131,28 @@ test('two servers with the same tool name never shadow each other, nor share cou
   }
 });
 
-test('every policy file is watched: an edit to a server\'s policy applies to the next call on /mcp and /mcp/<server>', async () => {
+test("every policy file is watched: an edit to a server's policy applies to the next call on /mcp and /mcp/<server>", async () => {
   const { gw, url, dir } = await startServe();
   try {
     const agg = await client(url);
     const direct = await client(`${url}/beta`);
     try {
       assert.match(textOf(await agg.callTool({ name: 'alpha__whoami', arguments: {} })), /^alpha pid/);
-      writeFileSync(join(dir, 'open.yaml'), 'version: "1"\ntools:\n  whoami:\n    rules:\n      - name: "not now"\n        action: deny\n        on_deny: "whoami is off"\n');
+      writeFileSync(
+        join(dir, 'open.yaml'),
+        'version: "1"\ntools:\n  whoami:\n    rules:\n      - name: "not now"\n        action: deny\n        on_deny: "whoami is off"\n',
+      );
       let text = '';
       for (let i = 0; i < 100 && text !== '[TOOLGATE POLICY DENIED] whoami is off'; i++) {
         text = textOf(await agg.callTool({ name: 'alpha__whoami', arguments: {} }));
         if (text !== '[TOOLGATE POLICY DENIED] whoami is off') await new Promise((r) => setTimeout(r, 100));
       }
       assert.equal(text, '[TOOLGATE POLICY DENIED] whoami is off', 'the edit applies on /mcp');
-      assert.equal(textOf(await direct.callTool({ name: 'whoami', arguments: {} })), '[TOOLGATE POLICY DENIED] whoami is off', 'and on /mcp/beta, in an open session');
+      assert.equal(
+        textOf(await direct.callTool({ name: 'whoami', arguments: {} })),
+        '[TOOLGATE POLICY DENIED] whoami is off',
+        'and on /mcp/beta, in an open session',
+      );
     } finally {
       await Promise.all([agg.close(), direct.close()]);
     }

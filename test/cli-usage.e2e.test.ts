@@ -137,9 +137,13 @@ describe('output', () => {
   it('--log-format json has one pid per line; text is readable lines', async () => {
     const { policy, stateDir } = writePolicy(POLICY);
     const lines = async (format: string) => {
-      const child = spawn(process.execPath, [bin, '-c', policy, '--state-dir', stateDir, '--transport', 'http', '--port', '0', '--log-format', format, '--', process.execPath, demoServer], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [bin, '-c', policy, '--state-dir', stateDir, '--transport', 'http', '--port', '0', '--log-format', format, '--', process.execPath, demoServer],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       const seen: string[] = [];
       const rl = createInterface({ input: child.stderr });
       for await (const line of rl) {
@@ -150,7 +154,12 @@ describe('output', () => {
           await fetch(url, {
             method: 'POST',
             headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+            body: JSON.stringify({
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'initialize',
+              params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+            }),
           }).then((r) => r.text());
         }
         if (line.includes('session opened')) break;
@@ -176,7 +185,14 @@ describe('completion', () => {
 
   it('bash completes commands, subcommands and options', () => {
     const complete = (words: string[]) =>
-      spawnSync('bash', ['-c', `source /dev/stdin <<'EOF'\n${script('bash')}\nEOF\nCOMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _toolgate; echo "\${COMPREPLY[@]}"`], { encoding: 'utf8' }).stdout.trim();
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `source /dev/stdin <<'EOF'\n${script('bash')}\nEOF\nCOMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _toolgate; echo "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      ).stdout.trim();
     assert.equal(complete(['toolgate', 'val']), 'validate');
     assert.equal(complete(['toolgate', 'pins', 'ac']), 'accept');
     assert.equal(complete(['toolgate', 'pins', 'accept', '--ser']), '--server');

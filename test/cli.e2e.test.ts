@@ -17,7 +17,6 @@ const run = promisify(execFile);
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 const examplePolicy = join(root, 'examples', 'policy.yaml');
 
-
 /** Every file below `dir` with a hash of its bytes (what "touches no state" compares). */
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -64,7 +63,10 @@ test('explain shows the decision, the deciding rule and the counters read (given
   assert.equal(textOf(await client.callTool({ name: 'create_charge', arguments: { amount: 2500, currency: 'usd' } })), 'Charged 25.00 USD.');
   await client.close();
   const before = snapshot(stateDir);
-  assert.ok(Object.keys(before).some((f) => f.endsWith('state.db')), 'the gateway kept counters in state.db');
+  assert.ok(
+    Object.keys(before).some((f) => f.endsWith('state.db')),
+    'the gateway kept counters in state.db',
+  );
   const explain = async (...args: string[]) => {
     const r = await run(process.execPath, [bin, 'explain', '-c', policy, ...args], { env });
     return r.stdout;
@@ -83,7 +85,9 @@ test('explain shows the decision, the deciding rule and the counters read (given
 
   // A state directory that does not exist is not created either.
   const fresh = join(tempDir(), 'never');
-  const r = await run(process.execPath, [bin, 'explain', '-c', policy, '--tool', 'echo', '--args', '{"message":"x"}'], { env: { ...process.env, TOOLGATE_HOME: fresh } });
+  const r = await run(process.execPath, [bin, 'explain', '-c', policy, '--tool', 'echo', '--args', '{"message":"x"}'], {
+    env: { ...process.env, TOOLGATE_HOME: fresh },
+  });
   assert.match(r.stdout, /^allowed: echo/);
   assert.equal(existsSync(fresh), false);
 });
@@ -130,14 +134,21 @@ test('convert -o writes the PolicyLayer JSON twin, which validates and decides a
 
 test('`toolgate run ...` is the stdio gateway, as `toolgate -c ...` is', async () => {
   const { policy, stateDir } = writePolicy(readFileSync(examplePolicy, 'utf8'));
-  const transport = new StdioClientTransport({ command: process.execPath, args: [bin, 'run', '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, demoServer], stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [bin, 'run', '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, demoServer],
+    stderr: 'pipe',
+  });
   const client = new Client({ name: 'cli-e2e', version: '1' });
   await client.connect(transport);
   try {
     const names = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(!names.includes('admin_reset') && names.includes('echo'), names.join(','));
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'via run' } })), 'via run');
-    assert.equal(textOf(await client.callTool({ name: 'delete_customer', arguments: { id: 'c' } })), `${PREFIX} Deleting customers is not permitted via AI agents`);
+    assert.equal(
+      textOf(await client.callTool({ name: 'delete_customer', arguments: { id: 'c' } })),
+      `${PREFIX} Deleting customers is not permitted via AI agents`,
+    );
   } finally {
     await client.close();
   }
@@ -150,21 +161,38 @@ test('`toolgate demo` starts the gateway in front of the demo server, shows allo
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /tools\/list shows 5 tools: .*\(admin_reset is hidden by policy\)/);
   assert.match(r.stdout, /ALLOWED {2}create_charge\(\{"amount":2500,"currency":"usd"\}\)\n +-> Charged 25\.00 USD\./);
-  assert.match(r.stdout, /DENIED {3}create_charge\(\{"amount":90000,"currency":"usd"\}\)\n +-> \[TOOLGATE POLICY DENIED\] A single charge cannot exceed \$500\.00/);
+  assert.match(
+    r.stdout,
+    /DENIED {3}create_charge\(\{"amount":90000,"currency":"usd"\}\)\n +-> \[TOOLGATE POLICY DENIED\] A single charge cannot exceed \$500\.00/,
+  );
   assert.match(r.stdout, /DENIED {3}create_charge\(\{"amount":1000,"currency":"gbp"\}\)/);
   assert.match(r.stdout, /DENIED {3}delete_customer/);
   assert.match(r.stdout, /DENIED {3}admin_reset\(\{\}\)\n +-> \[TOOLGATE POLICY DENIED\] Tool "admin_reset" is hidden by policy/);
-  assert.deepEqual([...r.stdout.matchAll(/(ALLOWED|DENIED) +get_weather/g)].map((m) => m[1]), ['ALLOWED', 'ALLOWED', 'ALLOWED', 'DENIED']);
+  assert.deepEqual(
+    [...r.stdout.matchAll(/(ALLOWED|DENIED) +get_weather/g)].map((m) => m[1]),
+    ['ALLOWED', 'ALLOWED', 'ALLOWED', 'DENIED'],
+  );
   // Its gateway recorded the calls in the state directory it was given, and is gone (the command returned).
-  const calls = readdirSync(join(stateDir, 'events')).flatMap((f) => readFileSync(join(stateDir, 'events', f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { type: string });
+  const calls = readdirSync(join(stateDir, 'events'))
+    .flatMap((f) =>
+      readFileSync(join(stateDir, 'events', f), 'utf8')
+        .trim()
+        .split('\n'),
+    )
+    .map((l) => JSON.parse(l) as { type: string });
   assert.equal(calls.filter((e) => e.type === 'tool_call').length, 9);
-  assert.ok(calls.some((e) => e.type === 'shutdown'), 'the gateway stopped cleanly');
+  assert.ok(
+    calls.some((e) => e.type === 'shutdown'),
+    'the gateway stopped cleanly',
+  );
 });
 
 test('approvals serve: the HTTP API lists a held call and approving it releases the call', async () => {
   const w = writePolicy(`version: "1"\ntools:\n${bigChargesNeedApproval('timeout: 2m')}`);
   const adminKey = 'approvals-admin-key-0123456789';
-  const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', w.stateDir, '--admin-key', adminKey, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const api = spawn(process.execPath, [bin, 'approvals', 'serve', '--state-dir', w.stateDir, '--admin-key', adminKey, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     let out = '';
     api.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -185,7 +213,11 @@ test('approvals serve: the HTTP API lists a held call and approving it releases 
       }
       assert.equal(pending.length, 1);
       assert.equal(pending[0]!.tool, 'create_charge');
-      const res = await fetch(`${base}/api/approvals/${pending[0]!.id}/approve`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{"by":"finance-lead","reason":"checked"}' });
+      const res = await fetch(`${base}/api/approvals/${pending[0]!.id}/approve`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"by":"finance-lead","reason":"checked"}',
+      });
       assert.equal(res.status, 200, await res.clone().text());
       assert.equal(textOf(await call), 'Charged 50.00 USD.');
     } finally {
@@ -221,15 +253,27 @@ tools:
   }
   const q = await toolgate('audit', 'query', '--state-dir', stateDir, '--decision', 'would_deny', '--json');
   assert.equal(q.code, 0, q.stderr);
-  const rows = q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { decision: string; rule?: string; tool?: string });
-  assert.deepEqual(rows.map((r) => [r.tool, r.decision, r.rule]), [
-    ['echo', 'would_deny', 'no secrets'],
-    ['echo', 'would_deny', 'no secrets'],
-    ['echo', 'would_deny', 'no secrets'],
-    ['echo', 'would_deny', 'two echoes'],
-  ]);
+  const rows = q.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { decision: string; rule?: string; tool?: string });
+  assert.deepEqual(
+    rows.map((r) => [r.tool, r.decision, r.rule]),
+    [
+      ['echo', 'would_deny', 'no secrets'],
+      ['echo', 'would_deny', 'no secrets'],
+      ['echo', 'would_deny', 'no secrets'],
+      ['echo', 'would_deny', 'two echoes'],
+    ],
+  );
   const all = await toolgate('audit', 'query', '--state-dir', stateDir, '--json');
-  assert.ok(all.stdout.trim().split('\n').some((l) => (JSON.parse(l) as { decision?: string }).decision === 'allowed'), 'positive control: other decisions exist and were filtered out');
+  assert.ok(
+    all.stdout
+      .trim()
+      .split('\n')
+      .some((l) => (JSON.parse(l) as { decision?: string }).decision === 'allowed'),
+    'positive control: other decisions exist and were filtered out',
+  );
 });
 
 test('pins: --server-name defaults to the command line; --pin off records nothing', async () => {
@@ -239,7 +283,10 @@ test('pins: --server-name defaults to the command line; --pin off records nothin
   await a.client.listTools();
   await a.client.close();
   const pins = await toolgate('pins', 'list', '--state-dir', on.stateDir);
-  const rows = pins.stdout.trim().split('\n').map((l) => l.split('\t'));
+  const rows = pins.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
   assert.ok(rows.length >= 5, pins.stdout);
   assert.deepEqual([...new Set(rows.map((r) => r[3]))], [server.join(' ')], 'named by its command line');
 
@@ -251,4 +298,3 @@ test('pins: --server-name defaults to the command line; --pin off records nothin
   assert.equal(none.code, 0, none.stderr);
   assert.ok(!/\tpinned\t/.test(none.stdout), none.stdout);
 });
-

@@ -48,5 +48,8 @@ export function executedCalls(log: string, read: (f: string) => string): Array<{
   } catch {
     return [];
   }
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: Record<string, unknown> });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { tool: string; args: Record<string, unknown> });
 }

@@ -73,15 +73,26 @@ async function loadPlaywright(): Promise<Playwright | undefined> {
 }
 
 const playwright = await loadPlaywright();
-const missing = !playwright ? 'playwright-core is not installed (npm install -D playwright-core@1)' : !existsSync(CHROMIUM) ? `${CHROMIUM} is missing (apt-get install chromium)` : undefined;
+const missing = !playwright
+  ? 'playwright-core is not installed (npm install -D playwright-core@1)'
+  : !existsSync(CHROMIUM)
+    ? `${CHROMIUM} is missing (apt-get install chromium)`
+    : undefined;
 const skip = missing && !REQUIRED ? missing : false;
 
 /** Start `toolgate dashboard` as a real process; resolves with its URL from stderr. */
-function startDashboardProcess(stateDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; url: Promise<string>; stderr: () => string; exited: Promise<number | null> } {
+function startDashboardProcess(
+  stateDir: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): { proc: ChildProcess; url: Promise<string>; stderr: () => string; exited: Promise<number | null> } {
   const baseEnv = { ...process.env, ...env };
   delete baseEnv.TOOLGATE_ADMIN_KEY;
   delete baseEnv.TOOLGATE_VIEWER_KEYS;
-  const proc = spawn(process.execPath, [bin, 'dashboard', '--state-dir', stateDir, '--port', '0', ...extra], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [bin, 'dashboard', '--state-dir', stateDir, '--port', '0', ...extra], {
+    env: { ...baseEnv, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = new Promise<string>((resolve, reject) => {
@@ -146,7 +157,12 @@ describe('toolgate dashboard as a process', () => {
       const page = await fetch(url, { redirect: 'manual' });
       assert.equal(page.status, 303);
       assert.equal(page.headers.get('location'), '/login');
-      const wrong = await fetch(`${url}login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(url).origin }, body: 'key=not-the-admin-key-at-all' });
+      const wrong = await fetch(`${url}login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: new URL(url).origin },
+        body: 'key=not-the-admin-key-at-all',
+      });
       assert.equal(wrong.status, 401);
       assert.equal(wrong.headers.get('set-cookie'), null);
     } finally {
@@ -167,14 +183,27 @@ describe('approving a held call in a real browser', { skip }, () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const p = writePolicy(POLICY);
     stateDir = p.stateDir;
-    const transport = new StdioClientTransport({ command: process.execPath, args: gatewayArgs(p.policy, stateDir, [process.execPath, demoServer], ['--identity', 'agent-7']), stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: gatewayArgs(p.policy, stateDir, [process.execPath, demoServer], ['--identity', 'agent-7']),
+      stderr: 'pipe',
+    });
     client = new Client({ name: 'e2e-dashboard', version: '1.0.0' });
     await client.connect(transport);
     await client.listTools();
     dash = startDashboardProcess(stateDir, ['--admin-key', ADMIN, '--viewer-key', VIEWER]);
     browser = await playwright!.chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -197,7 +226,10 @@ describe('approving a held call in a real browser', { skip }, () => {
 
     const held = client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } });
     let settled = false;
-    void held.then(() => (settled = true), () => (settled = true));
+    void held.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     const req = await waitFor('the pending approval', async () => (await pendingApprovals(url))[0]);
     assert.equal(req.tool, 'create_charge');
     assert.equal(req.identity, 'agent-7');
@@ -287,9 +319,17 @@ describe('approving a held call in a real browser', { skip }, () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-viewer.png') });
     await ctx.close();
     // The API says the same to a viewer; the admin denies with a reason and the agent gets it.
-    const asViewer = await fetch(`${url}api/approvals/${req.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${VIEWER}`, 'content-type': 'application/json' }, body: '{}' });
+    const asViewer = await fetch(`${url}api/approvals/${req.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${VIEWER}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(asViewer.status, 403);
-    const deny = await fetch(`${url}api/approvals/${req.id}/deny`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'not this one', by: 'finance-lead' }) });
+    const deny = await fetch(`${url}api/approvals/${req.id}/deny`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'not this one', by: 'finance-lead' }),
+    });
     assert.equal(deny.status, 200);
     const result = await held;
     assert.equal(result.isError, true);

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { bin, root } from './helpers.js';
 
 test('deploy/toolgate.yaml validates with its keys set, and names them when they are not', () => {
-  const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [bin, 'validate', join(root, 'deploy', 'toolgate.yaml')], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const run = (env: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [bin, 'validate', join(root, 'deploy', 'toolgate.yaml')], { encoding: 'utf8', env: { ...process.env, ...env } });
   const ok = run({ TOOLGATE_API_KEYS: 'k'.repeat(48), TOOLGATE_ADMIN_KEY: 'a'.repeat(48) });
   assert.equal(ok.stdout, 'valid\n', ok.stdout + ok.stderr);
   const missing = run({ TOOLGATE_API_KEYS: '', TOOLGATE_ADMIN_KEY: '' });

@@ -27,9 +27,25 @@ async function eventsOf(extra: string[]): Promise<Array<Record<string, any>>> {
   return readEvents(stateDir);
 }
 
-test('--events-format intercept writes Intercept\'s fields: startup, tool_call (result, args_hash, rule, message), shutdown', async () => {
+test("--events-format intercept writes Intercept's fields: startup, tool_call (result, args_hash, rule, message), shutdown", async () => {
   const events = await eventsOf(['--events-format', 'intercept']);
-  const allowed = ['ts', 'type', 'instance', 'server', 'config', 'pid', 'state_backend', 'fail_mode', 'tool', 'result', 'args_hash', 'rule', 'message', 'status', 'counters'];
+  const allowed = [
+    'ts',
+    'type',
+    'instance',
+    'server',
+    'config',
+    'pid',
+    'state_backend',
+    'fail_mode',
+    'tool',
+    'result',
+    'args_hash',
+    'rule',
+    'message',
+    'status',
+    'counters',
+  ];
   for (const e of events) for (const k of Object.keys(e)) assert.ok(allowed.includes(k), `${e.type} has a field Intercept does not write: ${k}`);
   const startup = events.find((e) => e.type === 'startup')!;
   assert.equal(startup.state_backend, 'sqlite');
@@ -48,7 +64,7 @@ test('--events-format intercept writes Intercept\'s fields: startup, tool_call (
   assert.ok(events.some((e) => e.type === 'shutdown'));
 });
 
-test('the default event format is toolgate\'s (decision, args_sha256)', async () => {
+test("the default event format is toolgate's (decision, args_sha256)", async () => {
   const events = await eventsOf([]);
   const echo = events.find((e) => e.type === 'tool_call' && e.tool === 'echo' && e.outcome === 'ok')!;
   assert.equal(echo.decision, 'allowed');

@@ -34,7 +34,11 @@ function write(n: Node): string {
 const lit = (v: unknown): Node => ({ raw: JSON.stringify(v) });
 
 /** A key as written: usually exact, sometimes a case variant (Go reads those as the key). */
-const key = (k: string) => fc.oneof({ weight: 6, arbitrary: fc.constant(k) }, { weight: 1, arbitrary: fc.constantFrom(k.toUpperCase(), k[0]!.toUpperCase() + k.slice(1), k.replace(/s/g, '\u017f'), k.replace(/k/g, '\u212a')) });
+const key = (k: string) =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constant(k) },
+    { weight: 1, arbitrary: fc.constantFrom(k.toUpperCase(), k[0]!.toUpperCase() + k.slice(1), k.replace(/s/g, '\u017f'), k.replace(/k/g, '\u212a')) },
+  );
 
 const deep = fc.integer({ min: 2, max: 6000 }).map((d): Node => ({ raw: `${'['.repeat(d)}1${']'.repeat(d)}` }));
 
@@ -52,7 +56,13 @@ const args = objectOf(['amount', 'to', 'path', 'text', 'x']);
 const tool = fc.constantFrom('echo', 'transfer', 'delete_file', 'secret', 'Delete_File', 'SECRET', 'd\u0435lete_file', 'ech\u200bo', 'nope');
 
 const callParams = fc
-  .tuple(key('name'), tool, key('arguments'), fc.oneof({ weight: 5, arbitrary: args }, { weight: 1, arbitrary: value }), fc.array(fc.tuple(fc.constantFrom('name', 'arguments', '_meta').chain(key), fc.oneof(tool.map(lit), args)), { maxLength: 1 }))
+  .tuple(
+    key('name'),
+    tool,
+    key('arguments'),
+    fc.oneof({ weight: 5, arbitrary: args }, { weight: 1, arbitrary: value }),
+    fc.array(fc.tuple(fc.constantFrom('name', 'arguments', '_meta').chain(key), fc.oneof(tool.map(lit), args)), { maxLength: 1 }),
+  )
   .map(([nk, name, ak, a, extra]): Node => ({ obj: [[nk, lit(name)], [ak, a], ...extra] }));
 
 const METHODS = ['tools/call', 'tools/call', 'tools/call', 'ping', 'tools/list', 'notifications/initialized', 'resources/list'];
@@ -68,11 +78,21 @@ const message = (n: number) =>
       hasId: fc.boolean(),
       params: callParams,
       paramsKey: key('params'),
-      extra: fc.array(fc.tuple(fc.constantFrom('method', 'id', 'params', 'result', 'jsonrpc').chain(key), fc.oneof(fc.constantFrom(...METHODS).map(lit), callParams, fc.constant(lit({})))), { maxLength: 1 }),
+      extra: fc.array(
+        fc.tuple(
+          fc.constantFrom('method', 'id', 'params', 'result', 'jsonrpc').chain(key),
+          fc.oneof(fc.constantFrom(...METHODS).map(lit), callParams, fc.constant(lit({}))),
+        ),
+        { maxLength: 1 },
+      ),
       shuffle: fc.boolean(),
     })
     .map((m): Node => {
-      const obj: Array<[string, Node]> = [['jsonrpc', lit('2.0')], [m.methodKey, lit(m.method)], [m.paramsKey, m.params]];
+      const obj: Array<[string, Node]> = [
+        ['jsonrpc', lit('2.0')],
+        [m.methodKey, lit(m.method)],
+        [m.paramsKey, m.params],
+      ];
       if (m.hasId) obj.push([m.idKey, m.id]);
       obj.push(...m.extra);
       if (m.shuffle) obj.reverse();
@@ -111,19 +131,29 @@ async function fuzz(open: () => Promise<WireGateway>, label: string): Promise<vo
   let controls = 0;
   try {
     await fc.assert(
-      fc.asyncProperty(fc.integer().chain(() => frame(++n)), async (text) => {
-        const ids = requestIds(text) ?? [];
-        const answers = (await g.send(text, ids)) as Array<{ id?: unknown; error?: unknown }>;
-        assert.ok(g.alive(), `the gateway died on ${text.slice(0, 300)}`);
-        await g.control(`ctl-${label}-${++controls}`);
-        // Its answer: one per request, or an error for the frame as a whole.
-        const wholeFrame = answers.some((a) => a.id === null && a.error !== undefined) || (answers.length === 1 && answers[0]!.error !== undefined);
-        if (!wholeFrame) {
-          for (const id of ids) assert.ok(answers.some((a) => a.id === id), `no answer for id ${JSON.stringify(id)} of ${text.slice(0, 300)}: ${JSON.stringify(answers).slice(0, 300)}`);
-        }
-        const bad = undecidedRuns(g);
-        assert.deepEqual(bad.map((r) => `the server got ${r.tool} ${JSON.stringify(r.fields ?? {})} from ${r.raw.slice(0, 300)}`), []);
-      }),
+      fc.asyncProperty(
+        fc.integer().chain(() => frame(++n)),
+        async (text) => {
+          const ids = requestIds(text) ?? [];
+          const answers = (await g.send(text, ids)) as Array<{ id?: unknown; error?: unknown }>;
+          assert.ok(g.alive(), `the gateway died on ${text.slice(0, 300)}`);
+          await g.control(`ctl-${label}-${++controls}`);
+          // Its answer: one per request, or an error for the frame as a whole.
+          const wholeFrame = answers.some((a) => a.id === null && a.error !== undefined) || (answers.length === 1 && answers[0]!.error !== undefined);
+          if (!wholeFrame) {
+            for (const id of ids)
+              assert.ok(
+                answers.some((a) => a.id === id),
+                `no answer for id ${JSON.stringify(id)} of ${text.slice(0, 300)}: ${JSON.stringify(answers).slice(0, 300)}`,
+              );
+          }
+          const bad = undecidedRuns(g);
+          assert.deepEqual(
+            bad.map((r) => `the server got ${r.tool} ${JSON.stringify(r.fields ?? {})} from ${r.raw.slice(0, 300)}`),
+            [],
+          );
+        },
+      ),
       { numRuns: RUNS, examples: CORPUS, ...(SEED !== undefined ? { seed: SEED } : {}), endOnFailure: true },
     );
   } finally {

@@ -72,7 +72,10 @@ describe('grants on the HTTP listener', () => {
 
   const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
   const post = (headers: Record<string, string>) =>
-    rawRequest(url, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host, ...headers }, body: initializeBody });
+    rawRequest(url, {
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host, ...headers },
+      body: initializeBody,
+    });
 
   test('no token, an unknown token and a revoked token get 401 with WWW-Authenticate', async () => {
     const none = await post({});
@@ -126,22 +129,33 @@ describe('grants on the HTTP listener', () => {
     try {
       const results = [];
       for (let i = 0; i < 3; i++) results.push(await bob.callTool({ name: 'echo', arguments: { message: `bob ${i}` } }));
-      assert.deepEqual(results.map((r) => r.isError === true), [false, false, true]);
+      assert.deepEqual(
+        results.map((r) => r.isError === true),
+        [false, false, true],
+      );
       assert.match(textOf(results[2]!), /quota of 2 per hour reached for this grant/);
       const hers = [];
       for (let i = 0; i < 3; i++) hers.push(await dave.callTool({ name: 'echo', arguments: { message: `dave ${i}` } }));
-      assert.deepEqual(hers.map((r) => (r.isError === true ? 'denied' : textOf(r))), ['dave 0', 'dave 1', 'denied']);
+      assert.deepEqual(
+        hers.map((r) => (r.isError === true ? 'denied' : textOf(r))),
+        ['dave 0', 'dave 1', 'denied'],
+      );
     } finally {
       await bob.close();
       await dave.close();
     }
-    const ofBobAndDave = () => readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.tool === 'echo' && (e.identity === 'bob' || e.identity === 'dave'));
+    const ofBobAndDave = () =>
+      readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.tool === 'echo' && (e.identity === 'bob' || e.identity === 'dave'));
     for (let i = 0; i < 100 && ofBobAndDave().length < 6; i++) await new Promise((r) => setTimeout(r, 50)); // the event sink flushes every 50 ms
     const perGrant = ofBobAndDave();
-    assert.deepEqual(
-      perGrant.map((e) => `${e.identity}:${e.decision}`).sort(),
-      ['bob:allowed', 'bob:allowed', 'bob:denied', 'dave:allowed', 'dave:allowed', 'dave:denied'],
-    );
+    assert.deepEqual(perGrant.map((e) => `${e.identity}:${e.decision}`).sort(), [
+      'bob:allowed',
+      'bob:allowed',
+      'bob:denied',
+      'dave:allowed',
+      'dave:allowed',
+      'dave:denied',
+    ]);
   });
 
   test("a session cannot be used with another caller's token", async () => {
@@ -149,7 +163,13 @@ describe('grants on the HTTP listener', () => {
     assert.equal(init.status, 200);
     const sid = String(init.headers['mcp-session-id']);
     const hijack = await rawRequest(url, {
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host, 'mcp-session-id': sid, ...bearer(tokens.bob!) },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        host: new URL(url).host,
+        'mcp-session-id': sid,
+        ...bearer(tokens.bob!),
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hijack' } } }),
     });
     assert.equal(hijack.status, 403);
@@ -163,11 +183,17 @@ describe('grants on toolgate serve', () => {
     const nopolicy = await toolgate(w.stateDir, 'grant', 'create', 'nopolicy');
     const alice = await toolgate(w.stateDir, 'grant', 'create', 'alice', '--policy', w.policy);
     const config = join(w.dir, 'toolgate.yaml');
-    writeFileSync(config, `version: 1\nlisten:\n  bind: 127.0.0.1\n  port: 0\nstate:\n  dir: ${w.stateDir}\nservers:\n  demo:\n    command: ${process.execPath}\n    args: [${JSON.stringify(demoServer)}]\n    policy: ${w.policy}\n`);
+    writeFileSync(
+      config,
+      `version: 1\nlisten:\n  bind: 127.0.0.1\n  port: 0\nstate:\n  dir: ${w.stateDir}\nservers:\n  demo:\n    command: ${process.execPath}\n    args: [${JSON.stringify(demoServer)}]\n    policy: ${w.policy}\n`,
+    );
     const gw = new Proc([bin, 'serve', '-c', config, '--log-level', 'warn']);
     try {
       const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
-      const none = await rawRequest(`${url}/demo`, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host }, body: initializeBody });
+      const none = await rawRequest(`${url}/demo`, {
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', host: new URL(url).host },
+        body: initializeBody,
+      });
       assert.equal(none.status, 401);
       const { client: a } = await connect('http', `${url}/demo`, { headers: { authorization: `Bearer ${alice}` } });
       try {

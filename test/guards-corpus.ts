@@ -14,13 +14,54 @@ export interface Sample {
 
 export const POSITIVE: Sample[] = [
   // Cards (test numbers): Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro
-  ...['4242424242424242', '4111 1111 1111 1111', '4000-0566-5566-5556', '5555555555554444', '2223003122003222', '5105105105105100', '378282246310005', '371449635398431', '6011111111111117', '6011000990139424', '3056930009020004', '36227206271667', '3566002020360505', '6200000000000005', '6759649826438453'].map((text) => ({ text: `card: ${text}`, detector: 'card_number' as const })),
+  ...[
+    '4242424242424242',
+    '4111 1111 1111 1111',
+    '4000-0566-5566-5556',
+    '5555555555554444',
+    '2223003122003222',
+    '5105105105105100',
+    '378282246310005',
+    '371449635398431',
+    '6011111111111117',
+    '6011000990139424',
+    '3056930009020004',
+    '36227206271667',
+    '3566002020360505',
+    '6200000000000005',
+    '6759649826438453',
+  ].map((text) => ({ text: `card: ${text}`, detector: 'card_number' as const })),
   // IBANs (registry examples)
-  ...['GB82WEST12345698765432', 'GB82 WEST 1234 5698 7654 32', 'DE89370400440532013000', 'DE89 3704 0044 0532 0130 00', 'FR1420041010050500013M02606', 'ES9121000418450200051332', 'NL91ABNA0417164300', 'BE68539007547034', 'CH9300762011623852957', 'IT60X0542811101000000123456', 'AT611904300234573201', 'PL61109010140000071219812874'].map((text) => ({ text: `pay to ${text} today`, detector: 'iban' as const })),
+  ...[
+    'GB82WEST12345698765432',
+    'GB82 WEST 1234 5698 7654 32',
+    'DE89370400440532013000',
+    'DE89 3704 0044 0532 0130 00',
+    'FR1420041010050500013M02606',
+    'ES9121000418450200051332',
+    'NL91ABNA0417164300',
+    'BE68539007547034',
+    'CH9300762011623852957',
+    'IT60X0542811101000000123456',
+    'AT611904300234573201',
+    'PL61109010140000071219812874',
+  ].map((text) => ({ text: `pay to ${text} today`, detector: 'iban' as const })),
   // E-mail
-  ...['alice@example.com', 'bob.smith+tag@example.org', 'x_y-z@mail.example.net', 'first.last@sub.example.co.uk', 'a@example.io'].map((text) => ({ text: `mail ${text}`, detector: 'email' as const })),
+  ...['alice@example.com', 'bob.smith+tag@example.org', 'x_y-z@mail.example.net', 'first.last@sub.example.co.uk', 'a@example.io'].map((text) => ({
+    text: `mail ${text}`,
+    detector: 'email' as const,
+  })),
   // Phone (international form)
-  ...['+44 20 7946 0958', '+442079460018', '+1 202-555-0173', '+1 (415) 555-0132', '+33 1 99 00 12 34', '+49 30 901820', '+61 2 5550 1234', '+34 912 345 678'].map((text) => ({ text: `call ${text}`, detector: 'phone' as const })),
+  ...[
+    '+44 20 7946 0958',
+    '+442079460018',
+    '+1 202-555-0173',
+    '+1 (415) 555-0132',
+    '+33 1 99 00 12 34',
+    '+49 30 901820',
+    '+61 2 5550 1234',
+    '+34 912 345 678',
+  ].map((text) => ({ text: `call ${text}`, detector: 'phone' as const })),
   // Spanish DNI / NIE
   ...['12345678Z', '00000000T', '99999999R', 'X1234567L', 'Y1234567X', 'Z1234567R'].map((text) => ({ text: `id ${text}`, detector: 'national_id' as const })),
   // Credentials (vendor formats, made-up values)

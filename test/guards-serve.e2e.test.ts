@@ -52,7 +52,7 @@ test('serve: a key read from one server is refused on its way to another, in eve
     // Another session never read it: allowed.
     assert.equal(textOf(await b.callTool({ name: 'notes__write_note', arguments: { body: LEAKED.aws } })), 'noted');
     const notes = readFileSync(join(dir, 'notes.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(notes.length, 1, 'the notes server got only session B\'s call');
+    assert.equal(notes.length, 1, "the notes server got only session B's call");
     const denialsNow = () => readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.reason === 'guard');
     // The event sink flushes within 50 ms: wait for the three records (the count is the assertion).
     for (let i = 0; i < 100 && denialsNow().length < 3; i++) await new Promise((r) => setTimeout(r, 25));
@@ -93,7 +93,10 @@ test('serve: a tool name two servers offer is refused on the per-server endpoint
     assert.equal(r.isError, true);
     assert.match(textOf(r), /ambiguous: server "notes" offers the same tool name/);
     assert.equal(textOf(await agg.callTool({ name: 'notes__write_note', arguments: { body: 'three' } })), 'noted');
-    const bodies = readFileSync(join(dir, 'files.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { args: { body: string } }).args.body);
+    const bodies = readFileSync(join(dir, 'files.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { args: { body: string } }).args.body);
     assert.deepEqual(bodies, ['one']);
   } finally {
     await files.close();

@@ -12,7 +12,10 @@ import { LEAKED } from './leaky-server.js';
 const leaky = (log: string) => [process.execPath, join(import.meta.dirname, 'leaky-server.js'), '--serve', `--log=${log}`];
 const compact = (s: string) => s.replace(/ /g, '');
 
-async function withGateway<T>(yaml: string, run: (c: Awaited<ReturnType<typeof connectClient>>['client'], dir: string, stateDir: string, log: string) => Promise<T>): Promise<T> {
+async function withGateway<T>(
+  yaml: string,
+  run: (c: Awaited<ReturnType<typeof connectClient>>['client'], dir: string, stateDir: string, log: string) => Promise<T>,
+): Promise<T> {
   const { policy, stateDir, dir } = writePolicy(yaml);
   const log = join(dir, 'server-received.jsonl');
   const { client } = await connectClient(policy, stateDir, leaky(log));
@@ -38,53 +41,65 @@ async function eventsWith(stateDir: string, type: string, n = 1): Promise<Array<
 }
 
 test('redact: the result reaches the agent with the AWS key, card number and IBAN replaced; no value in audit or events', async () => {
-  await withGateway('version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect:\n    action: redact\n', async (client, dir, stateDir) => {
-    const r = await client.callTool({ name: 'read_env', arguments: {} });
-    const text = textOf(r);
-    assert.match(text, /\[REDACTED:aws_key\]/);
-    assert.match(text, /\[REDACTED:card_number\]/);
-    assert.match(text, /\[REDACTED:iban\]/);
-    assert.match(text, /REGION=eu-west-1/, 'the rest of the result stays');
-    const all = JSON.stringify(r);
-    for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.ok(!all.includes(v), `${v} reached the agent`);
-    const guard = await eventsWith(stateDir, 'tool_guard');
-    assert.equal(guard[0]!.action, 'redact');
-    assert.equal(guard[0]!.kinds.aws_key >= 1, true);
-    assert.equal(guard[0]!.kinds.card_number, 2, 'the text and the numeric structuredContent field');
-    await eventsWith(stateDir, 'tool_call');
-    assertNoLeakUnder(dir);
-  });
+  await withGateway(
+    'version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect:\n    action: redact\n',
+    async (client, dir, stateDir) => {
+      const r = await client.callTool({ name: 'read_env', arguments: {} });
+      const text = textOf(r);
+      assert.match(text, /\[REDACTED:aws_key\]/);
+      assert.match(text, /\[REDACTED:card_number\]/);
+      assert.match(text, /\[REDACTED:iban\]/);
+      assert.match(text, /REGION=eu-west-1/, 'the rest of the result stays');
+      const all = JSON.stringify(r);
+      for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.ok(!all.includes(v), `${v} reached the agent`);
+      const guard = await eventsWith(stateDir, 'tool_guard');
+      assert.equal(guard[0]!.action, 'redact');
+      assert.equal(guard[0]!.kinds.aws_key >= 1, true);
+      assert.equal(guard[0]!.kinds.card_number, 2, 'the text and the numeric structuredContent field');
+      await eventsWith(stateDir, 'tool_call');
+      assertNoLeakUnder(dir);
+    },
+  );
 });
 
 test('block: the result never reaches the agent (an error result instead); audit: passed on, recorded', async () => {
-  await withGateway('version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    tools:\n      write_note: { action: audit }\n', async (client, dir, stateDir) => {
-    const r = await client.callTool({ name: 'read_env', arguments: {} });
-    assert.equal(r.isError, true);
-    assert.match(textOf(r), /withheld by guards\.detect \(action: block\)/);
-    const all = JSON.stringify(r);
-    for (const v of [LEAKED.aws, compact(LEAKED.card)]) assert.ok(!all.includes(v));
-    // Per-tool override: write_note is only audited, so its call goes through with the key.
-    const w = await client.callTool({ name: 'write_note', arguments: { body: `key ${LEAKED.aws}` } });
-    assert.equal(textOf(w), 'noted');
-    const guard = await eventsWith(stateDir, 'tool_guard', 2);
-    assert.deepEqual(guard.map((g) => `${g.target}:${g.action}`), ['results:block', 'arguments:audit']);
-    assertNoLeakUnder(join(dir, 'state'));
-  });
+  await withGateway(
+    'version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    tools:\n      write_note: { action: audit }\n',
+    async (client, dir, stateDir) => {
+      const r = await client.callTool({ name: 'read_env', arguments: {} });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /withheld by guards\.detect \(action: block\)/);
+      const all = JSON.stringify(r);
+      for (const v of [LEAKED.aws, compact(LEAKED.card)]) assert.ok(!all.includes(v));
+      // Per-tool override: write_note is only audited, so its call goes through with the key.
+      const w = await client.callTool({ name: 'write_note', arguments: { body: `key ${LEAKED.aws}` } });
+      assert.equal(textOf(w), 'noted');
+      const guard = await eventsWith(stateDir, 'tool_guard', 2);
+      assert.deepEqual(
+        guard.map((g) => `${g.target}:${g.action}`),
+        ['results:block', 'arguments:audit'],
+      );
+      assertNoLeakUnder(join(dir, 'state'));
+    },
+  );
 });
 
 test('arguments: block refuses a call carrying a card number; the server never receives it', async () => {
-  await withGateway('version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    scan: [arguments]\n', async (client, _dir, stateDir, log) => {
-    const r = await client.callTool({ name: 'write_note', arguments: { body: `pay with ${LEAKED.card}` } });
-    assert.equal(r.isError, true);
-    assert.match(textOf(r), /carry card_number/);
-    // Positive control: a clean call reaches the server (and is logged there).
-    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'hello' } })), 'noted');
-    const received = readFileSync(log, 'utf8');
-    assert.match(received, /hello/);
-    assert.ok(!received.includes('4111'), received);
-    const denied = (await eventsWith(stateDir, 'tool_call')).find((e) => e.reason === 'guard');
-    assert.ok(denied, 'the refusal is audited');
-  });
+  await withGateway(
+    'version: "1"\ndefault: allow\ntools: {}\nguards:\n  detect:\n    action: block\n    scan: [arguments]\n',
+    async (client, _dir, stateDir, log) => {
+      const r = await client.callTool({ name: 'write_note', arguments: { body: `pay with ${LEAKED.card}` } });
+      assert.equal(r.isError, true);
+      assert.match(textOf(r), /carry card_number/);
+      // Positive control: a clean call reaches the server (and is logged there).
+      assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'hello' } })), 'noted');
+      const received = readFileSync(log, 'utf8');
+      assert.match(received, /hello/);
+      assert.ok(!received.includes('4111'), received);
+      const denied = (await eventsWith(stateDir, 'tool_call')).find((e) => e.reason === 'guard');
+      assert.ok(denied, 'the refusal is audited');
+    },
+  );
 });
 
 test('taint (single-server): a key read by a source tool cannot be written out, plain, base64, hex or URL-encoded', async () => {
@@ -106,8 +121,14 @@ test('taint (single-server): a key read by a source tool cannot be written out, 
       assert.match(textOf(r), /refused by guards\.taint/);
     }
     assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'an ordinary note' } })), 'noted');
-    const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: { body?: string } });
-    assert.deepEqual(received.map((x) => x.args.body ?? x.tool), [`early ${LEAKED.aws}`, 'read_env', 'an ordinary note']);
+    const received = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tool: string; args: { body?: string } });
+    assert.deepEqual(
+      received.map((x) => x.args.body ?? x.tool),
+      [`early ${LEAKED.aws}`, 'read_env', 'an ordinary note'],
+    );
     const denials = (await eventsWith(stateDir, 'tool_call', 7)).filter((e) => e.reason === 'guard');
     assert.equal(denials.length, 4);
   });
@@ -120,10 +141,16 @@ test('an unknown detector name or guard action is a policy error naming file:lin
   const out = `${r.stdout}${r.stderr}`;
   assert.ok(out.includes(`${policy}:6:13: guards.detect.action must be one of redact, block, audit, off, got "redcat"`), out);
   assert.ok(out.includes(`${policy}:7:30: guards.detect.detectors: unknown detector "creditcard"`), out);
-  const json = writePolicy('{\n  "version": "1",\n  "default": "allow",\n  "tools": {},\n  "guards": { "detect": { "detectors": ["emial"] } }\n}\n', 'policy.json');
+  const json = writePolicy(
+    '{\n  "version": "1",\n  "default": "allow",\n  "tools": {},\n  "guards": { "detect": { "detectors": ["emial"] } }\n}\n',
+    'policy.json',
+  );
   const j = await runToolgate('validate', '-c', json.policy);
   assert.equal(j.code, 1);
-  assert.ok(`${j.stdout}${j.stderr}`.includes(`${json.policy}:5:41: guards.detect.detectors: unknown detector "emial" (did you mean "email"?)`), `${j.stdout}${j.stderr}`);
+  assert.ok(
+    `${j.stdout}${j.stderr}`.includes(`${json.policy}:5:41: guards.detect.detectors: unknown detector "emial" (did you mean "email"?)`),
+    `${j.stdout}${j.stderr}`,
+  );
   assert.equal(existsSync(join(json.dir, 'state')), false);
 });
 
@@ -162,8 +189,14 @@ tools:
     // Positive controls: the clean forms reach the server.
     assert.equal(textOf(await client.callTool({ name: 'fetch', arguments: { url: 'https://API.example.com./v1' } })), 'noted');
     assert.equal(textOf(await client.callTool({ name: 'read_file', arguments: { path: '/srv/data/report.csv' } })), 'noted');
-    const received = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; args: Record<string, string> });
-    assert.deepEqual(received.map((x) => x.args.url ?? x.args.path), ['https://API.example.com./v1', '/srv/data/report.csv']);
+    const received = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tool: string; args: Record<string, string> });
+    assert.deepEqual(
+      received.map((x) => x.args.url ?? x.args.path),
+      ['https://API.example.com./v1', '/srv/data/report.csv'],
+    );
   });
 });
 
@@ -186,12 +219,15 @@ guards:
   assert.deepEqual(out.guards[0]!.kinds, { card_number: 1 });
   assert.ok(!e.stdout.includes(compact(LEAKED.card).slice(0, 8)), 'explain does not echo the value');
   const spec = join(dir, 'guards.test.yaml');
-  writeFileSync(spec, `policy: ./policy.yaml
+  writeFileSync(
+    spec,
+    `policy: ./policy.yaml
 cases:
   - { name: "a card number in the arguments is refused", tool: pay, args: { note: "${LEAKED.card}" }, expect: deny, message: "carry card_number" }
   - { name: "metadata service refused", tool: fetch, args: { url: "http://[::ffff:169.254.169.254]/" }, expect: deny }
   - { name: "public fetch allowed", tool: fetch, args: { url: "https://example.com/" }, expect: allow }
-`);
+`,
+  );
   const t = await runToolgate('test', spec);
   assert.equal(t.code, 0, `${t.stdout}${t.stderr}`);
   assert.match(t.stdout, /3 passed|passed: 3|3\/3/);
@@ -207,11 +243,14 @@ test("the README's guards example is a valid policy", async () => {
 });
 
 test('arguments: redact sends the server the redacted arguments (and the audit keeps only those)', async () => {
-  await withGateway('version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect: { action: redact, scan: [arguments] }\n', async (client, dir, stateDir, log) => {
-    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: `card ${LEAKED.card} key ${LEAKED.aws}` } })), 'noted');
-    const received = readFileSync(log, 'utf8');
-    assert.match(received, /card \[REDACTED:card_number\] key \[REDACTED:aws_key\]/);
-    await eventsWith(stateDir, 'tool_call');
-    assertNoLeakUnder(join(dir, 'state'));
-  });
+  await withGateway(
+    'version: "1"\ndefault: allow\ntools: {}\naudit: { capture_args: true }\nguards:\n  detect: { action: redact, scan: [arguments] }\n',
+    async (client, dir, stateDir, log) => {
+      assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: `card ${LEAKED.card} key ${LEAKED.aws}` } })), 'noted');
+      const received = readFileSync(log, 'utf8');
+      assert.match(received, /card \[REDACTED:card_number\] key \[REDACTED:aws_key\]/);
+      await eventsWith(stateDir, 'tool_call');
+      assertNoLeakUnder(join(dir, 'state'));
+    },
+  );
 });

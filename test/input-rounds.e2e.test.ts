@@ -9,7 +9,11 @@ import { gatewayArgs, RawGateway, readEvents, root, writePolicy } from './helper
 
 const V = '2026-07-28';
 const server2026 = [process.execPath, join(root, 'dist', 'test', 'protocol-2026-server.js'), '--serve', 'stdio'];
-const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} }, 'io.modelcontextprotocol/clientInfo': { name: 'e2e-rounds', version: '1' } };
+const meta = {
+  'io.modelcontextprotocol/protocolVersion': V,
+  'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+  'io.modelcontextprotocol/clientInfo': { name: 'e2e-rounds', version: '1' },
+};
 const accept = { action: 'accept', content: { ok: true } };
 const policy = `version: "1"\ntools:\n  transfer:\n    rules:\n      - name: "one transfer a minute"\n        rate_limit: 1/minute\n`;
 
@@ -23,7 +27,11 @@ async function eventually<T>(read: () => T[]): Promise<T[]> {
   return read();
 }
 
-function start(dir: string, policyFile: string, stateDir: string): { gw: RawGateway; call: (id: string, params: Record<string, unknown>) => Promise<any>; received: () => Array<Record<string, any>> } {
+function start(
+  dir: string,
+  policyFile: string,
+  stateDir: string,
+): { gw: RawGateway; call: (id: string, params: Record<string, unknown>) => Promise<any>; received: () => Array<Record<string, any>> } {
   const log = join(dir, 'server.log');
   const gw = new RawGateway(gatewayArgs(policyFile, stateDir, server2026), { ...process.env, SERVER_LOG: log });
   return {
@@ -32,7 +40,14 @@ function start(dir: string, policyFile: string, stateDir: string): { gw: RawGate
       gw.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { ...params, _meta: meta } });
       return gw.response(id);
     },
-    received: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : []).filter((m) => m.method === 'tools/call'),
+    received: () =>
+      (existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Record<string, any>)
+        : []
+      ).filter((m) => m.method === 'tools/call'),
   };
 }
 
@@ -52,7 +67,11 @@ test('a token whose server state was rewritten is refused before the server sees
     // Positive control: the genuine retry reaches the server with the state it wrote.
     const r3 = await call('r3', { name: 'transfer', arguments: { amount: 40 }, requestState: token, inputResponses: { confirm: accept } });
     assert.equal(r3.result?.content?.[0]?.text, 'transferred 40', JSON.stringify(r3));
-    assert.deepEqual(received().map((m) => m.params.requestState), [undefined, 'srv:40'], 'the rewritten state never reached the server');
+    assert.deepEqual(
+      received().map((m) => m.params.requestState),
+      [undefined, 'srv:40'],
+      'the rewritten state never reached the server',
+    );
     const denied = await eventually(() => readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied'));
     assert.equal(denied.length, 1);
     assert.equal(denied[0]!.reason, 'invalid_call');
@@ -70,7 +89,11 @@ test('the retry is decided under the policy in force: denied after a reload that
     // Written until the reload is seen: the watcher may not be in place yet right after start-up.
     for (let i = 0; !readEvents(stateDir).some((e) => e.type === 'config_reload' && e.status === 'success'); i++) {
       assert.ok(i < 100, 'the policy was reloaded');
-      if (i % 5 === 0) writeFileSync(file, `version: "1"\ntools:\n  transfer:\n    rules:\n      - name: "no transfers"\n        action: deny\n        on_deny: "transfers are stopped"\n# ${i}\n`);
+      if (i % 5 === 0)
+        writeFileSync(
+          file,
+          `version: "1"\ntools:\n  transfer:\n    rules:\n      - name: "no transfers"\n        action: deny\n        on_deny: "transfers are stopped"\n# ${i}\n`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
     const r2 = await call('r2', { name: 'transfer', arguments: { amount: 40 }, requestState: r1.result.requestState, inputResponses: { confirm: accept } });
@@ -79,7 +102,11 @@ test('the retry is decided under the policy in force: denied after a reload that
     // Positive control: another tool still reaches the server after the denied retry.
     const echo = await call('e1', { name: 'echo', arguments: { text: 'still here' } });
     assert.equal(echo.result?.content?.[0]?.text, 'still here', JSON.stringify(echo));
-    assert.deepEqual(received().map((m) => m.params.name), ['transfer', 'echo'], 'the retry never reached the server');
+    assert.deepEqual(
+      received().map((m) => m.params.name),
+      ['transfer', 'echo'],
+      'the retry never reached the server',
+    );
   } finally {
     await gw.close();
   }

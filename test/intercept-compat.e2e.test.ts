@@ -37,12 +37,15 @@ test('unknown keys: validate warns with file:line:col and exits 0; --strict make
   const r = await toolgate('validate', '-c', policy);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.deepEqual(lines.map((l) => l.replace(policy, 'FILE')), [
-    'warning: FILE:2:1: unknown key "owner" in the policy is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
-    'warning: FILE:3:1: unknown key "hidden" in the policy is ignored (did you mean "hide"?) (fix: rename it to "hide")',
-    'warning: FILE:9:9: unknown key "on_dney" in tools.delete_customer.rules[0] is ignored (did you mean "on_deny"?); the rule denies every call until this is fixed (fix: rename it to "on_deny")',
-    'valid, with 3 warning(s)',
-  ]);
+  assert.deepEqual(
+    lines.map((l) => l.replace(policy, 'FILE')),
+    [
+      'warning: FILE:2:1: unknown key "owner" in the policy is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
+      'warning: FILE:3:1: unknown key "hidden" in the policy is ignored (did you mean "hide"?) (fix: rename it to "hide")',
+      'warning: FILE:9:9: unknown key "on_dney" in tools.delete_customer.rules[0] is ignored (did you mean "on_deny"?); the rule denies every call until this is fixed (fix: rename it to "on_deny")',
+      'valid, with 3 warning(s)',
+    ],
+  );
   const strict = await toolgate('validate', '--strict', '-c', policy);
   assert.equal(strict.code, 1);
   assert.match(strict.stdout, /:9:9: unknown key "on_dney"/);
@@ -61,7 +64,10 @@ test('unknown keys: the gateway starts, warns on stderr and as config_warning ev
     assert.equal(ok.isError ?? false, false, textOf(ok));
     const denied = await client.callTool({ name: 'delete_customer', arguments: { id: 'c1' } });
     assert.equal(denied.isError, true);
-    assert.match(textOf(denied), /denied until the policy file is fixed: unknown key "actoin" in tools\.delete_customer\.rules\[0\] at line 8, column 9 \(did you mean "action"\?\)/);
+    assert.match(
+      textOf(denied),
+      /denied until the policy file is fixed: unknown key "actoin" in tools\.delete_customer\.rules\[0\] at line 8, column 9 \(did you mean "action"\?\)/,
+    );
     const warning = await waitForEvent(stateDir, (e) => e.type === 'config_warning' && /actoin/.test(e.message));
     assert.equal(warning.config, policy);
     assert.match(warning.message, /policy\.yaml:8:9: unknown key "actoin"/);
@@ -115,7 +121,10 @@ tools:
     await client.close();
   }
   const listed = await toolgate('approvals', 'list', '--json', '--state-dir', stateDir);
-  const [rec] = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const [rec] = listed.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, string>);
   assert.equal(rec!.status, 'expired');
   assert.equal(Date.parse(rec!.expires_at!) - Date.parse(rec!.created_at!), 1000, 'held for exactly approval_timeout');
   assert.equal(readEvents(stateDir).filter((e) => e.type === 'approval_expired').length, 1);
@@ -148,7 +157,7 @@ test('Intercept-compatible flags: --log-level in any case and --state-fail-mode 
   assert.match(bad.stderr, /--state-fail-mode.*use closed \(deny calls while the state store is unreachable\) or open/);
 });
 
-test('approvals show and expire (Intercept\'s CLI words): an expired request refuses the waiting call at once and cannot be approved', async () => {
+test("approvals show and expire (Intercept's CLI words): an expired request refuses the waiting call at once and cannot be approved", async () => {
   const { policy, stateDir } = writePolicy(`version: "1"
 tools:
   echo:

@@ -148,7 +148,11 @@ export function serve(decode: Decode): void {
       const params = field(one, 'params', decode);
       const entry: Record<string, unknown> = { raw, method, id };
       if (method === 'initialize' && id !== undefined) {
-        send({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: `lenient-${decode}`, version: '1' } } });
+        send({
+          jsonrpc: '2.0',
+          id,
+          result: { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: `lenient-${decode}`, version: '1' } },
+        });
       } else if (method === 'tools/list' && id !== undefined) {
         if (process.env.DEEP_LIST === '1') process.stdout.write(deepList(id) + '\n');
         else send({ jsonrpc: '2.0', id, result: { tools: TOOLS } });
@@ -168,12 +172,20 @@ export function serve(decode: Decode): void {
           entry.executed = true;
         }
         // An echo of "slow..." answers after a while (so a test can have it in flight).
-        const slow = tool?.name === 'echo' && typeof (entry.fields as { text?: unknown } | undefined)?.text === 'string' && String((entry.fields as { text: string }).text).startsWith('slow');
+        const slow =
+          tool?.name === 'echo' &&
+          typeof (entry.fields as { text?: unknown } | undefined)?.text === 'string' &&
+          String((entry.fields as { text: string }).text).startsWith('slow');
         if (id !== undefined) {
           if (slow) {
             const answer = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool!.name} ${JSON.stringify(entry.fields)}` }] } };
             setTimeout(() => send(answer), 1000);
-          } else send(tool ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.fields)}` }] } } : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } });
+          } else
+            send(
+              tool
+                ? { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool.name} ${JSON.stringify(entry.fields)}` }] } }
+                : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } },
+            );
         }
       } else if (id !== undefined && method !== undefined) {
         send({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });

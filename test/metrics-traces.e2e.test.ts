@@ -147,12 +147,21 @@ test('a gateway without metrics or an OTLP endpoint never loads prom-client or t
   // A module resolution hook (node --import) writes every resolved URL to a file.
   const dir = tempDir();
   const log = join(dir, 'loaded.txt');
-  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`);
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
   const loaded = async (extra: string[], env: NodeJS.ProcessEnv) => {
     writeFileSync(log, '');
     const { policy, stateDir } = writePolicy(POLICY);
-    const gw = new RawGateway(['--import', pathToFileURL(join(dir, 'register.mjs')).href, ...gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra)], env);
+    const gw = new RawGateway(
+      ['--import', pathToFileURL(join(dir, 'register.mjs')).href, ...gatewayArgs(policy, stateDir, [process.execPath, demoServer], extra)],
+      env,
+    );
     await gw.initialize();
     gw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' } } });
     await gw.response(1);

@@ -86,7 +86,10 @@ test('stdio gateway with --metrics-port 0: calls by tool and decision, rate-limi
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total', { tool: '(none)', decision: 'denied' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total'), 9);
   // One server per process: no server label (the label sets of existing dashboards stay).
-  assert.deepEqual(m.samples.filter((s) => s.name.startsWith('toolgate_') && 'server' in s.labels), []);
+  assert.deepEqual(
+    m.samples.filter((s) => s.name.startsWith('toolgate_') && 'server' in s.labels),
+    [],
+  );
   assert.equal(sampleValue(m, 'toolgate_rate_limit_rejections_total', { tool: 'get_weather', rule: 'weather rate limit' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rate_limit' }), 1);
   assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rule' }), 1);
@@ -121,7 +124,19 @@ test('stdio gateway with --metrics-port 0: calls by tool and decision, rate-limi
 test('HTTP listener with --metrics-key: /metrics on the listener port needs the key, MCP credentials do not open it', async (t) => {
   const { policy, stateDir } = writePolicy(POLICY);
   const apiKey = 'mcp-api-key-0123456789';
-  const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--api-key', apiKey, '--metrics-key', KEY, '--', process.execPath, demoServer]);
+  const { gw, url } = await startGateway(policy, stateDir, [
+    '--transport',
+    'http',
+    '--port',
+    '0',
+    '--api-key',
+    apiKey,
+    '--metrics-key',
+    KEY,
+    '--',
+    process.execPath,
+    demoServer,
+  ]);
   t.after(() => gw.stop());
   const metricsUrl = url.replace(/\/mcp$/, '/metrics');
   assert.equal((await rawRequest(metricsUrl, { method: 'GET' })).status, 401);
@@ -130,7 +145,15 @@ test('HTTP listener with --metrics-key: /metrics on the listener port needs the 
   assert.equal(sampleValue(m, 'toolgate_tool_calls_total'), undefined);
   assert.equal(sampleValue(m, 'toolgate_pending_approvals'), 0);
   // The MCP endpoint still wants its own key.
-  assert.equal((await rawRequest(url, { headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, 401);
+  assert.equal(
+    (
+      await rawRequest(url, {
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: '{}',
+      })
+    ).status,
+    401,
+  );
 });
 
 test('a non-loopback --metrics-bind without a key refuses to start', async () => {

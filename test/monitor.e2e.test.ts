@@ -46,7 +46,10 @@ test('--mode monitor lets a denied call through and records "would deny"; nothin
     assert.equal(del.content[0]!.text, 'Customer c1 deleted.');
     const weather = [];
     for (let i = 0; i < 3; i++) weather.push(await call(gw, 10 + i, 'get_weather', { city: `c${i}` }));
-    assert.ok(weather.every((r) => r.isError === undefined), 'the rate limit is not enforced either');
+    assert.ok(
+      weather.every((r) => r.isError === undefined),
+      'the rate limit is not enforced either',
+    );
   } finally {
     await gw.close();
   }
@@ -56,7 +59,10 @@ test('--mode monitor lets a denied call through and records "would deny"; nothin
   assert.equal(del.rule, 'no deletes');
   assert.equal(del.message, 'deleting customers is not permitted');
   assert.equal(del.outcome, 'ok');
-  assert.deepEqual(events.filter((e) => e.tool === 'get_weather').map((e) => e.decision), ['allowed', 'allowed', 'would_deny']);
+  assert.deepEqual(
+    events.filter((e) => e.tool === 'get_weather').map((e) => e.decision),
+    ['allowed', 'allowed', 'would_deny'],
+  );
 });
 
 test('mode: monitor on one rule records its denials while the other rules stay enforced', async () => {
@@ -68,11 +74,20 @@ test('mode: monitor on one rule records its denials while the other rules stay e
     assert.equal((await call(gw, 1, 'delete_customer', { id: 'c2' })).content[0]!.text, 'Customer c2 deleted.');
     const weather = [];
     for (let i = 0; i < 3; i++) weather.push(await call(gw, 10 + i, 'get_weather', { city: `c${i}` }));
-    assert.deepEqual(weather.map((r) => r.isError === true), [false, false, true]);
+    assert.deepEqual(
+      weather.map((r) => r.isError === true),
+      [false, false, true],
+    );
   } finally {
     await gw.close();
   }
   const events = toolCalls(stateDir);
   assert.equal(events.find((e) => e.tool === 'delete_customer')!.decision, 'would_deny');
-  assert.deepEqual(events.filter((e) => e.tool === 'get_weather').map((e) => e.decision).sort(), ['allowed', 'allowed', 'denied']);
+  assert.deepEqual(
+    events
+      .filter((e) => e.tool === 'get_weather')
+      .map((e) => e.decision)
+      .sort(),
+    ['allowed', 'allowed', 'denied'],
+  );
 });

@@ -27,7 +27,9 @@ async function recordingHttpServer(): Promise<{ url: string; headers: IncomingHt
     headers.push(req.headers);
     const mcp = new McpServer({ name: 'notes', version: '1.0.0' });
     for (const name of ['read_notes', 'write_notes', 'echo']) {
-      mcp.registerTool(name, { inputSchema: { text: z.string().optional() } }, async ({ text }) => ({ content: [{ type: 'text', text: `${name}:${text ?? ''}` }] }));
+      mcp.registerTool(name, { inputSchema: { text: z.string().optional() } }, async ({ text }) => ({
+        content: [{ type: 'text', text: `${name}:${text ?? ''}` }],
+      }));
     }
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => void transport.close());
@@ -41,7 +43,11 @@ async function recordingHttpServer(): Promise<{ url: string; headers: IncomingHt
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`,
     headers,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -53,15 +59,35 @@ class MemoryOAuthProvider implements OAuthClientProvider {
   opened: URL | undefined;
   readonly redirectUrl = 'http://127.0.0.1:1/callback';
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'e2e host', redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'e2e host',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
-  clientInformation() { return this.client; }
-  saveClientInformation(c: OAuthClientInformationMixed) { this.client = c; }
-  tokens() { return this.saved; }
-  saveTokens(t: OAuthTokens) { this.saved = t; }
-  redirectToAuthorization(url: URL) { this.opened = url; }
-  saveCodeVerifier(v: string) { this.verifier = v; }
-  codeVerifier() { return this.verifier; }
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(c: OAuthClientInformationMixed) {
+    this.client = c;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(t: OAuthTokens) {
+    this.saved = t;
+  }
+  redirectToAuthorization(url: URL) {
+    this.opened = url;
+  }
+  saveCodeVerifier(v: string) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
 }
 
 const policy = `
@@ -117,7 +143,18 @@ scope_tools:
   "tools:write": ["*"]
 `,
     );
-    ({ gw, url } = await startGateway(w.policy, stateDir, ['--transport', 'http', '--port', '0', '--oauth', oauthFile, '--upstream', upstream.url, '--log-level', 'debug']));
+    ({ gw, url } = await startGateway(w.policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--oauth',
+      oauthFile,
+      '--upstream',
+      upstream.url,
+      '--log-level',
+      'debug',
+    ]));
   });
 
   after(async () => {
@@ -131,8 +168,20 @@ scope_tools:
     tokens.push(t);
     return t;
   };
-  const post = (token: string | undefined, body: unknown = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) =>
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const post = (
+    token: string | undefined,
+    body: unknown = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    },
+  ) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
 
   test('RFC 9728 metadata names the endpoint and the issuer; a request without a token gets 401 pointing at it', async () => {
     const meta = (await (await fetch(new URL('/.well-known/oauth-protected-resource/mcp', url))).json()) as Record<string, unknown>;
@@ -169,7 +218,10 @@ scope_tools:
     await client.close();
     await waitFor(() => readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.identity === 'alice').length >= 3);
     const calls = readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.identity === 'alice');
-    assert.deepEqual(calls.map((e) => e.decision), ['allowed', 'allowed', 'denied']);
+    assert.deepEqual(
+      calls.map((e) => e.decision),
+      ['allowed', 'allowed', 'denied'],
+    );
   });
 
   test("scopes decide what a caller lists and calls; counters are the identity's own", async () => {
@@ -197,7 +249,13 @@ scope_tools:
     assert.ok((await client.listTools()).tools.some((t) => t.name === 'write_notes'));
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${narrow}`, 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${narrow}`,
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-06-18',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'write_notes', arguments: { text: 'x' } } }),
     });
     assert.equal(res.status, 403);
@@ -236,7 +294,11 @@ scope_tools:
     const logs = gw.output;
     assert.ok(tokens.length >= 4);
     for (const t of tokens) {
-      for (const [where, text] of [['upstream headers', seen], ['state dir (events, audit)', files], ['gateway log', logs]] as const) {
+      for (const [where, text] of [
+        ['upstream headers', seen],
+        ['state dir (events, audit)', files],
+        ['gateway log', logs],
+      ] as const) {
         assert.ok(!text.includes(t) && !text.includes(t.split('.')[2]!), `a token (or its signature) appears in the ${where}`);
       }
     }
@@ -282,7 +344,11 @@ servers:
     const meta = (await (await fetch(`${base}/.well-known/oauth-protected-resource/mcp/demo`)).json()) as Record<string, unknown>;
     assert.equal(meta.resource, `${base}/mcp/demo`);
     assert.equal((await fetch(`${base}/.well-known/oauth-protected-resource/mcp/nope`)).status, 404);
-    const none = await fetch(`${base}/mcp/demo`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+    const none = await fetch(`${base}/mcp/demo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: '{}',
+    });
     assert.equal(none.status, 401);
     assert.match(String(none.headers.get('www-authenticate')), /resource_metadata="[^"]+\/\.well-known\/oauth-protected-resource\/mcp\/demo"/);
     const forDemo = await as.clientToken('ops-bot', `${base}/mcp/demo`, 'tools:read');
@@ -291,7 +357,11 @@ servers:
     assert.ok((await c.listTools()).tools.length > 0);
     await c.close();
     // The same token at the aggregate endpoint is for another resource.
-    const agg = await fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${forDemo}` }, body: '{}' });
+    const agg = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${forDemo}` },
+      body: '{}',
+    });
     assert.equal(agg.status, 401);
     await waitFor(() => readEvents(join(dir, 'state')).some((e) => e.type === 'auth_denied' && e.reason === 'wrong_audience' && e.resource === `${base}/mcp`));
   });

@@ -29,7 +29,9 @@ async function protectedServer(issuer: string): Promise<{ url: string; seen: str
   const server: Server = createServer(async (req, res) => {
     const base = url.replace(/\/mcp$/, '');
     if (req.url === '/.well-known/oauth-protected-resource/mcp') {
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ resource: url, authorization_servers: [issuer], scopes_supported: ['tools:read'] }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ resource: url, authorization_servers: [issuer], scopes_supported: ['tools:read'] }));
     }
     const token = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
     try {
@@ -52,7 +54,15 @@ async function protectedServer(issuer: string): Promise<{ url: string; seen: str
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-  return { url, seen, close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }) };
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 function allText(dir: string): string {
@@ -121,32 +131,45 @@ describe('OAuth upstream: toolgate auth login, then the gateway uses and refresh
     assert.equal(row.issuer, as.issuer);
     assert.equal(row.refreshable, true);
     assert.ok(typeof row.expires_at === 'string');
-    assert.deepEqual(Object.keys(row).filter((k) => /token/i.test(k)), []);
+    assert.deepEqual(
+      Object.keys(row).filter((k) => /token/i.test(k)),
+      [],
+    );
     const wrongKey = new Proc([bin, 'auth', 'status', '--state-dir', stateDir], { ...env, TOOLGATE_TOKEN_KEY: randomBytes(32).toString('hex') });
     assert.notEqual((await wrongKey.exited).code, 0);
     assert.match(wrongKey.output, /cannot be decrypted: wrong TOOLGATE_TOKEN_KEY/);
   });
 
   test('the gateway reaches the server with the token, refreshes it before expiry, and keeps working', async () => {
-    ({ gw } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', remote.url, '--upstream-oauth', '--log-level', 'debug'], env).then((r) => ({ gw: r.gw, url: r.url })).then(async (r) => {
-      const c = new Client({ name: 'e2e-upstream-oauth', version: '1.0.0' });
-      await c.connect(new StreamableHTTPClientTransport(new URL(r.gw.output.match(/toolgate listening on (\S+)/)![1]!)));
-      assert.equal(textOf(await c.callTool({ name: 'whoami', arguments: {} })), 'remote says hi');
-      const first = remote.seen.at(-1)!;
-      const refreshesBefore = as.tokenRequests.filter((g) => g === 'refresh_token').length;
-      await waitFor(() => as.tokenRequests.filter((g) => g === 'refresh_token').length > refreshesBefore);
-      await waitFor(() => /upstream OAuth token refreshed/.test(r.gw.output));
-      assert.equal(textOf(await c.callTool({ name: 'whoami', arguments: {} })), 'remote says hi');
-      assert.notEqual(remote.seen.at(-1), first, 'the refreshed token went upstream');
-      await c.close();
-      return r;
-    }));
+    ({ gw } = await startGateway(
+      policy,
+      stateDir,
+      ['--transport', 'http', '--port', '0', '--upstream', remote.url, '--upstream-oauth', '--log-level', 'debug'],
+      env,
+    )
+      .then((r) => ({ gw: r.gw, url: r.url }))
+      .then(async (r) => {
+        const c = new Client({ name: 'e2e-upstream-oauth', version: '1.0.0' });
+        await c.connect(new StreamableHTTPClientTransport(new URL(r.gw.output.match(/toolgate listening on (\S+)/)![1]!)));
+        assert.equal(textOf(await c.callTool({ name: 'whoami', arguments: {} })), 'remote says hi');
+        const first = remote.seen.at(-1)!;
+        const refreshesBefore = as.tokenRequests.filter((g) => g === 'refresh_token').length;
+        await waitFor(() => as.tokenRequests.filter((g) => g === 'refresh_token').length > refreshesBefore);
+        await waitFor(() => /upstream OAuth token refreshed/.test(r.gw.output));
+        assert.equal(textOf(await c.callTool({ name: 'whoami', arguments: {} })), 'remote says hi');
+        assert.notEqual(remote.seen.at(-1), first, 'the refreshed token went upstream');
+        await c.close();
+        return r;
+      }));
   });
 
   test('toolgate serve: a server with oauth: true after auth login NAME -c config', async () => {
     const dir = tempDir('toolgate-oauth-up-serve-');
     writeFileSync(join(dir, 'p.yaml'), 'version: "1"\ndefault: allow\ntools: {}\n');
-    writeFileSync(join(dir, 'toolgate.yaml'), `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n  remote:\n    url: ${remote.url}\n    transport: http\n    oauth: true\n    policy: ./p.yaml\n`);
+    writeFileSync(
+      join(dir, 'toolgate.yaml'),
+      `version: 1\nlisten:\n  port: 0\nstate:\n  dir: ./state\nservers:\n  remote:\n    url: ${remote.url}\n    transport: http\n    oauth: true\n    policy: ./p.yaml\n`,
+    );
     const cli = new Proc([bin, 'auth', 'login', 'remote', '-c', join(dir, 'toolgate.yaml')], env);
     const page = (await cli.waitFor(/open this page to log in to remote:\s+(http\S+)/))[1]!;
     await (await fetch(await as.browse(page))).text();
@@ -168,7 +191,11 @@ describe('OAuth upstream: toolgate auth login, then the gateway uses and refresh
     const files = allText(stateDir);
     for (const t of new Set(remote.seen)) {
       const sig = t.split('.')[2]!;
-      for (const [where, text] of [['state dir', files], ['gateway log', gw!.output], ['login output', loginOutput]] as const) {
+      for (const [where, text] of [
+        ['state dir', files],
+        ['gateway log', gw!.output],
+        ['login output', loginOutput],
+      ] as const) {
         assert.ok(!text.includes(sig), `a token appears in the ${where}`);
       }
     }

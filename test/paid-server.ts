@@ -57,7 +57,11 @@ export function paidServer(logFile: string): string[] {
 
 /** Lines the server logged: `exec <tool> <args>`, `challenge <args>`, `refused <args>`. */
 export function executions(logFile: string, kind = 'exec'): string[] {
-  return existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => l.startsWith(`${kind} `)) : [];
+  return existsSync(logFile)
+    ? readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith(`${kind} `))
+    : [];
 }
 
 /** A credential paying the server's challenge for `query` at `price` base units (as an MPP client builds it). */

@@ -50,7 +50,10 @@ test('pins diff shows every changed field; pins accept --server NAME --all accep
     assert.doesNotMatch(diff.stdout, /stable/);
 
     const json = JSON.parse(toolgate(['pins', 'diff', '--state-dir', stateDir, '--json', 'write_file']).stdout) as Array<{ tool: string; changes: unknown[] }>;
-    assert.deepEqual(json.map((d) => [d.tool, d.changes]), [['write_file', [{ path: 'description', kind: 'changed', before: 'Write a file.', after: 'Write a file, and mail it to the maintainer.' }]]]);
+    assert.deepEqual(
+      json.map((d) => [d.tool, d.changes]),
+      [['write_file', [{ path: 'description', kind: 'changed', before: 'Write a file.', after: 'Write a file, and mail it to the maintainer.' }]]],
+    );
 
     const unscoped = toolgate(['pins', 'accept', '--all', '--state-dir', stateDir]);
     assert.notEqual(unscoped.status, 0);

@@ -109,7 +109,11 @@ test('pin: enforce catches a change of title, outputSchema, _meta or icons (the 
     try {
       await gw.initialize();
       gw.send({ jsonrpc: '2.0', id: 'l1', method: 'tools/list', params: {} });
-      assert.deepEqual((await gw.response('l1')).result.tools.map((t: { name: string }) => t.name), ['get_report'], key);
+      assert.deepEqual(
+        (await gw.response('l1')).result.tools.map((t: { name: string }) => t.name),
+        ['get_report'],
+        key,
+      );
       gw.send({ jsonrpc: '2.0', id: 'l2', method: 'tools/list', params: {} });
       assert.deepEqual((await gw.response('l2')).result.tools, [], `a changed ${key} is withheld`);
       gw.send({ jsonrpc: '2.0', id: 'c1', method: 'tools/call', params: { name: 'get_report', arguments: { id: 'r1' } } });

@@ -33,7 +33,10 @@ describe('policy_mismatch on tools/list', () => {
     let stderr = '';
     transport.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const { tools } = await client.listTools();
-    assert.ok(tools.some((t) => t.name === 'create_charge'), 'the server has create_charge');
+    assert.ok(
+      tools.some((t) => t.name === 'create_charge'),
+      'the server has create_charge',
+    );
     await client.listTools(); // a second list repeats no warning
     const stderrClosed = new Promise((r) => transport.stderr!.once('close', r));
     await client.close();
@@ -61,8 +64,14 @@ describe('policy_mismatch on tools/list', () => {
     await client.listTools();
     await client.close();
     const events = readEvents(stateDir);
-    assert.ok(events.some((e) => e.type === 'startup'), 'events were recorded');
-    assert.deepEqual(events.filter((e) => e.type === 'policy_mismatch'), []);
+    assert.ok(
+      events.some((e) => e.type === 'startup'),
+      'events were recorded',
+    );
+    assert.deepEqual(
+      events.filter((e) => e.type === 'policy_mismatch'),
+      [],
+    );
   });
 });
 
@@ -82,16 +91,26 @@ describe('toolgate validate against a live server', () => {
   });
 
   it('a matching policy is valid against its server, exit 0', () => {
-    const r = validate(['-c', writePolicy('version: "1"\ntools:\n  create_charge:\n    rules:\n      - name: "no"\n        action: "deny"\n').policy, '--', process.execPath, demoServer]);
+    const r = validate([
+      '-c',
+      writePolicy('version: "1"\ntools:\n  create_charge:\n    rules:\n      - name: "no"\n        action: "deny"\n').policy,
+      '--',
+      process.execPath,
+      demoServer,
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^valid; the server lists every tool the policy names/);
   });
 
   it('--upstream URL checks a Streamable HTTP server', async () => {
     const upstream = writePolicy('version: "1"\ntools: {}\n');
-    const server = spawn(process.execPath, [bin, '-c', upstream.policy, '--state-dir', upstream.stateDir, '--transport', 'http', '--port', '0', '--', process.execPath, demoServer], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const server = spawn(
+      process.execPath,
+      [bin, '-c', upstream.policy, '--state-dir', upstream.stateDir, '--transport', 'http', '--port', '0', '--', process.execPath, demoServer],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     try {
       let url: string | undefined;
       for await (const line of createInterface({ input: server.stderr })) {

@@ -46,8 +46,19 @@ tools:
         on_deny: "one job per hour"
 `;
 
-const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': { elicitation: {} }, 'io.modelcontextprotocol/clientInfo': { name: 'e2e-2026', version: '1' } };
-type Rpc = { jsonrpc: '2.0'; id?: number | string; method?: string; result?: Record<string, unknown>; error?: { code: number; message: string }; params?: Record<string, unknown> };
+const meta = {
+  'io.modelcontextprotocol/protocolVersion': V,
+  'io.modelcontextprotocol/clientCapabilities': { elicitation: {} },
+  'io.modelcontextprotocol/clientInfo': { name: 'e2e-2026', version: '1' },
+};
+type Rpc = {
+  jsonrpc: '2.0';
+  id?: number | string;
+  method?: string;
+  result?: Record<string, unknown>;
+  error?: { code: number; message: string };
+  params?: Record<string, unknown>;
+};
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -111,7 +122,10 @@ function httpClient(url: string, firstId = 1): Client {
       const type = res.headers.get('content-type') ?? '';
       const text = await res.text();
       if (type.includes('text/event-stream')) {
-        const msgs = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Rpc);
+        const msgs = text
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => JSON.parse(l.slice(6)) as Rpc);
         return { msg: msgs.find((m) => m.id === id)!, status: res.status };
       }
       return { msg: JSON.parse(text) as Rpc, status: res.status };
@@ -160,7 +174,11 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   assert.equal(r2.msg.error, undefined, JSON.stringify(r2.msg));
   assert.equal(textOf(r2.msg), 'transferred 40');
   // The server got back exactly the requestState it wrote.
-  const seen = readFileSync(serverLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rpc).filter((m) => m.method === 'tools/call' && m.params?.name === 'transfer');
+  const seen = readFileSync(serverLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Rpc)
+    .filter((m) => m.method === 'tools/call' && m.params?.name === 'transfer');
   assert.equal(seen.at(-1)!.params!.requestState, 'srv:40');
   // The unit is used: the next transfer is refused by the rate limit.
   const again = await c.request('tools/call', { name: 'transfer', arguments: { amount: 10 } });
@@ -170,12 +188,22 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   const a1 = await c.request('tools/call', { name: 'ask_twice', arguments: {} });
   const a2 = await c.request('tools/call', { name: 'ask_twice', arguments: {}, requestState: a1.msg.result!.requestState, inputResponses: { first: accept } });
   assert.equal(a2.msg.result!.resultType, 'input_required', JSON.stringify(a2.msg));
-  const a3 = await c.request('tools/call', { name: 'ask_twice', arguments: {}, requestState: a2.msg.result!.requestState, inputResponses: { first: accept, second: accept } });
+  const a3 = await c.request('tools/call', {
+    name: 'ask_twice',
+    arguments: {},
+    requestState: a2.msg.result!.requestState,
+    inputResponses: { first: accept, second: accept },
+  });
   assert.equal(textOf(a3.msg), 'asked twice');
 
   // An error after the input round rolls the one reservation back: the quota unit comes back.
   const f1 = await c.request('tools/call', { name: 'fail_after_input', arguments: {} });
-  const f2 = await c.request('tools/call', { name: 'fail_after_input', arguments: {}, requestState: f1.msg.result!.requestState, inputResponses: { go: accept } });
+  const f2 = await c.request('tools/call', {
+    name: 'fail_after_input',
+    arguments: {},
+    requestState: f1.msg.result!.requestState,
+    inputResponses: { go: accept },
+  });
   assert.equal(f2.msg.error?.code, -32603);
   const f3 = await c.request('tools/call', { name: 'fail_after_input', arguments: {} });
   assert.equal(f3.msg.result!.resultType, 'input_required', 'allowed again: the failed call gave its unit back');
@@ -199,7 +227,10 @@ async function story(c: Client, stateDir: string, serverLog: string): Promise<vo
   const asked = events.find((e) => e.tool === 'ask_twice' && e.decision === 'allowed');
   assert.equal(asked?.input_rounds, 2);
   const failed = events.filter((e) => e.tool === 'fail_after_input' && e.decision === 'allowed' && e.outcome !== undefined);
-  assert.deepEqual(failed.map((e) => e.outcome), ['rpc_error']);
+  assert.deepEqual(
+    failed.map((e) => e.outcome),
+    ['rpc_error'],
+  );
   const jobs = events.filter((e) => e.tool === 'long_job' && e.decision === 'allowed');
   assert.equal(jobs.length, 1);
   assert.equal(jobs[0]!.task_id, taskId);
@@ -218,7 +249,10 @@ describe('2026-07-28 (stateless) through toolgate', () => {
   test('Streamable HTTP (stateless lane) -> stdio; header validation; clients with the same ids', async () => {
     const { policy, stateDir, dir } = writePolicy(policyText);
     const log = join(dir, 'server.log');
-    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, server2026, '--serve', 'stdio'], { ...process.env, SERVER_LOG: log });
+    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, server2026, '--serve', 'stdio'], {
+      ...process.env,
+      SERVER_LOG: log,
+    });
     cleanups.push(() => gw.stop());
     await story(httpClient(url), stateDir, log);
 
@@ -232,7 +266,10 @@ describe('2026-07-28 (stateless) through toolgate', () => {
     const get = await fetch(url, { headers: { accept: 'text/event-stream', 'mcp-protocol-version': V } });
     assert.equal(get.status, 405);
     // Independent clients using the same JSON-RPC ids at once get their own answers.
-    const [x, y] = await Promise.all([httpClient(url, 500).request('tools/call', { name: 'echo', arguments: { text: 'from x' } }), httpClient(url, 500).request('tools/call', { name: 'echo', arguments: { text: 'from y' } })]);
+    const [x, y] = await Promise.all([
+      httpClient(url, 500).request('tools/call', { name: 'echo', arguments: { text: 'from x' } }),
+      httpClient(url, 500).request('tools/call', { name: 'echo', arguments: { text: 'from y' } }),
+    ]);
     assert.equal(x.msg.id, 500);
     assert.equal(y.msg.id, 500);
     assert.deepEqual([textOf(x.msg), textOf(y.msg)].sort(), ['from x', 'from y']);
@@ -249,7 +286,16 @@ describe('2026-07-28 (stateless) through toolgate', () => {
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port), SERVER_LOG: log });
     cleanups.push(() => srv.stop());
     await srv.waitFor(/listening on port/);
-    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-transport', 'http']);
+    const { gw, url } = await startGateway(policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--upstream',
+      `http://127.0.0.1:${port}/mcp`,
+      '--upstream-transport',
+      'http',
+    ]);
     cleanups.push(() => gw.stop());
     await story(httpClient(url), stateDir, log);
     // The client's Mcp-Param-* headers reach the server unchanged.

@@ -87,7 +87,11 @@ async function v2(transport: StdioV2 | HttpV2): Promise<Peer> {
   await client.connect(transport);
   cleanups.push(() => client.close());
   const raw = record(transport as never);
-  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
+  return {
+    raw,
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>,
+    list: async () => (await client.listTools()).tools.map((t) => t.name),
+  };
 }
 
 async function v1(args: string[]): Promise<Peer> {
@@ -96,20 +100,34 @@ async function v1(args: string[]): Promise<Peer> {
   await client.connect(transport);
   cleanups.push(() => client.close());
   const raw = record(transport as never);
-  return { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
+  return {
+    raw,
+    call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>,
+    list: async () => (await client.listTools()).tools.map((t) => t.name),
+  };
 }
 
 async function pendingApproval(stateDir: string, tool: string): Promise<string> {
   for (;;) {
     const out = (await run(process.execPath, [bin, 'approvals', 'list', '--json', '--pending', '--state-dir', stateDir])).stdout;
-    const found = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; tool: string }).find((r) => r.tool === tool);
+    const found = out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; tool: string })
+      .find((r) => r.tool === tool);
     if (found) return found.id;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** The denials every client must be able to read, and the schema of the session's revision over each answer the gateway wrote. */
-async function denials(peer: Peer, stateDir: string, revision: Revision, tools: { allowed: string; bounded?: string; hidden: string; held: string }): Promise<void> {
+async function denials(
+  peer: Peer,
+  stateDir: string,
+  revision: Revision,
+  tools: { allowed: string; bounded?: string; hidden: string; held: string },
+): Promise<void> {
   await clearOfWindowEnd('hour');
   const ok = await peer.call('echo', { text: 'hi', message: 'hi' });
   assert.notEqual(ok.isError, true, 'positive control: an allowed call passes');
@@ -147,7 +165,11 @@ async function denials(peer: Peer, stateDir: string, revision: Revision, tools: 
 describe('the official v2 client pinned to 2026-07-28 reads every gateway denial', () => {
   test('stdio -> stdio', async () => {
     const { policy, stateDir } = writePolicy(policyText);
-    const transport = new StdioV2({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, server2026, '--serve', 'stdio'], stderr: 'pipe' });
+    const transport = new StdioV2({
+      command: process.execPath,
+      args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, server2026, '--serve', 'stdio'],
+      stderr: 'pipe',
+    });
     const peer = await v2(transport);
     await denials(peer, stateDir, V, { allowed: 'echo', bounded: 'transfer', hidden: 'secret', held: 'where' });
   });
@@ -158,7 +180,16 @@ describe('the official v2 client pinned to 2026-07-28 reads every gateway denial
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port) });
     cleanups.push(() => srv.stop());
     await srv.waitFor(/listening on port/);
-    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-transport', 'http']);
+    const { gw, url } = await startGateway(policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--upstream',
+      `http://127.0.0.1:${port}/mcp`,
+      '--upstream-transport',
+      'http',
+    ]);
     cleanups.push(() => gw.stop());
     const peer = await v2(new HttpV2(new URL(url)));
     await denials(peer, stateDir, V, { allowed: 'echo', bounded: 'transfer', hidden: 'secret', held: 'where' });
@@ -169,7 +200,16 @@ describe('the official v2 client pinned to 2026-07-28 reads every gateway denial
     const port = await freePort();
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port) });
     await srv.waitFor(/listening on port/);
-    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-transport', 'http']);
+    const { gw, url } = await startGateway(policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--upstream',
+      `http://127.0.0.1:${port}/mcp`,
+      '--upstream-transport',
+      'http',
+    ]);
     cleanups.push(() => gw.stop());
     const peer = await v2(new HttpV2(new URL(url)));
     assert.notEqual((await peer.call('echo', { text: 'up' })).isError, true, 'positive control: the upstream answers');
@@ -187,7 +227,24 @@ describe('the official v2 client pinned to 2026-07-28 reads every gateway denial
 describe('more gateway-written messages on a 2026-07-28 session, against the official schema', () => {
   test('a withheld pin: the v2 client reads the refusal (stdio)', async () => {
     const { policy, stateDir } = writePolicy('version: "1"\ndefault: allow\ntools: {}\n');
-    const args = [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--pin', 'enforce', '--server-name', 'scripted', '--', process.execPath, server2026, '--serve', 'stdio'];
+    const args = [
+      bin,
+      '-c',
+      policy,
+      '--state-dir',
+      stateDir,
+      '--log-level',
+      'warn',
+      '--pin',
+      'enforce',
+      '--server-name',
+      'scripted',
+      '--',
+      process.execPath,
+      server2026,
+      '--serve',
+      'stdio',
+    ];
     const before = await v2(new StdioV2({ command: process.execPath, args, stderr: 'pipe' }));
     assert.ok((await before.list()).includes('echo'));
     const first = await before.call('echo', { text: 'pinned' });
@@ -250,15 +307,27 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
     const post = async (body: unknown, headers: Record<string, string> = {}) => {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': V,
+          'mcp-method': 'tools/call',
+          ...headers,
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, msg: JSON.parse(await res.text()) as Record<string, unknown> };
     };
-    const invalid = await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: 'not an object', _meta: meta } }, { 'mcp-name': 'echo' });
+    const invalid = await post(
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: 'not an object', _meta: meta } },
+      { 'mcp-name': 'echo' },
+    );
     assert.equal((invalid.msg.error as { code: number }).code, -32602);
     assert.deepEqual(answerComplaints(V, invalid.msg), []);
-    const notAcceptable = await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: {}, _meta: meta } }, { 'mcp-name': 'echo', accept: 'text/html' });
+    const notAcceptable = await post(
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: {}, _meta: meta } },
+      { 'mcp-name': 'echo', accept: 'text/html' },
+    );
     assert.equal(notAcceptable.status, 406);
     assert.equal((notAcceptable.msg.error as { code: number }).code, -32600, 'no legacy-range -32000 on this revision');
     assert.deepEqual(answerComplaints(V, notAcceptable.msg), []);
@@ -267,14 +336,19 @@ describe('more gateway-written messages on a 2026-07-28 session, against the off
     assert.equal('id' in batch.msg, false, 'no null id on this revision');
     assert.deepEqual(answerComplaints(V, batch.msg), []);
     // Refused at admission (an id twice: which one would a server read?): no null id on this revision either.
-    const twice = await post(`{"jsonrpc":"2.0","id":5,"id":6,"method":"tools/list","params":{"_meta":${JSON.stringify(meta)}}}`, { 'mcp-method': 'tools/list' });
+    const twice = await post(`{"jsonrpc":"2.0","id":5,"id":6,"method":"tools/list","params":{"_meta":${JSON.stringify(meta)}}}`, {
+      'mcp-method': 'tools/list',
+    });
     assert.equal(twice.status, 400);
     assert.equal((twice.msg.error as { code: number }).code, -32600);
     assert.deepEqual(answerComplaints(V, twice.msg), [], JSON.stringify(twice.msg));
-    const round = await post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'transfer', arguments: { amount: 40 }, _meta: meta } }, { 'mcp-name': 'transfer' });
+    const round = await post(
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'transfer', arguments: { amount: 40 }, _meta: meta } },
+      { 'mcp-name': 'transfer' },
+    );
     const result = round.msg.result as { resultType: string; requestState: string };
     assert.equal(result.resultType, 'input_required');
-    assert.match(result.requestState, /^toolgate\.2\./, 'the round token is the gateway\'s');
+    assert.match(result.requestState, /^toolgate\.2\./, "the round token is the gateway's");
     assert.deepEqual(answerComplaints(V, round.msg, 'InputRequiredResult'), []);
   });
 });
@@ -298,7 +372,11 @@ describe('the 2025 line is unchanged', () => {
     await client.connect(transport);
     cleanups.push(() => client.close());
     const raw = record(transport as never);
-    const peer: Peer = { raw, call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>, list: async () => (await client.listTools()).tools.map((t) => t.name) };
+    const peer: Peer = {
+      raw,
+      call: async (name, args) => (await client.callTool({ name, arguments: args })) as Record<string, unknown>,
+      list: async () => (await client.listTools()).tools.map((t) => t.name),
+    };
     await denials(peer, stateDir, '2025-11-25', { allowed: 'echo', hidden: 'admin_reset', held: 'create_charge' });
   });
 
@@ -308,7 +386,11 @@ describe('the 2025 line is unchanged', () => {
     const srv = new Proc([server2026, '--serve', 'http'], { ...process.env, PORT: String(port) });
     cleanups.push(() => srv.stop());
     await srv.waitFor(/listening on port/);
-    const transport = new StdioV1({ command: process.execPath, args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-protocol', '2025'], stderr: 'pipe' });
+    const transport = new StdioV1({
+      command: process.execPath,
+      args: [bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', `http://127.0.0.1:${port}/mcp`, '--upstream-protocol', '2025'],
+      stderr: 'pipe',
+    });
     const client = new ClientV1({ name: 'e2e-v1', version: '1.0.0' }, { capabilities: {} });
     cleanups.push(() => client.close());
     await assert.rejects(client.connect(transport), (err: unknown) => {

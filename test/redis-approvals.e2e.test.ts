@@ -53,7 +53,11 @@ function shared(prefix: string): string[] {
 async function pending(prefix: string): Promise<Array<Record<string, any>>> {
   const r = await toolgate('approvals', 'list', '--pending', '--json', ...shared(prefix));
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
 }
 
 async function waitPending(prefix: string, count = 1): Promise<Array<Record<string, any>>> {
@@ -72,15 +76,16 @@ function gateway(policy: string, stateDir: string, server: string[], extra: stri
   return g;
 }
 
-
 let seq = 0;
 function startCall(g: RawGateway, tool: string, args: Record<string, unknown>): Promise<{ text: string; denied: boolean }> {
   const id = `call-${++seq}`;
   g.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args } });
-  return g.waitFor((m) => typeof m === 'object' && m !== null && (m as { id?: unknown }).id === id && !('method' in (m as object)), SLOW_MS).then((res: any) => {
-    const text = textOf(res.result);
-    return { text, denied: res.result?.isError === true && text.startsWith(PREFIX) };
-  });
+  return g
+    .waitFor((m) => typeof m === 'object' && m !== null && (m as { id?: unknown }).id === id && !('method' in (m as object)), SLOW_MS)
+    .then((res: any) => {
+      const text = textOf(res.result);
+      return { text, denied: res.result?.isError === true && text.startsWith(PREFIX) };
+    });
 }
 
 describe('approvals shared through Redis (two gateway processes)', { skip }, () => {
@@ -118,7 +123,11 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /already approved by ops-lead/);
     const all = await toolgate('approvals', 'list', '--json', ...shared(prefix));
-    const statuses = all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { status: string }).status).sort();
+    const statuses = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { status: string }).status)
+      .sort();
     assert.deepEqual(statuses, ['approved', 'denied']);
 
     // B's audit trail tells the story; nothing was written to the state directory's approvals.db.
@@ -140,11 +149,18 @@ describe('approvals shared through Redis (two gateway processes)', { skip }, () 
     const r = await toolgate('approvals', 'approve', req!.id, ...shared(prefix));
     assert.equal(r.code, 0, r.stderr);
     const all = await toolgate('approvals', 'list', '--json', ...shared(prefix));
-    const rec = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; status: string; consumed_at?: string | null }).find((x) => x.id === req!.id);
+    const rec = all.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; status: string; consumed_at?: string | null })
+      .find((x) => x.id === req!.id);
     assert.equal(rec?.status, 'approved');
     assert.ok(!rec?.consumed_at, 'approved, and not used by any call: nothing ran');
     const events = readEvents(b.stateDir);
-    assert.ok(events.some((e) => e.type === 'approval_detached' || e.reason === 'approval_detached'), 'the detach is recorded');
+    assert.ok(
+      events.some((e) => e.type === 'approval_detached' || e.reason === 'approval_detached'),
+      'the detach is recorded',
+    );
     assert.ok(!events.some((e) => e.type === 'tool_call' && e.stage === 'outcome' && e.tool === 'create_charge'), 'the held call never ran');
   });
 

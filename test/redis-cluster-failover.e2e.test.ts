@@ -66,7 +66,14 @@ function queue(prefix: string, owner: string, seedPort?: number): RedisApprovalQ
   return q;
 }
 
-const input = (): NewApproval => ({ tool: 'create_refund', argsSha256: 'a'.repeat(64), rule: 'big refunds', rulePointer: 'tools/create_refund/rules/0', timeoutMs: 120_000, identity: 'alice' });
+const input = (): NewApproval => ({
+  tool: 'create_refund',
+  argsSha256: 'a'.repeat(64),
+  rule: 'big refunds',
+  rulePointer: 'tools/create_refund/rules/0',
+  timeoutMs: 120_000,
+  identity: 'alice',
+});
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000, detail: () => string = () => ''): Promise<void> {
   const end = Date.now() + ms;
@@ -129,7 +136,10 @@ function loadOn(stores: RedisCounterStore[], key: string) {
 }
 
 /** A state prefix whose hash tag lands on a master picked by `want` (the tests choose which shard they disturb). */
-async function prefixOnMaster(label: string, want: (master: number, replica: number) => boolean): Promise<{ prefix: string; slot: number; master: number; replica: number }> {
+async function prefixOnMaster(
+  label: string,
+  want: (master: number, replica: number) => boolean,
+): Promise<{ prefix: string; slot: number; master: number; replica: number }> {
   for (let i = 0; i < 200; i++) {
     const name = `${label}-${i}`;
     const slot = await cluster!.slotOf(`{${name}}`);
@@ -158,7 +168,12 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     const call = held.open(input());
     await until('approval stored', async () => (await decider.byId(call.record.id))?.status === 'pending');
     const load = loadOn(loaders, 'load');
-    await until('load running', () => load.total() >= 20, 10_000, () => load.errors.slice(-3).join('\n'));
+    await until(
+      'load running',
+      () => load.total() >= 20,
+      10_000,
+      () => load.errors.slice(-3).join('\n'),
+    );
 
     let committed = 0;
     let midOk = 0;
@@ -185,14 +200,28 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.equal(await cluster!.ownerOf(slot), to);
     const keys = await cluster!.keys(`${tag}*`);
     assert.ok(moved >= 8 && keys.some((k) => k.key === `${tag}:ctr:total:${T0 - (T0 % 3_600_000)}`), `moved ${moved}: ${keys.map((k) => k.key).join(' ')}`);
-    assert.ok(keys.every((k) => k.port === to), JSON.stringify(keys));
+    assert.ok(
+      keys.every((k) => k.port === to),
+      JSON.stringify(keys),
+    );
 
     // The load went on across the move (and keeps going after it).
     const atEnd = load.total();
-    await until('load served by the new owner', () => load.total() >= atEnd + 20, 10_000, () => load.errors.slice(-3).join('\n'));
+    await until(
+      'load served by the new owner',
+      () => load.total() >= atEnd + 20,
+      10_000,
+      () => load.errors.slice(-3).join('\n'),
+    );
     await load.stop();
-    assert.ok(load.oks.every((n) => n > 20), `both loaders got through: ${load.oks}`);
-    assert.ok(load.errors.every((e) => /state store unavailable/.test(e)), load.errors.join('\n'));
+    assert.ok(
+      load.oks.every((n) => n > 20),
+      `both loaders got through: ${load.oks}`,
+    );
+    assert.ok(
+      load.errors.every((e) => /state store unavailable/.test(e)),
+      load.errors.join('\n'),
+    );
     assert.equal(await value(a, 'load'), load.total(), `exact: ${load.errors.length} refused reservations counted nothing`);
     assert.equal(await value(a, 'mid'), midOk);
     assert.equal(await value(a, 'total'), 6 + midOk);
@@ -208,7 +237,10 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.ok((await a.ttlOf('total', 'hour', T0)) > 0, 'the counter kept its expiry');
 
     // The decider's slot map is stale: its first command (a pipeline) is answered MOVED and follows.
-    assert.deepEqual((await decider.getMany([call.record.id])).map((r) => r.status), ['pending']);
+    assert.deepEqual(
+      (await decider.getMany([call.record.id])).map((r) => r.status),
+      ['pending'],
+    );
     assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
     assert.equal((await call.outcome).status, 'approved');
   });
@@ -261,13 +293,23 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     const call = held.open(input());
     await until('approval stored', async () => (await decider.byId(call.record.id))?.status === 'pending');
     const load = loadOn(loaders, 'load');
-    await until('load running', () => load.total() >= 20, 10_000, () => load.errors.slice(-3).join('\n'));
+    await until(
+      'load running',
+      () => load.total() >= 20,
+      10_000,
+      () => load.errors.slice(-3).join('\n'),
+    );
 
     const t = performance.now();
     await cluster!.failover(replica, slot);
     const tookMs = performance.now() - t;
     const atSwitch = load.total();
-    await until('load served by the new master', () => load.total() >= atSwitch + 50, 10_000, () => load.errors.slice(-3).join('\n'));
+    await until(
+      'load served by the new master',
+      () => load.total() >= atSwitch + 50,
+      10_000,
+      () => load.errors.slice(-3).join('\n'),
+    );
     await load.stop();
     assert.equal(await cluster!.ownerOf(slot), replica);
     assert.deepEqual(load.errors, [], `no reservation refused (failover took ${Math.round(tookMs)} ms)`);
@@ -331,7 +373,11 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.equal(attempts[0]!.ok, false, 'the first call after the kill is refused');
     if (heldMeanwhile) {
       const id = heldMeanwhile.record.id;
-      await until('the call held during the outage is answered or its request stored', async () => answered !== undefined || (await decider.byId(id))?.status === 'pending', 5000);
+      await until(
+        'the call held during the outage is answered or its request stored',
+        async () => answered !== undefined || (await decider.byId(id))?.status === 'pending',
+        5000,
+      );
       if (answered) assert.equal(answered.status, 'abandoned', answered.message);
     }
     assert.equal(await cluster!.ownerOf(slot), replica);

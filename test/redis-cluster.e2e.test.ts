@@ -43,7 +43,12 @@ if (skip === false) {
 const dsn = () => cluster!.url(`gw:${PASSWORD}@`);
 
 function approvals(prefix: string, owner?: string, heartbeatTtlMs?: number): RedisApprovalStore {
-  const s = new RedisApprovalStore({ url: dsn(), prefix, ...(owner !== undefined ? { owner } : {}), ...(heartbeatTtlMs !== undefined ? { heartbeatTtlMs } : {}) });
+  const s = new RedisApprovalStore({
+    url: dsn(),
+    prefix,
+    ...(owner !== undefined ? { owner } : {}),
+    ...(heartbeatTtlMs !== undefined ? { heartbeatTtlMs } : {}),
+  });
   closers.push(() => s.close());
   return s;
 }
@@ -120,7 +125,10 @@ describe('RedisApprovalStore and RedisApprovalQueue on a Redis Cluster', { skip 
     assert.ok(Date.now() < held.record.expiresAt, 'settled by the deadline, not by the event');
     assert.equal(outcome.status, d1.ok ? 'approved' : 'denied');
     assert.equal(outcome.record.decidedBy, d1.ok ? 'bob' : 'carol');
-    assert.deepEqual((await a.list()).map((r) => r.id), [held.record.id]);
+    assert.deepEqual(
+      (await a.list()).map((r) => r.id),
+      [held.record.id],
+    );
   });
 
   it('expires at the deadline, and a sweep abandons requests whose gateway heartbeat is gone', async () => {
@@ -157,7 +165,10 @@ describe('RedisApprovalStore and RedisApprovalQueue on a Redis Cluster', { skip 
       assert.ok(mine.length >= 2, `${p}: ${mine.map((k) => k.key).join(' ')}`);
       assert.equal(new Set(mine.map((k) => k.slot)).size, 1, p);
     }
-    assert.ok(keys.every((k) => k.key.startsWith('{appr-')), 'nothing untagged');
+    assert.ok(
+      keys.every((k) => k.key.startsWith('{appr-')),
+      'nothing untagged',
+    );
   });
 });
 
@@ -191,9 +202,15 @@ describe('RedisPinStore on a Redis Cluster', { skip }, () => {
     assert.equal(await cli.acceptAsync('srv', 'send_email', new Date()), true);
     await until('both released', () => ca.refusal('send_email') === undefined && cb.refusal('send_email') === undefined);
     const listed = await cli.listAsync();
-    assert.deepEqual(listed.map((p) => [p.server, p.tool, p.hash]), [['srv', 'send_email', pinHash(fullDefinition(v2))]]);
+    assert.deepEqual(
+      listed.map((p) => [p.server, p.tool, p.hash]),
+      [['srv', 'send_email', pinHash(fullDefinition(v2))]],
+    );
     const keys = await cluster!.keys('*pins-a*');
-    assert.deepEqual(keys.map((k) => k.key), ['{pins-a}:pins:srv']);
+    assert.deepEqual(
+      keys.map((k) => k.key),
+      ['{pins-a}:pins:srv'],
+    );
   });
 });
 

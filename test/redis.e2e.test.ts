@@ -21,11 +21,11 @@ const PREFIX = '[TOOLGATE POLICY DENIED]';
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));
 const skipOwn = skip === false ? skipUnless('redis-server', redisServerMissing()) : skip;
 
-
-
 function rawEvents(stateDir: string): string {
   const dir = join(stateDir, 'events');
-  return readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+  return readdirSync(dir)
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('');
 }
 
 /** Wait until `window` has at least `marginMs` left, so a test never straddles a boundary. */
@@ -67,7 +67,12 @@ function isResponse(m: unknown, id: string): boolean {
 }
 
 async function initialize(g: RawGateway): Promise<void> {
-  g.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+  g.send({
+    jsonrpc: '2.0',
+    id: 'init',
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
   await g.waitFor((m) => isResponse(m, 'init'), SLOW_MS);
   g.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
 }
@@ -308,8 +313,14 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
       assertRefusedWithoutWaiting(String(e.state_error));
     }
     const later = calls.slice(calls.indexOf(passedDown.at(-1)!) + 1);
-    assert.ok(later.some((e) => e.state === undefined && e.decision === 'allowed'), 'counted normally after recovery');
-    assert.ok(later.some((e) => e.reason === 'rate_limit'), 'and limited again');
+    assert.ok(
+      later.some((e) => e.state === undefined && e.decision === 'allowed'),
+      'counted normally after recovery',
+    );
+    assert.ok(
+      later.some((e) => e.reason === 'rate_limit'),
+      'and limited again',
+    );
   });
 });
 
@@ -325,7 +336,10 @@ describe('rediss:// (TLS)', { skip: skipOwn }, () => {
       await clearOfBoundary('hour', 60_000);
       const dsn = own.url('', 'localhost');
       assert.match(dsn, /^rediss:/);
-      const g = await startGateway(policy, stateDir, ['--state-dsn', dsn, '--state-prefix', uniquePrefix('e2e-tls')], { ...process.env, NODE_EXTRA_CA_CERTS: cert.cert });
+      const g = await startGateway(policy, stateDir, ['--state-dsn', dsn, '--state-prefix', uniquePrefix('e2e-tls')], {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: cert.cert,
+      });
       try {
         await until('connected over TLS', async () => (await call(g, 'echo', { message: 'hello' })).allowed);
         const second = await call(g, 'echo', { message: 'again' });

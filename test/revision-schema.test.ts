@@ -16,7 +16,7 @@ const gatewayErrors = [
   errorResponse('a', -32000, 'Not Acceptable: Accept must include application/json and text/event-stream'),
 ];
 
-test('2025 line: the gateway\'s own answers are unchanged and conform to 2025-11-25', () => {
+test("2025 line: the gateway's own answers are unchanged and conform to 2025-11-25", () => {
   const denial = resultResponse(7, denialResult('transfers above 100 are not allowed'));
   assert.equal(shapeOwnAnswer(denial, 'legacy'), denial);
   assert.deepEqual(answerComplaints('2025-11-25', denial), []);

@@ -25,13 +25,19 @@ test('scan writes approval rules for trades, refunds, irreversible acts and depl
     const policy = join(dir, 'policy.yaml');
     const scan = cli(['scan', '-o', policy, '--', process.execPath, riskyServer, '--serve']);
     assert.equal(scan.code, 0, scan.stderr);
-    assert.match(scan.stderr, new RegExp(`default: deny — the ${RISKY_TOOLS.length + 1} tools listed now are in the policy; a tool the server adds later is refused until reviewed`));
+    assert.match(
+      scan.stderr,
+      new RegExp(`default: deny — the ${RISKY_TOOLS.length + 1} tools listed now are in the policy; a tool the server adds later is refused until reviewed`),
+    );
     const doc = parse(readFileSync(policy, 'utf8')) as { default: string; tools: Record<string, { rules: Array<Record<string, unknown>> }> };
     assert.equal(doc.default, 'deny');
     assert.deepEqual(doc.tools[CONTROL_TOOL.name]!.rules, [], 'the Read control is allowed');
     for (const t of RISKY_TOOLS) {
       const rules = doc.tools[t.name]?.rules ?? [];
-      assert.ok(rules.some((r) => r.action === 'require_approval' || r.action === 'deny'), `${t.name}: approval or deny rule, got ${JSON.stringify(rules)}`);
+      assert.ok(
+        rules.some((r) => r.action === 'require_approval' || r.action === 'deny'),
+        `${t.name}: approval or deny rule, got ${JSON.stringify(rules)}`,
+      );
       // What the policy decides for a call, as `toolgate explain` shows it.
       // A tool with an amount gets a spend cap too: a call without the amount is denied outright.
       const args = 'amount' in t.inputSchema.properties ? '{"amount": 10}' : '{}';
@@ -49,7 +55,9 @@ test('scan writes approval rules for trades, refunds, irreversible acts and depl
       const control = await client.callTool({ name: CONTROL_TOOL.name, arguments: { server: 'a' } });
       assert.equal(control.isError ?? false, false, textOf(control));
       assert.equal(textOf(control), `ran ${CONTROL_TOOL.name}`);
-      const later = await client.callTool({ name: LATER_TOOL.name, arguments: {} }).catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
+      const later = await client
+        .callTool({ name: LATER_TOOL.name, arguments: {} })
+        .catch((err: Error) => ({ isError: true, content: [{ type: 'text', text: err.message }] }));
       assert.equal(later.isError, true);
       assert.match(textOf(later), /not permitted by policy/);
     } finally {

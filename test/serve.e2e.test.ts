@@ -110,7 +110,7 @@ async function servers(base: string): Promise<Array<Record<string, any>>> {
   return ((await res.json()) as { servers: Array<Record<string, any>> }).servers;
 }
 
-test('aggregate endpoint: namespaced tools from two real servers, calls routed and decided by the owning server\'s policy', async () => {
+test("aggregate endpoint: namespaced tools from two real servers, calls routed and decided by the owning server's policy", async () => {
   const dir = setup(demoEntry() + everythingEntry);
   const { gw, url } = await startServe(dir);
   try {
@@ -157,7 +157,10 @@ test('aggregate endpoint: namespaced tools from two real servers, calls routed a
     await d.close();
 
     const h = await servers(url.replace(/\/mcp$/, ''));
-    assert.deepEqual(h.map((s) => s.server), ['demo', 'everything']);
+    assert.deepEqual(
+      h.map((s) => s.server),
+      ['demo', 'everything'],
+    );
   } finally {
     await gw.stop();
   }
@@ -281,7 +284,10 @@ test('hot reload: a valid edit adds a server; an invalid one is rejected with li
 
     write(gatewayConfig(demoEntry() + '  billing:\n    comand: node\n    policy: ./demo.yaml\n'));
     await gw.waitFor(/gateway config reload rejected[\s\S]*toolgate\.yaml:\d+:5: unknown key \\?"comand/);
-    assert.ok((await c.listTools()).tools.some((t) => t.name === 'billing__echo'), 'the old config stays');
+    assert.ok(
+      (await c.listTools()).tools.some((t) => t.name === 'billing__echo'),
+      'the old config stays',
+    );
     assert.match(textOf(await c.callTool({ name: 'billing__echo', arguments: { message: 'LOUD' } })), /lower-case echoes only/);
 
     // Removing the server: its tools go away.
@@ -350,7 +356,10 @@ test('--metrics-port: Prometheus metrics of the calls to every server, on their 
     assert.equal(calls({ tool: 'nope__echo', decision: 'denied', server: '(none)' }), 1);
     assert.equal(sampleValue(m, 'toolgate_upstream_duration_seconds_count', { server: 'everything' }), 1);
     assert.equal(sampleValue(m, 'toolgate_tool_call_denials_total', { reason: 'rule', server: 'demo' }), 1);
-    assert.ok(m.samples.filter((x) => x.name === 'toolgate_tool_calls_total').every((x) => typeof x.labels.server === 'string'), 'every call series has a server');
+    assert.ok(
+      m.samples.filter((x) => x.name === 'toolgate_tool_calls_total').every((x) => typeof x.labels.server === 'string'),
+      'every call series has a server',
+    );
   } finally {
     await gw.stop();
   }
@@ -358,7 +367,11 @@ test('--metrics-port: Prometheus metrics of the calls to every server, on their 
 
 test('--metrics-bind beyond loopback without a key: serve refuses to start and says why', async () => {
   const dir = setup(demoEntry());
-  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--metrics-port', '0', '--metrics-bind', '0.0.0.0'], { ...process.env, SERVE_TEST_ADMIN_KEY: ADMIN, TOOLGATE_METRICS_KEY: '' });
+  const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--metrics-port', '0', '--metrics-bind', '0.0.0.0'], {
+    ...process.env,
+    SERVE_TEST_ADMIN_KEY: ADMIN,
+    TOOLGATE_METRICS_KEY: '',
+  });
   const exit = await gw.exited;
   assert.notEqual(exit.code, 0);
   assert.match(gw.output, /refusing to serve \/metrics on 0\.0\.0\.0 .*without a key/);
@@ -449,7 +462,11 @@ test("a grant whose policy file does not load is denied every call, with the fil
   writeFileSync(grantFile, 'version: "1"\ntools:\n  echo:\n    rules:\n      - name: x\n        rate_limit: lots\n');
   const { gw, url } = await startServe(dir);
   try {
-    for (const [endpoint, tool] of [[`${url}/demo`, 'echo'], [url, 'demo__echo'], [url, 'everything__echo']] as const) {
+    for (const [endpoint, tool] of [
+      [`${url}/demo`, 'echo'],
+      [url, 'demo__echo'],
+      [url, 'everything__echo'],
+    ] as const) {
       const c = await client(endpoint, token);
       const r = await c.callTool({ name: tool, arguments: { message: 'hello' } });
       assert.equal(r.isError, true, `${endpoint} ${tool}`);
@@ -459,7 +476,10 @@ test("a grant whose policy file does not load is denied every call, with the fil
     }
     const events = await denials(dir, 'broken', 3);
     assert.equal(events.length, 3);
-    assert.ok(events.every((e) => /broken-grant\.yaml:6:21/.test(String(e.message))), JSON.stringify(events));
+    assert.ok(
+      events.every((e) => /broken-grant\.yaml:6:21/.test(String(e.message))),
+      JSON.stringify(events),
+    );
   } finally {
     await gw.stop();
   }
@@ -505,7 +525,11 @@ tools:
     assert.deepEqual(unasked, [], 'the client without the capability was sent a request');
 
     const { stdout } = await run(process.execPath, [bin, 'approvals', 'list', '--json', '--state-dir', join(dir, 'state')]);
-    const records = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    const records = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
     assert.deepEqual(records.map((r) => [r.tool, r.status, r.channel ?? null]).sort(), [
       ['create_charge', 'approved', 'elicitation'],
       ['create_charge', 'expired', 'gateway'],

@@ -28,16 +28,20 @@ function build(): McpServer {
     logCall('secret', {});
     return text('the secret');
   });
-  server.registerTool('transfer', { description: 'Move money; asks the user to confirm first (elicitation)', inputSchema: { amount: z.number() } }, async ({ amount }) => {
-    logCall('transfer', { amount });
-    const answer = await server.server.elicitInput({
-      mode: 'form',
-      message: `Transfer ${amount}?`,
-      requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
-    });
-    if (answer.action !== 'accept' || answer.content?.ok !== true) return { ...text('transfer declined by the user'), isError: true };
-    return text(`transferred ${amount}`);
-  });
+  server.registerTool(
+    'transfer',
+    { description: 'Move money; asks the user to confirm first (elicitation)', inputSchema: { amount: z.number() } },
+    async ({ amount }) => {
+      logCall('transfer', { amount });
+      const answer = await server.server.elicitInput({
+        mode: 'form',
+        message: `Transfer ${amount}?`,
+        requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+      });
+      if (answer.action !== 'accept' || answer.content?.ok !== true) return { ...text('transfer declined by the user'), isError: true };
+      return text(`transferred ${amount}`);
+    },
+  );
   return server;
 }
 
@@ -57,7 +61,9 @@ async function serveHttp(): Promise<void> {
       if (!transport) {
         const isInit = typeof parsed === 'object' && parsed !== null && (parsed as { method?: string }).method === 'initialize';
         if (!isInit) {
-          return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } }));
+          return void res
+            .writeHead(400, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Bad Request: No valid session ID provided' } }));
         }
         const t = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void sessions.set(id, t) });
         await build().connect(t);

@@ -32,7 +32,10 @@ async function eventually<T>(probe: () => T | undefined): Promise<T | undefined>
 
 function paidCall(client: Client, query: string, price: number, extra: Record<string, unknown> = {}) {
   return client.request(
-    { method: 'tools/call', params: { name: 'paid_search', arguments: { query, price }, _meta: { 'org.paymentauth/credential': credentialFor(query, price, extra) } } },
+    {
+      method: 'tools/call',
+      params: { name: 'paid_search', arguments: { query, price }, _meta: { 'org.paymentauth/credential': credentialFor(query, price, extra) } },
+    },
     CallToolResultSchema,
   );
 }
@@ -130,7 +133,10 @@ test('a payment the server refuses (-32043) gives its amount back; an unreadable
     assert.equal(garbled.isError, true);
     assert.match(textOf(garbled), /does not echo the challenge it pays; refused before paying/);
     const variant = await client.request(
-      { method: 'tools/call', params: { name: 'paid_search', arguments: { query: 'v', price: 1 }, _meta: { 'Org.PaymentAuth/Credential': credentialFor('v', 1) } } },
+      {
+        method: 'tools/call',
+        params: { name: 'paid_search', arguments: { query: 'v', price: 1 }, _meta: { 'Org.PaymentAuth/Credential': credentialFor('v', 1) } },
+      },
       CallToolResultSchema,
     );
     assert.equal(variant.isError, true);

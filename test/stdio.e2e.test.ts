@@ -54,7 +54,6 @@ tools:
         rate_limit: 2/hour
 `;
 
-
 describe('stdio gateway in front of @modelcontextprotocol/server-everything', () => {
   test('lists tools without the hidden one, allows, denies and rate-limits calls, records events', async () => {
     await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
@@ -121,11 +120,9 @@ describe('stdio gateway in front of @modelcontextprotocol/server-everything', ()
       assert.match(textOf(res), /sampled by the e2e client/);
 
       const progress: number[] = [];
-      const long = await client.callTool(
-        { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 } },
-        undefined,
-        { onprogress: (p) => progress.push(p.progress) },
-      );
+      const long = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      });
       assert.equal(long.isError ?? false, false);
       // The SDK client handles notifications a microtask later than responses, so the
       // last step's progress can lose the race with the result it precedes on the wire
@@ -181,7 +178,10 @@ tools:
     assert.equal(events.filter((e) => e.reason === 'invalid_call').length, 4);
     // What the server read: the valid call (id 6, sent last: anything before it would be there too) and no other call.
     const calls = serverInput(log).filter((m) => m.method === 'tools/call');
-    assert.deepEqual(calls.map((m) => m.id), [6]);
+    assert.deepEqual(
+      calls.map((m) => m.id),
+      [6],
+    );
   });
 
   test('a batch is decided element by element and answered as one array; unlisted tools are not listed', async () => {
@@ -231,7 +231,7 @@ tools:
         rate_limit: 1/hour
 `;
 
-  test('the child dying mid-call: the client gets an error, the counter stays (the server may have acted), the exit status is the child\'s', async () => {
+  test("the child dying mid-call: the client gets an error, the counter stays (the server may have acted), the exit status is the child's", async () => {
     await clearOfWindowEnd('hour'); // its hourly limit must not start over mid-test
     const { policy, stateDir } = writePolicy(limited);
     const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', dyingServer]));
@@ -253,7 +253,10 @@ tools:
       await next.close();
     }
     const events = readEvents(stateDir).filter((e) => e.type === 'tool_call');
-    assert.deepEqual(events.map((e) => e.outcome ?? e.decision), ['transport_error', 'denied']);
+    assert.deepEqual(
+      events.map((e) => e.outcome ?? e.decision),
+      ['transport_error', 'denied'],
+    );
   });
 
   test('closing stdin ends the child and the gateway', async () => {
@@ -307,7 +310,12 @@ tools:
       if (!fresh) await new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', echoing])).close(); // the policy is cached now
       const gw = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, '-e', echoing]));
       try {
-        gw.send({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+        gw.send({
+          jsonrpc: '2.0',
+          id: 'init',
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        });
         gw.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
         gw.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'work', arguments: {} } });
         gw.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'work', arguments: {} } });
@@ -322,7 +330,14 @@ tools:
       const events = all.slice(all.map((e) => e.type).lastIndexOf('startup'));
       assert.ok(events.length === 3 && all.filter((e) => e.type === 'tool_call').length === 2, `the startup event comes first; fresh state: ${fresh}`);
       const calls = events.slice(1).sort((a, b) => a.request_id - b.request_id);
-      assert.deepEqual(calls.map((e) => [e.request_id, e.decision]), [[1, 'allowed'], [2, 'denied']], `fresh state: ${fresh}`);
+      assert.deepEqual(
+        calls.map((e) => [e.request_id, e.decision]),
+        [
+          [1, 'allowed'],
+          [2, 'denied'],
+        ],
+        `fresh state: ${fresh}`,
+      );
     }
   });
 
@@ -332,11 +347,23 @@ tools:
     // A "server" that ignores its stdin closing: only a signal ends it. It keeps
     // its command line (no exec), which names pidFile: a live one can be found
     // in /proc even if it was ended before it wrote its pid.
-    const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--no-such-flag', '--', '/bin/sh', '-c', `echo $$ > ${pidFile}; while :; do sleep 1; done`]);
+    const gw = new RawGateway([
+      bin,
+      '-c',
+      policy,
+      '--state-dir',
+      stateDir,
+      '--no-such-flag',
+      '--',
+      '/bin/sh',
+      '-c',
+      `echo $$ > ${pidFile}; while :; do sleep 1; done`,
+    ]);
     const exit = await gw.exited;
     assert.notEqual(exit.code, 0);
     assert.match(gw.stderr, /no-such-flag/);
-    const survivors = () => serversNaming(pidFile).concat(existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8'))) ? [Number(readFileSync(pidFile, 'utf8'))] : []);
+    const survivors = () =>
+      serversNaming(pidFile).concat(existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8'))) ? [Number(readFileSync(pidFile, 'utf8'))] : []);
     for (let i = 0; i < 100 && survivors().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     const left = survivors();
     for (const pid of left) process.kill(pid, 'SIGKILL');

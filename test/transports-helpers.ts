@@ -124,7 +124,6 @@ export async function connect(
   return { client, raw, transport };
 }
 
-
 /** A raw HTTP request with any headers (fetch cannot set Host). */
 export async function rawRequest(
   url: string,

@@ -54,28 +54,46 @@ const base = (policy: string, stateDir: string) => [bin, '-c', policy, '--state-
 const pairs: Pair[] = [
   {
     name: 'stdio -> Streamable HTTP',
-    setup: async (policy, stateDir) => ({ kind: 'stdio', target: [...base(policy, stateDir), '--upstream', await everything('streamableHttp'), '--upstream-transport', 'http'] }),
+    setup: async (policy, stateDir) => ({
+      kind: 'stdio',
+      target: [...base(policy, stateDir), '--upstream', await everything('streamableHttp'), '--upstream-transport', 'http'],
+    }),
   },
   {
     name: 'Streamable HTTP -> stdio',
-    setup: async (policy, stateDir) => ({ kind: 'http', target: await listener(policy, stateDir, ['--transport', 'http', '--port', '0', '--', ...everythingStdio]) }),
+    setup: async (policy, stateDir) => ({
+      kind: 'http',
+      target: await listener(policy, stateDir, ['--transport', 'http', '--port', '0', '--', ...everythingStdio]),
+    }),
   },
   {
     name: 'Streamable HTTP -> Streamable HTTP',
-    setup: async (policy, stateDir) => ({ kind: 'http', target: await listener(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', await everything('streamableHttp')]) }),
+    setup: async (policy, stateDir) => ({
+      kind: 'http',
+      target: await listener(policy, stateDir, ['--transport', 'http', '--port', '0', '--upstream', await everything('streamableHttp')]),
+    }),
   },
   {
     name: 'legacy SSE -> stdio',
-    setup: async (policy, stateDir) => ({ kind: 'sse', target: await listener(policy, stateDir, ['--transport', 'sse', '--port', '0', '--', ...everythingStdio]) }),
+    setup: async (policy, stateDir) => ({
+      kind: 'sse',
+      target: await listener(policy, stateDir, ['--transport', 'sse', '--port', '0', '--', ...everythingStdio]),
+    }),
   },
   {
     // The default upstream transport (auto) tries Streamable HTTP first and falls back to SSE.
     name: 'legacy SSE -> legacy SSE (spec fallback)',
-    setup: async (policy, stateDir) => ({ kind: 'sse', target: await listener(policy, stateDir, ['--transport', 'sse', '--port', '0', '--upstream', await everything('sse')]) }),
+    setup: async (policy, stateDir) => ({
+      kind: 'sse',
+      target: await listener(policy, stateDir, ['--transport', 'sse', '--port', '0', '--upstream', await everything('sse')]),
+    }),
   },
   {
     name: 'stdio -> legacy SSE (--upstream-transport sse)',
-    setup: async (policy, stateDir) => ({ kind: 'stdio', target: [...base(policy, stateDir), '--upstream', await everything('sse'), '--upstream-transport', 'sse'] }),
+    setup: async (policy, stateDir) => ({
+      kind: 'stdio',
+      target: [...base(policy, stateDir), '--upstream', await everything('sse'), '--upstream-transport', 'sse'],
+    }),
   },
 ];
 
@@ -112,7 +130,9 @@ for (const pair of pairs) {
         assert.match(textOf(s), /sampled by the e2e client/);
 
         // Progress: both notifications reach the client before the answer.
-        const long = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.4, steps: 2 } }, undefined, { onprogress: () => {} });
+        const long = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 0.4, steps: 2 } }, undefined, {
+          onprogress: () => {},
+        });
         assert.equal(long.isError ?? false, false);
         const answerAt = raw.findIndex((m) => 'result' in m && textOf(m.result).includes('Long running operation completed'));
         const progress = raw.filter((m, i) => m.method === 'notifications/progress' && i < answerAt).map((m) => (m.params as { progress: number }).progress);
@@ -126,7 +146,10 @@ for (const pair of pairs) {
           onprogress: () => ac.abort('test cancels'),
         });
         await assert.rejects(cancelled);
-        cancelledToken = raw.filter((m) => m.method === 'notifications/progress').map((m) => (m.params as { progressToken: unknown }).progressToken).at(-1);
+        cancelledToken = raw
+          .filter((m) => m.method === 'notifications/progress')
+          .map((m) => (m.params as { progressToken: unknown }).progressToken)
+          .at(-1);
         // A later call of the same length ends after the cancelled one would have: its answer never came.
         const later = await client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 1.2, steps: 3 } });
         assert.equal(later.isError ?? false, false);
@@ -141,7 +164,10 @@ for (const pair of pairs) {
         if (events.some((e) => e.cancelled === true)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert.ok(events.some((e) => e.cancelled === true && e.tool === 'trigger-long-running-operation'), JSON.stringify(events));
+      assert.ok(
+        events.some((e) => e.cancelled === true && e.tool === 'trigger-long-running-operation'),
+        JSON.stringify(events),
+      );
       assert.equal(events.filter((e) => e.decision === 'denied').length, 1);
     });
   });
@@ -196,7 +222,18 @@ describe('listener security', () => {
 
   test('body and session limits: 413 with a JSON-RPC error, 503 past the session limit, 404 after DELETE', async () => {
     const { policy, stateDir } = writePolicy(policyText);
-    const url = await listener(policy, stateDir, ['--transport', 'http', '--port', '0', '--max-body-bytes', '2000', '--max-sessions', '1', '--', ...everythingStdio]);
+    const url = await listener(policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--max-body-bytes',
+      '2000',
+      '--max-sessions',
+      '1',
+      '--',
+      ...everythingStdio,
+    ]);
     const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const big = await rawRequest(url, { headers: json, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(5000) } }) });
     assert.equal(big.status, 413);
@@ -209,7 +246,10 @@ describe('listener security', () => {
     assert.ok(sid);
     const del = await rawRequest(url, { method: 'DELETE', headers: { 'mcp-session-id': sid } });
     assert.equal(del.status, 200);
-    const gone = await rawRequest(url, { headers: { ...json, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }) });
+    const gone = await rawRequest(url, {
+      headers: { ...json, 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }),
+    });
     assert.equal(gone.status, 404);
     // The slot is free again.
     const third = await rawRequest(url, { headers: json, body: initializeBody });
@@ -219,7 +259,18 @@ describe('listener security', () => {
 
   test('a client that leaves without DELETE: the idle timeout ends its session and its child process', async () => {
     const { policy, stateDir } = writePolicy(policyText);
-    const { gw, url } = await startGateway(policy, stateDir, ['--transport', 'http', '--port', '0', '--session-idle-timeout', '1', '--log-level', 'info', '--', ...everythingStdio]);
+    const { gw, url } = await startGateway(policy, stateDir, [
+      '--transport',
+      'http',
+      '--port',
+      '0',
+      '--session-idle-timeout',
+      '1',
+      '--log-level',
+      'info',
+      '--',
+      ...everythingStdio,
+    ]);
     cleanups.push(() => gw.stop());
     const { client } = await connect('http', url);
     await client.listTools();
@@ -265,7 +316,12 @@ tools:
     const gw = new RawGateway([bin, '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--upstream', first.url]);
     cleanups.push(() => gw.close());
     await gw.initialize();
-    gw.send({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 }, _meta: { progressToken: 'p7' } } });
+    gw.send({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 }, _meta: { progressToken: 'p7' } },
+    });
     await gw.waitFor((m: any) => m.method === 'notifications/progress' && m.params.progressToken === 'p7');
     await first.server.stop('SIGKILL');
     const res = await gw.response(7);

@@ -25,7 +25,10 @@ describe('type confusion against a coercing server', () => {
       // Positive control after the denial: the server runs what comes next, so it would have run the string too.
       const after = await client.callTool({ name: 'create_refund', arguments: { amount: 700, reason: 'duplicate' } });
       assert.equal(textOf(after), 'Refunded 700');
-      assert.deepEqual(executedCalls(log, (f) => readFileSync(f, 'utf8')).map((c) => c.args.amount), [500, 700]);
+      assert.deepEqual(
+        executedCalls(log, (f) => readFileSync(f, 'utf8')).map((c) => c.args.amount),
+        [500, 700],
+      );
     } finally {
       await client.close();
     }
@@ -51,7 +54,10 @@ tools:
       assert.match(textOf(held), /Refunds over \$100\.00 need a human/);
       const small = await client.callTool({ name: 'create_refund', arguments: { amount: 50 } });
       assert.equal(textOf(small), 'Refunded 50');
-      assert.deepEqual(executedCalls(log, (f) => readFileSync(f, 'utf8')).map((c) => c.args.amount), [50]);
+      assert.deepEqual(
+        executedCalls(log, (f) => readFileSync(f, 'utf8')).map((c) => c.args.amount),
+        [50],
+      );
     } finally {
       await client.close();
     }

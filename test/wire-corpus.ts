@@ -13,11 +13,17 @@ export const GO_BYPASSES: Array<[string, string]> = [
   ['"Amount" beside "amount"', call('b5', '{"name":"transfer","arguments":{"amount":1,"Amount":5000}}')],
   ['"To" where a deny rule reads "to"', call('b6', '{"name":"transfer","arguments":{"amount":1,"To":"offshore"}}')],
   ['a response carrying "Method"', '{"jsonrpc":"2.0","id":"b7","result":{},"Method":"tools/call","Params":{"name":"delete_file","arguments":{}}}'],
-  ['a "PARAMS" object', '{"jsonrpc":"2.0","id":"b8","method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}'],
+  [
+    'a "PARAMS" object',
+    '{"jsonrpc":"2.0","id":"b8","method":"tools/call","params":{"name":"echo","arguments":{}},"PARAMS":{"name":"delete_file","arguments":{}}}',
+  ],
   ['a case variant of a denied tool', call('b9', '{"name":"Delete_File","arguments":{"path":"/etc"}}')],
   ['a case variant of a hidden tool', call('b10', '{"name":"SECRET","arguments":{}}')],
   ['a tools/call notification', '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{"path":"/etc"}}}'],
-  ['a tools/call notification in a batch', '[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{}}},{"jsonrpc":"2.0","id":"b12","method":"ping"}]'],
+  [
+    'a tools/call notification in a batch',
+    '[{"jsonrpc":"2.0","method":"tools/call","params":{"name":"delete_file","arguments":{}}},{"jsonrpc":"2.0","id":"b12","method":"ping"}]',
+  ],
 ];
 
 /** Shapes that crashed the process. */

@@ -50,13 +50,25 @@ export interface WireGateway {
 }
 
 export function sha256Canonical(v: unknown): string {
-  return createHash('sha256').update(canonicalize(v) ?? 'null').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(v) ?? 'null')
+    .digest('hex');
 }
 
-export async function stdioGateway(decode: Decode, env: NodeJS.ProcessEnv = {}, extra: string[] = [], policy = WIRE_POLICY): Promise<WireGateway & { raw: RawGateway }> {
+export async function stdioGateway(
+  decode: Decode,
+  env: NodeJS.ProcessEnv = {},
+  extra: string[] = [],
+  policy = WIRE_POLICY,
+): Promise<WireGateway & { raw: RawGateway }> {
   const w = writePolicy(policy);
   const serverLog = join(w.dir, 'server.jsonl');
-  const raw = new RawGateway(gatewayArgs(w.policy, w.stateDir, [process.execPath, lenientServer], extra), { ...process.env, DECODE: decode, SERVER_LOG: serverLog, ...env });
+  const raw = new RawGateway(gatewayArgs(w.policy, w.stateDir, [process.execPath, lenientServer], extra), {
+    ...process.env,
+    DECODE: decode,
+    SERVER_LOG: serverLog,
+    ...env,
+  });
   await raw.initialize();
   let exited = false;
   void raw.exited.then(() => (exited = true));
@@ -90,7 +102,12 @@ export async function stdioGateway(decode: Decode, env: NodeJS.ProcessEnv = {}, 
 /** Parse an HTTP answer body: JSON, or the data lines of an SSE stream. */
 function bodyMessages(body: string, contentType: string): unknown[] {
   if (body.trim() === '') return [];
-  const texts = contentType.includes('text/event-stream') ? body.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()) : [body];
+  const texts = contentType.includes('text/event-stream')
+    ? body
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+    : [body];
   return texts.flatMap((t) => {
     const v = JSON.parse(t) as unknown;
     return Array.isArray(v) ? v : [v];
@@ -100,9 +117,22 @@ function bodyMessages(body: string, contentType: string): unknown[] {
 export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): Promise<WireGateway & { gw: Proc; url: string }> {
   const w = writePolicy(WIRE_POLICY);
   const serverLog = join(w.dir, 'server.jsonl');
-  const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, lenientServer], { ...process.env, DECODE: decode, SERVER_LOG: serverLog, ...env });
+  const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'http', '--port', '0', '--', process.execPath, lenientServer], {
+    ...process.env,
+    DECODE: decode,
+    SERVER_LOG: serverLog,
+    ...env,
+  });
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await rawRequest(url, { headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+  const init = await rawRequest(url, {
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
   assert.equal(init.status, 200, init.body);
   const sid = String(init.headers['mcp-session-id']);
   const post = async (body: string) => {
@@ -119,7 +149,9 @@ export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): 
     serverLog,
     send: (text) => post(text),
     async control(id) {
-      const [res] = (await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: id } } }))) as Array<Record<string, any>>;
+      const [res] = (await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: id } } }))) as Array<
+        Record<string, any>
+      >;
       assert.equal(res?.id, id, `control call ${id}: ${JSON.stringify(res)}`);
       assert.equal(res?.result?.isError, undefined, `control call ${id}: ${JSON.stringify(res)}`);
       await recordOf(w.stateDir, id);
@@ -154,7 +186,10 @@ export interface ServerEntry {
 
 export function serverLog(file: string): ServerEntry[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ServerEntry);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ServerEntry);
 }
 
 /** The argument keys the wire policy decides on, per tool. */

@@ -52,8 +52,14 @@ for (const transport of ['stdio', 'http'] as const) {
         );
         // The refused calls are audited too (as denied), e.g. the notification and the look-alikes.
         const denied = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied');
-        assert.ok(denied.some((e) => e.reason === 'invalid_call' && /without an id/.test(e.message)), 'the tools/call notification is audited');
-        assert.ok(denied.some((e) => e.tool === 'Delete_File' && /looks like "delete_file"/.test(e.message)), 'the look-alike is audited');
+        assert.ok(
+          denied.some((e) => e.reason === 'invalid_call' && /without an id/.test(e.message)),
+          'the tools/call notification is audited',
+        );
+        assert.ok(
+          denied.some((e) => e.tool === 'Delete_File' && /looks like "delete_file"/.test(e.message)),
+          'the look-alike is audited',
+        );
       } finally {
         await g.close();
       }
@@ -63,7 +69,10 @@ for (const transport of ['stdio', 'http'] as const) {
       const g = await open('first');
       try {
         await attack(g, DUPLICATES);
-        assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'), []);
+        assert.deepEqual(
+          serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'),
+          [],
+        );
       } finally {
         await g.close();
       }
@@ -74,9 +83,18 @@ for (const transport of ['stdio', 'http'] as const) {
       try {
         await attack(g, CRASHES);
         const refused = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && e.reason === 'invalid_call');
-        assert.ok(refused.some((e) => e.request_id === 'c1' && /out of range/.test(e.message)), JSON.stringify(refused));
-        assert.ok(refused.some((e) => e.request_id === 'c3' && /deeper than 64/.test(e.message)), JSON.stringify(refused));
-        assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'), []);
+        assert.ok(
+          refused.some((e) => e.request_id === 'c1' && /out of range/.test(e.message)),
+          JSON.stringify(refused),
+        );
+        assert.ok(
+          refused.some((e) => e.request_id === 'c3' && /deeper than 64/.test(e.message)),
+          JSON.stringify(refused),
+        );
+        assert.deepEqual(
+          serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'),
+          [],
+        );
       } finally {
         await g.close();
       }
@@ -119,7 +137,7 @@ describe('wire (stdio): ids and answers', () => {
     }
   });
 
-  test('a hostile server\'s tools/list nested 5,000 deep: the client gets an error, the gateway stays up', async () => {
+  test("a hostile server's tools/list nested 5,000 deep: the client gets an error, the gateway stays up", async () => {
     const g = await stdioGateway('go', { DEEP_LIST: '1' });
     try {
       g.raw.send({ jsonrpc: '2.0', id: 'deep-list', method: 'tools/list' });
@@ -171,14 +189,26 @@ describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
     const post = (body: unknown, name: string) =>
       fetch(g.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': name },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': V,
+          'mcp-method': 'tools/call',
+          'mcp-name': name,
+        },
         body: JSON.stringify(body),
       });
     try {
-      const note = await post({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/etc' }, _meta: meta } }, 'delete_file');
+      const note = await post(
+        { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/etc' }, _meta: meta } },
+        'delete_file',
+      );
       assert.equal(note.status, 202);
       // Positive control on the same lane: it follows the notification through the same session, in order.
-      const res = await post({ jsonrpc: '2.0', id: 'lane-ctl', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: meta } }, 'echo');
+      const res = await post(
+        { jsonrpc: '2.0', id: 'lane-ctl', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: meta } },
+        'echo',
+      );
       const answer = (await res.json()) as { id: string; result?: { content: Array<{ text: string }> } };
       assert.equal(answer.id, 'lane-ctl');
       assert.match(answer.result?.content[0]?.text ?? '', /executed echo/);
@@ -188,14 +218,20 @@ describe('wire (Streamable HTTP, 2026-07-28 stateless lane)', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
       // A refused body on the lane: 400 with the error, and audited by the lane's session.
-      const refused = await post({ jsonrpc: '2.0', id: 'lane-bad', method: 'tools/call', params: { name: 'delete_file', arguments: { amount: 1, Amount: 2 }, _meta: meta } }, 'delete_file');
+      const refused = await post(
+        { jsonrpc: '2.0', id: 'lane-bad', method: 'tools/call', params: { name: 'delete_file', arguments: { amount: 1, Amount: 2 }, _meta: meta } },
+        'delete_file',
+      );
       assert.equal(refused.status, 400);
       assert.equal(((await refused.json()) as { error: { code: number } }).error.code, -32602);
       for (let i = 0; !readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.request_id === 'lane-bad'); i++) {
         assert.ok(i < 400, 'no audit record for the refused call');
         await new Promise((r) => setTimeout(r, 25));
       }
-      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'), []);
+      assert.deepEqual(
+        serverLog(g.serverLog).filter((e) => e.tool === 'delete_file'),
+        [],
+      );
       const dropped = readEvents(g.stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied' && /without an id/.test(e.message));
       assert.equal(dropped.length, 1);
       assert.equal(dropped[0]!.tool, 'delete_file');
@@ -226,7 +262,12 @@ tools:
       // Positive control: a number under the limit runs.
       g.raw.send(call('p3', '{"name":"transfer","arguments":{"amount":5,"to":"x"}}'));
       assert.match((await g.raw.response('p3')).result.content[0].text, /executed transfer/);
-      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.executed && e.tool === 'transfer').map((e) => e.fields?.amount), [5]);
+      assert.deepEqual(
+        serverLog(g.serverLog)
+          .filter((e) => e.executed && e.tool === 'transfer')
+          .map((e) => e.fields?.amount),
+        [5],
+      );
     } finally {
       await g.close();
     }
@@ -241,7 +282,11 @@ describe('wire (legacy HTTP+SSE)', () => {
     const { join } = await import('node:path');
     const w = writePolicy(WIRE_POLICY);
     const log = join(w.dir, 'server.jsonl');
-    const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'sse', '--port', '0', '--', process.execPath, lenientServer], { ...process.env, DECODE: 'go', SERVER_LOG: log });
+    const { gw, url } = await startGateway(w.policy, w.stateDir, ['--transport', 'sse', '--port', '0', '--', process.execPath, lenientServer], {
+      ...process.env,
+      DECODE: 'go',
+      SERVER_LOG: log,
+    });
     const stream = await fetch(url, { headers: { accept: 'text/event-stream' } });
     const reader = stream.body!.getReader();
     const messages: Array<Record<string, any>> = [];
@@ -256,7 +301,11 @@ describe('wire (legacy HTTP+SSE)', () => {
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const event = buffer.slice(0, cut);
           buffer = buffer.slice(cut + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
+          const data = event
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
           if (/^event: endpoint/m.test(event)) endpoint = new URL(data, url).href;
           else if (data) messages.push(...([] as Array<Record<string, any>>).concat(JSON.parse(data)));
         }
@@ -271,7 +320,14 @@ describe('wire (legacy HTTP+SSE)', () => {
     const post = (body: string) => fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     try {
       await until(() => endpoint !== '');
-      await post(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
+      await post(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'init',
+          method: 'initialize',
+          params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        }),
+      );
       await until(() => messages.some((m) => m.id === 'init'));
       await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
       const bad = await post(call('dup-keys', '{"name":"transfer","arguments":{"amount":5000,"amount":1}}'));
@@ -283,7 +339,10 @@ describe('wire (legacy HTTP+SSE)', () => {
       await until(() => messages.filter((m) => m.id === 'same').length === 2);
       assert.equal(messages.filter((m) => m.id === 'same' && m.error?.code === -32600).length, 1, JSON.stringify(messages));
       assert.equal(serverLog(log).filter((e) => e.executed && e.id === 'same').length, 1);
-      assert.deepEqual(serverLog(log).filter((e) => e.tool === 'transfer'), []);
+      assert.deepEqual(
+        serverLog(log).filter((e) => e.tool === 'transfer'),
+        [],
+      );
     } finally {
       await reader.cancel().catch(() => {});
       await pump.catch(() => {});
@@ -307,7 +366,10 @@ describe('wire (stdio): message size', () => {
       await g.raw.waitFor((m: any) => g.raw.messages.indexOf(m) >= before && m?.error?.code === -32600);
       g.raw.proc.stdin.write('"}}}\n');
       await g.control('ctl-after');
-      assert.deepEqual(serverLog(g.serverLog).filter((e) => e.id === 'big' || e.id === 'grow'), []);
+      assert.deepEqual(
+        serverLog(g.serverLog).filter((e) => e.id === 'big' || e.id === 'grow'),
+        [],
+      );
     } finally {
       await g.close();
     }
@@ -346,7 +408,16 @@ servers:
       const url = (await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!;
       const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
       for (const endpoint of [`${url}/lenient`, url]) {
-        const init = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }) });
+        const init = await fetch(endpoint, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 'init',
+            method: 'initialize',
+            params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+          }),
+        });
         assert.equal(init.status, 200, await init.text());
         const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
         await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
@@ -357,14 +428,25 @@ servers:
           const res = await fetch(endpoint, { method: 'POST', headers: session, body: text });
           assert.equal(res.status, 400, `${what} on ${endpoint}: ${res.status} ${await res.text()}`);
         }
-        const batch = await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify([1, 2, 3].map((i) => ({ jsonrpc: '2.0', id: `p${i}`, method: 'ping' }))) });
+        const batch = await fetch(endpoint, {
+          method: 'POST',
+          headers: session,
+          body: JSON.stringify([1, 2, 3].map((i) => ({ jsonrpc: '2.0', id: `p${i}`, method: 'ping' }))),
+        });
         assert.equal(batch.status, 400);
         assert.match(await batch.text(), /limit 2/);
         const name = endpoint === url ? 'lenient__echo' : 'echo';
-        const ok = await fetch(endpoint, { method: 'POST', headers: session, body: JSON.stringify({ jsonrpc: '2.0', id: 'ctl', method: 'tools/call', params: { name, arguments: { text: 'hi' } } }) });
+        const ok = await fetch(endpoint, {
+          method: 'POST',
+          headers: session,
+          body: JSON.stringify({ jsonrpc: '2.0', id: 'ctl', method: 'tools/call', params: { name, arguments: { text: 'hi' } } }),
+        });
         assert.match(await ok.text(), /executed echo/);
       }
-      assert.deepEqual(serverLog(log).filter((e) => e.executed && e.tool !== 'echo'), []);
+      assert.deepEqual(
+        serverLog(log).filter((e) => e.executed && e.tool !== 'echo'),
+        [],
+      );
     } finally {
       gw.proc.kill('SIGTERM');
       await gw.exited;

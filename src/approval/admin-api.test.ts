@@ -12,12 +12,19 @@ test('--admin-addr: loopback host:port only, with a clear error otherwise', () =
   assert.deepEqual(parseAdminAddr('127.0.0.1:9111'), { host: '127.0.0.1', port: 9111 });
   assert.deepEqual(parseAdminAddr('[::1]:0'), { host: '::1', port: 0 });
   assert.deepEqual(parseAdminAddr('localhost:9'), { host: 'localhost', port: 9 });
-  for (const bad of ['0.0.0.0:9111', '10.0.0.1:9111', 'example.com:9111', '[::]:1']) assert.throws(() => parseAdminAddr(bad), /must be a loopback address/, bad);
+  for (const bad of ['0.0.0.0:9111', '10.0.0.1:9111', 'example.com:9111', '[::]:1'])
+    assert.throws(() => parseAdminAddr(bad), /must be a loopback address/, bad);
   for (const bad of ['9111', '127.0.0.1', '127.0.0.1:99999', '127.0.0.1:x', '']) assert.throws(() => parseAdminAddr(bad), /must be host:port/, bad);
 });
 
 /** A raw request (fetch would not let a test set Host). */
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; json: Record<string, unknown> }> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       let text = '';

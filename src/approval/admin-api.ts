@@ -39,7 +39,8 @@ export function parseAdminAddr(addr: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new Error(`--admin-addr must be host:port, e.g. ${DEFAULT_ADMIN_ADDR}; got ${JSON.stringify(addr)}`);
   const host = m[1] ?? m[2]!;
-  if (!isLoopback(host)) throw new Error(`--admin-addr must be a loopback address (the admin API has no credentials), e.g. ${DEFAULT_ADMIN_ADDR}; got ${JSON.stringify(addr)}`);
+  if (!isLoopback(host))
+    throw new Error(`--admin-addr must be a loopback address (the admin API has no credentials), e.g. ${DEFAULT_ADMIN_ADDR}; got ${JSON.stringify(addr)}`);
   return { host, port };
 }
 
@@ -76,7 +77,12 @@ async function handle(approvals: ApprovalDecider, req: import('node:http').Incom
     return;
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const parts = url.pathname.startsWith(`${BASE}/`) ? url.pathname.slice(BASE.length + 1).split('/').map(decodeURIComponent) : [];
+  const parts = url.pathname.startsWith(`${BASE}/`)
+    ? url.pathname
+        .slice(BASE.length + 1)
+        .split('/')
+        .map(decodeURIComponent)
+    : [];
   const [verb, id, extra] = parts;
   if (verb === undefined || extra !== undefined || !['pending', 'approve', 'deny'].includes(verb) || (verb !== 'pending' && !id)) {
     send(res, 404, { error: 'not_found', message: `use GET ${BASE}/pending, GET ${BASE}/pending/ID, POST ${BASE}/approve/ID or POST ${BASE}/deny/ID` });

@@ -26,7 +26,16 @@ test('HTTP API: auth, list, get, approve, deny, errors; the waiting call wakes a
   const call = (path: string, init: RequestInit = {}, key: string | null = KEY) =>
     fetch(base + path, { ...init, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json' } });
   const mk = () =>
-    queue.open({ tool: 'delete_customer', argsSha256: 'b'.repeat(64), argsPreview: { id: 'c1' }, rule: 'r', rulePointer: 'tools/delete_customer/rules/0', timeoutMs: 60_000, identity: 'agent-1', approvers: ['alice'] });
+    queue.open({
+      tool: 'delete_customer',
+      argsSha256: 'b'.repeat(64),
+      argsPreview: { id: 'c1' },
+      rule: 'r',
+      rulePointer: 'tools/delete_customer/rules/0',
+      timeoutMs: 60_000,
+      identity: 'agent-1',
+      approvers: ['alice'],
+    });
   try {
     const one = mk();
     const two = mk();

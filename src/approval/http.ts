@@ -42,7 +42,7 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
     const caller = principal(req.headers.authorization, o.adminKey, o.approverOf);
     if (!caller) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="toolgate-admin"');
-      send(res, 401, { error: 'unauthorized', message: 'send Authorization: Bearer <admin key> (or an approver\'s grant token)' });
+      send(res, 401, { error: 'unauthorized', message: "send Authorization: Bearer <admin key> (or an approver's grant token)" });
       return true;
     }
     const rest = url.pathname.slice(base.length).split('/').filter(Boolean).map(decodeURIComponent);
@@ -56,7 +56,10 @@ export function createApprovalApi(o: ApprovalApiOptions): ApprovalApiHandler {
         }
         const limit = Number(url.searchParams.get('limit') ?? 100);
         await o.approvals.sweep?.();
-        const list = await o.approvals.list({ ...(status ? { status: status as ApprovalStatus } : {}), limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100 });
+        const list = await o.approvals.list({
+          ...(status ? { status: status as ApprovalStatus } : {}),
+          limit: Number.isInteger(limit) && limit > 0 ? Math.min(limit, 1000) : 100,
+        });
         send(res, 200, { approvals: list.map(approvalJson) });
         return true;
       }
@@ -118,7 +121,14 @@ export function sendDecision(res: ServerResponse, r: DecideResult): void {
     send(res, 200, { approval: approvalJson(r.record) });
     return;
   }
-  const status = r.code === 'not_found' ? 404 : r.code === 'ambiguous' || r.code === 'reason_required' ? 400 : r.code === 'not_approver' || r.code === 'self_approval' ? 403 : 409;
+  const status =
+    r.code === 'not_found'
+      ? 404
+      : r.code === 'ambiguous' || r.code === 'reason_required'
+        ? 400
+        : r.code === 'not_approver' || r.code === 'self_approval'
+          ? 403
+          : 409;
   send(res, status, { error: r.code, message: r.message, ...(r.record ? { approval: approvalJson(r.record) } : {}) });
 }
 
@@ -134,7 +144,10 @@ export function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export async function readJson(req: IncomingMessage, max: number): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; status: number; message: string }> {
+export async function readJson(
+  req: IncomingMessage,
+  max: number,
+): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; status: number; message: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {

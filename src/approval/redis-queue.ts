@@ -16,7 +16,15 @@
 // call is answered `expired` from here (the record is settled by the next
 // sweep once Redis is back).
 import type { Logger } from '../log/index.js';
-import { allowsSelfApproval, type ApprovalDecider, type ApprovalRecord, type ApprovalStatus, type DecideInput, type DecideResult, type NewApproval } from './types.js';
+import {
+  allowsSelfApproval,
+  type ApprovalDecider,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type DecideInput,
+  type DecideResult,
+  type NewApproval,
+} from './types.js';
 import { outcomeMessage, retryMessage, type ApprovalHolder, type ApprovalOutcome, type Elicit, type HeldApproval } from './queue.js';
 import type { ApprovalEvent, RedisApprovalStore } from './redis-store.js';
 
@@ -71,7 +79,13 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
       () => true,
       (err: unknown) => {
         this.log?.error({ err: String(err), approval: record.id }, 'storing the approval request failed; the call is denied');
-        this.settle(record.id, { ...record, status: 'abandoned', decidedAt: Date.now(), channel: 'gateway', reason: 'the approval request could not be stored (state store unavailable); the call was not executed' });
+        this.settle(record.id, {
+          ...record,
+          status: 'abandoned',
+          decidedAt: Date.now(),
+          channel: 'gateway',
+          reason: 'the approval request could not be stored (state store unavailable); the call was not executed',
+        });
         return false;
       },
     );

@@ -378,7 +378,17 @@ export class RedisApprovalStore implements ApprovalDecider {
     const ttl = Math.max(1000, r.expiresAt - this.clock() + this.retentionMs);
     await this.run('create approval', async () => {
       await this.beat();
-      const n = await this.#client.tgApprCreate(2, this.key(r.id), this.indexKey, r.id, JSON.stringify(rec), String(r.expiresAt), this.owner!, String(ttl), String(this.clock() - this.retentionMs));
+      const n = await this.#client.tgApprCreate(
+        2,
+        this.key(r.id),
+        this.indexKey,
+        r.id,
+        JSON.stringify(rec),
+        String(r.expiresAt),
+        this.owner!,
+        String(ttl),
+        String(this.clock() - this.retentionMs),
+      );
       if (n !== 1) throw new Error(`approval ${r.id} exists already`);
       if (r.fingerprint !== undefined) {
         // Hold-model requests are found by fingerprint too (a held call whose client gave up converges on the retry).
@@ -402,7 +412,22 @@ export class RedisApprovalStore implements ApprovalDecider {
     const ttl = Math.max(1000, r.expiresAt - now + this.retentionMs);
     const since = dedupeWindowMs === undefined ? '-inf' : String(now - dedupeWindowMs);
     const [code, id] = await this.run('request approval', () =>
-      this.#client.tgApprRequest(3, this.fingerprintKey(input.fingerprint), this.key(r.id), this.indexKey, String(now), since, `${this.prefix}appr:`, r.id, JSON.stringify(rec), String(r.expiresAt), this.owner!, String(ttl), String(now - this.retentionMs), input.model ?? 'hold'),
+      this.#client.tgApprRequest(
+        3,
+        this.fingerprintKey(input.fingerprint),
+        this.key(r.id),
+        this.indexKey,
+        String(now),
+        since,
+        `${this.prefix}appr:`,
+        r.id,
+        JSON.stringify(rec),
+        String(r.expiresAt),
+        this.owner!,
+        String(ttl),
+        String(now - this.retentionMs),
+        input.model ?? 'hold',
+      ),
     );
     if (code === 'created') return { record: r, reused: false };
     const found = await this.byId(id);
@@ -418,7 +443,9 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   async consume(fingerprint: string): Promise<ApprovalRecord | undefined> {
-    const id = await this.run('consume approval', () => this.#client.tgApprConsume(1, this.fingerprintKey(fingerprint), String(this.clock()), `${this.prefix}appr:`));
+    const id = await this.run('consume approval', () =>
+      this.#client.tgApprConsume(1, this.fingerprintKey(fingerprint), String(this.clock()), `${this.prefix}appr:`),
+    );
     return id ? this.byId(id) : undefined;
   }
 
@@ -513,13 +540,23 @@ export class RedisApprovalStore implements ApprovalDecider {
       const named = rec.approvers.filter((a) => a !== SELF_APPROVER);
       const isSelf = rec.identity !== undefined && input.by === rec.identity;
       if (input.approve && isSelf && !allowsSelfApproval(rec.approvers)) {
-        return { ok: false, code: 'self_approval', message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`, record: rec };
+        return {
+          ok: false,
+          code: 'self_approval',
+          message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`,
+          record: rec,
+        };
       }
       if (!isSelf && named.length > 0 && !named.includes(input.by)) {
         return { ok: false, code: 'not_approver', message: `${input.by} may not decide approval ${rec.id}; approvers: ${named.join(', ')}`, record: rec };
       }
     }
-    const reply = await this.transition('decide approval', 'tgApprDecide', rec, [input.approve ? 'approved' : 'denied', input.by, input.reason ?? '', input.channel]);
+    const reply = await this.transition('decide approval', 'tgApprDecide', rec, [
+      input.approve ? 'approved' : 'denied',
+      input.by,
+      input.reason ?? '',
+      input.channel,
+    ]);
     const after = reply.record ?? rec;
     switch (reply.code) {
       case 'ok':
@@ -595,7 +632,8 @@ export class RedisApprovalStore implements ApprovalDecider {
       if (channel !== this.channel) return;
       try {
         const e = JSON.parse(message) as ApprovalEvent;
-        if (typeof e.id === 'string' && typeof e.status === 'string') onEvent({ ...e, ...(e.decided_at !== undefined ? { decided_at: Number(e.decided_at) } : {}) });
+        if (typeof e.id === 'string' && typeof e.status === 'string')
+          onEvent({ ...e, ...(e.decided_at !== undefined ? { decided_at: Number(e.decided_at) } : {}) });
       } catch (err) {
         onError?.(err);
       }
@@ -639,7 +677,8 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   private async resolve(idOrPrefix: string): Promise<{ ok: true; id: string } | { ok: false; code: 'not_found' | 'ambiguous'; message: string }> {
-    if (/^apr?_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1) return { ok: true, id: idOrPrefix };
+    if (/^apr?_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1)
+      return { ok: true, id: idOrPrefix };
     const bare = bareApprovalId(idOrPrefix);
     if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
     const matches = (await this.allIds()).filter((id) => bareApprovalId(id).startsWith(bare));

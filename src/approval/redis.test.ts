@@ -111,7 +111,10 @@ describe('RedisApprovalStore', { skip }, () => {
     assert.equal((await cli.get(r.id.slice(0, 9)))?.id, r.id, 'unique prefix');
     assert.equal((await cli.get(r.id.slice(4, 10)))?.id, r.id, 'prefix without apr_');
     assert.equal(await cli.get('apr_zz'), undefined);
-    assert.deepEqual((await cli.list({ status: 'pending' })).map((x) => x.id), [r.id]);
+    assert.deepEqual(
+      (await cli.list({ status: 'pending' })).map((x) => x.id),
+      [r.id],
+    );
     assert.deepEqual((await cli.get(r.id))?.argsPreview, { amount: 500 });
 
     // Ten deciders race: one wins, the others see not_pending.
@@ -190,7 +193,11 @@ describe('RedisApprovalStore', { skip }, () => {
     await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
     closers.push(() => new Promise<void>((ok) => srv.close(() => ok())));
     const port = (srv.address() as { port: number }).port;
-    const res = await fetch(`http://127.0.0.1:${port}/api/approvals/${r.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${'k'.repeat(20)}` }, body: '{"by":"bob"}' });
+    const res = await fetch(`http://127.0.0.1:${port}/api/approvals/${r.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${'k'.repeat(20)}` },
+      body: '{"by":"bob"}',
+    });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { approval: { status: string } }).approval.status, 'approved');
     const list = await fetch(`http://127.0.0.1:${port}/api/approvals?status=approved`, { headers: { authorization: `Bearer ${'k'.repeat(20)}` } });
@@ -243,7 +250,13 @@ describe('RedisApprovalQueue', { skip }, () => {
     const { Redis } = await import('ioredis');
     const raw = new Redis(REDIS_URL);
     try {
-      await raw.hset(b.store.key(held.record.id), { status: 'approved', decided_at: String(Date.now()), decided_by: 'dave', channel: 'cli', reason: 'quietly' });
+      await raw.hset(b.store.key(held.record.id), {
+        status: 'approved',
+        decided_at: String(Date.now()),
+        decided_by: 'dave',
+        channel: 'cli',
+        reason: 'quietly',
+      });
     } finally {
       raw.disconnect();
     }
@@ -284,7 +297,10 @@ describe('RedisApprovalQueue', { skip }, () => {
     assert.equal((await cli.get(h2.record.id))?.status, 'abandoned');
   });
 
-  it('fails closed while Redis is unreachable, recovers, and catches up after a reconnect on a decision taken while its subscriber was away', { skip: skipOwn, ...NOT_HANGING }, async () => {
+  it('fails closed while Redis is unreachable, recovers, and catches up after a reconnect on a decision taken while its subscriber was away', {
+    skip: skipOwn,
+    ...NOT_HANGING,
+  }, async () => {
     const own = await OwnRedis.create();
     await own.start();
     closers.push(() => own.stop());
@@ -296,7 +312,10 @@ describe('RedisApprovalQueue', { skip }, () => {
     // Redis gone: a call needing approval is refused at once (fail closed).
     await own.stop();
     await until('B noticed the outage', () => b.store.status !== 'ready');
-    assert.throws(() => b.open(input()), (err: unknown) => isStateUnavailable(err));
+    assert.throws(
+      () => b.open(input()),
+      (err: unknown) => isStateUnavailable(err),
+    );
     // Back (a fresh, empty server): B reconnects and resubscribes by itself.
     await own.start();
     await waitReady(b);
@@ -324,7 +343,10 @@ describe('RedisApprovalQueue', { skip }, () => {
     // A subscriber connection that sits refused (subscribed to nothing) is reset; one that reconnects resubscribes.
     await until('B subscribed again', async () => {
       if ((await subscribers(adminUrl, b.store.channel)) > 0) return true;
-      const idle = String(await raw.client('LIST')).split('\n').find((l) => / name=toolgate-approvals-sub .* sub=0 /.test(l))?.match(/^id=(\d+)/)?.[1];
+      const idle = String(await raw.client('LIST'))
+        .split('\n')
+        .find((l) => / name=toolgate-approvals-sub .* sub=0 /.test(l))
+        ?.match(/^id=(\d+)/)?.[1];
       if (idle) await raw.client('KILL', 'ID', idle);
       await sleep(200);
       return false;

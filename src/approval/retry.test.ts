@@ -17,7 +17,10 @@ import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import type { ApprovalRecord, DecideResult, NewApproval } from './types.js';
 
 type Store = {
-  request(i: NewApproval & { fingerprint: string }, w?: number): Promise<{ record: ApprovalRecord; reused: boolean }> | { record: ApprovalRecord; reused: boolean };
+  request(
+    i: NewApproval & { fingerprint: string },
+    w?: number,
+  ): Promise<{ record: ApprovalRecord; reused: boolean }> | { record: ApprovalRecord; reused: boolean };
   consume(fp: string): Promise<ApprovalRecord | undefined> | ApprovalRecord | undefined;
   consumeById(id: string): Promise<boolean> | boolean;
   rollback(id: string): Promise<boolean> | boolean;
@@ -123,8 +126,12 @@ describe('retry model on SQLite (two handles on one approvals.db)', () => {
   it('a v1 approvals.db gains the retry columns and keeps its requests', () => {
     const path = join(dir, 'v1.db');
     const db = new Database(path);
-    db.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, status TEXT NOT NULL, session TEXT, identity TEXT, tool TEXT NOT NULL, args_sha256 TEXT NOT NULL, args_preview TEXT, rule TEXT NOT NULL, rule_pointer TEXT NOT NULL, policy_hash TEXT, message TEXT, approvers TEXT NOT NULL DEFAULT '[]', instance TEXT, host TEXT NOT NULL, pid INTEGER NOT NULL, decided_at INTEGER, decided_by TEXT, reason TEXT, channel TEXT);`);
-    db.prepare("INSERT INTO approvals (id, created_at, expires_at, status, tool, args_sha256, rule, rule_pointer, host, pid) VALUES ('ap_00000000000000aa', 1, 2, 'expired', 't', 'x', 'r', 'p', 'h', 1)").run();
+    db.exec(
+      `CREATE TABLE approvals (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, status TEXT NOT NULL, session TEXT, identity TEXT, tool TEXT NOT NULL, args_sha256 TEXT NOT NULL, args_preview TEXT, rule TEXT NOT NULL, rule_pointer TEXT NOT NULL, policy_hash TEXT, message TEXT, approvers TEXT NOT NULL DEFAULT '[]', instance TEXT, host TEXT NOT NULL, pid INTEGER NOT NULL, decided_at INTEGER, decided_by TEXT, reason TEXT, channel TEXT);`,
+    );
+    db.prepare(
+      "INSERT INTO approvals (id, created_at, expires_at, status, tool, args_sha256, rule, rule_pointer, host, pid) VALUES ('ap_00000000000000aa', 1, 2, 'expired', 't', 'x', 'r', 'p', 'h', 1)",
+    ).run();
     db.pragma('user_version = 1');
     db.close();
     const s = new ApprovalStore({ path });

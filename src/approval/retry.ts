@@ -25,7 +25,10 @@ export interface ApprovalRequiredData {
 }
 
 /** `before`: how the previous request for the same call ended (denied, expired), told first. */
-export function approvalRequired(r: Pick<ApprovalRecord, 'id' | 'tool' | 'message' | 'expiresAt'>, before?: string): { message: string; data: ApprovalRequiredData } {
+export function approvalRequired(
+  r: Pick<ApprovalRecord, 'id' | 'tool' | 'message' | 'expiresAt'>,
+  before?: string,
+): { message: string; data: ApprovalRequiredData } {
   const data: ApprovalRequiredData = {
     approval_id: r.id,
     tool: r.tool,

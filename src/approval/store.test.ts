@@ -31,7 +31,10 @@ test('store: create, get by id and prefix, list, approve once', () => {
   assert.equal(store.get(r.id.slice(0, 9))?.id, r.id, 'unique prefix');
   assert.equal(store.get(r.id.slice(4, 10))?.id, r.id, 'prefix without apr_');
   assert.equal(store.get('apr_zz'), undefined);
-  assert.deepEqual(store.list({ status: 'pending' }).map((x) => x.id), [r.id]);
+  assert.deepEqual(
+    store.list({ status: 'pending' }).map((x) => x.id),
+    [r.id],
+  );
 
   now = 2_000;
   const ok = store.decide(r.id, { approve: true, by: 'bob', reason: 'fine', channel: 'cli' });
@@ -130,7 +133,7 @@ test('queue: a decision from another process is noticed by polling; timeout expi
   store.close();
 });
 
-test('queue: a timer that fires before the store\'s clock reaches the deadline waits the rest, then expires the request', { timeout: 60_000 }, async () => {
+test("queue: a timer that fires before the store's clock reaches the deadline waits the rest, then expires the request", { timeout: 60_000 }, async () => {
   const d = dir();
   let lag = 0;
   const store = new ApprovalStore({ path: join(d, 'approvals.db'), clock: () => Date.now() - lag });
@@ -165,7 +168,13 @@ test('queue: elicitation answers only when self-approval is allowed', async () =
   // An elicitation that never answers is aborted when another channel decides.
   let aborted = false;
   const slow = queue.open(input({ approvers: [SELF_APPROVER, 'bob'] }), {
-    elicit: (_r, signal) => new Promise((_res, rej) => signal.addEventListener('abort', () => { aborted = true; rej(new Error('aborted')); })),
+    elicit: (_r, signal) =>
+      new Promise((_res, rej) =>
+        signal.addEventListener('abort', () => {
+          aborted = true;
+          rej(new Error('aborted'));
+        }),
+      ),
   });
   queue.decide(slow.record.id, { approve: false, by: 'bob', reason: 'no', channel: 'cli' });
   assert.equal((await slow.outcome).status, 'denied');
@@ -175,7 +184,13 @@ test('queue: elicitation answers only when self-approval is allowed', async () =
 });
 
 test('redaction: secret values masked, long values cut (and marked); structures under secret-looking keys shown', () => {
-  const out = redactArgs({ amount: 5, api_key: 'sk_live_123', auth: { amount: 9 }, nested: { password: 'p', note: 'x'.repeat(3000) }, list: Array.from({ length: 160 }, (_, i) => i) }) as Record<string, any>;
+  const out = redactArgs({
+    amount: 5,
+    api_key: 'sk_live_123',
+    auth: { amount: 9 },
+    nested: { password: 'p', note: 'x'.repeat(3000) },
+    list: Array.from({ length: 160 }, (_, i) => i),
+  }) as Record<string, any>;
   assert.equal(out.amount, 5);
   assert.equal(out.api_key, '[REDACTED]');
   assert.deepEqual(out.auth, { amount: 9 }, 'a structure could hide what runs: it is walked, only its secret scalars masked');

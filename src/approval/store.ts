@@ -127,7 +127,6 @@ export class ApprovalStore implements ApprovalDecider {
     this.db = openSqliteFile(o.path, { what: 'approval', version: SCHEMA_VERSION, schema: APPROVAL_SCHEMA, busyTimeoutMs: o.busyTimeoutMs });
   }
 
-
   create(input: NewApproval): ApprovalRecord {
     this.assertOpen();
     const now = this.clock();
@@ -184,7 +183,9 @@ export class ApprovalStore implements ApprovalDecider {
     const now = this.clock();
     const since = dedupeWindowMs === undefined ? 0 : now - dedupeWindowMs;
     const row = this.db
-      .prepare<[string, number, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at > ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
+      .prepare<[string, number, number], Row>(
+        "SELECT * FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at > ? AND created_at >= ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+      )
       .get(fingerprint, now, since);
     return row ? toRecord(row) : undefined;
   }
@@ -200,7 +201,9 @@ export class ApprovalStore implements ApprovalDecider {
       .transaction(() => {
         const now = this.clock();
         const row = this.db
-          .prepare<[string, number], Row>("SELECT * FROM approvals WHERE fingerprint = ? AND status = 'approved' AND consumed_at IS NULL AND expires_at > ? ORDER BY decided_at LIMIT 1")
+          .prepare<[string, number], Row>(
+            "SELECT * FROM approvals WHERE fingerprint = ? AND status = 'approved' AND consumed_at IS NULL AND expires_at > ? ORDER BY decided_at LIMIT 1",
+          )
           .get(fingerprint, now);
         if (!row) return undefined;
         const n = this.db.prepare('UPDATE approvals SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL').run(now, row.id).changes;
@@ -212,7 +215,9 @@ export class ApprovalStore implements ApprovalDecider {
   /** Consume one approved request by id (the held call it was made for goes on). False when already consumed. */
   consumeById(id: string): boolean {
     this.assertOpen();
-    return this.db.prepare("UPDATE approvals SET consumed_at = ? WHERE id = ? AND status = 'approved' AND consumed_at IS NULL").run(this.clock(), id).changes === 1;
+    return (
+      this.db.prepare("UPDATE approvals SET consumed_at = ? WHERE id = ? AND status = 'approved' AND consumed_at IS NULL").run(this.clock(), id).changes === 1
+    );
   }
 
   /** Give a consumption back (the upstream call failed): the identical retry may pass again. */
@@ -248,7 +253,9 @@ export class ApprovalStore implements ApprovalDecider {
     const r = this.resolve(idOrPrefix);
     if (!r.ok) return r;
     const n = this.db
-      .prepare("UPDATE approvals SET status = 'expired', decided_at = ?, decided_by = ?, reason = ?, channel = 'cli' WHERE id = ? AND (status = 'pending' OR (status = 'approved' AND consumed_at IS NULL))")
+      .prepare(
+        "UPDATE approvals SET status = 'expired', decided_at = ?, decided_by = ?, reason = ?, channel = 'cli' WHERE id = ? AND (status = 'pending' OR (status = 'approved' AND consumed_at IS NULL))",
+      )
       .run(this.clock(), by, reason, r.id).changes;
     const rec = this.byId(r.id)!;
     if (n === 1) return { ok: true, record: rec };
@@ -304,7 +311,12 @@ export class ApprovalStore implements ApprovalDecider {
         const named = rec.approvers.filter((a) => a !== SELF_APPROVER);
         const isSelf = rec.identity !== undefined && input.by === rec.identity;
         if (input.approve && isSelf && !allowsSelfApproval(rec.approvers)) {
-          return { ok: false, code: 'self_approval', message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`, record: rec };
+          return {
+            ok: false,
+            code: 'self_approval',
+            message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`,
+            record: rec,
+          };
         }
         if (!isSelf && named.length > 0 && !named.includes(input.by)) {
           return { ok: false, code: 'not_approver', message: `${input.by} may not decide approval ${rec.id}; approvers: ${named.join(', ')}`, record: rec };
@@ -320,7 +332,9 @@ export class ApprovalStore implements ApprovalDecider {
     this.assertOpen();
     const now = this.clock();
     this.db
-      .prepare("UPDATE approvals SET status = 'expired', decided_at = ?, reason = ?, channel = 'gateway' WHERE id = ? AND status = 'pending' AND expires_at <= ?")
+      .prepare(
+        "UPDATE approvals SET status = 'expired', decided_at = ?, reason = ?, channel = 'gateway' WHERE id = ? AND status = 'pending' AND expires_at <= ?",
+      )
       .run(now, 'no decision before the timeout', id, now);
     return this.byId(id);
   }
@@ -389,7 +403,9 @@ export class ApprovalStore implements ApprovalDecider {
     if (exact) return { ok: true, id: exact.id };
     const bare = bareApprovalId(idOrPrefix);
     if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    const rows = this.db.prepare<[string, string], { id: string }>('SELECT id FROM approvals WHERE id LIKE ? OR id LIKE ? LIMIT 2').all(`apr_${bare}%`, `ap_${bare}%`);
+    const rows = this.db
+      .prepare<[string, string], { id: string }>('SELECT id FROM approvals WHERE id LIKE ? OR id LIKE ? LIMIT 2')
+      .all(`apr_${bare}%`, `ap_${bare}%`);
     if (rows.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
     if (rows.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
     return { ok: true, id: rows[0]!.id };

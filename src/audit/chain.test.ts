@@ -142,7 +142,11 @@ describe('hash chain', () => {
   test('a checkpoint anchors a pruned chain; pruning without one does not verify', () => {
     const a = chain('A', 6);
     const c = new Chainer('P');
-    const cp = c.next({ ts: '2026-01-02T00:00:00.000Z', kind: 'checkpoint', data: JSON.stringify({ anchors: [{ instance: 'A', through: 3, hash: a[2]!.hash }] }) });
+    const cp = c.next({
+      ts: '2026-01-02T00:00:00.000Z',
+      kind: 'checkpoint',
+      data: JSON.stringify({ anchors: [{ instance: 'A', through: 3, hash: a[2]!.hash }] }),
+    });
     const kept = resequence([...a.slice(3), cp]);
     assert.equal(verifyRecords(kept).ok, true);
     // A changed checkpoint anchors nothing.
@@ -157,9 +161,44 @@ describe('hash chain', () => {
     // Hashes computed by the version before the hot-path rewrite (commit d81914d); a change here breaks every existing store.
     const events: GatewayEvent[] = [
       { type: 'startup', ts: '2026-01-01T00:00:00.000Z', instance: 'golden-1', server: 'demo', pid: 42, policy_hash: 'cd'.repeat(32) },
-      { type: 'tool_call', ts: '2026-01-01T00:00:01.000Z', instance: 'golden-1', session: 's1', identity: 'alice', tool: 'echo', request_id: 7, decision: 'allowed', outcome: 'ok', args_sha256: 'ab'.repeat(32), policy_hash: 'cd'.repeat(32), latency_ms: 1.25, decision_ms: 0.5, protocol_version: '2025-06-18', args: { message: 'héllo 😀 "q"\n', token: 'x' } },
-      { type: 'tool_call', ts: '2026-01-01T00:00:02.000Z', instance: 'golden-1', tool: 'delete_customer', request_id: 'x', decision: 'denied', reason: 'rule', rule: 'no deletes', rule_pointer: 'tools/delete_customer/rules/0', message: 'Deleting\tcustomers is not permitted \u0001', args_sha256: 'ef'.repeat(32) },
-      { type: 'approval_requested', ts: '2026-01-01T00:00:03.000Z', instance: 'golden-1', tool: 'create_charge', approval_id: 'ap_1', expires_at: '2026-01-01T00:05:03.000Z' },
+      {
+        type: 'tool_call',
+        ts: '2026-01-01T00:00:01.000Z',
+        instance: 'golden-1',
+        session: 's1',
+        identity: 'alice',
+        tool: 'echo',
+        request_id: 7,
+        decision: 'allowed',
+        outcome: 'ok',
+        args_sha256: 'ab'.repeat(32),
+        policy_hash: 'cd'.repeat(32),
+        latency_ms: 1.25,
+        decision_ms: 0.5,
+        protocol_version: '2025-06-18',
+        args: { message: 'héllo 😀 "q"\n', token: 'x' },
+      },
+      {
+        type: 'tool_call',
+        ts: '2026-01-01T00:00:02.000Z',
+        instance: 'golden-1',
+        tool: 'delete_customer',
+        request_id: 'x',
+        decision: 'denied',
+        reason: 'rule',
+        rule: 'no deletes',
+        rule_pointer: 'tools/delete_customer/rules/0',
+        message: 'Deleting\tcustomers is not permitted \u0001',
+        args_sha256: 'ef'.repeat(32),
+      },
+      {
+        type: 'approval_requested',
+        ts: '2026-01-01T00:00:03.000Z',
+        instance: 'golden-1',
+        tool: 'create_charge',
+        approval_id: 'ap_1',
+        expires_at: '2026-01-01T00:05:03.000Z',
+      },
     ];
     const hashes = (key?: Buffer) => {
       const c = new Chainer('golden-1', key);
@@ -184,7 +223,16 @@ describe('hash chain', () => {
       const c = new Chainer('J', key);
       const recs = [
         c.next({ ts: '2026-01-01T00:00:00.000Z', kind: 'startup' }),
-        c.next({ ts: 't', kind: 'decision', session: null, tool: 'é😀"\\\n\u0001', request_id: '"x"', latency_ms: 0.1 + 0.2, data: '{"a":1}', message: undefined }),
+        c.next({
+          ts: 't',
+          kind: 'decision',
+          session: null,
+          tool: 'é😀"\\\n\u0001',
+          request_id: '"x"',
+          latency_ms: 0.1 + 0.2,
+          data: '{"a":1}',
+          message: undefined,
+        }),
         c.next({ ts: 't', kind: 'checkpoint', data: JSON.stringify({ anchors: [] }) }),
       ];
       for (const [i, rec] of recs.entries()) {

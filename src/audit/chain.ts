@@ -10,13 +10,7 @@
 import { createHmac } from 'node:crypto';
 import { canonicalJson, canonicalNumber, canonicalString, sha256Hex } from './canonical.js';
 import { checkTruncation, type ChainCheckpoint } from './checkpoint.js';
-import {
-  GENESIS_HASH,
-  RECORD_FIELDS,
-  type AuditRecord,
-  type CheckpointAnchor,
-  type HashAlg,
-} from './types.js';
+import { GENESIS_HASH, RECORD_FIELDS, type AuditRecord, type CheckpointAnchor, type HashAlg } from './types.js';
 
 function hashInputGeneric(r: Omit<AuditRecord, 'hash' | 'seq'>): string {
   const body: Record<string, unknown> = { alg: r.alg, instance: r.instance, n: r.n, prev_hash: r.prev_hash };
@@ -272,7 +266,9 @@ export function verifyRecords(records: AuditRecord[], opts: VerifyOptions = {}):
     checkedHeads = new Set(opts.checkpoints.map((c) => c.instance)).size;
     // A chain already reported broken is not reported twice.
     const broken = new Set(problems.map((p) => p.instance));
-    for (const p of cut) if (p.kind === 'forged' || !broken.has(p.instance)) problems.push({ kind: p.kind, instance: p.instance, ...(p.n !== undefined ? { n: p.n } : {}), message: p.message });
+    for (const p of cut)
+      if (p.kind === 'forged' || !broken.has(p.instance))
+        problems.push({ kind: p.kind, instance: p.instance, ...(p.n !== undefined ? { n: p.n } : {}), message: p.message });
   }
   return {
     ok: problems.length === 0,
@@ -292,7 +288,13 @@ function verifyChain(instance: string, chain: AuditRecord[], anchors: Checkpoint
   const first = chain[0];
   if (!first) return undefined;
   if (first.alg === 'hmac-sha256' && !key) {
-    return { kind: 'unverifiable', instance, seq: first.seq, n: first.n, message: `the chain of instance ${instance} is keyed (HMAC): pass the key file to verify it` };
+    return {
+      kind: 'unverifiable',
+      instance,
+      seq: first.seq,
+      n: first.n,
+      message: `the chain of instance ${instance} is keyed (HMAC): pass the key file to verify it`,
+    };
   }
   // Where the chain starts: position 0, or the nearest checkpoint anchor below the first record.
   let prev: { n: number; hash: string } = { n: 0, hash: GENESIS_HASH };
@@ -318,7 +320,11 @@ function verifyChain(instance: string, chain: AuditRecord[], anchors: Checkpoint
       }
       const range = missing === r.n - 1 ? `#${missing}` : `#${missing}..#${r.n - 1}`;
       const why = prev.n === 0 && missing === 1 ? ' (no checkpoint covers them)' : '';
-      return { kind: 'deleted', ...at, message: `record${missing === r.n - 1 ? '' : 's'} ${range} of instance ${instance} ${missing === r.n - 1 ? 'is' : 'are'} missing before ${describe(r)}${why}` };
+      return {
+        kind: 'deleted',
+        ...at,
+        message: `record${missing === r.n - 1 ? '' : 's'} ${range} of instance ${instance} ${missing === r.n - 1 ? 'is' : 'are'} missing before ${describe(r)}${why}`,
+      };
     }
     if (ok && !dup && r.n <= prev.n) {
       return { kind: 'reordered', ...at, message: `${describe(r)} is out of order: it comes after record #${prev.n}` };

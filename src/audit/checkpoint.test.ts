@@ -22,16 +22,50 @@ test('a keyed checkpoint verifies only with its key and only unchanged', () => {
 });
 
 test('checkTruncation: the newest checkpoint per chain must still be reached, with its hash', () => {
-  const cps = [signCheckpoint({ store: 'sqlite', instance: 'a', n: 3, hash: 'h3', ts: 't1' }), signCheckpoint({ store: 'sqlite', instance: 'a', n: 7, hash: 'h7', ts: 't2' }), signCheckpoint({ store: 'sqlite', instance: 'b', n: 2, hash: 'b2', ts: 't3' })];
+  const cps = [
+    signCheckpoint({ store: 'sqlite', instance: 'a', n: 3, hash: 'h3', ts: 't1' }),
+    signCheckpoint({ store: 'sqlite', instance: 'a', n: 7, hash: 'h7', ts: 't2' }),
+    signCheckpoint({ store: 'sqlite', instance: 'b', n: 2, hash: 'b2', ts: 't3' }),
+  ];
   const anchors = new Map();
-  assert.deepEqual(checkTruncation(cps, new Map([['a', chain(9, { 7: 'h7' })], ['b', chain(2, { 2: 'b2' })]]), anchors), []);
-  const cut = checkTruncation(cps, new Map([['a', chain(5)], ['b', chain(2, { 2: 'b2' })]]), anchors);
-  assert.deepEqual(cut.map((p) => [p.kind, p.instance, p.n]), [['truncated', 'a', 6]]);
+  assert.deepEqual(
+    checkTruncation(
+      cps,
+      new Map([
+        ['a', chain(9, { 7: 'h7' })],
+        ['b', chain(2, { 2: 'b2' })],
+      ]),
+      anchors,
+    ),
+    [],
+  );
+  const cut = checkTruncation(
+    cps,
+    new Map([
+      ['a', chain(5)],
+      ['b', chain(2, { 2: 'b2' })],
+    ]),
+    anchors,
+  );
+  assert.deepEqual(
+    cut.map((p) => [p.kind, p.instance, p.n]),
+    [['truncated', 'a', 6]],
+  );
   assert.match(cut[0]!.message, /records #6\.\.#7 are missing at its end/);
   const gone = checkTruncation(cps, new Map([['a', chain(9, { 7: 'h7' })]]), anchors);
   assert.match(gone[0]!.message, /the whole chain of instance b is missing/);
-  const rebuilt = checkTruncation(cps, new Map([['a', chain(9, { 7: 'other' })], ['b', chain(2, { 2: 'b2' })]]), anchors);
-  assert.deepEqual(rebuilt.map((p) => p.kind), ['changed']);
+  const rebuilt = checkTruncation(
+    cps,
+    new Map([
+      ['a', chain(9, { 7: 'other' })],
+      ['b', chain(2, { 2: 'b2' })],
+    ]),
+    anchors,
+  );
+  assert.deepEqual(
+    rebuilt.map((p) => p.kind),
+    ['changed'],
+  );
   // Pruned on purpose (a retention checkpoint record covers it): not a truncation.
   assert.deepEqual(checkTruncation(cps, new Map([['a', chain(9, { 7: 'h7' })]]), new Map([['b', [{ instance: 'b', through: 2, hash: 'b2' }]]])), []);
 });
@@ -45,12 +79,18 @@ test('readCheckpoints reads the file and the event log, drops duplicates, counts
   writeFileSync(join(dir, 'audit-checkpoints.jsonl'), '{torn\n', { flag: 'a' });
   mkdirSync(join(dir, 'events'));
   const d = signCheckpoint({ store: 'sqlite', instance: 'a', n: 2, hash: 'h2', ts: 't2' });
-  writeFileSync(join(dir, 'events', 'x.jsonl'), [{ type: 'audit_checkpoint', checkpoint: c }, { type: 'audit_checkpoint', checkpoint: d }, { type: 'tool_call' }].map((e) => JSON.stringify(e)).join('\n'));
+  writeFileSync(
+    join(dir, 'events', 'x.jsonl'),
+    [{ type: 'audit_checkpoint', checkpoint: c }, { type: 'audit_checkpoint', checkpoint: d }, { type: 'tool_call' }].map((e) => JSON.stringify(e)).join('\n'),
+  );
   const r = readCheckpoints(dir);
   assert.equal(r.file, true);
-  assert.deepEqual(r.checkpoints.map((x) => x.n), [1, 2]);
+  assert.deepEqual(
+    r.checkpoints.map((x) => x.n),
+    [1, 2],
+  );
   assert.equal(r.unreadable, 1);
-  assert.deepEqual(readCheckpoints(dir, 'postgres://db:5432/x#public').checkpoints, [], 'another store\'s checkpoints are not this one\'s');
+  assert.deepEqual(readCheckpoints(dir, 'postgres://db:5432/x#public').checkpoints, [], "another store's checkpoints are not this one's");
 });
 
 test('storeId names a store without its credentials', () => {
@@ -62,7 +102,14 @@ test('storeId names a store without its credentials', () => {
 test('the writer notes its chain head at most once a second while records flow, and at close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tg-cp-'));
   let now = 1_000_000;
-  const log = new AuditLog({ backend: new SqliteAuditBackend({ path: join(dir, 'audit.db') }), instance: 'w', heartbeatMs: 0, now: () => now, checkpoints: new CheckpointFile(dir), hmacKey: key });
+  const log = new AuditLog({
+    backend: new SqliteAuditBackend({ path: join(dir, 'audit.db') }),
+    instance: 'w',
+    heartbeatMs: 0,
+    now: () => now,
+    checkpoints: new CheckpointFile(dir),
+    hmacKey: key,
+  });
   const emit = (at: number) => {
     now = at;
     log.emit({ type: 'tool_call', ts: new Date(at).toISOString(), instance: 'w', tool: 't', decision: 'denied' });
@@ -74,6 +121,9 @@ test('the writer notes its chain head at most once a second while records flow, 
   emit(1_001_500); // #5
   await log.close(); // #5 at close
   const { checkpoints } = readCheckpoints(dir);
-  assert.deepEqual(checkpoints.map((c) => c.n), [1, 4, 5]);
+  assert.deepEqual(
+    checkpoints.map((c) => c.n),
+    [1, 4, 5],
+  );
   assert.ok(checkpoints.every((c) => checkpointValid(c, key)));
 });

@@ -56,8 +56,16 @@ export function checkpointValid(c: ChainCheckpoint, key?: Buffer): boolean {
 function isCheckpoint(v: unknown): v is ChainCheckpoint {
   const c = v as ChainCheckpoint;
   return (
-    typeof c === 'object' && c !== null && typeof c.store === 'string' && typeof c.instance === 'string' && Number.isSafeInteger(c.n) && c.n > 0 &&
-    typeof c.hash === 'string' && typeof c.ts === 'string' && (c.alg === 'sha256' || c.alg === 'hmac-sha256') && typeof c.mac === 'string'
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.store === 'string' &&
+    typeof c.instance === 'string' &&
+    Number.isSafeInteger(c.n) &&
+    c.n > 0 &&
+    typeof c.hash === 'string' &&
+    typeof c.ts === 'string' &&
+    (c.alg === 'sha256' || c.alg === 'hmac-sha256') &&
+    typeof c.mac === 'string'
   );
 }
 
@@ -180,7 +188,12 @@ export function checkTruncation(
   const newest = new Map<string, ChainCheckpoint>();
   for (const c of checkpoints) {
     if (!checkpointValid(c, key)) {
-      problems.push({ kind: 'forged', instance: c.instance, n: c.n, message: `a checkpoint of instance ${c.instance} (#${c.n}, ${c.ts}) ${key && c.alg !== 'hmac-sha256' ? 'is not signed with the HMAC key' : 'does not match its signature'}` });
+      problems.push({
+        kind: 'forged',
+        instance: c.instance,
+        n: c.n,
+        message: `a checkpoint of instance ${c.instance} (#${c.n}, ${c.ts}) ${key && c.alg !== 'hmac-sha256' ? 'is not signed with the HMAC key' : 'does not match its signature'}`,
+      });
       continue;
     }
     const had = newest.get(c.instance);
@@ -197,12 +210,22 @@ export function checkTruncation(
     }
     if (chain.last < c.n) {
       const range = chain.last + 1 === c.n ? `record #${c.n}` : `records #${chain.last + 1}..#${c.n}`;
-      problems.push({ kind: 'truncated', instance, n: chain.last + 1, message: `the chain of instance ${instance} was cut short: ${range} ${chain.last + 1 === c.n ? 'is' : 'are'} missing at its end (${saw}, the last is #${chain.last})` });
+      problems.push({
+        kind: 'truncated',
+        instance,
+        n: chain.last + 1,
+        message: `the chain of instance ${instance} was cut short: ${range} ${chain.last + 1 === c.n ? 'is' : 'are'} missing at its end (${saw}, the last is #${chain.last})`,
+      });
       continue;
     }
     const hash = chain.hashAt(c.n);
     if (hash !== undefined && hash !== c.hash) {
-      problems.push({ kind: 'changed', instance, n: c.n, message: `record #${c.n} of instance ${instance} is not the one the checkpoint of ${c.ts} saw: the chain was rebuilt from there on or before` });
+      problems.push({
+        kind: 'changed',
+        instance,
+        n: c.n,
+        message: `record #${c.n} of instance ${instance} is not the one the checkpoint of ${c.ts} saw: the chain was rebuilt from there on or before`,
+      });
     }
   }
   return problems;

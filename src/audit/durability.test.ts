@@ -68,9 +68,18 @@ test('every call record is committed before the answer reaches the client', asyn
     if (committed + journaled === 0) violations.push(`answer to ${String(id)} sent with no durable record`);
     send(text);
   };
-  new GatewaySession({ downstream, upstream, policy: () => compiled.policy, guard: new CallGuard(new MemoryCounterStore()), events: sink, log: silentLogger(), instance: 'I' });
+  new GatewaySession({
+    downstream,
+    upstream,
+    policy: () => compiled.policy,
+    guard: new CallGuard(new MemoryCounterStore()),
+    events: sink,
+    log: silentLogger(),
+    instance: 'I',
+  });
 
-  const call = (id: number, name: string, args: unknown = {}) => downstream.deliver({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+  const call = (id: number, name: string, args: unknown = {}) =>
+    downstream.deliver({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
   call(1, 'echo', { message: 'a' }); // allowed, answered ok
   call(2, 'delete_customer', { id: 'x' }); // denied
   call(3, 'fail'); // allowed, JSON-RPC error
@@ -84,7 +93,11 @@ test('every call record is committed before the answer reaches the client', asyn
   call(6, 'echo', { message: 'c' }); // upstream gone
   await new Promise((r) => setTimeout(r, 20));
 
-  assert.deepEqual([1, 2, 3, 4, 5, 6].filter((i) => !answered(i)), [], 'every call answered');
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].filter((i) => !answered(i)),
+    [],
+    'every call answered',
+  );
   assert.deepEqual(violations, []);
   peek.close();
   await audit.close();

@@ -72,7 +72,10 @@ describe('audit journal', () => {
     assert.equal(store.batches.length, 0, 'below the size bound nothing commits before the time bound');
     await sleep(100);
     assert.equal(store.batches.length, 1, 'one transaction');
-    assert.deepEqual(store.records.map((r) => r.n), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      store.records.map((r) => r.n),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(journaledRecords(d).length, 0, 'journal emptied after the commit');
     await j.close();
   });
@@ -89,13 +92,22 @@ describe('audit journal', () => {
     assert.equal(store.batches.length, 0, 'the tenth record is journaled, its commit deferred');
     assert.equal(j.waiting, 10);
     await turn();
-    assert.deepEqual(store.batches.map((b) => b.length), [10]);
+    assert.deepEqual(
+      store.batches.map((b) => b.length),
+      [10],
+    );
     assert.equal(journaledRecords(d).length, 0);
     // Records appended in one turn past the bound still go in one transaction.
     for (let i = 10; i < 25; i++) j.append(recs[i]!, json[i]);
     await turn();
-    assert.deepEqual(store.batches.map((b) => b.length), [10, 15]);
-    assert.deepEqual(store.records.map((r) => r.n), Array.from({ length: 25 }, (_, i) => i + 1));
+    assert.deepEqual(
+      store.batches.map((b) => b.length),
+      [10, 15],
+    );
+    assert.deepEqual(
+      store.records.map((r) => r.n),
+      Array.from({ length: 25 }, (_, i) => i + 1),
+    );
     await j.close();
   });
 
@@ -115,7 +127,10 @@ describe('audit journal', () => {
     assert.equal(warnings.length, 1);
     store.failing = false;
     await sleep(300);
-    assert.deepEqual(store.records.map((r) => r.n), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(
+      store.records.map((r) => r.n),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
     assert.equal(journaledRecords(d).length, 0);
     await j.close();
   });
@@ -155,7 +170,11 @@ describe('audit journal', () => {
     try {
       const recs = await reader.chainRecords();
       assert.equal(recs.length, 1501);
-      assert.deepEqual(recs.map((x) => x.n), Array.from({ length: 1501 }, (_, i) => i + 1), 'in chain order');
+      assert.deepEqual(
+        recs.map((x) => x.n),
+        Array.from({ length: 1501 }, (_, i) => i + 1),
+        'in chain order',
+      );
       const v = verifyRecords(recs);
       assert.equal(v.ok, true, JSON.stringify(v.problems));
       const last = recs.at(-1)!;

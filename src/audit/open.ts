@@ -85,7 +85,8 @@ export async function openAuditWriter(opts: OpenAuditWriterOptions): Promise<Aud
   }
   const store = new SqliteAuditBackend({ path: auditDbPath(opts.stateDir), synchronous: opts.sync ?? 'normal' });
   // synchronous=FULL asks for an fsync per record: the journal (no fsync) would weaken it.
-  const backend = opts.sync === 'full' ? store : new JournaledBackend(store, opts.stateDir, opts.instance, opts.warn ?? ((m) => process.stderr.write(m + '\n')));
+  const backend =
+    opts.sync === 'full' ? store : new JournaledBackend(store, opts.stateDir, opts.instance, opts.warn ?? ((m) => process.stderr.write(m + '\n')));
   return new AuditLog({ backend, ...common });
 }
 

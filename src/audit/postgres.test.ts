@@ -81,7 +81,10 @@ describe('PostgreSQL audit store', () => {
     const v = verifyRecords(recs);
     assert.equal(v.ok, true, JSON.stringify(v.problems));
     assert.equal(v.chains, 2);
-    assert.deepEqual((await reader.records({ instance: 'A' })).map((r) => r.n), Array.from({ length: 26 }, (_, i) => i + 1));
+    assert.deepEqual(
+      (await reader.records({ instance: 'A' })).map((r) => r.n),
+      Array.from({ length: 26 }, (_, i) => i + 1),
+    );
     const alice = await reader.records({ identity: 'alice' });
     assert.equal(alice.length, 10);
     const denied = await reader.records({ decision: 'denied', sinceMs: Date.now() - 60_000 });
@@ -115,7 +118,10 @@ describe('PostgreSQL audit store', () => {
     await next.close();
     const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
     const crashed = await reader.records({ instance: 'CRASH' });
-    assert.deepEqual(crashed.map((r) => r.n), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      crashed.map((r) => r.n),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     assert.equal(verifyRecords(await reader.chainRecords()).ok, true);
     await reader.close();
   });
@@ -142,13 +148,17 @@ describe('PostgreSQL audit store', () => {
     await next.close();
     const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
     const unknown = (await reader.records({ instance: 'AFTER' })).filter((r) => r.outcome === 'unknown');
-    assert.deepEqual(unknown.map((r) => [r.tool, r.request_id, JSON.parse(r.data!).event_instance]), [['transfer', '2', 'DIED']], 'only the call that never ended');
+    assert.deepEqual(
+      unknown.map((r) => [r.tool, r.request_id, JSON.parse(r.data!).event_instance]),
+      [['transfer', '2', 'DIED']],
+      'only the call that never ended',
+    );
     assert.ok((await reader.instances()).find((i) => i.instance === 'DIED')!.stopped_ts, 'looked at once');
     assert.equal(verifyRecords(await reader.chainRecords()).ok, true);
     await reader.close();
   });
 
-  test('the gateway\'s local checkpoints witness the PostgreSQL log: a tail deleted in PostgreSQL alone is caught', async (t) => {
+  test("the gateway's local checkpoints witness the PostgreSQL log: a tail deleted in PostgreSQL alone is caught", async (t) => {
     if (skipOrFail(t)) return;
     const stateDir = mkdtempSync(join(tmpdir(), 'tg-pg-'));
     const w = await openAuditWriter({ stateDir, dsn: DSN, schema, instance: 'WIT', heartbeatMs: 0 });
@@ -157,7 +167,10 @@ describe('PostgreSQL audit store', () => {
     const check = async () => {
       const reader = await openAuditReader({ stateDir, dsn: DSN, schema });
       const cps = readCheckpoints(stateDir, storeId({ dsn: DSN, schema })).checkpoints;
-      const res = verifyRecords((await reader.chainRecords()).filter((r) => r.instance === 'WIT'), { checkpoints: cps.filter((c) => c.instance === 'WIT') });
+      const res = verifyRecords(
+        (await reader.chainRecords()).filter((r) => r.instance === 'WIT'),
+        { checkpoints: cps.filter((c) => c.instance === 'WIT') },
+      );
       await reader.close();
       return res;
     };

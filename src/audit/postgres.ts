@@ -203,7 +203,15 @@ export class PostgresAuditBackend implements AuditBackend {
         `INSERT INTO ${s} (instance, pid, host, server, started_ts, last_seen_ts, stopped_ts) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (instance) DO UPDATE SET pid = excluded.pid, host = excluded.host, server = COALESCE(excluded.server, ${s}.server),
            started_ts = COALESCE(${s}.started_ts, excluded.started_ts), last_seen_ts = excluded.last_seen_ts, stopped_ts = excluded.stopped_ts`,
-        [snapshot.instance, snapshot.pid ?? null, snapshot.host ?? null, snapshot.server ?? null, snapshot.started_ts ?? null, snapshot.last_seen_ts ?? null, snapshot.stopped_ts ?? null],
+        [
+          snapshot.instance,
+          snapshot.pid ?? null,
+          snapshot.host ?? null,
+          snapshot.server ?? null,
+          snapshot.started_ts ?? null,
+          snapshot.last_seen_ts ?? null,
+          snapshot.stopped_ts ?? null,
+        ],
       );
     });
     this.schedule(this.groupMs);
@@ -340,7 +348,8 @@ export class PostgresAuditBackend implements AuditBackend {
       await Promise.race([this.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), this.closeTimeoutMs).unref())]);
     } catch (err) {
       const left = this.spoolCount();
-      if (left > 0) this.warnFn(`toolgate: ${left} audit record(s) not yet in PostgreSQL (${(err as Error).message}); they stay in the spool and ship at the next start`);
+      if (left > 0)
+        this.warnFn(`toolgate: ${left} audit record(s) not yet in PostgreSQL (${(err as Error).message}); they stay in the spool and ship at the next start`);
     }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

@@ -6,8 +6,26 @@ import type { AuditKind, AuditRecord } from './types.js';
 export type RecordFields = Omit<AuditRecord, 'instance' | 'n' | 'alg' | 'prev_hash' | 'hash' | 'seq'>;
 
 const COLUMN_KEYS = new Set([
-  'type', 'ts', 'instance', 'session', 'identity', 'server', 'tool', 'request_id', 'decision', 'reason', 'rule',
-  'rule_pointer', 'message', 'args_sha256', 'args', 'outcome', 'latency_ms', 'policy_hash', 'stage', 'redact',
+  'type',
+  'ts',
+  'instance',
+  'session',
+  'identity',
+  'server',
+  'tool',
+  'request_id',
+  'decision',
+  'reason',
+  'rule',
+  'rule_pointer',
+  'message',
+  'args_sha256',
+  'args',
+  'outcome',
+  'latency_ms',
+  'policy_hash',
+  'stage',
+  'redact',
 ]);
 
 /**

@@ -33,7 +33,8 @@ describe('redaction', () => {
   });
 
   test('secret key names', () => {
-    for (const k of ['password', 'api_key', 'apiKey', 'token', 'access_token', 'clientSecret', 'Authorization', 'private_key', 'cvv']) assert.ok(isSecretKey(k), k);
+    for (const k of ['password', 'api_key', 'apiKey', 'token', 'access_token', 'clientSecret', 'Authorization', 'private_key', 'cvv'])
+      assert.ok(isSecretKey(k), k);
     for (const k of ['amount', 'path', 'tokenizer_name_x', 'description', 'customer']) {
       if (k === 'tokenizer_name_x') continue;
       assert.ok(!isSecretKey(k), k);

@@ -138,7 +138,14 @@ export function computeStatus(
   const recent = [...denied]
     .sort((a, b) => (a.ts === b.ts ? (b.seq ?? 0) - (a.seq ?? 0) : b.ts.localeCompare(a.ts)))
     .slice(0, opts.recent ?? 10)
-    .map((r) => ({ ts: r.ts, instance: r.instance, tool: r.tool ?? null, identity: r.identity ?? null, rule: r.rule_pointer ?? r.rule ?? null, message: r.message ?? null }));
+    .map((r) => ({
+      ts: r.ts,
+      instance: r.instance,
+      tool: r.tool ?? null,
+      identity: r.identity ?? null,
+      rule: r.rule_pointer ?? r.rule ?? null,
+      message: r.message ?? null,
+    }));
 
   return {
     now: new Date(opts.now).toISOString(),
@@ -168,7 +175,9 @@ function statusLines(s: StatusReport): string[] {
   const alive = s.instances.filter((i) => i.state === 'alive').length;
   out.push(`Instances (${alive} alive, ${s.instances.length} known)`);
   for (const i of s.instances) {
-    out.push(`  ${i.state.padEnd(7)} ${i.instance.padEnd(22)} ${[i.server ?? '-', i.host ? `${i.host}:${i.pid ?? '?'}` : '', `started ${i.started_ts ?? '?'}`, `last seen ${i.last_seen_ts ?? '?'}`].filter(Boolean).join('  ')}`);
+    out.push(
+      `  ${i.state.padEnd(7)} ${i.instance.padEnd(22)} ${[i.server ?? '-', i.host ? `${i.host}:${i.pid ?? '?'}` : '', `started ${i.started_ts ?? '?'}`, `last seen ${i.last_seen_ts ?? '?'}`].filter(Boolean).join('  ')}`,
+    );
   }
   const t = s.totals;
   out.push('');
@@ -182,7 +191,9 @@ function statusLines(s: StatusReport): string[] {
   out.push('Recent denials');
   if (s.recent_denials.length === 0) out.push('  (none)');
   for (const d of s.recent_denials) {
-    out.push(`  ${d.ts}  ${d.instance}  ${d.tool ?? '-'}${d.identity ? ` identity=${d.identity}` : ''}${d.rule ? `  rule=${d.rule}` : ''}${d.message ? `  ${JSON.stringify(d.message)}` : ''}`);
+    out.push(
+      `  ${d.ts}  ${d.instance}  ${d.tool ?? '-'}${d.identity ? ` identity=${d.identity}` : ''}${d.rule ? `  rule=${d.rule}` : ''}${d.message ? `  ${JSON.stringify(d.message)}` : ''}`,
+    );
   }
   return out;
 }

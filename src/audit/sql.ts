@@ -58,11 +58,7 @@ export function rowToRecord(row: Record<string, unknown>): AuditRecord {
  * still needed (the chain still starts after them, or its instance is still
  * running and will append after them).
  */
-export function mergeAnchors(
-  now: CheckpointAnchor[],
-  earlier: CheckpointAnchor[],
-  keep: (instance: string) => boolean,
-): CheckpointAnchor[] {
+export function mergeAnchors(now: CheckpointAnchor[], earlier: CheckpointAnchor[], keep: (instance: string) => boolean): CheckpointAnchor[] {
   const best = new Map<string, CheckpointAnchor>();
   for (const a of [...earlier, ...now]) {
     const b = best.get(a.instance);

@@ -14,7 +14,18 @@ const DAY = 86_400_000;
 const dir = () => mkdtempSync(join(tmpdir(), 'toolgate-audit-'));
 
 function call(i: number, ts: string, extra: Partial<GatewayEvent> = {}): GatewayEvent {
-  return { type: 'tool_call', ts, instance: 'I', session: 's1', tool: i % 2 ? 'delete_file' : 'read_file', decision: i % 2 ? 'denied' : 'allowed', ...(i % 2 ? { rule: 'no deletes', rule_pointer: 'tools/delete_file/rules/0', message: 'no' } : { outcome: 'ok', latency_ms: 1.25 }), args_sha256: 'ab'.repeat(32), policy_hash: 'cd'.repeat(32), ...extra };
+  return {
+    type: 'tool_call',
+    ts,
+    instance: 'I',
+    session: 's1',
+    tool: i % 2 ? 'delete_file' : 'read_file',
+    decision: i % 2 ? 'denied' : 'allowed',
+    ...(i % 2 ? { rule: 'no deletes', rule_pointer: 'tools/delete_file/rules/0', message: 'no' } : { outcome: 'ok', latency_ms: 1.25 }),
+    args_sha256: 'ab'.repeat(32),
+    policy_hash: 'cd'.repeat(32),
+    ...extra,
+  };
 }
 
 describe('SQLite audit store', () => {
@@ -51,7 +62,10 @@ describe('SQLite audit store', () => {
 
     const r = new SqliteAuditReader(join(d, 'audit.db'));
     const recs = await r.records();
-    assert.deepEqual(recs.map((x) => x.kind), ['startup', 'outcome', 'decision', 'shutdown']);
+    assert.deepEqual(
+      recs.map((x) => x.kind),
+      ['startup', 'outcome', 'decision', 'shutdown'],
+    );
     const allowed = recs[1]!;
     assert.equal(allowed.tool, 'read_file');
     assert.equal(allowed.decision, 'allowed');
@@ -65,8 +79,14 @@ describe('SQLite audit store', () => {
     const denied = recs[2]!;
     assert.equal(denied.rule_pointer, 'tools/delete_file/rules/0');
     assert.equal(denied.request_id, '"x"');
-    assert.deepEqual((await r.records({ decision: 'denied' })).map((x) => x.n), [3]);
-    assert.deepEqual((await r.records({ identity: 'alice' })).map((x) => x.n), [2]);
+    assert.deepEqual(
+      (await r.records({ decision: 'denied' })).map((x) => x.n),
+      [3],
+    );
+    assert.deepEqual(
+      (await r.records({ identity: 'alice' })).map((x) => x.n),
+      [2],
+    );
     const inst = await r.instances();
     assert.equal(inst.length, 1);
     assert.equal(inst[0]!.server, 'demo');
@@ -77,7 +97,26 @@ describe('SQLite audit store', () => {
 
   test('insertValues gives every column in INSERT_COLUMNS order', () => {
     const c = new Chainer('I');
-    const full = c.next({ ts: '2026-01-01T00:00:00.000Z', kind: 'decision', session: 'se', identity: 'id', server: 'sv', tool: 'to', request_id: '1', decision: 'de', reason: 're', rule: 'ru', rule_pointer: 'rp', message: 'me', args_sha256: 'as', args: 'ar', outcome: 'ou', latency_ms: 1.5, policy_hash: 'ph', data: 'da' });
+    const full = c.next({
+      ts: '2026-01-01T00:00:00.000Z',
+      kind: 'decision',
+      session: 'se',
+      identity: 'id',
+      server: 'sv',
+      tool: 'to',
+      request_id: '1',
+      decision: 'de',
+      reason: 're',
+      rule: 'ru',
+      rule_pointer: 'rp',
+      message: 'me',
+      args_sha256: 'as',
+      args: 'ar',
+      outcome: 'ou',
+      latency_ms: 1.5,
+      policy_hash: 'ph',
+      data: 'da',
+    });
     const sparse = c.next({ ts: 'not a time', kind: 'startup', session: null });
     for (const r of [full, sparse]) {
       const byColumn = INSERT_COLUMNS.map((col) => (col === 'ts_ms' ? tsMs(r.ts) : ((r as unknown as Record<string, unknown>)[col] ?? null)));

@@ -120,7 +120,15 @@ export class SqliteAuditBackend implements BatchBackend {
          ON CONFLICT (instance) DO UPDATE SET pid = excluded.pid, host = excluded.host, server = COALESCE(excluded.server, audit_instances.server),
            started_ts = COALESCE(audit_instances.started_ts, excluded.started_ts), last_seen_ts = excluded.last_seen_ts, stopped_ts = excluded.stopped_ts`,
       )
-      .run(info.instance, info.pid ?? null, info.host ?? null, info.server ?? null, info.started_ts ?? null, info.last_seen_ts ?? null, info.stopped_ts ?? null);
+      .run(
+        info.instance,
+        info.pid ?? null,
+        info.host ?? null,
+        info.server ?? null,
+        info.started_ts ?? null,
+        info.last_seen_ts ?? null,
+        info.stopped_ts ?? null,
+      );
   }
 
   async pruneTargets(cutoffMs: number): Promise<PruneTargets> {
@@ -158,7 +166,9 @@ export function sqlitePruneTargets(db: Database.Database, cutoffMs: number): Pru
     )
     .all(cutoffMs) as Array<{ instance: string; n: number; hash: string }>;
   const now = rows.map((r) => ({ instance: r.instance, through: Number(r.n), hash: r.hash }));
-  const earlier = anchorsOf((db.prepare(`SELECT data FROM audit_records WHERE kind = 'checkpoint' ORDER BY seq`).all() as Array<{ data: string | null }>).map((r) => r.data));
+  const earlier = anchorsOf(
+    (db.prepare(`SELECT data FROM audit_records WHERE kind = 'checkpoint' ORDER BY seq`).all() as Array<{ data: string | null }>).map((r) => r.data),
+  );
   const keep = new Set<string>();
   const through = new Map(now.map((a) => [a.instance, a.through]));
   for (const r of db.prepare('SELECT instance, MAX(n) AS n FROM audit_records GROUP BY instance').all() as Array<{ instance: string; n: number }>) {
@@ -206,14 +216,22 @@ export class SqliteAuditReader implements AuditReader {
   async records(f: AuditFilter = {}): Promise<AuditRecord[]> {
     const { where, params } = filterSql(f);
     if (f.limit !== undefined) {
-      const rows = this.db.prepare(`SELECT * FROM (SELECT * FROM audit_records ${where} ORDER BY ts_ms DESC, seq DESC LIMIT ?) ORDER BY ts_ms, seq`).all(...params, f.limit);
+      const rows = this.db
+        .prepare(`SELECT * FROM (SELECT * FROM audit_records ${where} ORDER BY ts_ms DESC, seq DESC LIMIT ?) ORDER BY ts_ms, seq`)
+        .all(...params, f.limit);
       return rows.map((r) => rowToRecord(r as Record<string, unknown>));
     }
-    return this.db.prepare(`SELECT * FROM audit_records ${where} ORDER BY ts_ms, seq`).all(...params).map((r) => rowToRecord(r as Record<string, unknown>));
+    return this.db
+      .prepare(`SELECT * FROM audit_records ${where} ORDER BY ts_ms, seq`)
+      .all(...params)
+      .map((r) => rowToRecord(r as Record<string, unknown>));
   }
 
   async chainRecords(): Promise<AuditRecord[]> {
-    return this.db.prepare('SELECT * FROM audit_records ORDER BY seq').all().map((r) => rowToRecord(r as Record<string, unknown>));
+    return this.db
+      .prepare('SELECT * FROM audit_records ORDER BY seq')
+      .all()
+      .map((r) => rowToRecord(r as Record<string, unknown>));
   }
 
   async instances(): Promise<InstanceInfo[]> {

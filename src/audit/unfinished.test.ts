@@ -5,7 +5,17 @@ import { deadInstances, unfinishedCalls } from './unfinished.js';
 import type { AuditRecord } from './types.js';
 
 let n = 0;
-const rec = (f: Partial<AuditRecord>): AuditRecord => ({ instance: 'A', n: ++n, ts: 't', kind: 'decision', alg: 'sha256', prev_hash: '', hash: '', session: 's', ...f });
+const rec = (f: Partial<AuditRecord>): AuditRecord => ({
+  instance: 'A',
+  n: ++n,
+  ts: 't',
+  kind: 'decision',
+  alg: 'sha256',
+  prev_hash: '',
+  hash: '',
+  session: 's',
+  ...f,
+});
 
 test('a forward decision stays open until an outcome of the same call, also one written by another instance for it', () => {
   const open1 = rec({ request_id: '1', decision: 'allowed' });
@@ -16,7 +26,15 @@ test('a forward decision stays open until an outcome of the same call, also one 
     rec({ request_id: '3', decision: 'denied' }), // ended by its decision
     rec({ request_id: '2', kind: 'outcome', decision: 'allowed', outcome: 'ok' }),
     rec({ request_id: '4', decision: 'allowed', session: 's2' }),
-    rec({ instance: 'B', request_id: '4', kind: 'outcome', decision: 'allowed', outcome: 'unknown', session: 's2', data: JSON.stringify({ event_instance: 'A' }) }),
+    rec({
+      instance: 'B',
+      request_id: '4',
+      kind: 'outcome',
+      decision: 'allowed',
+      outcome: 'unknown',
+      session: 's2',
+      data: JSON.stringify({ event_instance: 'A' }),
+    }),
     rec({ request_id: '1', kind: 'outcome', decision: 'allowed', outcome: 'ok', session: 'other' }), // another session's id 1
   ];
   assert.deepEqual(unfinishedCalls(records), [open1]);
@@ -36,10 +54,13 @@ test('deadInstances: this host by pid, other hosts by silence, never stopped one
     ],
     { host: 'me', now, staleMs: 300_000, self: 'self' },
   );
-  assert.deepEqual(list.map((i) => i.instance), ['gone', 'far-silent']);
+  assert.deepEqual(
+    list.map((i) => i.instance),
+    ['gone', 'far-silent'],
+  );
 });
 
-test('an input round\'s retry closes the record of the round before it; its own outcome closes the call', () => {
+test("an input round's retry closes the record of the round before it; its own outcome closes the call", () => {
   const first = rec({ request_id: '"r1"', decision: 'allowed' });
   const retry = rec({ request_id: '"r2"', decision: 'allowed', data: JSON.stringify({ stage: 'decision', continues: 'r1' }) });
   assert.deepEqual(unfinishedCalls([first]), [first]);

@@ -252,7 +252,10 @@ export class AuditLog implements AuditWriter {
    */
   checkpoint(): void {
     if (!this.checkpointFile || this.durable.n <= this.checkpointed) return;
-    const c = signCheckpoint({ store: this.store, instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() }, this.hmacKey);
+    const c = signCheckpoint(
+      { store: this.store, instance: this.instance, n: this.durable.n, hash: this.durable.hash, ts: new Date(this.now()).toISOString() },
+      this.hmacKey,
+    );
     try {
       this.checkpointFile.append(c);
       this.checkpointed = c.n;

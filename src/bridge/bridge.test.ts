@@ -47,9 +47,12 @@ function parkedCall() {
   assert.deepEqual(init.params.capabilities, { elicitation: {} }, 'with the capabilities the client declared');
   t.up.reply({ jsonrpc: '2.0', id: init.id, result: { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 's', version: '1' } } });
   const call = t.up.sent.find((m) => m.method === 'tools/call')!;
-  assert.equal(call.params._meta, undefined, 'the revision\'s _meta keys stay on this side');
+  assert.equal(call.params._meta, undefined, "the revision's _meta keys stay on this side");
   assert.notEqual(call.id, 1, 'the call goes upstream under an id of the bridge');
-  t.up.reply({ jsonrpc: '2.0', id: 'elicit-1', method: 'elicitation/create', params: { message: 'sure?', requestedSchema: { type: 'object', properties: {} } } }, call.id);
+  t.up.reply(
+    { jsonrpc: '2.0', id: 'elicit-1', method: 'elicitation/create', params: { message: 'sure?', requestedSchema: { type: 'object', properties: {} } } },
+    call.id,
+  );
   const round = t.got.at(-1)!;
   assert.equal(round.id, 1);
   assert.equal(round.result.resultType, 'input_required');
@@ -58,9 +61,20 @@ function parkedCall() {
 }
 
 describe('a stateless client, a server of the 2025 line', () => {
-  test('the retry carries the answer to the waiting server request; the call\'s answer is the retry\'s', () => {
+  test("the retry carries the answer to the waiting server request; the call's answer is the retry's", () => {
     const t = parkedCall();
-    t.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'transfer', arguments: { amount: 5 }, requestState: t.state, inputResponses: { [t.key]: { action: 'accept', content: {} } }, _meta: meta } });
+    t.send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: {
+        name: 'transfer',
+        arguments: { amount: 5 },
+        requestState: t.state,
+        inputResponses: { [t.key]: { action: 'accept', content: {} } },
+        _meta: meta,
+      },
+    });
     assert.deepEqual(t.up.last(), { jsonrpc: '2.0', id: 'elicit-1', result: { action: 'accept', content: {} } });
     assert.equal(t.up.sent.filter((m) => m.method === 'tools/call').length, 1, 'the retry itself never reaches the server');
     t.up.reply({ jsonrpc: '2.0', id: t.call.id, result: { content: [{ type: 'text', text: 'done' }] } });
@@ -70,25 +84,51 @@ describe('a stateless client, a server of the 2025 line', () => {
   test('a changed, a made-up and a used requestState are refused (-32602); the server request keeps waiting', () => {
     const t = parkedCall();
     const [nonce, tag] = t.state.slice('toolgate-bridge.'.length).split('.');
-    const forged = [`toolgate-bridge.${nonce}.${tag!.slice(0, -2)}AA`, `toolgate-bridge.${nonce}x.${tag}`, 'toolgate-bridge.', 'toolgate-bridge..', `toolgate-bridge.${nonce}`];
+    const forged = [
+      `toolgate-bridge.${nonce}.${tag!.slice(0, -2)}AA`,
+      `toolgate-bridge.${nonce}x.${tag}`,
+      'toolgate-bridge.',
+      'toolgate-bridge..',
+      `toolgate-bridge.${nonce}`,
+    ];
     for (const [i, state] of forged.entries()) {
-      t.send({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name: 'transfer', arguments: {}, requestState: state, inputResponses: { [t.key]: { action: 'accept' } }, _meta: meta } });
+      t.send({
+        jsonrpc: '2.0',
+        id: 10 + i,
+        method: 'tools/call',
+        params: { name: 'transfer', arguments: {}, requestState: state, inputResponses: { [t.key]: { action: 'accept' } }, _meta: meta },
+      });
       const answer = t.got.at(-1)!;
       assert.equal(answer.id, 10 + i);
       assert.equal(answer.error.code, -32602, state);
     }
     assert.ok(!t.up.sent.some((m) => m.id === 'elicit-1'), 'nothing answered the server for a forged state');
     // Positive control: the genuine state works, once.
-    t.send({ jsonrpc: '2.0', id: 20, method: 'tools/call', params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: { [t.key]: { action: 'decline' } }, _meta: meta } });
+    t.send({
+      jsonrpc: '2.0',
+      id: 20,
+      method: 'tools/call',
+      params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: { [t.key]: { action: 'decline' } }, _meta: meta },
+    });
     assert.deepEqual(t.up.last(), { jsonrpc: '2.0', id: 'elicit-1', result: { action: 'decline' } });
-    t.send({ jsonrpc: '2.0', id: 21, method: 'tools/call', params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: { [t.key]: { action: 'accept' } }, _meta: meta } });
+    t.send({
+      jsonrpc: '2.0',
+      id: 21,
+      method: 'tools/call',
+      params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: { [t.key]: { action: 'accept' } }, _meta: meta },
+    });
     assert.equal(t.got.at(-1)!.error.code, -32602, 'a used state is refused');
     assert.match(t.got.at(-1)!.error.message, /unknown or expired/);
   });
 
   test('a retry without the answer tells the server so; a cancelled call refuses its server request and cancels upstream', () => {
     const t = parkedCall();
-    t.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: {}, _meta: meta } });
+    t.send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'transfer', arguments: {}, requestState: t.state, inputResponses: {}, _meta: meta },
+    });
     assert.equal(t.up.last().id, 'elicit-1');
     assert.equal(t.up.last().error.code, -32602);
     const u = parkedCall();
@@ -105,9 +145,21 @@ describe('a stateless client, a server of the 2025 line', () => {
   test('a server request nobody can answer is refused, never left hanging; ping is answered', () => {
     const t = open('2025');
     t.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } });
-    t.up.reply({ jsonrpc: '2.0', id: t.up.last().id, result: { protocolVersion: '2025-11-25', capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} }, serverInfo: { name: 's', version: '1' } } });
+    t.up.reply({
+      jsonrpc: '2.0',
+      id: t.up.last().id,
+      result: {
+        protocolVersion: '2025-11-25',
+        capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} },
+        serverInfo: { name: 's', version: '1' },
+      },
+    });
     assert.equal(t.got.at(-1)!.result.supportedVersions[0], V, 'server/discover is answered from initialize');
-    assert.deepEqual(t.got.at(-1)!.result.capabilities, { tools: {}, resources: {}, logging: {} }, 'nothing that would need subscriptions/listen, which is not bridged');
+    assert.deepEqual(
+      t.got.at(-1)!.result.capabilities,
+      { tools: {}, resources: {}, logging: {} },
+      'nothing that would need subscriptions/listen, which is not bridged',
+    );
     t.up.reply({ jsonrpc: '2.0', id: 'r1', method: 'roots/list' });
     assert.equal(t.up.last().id, 'r1');
     assert.equal(t.up.last().error.code, -32603);
@@ -117,13 +169,13 @@ describe('a stateless client, a server of the 2025 line', () => {
     assert.equal(t.up.last().error.code, -32603);
   });
 
-  test('auto: a server that answers server/discover is not bridged; the client\'s messages cross untouched', () => {
+  test("auto: a server that answers server/discover is not bridged; the client's messages cross untouched", () => {
     const t = open('auto');
     t.send({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } });
     const probe = t.up.last();
     assert.equal(probe.method, 'server/discover');
     t.up.reply({ jsonrpc: '2.0', id: probe.id, result: { resultType: 'complete', supportedVersions: [V], capabilities: {}, ttlMs: 0, cacheScope: 'public' } });
-    assert.equal(t.got.at(-1)!.id, 1, 'the client\'s own discover is answered under its id');
+    assert.equal(t.got.at(-1)!.id, 1, "the client's own discover is answered under its id");
     assert.equal(t.got.at(-1)!.result.cacheScope, 'public');
     const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x', _meta: meta } };
     t.send(call);
@@ -157,24 +209,40 @@ test('the stateless lane: a first initialize (under a modern header) still probe
   assert.equal(up.last().method, 'server/discover', 'probed, not passed');
   up.reply({ jsonrpc: '2.0', id: up.last().id, error: { code: -32601, message: 'Method not found' } });
   assert.equal(up.last().method, 'initialize');
-  assert.equal(up.last().id, 'tgbridge-init', 'the gateway\'s own initialize');
+  assert.equal(up.last().id, 'tgbridge-init', "the gateway's own initialize");
   up.reply({ jsonrpc: '2.0', id: 'tgbridge-init', result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
   assert.equal(got.at(-1)!.id, 1);
-  assert.equal(got.at(-1)!.error.code, -32601, 'the client\'s initialize is refused here');
+  assert.equal(got.at(-1)!.error.code, -32601, "the client's initialize is refused here");
   assert.equal(up.sent.filter((m) => m.method === 'initialize').length, 1);
 });
 
 describe('a 2025 client, a server of 2026-07-28 only', () => {
   function bridged(protocol: 'auto' | '2026-07-28') {
     const t = open(protocol);
-    t.send({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } } });
+    t.send({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } },
+    });
     if (protocol === 'auto') {
-      assert.equal(t.up.last().method, 'initialize', 'auto: the client\'s own initialize goes first');
+      assert.equal(t.up.last().method, 'initialize', "auto: the client's own initialize goes first");
       t.up.reply({ jsonrpc: '2.0', id: 0, error: { code: -32022, message: 'Unsupported protocol version', data: { supported: [V] } } });
     }
     const discover = t.up.last();
     assert.equal(discover.method, 'server/discover');
-    t.up.reply({ jsonrpc: '2.0', id: discover.id, result: { resultType: 'complete', supportedVersions: [V], capabilities: { tools: {}, extensions: { x: {} } }, ttlMs: 0, cacheScope: 'public', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 's', version: '2' } } } });
+    t.up.reply({
+      jsonrpc: '2.0',
+      id: discover.id,
+      result: {
+        resultType: 'complete',
+        supportedVersions: [V],
+        capabilities: { tools: {}, extensions: { x: {} } },
+        ttlMs: 0,
+        cacheScope: 'public',
+        _meta: { 'io.modelcontextprotocol/serverInfo': { name: 's', version: '2' } },
+      },
+    });
     const init = t.got.at(-1)!;
     assert.equal(init.id, 0);
     assert.equal(init.result.protocolVersion, '2025-06-18', 'the version the client offered');
@@ -191,10 +259,13 @@ describe('a 2025 client, a server of 2026-07-28 only', () => {
       t.send({ jsonrpc: '2.0', id: 1, method: 'ping' });
       t.send({ jsonrpc: '2.0', id: 2, method: 'logging/setLevel', params: { level: 'debug' } });
       assert.equal(t.up.sent.length, before, 'none of them reaches the server');
-      t.send([{ jsonrpc: '2.0', id: 3, method: 'tools/list' }, { jsonrpc: '2.0', id: 4, method: 'tools/list', params: { _meta: { progressToken: 7 } } }]);
+      t.send([
+        { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+        { jsonrpc: '2.0', id: 4, method: 'tools/list', params: { _meta: { progressToken: 7 } } },
+      ]);
       const [a, b] = t.up.sent.slice(-2);
       assert.equal(a!.params._meta['io.modelcontextprotocol/logLevel'], 'debug');
-      assert.equal(b!.params._meta.progressToken, 7, 'the client\'s own _meta is kept');
+      assert.equal(b!.params._meta.progressToken, 7, "the client's own _meta is kept");
       assert.deepEqual(b!.params._meta['io.modelcontextprotocol/clientCapabilities'], { elicitation: {} });
     }
   });
@@ -202,7 +273,15 @@ describe('a 2025 client, a server of 2026-07-28 only', () => {
   test('an answer to an input request nobody asked for is dropped; an input the 2025 line lacks ends the call with an error', () => {
     const t = bridged('2026-07-28');
     t.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } });
-    t.up.reply({ jsonrpc: '2.0', id: 1, result: { resultType: 'input_required', inputRequests: { a: { method: 'elicitation/create', params: { message: 'm', requestedSchema: { type: 'object', properties: {} } } } }, requestState: 's1' } });
+    t.up.reply({
+      jsonrpc: '2.0',
+      id: 1,
+      result: {
+        resultType: 'input_required',
+        inputRequests: { a: { method: 'elicitation/create', params: { message: 'm', requestedSchema: { type: 'object', properties: {} } } } },
+        requestState: 's1',
+      },
+    });
     const ask = t.got.at(-1)!;
     assert.equal(ask.method, 'elicitation/create');
     const sent = t.up.sent.length;

@@ -20,7 +20,17 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
 import { sentValue } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import {
+  classify,
+  errorResponse,
+  ErrorCode,
+  idKey,
+  isPlainObject,
+  resultResponse,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../mcp/jsonrpc.js';
 import { isModernVersion, LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
 import { BRIDGE_ID_PREFIX, type BridgeLog } from './to-modern.js';
 
@@ -106,7 +116,10 @@ export class ModernToLegacyBridge implements MessageChannel {
   private readonly byClient = new Map<string, Upstream>();
   private readonly byNonce = new Map<string, Upstream>();
 
-  constructor(inner: MessageChannel, private readonly o: ModernToLegacyOptions) {
+  constructor(
+    inner: MessageChannel,
+    private readonly o: ModernToLegacyOptions,
+  ) {
     this.attach(inner);
   }
 
@@ -125,7 +138,8 @@ export class ModernToLegacyBridge implements MessageChannel {
     const value = sentValue(text, opts);
     const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
     if (this.state === 'new') {
-      const version = c?.kind === 'request' && isPlainObject(c.msg.params) && isPlainObject(c.msg.params._meta) ? c.msg.params._meta[META_PROTOCOL_VERSION] : undefined;
+      const version =
+        c?.kind === 'request' && isPlainObject(c.msg.params) && isPlainObject(c.msg.params._meta) ? c.msg.params._meta[META_PROTOCOL_VERSION] : undefined;
       if (c?.kind !== 'request' || (!isModernVersion(version) && !this.o.lane)) {
         // A 2025 client (initialize) or a stray message: nothing to bridge.
         this.state = 'pass';
@@ -143,10 +157,18 @@ export class ModernToLegacyBridge implements MessageChannel {
       // The probe goes under an id of the bridge, so a late answer (after the timeout) is known and dropped.
       if (c.msg.method === 'server/discover') this.discoverRequest = c.msg;
       else this.held.push([text, opts]);
-      const probe = { jsonrpc: '2.0', id: PROBE_ID, method: 'server/discover', params: c.msg.method === 'server/discover' ? c.msg.params : { _meta: this.firstMeta } };
+      const probe = {
+        jsonrpc: '2.0',
+        id: PROBE_ID,
+        method: 'server/discover',
+        params: c.msg.method === 'server/discover' ? c.msg.params : { _meta: this.firstMeta },
+      };
       this.probeTimer = setTimeout(() => {
         if (this.state !== 'probing') return;
-        this.o.log.warn({ waitedMs: this.o.probeWaitMs ?? PROBE_WAIT_MS }, 'the upstream did not answer server/discover; taking it for a server of the 2025 line');
+        this.o.log.warn(
+          { waitedMs: this.o.probeWaitMs ?? PROBE_WAIT_MS },
+          'the upstream did not answer server/discover; taking it for a server of the 2025 line',
+        );
         this.legacy();
       }, this.o.probeWaitMs ?? PROBE_WAIT_MS);
       this.probeTimer.unref();
@@ -204,7 +226,12 @@ export class ModernToLegacyBridge implements MessageChannel {
     const caps = isPlainObject(this.firstMeta[META_CLIENT_CAPABILITIES]) ? { ...this.firstMeta[META_CLIENT_CAPABILITIES] } : {};
     delete caps.extensions;
     const info = isPlainObject(this.firstMeta[META_CLIENT_INFO]) ? this.firstMeta[META_CLIENT_INFO] : { name: 'toolgate-bridge', version: '1' };
-    const init = { jsonrpc: '2.0', id: `${BRIDGE_ID_PREFIX}init`, method: 'initialize', params: { protocolVersion: LEGACY_PROTOCOL_VERSIONS.at(-1), capabilities: caps, clientInfo: info } };
+    const init = {
+      jsonrpc: '2.0',
+      id: `${BRIDGE_ID_PREFIX}init`,
+      method: 'initialize',
+      params: { protocolVersion: LEGACY_PROTOCOL_VERSIONS.at(-1), capabilities: caps, clientInfo: info },
+    };
     this.inner.send(JSON.stringify(init), { value: init });
   }
 
@@ -217,7 +244,10 @@ export class ModernToLegacyBridge implements MessageChannel {
       this.state = 'pass';
       const why = `the upstream MCP server answered neither server/discover nor initialize: ${res.error?.message ?? 'no result'}`;
       this.o.log.warn({ upstreamError: res.error }, why);
-      const pending = [...(discover ? [discover.id] : []), ...this.held.map(([t, o]) => classify(sentValue(t, o))).flatMap((c) => (c.kind === 'request' ? [c.msg.id] : []))];
+      const pending = [
+        ...(discover ? [discover.id] : []),
+        ...this.held.map(([t, o]) => classify(sentValue(t, o))).flatMap((c) => (c.kind === 'request' ? [c.msg.id] : [])),
+      ];
       this.held = [];
       for (const id of pending) this.answer(errorResponse(id, ErrorCode.InternalError, `Internal error: ${why}`, { upstreamError: res.error }), true);
       return;
@@ -267,9 +297,13 @@ export class ModernToLegacyBridge implements MessageChannel {
     const req = c.msg;
     if (req.method === 'server/discover') return this.answer(resultResponse(req.id, this.discoverResult()));
     // The server's session is the gateway's: a stateless client's initialize must not start another.
-    if (req.method === 'initialize') return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: initialize is not part of the stateless revision'), true);
+    if (req.method === 'initialize')
+      return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: initialize is not part of the stateless revision'), true);
     if (req.method === 'subscriptions/listen') {
-      return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: subscriptions/listen is not bridged to a server of the 2025 line'), true);
+      return this.answer(
+        errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: subscriptions/listen is not bridged to a server of the 2025 line'),
+        true,
+      );
     }
     const params = isPlainObject(req.params) ? { ...req.params } : {};
     const state = params.requestState;
@@ -295,7 +329,7 @@ export class ModernToLegacyBridge implements MessageChannel {
     const u = nonce ? this.byNonce.get(nonce) : undefined;
     const genuine = expected !== undefined && expected.length === given.length && timingSafeEqual(expected, given);
     if (!genuine || !u) {
-      const why = !genuine ? 'toolgate did not issue it (or it was changed)' : 'it is unknown or expired (used already, or another session\'s)';
+      const why = !genuine ? 'toolgate did not issue it (or it was changed)' : "it is unknown or expired (used already, or another session's)";
       return this.answer(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params: requestState refused: ${why}`), true);
     }
     this.byNonce.delete(nonce!);
@@ -340,12 +374,18 @@ export class ModernToLegacyBridge implements MessageChannel {
 
   private deliver(u: Upstream, frame: Frame): void {
     this.end(u);
-    const res = (frame.value as JsonRpcResponse);
+    const res = frame.value as JsonRpcResponse;
     const result = !res.error && isPlainObject(res.result) ? res.result : undefined;
     const out: JsonRpcResponse = res.error
       ? { jsonrpc: '2.0', id: u.clientId!, error: res.error }
       : { jsonrpc: '2.0', id: u.clientId!, result: result && typeof result.resultType !== 'string' ? modernResult(u.method, result) : res.result };
-    this.onframe?.({ text: JSON.stringify(out), value: out, related: u.clientId!, ...(frame.status !== undefined ? { status: frame.status } : {}), ...(frame.own ? { own: true } : {}) });
+    this.onframe?.({
+      text: JSON.stringify(out),
+      value: out,
+      related: u.clientId!,
+      ...(frame.status !== undefined ? { status: frame.status } : {}),
+      ...(frame.own ? { own: true } : {}),
+    });
   }
 
   private end(u: Upstream): void {
@@ -370,7 +410,11 @@ export class ModernToLegacyBridge implements MessageChannel {
     // The request it belongs to: the stream it came on, else the only one open.
     let u = related !== undefined ? this.byUpstream.get(String(related)) : undefined;
     if (!u && this.byUpstream.size === 1) u = [...this.byUpstream.values()][0];
-    if (!u) return this.refuseServer(req.id, `cannot tell which request this ${req.method} belongs to (a client of the stateless revision answers input only within a request)`);
+    if (!u)
+      return this.refuseServer(
+        req.id,
+        `cannot tell which request this ${req.method} belongs to (a client of the stateless revision answers input only within a request)`,
+      );
     u.asked.push(req);
     if (u.clientId !== undefined && u.shown.size === 0) this.present(u);
   }
@@ -393,7 +437,11 @@ export class ModernToLegacyBridge implements MessageChannel {
     u.timer = setTimeout(() => {
       this.o.log.warn({ upstreamId: u.upstreamId }, 'the client never retried with its input; the server request is refused and the call cancelled');
       this.end(u);
-      const note = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: u.upstreamId, reason: 'the client never answered the input request' } };
+      const note = {
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: u.upstreamId, reason: 'the client never answered the input request' },
+      };
       this.inner.send(JSON.stringify(note), { value: note });
     }, INPUT_WAIT_MS);
     u.timer.unref();

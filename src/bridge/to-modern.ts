@@ -16,7 +16,17 @@
 //   (task) cross as they are.
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
 import { sentValue } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import {
+  classify,
+  errorResponse,
+  ErrorCode,
+  idKey,
+  isPlainObject,
+  resultResponse,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../mcp/jsonrpc.js';
 import { isModernVersion, LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, ModernError } from '../mcp/http-modern.js';
 
 /** The bridge logs only what it decides (a pino logger fits). */
@@ -144,10 +154,14 @@ export class LegacyToModernBridge implements MessageChannel {
     if (!r || versions.length === 0) {
       const why = res.error ? `server/discover failed: ${res.error.message}` : 'server/discover named no 2026-07-28 version';
       this.o.log.warn({ why }, 'the upstream refused initialize and cannot be bridged');
-      const answer = this.refusal ?? (() => {
-        const e = errorResponse(init.id, ErrorCode.InvalidParams, `Unsupported protocol version: the upstream MCP server refused initialize and ${why}`, { upstreamError: res.error ?? res.result });
-        return { text: JSON.stringify(e), value: e, own: true } as Frame;
-      })();
+      const answer =
+        this.refusal ??
+        (() => {
+          const e = errorResponse(init.id, ErrorCode.InvalidParams, `Unsupported protocol version: the upstream MCP server refused initialize and ${why}`, {
+            upstreamError: res.error ?? res.result,
+          });
+          return { text: JSON.stringify(e), value: e, own: true } as Frame;
+        })();
       this.onframe?.({ ...answer, related: init.id });
       this.decided('pass');
       return true;
@@ -168,7 +182,11 @@ export class LegacyToModernBridge implements MessageChannel {
     const caps = isPlainObject(discover.capabilities) ? { ...discover.capabilities } : {};
     delete caps.extensions; // the revision's extensions (tasks) have no 2025 counterpart here
     const meta = isPlainObject(discover._meta) ? discover._meta : {};
-    const serverInfo = isPlainObject(discover.serverInfo) ? discover.serverInfo : isPlainObject(meta[META_SERVER_INFO]) ? meta[META_SERVER_INFO] : { name: 'upstream', version: 'unknown' };
+    const serverInfo = isPlainObject(discover.serverInfo)
+      ? discover.serverInfo
+      : isPlainObject(meta[META_SERVER_INFO])
+        ? meta[META_SERVER_INFO]
+        : { name: 'upstream', version: 'unknown' };
     return {
       protocolVersion,
       capabilities: { ...caps, logging: {} },
@@ -252,7 +270,11 @@ export class LegacyToModernBridge implements MessageChannel {
     for (const [key, r] of Object.entries(requests)) {
       if (!isPlainObject(r) || typeof r.method !== 'string' || !INPUT_METHODS.has(r.method)) {
         this.pending.delete(idKey(sent.id));
-        const e = errorResponse(sent.id, ErrorCode.InternalError, `Internal error: the server asked for input toolgate cannot carry to a 2025 client (${JSON.stringify(isPlainObject(r) ? r.method : r)})`);
+        const e = errorResponse(
+          sent.id,
+          ErrorCode.InternalError,
+          `Internal error: the server asked for input toolgate cannot carry to a 2025 client (${JSON.stringify(isPlainObject(r) ? r.method : r)})`,
+        );
         return this.toClient(e, sent.id);
       }
       round.waiting.set(`${BRIDGE_ID_PREFIX}${++this.seq}`, key);
@@ -276,7 +298,12 @@ export class LegacyToModernBridge implements MessageChannel {
       for (const other of round.waiting.keys()) this.rounds.delete(other);
       round.waiting.clear();
       this.pending.delete(idKey(round.clientId));
-      const e = errorResponse(round.clientId, ErrorCode.InternalError, `Internal error: the client refused the server's input request "${key}": ${res.error.message}`, { clientError: res.error });
+      const e = errorResponse(
+        round.clientId,
+        ErrorCode.InternalError,
+        `Internal error: the client refused the server's input request "${key}": ${res.error.message}`,
+        { clientError: res.error },
+      );
       return this.toClient(e, round.clientId);
     }
     round.answers[key] = res.result;
@@ -288,7 +315,10 @@ export class LegacyToModernBridge implements MessageChannel {
     if (!this.pending.has(idKey(round.clientId))) return; // cancelled
     // Earlier rounds' answers stay (a server may keep no state of its own between rounds).
     const before = round.request.params as Record<string, unknown>;
-    const params: Record<string, unknown> = { ...before, inputResponses: { ...(isPlainObject(before.inputResponses) ? before.inputResponses : {}), ...round.answers } };
+    const params: Record<string, unknown> = {
+      ...before,
+      inputResponses: { ...(isPlainObject(before.inputResponses) ? before.inputResponses : {}), ...round.answers },
+    };
     if (round.requestState !== undefined) params.requestState = round.requestState;
     else delete params.requestState;
     const out: JsonRpcRequest = { ...round.request, params };

@@ -71,7 +71,8 @@ export function loadCatalogue(dir: string = defaultCatalogueDir()): Catalogue {
   for (const e of parsed.data.entries) {
     if (names.has(e.name)) throw new CatalogueError(`bad catalogue index ${file}: entry "${e.name}" appears twice`);
     names.add(e.name);
-    if (e.toolCount !== e.tools.length) throw new CatalogueError(`bad catalogue index ${file}: entry "${e.name}" counts ${e.toolCount} tools but pins ${e.tools.length}`);
+    if (e.toolCount !== e.tools.length)
+      throw new CatalogueError(`bad catalogue index ${file}: entry "${e.name}" counts ${e.toolCount} tools but pins ${e.tools.length}`);
   }
   return { dir, entries: parsed.data.entries };
 }
@@ -156,5 +157,8 @@ export function seedPins(store: PinStore, server: string, definitions: readonly 
 /** "Read 8, Write 3" in the order of the categories. */
 export function formatCategories(categories: CatalogueEntry['categories']): string {
   const order = ['Read', 'Write', 'Execute', 'Destructive', 'Financial', 'Other'] as const;
-  return order.filter((c) => (categories[c] ?? 0) > 0).map((c) => `${c} ${categories[c]}`).join(', ');
+  return order
+    .filter((c) => (categories[c] ?? 0) > 0)
+    .map((c) => `${c} ${categories[c]}`)
+    .join(', ');
 }

@@ -92,7 +92,9 @@ function printDecision(r: DecideResult, json: boolean | undefined): void {
     process.stdout.write(`${JSON.stringify(approvalJson(r.record))}\n`);
     return;
   }
-  process.stdout.write(`${printable(`${r.record.id} ${r.record.status} by ${r.record.decidedBy}${r.record.reason ? `: ${r.record.reason}` : ''} (${r.record.tool})`)}\n`);
+  process.stdout.write(
+    `${printable(`${r.record.id} ${r.record.status} by ${r.record.decidedBy}${r.record.reason ? `: ${r.record.reason}` : ''} (${r.record.tool})`)}\n`,
+  );
 }
 
 export function registerApprovals(program: Command): void {
@@ -100,7 +102,10 @@ export function registerApprovals(program: Command): void {
   const common = (c: Command) =>
     c
       .option('--state-dir <dir>', 'state directory of the gateway (default ~/.toolgate, or $TOOLGATE_HOME)')
-      .option('--state-dsn <dsn>', "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory")
+      .option(
+        '--state-dsn <dsn>',
+        "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory",
+      )
       .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
       .option('--json', 'print JSON');
 
@@ -123,7 +128,11 @@ export function registerApprovals(program: Command): void {
           return;
         }
         const now = Date.now();
-        const rows = list.map((r) => [r.id, r.status, r.tool, r.identity ?? '-', new Date(r.createdAt).toISOString(), when(r, now), clip(JSON.stringify(r.argsPreview ?? {}), 60)].map(printable));
+        const rows = list.map((r) =>
+          [r.id, r.status, r.tool, r.identity ?? '-', new Date(r.createdAt).toISOString(), when(r, now), clip(JSON.stringify(r.argsPreview ?? {}), 60)].map(
+            printable,
+          ),
+        );
         const head = ['ID', 'STATUS', 'TOOL', 'IDENTITY', 'CREATED', 'STATE', 'ARGS'];
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const r of [head, ...rows]) process.stdout.write(`${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
@@ -142,7 +151,9 @@ export function registerApprovals(program: Command): void {
         if (!r) throw new Error(`no approval request ${id}`);
         const j = approvalJson(r);
         if (opts.json) process.stdout.write(`${JSON.stringify(j)}\n`);
-        else for (const [k, v] of Object.entries(j)) if (v !== null) process.stdout.write(`${k.padEnd(12)} ${printable(typeof v === 'string' ? v : JSON.stringify(v))}\n`);
+        else
+          for (const [k, v] of Object.entries(j))
+            if (v !== null) process.stdout.write(`${k.padEnd(12)} ${printable(typeof v === 'string' ? v : JSON.stringify(v))}\n`);
       } finally {
         await store.close();
       }
@@ -152,7 +163,7 @@ export function registerApprovals(program: Command): void {
     .description('approve a held call: the gateway forwards exactly that call')
     .argument('<id>', 'the approval id (or a unique prefix)')
     .option('--reason <text>', 'why (recorded)')
-    .option('--as <name>', 'who approves (must be one of the rule\'s approvers, when it names them)', defaultApprover())
+    .option('--as <name>', "who approves (must be one of the rule's approvers, when it names them)", defaultApprover())
     .action(async (id: string, opts: Common & { reason?: string; as: string }) => {
       const store = await open(opts);
       try {
@@ -165,14 +176,19 @@ export function registerApprovals(program: Command): void {
   // Intercept's `approvals expire`: end a request before its timeout (a pending one, or an
   // approved one no retry has used yet). A waiting (held) call is refused.
   common(cmd.command('expire'))
-    .description('expire an approval request now (Intercept\'s approvals expire): it can no longer be approved or used by a retry')
+    .description("expire an approval request now (Intercept's approvals expire): it can no longer be approved or used by a retry")
     .argument('<id>', 'the approval id (or a unique prefix)')
     .option('--as <name>', 'who expires it', defaultApprover())
     .action(async (id: string, opts: Common & { as: string }) => {
       const store = await open(opts);
       try {
         const s = store as Decider & { expireNow?(id: string, by: string, reason: string): DecideResult | Promise<DecideResult> };
-        printDecision(s.expireNow ? await s.expireNow(id, opts.as, EXPIRED_BY_HAND) : await store.decide(id, { approve: false, by: opts.as, reason: EXPIRED_BY_HAND, channel: 'cli' }), opts.json);
+        printDecision(
+          s.expireNow
+            ? await s.expireNow(id, opts.as, EXPIRED_BY_HAND)
+            : await store.decide(id, { approve: false, by: opts.as, reason: EXPIRED_BY_HAND, channel: 'cli' }),
+          opts.json,
+        );
       } finally {
         await store.close();
       }

@@ -38,7 +38,7 @@ export function addAuditLocationOptions(cmd: Command): Command {
   return cmd
     .option('--state-dir <dir>', 'state directory holding audit.db (default ~/.toolgate, or $TOOLGATE_HOME)')
     .option('--audit-dsn <dsn>', 'PostgreSQL audit store (postgres://...); default the SQLite log in the state directory')
-    .option('--audit-schema <schema>', 'PostgreSQL schema of the audit tables (default: the DSN\'s ?schema=, else public)');
+    .option('--audit-schema <schema>', "PostgreSQL schema of the audit tables (default: the DSN's ?schema=, else public)");
 }
 
 export function auditLocation(opts: AuditLocationOptions): AuditLocation {
@@ -83,7 +83,18 @@ function addFilterOptions(cmd: Command): Command {
     .option('--since <when>', 'only records since a duration back (1h, 30m, 7d) or an ISO time')
     .option('--until <when>', 'only records before a duration back or an ISO time')
     .option('--tool <name>', 'only calls of this tool')
-    .addOption(new Option('--decision <decision>', 'only this decision').choices(['allowed', 'denied', 'error', 'approval_requested', 'approval_approved', 'approval_denied', 'approval_expired', 'would_deny']))
+    .addOption(
+      new Option('--decision <decision>', 'only this decision').choices([
+        'allowed',
+        'denied',
+        'error',
+        'approval_requested',
+        'approval_approved',
+        'approval_denied',
+        'approval_expired',
+        'would_deny',
+      ]),
+    )
     .option('--identity <who>', 'only calls by this identity')
     .option('--instance <id>', 'only records of this gateway instance')
     .option('--kind <kinds>', 'only these record kinds (decision,outcome,startup,shutdown,config_reload,checkpoint)');
@@ -106,21 +117,33 @@ export function registerAudit(program: Command): void {
     try {
       const records = await reader.chainRecords();
       const cps = readCheckpoints(loc.stateDir, storeId(loc));
-      const res = verifyRecords(records, { ...(key ? { key } : {}), ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}) });
+      const res = verifyRecords(records, {
+        ...(key ? { key } : {}),
+        ...(cps.file || cps.checkpoints.length > 0 ? { checkpoints: cps.checkpoints, pending: journaledRecords(loc.stateDir) } : {}),
+      });
       // Every writer of a SQLite log keeps the checkpoint file beside it (audit.db exists, so one ran): its absence hides any truncation.
       if (!cps.file && reader.kind === 'sqlite' && o.checkpoints) {
         res.ok = false;
-        res.problems.push({ kind: 'unverifiable', instance: '*', message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out` });
+        res.problems.push({
+          kind: 'unverifiable',
+          instance: '*',
+          message: `no checkpoint file (${CHECKPOINT_FILE}) in ${loc.stateDir}: deleted records at the end of a chain, or whole chains, cannot be ruled out`,
+        });
       }
       // Not a failure of the log: calls whose gateway died in flight, not yet closed by a next gateway.
       const unknown = [...(await unknownOutcomes(reader, records, { host: hostname(), now: Date.now() }))];
-      if (cps.unreadable > 0) process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
+      if (cps.unreadable > 0)
+        process.stderr.write(`toolgate: ${cps.unreadable} line(s) of the checkpoint file or event log could not be read as checkpoints\n`);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ ...res, unknown_outcomes: unknown.map((r) => ({ instance: r.instance, n: r.n, session: r.session, request_id: r.request_id, tool: r.tool, ts: r.ts })) }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...res, unknown_outcomes: unknown.map((r) => ({ instance: r.instance, n: r.n, session: r.session, request_id: r.request_id, tool: r.tool, ts: r.ts })) }, null, 2)}\n`,
+        );
       } else {
         process.stdout.write(`${formatVerify(res)}\n`);
         if (unknown.length > 0) {
-          process.stdout.write(`note: ${unknown.length} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`);
+          process.stdout.write(
+            `note: ${unknown.length} call(s) were in flight when their gateway died (outcome unknown until the next gateway on this store records it):\n`,
+          );
           for (const r of unknown) process.stdout.write(`  ${formatRecordLine(r)}\n`);
         }
       }
@@ -146,7 +169,9 @@ export function registerAudit(program: Command): void {
       // A call forwarded by a gateway that died, not yet closed by a next gateway: its outcome is unknown.
       const unknown = await unknownOutcomes(reader, recs, { host: hostname(), now: Date.now() });
       const lines = recs.map((r) =>
-        o.json ? toJsonLine(r, unknown.has(r) ? { outcome: UNKNOWN_OUTCOME, outcome_derived: true } : undefined) : formatRecordLine(r) + (unknown.has(r) ? `  outcome=${UNKNOWN_OUTCOME} (its gateway died)` : ''),
+        o.json
+          ? toJsonLine(r, unknown.has(r) ? { outcome: UNKNOWN_OUTCOME, outcome_derived: true } : undefined)
+          : formatRecordLine(r) + (unknown.has(r) ? `  outcome=${UNKNOWN_OUTCOME} (its gateway died)` : ''),
       );
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
       else if (!o.json) process.stderr.write('no records match\n');
@@ -193,7 +218,12 @@ export function registerAudit(program: Command): void {
       .option('--audit-hmac-key-file <file>', 'sign the checkpoint record with this HMAC key'),
   ).action(async (o: AuditLocationOptions & { olderThan: string; auditHmacKeyFile?: string }) => {
     const ms = parseDuration(o.olderThan);
-    const writer = await openAuditWriter({ ...auditLocation(o), instance: newMaintenanceInstance(), heartbeatMs: 0, ...(o.auditHmacKeyFile ? { hmacKeyFile: o.auditHmacKeyFile } : {}) });
+    const writer = await openAuditWriter({
+      ...auditLocation(o),
+      instance: newMaintenanceInstance(),
+      heartbeatMs: 0,
+      ...(o.auditHmacKeyFile ? { hmacKeyFile: o.auditHmacKeyFile } : {}),
+    });
     try {
       const res = await writer.prune(Date.now() - ms);
       process.stdout.write(res.deleted ? `pruned ${res.deleted} record(s); checkpoint written by ${writer.instance}\n` : 'nothing to prune\n');
@@ -202,18 +232,16 @@ export function registerAudit(program: Command): void {
     }
   });
 
-  addAuditLocationOptions(
-    audit.command('flush').description('Ship records waiting in the local spool to PostgreSQL (after a crash or an outage)'),
-  ).action(async (o: AuditLocationOptions) => {
-    const loc = auditLocation(o);
-    if (!loc.dsn) throw new Error('flush needs --audit-dsn postgres://... (the SQLite log has no spool)');
-    const writer = await openAuditWriter({ ...loc, instance: newMaintenanceInstance(), heartbeatMs: 0 });
-    await writer.flush();
-    await writer.close();
-    process.stdout.write('spool flushed\n');
-  });
+  addAuditLocationOptions(audit.command('flush').description('Ship records waiting in the local spool to PostgreSQL (after a crash or an outage)')).action(
+    async (o: AuditLocationOptions) => {
+      const loc = auditLocation(o);
+      if (!loc.dsn) throw new Error('flush needs --audit-dsn postgres://... (the SQLite log has no spool)');
+      const writer = await openAuditWriter({ ...loc, instance: newMaintenanceInstance(), heartbeatMs: 0 });
+      await writer.flush();
+      await writer.close();
+      process.stdout.write('spool flushed\n');
+    },
+  );
 
   program.addCommand(audit);
 }
-
-

@@ -31,12 +31,21 @@ function vaultOf(opts: Common): { vault: TokenVault; urlOf: (server: string) => 
     prefix ??= c.state.prefix;
     for (const s of c.servers) if (s.kind === 'url') urls.set(s.name, s.url);
   }
-  const vault = openTokenVault({ stateDir, ...(dsn ? { stateDsn: dsn } : {}), ...(prefix ? { statePrefix: prefix } : {}), ...(opts.tokenKeyFile ? { keyFile: opts.tokenKeyFile } : {}) });
+  const vault = openTokenVault({
+    stateDir,
+    ...(dsn ? { stateDsn: dsn } : {}),
+    ...(prefix ? { statePrefix: prefix } : {}),
+    ...(opts.tokenKeyFile ? { keyFile: opts.tokenKeyFile } : {}),
+  });
   const urlOf = (server: string): string => {
     const known = urls.get(server);
     if (known) return known;
     if (URL.canParse(server) && /^https?:$/.test(new URL(server).protocol)) return server;
-    throw new Error(opts.config ? `no server named "${server}" with a url in ${opts.config} (servers with a url: ${[...urls.keys()].join(', ') || 'none'})` : `"${server}" is not a URL: give the server's URL, or -c toolgate.yaml and a server name`);
+    throw new Error(
+      opts.config
+        ? `no server named "${server}" with a url in ${opts.config} (servers with a url: ${[...urls.keys()].join(', ') || 'none'})`
+        : `"${server}" is not a URL: give the server's URL, or -c toolgate.yaml and a server name`,
+    );
   };
   return { vault, urlOf };
 }
@@ -56,7 +65,10 @@ export function registerAuth(program: Command): void {
     .description('log in to a remote MCP server that requires OAuth: opens the authorization page, waits for the callback on 127.0.0.1')
     .argument('<server>', 'a server name of the -c config, or the server URL (what --upstream names)')
     .option('--scope <scope>', 'the scopes to ask for (default: what the server advertises)')
-    .option('--client-metadata-url <url>', "an https URL of toolgate's client metadata document (used where the authorization server supports Client ID Metadata Documents)")
+    .option(
+      '--client-metadata-url <url>',
+      "an https URL of toolgate's client metadata document (used where the authorization server supports Client ID Metadata Documents)",
+    )
     .action(async (name: string, opts: Common & { scope?: string; clientMetadataUrl?: string }) => {
       const { vault, urlOf } = vaultOf(opts);
       // A URL is kept under its normal form: what the gateway's --upstream names.
@@ -67,11 +79,14 @@ export function registerAuth(program: Command): void {
           server,
           url,
           vault,
-          open: (u) => process.stderr.write(`open this page to log in to ${server}:\n\n  ${u}\n\nwaiting for the authorization server to send you back to toolgate...\n`),
+          open: (u) =>
+            process.stderr.write(`open this page to log in to ${server}:\n\n  ${u}\n\nwaiting for the authorization server to send you back to toolgate...\n`),
           ...(opts.scope ? { scope: opts.scope } : {}),
           ...(opts.clientMetadataUrl ? { clientMetadataUrl: opts.clientMetadataUrl } : {}),
         });
-        process.stdout.write(`logged in to ${server} (issuer ${done.issuer})${done.expiresAt ? `; the access token expires ${new Date(done.expiresAt).toISOString()}` : ''}${done.refreshToken ? ', and the gateway refreshes it' : ', with no refresh token: log in again when it expires'}\n`);
+        process.stdout.write(
+          `logged in to ${server} (issuer ${done.issuer})${done.expiresAt ? `; the access token expires ${new Date(done.expiresAt).toISOString()}` : ''}${done.refreshToken ? ', and the gateway refreshes it' : ', with no refresh token: log in again when it expires'}\n`,
+        );
       } finally {
         await vault.close();
       }
@@ -101,7 +116,10 @@ export function registerAuth(program: Command): void {
             updated_at: new Date(l.updatedAt).toISOString(),
           };
           if (opts.json) process.stdout.write(`${JSON.stringify(row)}\n`);
-          else process.stdout.write(`${name}  ${l.url}  issuer ${l.issuer}  ${row.expires_at ? `${row.expired ? 'expired' : 'expires'} ${row.expires_at}` : 'no expiry'}  ${row.refreshable ? 'refreshable' : 'not refreshable'}\n`);
+          else
+            process.stdout.write(
+              `${name}  ${l.url}  issuer ${l.issuer}  ${row.expires_at ? `${row.expired ? 'expired' : 'expires'} ${row.expires_at}` : 'no expiry'}  ${row.refreshable ? 'refreshable' : 'not refreshable'}\n`,
+            );
         }
       } finally {
         await vault.close();

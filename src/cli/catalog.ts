@@ -2,15 +2,7 @@
 // shipped in the package, and the pins of their tools.
 import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  findEntry,
-  formatCategories,
-  loadCatalogue,
-  readEntryDefinitions,
-  readEntryPolicy,
-  seedPins,
-  type CatalogueEntry,
-} from '../catalogue/index.js';
+import { findEntry, formatCategories, loadCatalogue, readEntryDefinitions, readEntryPolicy, seedPins, type CatalogueEntry } from '../catalogue/index.js';
 import type { PinnedDefinition } from '../pins/index.js';
 import { formatToolPage, toolPage, type ToolDefinition } from '../risk/index.js';
 
@@ -32,7 +24,13 @@ export function registerCatalog(program: Command): void {
       guard(() => {
         const cat = loadCatalogue();
         if (flags.json) {
-          process.stdout.write(JSON.stringify(cat.entries.map(({ tools: _tools, ...e }) => e), null, 2) + '\n');
+          process.stdout.write(
+            JSON.stringify(
+              cat.entries.map(({ tools: _tools, ...e }) => e),
+              null,
+              2,
+            ) + '\n',
+          );
           return;
         }
         const rows = cat.entries.map((e) => [e.name, e.package, e.version, String(e.toolCount), formatCategories(e.categories)]);
@@ -42,7 +40,9 @@ export function registerCatalog(program: Command): void {
 
   catalog
     .command('show')
-    .description('print the policy of a catalogue entry after a summary (as comments, so the output is a valid policy); with a tool name, the page of that tool')
+    .description(
+      'print the policy of a catalogue entry after a summary (as comments, so the output is a valid policy); with a tool name, the page of that tool',
+    )
     .argument('<name>', 'entry name (see catalog list) or package name')
     .argument('[tool]', 'a tool of the entry: its class, level, reasons, recommended rule, attack patterns and controls')
     .option('--json', 'machine-readable: the page of the tool, or the pages of every tool of the entry')
@@ -90,7 +90,8 @@ export function registerCatalog(program: Command): void {
         };
         if (!toStdout && existsSync(output) && !flags.force) throw new Error(`${output} exists; use --force to overwrite it, or -o FILE`);
         const serverName = flags.serverName ?? entry.name;
-        if (flags.serverName !== undefined && flags.stateDir === undefined) throw new Error('--server-name names the server the pins are seeded for: it needs --state-dir');
+        if (flags.serverName !== undefined && flags.stateDir === undefined)
+          throw new Error('--server-name names the server the pins are seeded for: it needs --state-dir');
         if (serverName.trim() === '') throw new Error('--server-name must not be empty');
 
         if (definitions && flags.stateDir !== undefined) {
@@ -103,8 +104,10 @@ export function registerCatalog(program: Command): void {
           } finally {
             store.close();
           }
-          say(`pinned ${report.seeded.length} tool definitions of ${entry.package}@${entry.version} for server "${serverName}" in ${dir}` +
-            (report.unchanged.length ? ` (${report.unchanged.length} already pinned)` : ''));
+          say(
+            `pinned ${report.seeded.length} tool definitions of ${entry.package}@${entry.version} for server "${serverName}" in ${dir}` +
+              (report.unchanged.length ? ` (${report.unchanged.length} already pinned)` : ''),
+          );
           if (report.differing.length > 0) {
             say(`kept ${report.differing.length} existing pins that differ from the catalogue: ${report.differing.join(', ')}`);
           }
@@ -115,7 +118,8 @@ export function registerCatalog(program: Command): void {
           writeFileSync(output, policy);
           say(`wrote ${output} (${entry.toolCount} tools: ${formatCategories(entry.categories)})`);
         }
-        const stateArgs = flags.stateDir !== undefined ? ` --state-dir ${shellQuote(flags.stateDir)} --server-name ${shellQuote(serverName)} --pin enforce` : '';
+        const stateArgs =
+          flags.stateDir !== undefined ? ` --state-dir ${shellQuote(flags.stateDir)} --server-name ${shellQuote(serverName)} --pin enforce` : '';
         say(`review it, then run: toolgate -c ${toStdout ? 'POLICY' : shellQuote(output)}${stateArgs} -- ${entry.launch.map(shellQuote).join(' ')}`);
       }),
     );
@@ -145,7 +149,16 @@ function summary(e: CatalogueEntry): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 function shellQuote(s: string): string {

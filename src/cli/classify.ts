@@ -22,7 +22,11 @@ export function registerClassify(program: Command): void {
         const tools = parseToolList(text, source);
         const rows = tools.map((t) => ({ name: t.name, ...classifyTool(t) }));
         // Names and reasons come from the server's definitions: escaped before they reach a terminal.
-        process.stdout.write(opts.json ? JSON.stringify(rows, null, 2) + '\n' : formatTable(rows.map((r) => ({ ...r, name: printable(r.name), reasons: r.reasons.map(printable) }))));
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(rows, null, 2) + '\n'
+            : formatTable(rows.map((r) => ({ ...r, name: printable(r.name), reasons: r.reasons.map(printable) }))),
+        );
       } catch (err) {
         process.stderr.write(`toolgate classify: ${err instanceof Error ? err.message : String(err)}\n`);
         process.exitCode = 1;

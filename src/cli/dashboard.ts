@@ -39,7 +39,13 @@ export function registerDashboard(program: Command): void {
     .action(async (opts: DashboardFlags) => {
       const { isLoopback, startDashboard } = await import('../web/index.js');
       const adminKey = opts.adminKey ?? process.env.TOOLGATE_ADMIN_KEY ?? '';
-      const viewerKeys = [...opts.viewerKey, ...(process.env.TOOLGATE_VIEWER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean)];
+      const viewerKeys = [
+        ...opts.viewerKey,
+        ...(process.env.TOOLGATE_VIEWER_KEYS ?? '')
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ];
       if (!adminKey) {
         throw new Error(
           isLoopback(opts.bind)
@@ -68,7 +74,8 @@ export function registerDashboard(program: Command): void {
         ...(opts.basePath ? { basePath: opts.basePath } : {}),
         ...(opts.secureCookies ? { secureCookies: true } : {}),
       });
-      if (!isLoopback(opts.bind)) process.stderr.write(`toolgate: warning: the dashboard listens on ${opts.bind} over plain HTTP; put a TLS proxy in front of it\n`);
+      if (!isLoopback(opts.bind))
+        process.stderr.write(`toolgate: warning: the dashboard listens on ${opts.bind} over plain HTTP; put a TLS proxy in front of it\n`);
       process.stderr.write(`toolgate dashboard on ${running.url} (state ${stateDir}${opts.auditDsn ? ', audit in PostgreSQL' : ''})\n`);
       const stop = () => {
         void running

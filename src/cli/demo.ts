@@ -25,7 +25,18 @@ async function runDemo(stateDir: string): Promise<void> {
   const out = (line = '') => process.stdout.write(line + '\n');
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [process.argv[1] ?? join(distRoot, 'bundle', 'cli', 'main.js'), '-c', policy, '--state-dir', stateDir, '--log-level', 'warn', '--', process.execPath, join(distRoot, 'examples', 'demo-server.js')],
+    args: [
+      process.argv[1] ?? join(distRoot, 'bundle', 'cli', 'main.js'),
+      '-c',
+      policy,
+      '--state-dir',
+      stateDir,
+      '--log-level',
+      'warn',
+      '--',
+      process.execPath,
+      join(distRoot, 'examples', 'demo-server.js'),
+    ],
     stderr: 'inherit',
   });
   const client = new Client({ name: 'toolgate-demo-client', version: '1.0.0' });

@@ -20,7 +20,7 @@ export function registerExplain(program: Command): void {
     .requiredOption('--tool <name>', 'the tool name')
     .option('--args <json>', 'the call arguments as a JSON object', '{}')
     .option('--counter <key=value>', 'a counter value in its current window, e.g. create_charge.daily_spend=900 (repeatable)', collect, [])
-    .option('--identity <name>', 'the caller\'s identity (grant): selects rules with identities and identity-scoped counters')
+    .option('--identity <name>', "the caller's identity (grant): selects rules with identities and identity-scoped counters")
     .option('--session <id>', 'the session, for session-scoped counters')
     .option('--json', 'print machine-readable JSON')
     .action((opts: { config: string; tool: string; args: string; counter: string[]; identity?: string; session?: string; json?: boolean }) => {
@@ -59,7 +59,10 @@ export function registerExplain(program: Command): void {
       if (opts.identity !== undefined) call.identity = opts.identity;
       if (opts.session !== undefined) call.session = opts.session;
       // Guards on the arguments (detect; no earlier results, so no taint), as the gateway runs them first.
-      const guarded = checkArguments({ policy, tool: call.tool, session: 'explain', taint: new TaintStore(), ...(call.identity !== undefined ? { identity: call.identity } : {}) }, call.args);
+      const guarded = checkArguments(
+        { policy, tool: call.tool, session: 'explain', taint: new TaintStore(), ...(call.identity !== undefined ? { identity: call.identity } : {}) },
+        call.args,
+      );
       if (guarded.ok) call.args = guarded.args;
       const refs = countersFor(policy, call);
       const snapshot = new Map(refs.map((r) => [r.key, counters.get(r.key) ?? 0]));
@@ -72,22 +75,57 @@ export function registerExplain(program: Command): void {
         for (const r of d.reservations) read[r.key] = snapshot.get(r.key) ?? 0;
         if (refused) {
           const r = d.reservations[refused.index]!;
-          out = { decision: 'denied', reason: 'rate_limit', rule: r.rule, pointer: r.pointer, message: `${DENIAL_PREFIX} ${r.onDeny}`, reservations: d.reservations, countersRead: read };
+          out = {
+            decision: 'denied',
+            reason: 'rate_limit',
+            rule: r.rule,
+            pointer: r.pointer,
+            message: `${DENIAL_PREFIX} ${r.onDeny}`,
+            reservations: d.reservations,
+            countersRead: read,
+          };
         } else if (d.approval) {
           out = { decision: 'approval', approval: d.approval, reservations: d.reservations, countersRead: read };
         } else {
           out = { decision: 'allowed', reservations: d.reservations, countersRead: read };
         }
       } else {
-        out = { decision: 'denied', reason: d.reason, rule: d.rule, pointer: d.pointer ?? null, message: `${DENIAL_PREFIX} ${d.message}`, reservations: [], countersRead: d.countersRead };
+        out = {
+          decision: 'denied',
+          reason: d.reason,
+          rule: d.rule,
+          pointer: d.pointer ?? null,
+          message: `${DENIAL_PREFIX} ${d.message}`,
+          reservations: [],
+          countersRead: d.countersRead,
+        };
       }
-      if (!guarded.ok) out = { decision: 'denied', reason: 'guard', rule: 'guards', pointer: null, message: `${DENIAL_PREFIX} ${guarded.message}`, reservations: [], countersRead: {} };
-      out = { tool: call.tool, identity: call.identity ?? null, policy: opts.config, format: policy.format, policyHash: policy.hash, ...out, ...(guarded.records.length > 0 ? { guards: guarded.records } : {}) };
+      if (!guarded.ok)
+        out = {
+          decision: 'denied',
+          reason: 'guard',
+          rule: 'guards',
+          pointer: null,
+          message: `${DENIAL_PREFIX} ${guarded.message}`,
+          reservations: [],
+          countersRead: {},
+        };
+      out = {
+        tool: call.tool,
+        identity: call.identity ?? null,
+        policy: opts.config,
+        format: policy.format,
+        policyHash: policy.hash,
+        ...out,
+        ...(guarded.records.length > 0 ? { guards: guarded.records } : {}),
+      };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
         return;
       }
-      const lines = [`${out.decision === 'approval' ? 'held for approval' : String(out.decision)}: ${call.tool}${call.identity !== undefined ? ` (identity ${call.identity})` : ''}`];
+      const lines = [
+        `${out.decision === 'approval' ? 'held for approval' : String(out.decision)}: ${call.tool}${call.identity !== undefined ? ` (identity ${call.identity})` : ''}`,
+      ];
       if (out.decision === 'approval') {
         const a = out.approval as { rule: string; pointer: string; timeoutMs: number; approvers?: string[]; message?: string; selfApproval?: boolean };
         lines.push(`  rule:     ${a.rule} (${a.pointer})`);

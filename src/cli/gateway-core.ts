@@ -39,7 +39,13 @@ export interface CoreExtras {
   observers?: EventSink[];
 }
 
-export async function openGatewayCore(opts: RunOptions, configPath: string, policy: CompiledPolicy, log: Logger, extras: CoreExtras = {}): Promise<GatewayCore> {
+export async function openGatewayCore(
+  opts: RunOptions,
+  configPath: string,
+  policy: CompiledPolicy,
+  log: Logger,
+  extras: CoreExtras = {},
+): Promise<GatewayCore> {
   const observe = telemetryConfig(opts); // flag errors before anything opens
   const stateDir = ensureStateDir(resolveStateDir({ stateDir: opts.stateDir }, process.env));
   const shared = opts.stateDsn ? { kind: 'redis' as const, url: checkRedisDsn(opts.stateDsn) } : undefined;
@@ -48,15 +54,16 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
   const store = extras.store
     ? extras.store
     : shared
-    ? await openCounterStore({
-        ...shared,
-        ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
-        onStatus: (status, detail) => (status === 'up' ? log.info({ state: detail }, 'state store reachable') : log.warn({ state: detail }, 'state store unavailable')),
-      })
-    : // Leasing: a key's lease grows to at most 64 calls (and never past 1/16 of what remains), so
-      // one SQLite transaction serves up to 64 calls (~1 µs each instead of ~50); a crashed
-      // gateway over-counts by at most that much until the window ends. 256 gains < 1 µs a call.
-      await openCounterStore({ kind: 'sqlite', stateDir, leaseMax: 64 });
+      ? await openCounterStore({
+          ...shared,
+          ...(opts.statePrefix !== undefined ? { prefix: opts.statePrefix } : {}),
+          onStatus: (status, detail) =>
+            status === 'up' ? log.info({ state: detail }, 'state store reachable') : log.warn({ state: detail }, 'state store unavailable'),
+        })
+      : // Leasing: a key's lease grows to at most 64 calls (and never past 1/16 of what remains), so
+        // one SQLite transaction serves up to 64 calls (~1 µs each instead of ~50); a crashed
+        // gateway over-counts by at most that much until the window ends. 256 gains < 1 µs a call.
+        await openCounterStore({ kind: 'sqlite', stateDir, leaseMax: 64 });
   const failMode = (opts.stateFailMode ?? 'closed') as StateFailMode;
   if (opts.adminAddr !== undefined) parseAdminAddr(opts.adminAddr); // a bad address stops the start, before anything opens
   const webhookSecret = readWebhookSecret(opts.approvalWebhookSecretFile, process.env, (f) => readFileSync(f, 'utf8'));
@@ -88,7 +95,9 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
       },
     );
     if (reachable) {
-      void approvalStore.sweep().catch((err: unknown) => log.warn({ err: String(err) }, 'sweeping stale approval requests failed; the next start or decision settles them'));
+      void approvalStore
+        .sweep()
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'sweeping stale approval requests failed; the next start or decision settles them'));
     }
     approvals = queue;
     closeApprovals = () => queue.close();
@@ -115,7 +124,12 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     onPruneError: (err) => log.warn({ err }, 'audit retention failed'),
   });
   // Metrics (--metrics-port) and traces (an OTLP endpoint) are event sinks too; absent unless configured.
-  const telemetry = await openTelemetry(observe, { instance, version: VERSION, warn: (m) => log.warn(m), ...(extras.metricsByServer ? { serverLabel: true } : {}) });
+  const telemetry = await openTelemetry(observe, {
+    instance,
+    version: VERSION,
+    warn: (m) => log.warn(m),
+    ...(extras.metricsByServer ? { serverLabel: true } : {}),
+  });
   if (telemetry.metricsUrl) process.stderr.write(`toolgate metrics on ${telemetry.metricsUrl}\n`);
   if (observe.otlp) log.info({ otlp: observe.otlp.url, from: observe.otlp.from }, 'exporting traces');
   // The audit record is written before the answer; the JSONL log, metrics and traces just after it.
@@ -164,18 +178,19 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     }
   };
   reportWarnings(policy);
-  if (extras.watchPolicy !== false) holder.watch((r) => {
-    if (r.ok) {
-      if (!r.changed) return;
-      log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
-      emit({ type: 'config_reload', status: 'success', policy_hash: r.policy.hash });
-      reportWarnings(r.policy);
-    } else {
-      const message = describeErrors(r.errors);
-      log.warn(`policy reload rejected, keeping the previous policy:\n${message}`);
-      emit({ type: 'config_reload', status: 'failure', message });
-    }
-  });
+  if (extras.watchPolicy !== false)
+    holder.watch((r) => {
+      if (r.ok) {
+        if (!r.changed) return;
+        log.info({ policy_hash: r.policy.hash }, 'policy reloaded');
+        emit({ type: 'config_reload', status: 'success', policy_hash: r.policy.hash });
+        reportWarnings(r.policy);
+      } else {
+        const message = describeErrors(r.errors);
+        log.warn(`policy reload rejected, keeping the previous policy:\n${message}`);
+        emit({ type: 'config_reload', status: 'failure', message });
+      }
+    });
 
   return {
     log,
@@ -193,7 +208,13 @@ export async function openGatewayCore(opts: RunOptions, configPath: string, poli
     ...(telemetry.listenerHandler ? { metricsHandler: telemetry.listenerHandler } : {}),
     pinsFor: (server, policyOf = () => holder.current) => {
       trackPins(server);
-      return new PinChecker(pinStore, server, () => policyOf().pin ?? flagPin, () => new Date(), failMode);
+      return new PinChecker(
+        pinStore,
+        server,
+        () => policyOf().pin ?? flagPin,
+        () => new Date(),
+        failMode,
+      );
     },
     emit,
     started: (server, extra = {}) =>

@@ -57,7 +57,11 @@ function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {
 function openBridged(spec: UpstreamSpec, opts: RunOptions, log: Logger, extra: Parameters<typeof openUpstream>[2] = {}): UpstreamHandle {
   const upstream = openUpstream(spec, log, extra);
   const reopen = extra.stateless && spec.kind === 'url' ? () => openUpstream(spec, log).channel : undefined;
-  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log, ...(reopen ? { reopen } : {}), ...(extra.stateless ? { lane: true } : {}) });
+  const channel = bridgeUpstream(upstream.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, {
+    log,
+    ...(reopen ? { reopen } : {}),
+    ...(extra.stateless ? { lane: true } : {}),
+  });
   return { ...upstream, channel, close: spec.kind === 'url' ? () => channel.close() : upstream.close };
 }
 
@@ -84,7 +88,8 @@ export function collectApiKeys(opts: RunOptions, env: NodeJS.ProcessEnv = proces
 function positiveInt(value: string | undefined, flag: string, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new Error(`${flag} must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -97,7 +102,12 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
   const core = await setupCore(opts);
   // toolgate's own OAuth login to the upstream (toolgate auth login URL): the token goes upstream, refreshed.
-  const upstreamTokens = opts.upstreamOauth ? await upstreamTokensFor(spec, opts, core.stateDir, core.log).catch(async (err: unknown) => { await core.close(); throw err; }) : undefined;
+  const upstreamTokens = opts.upstreamOauth
+    ? await upstreamTokensFor(spec, opts, core.stateDir, core.log).catch(async (err: unknown) => {
+        await core.close();
+        throw err;
+      })
+    : undefined;
   const server = serverName(spec);
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
   core.started(server, { pin_server: pinServer });
@@ -155,7 +165,15 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
     apiKeys,
     stateDir: core.stateDir,
     ...(opts.jwtKeyFile || opts.jwtJwksUrl
-      ? { jwt: { ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}), ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}), ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}), ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}), ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}) } }
+      ? {
+          jwt: {
+            ...(opts.jwtKeyFile ? { keyFile: opts.jwtKeyFile } : {}),
+            ...(opts.jwtJwksUrl ? { jwksUrl: opts.jwtJwksUrl } : {}),
+            ...(opts.jwtClaim ? { claim: opts.jwtClaim } : {}),
+            ...(opts.jwtIssuer ? { issuer: opts.jwtIssuer } : {}),
+            ...(opts.jwtAudience ? { audience: opts.jwtAudience } : {}),
+          },
+        }
       : {}),
     ...oauthFromFlags(opts, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
   });

@@ -12,10 +12,8 @@ import type { RunOptions } from './run.js';
 prestart(process.argv);
 
 async function main(argv: string[]): Promise<void> {
-  const [{ buildProgram, CommanderError, SUBCOMMANDS, USAGE_ERROR }, { serverCommandStart, serverWithoutDashes, usageHint, unknownCommand }] = await Promise.all([
-    import('./commands.js'),
-    import('./usage.js'),
-  ]);
+  const [{ buildProgram, CommanderError, SUBCOMMANDS, USAGE_ERROR }, { serverCommandStart, serverWithoutDashes, usageHint, unknownCommand }] =
+    await Promise.all([import('./commands.js'), import('./usage.js')]);
   let args = argv.slice(2);
   const first = args[0];
   // `toolgate help [command...]` is `toolgate [command...] --help`.

@@ -45,7 +45,8 @@ async function openStore(opts: PinsOptions): Promise<PinAdmin> {
   return SqlitePinStore.inStateDir(dir);
 }
 
-const DSN_HELP = "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory";
+const DSN_HELP =
+  "the gateways' shared Redis (redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://host:port for a Redis Cluster) instead of the state directory";
 
 export function registerPins(program: Command): void {
   const pins = program.command('pins').description('pinned tool definitions (rug-pull defence)');
@@ -81,7 +82,14 @@ export function registerPins(program: Command): void {
     .action(async (tools: string[], opts: PinsOptions) => {
       const list = await listPins(opts);
       const pending = list.filter((p) => p.pending && (tools.length === 0 || tools.includes(p.tool)));
-      const diffs = pending.map((p) => ({ server: p.server, tool: p.tool, pinned_hash: p.hash, hash: p.pending!.hash, seen_at: p.pending!.seenAt, changes: diffDefinitions(p.definition, p.pending!.definition) }));
+      const diffs = pending.map((p) => ({
+        server: p.server,
+        tool: p.tool,
+        pinned_hash: p.hash,
+        hash: p.pending!.hash,
+        seen_at: p.pending!.seenAt,
+        changes: diffDefinitions(p.definition, p.pending!.definition),
+      }));
       if (opts.json) {
         process.stdout.write(JSON.stringify(diffs, null, 2) + '\n');
         return;
@@ -89,7 +97,9 @@ export function registerPins(program: Command): void {
       if (diffs.length === 0) process.stdout.write('no changed definitions are waiting for acceptance\n');
       for (const d of diffs) {
         // Names, descriptions and schemas come from the server: escaped before they reach a terminal.
-        process.stdout.write(`${printable(`${d.tool} (server ${d.server}): pinned ${d.pinned_hash.slice(0, 12)}, changed to ${d.hash.slice(0, 12)} seen ${d.seen_at}`)}\n`);
+        process.stdout.write(
+          `${printable(`${d.tool} (server ${d.server}): pinned ${d.pinned_hash.slice(0, 12)}, changed to ${d.hash.slice(0, 12)} seen ${d.seen_at}`)}\n`,
+        );
         process.stdout.write(`${formatChanges(d.changes).map(printable).join('\n')}\n`);
       }
     });
@@ -101,7 +111,7 @@ export function registerPins(program: Command): void {
     .option('--state-dsn <dsn>', DSN_HELP)
     .option('--state-prefix <prefix>', 'key prefix of the shared state (default "toolgate:")')
     .option('--server <name>', 'the server, when several pin a tool of that name (required with --all)')
-    .option('--all', "accept every changed definition of the --server (review them with toolgate pins diff first)")
+    .option('--all', 'accept every changed definition of the --server (review them with toolgate pins diff first)')
     .action(async (tool: string | undefined, opts: PinsOptions) => {
       if (opts.all ? tool !== undefined || !opts.server : tool === undefined) {
         throw new Error(opts.all ? 'use --all with --server NAME and no tool name' : 'name the tool to accept, or use --server NAME --all');
@@ -113,7 +123,8 @@ export function registerPins(program: Command): void {
           if (waiting.length === 0) throw new Error(`no changed definition of server ${JSON.stringify(opts.server)} is waiting for acceptance`);
           let missed = 0;
           for (const p of waiting) {
-            if (await store.accept(p.server, p.tool, new Date())) process.stdout.write(`${printable(`accepted the new definition of ${p.tool} (${p.pending!.hash.slice(0, 12)})`)}\n`);
+            if (await store.accept(p.server, p.tool, new Date()))
+              process.stdout.write(`${printable(`accepted the new definition of ${p.tool} (${p.pending!.hash.slice(0, 12)})`)}\n`);
             else {
               missed++;
               process.stderr.write(`${printable(`toolgate: the change of "${p.tool}" was accepted or replaced meanwhile; run pins diff again`)}\n`);
@@ -126,7 +137,8 @@ export function registerPins(program: Command): void {
         if (waiting.length > 1) {
           throw new Error(`"${tool}" changed on several servers; choose one with --server: ${waiting.map((c) => JSON.stringify(c.server)).join(', ')}`);
         }
-        if (!(await store.accept(waiting[0]!.server, tool!, new Date()))) throw new Error(`the change of "${tool}" was accepted or replaced meanwhile; run pins list again`);
+        if (!(await store.accept(waiting[0]!.server, tool!, new Date())))
+          throw new Error(`the change of "${tool}" was accepted or replaced meanwhile; run pins list again`);
         process.stdout.write(`${printable(`accepted the new definition of ${tool} (${waiting[0]!.server})`)}\n`);
       } finally {
         store.close();

@@ -77,23 +77,64 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'policy file (Intercept YAML v1)')
     .option('--state-dir <dir>', 'directory for counters and events (default ~/.toolgate, or $TOOLGATE_HOME)')
-    .option('--state-dsn <dsn>', 'shared state for many instances: redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://[user:pass@]host:port (a Redis Cluster seed node; rediss+cluster:// with TLS)')
+    .option(
+      '--state-dsn <dsn>',
+      'shared state for many instances: redis://[user:pass@]host:port[/db], rediss://, or redis+cluster://[user:pass@]host:port (a Redis Cluster seed node; rediss+cluster:// with TLS)',
+    )
     .option('--state-prefix <prefix>', 'key prefix for shared state (default "toolgate:")')
-    .addOption(new Option('--state-fail-mode <mode>', 'when the state store is unreachable: closed (deny) or open (allow)').argParser(parseFailModeFlag).default('closed'))
-    .addOption(new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it').choices(['enforce', 'monitor']).default('enforce'))
+    .addOption(
+      new Option('--state-fail-mode <mode>', 'when the state store is unreachable: closed (deny) or open (allow)')
+        .argParser(parseFailModeFlag)
+        .default('closed'),
+    )
+    .addOption(
+      new Option('--mode <mode>', 'enforce the policy, or monitor: compute and record every decision ("would deny") without enforcing it')
+        .choices(['enforce', 'monitor'])
+        .default('enforce'),
+    )
     .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'))
     .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
-    .addOption(new Option('--events-format <format>', "the event log (<state-dir>/events/*.jsonl) with toolgate's field names or Intercept's (tool, result, args_hash, ...)").choices(['toolgate', 'intercept']).default('toolgate'))
-    .addOption(new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices(['stdio', 'http', 'sse']))
+    .addOption(
+      new Option(
+        '--events-format <format>',
+        "the event log (<state-dir>/events/*.jsonl) with toolgate's field names or Intercept's (tool, result, args_hash, ...)",
+      )
+        .choices(['toolgate', 'intercept'])
+        .default('toolgate'),
+    )
+    .addOption(
+      new Option('--transport <mode>', 'how agents connect: stdio (default), http (Streamable HTTP on /mcp) or sse (legacy HTTP+SSE on /sse)').choices([
+        'stdio',
+        'http',
+        'sse',
+      ]),
+    )
     .option('--upstream <url>', 'upstream MCP server URL (instead of a command after --)')
-    .addOption(new Option('--upstream-transport <mode>', 'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)').choices(['http', 'sse', 'auto']).default('auto'))
-    .addOption(new Option('--upstream-protocol <revision>', 'what the server speaks: auto (find out; bridge a client of the other generation), 2025 (the initialize line), 2026-07-28 (the stateless revision)').choices(['auto', '2025', '2026-07-28']).default('auto'))
+    .addOption(
+      new Option(
+        '--upstream-transport <mode>',
+        'transport to the --upstream URL: http (Streamable HTTP), sse (legacy HTTP+SSE), auto (Streamable HTTP, falling back to SSE)',
+      )
+        .choices(['http', 'sse', 'auto'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--upstream-protocol <revision>',
+        'what the server speaks: auto (find out; bridge a client of the other generation), 2025 (the initialize line), 2026-07-28 (the stateless revision)',
+      )
+        .choices(['auto', '2025', '2026-07-28'])
+        .default('auto'),
+    )
     .option('--header <header>', 'header for upstream requests, "Name: value" (repeatable)', collect)
     .option('--bind <addr>', 'listener address for --transport http|sse (default 127.0.0.1)')
     .option('--port <port>', 'listener port for --transport http|sse (0 picks a free one; default 8080)')
     .option('--api-key <key>', 'require "Authorization: Bearer KEY" on the listener (repeatable; also --api-key-file, $TOOLGATE_API_KEYS)', collect)
     .option('--api-key-file <file>', 'file with one API key per line (# comments)')
-    .option('--jwt-key-file <file>', 'accept JWTs (HS256/RS256/ES256) verified with this key (PEM, certificate, JWK, JWKS or HS256 secret) whose claim names a grant')
+    .option(
+      '--jwt-key-file <file>',
+      'accept JWTs (HS256/RS256/ES256) verified with this key (PEM, certificate, JWK, JWKS or HS256 secret) whose claim names a grant',
+    )
     .option('--jwt-jwks-url <url>', 'accept JWTs verified with the keys at this JWKS URL')
     .option('--jwt-claim <claim>', 'the JWT claim naming the grant (default sub)')
     .option('--jwt-issuer <iss>', 'required JWT issuer')
@@ -116,16 +157,26 @@ export function addRunOptions(cmd: Command): Command {
     .option('--enable-admin-api', "serve Intercept's admin API for approvals (pending, pending/ID, approve/ID, deny/ID) on --admin-addr")
     .option('--admin-addr <host:port>', 'loopback address of the admin API (default 127.0.0.1:9111)')
     .option('--approval-webhook-secret-file <file>', 'secret that signs approval webhooks (HMAC-SHA256; default $TOOLGATE_WEBHOOK_SECRET)')
-    .addOption(new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones').choices(['off', 'warn', 'enforce']).default('warn'))
+    .addOption(
+      new Option('--pin <mode>', 'tool pinning: record tool definitions, and report (warn) or withhold (enforce) changed ones')
+        .choices(['off', 'warn', 'enforce'])
+        .default('warn'),
+    )
     .option('--server-name <name>', 'the name pins and events use for the server (default: its command line)')
     .option('--audit-dsn <dsn>', 'shared audit store (postgres://...); default SQLite audit.db in the state directory')
     .option('--audit-retention <duration>', 'prune audit records older than this (e.g. 30d), with a checkpoint')
     .option('--audit-hmac-key-file <file>', 'sign the audit hash chain with the HMAC key in this file')
     .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
     .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
-    .option('--metrics-key <key>', 'require "Authorization: Bearer KEY" on /metrics (also --metrics-key-file, $TOOLGATE_METRICS_KEY); with --transport http|sse, /metrics is also served on the listener port')
+    .option(
+      '--metrics-key <key>',
+      'require "Authorization: Bearer KEY" on /metrics (also --metrics-key-file, $TOOLGATE_METRICS_KEY); with --transport http|sse, /metrics is also served on the listener port',
+    )
     .option('--metrics-key-file <file>', 'file holding the metrics key')
-    .option('--otlp-endpoint <url>', 'export OpenTelemetry traces of each call over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318; default $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT)')
+    .option(
+      '--otlp-endpoint <url>',
+      'export OpenTelemetry traces of each call over OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318; default $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT)',
+    )
     .argument('[command...]', 'the MCP server to start, after --');
 }
 
@@ -143,7 +194,9 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   if (!opts.config) throw new Error("required option '-c, --config <file>' not specified");
   if (opts.upstream && command.length > 0) throw new Error("give either --upstream URL or a server command after '--', not both");
   if (!opts.upstream && command.length === 0) {
-    throw new Error("specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)");
+    throw new Error(
+      "specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)",
+    );
   }
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
     // Network transports (either side): wired in listen.ts.
@@ -157,7 +210,20 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   // policy is loaded (its stdin is ours); a policy that does not load ends the
   // server again. Then the start gate lets the client's initialize through
   // while the stores open; every other message waits for the session.
-  const { ChildServer, exitStatus, takePrestarted, loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR, resolveStateDir, clientStdioChannel, wireLimitsFrom, WIRE_LIMIT_FLAGS, StartGate, bridgeUpstream } = await import('./stdio-start.js');
+  const {
+    ChildServer,
+    exitStatus,
+    takePrestarted,
+    loadCachedPolicyFile,
+    PolicyCache,
+    POLICY_CACHE_DIR,
+    resolveStateDir,
+    clientStdioChannel,
+    wireLimitsFrom,
+    WIRE_LIMIT_FLAGS,
+    StartGate,
+    bridgeUpstream,
+  } = await import('./stdio-start.js');
   const [cmd, ...args] = command as [string, ...string[]];
   const server = basename(cmd);
   const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
@@ -196,7 +262,10 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
         process.stderr.write(`${confirmed.errors.map(formatPolicyError).join('\n')}\n`);
         throw new Error(`policy ${opts.config} has ${confirmed.errors.length} error(s); not starting`);
       }
-      if (confirmed.replaced) process.stderr.write(`toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`);
+      if (confirmed.replaced)
+        process.stderr.write(
+          `toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`,
+        );
       policy = confirmed.policy;
     }
     const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');

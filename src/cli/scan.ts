@@ -30,7 +30,7 @@ export function registerScan(program: Command): void {
     .argument('[command...]', 'the server to start over stdio (after --), e.g. -- npx -y @scope/server')
     .option('-o, --output <file>', 'write the policy here instead of stdout')
     .option('--format <format>', 'output format: yaml (Intercept YAML, with comments) or json (PolicyLayer JSON)', 'yaml')
-    .option('--default <action>', 'default posture of the policy: deny (tools added later are refused until reviewed) or allow (Intercept\'s scaffold)', 'deny')
+    .option('--default <action>', "default posture of the policy: deny (tools added later are refused until reviewed) or allow (Intercept's scaffold)", 'deny')
     .option('--upstream <url>', 'scan a Streamable HTTP server at this URL instead of a command')
     .option('--header <header>', 'HTTP header for --upstream, "Name: value" (repeatable)', collect, [])
     .option('--timeout <duration>', 'time limit of each request: milliseconds, or a Go duration as Intercept takes it (30s, 2m)', '60000')
@@ -46,7 +46,8 @@ export function registerScan(program: Command): void {
           throw new Error(`--default must be allow or deny, got ${JSON.stringify(flags.default)}`);
         }
         const timeoutMs = parseTimeoutFlag(flags.timeout);
-        if (timeoutMs === undefined) throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(flags.timeout)}`);
+        if (timeoutMs === undefined)
+          throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(flags.timeout)}`);
         let target: ScanTarget;
         let source: string;
         if (flags.upstream) {

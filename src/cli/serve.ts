@@ -26,7 +26,9 @@ export function registerServe(program: Command): void {
       .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
       .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
       .option('--metrics-key-file <file>', 'bearer token /metrics requires, read from a file (or $TOOLGATE_METRICS_KEY)')
-      .addOption(new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'))
+      .addOption(
+        new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'),
+      )
       .addOption(new Option('--log-format <format>', 'log lines as text or JSON (default: text when stderr is a terminal, else JSON)').choices(LOG_FORMATS))
       .action((opts: ServeFlags) => serve(opts)),
   );
@@ -75,7 +77,14 @@ async function serve(opts: ServeFlags): Promise<void> {
   );
   let running;
   try {
-    running = await startServeGateway({ config, core, log, version: VERSION, ...(opts.bind ? { bind: opts.bind } : {}), ...(port !== undefined ? { port } : {}) });
+    running = await startServeGateway({
+      config,
+      core,
+      log,
+      version: VERSION,
+      ...(opts.bind ? { bind: opts.bind } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
   } catch (err) {
     await core.close();
     throw err;

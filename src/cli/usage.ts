@@ -41,11 +41,7 @@ export function serverWithoutDashes(program: Command, args: readonly string[], c
   const start = serverCommandStart(program, args);
   const word = args[start] ?? '';
   const suggestion = didYouMean(word, commands);
-  return [
-    `'${word}' is not an option${suggestion}; a server command goes after '--':`,
-    `  ${withDashes(args, start)}`,
-    RUN_FOR_INSPECTOR,
-  ].join('\n');
+  return [`'${word}' is not an option${suggestion}; a server command goes after '--':`, `  ${withDashes(args, start)}`, RUN_FOR_INSPECTOR].join('\n');
 }
 
 /** A hint after commander's own error for the bare gateway, or undefined. */

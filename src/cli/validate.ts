@@ -18,7 +18,9 @@ interface ValidateFlags {
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('Check a policy file (or a toolgate serve config and its policies); print "valid" or every error with file:line:col. With a server after -- (or --upstream URL), also check that the server lists every tool the policy names')
+    .description(
+      'Check a policy file (or a toolgate serve config and its policies); print "valid" or every error with file:line:col. With a server after -- (or --upstream URL), also check that the server lists every tool the policy names',
+    )
     .argument('[file]', 'the policy file (same as -c)')
     .argument('[command...]', 'the MCP server to check the policy against, after --')
     .option('-c, --config <file>', 'the policy file')
@@ -33,7 +35,9 @@ export function registerValidate(program: Command): void {
       const operands = fileArg === undefined ? rest : [fileArg, ...rest];
       const words = operands.slice(0, operands.length - server.length);
       if (words.length > (opts.config ? 0 : 1)) {
-        process.stderr.write(`toolgate validate: unexpected ${JSON.stringify(words.at(-1))}; a server to check against goes after '--': toolgate validate -c policy.yaml -- <server command...>\n`);
+        process.stderr.write(
+          `toolgate validate: unexpected ${JSON.stringify(words.at(-1))}; a server to check against goes after '--': toolgate validate -c policy.yaml -- <server command...>\n`,
+        );
         process.exitCode = 2;
         return;
       }
@@ -93,12 +97,21 @@ export function registerValidate(program: Command): void {
         return;
       }
       const timeoutMs = parseTimeoutFlag(opts.timeout);
-      if (timeoutMs === undefined) throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(opts.timeout)}`);
-      const [{ scanServer, parseHeaders }, { policyMismatch, describeMissing }] = await Promise.all([import('../risk/index.js'), import('../gateway/policy-mismatch.js')]);
+      if (timeoutMs === undefined)
+        throw new Error(`--timeout must be a positive number of milliseconds or a duration such as 30s or 2m, got ${JSON.stringify(opts.timeout)}`);
+      const [{ scanServer, parseHeaders }, { policyMismatch, describeMissing }] = await Promise.all([
+        import('../risk/index.js'),
+        import('../gateway/policy-mismatch.js'),
+      ]);
       const [cmd, ...args] = server;
-      const target = opts.upstream ? { kind: 'http' as const, url: opts.upstream, headers: parseHeaders(opts.header) } : { kind: 'stdio' as const, command: cmd!, args };
+      const target = opts.upstream
+        ? { kind: 'http' as const, url: opts.upstream, headers: parseHeaders(opts.header) }
+        : { kind: 'stdio' as const, command: cmd!, args };
       const listed = await scanServer(target, { timeoutMs });
-      const missing = policyMismatch(r.policy, listed.tools.map((t) => t.name));
+      const missing = policyMismatch(
+        r.policy,
+        listed.tools.map((t) => t.name),
+      );
       if (missing.length === 0) {
         process.stdout.write(`valid; the server lists every tool the policy names (${listed.tools.length} tools)\n`);
         return;

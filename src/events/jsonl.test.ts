@@ -166,7 +166,10 @@ describe('JsonlEventSink', () => {
     sink.emit(ev(3, { checkpoint: 11n }));
     sink.emit(ev(4));
     await sink.close();
-    assert.deepEqual(lines(sink.file).map((e) => e.ts), [ev(1).ts, ev(4).ts]);
+    assert.deepEqual(
+      lines(sink.file).map((e) => e.ts),
+      [ev(1).ts, ev(4).ts],
+    );
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /serialise a tool_call event/);
   });

@@ -11,8 +11,14 @@ describe('MemorySink', () => {
     s.emit(ev('startup'));
     s.emit(ev('tool_call', 1));
     s.emit(ev('tool_call', 2));
-    assert.deepEqual(s.events.map((e) => e.ts), ['t0', 't1', 't2']);
-    assert.deepEqual(s.ofType('tool_call').map((e) => e.ts), ['t1', 't2']);
+    assert.deepEqual(
+      s.events.map((e) => e.ts),
+      ['t0', 't1', 't2'],
+    );
+    assert.deepEqual(
+      s.ofType('tool_call').map((e) => e.ts),
+      ['t1', 't2'],
+    );
     s.clear();
     assert.equal(s.events.length, 0);
     assert.equal(s.closed, false);
@@ -64,10 +70,16 @@ describe('MultiSink', () => {
     assert.equal(audit.events.length, 2, 'sinks at once');
     assert.equal(log.events.length, 0, 'observers not on the emitting path');
     await Promise.resolve();
-    assert.deepEqual(log.events.map((e) => e.ts), ['t1', 't2']);
+    assert.deepEqual(
+      log.events.map((e) => e.ts),
+      ['t1', 't2'],
+    );
     m.emit(ev('shutdown', 3));
     await m.close();
-    assert.deepEqual(log.events.map((e) => e.ts), ['t1', 't2', 't3']);
+    assert.deepEqual(
+      log.events.map((e) => e.ts),
+      ['t1', 't2', 't3'],
+    );
     assert.ok(audit.closed && log.closed);
   });
 
@@ -91,7 +103,7 @@ describe('MultiSink', () => {
   });
 });
 
-it('a forwarded call\'s decision record reaches the audit sink only; observers see the call once, at its end', async () => {
+it("a forwarded call's decision record reaches the audit sink only; observers see the call once, at its end", async () => {
   const audit = new MemorySink();
   const observer = new MemorySink();
   const sink = new MultiSink([audit], { observers: [observer] });
@@ -100,5 +112,11 @@ it('a forwarded call\'s decision record reaches the audit sink only; observers s
   sink.emit({ type: 'tool_call', ts: 't', instance: 'i', tool: 'y', decision: 'denied', stage: 'decision' });
   await sink.close();
   assert.equal(audit.events.length, 3);
-  assert.deepEqual(observer.events.map((e) => [e.tool, e.decision, e.stage]), [['x', 'allowed', undefined], ['y', 'denied', 'decision']]);
+  assert.deepEqual(
+    observer.events.map((e) => [e.tool, e.decision, e.stage]),
+    [
+      ['x', 'allowed', undefined],
+      ['y', 'denied', 'decision'],
+    ],
+  );
 });

@@ -95,15 +95,28 @@ export class ApprovalHolds {
     });
     const approvals = this.o.approvals;
     if (!approvals) {
-      return denied({ reason: 'approval_unavailable' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`);
+      return denied(
+        { reason: 'approval_unavailable' },
+        `Call to "${name}" needs approval (rule "${requirement.rule}"), but this gateway has no approval queue; denied`,
+      );
     }
     // Approving releases the whole call: an approver who would see only part of it cannot approve it.
     const cut = previewCut(c.args);
     if (cut !== undefined) {
-      return denied({ reason: 'approval_too_large' }, `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`);
+      return denied(
+        { reason: 'approval_too_large' },
+        `Call to "${name}" needs approval (rule "${requirement.rule}"), but its arguments are too large to show an approver in full (${cut}); denied`,
+      );
     }
     const retry = requirement.model === 'retry';
-    const fingerprint = approvalFingerprint({ tool: name, identity: this.o.identity, rule: requirement.rule, rulePointer: requirement.pointer, policyHash: policy.hash, argsSha256: argsHash });
+    const fingerprint = approvalFingerprint({
+      tool: name,
+      identity: this.o.identity,
+      rule: requirement.rule,
+      rulePointer: requirement.pointer,
+      policyHash: policy.hash,
+      argsSha256: argsHash,
+    });
     let consumed: ApprovalRecord | undefined;
     let open: ApprovalRecord | undefined;
     let prior: ApprovalRecord | undefined;
@@ -137,14 +150,38 @@ export class ApprovalHolds {
     // How the previous request for this call ended without passing (denied, expired): said once,
     // in the event log and to the agent, when its retry makes the new request.
     let before: string | undefined;
-    if (!requested.reused && prior && prior.id !== r.id && (prior.status === 'denied' || prior.status === 'expired' || (prior.status === 'pending' && prior.expiresAt <= Date.now()))) {
+    if (
+      !requested.reused &&
+      prior &&
+      prior.id !== r.id &&
+      (prior.status === 'denied' || prior.status === 'expired' || (prior.status === 'pending' && prior.expiresAt <= Date.now()))
+    ) {
       const status = prior.status === 'denied' ? 'denied' : 'expired';
-      this.o.recorder.event(`approval_${status}`, { ...base, approval_id: prior.id, decided_by: prior.decidedBy, approval_channel: prior.channel, message: prior.reason });
-      before = status === 'denied' ? `The previous request ${prior.id} was denied by ${prior.decidedBy ?? 'an approver'}${prior.reason ? `: ${prior.reason}` : ''}.` : `The previous request ${prior.id} expired without a decision.`;
+      this.o.recorder.event(`approval_${status}`, {
+        ...base,
+        approval_id: prior.id,
+        decided_by: prior.decidedBy,
+        approval_channel: prior.channel,
+        message: prior.reason,
+      });
+      before =
+        status === 'denied'
+          ? `The previous request ${prior.id} was denied by ${prior.decidedBy ?? 'an approver'}${prior.reason ? `: ${prior.reason}` : ''}.`
+          : `The previous request ${prior.id} expired without a decision.`;
     }
     if (!requested.reused) {
-      this.o.recorder.event('approval_requested', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString(), message: requirement.message, approval_model: 'retry', approvers: r.approvers });
-      this.o.log.info({ approval: r.id, tool: name, identity: this.o.identity }, `call needs approval: toolgate approvals approve ${r.id}, then the identical retry runs once`);
+      this.o.recorder.event('approval_requested', {
+        ...base,
+        approval_id: r.id,
+        expires_at: new Date(r.expiresAt).toISOString(),
+        message: requirement.message,
+        approval_model: 'retry',
+        approvers: r.approvers,
+      });
+      this.o.log.info(
+        { approval: r.id, tool: name, identity: this.o.identity },
+        `call needs approval: toolgate approvals approve ${r.id}, then the identical retry runs once`,
+      );
     }
     return this.refusal(req, base, r, requested.reused, started, before);
   }
@@ -201,7 +238,14 @@ export class ApprovalHolds {
     const record = held.record;
     const entry: HeldCall = { held, silent: false };
     this.held.set(key, entry);
-    this.o.recorder.event('approval_requested', { ...base, approval_id: record.id, expires_at: new Date(record.expiresAt).toISOString(), message: requirement.message, approval_model: 'hold', approvers: record.approvers });
+    this.o.recorder.event('approval_requested', {
+      ...base,
+      approval_id: record.id,
+      expires_at: new Date(record.expiresAt).toISOString(),
+      message: requirement.message,
+      approval_model: 'hold',
+      approvers: record.approvers,
+    });
     this.o.log.info({ approval: record.id, tool: name, identity: this.o.identity }, `call held for approval: toolgate approvals approve ${record.id}`);
     const stopProgress = this.progressWhileWaiting(req, record.id, record.expiresAt);
 
@@ -236,8 +280,18 @@ export class ApprovalHolds {
       this.o.log.error({ err, tool: name }, 'recording the approval as used failed');
       mine = false;
     }
-    if (!mine) return denied({ reason: 'approval_consumed', approval_id: r.id }, `approval ${r.id} was already used by another call (or could not be recorded as used); denied`);
-    this.o.recorder.event('approval_consumed', { ...base, approval_id: r.id, decided_by: r.decidedBy, approval_channel: r.channel, approver_verified: approverVerified(r) });
+    if (!mine)
+      return denied(
+        { reason: 'approval_consumed', approval_id: r.id },
+        `approval ${r.id} was already used by another call (or could not be recorded as used); denied`,
+      );
+    this.o.recorder.event('approval_consumed', {
+      ...base,
+      approval_id: r.id,
+      decided_by: r.decidedBy,
+      approval_channel: r.channel,
+      approver_verified: approverVerified(r),
+    });
     return this.forwardApproved(req, c, r);
   }
 
@@ -253,21 +307,42 @@ export class ApprovalHolds {
     const current = this.o.policy();
     const refused = (fields: CallFields, message: string): CallStep => {
       this.giveBack(r.id, base);
-      return { kind: 'answer', record: { ...base, policy_hash: current.hash, decision: 'denied', message, ...fields, latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+      return {
+        kind: 'answer',
+        record: { ...base, policy_hash: current.hash, decision: 'denied', message, ...fields, latency_ms: performance.now() - started },
+        response: resultResponse(req.id, denialResult(message)),
+      };
     };
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) return refused({ reason: 'pin_changed', rule: '(pinned definition changed)' }, pinRefusal);
     let reserved: GuardVerdict;
     try {
-      const again = await this.o.guard.check(current, { tool: name, args: c.args, identity: this.o.identity, session: this.o.session }, { holdForApproval: true });
+      const again = await this.o.guard.check(
+        current,
+        { tool: name, args: c.args, identity: this.o.identity, session: this.o.session },
+        { holdForApproval: true },
+      );
       // Still wanting an approval: this one (for these exact arguments) is it.
       reserved = again.allowed && again.approval ? await this.o.guard.reserveApproved(again.decision) : again;
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'reserving counters after approval failed');
-      return refused({ decision: 'error', reason: 'decision_error' }, 'toolgate could not reserve counters for this approved call (state store unavailable); denied');
+      return refused(
+        { decision: 'error', reason: 'decision_error' },
+        'toolgate could not reserve counters for this approved call (state store unavailable); denied',
+      );
     }
     if (!reserved.allowed) return refused({ reason: reserved.reason, rule: reserved.rule, rule_pointer: reserved.pointer }, reserved.message);
-    const step = await this.o.forward(req, { name, args: c.args, argsHash, policy: current, verdict: reserved, started, approvalId: r.id, consumedApproval: r.id, protocol: metaProtocolVersion(req.params) ?? this.o.legacyVersion() });
+    const step = await this.o.forward(req, {
+      name,
+      args: c.args,
+      argsHash,
+      policy: current,
+      verdict: reserved,
+      started,
+      approvalId: r.id,
+      consumedApproval: r.id,
+      protocol: metaProtocolVersion(req.params) ?? this.o.legacyVersion(),
+    });
     if (step.kind !== 'forward') this.giveBack(r.id, base); // the upstream is gone: the call never left
     return step;
   }
@@ -361,7 +436,14 @@ export class ApprovalHolds {
           signal.removeEventListener('abort', onAbort);
           const answer = res.error ? undefined : parseElicitationResult(res.result);
           if (answer) resolve(answer);
-          else reject(new Error(res.error ? `client answered elicitation with error ${res.error.code}: ${res.error.message}` : 'client answered elicitation with an unreadable result'));
+          else
+            reject(
+              new Error(
+                res.error
+                  ? `client answered elicitation with error ${res.error.code}: ${res.error.message}`
+                  : 'client answered elicitation with an unreadable result',
+              ),
+            );
         },
       });
       signal.addEventListener('abort', onAbort, { once: true });

@@ -45,7 +45,10 @@ class FakeChannel implements MessageChannel {
 /** Tools named in `approvals` need approval; each holds one reservation of `global.<tool>` per minute (limit `limit`). */
 class ApprovalGuard extends CallGuard {
   readonly calls: ToolCall[] = [];
-  constructor(private readonly approvals: Record<string, Partial<ApprovalRequirement>>, private readonly limit = 10) {
+  constructor(
+    private readonly approvals: Record<string, Partial<ApprovalRequirement>>,
+    private readonly limit = 10,
+  ) {
     super(new MemoryCounterStore());
   }
   override async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
@@ -54,7 +57,17 @@ class ApprovalGuard extends CallGuard {
     if (!a) return super.check(policy, call, opts);
     assert.equal(opts.holdForApproval, true, 'the session asks the guard to hold approval calls');
     const approval: ApprovalRequirement = { rule: `approve ${call.tool}`, pointer: `tools/${call.tool}/rules/0`, timeoutMs: 60_000, ...a };
-    const reservations = [{ key: `global.${call.tool}`, window: 'minute' as const, amount: 1, limit: this.limit, rule: 'limit', pointer: `tools/${call.tool}/rules/1`, onDeny: `${call.tool} limit reached` }];
+    const reservations = [
+      {
+        key: `global.${call.tool}`,
+        window: 'minute' as const,
+        amount: 1,
+        limit: this.limit,
+        rule: 'limit',
+        pointer: `tools/${call.tool}/rules/1`,
+        onDeny: `${call.tool} limit reached`,
+      },
+    ];
     return { allowed: true, decision: { allowed: true, reservations, approval, countersRead: {} }, approval };
   }
 }
@@ -65,7 +78,16 @@ const policy = (() => {
   return r.policy;
 })();
 
-function setup(o: { approvals?: Record<string, Partial<ApprovalRequirement>>; limit?: number; queue?: boolean; identity?: string; callerDenial?: string; progressEveryMs?: number } = {}) {
+function setup(
+  o: {
+    approvals?: Record<string, Partial<ApprovalRequirement>>;
+    limit?: number;
+    queue?: boolean;
+    identity?: string;
+    callerDenial?: string;
+    progressEveryMs?: number;
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-session-approval-'));
   const store = openApprovalStore(dir);
   const queue = new ApprovalQueue({ store, pollMs: 20 });
@@ -134,7 +156,12 @@ test('approved from another process: the held call is forwarded, other calls are
     assert.equal(rec.identity, 'agent-1');
     assert.equal(rec.session, 'sess-1');
     assert.deepEqual(rec.argsPreview, { amount: 5000, currency: 'usd', api_key: '[REDACTED]' });
-    assert.deepEqual(t.guard.calls[0], { tool: 'create_charge', args: { amount: 5000, currency: 'usd', api_key: 'sk_live_x' }, identity: 'agent-1', session: 'sess-1' });
+    assert.deepEqual(t.guard.calls[0], {
+      tool: 'create_charge',
+      args: { amount: 5000, currency: 'usd', api_key: 'sk_live_x' },
+      identity: 'agent-1',
+      session: 'sess-1',
+    });
 
     // Another call goes through while the first waits.
     t.call(2, 'get_weather', { city: 'Paris' });
@@ -152,7 +179,9 @@ test('approved from another process: the held call is forwarded, other calls are
     const fwd = t.up.sent.find((m) => m.method === 'tools/call' && m.params.name === 'create_charge');
     assert.deepEqual(fwd.params.arguments, { amount: 5000, currency: 'usd', api_key: 'sk_live_x' });
     await new Promise((r) => setImmediate(r));
-    const types = t.events.events.filter((e) => e.approval_id === id).map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
+    const types = t.events.events
+      .filter((e) => e.approval_id === id)
+      .map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
     assert.deepEqual(types, ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call:allowed:decision', 'tool_call:allowed']);
     const approved = t.events.ofType('approval_approved')[0]!;
     assert.equal(approved.decided_by, 'alice');
@@ -171,7 +200,10 @@ test('denied: the agent gets the approver and the reason; the server never sees 
     t.queue.decide(id, { approve: false, by: 'bob', reason: 'wrong customer', channel: 'http' });
     const r = await t.response('a');
     assert.equal(r.result.isError, true);
-    assert.equal(r.result.content[0].text, `[TOOLGATE POLICY DENIED] Deleting customers needs a human: call to "delete_customer" was denied by bob: wrong customer (approval ${id})`);
+    assert.equal(
+      r.result.content[0].text,
+      `[TOOLGATE POLICY DENIED] Deleting customers needs a human: call to "delete_customer" was denied by bob: wrong customer (approval ${id})`,
+    );
     assert.equal(t.up.sent.length, 0);
     const call = t.events.ofType('tool_call')[0]!;
     assert.equal(call.decision, 'denied');
@@ -191,7 +223,10 @@ test('timeout: no decision in time denies (expired), with progress notifications
     const progress = t.down.sent.filter((m) => m.method === 'notifications/progress');
     assert.ok(progress.length >= 2, `progress sent: ${progress.length}`);
     assert.equal(progress[0].params.progressToken, 'pt-7');
-    assert.deepEqual(progress.map((p) => p.params.progress), progress.map((_, i) => i + 1));
+    assert.deepEqual(
+      progress.map((p) => p.params.progress),
+      progress.map((_, i) => i + 1),
+    );
     assert.equal(t.store.list()[0]!.status, 'expired');
     assert.equal(t.events.ofType('approval_expired').length, 1);
     const n = t.down.sent.length;
@@ -215,7 +250,11 @@ test('cancelled while waiting: never forwarded, no answer, the request stays pen
     t.call(5, 'echo', { message: 'after' });
     assert.equal((await t.response(5)).result.content[0].text, 'did echo');
     assert.equal(t.down.sent.filter((m) => m.id === 3).length, 0);
-    assert.deepEqual(t.up.sent.map((m) => m.id), [5], 'only the later call reached the server');
+    assert.deepEqual(
+      t.up.sent.map((m) => m.id),
+      [5],
+      'only the later call reached the server',
+    );
     // Before approval, the retry is told the id and what to do (-32003), not held again.
     t.call(6, 'create_charge', { amount: 1 });
     const early = await t.response(6);
@@ -225,7 +264,10 @@ test('cancelled while waiting: never forwarded, no answer, the request stays pen
     assert.equal(t.queue.decide(id, { approve: true, by: 'alice', channel: 'cli' }).ok, true, 'approved after the client gave up');
     t.call(7, 'create_charge', { amount: 1 });
     assert.equal((await t.response(7)).result.content[0].text, 'did create_charge');
-    assert.deepEqual(t.up.sent.map((m) => m.id), [5, 7]);
+    assert.deepEqual(
+      t.up.sent.map((m) => m.id),
+      [5, 7],
+    );
     assert.ok(t.store.get(id)!.consumedAt, 'used up');
     assert.equal(t.events.ofType('approval_abandoned').length, 0);
     assert.equal(t.events.ofType('approval_consumed').length, 1);
@@ -289,7 +331,12 @@ test('approved, but the quota ran out while waiting: denied by the rate limit', 
 test('elicitation: a client with the capability approves its own call when the policy allows @self', async () => {
   const t = setup({ approvals: { create_charge: { approvers: [SELF_APPROVER] }, delete_customer: {} } });
   try {
-    t.down.receive({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } } });
+    t.down.receive({
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } },
+    });
     t.call(5, 'create_charge', { amount: 2 });
     const ask = await t.down.next((m) => m.method === 'elicitation/create');
     assert.match(ask.id, /^toolgate-elicit-/);
@@ -320,7 +367,12 @@ test('elicitation declined denies; a decision elsewhere cancels the open elicita
   const selfApproval = { selfApproval: true } as Record<string, unknown> as Partial<ApprovalRequirement>;
   const t = setup({ approvals: { create_charge: selfApproval } });
   try {
-    t.down.receive({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } } });
+    t.down.receive({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 'c', version: '1' } },
+    });
     t.call(1, 'create_charge', {});
     const ask = await t.down.next((m) => m.method === 'elicitation/create');
     t.down.receive({ jsonrpc: '2.0', id: ask.id, result: { action: 'decline' } });

@@ -114,7 +114,14 @@ export class CallFlow {
 
   /** What the guards (src/guards) need to know about a call of `tool` in this session. */
   guardContext(tool: string): GuardContext {
-    return { policy: this.o.policy(), tool, session: this.o.session, taint: this.o.taint ?? sharedTaint, ...(this.o.server !== undefined ? { server: this.o.server } : {}), ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}) };
+    return {
+      policy: this.o.policy(),
+      tool,
+      session: this.o.session,
+      taint: this.o.taint ?? sharedTaint,
+      ...(this.o.server !== undefined ? { server: this.o.server } : {}),
+      ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
+    };
   }
 
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
@@ -124,10 +131,21 @@ export class CallFlow {
     const name = isPlainObject(params) ? params.name : undefined;
     const given = isPlainObject(params) ? (params.arguments ?? {}) : undefined;
     if (!isPlainObject(params) || typeof name !== 'string' || !isPlainObject(given)) {
-      const problem = !isPlainObject(params) ? 'params must be an object' : typeof name !== 'string' ? 'params.name must be a string' : 'params.arguments must be an object';
+      const problem = !isPlainObject(params)
+        ? 'params must be an object'
+        : typeof name !== 'string'
+          ? 'params.name must be a string'
+          : 'params.arguments must be an object';
       return {
         kind: 'answer',
-        record: { tool: typeof name === 'string' ? name : undefined, request_id: req.id, decision: 'denied', reason: 'invalid_call', message: problem, latency_ms: performance.now() - started },
+        record: {
+          tool: typeof name === 'string' ? name : undefined,
+          request_id: req.id,
+          decision: 'denied',
+          reason: 'invalid_call',
+          message: problem,
+          latency_ms: performance.now() - started,
+        },
         response: errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${problem}`),
       };
     }
@@ -142,7 +160,20 @@ export class CallFlow {
     for (const r of guarded.records) this.o.guardEvent({ tool: name, request_id: req.id, ...r });
     if (!guarded.ok) {
       const message = guarded.message;
-      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'guard', message, args_sha256: hashArgs(), policy_hash: this.o.policy().hash, latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+      return {
+        kind: 'answer',
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: 'denied',
+          reason: 'guard',
+          message,
+          args_sha256: hashArgs(),
+          policy_hash: this.o.policy().hash,
+          latency_ms: performance.now() - started,
+        },
+        response: resultResponse(req.id, denialResult(message)),
+      };
     }
     if (guarded.changed) {
       args = guarded.args;
@@ -154,7 +185,15 @@ export class CallFlow {
         const message = 'params.requestState is not a token this gateway issued (altered, made up, or expired with its gateway)';
         return {
           kind: 'answer',
-          record: { tool: name, request_id: req.id, decision: 'denied', reason: 'invalid_call', message, args_sha256: hashArgs(), latency_ms: performance.now() - started },
+          record: {
+            tool: name,
+            request_id: req.id,
+            decision: 'denied',
+            reason: 'invalid_call',
+            message,
+            args_sha256: hashArgs(),
+            latency_ms: performance.now() - started,
+          },
           response: errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params for tools/call: ${message}`),
         };
       }
@@ -170,11 +209,35 @@ export class CallFlow {
     }
     const shadowed = this.shadowed(name);
     if (shadowed !== undefined) {
-      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'shadowed', message: shadowed, args_sha256: hashArgs(), latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(shadowed)) };
+      return {
+        kind: 'answer',
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: 'denied',
+          reason: 'shadowed',
+          message: shadowed,
+          args_sha256: hashArgs(),
+          latency_ms: performance.now() - started,
+        },
+        response: resultResponse(req.id, denialResult(shadowed)),
+      };
     }
     if (this.o.callerDenial !== undefined) {
       const message = this.o.callerDenial;
-      return { kind: 'answer', record: { tool: name, request_id: req.id, decision: 'denied', reason: 'no_policy', message, args_sha256: hashArgs(), latency_ms: performance.now() - started }, response: resultResponse(req.id, denialResult(message)) };
+      return {
+        kind: 'answer',
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: 'denied',
+          reason: 'no_policy',
+          message,
+          args_sha256: hashArgs(),
+          latency_ms: performance.now() - started,
+        },
+        response: resultResponse(req.id, denialResult(message)),
+      };
     }
     return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks);
   }
@@ -193,7 +256,17 @@ export class CallFlow {
     const captured = captureArgs(policy.audit, args);
     const deny = (fields: CallFields, message: string): CallStep => ({
       kind: 'answer',
-      record: { tool: name, request_id: req.id, decision: 'denied', message, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, ...fields, latency_ms: performance.now() - started },
+      record: {
+        tool: name,
+        request_id: req.id,
+        decision: 'denied',
+        message,
+        args_sha256: hashArgs(),
+        args: captured,
+        policy_hash: policy.hash,
+        ...fields,
+        latency_ms: performance.now() - started,
+      },
       response: resultResponse(req.id, denialResult(message)),
     });
     const ambiguity = this.ambiguousCall(policy, name, args);
@@ -211,12 +284,26 @@ export class CallFlow {
           begun = await this.o.idempotency.begin(key, policy.idempotencyWindowMs, hooks.onWait);
         } catch (err) {
           this.o.log.error({ err, tool: name }, 'idempotency check failed');
-          return deny({ decision: 'error', reason: 'decision_error' }, 'toolgate could not check idempotency_window for this call (state store unavailable); denied');
+          return deny(
+            { decision: 'error', reason: 'decision_error' },
+            'toolgate could not check idempotency_window for this call (state store unavailable); denied',
+          );
         }
         if (begun.kind === 'replay') {
           return {
             kind: 'answer',
-            record: { tool: name, request_id: req.id, decision: 'allowed', reason: 'idempotent_replay', outcome: 'ok', idempotency_key: key, args_sha256: hashArgs(), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+            record: {
+              tool: name,
+              request_id: req.id,
+              decision: 'allowed',
+              reason: 'idempotent_replay',
+              outcome: 'ok',
+              idempotency_key: key,
+              args_sha256: hashArgs(),
+              args: captured,
+              policy_hash: policy.hash,
+              latency_ms: performance.now() - started,
+            },
             response: resultResponse(req.id, begun.result),
           };
         }
@@ -229,7 +316,8 @@ export class CallFlow {
       return step;
     } finally {
       // Not forwarded (denied, held, failed): an identical call waiting for this one runs on its own.
-      if (ticket && step?.kind !== 'forward') await ticket.release().catch((err: unknown) => this.o.log.error({ err }, 'releasing an idempotency claim failed'));
+      if (ticket && step?.kind !== 'forward')
+        await ticket.release().catch((err: unknown) => this.o.log.error({ err }, 'releasing an idempotency claim failed'));
     }
   }
 
@@ -256,7 +344,13 @@ export class CallFlow {
     }
     if (!verdict.allowed) {
       return deny(
-        { reason: verdict.reason, rule: verdict.rule === '' ? undefined : verdict.rule, rule_pointer: verdict.pointer, state: verdict.state, state_error: verdict.stateError },
+        {
+          reason: verdict.reason,
+          rule: verdict.rule === '' ? undefined : verdict.rule,
+          rule_pointer: verdict.pointer,
+          state: verdict.state,
+          state_error: verdict.stateError,
+        },
         verdict.message,
       );
     }
@@ -273,7 +367,17 @@ export class CallFlow {
       const latency = performance.now() - started;
       return {
         kind: 'answer',
-        record: { tool: name, request_id: req.id, decision: 'allowed', outcome: 'transport_error', args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: latency, decision_ms: latency },
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: 'allowed',
+          outcome: 'transport_error',
+          args_sha256: c.argsHash ?? sha256Canonical(c.args),
+          args: captured,
+          policy_hash: policy.hash,
+          latency_ms: latency,
+          decision_ms: latency,
+        },
         response: upstreamNotRunning(req),
       };
     }
@@ -283,7 +387,18 @@ export class CallFlow {
       await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
       return {
         kind: 'answer',
-        record: { tool: name, request_id: req.id, decision: paid.reason === 'decision_error' ? 'error' : 'denied', reason: paid.reason, message: paid.message, approval_id: c.approvalId, args_sha256: c.argsHash ?? sha256Canonical(c.args), args: captured, policy_hash: policy.hash, latency_ms: performance.now() - started },
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: paid.reason === 'decision_error' ? 'error' : 'denied',
+          reason: paid.reason,
+          message: paid.message,
+          approval_id: c.approvalId,
+          args_sha256: c.argsHash ?? sha256Canonical(c.args),
+          args: captured,
+          policy_hash: policy.hash,
+          latency_ms: performance.now() - started,
+        },
         response: resultResponse(req.id, denialResult(paid.message)),
       };
     }
@@ -310,7 +425,19 @@ export class CallFlow {
     if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
     // Journaled before the call can leave: if the gateway dies before the
     // outcome, the audit still has the call (its outcome becomes `unknown`).
-    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, decision: 'allowed', approval_id: c.approvalId, state: call.state, args_sha256: call.argsHash, args: captured, policy_hash: policy.hash, spend: paid.spend, latency_ms: call.forwarded - started };
+    const record: CallFields = {
+      stage: 'decision',
+      tool: name,
+      request_id: req.id,
+      decision: 'allowed',
+      approval_id: c.approvalId,
+      state: call.state,
+      args_sha256: call.argsHash,
+      args: captured,
+      policy_hash: policy.hash,
+      spend: paid.spend,
+      latency_ms: call.forwarded - started,
+    };
     return { kind: 'forward', request: req, text, call, record };
   }
 
@@ -326,7 +453,8 @@ export class CallFlow {
       return `Tool ${JSON.stringify(name)} is not a tool the policy names, and looks like ${JSON.stringify(twin)}, which it does; refused`;
     }
     const variant = caseVariantArgument(policy, name, args);
-    if (variant !== undefined) return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
+    if (variant !== undefined)
+      return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
     return undefined;
   }
 
@@ -340,7 +468,14 @@ export class CallFlow {
    * used, another session's), the call differs, or the policy now wants an
    * approval the first round did not have: then it is decided as a new call.
    */
-  private continueRound(req: JsonRpcRequest, nonce: string, name: string, args: Record<string, unknown>, argsHash: string, started: number): CallStep | undefined {
+  private continueRound(
+    req: JsonRpcRequest,
+    nonce: string,
+    name: string,
+    args: Record<string, unknown>,
+    argsHash: string,
+    started: number,
+  ): CallStep | undefined {
     const parked = this.o.rounds.take(nonce, name, argsHash);
     if (!parked) return undefined;
     const call: PendingCall = { ...parked, id: req.id, rounds: (parked.rounds ?? 0) + 1 };
@@ -349,11 +484,23 @@ export class CallFlow {
     const decision = decide(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, new Map());
     const refusal = this.o.pins?.refusal(name) ?? (decision.allowed || this.o.guard.monitor ? undefined : decision);
     if (refusal !== undefined) {
-      const denial = typeof refusal === 'string' ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal } : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
+      const denial =
+        typeof refusal === 'string'
+          ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal }
+          : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
       return {
         kind: 'answer',
         end: { call, as: 'abandoned' },
-        record: { tool: name, request_id: req.id, decision: 'denied', ...denial, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started },
+        record: {
+          tool: name,
+          request_id: req.id,
+          decision: 'denied',
+          ...denial,
+          args_sha256: argsHash,
+          policy_hash: policy.hash,
+          input_rounds: call.rounds,
+          latency_ms: performance.now() - started,
+        },
         response: resultResponse(req.id, denialResult(denial.message)),
       };
     }
@@ -365,7 +512,18 @@ export class CallFlow {
     if (!this.o.upstreamOpen()) return { kind: 'answer', end: { call, as: 'transport_error' }, response: upstreamNotRunning(req) };
     call.sent = false;
     // Journaled before it leaves, like a first round; it continues (and closes) the previous round's record.
-    const record: CallFields = { stage: 'decision', tool: name, request_id: req.id, continues: parked.id, decision: 'allowed', approval_id: call.approvalId, args_sha256: argsHash, policy_hash: policy.hash, input_rounds: call.rounds, latency_ms: performance.now() - started };
+    const record: CallFields = {
+      stage: 'decision',
+      tool: name,
+      request_id: req.id,
+      continues: parked.id,
+      decision: 'allowed',
+      approval_id: call.approvalId,
+      args_sha256: argsHash,
+      policy_hash: policy.hash,
+      input_rounds: call.rounds,
+      latency_ms: performance.now() - started,
+    };
     return { kind: 'forward', request: req, text: JSON.stringify(req), call, record };
   }
 }

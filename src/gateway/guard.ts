@@ -84,7 +84,8 @@ export class CallGuard {
       }
       return { allowed: false, reason, rule, pointer, message, countersRead, ...(down !== undefined ? { state: 'unavailable', stateError: down } : {}) };
     }
-    if (down !== undefined) return { allowed: true, decision, state: 'unavailable', stateError: down, ...(decision.approval ? { approval: decision.approval } : {}) };
+    if (down !== undefined)
+      return { allowed: true, decision, state: 'unavailable', stateError: down, ...(decision.approval ? { approval: decision.approval } : {}) };
     if (!decision.approval) return this.reserve(decision, now);
     if (opts.holdForApproval) {
       // Denials still win: a call its counters refuse now is denied now, never put to a human
@@ -110,7 +111,14 @@ export class CallGuard {
     for (const r of decision.reservations) {
       const current = snapshot.get(r.key) ?? 0;
       if (r.monitor || current + r.amount <= r.limit) continue;
-      return { allowed: false, reason: 'rate_limit', rule: r.rule, pointer: r.pointer, message: r.onDeny, countersRead: { ...decision.countersRead, [r.key]: current } };
+      return {
+        allowed: false,
+        reason: 'rate_limit',
+        rule: r.rule,
+        pointer: r.pointer,
+        message: r.onDeny,
+        countersRead: { ...decision.countersRead, [r.key]: current },
+      };
     }
     return undefined;
   }

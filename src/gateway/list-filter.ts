@@ -59,7 +59,15 @@ export class ToolListFilter {
         }
         if (verdict.status === 'changed') {
           this.o.log.warn({ tool: t.name, changed: verdict.changed, mode: pins.mode }, 'tool definition changed since it was pinned');
-          this.o.emit({ type: 'tool_pin', tool: t.name, status: 'failure', message: `definition changed: ${verdict.changed.join(', ')}`, pinned_hash: verdict.pinnedHash, hash: verdict.hash, pin_mode: pins.mode });
+          this.o.emit({
+            type: 'tool_pin',
+            tool: t.name,
+            status: 'failure',
+            message: `definition changed: ${verdict.changed.join(', ')}`,
+            pinned_hash: verdict.pinnedHash,
+            hash: verdict.hash,
+            pin_mode: pins.mode,
+          });
           if (pins.mode === 'enforce') return false;
         }
       }

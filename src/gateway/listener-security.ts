@@ -82,10 +82,20 @@ export class ListenerSecurity {
       const auth = req.headers.authorization;
       const m = auth === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
       if (!m) {
-        return { ok: false, status: 401, message: 'Unauthorized: an API key is required (Authorization: Bearer KEY)', headers: { 'www-authenticate': 'Bearer realm="toolgate"' } };
+        return {
+          ok: false,
+          status: 401,
+          message: 'Unauthorized: an API key is required (Authorization: Bearer KEY)',
+          headers: { 'www-authenticate': 'Bearer realm="toolgate"' },
+        };
       }
       if (!this.keyMatches(m[1]!)) {
-        return { ok: false, status: 401, message: 'Unauthorized: invalid API key', headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' } };
+        return {
+          ok: false,
+          status: 401,
+          message: 'Unauthorized: invalid API key',
+          headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' },
+        };
       }
     }
     return { ok: true };

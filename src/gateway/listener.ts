@@ -13,7 +13,16 @@ import { classify, errorResponse, ErrorCode, type JsonRpcId, type JsonRpcRespons
 import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, type WireLimits } from '../mcp/admit.js';
 import type { Frame } from '../mcp/channel.js';
-import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, MODERN_PROTOCOL_VERSIONS, ModernError, needsName, requestName } from '../mcp/http-modern.js';
+import {
+  decodeHeaderValue,
+  isModernVersion,
+  LEGACY_PROTOCOL_VERSIONS,
+  metaProtocolVersion,
+  MODERN_PROTOCOL_VERSIONS,
+  ModernError,
+  needsName,
+  requestName,
+} from '../mcp/http-modern.js';
 import { isLoopback, ListenerSecurity } from './listener-security.js';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = [...LEGACY_PROTOCOL_VERSIONS, ...MODERN_PROTOCOL_VERSIONS];
@@ -110,7 +119,9 @@ interface Live {
 /** A listener on a non-loopback address needs authentication, unless explicitly waived. */
 export function checkListenerAuth(bind: string, apiKeys: string[], insecureNoAuth?: boolean): void {
   if (!isLoopback(bind) && apiKeys.length === 0 && !insecureNoAuth) {
-    throw new Error(`refusing to listen on ${bind} (not a loopback address) without authentication: give --api-key (or --api-key-file, TOOLGATE_API_KEYS), or --insecure-no-auth`);
+    throw new Error(
+      `refusing to listen on ${bind} (not a loopback address) without authentication: give --api-key (or --api-key-file, TOOLGATE_API_KEYS), or --insecure-no-auth`,
+    );
   }
 }
 
@@ -145,7 +156,12 @@ export class Listener {
   constructor(private readonly o: ListenerOptions) {
     checkListenerAuth(o.bind, o.authenticate ? ['(authenticator)'] : o.apiKeys, o.insecureNoAuth);
     // With an authenticator, keys are its business; the security check keeps Host and Origin.
-    this.security = new ListenerSecurity({ bind: o.bind, apiKeys: o.authenticate ? [] : o.apiKeys, allowedHosts: o.allowedHosts, allowedOrigins: o.allowedOrigins });
+    this.security = new ListenerSecurity({
+      bind: o.bind,
+      apiKeys: o.authenticate ? [] : o.apiKeys,
+      allowedHosts: o.allowedHosts,
+      allowedOrigins: o.allowedOrigins,
+    });
     this.maxBody = o.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
     this.maxSessions = o.maxSessions ?? DEFAULTS.maxSessions;
     this.idleMs = o.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs;
@@ -259,7 +275,10 @@ export class Listener {
     if (this.o.authenticate && (mcpPath || !this.o.other)) {
       // The legacy transport's /messages belongs to the /sse resource.
       const resourcePath = this.o.mode === 'sse' ? '/sse' : url.pathname;
-      const who = await this.o.authenticate(req.headers.authorization, { path: resourcePath, ...(req.headers.host !== undefined ? { host: req.headers.host } : {}) });
+      const who = await this.o.authenticate(req.headers.authorization, {
+        path: resourcePath,
+        ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
+      });
       if (!who.ok) {
         this.o.log.warn({ status: who.status, url: req.url }, who.message);
         req.resume();
@@ -271,7 +290,11 @@ export class Listener {
     if (endpoint !== undefined) {
       if (req.method === 'POST') return this.post(req, res, caller, endpoint);
       // The stateless revision has no GET stream and no sessions to DELETE.
-      if ((req.method === 'GET' || req.method === 'DELETE') && header(req, 'mcp-session-id') === undefined && isModernVersion(header(req, 'mcp-protocol-version'))) {
+      if (
+        (req.method === 'GET' || req.method === 'DELETE') &&
+        header(req, 'mcp-session-id') === undefined &&
+        isModernVersion(header(req, 'mcp-protocol-version'))
+      ) {
         return this.methodNotAllowed(req, res, 'POST');
       }
       if (req.method === 'GET') return this.get(req, res, caller, endpoint);
@@ -299,7 +322,9 @@ export class Listener {
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.methodNotAllowed(req, res, 'GET');
     if (!known) return this.error(res, 404, -32000, `Not found: no MCP endpoint at ${path}`);
     const body = JSON.stringify(this.o.resourceMetadata!(path.replace(/\/+$/, ''), req.headers.host));
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300', 'content-length': Buffer.byteLength(body) })
+      .end(req.method === 'HEAD' ? undefined : body);
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, caller: Caller | undefined, endpoint = ''): Promise<void> {
@@ -319,7 +344,12 @@ export class Listener {
     const sidHeader = header(req, 'mcp-session-id');
     if (admitted.refused) {
       // The session that would have handled it hears of it (to audit a refused call): the caller's own, or its stateless lane.
-      const live = sidHeader !== undefined ? this.sessions.get(sidHeader) : isModernVersion(header(req, 'mcp-protocol-version')) ? this.lanes.get(laneKey(endpoint, bindingOf(caller))) : undefined;
+      const live =
+        sidHeader !== undefined
+          ? this.sessions.get(sidHeader)
+          : isModernVersion(header(req, 'mcp-protocol-version'))
+            ? this.lanes.get(laneKey(endpoint, bindingOf(caller)))
+            : undefined;
       return this.refuse(res, admitted, live, caller);
     }
     const value = admitted.value;
@@ -367,7 +397,8 @@ export class Listener {
       return;
     }
     for (const id of requests) {
-      if (ds.inFlight(id)) return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(id)} is already in flight`, undefined, id);
+      if (ds.inFlight(id))
+        return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(id)} is already in flight`, undefined, id);
     }
     const headers: Record<string, string> = { 'mcp-session-id': live.id };
     if (wantsSse) {
@@ -398,17 +429,44 @@ export class Listener {
     return hv === undefined ? isModernVersion(bodyVersion) : bodyVersion !== undefined && !LEGACY_PROTOCOL_VERSIONS.includes(hv);
   }
 
-  private modernPost(req: IncomingMessage, res: ServerResponse, body: string, value: unknown, wantsSse: boolean, caller: Caller | undefined, endpoint: string): void {
-    if (Array.isArray(value)) return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)', undefined, null, 'modern');
+  private modernPost(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: string,
+    value: unknown,
+    wantsSse: boolean,
+    caller: Caller | undefined,
+    endpoint: string,
+  ): void {
+    if (Array.isArray(value))
+      return this.error(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        'Invalid Request: a POST carries one JSON-RPC message in this protocol revision (no batches)',
+        undefined,
+        null,
+        'modern',
+      );
     const c = classify(value);
     if (c.kind === 'invalid') return this.error(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${c.reason}`, undefined, c.id, 'modern');
-    if (c.kind === 'response') return this.error(res, 400, ErrorCode.InvalidRequest, 'Invalid Request: clients send no responses in this protocol revision', undefined, c.msg.id, 'modern');
+    if (c.kind === 'response')
+      return this.error(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        'Invalid Request: clients send no responses in this protocol revision',
+        undefined,
+        c.msg.id,
+        'modern',
+      );
     const id = c.kind === 'request' ? c.msg.id : null;
     const mismatch = this.headerMismatch(req, c.msg.method, c.msg.params);
     if (mismatch) return this.error(res, 400, ModernError.HeaderMismatch, `Header mismatch: ${mismatch}`, undefined, id, 'modern');
     let lane = this.lanes.get(laneKey(endpoint, bindingOf(caller)));
     if (!lane) {
-      if (this.sessions.size + this.lanes.size >= this.maxSessions) return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id, 'modern');
+      if (this.sessions.size + this.lanes.size >= this.maxSessions)
+        return this.error(res, 503, -32000, `Service Unavailable: too many sessions (limit ${this.maxSessions})`, { 'retry-after': '5' }, id, 'modern');
       lane = this.startSession(new StatelessHttpDownstream(), caller, endpoint);
     }
     lane.lastActive = Date.now();
@@ -435,7 +493,8 @@ export class Listener {
     if (hv === undefined) return 'the MCP-Protocol-Version header is required';
     if (!isModernVersion(hv)) return undefined; // not a revision that mirrors headers
     const bodyVersion = metaProtocolVersion(params);
-    if (bodyVersion !== undefined && bodyVersion !== hv) return `MCP-Protocol-Version header ${JSON.stringify(hv)} does not match the body's ${JSON.stringify(bodyVersion)}`;
+    if (bodyVersion !== undefined && bodyVersion !== hv)
+      return `MCP-Protocol-Version header ${JSON.stringify(hv)} does not match the body's ${JSON.stringify(bodyVersion)}`;
     const hm = header(req, 'mcp-method');
     if (hm === undefined) return 'the Mcp-Method header is required';
     if (hm !== method) return `Mcp-Method header ${JSON.stringify(hm)} does not match the body's method ${JSON.stringify(method)}`;
@@ -546,7 +605,8 @@ export class Listener {
    */
   private refuse(res: ServerResponse, frame: Frame, live: Live | undefined, caller: Caller | undefined): void {
     const refused = frame.refused!;
-    if (live && !live.closing && (live.caller ?? '') === (bindingOf(caller) ?? '')) live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
+    if (live && !live.closing && (live.caller ?? '') === (bindingOf(caller) ?? ''))
+      live.downstream.accept({ ...frame, refused: { ...refused, answered: true } });
     else this.o.log.warn({ error: refused.error.error?.message }, 'client message refused');
     this.answer(res, 400, shapeOwnAnswer(refused.error, revisionOf(res)));
   }
@@ -600,7 +660,15 @@ export class Listener {
   }
 
   /** An HTTP-level refusal, shaped for the request's revision (its MCP-Protocol-Version header, or what the stateless lane knows). */
-  private error(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}, id: JsonRpcId | null = null, generation?: ProtocolGeneration): void {
+  private error(
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    headers: Record<string, string> = {},
+    id: JsonRpcId | null = null,
+    generation?: ProtocolGeneration,
+  ): void {
     if (res.headersSent) return;
     sendJson(res, status, JSON.stringify(shapeOwnAnswer(errorResponse(id, code, message), generation ?? revisionOf(res))), headers);
   }

@@ -37,10 +37,16 @@ export class Payments {
     if (!this.o.ledger) return { ok: false, reason: 'spend_unavailable', message: 'spend budget: this gateway keeps no spend ledger; refused before paying' };
     try {
       const v = await this.o.ledger.reserve(budget, this.o.identity, price.price);
-      return v.ok ? { ok: true, ...(v.handle ? { handle: v.handle } : {}), spend: formatAmount(price.price.nano) } : { ok: false, reason: v.reason, message: v.message };
+      return v.ok
+        ? { ok: true, ...(v.handle ? { handle: v.handle } : {}), spend: formatAmount(price.price.nano) }
+        : { ok: false, reason: v.reason, message: v.message };
     } catch (err) {
       this.o.log.error({ err }, 'reserving spend failed');
-      return { ok: false, reason: 'decision_error', message: 'toolgate could not reserve this payment against spend.daily (state store unavailable); refused before paying' };
+      return {
+        ok: false,
+        reason: 'decision_error',
+        message: 'toolgate could not reserve this payment against spend.daily (state store unavailable); refused before paying',
+      };
     }
   }
 
@@ -56,7 +62,8 @@ export class Payments {
     const price = priceOfPaymentRequired(res.error!);
     if (!budget) return res;
     if (!price.ok) refusal = { reason: 'spend_unreadable', message: `spend budget: ${price.problem}; the payment request is not passed on` };
-    else if (!this.o.ledger) refusal = { reason: 'spend_unavailable', message: 'spend budget: this gateway keeps no spend ledger; the payment request is not passed on' };
+    else if (!this.o.ledger)
+      refusal = { reason: 'spend_unavailable', message: 'spend budget: this gateway keeps no spend ledger; the payment request is not passed on' };
     else {
       try {
         const v = await this.o.ledger.refusal(budget, this.o.identity, price.price);
@@ -67,7 +74,15 @@ export class Payments {
       }
     }
     if (!refusal) return res;
-    this.o.record({ stage: 'payment', request_id: res.id ?? undefined, decision: 'denied', reason: refusal.reason, message: refusal.message, spend: price.ok ? formatAmount(price.price.nano) : undefined, policy_hash: policy.hash });
+    this.o.record({
+      stage: 'payment',
+      request_id: res.id ?? undefined,
+      decision: 'denied',
+      reason: refusal.reason,
+      message: refusal.message,
+      spend: price.ok ? formatAmount(price.price.nano) : undefined,
+      policy_hash: policy.hash,
+    });
     return generation(resultResponse(res.id!, denialResult(refusal.message)));
   }
 }

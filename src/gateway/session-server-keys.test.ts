@@ -21,7 +21,16 @@ const policy = (() => {
 function open() {
   const [down, client] = Peer.link();
   const [up, server] = Peer.link();
-  new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events: new MemorySink(), log: silentLogger(), instance: 't', sessionId: 's' });
+  new GatewaySession({
+    downstream: down,
+    upstream: up,
+    policy: () => policy,
+    guard: new CallGuard(new MemoryCounterStore()),
+    events: new MemorySink(),
+    log: silentLogger(),
+    instance: 't',
+    sessionId: 's',
+  });
   return { client, server };
 }
 
@@ -40,7 +49,10 @@ async function listThrough(answer: (id: number) => string): Promise<string> {
 
 test('positive control: a plain answer is filtered (the hidden tool is withheld, the other passes)', async () => {
   const got = JSON.parse(await listThrough((id) => JSON.stringify({ jsonrpc: '2.0', id, result: { tools: [safe, hidden] } })));
-  assert.deepEqual(got.result.tools.map((t: any) => t.name), ['echo']);
+  assert.deepEqual(
+    got.result.tools.map((t: any) => t.name),
+    ['echo'],
+  );
 });
 
 test('a result with "Tools" beside the filtered "tools" is refused: a Go client would read the unfiltered list', async () => {
@@ -71,7 +83,12 @@ test('a Unicode fold variant ("toolſ" reads as "tools" in Go) is refused too', 
 });
 
 test('a tool entry with "name" and "Name" is withheld; the others pass', async () => {
-  const text = await listThrough((id) => `{"jsonrpc":"2.0","id":${id},"result":{"tools":[${JSON.stringify(safe)},{"name":"echo2","Name":"delete_repo","inputSchema":{"type":"object"}}]}}`);
+  const text = await listThrough(
+    (id) => `{"jsonrpc":"2.0","id":${id},"result":{"tools":[${JSON.stringify(safe)},{"name":"echo2","Name":"delete_repo","inputSchema":{"type":"object"}}]}}`,
+  );
   assert.doesNotMatch(text, /delete_repo/);
-  assert.deepEqual(JSON.parse(text).result.tools.map((t: any) => t.name), ['echo']);
+  assert.deepEqual(
+    JSON.parse(text).result.tools.map((t: any) => t.name),
+    ['echo'],
+  );
 });

@@ -34,7 +34,10 @@ class RecordingChannel implements MessageChannel {
 }
 
 const policy = (() => {
-  const r = compilePolicy('version: "1"\nhide:\n  - secret_tool\ntools:\n  delete_customer:\n    rules:\n      - name: no\n        action: deny\n        on_deny: "not here"\n', 'test.yaml');
+  const r = compilePolicy(
+    'version: "1"\nhide:\n  - secret_tool\ntools:\n  delete_customer:\n    rules:\n      - name: no\n        action: deny\n        on_deny: "not here"\n',
+    'test.yaml',
+  );
   if (!r.ok) throw new Error('bad test policy');
   return r.policy;
 })();
@@ -42,7 +45,16 @@ const policy = (() => {
 function setup() {
   const down = new RecordingChannel();
   const up = new RecordingChannel();
-  new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events: new MemorySink(), log: silentLogger(), instance: 'test', sessionId: 's' });
+  new GatewaySession({
+    downstream: down,
+    upstream: up,
+    policy: () => policy,
+    guard: new CallGuard(new MemoryCounterStore()),
+    events: new MemorySink(),
+    log: silentLogger(),
+    instance: 'test',
+    sessionId: 's',
+  });
   return { down, up };
 }
 
@@ -72,14 +84,26 @@ test('a forwarded call, its answer, a notification and a denial carry their pars
   assert.equal(JSON.parse(down.sent[2]!.text).result.isError, true);
 });
 
-test('a filtered tools/list answer carries the filtered value, not the server\'s', async () => {
+test("a filtered tools/list answer carries the filtered value, not the server's", async () => {
   const { down, up } = setup();
   down.receive({ jsonrpc: '2.0', id: 'l', method: 'tools/list' });
   await up.until(1);
-  up.receive({ jsonrpc: '2.0', id: 'l', result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }, { name: 'secret_tool', inputSchema: { type: 'object' } }] } });
+  up.receive({
+    jsonrpc: '2.0',
+    id: 'l',
+    result: {
+      tools: [
+        { name: 'echo', inputSchema: { type: 'object' } },
+        { name: 'secret_tool', inputSchema: { type: 'object' } },
+      ],
+    },
+  });
   await down.until(1);
   checkValues(down.sent, 1);
-  assert.deepEqual((down.sent[0]!.opts!.value as any).result.tools.map((t: { name: string }) => t.name), ['echo']);
+  assert.deepEqual(
+    (down.sent[0]!.opts!.value as any).result.tools.map((t: { name: string }) => t.name),
+    ['echo'],
+  );
 });
 
 test('a batch: each element goes up with its own value; the answers come back as one array with its value', async () => {

@@ -36,12 +36,27 @@ function open(policy: CompiledPolicy, store = new MemoryCounterStore(), extra: P
   const [down, client] = Peer.link();
   const [up, server] = Peer.link();
   const events = new MemorySink();
-  const session = new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(store), events, log: silentLogger(), instance: 't', sessionId: 's', ...extra });
+  const session = new GatewaySession({
+    downstream: down,
+    upstream: up,
+    policy: () => policy,
+    guard: new CallGuard(store),
+    events,
+    log: silentLogger(),
+    instance: 't',
+    sessionId: 's',
+    ...extra,
+  });
   const calls = () => events.ofType('tool_call');
   return { session, client, server, events, calls, store };
 }
 
-const call = (id: string | number, name: string, args: Record<string, unknown> = {}, more: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...more } });
+const call = (id: string | number, name: string, args: Record<string, unknown> = {}, more: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: { name, arguments: args, ...more },
+});
 const ok = (id: unknown, text = 'done') => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } });
 /** The scripted server answers every tools/call (and ping) with a plain result. */
 const answerAll = (m: any) => (m.method === 'tools/call' || m.method === 'ping' ? ok(m.id) : undefined);
@@ -52,7 +67,11 @@ test('upstream-bound messages leave in arrival order although a call is decided 
   client.send({ jsonrpc: '2.0', id: 2, method: 'ping' });
   client.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } });
   await server.until(3);
-  assert.deepEqual(server.received.map((m) => m.method), ['tools/call', 'ping', 'notifications/cancelled'], 'the cancellation never overtakes its call, nor the ping the call before it');
+  assert.deepEqual(
+    server.received.map((m) => m.method),
+    ['tools/call', 'ping', 'notifications/cancelled'],
+    'the cancellation never overtakes its call, nor the ping the call before it',
+  );
 });
 
 test('a batch is decided element by element and answered as one array', async () => {
@@ -83,7 +102,17 @@ test('counters: an error answer and a call that never left are rolled back; a ca
   assert.equal((await first.client.answer('sent')).error.code, -32001);
   first.client.send(call('late', 'echo'));
   assert.equal((await first.client.answer('late')).error.code, -32001, 'after the upstream closed nothing is forwarded');
-  assert.deepEqual(first.calls().filter((e) => e.outcome !== undefined).map((e) => [e.request_id, e.outcome]), [['err', 'rpc_error'], ['sent', 'transport_error'], ['late', 'transport_error']]);
+  assert.deepEqual(
+    first
+      .calls()
+      .filter((e) => e.outcome !== undefined)
+      .map((e) => [e.request_id, e.outcome]),
+    [
+      ['err', 'rpc_error'],
+      ['sent', 'transport_error'],
+      ['late', 'transport_error'],
+    ],
+  );
 
   // A second session on the same counters: one unit is used (the call the server received), so one more passes.
   const second = open(ECHO_TWICE, store);
@@ -93,7 +122,10 @@ test('counters: an error answer and a call that never left are rolled back; a ca
   second.client.send(call('y', 'echo'));
   const y = await second.client.answer('y');
   assert.equal(y.result.isError, true, JSON.stringify(y));
-  assert.deepEqual(second.server.received.map((m) => m.id), ['x']);
+  assert.deepEqual(
+    second.server.received.map((m) => m.id),
+    ['x'],
+  );
 });
 
 test('an id already in flight is refused before anything is forwarded; the first request is answered normally', async () => {
@@ -106,7 +138,10 @@ test('an id already in flight is refused before anything is forwarded; the first
   server.send(ok(7));
   await client.until(2);
   assert.equal(client.received[1].result.content[0].text, 'done');
-  assert.deepEqual(server.received.map((m) => m.method), ['tools/call']);
+  assert.deepEqual(
+    server.received.map((m) => m.method),
+    ['tools/call'],
+  );
 });
 
 const ROUNDS = policyOf(`version: "1"
@@ -121,9 +156,11 @@ const modern = { _meta: { [META_PROTOCOL_VERSION]: '2026-07-28' } };
 test('input rounds: the retry of an input_required call continues it (no second unit); a forged token is refused', async () => {
   const { client, server, calls, session } = open(ROUNDS);
   server.reply = (m) =>
-    m.method !== 'tools/call' ? undefined
-    : m.params.requestState === undefined ? { jsonrpc: '2.0', id: m.id, result: { resultType: 'input_required', inputRequests: { confirm: {} }, requestState: 'srv:1' } }
-    : ok(m.id, `state ${m.params.requestState}`);
+    m.method !== 'tools/call'
+      ? undefined
+      : m.params.requestState === undefined
+        ? { jsonrpc: '2.0', id: m.id, result: { resultType: 'input_required', inputRequests: { confirm: {} }, requestState: 'srv:1' } }
+        : ok(m.id, `state ${m.params.requestState}`);
   client.send(call('r1', 'transfer', { amount: 5 }, modern));
   const r1 = await client.answer('r1');
   const token = r1.result.requestState as string;
@@ -134,7 +171,11 @@ test('input rounds: the retry of an input_required call continues it (no second 
   client.send(call('r3', 'transfer', { amount: 5 }, { ...modern, requestState: token }));
   assert.equal((await client.answer('r3')).result.content[0].text, 'state srv:1', 'the server got back its own state');
   assert.equal(session.parked.rounds, 0);
-  assert.deepEqual(server.received.map((m) => m.params.requestState), [undefined, 'srv:1'], 'the forged retry never reached the server');
+  assert.deepEqual(
+    server.received.map((m) => m.params.requestState),
+    [undefined, 'srv:1'],
+    'the forged retry never reached the server',
+  );
   const done = calls().find((e) => e.request_id === 'r3' && e.outcome === 'ok');
   assert.equal(done?.input_rounds, 1);
   // The unit reserved by the first round was the only one: a new call is over the limit.
@@ -144,7 +185,8 @@ test('input rounds: the retry of an input_required call continues it (no second 
 
 test('tasks: a call that became a task ends when the server reports the task finished', async () => {
   const { client, server, calls, session } = open(ROUNDS);
-  server.reply = (m) => (m.method === 'tools/call' ? { jsonrpc: '2.0', id: m.id, result: { resultType: 'task', task: { taskId: 't1', status: 'working' } } } : undefined);
+  server.reply = (m) =>
+    m.method === 'tools/call' ? { jsonrpc: '2.0', id: m.id, result: { resultType: 'task', task: { taskId: 't1', status: 'working' } } } : undefined;
   client.send(call('c', 'transfer', {}, modern));
   await client.answer('c');
   assert.equal(session.parked.tasks, 1);
@@ -160,11 +202,18 @@ test('tools/list: hidden tools, unlisted tools under default deny and entries wi
   const { client, server } = open(ECHO_TWICE);
   server.reply = (m) =>
     m.method === 'tools/list'
-      ? { jsonrpc: '2.0', id: m.id, result: { tools: [{ name: 'echo', inputSchema: {} }, { name: 'secret' }, { name: 'other' }, { name: 'blocked', Name: 'echo' }], extra: 1 } }
+      ? {
+          jsonrpc: '2.0',
+          id: m.id,
+          result: { tools: [{ name: 'echo', inputSchema: {} }, { name: 'secret' }, { name: 'other' }, { name: 'blocked', Name: 'echo' }], extra: 1 },
+        }
       : undefined;
   client.send({ jsonrpc: '2.0', id: 'l', method: 'tools/list' });
   const list = await client.answer('l');
-  assert.deepEqual(list.result.tools.map((t: any) => t.name), ['echo']);
+  assert.deepEqual(
+    list.result.tools.map((t: any) => t.name),
+    ['echo'],
+  );
   assert.equal(list.result.extra, 1);
 });
 
@@ -183,5 +232,8 @@ tools:
   const p = await client.answer('p');
   assert.match(p.result.content[0].text, /no approval queue/);
   await client.answer('q');
-  assert.deepEqual(server.received.map((m) => m.id), ['q']);
+  assert.deepEqual(
+    server.received.map((m) => m.id),
+    ['q'],
+  );
 });

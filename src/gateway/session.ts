@@ -234,7 +234,10 @@ export class GatewaySession {
       case 'request': {
         const key = idKey(c.msg.id);
         if (this.replies.isInFlight(c.msg.id)) {
-          this.replies.refuse(errorResponse(c.msg.id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(c.msg.id)} is already in flight`), batch);
+          this.replies.refuse(
+            errorResponse(c.msg.id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(c.msg.id)} is already in flight`),
+            batch,
+          );
           return;
         }
         this.replies.begin(c.msg.id);
@@ -298,7 +301,15 @@ export class GatewaySession {
         });
       case 'forward':
         if (!this.outbox.open) {
-          return this.apply({ kind: 'answer', end: { call: step.call, as: 'transport_error' }, response: errorResponse(step.request.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running') }, batch, run);
+          return this.apply(
+            {
+              kind: 'answer',
+              end: { call: step.call, as: 'transport_error' },
+              response: errorResponse(step.request.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running'),
+            },
+            batch,
+            run,
+          );
         }
         this.recorder.call(step.record);
         this.calls.set(idKey(step.request.id), step.call);
@@ -316,7 +327,13 @@ export class GatewaySession {
     try {
       const params = isPlainObject(req.params) ? req.params : undefined;
       const message = 'toolgate could not handle this call (internal error); denied, nothing was forwarded';
-      this.recorder.call({ tool: typeof params?.name === 'string' ? params.name : undefined, request_id: req.id, decision: 'error', reason: 'decision_error', message });
+      this.recorder.call({
+        tool: typeof params?.name === 'string' ? params.name : undefined,
+        request_id: req.id,
+        decision: 'error',
+        reason: 'decision_error',
+        message,
+      });
       this.replies.answer(errorResponse(req.id, ErrorCode.InternalError, `Internal error: ${message}`), batch);
     } catch (again) {
       this.o.log.error({ err: again }, 'answering a failed tools/call failed');
@@ -404,7 +421,10 @@ export class GatewaySession {
       }
       this.lists.delete(key);
       this.tasks.forgetPoll(key);
-      this.replies.answer(errorResponse(id, ErrorCode.InternalError, `Internal error: the server's answer ${why}; not passed on by toolgate`), this.replies.batchFor(key));
+      this.replies.answer(
+        errorResponse(id, ErrorCode.InternalError, `Internal error: the server's answer ${why}; not passed on by toolgate`),
+        this.replies.batchFor(key),
+      );
     }
   }
 
@@ -415,7 +435,11 @@ export class GatewaySession {
       g = checkResult(this.flow.guardContext(tool), result, denialResult);
     } catch (err) {
       this.o.log.error({ err, tool }, 'checking a result failed; withheld');
-      g = { result: denialResult(`toolgate could not check the result of ${tool}; withheld`), changed: true, records: [{ target: 'results', guard: 'detect', action: 'error' }] };
+      g = {
+        result: denialResult(`toolgate could not check the result of ${tool}; withheld`),
+        changed: true,
+        records: [{ target: 'results', guard: 'detect', action: 'error' }],
+      };
     }
     for (const r of g.records) this.recorder.event('tool_guard', { tool, request_id: id, ...r });
     return g.changed ? (g.result as Record<string, unknown>) : undefined;

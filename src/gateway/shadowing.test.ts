@@ -6,7 +6,10 @@ test('shadowing: same name, case variant and confusable variant across servers c
   const r = new ToolRegistry();
   r.note('a', ['delete_file', 'read']);
   r.note('b', ['Delete_File', 'dеlete_file', 'other']);
-  assert.deepEqual(r.clashes('a', 'delete_file').map((c) => c.server), ['b']);
+  assert.deepEqual(
+    r.clashes('a', 'delete_file').map((c) => c.server),
+    ['b'],
+  );
   assert.deepEqual(r.clashes('b', 'Delete_File'), [{ server: 'a', tool: 'delete_file' }]);
   assert.deepEqual(r.clashes('a', 'read'), []);
   assert.deepEqual(r.clashes('b', 'other'), []);

@@ -23,16 +23,33 @@ class FakeChannel implements MessageChannel {
 }
 
 const policy = (() => {
-  const r = compilePolicy('version: "1"\ndefault: allow\ntools:\n  drop_table:\n    rules:\n      - name: "never"\n        action: deny\n        on_deny: "no"\n', 'test.yaml');
+  const r = compilePolicy(
+    'version: "1"\ndefault: allow\ntools:\n  drop_table:\n    rules:\n      - name: "never"\n        action: deny\n        on_deny: "no"\n',
+    'test.yaml',
+  );
   if (!r.ok) throw new Error('bad test policy');
   return r.policy;
 })();
 
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 't', version: '1' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: { elicitation: {} }, clientInfo: { name: 't', version: '1' } },
+};
 const tick = () => new Promise((r) => setImmediate(r));
 
 function session(down: FakeChannel, up: FakeChannel, events: MemorySink): GatewaySession {
-  return new GatewaySession({ downstream: down, upstream: up, policy: () => policy, guard: new CallGuard(new MemoryCounterStore()), events, log: silentLogger(), instance: 'test', sessionId: 's' });
+  return new GatewaySession({
+    downstream: down,
+    upstream: up,
+    policy: () => policy,
+    guard: new CallGuard(new MemoryCounterStore()),
+    events,
+    log: silentLogger(),
+    instance: 'test',
+    sessionId: 's',
+  });
 }
 
 test('before the session: initialize and its answer cross, everything else waits and is then handled by the session in order', async () => {
@@ -66,7 +83,13 @@ test('before the session: initialize and its answer cross, everything else waits
   assert.equal(denied.result.isError, true);
   const calls = events.events.filter((e) => e.type === 'tool_call');
   // The denied call ends with its decision; the allowed one is recorded before it is forwarded and awaits its outcome.
-  assert.deepEqual(calls.map((e) => [e.tool, e.decision, e.stage]), [['drop_table', 'denied', undefined], ['echo', 'allowed', 'decision']]);
+  assert.deepEqual(
+    calls.map((e) => [e.tool, e.decision, e.stage]),
+    [
+      ['drop_table', 'denied', undefined],
+      ['echo', 'allowed', 'decision'],
+    ],
+  );
   // After the hand-over the session alone decides: the server's tools/list answer is filtered by it.
   up.receive({ jsonrpc: '2.0', id: 4, result: { tools: [{ name: 'echo', inputSchema: { type: 'object' } }] } });
   assert.equal(down.sent.find((m) => m.id === 4).result.tools.length, 1);
@@ -85,7 +108,11 @@ test('once something waits, a later initialize waits too; closes reach the sessi
   const closed: string[] = [];
   s.onclose = (side) => closed.push(side);
   gate.handOver(s);
-  assert.deepEqual(up.sent.map((m) => m.method), ['ping', 'initialize'], 'sent by the session, before it learnt the server was gone');
+  assert.deepEqual(
+    up.sent.map((m) => m.method),
+    ['ping', 'initialize'],
+    'sent by the session, before it learnt the server was gone',
+  );
   assert.deepEqual(closed, ['upstream', 'downstream']);
 });
 
@@ -99,6 +126,9 @@ test('an answer from the server that is not to the forwarded initialize waits fo
   assert.equal(down.sent.length, 0, 'the answer keeps its place behind the notification');
   const s = session(down, up, new MemorySink());
   gate.handOver(s);
-  assert.deepEqual(down.sent.map((m) => m.method ?? m.id), ['notifications/message', 0]);
+  assert.deepEqual(
+    down.sent.map((m) => m.method ?? m.id),
+    ['notifications/message', 0],
+  );
   assert.equal(s.protocolGeneration, 'legacy', 'the session knows of the forwarded initialize');
 });

@@ -132,7 +132,14 @@ describe('watchFile', () => {
     try {
       writeFileSync(join(dir, 'other.yaml'), 'x');
       atomicReplace(join(dir, 'policy.yaml.bak'), 'y');
-      await waitForCalls({ get calls() { return Math.min(other.calls(), bak.calls()); } }, 1);
+      await waitForCalls(
+        {
+          get calls() {
+            return Math.min(other.calls(), bak.calls());
+          },
+        },
+        1,
+      );
       assert.equal(state.calls, 0);
     } finally {
       await Promise.all([w.close(), other.close(), bak.close()]);
@@ -149,7 +156,14 @@ describe('watchFile', () => {
       await w.close(); // idempotent
       writeFileSync(file, 'changed again\n');
       // The open watcher's debounce ends after the closed one's pending callback would have come.
-      await waitForCalls({ get calls() { return open.calls(); } }, 1);
+      await waitForCalls(
+        {
+          get calls() {
+            return open.calls();
+          },
+        },
+        1,
+      );
       assert.equal(state.calls, 0);
     } finally {
       await open.close();
@@ -170,7 +184,10 @@ describe('watchFile', () => {
       await sleep(200);
       writeFileSync(file, 'b\n');
       await waitForCalls(state, 2);
-      assert.deepEqual(errors.map((e) => e.message), ['bad policy', 'bad policy']);
+      assert.deepEqual(
+        errors.map((e) => e.message),
+        ['bad policy', 'bad policy'],
+      );
     } finally {
       await w.close();
     }

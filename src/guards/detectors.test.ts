@@ -14,9 +14,17 @@ test('labelled corpus: every positive found by its detector, no negative found b
   const missed = POSITIVE.filter((s) => !detect(s.text, [s.detector!]).some((f) => f.detector === s.detector));
   const falsePositives = NEGATIVE.filter((s) => detect(s.text, DETECTORS).length > 0);
   const rate = (POSITIVE.length - missed.length) / POSITIVE.length;
-  console.log(`# detection ${POSITIVE.length - missed.length}/${POSITIVE.length} (${(rate * 100).toFixed(1)}%), false positives ${falsePositives.length}/${NEGATIVE.length}`);
-  assert.deepEqual(missed.map((s) => s.text), []);
-  assert.deepEqual(falsePositives.map((s) => `${s.text} -> ${JSON.stringify(detect(s.text, DETECTORS))}`), []);
+  console.log(
+    `# detection ${POSITIVE.length - missed.length}/${POSITIVE.length} (${(rate * 100).toFixed(1)}%), false positives ${falsePositives.length}/${NEGATIVE.length}`,
+  );
+  assert.deepEqual(
+    missed.map((s) => s.text),
+    [],
+  );
+  assert.deepEqual(
+    falsePositives.map((s) => `${s.text} -> ${JSON.stringify(detect(s.text, DETECTORS))}`),
+    [],
+  );
 });
 
 test('a find is replaced whole, keys and numbers too; deep values fail closed', () => {

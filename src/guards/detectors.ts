@@ -45,8 +45,15 @@ const cardLike = (m: string): boolean => {
 export const DETECTOR_IMPLS: Record<DetectorName, Detector> = {
   credentials: (text) => findSecrets(text).filter((f) => f.kind !== 'card_number'),
   card_number: (text) => matches(text, /(?<![0-9A-Za-z])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z])/g, 'card_number', cardLike),
-  iban: (text) => matches(text, /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g, 'iban', (m) => isValidIBAN(electronicFormatIBAN(m) ?? '')),
-  email: (text) => matches(text, /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g, 'email', () => true),
+  iban: (text) =>
+    matches(text, /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])/g, 'iban', (m) => isValidIBAN(electronicFormatIBAN(m) ?? '')),
+  email: (text) =>
+    matches(
+      text,
+      /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+      'email',
+      () => true,
+    ),
   // International form only (+ and country code): a national number could be any digits. Candidates
   // are cut out by a linear regex first and validated one by one (the library's own text search
   // takes seconds on a crafted result of many `+1 `).

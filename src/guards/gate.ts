@@ -57,7 +57,11 @@ export function checkArguments(ctx: GuardContext, args: Record<string, unknown>)
       const rec: GuardRecord = { target: 'arguments', guard: 'detect', action: d.action, kinds: scan.kinds, ...(scan.incomplete ? { incomplete: true } : {}) };
       records.push(rec);
       if (d.action === 'block' || (scan.incomplete && d.action === 'redact')) {
-        return { ok: false, message: `The arguments of ${ctx.tool} carry ${kindList(scan.kinds)}; the call is refused by guards.detect (action: ${d.action})`, records };
+        return {
+          ok: false,
+          message: `The arguments of ${ctx.tool} carry ${kindList(scan.kinds)}; the call is refused by guards.detect (action: ${d.action})`,
+          records,
+        };
       }
       if (d.action === 'redact') {
         out = scan.redacted as Record<string, unknown>;
@@ -72,7 +76,11 @@ export function checkArguments(ctx: GuardContext, args: Record<string, unknown>)
       records.push({ target: 'arguments', guard: 'taint', action: t.action, origin: hit.origin });
       if (t.action === 'deny') {
         const from = hit.origin === '' ? 'an earlier tool result' : `server ${JSON.stringify(hit.origin)}`;
-        return { ok: false, message: `The arguments of ${ctx.tool} carry a value read from ${from} in this ${t.scope}; refused by guards.taint (cross-server exfiltration)`, records };
+        return {
+          ok: false,
+          message: `The arguments of ${ctx.tool} carry a value read from ${from} in this ${t.scope}; refused by guards.taint (cross-server exfiltration)`,
+          records,
+        };
       }
     }
   }
@@ -116,7 +124,11 @@ export function checkResult(ctx: GuardContext, result: unknown, denial: (message
   if (!scanResults || !scan || !flagged(scan)) return { result, changed: false, records };
   records.push({ target: 'results', guard: 'detect', action: d.action, kinds: scan.kinds, ...(scan.incomplete ? { incomplete: true } : {}) });
   if (d.action === 'block' || (scan.incomplete && d.action === 'redact')) {
-    return { result: denial(`The result of ${ctx.tool} carried ${kindList(scan.kinds)}; it was withheld by guards.detect (action: ${d.action})`), changed: true, records };
+    return {
+      result: denial(`The result of ${ctx.tool} carried ${kindList(scan.kinds)}; it was withheld by guards.detect (action: ${d.action})`),
+      changed: true,
+      records,
+    };
   }
   if (d.action === 'redact') return { result: scan.redacted, changed: true, records };
   return { result, changed: false, records };

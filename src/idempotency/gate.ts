@@ -102,9 +102,12 @@ export class IdempotencyGate {
     let settle!: () => void;
     const done = new Promise<void>((res) => (settle = res));
     this.local.set(key, done);
-    const renew = setInterval(() => {
-      void this.store.renew(key, owner, this.clock(), this.leaseMs).catch(() => undefined);
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        void this.store.renew(key, owner, this.clock(), this.leaseMs).catch(() => undefined);
+      },
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+    );
     renew.unref();
     let settled = false;
     const finish = async (work: () => Promise<void>): Promise<void> => {

@@ -53,11 +53,16 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async renew(key: string, owner: string, _now: number, leaseMs: number): Promise<boolean> {
     const v = pending(owner);
-    return this.#conn.run('idempotency renew', async () => (await this.#client.tgIdemSwap(1, this.key(key), v, v, String(Math.max(1, Math.ceil(leaseMs))))) === 1);
+    return this.#conn.run(
+      'idempotency renew',
+      async () => (await this.#client.tgIdemSwap(1, this.key(key), v, v, String(Math.max(1, Math.ceil(leaseMs))))) === 1,
+    );
   }
 
   async complete(key: string, owner: string, result: string, _now: number, windowMs: number): Promise<void> {
-    await this.#conn.run('idempotency complete', () => this.#client.tgIdemSwap(1, this.key(key), pending(owner), `D${result}`, String(Math.max(1, Math.ceil(windowMs)))));
+    await this.#conn.run('idempotency complete', () =>
+      this.#client.tgIdemSwap(1, this.key(key), pending(owner), `D${result}`, String(Math.max(1, Math.ceil(windowMs)))),
+    );
   }
 
   async release(key: string, owner: string): Promise<void> {

@@ -23,13 +23,20 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
   private lastPrune = 0;
   private readonly claimTx: (key: string, owner: string, now: number, leaseMs: number) => ClaimResult;
 
-  constructor(path: string, private readonly maxEntries = MAX_ENTRIES) {
+  constructor(
+    path: string,
+    private readonly maxEntries = MAX_ENTRIES,
+  ) {
     this.db = openSqliteFile(path, { what: 'idempotency', version: 1, schema: SCHEMA });
-    const get = this.db.prepare<[string], { owner: string; result: string | null; expires_at: number }>('SELECT owner, result, expires_at FROM idempotency WHERE key = ?');
+    const get = this.db.prepare<[string], { owner: string; result: string | null; expires_at: number }>(
+      'SELECT owner, result, expires_at FROM idempotency WHERE key = ?',
+    );
     const put = this.db.prepare('INSERT OR REPLACE INTO idempotency (key, owner, result, expires_at) VALUES (?, ?, NULL, ?)');
     const prune = this.db.prepare('DELETE FROM idempotency WHERE expires_at <= ?');
     const count = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM idempotency');
-    const dropOldest = this.db.prepare('DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE result IS NOT NULL ORDER BY expires_at LIMIT ?)');
+    const dropOldest = this.db.prepare(
+      'DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency WHERE result IS NOT NULL ORDER BY expires_at LIMIT ?)',
+    );
     this.claimTx = this.db.transaction((key: string, owner: string, now: number, leaseMs: number): ClaimResult => {
       const row = get.get(key);
       if (row && row.expires_at > now) return row.result !== null ? { kind: 'done', result: row.result } : { kind: 'pending' };

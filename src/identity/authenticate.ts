@@ -41,10 +41,7 @@ export function callerDenial(identity: Identity): string | undefined {
 
 export function authError(reason: AuthFailure, message: string, realm = 'toolgate'): AuthError {
   const q = (s: string) => s.replace(/["\\]/g, "'");
-  const www =
-    reason === 'missing'
-      ? `Bearer realm="${realm}"`
-      : `Bearer realm="${realm}", error="invalid_token", error_description="${q(message)}"`;
+  const www = reason === 'missing' ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error="invalid_token", error_description="${q(message)}"`;
   return { ok: false, status: 401, reason, message, wwwAuthenticate: www };
 }
 

@@ -33,7 +33,12 @@ test('grant store: create prints the token once and stores only its hash', () =>
   assert.ok(looksLikeToken(token));
   assert.equal(grant.name, 'alice-laptop');
   assert.equal(grant.tokenHint, token.slice(0, 7));
-  assert.deepEqual(store.findByToken(token), { name: 'alice-laptop', policy: { kind: 'file', path: '/p/alice.yaml' }, tokenHint: token.slice(0, 7), createdAt: 1000 });
+  assert.deepEqual(store.findByToken(token), {
+    name: 'alice-laptop',
+    policy: { kind: 'file', path: '/p/alice.yaml' },
+    tokenHint: token.slice(0, 7),
+    createdAt: 1000,
+  });
   assert.equal(store.findByToken(generateToken()), undefined);
   store.close();
   const bytes = readFileSync(join(d, 'grants.db'));
@@ -44,21 +49,36 @@ test('grant store: create prints the token once and stores only its hash', () =>
 test('grant store: names, duplicates, list, revoke, expiry, reopen', () => {
   const d = dir();
   const store = openGrantStore(d);
-  assert.throws(() => store.create('bad name'), (e: unknown) => e instanceof GrantError && e.code === 'invalid_name');
+  assert.throws(
+    () => store.create('bad name'),
+    (e: unknown) => e instanceof GrantError && e.code === 'invalid_name',
+  );
   assert.throws(() => store.create('-x'), GrantError);
   const ci = store.create('ci-runner', { now: 1 });
   assert.deepEqual(ci.grant.policy, { kind: 'none' });
   store.create('bob', { policy: { kind: 'section', name: 'bob' }, now: 2, expiresAt: 10_000 });
-  assert.throws(() => store.create('bob'), (e: unknown) => e instanceof GrantError && e.code === 'exists');
-  assert.deepEqual(store.list().map((g) => g.name), ['ci-runner', 'bob']);
+  assert.throws(
+    () => store.create('bob'),
+    (e: unknown) => e instanceof GrantError && e.code === 'exists',
+  );
+  assert.deepEqual(
+    store.list().map((g) => g.name),
+    ['ci-runner', 'bob'],
+  );
   assert.equal(grantStatus(store.get('bob')!, 9_999), 'active');
   assert.equal(grantStatus(store.get('bob')!, 10_000), 'expired');
 
   const revoked = store.revoke('ci-runner', 50);
   assert.equal(revoked.revokedAt, 50);
   assert.equal(grantStatus(revoked, 60), 'revoked');
-  assert.throws(() => store.revoke('ci-runner'), (e: unknown) => e instanceof GrantError && e.code === 'already_revoked');
-  assert.throws(() => store.revoke('nobody'), (e: unknown) => e instanceof GrantError && e.code === 'not_found');
+  assert.throws(
+    () => store.revoke('ci-runner'),
+    (e: unknown) => e instanceof GrantError && e.code === 'already_revoked',
+  );
+  assert.throws(
+    () => store.revoke('nobody'),
+    (e: unknown) => e instanceof GrantError && e.code === 'not_found',
+  );
   assert.throws(() => store.create('ci-runner'), /revoked/);
   store.close();
 

@@ -92,7 +92,6 @@ export class GrantStore {
     this.db = openSqliteFile(opts.path, { what: 'grant', version: SCHEMA_VERSION, schema: GRANT_SCHEMA, busyTimeoutMs: opts.busyTimeoutMs });
   }
 
-
   /** Create a grant and return it with its token: the only time the token exists outside the caller. */
   create(name: string, opts: CreateGrantOptions = {}): { grant: Grant; token: string } {
     this.assertOpen();

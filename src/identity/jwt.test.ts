@@ -39,12 +39,23 @@ test('HS256: a secret file, the sub claim names the grant; expiry, tampering, mi
 
 test('HS256: issuer/audience, a configured claim and a claim-to-grant map', async () => {
   const v = await JwtVerifier.create({ secret: SECRET, issuer: 'https://idp', audience: 'toolgate', claim: 'email', grantMap: { 'a@x.io': 'alice-laptop' } });
-  const tok = (c: Record<string, unknown>) => new SignJWT(c).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://idp').setAudience('toolgate').setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
+  const tok = (c: Record<string, unknown>) =>
+    new SignJWT(c)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('https://idp')
+      .setAudience('toolgate')
+      .setExpirationTime('1m')
+      .sign(new TextEncoder().encode(SECRET));
   const r = await v.verify(await tok({ email: 'a@x.io' }));
   assert.equal(r.ok && r.grant, 'alice-laptop');
   assert.equal((await v.verify(await tok({ email: 'b@x.io' }))).ok, false, 'unmapped claim value');
   assert.equal((await v.verify(await tok({ sub: 'a@x.io' }))).ok, false, 'claim missing');
-  const wrongAud = await new SignJWT({ email: 'a@x.io' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('https://idp').setAudience('other').setExpirationTime('1m').sign(new TextEncoder().encode(SECRET));
+  const wrongAud = await new SignJWT({ email: 'a@x.io' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('https://idp')
+    .setAudience('other')
+    .setExpirationTime('1m')
+    .sign(new TextEncoder().encode(SECRET));
   assert.equal((await v.verify(wrongAud)).ok, false);
 });
 

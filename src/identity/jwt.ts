@@ -44,9 +44,7 @@ export interface JwtOptions {
   clock?: () => number;
 }
 
-export type JwtResult =
-  | { ok: true; grant: string; claims: JWTPayload }
-  | { ok: false; reason: 'expired' | 'invalid'; message: string };
+export type JwtResult = { ok: true; grant: string; claims: JWTPayload } | { ok: false; reason: 'expired' | 'invalid'; message: string };
 
 export { looksLikeJwt } from './tokens.js';
 

@@ -33,9 +33,7 @@ export interface AuthRefusal {
   resource?: string;
 }
 
-export type ListenerAuthResult =
-  | { ok: true; caller?: CallerIdentity }
-  | { ok: false; status: number; message: string; headers?: Record<string, string> };
+export type ListenerAuthResult = { ok: true; caller?: CallerIdentity } | { ok: false; status: number; message: string; headers?: Record<string, string> };
 
 export interface ListenerAuth {
   /** Undefined when nothing is configured: the listener is open (loopback only). */
@@ -64,7 +62,8 @@ export interface ListenerAuthOptions {
 export async function openListenerAuth(o: ListenerAuthOptions): Promise<ListenerAuth> {
   const grantsFile = join(o.stateDir, GRANTS_DB_FILE);
   const grants = existsSync(grantsFile) ? new GrantStore({ path: grantsFile }) : undefined;
-  if (o.jwt && o.oauth) throw new Error('JWTs naming grants (--jwt-*) and OAuth (--oauth) cannot be used together: OAuth identities come from the token claims; choose one');
+  if (o.jwt && o.oauth)
+    throw new Error('JWTs naming grants (--jwt-*) and OAuth (--oauth) cannot be used together: OAuth identities come from the token claims; choose one');
   if (o.jwt && !grants) throw new Error(`JWT authentication maps tokens to grants, and ${grantsFile} has none: create one with toolgate grant create NAME`);
   const byGrant = grants ? createAuthenticator({ grants, ...(o.jwt ? { jwt: await JwtVerifier.create(o.jwt) } : {}) }) : undefined;
   const close = () => grants?.close();
@@ -88,14 +87,31 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       const resource = oauth.resourceFor(target.path, target.host);
       if (!bearer.ok) {
         const reason = bearer.reason;
-        const message = reason === 'missing' ? 'authentication required: get a token from the authorization server named in the resource metadata' : 'the Authorization header must be "Bearer <token>"';
-        const r = { ok: false as const, status: reason === 'missing' ? 401 : 400, message: `Unauthorized: ${message}`, headers: { 'www-authenticate': oauth.challenge(resource, { reason, message }) } };
+        const message =
+          reason === 'missing'
+            ? 'authentication required: get a token from the authorization server named in the resource metadata'
+            : 'the Authorization header must be "Bearer <token>"';
+        const r = {
+          ok: false as const,
+          status: reason === 'missing' ? 401 : 400,
+          message: `Unauthorized: ${message}`,
+          headers: { 'www-authenticate': oauth.challenge(resource, { reason, message }) },
+        };
         // A first request without a token is how every OAuth client starts: not worth an audit record.
         return reason === 'missing' ? r : refused(r, reason, resource);
       }
       const v = await oauth.verify(bearer.credential, resource);
       if (!v.ok) {
-        return refused({ ok: false, status: v.status, message: `${v.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${v.message}`, headers: { 'www-authenticate': oauth.challenge(resource, v) } }, v.reason, resource);
+        return refused(
+          {
+            ok: false,
+            status: v.status,
+            message: `${v.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${v.message}`,
+            headers: { 'www-authenticate': oauth.challenge(resource, v) },
+          },
+          v.reason,
+          resource,
+        );
       }
       const who = callerOf(v.principal, oauth.config);
       const caller: CallerIdentity = { name: who.name };
@@ -117,7 +133,12 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
     }
     return bearer.ok
       ? { ok: false, status: 401, message: 'Unauthorized: invalid API key', headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' } }
-      : { ok: false, status: 401, message: 'Unauthorized: an API key is required (Authorization: Bearer KEY)', headers: { 'www-authenticate': 'Bearer realm="toolgate"' } };
+      : {
+          ok: false,
+          status: 401,
+          message: 'Unauthorized: an API key is required (Authorization: Bearer KEY)',
+          headers: { 'www-authenticate': 'Bearer realm="toolgate"' },
+        };
   };
   const oauth = o.oauth;
   const resourceMetadata = oauth ? (path: string, host: string | undefined) => oauth.metadataFor(oauth.resourceFor(path, host)) : undefined;

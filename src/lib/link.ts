@@ -84,7 +84,11 @@ function frameOf(message: unknown, side: 'downstream' | 'upstream', related?: Js
   }
   if (text === undefined) {
     const id = side === 'downstream' ? requestId(message) : responseId(message);
-    const error = errorResponse(id ?? null, side === 'downstream' ? ErrorCode.InvalidRequest : ErrorCode.InternalError, `toolgate could not serialise the ${side === 'downstream' ? 'message' : "server's answer"}: ${why}`);
+    const error = errorResponse(
+      id ?? null,
+      side === 'downstream' ? ErrorCode.InvalidRequest : ErrorCode.InternalError,
+      `toolgate could not serialise the ${side === 'downstream' ? 'message' : "server's answer"}: ${why}`,
+    );
     if (side === 'downstream') return { text: '', value: undefined, refused: { error } };
     return { text: JSON.stringify(error), value: error, own: true };
   }

@@ -12,7 +12,16 @@ import { createLogger, silentLogger } from '../log/index.js';
 import { compilePolicy, formatPolicyError, loadPolicyFile, type CompiledPolicy, type PolicyError } from '../policy/index.js';
 import { MemoryCounterStore, parseStateBackend } from '../state/index.js';
 import type { EventSink, GatewayEvent } from '../events/types.js';
-import { ToolgatePolicyError, type GuardOptions, type McpTransport, type PendingApproval, type PolicyText, type Toolgate, type ToolgateEvent, type ToolgateOptions } from './api.js';
+import {
+  ToolgatePolicyError,
+  type GuardOptions,
+  type McpTransport,
+  type PendingApproval,
+  type PolicyText,
+  type Toolgate,
+  type ToolgateEvent,
+  type ToolgateOptions,
+} from './api.js';
 import { Link } from './link.js';
 
 /** Read and compile the policy; every error with file:line:col and its fix, or the policy. */
@@ -54,7 +63,8 @@ export async function openEmbedded(options: ToolgateOptions): Promise<Toolgate> 
     ['stateFailMode', ['closed', 'open']],
   ] as const) {
     const v = options[key];
-    if (v !== undefined && !(allowed as readonly string[]).includes(v)) throw new Error(`options.${key} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);
+    if (v !== undefined && !(allowed as readonly string[]).includes(v))
+      throw new Error(`options.${key} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);
   }
   const runOptions: RunOptions = {
     logLevel: level === 'silent' ? 'error' : level,
@@ -114,7 +124,13 @@ class EmbeddedToolgate implements Toolgate {
 
   private guard(transport: McpTransport, endpointSide: 'downstream' | 'upstream', options: GuardOptions): McpTransport {
     if (this.closing) throw new Error('this toolgate is closed');
-    if (transport === null || typeof transport !== 'object' || typeof transport.send !== 'function' || typeof transport.start !== 'function' || typeof transport.close !== 'function') {
+    if (
+      transport === null ||
+      typeof transport !== 'object' ||
+      typeof transport.send !== 'function' ||
+      typeof transport.start !== 'function' ||
+      typeof transport.close !== 'function'
+    ) {
       throw new TypeError('expected an MCP SDK Transport (start, send, close)');
     }
     const link = new Link(transport, endpointSide);
@@ -159,7 +175,12 @@ class EmbeddedToolgate implements Toolgate {
   async decide(id: string, decision: 'approve' | 'deny', by: string, reason?: string): Promise<void> {
     if (decision !== 'approve' && decision !== 'deny') throw new Error(`decision must be "approve" or "deny", got ${JSON.stringify(decision)}`);
     if (typeof by !== 'string' || by.trim() === '') throw new Error('decide needs the name of who decides (by)');
-    const result = await this.core.approvals.decide(id, { approve: decision === 'approve', by, channel: 'library', ...(reason !== undefined ? { reason } : {}) });
+    const result = await this.core.approvals.decide(id, {
+      approve: decision === 'approve',
+      by,
+      channel: 'library',
+      ...(reason !== undefined ? { reason } : {}),
+    });
     if (!result.ok) throw new Error(result.message);
   }
 

@@ -20,7 +20,10 @@ export function createLogger(level: string = 'info', format: string = defaultLog
   const options = { name: 'toolgate', level: lvl, base: { pid: process.pid } };
   if (format === 'text') {
     const { PinoPretty } = requireCjs('pino-pretty') as typeof import('pino-pretty');
-    return pino(options, PinoPretty({ destination: 2, colorize: process.stderr.isTTY === true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }));
+    return pino(
+      options,
+      PinoPretty({ destination: 2, colorize: process.stderr.isTTY === true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }),
+    );
   }
   return pino(options, pino.destination({ fd: 2, sync: false }));
 }

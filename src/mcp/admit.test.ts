@@ -64,7 +64,12 @@ test('duplicate keys: in the envelope -32600 (id null: it is in doubt), deeper -
   assert.equal(env.code, -32600);
   assert.equal(env.id, null);
   assert.equal(refused('{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}').code, -32600);
-  for (const p of ['{"name":"a","name":"b","arguments":{}}', '{"name":"t","arguments":{"x":1,"x":2}}', '{"name":"t","arguments":{"o":[{"y":1,"y":1}]}}', '{"name":"t","arguments":{},"arguments":{"x":1}}']) {
+  for (const p of [
+    '{"name":"a","name":"b","arguments":{}}',
+    '{"name":"t","arguments":{"x":1,"x":2}}',
+    '{"name":"t","arguments":{"o":[{"y":1,"y":1}]}}',
+    '{"name":"t","arguments":{},"arguments":{"x":1}}',
+  ]) {
     const r = refused(call(p));
     assert.equal(r.code, -32602, p);
     assert.equal(r.id, 1);

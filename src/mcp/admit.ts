@@ -108,9 +108,11 @@ export function inspectClientMessage(value: unknown, limits: Readonly<WireLimits
     if (!isPlainObject(m)) continue;
     const env = variantOf(m, FOLDED_ENVELOPE);
     if (env) return errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: key ${JSON.stringify(env.key)} ${env.why}`);
-    if (typeof m.id === 'number' && !Number.isFinite(m.id)) return errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: the id is a number out of range');
+    if (typeof m.id === 'number' && !Number.isFinite(m.id))
+      return errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: the id is a number out of range');
     if (batch && typeof m.method === 'string' && isId(m.id)) {
-      if (ids.has(idKey(m.id))) return errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(m.id)} appears twice in the batch`);
+      if (ids.has(idKey(m.id)))
+        return errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(m.id)} appears twice in the batch`);
       ids.add(idKey(m.id));
     }
   }
@@ -183,7 +185,12 @@ function walk(root: unknown, limits: Readonly<WireLimits>, envelopeDepth: number
       for (const k of names) {
         const f = foldKey(k);
         const other = seen.get(f);
-        if (other !== undefined) return { kind: 'value', depth, message: `keys ${JSON.stringify(other)} and ${JSON.stringify(k)} differ only in case (servers that match keys case-insensitively would read one of them)` };
+        if (other !== undefined)
+          return {
+            kind: 'value',
+            depth,
+            message: `keys ${JSON.stringify(other)} and ${JSON.stringify(k)} differ only in case (servers that match keys case-insensitively would read one of them)`,
+          };
         seen.set(f, k);
       }
     }
@@ -204,7 +211,8 @@ function walk(root: unknown, limits: Readonly<WireLimits>, envelopeDepth: number
 function duplicateKeys(text: string, value: unknown, { envelope, inner }: KeyCount): JsonRpcResponse | undefined {
   const written = membersWritten(text, Array.isArray(value) ? 2 : 1);
   if (written.envelope !== envelope) return errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: a key appears twice in the message envelope');
-  if (written.inner !== inner) return errorResponse(Array.isArray(value) ? null : answerId(value), ErrorCode.InvalidParams, 'Invalid params: a key appears twice in an object');
+  if (written.inner !== inner)
+    return errorResponse(Array.isArray(value) ? null : answerId(value), ErrorCode.InvalidParams, 'Invalid params: a key appears twice in an object');
   return undefined;
 }
 

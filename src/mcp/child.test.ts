@@ -42,7 +42,11 @@ describe('ChildServer: starting the command', { skip: process.platform === 'win3
   });
 
   it('a command that does not exist ends as exit 127', async () => {
-    const child = new ChildServer({ command: 'toolgate-no-such-command', args: [], env: { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'toolgate-child-')) } });
+    const child = new ChildServer({
+      command: 'toolgate-no-such-command',
+      args: [],
+      env: { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'toolgate-child-')) },
+    });
     assert.deepEqual(await child.exited, { code: 127, signal: null });
   });
 });
@@ -114,11 +118,22 @@ describe('ChildServer as on Windows (platform set to win32 before it loads)', { 
       process.stdout.write(JSON.stringify(await c.exited));`;
     // PATH read both ways: split on ';' (Windows, for the lookup) it holds bin; split on ':' (this
     // machine's exec of cmd.exe) too. Nothing else is on it: no real npx to find.
-    const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,Object.defineProperty(process,"platform",{value:"win32"})', '--input-type=module', '-e', program], {
-      encoding: 'utf8',
-      env: { PATH: `${bin}:x;${bin}`, PATHEXT: '.com;.exe;.bat;.cmd' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'data:text/javascript,Object.defineProperty(process,"platform",{value:"win32"})', '--input-type=module', '-e', program],
+      {
+        encoding: 'utf8',
+        env: { PATH: `${bin}:x;${bin}`, PATHEXT: '.com;.exe;.bat;.cmd' },
+      },
+    );
     assert.equal(r.stdout, JSON.stringify({ code: 0, signal: null }), r.stderr);
-    assert.deepEqual(readFileSync(record, 'utf8').split('\n').slice(0, 6), ['/d', '/e:on', '/v:off', '/s', '/c', `""${join(bin, 'npx.cmd')}" "-y" "@modelcontextprotocol/server-filesystem" "C:\\My Documents""`]);
+    assert.deepEqual(readFileSync(record, 'utf8').split('\n').slice(0, 6), [
+      '/d',
+      '/e:on',
+      '/v:off',
+      '/s',
+      '/c',
+      `""${join(bin, 'npx.cmd')}" "-y" "@modelcontextprotocol/server-filesystem" "C:\\My Documents""`,
+    ]);
   });
 });

@@ -26,7 +26,11 @@ async function serve(handler: (res: ServerResponse) => void) {
         req.on('error', reject);
         req.end();
       }),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -95,7 +99,7 @@ test('a lazy stream whose client left is dropped without starting', async () => 
   }
 });
 
-test('stateless lane: lane ids and progress tokens go in, the client\'s come back (progress on SSE, then the answer)', async () => {
+test("stateless lane: lane ids and progress tokens go in, the client's come back (progress on SSE, then the answer)", async () => {
   const { StatelessHttpDownstream } = await import('./http-downstream.js');
   const lane = new StatelessHttpDownstream();
   const frames: Array<{ text: string; value: unknown }> = [];
@@ -115,7 +119,10 @@ test('stateless lane: lane ids and progress tokens go in, the client\'s come bac
     lane.send(JSON.stringify({ jsonrpc: '2.0', id: sent.id, result: { ok: true } }));
     const res = await pending;
     const body = await readAll(res);
-    const events = body.split('\n\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')) as { id?: string; params?: { progressToken: string } });
+    const events = body
+      .split('\n\n')
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.replace(/^data: /, '')) as { id?: string; params?: { progressToken: string } });
     assert.equal(events[0]!.params!.progressToken, 'tok');
     assert.equal(events[1]!.id, 'client-7');
   } finally {

@@ -19,7 +19,12 @@ const KEEPALIVE_MS = 25_000;
 
 /** A JSON response with its length (one write, no chunked framing). */
 export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
-  res.writeHead(status, headers === undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(
+    status,
+    headers === undefined
+      ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+      : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+  );
   res.end(body);
 }
 
@@ -245,7 +250,11 @@ export class StreamableHttpDownstream implements MessageChannel {
     const batch = Array.isArray(value) ? (value as unknown[]) : undefined;
     const c = classify(batch ? batch[0] : value);
     if (c.kind === 'response') {
-      const ids = !batch ? (c.msg.id === null ? [] : [c.msg.id]) : batch.map((m) => classify(m)).flatMap((m) => (m.kind === 'response' && m.msg.id !== null ? [m.msg.id] : []));
+      const ids = !batch
+        ? c.msg.id === null
+          ? []
+          : [c.msg.id]
+        : batch.map((m) => classify(m)).flatMap((m) => (m.kind === 'response' && m.msg.id !== null ? [m.msg.id] : []));
       if (c.msg.id !== null && this.initKey !== undefined && this.initKey === idKey(c.msg.id)) {
         const r = c.msg.result as { protocolVersion?: unknown } | undefined;
         if (typeof r?.protocolVersion === 'string') this.protocolVersion = r.protocolVersion;
@@ -283,7 +292,12 @@ export class StreamableHttpDownstream implements MessageChannel {
     if (ex.json) {
       for (const v of Array.isArray(value) ? value : [value]) ex.json.answers.push(v);
       if (ex.open.size === 0) {
-        const body = ex.json.batch || ex.json.answers.length > 1 ? JSON.stringify(ex.json.answers) : ids.length === 1 && !Array.isArray(value) ? text : JSON.stringify(ex.json.answers[0]);
+        const body =
+          ex.json.batch || ex.json.answers.length > 1
+            ? JSON.stringify(ex.json.answers)
+            : ids.length === 1 && !Array.isArray(value)
+              ? text
+              : JSON.stringify(ex.json.answers[0]);
         if (!ex.json.res.writableEnded) {
           sendJson(ex.json.res, 200, body, ex.json.headers);
         }

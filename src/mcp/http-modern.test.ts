@@ -34,12 +34,20 @@ test('x-mcp-header annotations: only through properties chains; values by type',
   };
   const a = paramHeadersOf(schema);
   assert.deepEqual(a.map((x) => x.name).sort(), ['Flag', 'Region', 'Tenant']);
-  assert.deepEqual(paramHeaderValues(a, { region: 'eu', nested: { tenant: 42 }, flag: false }), { 'mcp-param-region': 'eu', 'mcp-param-tenant': '42', 'mcp-param-flag': 'false' });
+  assert.deepEqual(paramHeaderValues(a, { region: 'eu', nested: { tenant: 42 }, flag: false }), {
+    'mcp-param-region': 'eu',
+    'mcp-param-tenant': '42',
+    'mcp-param-flag': 'false',
+  });
   assert.deepEqual(paramHeaderValues(a, { region: null }), {});
 });
 
 test('standard request headers mirror method and name', () => {
-  assert.deepEqual(modernRequestHeaders({ method: 'tools/call', params: { name: 'get_weather' } }, '2026-07-28'), { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'get_weather' });
+  assert.deepEqual(modernRequestHeaders({ method: 'tools/call', params: { name: 'get_weather' } }, '2026-07-28'), {
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': 'tools/call',
+    'mcp-name': 'get_weather',
+  });
   assert.deepEqual(modernRequestHeaders({ method: 'resources/read', params: { uri: 'file:///ä' } }, '2026-07-28')['mcp-name'], encodeHeaderValue('file:///ä'));
   assert.equal(modernRequestHeaders({ method: 'tools/list' }, '2026-07-28')['mcp-name'], undefined);
 });
@@ -62,7 +70,11 @@ test('input-round tokens are authenticated: an altered, made-up or foreign token
   assert.equal(unwrapRequestState(wrapRequestState('abc123', 'srv:40', Buffer.alloc(32, 7))), 'forged', 'another key (another process)');
   assert.equal(unwrapRequestState(`toolgate.1.${nonce}.${body}`), 'forged', 'the unauthenticated version-1 form');
   assert.equal(unwrapRequestState('toolgate.2.nonce.!!!'), 'forged');
-  assert.deepEqual(unwrapRequestState(wrapRequestState('n', 'x', Buffer.alloc(32, 7)), Buffer.alloc(32, 7)), { nonce: 'n', original: 'x' }, 'a configured key verifies its own tokens');
+  assert.deepEqual(
+    unwrapRequestState(wrapRequestState('n', 'x', Buffer.alloc(32, 7)), Buffer.alloc(32, 7)),
+    { nonce: 'n', original: 'x' },
+    'a configured key verifies its own tokens',
+  );
 });
 
 test('stateless lane HTTP statuses for errors', () => {

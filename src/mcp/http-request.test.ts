@@ -25,7 +25,11 @@ async function counting(handler: (req: IncomingMessage, body: string, res: Serve
     get connections() {
       return connections;
     },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -50,7 +54,14 @@ async function rawServer(answer: (request: string, socket: Socket, n: number) =>
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-  return { url, close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }) };
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
 }
 
 test('sequential requests share one keep-alive connection; concurrent ones get their own', async () => {
@@ -218,16 +229,34 @@ test('request headers: Host as node:http writes it, one Content-Length in bytes 
   try {
     const port = new URL(srv.url).port;
     const body = '{"text":"grüß"}';
-    assert.equal(await (await upstreamFetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '3', 'x-extra': 'v' }, body })).text(), 'ok');
+    assert.equal(
+      await (
+        await upstreamFetch(srv.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '3', 'x-extra': 'v' }, body })
+      ).text(),
+      'ok',
+    );
     assert.equal(await (await upstreamFetch(srv.url, { method: 'GET', headers: { host: 'upstream.example:8443', accept: 'text/event-stream' } })).text(), 'ok');
-    const lines = (h: string) => h.split('\r\n').slice(1).map((l) => l.toLowerCase());
+    const lines = (h: string) =>
+      h
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.toLowerCase());
     const post = lines(heads[0]!);
     assert.match(heads[0]!, /^POST \/mcp HTTP\/1\.1\r\n/);
-    assert.deepEqual(post.filter((l) => l.startsWith('host:')), [`host: 127.0.0.1:${port}`]);
-    assert.deepEqual(post.filter((l) => l.startsWith('content-length:')), [`content-length: ${Buffer.byteLength(body)}`]);
+    assert.deepEqual(
+      post.filter((l) => l.startsWith('host:')),
+      [`host: 127.0.0.1:${port}`],
+    );
+    assert.deepEqual(
+      post.filter((l) => l.startsWith('content-length:')),
+      [`content-length: ${Buffer.byteLength(body)}`],
+    );
     assert.ok(post.includes('x-extra: v') && post.includes('content-type: application/json') && post.includes('connection: keep-alive'), heads[0]);
     const get = lines(heads[1]!);
-    assert.deepEqual(get.filter((l) => l.startsWith('host:')), ['host: upstream.example:8443']);
+    assert.deepEqual(
+      get.filter((l) => l.startsWith('host:')),
+      ['host: upstream.example:8443'],
+    );
     assert.equal(get.filter((l) => l.startsWith('content-length:')).length, 0);
   } finally {
     closeIdleConnections();
@@ -265,7 +294,8 @@ test('the Host header of an IPv6 upstream is bracketed', async (t) => {
 test('aborting while text() reads a body rejects it and drops the connection', async () => {
   const srv = await counting((_req, body, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
-    if (body === 'slow') res.write('{"partial":'); // the rest never comes
+    if (body === 'slow')
+      res.write('{"partial":'); // the rest never comes
     else res.end('x'.repeat(100));
   });
   try {
@@ -298,7 +328,10 @@ test('the answers nobody needs (a refused GET stream, the DELETE) are still read
       await answered(id);
     }
     await ch.close();
-    assert.equal(await (await upstreamFetch(srv.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":9,"method":"ping"}' })).text(), '{"jsonrpc":"2.0","id":9,"result":{"protocolVersion":"2025-06-18"}}');
+    assert.equal(
+      await (await upstreamFetch(srv.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":9,"method":"ping"}' })).text(),
+      '{"jsonrpc":"2.0","id":9,"result":{"protocolVersion":"2025-06-18"}}',
+    );
     assert.equal(srv.connections, 1, 'every request of the session, the GET probe and the DELETE on one connection');
   } finally {
     closeIdleConnections();
@@ -329,7 +362,8 @@ test('a body read whole from the buffer still ends the response: the connection 
 test('SSE bodies are read chunk by chunk: a finished stream leaves its connection in the pool, one still open is cut, an abort rejects', async () => {
   const srv = await counting((_req, body, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    if (body === 'done') res.end('data: one\n\ndata: two\n\n'); // the answer and the end in one write
+    if (body === 'done')
+      res.end('data: one\n\ndata: two\n\n'); // the answer and the end in one write
     else res.write('data: one\n\n'); // left open
   });
   const read = async (body: string, signal?: Aborter) => {
@@ -367,7 +401,14 @@ async function initializedUpstream(url: string): Promise<{ ch: HttpUpstreamChann
   const answered = async (id: number) => {
     while (!frames.some((f) => (f.value as { id?: unknown }).id === id)) await new Promise<void>((r) => (wake = r));
   };
-  ch.send(JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+  ch.send(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    }),
+  );
   await answered(0);
   ch.send('{"jsonrpc":"2.0","method":"notifications/initialized"}');
   return { ch, answered };

@@ -272,7 +272,14 @@ export function upstreamFetch(url: string | URL, init: UpstreamRequestInit, retr
     let answered = false;
     const onAbort = () => req.destroy(abortError(signal!));
     // Only what the request needs (the agent brings the protocol): node:http copies the options object per request, twice.
-    const options = { host: t.host, port: t.port, path: t.path, method: init.method, headers: headerList(init.headers, init.body, t), agent: t.https ? agents.https : agents.http };
+    const options = {
+      host: t.host,
+      port: t.port,
+      path: t.path,
+      method: init.method,
+      headers: headerList(init.headers, init.body, t),
+      agent: t.https ? agents.https : agents.http,
+    };
     const onResponse = (msg: IncomingMessage) => {
       answered = true;
       signal?.removeEventListener('abort', onAbort);

@@ -25,7 +25,15 @@ async function scripted(handler: (req: IncomingMessage, body: string, res: Serve
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-  return { url, seen, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 function collect(ch: HttpUpstreamChannel): { frames: Frame[]; next: (pred: (f: Frame) => boolean) => Promise<Frame> } {
@@ -44,8 +52,15 @@ function collect(ch: HttpUpstreamChannel): { frames: Frame[]; next: (pred: (f: F
   };
 }
 
-const init = (id: number | string = 1) => JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
-const initResult = (id: unknown) => JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
+const init = (id: number | string = 1) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+  });
+const initResult = (id: unknown) =>
+  JSON.stringify({ jsonrpc: '2.0', id, result: { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 's', version: '1' } } });
 const parsed = (body: string): { id?: unknown; method?: string } => (body ? (JSON.parse(body) as { id?: unknown; method?: string }) : {});
 const idOf = (body: string) => parsed(body).id;
 const methodOf = (body: string) => parsed(body).method;
@@ -108,7 +123,9 @@ test('a forgotten session (404) is re-initialised under a gateway id and the req
       return void res.end(initResult(idOf(body)));
     }
     if (forget && req.headers['mcp-session-id'] === 's1') {
-      return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}');
     }
     if (methodOf(body) === 'notifications/initialized') return void res.writeHead(202).end();
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -351,7 +351,11 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (this.closed || controller.signal.aborted) return;
       current = undefined;
       try {
-        const r = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, { 'last-event-id': parser.lastEventId }), signal: controller.signal });
+        const r = await upstreamFetch(this.url, {
+          method: 'GET',
+          headers: this.headers(false, { 'last-event-id': parser.lastEventId }),
+          signal: controller.signal,
+        });
         if (r.ok && readable(r)) current = r;
         else {
           await r.text().catch(() => '');
@@ -454,7 +458,11 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (!answer || !isPlainObject(answer.result)) throw new Error(`initialize failed: ${JSON.stringify(answer?.error ?? 'no answer')}`);
       if (typeof answer.result.protocolVersion === 'string') this.protocolVersion = answer.result.protocolVersion;
       if (this.initialized) {
-        const note = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true), body: this.initializedText ?? '{"jsonrpc":"2.0","method":"notifications/initialized"}' });
+        const note = await upstreamFetch(this.url, {
+          method: 'POST',
+          headers: this.headers(true),
+          body: this.initializedText ?? '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+        });
         await note.text().catch(() => '');
         await this.openGetStream(undefined);
       }
@@ -529,8 +537,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     for (const r of requests) {
       this.pending.delete(idKey(r.id));
       if (typeof r.id === 'string' && r.id.startsWith(GATEWAY_ID_PREFIX)) continue;
-      const message =
-        `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'}`;
+      const message = `Unsupported protocol version: the client offered ${requested}; the upstream MCP server supports only ${supported.join(', ') || '(it named none)'}`;
       const res = errorResponse(r.id, ErrorCode.InvalidParams, message, { supported, requested, upstreamError: c.msg.error });
       this.onframe?.({ text: JSON.stringify(res), value: res, related: r.id, own: true });
     }

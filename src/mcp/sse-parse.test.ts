@@ -16,12 +16,25 @@ test('multi-line data joins with newlines, one space after the colon is dropped'
 
 test('CRLF, CR and LF line endings, split across chunks (including a CR|LF split)', () => {
   const { events } = parseAll(['event: a\r', '\ndata: 1\r\r', 'data: 2\n', '\n', 'data: 3\r\n\r\n']);
-  assert.deepEqual(events.map((e) => [e.event, e.data]), [['a', '1'], ['message', '2'], ['message', '3']]);
+  assert.deepEqual(
+    events.map((e) => [e.event, e.data]),
+    [
+      ['a', '1'],
+      ['message', '2'],
+      ['message', '3'],
+    ],
+  );
 });
 
 test('ids persist, ids with NUL are ignored, retry takes digits only, comments and unknown fields are skipped', () => {
   const { events, parser } = parseAll([': comment\nid: 7\nretry: 1500\nfoo: bar\ndata: x\n\nid: bad\u0000\nretry: 12a\ndata: y\n\n']);
-  assert.deepEqual(events.map((e) => [e.id, e.data]), [['7', 'x'], ['7', 'y']]);
+  assert.deepEqual(
+    events.map((e) => [e.id, e.data]),
+    [
+      ['7', 'x'],
+      ['7', 'y'],
+    ],
+  );
   assert.equal(parser.retry, 1500);
   assert.equal(parser.lastEventId, '7');
 });
@@ -37,7 +50,10 @@ test('a BOM at the start is dropped; UTF-8 split inside a character is decoded w
   const bytes = Buffer.from('\ufeffdata: héllo\n\n', 'utf8');
   const cut = bytes.indexOf(0xc3) + 1; // inside "é"
   const { events } = parseAll([bytes.subarray(0, cut), bytes.subarray(cut)]);
-  assert.deepEqual(events.map((e) => e.data), ['héllo']);
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['héllo'],
+  );
 });
 
 test('an incomplete event at the end of the stream is discarded', () => {
@@ -45,7 +61,10 @@ test('an incomplete event at the end of the stream is discarded', () => {
   const p = new SseParser((e) => events.push(e));
   p.push('data: complete\n\ndata: cut off');
   p.end();
-  assert.deepEqual(events.map((e) => e.data), ['complete']);
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['complete'],
+  );
 });
 
 test('formatSseEvent round-trips through the parser', () => {

@@ -41,7 +41,10 @@ export class SseUpstreamChannel implements MessageChannel {
 
   send(text: string, _opts?: SendOptions): void {
     if (this.closed) {
-      this.failAll(requestsIn(text).map((r) => r.id), 'the upstream connection is closed');
+      this.failAll(
+        requestsIn(text).map((r) => r.id),
+        'the upstream connection is closed',
+      );
       return;
     }
     if (!this.started) this.start();
@@ -123,7 +126,11 @@ export class SseUpstreamChannel implements MessageChannel {
       }
     } catch (err) {
       if (this.closed) return;
-      this.failAll(requests.map((r) => r.id), `cannot reach the upstream MCP server: ${errText(err)}`, !neverConnected(err));
+      this.failAll(
+        requests.map((r) => r.id),
+        `cannot reach the upstream MCP server: ${errText(err)}`,
+        !neverConnected(err),
+      );
     }
   }
 
@@ -166,7 +173,11 @@ export class SseUpstreamChannel implements MessageChannel {
     if (this.closed) return;
     this.closed = true;
     this.controller.abort();
-    for (const text of this.held ?? []) this.failAll(requestsIn(text).map((r) => r.id), message);
+    for (const text of this.held ?? [])
+      this.failAll(
+        requestsIn(text).map((r) => r.id),
+        message,
+      );
     this.held = undefined;
     // Posted and accepted: the answer was to come on the stream that ended.
     this.failAll([...this.pending.values()], message, true);
@@ -177,7 +188,10 @@ export class SseUpstreamChannel implements MessageChannel {
   private failAll(ids: JsonRpcId[], message: string, sent = false): void {
     for (const id of ids) {
       this.pending.delete(idKey(id));
-      const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, { transport: 'sse', ...(sent ? { [MAY_HAVE_RUN]: true } : {}) });
+      const res = errorResponse(id, ErrorCode.UpstreamUnavailable, `Upstream MCP server error: ${message}`, {
+        transport: 'sse',
+        ...(sent ? { [MAY_HAVE_RUN]: true } : {}),
+      });
       this.onframe?.({ text: JSON.stringify(res), value: res, related: id, own: true });
     }
   }

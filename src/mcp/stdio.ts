@@ -92,6 +92,7 @@ export class StdioChannel implements MessageChannel {
  */
 export function clientStdioChannel(input: Readable, output: Writable, limits: Readonly<WireLimits>): StdioChannel {
   const channel = new StdioChannel(input, output, (text) => admitFrame(text, limits), limits.maxMessageBytes);
-  channel.onoverflow = () => channel.send(JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: the message is larger than ${limits.maxMessageBytes} bytes`)));
+  channel.onoverflow = () =>
+    channel.send(JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, `Invalid Request: the message is larger than ${limits.maxMessageBytes} bytes`)));
   return channel;
 }

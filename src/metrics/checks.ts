@@ -13,6 +13,8 @@ export function checkMetricsKey(key: string): void {
 /** Refuse to expose metrics beyond this machine without a key. */
 export function checkMetricsBind(bind: string, key: string | undefined): void {
   if (!isLoopback(bind) && key === undefined) {
-    throw new Error(`refusing to serve /metrics on ${bind} (not a loopback address) without a key: give --metrics-key (or --metrics-key-file, $TOOLGATE_METRICS_KEY)`);
+    throw new Error(
+      `refusing to serve /metrics on ${bind} (not a loopback address) without a key: give --metrics-key (or --metrics-key-file, $TOOLGATE_METRICS_KEY)`,
+    );
   }
 }

@@ -39,8 +39,14 @@ test('a metrics key alone serves /metrics on the HTTP listener, and is refused i
 
 test('OTLP endpoint: flag, then the per-signal variable (as is), then the base variable (+ /v1/traces)', () => {
   assert.deepEqual(telemetryConfig({ otlpEndpoint: 'http://127.0.0.1:4318' }, {}).otlp, { url: 'http://127.0.0.1:4318/v1/traces', from: '--otlp-endpoint' });
-  assert.deepEqual(telemetryConfig({}, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }).otlp, { url: 'http://c:4318/custom', from: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' });
-  assert.deepEqual(telemetryConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4318/otel/' }).otlp, { url: 'https://c:4318/otel/v1/traces', from: 'OTEL_EXPORTER_OTLP_ENDPOINT' });
+  assert.deepEqual(telemetryConfig({}, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom' }).otlp, {
+    url: 'http://c:4318/custom',
+    from: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  });
+  assert.deepEqual(telemetryConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://c:4318/otel/' }).otlp, {
+    url: 'https://c:4318/otel/v1/traces',
+    from: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  });
   assert.equal(telemetryConfig({ otlpEndpoint: 'http://x:1/v1/traces' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://y:2' }).otlp?.url, 'http://x:1/v1/traces');
   assert.throws(() => telemetryConfig({ otlpEndpoint: 'grpc://x:4317' }, {}), /--otlp-endpoint must be an http\(s\) URL/);
   assert.equal(telemetryConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: '' }).otlp, undefined);

@@ -68,7 +68,8 @@ export function telemetryConfig(flags: TelemetryFlags, env: NodeJS.ProcessEnv = 
   let port: number | undefined;
   if (flags.metricsPort !== undefined) {
     port = Number(flags.metricsPort);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-port must be a port number (0 picks a free one), got ${JSON.stringify(flags.metricsPort)}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--metrics-port must be a port number (0 picks a free one), got ${JSON.stringify(flags.metricsPort)}`);
   }
   const bind = flags.metricsBind ?? '127.0.0.1';
   if (flags.metricsBind !== undefined && port === undefined) throw new Error('--metrics-bind needs --metrics-port');
@@ -77,7 +78,8 @@ export function telemetryConfig(flags: TelemetryFlags, env: NodeJS.ProcessEnv = 
     throw new Error('--metrics-key serves /metrics on the HTTP listener (--transport http|sse) or on --metrics-port; give one of them');
   }
   if (port !== undefined) checkMetricsBind(bind, key);
-  if (port !== undefined || (key !== undefined && onListener)) config.metrics = { bind, ...(port !== undefined ? { port } : {}), ...(key !== undefined ? { key } : {}) };
+  if (port !== undefined || (key !== undefined && onListener))
+    config.metrics = { bind, ...(port !== undefined ? { port } : {}), ...(key !== undefined ? { key } : {}) };
 
   const disabled = env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'none';
   const flag = nonEmpty(flags.otlpEndpoint);
@@ -85,7 +87,8 @@ export function telemetryConfig(flags: TelemetryFlags, env: NodeJS.ProcessEnv = 
   const baseEnv = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   if (flag !== undefined) config.otlp = { url: tracesUrl(flag, '--otlp-endpoint'), from: '--otlp-endpoint' };
   else if (disabled) return config;
-  else if (tracesEnv !== undefined) config.otlp = { url: httpUrl(tracesEnv, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').href, from: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' };
+  else if (tracesEnv !== undefined)
+    config.otlp = { url: httpUrl(tracesEnv, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT').href, from: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' };
   else if (baseEnv !== undefined) config.otlp = { url: tracesUrl(baseEnv, 'OTEL_EXPORTER_OTLP_ENDPOINT'), from: 'OTEL_EXPORTER_OTLP_ENDPOINT' };
   return config;
 }

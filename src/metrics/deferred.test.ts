@@ -23,7 +23,11 @@ test('events that arrive while the sink loads are replayed with their arrival ti
   let now = 100;
   let done!: (s: TimedSink) => void;
   const rec = new Recorder();
-  const sink = new DeferredSink(new Promise<TimedSink>((r) => (done = r)), () => assert.fail('no warning expected'), () => now);
+  const sink = new DeferredSink(
+    new Promise<TimedSink>((r) => (done = r)),
+    () => assert.fail('no warning expected'),
+    () => now,
+  );
   sink.emit(ev('a'));
   now = 200;
   sink.emit(ev('b'));

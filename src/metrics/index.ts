@@ -50,7 +50,8 @@ export async function openTelemetry(config: TelemetryConfig, o: OpenTelemetryOpt
         telemetry.metricsUrl = server.url;
       }
       const key = m.key;
-      if (key !== undefined) telemetry.listenerHandler = (bind, allowedHosts) => createMetricsHandler({ source: sink, bind, key, ...(allowedHosts ? { allowedHosts } : {}) });
+      if (key !== undefined)
+        telemetry.listenerHandler = (bind, allowedHosts) => createMetricsHandler({ source: sink, bind, key, ...(allowedHosts ? { allowedHosts } : {}) });
     }
     if (config.otlp) {
       // Loaded in the background: start-up does not wait for the SDK (events meanwhile are queued).

@@ -94,22 +94,91 @@ export class MetricsSink implements EventSink {
     const registers = [registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
-    const info = new Gauge({ name: 'toolgate_info', help: 'This gateway process: version and instance id (always 1).', labelNames: ['version', 'instance'], registers });
+    const info = new Gauge({
+      name: 'toolgate_info',
+      help: 'This gateway process: version and instance id (always 1).',
+      labelNames: ['version', 'instance'],
+      registers,
+    });
     info.set({ version: opts.version ?? 'unknown', instance: opts.instance ?? 'unknown' }, 1);
 
-    this.calls = new Counter({ name: 'toolgate_tool_calls_total', help: 'tools/call requests by tool and decision (allowed, denied, would_deny in monitor mode, error), counted when the call ends.', labelNames: perCall('tool', 'decision'), registers });
-    this.denials = new Counter({ name: 'toolgate_tool_call_denials_total', help: 'Denied tools/call requests by reason (rule, default_deny, hidden, rate_limit, invalid_call, approval_denied, ...).', labelNames: perCall('reason'), registers });
-    this.rateLimited = new Counter({ name: 'toolgate_rate_limit_rejections_total', help: 'tools/call requests refused because a counter limit was reached, by tool and rule.', labelNames: perCall('tool', 'rule'), registers });
-    this.upstreamErrors = new Counter({ name: 'toolgate_upstream_errors_total', help: 'Forwarded calls that did not succeed, by tool and outcome (tool_error, rpc_error, transport_error).', labelNames: perCall('tool', 'outcome'), registers });
-    this.stateUnavailable = new Counter({ name: 'toolgate_state_unavailable_decisions_total', help: 'Calls decided while the counter store was unreachable (see --state-fail-mode), by decision.', labelNames: perCall('decision'), registers });
-    this.decisionSeconds = new Histogram({ name: 'toolgate_decision_duration_seconds', help: 'Time from receiving a tools/call to its decision (denied) or to forwarding it (allowed); calls held for approval are not included.', labelNames: perCall('decision'), buckets: DECISION_BUCKETS, registers });
-    this.upstreamSeconds = new Histogram({ name: 'toolgate_upstream_duration_seconds', help: 'Upstream round trip of forwarded calls: from forwarding to the answer, by outcome.', labelNames: perCall('outcome'), buckets: CALL_BUCKETS, registers });
-    this.callSeconds = new Histogram({ name: 'toolgate_tool_call_duration_seconds', help: 'Whole tools/call latency seen by the client, from receipt to answer (approval waits included), by decision.', labelNames: perCall('decision'), buckets: CALL_BUCKETS, registers });
-    this.approvals = new Counter({ name: 'toolgate_approvals_total', help: 'Approval steps: requested, approved, denied, expired, abandoned.', labelNames: ['status'], registers });
+    this.calls = new Counter({
+      name: 'toolgate_tool_calls_total',
+      help: 'tools/call requests by tool and decision (allowed, denied, would_deny in monitor mode, error), counted when the call ends.',
+      labelNames: perCall('tool', 'decision'),
+      registers,
+    });
+    this.denials = new Counter({
+      name: 'toolgate_tool_call_denials_total',
+      help: 'Denied tools/call requests by reason (rule, default_deny, hidden, rate_limit, invalid_call, approval_denied, ...).',
+      labelNames: perCall('reason'),
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'toolgate_rate_limit_rejections_total',
+      help: 'tools/call requests refused because a counter limit was reached, by tool and rule.',
+      labelNames: perCall('tool', 'rule'),
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'toolgate_upstream_errors_total',
+      help: 'Forwarded calls that did not succeed, by tool and outcome (tool_error, rpc_error, transport_error).',
+      labelNames: perCall('tool', 'outcome'),
+      registers,
+    });
+    this.stateUnavailable = new Counter({
+      name: 'toolgate_state_unavailable_decisions_total',
+      help: 'Calls decided while the counter store was unreachable (see --state-fail-mode), by decision.',
+      labelNames: perCall('decision'),
+      registers,
+    });
+    this.decisionSeconds = new Histogram({
+      name: 'toolgate_decision_duration_seconds',
+      help: 'Time from receiving a tools/call to its decision (denied) or to forwarding it (allowed); calls held for approval are not included.',
+      labelNames: perCall('decision'),
+      buckets: DECISION_BUCKETS,
+      registers,
+    });
+    this.upstreamSeconds = new Histogram({
+      name: 'toolgate_upstream_duration_seconds',
+      help: 'Upstream round trip of forwarded calls: from forwarding to the answer, by outcome.',
+      labelNames: perCall('outcome'),
+      buckets: CALL_BUCKETS,
+      registers,
+    });
+    this.callSeconds = new Histogram({
+      name: 'toolgate_tool_call_duration_seconds',
+      help: 'Whole tools/call latency seen by the client, from receipt to answer (approval waits included), by decision.',
+      labelNames: perCall('decision'),
+      buckets: CALL_BUCKETS,
+      registers,
+    });
+    this.approvals = new Counter({
+      name: 'toolgate_approvals_total',
+      help: 'Approval steps: requested, approved, denied, expired, abandoned.',
+      labelNames: ['status'],
+      registers,
+    });
     this.pending = new Gauge({ name: 'toolgate_pending_approvals', help: 'Calls held by this process, waiting for an approval decision.', registers });
-    this.approvalWait = new Histogram({ name: 'toolgate_approval_wait_seconds', help: 'How long held calls waited for their approval decision, by how it ended.', labelNames: ['status'], buckets: APPROVAL_BUCKETS, registers });
-    this.reloads = new Counter({ name: 'toolgate_policy_reloads_total', help: 'Policy hot reloads by status (success, failure: the previous policy was kept).', labelNames: ['status'], registers });
-    this.pinChanges = new Counter({ name: 'toolgate_tool_definition_changes_total', help: 'Tool definitions seen changed since they were pinned, by tool.', labelNames: perCall('tool'), registers });
+    this.approvalWait = new Histogram({
+      name: 'toolgate_approval_wait_seconds',
+      help: 'How long held calls waited for their approval decision, by how it ended.',
+      labelNames: ['status'],
+      buckets: APPROVAL_BUCKETS,
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'toolgate_policy_reloads_total',
+      help: 'Policy hot reloads by status (success, failure: the previous policy was kept).',
+      labelNames: ['status'],
+      registers,
+    });
+    this.pinChanges = new Counter({
+      name: 'toolgate_tool_definition_changes_total',
+      help: 'Tool definitions seen changed since they were pinned, by tool.',
+      labelNames: perCall('tool'),
+      registers,
+    });
     // Known label values at zero, so rate() works from the first scrape.
     for (const status of ['success', 'failure']) this.reloads.inc({ status }, 0);
     for (const status of ['requested', 'approved', 'denied', 'expired', 'abandoned']) this.approvals.inc({ status }, 0);
@@ -182,7 +251,8 @@ export class MetricsSink implements EventSink {
     const forwarded = typeof e.decision_ms === 'number' && Number.isFinite(e.decision_ms);
     const decisionMs = forwarded ? (e.decision_ms as number) : decision === 'allowed' ? undefined : latency;
     if (!waited && decisionMs !== undefined) this.decisionSeconds.observe({ decision, ...server }, decisionMs / 1000);
-    if (forwarded && e.outcome !== undefined) this.upstreamSeconds.observe({ outcome: e.outcome, ...server }, Math.max(0, latency - (e.decision_ms as number)) / 1000);
+    if (forwarded && e.outcome !== undefined)
+      this.upstreamSeconds.observe({ outcome: e.outcome, ...server }, Math.max(0, latency - (e.decision_ms as number)) / 1000);
   }
 
   /** The server label of an event, when the sink has one. */

@@ -57,7 +57,17 @@ test('an allowed call: gateway span with the decision, child span for the upstre
 
 test('a denied call: one span, decision and rule pointer as attributes, not an error', () => {
   const { exporter, sink } = setup(() => 5_000);
-  sink.emit({ ...base, type: 'tool_call', tool: 'delete_customer', decision: 'denied', reason: 'rule', rule: 'block', rule_pointer: 'tools/delete_customer/rules/0', message: 'no', latency_ms: 0.5 });
+  sink.emit({
+    ...base,
+    type: 'tool_call',
+    tool: 'delete_customer',
+    decision: 'denied',
+    reason: 'rule',
+    rule: 'block',
+    rule_pointer: 'tools/delete_customer/rules/0',
+    message: 'no',
+    latency_ms: 0.5,
+  });
   const spans = exporter.getFinishedSpans();
   assert.equal(spans.length, 1);
   const [span] = spans;
@@ -98,10 +108,13 @@ test('approval steps become events of the call span; non-final and other events 
   sink.emit({ ...base, type: 'tool_call', tool: 'pay', decision: 'allowed', outcome: 'ok', approval_id: 'a1', latency_ms: 5030, decision_ms: 5010 });
   const [call] = byName(exporter.getFinishedSpans(), CALL_SPAN);
   assert.ok(call);
-  assert.deepEqual(call.events.map((e) => [e.name, ms(e.time)]), [
-    ['approval_requested', 10_000],
-    ['approval_approved', 15_000],
-  ]);
+  assert.deepEqual(
+    call.events.map((e) => [e.name, ms(e.time)]),
+    [
+      ['approval_requested', 10_000],
+      ['approval_approved', 15_000],
+    ],
+  );
   assert.equal(call.events[1]!.attributes?.['toolgate.decided_by'], 'bob');
   assert.equal(call.attributes[ATTR.approvalId], 'a1');
   const [up] = byName(exporter.getFinishedSpans(), UPSTREAM_SPAN);
@@ -110,7 +123,17 @@ test('approval steps become events of the call span; non-final and other events 
 
 test('monitor mode: a would_deny call has its upstream child span and the rule that would have denied it', () => {
   const { exporter, sink } = setup(() => 9_000);
-  sink.emit({ ...base, type: 'tool_call', tool: 'w', decision: 'would_deny', reason: 'rule', rule_pointer: 'tools/w/rules/0', outcome: 'ok', latency_ms: 10, decision_ms: 2 });
+  sink.emit({
+    ...base,
+    type: 'tool_call',
+    tool: 'w',
+    decision: 'would_deny',
+    reason: 'rule',
+    rule_pointer: 'tools/w/rules/0',
+    outcome: 'ok',
+    latency_ms: 10,
+    decision_ms: 2,
+  });
   const spans = exporter.getFinishedSpans();
   const [call] = byName(spans, CALL_SPAN);
   assert.equal(call!.attributes[ATTR.decision], 'would_deny');

@@ -129,7 +129,11 @@ export class TracingSink implements TimedSink {
       put(child, ATTR.genAiTool, e.tool);
       put(child, ATTR.server, e.server);
       put(child, ATTR.outcome, e.outcome ?? (e.cancelled === true ? 'cancelled' : undefined));
-      const up = this.tracer.startSpan(UPSTREAM_SPAN, { kind: SpanKind.CLIENT, startTime: upstreamStart, attributes: child }, trace.setSpan(ROOT_CONTEXT, span));
+      const up = this.tracer.startSpan(
+        UPSTREAM_SPAN,
+        { kind: SpanKind.CLIENT, startTime: upstreamStart, attributes: child },
+        trace.setSpan(ROOT_CONTEXT, span),
+      );
       if (e.outcome === 'rpc_error' || e.outcome === 'transport_error') up.setStatus({ code: SpanStatusCode.ERROR, message: e.outcome });
       up.end(end);
     }
@@ -179,14 +183,19 @@ export interface OpenTracingOptions {
  * exporter variables are read by the exporter itself.
  */
 export async function openTracing(o: OpenTracingOptions): Promise<TracingSink> {
-  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes, detectResources, envDetector }, { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION }, { diag, DiagLogLevel }] =
-    await Promise.all([
-      import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/semantic-conventions'),
-      import('@opentelemetry/api'),
-    ]);
+  const [
+    { BasicTracerProvider, BatchSpanProcessor },
+    { OTLPTraceExporter },
+    { resourceFromAttributes, detectResources, envDetector },
+    { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION },
+    { diag, DiagLogLevel },
+  ] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/semantic-conventions'),
+    import('@opentelemetry/api'),
+  ]);
   // The SDK reports failed exports through its diagnostic logger: pass them on, at most one a minute.
   if (o.warn) {
     const warn = o.warn;
@@ -195,7 +204,10 @@ export async function openTracing(o: OpenTracingOptions): Promise<TracingSink> {
       const now = Date.now();
       if (now - last < 60_000) return;
       last = now;
-      const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : '')).filter(Boolean).join(' ');
+      const detail = args
+        .map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : ''))
+        .filter(Boolean)
+        .join(' ');
       warn(`tracing: ${message}${detail ? ` ${detail}` : ''} (export to ${o.url}; further tracing errors this minute are not reported)`);
     };
     const quiet = () => {};
@@ -209,7 +221,10 @@ export async function openTracing(o: OpenTracingOptions): Promise<TracingSink> {
   const exporter = new OTLPTraceExporter({ url: o.url, timeoutMillis: 5_000 });
   const envDelay = Number(process.env.OTEL_BSP_SCHEDULE_DELAY);
   const scheduledDelayMillis = o.scheduleDelayMs ?? (Number.isFinite(envDelay) && envDelay > 0 ? envDelay : 2_000);
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis, exportTimeoutMillis: 5_000 })] });
+  const provider = new BasicTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis, exportTimeoutMillis: 5_000 })],
+  });
   const tracer = provider.getTracer('toolgate', o.version);
   return new TracingSink({
     tracer,

@@ -63,7 +63,9 @@ const schema = z
         client_secret_file: z.string().min(1).optional(),
       })
       .strict()
-      .refine((i) => (i.client_secret_env === undefined) !== (i.client_secret_file === undefined), { message: 'give exactly one of client_secret_env or client_secret_file' })
+      .refine((i) => (i.client_secret_env === undefined) !== (i.client_secret_file === undefined), {
+        message: 'give exactly one of client_secret_env or client_secret_file',
+      })
       .optional(),
     identity_claim: z.string().min(1).optional(),
     scopes_claim: z.string().min(1).optional(),
@@ -74,7 +76,10 @@ const schema = z
     scopes_supported: z.array(z.string().min(1)).optional(),
     clock_skew: z.union([z.string(), z.number().int().nonnegative()]).optional(),
     jwks_cooldown: z.union([z.string(), z.number().int().nonnegative()]).optional(),
-    algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).optional(),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .min(1)
+      .optional(),
   })
   .strict();
 
@@ -89,12 +94,21 @@ function loopbackOrHttps(u: string): boolean {
  * The checked config, or the problems (each `where.key: what is wrong`).
  * `baseDir` resolves relative policy and secret files; `env` the secret's variable.
  */
-export function parseOAuthConfig(raw: unknown, where: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): { ok: true; config: OAuthConfig } | { ok: false; errors: string[] } {
+export function parseOAuthConfig(
+  raw: unknown,
+  where: string,
+  baseDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; config: OAuthConfig } | { ok: false; errors: string[] } {
   const r = schema.safeParse(raw);
   if (!r.success) return { ok: false, errors: r.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`) };
   const c = r.data;
   const errors: string[] = [];
-  for (const [key, value] of [['issuer', c.issuer], ['jwks_uri', c.jwks_uri], ['introspection.endpoint', c.introspection?.endpoint]] as const) {
+  for (const [key, value] of [
+    ['issuer', c.issuer],
+    ['jwks_uri', c.jwks_uri],
+    ['introspection.endpoint', c.introspection?.endpoint],
+  ] as const) {
     if (value !== undefined && !loopbackOrHttps(value)) errors.push(`${where}.${key}: must use https (plain http only on loopback): ${value}`);
   }
   const seconds = (key: 'clock_skew' | 'jwks_cooldown', fallback: number): number => {
@@ -162,7 +176,8 @@ export function loadOAuthConfigFile(file: string, env: NodeJS.ProcessEnv = proce
  * or `--oauth-issuer URL` for the defaults. Empty when neither is given.
  */
 export function oauthConfigFromFlags(opts: { oauth?: string; oauthIssuer?: string }, env: NodeJS.ProcessEnv = process.env): OAuthConfig | undefined {
-  if (opts.oauth !== undefined && opts.oauthIssuer !== undefined) throw new Error('give --oauth FILE or --oauth-issuer URL, not both (put the issuer in the file)');
+  if (opts.oauth !== undefined && opts.oauthIssuer !== undefined)
+    throw new Error('give --oauth FILE or --oauth-issuer URL, not both (put the issuer in the file)');
   if (opts.oauth !== undefined) return loadOAuthConfigFile(opts.oauth, env);
   if (opts.oauthIssuer === undefined) return undefined;
   const r = parseOAuthConfig({ issuer: opts.oauthIssuer }, '--oauth-issuer', process.cwd(), env);

@@ -7,7 +7,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { auth, extractWWWAuthenticateParams, refreshAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  auth,
+  extractWWWAuthenticateParams,
+  refreshAuthorization,
+  type OAuthClientProvider,
+  type OAuthDiscoveryState,
+} from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { TokenVault, UpstreamLogin } from './vault.js';
 
@@ -38,7 +44,13 @@ class LoginClient implements OAuthClientProvider {
     readonly clientMetadataUrl?: string,
   ) {}
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: 'toolgate', redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'toolgate',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
   state() {
     return this.expectedState;
@@ -78,7 +90,12 @@ async function challengeOf(url: string): Promise<URL | undefined> {
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'toolgate', version: '0' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'toolgate', version: '0' } },
+      }),
       signal: AbortSignal.timeout(10_000),
     });
     await res.body?.cancel();
@@ -114,9 +131,12 @@ export async function login(o: LoginOptions): Promise<UpstreamLogin> {
     const resourceMetadataUrl = await challengeOf(o.url);
     const first = await auth(client, { serverUrl: o.url, ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(o.scope ? { scope: o.scope } : {}) });
     if (first !== 'REDIRECT') throw new Error('the server gave tokens without an authorization step');
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer from the browser in time; run toolgate auth login again')), o.timeoutMs ?? 300_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no answer from the browser in time; run toolgate auth login again')), o.timeoutMs ?? 300_000).unref(),
+    );
     const q = await Promise.race([callback, timeout]);
-    if (q.get('error')) throw new Error(`the authorization server refused: ${q.get('error')}${q.get('error_description') ? ` (${q.get('error_description')})` : ''}`);
+    if (q.get('error'))
+      throw new Error(`the authorization server refused: ${q.get('error')}${q.get('error_description') ? ` (${q.get('error_description')})` : ''}`);
     const state = q.get('state') ?? '';
     if (!sameText(state, client.expectedState)) throw new Error('the answer to the login carries another state: not the login toolgate started (refused)');
     const meta = client.discovery?.authorizationServerMetadata as Record<string, unknown> | undefined;

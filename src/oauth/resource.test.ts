@@ -28,7 +28,9 @@ describe('ProtectedResource', () => {
     publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
     server = createServer((req, res) => {
       if (req.url === '/.well-known/oauth-authorization-server') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: metadataIssuer ?? issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect` }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ issuer: metadataIssuer ?? issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/introspect` }));
       } else if (req.url === '/jwks') {
         res.writeHead(jwksStatus, { 'content-type': 'application/json' }).end(jwksStatus === 200 ? JSON.stringify({ keys: [publicJwk] }) : 'down');
       } else if (req.url === '/introspect') {
@@ -68,7 +70,16 @@ describe('ProtectedResource', () => {
     assert.equal(!early.ok && early.reason, 'not_yet_valid');
     const other = await resource().verify(t, 'http://gw.test/mcp/other');
     assert.equal(!other.ok && other.reason, 'wrong_audience');
-    const prefix = await resource().verify(await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setIssuer(issuer).setSubject('a').setAudience('http://gw.test').setExpirationTime(NOW / 1000 + 60).sign(key), RESOURCE);
+    const prefix = await resource().verify(
+      await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setSubject('a')
+        .setAudience('http://gw.test')
+        .setExpirationTime(NOW / 1000 + 60)
+        .sign(key),
+      RESOURCE,
+    );
     assert.equal(!prefix.ok && prefix.reason, 'wrong_audience', 'a token for the gateway root is not one for /mcp');
     const iss = await resource().verify(await token({ iss: `${issuer}/evil` }), RESOURCE);
     assert.equal(!iss.ok && iss.reason, 'wrong_issuer');
@@ -81,7 +92,13 @@ describe('ProtectedResource', () => {
     const [h, p, s] = good.split('.') as [string, string, string];
     const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${p}.`;
     assert.equal((await resource().verify(none, RESOURCE)).ok, false);
-    const hs = await new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setIssuer(issuer).setSubject('mallory').setAudience(RESOURCE).setExpirationTime(NOW / 1000 + 60).sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+    const hs = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+      .setIssuer(issuer)
+      .setSubject('mallory')
+      .setAudience(RESOURCE)
+      .setExpirationTime(NOW / 1000 + 60)
+      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
     const hsr = await resource().verify(hs, RESOURCE);
     assert.equal(hsr.ok, false);
     const kid = await resource().verify(await token({}, { kid: 'k-unknown' }), RESOURCE);
@@ -101,7 +118,10 @@ describe('ProtectedResource', () => {
     assert.ok(!r.ok);
     assert.equal(r.status, 403);
     assert.equal(r.reason, 'insufficient_scope');
-    assert.equal(rs.challenge(RESOURCE, r), `Bearer resource_metadata="http://gw.test/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="the token lacks the scope(s) tools:write", scope="tools:write"`);
+    assert.equal(
+      rs.challenge(RESOURCE, r),
+      `Bearer resource_metadata="http://gw.test/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="the token lacks the scope(s) tools:write", scope="tools:write"`,
+    );
   });
 
   test('a misconfigured issuer (its metadata names another) and unreachable keys are told apart', async () => {
@@ -147,15 +167,25 @@ describe('ProtectedResource', () => {
     assert.equal(who.policyFile, '/dev.yaml');
     assert.equal(who.tools!('read_notes'), true);
     assert.equal(who.tools!('delete_notes'), false);
-    assert.equal(callerOf({ name: 'a', scopes: ['constructor', '__proto__'], groups: ['__proto__'] }, c).tools!('read_x'), false, 'prototype names are no scopes or groups');
+    assert.equal(
+      callerOf({ name: 'a', scopes: ['constructor', '__proto__'], groups: ['__proto__'] }, c).tools!('read_x'),
+      false,
+      'prototype names are no scopes or groups',
+    );
     assert.equal(callerOf({ name: 'a', scopes: [], groups: ['toString'] }, c).policyFile, undefined);
   });
 
   test('config errors name the key', () => {
     const r = parseOAuthConfig({ issuer: 'http://auth.example.com', scope_tools: { a: 'read_*' }, clock_skew: 'soon', extra: 1 }, 'listen.oauth', '/');
     assert.ok(!r.ok);
-    assert.ok(r.errors.some((e) => e.startsWith('listen.oauth.scope_tools.a:')), r.errors.join('\n'));
-    assert.ok(r.errors.some((e) => e.includes('extra')), r.errors.join('\n'));
+    assert.ok(
+      r.errors.some((e) => e.startsWith('listen.oauth.scope_tools.a:')),
+      r.errors.join('\n'),
+    );
+    assert.ok(
+      r.errors.some((e) => e.includes('extra')),
+      r.errors.join('\n'),
+    );
     const http = parseOAuthConfig({ issuer: 'http://auth.example.com' }, 'listen.oauth', '/');
     assert.ok(!http.ok && http.errors[0]!.includes('must use https'));
   });

@@ -100,7 +100,9 @@ export class ProtectedResource {
     const parts = [`resource_metadata="${q(this.metadataUrl(resource))}"`];
     const scopes = this.config.requiredScopes;
     if (failure && failure.reason !== 'missing') {
-      parts.push(`error="${failure.reason === 'insufficient_scope' ? 'insufficient_scope' : failure.reason === 'malformed' ? 'invalid_request' : 'invalid_token'}"`);
+      parts.push(
+        `error="${failure.reason === 'insufficient_scope' ? 'insufficient_scope' : failure.reason === 'malformed' ? 'invalid_request' : 'invalid_token'}"`,
+      );
       parts.push(`error_description="${q(failure.message)}"`);
     }
     if (scopes.length > 0) parts.push(`scope="${q(scopes.join(' '))}"`);
@@ -160,7 +162,8 @@ export class ProtectedResource {
   private async verifyJwt(token: string, resource: string, meta: IssuerMetadata): Promise<{ ok: true; claims: JWTPayload } | (VerifyResult & { ok: false })> {
     const fail = (reason: OAuthFailure, message: string) => ({ ok: false as const, status: 401 as const, reason, message });
     const jwksUri = this.config.jwksUri ?? meta.jwks_uri;
-    if (jwksUri === undefined) return fail('issuer_misconfigured', `the issuer ${this.config.issuer} publishes no jwks_uri (set jwks_uri, or introspection for opaque tokens)`);
+    if (jwksUri === undefined)
+      return fail('issuer_misconfigured', `the issuer ${this.config.issuer} publishes no jwks_uri (set jwks_uri, or introspection for opaque tokens)`);
     // Cached and refetched by jose: a token with an unknown kid makes it fetch the set again (key rotation), at most once per jwks_cooldown.
     this.jwks ??= createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: this.config.jwksCooldownMs, cacheMaxAge: 600_000 });
     try {
@@ -183,18 +186,28 @@ export class ProtectedResource {
       }
       if (err instanceof joseErrors.JWKSNoMatchingKey) return fail('unknown_key', "the token is signed with a key the issuer's JWKS does not hold");
       if (err instanceof joseErrors.JWSSignatureVerificationFailed) return fail('bad_signature', 'the token signature does not verify');
-      if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || !(err instanceof joseErrors.JOSEError) || /JSON Web Key Set/.test((err as Error).message)) {
+      if (
+        err instanceof joseErrors.JWKSTimeout ||
+        err instanceof joseErrors.JWKSInvalid ||
+        !(err instanceof joseErrors.JOSEError) ||
+        /JSON Web Key Set/.test((err as Error).message)
+      ) {
         return fail('jwks_unreachable', `the issuer's keys (${jwksUri}) could not be fetched, so no token can be checked: ${(err as Error).message}`);
       }
       return fail('invalid', `invalid token: ${(err as Error).message}`);
     }
   }
 
-  private async introspect(token: string, resource: string, meta: IssuerMetadata): Promise<{ ok: true; claims: Record<string, unknown> } | (VerifyResult & { ok: false })> {
+  private async introspect(
+    token: string,
+    resource: string,
+    meta: IssuerMetadata,
+  ): Promise<{ ok: true; claims: Record<string, unknown> } | (VerifyResult & { ok: false })> {
     const i = this.config.introspection!;
     const fail = (reason: OAuthFailure, message: string) => ({ ok: false as const, status: 401 as const, reason, message });
     const endpoint = i.endpoint ?? meta.introspection_endpoint;
-    if (endpoint === undefined) return fail('issuer_misconfigured', `the issuer ${this.config.issuer} publishes no introspection_endpoint (set introspection.endpoint)`);
+    if (endpoint === undefined)
+      return fail('issuer_misconfigured', `the issuer ${this.config.issuer} publishes no introspection_endpoint (set introspection.endpoint)`);
     let body: Record<string, unknown>;
     try {
       const res = await this.fetch(endpoint, {
@@ -213,7 +226,8 @@ export class ProtectedResource {
     } catch (err) {
       return fail('issuer_unreachable', `the introspection endpoint could not be reached: ${(err as Error).message}`);
     }
-    if (body === null || typeof body !== 'object' || body.active !== true) return fail('inactive', 'the token is not active (revoked, expired or unknown to the issuer)');
+    if (body === null || typeof body !== 'object' || body.active !== true)
+      return fail('inactive', 'the token is not active (revoked, expired or unknown to the issuer)');
     if (body.iss !== undefined && body.iss !== this.config.issuer) return fail('wrong_issuer', `the token was not issued by ${this.config.issuer}`);
     const aud = typeof body.aud === 'string' ? [body.aud] : Array.isArray(body.aud) ? body.aud : [];
     const accepted = this.audiences(resource);
@@ -266,7 +280,9 @@ export class ProtectedResource {
       }
       // RFC 8414 §3.3: the metadata must name exactly the issuer it was fetched for.
       if (meta?.issuer !== issuer) {
-        throw Object.assign(new Error(`misconfigured issuer: the metadata at ${url} names issuer ${JSON.stringify(meta?.issuer)}, not ${issuer}`), { reason: 'issuer_misconfigured' as const });
+        throw Object.assign(new Error(`misconfigured issuer: the metadata at ${url} names issuer ${JSON.stringify(meta?.issuer)}, not ${issuer}`), {
+          reason: 'issuer_misconfigured' as const,
+        });
       }
       return meta;
     }

@@ -28,7 +28,10 @@ export class UpstreamTokens {
   /** Load the login (fails with the command to run when there is none). */
   async start(): Promise<void> {
     this.login = await this.o.vault.get(this.o.server);
-    if (!this.login) throw new Error(`server "${this.o.server}" needs an OAuth login: run toolgate auth login ${this.o.server} (with the same --state-dir / --state-dsn and TOOLGATE_TOKEN_KEY)`);
+    if (!this.login)
+      throw new Error(
+        `server "${this.o.server}" needs an OAuth login: run toolgate auth login ${this.o.server} (with the same --state-dir / --state-dsn and TOOLGATE_TOKEN_KEY)`,
+      );
     // A token that is expired (or about to be) is refreshed before the first request needs it.
     if (this.refreshDue() <= 0 && this.login.refreshToken) await this.refresh();
     else this.schedule();
@@ -71,7 +74,10 @@ export class UpstreamTokens {
         this.login = await refreshLogin(stored ?? this.login!, now);
         await this.o.vault.put(this.login);
       }
-      this.o.log.info({ server: this.o.server, expires_at: this.login.expiresAt ? new Date(this.login.expiresAt).toISOString() : undefined }, 'upstream OAuth token refreshed');
+      this.o.log.info(
+        { server: this.o.server, expires_at: this.login.expiresAt ? new Date(this.login.expiresAt).toISOString() : undefined },
+        'upstream OAuth token refreshed',
+      );
       this.schedule();
     } catch (err) {
       // The message of a failed refresh names the server's error, never a token.

@@ -10,9 +10,19 @@ interface UrlSpec {
 }
 
 /** Load the login of `spec.url` and set `spec.bearer`; resolves with what to close at shutdown. */
-export async function upstreamTokensFor(spec: UrlSpec, opts: { stateDsn?: string; statePrefix?: string; tokenKeyFile?: string }, stateDir: string, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function upstreamTokensFor(
+  spec: UrlSpec,
+  opts: { stateDsn?: string; statePrefix?: string; tokenKeyFile?: string },
+  stateDir: string,
+  log: Logger,
+): Promise<{ close(): Promise<void> }> {
   if (spec.kind !== 'url' || spec.url === undefined) throw new Error('--upstream-oauth needs --upstream URL');
-  const vault = openTokenVault({ stateDir, ...(opts.stateDsn ? { stateDsn: opts.stateDsn } : {}), ...(opts.statePrefix ? { statePrefix: opts.statePrefix } : {}), ...(opts.tokenKeyFile ? { keyFile: opts.tokenKeyFile } : {}) });
+  const vault = openTokenVault({
+    stateDir,
+    ...(opts.stateDsn ? { stateDsn: opts.stateDsn } : {}),
+    ...(opts.statePrefix ? { statePrefix: opts.statePrefix } : {}),
+    ...(opts.tokenKeyFile ? { keyFile: opts.tokenKeyFile } : {}),
+  });
   const tokens = new UpstreamTokens({ vault, server: spec.url, log });
   try {
     await tokens.start();
@@ -30,7 +40,11 @@ export async function upstreamTokensFor(spec: UrlSpec, opts: { stateDsn?: string
 }
 
 /** The logins of the serve config's `oauth: true` servers, loaded (and refreshed) before the gateway starts. */
-export async function openUpstreamLogins(names: string[], state: { stateDir: string; stateDsn?: string; statePrefix?: string }, log: Logger): Promise<{ bearer(name: string): () => string | undefined; close(): Promise<void> }> {
+export async function openUpstreamLogins(
+  names: string[],
+  state: { stateDir: string; stateDsn?: string; statePrefix?: string },
+  log: Logger,
+): Promise<{ bearer(name: string): () => string | undefined; close(): Promise<void> }> {
   if (names.length === 0) return { bearer: () => () => undefined, close: async () => undefined };
   const vault = openTokenVault(state);
   const byName = new Map<string, UpstreamTokens>();

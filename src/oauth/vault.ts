@@ -38,7 +38,8 @@ export function loadTokenKey(o: { keyFile?: string; env?: NodeJS.ProcessEnv }): 
   const env = o.env ?? process.env;
   const text = o.keyFile !== undefined ? readFileSync(o.keyFile, 'utf8').trim() : env[TOKEN_KEY_ENV]?.trim();
   const from = o.keyFile !== undefined ? `the key file ${o.keyFile}` : `$${TOKEN_KEY_ENV}`;
-  if (!text) throw new Error(`upstream OAuth tokens are kept encrypted: set ${TOKEN_KEY_ENV} (or --token-key-file) to a 32-byte key, e.g. openssl rand -hex 32`);
+  if (!text)
+    throw new Error(`upstream OAuth tokens are kept encrypted: set ${TOKEN_KEY_ENV} (or --token-key-file) to a 32-byte key, e.g. openssl rand -hex 32`);
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   if (key.length !== 32) throw new Error(`${from} must hold 32 bytes as 64 hex digits or base64 (openssl rand -hex 32)`);
   return key;
@@ -63,7 +64,9 @@ export function unseal(key: Buffer, server: string, sealed: string): UpstreamLog
     d.setAuthTag(Buffer.from(tag, 'base64url'));
     return JSON.parse(Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8')) as UpstreamLogin;
   } catch {
-    throw new Error(`the stored tokens of ${server} cannot be decrypted: wrong ${TOKEN_KEY_ENV} (or key file), or the record was altered; log in again with toolgate auth login ${server}`);
+    throw new Error(
+      `the stored tokens of ${server} cannot be decrypted: wrong ${TOKEN_KEY_ENV} (or key file), or the record was altered; log in again with toolgate auth login ${server}`,
+    );
   }
 }
 
@@ -89,13 +92,20 @@ export class SqliteSealedStore implements SealedStore {
     return this.db.prepare<[string], { sealed: string }>('SELECT sealed FROM tokens WHERE server = ?').get(server)?.sealed;
   }
   async put(server: string, sealed: string) {
-    this.db.prepare('INSERT INTO tokens (server, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT(server) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at').run(server, sealed, Date.now());
+    this.db
+      .prepare(
+        'INSERT INTO tokens (server, sealed, updated_at) VALUES (?, ?, ?) ON CONFLICT(server) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at',
+      )
+      .run(server, sealed, Date.now());
   }
   async delete(server: string) {
     this.db.prepare('DELETE FROM tokens WHERE server = ?').run(server);
   }
   async list() {
-    return this.db.prepare<[], { server: string }>('SELECT server FROM tokens ORDER BY server').all().map((r) => r.server);
+    return this.db
+      .prepare<[], { server: string }>('SELECT server FROM tokens ORDER BY server')
+      .all()
+      .map((r) => r.server);
   }
   async close() {
     this.db.close();

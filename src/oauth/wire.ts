@@ -10,7 +10,10 @@ export interface OAuthRefusal {
 }
 
 /** `{ oauth, onRefused }` for openListenerAuth, or nothing when OAuth is not configured. */
-export function oauthListenerOptions(config: OAuthConfig | undefined, audit: (r: OAuthRefusal) => void): { oauth?: ProtectedResource; onRefused?: (r: OAuthRefusal) => void } {
+export function oauthListenerOptions(
+  config: OAuthConfig | undefined,
+  audit: (r: OAuthRefusal) => void,
+): { oauth?: ProtectedResource; onRefused?: (r: OAuthRefusal) => void } {
   if (!config) return {};
   return { oauth: new ProtectedResource(config), onRefused: audit };
 }

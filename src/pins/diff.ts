@@ -14,7 +14,10 @@ export interface FieldChange {
 /** Every leaf that differs, in a stable order (by path). */
 export function diffDefinitions(before: PinnedDefinition, after: PinnedDefinition): FieldChange[] {
   const changes = diff(before as unknown as Record<string, unknown>, after as unknown as Record<string, unknown>).map((d): FieldChange => {
-    const path = d.path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$-]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`)).join('').replace(/^\./, '');
+    const path = d.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$-]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`))
+      .join('')
+      .replace(/^\./, '');
     if (d.type === 'CREATE') return { path, kind: 'added', after: d.value };
     if (d.type === 'REMOVE') return { path, kind: 'removed', before: d.oldValue };
     return { path, kind: 'changed', before: d.oldValue, after: d.value };

@@ -65,7 +65,9 @@ export function fullDefinition(tool: Record<string, unknown>): PinnedDefinition 
 
 /** Version 1: SHA-256 of the RFC 8785 canonical JSON of the version-1 form (catalogue files use it). */
 export function definitionHash(def: PinnedDefinition): string {
-  return createHash('sha256').update(canonicalize(def) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(def) ?? '')
+    .digest('hex');
 }
 
 /**
@@ -74,7 +76,10 @@ export function definitionHash(def: PinnedDefinition): string {
  * version-1 hash, so a stored pin says which version it is.
  */
 export function pinHash(def: PinnedDefinition): string {
-  return createHash('sha256').update('toolgate-pin/2\n').update(canonicalize(def) ?? '').digest('hex');
+  return createHash('sha256')
+    .update('toolgate-pin/2\n')
+    .update(canonicalize(def) ?? '')
+    .digest('hex');
 }
 
 function safeHash(hash: () => string): string | undefined {
@@ -194,7 +199,9 @@ export class PinChecker {
     }
     const changed = describeChange(pin.definition, def, legacy ? LEGACY_KEYS : undefined);
     if (this.mode === 'enforce') {
-      this.withheld.set(def.name, { message: `the definition of tool "${def.name}" changed since it was pinned (${changed.join(', ') || 'definition'}); it is withheld until someone runs: toolgate pins accept ${def.name}` });
+      this.withheld.set(def.name, {
+        message: `the definition of tool "${def.name}" changed since it was pinned (${changed.join(', ') || 'definition'}); it is withheld until someone runs: toolgate pins accept ${def.name}`,
+      });
     }
     return { status: 'changed', changed, pinnedHash: pin.hash, hash };
   }

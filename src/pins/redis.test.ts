@@ -61,7 +61,17 @@ describe('RedisPinStore', { skip }, () => {
     const ca = new PinChecker(a, 'srv', mode);
     const cb = new PinChecker(b, 'srv', mode);
     assert.equal(ca.check(v1).status, 'new');
-    await until(() => b.loaded('srv') && (() => { try { return b.get('srv', 'send_email') !== undefined; } catch { return false; } })());
+    await until(
+      () =>
+        b.loaded('srv') &&
+        (() => {
+          try {
+            return b.get('srv', 'send_email') !== undefined;
+          } catch {
+            return false;
+          }
+        })(),
+    );
     assert.equal(cb.check(v1).status, 'same', 'B sees the pin A made');
 
     // The upstream changes the tool: A sees it first and records the change.
@@ -79,7 +89,10 @@ describe('RedisPinStore', { skip }, () => {
     await until(() => ca.refusal('send_email') === undefined && cb.refusal('send_email') === undefined);
     assert.equal(ca.check(v2).status, 'same');
     const listed = await cli.listAsync();
-    assert.deepEqual(listed.map((x) => [x.server, x.tool, x.pending]), [['srv', 'send_email', undefined]]);
+    assert.deepEqual(
+      listed.map((x) => [x.server, x.tool, x.pending]),
+      [['srv', 'send_email', undefined]],
+    );
     assert.equal(listed[0]!.hash, pinHash(fullDefinition(v2)));
   });
 
@@ -133,7 +146,13 @@ describe('RedisPinStore', { skip }, () => {
     await s.track('not-yet');
     assert.equal(closed.refusal('send_email'), undefined, 'checked again on the call: pinned now, released');
     const s2 = open(p);
-    const open_ = new PinChecker(s2, 'other', () => 'enforce', () => new Date(), 'open');
+    const open_ = new PinChecker(
+      s2,
+      'other',
+      () => 'enforce',
+      () => new Date(),
+      'open',
+    );
     const v2_ = open_.check(v1);
     assert.equal(v2_.status === 'unverified' && v2_.withheld, false);
     assert.equal(open_.refusal('send_email'), undefined);

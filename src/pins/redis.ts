@@ -223,7 +223,9 @@ export class RedisPinStore implements PinStore {
       const s = JSON.parse(raw) as Stored;
       if (s.hash !== hash) m.set(definition.name, JSON.stringify({ ...s, pending: { hash, definition, seen_at: now.toISOString() } } satisfies Stored));
     }
-    void this.markChangedAsync(server, definition, hash, now).catch((err: unknown) => this.onError?.(`recording the change of ${server}/${definition.name} failed: ${String(err)}`));
+    void this.markChangedAsync(server, definition, hash, now).catch((err: unknown) =>
+      this.onError?.(`recording the change of ${server}/${definition.name} failed: ${String(err)}`),
+    );
   }
 
   upgrade(server: string, definition: PinnedDefinition, hash: string, fromHash: string): void {
@@ -233,7 +235,9 @@ export class RedisPinStore implements PinStore {
       const s = JSON.parse(raw) as Stored;
       if (s.hash === fromHash) m.set(definition.name, JSON.stringify({ ...s, hash, definition } satisfies Stored));
     }
-    void this.upgradeAsync(server, definition, hash, fromHash).catch((err: unknown) => this.onError?.(`upgrading the pin of ${server}/${definition.name} failed: ${String(err)}`));
+    void this.upgradeAsync(server, definition, hash, fromHash).catch((err: unknown) =>
+      this.onError?.(`upgrading the pin of ${server}/${definition.name} failed: ${String(err)}`),
+    );
   }
 
   // ---- the authoritative operations (Redis) --------------------------------
@@ -253,7 +257,9 @@ export class RedisPinStore implements PinStore {
 
   /** Record a changed definition waiting for acceptance (compare-and-set; nothing when the pin already has that hash). */
   async markChangedAsync(server: string, definition: PinnedDefinition, hash: string, now: Date): Promise<boolean> {
-    return this.update(server, definition.name, (s) => (s.hash === hash || s.pending?.hash === hash ? undefined : { ...s, pending: { hash, definition, seen_at: now.toISOString() } }));
+    return this.update(server, definition.name, (s) =>
+      s.hash === hash || s.pending?.hash === hash ? undefined : { ...s, pending: { hash, definition, seen_at: now.toISOString() } },
+    );
   }
 
   /** Accept the pending definition (compare-and-set, published): false when nothing was pending. */

@@ -52,9 +52,7 @@ export class SqlitePinStore implements PinStore {
     this.pinStmt = this.db.prepare(
       'INSERT INTO tool_pins (server, tool, hash, definition, pinned_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (server, tool) DO NOTHING',
     );
-    this.changedStmt = this.db.prepare(
-      'UPDATE tool_pins SET pending_hash = ?, pending_definition = ?, pending_seen_at = ? WHERE server = ? AND tool = ?',
-    );
+    this.changedStmt = this.db.prepare('UPDATE tool_pins SET pending_hash = ?, pending_definition = ?, pending_seen_at = ? WHERE server = ? AND tool = ?');
     this.acceptStmt = this.db.prepare(
       `UPDATE tool_pins SET hash = pending_hash, definition = pending_definition, pinned_at = ?,
          pending_hash = NULL, pending_definition = NULL, pending_seen_at = NULL
@@ -89,9 +87,10 @@ export class SqlitePinStore implements PinStore {
   }
 
   list(server?: string): Pin[] {
-    const rows = server === undefined
-      ? (this.db.prepare('SELECT * FROM tool_pins ORDER BY server, tool').all() as Row[])
-      : (this.db.prepare('SELECT * FROM tool_pins WHERE server = ? ORDER BY tool').all(server) as Row[]);
+    const rows =
+      server === undefined
+        ? (this.db.prepare('SELECT * FROM tool_pins ORDER BY server, tool').all() as Row[])
+        : (this.db.prepare('SELECT * FROM tool_pins WHERE server = ? ORDER BY tool').all(server) as Row[]);
     return rows.map(toPin);
   }
 

@@ -107,7 +107,10 @@ test('policies with errors, and values JSON cannot carry exactly, are never cach
   const infinite = 'version: "1"\ntools:\n  t:\n    rules:\n      - name: x\n        conditions:\n          - { path: "args.a", op: "lt", value: .inf }\n';
   ok(compilePolicy(infinite, 'p.yaml', 'intercept-yaml', cache));
   assert.equal(cache.get(infinite), undefined, 'Infinity does not survive JSON');
-  assert.deepEqual(readdirSync(d).filter((n) => n.endsWith('.json')), []);
+  assert.deepEqual(
+    readdirSync(d).filter((n) => n.endsWith('.json')),
+    [],
+  );
 });
 
 test('the cache keeps at most 32 entries', () => {

@@ -20,7 +20,9 @@ export function compileCached(text: string, file: string, format: PolicyFormat, 
   const config = cache.get(text);
   if (!config) return undefined;
   // The entry was validated when written, so RE2 accepted every pattern: its own compilation can wait until a text needs it.
-  for (const t of config.tools) for (const r of t.rules) for (const c of r.conditions) if (c.op === 'regex' && c.value.t === 'string') c.regex = compileRegex(c.value.v, { accepted: true });
+  for (const t of config.tools)
+    for (const r of t.rules)
+      for (const c of r.conditions) if (c.op === 'regex' && c.value.t === 'string') c.regex = compileRegex(c.value.v, { accepted: true });
   return compileConfig(config, file, format);
 }
 

@@ -8,7 +8,17 @@ import { compileGuards } from './guards.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import { formatAmount, parseBudget } from './decimal.js';
-import type { CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, GlobRules, Operator, RuleAction, WindowName } from './model.js';
+import type {
+  CompiledCondition,
+  CompiledCounter,
+  CompiledPolicy,
+  CompiledRule,
+  CounterPartition,
+  GlobRules,
+  Operator,
+  RuleAction,
+  WindowName,
+} from './model.js';
 
 /** JSON-pointer escaping of one segment (RFC 6901). */
 export function escapeSegment(s: string): string {
@@ -53,7 +63,9 @@ function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
     const a = r.approval;
     const approval: NonNullable<CompiledRule['approval']> = {
       // Intercept's approval_timeout and toolgate's approval.timeout are one setting (never both).
-      timeoutMs: (a && a.timeout !== '' ? parseDuration(a.timeout) : r.approvalTimeout ? parseDuration(r.approvalTimeout.value) : undefined) ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      timeoutMs:
+        (a && a.timeout !== '' ? parseDuration(a.timeout) : r.approvalTimeout ? parseDuration(r.approvalTimeout.value) : undefined) ??
+        DEFAULT_APPROVAL_TIMEOUT_MS,
     };
     if (a?.approvers) approval.approvers = a.approvers.map((x) => x.name);
     if (r.onDeny !== '') approval.message = r.onDeny;
@@ -182,7 +194,8 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
   // A state condition reads its counter in the counter's own partition.
   const all = [...tools.values(), ...globs.map((g) => g.rules), wildcard];
   const partitions = new Map<string, CounterPartition>();
-  for (const rules of all) for (const r of rules) if (r.counter?.partition && !partitions.has(r.counter.key)) partitions.set(r.counter.key, r.counter.partition);
+  for (const rules of all)
+    for (const r of rules) if (r.counter?.partition && !partitions.has(r.counter.key)) partitions.set(r.counter.key, r.counter.partition);
   if (partitions.size > 0) {
     for (const rules of all) {
       for (const r of rules) {

@@ -47,7 +47,8 @@ function callTable(p: CompiledPolicy, identities: Array<string | undefined>): To
       }
     }
   }
-  for (const tool of tools) for (const args of argSets) for (const identity of identities) calls.push(identity === undefined ? { tool, args } : { tool, args, identity });
+  for (const tool of tools)
+    for (const args of argSets) for (const identity of identities) calls.push(identity === undefined ? { tool, args } : { tool, args, identity });
   return calls;
 }
 
@@ -120,13 +121,18 @@ test('float values stay floats (Go prints 1e+06 for a float)', () => {
 });
 
 test('what JSON cannot express is an error; reordering is a warning', () => {
-  const noLimit = 'version: "1"\ntools:\n  t:\n    rules:\n      - name: count\n        conditions: [{path: args.a, op: eq, value: 1}]\n        state: {counter: c, window: day}\n';
+  const noLimit =
+    'version: "1"\ntools:\n  t:\n    rules:\n      - name: count\n        conditions: [{path: args.a, op: eq, value: 1}]\n        state: {counter: c, window: day}\n';
   const { config } = parsePolicy(noLimit, 'intercept-yaml');
   const out = convertConfig(config!, 'json');
   assert.equal(out.ok, false);
   assert.match(out.errors[0]!, /tools\.t\.rules\[0\]: counter "c" has no lte\/lt limit/);
   const neg = convertConfig(parsePolicy(noLimit.replace('args.a, op: eq, value: 1', 'state.t.c, op: lt, value: 0'), 'intercept-yaml').config!, 'json');
   assert.match(neg.errors[0]!, /negative limit/);
-  const reordered = convert('version: "1"\ntools:\n  t:\n    rules:\n      - name: a\n        conditions: [{path: args.a, op: eq, value: 1}]\n      - name: b\n        action: deny\n', 'intercept-yaml', 'json');
+  const reordered = convert(
+    'version: "1"\ntools:\n  t:\n    rules:\n      - name: a\n        conditions: [{path: args.a, op: eq, value: 1}]\n      - name: b\n        action: deny\n',
+    'intercept-yaml',
+    'json',
+  );
   assert.match(reordered.warnings[0]!, /tools\.t: rules are reordered/);
 });

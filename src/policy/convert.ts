@@ -51,7 +51,11 @@ function jsonText(v: unknown, indent: string): string {
     const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
     if (entries.length === 0) return '{}';
     // Conditions and other small flat objects stay on one line.
-    if (entries.every(([, x]) => x === null || typeof x !== 'object' || x instanceof JsonFloat || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object')))) {
+    if (
+      entries.every(
+        ([, x]) => x === null || typeof x !== 'object' || x instanceof JsonFloat || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object')),
+      )
+    ) {
       const line = `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${jsonText(x, indent)}`).join(', ')}}`;
       if (line.length + indent.length <= 100 && 'path' in (v as object)) return line;
     }
@@ -305,13 +309,23 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
       if (r.mode) m.set('mode', r.mode.value);
       if (r.conditions.length > 0) {
         const cs = new YAMLSeq();
-        for (const c of r.conditions) cs.items.push(flowMap([['path', str(c.path)], ['op', c.op], ['value', yamlValue(c.value)]]));
+        for (const c of r.conditions)
+          cs.items.push(
+            flowMap([
+              ['path', str(c.path)],
+              ['op', c.op],
+              ['value', yamlValue(c.value)],
+            ]),
+          );
         m.set('conditions', cs);
       }
       if (r.onDeny !== '') m.set('on_deny', str(r.onDeny));
       if (r.state) {
         const s = r.state;
-        const e: Array<[string, unknown]> = [['counter', str(s.counter)], ['window', s.window]];
+        const e: Array<[string, unknown]> = [
+          ['counter', str(s.counter)],
+          ['window', s.window],
+        ];
         if (s.increment !== 1) e.push(['increment', s.increment]);
         if (s.incrementFrom !== '') e.push(['increment_from', str(s.incrementFrom)]);
         if (s.scope !== '') e.push(['scope', s.scope]);

@@ -57,6 +57,11 @@ export function decimalText(value: number, source?: string): string {
   // Expand an exponent form (1e-7, 1.5e+21) into plain digits.
   const digits = m[2]! + (m[3] ?? '');
   const point = m[2]!.length + Number(m[4]);
-  const text = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  const text =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
   return m[1] + text;
 }

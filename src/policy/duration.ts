@@ -26,7 +26,7 @@ export function formatDuration(ms: number): string {
 }
 
 // Go's time.ParseDuration units, in milliseconds.
-const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
  * A Go duration as Intercept's flags take it (`30s`, `2m`, `1.5h`, `1h30m`, `300ms`), in

@@ -12,7 +12,9 @@ function compile(text: string): CompiledPolicy {
 
 /** A policy with one condition on tool `t`. */
 function one(op: string, value: string, path = 'args.x'): CompiledPolicy {
-  return compile(`version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        conditions:\n          - path: ${path}\n            op: ${op}\n            value: ${value}\n`);
+  return compile(
+    `version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        conditions:\n          - path: ${path}\n            op: ${op}\n            value: ${value}\n`,
+  );
 }
 
 function allowed(p: CompiledPolicy, args: Record<string, unknown>, counters: Record<string, number> = {}, tool = 't'): boolean {
@@ -171,12 +173,22 @@ test('order: hide, default deny, exact, globs in file order, then "*"', () => {
   const p = compile(ORDER);
   const none = new Map<string, number>();
   assert.deepEqual(deny(decide(p, { tool: 'secret', args: {} }, none)), { rule: '(hidden)', message: 'Tool "secret" is hidden by policy', reason: 'hidden' });
-  assert.deepEqual(deny(decide(p, { tool: 'other', args: {} }, none)), { rule: '(default deny)', message: 'Tool "other" is not permitted by policy', reason: 'default_deny' });
+  assert.deepEqual(deny(decide(p, { tool: 'other', args: {} }, none)), {
+    rule: '(default deny)',
+    message: 'Tool "other" is not permitted by policy',
+    reason: 'default_deny',
+  });
   assert.deepEqual(deny(decide(p, { tool: 'delete_repo', args: { force: true } }, none)), {
-    rule: 'exact rule', message: 'exact says no', reason: 'rule', pointer: 'tools/delete_repo/rules/0',
+    rule: 'exact rule',
+    message: 'exact says no',
+    reason: 'rule',
+    pointer: 'tools/delete_repo/rules/0',
   });
   assert.deepEqual(deny(decide(p, { tool: 'delete_repo', args: { force: false } }, none)), {
-    rule: 'glob rule', message: 'Denied by rule "glob rule"', reason: 'rule', pointer: 'tools/delete_*/rules/0',
+    rule: 'glob rule',
+    message: 'Denied by rule "glob rule"',
+    reason: 'rule',
+    pointer: 'tools/delete_*/rules/0',
   });
   assert.equal(deny(decide(p, { tool: 'delete_repo', args: {} }, none)).rule, 'exact rule', 'a missing argument fails neq');
   assert.equal(deny(decide(p, { tool: 'delete_repo', args: { force: false, confirm: 'yes' } }, none)).rule, 'second glob');
@@ -222,18 +234,30 @@ test('rate_limit expands to an lte condition on _rate_<window> with a default me
   const p = compile(RL);
   const r = p.tools.get('create_issue')![0]!;
   assert.equal(r.action, 'evaluate');
-  assert.deepEqual(r.conditions.map((c) => [c.path, c.op, c.value]), [['state.create_issue._rate_hour', 'lte', 5]]);
+  assert.deepEqual(
+    r.conditions.map((c) => [c.path, c.op, c.value]),
+    [['state.create_issue._rate_hour', 'lte', 5]],
+  );
   assert.deepEqual({ ...r.counter }, { key: 'create_issue._rate_hour', scope: 'create_issue', counter: '_rate_hour', window: 'hour', increment: 1, limit: 5 });
   assert.equal(r.onDeny, 'Rate limit of 5 per hour reached. Try again later.');
   assert.equal(p.wildcard[0]!.counter!.key, '_global._rate_minute');
   assert.equal(p.wildcard[0]!.onDeny, 'slow down');
-  assert.deepEqual(countersFor(p, 'create_issue').map((c) => [c.key, c.window]), [['create_issue._rate_hour', 'hour'], ['_global._rate_minute', 'minute']]);
+  assert.deepEqual(
+    countersFor(p, 'create_issue').map((c) => [c.key, c.window]),
+    [
+      ['create_issue._rate_hour', 'hour'],
+      ['_global._rate_minute', 'minute'],
+    ],
+  );
   const d = decide(p, { tool: 'create_issue', args: {} }, new Map());
   assert.ok(d.allowed);
-  assert.deepEqual(d.reservations.map((x) => [x.key, x.amount, x.limit, x.onDeny]), [
-    ['create_issue._rate_hour', 1, 5, 'Rate limit of 5 per hour reached. Try again later.'],
-    ['_global._rate_minute', 1, 60, 'slow down'],
-  ]);
+  assert.deepEqual(
+    d.reservations.map((x) => [x.key, x.amount, x.limit, x.onDeny]),
+    [
+      ['create_issue._rate_hour', 1, 5, 'Rate limit of 5 per hour reached. Try again later.'],
+      ['_global._rate_minute', 1, 60, 'slow down'],
+    ],
+  );
   const over = deny(decide(p, { tool: 'create_issue', args: {} }, new Map([['create_issue._rate_hour', 6]])));
   assert.equal(over.reason, 'rate_limit');
   assert.equal(over.message, 'Rate limit of 5 per hour reached. Try again later.');
@@ -263,11 +287,14 @@ test('reservations: increment_from, lt limit, default onDeny, unlimited counters
   const p = compile(SPEND('          increment: 3\n'));
   const d = decide(p, { tool: 'pay', args: { amount: 250 } }, new Map());
   assert.ok(d.allowed);
-  assert.deepEqual(d.reservations.map((r) => [r.key, r.window, r.amount, r.limit, r.onDeny, r.pointer]), [
-    ['pay.spend', 'day', 250, 999, 'Rate limit exceeded for cap', 'tools/pay/rules/0'],
-    // No lt/lte condition on pay.calls: Intercept never counts it; toolgate counts without a limit.
-    ['pay.calls', 'hour', 3, Infinity, 'Rate limit exceeded for count', 'tools/pay/rules/1'],
-  ]);
+  assert.deepEqual(
+    d.reservations.map((r) => [r.key, r.window, r.amount, r.limit, r.onDeny, r.pointer]),
+    [
+      ['pay.spend', 'day', 250, 999, 'Rate limit exceeded for cap', 'tools/pay/rules/0'],
+      // No lt/lte condition on pay.calls: Intercept never counts it; toolgate counts without a limit.
+      ['pay.calls', 'hour', 3, Infinity, 'Rate limit exceeded for count', 'tools/pay/rules/1'],
+    ],
+  );
   assert.deepEqual(d.countersRead, { 'pay.spend': 0 });
 });
 
@@ -285,7 +312,13 @@ tools:
   const a = decide(fixed, { tool: 't', args: {} }, new Map());
   const b = decide(fixed, { tool: 't', args: { x: 1 }, identity: 'bob' }, new Map());
   assert.ok(a.allowed && b.allowed);
-  assert.deepEqual(a.reservations.map((r) => [r.key, r.amount, r.limit, r.monitor]), [['t._rate_minute', 1, 5, undefined], ['t._rate_hour', 1, 100, true]]);
+  assert.deepEqual(
+    a.reservations.map((r) => [r.key, r.amount, r.limit, r.monitor]),
+    [
+      ['t._rate_minute', 1, 5, undefined],
+      ['t._rate_hour', 1, 100, true],
+    ],
+  );
   assert.equal(a.reservations, b.reservations, 'one array for every call');
   assert.ok(Object.isFrozen(a.reservations) && a.reservations.every((r) => Object.isFrozen(r)), 'nobody can change the shared reservations');
   // An amount from the arguments, or a key per identity: never shared.

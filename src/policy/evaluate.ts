@@ -3,7 +3,20 @@
 import { fromJSON, goQuote } from './govalue.js';
 import type { GoValue } from './govalue.js';
 import { goTestOf, mismatchOf } from './operators.js';
-import type { ApprovalRequirement, CompiledCondition, CompiledCounter, CompiledPolicy, CompiledRule, CounterPartition, CounterSnapshot, Decision, DenyReason, Reservation, ToolCall, WouldDeny } from './model.js';
+import type {
+  ApprovalRequirement,
+  CompiledCondition,
+  CompiledCounter,
+  CompiledPolicy,
+  CompiledRule,
+  CounterPartition,
+  CounterSnapshot,
+  Decision,
+  DenyReason,
+  Reservation,
+  ToolCall,
+  WouldDeny,
+} from './model.js';
 
 function hasOwn(o: object, k: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, k);
@@ -214,7 +227,13 @@ function argValue(args: unknown, segments: readonly string[]): unknown {
  * decide holds when `mismatchHolds` (deny_if, require_approval: deny or hold) and fails
  * otherwise (a must-hold rule): both fail closed.
  */
-function evaluateConditions(conditions: readonly CompiledCondition[], call: ToolCall, counters: CounterSnapshot, read: Record<string, number>, mismatchHolds: boolean): Outcome {
+function evaluateConditions(
+  conditions: readonly CompiledCondition[],
+  call: ToolCall,
+  counters: CounterSnapshot,
+  read: Record<string, number>,
+  mismatchHolds: boolean,
+): Outcome {
   for (let i = 0; i < conditions.length; i++) {
     const c = conditions[i]!;
     let exists: boolean;

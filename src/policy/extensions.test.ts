@@ -43,10 +43,16 @@ test('alice may call create_refund 10/day, ci-runner may not call it', () => {
   const ci = decide(p, { tool: 'create_refund', args: {}, identity: 'ci-runner' }, new Map());
   assert.equal(!ci.allowed && ci.rule, 'no refunds from CI');
   const call = { tool: 'create_refund', args: {}, identity: 'alice' };
-  assert.deepEqual(countersFor(p, call).map((c) => c.key), ['create_refund.daily|identity=alice']);
+  assert.deepEqual(
+    countersFor(p, call).map((c) => c.key),
+    ['create_refund.daily|identity=alice'],
+  );
   const ok = decide(p, call, new Map([['create_refund.daily|identity=alice', 9]]));
   assert.ok(ok.allowed);
-  assert.deepEqual(ok.reservations.map((r) => [r.key, r.limit]), [['create_refund.daily|identity=alice', 10]]);
+  assert.deepEqual(
+    ok.reservations.map((r) => [r.key, r.limit]),
+    [['create_refund.daily|identity=alice', 10]],
+  );
   const over = decide(p, call, new Map([['create_refund.daily|identity=alice', 11]]));
   assert.equal(!over.allowed && over.reason, 'rate_limit');
   // The rule does not apply to bob: no quota, no reservation.
@@ -71,9 +77,19 @@ tools:
         conditions: [{path: state.t.all, op: lte, value: 3}]
         state: {counter: all, window: hour, scope: global}
 `);
-  assert.deepEqual(countersFor(p, { tool: 't', args: {}, identity: 'a', session: 'x' }).map((c) => c.key), ['t.g|identity=a', 't.s|session=x', 't.all']);
-  assert.deepEqual(countersFor(p, { tool: 't', args: {} }).map((c) => c.key), ['t.g|identity=', 't.s|session=', 't.all']);
-  assert.deepEqual(countersFor(p, 't').map((c) => c.key), ['t.g', 't.s', 't.all'], 'by tool name: unpartitioned keys');
+  assert.deepEqual(
+    countersFor(p, { tool: 't', args: {}, identity: 'a', session: 'x' }).map((c) => c.key),
+    ['t.g|identity=a', 't.s|session=x', 't.all'],
+  );
+  assert.deepEqual(
+    countersFor(p, { tool: 't', args: {} }).map((c) => c.key),
+    ['t.g|identity=', 't.s|session=', 't.all'],
+  );
+  assert.deepEqual(
+    countersFor(p, 't').map((c) => c.key),
+    ['t.g', 't.s', 't.all'],
+    'by tool name: unpartitioned keys',
+  );
   const d = decide(p, { tool: 't', args: {}, identity: 'a' }, new Map([['t.g|identity=b', 99]]));
   assert.ok(d.allowed, "b's counter is not a's");
   assert.deepEqual(d.countersRead, { 't.g|identity=a': 0, 't.s|session=': 0, 't.all': 0 });
@@ -120,9 +136,17 @@ tools:
   const big = decide(p, { tool: 'create_refund', args: { amount: 500 }, identity: 'bob' }, new Map());
   assert.ok(big.allowed);
   assert.deepEqual(big.approval, {
-    rule: 'over 100 needs approval', pointer: 'tools/create_refund/rules/0', timeoutMs: 300_000, approvers: ['finance-lead'], message: 'Refunds over 100 need a human',
+    rule: 'over 100 needs approval',
+    pointer: 'tools/create_refund/rules/0',
+    timeoutMs: 300_000,
+    approvers: ['finance-lead'],
+    message: 'Refunds over 100 need a human',
   });
-  assert.deepEqual(big.reservations.map((r) => r.key), ['create_refund._rate_hour'], 'reservations are still computed');
+  assert.deepEqual(
+    big.reservations.map((r) => r.key),
+    ['create_refund._rate_hour'],
+    'reservations are still computed',
+  );
   const bobSmall = decide(p, { tool: 'create_refund', args: { amount: 5 }, identity: 'bob' }, new Map());
   assert.ok(bobSmall.allowed && bobSmall.approval?.timeoutMs === 3_600_000);
   const tooBig = decide(p, { tool: 'create_refund', args: { amount: 5000 } }, new Map());
@@ -147,31 +171,48 @@ test('validation of the extensions', () => {
   expectError(rule('      - name: r\n        action: nope\n'), 'tools.t.rules[0]: action must be "evaluate" or "deny", got "nope"', 6, 17);
   expectError(
     rule('      - name: r\n        action: require_approval\n        state: {counter: c, window: day}\n'),
-    'tools.t.rules[0]: require_approval rules must not have a state block', 7, 16,
+    'tools.t.rules[0]: require_approval rules must not have a state block',
+    7,
+    16,
   );
   expectError(
     rule('      - name: r\n        conditions: [{path: args.a, op: eq, value: 1}]\n        approval: {timeout: 5m}\n'),
-    'tools.t.rules[0]: approval options are only allowed on require_approval rules', 7, 9,
+    'tools.t.rules[0]: approval options are only allowed on require_approval rules',
+    7,
+    9,
   );
   expectError(
     rule('      - name: r\n        action: require_approval\n        approval: {timeout: soon}\n'),
-    'tools.t.rules[0].approval: timeout must be a positive duration of at most 168h, got "soon"', 7, 29,
+    'tools.t.rules[0].approval: timeout must be a positive duration of at most 168h, got "soon"',
+    7,
+    29,
   );
   expectError(
     rule('      - name: r\n        action: require_approval\n        approval: {approvers: []}\n'),
-    'tools.t.rules[0].approval: approvers must not be empty', 7, 31,
+    'tools.t.rules[0].approval: approvers must not be empty',
+    7,
+    31,
   );
   expectError(
     rule('      - name: r\n        action: require_approval\n        approval: {self_approval: maybe}\n'),
-    'tools.t.rules[0].approval.self_approval must be true or false, got the string "maybe"', 7, 35,
+    'tools.t.rules[0].approval.self_approval must be true or false, got the string "maybe"',
+    7,
+    35,
   );
   expectError(rule('      - name: r\n        action: deny\n        identities: []\n'), 'tools.t.rules[0]: identities must not be empty', 7, 9);
   expectError(rule('      - name: r\n        action: deny\n        identities: [a, ""]\n'), 'tools.t.rules[0].identities[1]: entry must not be empty', 7, 25);
   expectError(
     rule('      - name: r\n        conditions: [{path: state.t.c, op: lte, value: 1}]\n        state: {counter: c, window: day, scope: team}\n'),
-    'tools.t.rules[0].state: scope must be "global", "identity", "grant" or "session", got "team"', 7, 49,
+    'tools.t.rules[0].state: scope must be "global", "identity", "grant" or "session", got "team"',
+    7,
+    49,
   );
-  expectError(rule('      - name: r\n        action: deny_if\n        rate_limit: 5/hour\n'), 'tools.t.rules[0]: rate_limit cannot be used with action "deny_if"', 7, 21);
+  expectError(
+    rule('      - name: r\n        action: deny_if\n        rate_limit: 5/hour\n'),
+    'tools.t.rules[0]: rate_limit cannot be used with action "deny_if"',
+    7,
+    21,
+  );
   // identities are allowed on a rate_limit shorthand rule.
   const p = compile(rule('      - name: r\n        rate_limit: 1/hour\n        identities: [alice]\n'));
   assert.equal(decide(p, { tool: 't', args: {}, identity: 'bob' }, new Map([['t._rate_hour', 5]])).allowed, true);

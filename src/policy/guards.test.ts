@@ -33,7 +33,11 @@ test('guards: the same meaning in YAML and JSON, through convert both ways', () 
   assert.deepEqual(parsePolicy(back.text!, 'intercept-yaml').config!.guards, y.config!.guards);
   const p = compilePolicy(YAML, 'p.yaml');
   assert.ok(p.ok);
-  assert.deepEqual(p.policy.guards!.detectFor('fs_read'), { action: 'block', detectors: ['credentials', 'card_number', 'iban', 'email', 'phone', 'national_id'], scan: ['results'] });
+  assert.deepEqual(p.policy.guards!.detectFor('fs_read'), {
+    action: 'block',
+    detectors: ['credentials', 'card_number', 'iban', 'email', 'phone', 'national_id'],
+    scan: ['results'],
+  });
   assert.equal(p.policy.guards!.detectFor('other')!.action, 'redact');
   assert.equal(p.policy.guards!.taint!.isSource('read_secret'), true);
   // Guards are part of the policy's meaning: its hash changes with them.

@@ -116,7 +116,11 @@ function oneOf<T extends string>(issues: Issue[], n: JNode, what: string, allowe
   if ((allowed as readonly string[]).includes(s)) return s as T;
   if (n.kind === 'string') {
     const near = closest(s, allowed);
-    issues.push({ offset: n.at, message: `${what} must be one of ${allowed.join(', ')}, got ${goQuote(s)}`, fix: near ? `did you mean ${JSON.stringify(near)}?` : `use one of ${allowed.join(', ')}` });
+    issues.push({
+      offset: n.at,
+      message: `${what} must be one of ${allowed.join(', ')}, got ${goQuote(s)}`,
+      fix: near ? `did you mean ${JSON.stringify(near)}?` : `use one of ${allowed.join(', ')}`,
+    });
   }
   return undefined;
 }
@@ -134,7 +138,11 @@ function detectors(issues: Issue[], n: JNode, what: string): DetectorName[] {
     else if ((DETECTORS as readonly string[]).includes(d.name)) out.push(d.name as DetectorName);
     else {
       const near = closest(d.name, known);
-      issues.push({ offset: d.at, message: `${what}: unknown detector ${goQuote(d.name)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`, fix: `use one of ${known.join(', ')}` });
+      issues.push({
+        offset: d.at,
+        message: `${what}: unknown detector ${goQuote(d.name)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}`,
+        fix: `use one of ${known.join(', ')}`,
+      });
     }
   }
   return [...new Set(out)];
@@ -168,14 +176,23 @@ export function decodeGuards(issues: Issue[], n: JNode): RawGuards {
       const perTool: Array<{ pattern: string } & RawDetect> = [];
       if (tools) {
         for (const t of jObject(issues, tools, 'guards.detect.tools', null) ?? []) {
-          if (t.key.trim() === '') issues.push({ offset: t.keyAt, message: 'guards.detect.tools: a tool name must not be empty', fix: 'name a tool or a glob such as fs_*' });
+          if (t.key.trim() === '')
+            issues.push({ offset: t.keyAt, message: 'guards.detect.tools: a tool name must not be empty', fix: 'name a tool or a glob such as fs_*' });
           const { tools: _ignored, ...own } = decodeDetect(issues, t.value, `guards.detect.tools.${t.key}`, DETECT_TOOL_KEYS);
           perTool.push({ pattern: t.key, ...own });
         }
       }
       g.detect = { ...base, tools: perTool };
     } else {
-      const taint: NonNullable<RawGuards['taint']> = { sources: [], detected: true, action: 'deny', scope: 'session', minLength: 12, exempt: [], sameServer: 'check' };
+      const taint: NonNullable<RawGuards['taint']> = {
+        sources: [],
+        detected: true,
+        action: 'deny',
+        scope: 'session',
+        minLength: 12,
+        exempt: [],
+        sameServer: 'check',
+      };
       let sourcesSeen = false;
       for (const tf of jObject(issues, f.value, 'guards.taint', TAINT_KEYS) ?? []) {
         const v = tf.value;
@@ -192,10 +209,20 @@ export function decodeGuards(issues: Issue[], n: JNode): RawGuards {
         else if (tf.key === 'scope') taint.scope = oneOf(issues, v, where, TAINT_SCOPES) ?? 'session';
         else if (tf.key === 'min_length') {
           if (v.kind === 'number' && v.int && v.value >= 4 && v.value <= 4096) taint.minLength = v.value;
-          else issues.push({ offset: v.at, message: `${where} must be a whole number from 4 to 4096`, fix: 'use e.g. 12 (shorter values would match ordinary words)' });
+          else
+            issues.push({
+              offset: v.at,
+              message: `${where} must be a whole number from 4 to 4096`,
+              fix: 'use e.g. 12 (shorter values would match ordinary words)',
+            });
         }
       }
-      if (!sourcesSeen && !taint.detected) issues.push({ offset: f.value.at, message: 'guards.taint has no sources and detected: false, so it never taints anything', fix: 'list source tools under sources, or set detected: true' });
+      if (!sourcesSeen && !taint.detected)
+        issues.push({
+          offset: f.value.at,
+          message: 'guards.taint has no sources and detected: false, so it never taints anything',
+          fix: 'list source tools under sources, or set detected: true',
+        });
       g.taint = taint;
     }
   }
@@ -251,7 +278,15 @@ export function guardsDocument(raw: RawGuards): Record<string, unknown> {
   }
   if (raw.taint) {
     const t = raw.taint;
-    out.taint = { sources: [...t.sources], detected: t.detected, action: t.action, scope: t.scope, min_length: t.minLength, same_server: t.sameServer, ...(t.exempt.length > 0 ? { exempt: [...t.exempt] } : {}) };
+    out.taint = {
+      sources: [...t.sources],
+      detected: t.detected,
+      action: t.action,
+      scope: t.scope,
+      min_length: t.minLength,
+      same_server: t.sameServer,
+      ...(t.exempt.length > 0 ? { exempt: [...t.exempt] } : {}),
+    };
   }
   return out;
 }

@@ -88,7 +88,12 @@ export function compilePolicy(text: string, file: string, format: PolicyFormat =
  * so a hit is only a head start. When the parse compiles to another policy, the
  * entry is replaced and `replaced` is true; a text that does not parse is an error.
  */
-export function confirmCachedPolicy(text: string, file: string, cached: CompiledPolicy, cache: PolicyCache): (LoadResult & { ok: false }) | { ok: true; policy: CompiledPolicy; replaced: boolean } {
+export function confirmCachedPolicy(
+  text: string,
+  file: string,
+  cached: CompiledPolicy,
+  cache: PolicyCache,
+): (LoadResult & { ok: false }) | { ok: true; policy: CompiledPolicy; replaced: boolean } {
   const format = detectFormat(text, file);
   const { config, issues, warnings } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };

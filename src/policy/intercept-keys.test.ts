@@ -34,7 +34,7 @@ test('approval_timeout on a require_approval rule (no conditions) sets how long 
   assert.equal(r.policy.warnings, undefined, 'enforced keys do not warn');
 });
 
-test('the approval model: approval_timeout or an approvals block mean retry, toolgate\'s approval block means hold, approval.model decides', () => {
+test("the approval model: approval_timeout or an approvals block mean retry, toolgate's approval block means hold, approval.model decides", () => {
   const model = (yaml: string) => {
     const r = compilePolicy(yaml, 'p.yaml');
     assert.ok(r.ok, r.ok ? '' : r.errors.map(formatPolicyError).join('\n'));
@@ -47,22 +47,50 @@ test('the approval model: approval_timeout or an approvals block mean retry, too
   assert.equal(model(approvalRule('        action: require_approval\n')), 'hold');
   assert.equal(model(approvalRule('        action: require_approval\n        approval_timeout: 30m\n        approval: {model: hold}\n')), 'hold');
   assert.equal(model(approvalRule('        action: require_approval\n        approval: {model: retry}\n')), 'retry');
-  assert.equal(model(`version: "1"\napprovals:\n  dedupe_window: 5m\n${approvalRule('        action: require_approval\n').replace('version: "1"\n', '')}`), 'retry');
+  assert.equal(
+    model(`version: "1"\napprovals:\n  dedupe_window: 5m\n${approvalRule('        action: require_approval\n').replace('version: "1"\n', '')}`),
+    'retry',
+  );
   expectError(approvalRule('        action: require_approval\n        approval: {model: wait}\n'), /model must be "hold" or "retry", got "wait"/, 7, 27);
 });
 
 test('approval_timeout errors name line and column', () => {
-  expectError(approvalRule('        action: require_approval\n        approval_timeout: soon\n'), /approval_timeout must be a positive duration of at most 168h, got "soon"/, 7, 27);
+  expectError(
+    approvalRule('        action: require_approval\n        approval_timeout: soon\n'),
+    /approval_timeout must be a positive duration of at most 168h, got "soon"/,
+    7,
+    27,
+  );
   expectError(approvalRule('        action: deny\n        approval_timeout: 5m\n'), /approval_timeout is only allowed on require_approval rules/, 7, 27);
-  expectError(approvalRule('        action: require_approval\n        approval: {timeout: 5m}\n        approval_timeout: 5m\n'), /approval_timeout and approval\.timeout both set the timeout/, 8, 27);
+  expectError(
+    approvalRule('        action: require_approval\n        approval: {timeout: 5m}\n        approval_timeout: 5m\n'),
+    /approval_timeout and approval\.timeout both set the timeout/,
+    8,
+    27,
+  );
 });
 
 test('a negative budget, a non-number budget, a malformed webhook URL and a bad window are errors with positions', () => {
   expectError('version: "1"\nspend:\n  per_call: -0.5\ntools: {}\n', /spend\.per_call must not be negative, got -0\.5/, 3, 13);
   expectError('version: "1"\nspend:\n  daily: "fifty"\ntools: {}\n', /spend\.daily must be a number/, 3, 10);
-  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "hooks.example.com"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
-  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "https://u:pw@hooks.example.com/a"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
-  expectError('version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "file:///etc/passwd"\ntools: {}\n', /approvals\.notify\.webhook\.url must be an http\(s\) URL/, 5, 12);
+  expectError(
+    'version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "hooks.example.com"\ntools: {}\n',
+    /approvals\.notify\.webhook\.url must be an http\(s\) URL/,
+    5,
+    12,
+  );
+  expectError(
+    'version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "https://u:pw@hooks.example.com/a"\ntools: {}\n',
+    /approvals\.notify\.webhook\.url must be an http\(s\) URL/,
+    5,
+    12,
+  );
+  expectError(
+    'version: "1"\napprovals:\n  notify:\n    webhook:\n      url: "file:///etc/passwd"\ntools: {}\n',
+    /approvals\.notify\.webhook\.url must be an http\(s\) URL/,
+    5,
+    12,
+  );
   expectError('version: "1"\nidempotency_window: 5 minutes\ntools: {}\n', /idempotency_window must be a positive duration/, 2, 21);
   expectError('version: "1"\napprovals:\n  dedupe_window: -1m\ntools: {}\n', /approvals\.dedupe_window must be a positive duration/, 3, 18);
 });
@@ -110,7 +138,14 @@ test('convert carries the keys to YAML and JSON (spend and idempotency_window), 
   assert.equal(again.config!.idempotencyWindow?.value, '5m');
   assert.equal(again.config!.approvals?.webhookUrl?.value, 'https://hooks.example.com/intercept-approvals');
   assert.equal(again.config!.approvals?.dedupeWindow?.value, '10m');
-  assert.equal(compilePolicy(yaml.text!, 'q.yaml').ok && compilePolicy(EXAMPLE, 'p.yaml').ok && (compilePolicy(yaml.text!, 'q.yaml') as { policy: { hash: string } }).policy.hash === (compilePolicy(EXAMPLE, 'p.yaml') as { policy: { hash: string } }).policy.hash, true, 'the same policy');
+  assert.equal(
+    compilePolicy(yaml.text!, 'q.yaml').ok &&
+      compilePolicy(EXAMPLE, 'p.yaml').ok &&
+      (compilePolicy(yaml.text!, 'q.yaml') as { policy: { hash: string } }).policy.hash ===
+        (compilePolicy(EXAMPLE, 'p.yaml') as { policy: { hash: string } }).policy.hash,
+    true,
+    'the same policy',
+  );
   const json = convertConfig(config!, 'json');
   assert.equal(json.ok, false);
   assert.match(json.errors.join('\n'), /approvals cannot be expressed in PolicyLayer JSON/);

@@ -189,8 +189,17 @@ function decodeCondition(ctx: DecodeContext, n: YNode, where: string, fallback: 
 function decodeState(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawState {
   const at = offsetOf(deref(ctx, n), fallback);
   const s: RawState = {
-    counter: '', window: '', increment: 0, incrementFrom: '',
-    at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
+    counter: '',
+    window: '',
+    increment: 0,
+    incrementFrom: '',
+    at,
+    counterAt: at,
+    windowAt: at,
+    incrementAt: at,
+    incrementFromAt: at,
+    scope: '',
+    scopeAt: at,
   };
   for (const f of decodeMap(ctx, n, where, STATE_KEYS, fallback, STATE_KEYS) ?? []) {
     const vAt = offsetOf(deref(ctx, f.value), f.keyOffset);
@@ -242,9 +251,21 @@ function decodeApproval(ctx: DecodeContext, n: YNode, where: string, fallback: n
 function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawRule {
   const at = offsetOf(deref(ctx, n), fallback);
   const r: RawRule = {
-    name: '', action: '', rateLimit: '', conditions: [], onDeny: '', state: null,
-    at, nameAt: at, actionAt: at, rateLimitAt: at, conditionsAt: at,
-    identities: null, identitiesAt: at, approval: null, approvalAt: at,
+    name: '',
+    action: '',
+    rateLimit: '',
+    conditions: [],
+    onDeny: '',
+    state: null,
+    at,
+    nameAt: at,
+    actionAt: at,
+    rateLimitAt: at,
+    conditionsAt: at,
+    identities: null,
+    identitiesAt: at,
+    approval: null,
+    approvalAt: at,
   };
   const unknownBefore = ctx.unknown?.length ?? 0;
   for (const f of decodeMap(ctx, n, where, RULE_KEYS, fallback, GUARDED_RULE_KEYS) ?? []) {
@@ -274,7 +295,7 @@ function decodeRule(ctx: DecodeContext, n: YNode, where: string, fallback: numbe
       case 'state': {
         // yaml.v3 leaves a *StateDef nil for `state:` with no value.
         const d = deref(ctx, f.value);
-        const isNull = !d || (decodeAny(ctx, d).t === 'nil');
+        const isNull = !d || decodeAny(ctx, d).t === 'nil';
         if (!isNull) r.state = decodeState(ctx, f.value, `${where}.state`, f.keyOffset);
         break;
       }
@@ -308,7 +329,11 @@ function decodeAmount(ctx: DecodeContext, n: YNode, what: string, fallback: numb
   const source = typeof node?.srcToken?.source === 'string' ? node.srcToken.source : undefined;
   if ((g.t === 'int' || g.t === 'float') && Number.isFinite(g.v)) return decimalText(g.v, source);
   if (g.t === 'string' && /^-?\d+(\.\d+)?$/.test(g.v.trim())) return g.v.trim();
-  ctx.issues.push({ offset: offsetOf(deref(ctx, n), fallback), message: `${what} must be a number, got ${kindName(ctx, n)}`, fix: `write ${what} as a decimal amount, e.g. 0.50` });
+  ctx.issues.push({
+    offset: offsetOf(deref(ctx, n), fallback),
+    message: `${what} must be a number, got ${kindName(ctx, n)}`,
+    fix: `write ${what} as a decimal amount, e.g. 0.50`,
+  });
   return '0';
 }
 
@@ -441,13 +466,29 @@ function applyDefaults(cfg: RawConfig): void {
           const counter = `_rate_${parsed.window}`;
           const at = r.rateLimitAt;
           r.action = 'evaluate';
-          r.conditions = [{
-            path: `state.${scopeOf(tool.key)}.${counter}`, op: 'lte', value: { t: 'int', v: parsed.count },
-            at, pathAt: at, opAt: at, valueAt: at,
-          }];
+          r.conditions = [
+            {
+              path: `state.${scopeOf(tool.key)}.${counter}`,
+              op: 'lte',
+              value: { t: 'int', v: parsed.count },
+              at,
+              pathAt: at,
+              opAt: at,
+              valueAt: at,
+            },
+          ];
           r.state = {
-            counter, window: parsed.window, increment: 1, incrementFrom: '',
-            at, counterAt: at, windowAt: at, incrementAt: at, incrementFromAt: at, scope: '', scopeAt: at,
+            counter,
+            window: parsed.window,
+            increment: 1,
+            incrementFrom: '',
+            at,
+            counterAt: at,
+            windowAt: at,
+            incrementAt: at,
+            incrementFromAt: at,
+            scope: '',
+            scopeAt: at,
           };
           if (r.onDeny === '') r.onDeny = `Rate limit of ${parsed.count} per ${parsed.window} reached. Try again later.`;
           r.rateLimit = '';
@@ -531,7 +572,11 @@ export function validateCondition(prefix: string, c: RawCondition, issues: Issue
 /** toolgate: a rule's `mode` (both formats). */
 export function validateMode(prefix: string, r: RawRule, issues: Issue[]): void {
   if (r.mode && !(RULE_MODES as readonly string[]).includes(r.mode.value)) {
-    issues.push({ offset: r.mode.at, message: `${prefix}: mode must be "enforce" or "monitor", got ${goQuote(r.mode.value)}`, fix: 'use monitor (record would-deny decisions without enforcing them) or enforce (the default)' });
+    issues.push({
+      offset: r.mode.at,
+      message: `${prefix}: mode must be "enforce" or "monitor", got ${goQuote(r.mode.value)}`,
+      fix: 'use monitor (record would-deny decisions without enforcing them) or enforce (the default)',
+    });
   }
 }
 
@@ -540,7 +585,8 @@ export function validateIdentities(prefix: string, ids: Array<{ name: string; at
   const seen = new Set<string>();
   ids.forEach((id, i) => {
     if (id.name.trim() === '') issues.push({ offset: id.at, message: `${prefix}.identities[${i}]: entry must not be empty`, fix: FIX.identities });
-    else if (seen.has(id.name)) issues.push({ offset: id.at, message: `${prefix}.identities: duplicate entry ${goQuote(id.name)}`, fix: 'remove the duplicate' });
+    else if (seen.has(id.name))
+      issues.push({ offset: id.at, message: `${prefix}.identities: duplicate entry ${goQuote(id.name)}`, fix: 'remove the duplicate' });
     seen.add(id.name);
   });
 }
@@ -550,14 +596,27 @@ export function validateApproval(where: string, a: RawApproval, issues: Issue[],
   if (a.timeout !== '') {
     const ms = parseDuration(a.timeout);
     if (ms === undefined || ms <= 0 || ms > MAX_TIMEOUT_MS) {
-      issues.push({ offset: a.timeoutAt, message: `${where}: ${timeoutKey} must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`, fix: FIX.timeout });
+      issues.push({
+        offset: a.timeoutAt,
+        message: `${where}: ${timeoutKey} must be a positive duration of at most 168h, got ${goQuote(a.timeout)}`,
+        fix: FIX.timeout,
+      });
     }
   }
   if (a.model && !(APPROVAL_MODELS as readonly string[]).includes(a.model.value)) {
-    issues.push({ offset: a.model.at, message: `${where}: model must be "hold" or "retry", got ${goQuote(a.model.value)}`, fix: 'use hold (the call waits while the client waits) or retry (refused at once with an approval id; the identical retry passes once approved)' });
+    issues.push({
+      offset: a.model.at,
+      message: `${where}: model must be "hold" or "retry", got ${goQuote(a.model.value)}`,
+      fix: 'use hold (the call waits while the client waits) or retry (refused at once with an approval id; the identical retry passes once approved)',
+    });
   }
   if (a.approvers) {
-    if (a.approvers.length === 0) issues.push({ offset: a.approversAt, message: `${where}: approvers must not be empty`, fix: 'name at least one approver, or remove the field to let any approver decide' });
+    if (a.approvers.length === 0)
+      issues.push({
+        offset: a.approversAt,
+        message: `${where}: approvers must not be empty`,
+        fix: 'name at least one approver, or remove the field to let any approver decide',
+      });
     a.approvers.forEach((x, i) => {
       if (x.name.trim() === '') issues.push({ offset: x.at, message: `${where}.approvers[${i}]: entry must not be empty`, fix: FIX.approver });
     });
@@ -578,7 +637,11 @@ function validateState(prefix: string, s: RawState, issues: Issue[]): void {
     issues.push({ offset: s.windowAt, message: `${prefix}.state: window must be "minute", "hour", or "day", got ${goQuote(s.window)}`, fix: FIX.window });
   }
   if (s.incrementFrom !== '' && !s.incrementFrom.startsWith('args.')) {
-    issues.push({ offset: s.incrementFromAt, message: `${prefix}.state: increment_from must start with "args.", got ${goQuote(s.incrementFrom)}`, fix: FIX.incFrom });
+    issues.push({
+      offset: s.incrementFromAt,
+      message: `${prefix}.state: increment_from must start with "args.", got ${goQuote(s.incrementFrom)}`,
+      fix: FIX.incFrom,
+    });
   }
   // toolgate: a negative increment refunds quota on every call; Intercept accepts it.
   if (s.increment < 0) {
@@ -602,9 +665,21 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
   if (r.approval) validateApproval(`${prefix}.approval`, r.approval, issues);
   if (r.approvalTimeout) {
     const t = r.approvalTimeout;
-    if (r.action !== 'require_approval') issues.push({ offset: t.at, message: `${prefix}: approval_timeout is only allowed on require_approval rules`, fix: 'remove approval_timeout, or set action: require_approval' });
-    else if (r.approval && r.approval.timeout !== '') issues.push({ offset: t.at, message: `${prefix}: approval_timeout and approval.timeout both set the timeout`, fix: 'keep one of them' });
-    else validateApproval(`${prefix}`, { timeout: t.value, timeoutAt: t.at, approvers: null, approversAt: t.at, selfApproval: false, at: t.at }, issues, 'approval_timeout');
+    if (r.action !== 'require_approval')
+      issues.push({
+        offset: t.at,
+        message: `${prefix}: approval_timeout is only allowed on require_approval rules`,
+        fix: 'remove approval_timeout, or set action: require_approval',
+      });
+    else if (r.approval && r.approval.timeout !== '')
+      issues.push({ offset: t.at, message: `${prefix}: approval_timeout and approval.timeout both set the timeout`, fix: 'keep one of them' });
+    else
+      validateApproval(
+        `${prefix}`,
+        { timeout: t.value, timeoutAt: t.at, approvers: null, approversAt: t.at, selfApproval: false, at: t.at },
+        issues,
+        'approval_timeout',
+      );
   }
   if (r.rateLimit !== '') {
     const parsed = parseRateLimit(r.rateLimit);
@@ -621,7 +696,11 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
     }
     if (r.action === 'deny') issues.push({ offset: r.rateLimitAt, message: `${prefix}: rate_limit cannot be used with action "deny"`, fix: FIX.rlDeny });
     if (r.action === 'deny_if' || r.action === 'require_approval') {
-      issues.push({ offset: r.rateLimitAt, message: `${prefix}: rate_limit cannot be used with action ${goQuote(r.action)}`, fix: 'put the rate limit in its own rule' });
+      issues.push({
+        offset: r.rateLimitAt,
+        message: `${prefix}: rate_limit cannot be used with action ${goQuote(r.action)}`,
+        fix: 'put the rate limit in its own rule',
+      });
     }
     return;
   }
@@ -666,11 +745,19 @@ function validateRule(prefix: string, r: RawRule, cfg: RawConfig, issues: Issue[
 /** toolgate's top-level extensions, shared by both formats. */
 export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
   if (cfg.pin && !(PIN_MODES as readonly string[]).includes(cfg.pin.value)) {
-    issues.push({ offset: cfg.pin.at, message: `pin must be "off", "warn" or "enforce", got ${goQuote(cfg.pin.value)}`, fix: 'use off, warn (report changed tool definitions) or enforce (withhold them)' });
+    issues.push({
+      offset: cfg.pin.at,
+      message: `pin must be "off", "warn" or "enforce", got ${goQuote(cfg.pin.value)}`,
+      fix: 'use off, warn (report changed tool definitions) or enforce (withhold them)',
+    });
   }
   for (const r of cfg.audit?.redact ?? []) {
     if (!r.name.startsWith('args.') || r.name.length <= 'args.'.length) {
-      issues.push({ offset: r.at, message: `audit.redact entries must be argument paths, got ${goQuote(r.name)}`, fix: 'use a path like args.card_number (args.* and args.a.*.b wildcards are allowed)' });
+      issues.push({
+        offset: r.at,
+        message: `audit.redact entries must be argument paths, got ${goQuote(r.name)}`,
+        fix: 'use a path like args.card_number (args.* and args.a.*.b wildcards are allowed)',
+      });
     }
   }
 }
@@ -679,7 +766,8 @@ export function validateExtensions(cfg: RawConfig, issues: Issue[]): void {
 export function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
   const duration = (where: string, v: At<string>): void => {
     const ms = parseDuration(v.value);
-    if (ms === undefined || ms <= 0) issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
+    if (ms === undefined || ms <= 0)
+      issues.push({ offset: v.at, message: `${where} must be a positive duration, got ${goQuote(v.value)}`, fix: 'use a duration such as 30s, 5m or 1h' });
   };
   const a = cfg.approvals;
   if (a?.webhookUrl) {
@@ -691,19 +779,32 @@ export function validateInterceptKeys(cfg: RawConfig, issues: Issue[]): void {
     } catch {
       ok = false;
     }
-    if (!ok) issues.push({ offset: a.webhookUrl.at, message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`, fix: 'use a URL without credentials, such as https://hooks.example.com/approvals (the receiver checks the signature)' });
+    if (!ok)
+      issues.push({
+        offset: a.webhookUrl.at,
+        message: `approvals.notify.webhook.url must be an http(s) URL, got ${goQuote(a.webhookUrl.value)}`,
+        fix: 'use a URL without credentials, such as https://hooks.example.com/approvals (the receiver checks the signature)',
+      });
   }
   if (a?.dedupeWindow) duration('approvals.dedupe_window', a.dedupeWindow);
   if (cfg.idempotencyWindow) duration('idempotency_window', cfg.idempotencyWindow);
   if (cfg.spend) {
-    for (const [key, v] of [['per_call', cfg.spend.perCall], ['daily', cfg.spend.daily]] as const) {
+    for (const [key, v] of [
+      ['per_call', cfg.spend.perCall],
+      ['daily', cfg.spend.daily],
+    ] as const) {
       if (!v) continue;
-      if (v.value.startsWith('-')) issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
-      else if (parseBudget(v.value) === undefined) issues.push({ offset: v.at, message: `spend.${key} must have at most ${SCALE_DIGITS} decimal places and be below 9000000, got ${v.value}`, fix: 'use an amount such as 0.50 or 50.00' });
+      if (v.value.startsWith('-'))
+        issues.push({ offset: v.at, message: `spend.${key} must not be negative, got ${v.value}`, fix: 'use a budget of 0 or more, e.g. 0.50' });
+      else if (parseBudget(v.value) === undefined)
+        issues.push({
+          offset: v.at,
+          message: `spend.${key} must have at most ${SCALE_DIGITS} decimal places and be below 9000000, got ${v.value}`,
+          fix: 'use an amount such as 0.50 or 50.00',
+        });
     }
   }
 }
-
 
 function validate(cfg: RawConfig, issues: Issue[]): void {
   validateExtensions(cfg, issues);
@@ -761,23 +862,37 @@ function describeUnknown(u: UnknownKey, lines: LineCounter): string {
  * tool with a near miss of `rules`, until the file is fixed. The denial says why.
  */
 function quarantine(cfg: RawConfig, lines: LineCounter): void {
-  const denyAll = (r: RawRule, typos: UnknownKey[]): RawRule => ({
-    ...r,
-    name: r.name || 'policy-typo',
-    action: 'deny',
-    rateLimit: '',
-    conditions: [],
-    state: null,
-    identities: null,
-    approval: null,
-    onDeny: `This tool is denied until the policy file is fixed: ${typos.map((u) => describeUnknown(u, lines)).join('; ')}.`,
-  }) as RawRule;
+  const denyAll = (r: RawRule, typos: UnknownKey[]): RawRule =>
+    ({
+      ...r,
+      name: r.name || 'policy-typo',
+      action: 'deny',
+      rateLimit: '',
+      conditions: [],
+      state: null,
+      identities: null,
+      approval: null,
+      onDeny: `This tool is denied until the policy file is fixed: ${typos.map((u) => describeUnknown(u, lines)).join('; ')}.`,
+    }) as RawRule;
   for (const tool of cfg.tools) {
     if (tool.typos) {
       const at = tool.typos[0]!.offset;
       const blank: RawRule = {
-        name: '', action: '', rateLimit: '', conditions: [], onDeny: '', state: null, at, nameAt: at, actionAt: at,
-        rateLimitAt: at, conditionsAt: at, identities: null, identitiesAt: at, approval: null, approvalAt: at,
+        name: '',
+        action: '',
+        rateLimit: '',
+        conditions: [],
+        onDeny: '',
+        state: null,
+        at,
+        nameAt: at,
+        actionAt: at,
+        rateLimitAt: at,
+        conditionsAt: at,
+        identities: null,
+        identitiesAt: at,
+        approval: null,
+        approvalAt: at,
       };
       tool.rules = [denyAll(blank, tool.typos)];
       continue;
@@ -807,10 +922,12 @@ export function parseIntercept(text: string): ParseOutcome {
   if (!root || isMap(root) || decodeAny(ctx, root).t === 'nil') validate(config, issues);
   quarantine(config, lines);
   validateInterceptKeys(config, issues);
-  const warnings = (ctx.unknown ?? []).map((u): Issue => ({
-    offset: u.offset,
-    message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
-    fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
-  }));
+  const warnings = (ctx.unknown ?? []).map(
+    (u): Issue => ({
+      offset: u.offset,
+      message: `unknown key ${JSON.stringify(u.key)} in ${u.where} is ignored${u.near.length > 0 ? ` (did you mean ${u.near.map((k) => JSON.stringify(k)).join(' or ')}?)` : ''}${u.guarded ? `; ${u.where.includes('.rules[') ? 'the rule' : 'the tool'} denies every call until this is fixed` : ''}`,
+      fix: u.near.length > 0 ? `rename it to ${JSON.stringify(u.near[0])}` : 'remove it, or prefix it with x- to mark it as an annotation',
+    }),
+  );
   return { config, issues, warnings };
 }

@@ -152,7 +152,11 @@ export function parseJsonNodes(text: string): { node?: JNode; issues: Issue[] } 
       const int = m[2] === undefined && m[3] === undefined && Number.isSafeInteger(n);
       return { kind: 'number', at, value: n, int, text: m[0] };
     }
-    for (const [word, node] of [['true', { kind: 'bool', at, value: true }], ['false', { kind: 'bool', at, value: false }], ['null', { kind: 'null', at }]] as const) {
+    for (const [word, node] of [
+      ['true', { kind: 'bool', at, value: true }],
+      ['false', { kind: 'bool', at, value: false }],
+      ['null', { kind: 'null', at }],
+    ] as const) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return node as JNode;
@@ -232,7 +236,13 @@ export function jArray(issues: Issue[], n: JNode, what: string): JNode[] | undef
  * The entries of an object with known keys. Unknown keys are errors naming the closest
  * known key (a typo must not silently drop a rule); keys starting with `x-` are ignored.
  */
-export function jObject(issues: Issue[], n: JNode, what: string, known: readonly string[] | null, hint?: (key: string) => string | undefined): JEntry[] | undefined {
+export function jObject(
+  issues: Issue[],
+  n: JNode,
+  what: string,
+  known: readonly string[] | null,
+  hint?: (key: string) => string | undefined,
+): JEntry[] | undefined {
   if (n.kind !== 'object') {
     issues.push({ offset: n.at, message: `${what} must be an object, got ${jsonKindName(n)}`, fix: `write ${what} as a JSON object {...}` });
     return undefined;

@@ -3,9 +3,22 @@
 import type { CompiledGuards } from './guards.js';
 
 export const OPERATORS = [
-  'eq', 'neq', 'in', 'not_in', 'lt', 'lte', 'gt', 'gte', 'regex', 'contains', 'exists',
+  'eq',
+  'neq',
+  'in',
+  'not_in',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'regex',
+  'contains',
+  'exists',
   // toolgate: safe argument operators (safe-args.ts)
-  'url_host_in', 'url_host_not_in', 'url_public', 'path_under',
+  'url_host_in',
+  'url_host_not_in',
+  'url_public',
+  'path_under',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 

@@ -35,7 +35,10 @@ test('a monitor rule that fails is reported as wouldDeny and the call is allowed
   assert.ok(d.allowed);
   assert.deepEqual(d.wouldDeny, { reason: 'rule', rule: 'trial cap', pointer: 'tools/create_charge/rules/0', message: 'over the trial cap' });
   // The monitor rule's counter is reserved as a monitor reservation.
-  assert.deepEqual(d.reservations.map((r) => [r.rule, r.monitor ?? false]), [['trial rate', true]]);
+  assert.deepEqual(
+    d.reservations.map((r) => [r.rule, r.monitor ?? false]),
+    [['trial rate', true]],
+  );
 });
 
 test('an enforce rule still denies, whatever the monitor rules say', () => {

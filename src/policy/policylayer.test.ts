@@ -38,7 +38,11 @@ function expectAt(text: string, message: string, needle: string, after = ''): vo
 const tool = (body: string) => `{"version": "1", "default": "allow", "tools": {"t": ${body}}}`;
 
 test('deny_if denies when all its conditions hold; empty conditions always deny', () => {
-  const p = compileJson(tool(`{"deny_if": [{"conditions": [{"path": "args.amount", "op": "gt", "value": 100}, {"path": "args.currency", "op": "eq", "value": "usd"}], "on_deny": "too much"}]}`));
+  const p = compileJson(
+    tool(
+      `{"deny_if": [{"conditions": [{"path": "args.amount", "op": "gt", "value": 100}, {"path": "args.currency", "op": "eq", "value": "usd"}], "on_deny": "too much"}]}`,
+    ),
+  );
   const d = decide(p, { tool: 't', args: { amount: 200, currency: 'usd' } }, new Map());
   assert.equal(d.allowed, false);
   assert.equal(!d.allowed && d.message, 'too much');
@@ -63,13 +67,19 @@ test('limits: max per window, scopes, increment_from, all_tools', () => {
     "all_tools": {"limits": [{"counter": "calls", "window": "minute", "max": 60, "scope": "global"}]},
     "tools": {"pay": {"limits": [{"counter": "spend", "window": "day", "max": 1000, "scope": "grant", "increment_from": "args.amount"}]}}}`);
   const call = { tool: 'pay', args: { amount: 300 }, identity: 'alice' };
-  assert.deepEqual(countersFor(p, call).map((c) => c.key), ['pay.spend|identity=alice', '_global.calls']);
+  assert.deepEqual(
+    countersFor(p, call).map((c) => c.key),
+    ['pay.spend|identity=alice', '_global.calls'],
+  );
   const d = decide(p, call, new Map([['pay.spend|identity=alice', 700]]));
   assert.ok(d.allowed);
-  assert.deepEqual(d.reservations.map((r) => [r.key, r.amount, r.limit, r.rule, r.pointer]), [
-    ['pay.spend|identity=alice', 300, 1000, 'pay.limits[0]', 'tools/pay/limits/0'],
-    ['_global.calls', 1, 60, 'all_tools.limits[0]', 'all_tools/limits/0'],
-  ]);
+  assert.deepEqual(
+    d.reservations.map((r) => [r.key, r.amount, r.limit, r.rule, r.pointer]),
+    [
+      ['pay.spend|identity=alice', 300, 1000, 'pay.limits[0]', 'tools/pay/limits/0'],
+      ['_global.calls', 1, 60, 'all_tools.limits[0]', 'all_tools/limits/0'],
+    ],
+  );
   assert.match(d.reservations[0]!.onDeny, /spend may be at most 1000 per day/);
   const over = decide(p, call, new Map([['pay.spend|identity=alice', 1001]]));
   assert.equal(!over.allowed && over.reason, 'rate_limit');
@@ -100,19 +110,29 @@ test('operators decide as in YAML (ints stay ints, floats stay floats)', () => {
 });
 
 test('order: deny_if, require, limits, require_approval whatever the key order', () => {
-  const p = compileJson(tool(`{"require": [{"name": "r", "conditions": [{"path": "args.a", "op": "eq", "value": 1}]}], "deny_if": [{"name": "d", "conditions": []}]}`));
+  const p = compileJson(
+    tool(`{"require": [{"name": "r", "conditions": [{"path": "args.a", "op": "eq", "value": 1}]}], "deny_if": [{"name": "d", "conditions": []}]}`),
+  );
   const d = decide(p, { tool: 't', args: {} }, new Map());
   assert.equal(!d.allowed && d.rule, 'd');
 });
 
 test('require_approval: conditional, object or list, defaults, and denials win', () => {
-  const p = compileJson(tool(`{"deny_if": [{"conditions": [{"path": "args.amount", "op": "gt", "value": 1000}]}],
-    "require_approval": {"conditions": [{"path": "args.amount", "op": "gt", "value": 100}], "approvers": ["lead"], "on_deny": "big one"}}`));
+  const p = compileJson(
+    tool(`{"deny_if": [{"conditions": [{"path": "args.amount", "op": "gt", "value": 1000}]}],
+    "require_approval": {"conditions": [{"path": "args.amount", "op": "gt", "value": 100}], "approvers": ["lead"], "on_deny": "big one"}}`),
+  );
   const small = decide(p, { tool: 't', args: { amount: 50 } }, new Map());
   assert.ok(small.allowed && !small.approval);
   const mid = decide(p, { tool: 't', args: { amount: 500 } }, new Map());
   assert.ok(mid.allowed);
-  assert.deepEqual(mid.approval, { rule: 't.require_approval[0]', pointer: 'tools/t/require_approval/0', timeoutMs: 300_000, approvers: ['lead'], message: 'big one' });
+  assert.deepEqual(mid.approval, {
+    rule: 't.require_approval[0]',
+    pointer: 'tools/t/require_approval/0',
+    timeoutMs: 300_000,
+    approvers: ['lead'],
+    message: 'big one',
+  });
   assert.equal(decide(p, { tool: 't', args: { amount: 5000 } }, new Map()).allowed, false);
   const always = compileJson(tool(`{"require_approval": [{"timeout": "1h30m", "self_approval": true}]}`));
   const a = decide(always, { tool: 't', args: {} }, new Map());
@@ -122,12 +142,17 @@ test('require_approval: conditional, object or list, defaults, and denials win',
 });
 
 test('identities: entries apply only to the named callers', () => {
-  const p = compileJson(tool(`{"deny_if": [{"conditions": [], "identities": ["ci-runner"]}],
-    "limits": [{"counter": "n", "window": "day", "max": 10, "scope": "grant", "identities": ["alice"]}]}`));
+  const p = compileJson(
+    tool(`{"deny_if": [{"conditions": [], "identities": ["ci-runner"]}],
+    "limits": [{"counter": "n", "window": "day", "max": 10, "scope": "grant", "identities": ["alice"]}]}`),
+  );
   assert.equal(decide(p, { tool: 't', args: {}, identity: 'ci-runner' }, new Map()).allowed, false);
   const alice = decide(p, { tool: 't', args: {}, identity: 'alice' }, new Map());
   assert.ok(alice.allowed);
-  assert.deepEqual(alice.reservations.map((r) => r.key), ['t.n|identity=alice']);
+  assert.deepEqual(
+    alice.reservations.map((r) => r.key),
+    ['t.n|identity=alice'],
+  );
   const bob = decide(p, { tool: 't', args: {}, identity: 'bob' }, new Map());
   assert.ok(bob.allowed);
   assert.deepEqual(bob.reservations, [], 'the limit is only for alice');
@@ -140,7 +165,10 @@ test('session scope and state conditions read the partition of their counter', (
     "a": {"limits": [{"counter": "n", "window": "hour", "max": 5, "scope": "session"}]},
     "b": {"require": [{"conditions": [{"path": "state.a.n", "op": "gte", "value": 1}], "on_deny": "call a first"}]}}}`);
   const call = { tool: 'b', args: {}, session: 's1' };
-  assert.deepEqual(countersFor(p, call).map((c) => c.key), ['a.n|session=s1']);
+  assert.deepEqual(
+    countersFor(p, call).map((c) => c.key),
+    ['a.n|session=s1'],
+  );
   assert.equal(decide(p, call, new Map([['a.n|session=s1', 1]])).allowed, true);
   assert.equal(decide(p, { ...call, session: 's2' }, new Map([['a.n|session=s1', 1]])).allowed, false);
 });
@@ -186,7 +214,7 @@ test('tool entries: unknown keys, Intercept syntax, types', () => {
   expectAt(tool('{"deny_if": [{"conditons": []}]}'), 'unknown key "conditons" in tools.t.deny_if[0] (did you mean "conditions"?)', '"conditons"');
 });
 
-test('conditions: the YAML validator\'s messages', () => {
+test("conditions: the YAML validator's messages", () => {
   const c = (x: string) => tool(`{"require": [{"conditions": [${x}]}]}`);
   const pre = 'tools.t.require[0].conditions[0]';
   expectAt(c('{"path": "amount", "op": "eq", "value": 1}'), `${pre}: path must start with "args." or "state.", got "amount"`, '"amount"');
@@ -194,34 +222,72 @@ test('conditions: the YAML validator\'s messages', () => {
   expectAt(c('{"path": "args.a", "op": "in", "value": "x"}'), `${pre}: operator "in" requires a list value`, '"x"');
   expectAt(c('{"path": "args.a", "op": "lt", "value": "5"}'), `${pre}: operator "lt" requires a numeric value`, '"5"');
   expectAt(c('{"path": "args.a", "op": "exists", "value": "yes"}'), `${pre}: operator "exists" requires a boolean value`, '"yes"');
-  expectAt(c('{"path": "args.a", "op": "regex", "value": "(?=x)"}'), `${pre}: invalid regex "(?=x)": error parsing regexp: invalid or unsupported Perl syntax: \`(?=\``, '"(?=x)"');
-  expectAt(c('{"path": "state.t.n", "op": "lte", "value": 5}'), 'tools.t.require[0]: condition references state.t.n but no matching limit found', '"state.t.n"');
+  expectAt(
+    c('{"path": "args.a", "op": "regex", "value": "(?=x)"}'),
+    `${pre}: invalid regex "(?=x)": error parsing regexp: invalid or unsupported Perl syntax: \`(?=\``,
+    '"(?=x)"',
+  );
+  expectAt(
+    c('{"path": "state.t.n", "op": "lte", "value": 5}'),
+    'tools.t.require[0]: condition references state.t.n but no matching limit found',
+    '"state.t.n"',
+  );
 });
 
 test('limits: required fields and their values', () => {
   const l = (x: string) => tool(`{"limits": [${x}]}`);
   expectAt(l('{"counter": "n", "window": "day", "max": 5}'), 'tools.t.limits[0]: scope is required', '{"counter"');
-  expectAt(l('{"counter": "n", "window": "day", "max": 5, "scope": "team"}'), 'tools.t.limits[0]: scope must be "global", "identity", "grant" or "session", got "team"', '"team"');
-  expectAt(l('{"counter": "n", "window": "week", "max": 5, "scope": "grant"}'), 'tools.t.limits[0]: window must be "minute", "hour", or "day", got "week"', '"week"');
+  expectAt(
+    l('{"counter": "n", "window": "day", "max": 5, "scope": "team"}'),
+    'tools.t.limits[0]: scope must be "global", "identity", "grant" or "session", got "team"',
+    '"team"',
+  );
+  expectAt(
+    l('{"counter": "n", "window": "week", "max": 5, "scope": "grant"}'),
+    'tools.t.limits[0]: window must be "minute", "hour", or "day", got "week"',
+    '"week"',
+  );
   expectAt(l('{"counter": "n", "window": "day", "scope": "grant"}'), 'tools.t.limits[0]: max is required', '{"counter"');
   expectAt(l('{"counter": "n", "window": "day", "max": 2.5, "scope": "grant"}'), 'tools.t.limits[0]: max must be a whole number of at least 0, got 2.5', '2.5');
   expectAt(l('{"counter": "n", "window": "day", "max": -1, "scope": "grant"}'), 'tools.t.limits[0]: max must be a whole number of at least 0, got -1', '-1');
   expectAt(l('{"counter": "", "window": "day", "max": 1, "scope": "grant"}'), 'tools.t.limits[0]: counter must not be empty', '""');
-  expectAt(l('{"counter": "n", "window": "day", "max": 1, "scope": "grant", "increment": 0}'), 'tools.t.limits[0]: increment must be a whole number of at least 1', '0}');
-  expectAt(l('{"counter": "n", "window": "day", "max": 1, "scope": "grant", "increment_from": "amount"}'), 'tools.t.limits[0]: increment_from must start with "args.", got "amount"', '"amount"');
+  expectAt(
+    l('{"counter": "n", "window": "day", "max": 1, "scope": "grant", "increment": 0}'),
+    'tools.t.limits[0]: increment must be a whole number of at least 1',
+    '0}',
+  );
+  expectAt(
+    l('{"counter": "n", "window": "day", "max": 1, "scope": "grant", "increment_from": "amount"}'),
+    'tools.t.limits[0]: increment_from must start with "args.", got "amount"',
+    '"amount"',
+  );
   expectAt(
     l('{"counter": "n", "window": "day", "max": 1, "scope": "grant"}, {"counter": "n", "window": "hour", "max": 1, "scope": "grant"}'),
-    'tools.t.limits[1]: duplicate counter "n" (also used by limits[0])', '"n"', '"hour"'.replace('"hour"', '}, {'),
+    'tools.t.limits[1]: duplicate counter "n" (also used by limits[0])',
+    '"n"',
+    '"hour"'.replace('"hour"', '}, {'),
   );
 });
 
 test('identities and approvals: validation', () => {
   expectAt(tool('{"deny_if": [{"identities": []}]}'), 'tools.t.deny_if[0]: identities must not be empty', '"identities"');
   expectAt(tool('{"deny_if": [{"identities": ["a", "a"]}]}'), 'tools.t.deny_if[0].identities: duplicate entry "a"', '"a"]');
-  expectAt(tool('{"require_approval": [{"timeout": "5 minutes"}]}'), 'tools.t.require_approval[0]: timeout must be a positive duration of at most 168h, got "5 minutes"', '"5 minutes"');
-  expectAt(tool('{"require_approval": [{"timeout": "200h"}]}'), 'tools.t.require_approval[0]: timeout must be a positive duration of at most 168h, got "200h"', '"200h"');
+  expectAt(
+    tool('{"require_approval": [{"timeout": "5 minutes"}]}'),
+    'tools.t.require_approval[0]: timeout must be a positive duration of at most 168h, got "5 minutes"',
+    '"5 minutes"',
+  );
+  expectAt(
+    tool('{"require_approval": [{"timeout": "200h"}]}'),
+    'tools.t.require_approval[0]: timeout must be a positive duration of at most 168h, got "200h"',
+    '"200h"',
+  );
   expectAt(tool('{"require_approval": [{"approvers": []}]}'), 'tools.t.require_approval[0]: approvers must not be empty', '[]');
-  expectAt(tool('{"require_approval": [{"self_approval": "yes"}]}'), 'tools.t.require_approval[0].self_approval must be true or false, got the string "yes"', '"yes"');
+  expectAt(
+    tool('{"require_approval": [{"self_approval": "yes"}]}'),
+    'tools.t.require_approval[0].self_approval must be true or false, got the string "yes"',
+    '"yes"',
+  );
   expectAt(tool('{"deny_if": [{"timeout": "5m"}]}'), 'unknown key "timeout" in tools.t.deny_if[0]', '"timeout"');
 });
 

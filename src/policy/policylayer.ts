@@ -12,13 +12,38 @@ import { goQuote } from './govalue.js';
 import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
 import type { JNode } from './jsonnode.js';
 import type { Issue } from './yamlnode.js';
-import { AUDIT_KEYS, FIX, SCOPES, SPEND_KEYS, validateApproval, validateCondition, validateExtensions, validateIdentities, validateInterceptKeys, validateMode, validateScope } from './intercept.js';
+import {
+  AUDIT_KEYS,
+  FIX,
+  SCOPES,
+  SPEND_KEYS,
+  validateApproval,
+  validateCondition,
+  validateExtensions,
+  validateIdentities,
+  validateInterceptKeys,
+  validateMode,
+  validateScope,
+} from './intercept.js';
 import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
 import { decodeGuards } from './guards.js';
 
-export const JSON_TOP_KEYS = ['$schema', 'version', 'description', 'default', 'hide', 'all_tools', 'tools', 'pin', 'audit', 'guards', 'idempotency_window', 'spend'] as const;
+export const JSON_TOP_KEYS = [
+  '$schema',
+  'version',
+  'description',
+  'default',
+  'hide',
+  'all_tools',
+  'tools',
+  'pin',
+  'audit',
+  'guards',
+  'idempotency_window',
+  'spend',
+] as const;
 export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
 export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
 export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
@@ -61,9 +86,21 @@ interface JTool {
 
 function newRule(at: number): RawRule {
   return {
-    name: '', action: 'evaluate', rateLimit: '', conditions: [], onDeny: '', state: null,
-    at, nameAt: at, actionAt: at, rateLimitAt: at, conditionsAt: at,
-    identities: null, identitiesAt: at, approval: null, approvalAt: at,
+    name: '',
+    action: 'evaluate',
+    rateLimit: '',
+    conditions: [],
+    onDeny: '',
+    state: null,
+    at,
+    nameAt: at,
+    actionAt: at,
+    rateLimitAt: at,
+    conditionsAt: at,
+    identities: null,
+    identitiesAt: at,
+    approval: null,
+    approvalAt: at,
   };
 }
 
@@ -100,10 +137,24 @@ function decodeEntry(issues: Issue[], toolKey: string, kind: EntryKind, index: n
   const r = newRule(n.at);
   r.conditionsAt = n.at;
   const j: JRule = { kind, index, rule: r, maxAt: n.at, scopeGiven: false, hasName: false };
-  const approval: RawApproval | null = kind === 'require_approval' ? { timeout: '', timeoutAt: n.at, approvers: null, approversAt: n.at, selfApproval: false, at: n.at } : null;
-  const state = kind === 'limits'
-    ? { counter: '', window: '', increment: 1, incrementFrom: '', at: n.at, counterAt: n.at, windowAt: n.at, incrementAt: n.at, incrementFromAt: n.at, scope: '', scopeAt: n.at }
-    : null;
+  const approval: RawApproval | null =
+    kind === 'require_approval' ? { timeout: '', timeoutAt: n.at, approvers: null, approversAt: n.at, selfApproval: false, at: n.at } : null;
+  const state =
+    kind === 'limits'
+      ? {
+          counter: '',
+          window: '',
+          increment: 1,
+          incrementFrom: '',
+          at: n.at,
+          counterAt: n.at,
+          windowAt: n.at,
+          incrementAt: n.at,
+          incrementFromAt: n.at,
+          scope: '',
+          scopeAt: n.at,
+        }
+      : null;
   for (const e of fields) {
     const v = e.value;
     switch (e.key) {
@@ -216,7 +267,8 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
     const r = j.rule;
     if (r.broken) continue;
     const prefix = entryPrefix(tool.key, j);
-    if (j.hasName && r.name.trim() === '') issues.push({ offset: r.nameAt, message: `${prefix}: name must not be empty`, fix: 'give a name or remove the field' });
+    if (j.hasName && r.name.trim() === '')
+      issues.push({ offset: r.nameAt, message: `${prefix}: name must not be empty`, fix: 'give a name or remove the field' });
     if (r.identities) validateIdentities(prefix, r.identities, r.identitiesAt, issues);
     validateMode(prefix, r, issues);
     if (j.kind === 'require' && r.conditions.length === 0) {
@@ -244,7 +296,11 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
     else {
       const prev = seenCounters.get(s.counter);
       if (prev !== undefined) {
-        issues.push({ offset: s.counterAt, message: `${prefix}: duplicate counter ${goQuote(s.counter)} (also used by limits[${prev}])`, fix: 'use different counter names' });
+        issues.push({
+          offset: s.counterAt,
+          message: `${prefix}: duplicate counter ${goQuote(s.counter)} (also used by limits[${prev}])`,
+          fix: 'use different counter names',
+        });
       } else seenCounters.set(s.counter, j.index);
     }
     if (!VALID_WINDOWS.has(s.window)) {
@@ -258,13 +314,25 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
       });
     }
     if (!j.scopeGiven) {
-      issues.push({ offset: r.at, message: `${prefix}: scope is required`, fix: `add "scope": one of ${SCOPES.map((x) => `"${x}"`).join(', ')} ("grant": each caller has its own quota)` });
+      issues.push({
+        offset: r.at,
+        message: `${prefix}: scope is required`,
+        fix: `add "scope": one of ${SCOPES.map((x) => `"${x}"`).join(', ')} ("grant": each caller has its own quota)`,
+      });
     } else validateScope(prefix, s.scope, s.scopeAt, issues);
     if (j.incrementGiven && (j.incrementGiven.value === undefined || j.incrementGiven.value < 1)) {
-      issues.push({ offset: j.incrementGiven.at, message: `${prefix}: increment must be a whole number of at least 1`, fix: 'use e.g. "increment": 1, or increment_from' });
+      issues.push({
+        offset: j.incrementGiven.at,
+        message: `${prefix}: increment must be a whole number of at least 1`,
+        fix: 'use e.g. "increment": 1, or increment_from',
+      });
     }
     if (s.incrementFrom !== '' && !s.incrementFrom.startsWith('args.')) {
-      issues.push({ offset: s.incrementFromAt, message: `${prefix}: increment_from must start with "args.", got ${goQuote(s.incrementFrom)}`, fix: FIX.incFrom });
+      issues.push({
+        offset: s.incrementFromAt,
+        message: `${prefix}: increment_from must start with "args.", got ${goQuote(s.incrementFrom)}`,
+        fix: FIX.incFrom,
+      });
     }
   }
 }
@@ -275,7 +343,9 @@ function lowerLimit(toolKey: string, j: JRule): void {
   const s = r.state!;
   const scope = toolKey === '*' ? '_global' : toolKey;
   const max = j.max ?? 0;
-  r.conditions = [{ path: `state.${scope}.${s.counter}`, op: 'lte', value: { t: 'int', v: max }, at: j.maxAt, pathAt: j.maxAt, opAt: j.maxAt, valueAt: j.maxAt }];
+  r.conditions = [
+    { path: `state.${scope}.${s.counter}`, op: 'lte', value: { t: 'int', v: max }, at: j.maxAt, pathAt: j.maxAt, opAt: j.maxAt, valueAt: j.maxAt },
+  ];
   if (r.onDeny === '') r.onDeny = defaultLimitMessage(s.counter, max, s.window);
 }
 
@@ -349,7 +419,12 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
           const a = sf.value;
           // The number as written (exact), or a decimal text.
           const text = a.kind === 'number' ? a.text : a.kind === 'string' && /^-?\d+(\.\d+)?$/.test(a.value) ? a.value : undefined;
-          if (text === undefined) issues.push({ offset: a.at, message: `spend.${sf.key} must be a number, got ${a.kind}`, fix: `write spend.${sf.key} as a decimal amount, e.g. 0.50` });
+          if (text === undefined)
+            issues.push({
+              offset: a.at,
+              message: `spend.${sf.key} must be a number, got ${a.kind}`,
+              fix: `write spend.${sf.key} as a decimal amount, e.g. 0.50`,
+            });
           const amount = { value: text ?? '0', at: a.at };
           if (sf.key === 'per_call') spend.perCall = amount;
           else spend.daily = amount;
@@ -387,7 +462,8 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
   const counters = new Map<string, Set<string>>();
   for (const t of all) {
     const scope = t.key === '*' ? '_global' : t.key;
-    for (const j of t.entries) if (j.kind === 'limits' && j.rule.state) (counters.get(scope) ?? counters.set(scope, new Set()).get(scope)!).add(j.rule.state.counter);
+    for (const j of t.entries)
+      if (j.kind === 'limits' && j.rule.state) (counters.get(scope) ?? counters.set(scope, new Set()).get(scope)!).add(j.rule.state.counter);
   }
   for (const t of all) validateTool(t, counters, issues);
   for (const t of all) for (const j of t.entries) if (j.kind === 'limits' && j.rule.state) lowerLimit(t.key, j);

@@ -41,7 +41,8 @@ test('urlHost: what parsers read differently is refused (undefined), never guess
     'api.example.com',
     'not a url',
     '',
-  ]) assert.equal(urlHost(url), undefined, url);
+  ])
+    assert.equal(urlHost(url), undefined, url);
 });
 
 test('host patterns: exact or any subdomain; a look-alike suffix is not a subdomain', () => {
@@ -57,19 +58,61 @@ test('host patterns: exact or any subdomain; a look-alike suffix is not a subdom
 
 test('isPublicHost: loopback, private, link-local, CGNAT, ULA, IPv4-mapped/NAT64/6to4 forms of them, and local names are not public', () => {
   for (const url of [
-    'http://127.0.0.1/', 'http://2130706433/', 'http://0x7f.1/', 'http://10.1.2.3/', 'http://172.16.0.1/', 'http://192.168.1.1/',
-    'http://169.254.169.254/', 'http://100.64.0.1/', 'http://0.0.0.0/', 'http://[::1]/', 'http://[::]/', 'http://[fd00::1]/',
-    'http://[fe80::1]/', 'http://[::ffff:10.0.0.1]/', 'http://[::ffff:169.254.169.254]/', 'http://[64:ff9b::a9fe:a9fe]/',
-    'http://[2002:7f00:1::]/', 'http://localhost/', 'http://LOCALHOST./', 'http://api.localhost/', 'http://db.internal/', 'http://printer.local/', 'http://intranet/',
-  ]) assert.equal(isPublicHost(urlHost(url)!), false, url);
-  for (const url of ['https://example.com/', 'http://8.8.8.8/', 'http://[2606:4700:4700::1111]/', 'http://[::ffff:8.8.8.8]/']) assert.equal(isPublicHost(urlHost(url)!), true, url);
+    'http://127.0.0.1/',
+    'http://2130706433/',
+    'http://0x7f.1/',
+    'http://10.1.2.3/',
+    'http://172.16.0.1/',
+    'http://192.168.1.1/',
+    'http://169.254.169.254/',
+    'http://100.64.0.1/',
+    'http://0.0.0.0/',
+    'http://[::1]/',
+    'http://[::]/',
+    'http://[fd00::1]/',
+    'http://[fe80::1]/',
+    'http://[::ffff:10.0.0.1]/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://[64:ff9b::a9fe:a9fe]/',
+    'http://[2002:7f00:1::]/',
+    'http://localhost/',
+    'http://LOCALHOST./',
+    'http://api.localhost/',
+    'http://db.internal/',
+    'http://printer.local/',
+    'http://intranet/',
+  ])
+    assert.equal(isPublicHost(urlHost(url)!), false, url);
+  for (const url of ['https://example.com/', 'http://8.8.8.8/', 'http://[2606:4700:4700::1111]/', 'http://[::ffff:8.8.8.8]/'])
+    assert.equal(isPublicHost(urlHost(url)!), true, url);
 });
 
 test('pathUnder: .., encoded and double-encoded dots and slashes, backslashes, file: URLs, NUL, Windows and UNC paths', () => {
   const root = '/srv/data';
   const inside = ['/srv/data', '/srv/data/a.txt', 'a/b.txt', './a', '/srv/data/x/../y', 'file:///srv/data/a', '/srv/data//a', '/srv/data/a%20b'];
-  const outside = ['/srv/data/../secret', '../etc/passwd', '/srv/database/x', '/srv/data/..', '/etc/passwd', '..\\..\\etc\\passwd', '/srv/data/%2e%2e/secret', '/srv/data/%252e%252e/secret', '/srv/data/..%2fsecret', '/srv/data/..%5csecret', 'file:///etc/passwd'];
-  const unreadable = ['/srv/data/a\0.txt', 'C:\\Windows\\system32', 'c:/x', '\\\\host\\share\\x', '//host/share', 'file://host/srv/data/a', '/srv/data/%zz', '/srv/data/%25252525252e'];
+  const outside = [
+    '/srv/data/../secret',
+    '../etc/passwd',
+    '/srv/database/x',
+    '/srv/data/..',
+    '/etc/passwd',
+    '..\\..\\etc\\passwd',
+    '/srv/data/%2e%2e/secret',
+    '/srv/data/%252e%252e/secret',
+    '/srv/data/..%2fsecret',
+    '/srv/data/..%5csecret',
+    'file:///etc/passwd',
+  ];
+  const unreadable = [
+    '/srv/data/a\0.txt',
+    'C:\\Windows\\system32',
+    'c:/x',
+    '\\\\host\\share\\x',
+    '//host/share',
+    'file://host/srv/data/a',
+    '/srv/data/%zz',
+    '/srv/data/%25252525252e',
+  ];
   for (const p of inside) assert.equal(pathUnder(p, root), true, p);
   for (const p of outside) assert.equal(pathUnder(p, root), false, p);
   for (const p of unreadable) assert.equal(pathUnder(p, root), undefined, p);
@@ -117,7 +160,10 @@ test('as policy conditions: evaluate rules hold only for a clean value; a deny_i
 });
 
 test('bad operator values are policy errors at their position', () => {
-  const bad = compilePolicy('version: "1"\ntools:\n  f:\n    rules:\n      - name: r\n        conditions:\n          - { path: args.url, op: url_host_in, value: ["https://x.example/"] }\n          - { path: args.p, op: path_under, value: relative/root }\n          - { path: args.u, op: url_public, value: "yes" }\n', 'p.yaml');
+  const bad = compilePolicy(
+    'version: "1"\ntools:\n  f:\n    rules:\n      - name: r\n        conditions:\n          - { path: args.url, op: url_host_in, value: ["https://x.example/"] }\n          - { path: args.p, op: path_under, value: relative/root }\n          - { path: args.u, op: url_public, value: "yes" }\n',
+    'p.yaml',
+  );
   assert.equal(bad.ok, false);
   const text = !bad.ok ? bad.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n') : '';
   assert.match(text, /7:\d+ .*"https:\/\/x\.example\/" is not a host name/);

@@ -65,13 +65,34 @@ export function hostMatches(host: string, patterns: readonly string[]): boolean 
 // Addresses a request from the gateway's side must not reach when `url_public` is asked for.
 const NOT_PUBLIC = new BlockList();
 for (const [net, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8], ['2001:db8::', 32], ['100::', 64], ['2001::', 32],
-] as const) NOT_PUBLIC.addSubnet(net, bits, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+  ['2001:db8::', 32],
+  ['100::', 64],
+  ['2001::', 32],
+] as const)
+  NOT_PUBLIC.addSubnet(net, bits, 'ipv6');
 
 /** The IPv4 address an IPv6 address carries (IPv4-mapped, -compatible, NAT64, 6to4), if any. */
 function embeddedV4(v6: string): string | undefined {
@@ -155,7 +176,6 @@ export function pathUnder(text: string, root: string): boolean | undefined {
 
 // ---------------------------------------------------------------- as operators
 
-
 type Test = (a: GoValue) => boolean;
 
 /** The test and the type-mismatch test of a safe argument operator (see operators.ts). */
@@ -199,17 +219,31 @@ export function safeArgTests(op: string, expected: GoValue): { test: Test; misma
 export function validateSafeArg(prefix: string, op: string, value: GoValue, at: number, issues: Issue[]): void {
   if (op === 'url_host_in' || op === 'url_host_not_in') {
     if (value.t !== 'list' || value.v.length === 0) {
-      issues.push({ offset: at, message: `${prefix}: operator "${op}" requires a non-empty list of hosts`, fix: 'use e.g. [api.example.com, "*.example.org"]' });
+      issues.push({
+        offset: at,
+        message: `${prefix}: operator "${op}" requires a non-empty list of hosts`,
+        fix: 'use e.g. [api.example.com, "*.example.org"]',
+      });
       return;
     }
     for (const x of value.v) {
       if (x.t !== 'string' || hostPattern(x.v) === undefined) {
-        issues.push({ offset: at, message: `${prefix}: ${x.t === 'string' ? JSON.stringify(x.v) : `a ${x.t}`} is not a host name, "*.domain" or IP address`, fix: 'list bare hosts, without scheme, port or path' });
+        issues.push({
+          offset: at,
+          message: `${prefix}: ${x.t === 'string' ? JSON.stringify(x.v) : `a ${x.t}`} is not a host name, "*.domain" or IP address`,
+          fix: 'list bare hosts, without scheme, port or path',
+        });
       }
     }
   } else if (op === 'url_public') {
-    if (value.t !== 'bool') issues.push({ offset: at, message: `${prefix}: operator "url_public" requires true or false`, fix: 'use value: true (the URL must not reach a private, loopback or link-local address)' });
+    if (value.t !== 'bool')
+      issues.push({
+        offset: at,
+        message: `${prefix}: operator "url_public" requires true or false`,
+        fix: 'use value: true (the URL must not reach a private, loopback or link-local address)',
+      });
   } else if (op === 'path_under') {
-    if (value.t !== 'string' || !value.v.startsWith('/')) issues.push({ offset: at, message: `${prefix}: operator "path_under" requires an absolute root path`, fix: 'use e.g. value: /srv/data' });
+    if (value.t !== 'string' || !value.v.startsWith('/'))
+      issues.push({ offset: at, message: `${prefix}: operator "path_under" requires an absolute root path`, fix: 'use e.g. value: /srv/data' });
   }
 }

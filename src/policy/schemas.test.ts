@@ -9,7 +9,10 @@ import AjvModule from 'ajv';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
-const ajv = new (Ajv as unknown as new (o: object) => { compile: (s: unknown) => ((v: unknown) => boolean) & { errors?: unknown } })({ allErrors: true, strict: false });
+const ajv = new (Ajv as unknown as new (o: object) => { compile: (s: unknown) => ((v: unknown) => boolean) & { errors?: unknown } })({
+  allErrors: true,
+  strict: false,
+});
 const load = (f: string) => JSON.parse(readFileSync(`${ROOT}schemas/${f}`, 'utf8')) as unknown;
 const yamlSchema = ajv.compile(load('intercept-v1.schema.json'));
 const jsonSchema = ajv.compile(load('policylayer-v1.schema.json'));
@@ -44,5 +47,8 @@ test('the schemas reject what the validator rejects', () => {
   assert.equal(yamlSchema({ version: '1', tools: { t: { rules: [{ name: 'r', action: 'block' }] } } }), false);
   assert.equal(yamlSchema({ version: '1', tools: { t: { rules: [{ name: 'r', condtions: [] }] } } }), false);
   assert.equal(yamlSchema({ version: '1', tools: { t: { rules: [{ name: 'r', state: { counter: 'c', window: 'day', scope: 'team' } }] } } }), false);
-  assert.equal(yamlSchema({ version: '1', tools: { t: { rules: [{ name: 'r', action: 'require_approval', identities: ['a'], approval: { timeout: '1h' } }] } } }), true);
+  assert.equal(
+    yamlSchema({ version: '1', tools: { t: { rules: [{ name: 'r', action: 'require_approval', identities: ['a'], approval: { timeout: '1h' } }] } } }),
+    true,
+  );
 });

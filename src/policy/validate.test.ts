@@ -49,7 +49,9 @@ test('action must be "evaluate" or "deny"', () => {
 test('deny rules must not have conditions', () => {
   expectError(
     rule('      - name: r\n        action: deny\n        conditions:\n          - {path: args.a, op: eq, value: 1}\n'),
-    'tools.t.rules[0]: deny rules must not have conditions', 7, 9,
+    'tools.t.rules[0]: deny rules must not have conditions',
+    7,
+    9,
   );
 });
 
@@ -86,32 +88,48 @@ test('regex value must be a string', () => {
 test('invalid regex (RE2 syntax: lookahead is not supported)', () => {
   expectError(
     cond('{path: args.a, op: regex, value: "(?=x)"}'),
-    'tools.t.rules[0].conditions[0]: invalid regex "(?=x)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`', 7, 46,
+    'tools.t.rules[0].conditions[0]: invalid regex "(?=x)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    7,
+    46,
   );
 });
 
-const stateRule = (s: string) =>
-  rule(`      - name: r\n        conditions:\n          - {path: state.t.c, op: lte, value: 5}\n        state:\n${s}`);
+const stateRule = (s: string) => rule(`      - name: r\n        conditions:\n          - {path: state.t.c, op: lte, value: 5}\n        state:\n${s}`);
 
 test('counter must not be empty', () => {
   expectError(stateRule('          counter: ""\n          window: hour\n'), 'tools.t.rules[0].state: counter must not be empty', 9, 20);
 });
 
 test('window must be "minute", "hour", or "day"', () => {
-  expectError(stateRule('          counter: c\n          window: week\n'), 'tools.t.rules[0].state: window must be "minute", "hour", or "day", got "week"', 10, 19);
+  expectError(
+    stateRule('          counter: c\n          window: week\n'),
+    'tools.t.rules[0].state: window must be "minute", "hour", or "day", got "week"',
+    10,
+    19,
+  );
 });
 
 test('increment_from must start with "args."', () => {
   expectError(
     stateRule('          counter: c\n          window: hour\n          increment_from: amount\n'),
-    'tools.t.rules[0].state: increment_from must start with "args.", got "amount"', 11, 27,
+    'tools.t.rules[0].state: increment_from must start with "args.", got "amount"',
+    11,
+    27,
   );
 });
 
 test('condition references state but no matching state block found', () => {
-  expectError(cond('{path: state.t.calls, op: lte, value: 5}'), 'tools.t.rules[0]: condition references state.t.calls but no matching state block found', 7, 20);
+  expectError(
+    cond('{path: state.t.calls, op: lte, value: 5}'),
+    'tools.t.rules[0]: condition references state.t.calls but no matching state block found',
+    7,
+    20,
+  );
   // _global falls back to the "*" key, as in Intercept.
-  const ok = compilePolicy('version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n  "*":\n    rules:\n      - name: g\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n        state: {counter: n, window: day}\n', 'p.yaml');
+  const ok = compilePolicy(
+    'version: "1"\ntools:\n  t:\n    rules:\n      - name: r\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n  "*":\n    rules:\n      - name: g\n        conditions: [{path: state._global.n, op: lte, value: 1}]\n        state: {counter: n, window: day}\n',
+    'p.yaml',
+  );
   assert.equal(ok.ok, true);
 });
 
@@ -120,44 +138,73 @@ test('rate_limit count must be a positive integer', () => {
 });
 
 test('rate_limit window must be "minute", "hour", or "day"', () => {
-  expectError(rule('      - name: r\n        rate_limit: 5/week\n'), 'tools.t.rules[0]: rate_limit window must be "minute", "hour", or "day", got "week"', 6, 21);
+  expectError(
+    rule('      - name: r\n        rate_limit: 5/week\n'),
+    'tools.t.rules[0]: rate_limit window must be "minute", "hour", or "day", got "week"',
+    6,
+    21,
+  );
 });
 
 test('rate_limit must be in the format N/window', () => {
-  expectError(rule('      - name: r\n        rate_limit: lots\n'), 'tools.t.rules[0]: rate_limit must be in the format "N/window" (e.g. "5/hour"), got "lots"', 6, 21);
+  expectError(
+    rule('      - name: r\n        rate_limit: lots\n'),
+    'tools.t.rules[0]: rate_limit must be in the format "N/window" (e.g. "5/hour"), got "lots"',
+    6,
+    21,
+  );
 });
 
 test('rate_limit cannot be combined with conditions or state', () => {
   expectError(
     rule('      - name: r\n        rate_limit: 5/hour\n        conditions: [{path: args.a, op: eq, value: 1}]\n'),
-    'tools.t.rules[0]: rate_limit cannot be combined with conditions or state; use separate rules or the full syntax instead', 6, 21,
+    'tools.t.rules[0]: rate_limit cannot be combined with conditions or state; use separate rules or the full syntax instead',
+    6,
+    21,
   );
 });
 
 test('rate_limit cannot be used with action "deny"', () => {
-  expectError(rule('      - name: r\n        action: deny\n        rate_limit: 5/hour\n'), 'tools.t.rules[0]: rate_limit cannot be used with action "deny"', 7, 21);
+  expectError(
+    rule('      - name: r\n        action: deny\n        rate_limit: 5/hour\n'),
+    'tools.t.rules[0]: rate_limit cannot be used with action "deny"',
+    7,
+    21,
+  );
 });
 
 test('duplicate state counter (two rate limits with the same window)', () => {
   expectError(
     rule('      - name: a\n        rate_limit: 5/hour\n      - name: b\n        rate_limit: 9/hour\n'),
-    'tools.t.rules[1]: duplicate state counter "_rate_hour" (also used by rules[0])', 8, 21,
+    'tools.t.rules[1]: duplicate state counter "_rate_hour" (also used by rules[0])',
+    8,
+    21,
   );
 });
 
 test('toolgate: allow rules must not have conditions', () => {
   expectError(
     rule('      - name: r\n        action: allow\n        conditions: [{path: args.a, op: eq, value: 1}]\n'),
-    'tools.t.rules[0]: allow rules must not have conditions', 7, 9,
+    'tools.t.rules[0]: allow rules must not have conditions',
+    7,
+    9,
   );
 });
 
 test('toolgate: negative static increment is rejected', () => {
-  expectError(stateRule('          counter: c\n          window: hour\n          increment: -2\n'), 'tools.t.rules[0].state: increment must not be negative, got -2', 11, 22);
+  expectError(
+    stateRule('          counter: c\n          window: hour\n          increment: -2\n'),
+    'tools.t.rules[0].state: increment must not be negative, got -2',
+    11,
+    22,
+  );
 });
 
 test('unknown keys are warnings with line:col and "did you mean", as Intercept ignores them', () => {
-  const r = compilePolicy('version: "1"\nowner: team\nhidden: [x]\ntools:\n  t:\n    rules:\n      - name: r\n        action: deny\n        ticket: OPS-1\n', 'p.yaml');
+  const r = compilePolicy(
+    'version: "1"\nowner: team\nhidden: [x]\ntools:\n  t:\n    rules:\n      - name: r\n        action: deny\n        ticket: OPS-1\n',
+    'p.yaml',
+  );
   assert.ok(r.ok);
   assert.deepEqual(r.policy.warnings, [
     'p.yaml:2:1: unknown key "owner" in the policy is ignored (fix: remove it, or prefix it with x- to mark it as an annotation)',
@@ -187,7 +234,10 @@ test('a near miss of a key that matters inside a rule denies that tool until fix
     assert.match(w[0]!, new RegExp(`^p\\.yaml:${line}:${col}: unknown key .* \\(did you mean "${near}"\\?\\); the rule denies every call until this is fixed`));
     const d = decide(r.policy, { tool: 't', args: { amount: 1 } }, new Map());
     assert.equal(d.allowed, false, near);
-    assert.match(d.allowed ? '' : d.message, new RegExp(`denied until the policy file is fixed: unknown key .* at line ${line}, column ${col} \\(did you mean "${near}"\\?\\)`));
+    assert.match(
+      d.allowed ? '' : d.message,
+      new RegExp(`denied until the policy file is fixed: unknown key .* at line ${line}, column ${col} \\(did you mean "${near}"\\?\\)`),
+    );
     assert.equal(decide(r.policy, { tool: 'other', args: {} }, new Map()).allowed, true, 'other tools are unaffected');
   }
   // A near miss of `rules` leaves a tool with no rules at all: denied as well.

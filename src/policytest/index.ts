@@ -100,7 +100,11 @@ function toErrors(text: string, file: string, issues: Issue[]): PolicyError[] {
 /** Parse a test file (YAML or JSON). Errors carry file:line:col. */
 export function parseTestFile(text: string, file: string, opts: { policy?: string } = {}): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
   const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true });
-  const issues: Issue[] = doc.errors.map((e) => ({ offset: e.pos[0], message: `YAML syntax error: ${e.message}`, fix: 'fix the YAML syntax at this position' }));
+  const issues: Issue[] = doc.errors.map((e) => ({
+    offset: e.pos[0],
+    message: `YAML syntax error: ${e.message}`,
+    fix: 'fix the YAML syntax at this position',
+  }));
   if (issues.length > 0) return { ok: false, errors: toErrors(text, file, issues) };
   const ctx: DecodeContext = { doc, issues };
   const need = (offset: number, message: string, fix?: string): void => {
@@ -136,13 +140,14 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
   if (st) {
     const s = decodeString(ctx, st.value, 'start', st.keyOffset);
     start = parseTime(s);
-    if (start === undefined) need(offsetOf(deref(ctx, st.value), st.keyOffset), `start must be an RFC 3339 time, got ${JSON.stringify(s)}`, 'use e.g. "2026-01-15T10:30:00Z"');
+    if (start === undefined)
+      need(offsetOf(deref(ctx, st.value), st.keyOffset), `start must be an RFC 3339 time, got ${JSON.stringify(s)}`, 'use e.g. "2026-01-15T10:30:00Z"');
   }
 
   const cases: TestCase[] = [];
   const cs = get('cases');
   if (!cs) need(rootAt, 'the test file needs a list of cases', 'add cases: with at least one case');
-  const items = cs ? decodeSeq(ctx, cs.value, 'cases', cs.keyOffset) ?? [] : [];
+  const items = cs ? (decodeSeq(ctx, cs.value, 'cases', cs.keyOffset) ?? []) : [];
   let last = start;
   items.forEach((item, i) => {
     const where = `cases[${i}]`;
@@ -169,7 +174,8 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
           const s = decodeString(ctx, f.value, `${where}.at`, f.keyOffset);
           const t = parseTime(s);
           if (t === undefined) need(vAt, `${where}.at must be an RFC 3339 time, got ${JSON.stringify(s)}`, 'use e.g. "2026-01-15T10:31:00Z"');
-          else if (last !== undefined && t < last) need(vAt, `${where}.at is earlier than the time before it (${new Date(last).toISOString()})`, 'cases run in order; keep times non-decreasing');
+          else if (last !== undefined && t < last)
+            need(vAt, `${where}.at is earlier than the time before it (${new Date(last).toISOString()})`, 'cases run in order; keep times non-decreasing');
           else {
             c.at = t;
             last = t;
@@ -185,7 +191,12 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
         case 'expect': {
           const s = decodeString(ctx, f.value, `${where}.expect`, f.keyOffset);
           if (s === 'allow' || s === 'deny' || s === 'approval' || s === 'would_deny' || s === 'replay') c.expect = s;
-          else need(vAt, `${where}.expect must be allow, deny, approval, would_deny or replay, got ${JSON.stringify(s)}`, 'use allow or deny (or approval, for a call held for a human decision; would_deny, for a call a monitor-mode rule would deny; replay, for a call idempotency_window answers)');
+          else
+            need(
+              vAt,
+              `${where}.expect must be allow, deny, approval, would_deny or replay, got ${JSON.stringify(s)}`,
+              'use allow or deny (or approval, for a call held for a human decision; would_deny, for a call a monitor-mode rule would deny; replay, for a call idempotency_window answers)',
+            );
           break;
         }
         case 'identity': {
@@ -209,14 +220,16 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
         case 'price': {
           const g = decodeAny(ctx, f.value);
           const text = g.t === 'int' || g.t === 'float' ? String(g.v) : g.t === 'string' ? g.v : '';
-          if (parseBudget(text) === undefined) need(vAt, `${where}.price must be a decimal amount of 0 or more, got ${JSON.stringify(text)}`, 'write the price the call pays, e.g. price: 0.25');
+          if (parseBudget(text) === undefined)
+            need(vAt, `${where}.price must be a decimal amount of 0 or more, got ${JSON.stringify(text)}`, 'write the price the call pays, e.g. price: 0.25');
           else c.price = text;
           break;
         }
       }
     }
     if (!c.tool) need(itemAt, `${where} needs a tool`, 'add tool: <tool name>');
-    if (!c.expect && !cf.some((f) => f.key === 'expect')) need(itemAt, `${where} needs expect (allow, deny, approval or would_deny)`, 'add expect: allow or expect: deny');
+    if (!c.expect && !cf.some((f) => f.key === 'expect'))
+      need(itemAt, `${where} needs expect (allow, deny, approval or would_deny)`, 'add expect: allow or expect: deny');
     if (c.tool && c.expect) cases.push({ ...c, name: c.name || `case ${i + 1}: ${c.tool}`, tool: c.tool, expect: c.expect } as TestCase);
   });
   if (issues.length > 0 || !policy) return { ok: false, errors: toErrors(text, file, issues) };
@@ -285,9 +298,14 @@ async function runSpecDirect(spec: TestSpec, loaded: { policy: CompiledPolicy; f
     if (c.identity !== undefined) call.identity = c.identity;
     if (c.session !== undefined) call.session = c.session;
     // Guards on the arguments first, as the gateway runs them (test cases have no results, so no taint).
-    const guarded = checkArguments({ policy: loaded.policy, tool: c.tool, session: c.session ?? 'toolgate-test', taint, ...(c.identity !== undefined ? { identity: c.identity } : {}) }, c.args);
+    const guarded = checkArguments(
+      { policy: loaded.policy, tool: c.tool, session: c.session ?? 'toolgate-test', taint, ...(c.identity !== undefined ? { identity: c.identity } : {}) },
+      c.args,
+    );
     if (guarded.ok) call.args = guarded.args;
-    const guardDenial = guarded.ok ? undefined : { allowed: false as const, rule: 'guards', reason: 'guard', message: guarded.message, pointer: undefined as string | undefined };
+    const guardDenial = guarded.ok
+      ? undefined
+      : { allowed: false as const, rule: 'guards', reason: 'guard', message: guarded.message, pointer: undefined as string | undefined };
     const expected: CaseResult['expected'] = { decision: c.expect };
     if (c.message !== undefined) expected.message = c.message;
     if (c.rule !== undefined) expected.rule = c.rule;
@@ -341,7 +359,7 @@ function failuresOf(c: TestCase, got: CaseResult['got']): string[] {
               : `expected ${c.expect}, got allow`,
     );
   } else if (got.decision !== 'allow' && got.decision !== 'replay') {
-    if (c.message !== undefined && !(got.message ?? "").includes(c.message)) {
+    if (c.message !== undefined && !(got.message ?? '').includes(c.message)) {
       failures.push(`expected the message to contain ${JSON.stringify(c.message)}, got ${JSON.stringify(got.message)}`);
     }
     if (c.rule !== undefined && got.rule !== c.rule) failures.push(`expected rule ${JSON.stringify(c.rule)}, got ${JSON.stringify(got.rule)}`);
@@ -361,7 +379,11 @@ export async function runTestFile(file: string, opts: { now?: number; policy?: s
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { file, errors: [{ file, line: 1, column: 1, message: code === 'ENOENT' ? 'test file not found' : `cannot read test file: ${(e as Error).message}` }], cases: [] };
+    return {
+      file,
+      errors: [{ file, line: 1, column: 1, message: code === 'ENOENT' ? 'test file not found' : `cannot read test file: ${(e as Error).message}` }],
+      cases: [],
+    };
   }
   const parsed = parseTestFile(text, file, opts.policy !== undefined ? { policy: opts.policy } : {});
   if (!parsed.ok) return { file, errors: parsed.errors, cases: [] };

@@ -28,7 +28,9 @@ function dir(): string {
 test('a passing test file, policy by relative path', async () => {
   const d = dir();
   writeFileSync(join(d, 'policy.yaml'), POLICY);
-  writeFileSync(join(d, 'ok.test.yaml'), `policy: ./policy.yaml
+  writeFileSync(
+    join(d, 'ok.test.yaml'),
+    `policy: ./policy.yaml
 start: "2026-01-15T10:30:00Z"
 cases:
   - name: small charge
@@ -56,13 +58,21 @@ cases:
     tool: create_issue
     at: "2026-01-15T11:00:00Z"
     expect: allow
-`);
+`,
+  );
   const r = await runTestFile(join(d, 'ok.test.yaml'));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.cases.map((c) => [c.name, c.passed]), [
-    ['small charge', true], ['big charge', true], ['issue fails upstream', true],
-    ['issue ok', true], ['second issue in the hour', true], ['next hour', true],
-  ]);
+  assert.deepEqual(
+    r.cases.map((c) => [c.name, c.passed]),
+    [
+      ['small charge', true],
+      ['big charge', true],
+      ['issue fails upstream', true],
+      ['issue ok', true],
+      ['second issue in the hour', true],
+      ['next hour', true],
+    ],
+  );
   assert.equal(r.cases[1]!.got.message, '[TOOLGATE POLICY DENIED] Single charge cannot exceed $500.00');
   assert.deepEqual(summarize([r]), { passed: 6, failed: 0, broken: 0 });
 });
@@ -81,7 +91,10 @@ test('a failing test file reports expected vs got (JSON file, inline policy)', a
   writeFileSync(join(d, 'bad.test.json'), JSON.stringify(spec, null, 2));
   const r = await runTestFile(join(d, 'bad.test.json'));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.cases.map((c) => c.passed), [false, false, false, true]);
+  assert.deepEqual(
+    r.cases.map((c) => c.passed),
+    [false, false, false, true],
+  );
   assert.match(r.cases[0]!.failures[0]!, /expected allow, got deny by rule "max single charge"/);
   assert.match(r.cases[1]!.failures[0]!, /expected rule "other", got "max single charge"/);
   assert.match(r.cases[2]!.failures[0]!, /expected the message to contain "nope"/);
@@ -89,7 +102,10 @@ test('a failing test file reports expected vs got (JSON file, inline policy)', a
 });
 
 test('malformed test files are errors with file:line:col', () => {
-  const r = parseTestFile('policy: ./p.yaml\ncases:\n  - tool: t\n    expect: maybe\n  - name: x\n    expect: allow\n    at: "2026-01-15T10:00:00Z"\n  - tool: t\n    expect: allow\n    at: "2026-01-15T09:00:00Z"\n    colour: red\n', '/x/t.yaml');
+  const r = parseTestFile(
+    'policy: ./p.yaml\ncases:\n  - tool: t\n    expect: maybe\n  - name: x\n    expect: allow\n    at: "2026-01-15T10:00:00Z"\n  - tool: t\n    expect: allow\n    at: "2026-01-15T09:00:00Z"\n    colour: red\n',
+    '/x/t.yaml',
+  );
   assert.equal(r.ok, false);
   if (r.ok) return;
   const got = r.errors.map((e) => `${e.line}:${e.column} ${e.message}`);
@@ -118,22 +134,31 @@ test('the shipped example test file passes against its example policy', async ()
   const r = await runTestFile(file);
   assert.deepEqual(r.errors, []);
   assert.ok(r.cases.length >= 10);
-  assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
+  assert.deepEqual(
+    r.cases.filter((c) => !c.passed).map((c) => c.failures),
+    [],
+  );
 });
 
 test('identity, expect: approval and approved: false; --policy runs the cases against another policy', async () => {
   const d = dir();
-  writeFileSync(join(d, 'p.json'), JSON.stringify({
-    version: '1', default: 'deny',
-    tools: {
-      refund: {
-        deny_if: [{ name: 'no ci', conditions: [], identities: ['ci'] }],
-        limits: [{ name: 'daily', counter: 'n', window: 'day', max: 1, scope: 'grant' }],
-        require_approval: [{ name: 'big', conditions: [{ path: 'args.amount', op: 'gt', value: 100 }], on_deny: 'needs a human' }],
+  writeFileSync(
+    join(d, 'p.json'),
+    JSON.stringify({
+      version: '1',
+      default: 'deny',
+      tools: {
+        refund: {
+          deny_if: [{ name: 'no ci', conditions: [], identities: ['ci'] }],
+          limits: [{ name: 'daily', counter: 'n', window: 'day', max: 1, scope: 'grant' }],
+          require_approval: [{ name: 'big', conditions: [{ path: 'args.amount', op: 'gt', value: 100 }], on_deny: 'needs a human' }],
+        },
       },
-    },
-  }));
-  writeFileSync(join(d, 'p.test.yaml'), `policy: ./p.json
+    }),
+  );
+  writeFileSync(
+    join(d, 'p.test.yaml'),
+    `policy: ./p.json
 start: "2026-01-15T10:30:00Z"
 cases:
   - {name: big held, tool: refund, identity: alice, args: {amount: 500}, approved: false, expect: approval, rule: big, message: "needs a human"}
@@ -142,13 +167,19 @@ cases:
   - {name: bob has his own, tool: refund, identity: bob, args: {amount: 5}, expect: allow}
   - {name: ci denied, tool: refund, identity: ci, args: {amount: 5}, expect: deny, rule: "no ci"}
   - {name: wrong expectation, tool: refund, identity: carol, args: {amount: 500}, expect: allow}
-`);
+`,
+  );
   const r = await runTestFile(join(d, 'p.test.yaml'));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.cases.map((c) => c.passed), [true, true, true, true, true, false]);
+  assert.deepEqual(
+    r.cases.map((c) => c.passed),
+    [true, true, true, true, true, false],
+  );
   assert.match(r.cases[5]!.failures[0]!, /expected allow, got approval \(held by rule "big"\)/);
   // The same cases against a YAML twin.
-  writeFileSync(join(d, 'p.yaml'), `version: "1"
+  writeFileSync(
+    join(d, 'p.yaml'),
+    `version: "1"
 default: deny
 tools:
   refund:
@@ -161,10 +192,14 @@ tools:
         action: require_approval
         conditions: [{path: args.amount, op: gt, value: 100}]
         on_deny: "needs a human"
-`);
+`,
+  );
   const y = await runTestFile(join(d, 'p.test.yaml'), { policy: join(d, 'p.yaml') });
   assert.equal(y.policyFile, join(d, 'p.yaml'));
-  assert.deepEqual(y.cases.map((c) => c.passed), [true, true, true, true, true, false]);
+  assert.deepEqual(
+    y.cases.map((c) => c.passed),
+    [true, true, true, true, true, false],
+  );
 });
 
 test('the refunds example passes against the JSON policy and its YAML twin', async () => {
@@ -173,13 +208,18 @@ test('the refunds example passes against the JSON policy and its YAML twin', asy
     const r = await runTestFile(`${ex}refunds.test.yaml`, policy ? { policy } : {});
     assert.deepEqual(r.errors, []);
     assert.ok(r.cases.length > 10);
-    assert.deepEqual(r.cases.filter((c) => !c.passed).map((c) => c.failures), []);
+    assert.deepEqual(
+      r.cases.filter((c) => !c.passed).map((c) => c.failures),
+      [],
+    );
   }
 });
 
 test('expect: would_deny — a monitor-mode rule that would deny (condition or rate limit) is its own outcome', async () => {
   const d = dir();
-  writeFileSync(join(d, 'monitor.test.yaml'), `policy_inline: |
+  writeFileSync(
+    join(d, 'monitor.test.yaml'),
+    `policy_inline: |
   version: "1"
   tools:
     create_refund:
@@ -199,12 +239,20 @@ cases:
   - { name: third in the hour, tool: create_refund, args: { amount: 5 }, expect: would_deny, rule: "refunds per hour (trial)" }
   - { name: wrongly expected allow, tool: create_refund, args: { amount: 5000 }, expect: allow }
   - { name: wrongly expected would_deny, tool: create_refund, args: { amount: 5 }, at: "2026-01-15T11:00:00Z", expect: would_deny }
-`);
+`,
+  );
   const r = await runTestFile(join(d, 'monitor.test.yaml'));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.cases.map((c) => [c.name, c.passed]), [
-    ['small', true], ['large', true], ['third in the hour', true], ['wrongly expected allow', false], ['wrongly expected would_deny', false],
-  ]);
+  assert.deepEqual(
+    r.cases.map((c) => [c.name, c.passed]),
+    [
+      ['small', true],
+      ['large', true],
+      ['third in the hour', true],
+      ['wrongly expected allow', false],
+      ['wrongly expected would_deny', false],
+    ],
+  );
   assert.equal(r.cases[1]!.got.decision, 'would_deny');
   assert.equal(r.cases[1]!.got.message, '[TOOLGATE POLICY DENIED] refunds over $10 need review');
   assert.match(r.cases[3]!.failures[0]!, /expected allow, got would_deny: forwarded, but monitor-mode rule "large refunds \(trial\)" would deny it/);
@@ -213,7 +261,9 @@ cases:
 
 test('idempotency_window and spend in policy tests: expect replay, price; wrong expectations fail with a reason', async () => {
   const d = dir();
-  writeFileSync(join(d, 'paid.test.yaml'), `policy_inline: |
+  writeFileSync(
+    join(d, 'paid.test.yaml'),
+    `policy_inline: |
   version: "1"
   idempotency_window: 1m
   spend: {per_call: 1, daily: 1.5}
@@ -227,10 +277,14 @@ cases:
   - { name: fits daily exactly, tool: search, args: { q: d }, price: 0.5, expect: allow }
   - { name: wrongly expected replay, tool: search, args: { q: e }, expect: replay }
   - { name: wrongly expected allow, at: "2026-01-15T10:00:30Z", tool: search, args: { q: d }, expect: allow }
-`);
+`,
+  );
   const r = await runTestFile(join(d, 'paid.test.yaml'));
   assert.deepEqual(r.errors, []);
-  assert.deepEqual(r.cases.map((c) => c.passed), [true, true, true, true, true, false, false]);
+  assert.deepEqual(
+    r.cases.map((c) => c.passed),
+    [true, true, true, true, true, false, false],
+  );
   assert.match(r.cases[5]!.failures[0]!, /expected replay, got allow/);
   assert.match(r.cases[6]!.failures[0]!, /expected allow, got replay/);
   const bad = parseTestFile('policy: p.yaml\ncases:\n  - { tool: t, price: -1, expect: allow }\n', 'b.test.yaml');

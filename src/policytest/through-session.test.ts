@@ -22,7 +22,9 @@ tools:
         on_deny: too much
 `;
 
-const indented = POLICY.split('\n').map((l) => `  ${l}`).join('\n');
+const indented = POLICY.split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n');
 const TESTS = `policy_inline: |
 ${indented}
 cases:
@@ -58,12 +60,15 @@ test('cases a bare evaluation allows are denied as the gateway denies them', asy
   const compiled = compilePolicy(POLICY, 'p.yaml');
   assert.ok(compiled.ok);
   const guard = new CallGuard(new MemoryCounterStore());
-  for (const args of [{ amount: 400, Amount: 100000 }, { amount: 400, note: Infinity }]) {
+  for (const args of [
+    { amount: 400, Amount: 100000 },
+    { amount: 400, note: Infinity },
+  ]) {
     assert.equal((await guard.check(compiled.policy, { tool: 'transfer', args })).allowed, true, JSON.stringify(args));
   }
 });
 
-test('a case expecting allow for a call the gateway refuses fails, naming the gateway\'s reason', async () => {
+test("a case expecting allow for a call the gateway refuses fails, naming the gateway's reason", async () => {
   const parsed = parseTestFile(TESTS.replace('expect: deny\n    message: case', 'expect: allow'), 'x.test.yaml');
   assert.ok(parsed.ok);
   const result = await runSpec(parsed.spec);

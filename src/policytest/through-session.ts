@@ -60,7 +60,9 @@ class SettledGuard extends CallGuard {
  */
 export function clientText(value: unknown): string {
   const mark = `@nonfinite-${randomUUID()}@`;
-  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `${mark}${Number.isNaN(v) ? 'n' : v > 0 ? '+' : '-'}` : v));
+  const text = JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `${mark}${Number.isNaN(v) ? 'n' : v > 0 ? '+' : '-'}` : v,
+  );
   return text.replaceAll(`"${mark}+"`, '1e999').replaceAll(`"${mark}-"`, '-1e999').replaceAll(`"${mark}n"`, 'NaN');
 }
 
@@ -99,7 +101,10 @@ export class SessionRunner {
     link.client.send(clientText({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: c.tool, arguments: c.args } }));
     const answer = await answered;
     await this.guard.idle();
-    return this.decided(this.events.slice(first).filter((e) => e.request_id === id), answer);
+    return this.decided(
+      this.events.slice(first).filter((e) => e.request_id === id),
+      answer,
+    );
   }
 
   async close(): Promise<void> {
@@ -117,10 +122,22 @@ export class SessionRunner {
       return { decision: 'deny', rule: '', message: `${DENIAL_PREFIX} ${error?.message ?? 'refused'}`, reason: 'invalid_call' };
     }
     if (record.decision === 'denied' || record.decision === 'error') {
-      return clean({ decision: 'deny', rule: record.rule ?? '', pointer: record.rule_pointer, message: `${DENIAL_PREFIX} ${record.message ?? ''}`, reason: record.reason });
+      return clean({
+        decision: 'deny',
+        rule: record.rule ?? '',
+        pointer: record.rule_pointer,
+        message: `${DENIAL_PREFIX} ${record.message ?? ''}`,
+        reason: record.reason,
+      });
     }
     if (record.decision === 'would_deny') {
-      return clean({ decision: 'would_deny', rule: record.rule, pointer: record.rule_pointer, message: `${DENIAL_PREFIX} ${record.message ?? ''}`, reason: record.reason });
+      return clean({
+        decision: 'would_deny',
+        rule: record.rule,
+        pointer: record.rule_pointer,
+        message: `${DENIAL_PREFIX} ${record.message ?? ''}`,
+        reason: record.reason,
+      });
     }
     return { decision: 'allow' };
   }
@@ -175,7 +192,17 @@ export class SessionRunner {
     const now = Date.now();
     const model = input.model === 'retry' ? { model: 'retry' as const } : {};
     const { model: _asked, ...rest } = input;
-    const record: ApprovalRecord = { ...rest, ...model, approvers: input.approvers ?? [], id: `test-${randomUUID()}`, createdAt: now, expiresAt: now + input.timeoutMs, status: 'pending', host: 'toolgate-test', pid: process.pid };
+    const record: ApprovalRecord = {
+      ...rest,
+      ...model,
+      approvers: input.approvers ?? [],
+      id: `test-${randomUUID()}`,
+      createdAt: now,
+      expiresAt: now + input.timeoutMs,
+      status: 'pending',
+      host: 'toolgate-test',
+      pid: process.pid,
+    };
     const approved = this.current?.approved !== false;
     const decided: ApprovalRecord = { ...record, status: approved ? 'approved' : 'denied', decidedAt: now, decidedBy: 'toolgate-test', channel: 'cli' };
     this.requests.set(record.id, decided);
@@ -187,7 +214,11 @@ export class SessionRunner {
     const { record, decided, approved } = this.decideNow(input);
     return {
       record,
-      outcome: Promise.resolve({ status: approved ? 'approved' : 'denied', record: decided, message: approved ? '' : 'denied by the test case (approved: false)' }),
+      outcome: Promise.resolve({
+        status: approved ? 'approved' : 'denied',
+        record: decided,
+        message: approved ? '' : 'denied by the test case (approved: false)',
+      }),
       abandon: () => {},
       detach: () => {},
     };

@@ -22,11 +22,24 @@ test('a secretlint-disable comment in the text does not switch detection off', (
 });
 
 test('ordinary text is left alone', () => {
-  for (const s of ['hello world', 'order 1234567890123', '4242424242424241', 'https://example.com/a?b=c', 'postgres://db.internal:5432/prod', '2026-01-15T10:30:00Z', 'sk-short']) {
+  for (const s of [
+    'hello world',
+    'order 1234567890123',
+    '4242424242424241',
+    'https://example.com/a?b=c',
+    'postgres://db.internal:5432/prod',
+    '2026-01-15T10:30:00Z',
+    'sk-short',
+  ]) {
     assert.deepEqual(findSecrets(s), [], s);
   }
 });
 
 test('secret-named keys are replaced whatever their value', () => {
-  assert.deepEqual(redactValue({ password: 'x', apiKey: 12, nested: { client_secret: { a: 1 } }, ok: 'fine' }), { password: REDACTED, apiKey: REDACTED, nested: { client_secret: REDACTED }, ok: 'fine' });
+  assert.deepEqual(redactValue({ password: 'x', apiKey: 12, nested: { client_secret: { a: 1 } }, ok: 'fine' }), {
+    password: REDACTED,
+    apiKey: REDACTED,
+    nested: { client_secret: REDACTED },
+    ok: 'fine',
+  });
 });

@@ -6,7 +6,8 @@ import { luhn, redactText } from './secrets.js';
 export const REDACTED = '[REDACTED]';
 
 /** Key names whose values are secrets whatever they look like. */
-const SECRET_KEY = /(?:^|[_-])(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|auth(?:orization)?|credentials?|cookie|session[_-]?id|cvv|cvc|pin|ssn|dsn|connection[_-]?string)(?:$|[_-])|^(?:pwd|otp|key)$/i;
+const SECRET_KEY =
+  /(?:^|[_-])(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|auth(?:orization)?|credentials?|cookie|session[_-]?id|cvv|cvc|pin|ssn|dsn|connection[_-]?string)(?:$|[_-])|^(?:pwd|otp|key)$/i;
 
 /** Whether a key name marks its value as a secret. */
 export function isSecretKey(key: string): boolean {

@@ -67,7 +67,10 @@ test('code, commands and queries: Execute, unless a query tool says it only read
   const shell = classifyTool(tool('shell', 'Run a shell command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } }));
   assert.equal(shell.category, 'Execute');
   assert.equal(shell.risk, 'Critical');
-  assert.equal(cat(tool('python', '', { inputSchema: { type: 'object', properties: { code: { type: 'string', description: 'Python code to execute' } } } })), 'Execute');
+  assert.equal(
+    cat(tool('python', '', { inputSchema: { type: 'object', properties: { code: { type: 'string', description: 'Python code to execute' } } } })),
+    'Execute',
+  );
   const ro = classifyTool(tool('runOneoffQuery', 'Execute sandboxed read-only JS queries'));
   assert.equal(ro.category, 'Read');
   assert.equal(ro.risk, 'Medium');
@@ -100,7 +103,10 @@ test('annotations are claims: they may raise the risk, never lower it', () => {
   const liar = classifyTool(tool('delete_all_records', 'Deletes every record', { annotations: { readOnlyHint: true } }));
   assert.equal(liar.category, 'Destructive');
   assert.equal(liar.risk, 'Critical');
-  assert.ok(liar.reasons.some((r) => /readOnlyHint/.test(r)), 'the conflict is reported');
+  assert.ok(
+    liar.reasons.some((r) => /readOnlyHint/.test(r)),
+    'the conflict is reported',
+  );
   // readOnlyHint: true alone does not make an unknown tool a Low-risk Read.
   const claim = classifyTool(tool('frobnicate', 'Frobnicates the widget', { annotations: { readOnlyHint: true } }));
   assert.equal(claim.category, 'Other');
@@ -125,7 +131,11 @@ test('annotations are claims: they may raise the risk, never lower it', () => {
 test('the kinds of high-risk tool that used to pass as Write', () => {
   const S = (props: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: props });
   // Money that moves: trades, refunds and credit notes, bank transactions.
-  const order = classifyTool(tool('create_order', 'Create a new order', { inputSchema: S({ symbol: { type: 'string' }, side: { type: 'string', enum: ['buy', 'sell'] }, quantity: { type: 'number' } }) }));
+  const order = classifyTool(
+    tool('create_order', 'Create a new order', {
+      inputSchema: S({ symbol: { type: 'string' }, side: { type: 'string', enum: ['buy', 'sell'] }, quantity: { type: 'number' } }),
+    }),
+  );
   assert.equal(order.category, 'Financial');
   assert.equal(order.risk, 'Critical');
   assert.match(order.reasons.join(' | '), /"side" and "quantity": places a trade/);
@@ -164,12 +174,17 @@ test('a tool of many actions is as risky as its most severe action', () => {
   const manage = classifyTool(tool('widgets', 'Manage widgets: list/get/create/update/delete'));
   assert.equal(manage.category, 'Destructive');
   assert.match(manage.reasons[0]!, /action "delete"/);
-  const byEnum = tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } } });
+  const byEnum = tool('volumes', 'Manage volumes', {
+    inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'get', 'create', 'remove'] } } },
+  });
   assert.equal(cat(byEnum), 'Destructive');
   assert.equal(cat(tool('teams', 'Teams: list/get/get_members')), 'Read', 'only reads among the actions');
   assert.equal(cat(tool('get_docs', 'Fetch the docs (/api/agents/register, see docs/build.md)')), 'Read', 'a URL path is not a list of actions');
   // A command argument is run, whatever the verb of the name.
-  assert.equal(cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })), 'Execute');
+  assert.equal(
+    cat(tool('read_command', 'Read the output of a command', { inputSchema: { type: 'object', properties: { command: { type: 'string' } } } })),
+    'Execute',
+  );
 });
 
 test('accounting records are Financial, to read as to write', () => {
@@ -187,7 +202,10 @@ test('when unsure, round up; confidence says how sure', () => {
   // the rounding is said.
   const close = classifyTool(tool('close_account', 'Close the account. This cannot be undone.'));
   assert.equal(close.category, 'Destructive');
-  assert.ok(close.reasons.some((r) => /^rounded up from Write/.test(r)), close.reasons.join(' | '));
+  assert.ok(
+    close.reasons.some((r) => /^rounded up from Write/.test(r)),
+    close.reasons.join(' | '),
+  );
   assert.ok(close.confidence < 0.5, `confidence ${close.confidence}`);
   assert.equal(classifyTool(tool('frobnicate')).confidence, 0);
   // A force or confirm flag raises the level: the server itself guards the act.
@@ -207,35 +225,62 @@ test('nothing known: Other, Medium, and no hints is not read-only', () => {
 
 test("the README's seed examples", () => {
   assert.deepEqual(
-    ['get_dicom_export_job', 'start_dicom_import_job'].map((name) => { const c = classifyTool(tool(name)); return [c.category, c.risk]; }),
-    [['Read', 'Low'], ['Execute', 'High']],
+    ['get_dicom_export_job', 'start_dicom_import_job'].map((name) => {
+      const c = classifyTool(tool(name));
+      return [c.category, c.risk];
+    }),
+    [
+      ['Read', 'Low'],
+      ['Execute', 'High'],
+    ],
   );
 });
 
 test('orders, batches and self-declared destruction', () => {
   assert.equal(cat(tool('get_order', 'Get a specific order by ID')), 'Financial', '"by ID" is not a sort order');
   assert.notEqual(cat(tool('set_order', 'Set the sort order of the list')), 'Financial');
-  const batch = tool('products_batch', 'Batch update products', { inputSchema: { type: 'object', properties: { create: { type: 'array' }, update: { type: 'array' }, delete: { type: 'array' } } } });
+  const batch = tool('products_batch', 'Batch update products', {
+    inputSchema: { type: 'object', properties: { create: { type: 'array' }, update: { type: 'array' }, delete: { type: 'array' } } },
+  });
   assert.equal(cat(batch), 'Destructive');
   assert.equal(cat(tool('db_import', 'Imports a dump into the database and is destructive to existing data')), 'Destructive');
   assert.equal(cat(tool('get_email', 'Get an email (non-destructive peek)')), 'Read');
   assert.equal(cat(tool('deployments', 'Manage deployments: get/cancel/list')), 'Execute', 'cancelling a deployment stops what runs');
   assert.equal(cat(tool('service_new', 'Create a new service from a Docker image')), 'Execute', 'it builds and runs');
-  for (const [name, description] of [['create_deployment', 'Create a deployment'], ['pause_deployment', 'Pause deployment traffic'], ['add_cron_job', 'Add a cron job'], ['promote_release', 'Promote to production'], ['sync_git', 'Sync the git repository']] as const) {
+  for (const [name, description] of [
+    ['create_deployment', 'Create a deployment'],
+    ['pause_deployment', 'Pause deployment traffic'],
+    ['add_cron_job', 'Add a cron job'],
+    ['promote_release', 'Promote to production'],
+    ['sync_git', 'Sync the git repository'],
+  ] as const) {
     assert.equal(cat(tool(name, description)), 'Execute', name);
   }
   assert.equal(cat(tool('set_spending_limit', 'Set the monthly spending limit')), 'Financial');
   assert.equal(cat(tool('port_forward', 'Forward a local port to a pod')), 'Execute');
   assert.equal(cat(tool('pty_create', 'Create a PTY session')), 'Execute');
-  assert.equal(cat(tool('volumes', 'Manage volumes', { inputSchema: { type: 'object', properties: { action: { type: 'string', description: "e.g., 'create', 'list', 'remove'" } } } })), 'Destructive');
+  assert.equal(
+    cat(
+      tool('volumes', 'Manage volumes', {
+        inputSchema: { type: 'object', properties: { action: { type: 'string', description: "e.g., 'create', 'list', 'remove'" } } },
+      }),
+    ),
+    'Destructive',
+  );
   assert.equal(cat(tool('domain_register', 'Register a new domain. Requires USDC payment on Base.')), 'Financial');
   assert.equal(cat(tool('claim_fees', 'Claim accrued fees')), 'Financial');
   assert.equal(cat(tool('ssh_tunnel_create', 'Create a tunnel to the host')), 'Execute');
-  assert.equal(cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })), 'Execute');
+  assert.equal(
+    cat(tool('test_middleware', 'Test the middleware locally', { inputSchema: { type: 'object', properties: { code: { type: 'string' } } } })),
+    'Execute',
+  );
   assert.equal(cat(tool('query_account_transactions', 'Query all transactions affecting an account')), 'Financial');
   // A read-only remark deep in the description does not make an execute tool a Read.
   assert.equal(cat(tool('execute', 'Run a data-modifying SQL statement. Disabled: the server is read-only.')), 'Execute');
-  assert.equal(cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })), 'Destructive');
+  assert.equal(
+    cat(tool('keys', 'Manage keys', { inputSchema: { type: 'object', properties: { action: { type: 'string', enum: ['list', 'accept', 'remove'] } } } })),
+    'Destructive',
+  );
 });
 
 test('risk levels follow the category and its modifiers', () => {
@@ -259,7 +304,13 @@ test('deterministic and pure: the same input gives the same output, input untouc
 
 test('hostile definitions do not throw and stay deterministic', () => {
   const weird: ToolDefinition[] = [
-    { name: 'x', inputSchema: { type: 'object', properties: { action: { type: 'string', enum: [null, 5, { a: 1 }, 'delete'] as unknown[] }, side: null as unknown as JsonSchema } } },
+    {
+      name: 'x',
+      inputSchema: {
+        type: 'object',
+        properties: { action: { type: 'string', enum: [null, 5, { a: 1 }, 'delete'] as unknown[] }, side: null as unknown as JsonSchema },
+      },
+    },
     { name: 'y', description: 'list/'.repeat(20_000) + 'delete', inputSchema: { properties: 'nope' as unknown as Record<string, JsonSchema> } },
     { name: '__proto__', description: 'constructor toString', annotations: { destructiveHint: 'yes' as unknown as boolean } },
   ];
@@ -274,11 +325,25 @@ test('hostile definitions do not throw and stay deterministic', () => {
 test('applying a manifest, a create that may start what it creates, a transfer to an address, a manual journal', () => {
   const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
   // Server-side apply changes what runs, though the name says create or update.
-  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource via Server-Side Apply.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Execute');
-  assert.equal(cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource.', { inputSchema: obj({ resource: { type: 'string' } }) })), 'Write');
+  assert.equal(
+    cat(
+      tool('resources_create_or_update', 'Create or update a Kubernetes resource via Server-Side Apply.', {
+        inputSchema: obj({ resource: { type: 'string' } }),
+      }),
+    ),
+    'Execute',
+  );
+  assert.equal(
+    cat(tool('resources_create_or_update', 'Create or update a Kubernetes resource.', { inputSchema: obj({ resource: { type: 'string' } }) })),
+    'Write',
+  );
   // A boolean that starts what the call creates rounds the create up to Execute.
   const vm = (autostart: JsonSchema | undefined): string =>
-    cat(tool('sandbox_create', 'Create a sandbox with the specified configuration.', { inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }) }));
+    cat(
+      tool('sandbox_create', 'Create a sandbox with the specified configuration.', {
+        inputSchema: obj({ name: { type: 'string' }, ...(autostart ? { autostart } : {}) }),
+      }),
+    );
   assert.equal(vm({ type: 'boolean' }), 'Execute');
   assert.equal(vm(undefined), 'Write');
   assert.equal(vm({ type: 'string' }), 'Write', 'a string named autostart is not a flag');
@@ -299,10 +364,14 @@ test('salaries, revenue and money records named among the kinds a generic docume
   assert.equal(cat(tool('revenue_trend', 'Sales revenue trend over time as a line chart.')), 'Financial');
   // A work order is manufacturing, not money.
   assert.equal(cat(tool('work_order_list', 'List Work Orders. Filterable by production item.')), 'Read');
-  const submit = (description: string): string => cat(tool('doc_submit', description, { inputSchema: obj({ doctype: { type: 'string' }, name: { type: 'string' } }) }));
+  const submit = (description: string): string =>
+    cat(tool('doc_submit', description, { inputSchema: obj({ doctype: { type: 'string' }, name: { type: 'string' } }) }));
   assert.equal(submit('Submit any document. Applies to submittable DocTypes like Sales Order, Purchase Order, Sales Invoice.'), 'Financial');
   assert.equal(submit('Submit any document. Applies to submittable DocTypes like Task and Issue.'), 'Write');
-  assert.equal(cat(tool('set_leverage', 'Set the leverage for a futures symbol', { inputSchema: obj({ symbol: { type: 'string' }, leverage: { type: 'number' } }) })), 'Financial');
+  assert.equal(
+    cat(tool('set_leverage', 'Set the leverage for a futures symbol', { inputSchema: obj({ symbol: { type: 'string' }, leverage: { type: 'number' } }) })),
+    'Financial',
+  );
   assert.equal(cat(tool('computer_use_agent', 'This tool leverages a model to autonomously execute browser tasks.')), 'Execute');
 });
 
@@ -316,7 +385,15 @@ test('closing a terminal or session stops what runs in it; a noun-verb name rest
 });
 
 test('powering machines, creating or resizing what runs, recycling nodes, rotating secrets, snapshots of machines, triggers', () => {
-  for (const name of ['power-off-droplet', 'power-cycle-droplet', 'power-on-droplet', 'shutdown-droplet', 'resize-droplet', 'doks-create-nodepool', 'droplet-create']) {
+  for (const name of [
+    'power-off-droplet',
+    'power-cycle-droplet',
+    'power-on-droplet',
+    'shutdown-droplet',
+    'resize-droplet',
+    'doks-create-nodepool',
+    'droplet-create',
+  ]) {
     assert.equal(cat(tool(name, '')), 'Execute', name);
   }
   assert.equal(cat(tool('marketplace-1-click-kubernetes-app-install', 'Install 1-click applications on a Kubernetes cluster')), 'Execute');

@@ -121,7 +121,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
 
   // 2. Money nouns in the name.
-  const moneyNoun = nameTokens.find((t) => isFinancialNoun(t, nameSet, allDescTokens) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, props));
+  const moneyNoun = nameTokens.find(
+    (t) => isFinancialNoun(t, nameSet, allDescTokens) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, props),
+  );
   if (moneyNoun) {
     evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
   }
@@ -337,9 +339,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (a.destructiveHint === true && a.readOnlyHint !== true && category !== 'Read') raise('High', 'the server declares destructiveHint: true');
   if (a.openWorldHint === true && category === 'Execute') raise('High', 'the server declares openWorldHint: true (reaches outside systems)');
   reasons.push(...notes);
-  const against = evidence
-    .filter((e) => e.category !== category && e.weight >= 5)
-    .sort((x, y) => y.weight - x.weight)[0];
+  const against = evidence.filter((e) => e.category !== category && e.weight >= 5).sort((x, y) => y.weight - x.weight)[0];
   if (against && category !== 'Other') reasons.push(`against: ${against.reason} (${against.category})`);
 
   const detail: ClassificationDetail = { category, risk, confidence: confidenceOf(category, best, totals), reasons };
@@ -374,9 +374,11 @@ const READ_ONLY_PHRASE =
 const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
 /** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
-const PAYS_PHRASE = /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+const PAYS_PHRASE =
+  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
 const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
-const CREATES_RUNNING = /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+const CREATES_RUNNING =
+  /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
 /** Firing an event or a webhook that starts automations runs them. */
 const TRIGGERS_PHRASE = /\btrigger(s|ing)? (an? |the |its )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
@@ -385,8 +387,7 @@ const IRREVERSIBLE_PHRASE =
 const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
-const MONEY_PHRASE =
-  /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
 
 /** Classes that get approval or validation from `scan`: rounding up goes only towards these. */
@@ -398,10 +399,24 @@ const ROUND_UP = 0.7;
 const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
 
 const AGENT_PHRASE = /\bbrowser[- ]automation agent\b|\bcomputer[- ]use\b|\bautonomously (execute|perform|complete|carr(y|ies) out)\b/;
-const LEVERAGE_WORDS: ReadonlySet<string> = new Set(['margin', 'futures', 'position', 'positions', 'perpetual', 'perp', 'symbol', 'trading', 'exchange', 'isolated', 'cross']);
+const LEVERAGE_WORDS: ReadonlySet<string> = new Set([
+  'margin',
+  'futures',
+  'position',
+  'positions',
+  'perpetual',
+  'perp',
+  'symbol',
+  'trading',
+  'exchange',
+  'isolated',
+  'cross',
+]);
 /** Money records a generic document tool may name among the kinds it takes. */
 const MONEY_RECORDS: ReadonlySet<string> = new Set(
-  'invoice invoices payment payments order orders bill bills expense expenses refund refunds journalentry journalentries creditnote creditnotes salaryslip salaryslips payroll transaction transactions'.split(' '),
+  'invoice invoices payment payments order orders bill bills expense expenses refund refunds journalentry journalentries creditnote creditnotes salaryslip salaryslips payroll transaction transactions'.split(
+    ' ',
+  ),
 );
 const KIND_ARG = /^(doctype|documenttype|objecttype|recordtype|entitytype|sobject|sobjecttype)$/;
 const APPLY_PHRASE = /\bserver[- ]side apply\b|\bkubectl apply\b|\bapply (a |the |an? )?(kubernetes |k8s |yaml |json )?manifests?\b/;
@@ -412,7 +427,8 @@ const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$
 const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;
 const IRREVERSIBLE_ARG = /^(deletelocaldata|deletedata|purge|wipe|deletevolumes?|removevolumes?|deletebackups?)$/;
 
-const AMOUNT_ARG = /^(amount|amounts|amountcents|amountinminorunits|unitamount|totalamount|value(cents|minor)?|price|priceamount|cents|sum|total|payment(amount)?|(\w*)amount)$/;
+const AMOUNT_ARG =
+  /^(amount|amounts|amountcents|amountinminorunits|unitamount|totalamount|value(cents|minor)?|price|priceamount|cents|sum|total|payment(amount)?|(\w*)amount)$/;
 const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w*coin|denom|\w*mint)$/;
 const CODE_ARG_STRONG = /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher)$/;
 const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
@@ -561,12 +577,7 @@ function joinCompounds(tokens: string[]): string[] {
   return out;
 }
 
-const KNOWN_NOUNS = new Set<string>([
-  ...COMPOUNDS.map((c) => c[2]),
-  ...FINANCIAL_NOUNS,
-  ...CODE_NOUNS,
-  ...BROWSER_NOUNS,
-]);
+const KNOWN_NOUNS = new Set<string>([...COMPOUNDS.map((c) => c[2]), ...FINANCIAL_NOUNS, ...CODE_NOUNS, ...BROWSER_NOUNS]);
 
 /**
  * The verb a name rests on: the first verb token, as written (no inflections: `logs`, `comments`
@@ -642,8 +653,8 @@ function findDescriptionVerb(tokens: string[]): string | undefined {
 
 function verbClassOf(verb: string, tokens: string[], descTokens: Set<string>): VerbClass {
   if (verb === 'transfer') {
-    const moneyish = tokens.some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t)) ||
-      [...descTokens].some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t));
+    const moneyish =
+      tokens.some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t)) || [...descTokens].some((t) => MONEY_WORDS.has(t) || FINANCIAL_NOUNS.has(t));
     return moneyish ? 'pay' : 'write';
   }
   return VERBS.get(verb) ?? 'read';

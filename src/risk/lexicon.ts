@@ -82,9 +82,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
 export const BROWSER_VERBS: ReadonlySet<string> = new Set(
   words('navigate goto go open new select close switch reload refresh back forward focus visit connect attach'),
 );
-export const BROWSER_NOUNS: ReadonlySet<string> = new Set(
-  words('page pages tab tabs browser window windows url urls website site'),
-);
+export const BROWSER_NOUNS: ReadonlySet<string> = new Set(words('page pages tab tabs browser window windows url urls website site'));
 
 /** Nouns naming money movement or billing records: Financial. */
 export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
@@ -105,9 +103,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
  * Nouns that name money only among trading or commerce words (`place_order` on an exchange,
  * `list_transactions` of a bank; not `sort_order` or a database transaction).
  */
-export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(
-  words('order orders trade trades transaction transactions margin journal journals leverage'),
-);
+export const CONTEXT_MONEY_NOUNS: ReadonlySet<string> = new Set(words('order orders trade trades transaction transactions margin journal journals leverage'));
 
 /** Words that make an order, a trade or a transaction one of money. */
 export const TRADING_WORDS: ReadonlySet<string> = new Set(
@@ -119,9 +115,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
 );
 
 /** Words that make a transaction one of a database, not of money. */
-export const DATABASE_WORDS: ReadonlySet<string> = new Set(
-  words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'),
-);
+export const DATABASE_WORDS: ReadonlySet<string> = new Set(words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'));
 
 /** Objects of infrastructure: applying, syncing or rolling back one of these runs it (Execute). */
 export const INFRA_NOUNS: ReadonlySet<string> = new Set(
@@ -133,14 +127,10 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
-export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
-  words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'),
-);
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'));
 
 /** Machines: creating or provisioning one starts it (Execute); configuring one is a Write. */
-export const MACHINE_NOUNS: ReadonlySet<string> = new Set(
-  words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'),
-);
+export const MACHINE_NOUNS: ReadonlySet<string> = new Set(words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'));
 
 /** Write verbs that bring a new machine up. */
 export const MACHINE_STARTS: ReadonlySet<string> = new Set(words('create new provision'));
@@ -162,7 +152,9 @@ export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollb
 
 /** Machines and disks: a snapshot or backup of one is stored (Write), unlike a page's screenshot. */
 export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
-  words('droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters'),
+  words(
+    'droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters',
+  ),
 );
 
 /** Verbs that replace a credential: the old one stops working (Destructive). */
@@ -188,13 +180,13 @@ export const MONEY_WORDS: ReadonlySet<string> = new Set(
 
 /** Nouns naming code, commands or queries: running them is Execute. */
 export const CODE_NOUNS: ReadonlySet<string> = new Set(
-  words('code script scripts sql command commands cmd shell bash javascript js python cypher query queries terminal repl program snippet expression powershell'),
+  words(
+    'code script scripts sql command commands cmd shell bash javascript js python cypher query queries terminal repl program snippet expression powershell',
+  ),
 );
 
 /** Nouns naming queries (for tools that say they only read). */
-export const QUERY_NOUNS: ReadonlySet<string> = new Set(
-  words('query queries sql cypher select search'),
-);
+export const QUERY_NOUNS: ReadonlySet<string> = new Set(words('query queries sql cypher select search'));
 
 /** Nouns whose reading exposes secrets: a read of them is Medium, not Low. */
 export const SECRET_NOUNS: ReadonlySet<string> = new Set(
@@ -203,17 +195,23 @@ export const SECRET_NOUNS: ReadonlySet<string> = new Set(
 
 /** Nouns whose change touches access control: a write to them is High. */
 export const ACCESS_NOUNS: ReadonlySet<string> = new Set(
-  words('permission permissions role roles access acl acls policy policies member members collaborator collaborators owner ownership admin secret secrets password credential credentials key keys firewall'),
+  words(
+    'permission permissions role roles access acl acls policy policies member members collaborator collaborators owner ownership admin secret secrets password credential credentials key keys firewall',
+  ),
 );
 
 /** Write verbs with a reach beyond the caller: messages to others, merges, installs. High. */
 export const FAR_REACHING_WRITES: ReadonlySet<string> = new Set(
-  words('send publish post email message notify invite share grant merge push transfer overwrite replace cancel install upgrade downgrade restore revert rollback deactivate disable ban block invalidate provision unpublish'),
+  words(
+    'send publish post email message notify invite share grant merge push transfer overwrite replace cancel install upgrade downgrade restore revert rollback deactivate disable ban block invalidate provision unpublish',
+  ),
 );
 
 /** Words that widen a deletion to many objects or a whole store: Critical. */
 export const BULK_WORDS: ReadonlySet<string> = new Set(
-  words('all bulk batch entire everything multiple database databases db repository repositories repo repos project projects account accounts organization organisation org bucket buckets cluster clusters namespace namespaces table tables collection collections index indexes volume volumes'),
+  words(
+    'all bulk batch entire everything multiple database databases db repository repositories repo repos project projects account accounts organization organisation org bucket buckets cluster clusters namespace namespaces table tables collection collections index indexes volume volumes',
+  ),
 );
 
 /** Execute verbs of little consequence on their own. */

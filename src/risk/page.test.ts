@@ -15,7 +15,10 @@ test('a tool page: class, level, confidence, reasons, the rule scan writes in bo
   assert.equal(page.category, 'Execute');
   assert.equal(page.risk, 'High');
   assert.ok(page.confidence > 0.5);
-  assert.ok(page.reasons.some((r) => /"apply" "kubectl" changes what runs/.test(r)), page.reasons.join('; '));
+  assert.ok(
+    page.reasons.some((r) => /"apply" "kubectl" changes what runs/.test(r)),
+    page.reasons.join('; '),
+  );
   // The rule is what scan writes: approval, then the rate limit; the JSON form says the same.
   const doc = assertValidPolicy(asPolicy(page.rule.yaml));
   assert.equal(doc.tools.kubectl_apply!.rules[0]!.action, 'require_approval');
@@ -29,7 +32,11 @@ test('a tool page: class, level, confidence, reasons, the rule scan writes in bo
 });
 
 test('a financial page warns of amount tricks; an odd tool name stays valid YAML and JSON', () => {
-  const pay = toolPage('shop', { name: 'create_refund', description: 'Refund a charge', inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } } });
+  const pay = toolPage('shop', {
+    name: 'create_refund',
+    description: 'Refund a charge',
+    inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } },
+  });
   assert.equal(pay.category, 'Financial');
   assert.ok(pay.attackPatterns.some((a) => a.name === 'Amount manipulation'));
   const odd = toolPage('x', { name: 'get "quoted": name\nnext' });

@@ -29,16 +29,19 @@ export interface ToolPage {
 const ATTACKS: Record<Category, AttackPattern[]> = {
   Read: [
     { name: 'Exfiltration', what: 'an agent steered by injected text reads more than the task needs (whole tables, every record) and passes it on' },
-    { name: 'Indirect prompt injection', what: 'what the tool returns is content written by others: instructions hidden in it can steer the agent\'s next calls' },
+    {
+      name: 'Indirect prompt injection',
+      what: "what the tool returns is content written by others: instructions hidden in it can steer the agent's next calls",
+    },
   ],
   Write: [
-    { name: 'Unwanted changes', what: 'an agent tricked by injected content creates, edits or sends on the caller\'s behalf' },
+    { name: 'Unwanted changes', what: "an agent tricked by injected content creates, edits or sends on the caller's behalf" },
     { name: 'Runaway loop', what: 'a looping agent creates or sends thousands of objects or messages before anyone notices' },
     { name: 'Reach beyond the caller', what: 'messages, invitations and permission changes affect people outside the conversation' },
   ],
   Execute: [
     { name: 'Command and code injection', what: 'arguments that are run (commands, scripts, queries, manifests) carry whatever an attacker put in them' },
-    { name: 'Changing what runs', what: 'deploying, scaling, draining or installing alters production: an outage or an attacker\'s workload' },
+    { name: 'Changing what runs', what: "deploying, scaling, draining or installing alters production: an outage or an attacker's workload" },
     { name: 'Resource exhaustion', what: 'repeated runs consume compute, quota or money' },
   ],
   Destructive: [
@@ -48,11 +51,19 @@ const ATTACKS: Record<Category, AttackPattern[]> = {
   ],
   Financial: [
     { name: 'Unauthorised payment', what: 'money moves (orders, transfers, refunds, credit notes) on an instruction the owner never gave' },
-    { name: 'Amount manipulation', what: 'amounts as strings ("5000"), negatives, other currencies or units slip past a cap that reads them differently from the server' },
+    {
+      name: 'Amount manipulation',
+      what: 'amounts as strings ("5000"), negatives, other currencies or units slip past a cap that reads them differently from the server',
+    },
     { name: 'Salami', what: 'many small calls stay under a per-call limit: cap the total per day' },
     { name: 'Financial data exposure', what: 'reads of invoices, ledgers and transactions leak records that are confidential by law' },
   ],
-  Other: [{ name: 'Unknown behaviour', what: 'nothing in the definition says what the tool does: by the MCP defaults it may modify and destroy; treat it as Write until reviewed' }],
+  Other: [
+    {
+      name: 'Unknown behaviour',
+      what: 'nothing in the definition says what the tool does: by the MCP defaults it may modify and destroy; treat it as Write until reviewed',
+    },
+  ],
 };
 
 /** Build the page of one tool of a server. */
@@ -83,7 +94,8 @@ export function toolPage(server: string, tool: ToolDefinition): ToolPage {
 function ruleAsJson(name: string, ruleYaml: string): unknown {
   const text = `version: "1"\ndefault: "deny"\ntools:\n${ruleYaml.replace(/^(?=.)/gm, '  ')}`;
   const { config, issues } = parsePolicy(text, 'intercept-yaml');
-  if (!config || issues.length > 0) throw new Error(`internal: the rule of ${JSON.stringify(name)} does not validate: ${issues.map((i) => i.message).join('; ')}`);
+  if (!config || issues.length > 0)
+    throw new Error(`internal: the rule of ${JSON.stringify(name)} does not validate: ${issues.map((i) => i.message).join('; ')}`);
   const out = convertConfig(config, 'json');
   if (!out.ok) return { error: `not expressible in PolicyLayer JSON: ${out.errors.join('; ')}` };
   const doc = JSON.parse(out.text ?? '{}') as { tools?: Record<string, unknown> };

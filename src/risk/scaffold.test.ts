@@ -7,11 +7,19 @@ import { assertValidPolicy } from '../../test/support/policy.js';
 const at = new Date('2026-01-02T03:04:05Z');
 
 const tools: ToolDefinition[] = [
-  { name: 'list_things', description: 'List things', inputSchema: { type: 'object', properties: { q: { type: 'string', description: 'filter\nover two lines' } }, required: ['q'] } },
+  {
+    name: 'list_things',
+    description: 'List things',
+    inputSchema: { type: 'object', properties: { q: { type: 'string', description: 'filter\nover two lines' } }, required: ['q'] },
+  },
   { name: 'create_thing', description: 'Create a thing' },
   { name: 'run_command', description: 'Run a shell command', inputSchema: { type: 'object', properties: { command: { type: 'string' } } } },
   { name: 'delete_thing', description: 'Delete a thing' },
-  { name: 'create_charge', description: 'Charge a card', inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } } },
+  {
+    name: 'create_charge',
+    description: 'Charge a card',
+    inputSchema: { type: 'object', properties: { amount: { type: 'integer' }, currency: { type: 'string' } } },
+  },
   { name: 'cancel_subscription', description: 'Cancel a subscription' },
   { name: 'list_invoices', description: 'List invoices' },
   { name: 'frobnicate', description: 'Frobnicates # not a comment\nsecond line' },
@@ -55,13 +63,16 @@ test('scaffold: header, grouping and comments', () => {
   // Groups come in category order.
   const order = ['── Read', '── Write', '── Execute', '── Destructive', '── Financial', '── Unclassified'].map((h) => text.indexOf(h));
   assert.ok(order.every((i) => i >= 0));
-  assert.deepEqual([...order].sort((a, b) => a - b), order);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
   // Descriptions with newlines and '#' stay inside comments.
   assert.equal(parse(text).tools.frobnicate.rules.length, 1);
   assert.match(text, /# frobnicate: Frobnicates # not a comment second line/);
 });
 
-test('scaffold: --default allow is Intercept\'s scaffold, and says what it means', () => {
+test("scaffold: --default allow is Intercept's scaffold, and says what it means", () => {
   const text = buildScaffold(tools, { generatedAt: at, defaultAction: 'allow' });
   assert.equal(assertValidPolicy(text).default, 'allow');
   assert.match(text, /a tool the server adds later is let through without review/);

@@ -64,7 +64,7 @@ export function buildScaffold(tools: readonly ToolDefinition[], opts: ScaffoldOp
   out.push(`# Tools:     ${unique.length} (${CATEGORIES.map((c) => `${c} ${counts.get(c)}`).join(', ')})`);
   for (const d of duplicates) out.push(`# Warning:   the server lists ${oneLine(JSON.stringify(d), 120)} more than once; only the first is kept.`);
   out.push('#');
-  out.push('# Categories and rules were inferred from the tools\' own names, descriptions and');
+  out.push("# Categories and rules were inferred from the tools' own names, descriptions and");
   out.push('# annotations: claims of the server, not proof. Review every rule before use.');
   out.push(`# ${RULE}`);
   out.push('version: "1"');
@@ -108,7 +108,9 @@ function toolComments(tool: ToolDefinition, c: ClassificationDetail): string[] {
   const riskWhy = c.reasons.find((r) => r.startsWith('risk '));
   const rounded = c.reasons.find((r) => r.startsWith('rounded up') || r.startsWith('raised from'));
   const why = [c.reasons[0] ?? '', riskWhy ? riskWhy.replace(/^risk \w+: /, '') : '', rounded ?? ''].filter((x) => x).join('; ');
-  lines.push(`  #   ${c.category}, risk ${c.risk}, confidence ${c.confidence.toFixed(2)}${c.confidence < 0.5 ? ' (review by hand)' : ''}: ${oneLine(why, 240)}`);
+  lines.push(
+    `  #   ${c.category}, risk ${c.risk}, confidence ${c.confidence.toFixed(2)}${c.confidence < 0.5 ? ' (review by hand)' : ''}: ${oneLine(why, 240)}`,
+  );
   const params = describeParams(tool.inputSchema);
   if (params.length > 0) {
     lines.push('  #   parameters:');
@@ -182,7 +184,11 @@ function rulesFor(tool: ToolDefinition, c: ClassificationDetail): string[] {
       if (c.risk === 'Medium') {
         // Reads financial records: no money moves. Rate-limit instead of blocking.
         return [
-          ...rateLimit(RECOMMENDED_RATE.FinancialRead, 'financial read rate limit', `${n}: limit of ${RECOMMENDED_RATE.FinancialRead} calls per minute reached`),
+          ...rateLimit(
+            RECOMMENDED_RATE.FinancialRead,
+            'financial read rate limit',
+            `${n}: limit of ${RECOMMENDED_RATE.FinancialRead} calls per minute reached`,
+          ),
           '# Reads financial records (no money moves). Deny it if the agent has no need to see them.',
         ];
       }
@@ -252,6 +258,9 @@ function q(s: string): string {
 /** Collapse whitespace and control characters for a one-line comment, truncated to `max`. */
 function oneLine(s: string, max: number): string {
   // eslint-disable-next-line no-control-regex
-  const flat = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = s
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -27,15 +27,24 @@ test('collectTools follows nextCursor to the end', async () => {
     asked.push(cursor);
     return pages[cursor ?? '']!;
   });
-  assert.deepEqual(r.tools.map((t) => t.name), ['a', 'b', 'c', 'd']);
+  assert.deepEqual(
+    r.tools.map((t) => t.name),
+    ['a', 'b', 'c', 'd'],
+  );
   assert.equal(r.pages, 3);
   assert.deepEqual(asked, [undefined, 'p2', 'p3']);
 });
 
 test('collectTools stops on a repeated cursor and on too many pages', async () => {
-  await assert.rejects(collectTools(async () => ({ tools: [], nextCursor: 'same' })), (e: unknown) => e instanceof ScanError && /repeated/.test(e.message));
+  await assert.rejects(
+    collectTools(async () => ({ tools: [], nextCursor: 'same' })),
+    (e: unknown) => e instanceof ScanError && /repeated/.test(e.message),
+  );
   let n = 0;
-  await assert.rejects(collectTools(async () => ({ tools: [], nextCursor: String(n++) }), { maxPages: 5 }), /more than 5 pages/);
+  await assert.rejects(
+    collectTools(async () => ({ tools: [], nextCursor: String(n++) }), { maxPages: 5 }),
+    /more than 5 pages/,
+  );
 });
 
 test('parseHeaders reads "Name: value" and rejects junk', () => {
@@ -95,7 +104,9 @@ test('scan --upstream: the same server over Streamable HTTP on localhost', async
       });
       server.once('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
     });
-    const child = spawn(process.execPath, [cli, 'scan', '--upstream', `http://127.0.0.1:${port}/mcp`, '--header', 'X-Toolgate-Test: 1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'scan', '--upstream', `http://127.0.0.1:${port}/mcp`, '--header', 'X-Toolgate-Test: 1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -125,17 +136,27 @@ test('classify --json on a tools/list document keeps input order', () => {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-classify-'));
   try {
     const file = join(dir, 'tools.json');
-    writeFileSync(file, JSON.stringify({
-      tools: [
-        { name: 'delete_repo', description: 'Delete a repository' },
-        { name: 'getJiraIssue', description: 'Get an issue', annotations: { readOnlyHint: true } },
-        { name: 'create_refund', inputSchema: { type: 'object', properties: { amount: { type: 'integer' } } } },
-      ],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tools: [
+          { name: 'delete_repo', description: 'Delete a repository' },
+          { name: 'getJiraIssue', description: 'Get an issue', annotations: { readOnlyHint: true } },
+          { name: 'create_refund', inputSchema: { type: 'object', properties: { amount: { type: 'integer' } } } },
+        ],
+      }),
+    );
     const r = spawnSync(process.execPath, [cli, 'classify', '--json', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const rows = JSON.parse(r.stdout) as { name: string; category: string; risk: string; confidence: number; reasons: string[] }[];
-    assert.deepEqual(rows.map((x) => [x.name, x.category]), [['delete_repo', 'Destructive'], ['getJiraIssue', 'Read'], ['create_refund', 'Financial']]);
+    assert.deepEqual(
+      rows.map((x) => [x.name, x.category]),
+      [
+        ['delete_repo', 'Destructive'],
+        ['getJiraIssue', 'Read'],
+        ['create_refund', 'Financial'],
+      ],
+    );
     for (const x of rows) {
       assert.deepEqual(Object.keys(x), ['name', 'category', 'risk', 'confidence', 'reasons']);
       assert.ok(x.confidence > 0 && x.confidence <= 1, `${x.name}: confidence ${x.confidence}`);

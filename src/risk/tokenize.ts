@@ -20,7 +20,5 @@ export function tokenizeName(name: string): string[] {
 /** Words of a prose text (descriptions), lower-case, in order; with `commas`, commas are tokens too. */
 export function tokenizeText(text: string, commas = false): string[] {
   const lower = text.toLowerCase();
-  return (commas ? lower.replace(/,/g, ' , ') : lower)
-    .split(commas ? /[^a-z0-9,]+/ : /[^a-z0-9]+/)
-    .filter((t) => t.length > 0);
+  return (commas ? lower.replace(/,/g, ' , ') : lower).split(commas ? /[^a-z0-9,]+/ : /[^a-z0-9]+/).filter((t) => t.length > 0);
 }

@@ -3,14 +3,29 @@ import assert from 'node:assert/strict';
 import { formatTable, parseToolList, ToolListError, classifyTool } from './index.js';
 
 test('parseToolList reads an array, a tools/list result and a JSON-RPC response', () => {
-  const tools = [{ name: 'a', description: 'x' }, { name: 'b', inputSchema: { type: 'object' } }];
-  assert.deepEqual(parseToolList(JSON.stringify(tools)).map((t) => t.name), ['a', 'b']);
-  assert.deepEqual(parseToolList(JSON.stringify({ tools, nextCursor: 'c' })).map((t) => t.name), ['a', 'b']);
-  assert.deepEqual(parseToolList(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools } })).map((t) => t.name), ['a', 'b']);
+  const tools = [
+    { name: 'a', description: 'x' },
+    { name: 'b', inputSchema: { type: 'object' } },
+  ];
+  assert.deepEqual(
+    parseToolList(JSON.stringify(tools)).map((t) => t.name),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    parseToolList(JSON.stringify({ tools, nextCursor: 'c' })).map((t) => t.name),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    parseToolList(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { tools } })).map((t) => t.name),
+    ['a', 'b'],
+  );
 });
 
 test('parseToolList rejects bad input with a clear message', () => {
-  assert.throws(() => parseToolList('{nope', 'f.json'), (e: unknown) => e instanceof ToolListError && /f\.json: not valid JSON/.test(e.message));
+  assert.throws(
+    () => parseToolList('{nope', 'f.json'),
+    (e: unknown) => e instanceof ToolListError && /f\.json: not valid JSON/.test(e.message),
+  );
   assert.throws(() => parseToolList('{"x": 1}', 'f.json'), /expected a JSON array of tool definitions/);
   assert.throws(() => parseToolList('[{"name": "ok"}, {"description": "no name"}]', 'f.json'), /tool \[1\]\.name/);
   assert.throws(() => parseToolList('[{"name": "a", "annotations": {"readOnlyHint": "yes"}}]'), /tool \[0\]\.annotations\.readOnlyHint/);

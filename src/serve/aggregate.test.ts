@@ -70,7 +70,12 @@ function setup() {
 
 test('initialize is answered by the gateway; tools are namespaced, paginated per server, _meta kept', async () => {
   const { ds } = setup();
-  ds.push({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } } });
+  ds.push({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'c', version: '1' } },
+  });
   const init = await ds.answer(1);
   assert.equal(init.result.protocolVersion, '2025-06-18');
   assert.deepEqual(init.result.capabilities.tools, { listChanged: true });
@@ -81,7 +86,10 @@ test('initialize is answered by the gateway; tools are namespaced, paginated per
   assert.equal(typeof first.result.nextCursor, 'string');
   ds.push({ jsonrpc: '2.0', id: 3, method: 'tools/list', params: { cursor: first.result.nextCursor } });
   const second = await ds.answer(3);
-  assert.deepEqual(second.result.tools.map((t: any) => t.name), ['a__two']);
+  assert.deepEqual(
+    second.result.tools.map((t: any) => t.name),
+    ['a__two'],
+  );
   assert.equal(second.result.nextCursor, undefined);
   ds.push({ jsonrpc: '2.0', id: 4, method: 'tools/list', params: { cursor: 'garbage' } });
   assert.equal((await ds.answer(4)).error.code, -32602);
@@ -104,13 +112,19 @@ test('calls are routed by prefix with the plain name; server-to-client ids never
   const asks = ds.sent.filter((s) => s.msg.method === 'sampling/createMessage');
   assert.equal(asks.length, 2);
   assert.notEqual(asks[0]!.msg.id, asks[1]!.msg.id);
-  assert.deepEqual(asks.map((a) => a.opts?.related), [10, 11]);
+  assert.deepEqual(
+    asks.map((a) => a.opts?.related),
+    [10, 11],
+  );
   // The client's answer to b's question reaches b, under b's own id.
   const toB = asks.find((a) => a.msg.params.from === 'b')!;
   ds.push({ jsonrpc: '2.0', id: toB.msg.id, result: { answer: 'for b' } });
   await new Promise((r) => setImmediate(r));
   const back = seen.filter((s) => s.msg.result?.answer === 'for b');
-  assert.deepEqual(back.map((s) => [s.server, s.msg.id]), [['b', 0]]);
+  assert.deepEqual(
+    back.map((s) => [s.server, s.msg.id]),
+    [['b', 0]],
+  );
 
   ds.push({ jsonrpc: '2.0', id: 12, method: 'tools/call', params: { name: 'c__echo', arguments: {} } });
   const unknown = await ds.answer(12);
@@ -124,7 +138,7 @@ function textOf(res: any): string {
   return res.result.content[0].text;
 }
 
-test('a client of the 2026-07-28 revision gets the aggregator\'s own answers in its revision\'s shape (no legacy-range code, resultType on results)', async () => {
+test("a client of the 2026-07-28 revision gets the aggregator's own answers in its revision's shape (no legacy-range code, resultType on results)", async () => {
   const { ds } = setup();
   const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
   // Without an initialize the aggregate has no server to route to: the refusal is -32603, not the 2025 line's -32001.

@@ -15,7 +15,17 @@
 // the client's answers go back to the server that asked, under its id.
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
 import { parseFrame, sentValue } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import {
+  classify,
+  errorResponse,
+  ErrorCode,
+  idKey,
+  isPlainObject,
+  resultResponse,
+  type JsonRpcId,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../mcp/jsonrpc.js';
 import type { Logger } from 'pino';
 import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
@@ -83,7 +93,12 @@ interface Member {
 }
 
 type Kind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
-const LIST_METHOD: Record<Kind, string> = { tools: 'tools/list', prompts: 'prompts/list', resources: 'resources/list', resourceTemplates: 'resources/templates/list' };
+const LIST_METHOD: Record<Kind, string> = {
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
+};
 
 export class Aggregator {
   private readonly members = new Map<string, Member>();
@@ -247,7 +262,16 @@ export class Aggregator {
         if (!target) {
           const what = req.method === 'tools/call' ? 'tool' : 'prompt';
           if (req.method === 'tools/call' && name !== undefined) this.o.onUnroutable?.(name, req.id);
-          return this.fail(req.id, ErrorCode.InvalidParams, name === undefined ? `Invalid params: params.name must be a string` : `Unknown ${what} ${JSON.stringify(name)}: ${what} names are <server>${this.o.separator}<${what}>, servers: ${this.o.servers().map((s) => s.name).join(', ')}`);
+          return this.fail(
+            req.id,
+            ErrorCode.InvalidParams,
+            name === undefined
+              ? `Invalid params: params.name must be a string`
+              : `Unknown ${what} ${JSON.stringify(name)}: ${what} names are <server>${this.o.separator}<${what}>, servers: ${this.o
+                  .servers()
+                  .map((s) => s.name)
+                  .join(', ')}`,
+          );
         }
         return this.forward(target.server, { ...req, params: { ...p, name: target.name } });
       }
@@ -281,7 +305,11 @@ export class Aggregator {
         return this.answer(req.id, {});
       }
       default:
-        return this.fail(req.id, ErrorCode.MethodNotFound, `Method not found: ${req.method} (the aggregate endpoint /mcp routes tools, prompts, resources, completion and logging; use /mcp/<server> for everything else)`);
+        return this.fail(
+          req.id,
+          ErrorCode.MethodNotFound,
+          `Method not found: ${req.method} (the aggregate endpoint /mcp routes tools, prompts, resources, completion and logging; use /mcp/<server> for everything else)`,
+        );
     }
   }
 
@@ -327,7 +355,8 @@ export class Aggregator {
   private forward(server: string, req: JsonRpcRequest): void {
     const m = this.member(server);
     if (!m) return this.fail(req.id, ErrorCode.UpstreamUnavailable, `server "${server}" is not available`);
-    if (this.routes.has(idKey(req.id))) return this.fail(req.id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(req.id)} is already in flight`);
+    if (this.routes.has(idKey(req.id)))
+      return this.fail(req.id, ErrorCode.InvalidRequest, `Invalid Request: request id ${JSON.stringify(req.id)} is already in flight`);
     this.routes.set(idKey(req.id), server);
     m.link.deliver(JSON.stringify(req));
   }
@@ -344,17 +373,27 @@ export class Aggregator {
   }
 
   /** One page of every server's list (or of the servers named in the cursor). */
-  private async collect(kind: Kind, cursor: Record<string, string> | undefined): Promise<{ items: Array<Record<string, unknown>>; next: Record<string, string> }> {
-    const servers = this.o.servers().map((s) => s.name).filter((n) => cursor === undefined || n in cursor);
+  private async collect(
+    kind: Kind,
+    cursor: Record<string, string> | undefined,
+  ): Promise<{ items: Array<Record<string, unknown>>; next: Record<string, string> }> {
+    const servers = this.o
+      .servers()
+      .map((s) => s.name)
+      .filter((n) => cursor === undefined || n in cursor);
     const pages = await Promise.all(
-      servers.map(async (server) => ({ server, res: await this.ask(server, LIST_METHOD[kind], cursor?.[server] !== undefined ? { cursor: cursor[server] } : {}) })),
+      servers.map(async (server) => ({
+        server,
+        res: await this.ask(server, LIST_METHOD[kind], cursor?.[server] !== undefined ? { cursor: cursor[server] } : {}),
+      })),
     );
     const items: Array<Record<string, unknown>> = [];
     const next: Record<string, string> = {};
     for (const { server, res } of pages) {
       if (res.error || !isPlainObject(res.result)) {
         // A server without this capability answers MethodNotFound: it simply has none.
-        if (res.error && res.error.code !== ErrorCode.MethodNotFound) this.o.log.warn({ server, method: LIST_METHOD[kind], error: res.error.message }, 'a server could not list; left out of the aggregate list');
+        if (res.error && res.error.code !== ErrorCode.MethodNotFound)
+          this.o.log.warn({ server, method: LIST_METHOD[kind], error: res.error.message }, 'a server could not list; left out of the aggregate list');
         continue;
       }
       const list = res.result[kind];

@@ -18,7 +18,8 @@ const io: ConfigIo = {
     if (t === undefined) throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
     return t;
   },
-  loadPolicy: (p) => (files[p] === undefined ? { ok: false, errors: [{ file: p, line: 1, column: 1, message: 'policy file not found' }] } : compilePolicy(files[p]!, p)),
+  loadPolicy: (p) =>
+    files[p] === undefined ? { ok: false, errors: [{ file: p, line: 1, column: 1, message: 'policy file not found' }] } : compilePolicy(files[p]!, p),
 };
 const parse = (text: string) => parseGatewayConfig(text, '/cfg/toolgate.yaml', io);
 const errorsOf = (text: string) => {
@@ -114,7 +115,11 @@ servers:
     policy: ./a.yaml
     start: sometimes
 `);
-  const has = (re: RegExp) => assert.ok(errs.some((e) => re.test(e)), `${re} in:\n${errs.join('\n')}`);
+  const has = (re: RegExp) =>
+    assert.ok(
+      errs.some((e) => re.test(e)),
+      `${re} in:\n${errs.join('\n')}`,
+    );
   has(/^\/cfg\/toolgate\.yaml:2:3: unknown key "prot" in listen \(did you mean "port"\?\) \(fix: rename it to "port"\)/);
   has(/toolgate\.yaml:4:3: server name "a b" may only hold letters, digits, _ and - \(fix: rename it, e\.g\. "a-b"\)/);
   has(/toolgate\.yaml:7:3: servers\.nothing has neither command nor url/);
@@ -131,18 +136,33 @@ servers:
 
 test('duplicate server names, and names the separator would make ambiguous', () => {
   const dup = errorsOf('servers:\n  a:\n    command: x\n    policy: ./a.yaml\n  a:\n    command: y\n    policy: ./a.yaml\n');
-  assert.ok(dup.some((e) => /toolgate\.yaml:5:3: duplicate key "a" in servers/.test(e)), dup.join('\n'));
+  assert.ok(
+    dup.some((e) => /toolgate\.yaml:5:3: duplicate key "a" in servers/.test(e)),
+    dup.join('\n'),
+  );
   const sep = errorsOf('servers:\n  my__srv:\n    command: x\n    policy: ./a.yaml\n');
-  assert.ok(sep.some((e) => /2:3: server name "my__srv" contains the separator "__"/.test(e)), sep.join('\n'));
+  assert.ok(
+    sep.some((e) => /2:3: server name "my__srv" contains the separator "__"/.test(e)),
+    sep.join('\n'),
+  );
   const clash = errorsOf('servers:\n  a:\n    command: x\n    policy: ./a.yaml\n  a_:\n    command: x\n    policy: ./a.yaml\n');
-  assert.ok(clash.some((e) => /5:3: server names "a" and "a_" make ambiguous tool names/.test(e)), clash.join('\n'));
+  assert.ok(
+    clash.some((e) => /5:3: server names "a" and "a_" make ambiguous tool names/.test(e)),
+    clash.join('\n'),
+  );
 });
 
 test('YAML syntax errors, an empty file, a dashboard without an admin key', () => {
   assert.ok(errorsOf('servers: [\n').some((e) => /toolgate\.yaml:\d+:\d+: YAML syntax error/.test(e)));
   assert.ok(errorsOf('').some((e) => /1:1: the gateway config is empty/.test(e)));
-  assert.ok(errorsOf('dashboard:\n  path: /d\nservers:\n  a:\n    command: x\n    policy: ./a.yaml\n').some((e) => /1:1: the dashboard needs an admin key/.test(e)));
-  assert.ok(errorsOf('dashboard:\n  admin_key_env: MISSING\nservers:\n  a:\n    command: x\n    policy: ./a.yaml\n').some((e) => /2:18: dashboard\.admin_key_env: the environment variable MISSING is not set/.test(e)));
+  assert.ok(
+    errorsOf('dashboard:\n  path: /d\nservers:\n  a:\n    command: x\n    policy: ./a.yaml\n').some((e) => /1:1: the dashboard needs an admin key/.test(e)),
+  );
+  assert.ok(
+    errorsOf('dashboard:\n  admin_key_env: MISSING\nservers:\n  a:\n    command: x\n    policy: ./a.yaml\n').some((e) =>
+      /2:18: dashboard\.admin_key_env: the environment variable MISSING is not set/.test(e),
+    ),
+  );
 });
 
 test('a gateway config is told apart from a policy', () => {
@@ -174,8 +194,14 @@ test('listen: the client message limits (max_depth, max_keys, max_batch, max_mes
   assert.equal(r.config.listen.maxBatch, 5);
   assert.equal(r.config.listen.maxMessageBytes, 65536);
   const errors = errorsOf(`version: 1\nlisten:\n  max_batch: 0\n  max_depth: deep\n${servers}`);
-  assert.ok(errors.some((e) => /max_batch must be a whole number from 1/.test(e)), errors.join('\n'));
-  assert.ok(errors.some((e) => /max_depth must be a whole number from 1/.test(e)), errors.join('\n'));
+  assert.ok(
+    errors.some((e) => /max_batch must be a whole number from 1/.test(e)),
+    errors.join('\n'),
+  );
+  assert.ok(
+    errors.some((e) => /max_depth must be a whole number from 1/.test(e)),
+    errors.join('\n'),
+  );
 });
 
 test('servers.<name>.protocol: auto (default), 2025 (quoted or not), 2026-07-28; anything else names the choices', () => {
@@ -201,5 +227,8 @@ test('servers.<name>.protocol: auto (default), 2025 (quoted or not), 2026-07-28;
     policy: ./a.yaml
     protocol: 2026
 `);
-  assert.ok(errs.some((e) => /toolgate\.yaml:5:15: servers\.a\.protocol must be one of auto, 2025, 2026-07-28/.test(e) && /\(fix: /.test(e)), errs.join('\n'));
+  assert.ok(
+    errs.some((e) => /toolgate\.yaml:5:15: servers\.a\.protocol must be one of auto, 2025, 2026-07-28/.test(e) && /\(fix: /.test(e)),
+    errs.join('\n'),
+  );
 });

@@ -32,7 +32,13 @@ interface ServerBase {
 
 export type ServerConfig =
   | (ServerBase & { kind: 'command'; command: string; args: string[]; env: Record<string, string>; cwd?: string })
-  | (ServerBase & { kind: 'url'; url: string; transport: UrlTransport; headers: Record<string, string>; /** Send the token of `toolgate auth login <name>`, refreshed (src/oauth). */ oauth?: boolean });
+  | (ServerBase & {
+      kind: 'url';
+      url: string;
+      transport: UrlTransport;
+      headers: Record<string, string> /** Send the token of `toolgate auth login <name>`, refreshed (src/oauth). */;
+      oauth?: boolean;
+    });
 
 export interface ListenConfig {
   bind: string;
@@ -90,7 +96,24 @@ export const SERVER_NAME = /^[A-Za-z0-9_-]+$/;
 export const DEFAULT_SEPARATOR = '__';
 
 const TOP_KEYS = ['version', 'separator', 'pin', 'listen', 'state', 'audit', 'dashboard', 'servers'] as const;
-const LISTEN_KEYS = ['bind', 'port', 'api_keys', 'api_key_env', 'api_key_file', 'insecure_no_auth', 'allowed_hosts', 'allowed_origins', 'max_sessions', 'session_idle_timeout', 'max_body_bytes', 'max_depth', 'max_keys', 'max_batch', 'max_message_bytes', 'oauth'] as const;
+const LISTEN_KEYS = [
+  'bind',
+  'port',
+  'api_keys',
+  'api_key_env',
+  'api_key_file',
+  'insecure_no_auth',
+  'allowed_hosts',
+  'allowed_origins',
+  'max_sessions',
+  'session_idle_timeout',
+  'max_body_bytes',
+  'max_depth',
+  'max_keys',
+  'max_batch',
+  'max_message_bytes',
+  'oauth',
+] as const;
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
@@ -104,7 +127,18 @@ export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): Con
     text = io.readFile(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, errors: [{ file: abs, line: 1, column: 1, message: code === 'ENOENT' ? 'gateway config file not found' : `cannot read the gateway config: ${(e as Error).message}`, fix: 'check the path given with -c/--config' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          file: abs,
+          line: 1,
+          column: 1,
+          message: code === 'ENOENT' ? 'gateway config file not found' : `cannot read the gateway config: ${(e as Error).message}`,
+          fix: 'check the path given with -c/--config',
+        },
+      ],
+    };
   }
   return parseGatewayConfig(text, abs, io);
 }
@@ -188,7 +222,11 @@ class Reader {
       const g = scalarValue(d);
       if (g.t === 'int' && g.v >= min && g.v <= max) return g.v;
     }
-    this.issue(offsetOf(d, f.keyOffset), `${what} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${kindName(this.ctx, d)}`, `write ${what} as a number, e.g. ${Math.max(min, 1)}`);
+    this.issue(
+      offsetOf(d, f.keyOffset),
+      `${what} must be a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got ${kindName(this.ctx, d)}`,
+      `write ${what} as a number, e.g. ${Math.max(min, 1)}`,
+    );
     return undefined;
   }
 
@@ -206,7 +244,11 @@ class Reader {
     const s = this.str(f, what);
     if (s === undefined) return undefined;
     if ((options as readonly string[]).includes(s)) return s as T;
-    this.issue(offsetOf(f.value, f.keyOffset), `${what} must be one of ${options.join(', ')}, got ${JSON.stringify(s)}`, `use ${options.map((o) => JSON.stringify(o)).join(' or ')}`);
+    this.issue(
+      offsetOf(f.value, f.keyOffset),
+      `${what} must be one of ${options.join(', ')}, got ${JSON.stringify(s)}`,
+      `use ${options.map((o) => JSON.stringify(o)).join(' or ')}`,
+    );
     return undefined;
   }
 
@@ -257,8 +299,18 @@ class Reader {
       return v ?? '';
     });
     if (missing === undefined) return out;
-    if (missing.startsWith('bad:')) this.issue(at, `${what}: ${JSON.stringify(`\${${missing.slice(4)}}`)} is not a variable reference`, 'write ${NAME} with a letter or _ first, or $${ for a literal ${');
-    else this.issue(at, `${what} uses the environment variable ${missing}, which is not set`, `set ${missing} in the gateway's environment, or write the value directly`);
+    if (missing.startsWith('bad:'))
+      this.issue(
+        at,
+        `${what}: ${JSON.stringify(`\${${missing.slice(4)}}`)} is not a variable reference`,
+        'write ${NAME} with a letter or _ first, or $${ for a literal ${',
+      );
+    else
+      this.issue(
+        at,
+        `${what} uses the environment variable ${missing}, which is not set`,
+        `set ${missing} in the gateway's environment, or write the value directly`,
+      );
     return undefined;
   }
 
@@ -277,10 +329,17 @@ class Reader {
     try {
       text = this.io.readFile(this.path(p));
     } catch (e) {
-      this.issue(at, `${what}: cannot read ${this.path(p)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'check the path (relative paths are relative to this config file)');
+      this.issue(
+        at,
+        `${what}: cannot read ${this.path(p)}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        'check the path (relative paths are relative to this config file)',
+      );
       return undefined;
     }
-    const keys = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const keys = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     if (keys.length === 0) {
       this.issue(at, `${what}: ${this.path(p)} holds no key`, 'write one key per line');
       return undefined;
@@ -317,7 +376,8 @@ class Reader {
     const version = get('version');
     if (version) {
       const v = this.str(version, 'version');
-      if (v !== undefined && v !== '1') this.issue(offsetOf(version.value, version.keyOffset), `unsupported gateway config version ${JSON.stringify(v)}`, 'use version: 1');
+      if (v !== undefined && v !== '1')
+        this.issue(offsetOf(version.value, version.keyOffset), `unsupported gateway config version ${JSON.stringify(v)}`, 'use version: 1');
     }
 
     let separator = DEFAULT_SEPARATOR;
@@ -325,7 +385,12 @@ class Reader {
     if (sep) {
       const s = this.nonEmpty(sep, 'separator');
       if (s !== undefined) {
-        if (!/^[A-Za-z0-9_.-]{1,8}$/.test(s)) this.issue(offsetOf(sep.value, sep.keyOffset), `separator ${JSON.stringify(s)} must be 1 to 8 of the characters tool names may hold (A-Z a-z 0-9 _ . -)`, 'use the default "__", or e.g. "." or "-"');
+        if (!/^[A-Za-z0-9_.-]{1,8}$/.test(s))
+          this.issue(
+            offsetOf(sep.value, sep.keyOffset),
+            `separator ${JSON.stringify(s)} must be 1 to 8 of the characters tool names may hold (A-Z a-z 0-9 _ . -)`,
+            'use the default "__", or e.g. "." or "-"',
+          );
         else separator = s;
       }
     }
@@ -435,7 +500,11 @@ class Reader {
         if (ms !== undefined && ms > 0) return ms;
       }
     }
-    this.issue(offsetOf(d, f.keyOffset), `${what} must be a duration (seconds, or e.g. 30s, 10m, 1h), got ${kindName(this.ctx, d)}`, `write e.g. ${f.key}: 10m`);
+    this.issue(
+      offsetOf(d, f.keyOffset),
+      `${what} must be a duration (seconds, or e.g. 30s, 10m, 1h), got ${kindName(this.ctx, d)}`,
+      `write e.g. ${f.key}: 10m`,
+    );
     return undefined;
   }
 
@@ -454,7 +523,11 @@ class Reader {
           try {
             out.dsn = checkRedisDsn(v);
           } catch (err) {
-            this.issue(offsetOf(x.value, x.keyOffset), `${what}: ${(err as Error).message}`, 'write e.g. redis://127.0.0.1:6379/0 (redis+cluster://host:port for a Redis Cluster), or remove it for the embedded SQLite store');
+            this.issue(
+              offsetOf(x.value, x.keyOffset),
+              `${what}: ${(err as Error).message}`,
+              'write e.g. redis://127.0.0.1:6379/0 (redis+cluster://host:port for a Redis Cluster), or remove it for the embedded SQLite store',
+            );
           }
         }
       } else if (x.key === 'prefix') {
@@ -475,13 +548,23 @@ class Reader {
         const s = this.nonEmpty(x, what);
         const v = s === undefined ? undefined : this.expand(s, offsetOf(x.value, x.keyOffset), what);
         if (v !== undefined) {
-          if (!/^postgres(ql)?:\/\//.test(v)) this.issue(offsetOf(x.value, x.keyOffset), `${what} must be a postgres:// URL`, 'write e.g. postgres://user@host/db, or remove it for the embedded SQLite audit log');
+          if (!/^postgres(ql)?:\/\//.test(v))
+            this.issue(
+              offsetOf(x.value, x.keyOffset),
+              `${what} must be a postgres:// URL`,
+              'write e.g. postgres://user@host/db, or remove it for the embedded SQLite audit log',
+            );
           else out.dsn = v;
         }
       } else if (x.key === 'retention') {
         const s = this.nonEmpty(x, what);
         if (s !== undefined) {
-          if (!/^\d+[smhdw]$|^(\d+[hms])+$/.test(s)) this.issue(offsetOf(x.value, x.keyOffset), `${what} must be a duration such as 30d, 12h or 4w, got ${JSON.stringify(s)}`, 'write e.g. retention: 30d');
+          if (!/^\d+[smhdw]$|^(\d+[hms])+$/.test(s))
+            this.issue(
+              offsetOf(x.value, x.keyOffset),
+              `${what} must be a duration such as 30d, 12h or 4w, got ${JSON.stringify(s)}`,
+              'write e.g. retention: 30d',
+            );
           else out.retention = s;
         }
       } else if (x.key === 'hmac_key_file') {
@@ -513,7 +596,11 @@ class Reader {
           const p = this.nonEmpty(x, what);
           if (p !== undefined) {
             if (!/^\/[A-Za-z0-9._~\/-]*$/.test(p) || p.replace(/\/+$/, '') === '' || /^\/mcp(\/|$)/.test(p)) {
-              this.issue(offsetOf(x.value, x.keyOffset), `${what} must be a path such as /dashboard (not / and not under /mcp), got ${JSON.stringify(p)}`, 'write e.g. path: /dashboard');
+              this.issue(
+                offsetOf(x.value, x.keyOffset),
+                `${what} must be a path such as /dashboard (not / and not under /mcp), got ${JSON.stringify(p)}`,
+                'write e.g. path: /dashboard',
+              );
             } else path = p.replace(/\/+$/, '');
           }
           break;
@@ -542,7 +629,12 @@ class Reader {
     }
     if (!enabled) return undefined;
     if (admin.length === 0) {
-      if (adminAt === undefined) this.issue(f.keyOffset, 'the dashboard needs an admin key', 'add admin_key_env: TOOLGATE_ADMIN_KEY (an environment variable name) or admin_key_file: ./admin.key, or set enabled: false');
+      if (adminAt === undefined)
+        this.issue(
+          f.keyOffset,
+          'the dashboard needs an admin key',
+          'add admin_key_env: TOOLGATE_ADMIN_KEY (an environment variable name) or admin_key_file: ./admin.key, or set enabled: false',
+        );
       return undefined;
     }
     if (admin.length > 1) {
@@ -565,7 +657,11 @@ class Reader {
 
   private servers(f: Field | undefined, separator: string, policyErrors: PolicyError[]): ServerConfig[] | undefined {
     if (!f) {
-      this.issue(0, 'the gateway config lists no servers', 'add a "servers:" mapping, e.g. servers: { demo: { command: node, args: [demo.js], policy: ./demo.yaml } }');
+      this.issue(
+        0,
+        'the gateway config lists no servers',
+        'add a "servers:" mapping, e.g. servers: { demo: { command: node, args: [demo.js], policy: ./demo.yaml } }',
+      );
       return undefined;
     }
     const fields = this.map(f.value, 'servers', null, f.keyOffset);
@@ -578,16 +674,28 @@ class Reader {
     const prefixes: Array<{ name: string; at: number }> = [];
     for (const x of fields) {
       if (!SERVER_NAME.test(x.key)) {
-        this.issue(x.keyOffset, `server name ${JSON.stringify(x.key)} may only hold letters, digits, _ and -`, `rename it, e.g. ${JSON.stringify(x.key.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'server')}`);
+        this.issue(
+          x.keyOffset,
+          `server name ${JSON.stringify(x.key)} may only hold letters, digits, _ and -`,
+          `rename it, e.g. ${JSON.stringify(x.key.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'server')}`,
+        );
         continue;
       }
       if (x.key.includes(separator)) {
-        this.issue(x.keyOffset, `server name ${JSON.stringify(x.key)} contains the separator ${JSON.stringify(separator)}, so its namespaced tool names would be ambiguous`, `rename it without ${JSON.stringify(separator)}, or choose another separator`);
+        this.issue(
+          x.keyOffset,
+          `server name ${JSON.stringify(x.key)} contains the separator ${JSON.stringify(separator)}, so its namespaced tool names would be ambiguous`,
+          `rename it without ${JSON.stringify(separator)}, or choose another separator`,
+        );
         continue;
       }
       const clash = prefixes.find((p) => (p.name + separator).startsWith(x.key + separator) || (x.key + separator).startsWith(p.name + separator));
       if (clash) {
-        this.issue(x.keyOffset, `server names ${JSON.stringify(clash.name)} and ${JSON.stringify(x.key)} make ambiguous tool names with the separator ${JSON.stringify(separator)}`, 'rename one of them');
+        this.issue(
+          x.keyOffset,
+          `server names ${JSON.stringify(clash.name)} and ${JSON.stringify(x.key)} make ambiguous tool names with the separator ${JSON.stringify(separator)}`,
+          'rename one of them',
+        );
         continue;
       }
       prefixes.push({ name: x.key, at: x.keyOffset });
@@ -611,13 +719,18 @@ class Reader {
       return undefined;
     }
     if (!command && !url) {
-      this.issue(f.keyOffset, `${where} has neither command nor url`, `add command: <program> (with args:) for a stdio server, or url: https://... for an HTTP server`);
+      this.issue(
+        f.keyOffset,
+        `${where} has neither command nor url`,
+        `add command: <program> (with args:) for a stdio server, or url: https://... for an HTTP server`,
+      );
       return undefined;
     }
     const misplaced = (keys: string[], kind: string) => {
       for (const k of keys) {
         const x = get(k);
-        if (x) this.issue(x.keyOffset, `${where}.${k} only applies to ${kind} servers`, `remove it (this server has ${kind === 'command' ? 'a url' : 'a command'})`);
+        if (x)
+          this.issue(x.keyOffset, `${where}.${k} only applies to ${kind} servers`, `remove it (this server has ${kind === 'command' ? 'a url' : 'a command'})`);
       }
     };
     let start: StartMode = 'lazy';
@@ -626,7 +739,10 @@ class Reader {
     const protoF = get('protocol');
     // An unquoted 2025 is a YAML number: it means the line all the same.
     const protoNode = protoF ? deref(this.ctx, protoF.value) : undefined;
-    const protocol = protoNode && isScalar(protoNode) && protoNode.value === 2025 ? '2025' : ((protoF ? this.choice(protoF, `${where}.protocol`, ['auto', '2025', '2026-07-28'] as const) : undefined) ?? 'auto');
+    const protocol =
+      protoNode && isScalar(protoNode) && protoNode.value === 2025
+        ? '2025'
+        : ((protoF ? this.choice(protoF, `${where}.protocol`, ['auto', '2025', '2026-07-28'] as const) : undefined) ?? 'auto');
     if (get('description')) this.str(get('description')!, `${where}.description`);
 
     const pol = get('policy');
@@ -642,9 +758,18 @@ class Reader {
         if (loaded.ok) policy = loaded.policy;
         else {
           const notFound = loaded.errors.length === 1 && /not found|cannot read/.test(loaded.errors[0]!.message);
-          if (notFound) this.issue(offsetOf(pol.value, pol.keyOffset), `${where}.policy: ${loaded.errors[0]!.message}: ${policyPath}`, 'check the path (relative paths are relative to this config file)');
+          if (notFound)
+            this.issue(
+              offsetOf(pol.value, pol.keyOffset),
+              `${where}.policy: ${loaded.errors[0]!.message}: ${policyPath}`,
+              'check the path (relative paths are relative to this config file)',
+            );
           else {
-            this.issue(offsetOf(pol.value, pol.keyOffset), `${where}.policy: ${policyPath} has ${loaded.errors.length} error(s), listed below`, 'fix the policy file');
+            this.issue(
+              offsetOf(pol.value, pol.keyOffset),
+              `${where}.policy: ${policyPath} has ${loaded.errors.length} error(s), listed below`,
+              'fix the policy file',
+            );
             policyErrors.push(...loaded.errors);
           }
         }
@@ -660,7 +785,8 @@ class Reader {
       const env: Record<string, string> = {};
       const envF = get('env');
       for (const e of envF ? (this.stringMap(envF, `${where}.env`) ?? []) : []) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.key)) this.issue(e.at, `${where}.env: ${JSON.stringify(e.key)} is not a valid environment variable name`, 'use letters, digits and _');
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(e.key))
+          this.issue(e.at, `${where}.env: ${JSON.stringify(e.key)} is not a valid environment variable name`, 'use letters, digits and _');
         const v = this.expand(e.value, e.at, `${where}.env.${e.key}`);
         if (v !== undefined) env[e.key] = v;
       }
@@ -703,11 +829,22 @@ class Reader {
       }
       const oF = get('oauth');
       const oauth = oF ? this.bool(oF, `${where}.oauth`) : undefined;
-      if (oauth && headers.authorization !== undefined) this.issue(oF!.keyOffset, `${where}: oauth and an Authorization header both set the token`, 'remove one of them');
+      if (oauth && headers.authorization !== undefined)
+        this.issue(oF!.keyOffset, `${where}: oauth and an Authorization header both set the token`, 'remove one of them');
       if (href !== undefined) spec = { kind: 'url', url: href, transport, headers, ...(oauth ? { oauth } : {}) };
     }
     if (this.ctx.issues.length > before || !spec || !policy || !policyPath) return undefined;
-    const specHash = createHash('sha256').update(JSON.stringify({ ...spec, protocol })).digest('hex');
-    return { ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }), name, policyPath, policy, start, protocol, specHash } as ServerConfig;
+    const specHash = createHash('sha256')
+      .update(JSON.stringify({ ...spec, protocol }))
+      .digest('hex');
+    return {
+      ...(spec as { kind: 'command'; command: string; args: string[]; env: Record<string, string> }),
+      name,
+      policyPath,
+      policy,
+      start,
+      protocol,
+      specHash,
+    } as ServerConfig;
   }
 }

@@ -15,7 +15,10 @@ export class ServerCounterStore implements CounterStore {
   }
 
   async read(refs: readonly CounterRef[], now: number): Promise<Map<string, number>> {
-    const got = await this.inner.read(refs.map((r) => ({ ...r, key: this.prefix + r.key })), now);
+    const got = await this.inner.read(
+      refs.map((r) => ({ ...r, key: this.prefix + r.key })),
+      now,
+    );
     const out = new Map<string, number>();
     for (const [k, v] of got) out.set(k.startsWith(this.prefix) ? k.slice(this.prefix.length) : k, v);
     return out;
@@ -23,7 +26,10 @@ export class ServerCounterStore implements CounterStore {
 
   reserve(requests: readonly ReserveRequest[], now: number): Promise<ReserveResult> {
     // The handle holds the prefixed keys: commit and roll back pass it on unchanged.
-    return this.inner.reserve(requests.map((r) => ({ ...r, key: this.prefix + r.key })), now);
+    return this.inner.reserve(
+      requests.map((r) => ({ ...r, key: this.prefix + r.key })),
+      now,
+    );
   }
 
   commit(handle: ReservationHandle): Promise<void> {

@@ -71,7 +71,10 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   let config = o.config;
   // The client message limits (admit.ts) are fixed at start, like the rest of `listen`.
   const { maxDepth, maxKeys, maxBatch, maxMessageBytes } = config.listen;
-  const limits = wireLimitsFrom({ maxDepth, maxKeys, maxBatch, maxMessageBytes }, { maxDepth: 'listen.max_depth', maxKeys: 'listen.max_keys', maxBatch: 'listen.max_batch', maxMessageBytes: 'listen.max_message_bytes' });
+  const limits = wireLimitsFrom(
+    { maxDepth, maxKeys, maxBatch, maxMessageBytes },
+    { maxDepth: 'listen.max_depth', maxKeys: 'listen.max_keys', maxBatch: 'listen.max_batch', maxMessageBytes: 'listen.max_message_bytes' },
+  );
   const health = new HealthBoard();
   const servers = new Map<string, Registered>();
   const aggregates = new Set<Aggregator>();
@@ -117,7 +120,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // Servers with `oauth: true`: toolgate's own login (toolgate auth login NAME -c config), refreshed unattended.
   const logins = await openUpstreamLogins(
     config.servers.filter((s) => s.kind === 'url' && s.oauth).map((s) => s.name),
-    { stateDir: core.stateDir, ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}), ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}) },
+    {
+      stateDir: core.stateDir,
+      ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
+      ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
+    },
     log,
   );
 
@@ -148,7 +155,14 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // counters and pins stay the server's); a grant without a policy is denied every call.
   const callerPolicies = new CallerPolicies({ log, emit: core.emit, manyServers: true, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
   const toolRegistry = new ToolRegistry();
-  const session = (name: string, downstream: MessageChannel, upstream: MessageChannel, sessionId: string, caller?: Caller, clientInit?: Record<string, unknown>) => {
+  const session = (
+    name: string,
+    downstream: MessageChannel,
+    upstream: MessageChannel,
+    sessionId: string,
+    caller?: Caller,
+    clientInit?: Record<string, unknown>,
+  ) => {
     const r = servers.get(name)!;
     const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
     return new GatewaySession({
@@ -192,7 +206,12 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const mounted = web && dashOpts && config.dashboard!.port === undefined ? web.createDashboard({ ...dashOpts, basePath: config.dashboard!.path }) : undefined;
   const separate =
     web && dashOpts && config.dashboard!.port !== undefined
-      ? await web.startDashboard({ ...dashOpts, port: config.dashboard!.port, bind: config.dashboard!.bind ?? '127.0.0.1', ...(config.dashboard!.path ? { basePath: config.dashboard!.path } : {}) })
+      ? await web.startDashboard({
+          ...dashOpts,
+          port: config.dashboard!.port,
+          bind: config.dashboard!.bind ?? '127.0.0.1',
+          ...(config.dashboard!.path ? { basePath: config.dashboard!.path } : {}),
+        })
       : undefined;
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -211,7 +230,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     if (mounted && (await mounted.handle(req, res))) return true;
     if (path.startsWith('/mcp/')) {
       req.resume();
-      return json(res, 404, errorResponse(null, -32000, `Not found: no server named ${JSON.stringify(path.slice(5))} (servers: ${[...servers.keys()].join(', ')})`));
+      return json(
+        res,
+        404,
+        errorResponse(null, -32000, `Not found: no server named ${JSON.stringify(path.slice(5))} (servers: ${[...servers.keys()].join(', ')})`),
+      );
     }
     return false;
   };
@@ -219,7 +242,11 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // ---- listener -----------------------------------------------------------------
   const perServer = new Map<string, Set<string>>();
   const listen = config.listen;
-  const auth = await openListenerAuth({ apiKeys: listen.apiKeys, stateDir: core.stateDir, ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })) });
+  const auth = await openListenerAuth({
+    apiKeys: listen.apiKeys,
+    stateDir: core.stateDir,
+    ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
+  });
   const listener = new Listener({
     mode: 'http',
     ...(auth.check ? { authenticate: auth.check } : {}),
@@ -250,7 +277,15 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
           serverInfo: { name: 'toolgate', version: o.version },
           log,
           onUnroutable: (tool, requestId) =>
-            core.emit({ type: 'tool_call', session: id, tool, request_id: requestId, decision: 'denied', reason: 'unknown_tool', message: `no configured server owns ${tool}` }),
+            core.emit({
+              type: 'tool_call',
+              session: id,
+              tool,
+              request_id: requestId,
+              decision: 'denied',
+              reason: 'unknown_tool',
+              message: `no configured server owns ${tool}`,
+            }),
           openMember: (name, link, initParams, hooks) => {
             const up = supervised(name, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
             // The aggregate answered the client's initialize: the session learns from its params
@@ -297,7 +332,10 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       return false;
     }
     const next = loaded.config;
-    if (next.restartHash !== config.restartHash) log.warn('the gateway config changed listen, state, audit, dashboard, separator or pin settings: those take effect after a restart; server changes apply now');
+    if (next.restartHash !== config.restartHash)
+      log.warn(
+        'the gateway config changed listen, state, audit, dashboard, separator or pin settings: those take effect after a restart; server changes apply now',
+      );
     const changed = new Set<string>();
     const wanted = new Map(next.servers.map((s) => [s.name, s]));
     for (const [name, r] of [...servers]) {
@@ -364,4 +402,3 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     },
   };
 }
-

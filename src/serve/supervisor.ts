@@ -176,7 +176,8 @@ export class SupervisedUpstream implements MessageChannel {
     h.channel.onframe = (f) => {
       if (gen === this.generation) this.fromUpstream(f);
     };
-    const exitMessage = (exit: { code: number | null; signal: NodeJS.Signals | null }) => (exit.signal ? `the process was killed by ${exit.signal}` : `the process exited with code ${exit.code}`);
+    const exitMessage = (exit: { code: number | null; signal: NodeJS.Signals | null }) =>
+      exit.signal ? `the process was killed by ${exit.signal}` : `the process exited with code ${exit.code}`;
     h.channel.onclose = (reason) => {
       // A child's stdout usually closes just before its exit is known: wait a moment for the better reason.
       if (!h.exited) return this.died(gen, reason?.message ?? 'the connection closed');
@@ -213,7 +214,8 @@ export class SupervisedUpstream implements MessageChannel {
           return;
         }
         if (isPlainObject(c.msg.result)) this.o.onInitialized?.(c.msg.result);
-        if (this.o.initParams !== undefined || this.clientInitialized) this.handle?.channel.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+        if (this.o.initParams !== undefined || this.clientInitialized)
+          this.handle?.channel.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
         this.becomeReady(this.generation);
         return;
       }

@@ -31,7 +31,10 @@ test('the price of a challenge: base units and decimals, the most expensive of s
   const details = priceOfChallenge(challenge({ amount: '7', currency: 'tok', methodDetails: { decimals: 0 } }));
   assert.ok(details.ok);
   assert.equal(formatAmount(details.price.nano), '7');
-  const several = priceOfPaymentRequired({ code: -32042, data: { challenges: [challenge({ amount: '100', currency: 'usd' }), challenge({ amount: '300', currency: 'usd' })] } });
+  const several = priceOfPaymentRequired({
+    code: -32042,
+    data: { challenges: [challenge({ amount: '100', currency: 'usd' }), challenge({ amount: '300', currency: 'usd' })] },
+  });
   assert.ok(several.ok);
   assert.equal(formatAmount(several.price.nano), '3');
 });
@@ -55,7 +58,11 @@ test('hostile or unreadable challenges are refused, never guessed', () => {
   assert.equal(priceOfPaymentRequired({ code: -32042, data: { challenges: [] } }).ok, false);
   assert.equal(priceOfPaymentRequired({ code: -32042 }).ok, false);
   // One unreadable challenge among readable ones: unreadable (the agent might pay that one).
-  assert.equal(priceOfPaymentRequired({ code: -32042, data: { challenges: [challenge({ amount: '1', currency: 'usd' }), challenge({ amount: 'x', currency: 'usd' })] } }).ok, false);
+  assert.equal(
+    priceOfPaymentRequired({ code: -32042, data: { challenges: [challenge({ amount: '1', currency: 'usd' }), challenge({ amount: 'x', currency: 'usd' })] } })
+      .ok,
+    false,
+  );
 });
 
 test('a paid call: the credential echoes its challenge (object or base64url JSON); case variants are refused', () => {

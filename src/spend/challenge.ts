@@ -48,9 +48,11 @@ export function priceOfChallenge(challenge: unknown): PriceReading {
   if (!isPlainObject(challenge) || !isPlainObject(challenge.request)) return { ok: false, problem: 'the payment challenge has no request object' };
   const request = challenge.request;
   const amount = request.amount;
-  if (typeof amount !== 'string' || !BASE_UNITS.test(amount)) return { ok: false, problem: `the payment challenge's amount is not an integer of base units (got ${JSON.stringify(amount)?.slice(0, 40)})` };
+  if (typeof amount !== 'string' || !BASE_UNITS.test(amount))
+    return { ok: false, problem: `the payment challenge's amount is not an integer of base units (got ${JSON.stringify(amount)?.slice(0, 40)})` };
   const decimals = decimalsOf(request);
-  if (decimals === undefined) return { ok: false, problem: `the payment challenge does not say how many decimals its currency ${JSON.stringify(request.currency)?.slice(0, 60)} has` };
+  if (decimals === undefined)
+    return { ok: false, problem: `the payment challenge does not say how many decimals its currency ${JSON.stringify(request.currency)?.slice(0, 60)} has` };
   if (decimals < 0) return { ok: false, problem: 'the payment challenge has an invalid decimals value' };
   const nano = fromBaseUnits(BigInt(amount), decimals);
   if (nano > MAX_NANO) return { ok: false, problem: 'the payment challenge asks for more than toolgate can count' };
@@ -85,7 +87,8 @@ export function paidPrice(params: Record<string, unknown>): PriceReading | undef
   const meta = params._meta;
   if (!isPlainObject(meta)) return undefined;
   for (const k of Object.keys(meta)) {
-    if (k !== CREDENTIAL_META_KEY && k.toLowerCase() === CREDENTIAL_META_KEY) return { ok: false, problem: `_meta key ${JSON.stringify(k)} is a case variant of ${CREDENTIAL_META_KEY}` };
+    if (k !== CREDENTIAL_META_KEY && k.toLowerCase() === CREDENTIAL_META_KEY)
+      return { ok: false, problem: `_meta key ${JSON.stringify(k)} is a case variant of ${CREDENTIAL_META_KEY}` };
   }
   if (!(CREDENTIAL_META_KEY in meta)) return undefined;
   let credential = meta[CREDENTIAL_META_KEY];
@@ -96,6 +99,7 @@ export function paidPrice(params: Record<string, unknown>): PriceReading | undef
       return { ok: false, problem: 'the payment credential is neither a JSON object nor base64url JSON' };
     }
   }
-  if (!isPlainObject(credential) || !isPlainObject(credential.challenge)) return { ok: false, problem: 'the payment credential does not echo the challenge it pays' };
+  if (!isPlainObject(credential) || !isPlainObject(credential.challenge))
+    return { ok: false, problem: 'the payment credential does not echo the challenge it pays' };
   return priceOfChallenge(credential.challenge);
 }

@@ -26,9 +26,7 @@ export function budgetOf(policy: CompiledPolicy): SpendBudget | undefined {
   return b.perCall === undefined && b.daily === undefined ? undefined : b;
 }
 
-export type SpendVerdict =
-  | { ok: true; handle?: ReservationHandle }
-  | { ok: false; reason: 'spend_per_call' | 'spend_daily'; message: string };
+export type SpendVerdict = { ok: true; handle?: ReservationHandle } | { ok: false; reason: 'spend_per_call' | 'spend_daily'; message: string };
 
 export class SpendLedger {
   constructor(
@@ -78,7 +76,11 @@ export class SpendLedger {
 
 function perCallRefusal(budget: SpendBudget, price: Price): SpendVerdict | undefined {
   if (budget.perCall === undefined || price.nano <= budget.perCall) return undefined;
-  return { ok: false, reason: 'spend_per_call', message: `spend budget: this call costs ${formatAmount(price.nano)}${price.currency ? ` ${price.currency}` : ''}, more than spend.per_call ${formatAmount(budget.perCall)}; refused before paying` };
+  return {
+    ok: false,
+    reason: 'spend_per_call',
+    message: `spend budget: this call costs ${formatAmount(price.nano)}${price.currency ? ` ${price.currency}` : ''}, more than spend.per_call ${formatAmount(budget.perCall)}; refused before paying`,
+  };
 }
 
 function dailyRefusal(daily: bigint, spent: bigint, price: Price): SpendVerdict {

@@ -3,15 +3,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  MemoryCounterStore,
-  SqliteCounterStore,
-  openCounterStore,
-  parseStateBackend,
-  resolveStateDir,
-  windowEnd,
-  windowStart,
-} from './index.js';
+import { MemoryCounterStore, SqliteCounterStore, openCounterStore, parseStateBackend, resolveStateDir, windowEnd, windowStart } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-state-index-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -68,7 +68,10 @@ describe('RedisCounterStore on a Redis Cluster', { skip }, () => {
     ok(await s.reserve([req('z', 1, 5, 'minute')], T0));
     const keys = await cluster!.keys('*deploy-a*');
     assert.ok(keys.length >= 7, `keys written: ${keys.map((k) => k.key).join(' ')}`);
-    assert.ok(keys.every((k) => k.key.startsWith('{deploy-a}:ctr:') || k.key.startsWith('{deploy-a}:res:')), keys.map((k) => k.key).join(' '));
+    assert.ok(
+      keys.every((k) => k.key.startsWith('{deploy-a}:ctr:') || k.key.startsWith('{deploy-a}:res:')),
+      keys.map((k) => k.key).join(' '),
+    );
     assert.equal(new Set(keys.map((k) => k.slot)).size, 1, 'one slot');
     assert.equal(new Set(keys.map((k) => k.port)).size, 1, 'one node');
     // Without the tag the same keys would spread over the cluster (the test can fail).
@@ -82,7 +85,9 @@ describe('RedisCounterStore on a Redis Cluster', { skip }, () => {
     const a = await ready(open({ prefix }));
     const b = await ready(open({ prefix }));
     const limit = 17;
-    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).reserve([req('calls', 1, limit, 'hour'), req('spend', 1, 1000, 'day')], T0)));
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).reserve([req('calls', 1, limit, 'hour'), req('spend', 1, 1000, 'day')], T0)),
+    );
     assert.equal(results.filter((r) => r.ok).length, limit);
     assert.equal((await a.read([{ key: 'calls', window: 'hour' }], T0)).get('calls'), limit);
     assert.equal((await b.read([{ key: 'spend', window: 'day' }], T0)).get('spend'), limit, 'refused reservations wrote nothing');
@@ -132,7 +137,12 @@ describe('RedisCounterStore on a Redis Cluster', { skip }, () => {
     // Refused, never left hanging on the dead shard: by one of the bounds the client
     // has (the command timeout, the redirection limit, a closed or absent connection), which the message names.
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(s.reserve([req('a', 1, 5, 'day')], T0), (e: Error) => isStateUnavailable(e) && /state store unavailable: .*(Command timed out|Too many Cluster redirections|Connection is closed|not connected)/.test(e.message));
+      await assert.rejects(
+        s.reserve([req('a', 1, 5, 'day')], T0),
+        (e: Error) =>
+          isStateUnavailable(e) &&
+          /state store unavailable: .*(Command timed out|Too many Cluster redirections|Connection is closed|not connected)/.test(e.message),
+      );
     }
   });
 });

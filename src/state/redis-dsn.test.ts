@@ -36,7 +36,15 @@ describe('parseRedisDsn', () => {
     assert.deepEqual(parseRedisDsn('redis://[::1]:7000'), { tls: false, cluster: false, host: '::1', port: 7000, db: 0 });
   });
   it('takes a cluster DSN apart: one seed node, no database', () => {
-    assert.deepEqual(parseRedisDsn('redis+cluster://u:p%40ss@node1:7000'), { tls: false, cluster: true, host: 'node1', port: 7000, db: 0, username: 'u', password: 'p@ss' });
+    assert.deepEqual(parseRedisDsn('redis+cluster://u:p%40ss@node1:7000'), {
+      tls: false,
+      cluster: true,
+      host: 'node1',
+      port: 7000,
+      db: 0,
+      username: 'u',
+      password: 'p@ss',
+    });
     assert.deepEqual(parseRedisDsn('REDISS+CLUSTER://node1:7000/0'), { tls: true, cluster: true, host: 'node1', port: 7000, db: 0 });
     assert.deepEqual(parseRedisDsn('redis+cluster://[::1]'), { tls: false, cluster: true, host: '::1', port: 6379, db: 0 });
   });
@@ -47,8 +55,20 @@ describe('parseRedisDsn', () => {
     );
   });
   it('refuses bad DSNs with messages that hide the password', () => {
-    for (const bad of ['redis://u:s3cret@h:6379/x', 'http://u:s3cret@h:6379', 'redis://u:s3cret@h:6379/-1', 'redis://u:s3cret@', 'redis+sentinel://u:s3cret@h:1', 'redis+cluster://u:s3cret@h:99999', 'redis+cluster://u:s3cret@h:1/x']) {
-      assert.throws(() => parseRedisDsn(bad), (e: Error) => /invalid Redis DSN/.test(e.message) && !e.message.includes('s3cret'), bad);
+    for (const bad of [
+      'redis://u:s3cret@h:6379/x',
+      'http://u:s3cret@h:6379',
+      'redis://u:s3cret@h:6379/-1',
+      'redis://u:s3cret@',
+      'redis+sentinel://u:s3cret@h:1',
+      'redis+cluster://u:s3cret@h:99999',
+      'redis+cluster://u:s3cret@h:1/x',
+    ]) {
+      assert.throws(
+        () => parseRedisDsn(bad),
+        (e: Error) => /invalid Redis DSN/.test(e.message) && !e.message.includes('s3cret'),
+        bad,
+      );
     }
   });
   it('scrubs secrets out of driver messages', () => {
@@ -66,7 +86,11 @@ describe('checkRedisDsn', () => {
   });
   it('refuses anything else, listing the forms, without the password', () => {
     for (const bad of ['postgres://u:s3cret@h/db', 'cache:6379', 'redis+cluster://u:s3cret@h:7000/1']) {
-      assert.throws(() => checkRedisDsn(bad), (e: Error) => /invalid Redis DSN/.test(e.message) && !e.message.includes('s3cret'), bad);
+      assert.throws(
+        () => checkRedisDsn(bad),
+        (e: Error) => /invalid Redis DSN/.test(e.message) && !e.message.includes('s3cret'),
+        bad,
+      );
     }
     assert.throws(() => checkRedisDsn('cache:6379'), /redis\+cluster:\/\//);
   });
@@ -109,7 +133,10 @@ describe('openCounterStore with a Redis DSN', () => {
     assert.deepEqual(parseStateBackend('rediss+cluster://h:7000'), { kind: 'redis', url: 'rediss+cluster://h:7000' });
   });
   it('refuses a cluster prefix that cannot be a hash tag before connecting', async () => {
-    await assert.rejects(openCounterStore({ kind: 'redis', url: 'redis+cluster://u:s3cret@127.0.0.1:1', prefix: ':' }), (e: Error) => /invalid state prefix/.test(e.message) && !e.message.includes('s3cret'));
+    await assert.rejects(
+      openCounterStore({ kind: 'redis', url: 'redis+cluster://u:s3cret@127.0.0.1:1', prefix: ':' }),
+      (e: Error) => /invalid state prefix/.test(e.message) && !e.message.includes('s3cret'),
+    );
   });
   it('opens a cluster store without waiting and refuses calls while no node answers', async () => {
     const s = await openCounterStore({ kind: 'redis', url: 'redis+cluster://user:s3cret@127.0.0.1:1', prefix: 'x:' });
@@ -122,6 +149,9 @@ describe('openCounterStore with a Redis DSN', () => {
     await s.close();
   });
   it('refuses an unknown backend without echoing its password', () => {
-    assert.throws(() => parseStateBackend('postgres://u:s3cret@h/db'), (e: Error) => /unknown state backend/.test(e.message) && !e.message.includes('s3cret'));
+    assert.throws(
+      () => parseStateBackend('postgres://u:s3cret@h/db'),
+      (e: Error) => /unknown state backend/.test(e.message) && !e.message.includes('s3cret'),
+    );
   });
 });

@@ -27,7 +27,8 @@ export function redactDsn(dsn: string): string {
 }
 
 /** The DSN forms, for help texts and error messages. */
-export const REDIS_DSN_FORMS = 'redis://[user:pass@]host:port[/db], rediss://... (TLS), or redis+cluster://[user:pass@]host:port / rediss+cluster://... (one seed node of a Redis Cluster)';
+export const REDIS_DSN_FORMS =
+  'redis://[user:pass@]host:port[/db], rediss://... (TLS), or redis+cluster://[user:pass@]host:port / rediss+cluster://... (one seed node of a Redis Cluster)';
 
 const SCHEMES: Record<string, { tls: boolean; cluster: boolean }> = {
   'redis:': { tls: false, cluster: false },
@@ -93,7 +94,9 @@ export function storeKeyPrefix(prefix: string, cluster: boolean): string {
   if (!cluster || /^\{[^}]+\}/.test(prefix)) return prefix;
   const name = prefix.endsWith(':') ? prefix.slice(0, -1) : prefix;
   if (name === '' || name.includes('{') || name.includes('}')) {
-    throw new Error(`invalid state prefix "${prefix}" for a Redis Cluster: it becomes a hash tag, so it needs a name without braces (e.g. toolgate:), or a hash tag of its own (e.g. {toolgate}:)`);
+    throw new Error(
+      `invalid state prefix "${prefix}" for a Redis Cluster: it becomes a hash tag, so it needs a name without braces (e.g. toolgate:), or a hash tag of its own (e.g. {toolgate}:)`,
+    );
   }
   return `{${name}}${prefix.slice(name.length)}`;
 }

@@ -23,7 +23,11 @@ after(async () => {
 
 let n = 0;
 function open(opts: { prefix?: string; url?: string; commandTimeoutMs?: number } = {}): RedisCounterStore {
-  const s = new RedisCounterStore({ url: opts.url ?? REDIS_URL, prefix: opts.prefix ?? `${runPrefix}${++n}:`, ...(opts.commandTimeoutMs ? { commandTimeoutMs: opts.commandTimeoutMs } : {}) });
+  const s = new RedisCounterStore({
+    url: opts.url ?? REDIS_URL,
+    prefix: opts.prefix ?? `${runPrefix}${++n}:`,
+    ...(opts.commandTimeoutMs ? { commandTimeoutMs: opts.commandTimeoutMs } : {}),
+  });
   opened.push(s);
   return s;
 }
@@ -149,10 +153,21 @@ describe('RedisCounterStore on the shared Redis', { skip }, () => {
         return rs.filter((r) => r.ok).length;
       }),
     );
-    assert.equal(results.reduce((x, y) => x + y, 0), limit, `per connection: ${results.join(', ')}`);
-    const counts = await stores[0]!.read(['shared', 'own.0', 'own.1', 'own.2', 'own.3'].map((key) => ({ key, window: 'day' as const })), T0);
+    assert.equal(
+      results.reduce((x, y) => x + y, 0),
+      limit,
+      `per connection: ${results.join(', ')}`,
+    );
+    const counts = await stores[0]!.read(
+      ['shared', 'own.0', 'own.1', 'own.2', 'own.3'].map((key) => ({ key, window: 'day' as const })),
+      T0,
+    );
     assert.equal(counts.get('shared'), limit);
-    assert.deepEqual([0, 1, 2, 3].map((i) => counts.get(`own.${i}`)), results, 'every shared increment has its own-counter twin');
+    assert.deepEqual(
+      [0, 1, 2, 3].map((i) => counts.get(`own.${i}`)),
+      results,
+      'every shared increment has its own-counter twin',
+    );
   });
 
   it('uses separate counters for separate prefixes', async () => {

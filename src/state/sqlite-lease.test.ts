@@ -203,7 +203,10 @@ describe('SqliteCounterStore leasing', () => {
       s.reserve([req('a', 2, 10_000, 'day')], T0),
       s.reserve([req('a', leaseA + 5, 10_000, 'day'), req('b', 1, 100, 'day')], T0),
     ]);
-    assert.deepEqual(rs.map((r) => r.ok), [false, true, false]);
+    assert.deepEqual(
+      rs.map((r) => r.ok),
+      [false, true, false],
+    );
     assert.equal(await value(s, 'a'), 102);
     assert.equal(await value(s, 'b'), 100);
     assert.equal(stored(path, 'b'), before.b);
@@ -287,8 +290,22 @@ describe('SqliteCounterStore leasing', () => {
     const lease = s.leased('k', 'day', T0);
     assert.ok(lease > 0);
     assert.equal(stored(path, 'k'), 150 + lease);
-    const m = await s.read([{ key: 'k', window: 'day' }, { key: 'k2', window: 'day' }, { key: 'none', window: 'day' }], T0);
-    assert.deepEqual([...m.entries()], [['k', 150], ['k2', 150], ['none', 0]]);
+    const m = await s.read(
+      [
+        { key: 'k', window: 'day' },
+        { key: 'k2', window: 'day' },
+        { key: 'none', window: 'day' },
+      ],
+      T0,
+    );
+    assert.deepEqual(
+      [...m.entries()],
+      [
+        ['k', 150],
+        ['k2', 150],
+        ['none', 0],
+      ],
+    );
     await s.close();
   });
 

@@ -41,8 +41,20 @@ describe('SqliteCounterStore', () => {
     await a.close();
 
     const b = new SqliteCounterStore({ path });
-    const m = await b.read([{ key: 'a', window: 'day' }, { key: 'b', window: 'hour' }], T0 + 1000);
-    assert.deepEqual([...m.entries()], [['a', 2], ['b', 1]]);
+    const m = await b.read(
+      [
+        { key: 'a', window: 'day' },
+        { key: 'b', window: 'hour' },
+      ],
+      T0 + 1000,
+    );
+    assert.deepEqual(
+      [...m.entries()],
+      [
+        ['a', 2],
+        ['b', 1],
+      ],
+    );
     assert.deepEqual(await b.reserve([req('a', 2, 3, 'day')], T0 + 1000), { ok: false, refused: 0, current: 2 });
     const c = await b.reserve([req('a', 1, 3, 'day')], T0 + 2000);
     assert.equal(c.ok, true);
@@ -62,7 +74,10 @@ describe('SqliteCounterStore', () => {
     const db = new Database(path);
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => new SqliteCounterStore({ path }), (e: Error) => e.message.includes(path) && e.message.includes('v99'));
+    assert.throws(
+      () => new SqliteCounterStore({ path }),
+      (e: Error) => e.message.includes(path) && e.message.includes('v99'),
+    );
   });
 
   it('rejects calls after close instead of touching a closed handle', async () => {
@@ -95,7 +110,10 @@ describe('SqliteCounterStore', () => {
     assert.equal(counts.get('shared'), limit);
     // All-or-nothing across processes: every shared increment has its own-counter twin.
     const own = [0, 1, 2, 3].map((i) => counts.get(`child.${i}`)!);
-    assert.deepEqual(own, results.map((r) => r.ok));
+    assert.deepEqual(
+      own,
+      results.map((r) => r.ok),
+    );
   });
 });
 

@@ -177,11 +177,15 @@ export class SqliteCounterStore implements CounterStore {
     if (!Number.isFinite(leaseMax) || leaseMax < 0) throw new RangeError(`leaseMax must be a finite number >= 0, got ${String(opts.leaseMax)}`);
     this.leaseMax = Math.floor(leaseMax);
     const leasing = this.leaseMax > 0;
-    this.db = openSqliteFile(opts.path, { what: 'counter', version: SCHEMA_VERSION, schema: COUNTER_SCHEMA, busyTimeoutMs: opts.busyTimeoutMs, hint: 'upgrade toolgate or use another --state-dir' });
+    this.db = openSqliteFile(opts.path, {
+      what: 'counter',
+      version: SCHEMA_VERSION,
+      schema: COUNTER_SCHEMA,
+      busyTimeoutMs: opts.busyTimeoutMs,
+      hint: 'upgrade toolgate or use another --state-dir',
+    });
 
-    const select = this.db.prepare<[string, number], { value: number }>(
-      'SELECT value FROM counters WHERE key = ? AND window_start = ?',
-    );
+    const select = this.db.prepare<[string, number], { value: number }>('SELECT value FROM counters WHERE key = ? AND window_start = ?');
     // The reservation adds first and checks the new total (RETURNING): one
     // statement per counter instead of a SELECT and an upsert. A total over
     // the limit throws out of the transaction, which rolls every add back.
@@ -200,18 +204,12 @@ export class SqliteCounterStore implements CounterStore {
        ON CONFLICT (key, window_start) DO UPDATE SET value = max(0, value + ?)
        RETURNING value, window_end`,
     );
-    const topUp = this.db.prepare<[number, string, number]>(
-      'UPDATE counters SET value = value + ? WHERE key = ? AND window_start = ?',
-    );
+    const topUp = this.db.prepare<[number, string, number]>('UPDATE counters SET value = value + ? WHERE key = ? AND window_start = ?');
     const extend = this.db.prepare<[number, string, number, number]>(
       'UPDATE counters SET window_end = ? WHERE key = ? AND window_start = ? AND window_end < ?',
     );
-    const subtract = this.db.prepare<[number, string, number]>(
-      'UPDATE counters SET value = max(0, value - ?) WHERE key = ? AND window_start = ?',
-    );
-    const dropEmpty = this.db.prepare<[string, number]>(
-      'DELETE FROM counters WHERE key = ? AND window_start = ? AND value <= 0',
-    );
+    const subtract = this.db.prepare<[number, string, number]>('UPDATE counters SET value = max(0, value - ?) WHERE key = ? AND window_start = ?');
+    const dropEmpty = this.db.prepare<[string, number]>('DELETE FROM counters WHERE key = ? AND window_start = ? AND value <= 0');
     this.pruneStmt = this.db.prepare<[number]>('DELETE FROM counters WHERE window_end <= ?');
 
     const current = (key: string, start: number): number => select.get(key, start)?.value ?? 0;
@@ -666,9 +664,12 @@ export function listCounterRows(path: string, now: number): CounterRow[] {
   try {
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'counters'").get();
     if (!has) return [];
-    const rows = db
-      .prepare('SELECT key, window_start, window_end, value FROM counters WHERE window_end > ? ORDER BY key, window_start')
-      .all(now) as Array<{ key: string; window_start: number; window_end: number; value: number }>;
+    const rows = db.prepare('SELECT key, window_start, window_end, value FROM counters WHERE window_end > ? ORDER BY key, window_start').all(now) as Array<{
+      key: string;
+      window_start: number;
+      window_end: number;
+      value: number;
+    }>;
     return rows.map((r) => ({ key: r.key, windowStart: Number(r.window_start), windowEnd: Number(r.window_end), value: Number(r.value) }));
   } finally {
     db.close();

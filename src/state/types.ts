@@ -18,7 +18,7 @@ export interface ReservationHandle {
 
 export type ReserveResult =
   | { ok: true; handle: ReservationHandle }
-  | { ok: false; /** Index of the first refused request. */ refused: number; current: number };
+  | { ok: false /** Index of the first refused request. */; refused: number; current: number };
 
 /**
  * Counter stores keep windowed counters. Windows are calendar-aligned in UTC;

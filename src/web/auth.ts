@@ -115,9 +115,7 @@ export function clearedCookie(opts: { path: string; secure: boolean }): string {
   return `${SESSION_COOKIE}=; Path=${opts.path}; Max-Age=0; HttpOnly; SameSite=Strict${opts.secure ? '; Secure' : ''}`;
 }
 
-export type Caller =
-  | { ok: true; role: Role; via: 'bearer' | 'cookie'; sessionId?: string }
-  | { ok: false; reason: 'missing' | 'wrong' };
+export type Caller = { ok: true; role: Role; via: 'bearer' | 'cookie'; sessionId?: string } | { ok: false; reason: 'missing' | 'wrong' };
 
 /** Who is calling: a bearer key wins over a cookie; a wrong bearer key is wrong even with a good cookie. */
 export function identifyCaller(req: IncomingMessage, keys: KeyRing, sessions: SessionStore): Caller {

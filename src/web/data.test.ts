@@ -39,7 +39,10 @@ test('computeStats: buckets, calls per minute and deny rate', () => {
   const s = computeStats(rows, now, 15);
   assert.equal(s.buckets.length, 15);
   assert.equal(s.buckets.at(-1)!.t, '2026-01-01T01:00:00.000Z');
-  assert.deepEqual({ ...s.buckets.at(-1)! }, { t: '2026-01-01T01:00:00.000Z', calls: 2, allowed: 1, denied: 1, errors: 0, approvals: 0, per_minute: 2, deny_rate: 0.5 });
+  assert.deepEqual(
+    { ...s.buckets.at(-1)! },
+    { t: '2026-01-01T01:00:00.000Z', calls: 2, allowed: 1, denied: 1, errors: 0, approvals: 0, per_minute: 2, deny_rate: 0.5 },
+  );
   assert.equal(s.buckets.at(-2)!.errors, 1);
   assert.equal(s.buckets.at(-2)!.approvals, 1);
   assert.equal(s.totals.calls, 3);
@@ -51,7 +54,12 @@ test('computeStats: buckets, calls per minute and deny rate', () => {
 });
 
 test('counter keys and windows', () => {
-  assert.deepEqual(splitCounterKey('create_refund.daily|identity=alice'), { counter: 'create_refund.daily', partition: 'identity', grant: 'alice', session: null });
+  assert.deepEqual(splitCounterKey('create_refund.daily|identity=alice'), {
+    counter: 'create_refund.daily',
+    partition: 'identity',
+    grant: 'alice',
+    session: null,
+  });
   assert.deepEqual(splitCounterKey('t.n|session=abc'), { counter: 't.n', partition: 'session', grant: null, session: 'abc' });
   assert.deepEqual(splitCounterKey('get_weather._rate_minute'), { counter: 'get_weather._rate_minute', partition: 'global', grant: null, session: null });
   assert.equal(windowName(0, 60_000), 'minute');
@@ -73,7 +81,13 @@ test('auth helpers: roles, cookies, sessions, origin checks', () => {
   assert.equal(roleOfKey(keys, 'a'.repeat(16)), 'admin');
   assert.equal(roleOfKey(keys, 'v'.repeat(16)), 'viewer');
   assert.equal(roleOfKey(keys, 'x'.repeat(16)), undefined);
-  assert.deepEqual([...parseCookies('a=1; b=x%20y; a=2')], [['a', '1'], ['b', 'x y']]);
+  assert.deepEqual(
+    [...parseCookies('a=1; b=x%20y; a=2')],
+    [
+      ['a', '1'],
+      ['b', 'x y'],
+    ],
+  );
 
   let now = 0;
   const sessions = new SessionStore(1000, () => now);

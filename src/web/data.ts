@@ -4,7 +4,16 @@
 // approvals goes through the approval room's HTTP API.
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { AUDIT_DB_FILE, computeStatus, openAuditReader, type AuditFilter, type AuditKind, type AuditReader, type AuditRecord, type StatusReport } from '../audit/index.js';
+import {
+  AUDIT_DB_FILE,
+  computeStatus,
+  openAuditReader,
+  type AuditFilter,
+  type AuditKind,
+  type AuditReader,
+  type AuditRecord,
+  type StatusReport,
+} from '../audit/index.js';
 import { GRANTS_DB_FILE, GrantStore, grantStatus } from '../identity/index.js';
 import { SqlitePinStore, type Pin } from '../pins/index.js';
 import { isToolVisible, loadPolicyFile, rulesFor, formatPolicyError, type CompiledPolicy, type CompiledRule } from '../policy/index.js';
@@ -175,7 +184,8 @@ export function computeStats(rows: readonly CallRow[], now: number, rangeMinutes
   const count = Math.max(1, Math.ceil(rangeMinutes / bm));
   const first = last - (count - 1) * size;
   const buckets: StatsBucket[] = [];
-  for (let i = 0; i < count; i++) buckets.push({ t: new Date(first + i * size).toISOString(), calls: 0, allowed: 0, denied: 0, errors: 0, approvals: 0, per_minute: 0, deny_rate: 0 });
+  for (let i = 0; i < count; i++)
+    buckets.push({ t: new Date(first + i * size).toISOString(), calls: 0, allowed: 0, denied: 0, errors: 0, approvals: 0, per_minute: 0, deny_rate: 0 });
   const totals = { calls: 0, allowed: 0, denied: 0, errors: 0, approvals: 0, deny_rate: 0 };
   for (const r of rows) {
     const t = Date.parse(r.ts);
@@ -535,7 +545,11 @@ export class DashboardData {
             risk: c.risk,
             confidence: c.confidence,
             reasons: c.reasons,
-            page: { rule: c.rule, attack_patterns: c.attackPatterns, how_to: { rate_limit: c.howTo.rateLimit, deny: c.howTo.deny, approval: c.howTo.approval } },
+            page: {
+              rule: c.rule,
+              attack_patterns: c.attackPatterns,
+              how_to: { rate_limit: c.howTo.rateLimit, deny: c.howTo.deny, approval: c.howTo.approval },
+            },
             hash: pin.hash,
             pinned_at: pin.pinnedAt,
             changed: pin.pending ? { hash: pin.pending.hash, seen_at: pin.pending.seenAt } : null,

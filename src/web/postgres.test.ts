@@ -45,17 +45,23 @@ test('dashboard data from a PostgreSQL audit store', async (t) => {
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'github', tool: 'delete_repo', decision: 'denied', rule: 'no', message: 'no' });
     await new Promise((r) => setTimeout(r, 200));
     const calls = await data.calls({}, 10);
-    assert.deepEqual(calls.map((c) => [c.server, c.tool, c.status]), [
-      ['stripe', 'create_charge', 'allowed'],
-      ['github', 'delete_repo', 'denied'],
-    ]);
+    assert.deepEqual(
+      calls.map((c) => [c.server, c.tool, c.status]),
+      [
+        ['stripe', 'create_charge', 'allowed'],
+        ['github', 'delete_repo', 'denied'],
+      ],
+    );
     const last = await data.lastSeq();
     assert.ok(last >= 2);
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'github', tool: 'list_repos', decision: 'allowed', outcome: 'ok' });
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'stripe', tool: 'refund', decision: 'allowed', outcome: 'ok' });
     await new Promise((r) => setTimeout(r, 200));
     const next = await data.callsAfter(last, { server: 'github' });
-    assert.deepEqual(next.rows.map((r) => r.tool), ['list_repos']);
+    assert.deepEqual(
+      next.rows.map((r) => r.tool),
+      ['list_repos'],
+    );
     assert.equal(typeof next.rows[0]!.seq, 'number');
     const stats = await data.stats(15);
     assert.equal(stats.totals.calls, 4);

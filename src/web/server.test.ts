@@ -70,13 +70,47 @@ describe('dashboard API', () => {
     writeFileSync(policy, POLICY);
     audit = await openAuditWriter({ stateDir: dir, instance: 'gw-1', sync: 'full', heartbeatMs: 0 });
     audit.emit({ type: 'startup', ts: ts(), instance: 'gw-1', server: 'node', config: policy, pin_server: 'node demo.js', pid: process.pid });
-    audit.emit({ type: 'tool_call', ts: ts(), instance: 'gw-1', server: 'node', tool: 'echo', identity: 'alice', decision: 'allowed', outcome: 'ok', latency_ms: 3 });
-    audit.emit({ type: 'tool_call', ts: ts(), instance: 'gw-1', server: 'node', tool: 'delete_customer', identity: 'bob', decision: 'denied', reason: 'rule', rule: 'no deletes', rule_pointer: 'tools/delete_customer/rules/0', message: 'no' });
-    audit.emit({ type: 'approval_requested', ts: ts(), instance: 'gw-1', server: 'node', tool: 'create_charge', identity: 'alice', approval_id: 'ap_0000000000000000' });
+    audit.emit({
+      type: 'tool_call',
+      ts: ts(),
+      instance: 'gw-1',
+      server: 'node',
+      tool: 'echo',
+      identity: 'alice',
+      decision: 'allowed',
+      outcome: 'ok',
+      latency_ms: 3,
+    });
+    audit.emit({
+      type: 'tool_call',
+      ts: ts(),
+      instance: 'gw-1',
+      server: 'node',
+      tool: 'delete_customer',
+      identity: 'bob',
+      decision: 'denied',
+      reason: 'rule',
+      rule: 'no deletes',
+      rule_pointer: 'tools/delete_customer/rules/0',
+      message: 'no',
+    });
+    audit.emit({
+      type: 'approval_requested',
+      ts: ts(),
+      instance: 'gw-1',
+      server: 'node',
+      tool: 'create_charge',
+      identity: 'alice',
+      approval_id: 'ap_0000000000000000',
+    });
     approvals = openApprovalStore(dir);
     const pins = SqlitePinStore.inStateDir(dir);
     for (const t of [
-      { name: 'create_charge', description: 'Charge a customer (amount in cents)', inputSchema: { type: 'object', properties: { amount: { type: 'number' }, currency: { type: 'string' } } } },
+      {
+        name: 'create_charge',
+        description: 'Charge a customer (amount in cents)',
+        inputSchema: { type: 'object', properties: { amount: { type: 'number' }, currency: { type: 'string' } } },
+      },
       { name: 'get_weather', description: 'Get the current weather for a city', annotations: { readOnlyHint: true } },
       { name: 'admin_reset', description: 'Reset the whole account' },
     ]) {
@@ -155,7 +189,16 @@ describe('dashboard API', () => {
   });
 
   test('approvals through the dashboard API: list, viewer 403, approve, deny with a reason, CSRF', async () => {
-    const mk = (tool: string) => approvals.create({ tool, argsSha256: 'a'.repeat(64), argsPreview: { amount: 5000 }, rule: 'big charges', rulePointer: 'tools/create_charge/rules/0', timeoutMs: 60_000, identity: 'alice' });
+    const mk = (tool: string) =>
+      approvals.create({
+        tool,
+        argsSha256: 'a'.repeat(64),
+        argsPreview: { amount: 5000 },
+        rule: 'big charges',
+        rulePointer: 'tools/create_charge/rules/0',
+        timeoutMs: 60_000,
+        identity: 'alice',
+      });
     const one = mk('create_charge');
     const two = mk('create_charge');
 
@@ -171,17 +214,33 @@ describe('dashboard API', () => {
     assert.equal((await http(`${base}/api/approvals/${one.id}/approve`, { method: 'POST', headers: json, body: '{}' })).status, 401);
 
     // A logged-in browser: the Origin must be the dashboard's own.
-    const login = await http(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: `key=${ADMIN}` });
+    const login = await http(`${base}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+      body: `key=${ADMIN}`,
+    });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    const evil = await http(`${base}/api/approvals/${one.id}/approve`, { method: 'POST', headers: { ...json, cookie, origin: 'http://evil.example' }, body: '{}' });
+    const evil = await http(`${base}/api/approvals/${one.id}/approve`, {
+      method: 'POST',
+      headers: { ...json, cookie, origin: 'http://evil.example' },
+      body: '{}',
+    });
     assert.equal(evil.status, 403);
     const noOrigin = await http(`${base}/api/approvals/${one.id}/approve`, { method: 'POST', headers: { ...json, cookie }, body: '{}' });
     assert.equal(noOrigin.status, 403);
-    const crossSite = await http(`${base}/api/approvals/${one.id}/approve`, { method: 'POST', headers: { ...json, cookie, origin, 'sec-fetch-site': 'cross-site' }, body: '{}' });
+    const crossSite = await http(`${base}/api/approvals/${one.id}/approve`, {
+      method: 'POST',
+      headers: { ...json, cookie, origin, 'sec-fetch-site': 'cross-site' },
+      body: '{}',
+    });
     assert.equal(crossSite.status, 403);
     assert.equal(approvals.get(one.id)!.status, 'pending');
 
-    const approved = await http(`${base}/api/approvals/${one.id}/approve`, { method: 'POST', headers: { ...json, cookie, origin }, body: JSON.stringify({ by: 'finance-lead', reason: 'ok' }) });
+    const approved = await http(`${base}/api/approvals/${one.id}/approve`, {
+      method: 'POST',
+      headers: { ...json, cookie, origin },
+      body: JSON.stringify({ by: 'finance-lead', reason: 'ok' }),
+    });
     assert.equal(approved.status, 200, approved.body);
     assert.equal(JSON.parse(approved.body).approval.status, 'approved');
     assert.equal(approvals.get(one.id)!.decidedBy, 'finance-lead');
@@ -189,7 +248,11 @@ describe('dashboard API', () => {
 
     const noReason = await http(`${base}/api/approvals/${two.id}/deny`, { method: 'POST', headers: { ...json, ...bearer(ADMIN) }, body: '{}' });
     assert.equal(noReason.status, 400);
-    const denied = await http(`${base}/api/approvals/${two.id}/deny`, { method: 'POST', headers: { ...json, ...bearer(ADMIN) }, body: JSON.stringify({ reason: 'too much' }) });
+    const denied = await http(`${base}/api/approvals/${two.id}/deny`, {
+      method: 'POST',
+      headers: { ...json, ...bearer(ADMIN) },
+      body: JSON.stringify({ reason: 'too much' }),
+    });
     assert.equal(denied.status, 200);
     assert.equal(approvals.get(two.id)!.status, 'denied');
     assert.equal(approvals.get(two.id)!.reason, 'too much');
@@ -198,17 +261,30 @@ describe('dashboard API', () => {
   });
 
   test('calls: filters by server, tool, identity and decision; approval steps are listed', async () => {
-    const get = async (q: string) => (JSON.parse((await http(`${base}/api/calls?${q}`, { headers: bearer(VIEWER) })).body) as { calls: Array<Record<string, unknown>>; last_seq: number });
+    const get = async (q: string) =>
+      JSON.parse((await http(`${base}/api/calls?${q}`, { headers: bearer(VIEWER) })).body) as { calls: Array<Record<string, unknown>>; last_seq: number };
     const all = await get('');
     assert.ok(all.last_seq >= 4);
-    assert.deepEqual(all.calls.slice(0, 3).map((c) => [c.tool, c.status, c.detail]), [
-      ['echo', 'allowed', 'ok'],
-      ['delete_customer', 'denied', null],
-      ['create_charge', 'approval', 'requested'],
-    ]);
-    assert.deepEqual((await get('decision=denied')).calls.map((c) => c.tool), ['delete_customer']);
-    assert.deepEqual((await get('decision=approval')).calls.map((c) => c.approval_id), ['ap_0000000000000000']);
-    assert.deepEqual((await get('identity=alice&decision=allowed')).calls.map((c) => c.tool), ['echo']);
+    assert.deepEqual(
+      all.calls.slice(0, 3).map((c) => [c.tool, c.status, c.detail]),
+      [
+        ['echo', 'allowed', 'ok'],
+        ['delete_customer', 'denied', null],
+        ['create_charge', 'approval', 'requested'],
+      ],
+    );
+    assert.deepEqual(
+      (await get('decision=denied')).calls.map((c) => c.tool),
+      ['delete_customer'],
+    );
+    assert.deepEqual(
+      (await get('decision=approval')).calls.map((c) => c.approval_id),
+      ['ap_0000000000000000'],
+    );
+    assert.deepEqual(
+      (await get('identity=alice&decision=allowed')).calls.map((c) => c.tool),
+      ['echo'],
+    );
     assert.equal((await get('server=other')).calls.length, 0);
     assert.equal((await http(`${base}/api/calls?decision=bogus`, { headers: bearer(VIEWER) })).status, 400);
   });
@@ -233,11 +309,27 @@ describe('dashboard API', () => {
     try {
       await until((t) => t.includes('event: hello'));
       audit.emit({ type: 'tool_call', ts: ts(), instance: 'gw-1', server: 'node', tool: 'echo', identity: 'zed', decision: 'allowed', outcome: 'ok' });
-      audit.emit({ type: 'tool_call', ts: ts(), instance: 'gw-1', server: 'node', tool: 'get_weather', identity: 'zed', decision: 'denied', reason: 'rate_limit', rule: 'weather quota', message: 'slow down' });
+      audit.emit({
+        type: 'tool_call',
+        ts: ts(),
+        instance: 'gw-1',
+        server: 'node',
+        tool: 'get_weather',
+        identity: 'zed',
+        decision: 'denied',
+        reason: 'rate_limit',
+        rule: 'weather quota',
+        message: 'slow down',
+      });
       await until((t) => t.includes('event: call'));
       const events = text.split('\n\n').filter((b) => b.includes('event: call'));
       assert.equal(events.length, 1, text);
-      const data = JSON.parse(events[0]!.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as Record<string, unknown>;
+      const data = JSON.parse(
+        events[0]!
+          .split('\n')
+          .find((l) => l.startsWith('data: '))!
+          .slice(6),
+      ) as Record<string, unknown>;
       assert.equal(data.tool, 'get_weather');
       assert.equal(data.status, 'denied');
       assert.equal(data.identity, 'zed');
@@ -309,7 +401,8 @@ test('mounted under a base path: other paths are left to the host server; an emp
     const calls = await http(`${root}/dashboard/api/calls`, { headers: bearer(ADMIN) });
     assert.equal(calls.status, 200);
     assert.deepEqual(JSON.parse(calls.body).calls, []);
-    for (const p of ['stats', 'catalogue', 'counters', 'status', 'approvals']) assert.equal((await http(`${root}/dashboard/api/${p}`, { headers: bearer(ADMIN) })).status, 200, p);
+    for (const p of ['stats', 'catalogue', 'counters', 'status', 'approvals'])
+      assert.equal((await http(`${root}/dashboard/api/${p}`, { headers: bearer(ADMIN) })).status, 200, p);
   } finally {
     await dash.close();
   }

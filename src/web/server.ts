@@ -91,7 +91,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const pollMs = o.pollMs ?? 250;
   const heartbeatMs = o.heartbeatMs ?? 15_000;
   const sessions = new SessionStore(o.sessionTtlMs, clock);
-  const data = new DashboardData({ stateDir: o.stateDir, ...(o.auditDsn !== undefined ? { auditDsn: o.auditDsn } : {}), ...(o.pins ? { pins: o.pins } : {}), clock });
+  const data = new DashboardData({
+    stateDir: o.stateDir,
+    ...(o.auditDsn !== undefined ? { auditDsn: o.auditDsn } : {}),
+    ...(o.pins ? { pins: o.pins } : {}),
+    clock,
+  });
   const approvals = o.approvals ?? openApprovalStore(o.stateDir);
   const ownsApprovals = o.approvals === undefined;
   const approvalApi = createApprovalApi({ approvals, adminKey: o.adminKey, basePath: `${base}/api/approvals` });
@@ -119,7 +124,8 @@ export function createDashboard(o: DashboardOptions): Dashboard {
           return page(res, 200, loginPage({}));
         }
         if (method !== 'POST') return methodNotAllowed(res, 'GET, POST');
-        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) })) return page(res, 403, loginPage({ error: 'This sign-in did not come from the dashboard page (origin check failed).' }));
+        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) }))
+          return page(res, 403, loginPage({ error: 'This sign-in did not come from the dashboard page (origin check failed).' }));
         const form = await readForm(req, 4096);
         const key = (form?.get('key') ?? '').trim();
         const role = key ? roleOfKey(keys, key) : undefined;
@@ -136,7 +142,8 @@ export function createDashboard(o: DashboardOptions): Dashboard {
 
       if (rel === '/logout') {
         if (method !== 'POST') return methodNotAllowed(res, 'POST');
-        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) })) return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused' });
+        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) }))
+          return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused' });
         sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
         res.setHeader('set-cookie', clearedCookie({ path: cookiePath, secure }));
         return redirect(res, `${base}/login`);
@@ -147,12 +154,18 @@ export function createDashboard(o: DashboardOptions): Dashboard {
       if (!caller.ok) {
         if (isApi) {
           res.setHeader('www-authenticate', 'Bearer realm="toolgate-dashboard"');
-          return json(res, 401, { error: 'unauthorized', message: caller.reason === 'missing' ? 'send Authorization: Bearer <admin or viewer key>, or log in' : 'the key or session is not valid' });
+          return json(res, 401, {
+            error: 'unauthorized',
+            message: caller.reason === 'missing' ? 'send Authorization: Bearer <admin or viewer key>, or log in' : 'the key or session is not valid',
+          });
         }
         if (method === 'GET' || method === 'HEAD') return redirect(res, `${base}/login`);
         return json(res, 401, { error: 'unauthorized' });
       }
-      if (isStateChanging(method) && !originAllowed(req, { bearer: caller.via === 'bearer', ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) })) {
+      if (
+        isStateChanging(method) &&
+        !originAllowed(req, { bearer: caller.via === 'bearer', ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) })
+      ) {
         return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused (the Origin does not match this dashboard)' });
       }
 
@@ -219,7 +232,12 @@ export function createDashboard(o: DashboardOptions): Dashboard {
 
   async function stream(req: IncomingMessage, res: ServerResponse, f: CallFilter, after: number | undefined): Promise<void> {
     let last = after ?? (await data.lastSeq());
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ last_seq: last })}\n\n`);
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;

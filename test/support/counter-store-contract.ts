@@ -43,8 +43,20 @@ export function counterStoreContract(name: string, hooks: ContractHooks): void {
 
     it('reads 0 for counters never touched', async () => {
       await open();
-      const m = await store.read([{ key: 'a', window: 'minute' }, { key: 'b', window: 'day' }], T0);
-      assert.deepEqual([...m.entries()], [['a', 0], ['b', 0]]);
+      const m = await store.read(
+        [
+          { key: 'a', window: 'minute' },
+          { key: 'b', window: 'day' },
+        ],
+        T0,
+      );
+      assert.deepEqual(
+        [...m.entries()],
+        [
+          ['a', 0],
+          ['b', 0],
+        ],
+      );
     });
 
     it('reserves under the limit and counts the amount', async () => {
@@ -192,14 +204,15 @@ export function counterStoreContract(name: string, hooks: ContractHooks): void {
 
     // Stores without a row count (Redis) expire windows on their own clock: tested in their own file.
     const rows = hooks.rows;
-    if (rows) it('prunes windows that have ended, lazily', async () => {
-      await open();
-      handleOf(await store.reserve([req('m', 1, 5, 'minute'), req('d', 1, 5, 'day')], T0));
-      assert.equal(await rows(store), 2);
-      // Two minutes later (past the prune interval) the minute window is dropped, the day window stays.
-      handleOf(await store.reserve([req('x', 1, 5, 'hour')], T0 + 120_000));
-      assert.equal(await rows(store), 2, 'm@10:30 gone, d and x remain');
-      assert.equal(await value(store, 'd', T0 + 120_000, 'day'), 1);
-    });
+    if (rows)
+      it('prunes windows that have ended, lazily', async () => {
+        await open();
+        handleOf(await store.reserve([req('m', 1, 5, 'minute'), req('d', 1, 5, 'day')], T0));
+        assert.equal(await rows(store), 2);
+        // Two minutes later (past the prune interval) the minute window is dropped, the day window stays.
+        handleOf(await store.reserve([req('x', 1, 5, 'hour')], T0 + 120_000));
+        assert.equal(await rows(store), 2, 'm@10:30 gone, d and x remain');
+        assert.equal(await value(store, 'd', T0 + 120_000, 'day'), 1);
+      });
   });
 }

@@ -72,14 +72,24 @@ export async function startAuthServer(o: TestAuthServerOptions = {}): Promise<Te
     },
     currentKid: () => keys[0]!.kid,
     addClient(clientId, secret) {
-      clients.push({ client_id: clientId, client_secret: secret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic' });
+      clients.push({
+        client_id: clientId,
+        client_secret: secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
       provider = build();
     },
     async clientToken(clientId, resource, scope) {
       const c = clients.find((x) => x.client_id === clientId)!;
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:${String(c.client_secret)}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${clientId}:${String(c.client_secret)}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'client_credentials', resource, scope }).toString(),
       });
       const body = (await res.json()) as { access_token?: string };
@@ -136,7 +146,8 @@ export async function startAuthServer(o: TestAuthServerOptions = {}): Promise<Te
         },
       },
       findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
-      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) => (token.accountId && as.groups[token.accountId] ? { groups: as.groups[token.accountId] } : undefined),
+      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) =>
+        token.accountId && as.groups[token.accountId] ? { groups: as.groups[token.accountId] } : undefined,
       // Refresh tokens for every client allowed the grant, whatever the scope.
       issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(g: string): boolean }) => client.grantTypeAllowed('refresh_token'),
       ttl: { AccessToken: o.accessTokenTtl ?? 300, ClientCredentials: o.accessTokenTtl ?? 300 } as never,
@@ -163,7 +174,9 @@ export async function startAuthServer(o: TestAuthServerOptions = {}): Promise<Te
       return;
     }
     const params = details.params as { client_id: string };
-    const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: details.session!.accountId, clientId: params.client_id });
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session!.accountId, clientId: params.client_id });
     const missing = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (missing.missingOIDCScope) grant!.addOIDCScope(missing.missingOIDCScope.join(' '));
     for (const [indicator, s] of Object.entries(missing.missingResourceScopes ?? {})) grant!.addResourceScope(indicator, s.join(' '));

@@ -249,7 +249,11 @@ export class OwnRedisCluster {
    * `afterBatch` runs after each MIGRATE, while the slot is half moved: clients
    * then get ASK (keys already gone) or TRYAGAIN (keys on both sides).
    */
-  async moveSlot(slot: number, toPort: number, o: { batch?: number; afterBatch?: (moved: number) => Promise<void> } = {}): Promise<{ from: number; moved: number }> {
+  async moveSlot(
+    slot: number,
+    toPort: number,
+    o: { batch?: number; afterBatch?: (moved: number) => Promise<void> } = {},
+  ): Promise<{ from: number; moved: number }> {
     if (this.tlsFiles) throw new Error('moveSlot: MIGRATE over TLS is not set up in this fixture');
     const fromPort = await this.ownerOf(slot);
     if (fromPort === toPort) throw new Error(`slot ${slot} is on ${toPort} already`);
@@ -307,11 +311,37 @@ export class OwnRedisCluster {
 
   private async startNode(port: number): Promise<void> {
     const listen = this.tlsFiles
-      ? ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-cert-file', this.tlsFiles.cert, '--tls-key-file', this.tlsFiles.key, '--tls-ca-cert-file', this.tlsFiles.cert, '--tls-auth-clients', 'no']
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cluster',
+          'yes',
+          '--tls-cert-file',
+          this.tlsFiles.cert,
+          '--tls-key-file',
+          this.tlsFiles.key,
+          '--tls-ca-cert-file',
+          this.tlsFiles.cert,
+          '--tls-auth-clients',
+          'no',
+        ]
       : ['--port', String(port)];
     // Validity factor 0: a replica takes over however long its master was silent (tests kill masters on purpose).
-    const cluster = ['--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(this.nodeTimeoutMs), '--cluster-replica-validity-factor', '0'];
-    const child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', ...cluster, '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cluster = [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(this.dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      String(this.nodeTimeoutMs),
+      '--cluster-replica-validity-factor',
+      '0',
+    ];
+    const child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', ...cluster, '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -378,7 +408,12 @@ function parseClusterNodes(text: string): ClusterNodeInfo[] {
     .map((line) => {
       const [id, address, flags, masterId] = line.split(' ');
       const f = (flags ?? '').split(',');
-      const info: ClusterNodeInfo = { id: id!, port: Number(address!.split('@')[0]!.split(':').pop()), master: f.includes('master'), failing: f.includes('fail') || f.includes('fail?') };
+      const info: ClusterNodeInfo = {
+        id: id!,
+        port: Number(address!.split('@')[0]!.split(':').pop()),
+        master: f.includes('master'),
+        failing: f.includes('fail') || f.includes('fail?'),
+      };
       if (masterId && masterId !== '-') info.masterId = masterId;
       return info;
     });

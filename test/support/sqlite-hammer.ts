@@ -17,9 +17,13 @@ export async function runHammerChildren(
 ): Promise<ChildResult[]> {
   const script = fileURLToPath(new URL('./sqlite-hammer-child.js', import.meta.url));
   const children = indexes.map((i) => {
-    const child = spawn(process.execPath, [script, path, String(o.limit), String(o.attempts), String(i), String(o.now), String(o.leaseMax ?? 0), o.mode ?? 'close'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [script, path, String(o.limit), String(o.attempts), String(i), String(o.now), String(o.leaseMax ?? 0), o.mode ?? 'close'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.setEncoding('utf8');
     const ready = new Promise<void>((resolve) => {

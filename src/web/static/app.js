@@ -38,7 +38,11 @@ function append(el, children) {
 let me = { role: 'viewer' };
 
 async function api(path, opts = {}) {
-  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json', ...(opts.body ? { 'content-type': 'application/json' } : {}) }, ...opts });
+  const res = await fetch(path, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json', ...(opts.body ? { 'content-type': 'application/json' } : {}) },
+    ...opts,
+  });
   if (res.status === 401) {
     location.href = 'login';
     throw new Error('signed out');
@@ -203,7 +207,11 @@ function drawCallsChart(el, stats) {
     const col = s('g', { class: 'col' });
     col.append(s('rect', { class: 'hover', x: f.pad.l + slot * i, y: f.pad.t, width: slot, height: f.ih }));
     let y = f.pad.t + f.ih;
-    for (const [key, cls] of [['allowed', 'b-allowed'], ['errors', 'b-error'], ['denied', 'b-denied']]) {
+    for (const [key, cls] of [
+      ['allowed', 'b-allowed'],
+      ['errors', 'b-error'],
+      ['denied', 'b-denied'],
+    ]) {
       const hgt = scale(rate(b[key]));
       if (hgt <= 0) continue;
       y -= hgt;
@@ -249,7 +257,10 @@ function drawDenyChart(el, stats) {
     col.addEventListener('mouseleave', hideTip);
     svg.append(col);
   });
-  if (runs.length === 0) svg.append(s('text', { x: f.pad.l + f.iw / 2, y: f.pad.t + f.ih / 2, 'text-anchor': 'middle', class: 'axis', fill: 'currentColor' }, 'no calls in this range'));
+  if (runs.length === 0)
+    svg.append(
+      s('text', { x: f.pad.l + f.iw / 2, y: f.pad.t + f.ih / 2, 'text-anchor': 'middle', class: 'axis', fill: 'currentColor' }, 'no calls in this range'),
+    );
   el.replaceChildren(svg);
 }
 
@@ -259,12 +270,31 @@ let range = Number(localStorage.getItem('toolgate.range')) || 60;
 let lastStats;
 
 function kpi(label, value, sub, cls = '') {
-  return h('div', { class: `kpi ${cls}` }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), sub ? h('div', { class: 'sub' }, sub) : null);
+  return h(
+    'div',
+    { class: `kpi ${cls}` },
+    h('div', { class: 'label' }, label),
+    h('div', { class: 'value' }, value),
+    sub ? h('div', { class: 'sub' }, sub) : null,
+  );
 }
 
 function table(head, rows, empty, cls = '') {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
-  return h('table', { class: `table ${cls}` }, h('thead', {}, h('tr', {}, head.map((c) => h('th', { class: c.startsWith('#') ? 'num' : '' }, c.replace(/^#/, ''))))), h('tbody', {}, rows));
+  return h(
+    'table',
+    { class: `table ${cls}` },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        head.map((c) => h('th', { class: c.startsWith('#') ? 'num' : '' }, c.replace(/^#/, ''))),
+      ),
+    ),
+    h('tbody', {}, rows),
+  );
 }
 
 pages.overview = {
@@ -295,7 +325,11 @@ pages.overview = {
       drawCallsChart($('chart-calls'), stats);
       drawDenyChart($('chart-deny'), stats);
       $('top-rules').replaceChildren(
-        table(['Rule', '#Denials'], status.top_deny_rules.map((r) => h('tr', {}, h('td', {}, h('code', {}, r.rule)), h('td', { class: 'num' }, fmtInt.format(r.count)))), 'No denials in the last hour.'),
+        table(
+          ['Rule', '#Denials'],
+          status.top_deny_rules.map((r) => h('tr', {}, h('td', {}, h('code', {}, r.rule)), h('td', { class: 'num' }, fmtInt.format(r.count)))),
+          'No denials in the last hour.',
+        ),
       );
       $('inst-count').textContent = `${alive} alive · ${status.instances.length} known`;
       $('instances').replaceChildren(
@@ -305,14 +339,33 @@ pages.overview = {
             .slice()
             .reverse()
             .slice(0, 12)
-            .map((i) => h('tr', {}, h('td', {}, h('code', {}, i.instance)), h('td', {}, i.server || '–'), h('td', {}, pill(i.state === 'alive' ? 'allowed' : i.state === 'dead' ? 'denied' : 'plain', i.state)), h('td', { class: 'muted' }, i.last_seen_ts ? ago(i.last_seen_ts) : '–'))),
+            .map((i) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('code', {}, i.instance)),
+                h('td', {}, i.server || '–'),
+                h('td', {}, pill(i.state === 'alive' ? 'allowed' : i.state === 'dead' ? 'denied' : 'plain', i.state)),
+                h('td', { class: 'muted' }, i.last_seen_ts ? ago(i.last_seen_ts) : '–'),
+              ),
+            ),
           'No gateway has written to this state directory yet.',
         ),
       );
       $('recent-denials').replaceChildren(
         table(
           ['Time', 'Tool', 'Identity', 'Rule', 'Message'],
-          status.recent_denials.map((d) => h('tr', {}, h('td', { class: 'muted mono' }, timeOf(d.ts)), h('td', {}, h('strong', {}, d.tool || '–')), h('td', {}, d.identity || '–'), h('td', {}, d.rule ? h('code', {}, d.rule) : '–'), h('td', { class: 'muted' }, d.message || ''))),
+          status.recent_denials.map((d) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'muted mono' }, timeOf(d.ts)),
+              h('td', {}, h('strong', {}, d.tool || '–')),
+              h('td', {}, d.identity || '–'),
+              h('td', {}, d.rule ? h('code', {}, d.rule) : '–'),
+              h('td', { class: 'muted' }, d.message || ''),
+            ),
+          ),
           'Nothing denied in the last hour.',
         ),
       );
@@ -438,7 +491,12 @@ const live = {
   add(row, fresh) {
     const body = $('calls');
     const cls = statusClass(row);
-    const detail = row.status === 'allowed' ? row.detail || 'ok' : row.status === 'approval' ? [row.decided_by ? `by ${row.decided_by}` : '', row.message || ''].filter(Boolean).join(': ') : [row.rule, row.message].filter(Boolean).join(' — ');
+    const detail =
+      row.status === 'allowed'
+        ? row.detail || 'ok'
+        : row.status === 'approval'
+          ? [row.decided_by ? `by ${row.decided_by}` : '', row.message || ''].filter(Boolean).join(': ')
+          : [row.rule, row.message].filter(Boolean).join(' — ');
     const tr = h(
       'tr',
       { class: fresh ? 'fresh' : '', 'data-status': row.status },
@@ -448,7 +506,11 @@ const live = {
       h('td', { class: 'hide-sm muted' }, row.server || '–'),
       h('td', {}, row.identity || h('span', { class: 'muted' }, '–')),
       h('td', { class: 'hide-sm detail' }, detail),
-      h('td', { class: 'num hide-sm muted' }, row.latency_ms === null || row.latency_ms === undefined ? '' : `${row.latency_ms < 10 ? row.latency_ms.toFixed(1) : Math.round(row.latency_ms)} ms`),
+      h(
+        'td',
+        { class: 'num hide-sm muted' },
+        row.latency_ms === null || row.latency_ms === undefined ? '' : `${row.latency_ms < 10 ? row.latency_ms.toFixed(1) : Math.round(row.latency_ms)} ms`,
+      ),
     );
     tr.addEventListener('click', () => toggleDetails(tr, row));
     body.prepend(tr);
@@ -554,14 +616,26 @@ pages.approvals = {
       if (old && (this.busy.has(a.id) || old.querySelector('.deny-box:not([hidden])'))) return old;
       return approvalCard(a);
     });
-    if (cards.length === 0) box.replaceChildren(h('div', { class: 'empty-state' }, h('strong', {}, 'Nothing is waiting for you'), 'Calls that a policy holds with require_approval show up here.'));
+    if (cards.length === 0)
+      box.replaceChildren(
+        h('div', { class: 'empty-state' }, h('strong', {}, 'Nothing is waiting for you'), 'Calls that a policy holds with require_approval show up here.'),
+      );
     else box.replaceChildren(...cards);
     const decided = list.filter((a) => a.status !== 'pending').slice(0, 25);
     $('decided').replaceChildren(
       table(
         ['Decided', 'Status', 'Tool', 'Identity', 'By', 'Reason'],
         decided.map((a) =>
-          h('tr', {}, h('td', { class: 'muted mono' }, a.decided_at ? dateTime(a.decided_at) : '–'), h('td', {}, pill(a.status === 'approved' ? 'allowed' : a.status === 'denied' ? 'denied' : 'plain', a.status)), h('td', {}, h('strong', {}, a.tool)), h('td', {}, a.identity || '–'), h('td', {}, a.decided_by || '–'), h('td', { class: 'muted' }, a.reason || '')),
+          h(
+            'tr',
+            {},
+            h('td', { class: 'muted mono' }, a.decided_at ? dateTime(a.decided_at) : '–'),
+            h('td', {}, pill(a.status === 'approved' ? 'allowed' : a.status === 'denied' ? 'denied' : 'plain', a.status)),
+            h('td', {}, h('strong', {}, a.tool)),
+            h('td', {}, a.identity || '–'),
+            h('td', {}, a.decided_by || '–'),
+            h('td', { class: 'muted' }, a.reason || ''),
+          ),
         ),
         'No decisions yet.',
       ),
@@ -575,7 +649,13 @@ pages.approvals = {
       await api(`api/approvals/${encodeURIComponent(a.id)}/${approve ? 'approve' : 'deny'}`, { method: 'POST', body });
       toast(`${approve ? 'Approved' : 'Denied'}: ${a.tool}${a.identity ? ` for ${a.identity}` : ''}`);
     } catch (err) {
-      if (err.message !== 'signed out') toast(err.status === 403 && me.role !== 'admin' ? 'Viewer keys are read-only: sign in with the admin key to decide.' : `Could not ${approve ? 'approve' : 'deny'}: ${err.message}`, true);
+      if (err.message !== 'signed out')
+        toast(
+          err.status === 403 && me.role !== 'admin'
+            ? 'Viewer keys are read-only: sign in with the admin key to decide.'
+            : `Could not ${approve ? 'approve' : 'deny'}: ${err.message}`,
+          true,
+        );
     } finally {
       this.busy.delete(a.id);
       this.load();
@@ -588,8 +668,28 @@ function approvalCard(a) {
   const reason = h('input', { type: 'text', placeholder: 'Reason (sent to the agent)', maxlength: 500, 'aria-label': 'Reason for denying' });
   const sendDeny = h('button', { type: 'button', class: 'btn btn-deny btn-sm', 'data-action': 'confirm-deny' }, 'Deny call');
   const denyBox = h('div', { class: 'deny-box', hidden: true }, reason, sendDeny);
-  const approveBtn = h('button', { type: 'button', class: 'btn btn-approve', 'data-action': 'approve', disabled: !admin, title: admin ? 'Release this exact call' : 'Viewer keys are read-only' }, 'Approve');
-  const denyBtn = h('button', { type: 'button', class: 'btn btn-deny', 'data-action': 'deny', disabled: !admin, title: admin ? 'Refuse this call, with a reason' : 'Viewer keys are read-only' }, 'Deny…');
+  const approveBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-approve',
+      'data-action': 'approve',
+      disabled: !admin,
+      title: admin ? 'Release this exact call' : 'Viewer keys are read-only',
+    },
+    'Approve',
+  );
+  const denyBtn = h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-deny',
+      'data-action': 'deny',
+      disabled: !admin,
+      title: admin ? 'Refuse this call, with a reason' : 'Viewer keys are read-only',
+    },
+    'Deny…',
+  );
   const card = h(
     'article',
     { class: 'approval-card', 'data-id': a.id },
@@ -609,7 +709,14 @@ function approvalCard(a) {
       a.message ? h('p', { class: 'message' }, a.message) : null,
       h('pre', {}, JSON.stringify(a.args_preview ?? {}, null, 2)),
     ),
-    h('div', { class: 'actions' }, h('div', { class: 'expires', 'data-expires': a.expires_at }, `expires in ${duration(Date.parse(a.expires_at) - Date.now())}`), approveBtn, denyBtn, denyBox),
+    h(
+      'div',
+      { class: 'actions' },
+      h('div', { class: 'expires', 'data-expires': a.expires_at }, `expires in ${duration(Date.parse(a.expires_at) - Date.now())}`),
+      approveBtn,
+      denyBtn,
+      denyBox,
+    ),
   );
   approveBtn.addEventListener('click', () => {
     approveBtn.disabled = denyBtn.disabled = true;
@@ -685,11 +792,30 @@ function toolPageView(t) {
       'div',
       { class: 'page-body' },
       h('p', { class: 'page-class' }, `${t.category} · risk ${t.risk} · confidence ${t.confidence.toFixed(2)}${t.confidence < 0.5 ? ' (review by hand)' : ''}`),
-      h('ul', { class: 'page-reasons' }, t.reasons.map((r) => h('li', {}, r))),
-      h('div', { class: 'page-rule' }, block('Recommended rule (what toolgate scan writes)', p.rule.yaml), block('As PolicyLayer JSON', JSON.stringify({ [t.name]: p.rule.json }, null, 2))),
+      h(
+        'ul',
+        { class: 'page-reasons' },
+        t.reasons.map((r) => h('li', {}, r)),
+      ),
+      h(
+        'div',
+        { class: 'page-rule' },
+        block('Recommended rule (what toolgate scan writes)', p.rule.yaml),
+        block('As PolicyLayer JSON', JSON.stringify({ [t.name]: p.rule.json }, null, 2)),
+      ),
       h('h4', {}, `Attack patterns of ${t.category} tools`),
-      h('ul', { class: 'page-attacks' }, p.attack_patterns.map((a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`))),
-      h('div', { class: 'page-howto' }, block('Rate-limit it', p.how_to.rate_limit), block('Deny it', p.how_to.deny), block('Require approval', p.how_to.approval)),
+      h(
+        'ul',
+        { class: 'page-attacks' },
+        p.attack_patterns.map((a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`)),
+      ),
+      h(
+        'div',
+        { class: 'page-howto' },
+        block('Rate-limit it', p.how_to.rate_limit),
+        block('Deny it', p.how_to.deny),
+        block('Require approval', p.how_to.approval),
+      ),
     ),
   );
 }
@@ -704,7 +830,14 @@ pages.catalogue = {
       return;
     }
     if (servers.length === 0) {
-      $('catalogue').replaceChildren(h('div', { class: 'empty-state' }, h('strong', {}, 'No pinned tools yet'), 'A gateway pins every tool the first time it lists it (toolgate pins, or the first tools/list).'));
+      $('catalogue').replaceChildren(
+        h(
+          'div',
+          { class: 'empty-state' },
+          h('strong', {}, 'No pinned tools yet'),
+          'A gateway pins every tool the first time it lists it (toolgate pins, or the first tools/list).',
+        ),
+      );
       return;
     }
     const order = { Critical: 0, High: 1, Medium: 2, Low: 3 };
@@ -717,13 +850,24 @@ pages.catalogue = {
             'div',
             { class: 'server-head' },
             h('h2', {}, srv.server),
-            h('span', { class: 'muted small' }, srv.policy_file ? ['policy ', h('code', {}, srv.policy_file), srv.policy_hash ? ` · ${srv.policy_hash.slice(0, 12)}` : ''] : 'no policy known for this server', srv.last_started ? ` · started ${ago(srv.last_started)}` : ''),
+            h(
+              'span',
+              { class: 'muted small' },
+              srv.policy_file
+                ? ['policy ', h('code', {}, srv.policy_file), srv.policy_hash ? ` · ${srv.policy_hash.slice(0, 12)}` : '']
+                : 'no policy known for this server',
+              srv.last_started ? ` · started ${ago(srv.last_started)}` : '',
+            ),
           ),
           srv.policy_error ? h('p', { class: 'alert' }, srv.policy_error) : null,
           h(
             'table',
             { class: 'table' },
-            h('thead', {}, h('tr', {}, h('th', {}, 'Tool'), h('th', {}, 'Class'), h('th', {}, 'Risk'), h('th', {}, 'Policy'), h('th', { class: 'hide-sm' }, 'Pin'))),
+            h(
+              'thead',
+              {},
+              h('tr', {}, h('th', {}, 'Tool'), h('th', {}, 'Class'), h('th', {}, 'Risk'), h('th', {}, 'Policy'), h('th', { class: 'hide-sm' }, 'Pin')),
+            ),
             h(
               'tbody',
               {},
@@ -738,7 +882,11 @@ pages.catalogue = {
                     h('td', {}, h('span', { class: 'cat', title: t.reasons.join('\n') }, t.category)),
                     h('td', {}, h('span', { class: `risk ${t.risk}`, title: t.reasons.join('\n') }, t.risk)),
                     h('td', {}, policyCell(t, srv)),
-                    h('td', { class: 'hide-sm' }, t.changed ? pill('approval', 'changed') : h('span', { class: 'muted mono', title: `pinned ${t.pinned_at}` }, t.hash.slice(0, 10))),
+                    h(
+                      'td',
+                      { class: 'hide-sm' },
+                      t.changed ? pill('approval', 'changed') : h('span', { class: 'muted mono', title: `pinned ${t.pinned_at}` }, t.hash.slice(0, 10)),
+                    ),
                   ),
                 ),
             ),
@@ -775,7 +923,14 @@ pages.quotas = {
       groups.get(g).push(c);
     }
     if (groups.size === 0) {
-      $('quotas').replaceChildren(h('div', { class: 'empty-state' }, h('strong', {}, 'No counters in their current window'), 'Rate limits and quotas in a policy count calls here as they happen.'));
+      $('quotas').replaceChildren(
+        h(
+          'div',
+          { class: 'empty-state' },
+          h('strong', {}, 'No counters in their current window'),
+          'Rate limits and quotas in a policy count calls here as they happen.',
+        ),
+      );
     } else {
       $('quotas').replaceChildren(
         ...[...groups].map(([name, list]) =>
@@ -810,7 +965,18 @@ pages.quotas = {
     $('grants').replaceChildren(
       table(
         ['Grant', 'Status', 'Policy', 'Token', 'Created', 'Expires'],
-        res.grants.map((g) => h('tr', {}, h('td', {}, h('strong', {}, g.name)), h('td', {}, pill(g.status === 'active' ? 'allowed' : 'denied', g.status)), h('td', {}, h('code', {}, g.policy)), h('td', { class: 'mono muted' }, `${g.token_hint}…`), h('td', { class: 'muted' }, dateTime(g.created_at)), h('td', { class: 'muted' }, g.expires_at ? dateTime(g.expires_at) : 'never'))),
+        res.grants.map((g) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, h('strong', {}, g.name)),
+            h('td', {}, pill(g.status === 'active' ? 'allowed' : 'denied', g.status)),
+            h('td', {}, h('code', {}, g.policy)),
+            h('td', { class: 'mono muted' }, `${g.token_hint}…`),
+            h('td', { class: 'muted' }, dateTime(g.created_at)),
+            h('td', { class: 'muted' }, g.expires_at ? dateTime(g.expires_at) : 'never'),
+          ),
+        ),
         'No grants in this state directory (toolgate grant create NAME).',
       ),
     );
