@@ -118,11 +118,14 @@ describe('dashboard API', () => {
       pins.pin('node demo.js', def, definitionHash(def), new Date());
     }
     pins.close();
+    // One fixed instant for the counters and the dashboard: a minute window read on the wall clock
+    // empties when the suite runs across a minute boundary (seen in CI).
+    const now = Date.now();
     const counters = await openCounterStore({ kind: 'sqlite', stateDir: dir });
-    await counters.reserve([{ key: 'get_weather._rate_minute', window: 'minute', amount: 2, limit: 5 }], Date.now());
-    await counters.reserve([{ key: 'x.spend|identity=alice', window: 'day', amount: 7, limit: 100 }], Date.now());
+    await counters.reserve([{ key: 'get_weather._rate_minute', window: 'minute', amount: 2, limit: 5 }], now);
+    await counters.reserve([{ key: 'x.spend|identity=alice', window: 'day', amount: 7, limit: 100 }], now);
     await counters.close();
-    dash = await startDashboard({ stateDir: dir, adminKey: ADMIN, viewerKeys: [VIEWER], port: 0, pollMs: 30 });
+    dash = await startDashboard({ stateDir: dir, adminKey: ADMIN, viewerKeys: [VIEWER], port: 0, pollMs: 30, clock: () => now });
     base = dash.url.replace(/\/$/, '');
     origin = new URL(dash.url).origin;
   });
