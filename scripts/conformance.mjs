@@ -220,7 +220,7 @@ function startProcess(argv, env, label) {
   return p;
 }
 
-async function waitFor(p, re, timeoutMs = 20_000) {
+async function waitFor(p, re, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void p.exited.then(() => (exited = true));
@@ -233,7 +233,7 @@ async function waitFor(p, re, timeoutMs = 20_000) {
   }
 }
 
-async function waitForHttp(url, p, timeoutMs = 20_000) {
+async function waitForHttp(url, p, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
