@@ -436,6 +436,7 @@ async function main() {
   } finally {
     await stopAll();
   }
+  const scenarios = [...new Set(targets.flatMap((t) => [...(t.results?.keys() ?? [])]))].sort();
 
   if (o.json) {
     const out = {
