@@ -96,7 +96,7 @@ function startDashboardProcess(
   let err = '';
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the dashboard did not start: ${err}`)), 15_000);
+    const t = setTimeout(() => reject(new Error(`the dashboard did not start: ${err}`)), 60_000); // a limit on waiting on a loaded machine
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /toolgate dashboard on (http:\/\/\S+)/.exec(err);

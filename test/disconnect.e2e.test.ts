@@ -11,6 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { gatewayArgs, RawGateway, root, textOf, writePolicy } from './helpers.js';
 import { startGateway, type Proc } from './transports-helpers.js';
 import { executedCalls } from './coercing-server.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const coercingServer = (log: string) => [process.execPath, join(root, 'dist', 'test', 'coercing-server.js'), '--serve', '--log', log];
 const policy = `version: "1"
@@ -38,6 +39,7 @@ after(async () => {
 });
 
 test('stdio: send, wait until the server acted, close stdin: the unit stays used', async () => {
+  await clearOfWindowEnd('hour'); // a new hour would give the unit back and let the second transfer through
   const { policy: file, stateDir, dir } = writePolicy(policy);
   const log = join(dir, 'server.log');
   const first = new RawGateway(gatewayArgs(file, stateDir, coercingServer(log)));
@@ -60,6 +62,7 @@ test('stdio: send, wait until the server acted, close stdin: the unit stays used
 });
 
 test('Streamable HTTP: send, wait until the server acted, DELETE the session: the unit stays used', async () => {
+  await clearOfWindowEnd('hour'); // a new hour would give the unit back and let the second transfer through
   const { policy: file, stateDir, dir } = writePolicy(policy);
   const log = join(dir, 'server.log');
   const { gw, url } = await startGateway(file, stateDir, ['--transport', 'http', '--port', '0', '--', ...coercingServer(log)]);

@@ -11,6 +11,7 @@ import { connectClient, readEvents, textOf, writePolicy } from './helpers.js';
 import { executions, paidServer } from './paid-server.js';
 import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
 import { connect, startGateway } from './transports-helpers.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const policyYaml = `version: "1"
 default: allow
@@ -18,11 +19,12 @@ idempotency_window: 5m
 tools:
   echo:
     rules:
-      - name: two per minute
-        rate_limit: 2/minute
+      - name: two per hour
+        rate_limit: 2/hour
 `;
 
 test('a retry inside the window gets the first answer; the server runs it once and it does not count again', async () => {
+  await clearOfWindowEnd('hour'); // the third call is denied only while the hour has not started over
   const { policy, stateDir, dir } = writePolicy(policyYaml);
   const log = join(dir, 'server.log');
   const { client } = await connectClient(policy, stateDir, paidServer(log));
@@ -33,7 +35,7 @@ test('a retry inside the window gets the first answer; the server runs it once a
     const again = await client.callTool({ name: 'echo', arguments: { list: [{ a: 2, b: 1 }], message: 'hi' } });
     assert.equal(textOf(again), '#1 hi');
     assert.equal(executions(log).length, 1);
-    // Different arguments are a new call; with the replay uncounted, it is the second of two per minute.
+    // Different arguments are a new call; with the replay uncounted, it is the second of two per hour.
     const other = await client.callTool({ name: 'echo', arguments: { message: 'other' } });
     assert.equal(textOf(other), '#2 other');
     const third = await client.callTool({ name: 'echo', arguments: { message: 'third' } });

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { bin, demoServer, tempDir, textOf, writePolicy } from './helpers.js';
 import { Proc, readEvents, startGateway } from './transports-helpers.js';
 import { startAuthServer, type TestAuthServer } from './support/oauth-as.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 /** An MCP server over Streamable HTTP (stateless) that records the headers of every request. */
 async function recordingHttpServer(): Promise<{ url: string; headers: IncomingHttpHeaders[]; close(): Promise<void> }> {
@@ -196,6 +197,7 @@ scope_tools:
   });
 
   test('the SDK client gets a token with only the gateway URL; its calls are decided and audited under the token identity', async () => {
+    await clearOfWindowEnd('hour'); // the third echo is denied only while the hour has not started over
     as.user = 'alice';
     const provider = new MemoryOAuthProvider();
     const first = new Client({ name: 'e2e-oauth', version: '1.0.0' });

@@ -20,6 +20,7 @@ import { fullDefinition, PinChecker, pinHash } from '../src/pins/index.js';
 import { RedisPinStore } from '../src/pins/redis.js';
 import { OwnRedisCluster, redisClusterToolsMissing } from './support/redis-cluster.js';
 import { selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
 const DENIED = '[TOOLGATE POLICY DENIED]';
@@ -246,9 +247,8 @@ describe('two gateways on --state-dsn redis+cluster://', { skip }, () => {
   const stderr: string[] = [];
 
   before(async () => {
-    // Not within a few seconds of the hour's end: the limit's window must not roll over mid-test.
-    const left = 3_600_000 - (Date.now() % 3_600_000);
-    if (left < 30_000) await sleep(left + 1000);
+    // Gateways start and the 16 calls run in one hour: the limit's window must not roll over mid-test.
+    await clearOfWindowEnd('hour', 120_000);
     const { policy } = writePolicy(policyYaml);
     for (let i = 0; i < 2; i++) {
       const { stateDir, dir } = writePolicy('version: "1"\n');

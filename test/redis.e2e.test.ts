@@ -15,7 +15,8 @@ import { Redis } from 'ioredis';
 import { demoServer, filesContaining, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
 import { OwnRedis, REDIS_URL, deletePrefix, probeRedis, redisServerMissing, selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
-import { windowEnd, windowStart } from '../src/state/window.js';
+import { windowStart } from '../src/state/window.js';
+import { clearOfWindowEnd } from './window-guard.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
 const skip = skipUnless('Redis', await probeRedis(REDIS_URL));
@@ -26,12 +27,6 @@ function rawEvents(stateDir: string): string {
   return readdirSync(dir)
     .map((f) => readFileSync(join(dir, f), 'utf8'))
     .join('');
-}
-
-/** Wait until `window` has at least `marginMs` left, so a test never straddles a boundary. */
-async function clearOfBoundary(window: 'hour' | 'day', marginMs: number): Promise<void> {
-  const left = windowEnd(window, Date.now()) - Date.now();
-  if (left < marginMs) await sleep(left + 1000);
 }
 
 /**
@@ -123,7 +118,7 @@ describe('4 gateways sharing one Redis', { skip }, () => {
   const stateDirs: string[] = [];
 
   before(async () => {
-    await clearOfBoundary('hour', 90_000);
+    await clearOfWindowEnd('hour', 90_000);
     const { policy } = writePolicy(sharedPolicy);
     for (let i = 0; i < 4; i++) {
       const { stateDir } = writePolicy('version: "1"\n'); // a fresh directory per gateway (events)
@@ -160,7 +155,7 @@ describe('4 gateways sharing one Redis', { skip }, () => {
   });
 
   it(`8 concurrent clients: an increment_from spend cap of ${SPEND_CAP} is never exceeded, and no denied charge would still fit`, async () => {
-    await clearOfBoundary('day', 60_000);
+    await clearOfWindowEnd('day', 60_000);
     const amounts = [100, 250, 400, 700, 1000, 150, 333, 50];
     const perClient = 8;
     const clients = Array.from({ length: 8 }, (_, c) =>
@@ -231,7 +226,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
   });
 
   it('closed (default): starts while Redis is down and denies, recovers when it comes, denies again when it dies, recovers again', async () => {
-    await clearOfBoundary('hour', 60_000);
+    await clearOfWindowEnd('hour', 60_000);
     own = await OwnRedis.create(['--requirepass', PASSWORD]);
     const { policy, stateDir } = writePolicy(lossPolicy);
     const dsn = own.url(`:${PASSWORD}@`);
@@ -283,7 +278,7 @@ describe('Redis going away under a running gateway', { skip: skipOwn }, () => {
   });
 
   it('open: calls pass while Redis is down and the events say so; counting resumes when it returns', async () => {
-    await clearOfBoundary('hour', 60_000);
+    await clearOfWindowEnd('hour', 60_000);
     await own?.stop();
     own = await OwnRedis.create();
     await own.start();
@@ -333,7 +328,7 @@ describe('rediss:// (TLS)', { skip: skipOwn }, () => {
     await own.start();
     try {
       const { policy, stateDir } = writePolicy(`version: "1"\ntools:\n  echo:\n    rules:\n      - name: once\n        rate_limit: 1/hour\n`);
-      await clearOfBoundary('hour', 60_000);
+      await clearOfWindowEnd('hour', 60_000);
       const dsn = own.url('', 'localhost');
       assert.match(dsn, /^rediss:/);
       const g = await startGateway(policy, stateDir, ['--state-dsn', dsn, '--state-prefix', uniquePrefix('e2e-tls')], {

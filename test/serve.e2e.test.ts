@@ -174,8 +174,14 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     assert.equal(textOf(await c.callTool({ name: 'demo__echo', arguments: { message: 'before' } })), 'before');
 
     // A call in flight when its server dies gets a JSON-RPC error, never silence.
-    const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, { timeout: 20_000 });
-    await new Promise((r) => setTimeout(r, 500));
+    // Killed once the server reports progress on it (then it is surely in flight there, however loaded the machine).
+    let progressed!: () => void;
+    const inFlight = new Promise<void>((r) => (progressed = r));
+    const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, {
+      timeout: 20_000,
+      onprogress: () => progressed(),
+    });
+    await inFlight;
     const ev = (await servers(base)).find((s) => s.server === 'everything')!;
     process.kill(ev.pids[0], 'SIGKILL');
     await assert.rejects(long, /closed before answering/);

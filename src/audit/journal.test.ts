@@ -8,12 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as turn } from 'node:timers/promises';
 import { Chainer } from './chain.js';
 import { GROUP_COMMIT_MAX, GROUP_COMMIT_MS, JOURNAL_DIR, JournaledBackend, journaledRecords, type BatchBackend } from './journal.js';
 import { openAuditReader, verifyRecords } from './index.js';
 import type { AuditRecord } from './types.js';
 import type { PruneTargets } from './writer.js';
+import { until } from '../../test/support/until.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'toolgate-journal-'));
 
@@ -70,7 +71,7 @@ describe('audit journal', () => {
     assert.equal(store.batches.length, 0, 'not committed on the call path');
     await turn();
     assert.equal(store.batches.length, 0, 'below the size bound nothing commits before the time bound');
-    await sleep(100);
+    await until('the time bound commits', () => store.batches.length > 0);
     assert.equal(store.batches.length, 1, 'one transaction');
     assert.deepEqual(
       store.records.map((r) => r.n),
@@ -119,14 +120,14 @@ describe('audit journal', () => {
     const { recs, json } = records(8);
     store.failing = true;
     for (let i = 0; i < 3; i++) j.append(recs[i]!, json[i]);
-    await sleep(30);
+    await until('the failing commit was tried', () => warnings.length > 0);
     for (let i = 3; i < 8; i++) j.append(recs[i]!, json[i]);
     await turn();
     assert.equal(store.batches.length, 0);
     assert.equal(journaledRecords(d).length, 8, 'all still in the journal');
     assert.equal(warnings.length, 1);
     store.failing = false;
-    await sleep(300);
+    await until('the retry commits all eight', () => store.records.length >= 8 && journaledRecords(d).length === 0);
     assert.deepEqual(
       store.records.map((r) => r.n),
       [1, 2, 3, 4, 5, 6, 7, 8],

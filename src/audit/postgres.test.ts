@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { AuditLog, computeStatus, openAuditReader, openAuditWriter, readCheckpoints, storeId, verifyRecords } from './index.js';
 import { PostgresAuditBackend } from './postgres.js';
+import { until } from '../../test/support/until.js';
 import type { GatewayEvent } from '../events/types.js';
 
 const DSN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -71,9 +72,9 @@ describe('PostgreSQL audit store', () => {
     b.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'B', server: 'demo', pid: 2 });
     for (let i = 0; i < 50; i++) (i % 2 ? a : b).emit(ev(i, { identity: i % 5 === 0 ? 'alice' : 'bob' }));
     b.emit({ type: 'shutdown', ts: new Date().toISOString(), instance: 'B' });
-    // Group commit: shipped within a few ms without any flush.
-    await new Promise((r) => setTimeout(r, 200));
+    // Group commit: shipped without any flush (waited for, not timed: the machine may be loaded).
     const reader = await openAuditReader({ stateDir: '/nonexistent', dsn: DSN, schema });
+    await until('53 records shipped', async () => (await reader.records()).length >= 53);
     assert.equal((await reader.records()).length, 53);
     await a.close();
     await b.close();

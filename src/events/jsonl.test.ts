@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_FILE_PATTERN, JsonlEventSink, newInstanceId } from './index.js';
+import { until } from '../../test/support/until.js';
 import type { GatewayEvent } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-events-'));
@@ -65,10 +66,10 @@ describe('JsonlEventSink', () => {
     const sink = new JsonlEventSink({ stateDir: freshStateDir(), instance: 'buf', flushMs: 30 });
     sink.emit(ev(1));
     assert.equal(lines(sink.file).length, 0, 'nothing written synchronously by emit');
-    await sleep(200);
-    assert.equal(lines(sink.file).length, 1, 'written within the flush interval');
+    await until('the first line flushed', () => lines(sink.file).length > 0);
+    assert.equal(lines(sink.file).length, 1, 'flushed by the timer, without close');
     sink.emit(ev(2));
-    await sleep(200);
+    await until('the second line flushed', () => lines(sink.file).length > 1);
     assert.equal(lines(sink.file).length, 2);
     await sink.close();
   });

@@ -32,7 +32,7 @@ class FakeChannel implements MessageChannel {
     const text = JSON.stringify(value);
     this.onframe?.({ text, value });
   }
-  next(match: (m: any) => boolean, ms = 3000): Promise<any> {
+  next(match: (m: any) => boolean, ms = 10_000): Promise<any> {
     const found = this.sent.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
@@ -49,7 +49,7 @@ class ApprovalGuard extends CallGuard {
     private readonly approvals: Record<string, Partial<ApprovalRequirement>>,
     private readonly limit = 10,
   ) {
-    super(new MemoryCounterStore());
+    super(new MemoryCounterStore(), () => Date.UTC(2026, 0, 1, 12, 0, 30)); // one instant: the minute never starts over mid-test
   }
   override async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
     this.calls.push(call);

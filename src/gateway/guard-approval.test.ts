@@ -1,5 +1,4 @@
 // CallGuard and require_approval: held calls reserve nothing until approved.
-// Needs the policy language's `action: require_approval` (skipped until it is there).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy } from '../policy/index.js';
@@ -20,10 +19,9 @@ tools:
         approval: { timeout: 30s }
 `;
 const compiled = compilePolicy(text, 'guard-approval.yaml');
-const skip = compiled.ok ? false : 'action: require_approval is not in the policy language yet';
 
-test('holdForApproval: nothing reserved while held; reserveApproved reserves against the counters of that moment', { skip }, async () => {
-  if (!compiled.ok) return;
+test('holdForApproval: nothing reserved while held; reserveApproved reserves against the counters of that moment', async () => {
+  assert.ok(compiled.ok, JSON.stringify(compiled));
   const policy = compiled.policy;
   let now = 1_000_000;
   const guard = new CallGuard(new MemoryCounterStore(), () => now);

@@ -92,7 +92,9 @@ test('a batch is decided element by element and answered as one array', async ()
 
 test('counters: an error answer and a call that never left are rolled back; a call the server received keeps its unit', async () => {
   const store = new MemoryCounterStore();
-  const first = open(ECHO_TWICE, store);
+  // One instant for both sessions: an hour starting over between them would give the unit back.
+  const guard = new CallGuard(store, () => Date.UTC(2026, 0, 1, 12, 30));
+  const first = open(ECHO_TWICE, store, { guard });
   first.server.reply = (m) => (m.id === 'err' ? { jsonrpc: '2.0', id: m.id, error: { code: -32000, message: 'boom' } } : undefined);
   first.client.send(call('err', 'echo'));
   assert.equal((await first.client.answer('err')).error.code, -32000);
@@ -115,7 +117,7 @@ test('counters: an error answer and a call that never left are rolled back; a ca
   );
 
   // A second session on the same counters: one unit is used (the call the server received), so one more passes.
-  const second = open(ECHO_TWICE, store);
+  const second = open(ECHO_TWICE, store, { guard });
   second.server.reply = answerAll;
   second.client.send(call('x', 'echo'));
   assert.equal((await second.client.answer('x')).result.content[0].text, 'done');

@@ -31,7 +31,7 @@ async function setup(opts: { onChange?: () => void; onError?: (e: Error) => void
   return { dir, file, state, w };
 }
 
-async function waitForCalls(state: { calls: number }, want: number, timeoutMs = 3000): Promise<void> {
+async function waitForCalls(state: { calls: number }, want: number, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (state.calls < want && Date.now() < end) await sleep(10);
   assert.equal(state.calls, want, `expected ${want} callbacks within ${timeoutMs} ms, got ${state.calls}`);

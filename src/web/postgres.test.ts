@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openAuditWriter } from '../audit/index.js';
 import { DashboardData } from './data.js';
+import { until } from '../../test/support/until.js';
 
 const DSN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REQUIRE = process.env.TOOLGATE_REQUIRE_SERVICES === '1';
@@ -43,7 +44,7 @@ test('dashboard data from a PostgreSQL audit store', async (t) => {
     const ts = () => new Date().toISOString();
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'stripe', tool: 'create_charge', decision: 'allowed', outcome: 'ok', latency_ms: 2 });
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'github', tool: 'delete_repo', decision: 'denied', rule: 'no', message: 'no' });
-    await new Promise((r) => setTimeout(r, 200));
+    await until('both records shipped', async () => (await data.calls({}, 10)).length >= 2);
     const calls = await data.calls({}, 10);
     assert.deepEqual(
       calls.map((c) => [c.server, c.tool, c.status]),
@@ -56,7 +57,7 @@ test('dashboard data from a PostgreSQL audit store', async (t) => {
     assert.ok(last >= 2);
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'github', tool: 'list_repos', decision: 'allowed', outcome: 'ok' });
     w.emit({ type: 'tool_call', ts: ts(), instance: 'A', server: 'stripe', tool: 'refund', decision: 'allowed', outcome: 'ok' });
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the next two records shipped', async () => (await data.lastSeq()) >= last + 2);
     const next = await data.callsAfter(last, { server: 'github' });
     assert.deepEqual(
       next.rows.map((r) => r.tool),
