@@ -138,7 +138,20 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards', 'hooks'] as const;
+export const TOP_KEYS = [
+  'version',
+  'description',
+  'default',
+  'hide',
+  'tools',
+  'pin',
+  'audit',
+  'approvals',
+  'idempotency_window',
+  'spend',
+  'guards',
+  'hooks',
+] as const;
 export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
 export const NOTIFY_KEYS = ['webhook'] as const;
 export const WEBHOOK_KEYS = ['url'] as const;
