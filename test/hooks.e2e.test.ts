@@ -9,11 +9,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { filesContaining, gatewayArgs, readEvents, tempDir, textOf, writePolicy } from './helpers.js';
+import { filesContaining, gatewayArgs, readEvents, runToolgate, tempDir, textOf, writePolicy } from './helpers.js';
 import { LEAKED } from './leaky-server.js';
 import { webhookSignature } from '../src/approval/webhook.js';
 
@@ -265,4 +265,42 @@ test('an interceptor server over MCP: a validator denies, a mutator rewrites arg
     for (const want of ['need-note:denied', 'shout:mutated', 'need-note:allowed', 'hide-keys:mutated', 'to-etc:mutated'])
       assert.ok(outcomes.includes(want), `${want} in ${outcomes}`);
   });
+});
+
+test('explain lists the hooks a call would go through (not called); toolgate test says it does not call them and decides without them', async () => {
+  // A hook nothing listens on: neither command may try it (both would fail closed if they did).
+  const yaml = hookYaml(
+    `  - { name: words, type: validation, url: "http://127.0.0.1:9/unused", tools: [write_note] }
+  - { name: scrub, type: mutation, phases: response, fail_open: true, interceptor: { name: pii/redact, url: "http://127.0.0.1:9/mcp" } }
+`,
+    `tools:
+  write_note:
+    rules:
+      - name: short notes
+        conditions:
+          - { path: args.body, op: regex, value: "^.{0,5}$" }`,
+  );
+  const { policy, dir } = writePolicy(yaml);
+  const ex = await runToolgate('explain', '-c', policy, '--tool', 'write_note', '--args', '{"body":"hi"}', '--json');
+  assert.equal(ex.code, 0, ex.stderr);
+  const out = JSON.parse(ex.stdout);
+  assert.equal(out.decision, 'allowed');
+  assert.deepEqual(
+    out.hooks.map((h: any) => `${h.phase}:${h.name}:${h.type}:${h.fail_open}`),
+    ['request:words:validation:false', 'response:scrub:mutation:true'],
+  );
+  const text = await runToolgate('explain', '-c', policy, '--tool', 'write_note');
+  assert.match(
+    text.stdout,
+    /hook: {5}request words \(validation, webhook http:\/\/127\.0\.0\.1:9\/unused, fail-closed, timeout 5000ms\): not called by explain/,
+  );
+  const testFile = join(dir, 'policy.test.yaml');
+  writeFileSync(
+    testFile,
+    `policy: ./policy.yaml\ncases:\n  - { name: plain note, tool: write_note, args: { body: hi }, expect: allow }\n  - { name: long note, tool: write_note, args: { body: "a long note" }, expect: deny }\n`,
+  );
+  const t = await runToolgate('test', testFile);
+  assert.equal(t.code, 0, t.stdout + t.stderr);
+  assert.match(t.stdout, /note: the policy's external hooks \("words", "scrub"\) are not called by toolgate test/);
+  assert.match(t.stdout, /2 passed, 0 failed/);
 });
