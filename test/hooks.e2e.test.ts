@@ -359,3 +359,27 @@ test('serve: a hook with servers: [notes] runs on that server only, and is told 
     await gw.stop();
   }
 });
+
+test('an interceptor server over Streamable HTTP: the validator is reached by URL; when it goes away, calls fail closed', async () => {
+  const ilog = join(tempDir('toolgate-hooks-http-'), 'interceptor-received.jsonl');
+  const server = new Proc([join(import.meta.dirname, 'support', 'interceptor-server.js'), '--serve', '--http', `--log=${ilog}`]);
+  const url = (await server.waitFor(/listening on (http:\/\/\S+)/))[1]!;
+  const yaml = hookYaml(
+    `  - { name: need-note, type: validation, timeout: 5s, interceptor: { name: conf/require-note, url: "${url}" }, tools: [write_note] }\n`,
+  );
+  await withGateway(yaml, async (client, stateDir, log) => {
+    const none = await client.callTool({ name: 'write_note', arguments: { body: 'x' } });
+    assert.match(textOf(none), /denied by hook "need-note": note is required/);
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { note: 'hi' } })), 'noted');
+    assert.equal(readFileSync(ilog, 'utf8').trim().split('\n').length, 2, 'both calls reached the interceptor over HTTP');
+    await server.stop();
+    const gone = await client.callTool({ name: 'write_note', arguments: { note: 'again' } });
+    assert.equal(gone.isError, true);
+    assert.match(textOf(gone), /hook "need-note" failed \(.*\); denied \(fail_open is false\)/);
+    assert.deepEqual(
+      received(log).map((x) => x.args.note),
+      ['hi'],
+    );
+    await eventsWith(stateDir, (e) => e.type === 'tool_hook' && e.hook_outcome === 'failed');
+  });
+});

@@ -7,10 +7,15 @@
 // `arguments.path` at /etc/passwd, to show the policy decides what a mutation
 // made). `--interceptors=<json>` registers a fixture's interceptors instead of
 // the default set; `--log=PATH` appends each invocation's params (a test can
-// see what toolgate sent). Serves only with `--serve` (the test runner may load it).
+// see what toolgate sent). Serves only with `--serve` (the test runner may load
+// it): over stdio, or with `--http` over Streamable HTTP (its URL on stdout).
 import { appendFileSync } from 'node:fs';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
@@ -130,5 +135,11 @@ if (process.argv.includes('--serve')) {
     if (log) appendFileSync(log, `${JSON.stringify(req.params)}\n`);
     return invoke(list, req.params);
   });
-  await server.connect(new StdioServerTransport());
+  if (process.argv.includes('--http')) {
+    // Streamable HTTP on 127.0.0.1, a free port (printed on stdout); one client session.
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID });
+    await server.connect(transport);
+    const http = createServer((req, res) => void transport.handleRequest(req, res));
+    http.listen(0, '127.0.0.1', () => process.stdout.write(`listening on http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp\n`));
+  } else await server.connect(new StdioServerTransport());
 }
