@@ -11,6 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { compilePolicy } from '../src/policy/index.js';
 import { checkArguments, checkResult, TaintStore } from '../src/guards/index.js';
 import { denialResult } from '../src/gateway/session.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import { HookRunner } from '../src/hooks/index.js';
+import { compileHooks, type RawHook } from '../src/policy/hooks.js';
+import type { FixtureInterceptor } from './support/interceptor-server.js';
 
 const DIR = fileURLToPath(new URL('../../test/fixtures/interceptors/', import.meta.url));
 /** The servers the fixtures assume (the suite's own catalogue). */
@@ -63,6 +70,107 @@ for (const file of files) {
         const r = checkResult({ policy, tool, server: SERVER_OF[tool] ?? tool, session, taint }, s.payload, denialResult);
         assert.equal(r.changed ? 'deny' : 'allow', s.expect.decision, `step ${i}`);
       }
+    }
+  });
+}
+
+// ---------------------------------------------------------------- protocol fixtures (SEP-2624)
+// The gateway-side ones (`chain-*`: mutations before validations on a request,
+// validations first on a response, audit mode never blocks or changes, a
+// crashing interceptor denies unless failOpen) run through toolgate's hook
+// runner, which calls the fixture interceptor server (test/support) over MCP
+// with the SDK client, as the gateway does. The server-side ones (`list-*`,
+// `invoke-*`) check that fixture server, so the chain runs against a server
+// that answers as the suite requires.
+
+const PROTOCOL = join(DIR, 'protocol');
+const SERVER = fileURLToPath(new URL('./support/interceptor-server.js', import.meta.url));
+
+interface ProtocolStep {
+  op: 'apply' | 'invoke' | 'list';
+  event?: string | null;
+  phase?: 'request' | 'response';
+  payload?: any;
+  params?: { name: string; event: string; phase: string; payload: unknown };
+  expect: { decision?: 'allow' | 'deny'; finalPayloadCanonical?: string; canonical?: string; errorCode?: number };
+}
+interface ProtocolFixture {
+  id: string;
+  interceptors: FixtureInterceptor[];
+  steps: ProtocolStep[];
+  volatile: string[];
+}
+
+const jcs = (v: unknown) => (canonicalize as unknown as (x: unknown) => string)(v);
+function scrub(v: unknown, keys: string[]): unknown {
+  if (Array.isArray(v)) return v.map((x) => scrub(x, keys));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([k]) => !keys.includes(k))
+        .map(([k, x]) => [k, scrub(x, keys)]),
+    );
+  return v;
+}
+const serverCommand = (f: ProtocolFixture) => [process.execPath, SERVER, '--serve', `--interceptors=${JSON.stringify(f.interceptors)}`];
+
+/** The fixture's interceptors as policy hooks on one interceptor server each. */
+function hooksOf(f: ProtocolFixture) {
+  const raw: RawHook[] = f.interceptors.map((i) => ({
+    name: i.name,
+    type: i.type,
+    phases: i.phases,
+    ...(i.mode ? { mode: i.mode } : {}),
+    ...(i.failOpen ? { fail_open: true } : {}),
+    timeout: '30s',
+    interceptor: { name: i.name, command: serverCommand(f) },
+  }));
+  return compileHooks(raw).list;
+}
+
+const protocolFiles = readdirSync(PROTOCOL).filter((x) => x.endsWith('.json'));
+
+test('the vendored protocol fixtures are all here (7 chain, 5 invoke, 2 list)', () => {
+  assert.equal(protocolFiles.length, 14);
+  assert.equal(protocolFiles.filter((x) => x.startsWith('chain-')).length, 7);
+});
+
+for (const file of protocolFiles) {
+  const f = JSON.parse(readFileSync(join(PROTOCOL, file), 'utf8')) as ProtocolFixture;
+  test(`interceptors conformance: ${f.id}`, async () => {
+    if (f.steps.every((s) => s.op === 'apply')) {
+      const runner = new HookRunner();
+      try {
+        for (const [i, s] of f.steps.entries()) {
+          const ctx = { tool: s.payload.name ?? 'echo', session: 'fixture' };
+          const out = s.phase === 'request' ? await runner.request(hooksOf(f), s.payload.arguments, ctx) : await runner.response(hooksOf(f), s.payload, ctx);
+          assert.equal(out.ok ? 'allow' : 'deny', s.expect.decision, `step ${i}: ${JSON.stringify(out.records)}`);
+          if (s.expect.finalPayloadCanonical !== undefined) assert.equal(jcs(out.payload), s.expect.finalPayloadCanonical, `step ${i}`);
+        }
+      } finally {
+        await runner.close();
+      }
+      return;
+    }
+    const client = new Client({ name: 'fixture-runner', version: '1' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: serverCommand(f).slice(1) }));
+    try {
+      for (const [i, s] of f.steps.entries()) {
+        if (s.op === 'list') {
+          const r = await client.request({ method: 'interceptors/list', params: s.event === null ? {} : { event: s.event } }, z.unknown());
+          assert.equal(jcs(scrub(r, f.volatile)), s.expect.canonical, `step ${i}`);
+        } else if (s.expect.errorCode !== undefined) {
+          await assert.rejects(
+            client.request({ method: 'interceptor/invoke', params: s.params }, z.unknown()),
+            (e: { code?: number }) => e.code === s.expect.errorCode,
+          );
+        } else {
+          const r = await client.request({ method: 'interceptor/invoke', params: s.params }, z.unknown());
+          assert.equal(jcs(scrub(r, f.volatile)), s.expect.canonical, `step ${i}`);
+        }
+      }
+    } finally {
+      await client.close();
     }
   });
 }

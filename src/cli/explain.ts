@@ -1,7 +1,22 @@
 import type { Command } from 'commander';
 import { countersFor, decide, formatDuration, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
-import type { ToolCall } from '../policy/index.js';
+import type { CompiledPolicy, ToolCall } from '../policy/index.js';
 import { checkArguments, TaintStore } from '../guards/index.js';
+
+/** The hooks a call of `tool` would go through (single-server gateway), as explain shows them. */
+function hooksFor(policy: CompiledPolicy, tool: string) {
+  return (['request', 'response'] as const).flatMap((phase) =>
+    (policy.hooks?.on(phase, tool) ?? []).map((h) => ({
+      phase,
+      name: h.name,
+      type: h.type,
+      mode: h.mode,
+      target: h.target.kind === 'webhook' ? `webhook ${h.target.url}` : `interceptor ${h.target.name}`,
+      fail_open: h.failOpen,
+      timeout_ms: h.timeoutMs,
+    })),
+  );
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -64,6 +79,8 @@ export function registerExplain(program: Command): void {
         call.args,
       );
       if (guarded.ok) call.args = guarded.args;
+      // External hooks are not called here: they are listed (the decision is the policy's on these arguments).
+      const hooks = hooksFor(policy, call.tool);
       const refs = countersFor(policy, call);
       const snapshot = new Map(refs.map((r) => [r.key, counters.get(r.key) ?? 0]));
       for (const [k, v] of counters) if (!snapshot.has(k)) snapshot.set(k, v);
@@ -118,6 +135,7 @@ export function registerExplain(program: Command): void {
         policyHash: policy.hash,
         ...out,
         ...(guarded.records.length > 0 ? { guards: guarded.records } : {}),
+        ...(hooks.length > 0 ? { hooks } : {}),
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
@@ -144,6 +162,10 @@ export function registerExplain(program: Command): void {
         for (const r of res) lines.push(`    ${r.key} (${r.window}) +${r.amount}, limit ${r.limit === Infinity ? 'none' : r.limit}  [${r.rule}]`);
       }
       for (const g of guarded.records) lines.push(`  guards:   ${g.guard} ${g.action} on ${g.target}: ${Object.keys(g.kinds ?? {}).join(', ')}`);
+      for (const h of hooks)
+        lines.push(
+          `  hook:     ${h.phase} ${h.name} (${h.type}${h.mode === 'audit' ? ', audit only' : ''}, ${h.target}, ${h.fail_open ? 'fail-open' : 'fail-closed'}, timeout ${h.timeout_ms}ms): not called by explain`,
+        );
       const read = Object.entries(out.countersRead as Record<string, number>);
       lines.push(read.length > 0 ? '  counters read:' : '  counters read: none');
       for (const [k, v] of read) lines.push(`    ${k} = ${v}`);

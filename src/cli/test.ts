@@ -22,6 +22,7 @@ export function registerTest(program: Command): void {
         for (const r of results) {
           if (files.length > 1) out.push(`${r.file}`);
           for (const e of r.errors) out.push(formatPolicyError(e));
+          for (const n of r.notes ?? []) out.push(`note: ${n}`);
           for (const c of r.cases) {
             out.push(`${c.passed ? '✓' : '✗'} ${c.name}`);
             for (const why of c.failures) out.push(`    ${why}`);

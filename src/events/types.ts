@@ -13,6 +13,8 @@ export type EventType =
   | 'tool_pin'
   // What a guard (src/guards) found or did on one call: kinds and counts, never the values.
   | 'tool_guard'
+  // What an external hook (src/hooks) decided or changed on one call: paths and redacted messages, never values.
+  | 'tool_hook'
   // A tool the policy names that the server's tools/list lacks (a typo, or a policy for another server).
   | 'policy_mismatch'
   // A call held for a human decision, and how that ended (see src/approval).
@@ -104,6 +106,13 @@ export interface GatewayEvent {
   spend?: string;
   /** approval_approved|denied: the approver's name was proven by a credential (not declared). */
   approver_verified?: boolean;
+  // tool_hook: the hook's name, type, phase, what it did, the paths a mutation changed, its time
+  hook?: string;
+  hook_type?: 'validation' | 'mutation';
+  phase?: 'request' | 'response';
+  hook_outcome?: string;
+  changed_paths?: string[];
+  hook_ms?: number;
   // tool_pin
   pin_mode?: string;
   pin_server?: string;

@@ -18,6 +18,8 @@ import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '..
 import type { Payments } from './payments.js';
 import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 import type { ToolRegistry } from './shadowing.js';
+import { sharedHooks, type HookCallContext, type HookRunner } from '../hooks/index.js';
+import type { CompiledHook } from '../policy/hooks.js';
 
 /** An allowed verdict. */
 export type Allowed = Extract<GuardVerdict, { allowed: true }>;
@@ -95,6 +97,10 @@ export interface CallFlowOptions {
   guardEvent: (fields: CallFields) => void;
   /** serve: the tools every server listed; `refuse` on per-server endpoints, where a shadowed name is ambiguous. */
   shadows?: { registry: ToolRegistry; refuse: boolean };
+  /** The policy's external hooks (src/hooks); default: the process's runner. */
+  hooks?: HookRunner;
+  /** Record what a hook decided or changed (a `tool_hook` event). */
+  hookEvent: (fields: CallFields) => void;
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
@@ -122,6 +128,26 @@ export class CallFlow {
       ...(this.o.server !== undefined ? { server: this.o.server } : {}),
       ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
     };
+  }
+
+  /** Who is calling and where, for a hook. */
+  hookContext(tool: string): HookCallContext {
+    return {
+      tool,
+      session: this.o.session,
+      ...(this.o.identity !== undefined ? { identity: this.o.identity } : {}),
+      ...(this.o.server !== undefined ? { server: this.o.server } : {}),
+    };
+  }
+
+  /** The policy's hooks on the response of a call of `tool` (empty: none). */
+  responseHooks(tool: string): CompiledHook[] {
+    return this.o.policy().hooks?.on('response', tool, this.o.server) ?? [];
+  }
+
+  /** The runner the session's hooks go through. */
+  get hookRunner(): HookRunner {
+    return this.o.hooks ?? sharedHooks;
   }
 
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
@@ -239,7 +265,63 @@ export class CallFlow {
         response: resultResponse(req.id, denialResult(message)),
       };
     }
+    const requestHooks = this.o.policy().hooks?.on('request', name, this.o.server);
+    if (requestHooks?.length) return this.hookRequest(req, name, args, requestHooks, started, protocol, hooks);
     return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks);
+  }
+
+  /**
+   * The policy's request hooks (src/hooks), before the policy decides: a denial
+   * (or a failed hook, unless fail_open) answers the call; changed arguments
+   * are checked again by the guards and then decided by the policy as if the
+   * agent had sent them, so a mutation never skips a decision.
+   */
+  private async hookRequest(
+    req: JsonRpcRequest,
+    name: string,
+    args: Record<string, unknown>,
+    list: CompiledHook[],
+    started: number,
+    protocol: string | undefined,
+    hooks: CallHooks,
+  ): Promise<CallStep> {
+    const out = await this.hookRunner.request(list, args, this.hookContext(name));
+    for (const r of out.records) this.o.hookEvent({ tool: name, request_id: req.id, ...r });
+    const deny = (reason: string, message: string, hashed: Record<string, unknown>): CallStep => ({
+      kind: 'answer',
+      record: {
+        tool: name,
+        request_id: req.id,
+        decision: 'denied',
+        reason,
+        message,
+        args_sha256: sha256Canonical(hashed),
+        policy_hash: this.o.policy().hash,
+        latency_ms: performance.now() - started,
+      },
+      response: resultResponse(req.id, denialResult(message)),
+    });
+    if (!out.ok) return deny('hook', out.message ?? 'denied by a hook', args);
+    let decided = args;
+    if (out.changed) {
+      decided = (out.payload as { arguments: Record<string, unknown> }).arguments;
+      const again = checkArguments(this.guardContext(name), decided);
+      for (const r of again.records) this.o.guardEvent({ tool: name, request_id: req.id, ...r });
+      if (!again.ok) return deny('guard', again.message, decided);
+      if (again.changed) decided = again.args;
+      req = { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } };
+    }
+    let hash: string | undefined;
+    return this.decidePolicy(
+      req,
+      name,
+      decided,
+      () => (hash ??= sha256Canonical(decided)),
+      started,
+      protocol,
+      () => hash,
+      hooks,
+    );
   }
 
   private async decidePolicy(

@@ -8,6 +8,7 @@ import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { WireLimits } from '../mcp/admit.js';
 import type { TaintStore } from '../guards/index.js';
+import type { HookRunner } from '../hooks/index.js';
 import type { IdempotencyGate } from '../idempotency/index.js';
 import type { SpendLedger } from '../spend/index.js';
 import type { CallGuard } from './guard.js';
@@ -27,6 +28,8 @@ export interface SessionOptions {
   server?: string;
   /** Taint fingerprints (guards.taint); default: the process's store, shared by every session in it. */
   taint?: TaintStore;
+  /** External policy hooks (src/hooks); default: the process's runner, shared by every session in it. */
+  hooks?: HookRunner;
   /** serve: the tool names of every server, for shadowing (refused on per-server endpoints). */
   shadows?: { registry: ToolRegistry; refuse: boolean };
   /** Holds calls that a require_approval rule matched. Absent: such calls are denied (fail closed). */

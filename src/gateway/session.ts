@@ -101,6 +101,8 @@ export class GatewaySession {
       payments: this.payments,
       taint: o.taint,
       guardEvent: (f) => this.recorder.event('tool_guard', f),
+      hooks: o.hooks,
+      hookEvent: (f) => this.recorder.event('tool_hook', f),
       shadows: o.shadows,
     });
     this.flow = flow;
@@ -445,6 +447,41 @@ export class GatewaySession {
     return g.changed ? (g.result as Record<string, unknown>) : undefined;
   }
 
+  /** Intercept's spend: a payment request the budgets refuse never reaches the agent. True when the answer is screened (and relayed by the screen). */
+  private screenPayment(res: JsonRpcResponse, text: string, status?: number): boolean {
+    const policy = this.o.policy();
+    if (!Payments.screens(res, policy)) return false;
+    void this.payments
+      .screen(res, policy, (r) => shapeOwnAnswer(r, this.generation))
+      .then((answer) => (answer === res ? this.replies.relay(res, text, status) : this.replies.relay(answer, JSON.stringify(answer))))
+      .catch((err: unknown) => this.o.log.error({ err }, 'screening a payment request failed'));
+    return true;
+  }
+
+  /**
+   * The policy's response hooks on a call's result (after the guards): the
+   * result the agent gets instead (undefined: unchanged). A denial or a failed
+   * hook withholds the result; a changed result is checked by the guards again.
+   * Never throws.
+   */
+  private async hookResult(
+    call: PendingCall,
+    result: Record<string, unknown>,
+    list: ReturnType<CallFlow['responseHooks']>,
+  ): Promise<{ result?: Record<string, unknown>; withheld: boolean }> {
+    try {
+      const out = await this.flow.hookRunner.response(list, result, this.flow.hookContext(call.tool));
+      for (const r of out.records) this.recorder.event('tool_hook', { tool: call.tool, request_id: call.id, ...r });
+      if (!out.ok) return { result: denialResult(`${out.message ?? 'denied by a hook'}; the result was withheld`), withheld: true };
+      if (!out.changed) return { withheld: false };
+      const mutated = out.payload as Record<string, unknown>;
+      return { result: this.guardResult(call.tool, call.id, mutated) ?? mutated, withheld: false };
+    } catch (err) {
+      this.o.log.error({ err, tool: call.tool }, 'running the response hooks failed; withheld');
+      return { result: denialResult(`toolgate could not run the hooks on the result of ${call.tool}; withheld`), withheld: true };
+    }
+  }
+
   private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcRequest['id'], status?: number): void {
     const c = classify(value);
     if (c.kind !== 'response') {
@@ -477,6 +514,23 @@ export class GatewaySession {
           text = JSON.stringify(res);
         }
       }
+      // External hooks on the result (src/hooks): the answer waits for them.
+      const responseHooks = !res.error && isPlainObject(res.result) ? this.flow.responseHooks(call.tool) : [];
+      if (responseHooks.length > 0) {
+        const upstream = res;
+        void this.hookResult(call, upstream.result as Record<string, unknown>, responseHooks).then(({ result, withheld }) => {
+          const outcome: UpstreamOutcome = (upstream.result as Record<string, unknown>).isError === true ? 'tool_error' : 'ok';
+          // What is kept for a replay (idempotency_window) is what the agent got; a withheld result is not kept.
+          if (outcome === 'ok' && !withheld) call.answer = result ?? upstream.result;
+          void this.recorder.finish(call, outcome);
+          const out = result === undefined ? upstream : { ...upstream, result };
+          if (!this.screenPayment(out, result === undefined ? text : JSON.stringify(out), status)) {
+            this.tasks.answered(key, out);
+            this.replies.relay(out, result === undefined ? text : JSON.stringify(out), status);
+          }
+        });
+        return;
+      }
       // A lost answer (the channel's own error says the request had left) keeps the counters.
       if (res.error && mayHaveRun(res.error)) void this.recorder.finish(call, 'transport_error', 'ok');
       else {
@@ -484,15 +538,7 @@ export class GatewaySession {
         if (outcome === 'ok') call.answer = res.result;
         void this.recorder.finish(call, outcome);
       }
-      // Intercept's spend: a payment request the budgets refuse never reaches the agent.
-      const policy = this.o.policy();
-      if (Payments.screens(res, policy)) {
-        void this.payments
-          .screen(res, policy, (r) => shapeOwnAnswer(r, this.generation))
-          .then((answer) => (answer === res ? this.replies.relay(res, text, status) : this.replies.relay(answer, JSON.stringify(answer))))
-          .catch((err: unknown) => this.o.log.error({ err }, 'screening a payment request failed'));
-        return;
-      }
+      if (this.screenPayment(res, text, status)) return;
     }
     this.tasks.answered(key, res);
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {

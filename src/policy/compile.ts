@@ -4,7 +4,9 @@ import canonicalize from 'canonicalize';
 import { toJS, toFloat64 } from './govalue.js';
 import { compileMismatch, compileOperator, jsonTest, registerGoTest } from './operators.js';
 import { isGlobKey, scopeOf } from './keys.js';
+import { globMatcher } from './glob.js';
 import { compileGuards } from './guards.js';
+import { compileHooks } from './hooks.js';
 import type { RawConfig, RawRule } from './intercept.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import { formatAmount, parseBudget } from './decimal.js';
@@ -23,13 +25,6 @@ import type {
 /** JSON-pointer escaping of one segment (RFC 6901). */
 export function escapeSegment(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** Whole-name glob: `*` any run of characters, `?` one character. */
-export function globMatcher(pattern: string): (tool: string) => boolean {
-  const src = [...pattern].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'))).join('');
-  const re = new RegExp(`^${src}$`, 's');
-  return (tool) => re.test(tool);
 }
 
 function compileRule(toolKey: string, index: number, r: RawRule): CompiledRule {
@@ -176,6 +171,7 @@ export function hashPolicy(p: Omit<CompiledPolicy, 'hash'>): string {
     ...(p.idempotencyWindowMs !== undefined ? { idempotencyWindowMs: p.idempotencyWindowMs } : {}),
     ...(p.spend !== undefined ? { spend: p.spend } : {}),
     ...(p.guards !== undefined ? { guards: p.guards.raw } : {}),
+    ...(p.hooks !== undefined ? { hooks: p.hooks.raw } : {}),
   };
   const text = (canonicalize as unknown as (v: unknown) => string | undefined)(form) ?? '';
   return createHash('sha256').update(text).digest('hex');
@@ -243,5 +239,6 @@ export function compileConfig(cfg: RawConfig, file?: string, format: CompiledPol
     };
   }
   if (cfg.guards) base.guards = compileGuards(cfg.guards);
+  if (cfg.hooks && cfg.hooks.length > 0) base.hooks = compileHooks(cfg.hooks);
   return { ...base, hash: hashPolicy(base) };
 }

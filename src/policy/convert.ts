@@ -10,6 +10,7 @@ import type { RawCondition, RawConfig, RawRule } from './intercept.js';
 import { defaultLimitMessage, defaultRuleName } from './policylayer.js';
 import type { EntryKind } from './policylayer.js';
 import { guardsDocument } from './guards.js';
+import { hooksDocument } from './hooks.js';
 
 export type TargetFormat = 'yaml' | 'json';
 
@@ -208,6 +209,7 @@ export function toPolicyLayerJson(cfg: RawConfig): ConvertOutcome {
   if (allTools) doc.all_tools = allTools;
   doc.tools = tools;
   if (cfg.guards) doc.guards = guardsDocument(cfg.guards);
+  if (cfg.hooks) doc.hooks = hooksDocument(cfg.hooks);
   if (cfg.idempotencyWindow) doc.idempotency_window = cfg.idempotencyWindow.value;
   if (cfg.spend) {
     // Amounts as written: a JSON number with the same digits (0.50 stays 0.50).
@@ -372,6 +374,7 @@ export function toInterceptYaml(cfg: RawConfig, header?: string): ConvertOutcome
   }
   root.set('tools', tools);
   if (cfg.guards) root.set('guards', guardsDocument(cfg.guards));
+  if (cfg.hooks) root.set('hooks', hooksDocument(cfg.hooks));
   doc.contents = root as unknown as typeof doc.contents;
   if (header) doc.commentBefore = header;
   return { ok: true, text: doc.toString({ lineWidth: 0 }), errors: [], warnings: [] };

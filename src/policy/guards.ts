@@ -9,7 +9,7 @@ import { deref, offsetOf, scalarValue, type DecodeContext, type Issue } from './
 import { jArray, jObject, jString, type JNode } from './jsonnode.js';
 import { goQuote } from './govalue.js';
 import { closest } from './yamlnode.js';
-import { globMatcher } from './compile.js';
+import { globMatcher } from './glob.js';
 
 /** Detector names a policy may use (src/guards implements each; a test checks it). */
 export const DETECTORS = ['credentials', 'card_number', 'iban', 'email', 'phone', 'national_id'] as const;

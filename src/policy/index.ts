@@ -14,7 +14,7 @@ import { detectFormat, type PolicyFormat } from './format.js';
 
 export * from './model.js';
 export { decide, countersFor, isToolVisible, rulesFor, isListed, refusedReservation, resolveArgs, partitionedKey } from './evaluate.js';
-export { globMatcher } from './compile.js';
+export { globMatcher } from './glob.js';
 export { PolicyCache, POLICY_CACHE_DIR } from './cache.js';
 export { convertConfig } from './convert.js';
 export type { ConvertOutcome, TargetFormat } from './convert.js';

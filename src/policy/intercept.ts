@@ -7,6 +7,7 @@ import { decodeAny, decodeBool, decodeInt, decodeMap, decodeSeq, decodeString, d
 import type { DecodeContext, Issue, UnknownKey, YNode } from './yamlnode.js';
 import { goQuote, NIL } from './govalue.js';
 import { decodeGuards, yamlToJNode, type RawGuards } from './guards.js';
+import { decodeHooks, type RawHook } from './hooks.js';
 import { SAFE_ARG_OPS, validateSafeArg } from './safe-args.js';
 import type { GoValue } from './govalue.js';
 import { MAX_TIMEOUT_MS, parseDuration } from './duration.js';
@@ -109,6 +110,8 @@ export interface RawConfig {
   spend?: RawSpend;
   /** toolgate: secrets, personal data and taint guards (guards.ts). */
   guards?: RawGuards;
+  /** toolgate: external policy hooks (hooks.ts). */
+  hooks?: RawHook[];
 }
 
 /** A value with where it is in the file. */
@@ -135,7 +138,20 @@ export interface RawAudit {
   redact: Array<{ name: string; at: number }>;
 }
 
-export const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards'] as const;
+export const TOP_KEYS = [
+  'version',
+  'description',
+  'default',
+  'hide',
+  'tools',
+  'pin',
+  'audit',
+  'approvals',
+  'idempotency_window',
+  'spend',
+  'guards',
+  'hooks',
+] as const;
 export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
 export const NOTIFY_KEYS = ['webhook'] as const;
 export const WEBHOOK_KEYS = ['url'] as const;
@@ -396,6 +412,9 @@ function decodeConfig(ctx: DecodeContext): RawConfig {
         break;
       case 'guards':
         cfg.guards = decodeGuards(ctx.issues, yamlToJNode(ctx, f.value, f.keyOffset));
+        break;
+      case 'hooks':
+        cfg.hooks = decodeHooks(ctx.issues, yamlToJNode(ctx, f.value, f.keyOffset));
         break;
       case 'idempotency_window':
         cfg.idempotencyWindow = { value: decodeString(ctx, f.value, 'idempotency_window', f.keyOffset), at: vAt };

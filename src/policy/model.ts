@@ -1,6 +1,7 @@
 // The compiled policy model: what every policy format compiles to, and what the
 // evaluator reads. Pure data plus precompiled predicates; no I/O.
 import type { CompiledGuards } from './guards.js';
+import type { CompiledHooks } from './hooks.js';
 
 export const OPERATORS = [
   'eq',
@@ -143,6 +144,8 @@ export interface CompiledPolicy {
   spend?: { perCall?: string; daily?: string };
   /** toolgate: secrets/personal data detection and taint (guards.ts). */
   guards?: CompiledGuards;
+  /** toolgate: external policy hooks, webhooks and interceptor servers (hooks.ts). */
+  hooks?: CompiledHooks;
   /** SHA-256 (hex) of the canonical compiled policy: the policy version in events. */
   hash: string;
   /** Problems that do not stop the policy (unknown keys), as `file:line:col` texts. Not hashed. */

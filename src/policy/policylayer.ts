@@ -29,6 +29,7 @@ import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool }
 import { escapeSegment } from './compile.js';
 import { NIL } from './govalue.js';
 import { decodeGuards } from './guards.js';
+import { decodeHooks } from './hooks.js';
 
 export const JSON_TOP_KEYS = [
   '$schema',
@@ -41,6 +42,7 @@ export const JSON_TOP_KEYS = [
   'pin',
   'audit',
   'guards',
+  'hooks',
   'idempotency_window',
   'spend',
 ] as const;
@@ -409,6 +411,9 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
       }
       case 'guards':
         cfg.guards = decodeGuards(issues, v);
+        break;
+      case 'hooks':
+        cfg.hooks = decodeHooks(issues, v);
         break;
       case 'idempotency_window':
         cfg.idempotencyWindow = { value: jString(issues, v, 'idempotency_window'), at: v.at };

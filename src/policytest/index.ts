@@ -71,6 +71,8 @@ export interface FileResult {
   /** The test file or its policy could not be loaded: no case ran. */
   errors: PolicyError[];
   cases: CaseResult[];
+  /** What the run could not do as the gateway would (e.g. call the policy's external hooks). */
+  notes?: string[];
 }
 
 const FILE_KEYS = ['policy', 'policy_inline', 'start', 'cases', 'description'] as const;
@@ -257,9 +259,21 @@ function loadPolicy(spec: TestSpec): { ok: true; policy: CompiledPolicy; file: s
  * Run parsed cases in order through the gateway's own session (through-session.ts),
  * against one fresh counter store on a simulated clock.
  */
-export async function runSpec(spec: TestSpec, opts: { now?: number } = {}): Promise<FileResult> {
-  const loaded = loadPolicy(spec);
+export async function runSpec(spec: TestSpec, opts: { now?: number; compiled?: CompiledPolicy } = {}): Promise<FileResult> {
+  const loaded = opts.compiled ? { ok: true as const, policy: opts.compiled, file: 'path' in spec.policy ? spec.policy.path : spec.file } : loadPolicy(spec);
   if (!loaded.ok) return { file: spec.file, errors: loaded.errors, cases: [] };
+  // External hooks are services of their own: not called here, and said so.
+  const hooks = loaded.policy.hooks?.list ?? [];
+  if (hooks.length > 0) {
+    const run = await runSpec(spec, { ...opts, compiled: { ...loaded.policy, hooks: undefined } });
+    const names = hooks.map((h) => JSON.stringify(h.name)).join(', ');
+    return {
+      ...run,
+      notes: [
+        `the policy's external hooks (${names}) are not called by toolgate test: the cases are decided as if every hook allowed the call unchanged; test the hooks against their own service`,
+      ],
+    };
+  }
   const p = loaded.policy;
   if (p.idempotencyWindowMs !== undefined || p.spend !== undefined || spec.cases.some((c) => c.price !== undefined)) return runSpecDirect(spec, loaded, opts);
   let now = spec.start ?? opts.now ?? Date.now();
