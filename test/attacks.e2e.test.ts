@@ -16,6 +16,7 @@ import { bin, connectClient, gatewayArgs, RawGateway, readEvents, root, textOf, 
 import { Proc, startGateway } from './transports-helpers.js';
 import { clearOfWindowEnd } from './window-guard.js';
 import { RUG_PULL_DESCRIPTION } from './attack-server.js';
+import { ATTACK_PAGES } from '../src/risk/attack-pages.js';
 
 const run = promisify(execFile);
 const attackServer = join(import.meta.dirname, 'attack-server.js');
@@ -65,7 +66,7 @@ describe('runaway loops (docs/attacks/runaway-loops.md)', () => {
   };
 
   test('a loop of identical calls stops at the rate limit; the server sees only the allowed ones', async () => {
-    await clearOfWindowEnd('minute', 20_000);
+    await clearOfWindowEnd('minute', 29_000);
     const { client, log } = await agent(`version: "1"
 default: allow
 tools:
@@ -322,7 +323,7 @@ describe('confused deputy via token passthrough (docs/attacks/confused-deputy.md
   });
 });
 
-test('every attack page names tests that exist, by their exact names', () => {
+test('every attack page names tests that exist, by their exact names, and the dashboard links each page', () => {
   const dir = join(root, 'docs', 'attacks');
   const problems: string[] = [];
   let named = 0;
@@ -338,5 +339,13 @@ test('every attack page names tests that exist, by their exact names', () => {
     if (!/^- `test\//m.test(text) && page !== 'what-a-gateway-cannot-stop.md') problems.push(`${page}: names no test`);
   }
   assert.ok(named >= 10, `the pages name their tests (${named})`);
+  // The dashboard links every page, and only pages that exist.
+  const linked = ATTACK_PAGES.map((p) => `${p.slug}.md`).sort();
+  assert.deepEqual(
+    linked,
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.md') && f !== 'README.md')
+      .sort(),
+  );
   assert.deepEqual(problems, []);
 });
