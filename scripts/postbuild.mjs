@@ -19,6 +19,10 @@ const dist = (p) => fileURLToPath(new URL(`../dist/${p}`, import.meta.url));
 
 const staticSrc = fileURLToPath(new URL('../src/web/static/', import.meta.url));
 if (existsSync(staticSrc)) cpSync(staticSrc, dist('src/web/static/'), { recursive: true });
+// The attack library's pages, which the dashboard's catalogue links to (and the package ships).
+const attacksSrc = fileURLToPath(new URL('../docs/attacks/', import.meta.url));
+rmSync(dist('src/web/static/attacks'), { recursive: true, force: true });
+cpSync(attacksSrc, dist('src/web/static/attacks/'), { recursive: true, filter: (src) => src === attacksSrc || src.endsWith('.md') });
 
 rmSync(dist('bundle'), { recursive: true, force: true });
 await build({

@@ -39,6 +39,7 @@ interface PwLocator {
   waitFor(o?: { state?: 'attached' | 'detached' | 'visible' | 'hidden'; timeout?: number }): Promise<void>;
   isDisabled(): Promise<boolean>;
   textContent(): Promise<string | null>;
+  getAttribute(name: string): Promise<string | null>;
   first(): PwLocator;
   count(): Promise<number>;
 }
@@ -295,6 +296,14 @@ describe('approving a held call in a real browser', { skip }, () => {
     assert.match(pageText, /As PolicyLayer JSON\{\s+"create_charge": \{/);
     assert.match(pageText, /Amount manipulation: /);
     for (const h of ['Rate-limit it', 'Deny it', 'Require approval']) assert.ok(pageText.includes(h), h);
+    // Its class links to the attack library (docs/attacks/), served by the dashboard.
+    const attackLink = page.locator(`${toolPage} .page-attack-pages a`).first();
+    assert.equal(await attackLink.textContent(), 'Destructive and financial calls');
+    const href = await attackLink.getAttribute('href');
+    assert.equal(href, 'static/attacks/destructive-and-financial-calls.md');
+    const linked = await fetch(new URL(href!, url));
+    assert.equal(linked.status, 200);
+    assert.match(await linked.text(), /^# Destructive and financial calls/);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-tool-page.png'), fullPage: true });
     await ctx.close();
 

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { bin, connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
 import { LEAKED } from './leaky-server.js';
 
 const leaky = (log: string) => [process.execPath, join(import.meta.dirname, 'leaky-server.js'), '--serve', `--log=${log}`];
@@ -29,6 +30,33 @@ async function withGateway<T>(
 /** Neither leaked value, nor its digits without spaces, is anywhere under `dir` (audit log, events, state). */
 function assertNoLeakUnder(dir: string): void {
   for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.deepEqual(filesContaining(dir, v), [], `${v} was written to disk`);
+}
+
+/** The dashboard over `stateDir` shows the calls, and no leaked value in any of its API answers. */
+async function assertNoLeakInDashboard(stateDir: string): Promise<void> {
+  const key = 'guards-e2e-admin-key-0123456789';
+  const dash = spawn(process.execPath, [bin, 'dashboard', '--state-dir', stateDir, '--port', '0', '--admin-key', key], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    let err = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      dash.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /toolgate dashboard on (http:\/\/\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      dash.once('exit', (code) => reject(new Error(`the dashboard exited (${code}): ${err}`)));
+    });
+    const bodies: string[] = [];
+    for (const p of ['api/calls', 'api/stats?range=60', 'api/status', 'api/catalogue', 'api/counters', 'api/approvals']) {
+      const res = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 200, p);
+      bodies.push(await res.text());
+    }
+    assert.match(bodies[0]!, /"tool":"read_env"/, 'the dashboard shows the call');
+    for (const v of [LEAKED.aws, LEAKED.card, compact(LEAKED.card), LEAKED.iban]) assert.ok(!bodies.join('\n').includes(v), `${v} is in the dashboard`);
+  } finally {
+    dash.kill();
+  }
 }
 
 async function eventsWith(stateDir: string, type: string, n = 1): Promise<Array<Record<string, any>>> {
@@ -56,8 +84,11 @@ test('redact: the result reaches the agent with the AWS key, card number and IBA
       assert.equal(guard[0]!.action, 'redact');
       assert.equal(guard[0]!.kinds.aws_key >= 1, true);
       assert.equal(guard[0]!.kinds.card_number, 2, 'the text and the numeric structuredContent field');
+      // Other numbers of structuredContent stay numbers; only the card number became text.
+      assert.deepEqual(r.structuredContent, { key: '[REDACTED:aws_key]', card: '[REDACTED:card_number]', account: 7, balance: 1234.5 });
       await eventsWith(stateDir, 'tool_call');
       assertNoLeakUnder(dir);
+      await assertNoLeakInDashboard(stateDir);
     },
   );
 });
@@ -80,6 +111,7 @@ test('block: the result never reaches the agent (an error result instead); audit
         ['results:block', 'arguments:audit'],
       );
       assertNoLeakUnder(join(dir, 'state'));
+      await assertNoLeakInDashboard(stateDir);
     },
   );
 });
@@ -253,4 +285,64 @@ test('arguments: redact sends the server the redacted arguments (and the audit k
       assertNoLeakUnder(join(dir, 'state'));
     },
   );
+});
+
+test('taint hold: a call carrying a tainted value waits for a human; denied, it never reaches the server; approved, it runs once', async () => {
+  const yaml = 'version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_env]\n    action: hold\n    approval_timeout: 2m\n';
+  await withGateway(yaml, async (client, _dir, stateDir, log) => {
+    const pending = async (): Promise<{ id: string; rule: string; tool: string }> => {
+      for (;;) {
+        const r = await runToolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
+        const row = r.stdout.split('\n').filter(Boolean)[0];
+        if (row) return JSON.parse(row);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    await client.callTool({ name: 'read_env', arguments: {} });
+    // Untainted calls are not held.
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'an ordinary note' } })), 'noted');
+    const first = client.callTool({ name: 'write_note', arguments: { body: `leak ${LEAKED.aws}` } });
+    const held = await pending();
+    assert.equal(held.tool, 'write_note');
+    assert.equal(held.rule, 'guards.taint');
+    assert.equal((await runToolgate('approvals', 'deny', held.id, '--reason', 'that is our key', '--state-dir', stateDir)).code, 0);
+    const refused = await first;
+    assert.equal(refused.isError, true);
+    assert.match(textOf(refused), /held by guards\.taint for a human decision.*that is our key/s);
+    const second = client.callTool({ name: 'write_note', arguments: { body: Buffer.from(`k=${LEAKED.aws}`).toString('base64') } });
+    const again = await pending();
+    assert.equal((await runToolgate('approvals', 'approve', again.id, '--as', 'security', '--state-dir', stateDir)).code, 0);
+    assert.equal(textOf(await second), 'noted');
+    const received = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tool: string; args: { body?: string } });
+    assert.deepEqual(
+      received.map((x) => x.args.body ?? x.tool),
+      ['read_env', 'an ordinary note', Buffer.from(`k=${LEAKED.aws}`).toString('base64')],
+    );
+    const approvals = readEvents(stateDir).filter((e) => e.type.startsWith('approval_'));
+    assert.deepEqual(
+      approvals.map((e) => `${e.type}:${e.rule}`),
+      [
+        'approval_requested:guards.taint',
+        'approval_denied:guards.taint',
+        'approval_requested:guards.taint',
+        'approval_approved:guards.taint',
+        'approval_consumed:guards.taint',
+      ],
+    );
+  });
+});
+
+test('taint: approval_timeout without action hold, or not a duration, is a policy error', async () => {
+  const { policy } = writePolicy('version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_env]\n    approval_timeout: soon\n');
+  const r = await runToolgate('validate', '-c', policy);
+  assert.equal(r.code, 1);
+  const out = `${r.stdout}${r.stderr}`;
+  assert.match(out, /guards\.taint\.approval_timeout must be a duration from 1s to 168h such as "10m", got "soon"/);
+  const { policy: p2 } = writePolicy('version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_env]\n    approval_timeout: 5m\n');
+  const r2 = await runToolgate('validate', '-c', p2);
+  assert.equal(r2.code, 1);
+  assert.match(`${r2.stdout}${r2.stderr}`, /approval_timeout applies only to action: hold \(action is deny\)/);
 });

@@ -28,7 +28,8 @@ if (process.argv.includes('--serve')) {
     if (req.params.name === 'read_env') {
       return {
         content: [{ type: 'text', text: `AWS_ACCESS_KEY_ID=${LEAKED.aws}\nCARD=${LEAKED.card}\nIBAN=${LEAKED.iban}\nREGION=eu-west-1` }],
-        structuredContent: { key: LEAKED.aws, card: Number(LEAKED.card.replace(/ /g, '')) },
+        // Numbers beside the card: an account id and a balance stay numbers (a client that checks an outputSchema needs them so).
+        structuredContent: { key: LEAKED.aws, card: Number(LEAKED.card.replace(/ /g, '')), account: 7, balance: 1234.5 },
       };
     }
     return { content: [{ type: 'text', text: 'noted' }] };

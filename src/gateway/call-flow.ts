@@ -4,7 +4,7 @@
 // place (GatewaySession.apply): answer now, hold for approval, or forward.
 import { performance } from 'node:perf_hooks';
 import { errorResponse, ErrorCode, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { decide, type CompiledPolicy } from '../policy/index.js';
+import { decide, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
 import { captureArgs } from '../audit/redact.js';
@@ -265,9 +265,16 @@ export class CallFlow {
         response: resultResponse(req.id, denialResult(message)),
       };
     }
+    // guards.taint (action: hold) wants a human to look at this call.
+    const taintHold = guarded.hold && {
+      rule: 'guards.taint',
+      pointer: '/guards/taint/action',
+      timeoutMs: guarded.hold.timeoutMs,
+      message: guarded.hold.message,
+    };
     const requestHooks = this.o.policy().hooks?.on('request', name, this.o.server);
-    if (requestHooks?.length) return this.hookRequest(req, name, args, requestHooks, started, protocol, hooks);
-    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks);
+    if (requestHooks?.length) return this.hookRequest(req, name, args, requestHooks, started, protocol, hooks, taintHold);
+    return this.decidePolicy(req, name, args, hashArgs, started, protocol, () => argsHash, hooks, taintHold);
   }
 
   /**
@@ -284,6 +291,7 @@ export class CallFlow {
     started: number,
     protocol: string | undefined,
     hooks: CallHooks,
+    taintHold: ApprovalRequirement | undefined,
   ): Promise<CallStep> {
     const out = await this.hookRunner.request(list, args, this.hookContext(name));
     for (const r of out.records) this.o.hookEvent({ tool: name, request_id: req.id, ...r });
@@ -321,6 +329,7 @@ export class CallFlow {
       protocol,
       () => hash,
       hooks,
+      taintHold,
     );
   }
 
@@ -333,6 +342,7 @@ export class CallFlow {
     protocol: string | undefined,
     hashSoFar: () => string | undefined,
     hooks: CallHooks,
+    taintHold: ApprovalRequirement | undefined,
   ): Promise<CallStep> {
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
@@ -394,7 +404,7 @@ export class CallFlow {
     }
     let step: CallStep | undefined;
     try {
-      step = await this.decideGuarded(req, name, args, hashArgs, started, protocol, hashSoFar, policy, captured, deny, ticket);
+      step = await this.decideGuarded(req, name, args, hashArgs, started, protocol, hashSoFar, policy, captured, deny, ticket, taintHold);
       return step;
     } finally {
       // Not forwarded (denied, held, failed): an identical call waiting for this one runs on its own.
@@ -415,10 +425,16 @@ export class CallFlow {
     captured: unknown,
     deny: (fields: CallFields, message: string) => CallStep,
     ticket: IdempotencyTicket | undefined,
+    /** guards.taint (action: hold) wants a human to look at this call. */
+    taintHold: ApprovalRequirement | undefined,
   ): Promise<CallStep> {
     let verdict: GuardVerdict;
     try {
-      verdict = await this.o.guard.check(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, { holdForApproval: true });
+      verdict = await this.o.guard.check(
+        policy,
+        { tool: name, args, identity: this.o.identity, session: this.o.session },
+        { holdForApproval: true, ...(taintHold ? { requireApproval: taintHold } : {}) },
+      );
     } catch (err) {
       // Fail closed: a call the gateway cannot decide is not forwarded.
       this.o.log.error({ err, tool: name }, 'decision failed');

@@ -63,7 +63,15 @@ export class CallGuard {
    * carry `state: 'unavailable'`. Any other store error propagates (the
    * session denies the call).
    */
-  async check(policy: CompiledPolicy, call: ToolCall, opts: { holdForApproval?: boolean } = {}): Promise<GuardVerdict> {
+  async check(
+    policy: CompiledPolicy,
+    call: ToolCall,
+    opts: {
+      holdForApproval?: boolean;
+      /** Hold the call for a human even where no rule asks (a guard wants it); a rule's own approval wins. */
+      requireApproval?: ApprovalRequirement;
+    } = {},
+  ): Promise<GuardVerdict> {
     const now = this.clock();
     const refs = countersFor(policy, call);
     let snapshot = new Map<string, number>();
@@ -76,7 +84,8 @@ export class CallGuard {
         if (this.failMode === 'closed') return this.closedVerdict(down);
       }
     }
-    const decision = decide(policy, call, snapshot);
+    let decision = decide(policy, call, snapshot);
+    if (decision.allowed && !decision.approval && opts.requireApproval) decision = { ...decision, approval: opts.requireApproval };
     if (!decision.allowed) {
       const { reason, rule, pointer, message, countersRead } = decision;
       if (this.monitor) {

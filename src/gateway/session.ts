@@ -10,6 +10,7 @@ import type { Frame } from '../mcp/channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import type { UpstreamOutcome } from '../events/types.js';
 import { checkResult } from '../guards/index.js';
+import { guardInputRound, guardTaskAnswer } from './task-results.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
 import { mayHaveRun } from '../mcp/fate.js';
@@ -245,7 +246,7 @@ export class GatewaySession {
         this.replies.begin(c.msg.id);
         this.noteGeneration(c.msg);
         if (c.msg.method === 'initialize') this.holds.noteClientCapabilities(c.msg.params);
-        if (c.msg.method === 'tasks/get') this.tasks.notePoll(key, c.msg.params);
+        if (c.msg.method === 'tasks/get' || c.msg.method === 'tasks/result') this.tasks.notePoll(key, c.msg.method, c.msg.params);
         if (c.msg.method === 'tools/call') {
           this.toolCall(c.msg, batch);
           return;
@@ -431,7 +432,7 @@ export class GatewaySession {
   }
 
   /** The result the agent gets in place of `result`, or undefined to pass it unchanged; fails closed. */
-  private guardResult(tool: string, id: JsonRpcRequest['id'], result: Record<string, unknown>): Record<string, unknown> | undefined {
+  private guardResult(tool: string, id: JsonRpcRequest['id'] | undefined, result: Record<string, unknown>): Record<string, unknown> | undefined {
     let g: ReturnType<typeof checkResult>;
     try {
       g = checkResult(this.flow.guardContext(tool), result, denialResult);
@@ -485,7 +486,18 @@ export class GatewaySession {
   private fromUpstreamOne(value: unknown, text: string, related?: JsonRpcRequest['id'], status?: number): void {
     const c = classify(value);
     if (c.kind !== 'response') {
-      if (c.kind === 'notification') this.tasks.notified(c.msg.method, c.msg.params);
+      if (c.kind === 'notification') {
+        const p = c.msg.params;
+        const tool =
+          c.msg.method === 'notifications/tasks' && isPlainObject(p) ? this.tasks.toolOf(isPlainObject(p.task) ? p.task.taskId : p.taskId) : undefined;
+        const guarded =
+          tool !== undefined && isPlainObject(p) ? guardTaskAnswer('notifications/tasks', p, (r) => this.guardResult(tool, undefined, r)) : undefined;
+        if (guarded !== undefined) {
+          value = { ...c.msg, params: guarded };
+          text = JSON.stringify(value);
+        }
+        this.tasks.notified(c.msg.method, guarded ?? p);
+      }
       // Keep the request stream it came on (HTTP transports route by it).
       this.replies.pass(text, related === undefined ? { value } : { related, value });
       return;
@@ -496,17 +508,33 @@ export class GatewaySession {
     if (call) {
       this.calls.delete(key);
       const resultType = !res.error && isPlainObject(res.result) ? res.result.resultType : undefined;
+      // What the server asks in an input round, and a task created already finished, pass the result guards too.
+      let guardedAlready = false;
       if (resultType === 'input_required') {
-        // Modern revision: not the end of the call; the client repeats it with the input.
-        const parked = this.rounds.park(call, res);
-        this.replies.relay(parked, JSON.stringify(parked));
-        return;
+        const g = guardInputRound(res.result as Record<string, unknown>, (r) => this.guardResult(call.tool, call.id, r));
+        if (g) res = { ...res, result: g.result };
+        if (g?.kind === 'final') {
+          text = JSON.stringify(res);
+          guardedAlready = true;
+        } else {
+          // Modern revision: not the end of the call; the client repeats it with the input.
+          const parked = this.rounds.park(call, res);
+          this.replies.relay(parked, JSON.stringify(parked));
+          return;
+        }
       }
-      if (resultType === 'task' && this.tasks.park(call, res.result as Record<string, unknown>)) {
-        this.replies.relay(res, text);
-        return;
+      if (resultType === 'task' && isPlainObject(res.result)) {
+        const guarded = guardTaskAnswer('tasks/get', res.result, (r) => this.guardResult(call.tool, call.id, r));
+        if (guarded !== undefined) {
+          res = { ...res, result: guarded };
+          text = JSON.stringify(res);
+        }
+        if (this.tasks.park(call, res.result as Record<string, unknown>)) {
+          this.replies.relay(res, text);
+          return;
+        }
       }
-      if (!res.error && isPlainObject(res.result)) {
+      if (!guardedAlready && !res.error && isPlainObject(res.result)) {
         // Guards (src/guards): secrets in the result, taint recorded from it.
         const guarded = this.guardResult(call.tool, call.id, res.result);
         if (guarded !== undefined) {
@@ -539,6 +567,14 @@ export class GatewaySession {
         void this.recorder.finish(call, outcome);
       }
       if (this.screenPayment(res, text, status)) return;
+    }
+    const task = this.tasks.pollOf(key);
+    if (task && !res.error && isPlainObject(res.result)) {
+      const guarded = guardTaskAnswer(task.method, res.result, (r) => this.guardResult(task.tool, res.id ?? undefined, r));
+      if (guarded !== undefined) {
+        res = { ...res, result: guarded };
+        text = JSON.stringify(res);
+      }
     }
     this.tasks.answered(key, res);
     if (this.lists.delete(key) && isPlainObject(res.result) && Array.isArray(res.result.tools)) {

@@ -1,6 +1,9 @@
 // Tasks extension: a decided tools/call the server turned into a task is
 // settled when the task reaches a terminal status (seen in a tasks/get answer
-// or a notification), or abandoned with its counters kept when never seen to end.
+// or a notification), or abandoned with its counters kept when never seen to end. It also
+// remembers which tool each task runs, so that the task's result (in a
+// tasks/get answer, a tasks/result answer or a pushed notification) passes the
+// same result guards as a direct answer.
 import { isPlainObject, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import type { UpstreamOutcome } from '../events/types.js';
 import type { CallEnd, PendingCall } from './call-record.js';
@@ -11,10 +14,15 @@ export interface TasksOptions {
   finish: (call: PendingCall, end: CallEnd, settleAs?: 'ok') => void;
 }
 
+/** Tasks whose tool is remembered per session (for guarding their results). */
+const MAX_TASKS = 10_000;
+
 export class TaskTracker {
   private readonly parked = new Map<string, { call: PendingCall; timer: NodeJS.Timeout }>();
-  /** tasks/get requests in flight: request key -> task id. */
-  private readonly polls = new Map<string, string>();
+  /** tasks/get and tasks/result requests in flight: request key -> task id and method. */
+  private readonly polls = new Map<string, { taskId: string; method: string }>();
+  /** The tool each task seen runs (oldest forgotten first beyond MAX_TASKS). */
+  private readonly tools = new Map<string, string>();
 
   constructor(private readonly o: TasksOptions) {}
 
@@ -22,10 +30,22 @@ export class TaskTracker {
     return this.parked.size;
   }
 
-  /** A client's tasks/get (request key `key`): its answer may end a parked call. */
-  notePoll(key: string, params: unknown): void {
+  /** A client's tasks/get or tasks/result (request key `key`): its answer may end a parked call, and carries the task's result. */
+  notePoll(key: string, method: string, params: unknown): void {
     const taskId = isPlainObject(params) ? params.taskId : undefined;
-    if (typeof taskId === 'string' && this.parked.has(taskId)) this.polls.set(key, taskId);
+    if (typeof taskId === 'string' && this.tools.has(taskId)) this.polls.set(key, { taskId, method });
+  }
+
+  /** The task a request in flight asks about (tasks/get or tasks/result), with its tool. */
+  pollOf(key: string): { taskId: string; method: string; tool: string } | undefined {
+    const p = this.polls.get(key);
+    const tool = p && this.tools.get(p.taskId);
+    return p && tool !== undefined ? { ...p, tool } : undefined;
+  }
+
+  /** The tool a task runs, when this session saw it start. */
+  toolOf(taskId: unknown): string | undefined {
+    return typeof taskId === 'string' ? this.tools.get(taskId) : undefined;
   }
 
   forgetPoll(key: string): void {
@@ -34,7 +54,7 @@ export class TaskTracker {
 
   /** The answer to a request (key `key`): a tasks/get's answer carries the task's state. */
   answered(key: string, res: JsonRpcResponse): void {
-    const taskId = this.polls.get(key);
+    const taskId = this.polls.get(key)?.taskId;
     if (taskId === undefined) return;
     this.polls.delete(key);
     if (isPlainObject(res.result)) this.status(taskId, isPlainObject(res.result.task) ? res.result.task : res.result);
@@ -60,6 +80,8 @@ export class TaskTracker {
     }, this.o.ttlMs ?? ttl);
     timer.unref();
     this.parked.set(taskId, { call: { ...call, taskId }, timer });
+    this.tools.set(taskId, call.tool);
+    if (this.tools.size > MAX_TASKS) this.tools.delete(this.tools.keys().next().value!);
     this.status(taskId, task); // a task may be created already finished
     return true;
   }

@@ -34,7 +34,14 @@ export interface GuardRecord {
 }
 
 export type ArgsVerdict =
-  | { ok: true; args: Record<string, unknown>; changed: boolean; records: GuardRecord[] }
+  | {
+      ok: true;
+      args: Record<string, unknown>;
+      changed: boolean;
+      records: GuardRecord[];
+      /** guards.taint action hold: the call needs a human's approval first (why, and how long it may wait). */
+      hold?: { message: string; timeoutMs: number };
+    }
   | { ok: false; message: string; records: GuardRecord[] };
 
 const kindList = (kinds: Record<string, number>): string => Object.keys(kinds).sort().join(', ') || 'unscannable content';
@@ -74,12 +81,16 @@ export function checkArguments(ctx: GuardContext, args: Record<string, unknown>)
     const hit = ctx.taint.find(scopeKey(ctx, t.scope), out, t.minLength, t.sameServer === 'allow' ? (ctx.server ?? '') : undefined);
     if (hit) {
       records.push({ target: 'arguments', guard: 'taint', action: t.action, origin: hit.origin });
-      if (t.action === 'deny') {
-        const from = hit.origin === '' ? 'an earlier tool result' : `server ${JSON.stringify(hit.origin)}`;
+      const from = hit.origin === '' ? 'an earlier tool result' : `server ${JSON.stringify(hit.origin)}`;
+      const carries = `The arguments of ${ctx.tool} carry a value read from ${from} in this ${t.scope}`;
+      if (t.action === 'deny') return { ok: false, message: `${carries}; refused by guards.taint (cross-server exfiltration)`, records };
+      if (t.action === 'hold') {
         return {
-          ok: false,
-          message: `The arguments of ${ctx.tool} carry a value read from ${from} in this ${t.scope}; refused by guards.taint (cross-server exfiltration)`,
+          ok: true,
+          args: out,
+          changed,
           records,
+          hold: { message: `${carries}; held by guards.taint for a human decision`, timeoutMs: t.approvalTimeoutMs },
         };
       }
     }

@@ -71,3 +71,29 @@ test('guards: the published JSON Schemas accept the block and reject a bad detec
   assert.equal(yamlSchema(parse(YAML)), true);
   assert.equal(jsonSchema({ version: '1', default: 'allow', tools: {}, guards: { detect: { detectors: ['creditcard'] } } }), false);
 });
+
+test('guards: taint action hold and its approval_timeout, through convert both ways and the schemas', () => {
+  const text = 'version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_secret]\n    action: hold\n    approval_timeout: 1h30m\n';
+  const y = parsePolicy(text, 'intercept-yaml');
+  assert.deepEqual(y.issues, []);
+  const json = convertConfig(y.config!, 'json');
+  assert.ok(json.ok, json.errors.join('\n'));
+  assert.equal(JSON.parse(json.text!).guards.taint.approval_timeout, '1h30m');
+  const j = parsePolicy(json.text!, 'policylayer-json');
+  assert.deepEqual(j.config!.guards, y.config!.guards);
+  const p = compilePolicy(text, 'p.yaml');
+  assert.ok(p.ok);
+  assert.equal(p.policy.guards!.taint!.action, 'hold');
+  assert.equal(p.policy.guards!.taint!.approvalTimeoutMs, 90 * 60_000);
+  // Without approval_timeout: the approval queue's default.
+  const d = compilePolicy(text.replace('    approval_timeout: 1h30m\n', ''), 'p.yaml');
+  assert.ok(d.ok && d.policy.guards!.taint!.approvalTimeoutMs === 5 * 60_000);
+  const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
+  const ajv = new (Ajv as unknown as new (o: object) => { compile: (s: unknown) => (v: unknown) => boolean })({ strict: false });
+  const root = fileURLToPath(new URL('../../../schemas/', import.meta.url));
+  const jsonSchema = ajv.compile(JSON.parse(readFileSync(`${root}policylayer-v1.schema.json`, 'utf8')));
+  const yamlSchema = ajv.compile(JSON.parse(readFileSync(`${root}intercept-v1.schema.json`, 'utf8')));
+  assert.equal(yamlSchema(parse(text)), true);
+  assert.equal(jsonSchema(JSON.parse(json.text!)), true);
+  assert.equal(jsonSchema({ version: '1', default: 'allow', tools: {}, guards: { taint: { action: 'hold', approval_timeout: 'soon' } } }), false);
+});

@@ -10,6 +10,7 @@ import { jArray, jObject, jString, type JNode } from './jsonnode.js';
 import { goQuote } from './govalue.js';
 import { closest } from './yamlnode.js';
 import { globMatcher } from './glob.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, formatDuration, MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 
 /** Detector names a policy may use (src/guards implements each; a test checks it). */
 export const DETECTORS = ['credentials', 'card_number', 'iban', 'email', 'phone', 'national_id'] as const;
@@ -25,14 +26,15 @@ export const DETECT_ACTIONS = ['redact', 'block', 'audit', 'off'] as const;
 export type DetectAction = (typeof DETECT_ACTIONS)[number];
 export const SCAN_TARGETS = ['results', 'arguments'] as const;
 export type ScanTarget = (typeof SCAN_TARGETS)[number];
-export const TAINT_ACTIONS = ['deny', 'audit'] as const;
+/** hold: the call waits for a human (the approval queue), as a require_approval rule's would. */
+export const TAINT_ACTIONS = ['deny', 'hold', 'audit'] as const;
 export type TaintAction = (typeof TAINT_ACTIONS)[number];
 export const TAINT_SCOPES = ['session', 'identity'] as const;
 
 const GUARDS_KEYS = ['detect', 'taint'] as const;
 const DETECT_KEYS = ['action', 'detectors', 'scan', 'tools'] as const;
 const DETECT_TOOL_KEYS = ['action', 'detectors', 'scan'] as const;
-const TAINT_KEYS = ['sources', 'detected', 'action', 'scope', 'min_length', 'exempt', 'same_server'] as const;
+const TAINT_KEYS = ['sources', 'detected', 'action', 'scope', 'min_length', 'exempt', 'same_server', 'approval_timeout'] as const;
 export const SAME_SERVER = ['check', 'allow'] as const;
 
 /** One detect setting (global, or a tool's override of some of it). Plain JSON: the policy cache keeps it. */
@@ -53,6 +55,8 @@ export interface RawGuards {
     exempt: string[];
     /** `allow`: a value may go back to the server it came from (serve; in the single-server gateway that is every call). */
     sameServer: 'check' | 'allow';
+    /** action: hold: how long the call waits for a human (default DEFAULT_APPROVAL_TIMEOUT_MS). */
+    approvalTimeoutMs?: number;
   };
 }
 
@@ -76,6 +80,8 @@ export interface CompiledGuards {
     /** Tools whose arguments are never checked (e.g. the server that owns the secret). */
     isExempt(tool: string): boolean;
     sameServer: 'check' | 'allow';
+    /** action: hold: how long the call waits for a human. */
+    approvalTimeoutMs: number;
   };
   /** The raw form, for hashing and convert. */
   raw: RawGuards;
@@ -206,7 +212,16 @@ export function decodeGuards(issues: Issue[], n: JNode): RawGuards {
           else issues.push({ offset: v.at, message: `${where} must be true or false`, fix: 'use true or false' });
         } else if (tf.key === 'action') taint.action = oneOf(issues, v, where, TAINT_ACTIONS) ?? 'deny';
         else if (tf.key === 'same_server') taint.sameServer = oneOf(issues, v, where, SAME_SERVER) ?? 'check';
-        else if (tf.key === 'scope') taint.scope = oneOf(issues, v, where, TAINT_SCOPES) ?? 'session';
+        else if (tf.key === 'approval_timeout') {
+          const ms = v.kind === 'string' ? parseDuration(v.value) : undefined;
+          if (ms !== undefined && ms >= 1000 && ms <= MAX_TIMEOUT_MS) taint.approvalTimeoutMs = ms;
+          else
+            issues.push({
+              offset: v.at,
+              message: `${where} must be a duration from 1s to 168h such as "10m", got ${v.kind === 'string' ? goQuote(v.value) : v.kind}`,
+              fix: 'use e.g. "10m" or "1h30m"',
+            });
+        } else if (tf.key === 'scope') taint.scope = oneOf(issues, v, where, TAINT_SCOPES) ?? 'session';
         else if (tf.key === 'min_length') {
           if (v.kind === 'number' && v.int && v.value >= 4 && v.value <= 4096) taint.minLength = v.value;
           else
@@ -217,6 +232,12 @@ export function decodeGuards(issues: Issue[], n: JNode): RawGuards {
             });
         }
       }
+      if (taint.approvalTimeoutMs !== undefined && taint.action !== 'hold')
+        issues.push({
+          offset: f.value.at,
+          message: `guards.taint.approval_timeout applies only to action: hold (action is ${taint.action})`,
+          fix: 'set action: hold, or remove approval_timeout',
+        });
       if (!sourcesSeen && !taint.detected)
         issues.push({
           offset: f.value.at,
@@ -257,6 +278,7 @@ export function compileGuards(raw: RawGuards): CompiledGuards {
       scope: t.scope,
       minLength: t.minLength,
       sameServer: t.sameServer,
+      approvalTimeoutMs: t.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
     };
   }
   return out;
@@ -285,6 +307,7 @@ export function guardsDocument(raw: RawGuards): Record<string, unknown> {
       scope: t.scope,
       min_length: t.minLength,
       same_server: t.sameServer,
+      ...(t.approvalTimeoutMs !== undefined ? { approval_timeout: formatDuration(t.approvalTimeoutMs) } : {}),
       ...(t.exempt.length > 0 ? { exempt: [...t.exempt] } : {}),
     };
   }

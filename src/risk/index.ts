@@ -7,3 +7,4 @@ export { buildScaffold, toolRuleLines, RECOMMENDED_RATE, SPEND_CAP_PLACEHOLDER, 
 export { scanServer, collectTools, parseHeaders, ScanError, type ScanTarget, type ScanResult, type ScanOptions, type ListPage } from './scan.js';
 export { formatTable } from './table.js';
 export { toolPage, formatToolPage, type ToolPage, type AttackPattern } from './page.js';
+export { ATTACK_PAGES, attackPagesFor, type AttackPage } from './attack-pages.js';

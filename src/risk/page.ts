@@ -5,6 +5,7 @@ import { convertConfig, parsePolicy } from '../policy/index.js';
 import { classifyToolDetail } from './classify.js';
 import { toolRuleLines } from './scaffold.js';
 import type { Category, Risk, ToolDefinition } from './types.js';
+import { attackPagesFor, type AttackPage } from './attack-pages.js';
 
 export interface AttackPattern {
   name: string;
@@ -22,6 +23,8 @@ export interface ToolPage {
   /** The rule `scan` writes for the tool: Intercept YAML (under `tools:`) and PolicyLayer JSON. */
   rule: { yaml: string; json: unknown };
   attackPatterns: AttackPattern[];
+  /** The attack library's pages (docs/attacks/) for the tool's class. */
+  attackPages: AttackPage[];
   /** Ready snippets (Intercept YAML, under `tools:`) for the three usual controls. */
   howTo: { rateLimit: string; deny: string; approval: string };
 }
@@ -82,6 +85,7 @@ export function toolPage(server: string, tool: ToolDefinition): ToolPage {
     reasons: c.reasons,
     rule: { yaml, json: ruleAsJson(tool.name, yaml) },
     attackPatterns: ATTACKS[c.category],
+    attackPages: attackPagesFor(c.category),
     howTo: {
       rateLimit: `${key}:\n  rules:\n    - name: "rate limit"\n      rate_limit: 10/minute\n      on_deny: ${JSON.stringify(`${tool.name}: at most 10 calls per minute`)}\n`,
       deny: `${key}:\n  rules:\n    - name: "blocked"\n      action: deny\n      on_deny: ${JSON.stringify(`${tool.name} is not allowed`)}\n# or leave it out of the policy under default: deny, or list it under hide: to take it off tools/list\n`,
@@ -117,6 +121,8 @@ export function formatToolPage(p: ToolPage): string {
   out.push('As PolicyLayer JSON (under "tools"):', indent(JSON.stringify({ [p.name]: p.rule.json }, null, 2) + '\n'));
   out.push(`Attack patterns of ${p.category} tools:`);
   for (const a of p.attackPatterns) out.push(`  - ${a.name}: ${a.what}`);
+  out.push('', 'Attack library (how toolgate stops them, with the tests that show it):');
+  for (const a of p.attackPages) out.push(`  - ${a.title}: docs/attacks/${a.slug}.md`);
   out.push('', 'Rate-limit it:', indent(p.howTo.rateLimit), 'Deny it:', indent(p.howTo.deny), 'Require approval:', indent(p.howTo.approval));
   return out.join('\n').trimEnd() + '\n';
 }

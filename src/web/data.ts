@@ -18,6 +18,7 @@ import { GRANTS_DB_FILE, GrantStore, grantStatus } from '../identity/index.js';
 import { SqlitePinStore, type Pin } from '../pins/index.js';
 import { isToolVisible, loadPolicyFile, rulesFor, formatPolicyError, type CompiledPolicy, type CompiledRule } from '../policy/index.js';
 import { toolPage, type AttackPattern, type ToolDefinition } from '../risk/index.js';
+import { attackPageHref } from './pages.js';
 import { listCounterRows, STATE_DB_FILE } from '../state/index.js';
 
 /** What a person filters live calls by. `decision`: allowed, denied, error or approval. */
@@ -242,7 +243,13 @@ export interface ToolView {
   confidence: number;
   reasons: string[];
   /** The tool's catalogue page: the rule `scan` would write, the attacks of its class, the usual controls. */
-  page: { rule: { yaml: string; json: unknown }; attack_patterns: AttackPattern[]; how_to: { rate_limit: string; deny: string; approval: string } };
+  page: {
+    rule: { yaml: string; json: unknown };
+    attack_patterns: AttackPattern[];
+    /** The attack library's pages for the tool's class, served by the dashboard (relative to it). */
+    attack_pages: Array<{ title: string; href: string }>;
+    how_to: { rate_limit: string; deny: string; approval: string };
+  };
   hash: string;
   pinned_at: string;
   /** A changed definition waiting for `toolgate pins accept`. */
@@ -548,6 +555,7 @@ export class DashboardData {
             page: {
               rule: c.rule,
               attack_patterns: c.attackPatterns,
+              attack_pages: c.attackPages.map((a) => ({ title: a.title, href: attackPageHref(a.slug) })),
               how_to: { rate_limit: c.howTo.rateLimit, deny: c.howTo.deny, approval: c.howTo.approval },
             },
             hash: pin.hash,

@@ -17,7 +17,17 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.json': 'application/json; charset=utf-8',
+  // The attack library's pages (docs/attacks/, copied under static/attacks/ by scripts/postbuild.mjs), read as text.
+  '.md': 'text/plain; charset=utf-8',
 };
+
+/** The folders under static/ that are served too (one level). */
+const SUBDIRS = ['attacks'];
+
+/** Where the dashboard serves an attack library page (relative to the dashboard's root). */
+export function attackPageHref(slug: string): string {
+  return `static/attacks/${slug}.md`;
+}
 
 /** Where the static files are: beside the compiled module, beside the bundle, else in the source tree. */
 export function staticDir(): string {
@@ -35,7 +45,8 @@ export function staticDir(): string {
 export function loadStaticAssets(dir: string = staticDir()): Map<string, StaticAsset> {
   const out = new Map<string, StaticAsset>();
   if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir)) {
+  const names = readdirSync(dir).concat(SUBDIRS.flatMap((d) => (existsSync(join(dir, d)) ? readdirSync(join(dir, d)).map((n) => `${d}/${n}`) : [])));
+  for (const name of names) {
     const path = join(dir, name);
     const type = TYPES[extname(name)];
     if (!type || !statSync(path).isFile()) continue;

@@ -381,6 +381,26 @@ describe('dashboard API', () => {
     assert.equal(byKey['x.spend|identity=alice'].grant, 'alice');
     assert.equal(byKey['x.spend|identity=alice'].window, 'day');
   });
+
+  test("catalogue: each tool's risk class links to the attack library's pages, which the dashboard serves", async () => {
+    const cat = JSON.parse((await http(`${base}/api/catalogue`, { headers: bearer(VIEWER) })).body) as { servers: Array<Record<string, any>> };
+    const tools = Object.fromEntries((cat.servers[0]!.tools as Array<Record<string, any>>).map((t) => [t.name, t]));
+    const pages = (tool: string) => tools[tool].page.attack_pages as Array<{ title: string; href: string }>;
+    // Financial -> destructive and financial calls first; Read -> secrets in results first; rug pulls for every tool.
+    assert.deepEqual(pages('create_charge')[0], { title: 'Destructive and financial calls', href: 'static/attacks/destructive-and-financial-calls.md' });
+    assert.equal(pages('get_weather')[0]!.href, 'static/attacks/secrets-in-results.md');
+    for (const t of Object.keys(tools))
+      assert.ok(
+        pages(t).some((p) => p.href === 'static/attacks/rug-pulls.md'),
+        t,
+      );
+    // The link resolves: the page itself, as text, under the dashboard.
+    const page = await http(`${base}/${pages('create_charge')[0]!.href}`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/plain; charset=utf-8/);
+    assert.match(page.body, /^# Destructive and financial calls\n/);
+    assert.equal((await http(`${base}/static/attacks/..%2fapp.js`)).status, 404);
+  });
 });
 
 test('the dashboard refuses short, missing or shared keys and a bad base path', () => {

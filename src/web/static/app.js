@@ -809,6 +809,12 @@ function toolPageView(t) {
         { class: 'page-attacks' },
         p.attack_patterns.map((a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`)),
       ),
+      h('h4', {}, 'How toolgate stops them (attack library)'),
+      h(
+        'ul',
+        { class: 'page-attack-pages' },
+        p.attack_pages.map((a) => h('li', {}, h('a', { href: a.href, target: '_blank', rel: 'noopener' }, a.title))),
+      ),
       h(
         'div',
         { class: 'page-howto' },
