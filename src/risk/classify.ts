@@ -11,6 +11,9 @@
 // arbitrary code, force/confirm flags, destructiveHint…).
 import {
   ACCESS_NOUNS,
+  ATTACHMENT_NOUNS,
+  CACHE_CLEARS,
+  CACHE_NOUNS,
   BROWSER_NOUNS,
   BROWSER_VERBS,
   BULK_WORDS,
@@ -99,13 +102,16 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const notes: string[] = [];
 
   // 1. The verb of the name.
-  const nameVerb = findNameVerb(rawNameTokens) ?? (findDescriptionVerb(descTokens) ? undefined : findWeakNameVerb(rawNameTokens));
+  const descVerbFirst = findDescriptionVerb(descTokens);
+  const nameVerb =
+    findNameVerb(rawNameTokens, descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'read') ??
+    (descVerbFirst ? undefined : findWeakNameVerb(rawNameTokens));
   let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
   const objectTokens = [...nameTokens, ...descTokens];
   if (nameVerb && verbClass) {
     const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
-    const context = verbInContext(nameVerb, verbClass, objectTokens);
+    const context = verbInContext(nameVerb, verbClass, objectTokens) ?? downloadInContext(nameVerb, props, allDescTokens);
     if (context) {
       verbClass = context.verbClass;
       evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });
@@ -175,6 +181,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
   }
+  // A call that signs a chain transaction spends gas or moves tokens, whatever it writes.
+  if (SIGNS_TRANSACTION.test(lower)) addDesc({ category: 'Financial', weight: 12, reason: 'description: signs a chain transaction' });
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }
@@ -209,6 +217,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
     evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
   }
+  // Creating or changing something with a container image, a start command or a sync policy
+  // changes what runs (an app spec, a GitOps application), whatever the verb says.
+  const runsArg = verbClass === 'write' ? findRunSpecArg(tool.inputSchema, lower) : undefined;
+  if (runsArg)
+    evidence.push({ category: 'Execute', weight: 12, reason: `argument "${runsArg}": says what runs (a container image, a start command, a sync policy)` });
   // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
   if (APPLY_PHRASE.test(lower)) evidence.push({ category: 'Execute', weight: 12, reason: 'description: applies a manifest (changes what runs)' });
   // A create that may also start what it creates runs it (rounded up when unsure).
@@ -388,6 +401,8 @@ const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
 const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+const SIGNS_TRANSACTION =
+  /\bstate[- ]changing (function|method|call|transaction)\b|\bsigns? (and (sends?|broadcasts?) )?(an? |the )?(on[- ]?chain )?transactions?\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
 
 /** Classes that get approval or validation from `scan`: rounding up goes only towards these. */
@@ -485,6 +500,14 @@ function isBooleanish(s: JsonSchema): boolean {
  * it (Execute); restoring a snapshot or backup puts it over the current state (Destructive).
  */
 function verbInContext(verb: string, cls: VerbClass, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (CACHE_CLEARS.has(verb)) {
+    const cache = objects.find((t) => CACHE_NOUNS.has(t));
+    if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
+  }
+  if (verb === 'remove' && objects.includes('from')) {
+    const attached = objects.find((t) => ATTACHMENT_NOUNS.has(t));
+    if (attached && objects.indexOf(attached) < objects.indexOf('from')) return { verbClass: 'write', why: `a "${attached}" from something detaches it` };
+  }
   if (RESTORE_VERBS.has(verb)) {
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
@@ -520,6 +543,17 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   return undefined;
 }
 
+/** Where a download is written: with none, the file comes back in the reply (Read). */
+const DESTINATION_ARG = /^(local|target|dest|destination|output|save|download)(path|dir|directory|file|filename|folder|location)?$/;
+
+/** A download into the reply reads; one saved to a path or imported writes. */
+function downloadInContext(verb: string, props: readonly Prop[], descTokens: ReadonlySet<string>): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'download') return undefined;
+  if (props.some((p) => DESTINATION_ARG.test(normalizeArg(p.name)))) return undefined;
+  if (['import', 'save', 'saves', 'store', 'disk', 'local'].some((w) => descTokens.has(w))) return undefined;
+  return { verbClass: 'read', why: 'with no destination returns the file in the reply' };
+}
+
 /** An order, trade or transaction among trading or commerce words (not of a database). */
 function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: ReadonlySet<string>, props: readonly Prop[] = []): boolean {
   if (!CONTEXT_MONEY_NOUNS.has(t)) return false;
@@ -548,6 +582,29 @@ function schemaProperties(schema: JsonSchema | undefined): Prop[] {
   const props = schema && typeof schema === 'object' ? schema.properties : undefined;
   if (!props || typeof props !== 'object') return [];
   return Object.entries(props).map(([name, s]) => ({ name, schema: s && typeof s === 'object' ? s : {} }));
+}
+
+/**
+ * Arguments, at any depth, that say what runs: a container image, a start command, a sync policy.
+ * (A build command or a Dockerfile alone configures a build that runs on a later deploy: Write.)
+ */
+const RUN_SPEC_ARG = /^(startcommand|runcommand|syncpolicy|entrypoint|containerimage)$/;
+const CONTAINER_WORDS = /\b(containers?|docker|registry|oci|dockerhub|ghcr)\b/;
+
+function findRunSpecArg(schema: JsonSchema | undefined, toolDescription: string, depth = 0): string | undefined {
+  if (depth > 5) return undefined;
+  for (const p of schemaProperties(schema)) {
+    const n = normalizeArg(p.name);
+    if (RUN_SPEC_ARG.test(n)) return p.name;
+    if (n === 'image') {
+      const d = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+      if (CONTAINER_WORDS.test(d) || CONTAINER_WORDS.test(toolDescription)) return p.name;
+    }
+    const nested = p.schema.type === 'array' && p.schema.items && typeof p.schema.items === 'object' ? (p.schema.items as JsonSchema) : p.schema;
+    const found = findRunSpecArg(nested, toolDescription, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function isCodeArg(p: Prop, toolDescription: string): boolean {
@@ -585,7 +642,7 @@ const KNOWN_NOUNS = new Set<string>([...COMPOUNDS.map((c) => c[2]), ...FINANCIAL
  * not first, like `log` or `comment`) counts only first, or second after an unknown prefix word
  * (`slack_post_message`, `asana_set_parent`).
  */
-function findNameVerb(tokens: string[]): string | undefined {
+function findNameVerb(tokens: string[], readingDescription = false): string | undefined {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
@@ -596,7 +653,8 @@ function findNameVerb(tokens: string[]): string | undefined {
       if (clear > i) return coordinated(tokens, clear, false);
     }
     if (i === 0) return coordinated(tokens, i, false);
-    if (i === 1) {
+    // Last in the name after another word, with a reading description, it is a noun (`pods_log`: "Get the logs").
+    if (i === 1 && (i < tokens.length - 1 || !readingDescription)) {
       const prev = tokens[0]!;
       if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
     }

@@ -31,13 +31,13 @@ const WRITE_VERBS = `
   rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
-  deny flag unflag switch go
+  deny flag unflag switch go trash untrash
 `;
 
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup trash recreate rebuild reimage recycle
+  flush empty clean cleanup recreate rebuild reimage recycle
 `;
 
 const EXEC_VERBS = `
@@ -45,7 +45,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot
+  shutdown poweroff poweron powercycle boot expose
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
@@ -156,6 +156,13 @@ export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
     'droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters',
   ),
 );
+
+/** Verbs that empty a cache: it fills again by itself, nothing is lost (Write). */
+export const CACHE_CLEARS: ReadonlySet<string> = new Set(words('clear flush delete purge invalidate reset empty'));
+export const CACHE_NOUNS: ReadonlySet<string> = new Set(words('cache caches'));
+
+/** Things attached to an object: removing one from it loses nothing (Write). */
+export const ATTACHMENT_NOUNS: ReadonlySet<string> = new Set(words('tag tags label labels reaction reactions emoji star'));
 
 /** Verbs that replace a credential: the old one stops working (Destructive). */
 export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate regenerate roll'));
