@@ -450,3 +450,27 @@ test('a create or update that carries a start command, a container image or a sy
   assert.equal(cat(tool('write_storage', 'Write a value by calling a state-changing function of a smart contract')), 'Financial');
   assert.equal(cat(tool('expose_service_port', 'Expose a port of a service on a public URL')), 'Execute');
 });
+
+test('pipelines, schedules, waits, threads, held deployments, credits and title lines of generated servers', () => {
+  assert.equal(cat(tool('create_pipeline', 'Create a new pipeline for a branch')), 'Execute');
+  assert.equal(cat(tool('create_pipeline_variable', 'Create a variable for a pipeline')), 'Write');
+  assert.equal(cat(tool('update_pipeline_schedule', "Update a pipeline schedule's cron")), 'Execute');
+  assert.equal(cat(tool('cancel_build', 'Cancel a running build')), 'Execute');
+  assert.equal(cat(tool('pause_cluster', 'Pause a database cluster')), 'Execute');
+  assert.equal(cat(tool('wait_for_job', 'Wait for a job to finish')), 'Read');
+  assert.equal(cat(tool('resolve_thread', 'Resolve a review thread')), 'Write');
+  assert.equal(cat(tool('approve_deployment', 'Approve a deployment waiting on a protected environment')), 'Execute');
+  assert.equal(cat(tool('credit_account', 'Credit an account')), 'Financial');
+  assert.equal(cat(tool('freeze_account', 'Freeze an account to prevent new transactions')), 'Financial');
+  assert.equal(cat(tool('list_commissions', 'List affiliate commissions')), 'Financial');
+  // A title line, then the sentence that says what the records are.
+  assert.equal(cat(tool('stats_summary_get', 'Get store summary\n\nRetrieve store metrics including revenue and MRR.')), 'Financial');
+  // A read that may save its result to a directory writes a file; a hedge weighs less than a statement.
+  const out: JsonSchema = { type: 'object', properties: { params: { type: 'object', properties: { outputDir: { type: 'string' } } } } };
+  assert.equal(cat(tool('get_logs', 'Get the logs of a build', { inputSchema: out })), 'Write');
+  assert.equal(cat(tool('delete_reaction', 'Remove an emoji reaction from an issue. The operation may be irreversible.')), 'Write');
+  assert.equal(cat(tool('delete_issue', 'Delete an issue. This cannot be undone.')), 'Destructive');
+  // "start_line/line_count" names arguments, not actions; "trigger jobs" after "List" is a noun.
+  assert.equal(cat(tool('get_file', 'Read a file, windowed by start_line/line_count.')), 'Read');
+  assert.equal(cat(tool('list_bridge_jobs', 'List trigger jobs (bridges) in a pipeline. It is read-only.')), 'Read');
+});

@@ -12,6 +12,9 @@
 import {
   ACCESS_NOUNS,
   ATTACHMENT_NOUNS,
+  AWAITED_NOUNS,
+  RUN_HEAD_NOUNS,
+  THREAD_NOUNS,
   CACHE_CLEARS,
   CACHE_NOUNS,
   BROWSER_NOUNS,
@@ -111,7 +114,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (nameVerb && verbClass) {
     const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
-    const context = verbInContext(nameVerb, verbClass, objectTokens) ?? downloadInContext(nameVerb, props, allDescTokens);
+    const context =
+      verbInContext(nameVerb, verbClass, objectTokens) ??
+      downloadInContext(nameVerb, props, allDescTokens) ??
+      runHeadInContext(nameVerb, verbClass, nameTokens) ??
+      savesInContext(verbClass, tool.inputSchema);
     if (context) {
       verbClass = context.verbClass;
       evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });
@@ -173,7 +180,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
   // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
   // close an account"): an act that cannot be undone is Destructive.
-  if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  if (IRREVERSIBLE_PHRASE.test(lower.replace(HEDGED_IRREVERSIBLE, '')))
+    addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  else if (HEDGED_IRREVERSIBLE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: may be irreversible' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
   if (TRIGGERS_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: triggers automations, workflows or jobs' });
@@ -240,7 +249,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     if (money) evidence.push({ category: 'Financial', weight: 12, reason: `argument "${kindArg.name}" reaches "${money}" records` });
   }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
-  const action = mostSevereAction(props, description, objectTokens);
+  const action = verbClass === 'read' && readOnlyClaim ? undefined : mostSevereAction(props, description, objectTokens);
   if (action) {
     evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 15, reason: `action "${action.value}" among its actions` });
   }
@@ -393,7 +402,7 @@ const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'por
 const CREATES_RUNNING =
   /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
 /** Firing an event or a webhook that starts automations runs them. */
-const TRIGGERS_PHRASE = /\btrigger(s|ing)? (an? |the |its )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
+const TRIGGERS_PHRASE = /\b(trigger(s|ing) (an? |the |its )?|trigger (an? |the |its )|to trigger (an? |the |its )?)(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
   /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
@@ -401,6 +410,8 @@ const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
 const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+/** Boilerplate hedges ("may be irreversible") weigh less than a plain statement. */
+const HEDGED_IRREVERSIBLE = /\b(may|might|can|could) be (irreversible|permanent)\b/g;
 const SIGNS_TRANSACTION =
   /\bstate[- ]changing (function|method|call|transaction)\b|\bsigns? (and (sends?|broadcasts?) )?(an? |the )?(on[- ]?chain )?transactions?\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
@@ -470,7 +481,8 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
-  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
+  // Single words only: "start_line/line_count" names arguments, not actions.
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
     const first = tokenizeName(value)[0];
@@ -504,10 +516,23 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     const cache = objects.find((t) => CACHE_NOUNS.has(t));
     if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
   }
-  if (verb === 'remove' && objects.includes('from')) {
-    const attached = objects.find((t) => ATTACHMENT_NOUNS.has(t));
+  if ((verb === 'remove' || verb === 'delete') && objects.includes('from')) {
+    // Removing a tag or a reaction from something detaches it; deleting one deletes it, unless it is a reaction.
+    const attached = objects.find((t) => ATTACHMENT_NOUNS.has(t) && (verb === 'remove' || REACTION_NOUNS.has(t)));
     if (attached && objects.indexOf(attached) < objects.indexOf('from')) return { verbClass: 'write', why: `a "${attached}" from something detaches it` };
   }
+  if (verb === 'wait') {
+    const awaited = objects.find((t) => AWAITED_NOUNS.has(t));
+    if (awaited) return { verbClass: 'read', why: `for a "${awaited}" only reads its status` };
+  }
+  if (verb === 'resolve') {
+    const thread = objects.find((t) => THREAD_NOUNS.has(t));
+    if (thread) return { verbClass: 'write', why: `a "${thread}" marks it done` };
+  }
+  if (verb === 'approve' && objects.some((t) => t === 'deployment' || t === 'deployments')) {
+    return { verbClass: 'exec', why: 'a held deployment lets it run' };
+  }
+  if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
   if (RESTORE_VERBS.has(verb)) {
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
@@ -543,8 +568,33 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   return undefined;
 }
 
+const REACTION_NOUNS: ReadonlySet<string> = new Set(['reaction', 'reactions', 'emoji']);
+
 /** Where a download is written: with none, the file comes back in the reply (Read). */
 const DESTINATION_ARG = /^(local|target|dest|destination|output|save|download)(path|dir|directory|file|filename|folder|location)?$/;
+
+/** Creating a pipeline or a build runs it: the name's last noun is what is made. */
+function runHeadInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  const head = nameTokens[nameTokens.length - 1];
+  if (cls !== 'write' || head === undefined) return undefined;
+  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(head)) return { verbClass: 'exec', why: `a "${head}" runs it` };
+  // The schedule of a pipeline or a job decides when it runs.
+  const scheduled = nameTokens.find((t) => RUN_HEAD_NOUNS.has(t) || AWAITED_NOUNS.has(t));
+  if (RUNNING_CHANGES.has(verb) && (head === 'schedule' || head === 'schedules') && scheduled) {
+    return { verbClass: 'exec', why: `the schedule of a "${scheduled}" changes when it runs` };
+  }
+  return undefined;
+}
+
+/** A read that may save its result to a local path or directory writes a file. */
+function savesInContext(cls: VerbClass, schema: JsonSchema | undefined): { verbClass: VerbClass; why: string } | undefined {
+  if (cls !== 'read') return undefined;
+  const top = schemaProperties(schema);
+  const all = [...top, ...top.flatMap((p) => schemaProperties(p.schema))];
+  const dest = all.find((p) => SAVE_TO_ARG.test(normalizeArg(p.name)));
+  return dest ? { verbClass: 'write', why: `with argument "${dest.name}" may save its result to a file` } : undefined;
+}
+const SAVE_TO_ARG = /^(output|save|local|export|download)(dir|directory|path|folder|file)$/;
 
 /** A download into the reply reads; one saved to a path or imported writes. */
 function downloadInContext(verb: string, props: readonly Prop[], descTokens: ReadonlySet<string>): { verbClass: VerbClass; why: string } | undefined {
@@ -733,7 +783,14 @@ function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set<string
 
 function firstSentence(text: string): string {
   const m = /^(.*?)(\.\s|\n|$)/s.exec(text);
-  return (m ? m[1] : text) ?? text;
+  const first = (m ? m[1] : text) ?? text;
+  // A short title line ("Get store metrics summary") is read with the sentence after it.
+  if (m?.[2] === '\n' && !/[.:!?]\s*$/.test(first) && first.trim().split(/\s+/).length <= 6) {
+    const rest = text.slice(m[0].length).trimStart();
+    const next = /^(.*?)(\.\s|\n|$)/s.exec(rest);
+    if (next?.[1]) return `${first} ${next[1]}`;
+  }
+  return first;
 }
 
 interface RiskInput {
