@@ -421,3 +421,56 @@ test('connecting to a remote shell opens a session (Execute); configuring a clus
   // A weak verb deep in the name is a noun when the description has a verb of its own.
   assert.equal(cat(tool('browser_network_request', 'Returns the request and response details of a network request')), 'Read');
 });
+
+test('emptying a cache, detaching a tag and trashing are Writes; a download into the reply reads; a log noun after a name reads', () => {
+  assert.equal(cat(tool('purge_cdn_cache', 'Purge the cache of a CDN endpoint')), 'Write');
+  assert.equal(cat(tool('flush-cache', 'Flush the cache')), 'Write');
+  assert.equal(cat(tool('delete_cache', 'Delete the build cache of a project')), 'Write');
+  assert.equal(cat(tool('delete_project', 'Delete a project')), 'Destructive');
+  assert.equal(cat(tool('remove_tag', 'Remove a tag from an issue')), 'Write');
+  assert.equal(cat(tool('remove_user', 'Remove a user from the organization')), 'Destructive');
+  assert.equal(cat(tool('trash_file', 'Move a file to the trash')), 'Write');
+  const props = (...names: string[]): JsonSchema => ({ type: 'object', properties: Object.fromEntries(names.map((n) => [n, { type: 'string' }])) });
+  assert.equal(cat(tool('download_file', 'Download a file from the server', { inputSchema: props('remotePath') })), 'Read');
+  assert.equal(cat(tool('download_file', 'Download a file from the server', { inputSchema: props('remotePath', 'localPath') })), 'Write');
+  assert.equal(cat(tool('jobs_log', 'Get the logs of a job')), 'Read');
+  assert.equal(cat(tool('replicas_scale', 'Get or update the scale of a deployment')), 'Execute');
+});
+
+test('a create or update that carries a start command, a container image or a sync policy changes what runs; a signed chain call is Financial', () => {
+  const spec = (inner: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties: { spec: { type: 'object', properties: inner } } });
+  const withStart = classifyTool(tool('create_web_service', 'Create a web service', { inputSchema: spec({ startCommand: { type: 'string' } }) }));
+  assert.equal(withStart.category, 'Execute');
+  assert.match(withStart.reasons.join('\n'), /startCommand/);
+  assert.equal(cat(tool('update_app', 'Update an app', { inputSchema: spec({ syncPolicy: { type: 'object' } }) })), 'Execute');
+  assert.equal(cat(tool('create_job', 'Create a job', { inputSchema: spec({ image: { type: 'string', description: 'container image to run' } }) })), 'Execute');
+  // A product picture is not a container image; a build command alone configures a later build.
+  assert.equal(cat(tool('create_item', 'Create a catalogue item', { inputSchema: spec({ image: { type: 'string', description: 'picture URL' } }) })), 'Write');
+  assert.equal(cat(tool('update_site', 'Update site settings', { inputSchema: spec({ buildCommand: { type: 'string' } }) })), 'Write');
+  assert.equal(cat(tool('write_storage', 'Write a value by calling a state-changing function of a smart contract')), 'Financial');
+  assert.equal(cat(tool('expose_service_port', 'Expose a port of a service on a public URL')), 'Execute');
+});
+
+test('pipelines, schedules, waits, threads, held deployments, credits and title lines of generated servers', () => {
+  assert.equal(cat(tool('create_pipeline', 'Create a new pipeline for a branch')), 'Execute');
+  assert.equal(cat(tool('create_pipeline_variable', 'Create a variable for a pipeline')), 'Write');
+  assert.equal(cat(tool('update_pipeline_schedule', "Update a pipeline schedule's cron")), 'Execute');
+  assert.equal(cat(tool('cancel_build', 'Cancel a running build')), 'Execute');
+  assert.equal(cat(tool('pause_cluster', 'Pause a database cluster')), 'Execute');
+  assert.equal(cat(tool('wait_for_job', 'Wait for a job to finish')), 'Read');
+  assert.equal(cat(tool('resolve_thread', 'Resolve a review thread')), 'Write');
+  assert.equal(cat(tool('approve_deployment', 'Approve a deployment waiting on a protected environment')), 'Execute');
+  assert.equal(cat(tool('credit_account', 'Credit an account')), 'Financial');
+  assert.equal(cat(tool('freeze_account', 'Freeze an account to prevent new transactions')), 'Financial');
+  assert.equal(cat(tool('list_commissions', 'List affiliate commissions')), 'Financial');
+  // A title line, then the sentence that says what the records are.
+  assert.equal(cat(tool('stats_summary_get', 'Get store summary\n\nRetrieve store metrics including revenue and MRR.')), 'Financial');
+  // A read that may save its result to a directory writes a file; a hedge weighs less than a statement.
+  const out: JsonSchema = { type: 'object', properties: { params: { type: 'object', properties: { outputDir: { type: 'string' } } } } };
+  assert.equal(cat(tool('get_logs', 'Get the logs of a build', { inputSchema: out })), 'Write');
+  assert.equal(cat(tool('delete_reaction', 'Remove an emoji reaction from an issue. The operation may be irreversible.')), 'Write');
+  assert.equal(cat(tool('delete_issue', 'Delete an issue. This cannot be undone.')), 'Destructive');
+  // "start_line/line_count" names arguments, not actions; "trigger jobs" after "List" is a noun.
+  assert.equal(cat(tool('get_file', 'Read a file, windowed by start_line/line_count.')), 'Read');
+  assert.equal(cat(tool('list_bridge_jobs', 'List trigger jobs (bridges) in a pipeline. It is read-only.')), 'Read');
+});

@@ -11,6 +11,12 @@
 // arbitrary code, force/confirm flags, destructiveHint…).
 import {
   ACCESS_NOUNS,
+  ATTACHMENT_NOUNS,
+  AWAITED_NOUNS,
+  RUN_HEAD_NOUNS,
+  THREAD_NOUNS,
+  CACHE_CLEARS,
+  CACHE_NOUNS,
   BROWSER_NOUNS,
   BROWSER_VERBS,
   BULK_WORDS,
@@ -99,13 +105,20 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const notes: string[] = [];
 
   // 1. The verb of the name.
-  const nameVerb = findNameVerb(rawNameTokens) ?? (findDescriptionVerb(descTokens) ? undefined : findWeakNameVerb(rawNameTokens));
+  const descVerbFirst = findDescriptionVerb(descTokens);
+  const nameVerb =
+    findNameVerb(rawNameTokens, descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'read') ??
+    (descVerbFirst ? undefined : findWeakNameVerb(rawNameTokens));
   let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
   const objectTokens = [...nameTokens, ...descTokens];
   if (nameVerb && verbClass) {
     const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
-    const context = verbInContext(nameVerb, verbClass, objectTokens);
+    const context =
+      verbInContext(nameVerb, verbClass, objectTokens) ??
+      downloadInContext(nameVerb, props, allDescTokens) ??
+      runHeadInContext(nameVerb, verbClass, nameTokens) ??
+      savesInContext(verbClass, tool.inputSchema);
     if (context) {
       verbClass = context.verbClass;
       evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });
@@ -167,7 +180,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
   // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
   // close an account"): an act that cannot be undone is Destructive.
-  if (IRREVERSIBLE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  if (IRREVERSIBLE_PHRASE.test(lower.replace(HEDGED_IRREVERSIBLE, '')))
+    addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
+  else if (HEDGED_IRREVERSIBLE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: may be irreversible' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
   if (TRIGGERS_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: triggers automations, workflows or jobs' });
@@ -175,6 +190,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
     addDesc({ category: 'Execute', weight: 6, reason: 'description: runs code, commands or queries' });
   }
+  // A call that signs a chain transaction spends gas or moves tokens, whatever it writes.
+  if (SIGNS_TRANSACTION.test(lower)) addDesc({ category: 'Financial', weight: 12, reason: 'description: signs a chain transaction' });
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }
@@ -209,6 +226,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if ((verbClass === 'write' || descVerb === 'create') && CREATES_RUNNING.test(lower)) {
     evidence.push({ category: 'Execute', weight: 15, reason: 'creates from an image, repository or template: builds and runs it' });
   }
+  // Creating or changing something with a container image, a start command or a sync policy
+  // changes what runs (an app spec, a GitOps application), whatever the verb says.
+  const runsArg = verbClass === 'write' ? findRunSpecArg(tool.inputSchema, lower) : undefined;
+  if (runsArg)
+    evidence.push({ category: 'Execute', weight: 12, reason: `argument "${runsArg}": says what runs (a container image, a start command, a sync policy)` });
   // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
   if (APPLY_PHRASE.test(lower)) evidence.push({ category: 'Execute', weight: 12, reason: 'description: applies a manifest (changes what runs)' });
   // A create that may also start what it creates runs it (rounded up when unsure).
@@ -227,7 +249,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     if (money) evidence.push({ category: 'Financial', weight: 12, reason: `argument "${kindArg.name}" reaches "${money}" records` });
   }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
-  const action = mostSevereAction(props, description, objectTokens);
+  const action = verbClass === 'read' && readOnlyClaim ? undefined : mostSevereAction(props, description, objectTokens);
   if (action) {
     evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 15, reason: `action "${action.value}" among its actions` });
   }
@@ -380,7 +402,8 @@ const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'por
 const CREATES_RUNNING =
   /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
 /** Firing an event or a webhook that starts automations runs them. */
-const TRIGGERS_PHRASE = /\btrigger(s|ing)? (an? |the |its )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
+const TRIGGERS_PHRASE =
+  /\b(trigger(s|ing) (an? |the |its )?|trigger (an? |the |its )|to trigger (an? |the |its )?)(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
 const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 const IRREVERSIBLE_PHRASE =
   /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
@@ -388,6 +411,10 @@ const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
 const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+/** Boilerplate hedges ("may be irreversible") weigh less than a plain statement. */
+const HEDGED_IRREVERSIBLE = /\b(may|might|can|could) be (irreversible|permanent)\b/g;
+const SIGNS_TRANSACTION =
+  /\bstate[- ]changing (function|method|call|transaction)\b|\bsigns? (and (sends?|broadcasts?) )?(an? |the )?(on[- ]?chain )?transactions?\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
 
 /** Classes that get approval or validation from `scan`: rounding up goes only towards these. */
@@ -455,7 +482,8 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
-  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z][a-z_-]*(?:\/[a-z][a-z_-]*)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
+  // Single words only: "start_line/line_count" names arguments, not actions.
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
     const first = tokenizeName(value)[0];
@@ -485,6 +513,27 @@ function isBooleanish(s: JsonSchema): boolean {
  * it (Execute); restoring a snapshot or backup puts it over the current state (Destructive).
  */
 function verbInContext(verb: string, cls: VerbClass, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (CACHE_CLEARS.has(verb)) {
+    const cache = objects.find((t) => CACHE_NOUNS.has(t));
+    if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
+  }
+  if ((verb === 'remove' || verb === 'delete') && objects.includes('from')) {
+    // Removing a tag or a reaction from something detaches it; deleting one deletes it, unless it is a reaction.
+    const attached = objects.find((t) => ATTACHMENT_NOUNS.has(t) && (verb === 'remove' || REACTION_NOUNS.has(t)));
+    if (attached && objects.indexOf(attached) < objects.indexOf('from')) return { verbClass: 'write', why: `a "${attached}" from something detaches it` };
+  }
+  if (verb === 'wait') {
+    const awaited = objects.find((t) => AWAITED_NOUNS.has(t));
+    if (awaited) return { verbClass: 'read', why: `for a "${awaited}" only reads its status` };
+  }
+  if (verb === 'resolve') {
+    const thread = objects.find((t) => THREAD_NOUNS.has(t));
+    if (thread) return { verbClass: 'write', why: `a "${thread}" marks it done` };
+  }
+  if (verb === 'approve' && objects.some((t) => t === 'deployment' || t === 'deployments')) {
+    return { verbClass: 'exec', why: 'a held deployment lets it run' };
+  }
+  if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
   if (RESTORE_VERBS.has(verb)) {
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
@@ -520,6 +569,42 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
   return undefined;
 }
 
+const REACTION_NOUNS: ReadonlySet<string> = new Set(['reaction', 'reactions', 'emoji']);
+
+/** Where a download is written: with none, the file comes back in the reply (Read). */
+const DESTINATION_ARG = /^(local|target|dest|destination|output|save|download)(path|dir|directory|file|filename|folder|location)?$/;
+
+/** Creating a pipeline or a build runs it: the name's last noun is what is made. */
+function runHeadInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  const head = nameTokens[nameTokens.length - 1];
+  if (cls !== 'write' || head === undefined) return undefined;
+  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(head)) return { verbClass: 'exec', why: `a "${head}" runs it` };
+  // The schedule of a pipeline or a job decides when it runs.
+  const scheduled = nameTokens.find((t) => RUN_HEAD_NOUNS.has(t) || AWAITED_NOUNS.has(t));
+  if (RUNNING_CHANGES.has(verb) && (head === 'schedule' || head === 'schedules') && scheduled) {
+    return { verbClass: 'exec', why: `the schedule of a "${scheduled}" changes when it runs` };
+  }
+  return undefined;
+}
+
+/** A read that may save its result to a local path or directory writes a file. */
+function savesInContext(cls: VerbClass, schema: JsonSchema | undefined): { verbClass: VerbClass; why: string } | undefined {
+  if (cls !== 'read') return undefined;
+  const top = schemaProperties(schema);
+  const all = [...top, ...top.flatMap((p) => schemaProperties(p.schema))];
+  const dest = all.find((p) => SAVE_TO_ARG.test(normalizeArg(p.name)));
+  return dest ? { verbClass: 'write', why: `with argument "${dest.name}" may save its result to a file` } : undefined;
+}
+const SAVE_TO_ARG = /^(output|save|local|export|download)(dir|directory|path|folder|file)$/;
+
+/** A download into the reply reads; one saved to a path or imported writes. */
+function downloadInContext(verb: string, props: readonly Prop[], descTokens: ReadonlySet<string>): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'download') return undefined;
+  if (props.some((p) => DESTINATION_ARG.test(normalizeArg(p.name)))) return undefined;
+  if (['import', 'save', 'saves', 'store', 'disk', 'local'].some((w) => descTokens.has(w))) return undefined;
+  return { verbClass: 'read', why: 'with no destination returns the file in the reply' };
+}
+
 /** An order, trade or transaction among trading or commerce words (not of a database). */
 function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: ReadonlySet<string>, props: readonly Prop[] = []): boolean {
   if (!CONTEXT_MONEY_NOUNS.has(t)) return false;
@@ -548,6 +633,29 @@ function schemaProperties(schema: JsonSchema | undefined): Prop[] {
   const props = schema && typeof schema === 'object' ? schema.properties : undefined;
   if (!props || typeof props !== 'object') return [];
   return Object.entries(props).map(([name, s]) => ({ name, schema: s && typeof s === 'object' ? s : {} }));
+}
+
+/**
+ * Arguments, at any depth, that say what runs: a container image, a start command, a sync policy.
+ * (A build command or a Dockerfile alone configures a build that runs on a later deploy: Write.)
+ */
+const RUN_SPEC_ARG = /^(startcommand|runcommand|syncpolicy|entrypoint|containerimage)$/;
+const CONTAINER_WORDS = /\b(containers?|docker|registry|oci|dockerhub|ghcr)\b/;
+
+function findRunSpecArg(schema: JsonSchema | undefined, toolDescription: string, depth = 0): string | undefined {
+  if (depth > 5) return undefined;
+  for (const p of schemaProperties(schema)) {
+    const n = normalizeArg(p.name);
+    if (RUN_SPEC_ARG.test(n)) return p.name;
+    if (n === 'image') {
+      const d = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+      if (CONTAINER_WORDS.test(d) || CONTAINER_WORDS.test(toolDescription)) return p.name;
+    }
+    const nested = p.schema.type === 'array' && p.schema.items && typeof p.schema.items === 'object' ? (p.schema.items as JsonSchema) : p.schema;
+    const found = findRunSpecArg(nested, toolDescription, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 function isCodeArg(p: Prop, toolDescription: string): boolean {
@@ -585,7 +693,7 @@ const KNOWN_NOUNS = new Set<string>([...COMPOUNDS.map((c) => c[2]), ...FINANCIAL
  * not first, like `log` or `comment`) counts only first, or second after an unknown prefix word
  * (`slack_post_message`, `asana_set_parent`).
  */
-function findNameVerb(tokens: string[]): string | undefined {
+function findNameVerb(tokens: string[], readingDescription = false): string | undefined {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
@@ -596,7 +704,8 @@ function findNameVerb(tokens: string[]): string | undefined {
       if (clear > i) return coordinated(tokens, clear, false);
     }
     if (i === 0) return coordinated(tokens, i, false);
-    if (i === 1) {
+    // Last in the name after another word, with a reading description, it is a noun (`pods_log`: "Get the logs").
+    if (i === 1 && (i < tokens.length - 1 || !readingDescription)) {
       const prev = tokens[0]!;
       if (!VERBS.has(prev) && !KNOWN_NOUNS.has(prev)) return coordinated(tokens, i, false);
     }
@@ -675,7 +784,14 @@ function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set<string
 
 function firstSentence(text: string): string {
   const m = /^(.*?)(\.\s|\n|$)/s.exec(text);
-  return (m ? m[1] : text) ?? text;
+  const first = (m ? m[1] : text) ?? text;
+  // A short title line ("Get store metrics summary") is read with the sentence after it.
+  if (m?.[2] === '\n' && !/[.:!?]\s*$/.test(first) && first.trim().split(/\s+/).length <= 6) {
+    const rest = text.slice(m[0].length).trimStart();
+    const next = /^(.*?)(\.\s|\n|$)/s.exec(rest);
+    if (next?.[1]) return `${first} ${next[1]}`;
+  }
+  return first;
 }
 
 interface RiskInput {

@@ -13,7 +13,7 @@ const READ_VERBS = `
   translate measure whoami locate identify detect recommend suggest return obtain access display
   see observe tail grep glob stat peek sample test dryrun snapshot export load
   filter sort rank list search enumerate diagnose review surface convert format fetch
-  watch trace
+  watch trace screen
 `;
 
 const WRITE_VERBS = `
@@ -31,13 +31,13 @@ const WRITE_VERBS = `
   rollback revert reply reassign mute unmute hide unhide focus sign login
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
-  deny flag unflag switch go
+  deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
 `;
 
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup trash recreate rebuild reimage recycle
+  flush empty clean cleanup recreate rebuild reimage recycle
 `;
 
 const EXEC_VERBS = `
@@ -45,10 +45,10 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot
+  shutdown poweroff poweron powercycle boot expose play
 `;
 
-const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout`;
+const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout credit debit`;
 
 function words(s: string): string[] {
   return s.split(/\s+/).filter((w) => w.length > 0);
@@ -74,7 +74,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
   words(`
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
-    position place open new snapshot screenshot diff export load hide track request draft
+    position place open new snapshot screenshot diff export load hide track request draft screen
   `),
 );
 
@@ -95,7 +95,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
-    budgets fee fees
+    budgets fee fees debit debits commission commissions
   `),
 );
 
@@ -123,11 +123,24 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
          compose terraform kustomization application applications app apps gitops cluster clusters
          node nodes pod pods vm vms instance instances droplet droplets dyno dynos
          container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas
-         git`),
+         git pipeline pipelines job jobs build builds workflow workflows`),
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
 export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'));
+
+/** What runs as a whole: creating one runs it, when it is the name's last noun (`create_pipeline`, not `create_pipeline_variable`). */
+export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds'));
+
+/** Things a wait can be on: waiting for one to finish only reads its status. */
+export const AWAITED_NOUNS: ReadonlySet<string> = new Set(
+  words('pipeline pipelines job jobs build builds process processes task tasks operation operations deployment deployments run runs'),
+);
+
+/** Discussions: resolving one marks it done (Write), unlike resolving a name (Read). */
+export const THREAD_NOUNS: ReadonlySet<string> = new Set(
+  words('thread threads comment comments discussion discussions conversation conversations issue issues alert alerts incident incidents'),
+);
 
 /** Machines: creating or provisioning one starts it (Execute); configuring one is a Write. */
 export const MACHINE_NOUNS: ReadonlySet<string> = new Set(words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'));
@@ -148,7 +161,7 @@ export const SESSION_NOUNS: ReadonlySet<string> = new Set(words('terminal termin
 export const SESSION_STOPS: ReadonlySet<string> = new Set(words('close end exit detach disconnect'));
 
 /** Write verbs that, applied to infrastructure, change what runs: Execute. */
-export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel resize'));
+export const INFRA_WRITES: ReadonlySet<string> = new Set(words('apply sync rollback revert restart cancel resize pause resume suspend'));
 
 /** Machines and disks: a snapshot or backup of one is stored (Write), unlike a page's screenshot. */
 export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
@@ -156,6 +169,13 @@ export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
     'droplet droplets vm vms virtualmachine virtualmachines instance instances volume volumes disk disks server servers database databases db cluster clusters',
   ),
 );
+
+/** Verbs that empty a cache: it fills again by itself, nothing is lost (Write). */
+export const CACHE_CLEARS: ReadonlySet<string> = new Set(words('clear flush delete purge invalidate reset empty'));
+export const CACHE_NOUNS: ReadonlySet<string> = new Set(words('cache caches'));
+
+/** Things attached to an object: removing one from it loses nothing (Write). */
+export const ATTACHMENT_NOUNS: ReadonlySet<string> = new Set(words('tag tags label labels reaction reactions emoji star'));
 
 /** Verbs that replace a credential: the old one stops working (Destructive). */
 export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate regenerate roll'));
