@@ -52,6 +52,11 @@ export interface ListenerAuthOptions {
   oauth?: ProtectedResource;
   /** Every refused credential (to audit it). */
   onRefused?: (r: AuthRefusal) => void;
+  /**
+   * After an OAuth token is accepted: exchange it for the upstream tokens this
+   * endpoint needs (RFC 8693, src/oauth/exchange.ts); a refusal ends the request.
+   */
+  exchange?: (token: string, caller: CallerIdentity, target: RequestTarget) => Promise<Omit<AuthRefusal, 'resource'> | undefined>;
 }
 
 /**
@@ -120,6 +125,18 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
         caller.tools = who.tools;
         caller.binding = `${who.name}\u0000${[...who.scopes].sort().join(' ')}\u0000${who.policyFile ?? ''}`;
       } else if (who.policyFile !== undefined) caller.binding = `${who.name}\u0000\u0000${who.policyFile}`;
+      const exchanged = await o.exchange?.(bearer.credential, caller, target);
+      if (exchanged) {
+        const r = {
+          ok: false as const,
+          status: exchanged.status,
+          message: `${exchanged.status === 502 ? 'Bad Gateway' : exchanged.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${exchanged.message}`,
+        };
+        // 401: the caller's token was not good enough to exchange; a new token may be (invalid_token).
+        const headers =
+          exchanged.status === 401 ? { 'www-authenticate': oauth.challenge(resource, { reason: 'invalid', message: exchanged.message }) } : undefined;
+        return refused(headers ? { ...r, headers } : r, exchanged.reason, resource);
+      }
       return { ok: true, caller };
     }
     if (byGrant) {
