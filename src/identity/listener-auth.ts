@@ -31,6 +31,8 @@ export interface AuthRefusal {
   reason: string;
   message: string;
   resource?: string;
+  /** Who was refused, when the credential itself was good (a refused token exchange). */
+  identity?: string;
 }
 
 export type ListenerAuthResult = { ok: true; caller?: CallerIdentity } | { ok: false; status: number; message: string; headers?: Record<string, string> };
@@ -56,7 +58,7 @@ export interface ListenerAuthOptions {
    * After an OAuth token is accepted: exchange it for the upstream tokens this
    * endpoint needs (RFC 8693, src/oauth/exchange.ts); a refusal ends the request.
    */
-  exchange?: (token: string, caller: CallerIdentity, target: RequestTarget) => Promise<Omit<AuthRefusal, 'resource'> | undefined>;
+  exchange?: (token: string, caller: CallerIdentity, target: RequestTarget) => Promise<Omit<AuthRefusal, 'resource' | 'identity'> | undefined>;
 }
 
 /**
@@ -73,8 +75,14 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
   const byGrant = grants ? createAuthenticator({ grants, ...(o.jwt ? { jwt: await JwtVerifier.create(o.jwt) } : {}) }) : undefined;
   const close = () => grants?.close();
   if (!byGrant && o.apiKeys.length === 0 && !o.oauth) return { close };
-  const refused = (r: ListenerAuthResult & { ok: false }, reason: string, resource?: string): ListenerAuthResult => {
-    o.onRefused?.({ status: r.status, reason, message: r.message, ...(resource !== undefined ? { resource } : {}) });
+  const refused = (r: ListenerAuthResult & { ok: false }, reason: string, resource?: string, identity?: string): ListenerAuthResult => {
+    o.onRefused?.({
+      status: r.status,
+      reason,
+      message: r.message,
+      ...(resource !== undefined ? { resource } : {}),
+      ...(identity !== undefined ? { identity } : {}),
+    });
     return r;
   };
 
@@ -135,7 +143,7 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
         // 401: the caller's token was not good enough to exchange; a new token may be (invalid_token).
         const headers =
           exchanged.status === 401 ? { 'www-authenticate': oauth.challenge(resource, { reason: 'invalid', message: exchanged.message }) } : undefined;
-        return refused(headers ? { ...r, headers } : r, exchanged.reason, resource);
+        return refused(headers ? { ...r, headers } : r, exchanged.reason, resource, caller.name);
       }
       return { ok: true, caller };
     }
