@@ -24,6 +24,7 @@ import { MemoryOAuthProvider } from './support/oauth-client.js';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SECRET = 'toolgate-gw-secret-0123456789abcdef';
+const API_KEY = 'operator-api-key-0123456789';
 
 interface Seen {
   token: string;
@@ -136,6 +137,7 @@ describe('OAuth token exchange (RFC 8693) on toolgate serve: each caller reaches
       `version: 1
 listen:
   port: 0
+  api_keys: [${API_KEY}]
   oauth:
     issuer: ${as.issuer}
     jwks_cooldown: 0s
@@ -250,6 +252,15 @@ servers:
     assert.equal(rec.resource, `${base}/mcp/remote`);
     assert.equal(remote.requests, requestsBefore, 'the upstream was not contacted');
     assert.ok(!remote.seen.some((s) => s.sub === 'mallory-bot'));
+  });
+
+  test('a caller without an OAuth token (an API key) has nothing to exchange: 403 and an audit record, nothing upstream', async () => {
+    const requestsBefore = remote.requests;
+    const res = await initialize(`${base}/mcp/remote`, API_KEY);
+    assert.equal(res.status, 403);
+    await res.body?.cancel();
+    await waitFor(() => readEvents(join(dir, 'state')).some((e) => e.type === 'auth_denied' && e.reason === 'exchange_no_subject' && e.status === 403));
+    assert.equal(remote.requests, requestsBefore);
   });
 
   test('an unreachable authorization server fails closed: 502 and an audit record', async () => {

@@ -58,7 +58,11 @@ export interface ListenerAuthOptions {
    * After an OAuth token is accepted: exchange it for the upstream tokens this
    * endpoint needs (RFC 8693, src/oauth/exchange.ts); a refusal ends the request.
    */
-  exchange?: (token: string, caller: CallerIdentity, target: RequestTarget) => Promise<Omit<AuthRefusal, 'resource' | 'identity'> | undefined>;
+  exchange?: (
+    token: string | undefined,
+    caller: CallerIdentity | undefined,
+    target: RequestTarget,
+  ) => Promise<Omit<AuthRefusal, 'resource' | 'identity'> | undefined>;
 }
 
 /**
@@ -86,13 +90,20 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
     return r;
   };
 
+  // A caller without an OAuth token has nothing to exchange: an upstream that needs its exchanged token refuses it here.
+  const withoutToken = async (caller: CallerIdentity | undefined, target: RequestTarget): Promise<ListenerAuthResult> => {
+    const no = await o.exchange?.(undefined, caller, target);
+    if (!no) return caller ? { ok: true, caller } : { ok: true };
+    return refused({ ok: false, status: no.status, message: `Forbidden: ${no.message}` }, no.reason, undefined, caller?.name);
+  };
+
   const check = async (header: string | undefined, target: RequestTarget = { path: '/mcp' }): Promise<ListenerAuthResult> => {
     const bearer = parseBearer(header);
     if (bearer.ok) {
       // Constant time over every key, whichever matches.
       let isKey = false;
       for (const k of o.apiKeys) isKey = secretEquals(bearer.credential, k) || isKey;
-      if (isKey) return { ok: true };
+      if (isKey) return withoutToken(undefined, target);
     }
     const oauth = o.oauth;
     if (oauth && !(byGrant && bearer.ok && looksLikeToken(bearer.credential))) {
@@ -154,7 +165,7 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       const denial = callerDenial(who);
       if (denial !== undefined) caller.denial = denial;
       if (who.policy.kind === 'file') caller.policyFile = who.policy.path;
-      return { ok: true, caller };
+      return withoutToken(caller, target);
     }
     return bearer.ok
       ? { ok: false, status: 401, message: 'Unauthorized: invalid API key', headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' } }

@@ -36,12 +36,20 @@ export class UpstreamExchanges {
 
   /** For openListenerAuth: every upstream the request reaches gets the caller's exchanged token first, or the request is refused. */
   hook = async (
-    token: string,
-    caller: { name: string; binding?: string },
+    token: string | undefined,
+    caller: { name: string; binding?: string } | undefined,
     target: { path: string },
   ): Promise<{ status: number; reason: ExchangeReason; message: string } | undefined> => {
-    const key = exchangeKeyOf(caller)!;
-    const results = await Promise.all(this.upstreams(target.path).map((u) => this.exchangerOf(u).ensure(key, token)));
+    const upstreams = this.upstreams(target.path);
+    if (upstreams.length === 0) return undefined;
+    const key = exchangeKeyOf(caller);
+    if (token === undefined || key === undefined)
+      return {
+        status: 403,
+        reason: 'exchange_no_subject',
+        message: `server "${upstreams[0]!.name}" is called with the caller's exchanged OAuth token: authenticate with an OAuth access token, not an API key or grant token`,
+      };
+    const results = await Promise.all(upstreams.map((u) => this.exchangerOf(u).ensure(key, token)));
     for (const r of results) if (!r.ok) return { status: r.status, reason: r.reason, message: r.message };
     return undefined;
   };

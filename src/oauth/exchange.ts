@@ -11,7 +11,7 @@ import type { TokenExchangeConfig } from './exchange-config.js';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-export type ExchangeReason = 'exchange_subject_rejected' | 'exchange_refused' | 'exchange_misconfigured' | 'exchange_unavailable';
+export type ExchangeReason = 'exchange_no_subject' | 'exchange_subject_rejected' | 'exchange_refused' | 'exchange_misconfigured' | 'exchange_unavailable';
 
 export type ExchangeResult = { ok: true } | { ok: false; status: 401 | 403 | 502; reason: ExchangeReason; message: string };
 
