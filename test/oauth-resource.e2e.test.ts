@@ -11,8 +11,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { UnauthorizedError, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
@@ -20,6 +19,7 @@ import { bin, demoServer, tempDir, textOf, writePolicy } from './helpers.js';
 import { Proc, readEvents, startGateway } from './transports-helpers.js';
 import { startAuthServer, type TestAuthServer } from './support/oauth-as.js';
 import { clearOfWindowEnd } from './window-guard.js';
+import { MemoryOAuthProvider } from './support/oauth-client.js';
 
 /** An MCP server over Streamable HTTP (stateless) that records the headers of every request. */
 async function recordingHttpServer(): Promise<{ url: string; headers: IncomingHttpHeaders[]; close(): Promise<void> }> {
@@ -50,45 +50,6 @@ async function recordingHttpServer(): Promise<{ url: string; headers: IncomingHt
         server.closeAllConnections();
       }),
   };
-}
-
-/** What an MCP host keeps for one server: registered client, tokens, PKCE verifier; and the page it would open. */
-class MemoryOAuthProvider implements OAuthClientProvider {
-  client: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = '';
-  opened: URL | undefined;
-  readonly redirectUrl = 'http://127.0.0.1:1/callback';
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: 'e2e host',
-      redirect_uris: [this.redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  clientInformation() {
-    return this.client;
-  }
-  saveClientInformation(c: OAuthClientInformationMixed) {
-    this.client = c;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(t: OAuthTokens) {
-    this.saved = t;
-  }
-  redirectToAuthorization(url: URL) {
-    this.opened = url;
-  }
-  saveCodeVerifier(v: string) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
 }
 
 const policy = `

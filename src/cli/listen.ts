@@ -17,7 +17,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
-import { oauthFromFlags, upstreamTokensFor } from '../oauth/index.js';
+import { exchangeFromFlags, oauthFromFlags, upstreamTokensFor } from '../oauth/index.js';
 import { Listener, DEFAULTS, type Caller } from '../gateway/listener.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
@@ -100,6 +100,10 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   const apiKeys = transport === 'stdio' ? [] : collectApiKeys(opts);
   const port = positiveInt(opts.port, '--port', 8080, true);
   const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
+  // Each OAuth caller's token exchanged (RFC 8693) for the upstream's own: checked before anything starts.
+  if (transport === 'stdio' && opts.upstreamTokenExchange !== undefined)
+    throw new Error('--upstream-token-exchange exchanges the tokens of OAuth callers: it needs --transport http or sse (with --oauth)');
+  const exchanges = exchangeFromFlags(opts, spec);
   const core = await setupCore(opts);
   // toolgate's own OAuth login to the upstream (toolgate auth login URL): the token goes upstream, refreshed.
   const upstreamTokens = opts.upstreamOauth
@@ -176,6 +180,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
         }
       : {}),
     ...oauthFromFlags(opts, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
+    ...(exchanges ? { exchange: exchanges.hook } : {}),
   });
   let listener: Listener;
   let url: string;
@@ -199,7 +204,9 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
       openSession: (id, downstream, ended, caller) => {
         // A stateless (2026-07-28) lane: one session per caller for the sessionless modern requests; the clients' Mcp-Param-* headers go upstream unchanged.
         const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
-        const upstream = openBridged(spec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        // With token exchange, this session's upstream requests carry its caller's exchanged token.
+        const sessionSpec = exchanges && spec.kind === 'url' ? { ...spec, bearer: exchanges.bearer(spec.url, caller) } : spec;
+        const upstream = openBridged(sessionSpec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
         const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
         session.onclose = (side) => {
           if (side === 'upstream') ended('the upstream closed');
@@ -222,6 +229,7 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   });
   await listener.close();
   auth.close();
+  exchanges?.close();
   await callerPolicies.close();
   await shutdown(0);
 }

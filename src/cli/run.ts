@@ -52,6 +52,7 @@ export interface RunOptions {
   oauth?: string;
   oauthIssuer?: string;
   upstreamOauth?: boolean;
+  upstreamTokenExchange?: string;
   tokenKeyFile?: string;
   metricsPort?: string;
   metricsBind?: string;
@@ -141,6 +142,10 @@ export function addRunOptions(cmd: Command): Command {
     .option('--jwt-audience <aud>', 'required JWT audience')
     .option('--oauth <file>', 'be an OAuth 2.1 protected resource: accept access tokens as this file says (issuer, scope_tools, ...; README "OAuth")')
     .option('--upstream-oauth', 'send the --upstream server the OAuth token of `toolgate auth login URL`, refreshed before it expires')
+    .option(
+      '--upstream-token-exchange <file>',
+      "exchange each OAuth caller's token (RFC 8693) for one the --upstream server accepts, as this file says (client_id, client_secret_env, scopes; docs/OAUTH.md)",
+    )
     .option('--token-key-file <file>', 'the key upstream OAuth tokens are encrypted with (default $TOOLGATE_TOKEN_KEY)')
     .option('--oauth-issuer <url>', 'be an OAuth 2.1 protected resource for tokens of this authorization server (the simple form of --oauth)')
     .option('--insecure-no-auth', 'allow a non-loopback listener without authentication')

@@ -31,6 +31,8 @@ export interface AuthRefusal {
   reason: string;
   message: string;
   resource?: string;
+  /** Who was refused, when the credential itself was good (a refused token exchange). */
+  identity?: string;
 }
 
 export type ListenerAuthResult = { ok: true; caller?: CallerIdentity } | { ok: false; status: number; message: string; headers?: Record<string, string> };
@@ -52,6 +54,15 @@ export interface ListenerAuthOptions {
   oauth?: ProtectedResource;
   /** Every refused credential (to audit it). */
   onRefused?: (r: AuthRefusal) => void;
+  /**
+   * After an OAuth token is accepted: exchange it for the upstream tokens this
+   * endpoint needs (RFC 8693, src/oauth/exchange.ts); a refusal ends the request.
+   */
+  exchange?: (
+    token: string | undefined,
+    caller: CallerIdentity | undefined,
+    target: RequestTarget,
+  ) => Promise<Omit<AuthRefusal, 'resource' | 'identity'> | undefined>;
 }
 
 /**
@@ -68,9 +79,22 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
   const byGrant = grants ? createAuthenticator({ grants, ...(o.jwt ? { jwt: await JwtVerifier.create(o.jwt) } : {}) }) : undefined;
   const close = () => grants?.close();
   if (!byGrant && o.apiKeys.length === 0 && !o.oauth) return { close };
-  const refused = (r: ListenerAuthResult & { ok: false }, reason: string, resource?: string): ListenerAuthResult => {
-    o.onRefused?.({ status: r.status, reason, message: r.message, ...(resource !== undefined ? { resource } : {}) });
+  const refused = (r: ListenerAuthResult & { ok: false }, reason: string, resource?: string, identity?: string): ListenerAuthResult => {
+    o.onRefused?.({
+      status: r.status,
+      reason,
+      message: r.message,
+      ...(resource !== undefined ? { resource } : {}),
+      ...(identity !== undefined ? { identity } : {}),
+    });
     return r;
+  };
+
+  // A caller without an OAuth token has nothing to exchange: an upstream that needs its exchanged token refuses it here.
+  const withoutToken = async (caller: CallerIdentity | undefined, target: RequestTarget): Promise<ListenerAuthResult> => {
+    const no = await o.exchange?.(undefined, caller, target);
+    if (!no) return caller ? { ok: true, caller } : { ok: true };
+    return refused({ ok: false, status: no.status, message: `Forbidden: ${no.message}` }, no.reason, undefined, caller?.name);
   };
 
   const check = async (header: string | undefined, target: RequestTarget = { path: '/mcp' }): Promise<ListenerAuthResult> => {
@@ -79,7 +103,7 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       // Constant time over every key, whichever matches.
       let isKey = false;
       for (const k of o.apiKeys) isKey = secretEquals(bearer.credential, k) || isKey;
-      if (isKey) return { ok: true };
+      if (isKey) return withoutToken(undefined, target);
     }
     const oauth = o.oauth;
     if (oauth && !(byGrant && bearer.ok && looksLikeToken(bearer.credential))) {
@@ -120,6 +144,18 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
         caller.tools = who.tools;
         caller.binding = `${who.name}\u0000${[...who.scopes].sort().join(' ')}\u0000${who.policyFile ?? ''}`;
       } else if (who.policyFile !== undefined) caller.binding = `${who.name}\u0000\u0000${who.policyFile}`;
+      const exchanged = await o.exchange?.(bearer.credential, caller, target);
+      if (exchanged) {
+        const r = {
+          ok: false as const,
+          status: exchanged.status,
+          message: `${exchanged.status === 502 ? 'Bad Gateway' : exchanged.status === 403 ? 'Forbidden' : 'Unauthorized'}: ${exchanged.message}`,
+        };
+        // 401: the caller's token was not good enough to exchange; a new token may be (invalid_token).
+        const headers =
+          exchanged.status === 401 ? { 'www-authenticate': oauth.challenge(resource, { reason: 'invalid', message: exchanged.message }) } : undefined;
+        return refused(headers ? { ...r, headers } : r, exchanged.reason, resource, caller.name);
+      }
       return { ok: true, caller };
     }
     if (byGrant) {
@@ -129,7 +165,7 @@ export async function openListenerAuth(o: ListenerAuthOptions): Promise<Listener
       const denial = callerDenial(who);
       if (denial !== undefined) caller.denial = denial;
       if (who.policy.kind === 'file') caller.policyFile = who.policy.path;
-      return { ok: true, caller };
+      return withoutToken(caller, target);
     }
     return bearer.ok
       ? { ok: false, status: 401, message: 'Unauthorized: invalid API key', headers: { 'www-authenticate': 'Bearer realm="toolgate", error="invalid_token"' } }

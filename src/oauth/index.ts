@@ -15,3 +15,8 @@ export { UpstreamTokens } from './upstream-tokens.js';
 export { loadTokenKey, openTokenVault, seal, TOKEN_KEY_ENV, TokenVault, unseal } from './vault.js';
 export type { OpenVaultOptions, UpstreamLogin } from './vault.js';
 export { openUpstreamLogins, upstreamTokensFor } from './upstream-wire.js';
+export { loadTokenExchangeFile, parseTokenExchangeConfig, TOKEN_EXCHANGE_KEYS } from './exchange-config.js';
+export type { TokenExchangeConfig } from './exchange-config.js';
+export { ACCESS_TOKEN_TYPE, exchangeKeyOf, TOKEN_EXCHANGE_GRANT, TokenExchanger } from './exchange.js';
+export type { ExchangeReason, ExchangeResult } from './exchange.js';
+export { exchangeFromFlags, UpstreamExchanges } from './exchange-wire.js';

@@ -7,6 +7,7 @@ export interface OAuthRefusal {
   reason: string;
   message: string;
   resource?: string;
+  identity?: string;
 }
 
 /** `{ oauth, onRefused }` for openListenerAuth, or nothing when OAuth is not configured. */

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { parseOAuthConfig, type OAuthConfig } from '../oauth/index.js';
+import { parseOAuthConfig, parseTokenExchangeConfig, type OAuthConfig, type TokenExchangeConfig } from '../oauth/index.js';
 import { checkRedisDsn } from '../state/redis-dsn.js';
 import { issuesToErrors, loadPolicyFile, parseDuration, type CompiledPolicy, type LoadResult, type PolicyError } from '../policy/index.js';
 import { decodeMap, deref, isNullNode, kindName, offsetOf, scalarValue, type DecodeContext, type Field, type Issue, type YNode } from '../policy/yamlnode.js';
@@ -38,6 +38,8 @@ export type ServerConfig =
       transport: UrlTransport;
       headers: Record<string, string> /** Send the token of `toolgate auth login <name>`, refreshed (src/oauth). */;
       oauth?: boolean;
+      /** RFC 8693: each caller's OAuth token is exchanged for one this server accepts (src/oauth/exchange.ts). */
+      tokenExchange?: TokenExchangeConfig;
     });
 
 export interface ListenConfig {
@@ -117,7 +119,21 @@ const LISTEN_KEYS = [
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
-const SERVER_KEYS = ['command', 'args', 'env', 'cwd', 'url', 'headers', 'transport', 'oauth', 'protocol', 'policy', 'start', 'description'] as const;
+const SERVER_KEYS = [
+  'command',
+  'args',
+  'env',
+  'cwd',
+  'url',
+  'headers',
+  'transport',
+  'oauth',
+  'token_exchange',
+  'protocol',
+  'policy',
+  'start',
+  'description',
+] as const;
 
 /** Read and validate a gateway config file, and every policy it names. */
 export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): ConfigResult {
@@ -402,6 +418,13 @@ class Reader {
     const audit = this.audit(get('audit'));
     const dashboard = this.dashboard(get('dashboard'));
     const servers = this.servers(get('servers'), separator, policyErrors);
+    for (const s of servers ?? [])
+      if (s.kind === 'url' && s.tokenExchange && !listen.oauth)
+        this.issue(
+          get('servers')!.keyOffset,
+          `servers.${s.name}.token_exchange: there is no caller token to exchange without listen.oauth`,
+          'configure listen.oauth (the authorization server of the callers), or remove token_exchange',
+        );
     if (this.ctx.issues.length > before || !servers) return undefined;
     const restart = { separator, listen, state, audit, dashboard, pin };
     return {
@@ -778,7 +801,7 @@ class Reader {
 
     let spec: Record<string, unknown> | undefined;
     if (command) {
-      misplaced(['headers', 'transport', 'oauth'], 'url');
+      misplaced(['headers', 'transport', 'oauth', 'token_exchange'], 'url');
       const cmd = this.nonEmpty(command, `${where}.command`);
       const argsF = get('args');
       const args = argsF ? this.strings(argsF, `${where}.args`) : [];
@@ -831,7 +854,17 @@ class Reader {
       const oauth = oF ? this.bool(oF, `${where}.oauth`) : undefined;
       if (oauth && headers.authorization !== undefined)
         this.issue(oF!.keyOffset, `${where}: oauth and an Authorization header both set the token`, 'remove one of them');
-      if (href !== undefined) spec = { kind: 'url', url: href, transport, headers, ...(oauth ? { oauth } : {}) };
+      const xF = get('token_exchange');
+      let tokenExchange: TokenExchangeConfig | undefined;
+      if (xF) {
+        const node = deref(this.ctx, xF.value) as { toJSON?: () => unknown } | undefined;
+        const r = parseTokenExchangeConfig(node?.toJSON?.(), `${where}.token_exchange`, this.base, this.io.env);
+        if (r.ok) tokenExchange = r.config;
+        else for (const e of r.errors) this.issue(xF.keyOffset, e, 'see docs/OAUTH.md "Token exchange" for the keys');
+        if (oauth || headers.authorization !== undefined)
+          this.issue(xF.keyOffset, `${where}: token_exchange and ${oauth ? 'oauth' : 'an Authorization header'} both set the token`, 'remove one of them');
+      }
+      if (href !== undefined) spec = { kind: 'url', url: href, transport, headers, ...(oauth ? { oauth } : {}), ...(tokenExchange ? { tokenExchange } : {}) };
     }
     if (this.ctx.issues.length > before || !spec || !policy || !policyPath) return undefined;
     const specHash = createHash('sha256')

@@ -20,7 +20,7 @@ import { GatewaySession } from '../gateway/session.js';
 import { ToolRegistry } from '../gateway/shadowing.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
-import { oauthListenerOptions, openUpstreamLogins } from '../oauth/index.js';
+import { oauthListenerOptions, openUpstreamLogins, UpstreamExchanges } from '../oauth/index.js';
 import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
 import { CallerPolicies } from '../gateway/caller-policy.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
@@ -128,21 +128,36 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     log,
   );
 
-  const openHandle = (cfg: ServerConfig): UpstreamHandle => {
+  // Servers with `token_exchange`: each OAuth caller's token is exchanged (RFC 8693) for one the server accepts.
+  const exchanges = config.listen.oauth
+    ? new UpstreamExchanges(config.listen.oauth.issuer, (path) => {
+        const m = /^\/mcp(?:\/([A-Za-z0-9_-]+))?\/?$/.exec(path);
+        const wanted = m?.[1];
+        return [...servers.values()].flatMap(({ cfg: c }) =>
+          c.kind === 'url' && c.tokenExchange && (wanted === undefined || c.name === wanted) ? [{ name: c.name, url: c.url, config: c.tokenExchange }] : [],
+        );
+      })
+    : undefined;
+
+  const openHandle = (cfg: ServerConfig, caller?: Caller): UpstreamHandle => {
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
       return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
     }
-    const headers = cfg.oauth ? withBearer(cfg.headers, logins.bearer(cfg.name)) : cfg.headers;
+    const headers = cfg.oauth
+      ? withBearer(cfg.headers, logins.bearer(cfg.name))
+      : cfg.tokenExchange && exchanges
+        ? withBearer(cfg.headers, exchanges.bearer(cfg.name, caller))
+        : cfg.headers;
     const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers, log }), cfg.protocol, { log });
     return { channel, close: () => channel.close() };
   };
 
-  /** An upstream connection to `name` for one client session, supervised. */
-  const supervised = (name: string, extra: Partial<ConstructorParameters<typeof SupervisedUpstream>[0]> = {}) =>
+  /** An upstream connection to `name` for one client session (of `caller`), supervised. */
+  const supervised = (name: string, caller: Caller | undefined, extra: Partial<ConstructorParameters<typeof SupervisedUpstream>[0]> = {}) =>
     new SupervisedUpstream({
       server: name,
-      open: () => openHandle(servers.get(name)!.cfg),
+      open: () => openHandle(servers.get(name)!.cfg, caller),
       log,
       health: health.reporter(name),
       ...(o.backoff ? { backoff: o.backoff } : {}),
@@ -246,6 +261,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     apiKeys: listen.apiKeys,
     stateDir: core.stateDir,
     ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
+    ...(exchanges ? { exchange: exchanges.hook } : {}),
   });
   const listener = new Listener({
     mode: 'http',
@@ -287,7 +303,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
               message: `no configured server owns ${tool}`,
             }),
           openMember: (name, link, initParams, hooks) => {
-            const up = supervised(name, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
+            const up = supervised(name, caller, { initParams, onInitialized: hooks.onInitialized, onRestarted: hooks.onRestarted });
             // The aggregate answered the client's initialize: the session learns from its params
             // what the client can do (elicitation: self-approval works on /mcp too).
             session(name, link, up, id, caller, initParams);
@@ -303,7 +319,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
           },
         };
       }
-      const up = supervised(endpoint);
+      const up = supervised(endpoint, caller);
       const s = session(endpoint, downstream, up, id, caller);
       s.onclose = (side) => {
         if (side === 'upstream') ended('the upstream closed');
@@ -394,6 +410,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       await listener.close();
       auth.close();
       await logins.close();
+      exchanges?.close();
       for (const a of [...aggregates]) await a.close();
       await mounted?.close();
       await separate?.close();

@@ -6,8 +6,8 @@
 // what was asked), and `browse()` follows the redirects a browser would.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
-import Provider from 'oidc-provider';
+import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import Provider, { errors } from 'oidc-provider';
 
 export interface TestAuthServer {
   issuer: string;
@@ -21,8 +21,16 @@ export interface TestAuthServer {
   currentKid(): string;
   /** A client_credentials token for a registered confidential client. */
   clientToken(clientId: string, resource: string, scope: string): Promise<string>;
-  /** Register a confidential client (client_credentials + introspection). */
-  addClient(clientId: string, secret: string): void;
+  /** Register a confidential client (client_credentials + introspection; `exchange`: RFC 8693 token exchange too). */
+  addClient(clientId: string, secret: string, o?: { exchange?: boolean }): void;
+  /**
+   * RFC 8693 token exchange (registered on oidc-provider as an extra grant): a client allowed it
+   * sends a JWT access token of this server whose `aud` is one of these, and gets an access token
+   * for the `resource` it names, same `sub`, `act: { sub: <client> }`. Empty: no exchange accepted.
+   */
+  exchangeAudiences: string[];
+  /** Subjects whose tokens the server refuses to exchange (access_denied). */
+  exchangeDenied: Set<string>;
   /** Follow an authorization URL as a browser: returns the redirect to the client's redirect_uri. */
   browse(authorizationUrl: string): Promise<URL>;
   /** Requests seen at the token endpoint (grant types), for refresh and exchange tests. */
@@ -40,6 +48,9 @@ export interface TestAuthServerOptions {
 }
 
 type Jwk = Record<string, unknown> & { kid: string };
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 
 async function newKey(): Promise<Jwk> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -60,22 +71,25 @@ export async function startAuthServer(o: TestAuthServerOptions = {}): Promise<Te
   const scopes = o.scopes ?? 'tools:read tools:write';
   const tokenRequests: string[] = [];
 
+  const actors = new WeakMap<object, string>();
   const as: TestAuthServer = {
     issuer,
     user: 'alice',
     groups: {},
     tokenRequests,
+    exchangeAudiences: [],
+    exchangeDenied: new Set(),
     async rotateKey() {
       keys = [await newKey(), ...keys];
       provider = build();
       return keys[0]!.kid;
     },
     currentKid: () => keys[0]!.kid,
-    addClient(clientId, secret) {
+    addClient(clientId, secret, co = {}) {
       clients.push({
         client_id: clientId,
         client_secret: secret,
-        grant_types: ['client_credentials'],
+        grant_types: co.exchange ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials'],
         response_types: [],
         redirect_uris: [],
         token_endpoint_auth_method: 'client_secret_basic',
@@ -146,17 +160,62 @@ export async function startAuthServer(o: TestAuthServerOptions = {}): Promise<Te
         },
       },
       findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
-      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) =>
-        token.accountId && as.groups[token.accountId] ? { groups: as.groups[token.accountId] } : undefined,
+      extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) => {
+        const act = actors.get(token);
+        const groups = token.accountId ? as.groups[token.accountId] : undefined;
+        return act || groups ? { ...(groups ? { groups } : {}), ...(act ? { act: { sub: act } } : {}) } : undefined;
+      },
       // Refresh tokens for every client allowed the grant, whatever the scope.
       issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(g: string): boolean }) => client.grantTypeAllowed('refresh_token'),
       ttl: { AccessToken: o.accessTokenTtl ?? 300, ClientCredentials: o.accessTokenTtl ?? 300 } as never,
       interactions: { url: async (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     } as never);
+    p.registerGrantType(TOKEN_EXCHANGE, (ctx) => exchange(p, ctx as never), [
+      'subject_token',
+      'subject_token_type',
+      'requested_token_type',
+      'resource',
+      'audience',
+      'scope',
+    ]);
     p.on('grant.success', (ctx: { oidc: { params?: { grant_type?: unknown } } }) => tokenRequests.push(String(ctx.oidc.params?.grant_type ?? '?')));
     return p;
   }
   provider = build();
+
+  /** RFC 8693 §2: validate the subject token (our own JWT, for an allowed audience), issue a token for the resource. */
+  async function exchange(p: Provider, ctx: { oidc: { params: Record<string, string | undefined>; client: { clientId: string } }; body?: unknown }) {
+    const { params, client } = ctx.oidc;
+    if (params.subject_token_type !== ACCESS_TOKEN) throw new errors.InvalidRequest('subject_token_type must be an access token');
+    if (!params.subject_token) throw new errors.InvalidRequest('subject_token is missing');
+    if (!params.resource) throw new errors.InvalidTarget('name the resource of the token you want');
+    const publicKeys = keys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }));
+    let claims: { sub?: string; scope?: string };
+    try {
+      ({ payload: claims } = await jwtVerify(params.subject_token, createLocalJWKSet({ keys: publicKeys as never }), {
+        issuer,
+        audience: as.exchangeAudiences,
+      }));
+    } catch (err) {
+      throw new errors.InvalidGrant(`the subject token is not valid here: ${(err as Error).message}`);
+    }
+    if (!claims.sub) throw new errors.InvalidGrant('the subject token names no subject');
+    if (as.exchangeDenied.has(claims.sub)) throw new errors.AccessDenied(`no exchange for ${claims.sub}`);
+    const wanted = (params.scope ?? '').split(' ').filter(Boolean);
+    const allowed = new Set(scopes.split(' '));
+    const scope = wanted.filter((x) => allowed.has(x)).join(' ') || undefined;
+    const resourceServer = new p.ResourceServer(params.resource, {
+      scope: scopes,
+      audience: params.resource,
+      accessTokenTTL: o.accessTokenTtl ?? 300,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'RS256' } },
+    } as never);
+    const token = new p.AccessToken({ accountId: claims.sub, client: client as never, scope, resourceServer, gty: 'token-exchange' } as never);
+    actors.set(token, client.clientId);
+    const value = await token.save();
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN, token_type: 'Bearer', expires_in: token.expiration, ...(scope ? { scope } : {}) };
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
