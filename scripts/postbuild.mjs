@@ -35,8 +35,19 @@ await build({
   target: 'node20',
   // Bundled: what the gateway loads at start-up. Left to Node: native code,
   // and the libraries loaded only on demand (Redis, PostgreSQL, metrics,
-  // tracing, the MCP client of scan and demo), which gain nothing from it.
-  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', 'prom-client', '@opentelemetry/*', '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  // tracing, the MCP client of scan and demo), which gain nothing from it;
+  // jsonc-parser (init) is UMD, whose inner require()s esbuild cannot follow.
+  external: [
+    'better-sqlite3',
+    'jsonc-parser',
+    'pg',
+    'pg-native',
+    'ioredis',
+    'prom-client',
+    '@opentelemetry/*',
+    '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/sdk/*',
+  ],
   // CommonJS libraries inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __toolgateRequire } from 'node:module'; const require = __toolgateRequire(import.meta.url);" },
   chunkNames: 'chunk-[hash]',
@@ -53,7 +64,17 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'pg', 'pg-native', 'ioredis', 'prom-client', '@opentelemetry/*', '@modelcontextprotocol/sdk', '@modelcontextprotocol/sdk/*'],
+  external: [
+    'better-sqlite3',
+    'jsonc-parser',
+    'pg',
+    'pg-native',
+    'ioredis',
+    'prom-client',
+    '@opentelemetry/*',
+    '@modelcontextprotocol/sdk',
+    '@modelcontextprotocol/sdk/*',
+  ],
   banner: { js: "import { createRequire as __toolgateRequire } from 'node:module'; const require = __toolgateRequire(import.meta.url);" },
   logLevel: 'warning',
 });

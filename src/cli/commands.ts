@@ -18,6 +18,7 @@ export const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   demo: async () => (await import('./demo.js')).registerDemo,
   classify: async () => (await import('./classify.js')).registerClassify,
   scan: async () => (await import('./scan.js')).registerScan,
+  init: async () => (await import('./init.js')).registerInit,
   pins: async () => (await import('./pins.js')).registerPins,
   grant: async () => (await import('./grant.js')).registerGrant,
   auth: async () => (await import('./auth.js')).registerAuth,

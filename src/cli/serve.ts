@@ -14,6 +14,9 @@ interface ServeFlags {
   metricsPort?: string;
   metricsBind?: string;
   metricsKeyFile?: string;
+  eventsFormat?: 'toolgate' | 'intercept';
+  enableAdminApi?: boolean;
+  adminAddr?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -26,6 +29,11 @@ export function registerServe(program: Command): void {
       .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one; the URL is printed on stderr)')
       .option('--metrics-bind <addr>', 'address for --metrics-port (default 127.0.0.1; any other needs a metrics key)')
       .option('--metrics-key-file <file>', 'bearer token /metrics requires, read from a file (or $TOOLGATE_METRICS_KEY)')
+      .addOption(
+        new Option('--events-format <format>', "event log field names, toolgate's or Intercept's (overrides events.format)").choices(['toolgate', 'intercept']),
+      )
+      .option('--enable-admin-api', "serve Intercept's approval admin API on --admin-addr (overrides admin_api.enabled)")
+      .option('--admin-addr <host:port>', 'loopback address of the admin API (default 127.0.0.1:9111; overrides admin_api.addr)')
       .addOption(
         new Option('--log-level <level>', 'log verbosity (logs go to stderr): debug, info, warn or error').argParser(parseLogLevelFlag).default('info'),
       )
@@ -66,6 +74,9 @@ async function serve(opts: ServeFlags): Promise<void> {
       ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
       ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
       stateFailMode: config.state.failMode,
+      eventsFormat: opts.eventsFormat ?? config.events.format,
+      enableAdminApi: opts.enableAdminApi ?? config.adminApi.enabled,
+      ...((opts.adminAddr ?? config.adminApi.addr) !== undefined ? { adminAddr: opts.adminAddr ?? config.adminApi.addr } : {}),
       ...(config.audit.dsn !== undefined ? { auditDsn: config.audit.dsn } : {}),
       ...(config.audit.retention !== undefined ? { auditRetention: config.audit.retention } : {}),
       ...(config.audit.hmacKeyFile !== undefined ? { auditHmacKeyFile: config.audit.hmacKeyFile } : {}),

@@ -78,6 +78,10 @@ export interface GatewayConfig {
   listen: ListenConfig;
   state: { dir?: string; dsn?: string; prefix?: string; failMode: 'closed' | 'open' };
   audit: { dsn?: string; retention?: string; hmacKeyFile?: string };
+  /** The event log's field names (`events.format`; `--events-format` overrides). */
+  events: { format: 'toolgate' | 'intercept' };
+  /** Intercept's approval admin API (`admin_api.enabled`, `admin_api.addr`; the flags override). */
+  adminApi: { enabled: boolean; addr?: string };
   dashboard?: DashboardConfig;
   servers: ServerConfig[];
   /** The settings that need a restart to change (all but servers). */
@@ -97,7 +101,7 @@ const defaultIo = (): ConfigIo => ({ env: process.env, readFile: (p) => readFile
 export const SERVER_NAME = /^[A-Za-z0-9_-]+$/;
 export const DEFAULT_SEPARATOR = '__';
 
-const TOP_KEYS = ['version', 'separator', 'pin', 'listen', 'state', 'audit', 'dashboard', 'servers'] as const;
+const TOP_KEYS = ['version', 'separator', 'pin', 'listen', 'state', 'audit', 'events', 'admin_api', 'dashboard', 'servers'] as const;
 const LISTEN_KEYS = [
   'bind',
   'port',
@@ -118,6 +122,8 @@ const LISTEN_KEYS = [
 ] as const;
 const STATE_KEYS = ['dir', 'dsn', 'prefix', 'fail_mode'] as const;
 const AUDIT_KEYS = ['dsn', 'retention', 'hmac_key_file'] as const;
+const EVENTS_KEYS = ['format'] as const;
+const ADMIN_API_KEYS = ['enabled', 'addr'] as const;
 const DASHBOARD_KEYS = ['enabled', 'path', 'port', 'bind', 'admin_key_env', 'admin_key_file', 'viewer_key_env', 'viewer_key_files'] as const;
 const SERVER_KEYS = [
   'command',
@@ -416,6 +422,8 @@ class Reader {
     const listen = this.listen(get('listen'));
     const state = this.state(get('state'));
     const audit = this.audit(get('audit'));
+    const events = this.events(get('events'));
+    const adminApi = this.adminApi(get('admin_api'));
     const dashboard = this.dashboard(get('dashboard'));
     const servers = this.servers(get('servers'), separator, policyErrors);
     for (const s of servers ?? [])
@@ -426,7 +434,7 @@ class Reader {
           'configure listen.oauth (the authorization server of the callers), or remove token_exchange',
         );
     if (this.ctx.issues.length > before || !servers) return undefined;
-    const restart = { separator, listen, state, audit, dashboard, pin };
+    const restart = { separator, listen, state, audit, events, adminApi, dashboard, pin };
     return {
       file,
       separator,
@@ -434,6 +442,8 @@ class Reader {
       listen,
       state,
       audit,
+      events,
+      adminApi,
       ...(dashboard ? { dashboard } : {}),
       servers,
       restartHash: createHash('sha256').update(JSON.stringify(restart)).digest('hex'),
@@ -557,6 +567,27 @@ class Reader {
         out.prefix = this.str(x, what);
       } else if (x.key === 'fail_mode') {
         out.failMode = this.choice(x, what, ['closed', 'open'] as const) ?? 'closed';
+      }
+    }
+    return out;
+  }
+
+  private events(f: Field | undefined): GatewayConfig['events'] {
+    const out: GatewayConfig['events'] = { format: 'toolgate' };
+    for (const x of f ? (this.map(f.value, 'events', EVENTS_KEYS, f.keyOffset) ?? []) : []) {
+      out.format = this.choice(x, 'events.format', ['toolgate', 'intercept'] as const) ?? 'toolgate';
+    }
+    return out;
+  }
+
+  /** The address is checked (loopback only) when the API starts: see src/approval/admin-api.ts. */
+  private adminApi(f: Field | undefined): GatewayConfig['adminApi'] {
+    const out: GatewayConfig['adminApi'] = { enabled: false };
+    for (const x of f ? (this.map(f.value, 'admin_api', ADMIN_API_KEYS, f.keyOffset) ?? []) : []) {
+      if (x.key === 'enabled') out.enabled = this.bool(x, 'admin_api.enabled') ?? false;
+      else {
+        const a = this.nonEmpty(x, 'admin_api.addr');
+        if (a !== undefined) out.addr = a;
       }
     }
     return out;
