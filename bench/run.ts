@@ -636,6 +636,10 @@ async function main(): Promise<void> {
     () => startPrinting('toolgate HTTP -> stdio', toolgateHttp(bin, 'state-http-stdio', ['--', ...server])),
     'toolgate HTTP -> stdio',
   );
+  const tgShared = await started(
+    () => startPrinting('toolgate HTTP -> stdio (shared)', toolgateHttp(bin, 'state-http-shared', ['--session-mode', 'shared', '--', ...server])),
+    'toolgate HTTP -> stdio (shared)',
+  );
   const baseHttp = BASELINE_BIN
     ? await started(
         () =>
@@ -684,7 +688,7 @@ async function main(): Promise<void> {
         'supergateway',
       )
     : undefined;
-  const httpServices = [direct, tgHttp, tgStdio, baseHttp, rawHttp, mcpProxy, superGw].filter((s): s is Service => s !== undefined);
+  const httpServices = [direct, tgHttp, tgStdio, tgShared, baseHttp, rawHttp, mcpProxy, superGw].filter((s): s is Service => s !== undefined);
   await sleep(500);
   const idleRss = new Map(httpServices.map((s) => [s.name, rssKb(s.proc.pid!)]));
 

@@ -23,6 +23,8 @@ import type { MessageChannel } from '../mcp/channel.js';
 import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
 import { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 import type { RunOptions } from './run.js';
+import { ChildServer } from '../mcp/child.js';
+import { parseSessionMode, StdioPool } from '../mcp/shared-child.js';
 
 async function setupCore(opts: RunOptions): Promise<GatewayCore> {
   const configPath = resolve(opts.config!);
@@ -65,6 +67,12 @@ function openBridged(spec: UpstreamSpec, opts: RunOptions, log: Logger, extra: P
   return { ...upstream, channel, close: spec.kind === 'url' ? () => channel.close() : upstream.close };
 }
 
+/** A session's port on a shared child, behind the same bridge as a child of its own. */
+function sharedBridged(pool: StdioPool, sessionId: string, opts: RunOptions, log: Logger): UpstreamHandle {
+  const port = pool.open(sessionId);
+  return { ...port, channel: bridgeUpstream(port.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, { log }) };
+}
+
 function serverName(spec: UpstreamSpec): string {
   return spec.kind === 'command' ? basename(spec.command) : new URL(spec.url).host;
 }
@@ -104,6 +112,9 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   if (transport === 'stdio' && opts.upstreamTokenExchange !== undefined)
     throw new Error('--upstream-token-exchange exchanges the tokens of OAuth callers: it needs --transport http or sse (with --oauth)');
   const exchanges = exchangeFromFlags(opts, spec);
+  const sessionMode = parseSessionMode(opts.sessionMode);
+  if (sessionMode.kind === 'pool' && (spec.kind !== 'command' || transport === 'stdio'))
+    throw new Error('--session-mode shared|pool:N applies to the HTTP listener (--transport http|sse) in front of a command');
   const core = await setupCore(opts);
   // toolgate's own OAuth login to the upstream (toolgate auth login URL): the token goes upstream, refreshed.
   const upstreamTokens = opts.upstreamOauth
@@ -116,7 +127,13 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
   const pinServer = opts.serverName ?? (spec.kind === 'command' ? command.join(' ') : spec.url);
   core.started(server, { pin_server: pinServer });
 
+  // Shared/pool mode: the sessions' ports on one or N children (src/mcp/shared-child.ts).
+  const pool =
+    sessionMode.kind === 'pool' && spec.kind === 'command'
+      ? new StdioPool({ spawn: () => new ChildServer({ command: spec.command, args: spec.args }), size: sessionMode.size, log: core.log })
+      : undefined;
   const shutdown = async (code: number) => {
+    await pool?.close();
     await upstreamTokens?.close();
     await core.close();
     process.exitCode = code;
@@ -206,7 +223,10 @@ export async function serveGateway(command: string[], opts: RunOptions, identity
         const lane = downstream instanceof StatelessHttpDownstream ? downstream : undefined;
         // With token exchange, this session's upstream requests carry its caller's exchanged token.
         const sessionSpec = exchanges && spec.kind === 'url' ? { ...spec, bearer: exchanges.bearer(spec.url, caller) } : spec;
-        const upstream = openBridged(sessionSpec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
+        const upstream =
+          pool && !lane
+            ? sharedBridged(pool, id, opts, core.log)
+            : openBridged(sessionSpec, opts, core.log, lane ? { forwardHeaders: (rid) => lane.paramHeaders(rid), stateless: true } : {});
         const session = newSession(downstream, id, upstream.channel, caller?.name, caller, lane ? 'modern' : undefined);
         session.onclose = (side) => {
           if (side === 'upstream') ended('the upstream closed');

@@ -33,6 +33,7 @@ export interface RunOptions {
   allowedOrigin?: string[];
   maxSessions?: string;
   sessionIdleTimeout?: string;
+  sessionMode?: string;
   maxBodyBytes?: string;
   maxDepth?: string;
   maxKeys?: string;
@@ -153,6 +154,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--allowed-origin <origin>', 'a browser Origin allowed to call the listener (repeatable)', collect)
     .option('--max-sessions <n>', 'concurrent listener sessions (default 100)')
     .option('--session-idle-timeout <seconds>', 'end a listener session after this long without activity (default 600)')
+    .option('--session-mode <mode>', 'HTTP listener in front of a command: per-session (one child each, default), shared (one child for all) or pool:N')
     .option('--max-body-bytes <n>', 'largest request body the listener accepts (default 4194304)')
     .option('--max-message-bytes <n>', 'largest client message on any transport; larger ones are refused with -32600 (default 4194304)')
     .option('--max-depth <n>', 'deepest nesting of objects and arrays in a client message (default 64)')
@@ -203,6 +205,8 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
       "specify the MCP server command after '--', e.g. toolgate -c policy.yaml -- npx -y @modelcontextprotocol/server-everything (or --upstream URL)",
     );
   }
+  if (opts.sessionMode !== undefined && opts.sessionMode !== 'per-session' && (opts.upstream || (opts.transport ?? 'stdio') === 'stdio'))
+    throw new Error('--session-mode shared|pool:N applies to the HTTP listener (--transport http|sse) in front of a command');
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
     // Network transports (either side): wired in listen.ts.
     const { serveGateway } = await import('./listen.js');

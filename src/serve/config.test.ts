@@ -232,3 +232,42 @@ test('servers.<name>.protocol: auto (default), 2025 (quoted or not), 2026-07-28;
     errs.join('\n'),
   );
 });
+
+test('servers.<name>.session_mode: per-session (default), shared, pool:N for command servers; errors name the key and the choices', () => {
+  const r = parse(`servers:
+  a:
+    command: x
+    policy: ./a.yaml
+  b:
+    command: x
+    policy: ./a.yaml
+    session_mode: shared
+  c:
+    command: x
+    policy: ./a.yaml
+    session_mode: pool:4
+`);
+  assert.ok(r.ok, JSON.stringify(r));
+  const modes = Object.fromEntries(
+    (r as { config: { servers: Array<{ name: string; sessionMode: unknown }> } }).config.servers.map((s) => [s.name, s.sessionMode]),
+  );
+  assert.deepEqual(modes, { a: { kind: 'per-session' }, b: { kind: 'pool', size: 1 }, c: { kind: 'pool', size: 4 } });
+  const errs = errorsOf(`servers:
+  a:
+    command: x
+    policy: ./a.yaml
+    session_mode: pool:0
+  b:
+    url: http://x/mcp
+    policy: ./a.yaml
+    session_mode: shared
+`);
+  assert.ok(
+    errs.some((e) => /toolgate\.yaml:5:19: servers\.a\.session_mode must be per-session, shared or pool:N/.test(e) && /\(fix: /.test(e)),
+    errs.join('\n'),
+  );
+  assert.ok(
+    errs.some((e) => /servers\.b\.session_mode only applies to command servers/.test(e)),
+    errs.join('\n'),
+  );
+});

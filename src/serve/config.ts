@@ -12,6 +12,7 @@ import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { parseOAuthConfig, parseTokenExchangeConfig, type OAuthConfig, type TokenExchangeConfig } from '../oauth/index.js';
 import { checkRedisDsn } from '../state/redis-dsn.js';
 import { issuesToErrors, loadPolicyFile, parseDuration, type CompiledPolicy, type LoadResult, type PolicyError } from '../policy/index.js';
+import { parseSessionMode, type SessionMode } from '../mcp/shared-child.js';
 import { decodeMap, deref, isNullNode, kindName, offsetOf, scalarValue, type DecodeContext, type Field, type Issue, type YNode } from '../policy/yamlnode.js';
 
 export type StartMode = 'lazy' | 'eager';
@@ -31,7 +32,7 @@ interface ServerBase {
 }
 
 export type ServerConfig =
-  | (ServerBase & { kind: 'command'; command: string; args: string[]; env: Record<string, string>; cwd?: string })
+  | (ServerBase & { kind: 'command'; command: string; args: string[]; env: Record<string, string>; cwd?: string; sessionMode: SessionMode })
   | (ServerBase & {
       kind: 'url';
       url: string;
@@ -130,6 +131,7 @@ const SERVER_KEYS = [
   'args',
   'env',
   'cwd',
+  'session_mode',
   'url',
   'headers',
   'transport',
@@ -833,6 +835,17 @@ class Reader {
     let spec: Record<string, unknown> | undefined;
     if (command) {
       misplaced(['headers', 'transport', 'oauth', 'token_exchange'], 'url');
+      const smF = get('session_mode');
+      let sessionMode: SessionMode = { kind: 'per-session' };
+      if (smF) {
+        const text = this.nonEmpty(smF, `${where}.session_mode`);
+        try {
+          sessionMode = parseSessionMode(text, `${where}.session_mode`);
+        } catch (err) {
+          if (text !== undefined)
+            this.issue(offsetOf(smF.value, smF.keyOffset), (err as Error).message, 'write per-session (one child per client session), shared, or e.g. pool:4');
+        }
+      }
       const cmd = this.nonEmpty(command, `${where}.command`);
       const argsF = get('args');
       const args = argsF ? this.strings(argsF, `${where}.args`) : [];
@@ -847,9 +860,9 @@ class Reader {
       const cwdF = get('cwd');
       const cwd = cwdF ? this.nonEmpty(cwdF, `${where}.cwd`) : undefined;
       // The child runs in the config file's directory unless told otherwise, so relative args mean what they say.
-      if (cmd !== undefined && args) spec = { kind: 'command', command: cmd, args, env, cwd: cwd !== undefined ? this.path(cwd) : this.base };
+      if (cmd !== undefined && args) spec = { kind: 'command', command: cmd, args, env, cwd: cwd !== undefined ? this.path(cwd) : this.base, sessionMode };
     } else {
-      misplaced(['args', 'env', 'cwd'], 'command');
+      misplaced(['args', 'env', 'cwd', 'session_mode'], 'command');
       const raw = this.nonEmpty(url!, `${where}.url`);
       const at = offsetOf(url!.value, url!.keyOffset);
       const u = raw === undefined ? undefined : this.expand(raw, at, `${where}.url`);

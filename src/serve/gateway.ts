@@ -11,6 +11,7 @@
 // it dies. The config and every server's policy are hot-reloaded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChildServer } from '../mcp/child.js';
+import { StdioPool } from '../mcp/shared-child.js';
 import { urlUpstream, withBearer, type UpstreamHandle } from '../mcp/upstream.js';
 import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
@@ -139,7 +140,21 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       })
     : undefined;
 
+  // session_mode shared|pool:N: one pool per server, replaced when its command changes.
+  const pools = new Map<string, { specHash: string; pool: StdioPool }>();
   const openHandle = (cfg: ServerConfig, caller?: Caller): UpstreamHandle => {
+    if (cfg.kind === 'command' && cfg.sessionMode.kind === 'pool') {
+      let p = pools.get(cfg.name);
+      if (p?.specHash !== cfg.specHash) {
+        void p?.pool.close();
+        const spawn = () =>
+          new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
+        p = { specHash: cfg.specHash, pool: new StdioPool({ spawn, size: cfg.sessionMode.size, log }) };
+        pools.set(cfg.name, p);
+      }
+      const port = p.pool.open(cfg.name);
+      return { ...port, channel: bridgeUpstream(port.channel, cfg.protocol, { log }) };
+    }
     if (cfg.kind === 'command') {
       const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
       return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
@@ -359,6 +374,8 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       servers.delete(name);
       health.remove(name);
       void r.holder.close();
+      void pools.get(name)?.pool.close();
+      pools.delete(name);
       void listener.endSessions((e) => e === name, `server "${name}" was removed from the config`);
       changed.add(name);
       log.info({ server: name }, 'server removed');
@@ -415,6 +432,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       await mounted?.close();
       await separate?.close();
       await Promise.all([...servers.values()].map((r) => r.holder.close()));
+      await Promise.all([...pools.values()].map((p) => p.pool.close()));
       await callerPolicies.close();
     },
   };
