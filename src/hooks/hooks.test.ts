@@ -164,10 +164,11 @@ test('bounded concurrency: with max_concurrency 1, a second call waits for the s
   const r = await receiver();
   r.hold();
   const runner = new HookRunner();
-  const hooks = one({ url: r.url, max_concurrency: 1, timeout: '400ms' });
-  const first = runner.request(hooks, {}, ctx);
+  // One hook (same slots: the timeout is not part of its identity); the second caller gives up
+  // long before the first frees the slot, so it can never reach the hook.
+  const first = runner.request(one({ url: r.url, max_concurrency: 1, timeout: '2s' }), {}, ctx);
   while (r.got.length === 0) await new Promise((res) => setTimeout(res, 10));
-  const second = await runner.request(hooks, {}, { ...ctx, session: 's2' });
+  const second = await runner.request(one({ url: r.url, max_concurrency: 1, timeout: '100ms' }), {}, { ...ctx, session: 's2' });
   assert.equal(second.ok, false);
   assert.match(second.message!, /busy|no answer within/);
   assert.equal((await first).ok, false);
