@@ -2,6 +2,10 @@
 // errors with line:col and a fix, convert keeps it, the hash sees it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import AjvModule from 'ajv';
+import { parse } from 'yaml';
 import { compilePolicy, convertConfig, formatPolicyError, parsePolicy } from './index.js';
 
 const YAML = `version: "1"
@@ -111,4 +115,27 @@ test('hooks: bad input is a clear error at its line:col (both formats)', () => {
     json.join(' | '),
   );
   assert.ok(errors('{"version":"1","default":"allow","tools":{},"hooks":{"name":"a"}}', 'p.json').some((e) => /hooks must be an array/.test(e)));
+});
+
+test('hooks: the published JSON Schemas accept the block in both formats and reject what the validator rejects', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
+  const ajv = new (Ajv as unknown as new (o: object) => { compile: (s: unknown) => (v: unknown) => boolean })({ allErrors: true, strict: false });
+  const schema = (f: string) => ajv.compile(JSON.parse(readFileSync(`${root}schemas/${f}`, 'utf8')));
+  const yamlSchema = schema('intercept-v1.schema.json');
+  const jsonSchema = schema('policylayer-v1.schema.json');
+  const yamlDoc = parse(YAML) as Record<string, unknown>;
+  assert.equal(yamlSchema(yamlDoc), true);
+  const { config } = parsePolicy(YAML, 'intercept-yaml');
+  const json = convertConfig(config!, 'json');
+  assert.equal(jsonSchema(JSON.parse(json.text!)), true);
+  const bad = (hook: Record<string, unknown>) => ({ ...yamlDoc, hooks: [hook] });
+  assert.equal(yamlSchema(bad({ name: 'a', type: 'validation' })), false, 'neither url nor interceptor');
+  assert.equal(yamlSchema(bad({ name: 'a', type: 'validation', url: 'https://x', interceptor: { name: 'i', url: 'http://y' } })), false, 'both');
+  assert.equal(
+    jsonSchema({ version: '1', default: 'allow', hooks: [{ name: 'a', type: 'validation', url: 'https://x', timout: '1s' }] }),
+    false,
+    'unknown key',
+  );
+  assert.equal(jsonSchema({ version: '1', default: 'allow', hooks: [{ name: 'a', type: 'check', url: 'https://x' }] }), false);
 });
