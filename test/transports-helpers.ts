@@ -44,8 +44,8 @@ export class Proc {
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  // 30 s: a limit on waiting, not a pass condition (a gateway starting on a loaded 2-core machine took over 10 s).
-  waitFor(re: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  // A failure detector, not a speed check: serve took over 15 s to start at load average 25.
+  waitFor(re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     const m = this.output.match(re);
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
