@@ -86,13 +86,14 @@ test('the dashboard shows the decisions of every gateway on the state directory,
     assert.equal((await call(a, 'a2', 'delete_customer', { id: 'c2' })).result?.isError, true);
     await until('both new decisions streamed', () => events.filter((e) => e.event === 'call').length >= 2);
     const streamed = events.filter((e) => e.event === 'call').map((e) => e.data as Row);
+    // Two processes commit their records each on its own timer: which lands first is not fixed.
     assert.deepEqual(
-      streamed.map((r) => [r.tool, r.status]),
+      streamed.map((r) => [r.tool, r.status]).sort(),
       [
-        ['echo', 'allowed'],
         ['delete_customer', 'denied'],
+        ['echo', 'allowed'],
       ],
-      'only the decisions made after the stream opened, in the order they were written',
+      'only the decisions made after the stream opened',
     );
     assert.ok(
       streamed.every((r) => (r.seq ?? 0) > hello.last_seq),
