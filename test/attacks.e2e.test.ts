@@ -106,8 +106,9 @@ describe('destructive and financial calls (docs/attacks/destructive-and-financia
       textOf(await client.callTool({ name: 'search', arguments: { query: 'x' } })),
       'No results yet. The index is still warming up: call search again with the same query.',
     );
+    // 30 s: a bound on waiting (a gateway under load), not a pass condition.
     const pendingOf = async (tool: string) => {
-      for (;;) {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
         const rows = (await toolgate(stateDir, 'approvals', 'list', '--pending', '--json'))
           .split('\n')
           .filter(Boolean)
@@ -116,6 +117,7 @@ describe('destructive and financial calls (docs/attacks/destructive-and-financia
         if (row) return row.id;
         await new Promise((r) => setTimeout(r, 100));
       }
+      throw new Error(`no pending approval for ${tool}`);
     };
     // The injected instruction: delete the repository. Held; a human says no.
     const del = client.callTool({ name: 'delete_repo', arguments: { repo: 'acme/payments' } });

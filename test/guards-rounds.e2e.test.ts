@@ -61,6 +61,9 @@ test("a task's result is guarded wherever it arrives: tasks/get (inline) and tas
     assert.equal(got.result.task.result.content[0].text, 'export: AWS_ACCESS_KEY_ID=[REDACTED:aws_key]');
     const res = await request('tasks/result', { taskId: 'job-1' });
     assert.equal(res.result.content[0].text, 'export: AWS_ACCESS_KEY_ID=[REDACTED:aws_key]');
+    // A task this session never started (another session's, or made up): its result is guarded too.
+    const stranger = await request('tasks/result', { taskId: 'not-mine-9' });
+    assert.equal(stranger.result.content[0].text, 'export: AWS_ACCESS_KEY_ID=[REDACTED:aws_key]');
 
     const round = await request('tools/call', { name: 'confirm_export', arguments: {} });
     assert.equal(round.result.resultType, 'input_required');
@@ -74,11 +77,11 @@ test("a task's result is guarded wherever it arrives: tasks/get (inline) and tas
     });
     assert.equal(done.result.content[0].text, 'sent with state srv-state-1');
     assert.ok(!JSON.stringify(gw.messages).includes(LEAKED.aws), 'the key reached the client');
-    for (let i = 0; i < 100 && readEvents(stateDir).filter((e) => e.type === 'tool_guard').length < 3; i++) await new Promise((r) => setTimeout(r, 50));
-    const guards = readEvents(stateDir).filter((e) => e.type === 'tool_guard' && e.guard === 'detect');
+    const detects = () => readEvents(stateDir).filter((e) => e.type === 'tool_guard' && e.guard === 'detect');
+    for (let i = 0; i < 100 && detects().length < 4; i++) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(
-      guards.map((g) => `${g.tool}:${g.action}`),
-      ['export_job:redact', 'export_job:redact', 'confirm_export:redact'],
+      detects().map((g) => `${g.tool}:${g.action}`),
+      ['export_job:redact', 'export_job:redact', '(unknown task):redact', 'confirm_export:redact'],
     );
   } finally {
     await gw.close();

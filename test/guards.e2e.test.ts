@@ -290,13 +290,15 @@ test('arguments: redact sends the server the redacted arguments (and the audit k
 test('taint hold: a call carrying a tainted value waits for a human; denied, it never reaches the server; approved, it runs once', async () => {
   const yaml = 'version: "1"\ndefault: allow\ntools: {}\nguards:\n  taint:\n    sources: [read_env]\n    action: hold\n    approval_timeout: 2m\n';
   await withGateway(yaml, async (client, _dir, stateDir, log) => {
+    // 30 s: a bound on waiting (a gateway under load), not a pass condition.
     const pending = async (): Promise<{ id: string; rule: string; tool: string }> => {
-      for (;;) {
+      for (const end = Date.now() + 30_000; Date.now() < end; ) {
         const r = await runToolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
         const row = r.stdout.split('\n').filter(Boolean)[0];
         if (row) return JSON.parse(row);
         await new Promise((res) => setTimeout(res, 100));
       }
+      throw new Error('no pending approval appeared');
     };
     await client.callTool({ name: 'read_env', arguments: {} });
     // Untainted calls are not held.

@@ -16,6 +16,8 @@ export interface TasksOptions {
 
 /** Tasks whose tool is remembered per session (for guarding their results). */
 const MAX_TASKS = 10_000;
+/** The tool name a task this session did not see start is guarded under (the policy's global guards apply). */
+export const UNKNOWN_TASK_TOOL = '(unknown task)';
 
 export class TaskTracker {
   private readonly parked = new Map<string, { call: PendingCall; timer: NodeJS.Timeout }>();
@@ -33,19 +35,19 @@ export class TaskTracker {
   /** A client's tasks/get or tasks/result (request key `key`): its answer may end a parked call, and carries the task's result. */
   notePoll(key: string, method: string, params: unknown): void {
     const taskId = isPlainObject(params) ? params.taskId : undefined;
-    if (typeof taskId === 'string' && this.tools.has(taskId)) this.polls.set(key, { taskId, method });
+    // Any task id, known or not: a result for a task this session never started is guarded too.
+    if (typeof taskId === 'string') this.polls.set(key, { taskId, method });
   }
 
   /** The task a request in flight asks about (tasks/get or tasks/result), with its tool. */
   pollOf(key: string): { taskId: string; method: string; tool: string } | undefined {
     const p = this.polls.get(key);
-    const tool = p && this.tools.get(p.taskId);
-    return p && tool !== undefined ? { ...p, tool } : undefined;
+    return p && { ...p, tool: this.toolOf(p.taskId) };
   }
 
-  /** The tool a task runs, when this session saw it start. */
-  toolOf(taskId: unknown): string | undefined {
-    return typeof taskId === 'string' ? this.tools.get(taskId) : undefined;
+  /** The tool a task runs (UNKNOWN_TASK_TOOL when this session did not see it start). */
+  toolOf(taskId: unknown): string {
+    return (typeof taskId === 'string' ? this.tools.get(taskId) : undefined) ?? UNKNOWN_TASK_TOOL;
   }
 
   forgetPoll(key: string): void {
