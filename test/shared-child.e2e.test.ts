@@ -229,7 +229,7 @@ test('serve: session_mode: shared puts the sessions of /mcp/<server> on one chil
   );
   const gw = new Proc([bin, 'serve', '-c', join(dir, 'toolgate.yaml'), '--log-level', 'warn'], { ...process.env, SHARED_SERVER_LOG: join(dir, 'server.log') });
   cleanups.push(() => gw.stop());
-  const url = `${(await gw.waitFor(/toolgate listening on (http:\/\/\S+)/))[1]!}/shared`;
+  const url = `${(await gw.waitFor(/toolgate listening on (http:\/\/\S+)/, 60_000))[1]!}/shared`;
   const clients = await Promise.all(Array.from({ length: 4 }, () => session(url)));
   const pids = new Set(await Promise.all(clients.map((c) => call(c, 'whoami'))));
   assert.equal(pids.size, 1);

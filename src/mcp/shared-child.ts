@@ -161,11 +161,17 @@ class SharedChild {
 
   private request(port: SessionPort, msg: Record<string, unknown>, id: JsonRpcId): void {
     if (msg.method === 'initialize') {
-      if (this.init.answer) return port.deliver({ jsonrpc: '2.0', id, ...this.init.answer });
+      if (this.init.answer) {
+        port.deliver({ jsonrpc: '2.0', id, ...this.init.answer });
+        return;
+      }
       this.init.waiting.push({ port, id });
       if (this.init.waiting.length > 1) return;
     }
-    if (msg.method === 'resources/unsubscribe' && this.unsubscribe(port, msg.params)) return port.deliver({ jsonrpc: '2.0', id, result: {} });
+    if (msg.method === 'resources/unsubscribe' && this.unsubscribe(port, msg.params)) {
+      port.deliver({ jsonrpc: '2.0', id, result: {} });
+      return;
+    }
     if (msg.method === 'resources/subscribe') this.subscribe(port, msg.params);
     const poolId = this.nextId('r');
     const out: Outbound = { port, id, ...(msg.method === 'initialize' ? { initialize: true } : {}) };
@@ -184,7 +190,7 @@ class SharedChild {
   private notification(port: SessionPort, msg: Record<string, unknown>): void {
     if (msg.method === 'notifications/initialized') {
       // The child is initialized once; later sessions' notifications would be a protocol error to it.
-      if (this.init.initializedSent) return;
+      if (this.init.initializedSent || !this.init.answer) return;
       this.init.initializedSent = true;
     } else if (msg.method === 'notifications/cancelled') {
       const p = isPlainObject(msg.params) ? msg.params : {};
@@ -192,7 +198,8 @@ class SharedChild {
       if (typeof rid !== 'string' && typeof rid !== 'number') return;
       const poolId = port.inflight.get(idKey(rid));
       if (poolId === undefined) return;
-      return this.toChild({ ...msg, params: { ...p, requestId: poolId } });
+      this.toChild({ ...msg, params: { ...p, requestId: poolId } });
+      return;
     } else if (msg.method === 'notifications/progress') {
       // Client-to-server progress (for a server request's token) carries the child's own token: only the session it went to may send it.
       return;
@@ -239,7 +246,10 @@ class SharedChild {
   private answer(msg: Record<string, unknown>, poolId: JsonRpcId): void {
     const key = String(poolId);
     const out = typeof poolId === 'string' ? this.outbound.get(key) : undefined;
-    if (!out) return void this.log.warn({ id: poolId }, 'shared stdio server answered an id no session is waiting for; dropped');
+    if (!out) {
+      this.log.warn({ id: poolId }, 'shared stdio server answered an id no session is waiting for; dropped');
+      return;
+    }
     this.finish(key, out);
     if (out.initialize) {
       const waiting = this.init.waiting;
@@ -272,17 +282,21 @@ class SharedChild {
   }
 
   private serverRequest(msg: Record<string, unknown>, childId: JsonRpcId): void {
-    if (msg.method === 'ping') return this.toChild({ jsonrpc: '2.0', id: childId, result: {} });
+    if (msg.method === 'ping') {
+      this.toChild({ jsonrpc: '2.0', id: childId, result: {} });
+      return;
+    }
     const port = this.soleOwner();
     if (!port) {
       this.log.warn({ method: msg.method, sessions: this.ports.size }, 'shared stdio server sent a request no single session can be named for; refused');
-      return this.toChild(
+      this.toChild(
         errorResponse(
           childId,
           ErrorCode.InternalError,
           `toolgate shares this server between ${this.ports.size} sessions and cannot tell which one ${JSON.stringify(msg.method)} is for; run it with --session-mode per-session to use server-to-client requests`,
         ),
       );
+      return;
     }
     const poolId = this.nextId('s');
     this.inbound.set(poolId, { childId, port });
@@ -327,10 +341,10 @@ class SharedChild {
     if (!this.ports.delete(port)) return;
     for (const poolId of port.inflight.values()) {
       const out = this.outbound.get(poolId);
-      if (!out) continue;
+      // The first initialize stays: other sessions may be waiting for its answer.
+      if (!out || out.initialize) continue;
       this.finish(poolId, out);
-      if (!out.initialize)
-        this.toChild({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: poolId, reason: 'the client session ended' } });
+      this.toChild({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: poolId, reason: 'the client session ended' } });
     }
     for (const [key, p] of this.inbound) {
       if (p.port !== port) continue;
