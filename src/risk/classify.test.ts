@@ -474,3 +474,10 @@ test('pipelines, schedules, waits, threads, held deployments, credits and title 
   assert.equal(cat(tool('get_file', 'Read a file, windowed by start_line/line_count.')), 'Read');
   assert.equal(cat(tool('list_bridge_jobs', 'List trigger jobs (bridges) in a pipeline. It is read-only.')), 'Read');
 });
+
+test('a hedged "may be irreversible" is weighed the same on every call (no regex state between calls)', () => {
+  const hedged = tool('remove_note', 'Remove a note. The operation may be irreversible.');
+  const first = classifyTool(hedged);
+  for (let i = 0; i < 3; i++) assert.deepEqual(classifyTool(hedged), first);
+  assert.match(first.reasons.join('\n'), /may be irreversible/);
+});

@@ -180,7 +180,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
   // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
   // close an account"): an act that cannot be undone is Destructive.
-  if (IRREVERSIBLE_PHRASE.test(lower.replace(HEDGED_IRREVERSIBLE, '')))
+  if (IRREVERSIBLE_PHRASE.test(lower.replace(HEDGED_IRREVERSIBLE_ALL, '')))
     addDesc({ category: 'Destructive', weight: 12, reason: 'description: permanent, cannot be undone' });
   else if (HEDGED_IRREVERSIBLE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: may be irreversible' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
@@ -412,7 +412,8 @@ const EXEC_PHRASE =
 const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
 const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
 /** Boilerplate hedges ("may be irreversible") weigh less than a plain statement. */
-const HEDGED_IRREVERSIBLE = /\b(may|might|can|could) be (irreversible|permanent)\b/g;
+const HEDGED_IRREVERSIBLE = /\b(may|might|can|could) be (irreversible|permanent)\b/;
+const HEDGED_IRREVERSIBLE_ALL = new RegExp(HEDGED_IRREVERSIBLE.source, 'g');
 const SIGNS_TRANSACTION =
   /\bstate[- ]changing (function|method|call|transaction)\b|\bsigns? (and (sends?|broadcasts?) )?(an? |the )?(on[- ]?chain )?transactions?\b/;
 const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
