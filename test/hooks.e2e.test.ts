@@ -231,10 +231,10 @@ test('an interceptor server over MCP: a validator denies, a mutator rewrites arg
   const ilog = join(tempDir('toolgate-hooks-'), 'interceptor-received.jsonl');
   const cmd = JSON.stringify(interceptorServer(ilog));
   const yaml = hookYaml(
-    `  - { name: need-note, type: validation, interceptor: { name: conf/require-note, command: ${cmd} }, tools: [write_note] }
-  - { name: shout, type: mutation, interceptor: { name: conf/uppercase-note, command: ${cmd} }, tools: [write_note] }
-  - { name: hide-keys, type: mutation, phases: response, interceptor: { name: tg/redact-aws, command: ${cmd} }, tools: [read_env] }
-  - { name: to-etc, type: mutation, interceptor: { name: tg/path-to-etc, command: ${cmd} }, tools: [read_file] }
+    `  - { name: need-note, timeout: 30s, type: validation, interceptor: { name: conf/require-note, command: ${cmd} }, tools: [write_note] }
+  - { name: shout, timeout: 30s, type: mutation, interceptor: { name: conf/uppercase-note, command: ${cmd} }, tools: [write_note] }
+  - { name: hide-keys, timeout: 30s, type: mutation, phases: response, interceptor: { name: tg/redact-aws, command: ${cmd} }, tools: [read_env] }
+  - { name: to-etc, timeout: 30s, type: mutation, interceptor: { name: tg/path-to-etc, command: ${cmd} }, tools: [read_file] }
 `,
     `tools:
   read_file:
