@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { bin, tempDir, textOf, writePolicy } from './helpers.js';
+import { bin, runToolgate, tempDir, textOf, writePolicy } from './helpers.js';
 import { Proc, readEvents, startGateway } from './transports-helpers.js';
 import { startAuthServer, type TestAuthServer } from './support/oauth-as.js';
 import { MemoryOAuthProvider } from './support/oauth-client.js';
@@ -25,6 +25,25 @@ import { MemoryOAuthProvider } from './support/oauth-client.js';
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SECRET = 'toolgate-gw-secret-0123456789abcdef';
 const API_KEY = 'operator-api-key-0123456789';
+
+// Decided per identity: the identity is the one the caller's token names.
+const policy = `
+version: "1"
+default: allow
+tools:
+  whoami:
+    rules:
+      - name: "two whoami per identity per hour"
+        conditions:
+          - path: "state.whoami.calls"
+            op: "lte"
+            value: 2
+        on_deny: "whoami quota reached for this identity"
+        state:
+          counter: "calls"
+          window: "hour"
+          scope: "identity"
+`;
 
 interface Seen {
   token: string;
@@ -131,7 +150,7 @@ describe('OAuth token exchange (RFC 8693) on toolgate serve: each caller reaches
     for (const bot of ['agent-b', 'agent-c', 'mallory-bot']) as.addClient(bot, `${bot}-secret-0123456789`);
     remote = await remoteServer(as.issuer);
     dir = tempDir('toolgate-oauth-exchange-');
-    writeFileSync(join(dir, 'p.yaml'), 'version: "1"\ndefault: allow\ntools: {}\n');
+    writeFileSync(join(dir, 'p.yaml'), policy);
     writeFileSync(
       join(dir, 'toolgate.yaml'),
       `version: 1
@@ -180,7 +199,7 @@ servers:
     return t;
   };
 
-  test('the SDK client logs in with only the gateway URL; the upstream sees an exchanged token for itself (sub alice, act toolgate), never the caller token', async () => {
+  test('the SDK client logs in to toolgate serve with only the gateway URL; its calls are decided and audited under the token identity; the upstream sees an exchanged token for itself (sub alice, act toolgate), never the caller token', async () => {
     const url = `${base}/mcp/remote`;
     as.user = 'alice';
     const provider = new MemoryOAuthProvider();
@@ -198,13 +217,26 @@ servers:
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider: provider }));
     assert.equal(textOf(await client.callTool({ name: 'whoami', arguments: {} })), 'alice via toolgate-gw');
     assert.equal(textOf(await client.callTool({ name: 'whoami', arguments: {} })), 'alice via toolgate-gw');
+    assert.match(textOf(await client.callTool({ name: 'whoami', arguments: {} })), /whoami quota reached for this identity/);
     await client.close();
     assert.equal(exchanges() - before, 1, 'one exchange, then the cached token (it is far from expiry)');
     const alice = remote.seen.filter((s) => s.sub === 'alice');
     assert.ok(alice.length >= 2);
     assert.equal(new Set(alice.map((s) => s.token)).size, 1, 'every upstream request of alice carried the one exchanged token');
     assert.notEqual(alice[0]!.token, aliceToken);
-    await waitFor(() => readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.identity === 'alice' && e.tool === 'whoami').length >= 2);
+    await waitFor(() => readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.identity === 'alice' && e.tool === 'whoami').length >= 3);
+    // The audit log names the identity of the token on each decision.
+    const q = await runToolgate('audit', 'query', '--state-dir', join(dir, 'state'), '--tool', 'whoami', '--kind', 'decision', '--identity', 'alice', '--json');
+    assert.equal(q.code, 0, q.stderr);
+    const decisions = q.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(decisions.every((r) => r.identity === 'alice'));
+    assert.deepEqual(
+      decisions.map((r) => r.decision),
+      ['allowed', 'allowed', 'denied'],
+    );
   });
 
   test('two callers get two different upstream tokens, each with its own subject', async () => {

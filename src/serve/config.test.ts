@@ -271,3 +271,45 @@ test('servers.<name>.session_mode: per-session (default), shared, pool:N for com
     errs.join('\n'),
   );
 });
+
+test('token_exchange (RFC 8693, src/oauth): parsed for url servers; a bad key, a clash with oauth, or no listen.oauth is an error with a fix', () => {
+  const ok = parse(`listen:
+  oauth:
+    issuer: https://auth.example.com
+servers:
+  files:
+    url: https://files.example.com/mcp
+    policy: ./a.yaml
+    token_exchange:
+      client_id: toolgate
+      client_secret_env: TOKEN
+      scopes: [files:read]
+`);
+  assert.ok(ok.ok, JSON.stringify(ok));
+  const files = ok.config.servers[0]!;
+  assert.equal(files.kind === 'url' && files.tokenExchange?.clientSecret, 'secret-token');
+  const errs = errorsOf(`servers:
+  a:
+    url: https://a.example.com/mcp
+    policy: ./a.yaml
+    oauth: true
+    token_exchange: { client_id: toolgate, client_secret_env: TOKEN, scope: x }
+  b:
+    url: https://b.example.com/mcp
+    policy: ./a.yaml
+    token_exchange: { client_id: toolgate, client_secret_env: TOKEN }
+  c:
+    command: x
+    policy: ./a.yaml
+    token_exchange: { client_id: toolgate, client_secret_env: TOKEN }
+`);
+  const has = (re: RegExp) =>
+    assert.ok(
+      errs.some((e) => re.test(e)),
+      `${re} in:\n${errs.join('\n')}`,
+    );
+  has(/servers\.a\.token_exchange: Unrecognized key.*\(fix: see docs\/OAUTH\.md/);
+  has(/servers\.a: token_exchange and oauth both set the token \(fix: remove one of them\)/);
+  has(/servers\.c\.token_exchange only applies to url servers/);
+  has(/servers\.b\.token_exchange: there is no caller token to exchange without listen\.oauth \(fix: configure listen\.oauth/);
+});
