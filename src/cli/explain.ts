@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { countersFor, decide, formatDuration, formatPolicyError, loadPolicyFile, refusedReservation, DENIAL_PREFIX } from '../policy/index.js';
-import type { ToolCall } from '../policy/index.js';
+import type { CompiledPolicy, ToolCall } from '../policy/index.js';
 import { checkArguments, TaintStore } from '../guards/index.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -118,6 +118,7 @@ export function registerExplain(program: Command): void {
         policyHash: policy.hash,
         ...out,
         ...(guarded.records.length > 0 ? { guards: guarded.records } : {}),
+        ...policyWide(policy),
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
@@ -144,9 +145,35 @@ export function registerExplain(program: Command): void {
         for (const r of res) lines.push(`    ${r.key} (${r.window}) +${r.amount}, limit ${r.limit === Infinity ? 'none' : r.limit}  [${r.rule}]`);
       }
       for (const g of guarded.records) lines.push(`  guards:   ${g.guard} ${g.action} on ${g.target}: ${Object.keys(g.kinds ?? {}).join(', ')}`);
+      lines.push(...policyWideLines(policy));
       const read = Object.entries(out.countersRead as Record<string, number>);
       lines.push(read.length > 0 ? '  counters read:' : '  counters read: none');
       for (const [k, v] of read) lines.push(`    ${k} = ${v}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** What the policy applies to every call beside its rules: Intercept's idempotency_window and spend budgets. */
+function policyWide(policy: CompiledPolicy): Record<string, unknown> {
+  return {
+    ...(policy.idempotencyWindowMs !== undefined ? { idempotencyWindow: formatDuration(policy.idempotencyWindowMs) } : {}),
+    ...(policy.spend ? { spend: policy.spend } : {}),
+  };
+}
+
+function policyWideLines(policy: CompiledPolicy): string[] {
+  const lines: string[] = [];
+  if (policy.idempotencyWindowMs !== undefined) {
+    lines.push(
+      `  idempotency: an identical call within ${formatDuration(policy.idempotencyWindowMs)} after a success gets the first answer (idempotency_window)`,
+    );
+  }
+  if (policy.spend) {
+    const parts = [
+      ...(policy.spend.perCall !== undefined ? [`at most ${policy.spend.perCall} per call`] : []),
+      ...(policy.spend.daily !== undefined ? [`at most ${policy.spend.daily} a day (UTC) per identity`] : []),
+    ];
+    lines.push(`  spend:    ${parts.join(', ')}; checked against the price of a payment challenge (-32042)`);
+  }
+  return lines;
 }
