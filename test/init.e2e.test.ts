@@ -206,3 +206,41 @@ describe('toolgate init in a real browser', { skip }, () => {
     assert.equal(readFileSync(configFile, 'utf8'), original);
   });
 });
+
+describe('toolgate init without a browser', () => {
+  test('--no-browser writes the recommended policies and rewrites the config; --undo restores it; a remote-only config changes nothing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'init-e2e-nb-'));
+    const project = join(home, 'proj');
+    mkdirSync(join(home, '.codeium', 'windsurf'), { recursive: true });
+    mkdirSync(project, { recursive: true });
+    const configFile = join(home, '.codeium', 'windsurf', 'mcp_config.json');
+    const original = JSON.stringify({ mcpServers: { demo: { command: process.execPath, args: [demoServer] } } }, null, 2);
+    writeFileSync(configFile, original);
+    const init = (...args: string[]) =>
+      spawnSync(process.execPath, [bin, 'init', '--project', project, ...args], { encoding: 'utf8', env: env(home), cwd: project });
+    const r = init('--no-browser');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /demo \(Windsurf\): 6 tools/);
+    const policyFile = join(home, '.toolgate', 'policies', 'demo.yaml');
+    const policy = parse(readFileSync(policyFile, 'utf8'));
+    // The classifier's recommendations: reads allowed, deletes held for a human.
+    assert.deepEqual(policy.tools.get_weather.rules, []);
+    assert.equal(policy.tools.delete_customer.rules[0].action, 'require_approval');
+    const entry = JSON.parse(readFileSync(configFile, 'utf8')).mcpServers.demo;
+    assert.deepEqual(entry.args, [bin, '-c', policyFile, '--', process.execPath, demoServer]);
+    // Run again: the server is already behind toolgate and is left alone.
+    const again = init('--no-browser');
+    assert.match(again.stderr, /already runs through toolgate/);
+    assert.match(again.stderr, /no server to put behind toolgate/);
+    const undo = init('--undo');
+    assert.equal(undo.status, 0, undo.stderr);
+    assert.equal(readFileSync(configFile, 'utf8'), original);
+    assert.match(init('--undo').stderr, /nothing to undo/);
+
+    writeFileSync(configFile, JSON.stringify({ mcpServers: { far: { serverUrl: 'https://far.example/mcp' } } }));
+    const remote = init('--no-browser');
+    assert.equal(remote.status, 0, remote.stderr);
+    assert.match(remote.stderr, /far \(Windsurf\): remote server at https:\/\/far\.example\/mcp/);
+    assert.match(remote.stderr, /no server to put behind toolgate/);
+  });
+});

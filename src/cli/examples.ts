@@ -19,6 +19,7 @@ export const EXAMPLES: Record<string, string[]> = {
   demo: ['toolgate demo'],
   classify: ['toolgate classify tools.json', 'toolgate classify --json - < tools-list-result.json'],
   scan: ['toolgate scan -o memory.yaml -- npx -y @modelcontextprotocol/server-memory', 'toolgate scan --upstream http://127.0.0.1:3000/mcp --default deny'],
+  init: ['toolgate init', 'toolgate init --no-browser', 'toolgate init --undo'],
   pins: ['toolgate pins list', 'toolgate pins diff --server github'],
   'pins list': ['toolgate pins list --server github', 'toolgate pins list --json | jq .'],
   'pins diff': ['toolgate pins diff', 'toolgate pins diff --server github read_file'],

@@ -136,6 +136,7 @@ export function registerExplain(program: Command): void {
         ...out,
         ...(guarded.records.length > 0 ? { guards: guarded.records } : {}),
         ...(hooks.length > 0 ? { hooks } : {}),
+        ...policyWide(policy),
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, (_k, v) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
@@ -166,9 +167,35 @@ export function registerExplain(program: Command): void {
         lines.push(
           `  hook:     ${h.phase} ${h.name} (${h.type}${h.mode === 'audit' ? ', audit only' : ''}, ${h.target}, ${h.fail_open ? 'fail-open' : 'fail-closed'}, timeout ${h.timeout_ms}ms): not called by explain`,
         );
+      lines.push(...policyWideLines(policy));
       const read = Object.entries(out.countersRead as Record<string, number>);
       lines.push(read.length > 0 ? '  counters read:' : '  counters read: none');
       for (const [k, v] of read) lines.push(`    ${k} = ${v}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** What the policy applies to every call beside its rules: Intercept's idempotency_window and spend budgets. */
+function policyWide(policy: CompiledPolicy): Record<string, unknown> {
+  return {
+    ...(policy.idempotencyWindowMs !== undefined ? { idempotencyWindow: formatDuration(policy.idempotencyWindowMs) } : {}),
+    ...(policy.spend ? { spend: policy.spend } : {}),
+  };
+}
+
+function policyWideLines(policy: CompiledPolicy): string[] {
+  const lines: string[] = [];
+  if (policy.idempotencyWindowMs !== undefined) {
+    lines.push(
+      `  idempotency: an identical call within ${formatDuration(policy.idempotencyWindowMs)} after a success gets the first answer (idempotency_window)`,
+    );
+  }
+  if (policy.spend) {
+    const parts = [
+      ...(policy.spend.perCall !== undefined ? [`at most ${policy.spend.perCall} per call`] : []),
+      ...(policy.spend.daily !== undefined ? [`at most ${policy.spend.daily} a day (UTC) per identity`] : []),
+    ];
+    lines.push(`  spend:    ${parts.join(', ')}; checked against the price of a payment challenge (-32042)`);
+  }
+  return lines;
 }

@@ -19,6 +19,7 @@ interface InitFlags {
   toolgateCommand?: string;
   timeout: string;
   undo?: boolean;
+  trustProject?: boolean;
   force?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerInit(program: Command): void {
     .option('--policy-dir <dir>', 'where the policies go (default <state-dir>/policies)')
     .option('--toolgate-command <path>', 'the toolgate command written into the client configs (default: this node and this toolgate, by absolute path)')
     .option('--timeout <duration>', 'time limit of each request while listing a server tools (30s, 2m, or milliseconds)', '30s')
+    .option('--trust-project', "also start the servers of the project folder's configs to list their tools (their commands come with the repository)")
     .option('--undo', 'restore the client configs toolgate init rewrote')
     .option('--force', 'with --undo: restore a file even if it changed since toolgate init wrote it')
     .action(async (flags: InitFlags) => {
@@ -68,6 +70,7 @@ async function runInit(flags: InitFlags): Promise<number> {
     // By absolute path: MCP clients often start servers with a PATH that lacks npm's bin folder.
     toolgate: flags.toolgateCommand ? [flags.toolgateCommand] : [process.execPath, resolve(process.argv[1] ?? 'toolgate')],
     timeoutMs,
+    trustProject: flags.trustProject === true,
     now: () => new Date(),
     onProgress: say,
   };

@@ -12,6 +12,8 @@ export interface ClientConfigLocation {
   file: string;
   /** Every place in the file where a map of servers may sit (the first ones are the usual). */
   maps: readonly JsonPath[];
+  /** A file in the project folder: its commands come with the repository, not from the user. */
+  project?: boolean;
 }
 
 export interface LocateOptions {
@@ -38,12 +40,12 @@ export function clientConfigLocations(o: LocateOptions): ClientConfigLocation[] 
   out.push(
     // Claude Code: the project's shared .mcp.json, and the user file whose top-level mcpServers is
     // the user scope and projects[<dir>].mcpServers the local scope of one project.
-    { client: 'Claude Code (project)', file: join(project, '.mcp.json'), maps: [['mcpServers']] },
+    { client: 'Claude Code (project)', file: join(project, '.mcp.json'), maps: [['mcpServers']], project: true },
     { client: 'Claude Code (user)', file: join(home, '.claude.json'), maps: [['mcpServers'], ['projects', project, 'mcpServers']] },
     { client: 'Cursor', file: join(home, '.cursor', 'mcp.json'), maps: [['mcpServers']] },
-    { client: 'Cursor (project)', file: join(project, '.cursor', 'mcp.json'), maps: [['mcpServers']] },
+    { client: 'Cursor (project)', file: join(project, '.cursor', 'mcp.json'), maps: [['mcpServers']], project: true },
     // VS Code: "servers" in mcp.json (workspace or user profile); older user settings hold "mcp": { "servers" }.
-    { client: 'VS Code (workspace)', file: join(project, '.vscode', 'mcp.json'), maps: [['servers']] },
+    { client: 'VS Code (workspace)', file: join(project, '.vscode', 'mcp.json'), maps: [['servers']], project: true },
     { client: 'VS Code (user)', file: join(xdg, 'Code', 'User', 'mcp.json'), maps: [['servers']] },
     { client: 'VS Code (user)', file: join(mac, 'Code', 'User', 'mcp.json'), maps: [['servers']] },
     { client: 'VS Code (user settings)', file: join(xdg, 'Code', 'User', 'settings.json'), maps: [['mcp', 'servers'], ['mcp.servers']] },

@@ -28,6 +28,8 @@ export interface FoundServer {
   url?: string;
   /** The entry as read, to notice a change between discovery and saving. */
   entry: unknown;
+  /** Found in a file of the project folder (see ClientConfigLocation.project). */
+  fromProject?: boolean;
 }
 
 export interface ConfigFile {
@@ -81,7 +83,16 @@ export function serversIn(root: unknown, loc: ClientConfigLocation): FoundServer
     if (!isObject(map)) continue;
     for (const name of Object.keys(map)) {
       const path = [...mapPath, name];
-      out.push({ id: `${loc.file}#${JSON.stringify(path)}`, client: loc.client, file: loc.file, name, path, entry: map[name], ...describe(map[name]) });
+      out.push({
+        id: `${loc.file}#${JSON.stringify(path)}`,
+        client: loc.client,
+        file: loc.file,
+        name,
+        path,
+        entry: map[name],
+        ...(loc.project ? { fromProject: true } : {}),
+        ...describe(map[name]),
+      });
     }
   }
   return out;

@@ -52,7 +52,7 @@ function options(h: ReturnType<typeof home>, scanned: ScanTarget[] = []): InitOp
 
 const stdio = (cmd: string) => ({ command: cmd, args: ['--flag', 'a b'] });
 
-test('finds the servers of every client config, in each format, and lists each stdio server', async () => {
+test("finds the servers of every client config, in each format, and lists each stdio server (the project folder's only when trusted)", async () => {
   const h = home();
   h.put('.config/Claude/claude_desktop_config.json', JSON.stringify({ mcpServers: { desk: { ...stdio('desk-server'), env: { TOKEN: 's3cret' } } } }));
   h.put('Library/Application Support/Claude/claude_desktop_config.json', JSON.stringify({ mcpServers: { mac: stdio('mac-server') } }));
@@ -92,8 +92,27 @@ test('finds the servers of every client config, in each format, and lists each s
     'Windsurf/far/remote',
     'Windsurf/wind/stdio',
   ]);
-  // Remote servers are listed, not started; stdio servers are started with their env and args.
-  assert.equal(scanned.length, 9);
+  // Remote servers are listed, not started; stdio servers are started with their env and args,
+  // except those of the project folder's files (a cloned repository's commands), unless trusted.
+  assert.deepEqual(scanned.map((t) => (t.kind === 'stdio' ? t.command : '')).sort(), [
+    'cursor-server',
+    'desk-server',
+    'local-server',
+    'mac-server',
+    'settings-server',
+    'user-server',
+    'wind-server',
+  ]);
+  const shared = plan.servers.find((s) => s.name === 'shared')!;
+  assert.equal(shared.tools, undefined);
+  assert.match(shared.note!, /not started, as its command comes with the repository \(--trust-project starts it\)/);
+  assert.equal(
+    recommendedRequest(plan).servers.some((s) => s.id === shared.id),
+    false,
+  );
+  const trusted: ScanTarget[] = [];
+  await discover({ ...options(h, trusted), trustProject: true });
+  assert.equal(trusted.length, 9);
   assert.deepEqual(
     scanned.find((t) => t.kind === 'stdio' && t.command === 'desk-server'),
     { kind: 'stdio', command: 'desk-server', args: ['--flag', 'a b'], env: { TOKEN: 's3cret' } },
@@ -298,4 +317,15 @@ test('isWrapped recognises toolgate in front of a server, whichever way it is st
   assert.equal(isWrapped('/usr/bin/node', ['/x/toolgate/dist/bundle/cli/main.js', '-c', 'p.yaml', '--', 'srv']), true);
   assert.equal(isWrapped('npx', ['-y', 'some-server', '--', 'x']), false);
   assert.equal(isWrapped('toolgate-like-server', ['-c', 'x']), false);
+});
+
+test('a policy file that exists is never overwritten: an earlier run may still use it', async () => {
+  const h = home();
+  h.put('.cursor/mcp.json', JSON.stringify({ mcpServers: { a: stdio('a-server') } }));
+  const earlier = h.put('.toolgate/policies/a.yaml', '# Written by toolgate init for another client\nversion: "1"\n');
+  const o = options(h);
+  const plan = await discover(o);
+  const result = save(plan, recommendedRequest(plan), o);
+  assert.equal(result.policies[0]!.file, join(h.state, 'policies', 'a-2.yaml'));
+  assert.equal(readFileSync(earlier, 'utf8'), '# Written by toolgate init for another client\nversion: "1"\n');
 });

@@ -19,6 +19,12 @@ export interface InitOptions extends LocateOptions {
   timeoutMs: number;
   now: () => Date;
   onProgress?: (message: string) => void;
+  /**
+   * Start the servers of the project folder's files too. Off by default: a cloned repository's
+   * .mcp.json names commands of its author's choosing, and listing tools runs them (the clients
+   * ask before they start such a server).
+   */
+  trustProject?: boolean;
   /** Lists a server's tools (the scanner of `toolgate scan`; replaceable in unit tests). */
   scan?: (target: ScanTarget, timeoutMs: number) => Promise<ToolDefinition[]>;
 }
@@ -42,7 +48,12 @@ export async function discover(o: InitOptions): Promise<Plan> {
     .filter((f): f is ConfigFile => f !== undefined);
   const servers: PlannedServer[] = files.flatMap((f) => f.servers);
   const scan = o.scan ?? defaultScan;
-  const todo = servers.filter((s) => s.kind === 'stdio');
+  const todo = servers.filter((s) => s.kind === 'stdio' && (!s.fromProject || o.trustProject));
+  for (const s of servers) {
+    if (s.kind === 'stdio' && s.fromProject && !o.trustProject) {
+      s.note = 'in the project folder: not started, as its command comes with the repository (--trust-project starts it)';
+    }
+  }
   // A few at a time: servers started with npx may take a while to download.
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -166,7 +177,7 @@ export function save(plan: Plan, body: unknown, o: InitOptions): SaveResult {
   return result;
 }
 
-/** A file name from the server's name; one this run took, or one not written by init, is not reused. */
+/** A file name from the server's name; one this run took, or one that exists, is not reused. */
 function policyPath(dir: string, name: string, taken: Set<string>): string {
   const slug =
     name
@@ -177,7 +188,8 @@ function policyPath(dir: string, name: string, taken: Set<string>): string {
   for (let i = 1; ; i++) {
     const file = join(dir, `${slug}${i === 1 ? '' : `-${i}`}.yaml`);
     if (taken.has(file)) continue;
-    if (existsSync(file) && !readFileSync(file, 'utf8').startsWith('# Written by toolgate init')) continue;
+    // Never over an existing file: an earlier run's policy may still guard another client's server.
+    if (existsSync(file)) continue;
     taken.add(file);
     return file;
   }
