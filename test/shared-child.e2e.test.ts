@@ -10,6 +10,7 @@ import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { bin, root, runToolgate, textOf, writePolicy } from './helpers.js';
 import { connect, readEvents, startGateway, Proc } from './transports-helpers.js';
+import { until } from './support/until.js';
 
 const serverJs = join(root, 'dist', 'test', 'shared-server.js');
 const policyText = `
@@ -148,10 +149,12 @@ test('shared: a denied call never reaches the child and is audited', async () =>
     lines(log).map((l) => l.split(' ').slice(0, 2).join(' ')),
     ['record fine'],
   );
-  const decisions = readEvents(stateDir).filter((e) => e.tool === 'record' && e.decision !== undefined);
+  // The events file is written behind the answer: wait for the denial's record, then check it.
+  const decisions = () => readEvents(stateDir).filter((e) => e.tool === 'record' && e.decision !== undefined);
+  await until('the denial is in the events file', () => decisions().some((e) => e.decision === 'denied')).catch(() => {});
   assert.ok(
-    decisions.some((e) => e.decision === 'denied'),
-    JSON.stringify(decisions),
+    decisions().some((e) => e.decision === 'denied'),
+    JSON.stringify(decisions()),
   );
 });
 
