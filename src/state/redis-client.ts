@@ -54,13 +54,18 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+// The first connection (TLS, a cluster's slot map) gets a few seconds: with 1 s a busy
+// host failed start-up and one-shot CLI commands (seen at load average 25). A refused
+// port still fails at once; only an unanswering host waits this long before denials.
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
 function buildClient(parsed: ParsedRedisDsn, o: RedisConnectionOptions, connectionName: string): RedisClient {
   const reconnectDelay = (times: number) => Math.min(50 * times, o.maxReconnectDelayMs ?? 500);
   const common: RedisOptions = {
     ...(parsed.username !== undefined ? { username: parsed.username } : {}),
     ...(parsed.password !== undefined ? { password: parsed.password } : {}),
     connectionName,
-    connectTimeout: o.connectTimeoutMs ?? 1000,
+    connectTimeout: o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     commandTimeout: o.commandTimeoutMs ?? 1000,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -88,7 +93,7 @@ function buildClient(parsed: ParsedRedisDsn, o: RedisConnectionOptions, connecti
     enableOfflineQueue: false,
     enableAutoPipelining: o.autoPipelining ?? false,
     clusterRetryStrategy: reconnectDelay,
-    slotsRefreshTimeout: o.connectTimeoutMs ?? 1000,
+    slotsRefreshTimeout: o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     scaleReads: 'master',
     lazyConnect: true,
   };
@@ -179,7 +184,7 @@ export function openRedisConnection(o: RedisConnectionOptions): RedisConnection 
   // Connect in the background: start-up never blocks on Redis. The first
   // commands wait for this first attempt only (at most the connect timeout).
   const attempt = client.connect().catch(() => undefined);
-  const bound = new Promise<void>((r) => setTimeout(r, (o.connectTimeoutMs ?? 1000) + 100).unref());
+  const bound = new Promise<void>((r) => setTimeout(r, (o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + 100).unref());
   let started = false;
   const firstAttempt = Promise.race([attempt, bound]).then(() => {
     started = true;
