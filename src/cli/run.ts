@@ -205,23 +205,23 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
     await runListenGateway(listenConfigFrom(command, opts, identity?.name));
     return;
   }
-  // The stdio gateway: what it loads first is one chunk (runtime/stdio-start.ts).
-  const prestarted = takePrestarted(command);
+  // The stdio gateway: what it loads first is one chunk (runtime/stdio-start.ts). Flag errors are
+  // thrown before the child started early is taken (main.ts ends a child nobody took).
   const [{ runStdioGateway }, { wireLimitsFrom, WIRE_LIMIT_FLAGS }] = await Promise.all([import('../runtime/stdio.js'), import('../runtime/stdio-start.js')]);
   const cmd = command as [string, ...string[]];
-  await runStdioGateway({
+  const config = {
     runtime: runtimeConfigFrom(opts),
     logLevel: opts.logLevel,
     logFormat: opts.logFormat,
     policyFile: opts.config,
     command: cmd,
-    prestarted,
     server: basename(cmd[0]),
     pinServer: opts.serverName ?? command.join(' '),
     identity,
     upstreamProtocol: (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol,
     limits: wireLimitsFrom(opts, WIRE_LIMIT_FLAGS),
-  });
+  };
+  await runStdioGateway({ ...config, prestarted: takePrestarted(command) });
 }
 
 /**

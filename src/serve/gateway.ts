@@ -62,8 +62,7 @@ function describe(cfg: ServerConfig): string {
 }
 
 export async function startServeGateway(o: ServeGatewayOptions): Promise<RunningServe> {
-  const { log } = o;
-  let config = o.config;
+  const { log, config } = o;
   const runtime = await openRuntime({
     log,
     pin: config.pin,
