@@ -9,7 +9,7 @@ import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
 import { clientStdioChannel } from '../mcp/stdio.js';
 import { openUpstream, type UpstreamHandle, type UpstreamSpec } from '../mcp/upstream.js';
-import { StatelessHttpDownstream } from '../mcp/http-downstream.js';
+import { StatelessHttpDownstream } from '../http/index.js';
 import type { WireLimits } from '../mcp/admit.js';
 import { bridgeUpstream, type UpstreamProtocol } from '../bridge/index.js';
 import { describeErrors } from '../gateway/policy-holder.js';
