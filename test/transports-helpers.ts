@@ -44,7 +44,8 @@ export class Proc {
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  // A failure detector, not a speed check: serve took over 15 s to start at load average 25.
+  waitFor(re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
     const m = this.output.match(re);
     if (m) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
