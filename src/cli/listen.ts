@@ -7,7 +7,7 @@ import { DEFAULTS } from '../gateway/listener.js';
 import { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 import { oauthConfigFromFlags } from '../oauth/index.js';
 import type { ListenGatewayConfig } from '../runtime/listen.js';
-import type { RunOptions } from './run.js';
+import type { RunOptions } from './run-options.js';
 import { runtimeConfigFrom } from './runtime-config.js';
 
 function upstreamSpec(command: string[], opts: RunOptions): UpstreamSpec {

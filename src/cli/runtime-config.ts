@@ -3,7 +3,7 @@ import type { StateFailMode } from '../state/errors.js';
 import type { PinMode } from '../pins/index.js';
 import { telemetryConfig } from '../metrics/config.js';
 import type { RuntimeConfig } from '../runtime/config.js';
-import type { RunOptions } from './run.js';
+import type { RunOptions } from './run-options.js';
 
 /** Every flag error (telemetry: metrics key, OTLP URL) is thrown here, before anything opens. */
 export function runtimeConfigFrom(opts: RunOptions): Omit<RuntimeConfig, 'log'> {
