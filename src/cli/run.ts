@@ -2,68 +2,15 @@
 // the stdio gateway in front of a server started as a child process. Flags
 // match Intercept's, so its users change one word in their client config.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LOG_FORMATS, parseLogLevelFlag } from '../log/levels.js';
-import type { BridgeLog, UpstreamProtocol } from '../bridge/index.js';
+import type { UpstreamProtocol } from '../bridge/index.js';
+import { takePrestarted } from './prestart.js';
+import { runtimeConfigFrom } from './runtime-config.js';
+import type { RunOptions } from './run-options.js';
 
-export interface RunOptions {
-  config?: string;
-  stateDir?: string;
-  stateDsn?: string;
-  statePrefix?: string;
-  stateFailMode?: string;
-  logLevel: string;
-  logFormat?: string;
-  /** The event log's field names: toolgate's, or Intercept's (`--events-format intercept`). */
-  eventsFormat?: 'toolgate' | 'intercept';
-  transport?: string;
-  upstream?: string;
-  header?: string[];
-  bind?: string;
-  port?: string;
-  identity?: string;
-  upstreamTransport?: string;
-  upstreamProtocol?: string;
-  apiKey?: string[];
-  apiKeyFile?: string;
-  insecureNoAuth?: boolean;
-  allowedHost?: string[];
-  allowedOrigin?: string[];
-  maxSessions?: string;
-  sessionIdleTimeout?: string;
-  sessionMode?: string;
-  maxBodyBytes?: string;
-  maxDepth?: string;
-  maxKeys?: string;
-  maxBatch?: string;
-  maxMessageBytes?: string;
-  pin: string;
-  serverName?: string;
-  auditDsn?: string;
-  auditRetention?: string;
-  auditHmacKeyFile?: string;
-  mode?: string;
-  jwtKeyFile?: string;
-  jwtJwksUrl?: string;
-  jwtClaim?: string;
-  jwtIssuer?: string;
-  jwtAudience?: string;
-  oauth?: string;
-  oauthIssuer?: string;
-  upstreamOauth?: boolean;
-  upstreamTokenExchange?: string;
-  tokenKeyFile?: string;
-  metricsPort?: string;
-  metricsBind?: string;
-  metricsKey?: string;
-  metricsKeyFile?: string;
-  otlpEndpoint?: string;
-  enableAdminApi?: boolean;
-  adminAddr?: string;
-  approvalWebhookSecretFile?: string;
-}
+export type { RunOptions };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -208,122 +155,28 @@ export async function runGateway(command: string[], opts: RunOptions): Promise<v
   if (opts.sessionMode !== undefined && opts.sessionMode !== 'per-session' && (opts.upstream || (opts.transport ?? 'stdio') === 'stdio'))
     throw new Error('--session-mode shared|pool:N applies to the HTTP listener (--transport http|sse) in front of a command');
   if (opts.upstream || opts.transport === 'http' || opts.transport === 'sse') {
-    // Network transports (either side): wired in listen.ts.
-    const { serveGateway } = await import('./listen.js');
-    await serveGateway(command, opts, identity?.name);
+    // Network transports (either side).
+    const [{ listenConfigFrom }, { runListenGateway }] = await Promise.all([import('./listen.js'), import('../runtime/listen.js')]);
+    await runListenGateway(listenConfigFrom(command, opts, identity?.name));
     return;
   }
-
-  // Start-up is on every agent's path: start the server first, and load the
-  // policy and the rest while it boots. Nothing reaches the server before the
-  // policy is loaded (its stdin is ours); a policy that does not load ends the
-  // server again. Then the start gate lets the client's initialize through
-  // while the stores open; every other message waits for the session.
-  const {
-    ChildServer,
-    exitStatus,
-    takePrestarted,
-    loadCachedPolicyFile,
-    PolicyCache,
-    POLICY_CACHE_DIR,
-    resolveStateDir,
-    clientStdioChannel,
-    wireLimitsFrom,
-    WIRE_LIMIT_FLAGS,
-    StartGate,
-    bridgeUpstream,
-  } = await import('./stdio-start.js');
-  const [cmd, ...args] = command as [string, ...string[]];
-  const server = basename(cmd);
-  const child = takePrestarted(command) ?? new ChildServer({ command: cmd, args });
-
-  try {
-    // A cached policy compiles without the YAML reader; only a miss loads the parser.
-    const configPath = resolve(opts.config);
-    let bridgeLog: BridgeLog | undefined;
-    const cache = new PolicyCache(join(resolveStateDir({ stateDir: opts.stateDir }, process.env), POLICY_CACHE_DIR));
-    const cached = loadCachedPolicyFile(configPath, cache);
-    let policy = cached?.policy;
-    if (!policy) {
-      const { loadPolicyFile, formatPolicyError } = await import('../policy/index.js');
-      const loaded = loadPolicyFile(configPath, { cache });
-      if (!loaded.ok) {
-        process.stderr.write(`${loaded.errors.map(formatPolicyError).join('\n')}\n`);
-        throw new Error(`policy ${opts.config} has ${loaded.errors.length} error(s); not starting`);
-      }
-      policy = loaded.policy;
-    }
-    const limits = wireLimitsFrom(opts, WIRE_LIMIT_FLAGS);
-    // Every client line is admitted here, before the start gate sees it.
-    const downstream = clientStdioChannel(process.stdin, process.stdout, limits);
-    // The bridge between protocol generations sits below the gate: the client's initialize may be answered from server/discover.
-    const upstream = bridgeUpstream(child.channel, (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol, {
-      // The logger is made after the gate opens; the bridge logs only once it has heard the server.
-      log: { info: (o: object, m: string) => bridgeLog?.info(o, m), warn: (o: object, m: string) => bridgeLog?.warn(o, m) },
-    });
-    const gate = new StartGate(downstream, upstream);
-    if (cached) {
-      // The cache is a head start, never trusted over the file: the file's own parse
-      // decides (while the client's initialize crosses the gate), before any call is.
-      const { confirmCachedPolicy, formatPolicyError } = await import('../policy/index.js');
-      const confirmed = confirmCachedPolicy(cached.text, configPath, cached.policy, cache);
-      if (!confirmed.ok) {
-        process.stderr.write(`${confirmed.errors.map(formatPolicyError).join('\n')}\n`);
-        throw new Error(`policy ${opts.config} has ${confirmed.errors.length} error(s); not starting`);
-      }
-      if (confirmed.replaced)
-        process.stderr.write(
-          `toolgate: the policy cache entry for ${opts.config} did not match the file; it was ignored and replaced (was the state directory written by someone else?)\n`,
-        );
-      policy = confirmed.policy;
-    }
-    const { createLogger, openGatewayCore, GatewaySession, callerDenial } = await import('./stdio-core.js');
-    const log = createLogger(opts.logLevel, opts.logFormat);
-    bridgeLog = log;
-    const core = await openGatewayCore(opts, configPath, policy, log);
-    const pinServer = opts.serverName ?? command.join(' ');
-    const session = new GatewaySession({
-      downstream,
-      upstream,
-      policy: () => core.holder.current,
-      guard: core.guard,
-      events: core.events,
-      log,
-      instance: core.instance,
-      sessionId: randomUUID(),
-      identity: identity?.name,
-      server,
-      pins: core.pinsFor(pinServer),
-      approvals: core.approvals,
-      idempotency: core.idempotency,
-      spend: core.spend,
-      callerDenial: identity ? callerDenial(identity) : undefined,
-      limits,
-    });
-    core.started(server, { pin_server: pinServer });
-    log.info({ policy: configPath, server, stateDir: core.stateDir }, 'toolgate started');
-
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.signal(sig));
-    // The client closing stdin ends the child; the child dying ends the gateway.
-    session.onclose = (side) => {
-      if (side === 'downstream') void child.stop();
-    };
-    gate.handOver(session);
-
-    const exit = await child.exited;
-    // Let pending answers (errors for calls the child never answered) reach the client.
-    await new Promise((r) => setImmediate(r));
-    await core.close();
-    process.stdin.destroy();
-    log.info({ code: exit.code, signal: exit.signal }, 'server exited');
-    process.exitCode = exitStatus(exit);
-  } catch (err) {
-    // Nothing may outlive a gateway that failed to start: end the server too.
-    await child.stop();
-    throw err;
-  }
-  // Nothing should keep us alive once the child is gone.
-  setTimeout(() => process.exit(process.exitCode), 200).unref();
+  // The stdio gateway: what it loads first is one chunk (runtime/stdio-start.ts). Flag errors are
+  // thrown before the child started early is taken (main.ts ends a child nobody took).
+  const [{ runStdioGateway }, { wireLimitsFrom, WIRE_LIMIT_FLAGS }] = await Promise.all([import('../runtime/stdio.js'), import('../runtime/stdio-start.js')]);
+  const cmd = command as [string, ...string[]];
+  const config = {
+    runtime: runtimeConfigFrom(opts),
+    logLevel: opts.logLevel,
+    logFormat: opts.logFormat,
+    policyFile: opts.config,
+    command: cmd,
+    server: basename(cmd[0]),
+    pinServer: opts.serverName ?? command.join(' '),
+    identity,
+    upstreamProtocol: (opts.upstreamProtocol ?? 'auto') as UpstreamProtocol,
+    limits: wireLimitsFrom(opts, WIRE_LIMIT_FLAGS),
+  };
+  await runStdioGateway({ ...config, prestarted: takePrestarted(command) });
 }
 
 /**

@@ -1,6 +1,6 @@
 // `toolgate serve -c toolgate.yaml`: one gateway for many MCP servers (see
 // src/serve). Reads and validates the gateway config (and every server's
-// policy), opens the gateway core, starts the listener and the dashboard.
+// policy) and maps the flags; src/serve composes the runtime, listener and dashboard.
 import { Command, Option } from 'commander';
 import { LOG_FORMATS, parseLogLevelFlag } from '../log/levels.js';
 import { VERSION } from './version.js';
@@ -61,45 +61,20 @@ async function serve(opts: ServeFlags): Promise<void> {
   const { checkListenerAuth } = await import('../gateway/listener.js');
   checkListenerAuth(opts.bind ?? config.listen.bind, config.listen.oauth ? ['(oauth)'] : config.listen.apiKeys, config.listen.insecureNoAuth);
 
-  const [{ createLogger }, { openGatewayCore }] = await Promise.all([import('../log/index.js'), import('./gateway-core.js')]);
+  const [{ createLogger }, { telemetryConfig }] = await Promise.all([import('../log/index.js'), import('../metrics/config.js')]);
+  const telemetry = telemetryConfig({ metricsPort: opts.metricsPort, metricsBind: opts.metricsBind, metricsKeyFile: opts.metricsKeyFile });
   const log = createLogger(opts.logLevel, opts.logFormat);
-  const core = await openGatewayCore(
-    {
-      logLevel: opts.logLevel,
-      pin: config.pin,
-      ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
-      ...(opts.metricsBind !== undefined ? { metricsBind: opts.metricsBind } : {}),
-      ...(opts.metricsKeyFile !== undefined ? { metricsKeyFile: opts.metricsKeyFile } : {}),
-      ...(config.state.dir !== undefined ? { stateDir: config.state.dir } : {}),
-      ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
-      ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
-      stateFailMode: config.state.failMode,
-      eventsFormat: opts.eventsFormat ?? config.events.format,
-      enableAdminApi: opts.enableAdminApi ?? config.adminApi.enabled,
-      ...((opts.adminAddr ?? config.adminApi.addr) !== undefined ? { adminAddr: opts.adminAddr ?? config.adminApi.addr } : {}),
-      ...(config.audit.dsn !== undefined ? { auditDsn: config.audit.dsn } : {}),
-      ...(config.audit.retention !== undefined ? { auditRetention: config.audit.retention } : {}),
-      ...(config.audit.hmacKeyFile !== undefined ? { auditHmacKeyFile: config.audit.hmacKeyFile } : {}),
-    },
-    file,
-    config.servers[0]!.policy,
+  // Flags win over the config file's events.format and admin_api.
+  const events = { ...config.events, format: opts.eventsFormat ?? config.events.format };
+  const adminApi = { ...config.adminApi, enabled: opts.enableAdminApi ?? config.adminApi.enabled, addr: opts.adminAddr ?? config.adminApi.addr };
+  const running = await startServeGateway({
+    config: { ...config, events, adminApi },
     log,
-    { watchPolicy: false, metricsByServer: true },
-  );
-  let running;
-  try {
-    running = await startServeGateway({
-      config,
-      core,
-      log,
-      version: VERSION,
-      ...(opts.bind ? { bind: opts.bind } : {}),
-      ...(port !== undefined ? { port } : {}),
-    });
-  } catch (err) {
-    await core.close();
-    throw err;
-  }
+    version: VERSION,
+    telemetry,
+    ...(opts.bind ? { bind: opts.bind } : {}),
+    ...(port !== undefined ? { port } : {}),
+  });
   process.stderr.write(`toolgate listening on ${running.url}\n`);
   for (const s of config.servers) process.stderr.write(`  ${running.url}/${s.name}  (${s.kind === 'command' ? s.command : s.url}, policy ${s.policyPath})\n`);
   if (running.dashboardUrl) process.stderr.write(`toolgate dashboard on ${running.dashboardUrl}\n`);
@@ -109,6 +84,5 @@ async function serve(opts: ServeFlags): Promise<void> {
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => done());
   });
   await running.close();
-  await core.close();
   setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref();
 }

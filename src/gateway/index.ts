@@ -4,5 +4,5 @@ export { CallGuard, type GuardVerdict, type SettleOutcome } from './guard.js';
 export { PolicyHolder, describeErrors } from './policy-holder.js';
 export { CallerPolicies } from './caller-policy.js';
 export { Listener, type Caller } from './listener.js';
-export { ListenerSecurity } from './listener-security.js';
+export { ListenerSecurity } from '../http/index.js';
 export { watchFile, type FileWatch } from './watch.js';

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MessageChannel } from '../mcp/channel.js';
-import { LegacySseDownstream, sendJson, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../mcp/http-downstream.js';
+import { LegacySseDownstream, sendJson, SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../http/index.js';
 import { classify, errorResponse, ErrorCode, type JsonRpcId, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { admitFrame, DEFAULT_WIRE_LIMITS, type WireLimits } from '../mcp/admit.js';
@@ -23,7 +23,7 @@ import {
   needsName,
   requestName,
 } from '../mcp/http-modern.js';
-import { isLoopback, ListenerSecurity } from './listener-security.js';
+import { isLoopback, ListenerSecurity, readBody } from '../http/index.js';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = [...LEGACY_PROTOCOL_VERSIONS, ...MODERN_PROTOCOL_VERSIONS];
 
@@ -617,41 +617,12 @@ export class Listener {
 
   // ---- helpers --------------------------------------------------------------
 
-  private readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
-    const tooLarge = () => {
+  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<string | undefined> {
+    const body = await readBody(req, this.maxBody);
+    if (body.ok) return body.text;
+    if (body.reason === 'too_large')
       this.error(res, 413, ErrorCode.InvalidRequest, `Request body too large (limit ${this.maxBody} bytes)`, { connection: 'close' });
-    };
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > this.maxBody) {
-      req.resume();
-      tooLarge();
-      return Promise.resolve(undefined);
-    }
-    return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      req.on('data', (c: Buffer) => {
-        if (over) return;
-        size += c.length;
-        if (size > this.maxBody) {
-          over = true;
-          chunks.length = 0;
-          tooLarge();
-          resolve(undefined);
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('end', () => {
-        // A small body comes as one chunk: decoded as it is, not copied into a new Buffer first.
-        if (!over) resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
-      });
-      req.on('error', () => {
-        if (!over) resolve(undefined);
-        over = true;
-      });
-    });
+    return undefined;
   }
 
   private methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {

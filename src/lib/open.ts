@@ -5,9 +5,7 @@
 // and audited exactly as behind `toolgate -- server` or `--transport http`.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { openGatewayCore, type GatewayCore } from '../cli/gateway-core.js';
-import type { RunOptions } from '../cli/run.js';
-import { GatewaySession } from '../gateway/session.js';
+import { openRuntime, type PolicyBinding, type Runtime } from '../runtime/index.js';
 import { createLogger, silentLogger } from '../log/index.js';
 import { compilePolicy, formatPolicyError, loadPolicyFile, type CompiledPolicy, type PolicyError } from '../policy/index.js';
 import { MemoryCounterStore, parseStateBackend } from '../state/index.js';
@@ -66,17 +64,6 @@ export async function openEmbedded(options: ToolgateOptions): Promise<Toolgate> 
     if (v !== undefined && !(allowed as readonly string[]).includes(v))
       throw new Error(`options.${key} must be one of ${allowed.join(', ')}; got ${JSON.stringify(v)}`);
   }
-  const runOptions: RunOptions = {
-    logLevel: level === 'silent' ? 'error' : level,
-    pin: options.pin ?? 'warn',
-    mode: options.mode ?? 'enforce',
-    stateFailMode: options.stateFailMode ?? 'closed',
-    ...(options.stateDir !== undefined ? { stateDir: options.stateDir } : {}),
-    ...(backend.kind === 'redis' ? { stateDsn: backend.url } : {}),
-    ...(options.redisPrefix !== undefined ? { statePrefix: options.redisPrefix } : {}),
-    ...(options.auditDsn !== undefined ? { auditDsn: options.auditDsn } : {}),
-    ...(options.auditHmacKeyFile !== undefined ? { auditHmacKeyFile: options.auditHmacKeyFile } : {}),
-  };
   const log = level === 'silent' ? silentLogger() : createLogger(level, 'json');
   const onEvent = options.onEvent;
   const observer: EventSink | undefined = onEvent
@@ -85,25 +72,36 @@ export async function openEmbedded(options: ToolgateOptions): Promise<Toolgate> 
         close: async () => undefined,
       }
     : undefined;
-  const core = await openGatewayCore(runOptions, configPath, policy, log, {
-    watchPolicy: watch,
+  const runtime = await openRuntime({
+    log,
+    pin: options.pin ?? 'warn',
+    mode: options.mode ?? 'enforce',
+    failMode: options.stateFailMode ?? 'closed',
+    stateDir: options.stateDir,
+    ...(backend.kind === 'redis' ? { stateDsn: backend.url } : {}),
+    statePrefix: options.redisPrefix,
+    audit: { dsn: options.auditDsn, hmacKeyFile: options.auditHmacKeyFile },
     ...(backend.kind === 'memory' ? { store: new MemoryCounterStore() } : {}),
     ...(observer ? { observers: [observer] } : {}),
   });
+  const binding = runtime.bindPolicy(configPath, policy, { watch });
   // From the moment openToolgate resolves, an edit of the policy file is seen.
-  await core.holder.watching;
-  core.started('library');
-  return new EmbeddedToolgate(core);
+  await binding.holder.watching;
+  binding.started('library');
+  return new EmbeddedToolgate(runtime, binding);
 }
 
 class EmbeddedToolgate implements Toolgate {
   private readonly links = new Set<Link>();
   private closing: Promise<void> | undefined;
 
-  constructor(private readonly core: GatewayCore) {}
+  constructor(
+    private readonly core: Runtime,
+    private readonly binding: PolicyBinding,
+  ) {}
 
   get policyHash(): string {
-    return this.core.holder.current.hash;
+    return this.binding.holder.current.hash;
   }
 
   get instance(): string {
@@ -135,22 +133,12 @@ class EmbeddedToolgate implements Toolgate {
     }
     const link = new Link(transport, endpointSide);
     const server = options.server ?? 'default';
-    const core = this.core;
-    new GatewaySession({
+    this.core.openSession(this.binding, {
       downstream: endpointSide === 'downstream' ? link.endpointChannel : link.innerChannel,
       upstream: endpointSide === 'downstream' ? link.innerChannel : link.endpointChannel,
-      policy: () => core.holder.current,
-      guard: core.guard,
-      events: core.events,
-      log: core.log,
-      instance: core.instance,
       sessionId: options.sessionId ?? randomUUID(),
-      ...(options.identity !== undefined ? { identity: options.identity } : {}),
+      identity: options.identity,
       server,
-      pins: core.pinsFor(server),
-      approvals: core.approvals,
-      idempotency: core.idempotency,
-      spend: core.spend,
     });
     this.links.add(link);
     link.onended = () => this.links.delete(link);

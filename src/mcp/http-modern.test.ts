@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeHeaderValue, encodeHeaderValue, isModernVersion, modernRequestHeaders, paramHeadersOf, paramHeaderValues } from './http-modern.js';
 import { unwrapRequestState, wrapRequestState } from '../gateway/session.js';
-import { modernErrorStatus } from './http-downstream.js';
+import { modernErrorStatus } from '../http/stateless.js';
 
 test('modern versions: 2026-07-28 and later dates', () => {
   assert.equal(isModernVersion('2026-07-28'), true);

@@ -5,7 +5,7 @@
 // listener's own.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenerSecurity } from '../gateway/listener-security.js';
+import { ListenerSecurity } from '../http/index.js';
 import { checkMetricsBind } from './checks.js';
 
 export const METRICS_PATH = '/metrics';

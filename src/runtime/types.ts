@@ -1,14 +1,16 @@
-// What a gateway process has open, whatever its transports: the shape every
-// composition (stdio, listen, serve) builds sessions from. The opening itself
-// still lives in cli/gateway-core.ts; it moves here with a typed
-// RuntimeConfig (issue 17, step 3).
+// What a gateway process has open (a Runtime), a policy bound to it with its
+// guard (a PolicyBinding), and where a session sits (SessionPlace). Every
+// composition (stdio, listen, serve, the library) builds sessions from these.
 import type { CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
 import type { EventSink, GatewayEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { CallGuard } from '../gateway/guard.js';
 import type { PolicyHolder } from '../gateway/policy-holder.js';
-import type { PinChecker } from '../pins/index.js';
+import type { Caller } from '../gateway/listener.js';
+import type { GatewaySession } from '../gateway/session.js';
+import type { SessionOptions } from '../gateway/session-options.js';
+import type { MessageChannel } from '../mcp/channel.js';
 import type { ApprovalHolder } from '../approval/queue.js';
 import type { ApprovalDecider } from '../approval/types.js';
 import type { CompiledPolicy } from '../policy/index.js';
@@ -16,28 +18,61 @@ import type { MetricsHandler } from '../metrics/index.js';
 import type { IdempotencyGate } from '../idempotency/index.js';
 import type { SpendLedger } from '../spend/index.js';
 
-export interface GatewayCore {
+export type EventInput = Omit<GatewayEvent, 'ts' | 'instance'>;
+
+export interface Runtime {
   log: Logger;
   stateDir: string;
   instance: string;
-  configPath: string;
   store: CounterStore;
   failMode: StateFailMode;
   events: EventSink & { close(): Promise<void> };
-  holder: PolicyHolder;
-  guard: CallGuard;
   approvals: ApprovalHolder & ApprovalDecider;
-  /** Intercept's idempotency_window: answers kept in idempotency.db, or in Redis with --state-dsn. */
+  /** Intercept's idempotency_window: answers kept in idempotency.db, or in Redis with a state DSN. */
   idempotency: IdempotencyGate;
   /** Intercept's spend budgets, kept in the counter store. */
   spend: SpendLedger;
-  /** GET /metrics for the HTTP listener's port (set when a metrics key is configured). */
+  /** GET /metrics for an HTTP listener's port (set when a metrics key is configured). */
   metricsHandler?: (bind: string, allowedHosts?: string[]) => MetricsHandler;
-  /** A pin checker for one session of `server` (the policy's `pin:`, else --pin; `policy` names another policy holder's, e.g. per server). */
-  pinsFor(server: string, policy?: () => CompiledPolicy): PinChecker;
-  emit(event: Omit<GatewayEvent, 'ts' | 'instance'>): void;
-  /** Emit the startup event. */
-  started(server: string, extra?: Partial<GatewayEvent>): void;
-  /** Emit shutdown and close everything, in order. */
+  emit(event: EventInput): void;
+  /** The policy at `file` (already loaded), held with hot reload, and the guard deciding with it. */
+  bindPolicy(file: string, policy: CompiledPolicy, options?: BindOptions): PolicyBinding;
+  /** A gateway session under `binding`'s policy (or the caller's own), between two channels. */
+  openSession(binding: PolicyBinding, place: SessionPlace): GatewaySession;
+  /** Set by a composition that must hear when a caller's own policy file changed (serve's aggregate lists). */
+  onCallerPolicyChanged?: () => void;
+  /** Emit shutdown and close everything, bindings first. */
   close(): Promise<void>;
+}
+
+export interface BindOptions {
+  /** The server this policy guards (`toolgate serve`): named in its events; its counters kept apart. */
+  server?: string;
+  /** Watch the file and reload on change (default true). */
+  watch?: boolean;
+  /** After a reload changed the policy (e.g. to tell aggregate clients their lists changed). */
+  onReload?: (policy: CompiledPolicy) => void;
+}
+
+export interface PolicyBinding {
+  readonly file: string;
+  readonly holder: PolicyHolder;
+  readonly guard: CallGuard;
+  /** Emit the startup event of a server under this policy. */
+  started(server: string, extra?: Partial<GatewayEvent>): void;
+  close(): Promise<void>;
+}
+
+/** Where a session sits: its channels, who calls, and what the transport knows. */
+export interface SessionPlace extends Pick<SessionOptions, 'downstream' | 'upstream' | 'limits' | 'generation' | 'clientInit' | 'shadows' | 'callerDenial'> {
+  server: string;
+  /** The name pins are kept under (default: server). */
+  pinServer?: string;
+  sessionId?: string;
+  /** The caller named for rules, counters and events (stdio: --identity). */
+  identity?: string;
+  /** A network caller: its name, and its grant's own policy file or scopes. */
+  caller?: Caller;
+  downstream: MessageChannel;
+  upstream: MessageChannel;
 }

@@ -17,27 +17,23 @@ import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
-import { GatewaySession } from '../gateway/session.js';
 import { ToolRegistry } from '../gateway/shadowing.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
 import { oauthListenerOptions, openUpstreamLogins, UpstreamExchanges } from '../oauth/index.js';
-import { PolicyHolder, describeErrors } from '../gateway/policy-holder.js';
-import { CallerPolicies } from '../gateway/caller-policy.js';
+import { describeErrors } from '../gateway/policy-holder.js';
 import { watchFile, type FileWatch } from '../gateway/watch.js';
-import type { GatewayCore } from '../runtime/index.js';
+import { openRuntime, type PolicyBinding, type Runtime, type RuntimeConfig } from '../runtime/index.js';
 import type { Logger } from '../log/index.js';
-import type { CompiledPolicy } from '../policy/index.js';
 import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';
 import { Aggregator } from './aggregate.js';
-import { ServerCounterStore } from './counters.js';
-import { CallGuard } from '../gateway/guard.js';
 import { HealthBoard, SupervisedUpstream, type BackoffOptions } from './supervisor.js';
 
 export interface ServeGatewayOptions {
   config: GatewayConfig;
-  core: GatewayCore;
   log: Logger;
+  /** Metrics and traces (flags of `toolgate serve`). */
+  telemetry?: RuntimeConfig['telemetry'];
   version: string;
   /** Overrides of the config's listen address (flags). */
   bind?: string;
@@ -49,9 +45,8 @@ export interface ServeGatewayOptions {
 
 interface Registered {
   cfg: ServerConfig;
-  holder: PolicyHolder;
-  /** Decides with this server's counters (keys prefixed `<server>:`). */
-  guard: CallGuard;
+  /** This server's policy, hot-reloaded; its guard decides with this server's counters (keys prefixed `<server>:`). */
+  binding: PolicyBinding;
 }
 
 export interface RunningServe {
@@ -68,7 +63,32 @@ function describe(cfg: ServerConfig): string {
 }
 
 export async function startServeGateway(o: ServeGatewayOptions): Promise<RunningServe> {
-  const { core, log } = o;
+  const { log, config } = o;
+  const runtime = await openRuntime({
+    log,
+    pin: config.pin,
+    stateDir: config.state.dir,
+    stateDsn: config.state.dsn,
+    statePrefix: config.state.prefix,
+    failMode: config.state.failMode,
+    audit: config.audit,
+    telemetry: o.telemetry,
+    metricsByServer: true,
+    manyServers: true,
+    eventsFormat: config.events.format,
+    adminApi: config.adminApi.enabled,
+    ...(config.adminApi.addr !== undefined ? { adminAddr: config.adminApi.addr } : {}),
+  });
+  try {
+    return await compose(o, runtime);
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+}
+
+async function compose(o: ServeGatewayOptions, runtime: Runtime): Promise<RunningServe> {
+  const { log } = o;
   let config = o.config;
   // The client message limits (admit.ts) are fixed at start, like the rest of `listen`.
   const { maxDepth, maxKeys, maxBatch, maxMessageBytes } = config.listen;
@@ -81,40 +101,28 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const aggregates = new Set<Aggregator>();
 
   const defineHealth = (r: Registered) =>
-    health.define(r.cfg.name, { kind: r.cfg.kind, target: describe(r.cfg), start: r.cfg.start, policy: r.cfg.policyPath, policy_hash: r.holder.current.hash });
-
-  // Unknown keys in a server's policy: logged and recorded, at start and on each reload.
-  const reportWarnings = (cfg: ServerConfig, policy: CompiledPolicy): void => {
-    for (const message of policy.warnings ?? []) {
-      log.warn(`policy warning (server "${cfg.name}"): ${message}`);
-      core.emit({ type: 'config_warning', server: cfg.name, config: cfg.policyPath, message, policy_hash: policy.hash });
-    }
-  };
+    health.define(r.cfg.name, {
+      kind: r.cfg.kind,
+      target: describe(r.cfg),
+      start: r.cfg.start,
+      policy: r.cfg.policyPath,
+      policy_hash: r.binding.holder.current.hash,
+    });
 
   const register = (cfg: ServerConfig): Registered => {
     const r: Registered = {
       cfg,
-      holder: new PolicyHolder(cfg.policyPath, cfg.policy),
-      guard: new CallGuard(new ServerCounterStore(core.store, `${cfg.name}:`), Date.now, { failMode: core.failMode }),
+      binding: runtime.bindPolicy(cfg.policyPath, cfg.policy, {
+        server: cfg.name,
+        onReload: () => {
+          defineHealth(r);
+          for (const a of aggregates) a.listChanged();
+        },
+      }),
     };
-    r.holder.watch((res) => {
-      if (res.ok) {
-        if (!res.changed) return;
-        log.info({ server: cfg.name, policy_hash: res.policy.hash }, 'policy reloaded');
-        core.emit({ type: 'config_reload', status: 'success', server: cfg.name, policy_hash: res.policy.hash });
-        reportWarnings(cfg, res.policy);
-        defineHealth(r);
-        for (const a of aggregates) a.listChanged();
-      } else {
-        const message = describeErrors(res.errors);
-        log.warn(`policy reload of server "${cfg.name}" rejected, keeping the previous policy:\n${message}`);
-        core.emit({ type: 'config_reload', status: 'failure', server: cfg.name, message });
-      }
-    });
     servers.set(cfg.name, r);
     defineHealth(r);
-    core.started(cfg.name, { config: cfg.policyPath, policy_hash: cfg.policy.hash, pin_server: cfg.name });
-    reportWarnings(cfg, cfg.policy);
+    r.binding.started(cfg.name, { pin_server: cfg.name });
     return r;
   };
   for (const cfg of config.servers) register(cfg);
@@ -122,7 +130,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const logins = await openUpstreamLogins(
     config.servers.filter((s) => s.kind === 'url' && s.oauth).map((s) => s.name),
     {
-      stateDir: core.stateDir,
+      stateDir: runtime.stateDir,
       ...(config.state.dsn !== undefined ? { stateDsn: config.state.dsn } : {}),
       ...(config.state.prefix !== undefined ? { statePrefix: config.state.prefix } : {}),
     },
@@ -183,7 +191,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   // decides (rules with `identities:`, grant-scoped counters). A grant with its own policy file
   // calls under that file on every server, in place of the server's policy (plain tool names;
   // counters and pins stay the server's); a grant without a policy is denied every call.
-  const callerPolicies = new CallerPolicies({ log, emit: core.emit, manyServers: true, onChanged: () => aggregates.forEach((a) => a.listChanged()) });
+  runtime.onCallerPolicyChanged = () => aggregates.forEach((a) => a.listChanged());
   const toolRegistry = new ToolRegistry();
   const session = (
     name: string,
@@ -192,32 +200,18 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     sessionId: string,
     caller?: Caller,
     clientInit?: Record<string, unknown>,
-  ) => {
-    const r = servers.get(name)!;
-    const { policy, denial } = callerPolicies.of(caller, () => r.holder.current);
-    return new GatewaySession({
-      ...(caller ? { identity: caller.name } : {}),
-      ...(denial !== undefined ? { callerDenial: denial } : {}),
+  ) =>
+    runtime.openSession(servers.get(name)!.binding, {
+      caller,
       downstream,
       upstream,
-      policy,
-      guard: r.guard,
-      events: core.events,
-      log,
-      instance: core.instance,
       sessionId,
       server: name,
-      pins: core.pinsFor(name, () => r.holder.current),
-      approvals: core.approvals,
-      // One gate and ledger for every server: idempotency keys name the server; spend is the caller's across servers.
-      idempotency: core.idempotency,
-      spend: core.spend,
       limits,
-      ...(clientInit ? { clientInit } : {}),
+      clientInit,
       // Aggregate members only record their tools (prefixed names are unambiguous); per-server endpoints refuse shadowed names.
       shadows: { registry: toolRegistry, refuse: clientInit === undefined },
     });
-  };
 
   const serverList = () => [...servers.values()].map((r) => ({ name: r.cfg.name, start: r.cfg.start }));
 
@@ -225,10 +219,10 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const web = config.dashboard ? await import('../web/index.js') : undefined;
   const dashOpts = config.dashboard
     ? {
-        stateDir: core.stateDir,
+        stateDir: runtime.stateDir,
         adminKey: config.dashboard.adminKey,
         viewerKeys: config.dashboard.viewerKeys,
-        approvals: core.approvals,
+        approvals: runtime.approvals,
         servers: () => health.snapshot(),
         ...(config.audit.dsn ? { auditDsn: config.audit.dsn } : {}),
       }
@@ -274,8 +268,8 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
   const listen = config.listen;
   const auth = await openListenerAuth({
     apiKeys: listen.apiKeys,
-    stateDir: core.stateDir,
-    ...oauthListenerOptions(listen.oauth, (r) => core.emit({ type: 'auth_denied', decision: 'denied', ...r })),
+    stateDir: runtime.stateDir,
+    ...oauthListenerOptions(listen.oauth, (r) => runtime.emit({ type: 'auth_denied', decision: 'denied', ...r })),
     ...(exchanges ? { exchange: exchanges.hook } : {}),
   });
   const listener = new Listener({
@@ -308,7 +302,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
           serverInfo: { name: 'toolgate', version: o.version },
           log,
           onUnroutable: (tool, requestId) =>
-            core.emit({
+            runtime.emit({
               type: 'tool_call',
               session: id,
               tool,
@@ -359,7 +353,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     if (!loaded.ok) {
       const message = describeErrors(loaded.errors);
       log.warn(`gateway config reload rejected, keeping the previous config:\n${message}`);
-      core.emit({ type: 'config_reload', status: 'failure', config: config.file, message });
+      runtime.emit({ type: 'config_reload', status: 'failure', config: config.file, message });
       return false;
     }
     const next = loaded.config;
@@ -373,7 +367,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       if (wanted.has(name)) continue;
       servers.delete(name);
       health.remove(name);
-      void r.holder.close();
+      void r.binding.close();
       void pools.get(name)?.pool.close();
       pools.delete(name);
       void listener.endSessions((e) => e === name, `server "${name}" was removed from the config`);
@@ -390,12 +384,12 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       }
       const specChanged = r.cfg.specHash !== cfg.specHash;
       if (r.cfg.policyPath !== cfg.policyPath) {
-        void r.holder.close();
+        void r.binding.close();
         servers.delete(cfg.name);
         register(cfg);
         log.info({ server: cfg.name, policy: cfg.policyPath }, 'server policy file changed');
       } else {
-        r.holder.reload();
+        r.binding.holder.reload();
         r.cfg = cfg;
         defineHealth(r);
       }
@@ -408,7 +402,7 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
     config = { ...next, separator: config.separator, listen: config.listen, dashboard: config.dashboard, restartHash: config.restartHash } as GatewayConfig;
     for (const a of aggregates) void a.reconfigured(changed);
     log.info({ servers: [...servers.keys()] }, 'gateway config reloaded');
-    core.emit({ type: 'config_reload', status: 'success', config: config.file });
+    runtime.emit({ type: 'config_reload', status: 'success', config: config.file });
     return true;
   };
   let watcher: FileWatch | undefined;
@@ -431,9 +425,8 @@ export async function startServeGateway(o: ServeGatewayOptions): Promise<Running
       for (const a of [...aggregates]) await a.close();
       await mounted?.close();
       await separate?.close();
-      await Promise.all([...servers.values()].map((r) => r.holder.close()));
       await Promise.all([...pools.values()].map((p) => p.pool.close()));
-      await callerPolicies.close();
+      await runtime.close();
     },
   };
 }

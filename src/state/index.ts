@@ -9,6 +9,7 @@ import { isRedisDsn, redactDsn } from './redis-dsn.js';
 
 export type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 export { MemoryCounterStore } from './memory.js';
+export { ServerCounterStore } from './prefixed.js';
 export { SqliteCounterStore, listCounterRows } from './sqlite.js';
 export type { CounterRow, SqliteCounterStoreOptions } from './sqlite.js';
 // The Redis store (and ioredis) is loaded only when a Redis DSN is opened,

@@ -2,7 +2,7 @@
 // key prefixed by the server's name. Policies keep plain tool names, so two
 // servers' policies can name the same counter (`echo` rate-limited on both);
 // the prefix keeps their counts apart, as their tools are kept apart.
-import type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from '../state/index.js';
+import type { CounterRef, CounterStore, ReservationHandle, ReserveRequest, ReserveResult } from './types.js';
 
 export class ServerCounterStore implements CounterStore {
   readonly kind: string;

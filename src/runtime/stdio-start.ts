@@ -2,7 +2,6 @@
 // every dynamic import is an entry point of the bundle, and fewer of them
 // mean fewer chunk files to read and link at start-up.
 export { ChildServer, exitStatus } from '../mcp/child.js';
-export { takePrestarted } from './prestart.js';
 export { loadCachedPolicyFile, PolicyCache, POLICY_CACHE_DIR } from '../policy/cached.js';
 export { resolveStateDir } from '../state/dir.js';
 export { clientStdioChannel } from '../mcp/stdio.js';

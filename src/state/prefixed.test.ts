@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryCounterStore } from '../state/index.js';
-import { ServerCounterStore } from './counters.js';
+import { MemoryCounterStore } from './index.js';
+import { ServerCounterStore } from './prefixed.js';
 
 test('two servers naming the same counter count apart; commit and roll back reach the shared store', async () => {
   const shared = new MemoryCounterStore();

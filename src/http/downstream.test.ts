@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SseStream } from './http-downstream.js';
+import { SseStream } from './sse-stream.js';
 
 /** A response's whole body as text. */
 async function readAll(res: AsyncIterable<unknown>): Promise<string> {
@@ -100,7 +100,7 @@ test('a lazy stream whose client left is dropped without starting', async () => 
 });
 
 test("stateless lane: lane ids and progress tokens go in, the client's come back (progress on SSE, then the answer)", async () => {
-  const { StatelessHttpDownstream } = await import('./http-downstream.js');
+  const { StatelessHttpDownstream } = await import('./stateless.js');
   const lane = new StatelessHttpDownstream();
   const frames: Array<{ text: string; value: unknown }> = [];
   lane.onframe = (f) => frames.push(f);
