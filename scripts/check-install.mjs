@@ -151,7 +151,7 @@ await check('npm pack lists no tests, fixtures, unbundled modules or maps', () =
   const files = packed.files.map((f) => f.path);
   // Of dist/, only what runs: the bundle, the build's id, the demo server and the dashboard's files.
   const runs =
-    /^dist\/(bundle\/cli\/[\w-]+\.js|bundle\/lib\/(index\.js|index\.d\.ts|api\.d\.ts)|build-id|examples\/demo-server\.js|src\/web\/static\/[\w.-]+)$/;
+    /^dist\/(bundle\/cli\/[\w-]+\.js|bundle\/lib\/(index\.js|index\.d\.ts|api\.d\.ts)|build-id|examples\/demo-server\.js|src\/web\/static\/(attacks\/)?[\w.-]+)$/;
   const stray = files.filter((f) => f.endsWith('.map') || (f.startsWith('dist/') && !runs.test(f)));
   assert.deepEqual(stray, []);
   for (const f of [

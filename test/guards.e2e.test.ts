@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { bin, connectClient, filesContaining, readEvents, runToolgate, textOf, writePolicy } from './helpers.js';
 import { LEAKED } from './leaky-server.js';
+import { until } from './support/until.js';
 
 const leaky = (log: string) => [process.execPath, join(import.meta.dirname, 'leaky-server.js'), '--serve', `--log=${log}`];
 const compact = (s: string) => s.replace(/ /g, '');
@@ -323,9 +324,11 @@ test('taint hold: a call carrying a tainted value waits for a human; denied, it 
       received.map((x) => x.args.body ?? x.tool),
       ['read_env', 'an ordinary note', Buffer.from(`k=${LEAKED.aws}`).toString('base64')],
     );
-    const approvals = readEvents(stateDir).filter((e) => e.type.startsWith('approval_'));
+    // The events file is written behind the answer: wait for the fifth approval event, then check them all.
+    const approvalEvents = () => readEvents(stateDir).filter((e) => e.type.startsWith('approval_'));
+    await until('five approval events', () => approvalEvents().length >= 5).catch(() => {});
     assert.deepEqual(
-      approvals.map((e) => `${e.type}:${e.rule}`),
+      approvalEvents().map((e) => `${e.type}:${e.rule}`),
       [
         'approval_requested:guards.taint',
         'approval_denied:guards.taint',

@@ -8,7 +8,15 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { after } from 'node:test';
 import { bin, everythingServer } from './helpers.js';
+
+// A process a failed test left running (a start-up that timed out) would keep the
+// test file from ever ending: whatever is still alive when the file's tests end is killed.
+const liveProcs = new Set<ChildProcess>();
+after(() => {
+  for (const p of liveProcs) p.kill('SIGKILL');
+});
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +50,8 @@ export class Proc {
     this.proc.stdout!.on('data', take);
     this.proc.stderr!.on('data', take);
     this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    liveProcs.add(this.proc);
+    this.proc.once('exit', () => liveProcs.delete(this.proc));
   }
 
   // A failure detector, not a speed check: serve took over 15 s to start at load average 25.
