@@ -36,3 +36,23 @@ test('reload: a valid edit swaps the policy, an unchanged file reports no change
   assert.ok(!holder.reload().ok, 'an emptied file (mid-save) is rejected too');
   assert.equal(holder.current, afterEdit);
 });
+
+test('watch: an edit saved while the watch is starting is applied once the watch is in place (it raises no event)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'toolgate-holder-'));
+  const file = join(dir, 'p.yaml');
+  writeFileSync(file, valid(5));
+  const first = loadPolicyFile(file);
+  assert.ok(first.ok);
+  const holder = new PolicyHolder(file, first.policy);
+  const reports: boolean[] = [];
+  holder.watch((r) => reports.push(r.ok));
+  // Written before the watcher exists (chokidar loads and scans asynchronously).
+  writeFileSync(file, valid(7));
+  try {
+    await holder.watching;
+    assert.notEqual(holder.current.hash, first.policy.hash, 'the edit is in force');
+    assert.deepEqual(reports, [true]);
+  } finally {
+    await holder.close();
+  }
+});

@@ -27,7 +27,14 @@ export class PolicyHolder {
 
   /** Watch the file and reload on every change; `report` hears about each attempt. */
   watch(report: (r: ReloadResult) => void): void {
-    this.watcher = watchFile(this.file, () => report(this.reload()));
+    const watcher = watchFile(this.file, () => report(this.reload()));
+    this.watcher = watcher;
+    // An edit saved while the watch was starting raises no event: look at the file once it is in place.
+    void watcher.ready.then(() => {
+      if (this.watcher !== watcher) return;
+      const r = this.reload();
+      if (!r.ok || r.changed) report(r);
+    });
   }
 
   /** Resolves once the watch is in place (edits from then on are seen); at once when not watching. */
