@@ -51,6 +51,19 @@ describe('RedisPinStore', { skip }, () => {
     assert.equal(pin.hash, definitionHash(pin.definition));
   });
 
+  it('a first sight made while the pins are being reloaded stays in the mirror (a changed listing right after is withheld)', async () => {
+    const p = prefix();
+    const a = open(p, REDIS_URL, false);
+    await a.track('srv');
+    const checker = new PinChecker(a, 'srv', (): PinMode => 'enforce');
+    // A reload (as after the subscriber connects) reads the hash before the first sight's HSETNX is sent.
+    const reloading = (a as unknown as { load(server: string): Promise<void> }).load('srv');
+    for (let i = 0; i < 10; i++) await null; // microtasks only: the HGETALL is on the wire, its answer not read yet
+    assert.equal(checker.check(v1).status, 'new');
+    await reloading;
+    assert.equal(checker.check(v2).status, 'changed', 'the rug pull is withheld, not taken as a first sight');
+  });
+
   it('A withholds a changed tool; an acceptance elsewhere releases it on A and B at once', async () => {
     const p = prefix();
     const a = open(p);

@@ -92,6 +92,8 @@ export class RedisPinStore implements PinStore {
   private readonly mirrors = new Map<string, Map<string, string>>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly tracked = new Set<string>();
+  /** First sights written to the mirror whose HSETNX has not answered yet, per server. */
+  private readonly unconfirmed = new Map<string, Set<string>>();
   private readonly onError: ((message: string) => void) | undefined;
   private closed = false;
 
@@ -173,7 +175,15 @@ export class RedisPinStore implements PinStore {
     const p = (async () => {
       await this.#conn.firstAttempt;
       const all = await this.run('read pins', () => this.#client.hgetall(this.key(server)));
-      this.mirrors.set(server, new Map(Object.entries(all)));
+      const next = new Map(Object.entries(all));
+      // A first sight pinned while this read was in flight is not in it yet: a snapshot
+      // without it would let the next listing take a changed definition as new.
+      const old = this.mirrors.get(server);
+      for (const tool of this.unconfirmed.get(server) ?? []) {
+        const raw = old?.get(tool);
+        if (!next.has(tool) && raw !== undefined) next.set(tool, raw);
+      }
+      this.mirrors.set(server, next);
     })().finally(() => this.loading.delete(server));
     this.loading.set(server, p);
     p.catch((err: unknown) => this.onError?.(`loading pins of ${server} failed: ${String(err)}`));
@@ -210,10 +220,15 @@ export class RedisPinStore implements PinStore {
     const raw = JSON.stringify({ hash, definition, pinned_at: now.toISOString() } satisfies Stored);
     const m = this.mirrors.get(server);
     if (m && !m.has(definition.name)) m.set(definition.name, raw);
-    void this.pinAsync(server, definition, hash, now, raw).catch((err: unknown) => {
-      this.onError?.(`pinning ${server}/${definition.name} failed: ${String(err)}`);
-      void this.refresh(server, definition.name);
-    });
+    let waiting = this.unconfirmed.get(server);
+    if (!waiting) this.unconfirmed.set(server, (waiting = new Set()));
+    waiting.add(definition.name);
+    void this.pinAsync(server, definition, hash, now, raw)
+      .catch((err: unknown) => {
+        this.onError?.(`pinning ${server}/${definition.name} failed: ${String(err)}`);
+        void this.refresh(server, definition.name);
+      })
+      .finally(() => waiting.delete(definition.name));
   }
 
   markChanged(server: string, definition: PinnedDefinition, hash: string, now: Date): void {
