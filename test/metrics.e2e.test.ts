@@ -34,7 +34,8 @@ async function scrape(url: string, headers: Record<string, string> = {}): Promis
   return parseExposition(await res.text());
 }
 
-async function waitForStderr(gw: RawGateway, re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+// The deadlines only end waits that would never succeed: a loaded machine can take seconds (10 s was not enough).
+async function waitForStderr(gw: RawGateway, re: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const m = gw.stderr.match(re);
@@ -44,7 +45,7 @@ async function waitForStderr(gw: RawGateway, re: RegExp, timeoutMs = 10_000): Pr
   }
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);

@@ -46,8 +46,9 @@ describe('OAuth refusals: expired, wrong audience, misconfigured issuer, unreach
   const tokens: string[] = [];
 
   before(async () => {
-    // 2 s tokens: the expired case waits for the token's own exp, not a fixed time.
-    as = await startAuthServer({ accessTokenTtl: 2 });
+    // Short-lived tokens: the expired case waits for the token's own exp, not a fixed time. Long enough
+    // that a loaded machine answers the positive control inside the token's life (2 s was not).
+    as = await startAuthServer({ accessTokenTtl: 6 });
     as.addClient('bot', 'bot-secret-0123456789');
   });
   after(async () => {
@@ -105,6 +106,9 @@ describe('OAuth refusals: expired, wrong audience, misconfigured issuer, unreach
 
   test('an expired token (no clock skew allowed) and a token for another audience: two reasons at one gateway', async () => {
     const g = await gateway(`issuer: ${as.issuer}\nclock_skew: 0s\n`);
+    // The refusal first: it makes the gateway fetch the issuer's metadata and keys, so that the
+    // positive control's token is not spending its short life on that.
+    await refusal(g, await as.clientToken('bot', 'https://other.example.com/mcp', 'tools:read'), 'wrong_audience', /the token is for another resource/);
     const token = await as.clientToken('bot', g.url, 'tools:read');
     const ok = await post(g.url, token);
     assert.equal(ok.status, 200, 'positive control: the fresh token is accepted');
@@ -112,7 +116,6 @@ describe('OAuth refusals: expired, wrong audience, misconfigured issuer, unreach
     const exp = decodeJwt(token).exp!;
     await waitFor(() => Date.now() / 1000 > exp + 1);
     await refusal(g, token, 'expired', /the token has expired/);
-    await refusal(g, await as.clientToken('bot', 'https://other.example.com/mcp', 'tools:read'), 'wrong_audience', /the token is for another resource/);
   });
 
   test('a misconfigured issuer: its metadata names another issuer, so no token is accepted, and the operator is told why', async () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import canonicalize from 'canonicalize';
 import { bin, gatewayArgs, RawGateway, readEvents, root, writePolicy } from './helpers.js';
 import { rawRequest, startGateway, type Proc } from './transports-helpers.js';
+import { until } from './support/until.js';
 
 export const lenientServer = join(root, 'dist', 'test', 'lenient-server.js');
 
@@ -85,7 +86,8 @@ export async function stdioGateway(
         const got = since();
         return got.some((m) => m.id === null && m.error !== undefined) || expect.every((id) => got.some((m) => m.id === id && !('method' in m)));
       };
-      if (expect.length > 0) await raw.waitFor(() => done(), 5_000);
+      // A deadline only for a frame that would never be answered: a loaded machine can take seconds.
+      if (expect.length > 0) await raw.waitFor(() => done(), 30_000);
       return since();
     },
     async control(id) {
@@ -166,12 +168,17 @@ export async function httpGateway(decode: Decode, env: NodeJS.ProcessEnv = {}): 
 
 /** Wait until the audit events hold the record of call `id` (the sink writes in order: everything before it is there too). */
 export async function recordOf(stateDir: string, id: string | number): Promise<Record<string, any>> {
-  for (let i = 0; ; i++) {
-    const e = readEvents(stateDir).find((x) => x.type === 'tool_call' && x.request_id === id);
-    if (e) return e;
-    if (i > 400) throw new Error(`no audit record for call ${JSON.stringify(id)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let found: Record<string, any> | undefined;
+  // Events are written behind the answer; on a loaded machine that can take seconds (a count of polls ran out at 10 s).
+  await until(
+    `the audit record of call ${JSON.stringify(id)}`,
+    () => {
+      found = readEvents(stateDir).find((x) => x.type === 'tool_call' && x.request_id === id);
+      return found !== undefined;
+    },
+    60_000,
+  );
+  return found!;
 }
 
 export interface ServerEntry {
