@@ -119,7 +119,7 @@ export interface ApprovalReusedEvent extends EventEnvelope, OfHeldCall {
 }
 
 /** A used approval given back: the call that used it failed upstream. */
-export interface ApprovalRolledBackEvent extends EventEnvelope, OfCall {
+export interface ApprovalRolledBackEvent extends EventEnvelope, OfHeldCall {
   type: 'approval_rolled_back';
   approval_id: string;
   outcome?: UpstreamOutcome;

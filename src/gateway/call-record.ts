@@ -52,6 +52,9 @@ export interface PendingCall {
 /** The fields of a tool_call record (the shaping adds time, instance, session, identity, server). */
 export type CallFields = FieldsOf<'tool_call'>;
 
+/** What the approval_rolled_back event says of the call that gave its approval back. */
+export type RollBackFields = Omit<FieldsOf<'approval_rolled_back'>, 'approval_id'>;
+
 /** How a pending call ended: an upstream outcome, or cancelled by the client. */
 export type CallEnd = UpstreamOutcome | 'cancelled';
 
@@ -78,7 +81,7 @@ export interface RecorderOptions {
   identity?: string;
   server?: string;
   /** Give a consumed approval back (the call that used it failed upstream). */
-  giveBack?: (approvalId: string, fields: CallFields) => void;
+  giveBack?: (approvalId: string, fields: RollBackFields) => void;
   /** Settles a paid call's price (src/spend) with its counters. */
   settlePayment?: (handle: ReservationHandle, paid: boolean) => Promise<void>;
 }
