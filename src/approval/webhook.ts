@@ -12,7 +12,7 @@
 // from --approval-webhook-secret-file or $TOOLGATE_WEBHOOK_SECRET, and is never
 // logged.
 import { createHmac, randomUUID } from 'node:crypto';
-import type { EventSink, GatewayEvent } from '../events/types.js';
+import type { ApprovalRequestedEvent, EventSink, GatewayEvent } from '../events/types.js';
 
 export const WEBHOOK_MAX_IN_FLIGHT = 10;
 const MAX_BACKLOG = 1000;
@@ -22,7 +22,7 @@ export interface WebhookOptions {
   url: () => string | undefined;
   secret?: string;
   /** What an unreachable receiver leaves: a log line and an event. */
-  onFailure: (info: { url: string; approval_id: string | undefined; attempts: number; error: string }) => void;
+  onFailure: (info: { url: string; approval_id: string; attempts: number; error: string }) => void;
   attempts?: number;
   /** First retry after this long (ms), doubling each time. */
   backoffMs?: number;
@@ -36,7 +36,7 @@ export function webhookSignature(secret: string, timestamp: number, body: string
 }
 
 /** The JSON body of a notification (no arguments: their preview stays in the approval store). */
-export function webhookBody(e: GatewayEvent): string {
+export function webhookBody(e: ApprovalRequestedEvent): string {
   return JSON.stringify({
     type: 'approval_requested',
     id: randomUUID(),
@@ -83,7 +83,7 @@ export class WebhookNotifier implements EventSink {
     this.running.add(p);
   }
 
-  private async deliver(url: string, body: string, approvalId: string | undefined): Promise<void> {
+  private async deliver(url: string, body: string, approvalId: string): Promise<void> {
     const attempts = this.o.attempts ?? 4;
     let error = '';
     for (let i = 0; i < attempts; i++) {

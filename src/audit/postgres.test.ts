@@ -13,7 +13,7 @@ import pg from 'pg';
 import { AuditLog, computeStatus, openAuditReader, openAuditWriter, readCheckpoints, storeId, verifyRecords } from './index.js';
 import { PostgresAuditBackend } from './postgres.js';
 import { until } from '../../test/support/until.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { GatewayEvent, ToolCallEvent } from '../events/types.js';
 
 const DSN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REQUIRE = process.env.TOOLGATE_REQUIRE_SERVICES === '1';
@@ -41,7 +41,7 @@ function skipOrFail(t: { skip: (m: string) => void }): boolean {
   return true;
 }
 
-const ev = (i: number, extra: Partial<GatewayEvent> = {}): GatewayEvent => ({
+const ev = (i: number, extra: Partial<ToolCallEvent> = {}): GatewayEvent => ({
   type: 'tool_call',
   ts: new Date().toISOString(),
   instance: 'x',
@@ -71,7 +71,7 @@ describe('PostgreSQL audit store', () => {
     a.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'A', server: 'demo', pid: 1 });
     b.emit({ type: 'startup', ts: new Date().toISOString(), instance: 'B', server: 'demo', pid: 2 });
     for (let i = 0; i < 50; i++) (i % 2 ? a : b).emit(ev(i, { identity: i % 5 === 0 ? 'alice' : 'bob' }));
-    b.emit({ type: 'shutdown', ts: new Date().toISOString(), instance: 'B' });
+    b.emit({ type: 'shutdown', ts: new Date().toISOString(), instance: 'B', status: 'success' });
     // Group commit: shipped without any flush (waited for, not timed: the machine may be loaded).
     const reader = await openAuditReader({ stateDir: '/nonexistent', dsn: DSN, schema });
     await until('53 records shipped', async () => (await reader.records()).length >= 53);

@@ -1,29 +1,21 @@
 // Gateway events -> audit record fields (before chaining).
-import type { GatewayEvent } from '../events/types.js';
+import type { AnyEventFields, GatewayEvent } from '../events/types.js';
 import { redactArgs } from './redact.js';
-import type { AuditKind, AuditRecord } from './types.js';
+import { RECORD_FIELDS, type AuditKind, type AuditRecord } from './types.js';
 
 export type RecordFields = Omit<AuditRecord, 'instance' | 'n' | 'alg' | 'prev_hash' | 'hash' | 'seq'>;
 
-const COLUMN_KEYS = new Set([
+type Column = Exclude<(typeof RECORD_FIELDS)[number], 'kind' | 'data'>;
+/**
+ * Event fields kept out of `data`: those with a column of their own (derived
+ * from the chained columns, each of which must be a field some event kind
+ * carries), the type and instance (stored otherwise), a call's stage (added
+ * back below) and the redact paths (used, not stored).
+ */
+const COLUMN_KEYS: ReadonlySet<string> = new Set<keyof AnyEventFields>([
+  ...RECORD_FIELDS.filter((f): f is Column => f !== 'kind' && f !== 'data'),
   'type',
-  'ts',
   'instance',
-  'session',
-  'identity',
-  'server',
-  'tool',
-  'request_id',
-  'decision',
-  'reason',
-  'rule',
-  'rule_pointer',
-  'message',
-  'args_sha256',
-  'args',
-  'outcome',
-  'latency_ms',
-  'policy_hash',
   'stage',
   'redact',
 ]);
@@ -68,7 +60,9 @@ const str = (v: unknown): string | null => {
  * patterns and the event's own `redact` paths, so a raw secret never lands in
  * the store.
  */
-export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[] } = {}): RecordFields {
+export function eventToFields(event: GatewayEvent, opts: { redact?: readonly string[] } = {}): RecordFields {
+  // Read alike whatever the kind: a field the kind does not carry is absent.
+  const e: AnyEventFields = event;
   // Every field that has no column goes into `data` (JSON), in the event's key order.
   let extra: Record<string, unknown> | null = null;
   const ev = e as unknown as Record<string, unknown>;
@@ -78,7 +72,7 @@ export function eventToFields(e: GatewayEvent, opts: { redact?: readonly string[
     if (v !== undefined) (extra ??= {})[k] = v;
   }
   if (e.stage !== undefined && e.type === 'tool_call') (extra ??= {}).stage = e.stage;
-  const kind = kindOf(e);
+  const kind = kindOf(event);
   // Records of kind `event` (approval steps, pins) keep what happened: their type.
   if (kind === 'event' && typeof e.type === 'string') (extra ??= {}).type = e.type;
   // An approval step is a decision too: `audit query --decision approval_requested`.

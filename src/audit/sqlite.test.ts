@@ -8,12 +8,12 @@ import { GROUP_COMMIT_MS, journaledRecords } from './journal.js';
 import { INSERT_COLUMNS, insertValues, tsMs } from './sql.js';
 import { Chainer } from './chain.js';
 import { AuditLog, SqliteAuditBackend, SqliteAuditReader, openAuditWriter, verifyRecords } from './index.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { GatewayEvent, ToolCallEvent } from '../events/types.js';
 
 const DAY = 86_400_000;
 const dir = () => mkdtempSync(join(tmpdir(), 'toolgate-audit-'));
 
-function call(i: number, ts: string, extra: Partial<GatewayEvent> = {}): GatewayEvent {
+function call(i: number, ts: string, extra: Partial<ToolCallEvent> = {}): GatewayEvent {
   return {
     type: 'tool_call',
     ts,

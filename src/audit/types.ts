@@ -73,7 +73,7 @@ export const RECORD_FIELDS = [
   'latency_ms',
   'policy_hash',
   'data',
-] as const;
+] as const satisfies ReadonlyArray<keyof AuditRecord>;
 
 export interface AuditFilter {
   /** Only records at or after this time (epoch ms). */

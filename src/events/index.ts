@@ -1,5 +1,5 @@
 // Front door of the events room: one sink interface, several sinks.
-export type { CallDecision, EventSink, EventType, GatewayEvent, UpstreamOutcome } from './types.js';
+export type * from './types.js';
 export { EVENT_FILE_PATTERN, JsonlEventSink, eventsDir, newInstanceId } from './jsonl.js';
 export { toInterceptEvent } from './intercept-format.js';
 export type { JsonlEventSinkOptions } from './jsonl.js';

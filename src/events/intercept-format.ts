@@ -4,7 +4,7 @@
 // message, status, counters), one line per event, so pipelines written for
 // Intercept's ~/.intercept/events/*.jsonl keep working. toolgate's own fields
 // stay in its audit log (`toolgate audit`), which this format does not change.
-import type { GatewayEvent } from './types.js';
+import type { AnyEventFields, GatewayEvent } from './types.js';
 
 /** SHA-256 of `{}`: Intercept leaves args_hash out for calls without arguments. */
 const EMPTY_ARGS_SHA256 = '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';
@@ -44,13 +44,15 @@ export function toInterceptEvent(e: GatewayEvent): Record<string, unknown> | und
       return out;
     case 'shutdown':
       return out;
-    default:
+    default: {
       // Event types Intercept does not have (or names alike: approval_*): the common fields and what they say.
-      put('server', e.server);
-      put('tool', e.tool);
-      put('rule', e.rule);
-      put('message', e.message);
-      put('status', e.status);
+      const any: AnyEventFields = e;
+      put('server', any.server);
+      put('tool', any.tool);
+      put('rule', any.rule);
+      put('message', any.message);
+      put('status', any.status);
       return out;
+    }
   }
 }

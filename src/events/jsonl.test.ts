@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_FILE_PATTERN, JsonlEventSink, newInstanceId } from './index.js';
 import { until } from '../../test/support/until.js';
-import type { GatewayEvent } from './index.js';
+import type { ToolCallEvent } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-events-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -15,7 +15,7 @@ let n = 0;
 const freshStateDir = (): string => join(root, `s${++n}`);
 
 const T0 = Date.UTC(2026, 0, 15, 10, 30);
-const ev = (i: number, extra: Partial<GatewayEvent> = {}): GatewayEvent => ({
+const ev = (i: number, extra: Partial<ToolCallEvent> = {}): ToolCallEvent => ({
   type: 'tool_call',
   ts: new Date(T0 + i).toISOString(),
   instance: 'i1',
@@ -25,12 +25,12 @@ const ev = (i: number, extra: Partial<GatewayEvent> = {}): GatewayEvent => ({
   ...extra,
 });
 
-const lines = (file: string): GatewayEvent[] =>
+const lines = (file: string): ToolCallEvent[] =>
   existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
         .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as GatewayEvent)
+        .map((l) => JSON.parse(l) as ToolCallEvent)
     : [];
 
 describe('newInstanceId', () => {
@@ -163,8 +163,8 @@ describe('JsonlEventSink', () => {
     const warnings: string[] = [];
     const sink = new JsonlEventSink({ stateDir: freshStateDir(), instance: 'bigint', warn: (m) => warnings.push(m) });
     sink.emit(ev(1));
-    sink.emit(ev(2, { checkpoint: 10n }));
-    sink.emit(ev(3, { checkpoint: 11n }));
+    sink.emit(ev(2, { args: 10n }));
+    sink.emit(ev(3, { args: 11n }));
     sink.emit(ev(4));
     await sink.close();
     assert.deepEqual(

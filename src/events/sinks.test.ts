@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemorySink, MultiSink } from './index.js';
-import type { EventSink, GatewayEvent } from './index.js';
+import type { AnyEventFields, EventSink, GatewayEvent } from './index.js';
 
-const ev = (type: GatewayEvent['type'], i = 0): GatewayEvent => ({ type, ts: `t${i}`, instance: 'x' });
+const ev = (type: GatewayEvent['type'], i = 0): GatewayEvent => ({ type, ts: `t${i}`, instance: 'x' }) as GatewayEvent;
 
 describe('MemorySink', () => {
   it('collects events in order and filters by type', async () => {
@@ -113,7 +113,7 @@ it("a forwarded call's decision record reaches the audit sink only; observers se
   await sink.close();
   assert.equal(audit.events.length, 3);
   assert.deepEqual(
-    observer.events.map((e) => [e.tool, e.decision, e.stage]),
+    observer.events.map((e: AnyEventFields) => [e.tool, e.decision, e.stage]),
     [
       ['x', 'allowed', undefined],
       ['y', 'denied', 'decision'],

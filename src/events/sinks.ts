@@ -1,4 +1,4 @@
-import type { EventSink, EventType, GatewayEvent } from './types.js';
+import type { EventOf, EventSink, EventType, GatewayEvent } from './types.js';
 import { warnToStderr } from './warn.js';
 
 /** Collects events in memory: for tests and `toolgate test`. */
@@ -10,8 +10,8 @@ export class MemorySink implements EventSink {
     this.events.push(event);
   }
 
-  ofType(type: EventType): GatewayEvent[] {
-    return this.events.filter((e) => e.type === type);
+  ofType<T extends EventType>(type: T): EventOf<T>[] {
+    return this.events.filter((e): e is EventOf<T> => e.type === type);
   }
 
   clear(): void {

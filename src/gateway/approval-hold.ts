@@ -20,7 +20,7 @@ import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
 import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
-import { denialResult, type CallFields, type CallRecorder } from './call-record.js';
+import { denialResult, type CallFields, type CallRecorder, type RollBackFields } from './call-record.js';
 import type { CallStep, ForwardContext, HoldContext } from './call-flow.js';
 
 /** Ids of the requests the gateway itself sends to the client: they cannot collide with the client's or the server's. */
@@ -348,7 +348,7 @@ export class ApprovalHolds {
   }
 
   /** The call that consumed an approval did not run, or failed upstream: the identical retry may use it again. */
-  giveBack(id: string, fields: CallFields): void {
+  giveBack(id: string, fields: RollBackFields): void {
     const approvals = this.o.approvals;
     if (!approvals) return;
     Promise.resolve()

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { compilePolicy, type ApprovalRequirement, type CompiledPolicy, type ToolCall } from '../policy/index.js';
 import { MemoryCounterStore } from '../state/index.js';
 import { MemorySink } from '../events/index.js';
+import type { AnyEventFields } from '../events/index.js';
 import { silentLogger } from '../log/index.js';
 import { ApprovalQueue, openApprovalStore, SELF_APPROVER, type ApprovalStore } from '../approval/index.js';
 import type { Frame, MessageChannel } from '../mcp/channel.js';
@@ -180,8 +181,8 @@ test('approved from another process: the held call is forwarded, other calls are
     assert.deepEqual(fwd.params.arguments, { amount: 5000, currency: 'usd', api_key: 'sk_live_x' });
     await new Promise((r) => setImmediate(r));
     const types = t.events.events
-      .filter((e) => e.approval_id === id)
-      .map((e) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
+      .filter((e: AnyEventFields) => e.approval_id === id)
+      .map((e: AnyEventFields) => `${e.type}${e.decision ? `:${e.decision}` : ''}${e.stage ? `:${e.stage}` : ''}`);
     assert.deepEqual(types, ['approval_requested', 'approval_approved', 'approval_consumed', 'tool_call:allowed:decision', 'tool_call:allowed']);
     const approved = t.events.ofType('approval_approved')[0]!;
     assert.equal(approved.decided_by, 'alice');
@@ -288,7 +289,7 @@ test('the client leaving stops waiting but keeps the request pending (not abando
     await t.down.close();
     await until('the request is detached', () => t.store.get(id)!.model === 'retry');
     assert.equal(t.store.get(id)!.status, 'pending');
-    const detached = () => t.events.events.filter((e) => e.type === 'tool_call' && e.reason === 'approval_detached');
+    const detached = () => t.events.ofType('tool_call').filter((e) => e.reason === 'approval_detached');
     await until('the audit says the call was not executed and why', () => detached().length === 1);
     assert.equal(detached()[0]!.approval_id, id);
   } finally {

@@ -12,6 +12,7 @@ import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
 import { denialResult, sha256Canonical, type CallEnd, type CallFields, type PendingCall } from './call-record.js';
+import type { FieldsOf } from '../events/types.js';
 import { unwrapRequestState } from './round-token.js';
 import type { InputRounds } from './rounds.js';
 import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
@@ -94,13 +95,13 @@ export interface CallFlowOptions {
   /** Taint fingerprints; default: the process's store. */
   taint?: TaintStore;
   /** Record what a guard found or did (a `tool_guard` event). */
-  guardEvent: (fields: CallFields) => void;
+  guardEvent: (fields: FieldsOf<'tool_guard'>) => void;
   /** serve: the tools every server listed; `refuse` on per-server endpoints, where a shadowed name is ambiguous. */
   shadows?: { registry: ToolRegistry; refuse: boolean };
   /** The policy's external hooks (src/hooks); default: the process's runner. */
   hooks?: HookRunner;
   /** Record what a hook decided or changed (a `tool_hook` event). */
-  hookEvent: (fields: CallFields) => void;
+  hookEvent: (fields: FieldsOf<'tool_hook'>) => void;
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { JsonRpcId } from '../mcp/jsonrpc.js';
 import type { WouldDeny } from '../policy/index.js';
 import { DENIAL_PREFIX } from '../policy/index.js';
-import type { EventSink, GatewayEvent, UpstreamOutcome } from '../events/types.js';
+import type { EventSink, EventType, FieldsOf, GatewayEvent, SessionEventInput, UpstreamOutcome } from '../events/types.js';
 import type { ReservationHandle } from '../state/types.js';
 import type { Logger } from '../log/index.js';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
@@ -50,7 +50,10 @@ export interface PendingCall {
 }
 
 /** The fields of a tool_call record (the shaping adds time, instance, session, identity, server). */
-export type CallFields = Partial<GatewayEvent>;
+export type CallFields = FieldsOf<'tool_call'>;
+
+/** What the approval_rolled_back event says of the call that gave its approval back. */
+export type RollBackFields = Omit<FieldsOf<'approval_rolled_back'>, 'approval_id'>;
 
 /** How a pending call ended: an upstream outcome, or cancelled by the client. */
 export type CallEnd = UpstreamOutcome | 'cancelled';
@@ -78,7 +81,7 @@ export interface RecorderOptions {
   identity?: string;
   server?: string;
   /** Give a consumed approval back (the call that used it failed upstream). */
-  giveBack?: (approvalId: string, fields: CallFields) => void;
+  giveBack?: (approvalId: string, fields: RollBackFields) => void;
   /** Settles a paid call's price (src/spend) with its counters. */
   settlePayment?: (handle: ReservationHandle, paid: boolean) => Promise<void>;
 }
@@ -91,11 +94,12 @@ export class CallRecorder {
     this.emit({ type: 'tool_call', ...fields });
   }
 
-  event(type: GatewayEvent['type'], fields: CallFields): void {
-    this.emit({ ...fields, type });
+  /** An event of another kind about this session (an approval step, a guard's or hook's record). */
+  event<T extends EventType>(type: T, fields: FieldsOf<T>): void {
+    this.emit({ ...fields, type } as SessionEventInput);
   }
 
-  emit(fields: CallFields & { type: GatewayEvent['type'] }): void {
+  emit(fields: SessionEventInput): void {
     // Built without undefined fields (deleting keys would make every event a slow dictionary object).
     const event = { ts: new Date().toISOString(), instance: this.o.instance, session: this.o.session } as GatewayEvent;
     const f = fields as Record<string, unknown>;
@@ -105,8 +109,10 @@ export class CallRecorder {
     }
     if (this.o.identity !== undefined) event.identity = this.o.identity;
     if (this.o.server !== undefined) event.server = this.o.server;
-    if (typeof event.latency_ms === 'number') event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
-    if (typeof event.decision_ms === 'number') event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
+    if (event.type === 'tool_call') {
+      if (typeof event.latency_ms === 'number') event.latency_ms = Math.round(event.latency_ms * 1000) / 1000;
+      if (typeof event.decision_ms === 'number') event.decision_ms = Math.round(event.decision_ms * 1000) / 1000;
+    }
     this.o.events.emit(event);
   }
 

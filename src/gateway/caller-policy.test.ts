@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePolicy, type CompiledPolicy } from '../policy/index.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { AnyEventFields } from '../events/types.js';
 import { silentLogger } from '../log/index.js';
 import { CallerPolicies } from './caller-policy.js';
 
@@ -19,7 +19,7 @@ function local(): CompiledPolicy {
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-caller-policy-'));
-  const events: Array<Omit<GatewayEvent, 'ts' | 'instance'>> = [];
+  const events: AnyEventFields[] = [];
   let changed = 0;
   const policies = new CallerPolicies({ log: silentLogger(), emit: (e) => events.push(e), onChanged: () => changed++ });
   return { dir, events, policies, changed: () => changed };

@@ -12,7 +12,7 @@
 //   with the reason (the file's errors with file:line:col). A file that fails
 //   to load is tried again for the next session, so fixing it needs no restart.
 import { loadPolicyFile, type CompiledPolicy } from '../policy/index.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { EventInput } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import { PolicyHolder, describeErrors } from './policy-holder.js';
 import type { Caller } from './listener.js';
@@ -26,7 +26,7 @@ export interface CallerPolicy {
 export interface CallerPoliciesOptions {
   log: Logger;
   /** Records each reload of a grant's policy file (config_reload, `config` naming the file). */
-  emit: (event: Omit<GatewayEvent, 'ts' | 'instance'>) => void;
+  emit: (event: EventInput) => void;
   /** After a grant's policy changed on reload (e.g. to tell aggregate clients their tool lists changed). */
   onChanged?: () => void;
   /**

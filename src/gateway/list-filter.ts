@@ -9,13 +9,12 @@ import type { Logger } from '../log/index.js';
 import { ambiguousToolEntry } from '../mcp/admit.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { hidesTwin, lookalikeOf } from './lookalike.js';
-import type { CallFields } from './call-record.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { SessionEventInput } from '../events/types.js';
 
 export interface ListFilterOptions {
   pins?: PinChecker;
   log: Logger;
-  emit: (fields: CallFields & { type: GatewayEvent['type'] }) => void;
+  emit: (event: SessionEventInput) => void;
 }
 
 export class ToolListFilter {

@@ -25,7 +25,7 @@ test('a call whose decision record cannot be written is denied, audited and not 
   let failOnce = true;
   const sink: EventSink = {
     emit(e: GatewayEvent) {
-      if (e.stage === 'decision' && e.request_id === 1 && failOnce) {
+      if (e.type === 'tool_call' && e.stage === 'decision' && e.request_id === 1 && failOnce) {
         failOnce = false;
         throw new Error('disk full');
       }
@@ -55,7 +55,7 @@ test('a call whose decision record cannot be written is denied, audited and not 
   const answer = down.received[0] as any;
   assert.equal(answer.id, 1);
   assert.equal(answer.error.code, -32603);
-  const records = events.events.filter((e) => e.type === 'tool_call' && e.request_id === 1);
+  const records = events.ofType('tool_call').filter((e) => e.request_id === 1);
   assert.equal(records.length, 1);
   assert.equal(records[0]!.decision, 'error');
 });

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeferredSink, type TimedSink } from './deferred.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { AnyEventFields, GatewayEvent } from '../events/types.js';
 
 class Recorder implements TimedSink {
   readonly got: Array<[string, number | undefined]> = [];
   closed = false;
-  emit(e: GatewayEvent): void {
+  emit(e: AnyEventFields): void {
     this.got.push([String(e.tool), undefined]);
   }
-  record(e: GatewayEvent, at: number): void {
+  record(e: AnyEventFields, at: number): void {
     this.got.push([String(e.tool), at]);
   }
   async close(): Promise<void> {

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MetricsSink, NO_VALUE, OTHER_VALUE } from './sink.js';
 import { parseExposition, sampleValue, type Exposition } from './exposition.js';
-import type { GatewayEvent } from '../events/types.js';
+import type { GatewayEvent, ToolCallEvent } from '../events/types.js';
 
 const base = { ts: '2026-01-01T00:00:00.000Z', instance: 'i1', session: 's1' };
-const call = (fields: Partial<GatewayEvent>): GatewayEvent => ({ ...base, type: 'tool_call', ...fields });
+const call = (fields: Partial<ToolCallEvent>): GatewayEvent => ({ ...base, type: 'tool_call', ...fields });
 
 async function scrape(sink: MetricsSink): Promise<Exposition> {
   return parseExposition(await sink.text());

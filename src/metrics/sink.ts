@@ -4,7 +4,7 @@
 // no hook in the pipeline. Each process has its own Registry (never the
 // global one), so tests and several cores in one process do not mix.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventSink, GatewayEvent } from '../events/types.js';
+import type { EventSink, GatewayEvent, ToolCallEvent } from '../events/types.js';
 import { isFinalCallEvent } from './final.js';
 
 export { isFinalCallEvent } from './final.js';
@@ -220,7 +220,7 @@ export class MetricsSink implements EventSink {
     return this.registry.contentType;
   }
 
-  private approvalEnded(e: GatewayEvent): void {
+  private approvalEnded(e: { type: string; approval_id?: string }): void {
     const status = e.type.slice('approval_'.length);
     this.approvals.inc({ status });
     const since = typeof e.approval_id === 'string' ? this.waiting.get(e.approval_id) : undefined;
@@ -230,7 +230,7 @@ export class MetricsSink implements EventSink {
     this.approvalWait.observe({ status }, Math.max(0, this.now() - since) / 1000);
   }
 
-  private toolCall(e: GatewayEvent): void {
+  private toolCall(e: ToolCallEvent): void {
     if (!isFinalCallEvent(e)) return;
     const decision = e.decision ?? 'error';
     const tool = this.tools.of(e.tool);

@@ -12,7 +12,7 @@
 // The spans start a new trace per call: MCP clients do not (yet) send a trace
 // context the events could carry, and the gateway does not inject one upstream.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
-import type { GatewayEvent } from '../events/types.js';
+import type { AnyEventFields, EventType, GatewayEvent } from '../events/types.js';
 import { isFinalCallEvent } from './final.js';
 import { wallClock, type TimedSink } from './deferred.js';
 
@@ -83,7 +83,7 @@ export class TracingSink implements TimedSink {
 
   /** An event received at `at` (wall ms): for events queued while the SDK was loading. */
   record(e: GatewayEvent, at: number): void {
-    if (APPROVAL_STEPS.has(e.type) && typeof e.approval_id === 'string') {
+    if (APPROVAL_STEPS.has(e.type) && 'approval_id' in e && typeof e.approval_id === 'string') {
       this.approvalStep(e, at);
       return;
     }
@@ -149,7 +149,7 @@ export class TracingSink implements TimedSink {
     await this.o.shutdown?.();
   }
 
-  private approvalStep(e: GatewayEvent, at: number): void {
+  private approvalStep(e: AnyEventFields & { type: EventType }, at: number): void {
     const id = e.approval_id as string;
     const attributes: Attributes = {};
     put(attributes, ATTR.approvalId, id);

@@ -11,7 +11,7 @@ import { DENIAL_PREFIX } from '../policy/index.js';
 import { CallGuard, type SettleOutcome } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
 import { MemoryChannel } from '../mcp/memory.js';
-import type { EventSink, GatewayEvent } from '../events/types.js';
+import type { AnyEventFields, EventSink, GatewayEvent } from '../events/types.js';
 import type { HeldApproval } from '../approval/queue.js';
 import type { ApprovalRecord, ApprovalRetries, NewApproval } from '../approval/types.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
@@ -102,7 +102,7 @@ export class SessionRunner {
     const answer = await answered;
     await this.guard.idle();
     return this.decided(
-      this.events.slice(first).filter((e) => e.request_id === id),
+      this.events.slice(first).filter((e: AnyEventFields) => e.request_id === id),
       answer,
     );
   }

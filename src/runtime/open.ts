@@ -76,7 +76,7 @@ export async function openRuntime(config: RuntimeConfig): Promise<Runtime> {
     },
   });
   const events = new MultiSink([audit], { observers: [jsonl, webhooks, ...telemetry.sinks, ...(config.observers ?? [])] });
-  const emit = (event: EventInput) => events.emit({ ts: new Date().toISOString(), instance, ...event } as Parameters<typeof events.emit>[0]);
+  const emit = (event: EventInput) => events.emit({ ts: new Date().toISOString(), instance, ...event });
 
   // Idempotent answers live beside the counters: idempotency.db in the state dir, or the same Redis.
   const idemStore: IdempotencyStore = shared

@@ -3,7 +3,7 @@
 // composition (stdio, listen, serve, the library) builds sessions from these.
 import type { CounterStore } from '../state/index.js';
 import type { StateFailMode } from '../state/errors.js';
-import type { EventSink, GatewayEvent } from '../events/index.js';
+import type { EventInput, EventSink, FieldsOf } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { CallGuard } from '../gateway/guard.js';
 import type { PolicyHolder } from '../gateway/policy-holder.js';
@@ -18,7 +18,7 @@ import type { MetricsHandler } from '../metrics/index.js';
 import type { IdempotencyGate } from '../idempotency/index.js';
 import type { SpendLedger } from '../spend/index.js';
 
-export type EventInput = Omit<GatewayEvent, 'ts' | 'instance'>;
+export type { EventInput };
 
 export interface Runtime {
   log: Logger;
@@ -59,7 +59,7 @@ export interface PolicyBinding {
   readonly holder: PolicyHolder;
   readonly guard: CallGuard;
   /** Emit the startup event of a server under this policy. */
-  started(server: string, extra?: Partial<GatewayEvent>): void;
+  started(server: string, extra?: Partial<FieldsOf<'startup'>>): void;
   close(): Promise<void>;
 }
 

@@ -22,7 +22,7 @@ test('callRow: outcomes are allowed calls, pre-forward decisions are skipped, ap
   const ap = callRow(apRec)!;
   assert.deepEqual([ap.status, ap.detail, ap.approval_id, ap.decided_by], ['approval', 'denied', 'ap_1', 'alice']);
   assert.equal(callRow(rec({ type: 'startup', ts, instance: 'i' })), undefined);
-  assert.equal(callRow(rec({ type: 'tool_pin', ts, instance: 'i', tool: 't' })), undefined);
+  assert.equal(callRow(rec({ type: 'tool_pin', ts, instance: 'i', tool: 't', status: 'failure' })), undefined);
 });
 
 test('computeStats: buckets, calls per minute and deny rate', () => {
