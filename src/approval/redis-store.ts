@@ -9,7 +9,7 @@ import { type ApprovalEvent, approvalKeys, type Immutable, immutableJson, ownerG
 import { listenApprovalEvents } from './redis-events.js';
 import { OwnerHeartbeat } from './redis-heartbeat.js';
 import { type ApprovalCommands, defineApprovalCommands } from './redis-scripts.js';
-import { draftApproval, matchIdPrefix, notPending, refuseDecider } from './rules.js';
+import { bareApprovalId, draftApproval, matchIdPrefix, notPending, refuseDecider } from './rules.js';
 import type { ApprovalDecider, ApprovalRecord, ApprovalStatus, DecideInput, DecideResult, NewApproval } from './types.js';
 
 export type { ApprovalEvent } from './redis-layout.js';
@@ -382,6 +382,8 @@ export class RedisApprovalStore implements ApprovalDecider {
   private async resolve(idOrPrefix: string): Promise<{ ok: true; id: string } | { ok: false; code: 'not_found' | 'ambiguous'; message: string }> {
     if (/^apr?_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1)
       return { ok: true, id: idOrPrefix };
+    // Not an id prefix at all: no need to ask Redis for the ids.
+    if (!/^[0-9a-f]{4,}$/.test(bareApprovalId(idOrPrefix))) return matchIdPrefix(idOrPrefix, []);
     return matchIdPrefix(idOrPrefix, await this.allIds());
   }
 
