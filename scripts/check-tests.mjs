@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// No wall-clock upper bound as a pass condition in a test (docs/ARCHITECTURE.md, Tests): on a
+// No wall-clock upper bound as a pass condition in a test (test/README.md): on a
 // loaded 2-core machine "took < 200 ms" fails when nothing is wrong. This scan reads every test
 // file (src/**/*.test.ts, test/**/*.test.ts) with the TypeScript parser and fails on an
 // assertion that bounds an elapsed time from above: `assert.ok(took < 500)`, `assert(500 >

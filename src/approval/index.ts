@@ -2,10 +2,13 @@
 // decision, and its channels (CLI through the store, HTTP API, elicitation).
 import { join } from 'node:path';
 import { ensureStateDir } from '../state/index.js';
-import { APPROVALS_DB_FILE, ApprovalStore, type ApprovalStoreOptions } from './store.js';
+import { APPROVALS_DB_FILE } from './sqlite-schema.js';
+import { ApprovalStore, type ApprovalStoreOptions } from './store.js';
 
 export * from './types.js';
-export { APPROVALS_DB_FILE, ApprovalStore, newApprovalId, processAlive } from './store.js';
+export { ApprovalStore, processAlive } from './store.js';
+export { APPROVALS_DB_FILE } from './sqlite-schema.js';
+export { newApprovalId } from './rules.js';
 export type { ApprovalStoreOptions } from './store.js';
 export { ApprovalQueue, formatDuration, outcomeMessage } from './queue.js';
 export type { ApprovalHolder, ApprovalOutcome, ApprovalQueueOptions, Elicit, ElicitAnswer, FinalStatus, HeldApproval } from './queue.js';

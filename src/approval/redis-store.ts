@@ -1,41 +1,21 @@
 // Approval requests in Redis, shared by every gateway instance behind a load
 // balancer and by every process that decides (`toolgate approvals ...
-// --state-dsn`, the HTTP API, the dashboard).
-//
-// Layout (every key under the state prefix, default `toolgate:`; in a Redis
-// Cluster `{toolgate}:`, so every key below shares one slot):
-//   <prefix>appr:<id>            hash: `rec` (the immutable request as JSON), `status`,
-//                                `expires_at`, `owner`, and once settled `decided_at`,
-//                                `decided_by`, `reason`, `channel`. Expires `retentionMs`
-//                                after the request's own expiry.
-//   <prefix>appr:index           sorted set of ids by deadline (expires_at); entries older
-//                                than the retention are pruned when requests are created.
-//   <prefix>appr:owner:<owner>   the holding gateway's heartbeat (SET ... PX ttl, renewed
-//                                every ttl/3). Instances run on different machines, so a
-//                                dead gateway is told by its missing heartbeat, not a pid.
-//   <prefix>appr:events          pub/sub channel: {id, status, by, reason, decided_at, channel}
-//
-// Every status transition (approve or deny, expire, abandon, the sweep's expire
-// or abandon) is ONE Lua script that changes the hash only while its status is
-// `pending` (the first decision wins) and PUBLISHes the outcome in the same
-// script, so a waiting gateway hears of exactly the decision that was stored.
+// --state-dsn`, the HTTP API, the dashboard). Keys and the request codec:
+// redis-layout.ts; the scripts that change requests: redis-scripts.ts.
 import { hostname } from 'node:os';
 import { openRedisConnection, type RedisClient, type RedisConnection } from '../state/redis-client.js';
 import { StateUnavailableError } from '../state/errors.js';
-import { bareApprovalId, newApprovalId } from './store.js';
-import {
-  allowsSelfApproval,
-  SELF_APPROVER,
-  type ApprovalDecider,
-  type ApprovalRecord,
-  type ApprovalStatus,
-  type DecideInput,
-  type DecideResult,
-  type NewApproval,
-} from './types.js';
+import { type ApprovalEvent, approvalKeys, type Immutable, immutableJson, ownerGoneReason, pairs, recordFromHash } from './redis-layout.js';
+import { listenApprovalEvents } from './redis-events.js';
+import { OwnerHeartbeat } from './redis-heartbeat.js';
+import { type ApprovalCommands, defineApprovalCommands } from './redis-scripts.js';
+import { bareApprovalId, draftApproval, matchIdPrefix, notPending, refuseDecider } from './rules.js';
+import type { ApprovalDecider, ApprovalRecord, ApprovalStatus, DecideInput, DecideResult, NewApproval } from './types.js';
+
+export type { ApprovalEvent } from './redis-layout.js';
+export { recordFromHash } from './redis-layout.js';
 
 export const DEFAULT_APPROVAL_RETENTION_MS = 7 * 24 * 3600_000;
-const EXPIRED_REASON = 'no decision before the timeout';
 
 export interface RedisApprovalStoreOptions {
   url: string;
@@ -56,195 +36,12 @@ export interface RedisApprovalStoreOptions {
   onStatus?: (status: 'up' | 'down', detail: string) => void;
 }
 
-/** A status change as published on `<prefix>appr:events`. */
-export interface ApprovalEvent {
-  id: string;
-  status: ApprovalStatus;
-  by?: string;
-  reason?: string;
-  decided_at?: number;
-  channel?: string;
-}
-
-// Shared by every transition script.
-//   KEYS[1] the request hash
-//   ARGV[1] now (ms)  ARGV[2] owner heartbeat key prefix  ARGV[3] events channel
-//   ARGV[4] reason for an abandonment by a gone owner
-// Returns {code, field, value, field, value, ...} (the hash after the script).
-const LUA_COMMON = `
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local function state(code)
-  local out = redis.call('HGETALL', key)
-  table.insert(out, 1, code)
-  return out
-end
-local function finish(code, status, by, reason, channel)
-  redis.call('HSET', key, 'status', status, 'decided_at', ARGV[1], 'channel', channel)
-  if by ~= '' then redis.call('HSET', key, 'decided_by', by) end
-  if reason ~= '' then redis.call('HSET', key, 'reason', reason) end
-  local ev = { id = redis.call('HGET', key, 'id'), status = status, decided_at = ARGV[1], channel = channel }
-  if by ~= '' then ev.by = by end
-  if reason ~= '' then ev.reason = reason end
-  redis.call('PUBLISH', ARGV[3], cjson.encode(ev))
-  return state(code)
-end
-local status = redis.call('HGET', key, 'status')
-if not status then return { 'not_found' } end
-if status ~= 'pending' then return state('not_pending') end
-local expires = tonumber(redis.call('HGET', key, 'expires_at'))
-local function ownerGone()
-  if redis.call('HGET', key, 'model') == 'retry' then return false end
-  local owner = redis.call('HGET', key, 'owner')
-  return owner and redis.call('EXISTS', ARGV[2] .. owner) == 0
-end
-`;
-
-/** ARGV[5] approved|denied  ARGV[6] by  ARGV[7] reason  ARGV[8] channel */
-const DECIDE_LUA = `${LUA_COMMON}
-if expires <= now then return finish('expired', 'expired', '', '${EXPIRED_REASON}', 'gateway') end
-if ownerGone() then return finish('abandoned', 'abandoned', '', ARGV[4], 'gateway') end
-return finish('ok', ARGV[5], ARGV[6], ARGV[7], ARGV[8])
-`;
-
-/** Expire only once the deadline has passed. */
-const EXPIRE_LUA = `${LUA_COMMON}
-if expires > now then return state('pending') end
-return finish('ok', 'expired', '', '${EXPIRED_REASON}', 'gateway')
-`;
-
-/** ARGV[5] the reason. */
-const ABANDON_LUA = `${LUA_COMMON}
-return finish('ok', 'abandoned', '', ARGV[5], 'gateway')
-`;
-
-/** Settle what nobody will: the owner's heartbeat is gone, or the deadline passed. */
-const SWEEP_LUA = `${LUA_COMMON}
-if ownerGone() then return finish('ok', 'abandoned', '', ARGV[4], 'gateway') end
-if expires <= now then return finish('ok', 'expired', '', '${EXPIRED_REASON}', 'gateway') end
-return state('pending')
-`;
-
-/**
- * KEYS[1] the request hash  KEYS[2] the index
- * ARGV[1] id  ARGV[2] rec JSON  ARGV[3] expires_at  ARGV[4] owner  ARGV[5] hash ttl (ms)  ARGV[6] prune index below
- */
-const CREATE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'rec', ARGV[2], 'status', 'pending', 'expires_at', ARGV[3], 'owner', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
-redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[6])
-return 1
-`;
-
-/**
- * The retry model. KEYS[1] the fingerprint's set (ids by created_at)
- * REQUEST: KEYS[2] the new request's hash  KEYS[3] the index
- *   ARGV[1] now  ARGV[2] reuse requests created at or after  ARGV[3] hash key prefix
- *   ARGV[4] id  ARGV[5] rec JSON  ARGV[6] expires_at  ARGV[7] owner  ARGV[8] hash ttl  ARGV[9] prune below  ARGV[10] model
- * Returns {'reused'|'created', id}. One script: identical concurrent requests share one.
- */
-const REQUEST_LUA = `
-local now = tonumber(ARGV[1])
-local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', ARGV[2])
-for _, id in ipairs(ids) do
-  local v = redis.call('HMGET', ARGV[3] .. id, 'status', 'expires_at')
-  if v[1] == 'pending' and tonumber(v[2]) > now then return { 'reused', id } end
-end
-redis.call('HSET', KEYS[2], 'id', ARGV[4], 'rec', ARGV[5], 'status', 'pending', 'expires_at', ARGV[6], 'owner', ARGV[7], 'model', ARGV[10])
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[8]))
-redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[9])
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[8]))
-return { 'created', ARGV[4] }
-`;
-
-/** CONSUME: ARGV[1] now  ARGV[2] hash key prefix. The oldest approved, unconsumed, unexpired request: marked consumed. */
-const CONSUME_LUA = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, id in ipairs(ids) do
-  local key = ARGV[2] .. id
-  local v = redis.call('HMGET', key, 'status', 'expires_at', 'consumed_at')
-  if v[1] == 'approved' and not v[3] and tonumber(v[2]) > tonumber(ARGV[1]) then
-    redis.call('HSET', key, 'consumed_at', ARGV[1])
-    return id
-  end
-end
-return false
-`;
-
-/** KEYS[1] a request hash. CONSUME_ID: ARGV[1] now. ROLLBACK: none. DETACH: none. Each returns 1 when it changed the request. */
-const CONSUME_ID_LUA = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'approved' or redis.call('HEXISTS', KEYS[1], 'consumed_at') == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'consumed_at', ARGV[1])
-return 1
-`;
-const ROLLBACK_LUA = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'approved' then return 0 end
-return redis.call('HDEL', KEYS[1], 'consumed_at')
-`;
-const DETACH_LUA = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
-redis.call('HSET', KEYS[1], 'model', 'retry')
-return 1
-`;
-
-/** KEYS[1] a request hash. ARGV[1] now ARGV[2] by ARGV[3] reason: an approved, unconsumed request expires. */
-const EXPIRE_APPROVED_LUA = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'approved' or redis.call('HEXISTS', KEYS[1], 'consumed_at') == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'expired', 'decided_at', ARGV[1], 'decided_by', ARGV[2], 'reason', ARGV[3], 'channel', 'cli')
-return 1
-`;
-
-type Reply = [string, ...string[]];
-
-interface ApprovalCommands {
-  tgApprCreate(numKeys: number, ...args: string[]): Promise<number>;
-  tgApprDecide(numKeys: number, ...args: string[]): Promise<Reply>;
-  tgApprExpire(numKeys: number, ...args: string[]): Promise<Reply>;
-  tgApprAbandon(numKeys: number, ...args: string[]): Promise<Reply>;
-  tgApprSweep(numKeys: number, ...args: string[]): Promise<Reply>;
-  tgApprRequest(numKeys: number, ...args: string[]): Promise<[string, string]>;
-  tgApprConsume(numKeys: number, ...args: string[]): Promise<string | null>;
-  tgApprConsumeId(numKeys: number, ...args: string[]): Promise<number>;
-  tgApprRollback(numKeys: number, ...args: string[]): Promise<number>;
-  tgApprDetach(numKeys: number, ...args: string[]): Promise<number>;
-  tgApprExpireApproved(numKeys: number, ...args: string[]): Promise<number>;
-}
-
-type Immutable = Omit<ApprovalRecord, 'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'channel' | 'model' | 'consumedAt'>;
-
-/** A hash as HGETALL returns it (object or flat array) to a record. */
-export function recordFromHash(h: Record<string, string>): ApprovalRecord | undefined {
-  if (h.rec === undefined || h.status === undefined) return undefined;
-  const base = JSON.parse(h.rec) as Immutable;
-  const r: ApprovalRecord = { ...base, status: h.status as ApprovalStatus };
-  if (h.decided_at !== undefined) r.decidedAt = Number(h.decided_at);
-  if (h.decided_by !== undefined) r.decidedBy = h.decided_by;
-  if (h.reason !== undefined) r.reason = h.reason;
-  if (h.channel !== undefined) r.channel = h.channel as ApprovalRecord['channel'];
-  if (h.model === 'retry') r.model = 'retry';
-  if (h.consumed_at !== undefined) r.consumedAt = Number(h.consumed_at);
-  return r;
-}
-
-function pairs(flat: readonly string[], from = 0): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = from; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
-}
-
-function ownerGoneReason(rec: Pick<ApprovalRecord, 'instance' | 'host' | 'pid'>): string {
-  return `the gateway holding this call (${rec.instance ?? 'instance'} on ${rec.host}, pid ${rec.pid}) is no longer running; the call was not executed`;
-}
-
 export class RedisApprovalStore implements ApprovalDecider {
   readonly kind = 'redis';
   readonly prefix: string;
   readonly owner: string | undefined;
   readonly channel: string;
+  private readonly keys: ReturnType<typeof approvalKeys>;
   /** The DSN with its password hidden. */
   readonly dsn: string;
   readonly #conn: RedisConnection;
@@ -254,7 +51,7 @@ export class RedisApprovalStore implements ApprovalDecider {
   readonly heartbeatTtlMs: number;
   private readonly host: string;
   private readonly pid: number;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly heartbeat: OwnerHeartbeat | undefined;
   private closed = false;
   private readonly subscribers = new Set<RedisClient>();
 
@@ -274,33 +71,16 @@ export class RedisApprovalStore implements ApprovalDecider {
       throw err;
     }
     this.owner = o.owner;
-    this.channel = `${this.prefix}appr:events`;
+    this.keys = approvalKeys(this.prefix);
+    this.channel = this.keys.events;
     this.clock = o.clock ?? Date.now;
     this.retentionMs = o.retentionMs ?? DEFAULT_APPROVAL_RETENTION_MS;
     this.heartbeatTtlMs = o.heartbeatTtlMs ?? 15_000;
     this.host = o.host ?? hostname();
     this.pid = o.pid ?? process.pid;
-    const c = this.#conn.client as RedisClient & ApprovalCommands;
-    c.defineCommand('tgApprCreate', { lua: CREATE_LUA });
-    c.defineCommand('tgApprDecide', { lua: DECIDE_LUA });
-    c.defineCommand('tgApprExpire', { lua: EXPIRE_LUA });
-    c.defineCommand('tgApprAbandon', { lua: ABANDON_LUA });
-    c.defineCommand('tgApprSweep', { lua: SWEEP_LUA });
-    c.defineCommand('tgApprRequest', { lua: REQUEST_LUA });
-    c.defineCommand('tgApprConsume', { lua: CONSUME_LUA });
-    c.defineCommand('tgApprConsumeId', { lua: CONSUME_ID_LUA });
-    c.defineCommand('tgApprRollback', { lua: ROLLBACK_LUA });
-    c.defineCommand('tgApprDetach', { lua: DETACH_LUA });
-    c.defineCommand('tgApprExpireApproved', { lua: EXPIRE_APPROVED_LUA });
+    const c = defineApprovalCommands(this.#conn.client);
     this.#client = c;
-    // Renew at once after a reconnect, before any sweeper takes our requests for dead ones.
-    c.on('ready', () => {
-      if (this.owner !== undefined) void this.beat();
-    });
-    if (this.owner !== undefined) {
-      this.heartbeat = setInterval(() => void this.beat(), Math.max(50, Math.floor(this.heartbeatTtlMs / 3)));
-      this.heartbeat.unref();
-    }
+    if (this.owner !== undefined) this.heartbeat = new OwnerHeartbeat(c, `${this.keys.ownerPrefix}${this.owner}`, this.heartbeatTtlMs, this.clock);
   }
 
   /** 'ready' when commands can be sent. */
@@ -320,24 +100,7 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   key(id: string): string {
-    return `${this.prefix}appr:${id}`;
-  }
-
-  private get indexKey(): string {
-    return `${this.prefix}appr:index`;
-  }
-
-  private get ownerPrefix(): string {
-    return `${this.prefix}appr:owner:`;
-  }
-
-  private async beat(): Promise<void> {
-    if (this.closed || this.owner === undefined || this.#client.status !== 'ready') return;
-    try {
-      await this.#client.set(`${this.ownerPrefix}${this.owner}`, String(this.clock()), 'PX', this.heartbeatTtlMs);
-    } catch {
-      // the connection's status reports the outage
-    }
+    return this.keys.request(id);
   }
 
   /**
@@ -345,45 +108,21 @@ export class RedisApprovalStore implements ApprovalDecider {
    * at once (the id is random: nobody else can know or decide it before it is stored).
    */
   draft(input: NewApproval): ApprovalRecord {
-    const now = this.clock();
-    const r: ApprovalRecord = {
-      id: newApprovalId(),
-      createdAt: now,
-      expiresAt: now + Math.max(0, input.timeoutMs),
-      status: 'pending',
-      tool: input.tool,
-      argsSha256: input.argsSha256,
-      rule: input.rule,
-      rulePointer: input.rulePointer,
-      approvers: [...(input.approvers ?? [])],
-      host: this.host,
-      pid: this.pid,
-    };
-    if (input.session !== undefined) r.session = input.session;
-    if (input.identity !== undefined) r.identity = input.identity;
-    if (input.argsPreview !== undefined) r.argsPreview = input.argsPreview;
-    if (input.policyHash !== undefined) r.policyHash = input.policyHash;
-    if (input.message !== undefined) r.message = input.message;
-    if (input.fingerprint !== undefined) r.fingerprint = input.fingerprint;
-    if (input.model === 'retry') r.model = 'retry';
-    const instance = input.instance ?? this.owner;
-    if (instance !== undefined) r.instance = instance;
-    return r;
+    return draftApproval(input, { now: this.clock(), host: this.host, pid: this.pid, instance: this.owner });
   }
 
   /** Store a drafted record (pending). Needs an owner: its heartbeat keeps the request alive. */
   async store(r: ApprovalRecord): Promise<void> {
     if (this.owner === undefined) throw new Error('RedisApprovalStore: creating requests needs an owner');
-    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, model: _m, consumedAt: _u, ...rec } = r;
     const ttl = Math.max(1000, r.expiresAt - this.clock() + this.retentionMs);
     await this.run('create approval', async () => {
-      await this.beat();
+      await this.heartbeat?.beat();
       const n = await this.#client.tgApprCreate(
         2,
         this.key(r.id),
-        this.indexKey,
+        this.keys.index,
         r.id,
-        JSON.stringify(rec),
+        immutableJson(r),
         String(r.expiresAt),
         this.owner!,
         String(ttl),
@@ -392,14 +131,10 @@ export class RedisApprovalStore implements ApprovalDecider {
       if (n !== 1) throw new Error(`approval ${r.id} exists already`);
       if (r.fingerprint !== undefined) {
         // Hold-model requests are found by fingerprint too (a held call whose client gave up converges on the retry).
-        await this.#client.zadd(this.fingerprintKey(r.fingerprint), r.createdAt, r.id);
-        await this.#client.pexpire(this.fingerprintKey(r.fingerprint), ttl);
+        await this.#client.zadd(this.keys.fingerprint(r.fingerprint), r.createdAt, r.id);
+        await this.#client.pexpire(this.keys.fingerprint(r.fingerprint), ttl);
       }
     });
-  }
-
-  private fingerprintKey(fingerprint: string): string {
-    return `${this.prefix}appr:fp:${fingerprint}`;
   }
 
   // ---- the retry model: one request per fingerprint, consumed once (each step one script) ----
@@ -407,21 +142,20 @@ export class RedisApprovalStore implements ApprovalDecider {
   async request(input: NewApproval & { fingerprint: string }, dedupeWindowMs?: number): Promise<{ record: ApprovalRecord; reused: boolean }> {
     if (this.owner === undefined) throw new Error('RedisApprovalStore: creating requests needs an owner');
     const r = this.draft(input);
-    const { status: _s, decidedAt: _a, decidedBy: _b, reason: _r, channel: _c, model: _m, consumedAt: _u, ...rec } = r;
     const now = this.clock();
     const ttl = Math.max(1000, r.expiresAt - now + this.retentionMs);
     const since = dedupeWindowMs === undefined ? '-inf' : String(now - dedupeWindowMs);
     const [code, id] = await this.run('request approval', () =>
       this.#client.tgApprRequest(
         3,
-        this.fingerprintKey(input.fingerprint),
+        this.keys.fingerprint(input.fingerprint),
         this.key(r.id),
-        this.indexKey,
+        this.keys.index,
         String(now),
         since,
-        `${this.prefix}appr:`,
+        this.keys.hashPrefix,
         r.id,
-        JSON.stringify(rec),
+        immutableJson(r),
         String(r.expiresAt),
         this.owner!,
         String(ttl),
@@ -438,13 +172,13 @@ export class RedisApprovalStore implements ApprovalDecider {
   async pending(fingerprint: string, dedupeWindowMs?: number): Promise<ApprovalRecord | undefined> {
     const now = this.clock();
     const since = dedupeWindowMs === undefined ? '-inf' : String(now - dedupeWindowMs);
-    const ids = await this.run('read approvals', () => this.#client.zrevrangebyscore(this.fingerprintKey(fingerprint), '+inf', since));
+    const ids = await this.run('read approvals', () => this.#client.zrevrangebyscore(this.keys.fingerprint(fingerprint), '+inf', since));
     return (await this.getMany(ids)).find((r) => r.status === 'pending' && r.expiresAt > now);
   }
 
   async consume(fingerprint: string): Promise<ApprovalRecord | undefined> {
     const id = await this.run('consume approval', () =>
-      this.#client.tgApprConsume(1, this.fingerprintKey(fingerprint), String(this.clock()), `${this.prefix}appr:`),
+      this.#client.tgApprConsume(1, this.keys.fingerprint(fingerprint), String(this.clock()), this.keys.hashPrefix),
     );
     return id ? this.byId(id) : undefined;
   }
@@ -458,7 +192,7 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   async latest(fingerprint: string): Promise<ApprovalRecord | undefined> {
-    const ids = await this.run('read approvals', () => this.#client.zrevrange(this.fingerprintKey(fingerprint), 0, 0));
+    const ids = await this.run('read approvals', () => this.#client.zrevrange(this.keys.fingerprint(fingerprint), 0, 0));
     return ids[0] === undefined ? undefined : this.byId(ids[0]);
   }
 
@@ -516,7 +250,7 @@ export class RedisApprovalStore implements ApprovalDecider {
   }
 
   private async allIds(): Promise<string[]> {
-    return this.run('list approvals', () => this.#client.zrange(this.indexKey, 0, -1));
+    return this.run('list approvals', () => this.#client.zrange(this.keys.index, 0, -1));
   }
 
   async list(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalRecord[]> {
@@ -537,19 +271,8 @@ export class RedisApprovalStore implements ApprovalDecider {
     // Who may decide depends only on fields that never change: checked here; the
     // script then changes the request only if it is still pending.
     if (rec.expiresAt > this.clock()) {
-      const named = rec.approvers.filter((a) => a !== SELF_APPROVER);
-      const isSelf = rec.identity !== undefined && input.by === rec.identity;
-      if (input.approve && isSelf && !allowsSelfApproval(rec.approvers)) {
-        return {
-          ok: false,
-          code: 'self_approval',
-          message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`,
-          record: rec,
-        };
-      }
-      if (!isSelf && named.length > 0 && !named.includes(input.by)) {
-        return { ok: false, code: 'not_approver', message: `${input.by} may not decide approval ${rec.id}; approvers: ${named.join(', ')}`, record: rec };
-      }
+      const refused = refuseDecider(rec, input);
+      if (refused) return refused;
     }
     const reply = await this.transition('decide approval', 'tgApprDecide', rec, [
       input.approve ? 'approved' : 'denied',
@@ -607,7 +330,7 @@ export class RedisApprovalStore implements ApprovalDecider {
     });
     if (pending.length === 0) return 0;
     const ownerList = [...owners];
-    const alive = await this.run('sweep approvals', () => this.#client.mget(...ownerList.map((o) => `${this.ownerPrefix}${o}`)));
+    const alive = await this.run('sweep approvals', () => this.#client.mget(...ownerList.map((o) => `${this.keys.ownerPrefix}${o}`)));
     const dead = new Set(ownerList.filter((_, i) => alive[i] === null));
     let changed = 0;
     for (const p of pending) {
@@ -628,23 +351,7 @@ export class RedisApprovalStore implements ApprovalDecider {
   subscribe(onEvent: (e: ApprovalEvent) => void, onSync: () => void, onError?: (err: unknown) => void): () => void {
     const sub = this.#conn.duplicate('toolgate-approvals-sub');
     this.subscribers.add(sub);
-    sub.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      try {
-        const e = JSON.parse(message) as ApprovalEvent;
-        if (typeof e.id === 'string' && typeof e.status === 'string')
-          onEvent({ ...e, ...(e.decided_at !== undefined ? { decided_at: Number(e.decided_at) } : {}) });
-      } catch (err) {
-        onError?.(err);
-      }
-    });
-    sub.on('ready', () => {
-      sub.subscribe(this.channel).then(
-        () => onSync(),
-        (err: unknown) => onError?.(err),
-      );
-    });
-    sub.connect().catch(() => undefined);
+    listenApprovalEvents(sub, this.channel, onEvent, onSync, onError);
     return () => {
       this.subscribers.delete(sub);
       sub.disconnect();
@@ -653,11 +360,7 @@ export class RedisApprovalStore implements ApprovalDecider {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    // A gateway that stops cleanly takes its heartbeat with it: its requests (already abandoned) need no waiting.
-    if (this.owner !== undefined && this.#client.status === 'ready') {
-      await this.#client.del(`${this.ownerPrefix}${this.owner}`).catch(() => undefined);
-    }
+    await this.heartbeat?.stop();
     this.closed = true;
     for (const s of this.subscribers) s.disconnect();
     this.subscribers.clear();
@@ -670,7 +373,7 @@ export class RedisApprovalStore implements ApprovalDecider {
     rec: Pick<ApprovalRecord, 'id' | 'instance' | 'host' | 'pid'>,
     extra: string[],
   ): Promise<{ code: string; record?: ApprovalRecord }> {
-    const args = [this.key(rec.id), String(this.clock()), this.ownerPrefix, this.channel, ownerGoneReason(rec), ...extra];
+    const args = [this.key(rec.id), String(this.clock()), this.keys.ownerPrefix, this.channel, ownerGoneReason(rec), ...extra];
     const reply = await this.run(what, () => this.#client[cmd](1, ...args));
     const record = reply.length > 1 ? recordFromHash(pairs(reply, 1)) : undefined;
     return { code: reply[0], ...(record ? { record } : {}) };
@@ -679,21 +382,13 @@ export class RedisApprovalStore implements ApprovalDecider {
   private async resolve(idOrPrefix: string): Promise<{ ok: true; id: string } | { ok: false; code: 'not_found' | 'ambiguous'; message: string }> {
     if (/^apr?_[0-9a-f]+$/.test(idOrPrefix) && (await this.run('read approval', () => this.#client.exists(this.key(idOrPrefix)))) === 1)
       return { ok: true, id: idOrPrefix };
-    const bare = bareApprovalId(idOrPrefix);
-    if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    const matches = (await this.allIds()).filter((id) => bareApprovalId(id).startsWith(bare));
-    if (matches.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    if (matches.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
-    return { ok: true, id: matches[0]! };
+    // Not an id prefix at all: no need to ask Redis for the ids.
+    if (!/^[0-9a-f]{4,}$/.test(bareApprovalId(idOrPrefix))) return matchIdPrefix(idOrPrefix, []);
+    return matchIdPrefix(idOrPrefix, await this.allIds());
   }
 
   private run<T>(what: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('RedisApprovalStore is closed'));
     return this.#conn.run(what, fn);
   }
-}
-
-function notPending(rec: ApprovalRecord): DecideResult {
-  const by = rec.decidedBy ? ` by ${rec.decidedBy}` : '';
-  return { ok: false, code: 'not_pending', message: `approval ${rec.id} is already ${rec.status}${by}`, record: rec };
 }

@@ -5,80 +5,13 @@
 // exactly one decision wins: approve, deny, expire and abandon never overwrite
 // each other.
 import type Database from 'better-sqlite3';
-import { openSqliteFile } from '../state/sqlite-file.js';
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  allowsSelfApproval,
-  SELF_APPROVER,
-  type ApprovalDecider,
-  type ApprovalRecord,
-  type ApprovalStatus,
-  type DecideInput,
-  type DecideResult,
-  type NewApproval,
-} from './types.js';
+import { openSqliteFile } from '../state/sqlite-file.js';
+import { bareApprovalId, EXPIRED_REASON, matchIdPrefix, newApprovalId, notPending, refuseDecider } from './rules.js';
+import { APPROVAL_SCHEMA, APPROVAL_SCHEMA_VERSION, type Row, toRecord } from './sqlite-schema.js';
+import type { ApprovalDecider, ApprovalRecord, ApprovalStatus, DecideInput, DecideResult, NewApproval } from './types.js';
 
-export const APPROVALS_DB_FILE = 'approvals.db';
-const SCHEMA_VERSION = 2;
-const APPROVAL_SCHEMA = `
-        CREATE TABLE IF NOT EXISTS approvals (
-          id           TEXT    PRIMARY KEY,
-          created_at   INTEGER NOT NULL,
-          expires_at   INTEGER NOT NULL,
-          status       TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'abandoned')),
-          session      TEXT,
-          identity     TEXT,
-          tool         TEXT    NOT NULL,
-          args_sha256  TEXT    NOT NULL,
-          args_preview TEXT,
-          rule         TEXT    NOT NULL,
-          rule_pointer TEXT    NOT NULL,
-          policy_hash  TEXT,
-          message      TEXT,
-          approvers    TEXT    NOT NULL DEFAULT '[]',
-          instance     TEXT,
-          host         TEXT    NOT NULL,
-          pid          INTEGER NOT NULL,
-          decided_at   INTEGER,
-          decided_by   TEXT,
-          reason       TEXT,
-          channel      TEXT
-        );
-        CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
-        -- v2: the retry model (fingerprint, one-time consumption). A v1 file gains the columns.
-        ALTER TABLE approvals ADD COLUMN fingerprint TEXT;
-        ALTER TABLE approvals ADD COLUMN model TEXT NOT NULL DEFAULT 'hold';
-        ALTER TABLE approvals ADD COLUMN consumed_at INTEGER;
-        CREATE INDEX IF NOT EXISTS approvals_fingerprint ON approvals (fingerprint, status);
-      `;
-
-interface Row {
-  id: string;
-  created_at: number;
-  expires_at: number;
-  status: ApprovalStatus;
-  session: string | null;
-  identity: string | null;
-  tool: string;
-  args_sha256: string;
-  args_preview: string | null;
-  rule: string;
-  rule_pointer: string;
-  policy_hash: string | null;
-  message: string | null;
-  approvers: string;
-  instance: string | null;
-  host: string;
-  pid: number;
-  decided_at: number | null;
-  decided_by: string | null;
-  reason: string | null;
-  channel: string | null;
-  fingerprint: string | null;
-  model: string;
-  consumed_at: number | null;
-}
+export { APPROVALS_DB_FILE } from './sqlite-schema.js';
 
 export interface ApprovalStoreOptions {
   path: string;
@@ -99,16 +32,6 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** `apr_` and 16 hex digits: Intercept's prefix (ids of older toolgate versions start `ap_`; both are read). */
-export function newApprovalId(): string {
-  return `apr_${randomBytes(8).toString('hex')}`;
-}
-
-/** The hex part of an id or id prefix (`apr_3f2a`, `ap_3f2a`, `3f2a`). */
-export function bareApprovalId(idOrPrefix: string): string {
-  return idOrPrefix.replace(/^apr?_/, '');
-}
-
 export class ApprovalStore implements ApprovalDecider {
   readonly path: string;
   private readonly db: Database.Database;
@@ -124,7 +47,7 @@ export class ApprovalStore implements ApprovalDecider {
     this.isAlive = o.isAlive ?? processAlive;
     this.host = o.host ?? hostname();
     this.pid = o.pid ?? process.pid;
-    this.db = openSqliteFile(o.path, { what: 'approval', version: SCHEMA_VERSION, schema: APPROVAL_SCHEMA, busyTimeoutMs: o.busyTimeoutMs });
+    this.db = openSqliteFile(o.path, { what: 'approval', version: APPROVAL_SCHEMA_VERSION, schema: APPROVAL_SCHEMA, busyTimeoutMs: o.busyTimeoutMs });
   }
 
   create(input: NewApproval): ApprovalRecord {
@@ -293,34 +216,17 @@ export class ApprovalStore implements ApprovalDecider {
       .transaction((): DecideResult => {
         const now = this.clock();
         const rec = this.byId(r.id)!;
-        if (rec.status !== 'pending') {
-          const by = rec.decidedBy ? ` by ${rec.decidedBy}` : '';
-          return { ok: false, code: 'not_pending', message: `approval ${rec.id} is already ${rec.status}${by}`, record: rec };
-        }
+        if (rec.status !== 'pending') return notPending(rec);
         if (rec.expiresAt <= now) {
-          this.setStatus(rec.id, 'expired', now, undefined, 'no decision before the timeout', 'gateway');
+          this.setStatus(rec.id, 'expired', now, undefined, EXPIRED_REASON, 'gateway');
           return { ok: false, code: 'expired', message: `approval ${rec.id} has expired`, record: this.byId(rec.id)! };
         }
         if (!this.ownerAlive(rec)) {
           this.setStatus(rec.id, 'abandoned', now, undefined, ownerGoneReason(rec), 'gateway');
           return { ok: false, code: 'not_pending', message: `approval ${rec.id} is abandoned: ${ownerGoneReason(rec)}`, record: this.byId(rec.id)! };
         }
-        // The caller may always withdraw (deny) its own call, and approve it only
-        // when the policy allows self-approval. Anyone else must be a named
-        // approver, when approvers are named.
-        const named = rec.approvers.filter((a) => a !== SELF_APPROVER);
-        const isSelf = rec.identity !== undefined && input.by === rec.identity;
-        if (input.approve && isSelf && !allowsSelfApproval(rec.approvers)) {
-          return {
-            ok: false,
-            code: 'self_approval',
-            message: `${input.by} asked for this call and may not approve it (the policy does not allow self-approval)`,
-            record: rec,
-          };
-        }
-        if (!isSelf && named.length > 0 && !named.includes(input.by)) {
-          return { ok: false, code: 'not_approver', message: `${input.by} may not decide approval ${rec.id}; approvers: ${named.join(', ')}`, record: rec };
-        }
+        const refused = refuseDecider(rec, input);
+        if (refused) return refused;
         this.setStatus(rec.id, input.approve ? 'approved' : 'denied', now, input.by, input.reason, input.channel);
         return { ok: true, record: this.byId(rec.id)! };
       })
@@ -335,7 +241,7 @@ export class ApprovalStore implements ApprovalDecider {
       .prepare(
         "UPDATE approvals SET status = 'expired', decided_at = ?, reason = ?, channel = 'gateway' WHERE id = ? AND status = 'pending' AND expires_at <= ?",
       )
-      .run(now, 'no decision before the timeout', id, now);
+      .run(now, EXPIRED_REASON, id, now);
     return this.byId(id);
   }
 
@@ -364,7 +270,7 @@ export class ApprovalStore implements ApprovalDecider {
           if (!this.ownerAlive(rec)) {
             changed += this.setStatus(rec.id, 'abandoned', now, undefined, ownerGoneReason(rec), 'gateway');
           } else if (rec.expiresAt <= now) {
-            changed += this.setStatus(rec.id, 'expired', now, undefined, 'no decision before the timeout', 'gateway');
+            changed += this.setStatus(rec.id, 'expired', now, undefined, EXPIRED_REASON, 'gateway');
           }
         }
       })
@@ -402,13 +308,13 @@ export class ApprovalStore implements ApprovalDecider {
     const exact = this.db.prepare<[string], { id: string }>('SELECT id FROM approvals WHERE id = ?').get(idOrPrefix);
     if (exact) return { ok: true, id: exact.id };
     const bare = bareApprovalId(idOrPrefix);
-    if (!/^[0-9a-f]{4,}$/.test(bare)) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    const rows = this.db
-      .prepare<[string, string], { id: string }>('SELECT id FROM approvals WHERE id LIKE ? OR id LIKE ? LIMIT 2')
-      .all(`apr_${bare}%`, `ap_${bare}%`);
-    if (rows.length === 0) return { ok: false, code: 'not_found', message: `no approval request ${idOrPrefix}` };
-    if (rows.length > 1) return { ok: false, code: 'ambiguous', message: `${idOrPrefix} matches several approval requests; give more of the id` };
-    return { ok: true, id: rows[0]!.id };
+    const rows = /^[0-9a-f]{4,}$/.test(bare)
+      ? this.db.prepare<[string, string], { id: string }>('SELECT id FROM approvals WHERE id LIKE ? OR id LIKE ? LIMIT 2').all(`apr_${bare}%`, `ap_${bare}%`)
+      : [];
+    return matchIdPrefix(
+      idOrPrefix,
+      rows.map((row) => row.id),
+    );
   }
 
   private assertOpen(): void {
@@ -418,34 +324,4 @@ export class ApprovalStore implements ApprovalDecider {
 
 function ownerGoneReason(rec: ApprovalRecord): string {
   return `the gateway holding this call (pid ${rec.pid}) is no longer running; the call was not executed`;
-}
-
-function toRecord(row: Row): ApprovalRecord {
-  const r: ApprovalRecord = {
-    id: row.id,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    status: row.status,
-    tool: row.tool,
-    argsSha256: row.args_sha256,
-    rule: row.rule,
-    rulePointer: row.rule_pointer,
-    approvers: JSON.parse(row.approvers) as string[],
-    host: row.host,
-    pid: row.pid,
-  };
-  if (row.session !== null) r.session = row.session;
-  if (row.identity !== null) r.identity = row.identity;
-  if (row.args_preview !== null) r.argsPreview = JSON.parse(row.args_preview) as unknown;
-  if (row.policy_hash !== null) r.policyHash = row.policy_hash;
-  if (row.message !== null) r.message = row.message;
-  if (row.instance !== null) r.instance = row.instance;
-  if (row.decided_at !== null) r.decidedAt = row.decided_at;
-  if (row.decided_by !== null) r.decidedBy = row.decided_by;
-  if (row.reason !== null) r.reason = row.reason;
-  if (row.channel !== null) r.channel = row.channel as ApprovalRecord['channel'];
-  if (row.fingerprint !== null) r.fingerprint = row.fingerprint;
-  if (row.model === 'retry') r.model = 'retry';
-  if (row.consumed_at !== null) r.consumedAt = row.consumed_at;
-  return r;
 }

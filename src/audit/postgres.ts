@@ -15,109 +15,19 @@
 // not yet shipped stay in the spool and are shipped by the next gateway that
 // starts on the same state directory (`toolgate audit flush` does it by hand).
 // When PostgreSQL is down the spool grows and shipping retries every second.
-// close() waits (up to `closeTimeoutMs`) for the spool to drain.
+// close() waits (up to `closeTimeoutMs`) for the spool to drain. Tables and
+// connection: postgres-schema.ts.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { warnToStderr } from '../events/warn.js';
+import { openPool, type PostgresLocation } from './postgres-schema.js';
 import { INSERT_COLUMNS, anchorsOf, insertValues, rowToRecord } from './sql.js';
 import { SQLITE_SCHEMA, filterSql } from './sqlite.js';
 import type { AuditFilter, AuditReader, AuditRecord, CheckpointAnchor, InstanceInfo } from './types.js';
 import type { AuditBackend, PruneTargets } from './writer.js';
 import { deadInstances, unfinishedCalls } from './unfinished.js';
-
-export interface PostgresLocation {
-  dsn: string;
-  /** Schema of the tables; default the DSN's `?schema=` parameter, else `public`. */
-  schema?: string;
-}
-
-/** Split toolgate's own `schema` parameter off a DSN. */
-export function parseDsn(loc: PostgresLocation): { connectionString: string; schema: string } {
-  let schema = loc.schema;
-  let connectionString = loc.dsn;
-  try {
-    const u = new URL(loc.dsn);
-    const s = u.searchParams.get('schema');
-    if (s !== null) {
-      u.searchParams.delete('schema');
-      connectionString = u.toString();
-      schema ??= s;
-    }
-  } catch {
-    // leave the DSN to pg, which reports what is wrong with it
-  }
-  schema ??= 'public';
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid audit schema name "${schema}"`);
-  return { connectionString, schema };
-}
-
-function schemaSql(schema: string): string {
-  const s = `"${schema}"`;
-  return `
-CREATE SCHEMA IF NOT EXISTS ${s};
-CREATE TABLE IF NOT EXISTS ${s}.audit_records (
-  seq          BIGSERIAL PRIMARY KEY,
-  instance     TEXT    NOT NULL,
-  n            BIGINT  NOT NULL,
-  ts_ms        BIGINT  NOT NULL,
-  ts           TEXT    NOT NULL,
-  kind         TEXT    NOT NULL,
-  session      TEXT,
-  identity     TEXT,
-  server       TEXT,
-  tool         TEXT,
-  request_id   TEXT,
-  decision     TEXT,
-  reason       TEXT,
-  rule         TEXT,
-  rule_pointer TEXT,
-  message      TEXT,
-  args_sha256  TEXT,
-  args         TEXT,
-  outcome      TEXT,
-  latency_ms   DOUBLE PRECISION,
-  policy_hash  TEXT,
-  data         TEXT,
-  alg          TEXT    NOT NULL,
-  prev_hash    TEXT    NOT NULL,
-  hash         TEXT    NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS audit_records_chain ON ${s}.audit_records (instance, n);
-CREATE INDEX IF NOT EXISTS audit_records_time ON ${s}.audit_records (ts_ms);
-CREATE TABLE IF NOT EXISTS ${s}.audit_instances (
-  instance     TEXT PRIMARY KEY,
-  pid          INTEGER,
-  host         TEXT,
-  server       TEXT,
-  started_ts   TEXT,
-  last_seen_ts TEXT,
-  stopped_ts   TEXT
-);`;
-}
-
-/** Create the schema and tables once, even when several gateways start together. */
-async function ensureSchema(pool: pg.Pool, schema: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [`toolgate-audit-schema:${schema}`]);
-    try {
-      await client.query(schemaSql(schema));
-    } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`toolgate-audit-schema:${schema}`]);
-    }
-  } finally {
-    client.release();
-  }
-}
-
-function newPool(connectionString: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 2, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection must not crash the gateway.
-  pool.on('error', () => {});
-  return pool;
-}
 
 export interface PostgresBackendOptions extends PostgresLocation {
   spoolPath: string;
@@ -167,14 +77,7 @@ export class PostgresAuditBackend implements AuditBackend {
   }
 
   static async open(opts: PostgresBackendOptions): Promise<PostgresAuditBackend> {
-    const { connectionString, schema } = parseDsn(opts);
-    const pool = newPool(connectionString);
-    try {
-      await ensureSchema(pool, schema);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new Error(`cannot open the PostgreSQL audit store: ${(err as Error).message}`);
-    }
+    const { pool, schema } = await openPool(opts);
     const backend = new PostgresAuditBackend(pool, schema, opts);
     // Ship what an earlier gateway left in the spool.
     backend.schedule(0);
@@ -374,14 +277,7 @@ export class PostgresAuditReader implements AuditReader {
   ) {}
 
   static async open(loc: PostgresLocation): Promise<PostgresAuditReader> {
-    const { connectionString, schema } = parseDsn(loc);
-    const pool = newPool(connectionString);
-    try {
-      await ensureSchema(pool, schema);
-    } catch (err) {
-      await pool.end().catch(() => {});
-      throw new Error(`cannot open the PostgreSQL audit store: ${(err as Error).message}`);
-    }
+    const { pool, schema } = await openPool(loc);
     return new PostgresAuditReader(pool, schema);
   }
 
