@@ -9,30 +9,18 @@ import { decimalText } from './decimal.js';
 import { AUDIT_KEYS, blankApproval, blankRule, blankState, SPEND_KEYS } from './raw.js';
 import type { RawApproval, RawApprovals, RawAudit, RawCondition, RawConfig, RawRule, RawSpend, RawState, RawTool } from './raw.js';
 
-export const TOP_KEYS = [
-  'version',
-  'description',
-  'default',
-  'hide',
-  'tools',
-  'pin',
-  'audit',
-  'approvals',
-  'idempotency_window',
-  'spend',
-  'guards',
-  'hooks',
-] as const;
-export const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
-export const NOTIFY_KEYS = ['webhook'] as const;
-export const WEBHOOK_KEYS = ['url'] as const;
-export const TOOL_KEYS = ['rules'] as const;
-export const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode', 'approval_timeout'] as const;
+const TOP_KEYS = ['version', 'description', 'default', 'hide', 'tools', 'pin', 'audit', 'approvals', 'idempotency_window', 'spend', 'guards', 'hooks'] as const;
+const APPROVALS_KEYS = ['notify', 'dedupe_window'] as const;
+const NOTIFY_KEYS = ['webhook'] as const;
+const WEBHOOK_KEYS = ['url'] as const;
+const TOOL_KEYS = ['rules'] as const;
+const RULE_KEYS = ['name', 'action', 'rate_limit', 'conditions', 'on_deny', 'state', 'identities', 'approval', 'mode', 'approval_timeout'] as const;
 /** A near miss of these inside a rule weakens it silently (`on_dney`, `conditons`): every key but the name. */
 const GUARDED_RULE_KEYS = RULE_KEYS.filter((k) => k !== 'name');
-export const CONDITION_KEYS = ['path', 'op', 'value'] as const;
-export const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
-export const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval', 'model'] as const;
+const CONDITION_KEYS = ['path', 'op', 'value'] as const;
+const STATE_KEYS = ['counter', 'window', 'increment', 'increment_from', 'scope'] as const;
+const APPROVAL_KEYS = ['timeout', 'approvers', 'self_approval', 'model'] as const;
+
 function decodeCondition(ctx: DecodeContext, n: YNode, where: string, fallback: number): RawCondition {
   const at = offsetOf(deref(ctx, n), fallback);
   const c: RawCondition = { path: '', op: '', value: NIL, at, pathAt: at, opAt: at, valueAt: at };

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
 import { loadPolicyFile, type PolicyError } from '../policy/index.js';
 import { deref, issuesToErrors, isNullNode, offsetOf, readYaml } from '../yamlpos/index.js';
 import { ConfigReader } from './config-reader.js';
@@ -53,7 +53,7 @@ export function loadGatewayConfig(file: string, io: ConfigIo = defaultIo()): Con
 /** Whether YAML text looks like a gateway config (a top-level `servers:` mapping) rather than a policy. */
 export function looksLikeGatewayConfig(text: string): boolean {
   try {
-    const doc = parseDocument(text);
+    const { doc } = readYaml(text, { uniqueKeys: true });
     return isMap(doc.contents) && doc.contents.has('servers') && !doc.contents.has('tools');
   } catch {
     return false;
