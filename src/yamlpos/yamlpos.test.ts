@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { decodeMap, FieldReader, issuesToErrors, readYaml, scalarValue, deref, type DecodeContext } from './index.js';
 
 test('readYaml: syntax errors and duplicate keys (when asked) are issues with their offsets', () => {
@@ -64,4 +67,13 @@ test('FieldReader: duplicate keys and wrong types are issues, right values are r
       'on must be true or false, got the string "yes"',
     ],
   );
+});
+
+test('one reader: no source file outside src/yamlpos parses YAML into a document (positions are read here only)', () => {
+  const src = join(fileURLToPath(new URL('../../../', import.meta.url)), 'src');
+  const offenders = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts'))
+    .map((e) => join(e.parentPath, e.name))
+    .filter((f) => !relative(src, f).startsWith('yamlpos/') && /\bparseDocument\b/.test(readFileSync(f, 'utf8')));
+  assert.deepEqual(offenders, []);
 });
