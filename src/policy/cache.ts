@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RawConfig } from './intercept.js';
+import type { RawConfig } from './raw.js';
 
 /** The cache's folder inside the state directory. */
 export const POLICY_CACHE_DIR = 'policy-cache';

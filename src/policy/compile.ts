@@ -7,7 +7,7 @@ import { isGlobKey, scopeOf } from './keys.js';
 import { globMatcher } from './glob.js';
 import { compileGuards } from './guards.js';
 import { compileHooks } from './hooks.js';
-import type { RawConfig, RawRule } from './intercept.js';
+import type { RawConfig, RawRule } from './raw.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, parseDuration } from './duration.js';
 import { formatAmount, parseBudget } from './decimal.js';
 import type {

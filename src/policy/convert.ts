@@ -5,10 +5,10 @@
 import { Document, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { toFloat64 } from './govalue.js';
 import type { GoValue } from './govalue.js';
-import { scopeOf } from './intercept.js';
-import type { RawCondition, RawConfig, RawRule } from './intercept.js';
-import { defaultLimitMessage, defaultRuleName } from './policylayer.js';
-import type { EntryKind } from './policylayer.js';
+import { scopeOf } from './keys.js';
+import type { RawCondition, RawConfig, RawRule } from './raw.js';
+import { defaultLimitMessage, defaultRuleName } from './policylayer-decode.js';
+import type { EntryKind } from './policylayer-decode.js';
 import { guardsDocument } from './guards.js';
 import { hooksDocument } from './hooks.js';
 

@@ -5,10 +5,10 @@
 // error names file:line:col either way. Pure data; the detectors themselves
 // live in src/guards (this room only knows their names).
 import { isMap, isScalar, isSeq, isPair } from 'yaml';
-import { deref, offsetOf, scalarValue, type DecodeContext, type Issue } from './yamlnode.js';
+import { deref, offsetOf, scalarValue, type DecodeContext, type Issue } from '../yamlpos/index.js';
 import { jArray, jObject, jString, type JNode } from './jsonnode.js';
 import { goQuote } from './govalue.js';
-import { closest } from './yamlnode.js';
+import { closest } from '../yamlpos/index.js';
 import { globMatcher } from './glob.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, formatDuration, MAX_TIMEOUT_MS, parseDuration } from './duration.js';
 

@@ -6,7 +6,7 @@
 // again (guards, then the policy). Pure data here; src/hooks calls them.
 import { jArray, jObject, jString, type JNode } from './jsonnode.js';
 import { goQuote } from './govalue.js';
-import { closest, type Issue } from './yamlnode.js';
+import { closest, type Issue } from '../yamlpos/index.js';
 import { globMatcher } from './glob.js';
 import { parseGoDuration } from './duration.js';
 

@@ -1,13 +1,12 @@
 // Front door of the policy room: parse, validate, compile and evaluate policies.
 // Everything here is pure except loadPolicyFile, which reads one file.
 import { readFileSync } from 'node:fs';
-import { LineCounter } from 'yaml';
 import { parseIntercept } from './intercept.js';
 import { parsePolicyLayer } from './policylayer.js';
 import { compileConfig } from './compile.js';
 import type { CompiledPolicy } from './model.js';
-import type { RawConfig } from './intercept.js';
-import type { Issue } from './yamlnode.js';
+import type { RawConfig } from './raw.js';
+import { issuesToErrors, type Issue, type SourceError } from '../yamlpos/index.js';
 import type { PolicyCache } from './cache.js';
 import { compileCached } from './cached.js';
 import { detectFormat, type PolicyFormat } from './format.js';
@@ -21,13 +20,9 @@ export type { ConvertOutcome, TargetFormat } from './convert.js';
 export { parseDuration, formatDuration, parseGoDuration, parseTimeoutFlag, DEFAULT_APPROVAL_TIMEOUT_MS } from './duration.js';
 export { decimalText, formatAmount, fromBaseUnits, parseBudget, MAX_NANO, SCALE_DIGITS } from './decimal.js';
 
-export interface PolicyError {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  fix?: string;
-}
+/** A policy problem at file:line:col, with its fix. */
+export type PolicyError = SourceError;
+export { issuesToErrors };
 
 export type LoadResult = { ok: true; policy: CompiledPolicy } | { ok: false; errors: PolicyError[] };
 
@@ -43,27 +38,6 @@ export function parsePolicy(text: string, format: PolicyFormat): { config?: RawC
 function withWarnings(policy: CompiledPolicy, text: string, file: string, warnings: readonly Issue[]): CompiledPolicy {
   if (warnings.length > 0) policy.warnings = issuesToErrors(text, file, warnings).map(formatPolicyError);
   return policy;
-}
-
-/** Map source offsets to `file:line:col` errors, sorted by position. */
-export function issuesToErrors(text: string, file: string, issues: readonly Issue[]): PolicyError[] {
-  const lc = new LineCounter();
-  lc.addNewLine(0);
-  let i = 0;
-  for (;;) {
-    i = text.indexOf('\n', i);
-    if (i < 0) break;
-    lc.addNewLine(++i);
-  }
-  return issues
-    .map((x, order) => ({ x, order }))
-    .sort((a, b) => a.x.offset - b.x.offset || a.order - b.order)
-    .map(({ x }) => {
-      const pos = lc.linePos(Math.max(0, Math.min(x.offset, text.length)));
-      const e: PolicyError = { file, line: pos.line, column: pos.col, message: x.message };
-      if (x.fix) e.fix = x.fix;
-      return e;
-    });
 }
 
 /**

@@ -2,8 +2,8 @@
 // so PolicyLayer JSON policies get errors with line and column, like the YAML ones.
 // Numbers keep their kind: a literal without fraction or exponent is an int, as the
 // YAML reader (and yaml.v3) would type it, so operators decide the same in both formats.
-import { closest } from './yamlnode.js';
-import type { Issue } from './yamlnode.js';
+import { closest } from '../yamlpos/index.js';
+import type { Issue } from '../yamlpos/index.js';
 import { NIL } from './govalue.js';
 import type { GoValue } from './govalue.js';
 

@@ -9,25 +9,12 @@
 // Rules of one tool are evaluated in this fixed order: deny_if, require, limits,
 // require_approval (each list in file order); then glob keys; then all_tools.
 import { goQuote } from './govalue.js';
-import { jArray, jBool, jObject, jsonGoValue, jString, parseJsonNodes } from './jsonnode.js';
-import type { JNode } from './jsonnode.js';
-import type { Issue } from './yamlnode.js';
-import {
-  AUDIT_KEYS,
-  FIX,
-  SCOPES,
-  SPEND_KEYS,
-  validateApproval,
-  validateCondition,
-  validateExtensions,
-  validateIdentities,
-  validateInterceptKeys,
-  validateMode,
-  validateScope,
-} from './intercept.js';
-import type { RawApproval, RawAudit, RawCondition, RawConfig, RawRule, RawTool } from './intercept.js';
-import { escapeSegment } from './compile.js';
-import { NIL } from './govalue.js';
+import { jArray, jObject, jString, parseJsonNodes } from './jsonnode.js';
+import type { Issue } from '../yamlpos/index.js';
+import { AUDIT_KEYS, SCOPES, SPEND_KEYS, WINDOWS } from './raw.js';
+import type { RawAudit, RawConfig, RawTool } from './raw.js';
+import { FIX, validateCondition, validateExtensions, validateHide, validateInterceptKeys, validateRuleOptions, validateScope } from './rule-checks.js';
+import { decodeTool, defaultLimitMessage, type JRule, type JTool } from './policylayer-decode.js';
 import { decodeGuards } from './guards.js';
 import { decodeHooks } from './hooks.js';
 
@@ -46,218 +33,6 @@ export const JSON_TOP_KEYS = [
   'idempotency_window',
   'spend',
 ] as const;
-export const JSON_TOOL_KEYS = ['deny_if', 'require', 'limits', 'require_approval'] as const;
-export const JSON_CONDITION_KEYS = ['path', 'op', 'value'] as const;
-export const JSON_RULE_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'mode'] as const;
-export const JSON_LIMIT_KEYS = ['name', 'counter', 'window', 'max', 'scope', 'increment', 'increment_from', 'on_deny', 'identities', 'mode'] as const;
-export const JSON_APPROVAL_KEYS = ['name', 'conditions', 'on_deny', 'identities', 'timeout', 'approvers', 'self_approval', 'model'] as const;
-
-export type EntryKind = (typeof JSON_TOOL_KEYS)[number];
-
-/** The name a rule gets when its entry has none, e.g. `create_charge.deny_if[0]`, `all_tools.limits[1]`. */
-export function defaultRuleName(toolKey: string, kind: EntryKind, index: number): string {
-  return `${toolKey === '*' ? 'all_tools' : toolKey}.${kind === 'limits' ? 'limits' : kind}[${index}]`;
-}
-
-/** The denial text of a limit entry without on_deny. */
-export function defaultLimitMessage(counter: string, max: number, window: string): string {
-  return `Limit reached: ${counter} may be at most ${max} per ${window}. Try again later.`;
-}
-
-const VALID_WINDOWS = new Set(['minute', 'hour', 'day']);
-
-/** A rule lowered from a JSON entry, with what validation needs beyond RawRule. */
-interface JRule {
-  kind: EntryKind;
-  index: number;
-  rule: RawRule;
-  /** limits: the max as written (undefined when missing or not a number). */
-  max?: number;
-  maxAt: number;
-  maxText?: string;
-  scopeGiven: boolean;
-  incrementGiven?: { value: number | undefined; at: number };
-  hasName: boolean;
-}
-
-interface JTool {
-  key: string;
-  at: number;
-  entries: JRule[];
-}
-
-function newRule(at: number): RawRule {
-  return {
-    name: '',
-    action: 'evaluate',
-    rateLimit: '',
-    conditions: [],
-    onDeny: '',
-    state: null,
-    at,
-    nameAt: at,
-    actionAt: at,
-    rateLimitAt: at,
-    conditionsAt: at,
-    identities: null,
-    identitiesAt: at,
-    approval: null,
-    approvalAt: at,
-  };
-}
-
-function decodeNames(issues: Issue[], n: JNode, what: string): Array<{ name: string; at: number }> {
-  return (jArray(issues, n, what) ?? []).map((x, i) => ({ name: jString(issues, x, `${what}[${i}]`), at: x.at }));
-}
-
-function decodeConditions(issues: Issue[], n: JNode, where: string): RawCondition[] {
-  const items = jArray(issues, n, `${where}.conditions`) ?? [];
-  return items.map((x, j) => {
-    const w = `${where}.conditions[${j}]`;
-    const c: RawCondition = { path: '', op: '', value: NIL, at: x.at, pathAt: x.at, opAt: x.at, valueAt: x.at };
-    for (const e of jObject(issues, x, w, JSON_CONDITION_KEYS) ?? []) {
-      if (e.key === 'path') {
-        c.path = jString(issues, e.value, `${w}.path`);
-        c.pathAt = e.value.at;
-      } else if (e.key === 'op') {
-        c.op = jString(issues, e.value, `${w}.op`);
-        c.opAt = e.value.at;
-      } else {
-        c.value = jsonGoValue(e.value);
-        c.valueAt = e.value.at;
-      }
-    }
-    return c;
-  });
-}
-
-function decodeEntry(issues: Issue[], toolKey: string, kind: EntryKind, index: number, n: JNode, where: string): JRule | undefined {
-  const keys = kind === 'limits' ? JSON_LIMIT_KEYS : kind === 'require_approval' ? JSON_APPROVAL_KEYS : JSON_RULE_KEYS;
-  const before = issues.length;
-  const fields = jObject(issues, n, where, keys);
-  if (!fields) return undefined;
-  const r = newRule(n.at);
-  r.conditionsAt = n.at;
-  const j: JRule = { kind, index, rule: r, maxAt: n.at, scopeGiven: false, hasName: false };
-  const approval: RawApproval | null =
-    kind === 'require_approval' ? { timeout: '', timeoutAt: n.at, approvers: null, approversAt: n.at, selfApproval: false, at: n.at } : null;
-  const state =
-    kind === 'limits'
-      ? {
-          counter: '',
-          window: '',
-          increment: 1,
-          incrementFrom: '',
-          at: n.at,
-          counterAt: n.at,
-          windowAt: n.at,
-          incrementAt: n.at,
-          incrementFromAt: n.at,
-          scope: '',
-          scopeAt: n.at,
-        }
-      : null;
-  for (const e of fields) {
-    const v = e.value;
-    switch (e.key) {
-      case 'name':
-        r.name = jString(issues, v, `${where}.name`);
-        r.nameAt = v.at;
-        j.hasName = true;
-        break;
-      case 'conditions':
-        r.conditions = decodeConditions(issues, v, where);
-        r.conditionsAt = e.keyAt;
-        break;
-      case 'on_deny':
-        r.onDeny = jString(issues, v, `${where}.on_deny`);
-        break;
-      case 'identities':
-        r.identities = decodeNames(issues, v, `${where}.identities`);
-        r.identitiesAt = e.keyAt;
-        break;
-      case 'mode':
-        r.mode = { value: jString(issues, v, `${where}.mode`), at: v.at };
-        break;
-      case 'timeout':
-        approval!.timeout = jString(issues, v, `${where}.timeout`);
-        approval!.timeoutAt = v.at;
-        break;
-      case 'approvers':
-        approval!.approvers = decodeNames(issues, v, `${where}.approvers`);
-        approval!.approversAt = v.at;
-        break;
-      case 'self_approval':
-        approval!.selfApproval = jBool(issues, v, `${where}.self_approval`);
-        break;
-      case 'model':
-        approval!.model = { value: jString(issues, v, `${where}.model`), at: v.at };
-        break;
-      case 'counter':
-        state!.counter = jString(issues, v, `${where}.counter`);
-        state!.counterAt = v.at;
-        break;
-      case 'window':
-        state!.window = jString(issues, v, `${where}.window`);
-        state!.windowAt = v.at;
-        break;
-      case 'scope':
-        state!.scope = jString(issues, v, `${where}.scope`);
-        state!.scopeAt = v.at;
-        j.scopeGiven = true;
-        break;
-      case 'increment_from':
-        state!.incrementFrom = jString(issues, v, `${where}.increment_from`);
-        state!.incrementFromAt = v.at;
-        break;
-      case 'increment':
-        j.incrementGiven = { value: v.kind === 'number' && v.int ? v.value : undefined, at: v.at };
-        state!.incrementAt = v.at;
-        if (v.kind === 'number' && v.int) state!.increment = v.value;
-        break;
-      case 'max':
-        j.maxAt = v.at;
-        if (v.kind === 'number') {
-          j.max = v.value;
-          j.maxText = v.text;
-        } else j.maxText = v.kind === 'string' ? JSON.stringify(v.value) : v.kind;
-        break;
-    }
-  }
-  if (kind === 'deny_if') r.action = r.conditions.length === 0 ? 'deny' : 'deny_if';
-  if (kind === 'require_approval') {
-    r.action = 'require_approval';
-    r.approval = approval;
-    r.approvalAt = n.at;
-  }
-  if (state) r.state = state;
-  if (!j.hasName) r.name = defaultRuleName(toolKey, kind, index);
-  if (issues.length > before) r.broken = true;
-  return j;
-}
-
-function decodeTool(issues: Issue[], key: string, at: number, n: JNode, where: string): JTool {
-  const tool: JTool = { key, at, entries: [] };
-  const fields = jObject(issues, n, where, JSON_TOOL_KEYS, (k) =>
-    k === 'rules' ? 'this is Intercept YAML syntax: save the policy as .yaml, or use deny_if, require and limits' : undefined,
-  );
-  // Fixed evaluation order, whatever the order of the keys in the file.
-  for (const kind of JSON_TOOL_KEYS) {
-    const f = fields?.find((e) => e.key === kind);
-    if (!f) continue;
-    let items: JNode[] | undefined;
-    // require_approval may also be one object (a single approval entry).
-    if (kind === 'require_approval' && f.value.kind === 'object') items = [f.value];
-    else items = jArray(issues, f.value, `${where}.${kind}`);
-    (items ?? []).forEach((x, i) => {
-      const j = decodeEntry(issues, key, kind, i, x, `${where}.${kind}[${i}]`);
-      if (!j) return;
-      j.rule.pointer = `${key === '*' ? 'all_tools' : `tools/${escapeSegment(key)}`}/${kind}/${i}`;
-      tool.entries.push(j);
-    });
-  }
-  return tool;
-}
 
 function entryPrefix(toolKey: string, j: JRule): string {
   return `${toolKey === '*' ? 'all_tools' : `tools.${toolKey}`}.${j.kind}[${j.index}]`;
@@ -271,12 +46,10 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
     const prefix = entryPrefix(tool.key, j);
     if (j.hasName && r.name.trim() === '')
       issues.push({ offset: r.nameAt, message: `${prefix}: name must not be empty`, fix: 'give a name or remove the field' });
-    if (r.identities) validateIdentities(prefix, r.identities, r.identitiesAt, issues);
-    validateMode(prefix, r, issues);
+    validateRuleOptions(prefix, r, issues, prefix);
     if (j.kind === 'require' && r.conditions.length === 0) {
       issues.push({ offset: r.conditionsAt, message: `${prefix}: require entries must have at least one condition`, fix: FIX.evalConds });
     }
-    if (r.approval) validateApproval(prefix, r.approval, issues);
     r.conditions.forEach((c, k) => validateCondition(`${prefix}.conditions[${k}]`, c, issues));
     for (const c of r.conditions) {
       if (!c.path.startsWith('state.')) continue;
@@ -305,7 +78,7 @@ function validateTool(tool: JTool, counters: Map<string, Set<string>>, issues: I
         });
       } else seenCounters.set(s.counter, j.index);
     }
-    if (!VALID_WINDOWS.has(s.window)) {
+    if (!WINDOWS.has(s.window)) {
       issues.push({ offset: s.windowAt, message: `${prefix}: window must be "minute", "hour", or "day", got ${goQuote(s.window)}`, fix: FIX.window });
     }
     if (j.max === undefined || !Number.isSafeInteger(j.max) || j.max < 0) {
@@ -457,12 +230,7 @@ export function parsePolicyLayer(text: string): JsonParseOutcome {
   else if (cfg.default !== 'allow' && cfg.default !== 'deny') {
     issues.push({ offset: cfg.defaultAt, message: `default must be "allow" or "deny", got ${goQuote(cfg.default)}`, fix: 'use "allow" or "deny"' });
   }
-  const seenHide = new Set<string>();
-  cfg.hide.forEach((h, i) => {
-    if (h.name.trim() === '') issues.push({ offset: h.at, message: `hide[${i}]: entry must not be empty`, fix: FIX.hideEmpty });
-    else if (seenHide.has(h.name)) issues.push({ offset: h.at, message: `hide: duplicate entry ${goQuote(h.name)}`, fix: FIX.hideDup });
-    seenHide.add(h.name);
-  });
+  validateHide(cfg.hide, issues);
   const all = allTools ? [...tools, allTools] : tools;
   const counters = new Map<string, Set<string>>();
   for (const t of all) {

@@ -12,7 +12,7 @@
 import { BlockList, isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { GoValue } from './govalue.js';
-import type { Issue } from './yamlnode.js';
+import type { Issue } from '../yamlpos/index.js';
 
 export const SAFE_ARG_OPS = ['url_host_in', 'url_host_not_in', 'url_public', 'path_under'] as const;
 

@@ -6,11 +6,10 @@
 // and the same idempotency and spend rooms (intercept-extras.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
 import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
-import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, offsetOf } from '../policy/yamlnode.js';
-import type { DecodeContext, Issue } from '../policy/yamlnode.js';
+import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, issuesToErrors, offsetOf, readYaml } from '../yamlpos/index.js';
+import type { DecodeContext } from '../yamlpos/index.js';
 import { toJS } from '../policy/govalue.js';
 import { CallGuard } from '../gateway/guard.js';
 import type { SettleOutcome } from '../gateway/guard.js';
@@ -84,37 +83,17 @@ function parseTime(s: string): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
-function toErrors(text: string, file: string, issues: Issue[]): PolicyError[] {
-  const lc = new LineCounter();
-  lc.addNewLine(0);
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-  return issues
-    .map((x, order) => ({ x, order }))
-    .sort((a, b) => a.x.offset - b.x.offset || a.order - b.order)
-    .map(({ x }) => {
-      const p = lc.linePos(Math.max(0, Math.min(x.offset, text.length)));
-      const e: PolicyError = { file, line: p.line, column: p.col, message: x.message };
-      if (x.fix) e.fix = x.fix;
-      return e;
-    });
-}
-
 /** Parse a test file (YAML or JSON). Errors carry file:line:col. */
 export function parseTestFile(text: string, file: string, opts: { policy?: string } = {}): { ok: true; spec: TestSpec } | { ok: false; errors: PolicyError[] } {
-  const doc = parseDocument(text, { prettyErrors: false, keepSourceTokens: true, uniqueKeys: true });
-  const issues: Issue[] = doc.errors.map((e) => ({
-    offset: e.pos[0],
-    message: `YAML syntax error: ${e.message}`,
-    fix: 'fix the YAML syntax at this position',
-  }));
-  if (issues.length > 0) return { ok: false, errors: toErrors(text, file, issues) };
+  const { doc, issues } = readYaml(text, { uniqueKeys: true });
+  if (issues.length > 0) return { ok: false, errors: issuesToErrors(text, file, issues) };
   const ctx: DecodeContext = { doc, issues };
   const need = (offset: number, message: string, fix?: string): void => {
     issues.push(fix ? { offset, message, fix } : { offset, message });
   };
   const rootAt = offsetOf(deref(ctx, doc.contents), 0);
   const fields = decodeMap(ctx, doc.contents, 'the test file', FILE_KEYS, 0);
-  if (!fields) return { ok: false, errors: toErrors(text, file, issues) };
+  if (!fields) return { ok: false, errors: issuesToErrors(text, file, issues) };
   const get = (k: string) => fields.find((f) => f.key === k);
   let policy: TestSpec['policy'] | undefined;
   const p = get('policy');
@@ -234,7 +213,7 @@ export function parseTestFile(text: string, file: string, opts: { policy?: strin
       need(itemAt, `${where} needs expect (allow, deny, approval or would_deny)`, 'add expect: allow or expect: deny');
     if (c.tool && c.expect) cases.push({ ...c, name: c.name || `case ${i + 1}: ${c.tool}`, tool: c.tool, expect: c.expect } as TestCase);
   });
-  if (issues.length > 0 || !policy) return { ok: false, errors: toErrors(text, file, issues) };
+  if (issues.length > 0 || !policy) return { ok: false, errors: issuesToErrors(text, file, issues) };
   const spec: TestSpec = { file, policy, cases };
   if (start !== undefined) spec.start = start;
   return { ok: true, spec };

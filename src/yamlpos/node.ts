@@ -2,9 +2,8 @@
 // keeping the source offset of every node so errors can name line and column.
 import { isAlias, isMap, isScalar, isSeq, isPair } from 'yaml';
 import type { Document, Node, Scalar } from 'yaml';
-import { NIL, resolvePlainScalar, formatV } from './govalue.js';
 import { closestNames } from '../text/index.js';
-import type { GoValue } from './govalue.js';
+import { formatV, NIL, resolvePlainScalar, type GoValue } from './value.js';
 
 export interface Issue {
   offset: number;
