@@ -162,6 +162,42 @@ test('a mutating webhook that rewrites the path is decided again: the policy den
   });
 });
 
+test("a mutation's arguments are admitted as a client's: a non-finite number, keys differing only in case and a repeated key deny the call", async () => {
+  const w = await webhook();
+  // Raw answers: JSON.stringify could not write these.
+  const rewrites: Record<string, string> = {
+    inf: '{"body":"x","n":1e999}',
+    case: '{"body":"x","BODY":"y"}',
+    dup: '{"body":"x","body":"y"}',
+  };
+  w.answer((b, _q, res) => {
+    const args = rewrites[b.payload.arguments.body] ?? '{"body":"rewritten"}';
+    res.end(`{"modified":true,"payload":{"name":"write_note","arguments":${args}}}`);
+  });
+  // The policy reads no argument: only admission can see these.
+  const yaml = hookYaml(`  - { name: rewrite, type: mutation, url: "${w.url}", secret_env: HOOK_SECRET }\n`);
+  await withGateway(yaml, async (client, stateDir, log) => {
+    for (const [body, why] of [
+      ['inf', /the arguments hook "rewrite" returned are not admissible \(a number is out of range/],
+      ['case', /the arguments hook "rewrite" returned are not admissible \(keys "body" and "BODY" differ only in case/],
+      ['dup', /hook "rewrite" failed \(answered JSON that writes a key twice in one object\)/],
+    ] as const) {
+      const r = await client.callTool({ name: 'write_note', arguments: { body } });
+      assert.equal(r.isError, true, `${body}: ${textOf(r)}`);
+      assert.match(textOf(r), why);
+    }
+    // Positive control: an admissible rewrite is forwarded as rewritten.
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'plain' } })), 'noted');
+    assert.deepEqual(
+      received(log).map((x) => x.args),
+      [{ body: 'rewritten' }],
+    );
+    const denied = await eventsWith(stateDir, (e) => e.type === 'tool_call' && e.reason === 'hook', 3);
+    assert.equal(denied.length, 3);
+    for (const e of denied) assert.equal(e.decision, 'denied');
+  });
+});
+
 test('a result-mutating webhook redacts what the agent gets; a card number it adds is caught by the guards again', async () => {
   const w = await webhook();
   w.answer((b, _q, res) => {

@@ -105,6 +105,7 @@ export class GatewaySession {
       hooks: o.hooks,
       hookEvent: (f) => this.recorder.event('tool_hook', f),
       shadows: o.shadows,
+      limits: this.limits,
     });
     this.flow = flow;
     this.holds = new ApprovalHolds({
