@@ -222,6 +222,35 @@ test('a result-mutating webhook redacts what the agent gets; a card number it ad
   });
 });
 
+test("a result hook's rewrite meets a server answer's checks: keys a Go client reads as one, or a case variant of isError, are withheld", async () => {
+  const w = await webhook();
+  const calls: string[] = [];
+  // Raw answers: the rewritten result as the hook writes it.
+  const rewrites = [
+    '{"content":[{"type":"text","text":"fine"}],"Content":[{"type":"text","text":"other"}]}',
+    '{"content":[{"type":"text","text":"fine"}],"IsError":true}',
+    '{"content":[{"type":"text","text":"rewritten"}]}',
+  ];
+  w.answer((_b, _q, res) => {
+    calls.push('x');
+    res.end(`{"modified":true,"payload":${rewrites[calls.length - 1] ?? rewrites[2]}}`);
+  });
+  const yaml = hookYaml(`  - { name: rewrite, type: mutation, phases: response, url: "${w.url}", secret_env: HOOK_SECRET, tools: [write_note] }\n`);
+  await withGateway(yaml, async (client, stateDir) => {
+    for (const key of ['Content', 'IsError']) {
+      const r = await client.callTool({ name: 'write_note', arguments: { body: key } });
+      assert.equal(r.isError, true, `${key}: ${textOf(r)}`);
+      assert.match(textOf(r), new RegExp(`the result hook "rewrite" returned is not passed on \\(has the result key "${key}"`));
+      assert.ok(!JSON.stringify(r).includes('other'), 'nothing of the rewrite reached the agent');
+    }
+    // Positive control: an ordinary rewrite reaches the agent.
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'plain' } })), 'rewritten');
+    const failed = await eventsWith(stateDir, (e) => e.type === 'tool_hook' && e.hook_outcome === 'failed', 2);
+    assert.equal(failed.length, 2);
+    assert.equal(failed[0]!.hook, 'rewrite');
+  });
+});
+
 test('fail-closed: an unreachable hook, one answering garbage and one answering too late deny the call (audited); fail_open: true lets it pass', async () => {
   // A port nothing listens on: bound, then closed.
   const dead = createServer();
