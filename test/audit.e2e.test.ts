@@ -4,7 +4,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -558,4 +558,29 @@ tools:
     const st = JSON.parse((await toolgate(['status', '--state-dir', stateDir, '--json'])).stdout);
     assert.notEqual(st.instances[0].state, 'stopped');
   });
+});
+
+test('the checkpoint file is never rewritten: gateway runs, verify and prune only append to it (same file, old bytes kept)', async () => {
+  const { policy, stateDir } = writePolicy(policyYaml);
+  const file = join(stateDir, 'audit-checkpoints.jsonl');
+  const run = async (message: string) => {
+    const g = new RawGateway(gatewayArgs(policy, stateDir, [process.execPath, demoServer]));
+    await g.initialize();
+    g.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message } } });
+    await g.response(1);
+    await g.close();
+  };
+  await run('first');
+  const before = readFileSync(file);
+  const inode = statSync(file).ino;
+  assert.ok(before.length > 0, 'the first run wrote checkpoints');
+  await run('second');
+  assert.equal((await toolgate(['audit', 'verify', '--state-dir', stateDir])).code, 0);
+  const pruned = await toolgate(['audit', 'prune', '--state-dir', stateDir, '--older-than', '1s']);
+  assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
+  await run('third');
+  const after = readFileSync(file);
+  assert.equal(statSync(file).ino, inode, 'the same file, not a replacement');
+  assert.ok(after.length > before.length, 'later runs appended');
+  assert.ok(after.subarray(0, before.length).equals(before), 'the bytes written before are unchanged');
 });

@@ -162,6 +162,42 @@ test('a mutating webhook that rewrites the path is decided again: the policy den
   });
 });
 
+test("a mutation's arguments are admitted as a client's: a non-finite number, keys differing only in case and a repeated key deny the call", async () => {
+  const w = await webhook();
+  // Raw answers: JSON.stringify could not write these.
+  const rewrites: Record<string, string> = {
+    inf: '{"body":"x","n":1e999}',
+    case: '{"body":"x","BODY":"y"}',
+    dup: '{"body":"x","body":"y"}',
+  };
+  w.answer((b, _q, res) => {
+    const args = rewrites[b.payload.arguments.body] ?? '{"body":"rewritten"}';
+    res.end(`{"modified":true,"payload":{"name":"write_note","arguments":${args}}}`);
+  });
+  // The policy reads no argument: only admission can see these.
+  const yaml = hookYaml(`  - { name: rewrite, type: mutation, url: "${w.url}", secret_env: HOOK_SECRET }\n`);
+  await withGateway(yaml, async (client, stateDir, log) => {
+    for (const [body, why] of [
+      ['inf', /the arguments hook "rewrite" returned are not admissible \(a number is out of range/],
+      ['case', /the arguments hook "rewrite" returned are not admissible \(keys "body" and "BODY" differ only in case/],
+      ['dup', /hook "rewrite" failed \(answered JSON that writes a key twice in one object\)/],
+    ] as const) {
+      const r = await client.callTool({ name: 'write_note', arguments: { body } });
+      assert.equal(r.isError, true, `${body}: ${textOf(r)}`);
+      assert.match(textOf(r), why);
+    }
+    // Positive control: an admissible rewrite is forwarded as rewritten.
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'plain' } })), 'noted');
+    assert.deepEqual(
+      received(log).map((x) => x.args),
+      [{ body: 'rewritten' }],
+    );
+    const denied = await eventsWith(stateDir, (e) => e.type === 'tool_call' && e.reason === 'hook', 3);
+    assert.equal(denied.length, 3);
+    for (const e of denied) assert.equal(e.decision, 'denied');
+  });
+});
+
 test('a result-mutating webhook redacts what the agent gets; a card number it adds is caught by the guards again', async () => {
   const w = await webhook();
   w.answer((b, _q, res) => {
@@ -183,6 +219,35 @@ test('a result-mutating webhook redacts what the agent gets; a card number it ad
     assert.equal(ev[0]!.phase, 'response');
     await eventsWith(stateDir, (e) => e.type === 'tool_call' && e.outcome === 'ok');
     assert.deepEqual(filesContaining(join(dir, 'state'), LEAKED.aws), [], 'no raw secret in the audit or events');
+  });
+});
+
+test("a result hook's rewrite meets a server answer's checks: keys a Go client reads as one, or a case variant of isError, are withheld", async () => {
+  const w = await webhook();
+  const calls: string[] = [];
+  // Raw answers: the rewritten result as the hook writes it.
+  const rewrites = [
+    '{"content":[{"type":"text","text":"fine"}],"Content":[{"type":"text","text":"other"}]}',
+    '{"content":[{"type":"text","text":"fine"}],"IsError":true}',
+    '{"content":[{"type":"text","text":"rewritten"}]}',
+  ];
+  w.answer((_b, _q, res) => {
+    calls.push('x');
+    res.end(`{"modified":true,"payload":${rewrites[calls.length - 1] ?? rewrites[2]}}`);
+  });
+  const yaml = hookYaml(`  - { name: rewrite, type: mutation, phases: response, url: "${w.url}", secret_env: HOOK_SECRET, tools: [write_note] }\n`);
+  await withGateway(yaml, async (client, stateDir) => {
+    for (const key of ['Content', 'IsError']) {
+      const r = await client.callTool({ name: 'write_note', arguments: { body: key } });
+      assert.equal(r.isError, true, `${key}: ${textOf(r)}`);
+      assert.match(textOf(r), new RegExp(`the result hook "rewrite" returned is not passed on \\(has the result key "${key}"`));
+      assert.ok(!JSON.stringify(r).includes('other'), 'nothing of the rewrite reached the agent');
+    }
+    // Positive control: an ordinary rewrite reaches the agent.
+    assert.equal(textOf(await client.callTool({ name: 'write_note', arguments: { body: 'plain' } })), 'rewritten');
+    const failed = await eventsWith(stateDir, (e) => e.type === 'tool_hook' && e.hook_outcome === 'failed', 2);
+    assert.equal(failed.length, 2);
+    assert.equal(failed[0]!.hook, 'rewrite');
   });
 });
 

@@ -5,8 +5,8 @@
 // listed read through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { bin, connectClient, root, tempDir, textOf } from './helpers.js';
@@ -66,4 +66,30 @@ test('scan writes approval rules for trades, refunds, irreversible acts and depl
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('classify puts every tool of every catalogued server in exactly one class, with a level, a confidence in [0, 1] and its reasons', () => {
+  const dir = join(root, 'catalogue');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.tools.json'));
+  assert.ok(files.length >= 5, `catalogue listings: ${files.length}`);
+  const extra = join(tempDir(), 'odd.tools.json');
+  // A name with no verb and no description: still one class (README: Other, Medium, confidence 0).
+  writeFileSync(extra, JSON.stringify([{ name: 'zq', inputSchema: { type: 'object' } }]));
+  for (const file of [...files.map((f) => join(dir, f)), extra]) {
+    const tools = JSON.parse(readFileSync(file, 'utf8')) as Array<{ name: string }>;
+    const out = JSON.parse(execFileSync(process.execPath, [bin, 'classify', file, '--json'], { encoding: 'utf8' })) as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      out.map((t) => t.name),
+      tools.map((t) => t.name),
+      `${file}: every tool once, in order`,
+    );
+    for (const t of out) {
+      assert.ok(['Read', 'Write', 'Execute', 'Destructive', 'Financial', 'Other'].includes(t.category as string), `${file}: ${JSON.stringify(t)}`);
+      assert.ok(['Low', 'Medium', 'High', 'Critical'].includes(t.risk as string), `${file}: ${JSON.stringify(t)}`);
+      assert.ok(typeof t.confidence === 'number' && t.confidence >= 0 && t.confidence <= 1, `${file}: ${JSON.stringify(t)}`);
+      assert.ok(Array.isArray(t.reasons) && t.reasons.length > 0 && t.reasons.every((r) => typeof r === 'string' && r !== ''), `${file}: ${JSON.stringify(t)}`);
+    }
+  }
+  const odd = JSON.parse(execFileSync(process.execPath, [bin, 'classify', extra, '--json'], { encoding: 'utf8' })) as Array<Record<string, unknown>>;
+  assert.deepEqual([odd[0]!.category, odd[0]!.risk, odd[0]!.confidence], ['Other', 'Medium', 0]);
 });

@@ -2,7 +2,8 @@
 // and a server that speaks the Machine Payments Protocol's MCP transport
 // (-32042 challenges, credentials in _meta): a price over per_call never
 // reaches the agent, spend.daily is exact under 20 concurrent paid calls
-// (SQLite, and Redis), and a refused payment gives its amount back.
+// (SQLite, and Redis), also through two gateways on one state, and a refused
+// payment gives its amount back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -98,6 +99,36 @@ test('spend.daily is exact under 20 concurrent paid calls (Redis state)', { skip
   const prefix = uniquePrefix('spend');
   try {
     await twentyConcurrent(['--state-dsn', REDIS_URL, '--state-prefix', prefix]);
+  } finally {
+    await deletePrefix(REDIS_URL, prefix);
+  }
+});
+
+/** Two gateways on one state (one SQLite file, or one Redis): 20 paid calls of 1.00 at once, ten through each, against 10.00 a day. */
+async function twoGateways(extra: string[]): Promise<void> {
+  const { policy, stateDir, dir } = writePolicy(budget('5.00', '10.00'));
+  const logs = [join(dir, 'server-a.log'), join(dir, 'server-b.log')];
+  const clients = await Promise.all(logs.map((log) => connectClient(policy, stateDir, paidServer(log), { extra })));
+  try {
+    const results = await Promise.all(clients.flatMap(({ client }, g) => Array.from({ length: 10 }, (_, i) => paidCall(client, `g${g}q${i}`, 100))));
+    const passed = results.filter((r) => !r.isError);
+    // Exactly: a lease ahead takes at most a sixteenth of what remains, and ten calls' room leases nothing.
+    assert.equal(passed.length, 10, results.map(textOf).join('\n'));
+    assert.equal(executions(logs[0]!).length + executions(logs[1]!).length, 10, 'the servers ran exactly the paid calls that passed');
+    for (const r of results.filter((r) => r.isError)) assert.match(textOf(r), /of spend\.daily 10 is spent today \(UTC\); refused before paying/);
+  } finally {
+    await Promise.all(clients.map(({ client }) => client.close()));
+  }
+}
+
+test('two gateways on one SQLite state cannot pass spend.daily together (20 concurrent paid calls, ten each)', async () => {
+  await twoGateways([]);
+});
+
+test('two gateways on one Redis cannot pass spend.daily together (20 concurrent paid calls, ten each)', { skip }, async () => {
+  const prefix = uniquePrefix('spend2');
+  try {
+    await twoGateways(['--state-dsn', REDIS_URL, '--state-prefix', prefix]);
   } finally {
     await deletePrefix(REDIS_URL, prefix);
   }

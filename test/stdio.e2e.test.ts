@@ -7,6 +7,7 @@ import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { bin, connectClient, demoServer, everythingServer, gatewayArgs, RawGateway, tempDir, textOf, writePolicy } from './helpers.js';
 import { readEvents } from './helpers.js';
 import { clearOfWindowEnd } from './window-guard.js';
+import { until } from './support/until.js';
 import { recordingServer, serverInput } from './recording-server.js';
 
 const PREFIX = '[TOOLGATE POLICY DENIED]';
@@ -325,7 +326,8 @@ tools:
       } finally {
         await gw.close();
       }
-      await new Promise((r) => setTimeout(r, 100));
+      // The two call records (written behind the answers), not a fixed pause.
+      await until('both calls are audited', () => readEvents(stateDir).filter((e) => e.type === 'tool_call').length >= 2);
       const all = readEvents(stateDir).filter((e) => e.type === 'startup' || e.type === 'tool_call');
       const events = all.slice(all.map((e) => e.type).lastIndexOf('startup'));
       assert.ok(events.length === 3 && all.filter((e) => e.type === 'tool_call').length === 2, `the startup event comes first; fresh state: ${fresh}`);

@@ -4,6 +4,7 @@
 // place (GatewaySession.apply): answer now, hold for approval, or forward.
 import { performance } from 'node:perf_hooks';
 import { errorResponse, ErrorCode, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { DEFAULT_WIRE_LIMITS, inspectClientMessage, type WireLimits } from '../mcp/admit.js';
 import { decide, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
@@ -102,6 +103,8 @@ export interface CallFlowOptions {
   hooks?: HookRunner;
   /** Record what a hook decided or changed (a `tool_hook` event). */
   hookEvent: (fields: FieldsOf<'tool_hook'>) => void;
+  /** The wire limits a client's message meets (admit.ts); arguments a hook rewrote meet them too. */
+  limits?: Readonly<WireLimits>;
 }
 
 const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
@@ -314,6 +317,17 @@ export class CallFlow {
     let decided = args;
     if (out.changed) {
       decided = (out.payload as { arguments: Record<string, unknown> }).arguments;
+      // Admitted as a client's call would be (a hook is input too): depth, key count, finite
+      // numbers, keys colliding under case folding. Hashed as the agent sent them (the rewrite may not hash).
+      const refused = inspectClientMessage(
+        { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } },
+        this.o.limits ?? DEFAULT_WIRE_LIMITS,
+      );
+      if (refused?.error) {
+        const by = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => JSON.stringify(r.hook)))].join(', ');
+        const problem = refused.error.message.replace(/^Invalid (Request|params): /, '');
+        return deny('hook', `the arguments hook ${by} returned are not admissible (${problem}); denied`, args);
+      }
       const again = checkArguments(this.guardContext(name), decided);
       for (const r of again.records) this.o.guardEvent({ tool: name, request_id: req.id, ...r });
       if (!again.ok) return deny('guard', again.message, decided);

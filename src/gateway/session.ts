@@ -105,6 +105,7 @@ export class GatewaySession {
       hooks: o.hooks,
       hookEvent: (f) => this.recorder.event('tool_hook', f),
       shadows: o.shadows,
+      limits: this.limits,
     });
     this.flow = flow;
     this.holds = new ApprovalHolds({
@@ -476,6 +477,14 @@ export class GatewaySession {
       if (!out.ok) return { result: denialResult(`${out.message ?? 'denied by a hook'}; the result was withheld`), withheld: true };
       if (!out.changed) return { withheld: false };
       const mutated = out.payload as Record<string, unknown>;
+      // A rewritten result meets the checks a server's answer meets (depth, keys a client could read otherwise).
+      const refused = exceedsLimits(mutated, this.limits) ?? ambiguousServerMessage({ jsonrpc: '2.0', id: call.id, result: mutated });
+      if (refused !== undefined) {
+        const names = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => r.hook))];
+        const message = `the result hook ${names.map((n) => JSON.stringify(n)).join(', ')} returned is not passed on (${refused})`;
+        this.recorder.event('tool_hook', { tool: call.tool, request_id: call.id, hook: names.join(', '), phase: 'response', hook_outcome: 'failed', message });
+        return { result: denialResult(`${message}; the result was withheld`), withheld: true };
+      }
       return { result: this.guardResult(call.tool, call.id, mutated) ?? mutated, withheld: false };
     } catch (err) {
       this.o.log.error({ err, tool: call.tool }, 'running the response hooks failed; withheld');

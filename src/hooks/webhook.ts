@@ -4,6 +4,7 @@
 //   X-Toolgate-Timestamp: <unix seconds>
 // No redirects are followed (a hook that redirects is a failed hook).
 import { webhookSignature } from '../approval/webhook.js';
+import { repeatsAKey } from '../mcp/admit.js';
 import type { InvokeParams } from './wire.js';
 
 /** The most a hook's answer may weigh (a mutated result included). */
@@ -49,9 +50,13 @@ export async function callWebhook(t: WebhookTarget, params: InvokeParams, signal
     throw new Error(`answered HTTP ${res.status}`);
   }
   const text = await readBounded(res, MAX_ANSWER_BYTES);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     throw new Error('answered something that is not JSON');
   }
+  // Which of two equal keys counts differs between parsers: an answer that repeats one is no answer.
+  if (repeatsAKey(text, value)) throw new Error('answered JSON that writes a key twice in one object');
+  return value;
 }

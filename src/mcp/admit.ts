@@ -216,6 +216,28 @@ function duplicateKeys(text: string, value: unknown, { envelope, inner }: KeyCou
   return undefined;
 }
 
+/**
+ * Whether valid JSON `text` writes a key twice in one object (JSON.parse kept
+ * only the last): for answers read outside admission, such as a hook's.
+ */
+export function repeatsAKey(text: string, value: unknown): boolean {
+  const written = membersWritten(text, 1);
+  let keys = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const names = Object.keys(v);
+    keys += names.length;
+    for (const k of names) stack.push((v as Record<string, unknown>)[k]);
+  }
+  return written.envelope + written.inner !== keys;
+}
+
 /** Members (colons outside strings) in valid JSON text, at `envelopeDepth` and below it. */
 function membersWritten(text: string, envelopeDepth: number): { envelope: number; inner: number } {
   let envelope = 0;

@@ -85,6 +85,96 @@ test('YAML -> JSON keeps decisions (stripe example); YAML -> JSON -> YAML -> JSO
   assert.match(y2, /rate_limit: 2\/hour/, 'the shorthand comes back');
 });
 
+/** Whole calls a table of one argument at a time never makes: every condition of a tool met, then one missed. */
+const WHOLE_CALLS: ToolCall[] = [
+  { tool: 'search', args: { query: 'shoes', index: 'products', limit: 10 } },
+  { tool: 'search', args: { query: 'shoes', index: 'payroll', limit: 10 } },
+  { tool: 'search', args: { query: 'shoes', index: 'products', limit: 100 } },
+  { tool: 'send_email', args: { to: 'ann.lee@example.com', subject: 'hi', attachment: { name: 'the secret plan' } } },
+  { tool: 'send_email', args: { to: 'ann.lee@example.com', subject: 'hi', attachment: { name: 'notes' } } },
+  { tool: 'send_email', args: { to: 'ann@evil.test', subject: 'hi', attachment: { name: 'the secret plan' } } },
+  { tool: 'transfer', args: { amount: 5, currency: 'eur', confirmed: true } },
+  { tool: 'transfer', args: { amount: 5, currency: 'eur', confirmed: false } },
+  { tool: 'upload', args: { size: 10 } },
+  { tool: 'upload', args: { size: 999_999 } },
+  { tool: 'query', args: { sql: 'SELECT 1' } },
+  { tool: 'query', args: { sql: 'DELETE FROM t' } },
+  { tool: 'paid_search', args: { query: 'x' } },
+];
+
+test('YAML -> JSON keeps decisions beyond the examples: every operator, nested paths, counters in every window, a paid-search policy', () => {
+  const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/policies/', import.meta.url));
+  const snapshots = [new Map<string, number>(), new Map<string, number>([['upload.bytes', 999_995]])];
+  for (const file of [`${FIXTURES}convert-operators.yaml`, `${FIXTURES}convert-counters.yaml`, `${EXAMPLES}paid-search.yaml`]) {
+    const y0 = readFileSync(file, 'utf8');
+    const j1 = convert(y0, 'intercept-yaml', 'json').text;
+    const yaml = compile(y0, file);
+    const json = compile(j1, `${file}.json`);
+    sameDecisions(yaml, json);
+    const outcomes = new Set<boolean>();
+    for (const call of [...callTable(yaml, [undefined]), ...WHOLE_CALLS]) {
+      for (const snap of snapshots) {
+        const d = decide(yaml, call, snap);
+        assert.deepEqual(meaning(decide(json, call, snap)), meaning(d), `${file}: ${JSON.stringify(call)}`);
+        outcomes.add(d.allowed);
+      }
+    }
+    // Both outcomes are reached (a comparison that could not fail would not); paid-search decides by its budgets.
+    if (file.endsWith('paid-search.yaml')) assert.deepEqual([json.spend, json.idempotencyWindowMs], [yaml.spend, yaml.idempotencyWindowMs]);
+    else assert.deepEqual([...outcomes].sort(), [false, true], file);
+    const j3 = convert(convert(j1, 'policylayer-json', 'yaml').text, 'intercept-yaml', 'json').text;
+    assert.equal(j3, j1, `${file}: YAML -> JSON -> YAML -> JSON is a fixpoint`);
+  }
+});
+
+/** toolgate's additions (README, Differences from Intercept), on tools and callers of their own. */
+const ADDITIONS = `  zz_report:
+    rules:
+      - name: "reports are fine"
+        action: allow
+  "zz_admin_*":
+    rules:
+      - name: "no forced admin calls"
+        action: deny_if
+        conditions:
+          - path: "args.force"
+            op: "eq"
+            value: true
+        on_deny: "admin tools are not forced"
+  zz_refund:
+    rules:
+      - name: "ops bot quota"
+        identities: [ops-bot]
+        conditions:
+          - path: "state.zz_refund.refunds"
+            op: "lt"
+            value: 10
+        state:
+          counter: "refunds"
+          window: "day"
+          scope: identity
+      - name: "ops bot approval"
+        identities: [ops-bot]
+        action: require_approval
+`;
+
+test("toolgate's additions appended to an Intercept file leave every call they do not name decided as before", () => {
+  const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/policies/', import.meta.url));
+  for (const file of [`${FIXTURES}convert-operators.yaml`, `${FIXTURES}convert-counters.yaml`]) {
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /\ntools:\n(  .*\n|\n)*$/, 'tools: is the last key (the additions are appended to it)');
+    const base = compile(text, file);
+    const extended = compile(text + ADDITIONS, file);
+    sameDecisions(base, extended, [undefined, 'alice']);
+    // Positive control: the additions do act on what they name.
+    const call = (tool: string, identity?: string): ToolCall => (identity ? { tool, args: {}, identity } : { tool, args: {} });
+    assert.equal(decide(extended, call('zz_report'), new Map()).allowed, true);
+    assert.equal(decide(extended, { tool: 'zz_admin_reset', args: { force: true } }, new Map()).allowed, false);
+    const held = decide(extended, call('zz_refund', 'ops-bot'), new Map());
+    assert.ok(held.allowed && held.approval, 'held for the ops bot');
+  }
+});
+
 test('a split rule (conditions and a limit) keeps its name and message', () => {
   const y = `version: "1"
 tools:

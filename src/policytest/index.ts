@@ -1,9 +1,9 @@
 // `toolgate test`: policy unit tests. A test file names a policy (or holds it inline)
 // and a list of calls with the expected outcome; cases run in order through the
 // gateway's own session (through-session.ts) against one fresh in-memory counter
-// store, on a simulated clock. Not yet through the session: policies with
-// idempotency_window or spend, and paid cases (price:), which run on the guard
-// and the same idempotency and spend rooms (intercept-extras.ts).
+// store, on a simulated clock. idempotency_window and spend run there too: a
+// case with `price:` is a paid call whose credential pays that price, and
+// `expect: replay` says the session answered it from the window.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
@@ -11,12 +11,8 @@ import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
 import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, issuesToErrors, offsetOf, readYaml } from '../yamlpos/index.js';
 import type { DecodeContext } from '../yamlpos/index.js';
 import { toJS } from '../policy/govalue.js';
-import { CallGuard } from '../gateway/guard.js';
-import type { SettleOutcome } from '../gateway/guard.js';
 import { MemoryCounterStore } from '../state/memory.js';
-import { checkArguments, TaintStore } from '../guards/index.js';
 import { SessionRunner, type CaseCall, type Upstream } from './through-session.js';
-import { InterceptExtras } from './intercept-extras.js';
 import { parseBudget } from '../policy/index.js';
 
 export type { Upstream };
@@ -253,8 +249,6 @@ export async function runSpec(spec: TestSpec, opts: { now?: number; compiled?: C
       ],
     };
   }
-  const p = loaded.policy;
-  if (p.idempotencyWindowMs !== undefined || p.spend !== undefined || spec.cases.some((c) => c.price !== undefined)) return runSpecDirect(spec, loaded, opts);
   let now = spec.start ?? opts.now ?? Date.now();
   const runner = new SessionRunner(loaded.policy, new MemoryCounterStore(), () => now);
   const results: CaseResult[] = [];
@@ -264,6 +258,7 @@ export async function runSpec(spec: TestSpec, opts: { now?: number; compiled?: C
       const call: CaseCall = { tool: c.tool, args: c.args, upstream: c.upstream, approved: c.approved !== false };
       if (c.identity !== undefined) call.identity = c.identity;
       if (c.session !== undefined) call.session = c.session;
+      if (c.price !== undefined) call.price = c.price;
       const got: CaseResult['got'] = await runner.run(call);
       const expected: CaseResult['expected'] = { decision: c.expect };
       if (c.message !== undefined) expected.message = c.message;
@@ -273,65 +268,6 @@ export async function runSpec(spec: TestSpec, opts: { now?: number; compiled?: C
     }
   } finally {
     await runner.close();
-  }
-  return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
-}
-
-/** idempotency_window and spend cases, not yet through the session: the guard and the same rooms (intercept-extras.ts). */
-async function runSpecDirect(spec: TestSpec, loaded: { policy: CompiledPolicy; file: string }, opts: { now?: number }): Promise<FileResult> {
-  let now = spec.start ?? opts.now ?? Date.now();
-  const store = new MemoryCounterStore();
-  const guard = new CallGuard(store, () => now);
-  const taint = new TaintStore();
-  const extras = new InterceptExtras(store, () => now);
-  const results: CaseResult[] = [];
-  for (const c of spec.cases) {
-    if (c.at !== undefined) now = c.at;
-    const call: ToolCall = { tool: c.tool, args: c.args };
-    if (c.identity !== undefined) call.identity = c.identity;
-    if (c.session !== undefined) call.session = c.session;
-    // Guards on the arguments first, as the gateway runs them (test cases have no results, so no taint).
-    const guarded = checkArguments(
-      { policy: loaded.policy, tool: c.tool, session: c.session ?? 'toolgate-test', taint, ...(c.identity !== undefined ? { identity: c.identity } : {}) },
-      c.args,
-    );
-    if (guarded.ok) call.args = guarded.args;
-    const guardDenial = guarded.ok
-      ? undefined
-      : { allowed: false as const, rule: 'guards', reason: 'guard', message: guarded.message, pointer: undefined as string | undefined };
-    const expected: CaseResult['expected'] = { decision: c.expect };
-    if (c.message !== undefined) expected.message = c.message;
-    if (c.rule !== undefined) expected.rule = c.rule;
-    const replayed = guardDenial ? false : await extras.replayed(loaded.policy, call);
-    const verdict = guardDenial ?? (replayed ? undefined : await guard.check(loaded.policy, call));
-    const payment = verdict?.allowed && !verdict.decision.approval && c.price !== undefined ? await extras.pay(loaded.policy, call, c.price) : undefined;
-    let got: CaseResult['got'];
-    if (!verdict) got = { decision: 'replay' };
-    else if (payment && !payment.ok) {
-      // Refused before paying: the call does not run, its counters are given back.
-      await guard.settle(verdict.allowed ? verdict.handle : undefined, 'rpc_error');
-      got = { decision: 'deny', message: `${DENIAL_PREFIX} ${payment.message}`, reason: payment.reason };
-    } else if (verdict.allowed && verdict.decision.approval) {
-      // Held for a human: if approved the call runs and counts; if not, nothing counts.
-      const a = verdict.decision.approval;
-      const outcome: SettleOutcome = c.approved === false || c.upstream === 'error' ? 'rpc_error' : c.upstream;
-      await guard.settle(verdict.handle, outcome);
-      got = { decision: 'approval', rule: a.rule, pointer: a.pointer };
-      if (a.message !== undefined) got.message = a.message;
-    } else if (verdict.allowed) {
-      const outcome: SettleOutcome = c.upstream === 'error' ? 'rpc_error' : c.upstream;
-      await guard.settle(verdict.handle, outcome);
-      await extras.settlePayment(payment?.ok ? payment.handle : undefined, outcome !== 'rpc_error');
-      if (outcome === 'ok') await extras.succeeded(loaded.policy, call);
-      const would = verdict.wouldDeny;
-      got = would ? { decision: 'would_deny', rule: would.rule, message: `${DENIAL_PREFIX} ${would.message}`, reason: would.reason } : { decision: 'allow' };
-      if (would?.pointer) got.pointer = would.pointer;
-    } else {
-      got = { decision: 'deny', rule: verdict.rule, message: `${DENIAL_PREFIX} ${verdict.message}`, reason: verdict.reason };
-      if (verdict.pointer) got.pointer = verdict.pointer;
-    }
-    const failures = failuresOf(c, got);
-    results.push({ name: c.name, passed: failures.length === 0, at: new Date(now).toISOString(), expected, got, failures });
   }
   return { file: spec.file, policyFile: loaded.file, errors: [], cases: results };
 }

@@ -1,7 +1,7 @@
 // `toolgate test` decides a case as the live gateway does, because it runs
 // the gateway's own session: calls a bare policy evaluation would allow, but
 // the gateway refuses (a key a Go server reads as another, a non-finite
-// number), are denied here too.
+// number), are denied here too, also under idempotency_window and spend.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePolicy } from '../policy/index.js';
@@ -81,4 +81,41 @@ test('clientText writes non-finite numbers as a JSON client would (1e999), and N
   assert.equal(clientText({ a: Infinity, b: -Infinity, c: [1, 'x'] }), '{"a":1e999,"b":-1e999,"c":[1,"x"]}');
   assert.equal(JSON.parse(clientText({ a: Infinity })).a, Infinity);
   assert.throws(() => JSON.parse(clientText({ a: NaN })));
+});
+
+const PAID = `version: "1"
+idempotency_window: 1m
+spend: {per_call: 1, daily: 1}
+tools:
+  transfer:
+    rules:
+      - name: at most 500
+        conditions:
+          - path: args.amount
+            op: lte
+            value: 500
+        on_deny: too much
+`;
+
+test('idempotency_window and spend cases run through the session too: a replay is its replay, a refused call pays nothing', async () => {
+  const tests = `policy_inline: |
+${PAID.split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+start: "2026-01-15T10:00:00Z"
+cases:
+  - { name: paid, tool: transfer, args: {amount: 400}, price: 0.5, expect: allow }
+  - { name: the same call again, tool: transfer, args: {amount: 400}, price: 0.5, expect: replay }
+  - { name: a case variant a Go server reads, tool: transfer, args: {amount: 400, Amount: 100000}, price: 0.5, expect: deny, message: case }
+  - { name: a non-finite number, tool: transfer, args: {amount: 300, note: .inf}, price: 0.5, expect: deny, message: out of range }
+  - { name: the refused calls paid nothing, tool: transfer, args: {amount: 300}, price: 0.5, expect: allow }
+  - { name: the day is spent, tool: transfer, args: {amount: 200}, price: 0.01, expect: deny, message: spend.daily 1 }
+`;
+  const parsed = parseTestFile(tests, 'paid-session.test.yaml');
+  assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.errors));
+  const result = await runSpec(parsed.spec);
+  assert.deepEqual(result.errors, []);
+  for (const c of result.cases) assert.ok(c.passed, `${c.name}: ${c.failures.join('; ')} (got ${JSON.stringify(c.got)})`);
+  assert.equal(result.cases[2]!.got.reason, 'invalid_call');
+  assert.equal(result.cases[5]!.got.reason, 'spend_daily');
 });

@@ -4,7 +4,10 @@
 // scripted server exactly as the live gateway would, and the outcome is read
 // from the session's own audit records. A policy test and the gateway
 // therefore cannot disagree (a non-finite number or a case-variant key is
-// refused here as it is there).
+// refused here as it is there). Intercept's idempotency_window and spend run
+// in the session too: a replay is the session's own replay, and a case's
+// `price` is a payment credential on the call, priced and reserved by the
+// session as a live paid call is.
 import { randomUUID } from 'node:crypto';
 import type { CompiledPolicy } from '../policy/index.js';
 import { DENIAL_PREFIX } from '../policy/index.js';
@@ -16,12 +19,14 @@ import type { HeldApproval } from '../approval/queue.js';
 import type { ApprovalRecord, ApprovalRetries, NewApproval } from '../approval/types.js';
 import type { CounterStore, ReservationHandle } from '../state/types.js';
 import { silentLogger } from '../log/index.js';
+import { IdempotencyGate, MemoryIdempotencyStore } from '../idempotency/index.js';
+import { CREDENTIAL_META_KEY, parseBudget, SCALE_DIGITS, SpendLedger } from '../spend/index.js';
 
 export type Upstream = 'ok' | 'error' | 'tool_error';
 
 /** What the gateway did with one call. */
 export interface Decided {
-  decision: 'allow' | 'deny' | 'approval' | 'would_deny';
+  decision: 'allow' | 'deny' | 'approval' | 'would_deny' | 'replay';
   rule?: string;
   pointer?: string;
   message?: string;
@@ -37,13 +42,14 @@ export interface CaseCall {
   upstream: Upstream;
   /** For a call held for approval: whether the human approves. */
   approved: boolean;
+  /** A paid call: the price its payment credential pays (decimal text). */
+  price?: string;
 }
 
-/** A call guard whose settlements can be awaited, so a case's counters are final before the next case runs. */
-class SettledGuard extends CallGuard {
-  private readonly pending = new Set<Promise<void>>();
-  override settle(handle: ReservationHandle | undefined, outcome: SettleOutcome): Promise<void> {
-    const p = super.settle(handle, outcome);
+/** Settlements in flight (counters, spend, idempotent answers), so a case's state is final before the next case runs. */
+class Settling {
+  private readonly pending = new Set<Promise<unknown>>();
+  track<T>(p: Promise<T>): Promise<T> {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p)).catch(() => {});
     return p;
@@ -51,6 +57,59 @@ class SettledGuard extends CallGuard {
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
+}
+
+class SettledGuard extends CallGuard {
+  constructor(
+    store: CounterStore,
+    clock: () => number,
+    private readonly settling: Settling,
+  ) {
+    super(store, clock);
+  }
+  override settle(handle: ReservationHandle | undefined, outcome: SettleOutcome): Promise<void> {
+    return this.settling.track(super.settle(handle, outcome));
+  }
+}
+
+class SettledLedger extends SpendLedger {
+  constructor(
+    store: CounterStore,
+    clock: () => number,
+    private readonly settling: Settling,
+  ) {
+    super(store, clock);
+  }
+  override settle(handle: ReservationHandle | undefined, paid: boolean): Promise<void> {
+    return this.settling.track(super.settle(handle, paid));
+  }
+}
+
+/** Answers kept for idempotency_window; a call's answer is kept (or let go) before the next case runs. */
+class SettledAnswers extends MemoryIdempotencyStore {
+  constructor(private readonly settling: Settling) {
+    super();
+  }
+  override complete(key: string, owner: string, result: string, now: number, windowMs: number): Promise<void> {
+    return this.settling.track(super.complete(key, owner, result, now, windowMs));
+  }
+  override release(key: string, owner: string): Promise<void> {
+    return this.settling.track(super.release(key, owner));
+  }
+}
+
+/**
+ * The params of a call whose payment credential pays `price` (a decimal
+ * amount): the price in nano-units with SCALE_DIGITS decimals, which the
+ * session reads back exactly.
+ */
+export function paidParams(tool: string, args: Record<string, unknown>, price: string | undefined): Record<string, unknown> {
+  const params: Record<string, unknown> = { name: tool, arguments: args };
+  const nano = price === undefined ? undefined : parseBudget(price);
+  if (nano !== undefined) {
+    params._meta = { [CREDENTIAL_META_KEY]: { challenge: { id: 'toolgate-test', request: { amount: nano.toString(), decimals: SCALE_DIGITS } } } };
+  }
+  return params;
 }
 
 /**
@@ -72,7 +131,10 @@ interface Link {
 }
 
 export class SessionRunner {
+  private readonly settling = new Settling();
   private readonly guard: SettledGuard;
+  private readonly idempotency: IdempotencyGate;
+  private readonly spend: SpendLedger;
   private readonly links = new Map<string, Link>();
   private readonly events: GatewayEvent[] = [];
   private readonly waiting = new Map<number, (answer: Record<string, unknown>) => void>();
@@ -87,7 +149,9 @@ export class SessionRunner {
     store: CounterStore,
     clock: () => number,
   ) {
-    this.guard = new SettledGuard(store, clock);
+    this.guard = new SettledGuard(store, clock, this.settling);
+    this.idempotency = new IdempotencyGate(new SettledAnswers(this.settling), { clock });
+    this.spend = new SettledLedger(store, clock, this.settling);
   }
 
   /** Send the call through a session (one per identity and session name, as a client's), wait until it is answered and settled. */
@@ -98,9 +162,9 @@ export class SessionRunner {
     const link = this.linkFor(c.identity, c.session ?? 'toolgate-test');
     const answered = new Promise<Record<string, unknown>>((resolve) => this.waiting.set(id, resolve));
     const first = this.events.length;
-    link.client.send(clientText({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: c.tool, arguments: c.args } }));
+    link.client.send(clientText({ jsonrpc: '2.0', id, method: 'tools/call', params: paidParams(c.tool, c.args, c.price) }));
     const answer = await answered;
-    await this.guard.idle();
+    await this.settling.idle();
     return this.decided(
       this.events.slice(first).filter((e: AnyEventFields) => e.request_id === id),
       answer,
@@ -109,7 +173,7 @@ export class SessionRunner {
 
   async close(): Promise<void> {
     for (const l of this.links.values()) await l.client.close();
-    await this.guard.idle();
+    await this.settling.idle();
   }
 
   private decided(events: GatewayEvent[], answer: Record<string, unknown>): Decided {
@@ -121,6 +185,7 @@ export class SessionRunner {
       const error = answer.error as { message?: string } | undefined;
       return { decision: 'deny', rule: '', message: `${DENIAL_PREFIX} ${error?.message ?? 'refused'}`, reason: 'invalid_call' };
     }
+    if (record.reason === 'idempotent_replay') return { decision: 'replay' };
     if (record.decision === 'denied' || record.decision === 'error') {
       return clean({
         decision: 'deny',
@@ -171,6 +236,8 @@ export class SessionRunner {
       sessionId: sessionName,
       ...(identity !== undefined ? { identity } : {}),
       approvals: { open: (input) => this.approve(input), ...this.retries },
+      idempotency: this.idempotency,
+      spend: this.spend,
     });
     const link = { client, session };
     this.links.set(key, link);
