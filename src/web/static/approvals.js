@@ -6,7 +6,14 @@ import { h, $ } from './dom.js';
 import { ago, dateTime, duration, pill, table } from './format.js';
 import { setPending } from './shell.js';
 
-/** A held call as GET api/approvals lists it (src/approval). @typedef {Record<string, any> & { id: string, status: string, tool: string }} Approval */
+/**
+ * A held call as GET api/approvals lists it (src/approval/types.ts, approvalJson).
+ * @typedef {{
+ *   id: string, status: string, tool: string, identity: string | null, rule: string, rule_pointer: string,
+ *   message: string | null, approvers: string[], args_preview: unknown, created_at: string, expires_at: string,
+ *   decided_at: string | null, decided_by: string | null, reason: string | null
+ * }} Approval
+ */
 
 const actingAs = /** @type {HTMLInputElement} */ ($('acting-as'));
 actingAs.value = localStorage.getItem('toolgate.actingAs') || 'dashboard';

@@ -5,9 +5,28 @@ import { api, loadFailed } from './api.js';
 import { $, h } from './dom.js';
 import { ago, pill } from './format.js';
 
-/** @typedef {Record<string, any>} View A tool, rule or server as GET api/catalogue sends it (src/web/catalogue.ts). */
+/**
+ * What GET api/catalogue sends (src/web/catalogue.ts: ServerView, ToolView, RuleView).
+ * @typedef {{
+ *   name: string, pointer: string, action: string, conditions: string[], identities: string[] | null,
+ *   counter: { key: string, window: string, limit: number | null, partition: string } | null
+ * }} Rule
+ * @typedef {{ visibility: 'visible' | 'hidden' | 'unlisted', summary: string, rules: Rule[] }} ToolPolicy
+ * @typedef {{
+ *   name: string, description: string | null, category: string, risk: string, confidence: number, reasons: string[],
+ *   page: {
+ *     rule: { yaml: string, json: unknown }, attack_patterns: Array<{ name: string, what: string }>,
+ *     attack_pages: Array<{ title: string, href: string }>, how_to: { rate_limit: string, deny: string, approval: string }
+ *   },
+ *   hash: string, pinned_at: string, changed: { hash: string, seen_at: string } | null, policy: ToolPolicy | null
+ * }} Tool
+ * @typedef {{
+ *   server: string, policy_file: string | null, policy_hash: string | null, policy_error: string | null,
+ *   last_started: string | null, tools: Tool[]
+ * }} Server
+ */
 
-/** @param {View} r */
+/** @param {Rule} r */
 function ruleLine(r) {
   const what =
     r.action === 'require_approval'
@@ -32,8 +51,8 @@ function ruleLine(r) {
 }
 
 /**
- * @param {View} t
- * @param {View} server
+ * @param {Tool} t
+ * @param {Server} server
  */
 function policyCell(t, server) {
   if (!t.policy) return h('span', { class: 'muted' }, server.policy_file ? 'policy unreadable' : 'policy unknown');
@@ -45,7 +64,7 @@ function policyCell(t, server) {
 }
 
 /** The catalogue page of one tool, folded under its name: reasons, recommended rule, attacks, controls. */
-/** @param {View} t */
+/** @param {Tool} t */
 function toolPageView(t) {
   const p = t.page;
   const block = (/** @type {string} */ title, /** @type {string} */ text) => h('div', { class: 'page-block' }, h('h4', {}, title), h('pre', {}, text));
@@ -61,7 +80,7 @@ function toolPageView(t) {
       h(
         'ul',
         { class: 'page-reasons' },
-        t.reasons.map((/** @type {string} */ r) => h('li', {}, r)),
+        t.reasons.map((r) => h('li', {}, r)),
       ),
       h(
         'div',
@@ -73,13 +92,13 @@ function toolPageView(t) {
       h(
         'ul',
         { class: 'page-attacks' },
-        p.attack_patterns.map((/** @type {View} */ a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`)),
+        p.attack_patterns.map((a) => h('li', {}, h('strong', {}, a.name), `: ${a.what}`)),
       ),
       h('h4', {}, 'How toolgate stops them (attack library)'),
       h(
         'ul',
         { class: 'page-attack-pages' },
-        p.attack_pages.map((/** @type {View} */ a) => h('li', {}, h('a', { href: a.href, target: '_blank', rel: 'noopener' }, a.title))),
+        p.attack_pages.map((a) => h('li', {}, h('a', { href: a.href, target: '_blank', rel: 'noopener' }, a.title))),
       ),
       h(
         'div',
@@ -94,7 +113,7 @@ function toolPageView(t) {
 
 export const catalogue = {
   async enter() {
-    /** @type {View[]} */
+    /** @type {Server[]} */
     let servers;
     try {
       servers = (await api('api/catalogue')).servers;
@@ -147,8 +166,8 @@ export const catalogue = {
               {},
               srv.tools
                 .slice()
-                .sort((/** @type {View} */ a, /** @type {View} */ b) => order[a.risk] - order[b.risk] || a.name.localeCompare(b.name))
-                .map((/** @type {View} */ t) =>
+                .sort((a, b) => order[a.risk] - order[b.risk] || a.name.localeCompare(b.name))
+                .map((t) =>
                   h(
                     'tr',
                     {},

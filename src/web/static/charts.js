@@ -6,7 +6,8 @@ import { dateTime, fmtInt, pct } from './format.js';
 
 /**
  * @typedef {{ t: string, calls: number, allowed: number, denied: number, errors: number, approvals: number, per_minute: number, deny_rate: number }} Bucket
- * @typedef {{ bucket_minutes: number, range_minutes: number, buckets: Bucket[], totals: Bucket }} Stats
+ * @typedef {{ calls: number, allowed: number, denied: number, errors: number, approvals: number, deny_rate: number }} Totals
+ * @typedef {{ bucket_minutes: number, range_minutes: number, buckets: Bucket[], totals: Totals }} Stats GET api/stats (src/web/stats.ts)
  * @typedef {{ width: number, height: number, pad: { l: number, r: number, t: number, b: number }, iw: number, ih: number }} Frame
  */
 

@@ -20,9 +20,9 @@ export function dateTime(iso) {
   return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${timeOf(iso)}`;
 }
 
-/** @param {string} iso */
+/** @param {string | null} iso */
 export function ago(iso) {
-  const ms = Date.now() - Date.parse(iso);
+  const ms = Date.now() - Date.parse(iso ?? '');
   if (!Number.isFinite(ms)) return '–';
   if (ms < 5000) return 'just now';
   if (ms < 60_000) return `${Math.round(ms / 1000)}s ago`;

@@ -6,7 +6,15 @@ import { $, h } from './dom.js';
 import { pill, statusClass, statusLabel, timeOf } from './format.js';
 import { currentPage } from './shell.js';
 
-/** A call as GET api/calls and the stream send it (src/web/calls.ts, CallRow). @typedef {Record<string, any> & { ts: string, status: string }} CallRow */
+/**
+ * A call as GET api/calls and the stream send it (src/web/calls.ts, CallRow).
+ * @typedef {{
+ *   seq: number | null, ts: string, instance: string, server: string | null, tool: string | null, identity: string | null,
+ *   session: string | null, status: string, detail: string | null, reason: string | null, rule: string | null,
+ *   rule_pointer: string | null, message: string | null, latency_ms: number | null, approval_id: string | null,
+ *   decided_by: string | null, args_sha256: string | null, args: unknown
+ * }} CallRow
+ */
 
 const MAX_ROWS = 500;
 export const live = {

@@ -8,6 +8,19 @@ import { ago, fmtInt, pct, pill, table, timeOf } from './format.js';
 import { currentPage, setPending } from './shell.js';
 
 let range = Number(localStorage.getItem('toolgate.range')) || 60;
+/**
+ * GET api/status (src/audit/report.ts, StatusReport) and GET api/servers (src/serve/supervisor.ts).
+ * @typedef {{
+ *   instances: Array<{ instance: string, server?: string | null, state: string, last_seen_ts?: string | null }>,
+ *   top_deny_rules: Array<{ rule: string, count: number }>,
+ *   recent_denials: Array<{ ts: string, tool: string | null, identity: string | null, rule: string | null, message: string | null }>
+ * }} Status
+ * @typedef {{
+ *   server: string, start: string, target: string, state: string, connections: number, restarts: number,
+ *   last_error: string | null, last_error_at: string | null
+ * }} ServerHealth
+ */
+
 /** The stats last drawn (redrawn on resize). @type {import('./charts.js').Stats | undefined} */
 let lastStats;
 
@@ -40,10 +53,11 @@ export const overview = {
   },
   async load() {
     try {
+      /** @type {[import('./charts.js').Stats, Status, { approvals: unknown[] }]} */
       const [stats, status, pending] = await Promise.all([api(`api/stats?range=${range}`), api('api/status?since=60'), api('api/approvals?status=pending')]);
       lastStats = stats;
       const t = stats.totals;
-      const alive = status.instances.filter((/** @type {any} */ i) => i.state === 'alive').length;
+      const alive = status.instances.filter((i) => i.state === 'alive').length;
       const label = range < 60 ? `${range} min` : range === 60 ? 'last hour' : `${range / 60} h`;
       $('kpis').replaceChildren(
         kpi('Calls', fmtInt.format(t.calls), label, 'accent'),
@@ -58,9 +72,7 @@ export const overview = {
       $('top-rules').replaceChildren(
         table(
           ['Rule', '#Denials'],
-          status.top_deny_rules.map((/** @type {any} */ r) =>
-            h('tr', {}, h('td', {}, h('code', {}, r.rule)), h('td', { class: 'num' }, fmtInt.format(r.count))),
-          ),
+          status.top_deny_rules.map((r) => h('tr', {}, h('td', {}, h('code', {}, r.rule)), h('td', { class: 'num' }, fmtInt.format(r.count)))),
           'No denials in the last hour.',
         ),
       );
@@ -72,7 +84,7 @@ export const overview = {
             .slice()
             .reverse()
             .slice(0, 12)
-            .map((/** @type {any} */ i) =>
+            .map((i) =>
               h(
                 'tr',
                 {},
@@ -88,7 +100,7 @@ export const overview = {
       $('recent-denials').replaceChildren(
         table(
           ['Time', 'Tool', 'Identity', 'Rule', 'Message'],
-          status.recent_denials.map((/** @type {any} */ d) =>
+          status.recent_denials.map((d) =>
             h(
               'tr',
               {},
@@ -112,6 +124,7 @@ export const overview = {
 
 /** The servers behind `toolgate serve` (the panel stays hidden for a dashboard running on its own). */
 async function loadServers() {
+  /** @type {{ servers: ServerHealth[] | null }} */
   const { servers } = await api('api/servers');
   $('servers-card').hidden = !Array.isArray(servers);
   if (!Array.isArray(servers)) return;
@@ -120,7 +133,7 @@ async function loadServers() {
   $('servers').replaceChildren(
     table(
       ['Server', 'Upstream', 'State', 'Connections', 'Restarts', 'Last error'],
-      servers.map((/** @type {any} */ s) =>
+      servers.map((s) =>
         h(
           'tr',
           {},

@@ -5,6 +5,15 @@ import { api, loadFailed } from './api.js';
 import { $, h } from './dom.js';
 import { dateTime, duration, fmtInt, pill, table } from './format.js';
 
+/**
+ * What GET api/counters sends (src/web/counters.ts: CounterView, GrantView).
+ * @typedef {{
+ *   key: string, counter: string, partition: string, grant: string | null, session: string | null, window: string,
+ *   window_start: string, window_end: string, value: number, limit: number | null
+ * }} Counter
+ * @typedef {{ name: string, status: string, policy: string, token_hint: string, created_at: string, expires_at: string | null }} Grant
+ */
+
 export const quotas = {
   /** @type {ReturnType<typeof setInterval> | undefined} */
   timer: undefined,
@@ -16,7 +25,7 @@ export const quotas = {
     clearInterval(this.timer);
   },
   async load() {
-    /** The answer of GET api/counters (src/web/counters.ts). @type {{ counters: Record<string, any>[], grants: Record<string, any>[], now: string }} */
+    /** @type {{ counters: Counter[], grants: Grant[], now: string }} */
     let res;
     try {
       res = await api('api/counters');
@@ -24,7 +33,7 @@ export const quotas = {
       loadFailed(err, 'Could not load counters');
       return;
     }
-    /** @type {Map<string, Record<string, any>[]>} */
+    /** @type {Map<string, Counter[]>} */
     const groups = new Map();
     for (const c of res.counters) {
       const g = c.partition === 'identity' ? `grant ${c.grant || '(anonymous)'}` : c.partition === 'session' ? 'per session' : 'shared by all callers';
