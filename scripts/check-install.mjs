@@ -78,6 +78,8 @@ async function checkInstalled(label, bin, pkg) {
       'dist/bundle/cli/main.js',
       'dist/examples/demo-server.js',
       'dist/src/web/static/index.html',
+      'dist/src/web/static/app.js',
+      'dist/src/web/static/live.js',
       'catalogue/index.json',
       'schemas/intercept-v1.schema.json',
     ]) {

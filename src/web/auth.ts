@@ -2,10 +2,11 @@
 // viewer keys (read only). API clients send `Authorization: Bearer <key>`;
 // browsers log in once with a form and then carry an opaque session cookie
 // (HttpOnly, SameSite=Strict). State-changing requests also pass an Origin
-// check, so another site cannot make a logged-in browser approve a call.
+// check, so another site cannot make a logged-in browser approve a call. The
+// header checks themselves are the HTTP edge's validators (src/http).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { parseBearer, secretEquals } from '../identity/tokens.js';
+import { checkBearer, checkOrigin, hostOnly, keyDigest } from '../http/index.js';
 
 export type Role = 'admin' | 'viewer';
 
@@ -28,13 +29,26 @@ export function checkKeys(keys: KeyRing): void {
   if ((keys.viewerKeys ?? []).some((k) => k === keys.adminKey)) throw new Error('a viewer key cannot be the admin key');
 }
 
-/** The role a presented key grants, compared in constant time against every key. */
-export function roleOfKey(keys: KeyRing, presented: string): Role | undefined {
-  // Compare against all keys (no early exit) so timing does not tell which matched.
-  const admin = secretEquals(presented, keys.adminKey);
-  let viewer = false;
-  for (const k of keys.viewerKeys ?? []) if (secretEquals(presented, k)) viewer = true;
+/** The keys as kept and compared: their SHA-256 digests, by role. */
+export interface KeyDigests {
+  admin: Buffer[];
+  viewers: Buffer[];
+}
+
+export function keyDigests(keys: KeyRing): KeyDigests {
+  return { admin: [keyDigest(keys.adminKey)], viewers: (keys.viewerKeys ?? []).map(keyDigest) };
+}
+
+/** The role an `Authorization: Bearer KEY` header grants. Both roles' keys are compared in constant time, whatever matches. */
+export function roleOfAuthorization(digests: KeyDigests, authorization: string): Role | undefined {
+  const admin = checkBearer(authorization, digests.admin).ok;
+  const viewer = checkBearer(authorization, digests.viewers).ok;
   return admin ? 'admin' : viewer ? 'viewer' : undefined;
+}
+
+/** The role a presented key grants (the sign-in form's key). */
+export function roleOfKey(keys: KeyRing, presented: string): Role | undefined {
+  return roleOfAuthorization(keyDigests(keys), `Bearer ${presented}`);
 }
 
 export interface Session {
@@ -117,14 +131,13 @@ export function clearedCookie(opts: { path: string; secure: boolean }): string {
 
 export type Caller = { ok: true; role: Role; via: 'bearer' | 'cookie'; sessionId?: string } | { ok: false; reason: 'missing' | 'wrong' };
 
-/** Who is calling: a bearer key wins over a cookie; a wrong bearer key is wrong even with a good cookie. */
-export function identifyCaller(req: IncomingMessage, keys: KeyRing, sessions: SessionStore): Caller {
-  const bearer = parseBearer(req.headers.authorization);
-  if (bearer.ok) {
-    const role = roleOfKey(keys, bearer.credential);
+/** Who is calling: a bearer key wins over a cookie; a wrong or malformed Authorization header is wrong even with a good cookie. */
+export function identifyCaller(req: IncomingMessage, digests: KeyDigests, sessions: SessionStore): Caller {
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined && authorization.trim() !== '') {
+    const role = roleOfAuthorization(digests, authorization);
     return role ? { ok: true, role, via: 'bearer' } : { ok: false, reason: 'wrong' };
   }
-  if (req.headers.authorization !== undefined && req.headers.authorization.trim() !== '') return { ok: false, reason: 'wrong' };
   const sid = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
   const s = sessions.get(sid);
   if (s && sid) return { ok: true, role: s.role, via: 'cookie', sessionId: sid };
@@ -138,13 +151,14 @@ export function isStateChanging(method: string | undefined): boolean {
 }
 
 /**
- * CSRF defence for state-changing requests. An Origin (or, without one, a
- * Referer) must name this very host (or one of `allowedOrigins`). A request
- * with neither passes only when it carries a bearer key: browsers cannot add
- * one cross-site without a CORS preflight, which this server never grants.
+ * CSRF defence for state-changing requests. A browser's Sec-Fetch-Site must not
+ * say another site; the Origin (or, without one, the Referer's origin) must be
+ * this very host and port (http's checkOrigin, with the Host header as the only
+ * host) or one of `allowedOrigins`. A request with neither passes only when it
+ * carries a bearer key: browsers cannot add one cross-site without a CORS
+ * preflight, which this server never grants.
  */
 export function originAllowed(req: IncomingMessage, opts: { bearer: boolean; allowedOrigins?: readonly string[] }): boolean {
-  const host = req.headers.host;
   const site = headerOf(req, 'sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const origin = headerOf(req, 'origin');
@@ -157,8 +171,10 @@ export function originAllowed(req: IncomingMessage, opts: { bearer: boolean; all
   } catch {
     return false;
   }
-  if ((opts.allowedOrigins ?? []).includes(url.origin)) return true;
-  return host !== undefined && url.host.toLowerCase() === host.toLowerCase() && (url.protocol === 'http:' || url.protocol === 'https:');
+  const host = req.headers.host;
+  const hosts = new Set(host === undefined ? [] : [hostOnly(host)]);
+  const allowed = new Set((opts.allowedOrigins ?? []).map((o) => o.toLowerCase().replace(/\/$/, '')));
+  return checkOrigin(url.origin, host ?? '', hosts, allowed).ok;
 }
 
 function headerOf(req: IncomingMessage, name: string): string | undefined {

@@ -4,7 +4,10 @@ import type { IncomingMessage } from 'node:http';
 import { eventToFields } from '../audit/index.js';
 import type { AuditRecord } from '../audit/index.js';
 import { originAllowed, parseCookies, roleOfKey, SessionStore } from './auth.js';
-import { callRow, computeStats, splitCounterKey, startupFor, windowName, type CallRow } from './data.js';
+import { callRow, type CallRow } from './calls.js';
+import { startupFor } from './catalogue.js';
+import { splitCounterKey, windowName } from './counters.js';
+import { computeStats } from './stats.js';
 
 function rec(e: Parameters<typeof eventToFields>[0], seq = 1): AuditRecord {
   return { ...eventToFields(e), seq, instance: 'i', n: seq, alg: 'sha256', prev_hash: '0', hash: '1' };
@@ -105,4 +108,12 @@ test('auth helpers: roles, cookies, sessions, origin checks', () => {
   assert.equal(originAllowed(req({}), { bearer: true }), true);
   assert.equal(originAllowed(req({ origin: 'https://admin.example' }), { bearer: false, allowedOrigins: ['https://admin.example'] }), true);
   assert.equal(originAllowed(req({ origin: 'http://127.0.0.1:8788', 'sec-fetch-site': 'cross-site' }), { bearer: false }), false);
+  // The origin must be the Host header's very host and port (http's checkOrigin): another name of the machine, a look-alike
+  // host, another scheme or a Referer from elsewhere is refused, with or without a bearer key.
+  assert.equal(originAllowed(req({ origin: 'http://localhost:8788' }), { bearer: true }), false);
+  assert.equal(originAllowed(req({ origin: 'http://127.0.0.1.evil.example:8788' }), { bearer: true }), false);
+  assert.equal(originAllowed(req({ origin: 'ftp://127.0.0.1:8788' }), { bearer: true }), false);
+  assert.equal(originAllowed(req({ referer: 'http://evil.example/page' }), { bearer: true }), false);
+  assert.equal(originAllowed({ headers: { origin: 'http://127.0.0.1:8788' } } as unknown as IncomingMessage, { bearer: true }), false);
+  assert.equal(originAllowed(req({ origin: 'https://admin.example' }), { bearer: false, allowedOrigins: ['https://other.example'] }), false);
 });

@@ -1,385 +1,23 @@
 // What the dashboard shows, read from the stores every gateway sharing a state
 // directory writes: the audit log (calls, approvals, startups), the pin store
 // (tool catalogue), state.db (counters) and grants.db. Reading only: deciding
-// approvals goes through the approval room's HTTP API.
+// approvals goes through the approval room's HTTP API. This file opens the
+// stores and asks them; calls.ts, stats.ts, catalogue.ts and counters.ts shape
+// what they answer.
 import { existsSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import {
-  AUDIT_DB_FILE,
-  computeStatus,
-  openAuditReader,
-  type AuditFilter,
-  type AuditKind,
-  type AuditReader,
-  type AuditRecord,
-  type StatusReport,
-} from '../audit/index.js';
-import { GRANTS_DB_FILE, GrantStore, grantStatus } from '../identity/index.js';
+import { join } from 'node:path';
+import { AUDIT_DB_FILE, computeStatus, openAuditReader, type AuditFilter, type AuditReader, type AuditRecord, type StatusReport } from '../audit/index.js';
+import { GRANTS_DB_FILE } from '../identity/index.js';
 import { SqlitePinStore, type Pin } from '../pins/index.js';
-import { isToolVisible, loadPolicyFile, rulesFor, formatPolicyError, type CompiledPolicy, type CompiledRule } from '../policy/index.js';
-import { toolPage, type AttackPattern, type ToolDefinition } from '../risk/index.js';
-import { attackPageHref } from './pages.js';
+import { loadPolicyFile } from '../policy/index.js';
 import { listCounterRows, STATE_DB_FILE } from '../state/index.js';
+import { callRow, matchesFilter, storeFilter, type CallFilter, type CallRow } from './calls.js';
+import { catalogueOf, startupsOf, type ServerView, type Startup } from './catalogue.js';
+import { counterViews, grantViews, policyLimits, type CounterView, type GrantView } from './counters.js';
+import { bucketMinutes, computeStats, MINUTE, type Stats } from './stats.js';
 
-/** What a person filters live calls by. `decision`: allowed, denied, error or approval. */
-export interface CallFilter {
-  server?: string;
-  tool?: string;
-  identity?: string;
-  decision?: string;
-}
-
-export const CALL_STATUSES = ['allowed', 'denied', 'error', 'approval'] as const;
-
-/** One line of the live view: a call's decision or outcome, or a step of an approval. */
-export interface CallRow {
-  seq: number | null;
-  ts: string;
-  instance: string;
-  server: string | null;
-  tool: string | null;
-  identity: string | null;
-  session: string | null;
-  /** allowed | denied | error | approval (or a future decision, e.g. would_deny). */
-  status: string;
-  /** The upstream outcome of an allowed call, or the approval step (requested, approved, ...). */
-  detail: string | null;
-  reason: string | null;
-  rule: string | null;
-  rule_pointer: string | null;
-  message: string | null;
-  latency_ms: number | null;
-  approval_id: string | null;
-  decided_by: string | null;
-  args_sha256: string | null;
-  args: unknown;
-}
-
-function parseJson(text: string | null | undefined): Record<string, unknown> {
-  if (!text) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
-
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-/** `approval_requested`, `approval_approved`, ...: from the decision column, or the event type kept in `data`. */
-function approvalStep(r: AuditRecord, data: Record<string, unknown>): string | undefined {
-  if (r.decision?.startsWith('approval_')) return r.decision;
-  if (typeof data.type === 'string' && data.type.startsWith('approval_')) return data.type;
-  return undefined;
-}
-
-/** The live-view row of a record, or undefined for records that are not about a call. */
-export function callRow(r: AuditRecord): CallRow | undefined {
-  const data = parseJson(r.data);
-  let status: string;
-  let detail: string | null = null;
-  if (r.kind === 'outcome') {
-    status = r.decision ?? 'allowed';
-    detail = r.outcome ?? null;
-  } else if (r.kind === 'decision') {
-    // An allowed call's decision written before forwarding: its outcome record follows.
-    if (r.decision === 'allowed' || !r.decision) return undefined;
-    status = r.decision;
-  } else if (r.kind === 'event' && approvalStep(r, data) !== undefined) {
-    status = 'approval';
-    detail = approvalStep(r, data)!.slice('approval_'.length);
-  } else {
-    return undefined;
-  }
-  let args: unknown = null;
-  if (r.args) {
-    try {
-      args = JSON.parse(r.args) as unknown;
-    } catch {
-      args = r.args;
-    }
-  }
-  return {
-    seq: r.seq ?? null,
-    ts: r.ts,
-    instance: r.instance,
-    server: r.server ?? null,
-    tool: r.tool ?? null,
-    identity: r.identity ?? null,
-    session: r.session ?? null,
-    status,
-    detail,
-    reason: r.reason ?? null,
-    rule: r.rule ?? null,
-    rule_pointer: r.rule_pointer ?? null,
-    message: r.message ?? null,
-    latency_ms: r.latency_ms ?? null,
-    approval_id: strOrNull(data.approval_id),
-    decided_by: strOrNull(data.decided_by),
-    args_sha256: r.args_sha256 ?? null,
-    args,
-  };
-}
-
-export function matchesFilter(row: CallRow, f: CallFilter): boolean {
-  if (f.server !== undefined && row.server !== f.server) return false;
-  if (f.tool !== undefined && row.tool !== f.tool) return false;
-  if (f.identity !== undefined && row.identity !== f.identity) return false;
-  if (f.decision !== undefined && row.status !== f.decision) return false;
-  return true;
-}
-
-/** The part of a call filter the store can apply itself. */
-export function storeFilter(f: CallFilter): AuditFilter {
-  const out: AuditFilter = {};
-  if (f.server !== undefined) out.server = f.server;
-  if (f.tool !== undefined) out.tool = f.tool;
-  if (f.identity !== undefined) out.identity = f.identity;
-  const kinds: AuditKind[] =
-    f.decision === 'allowed' ? ['outcome'] : f.decision === 'approval' ? ['event'] : f.decision !== undefined ? ['decision'] : ['decision', 'outcome', 'event'];
-  out.kind = kinds;
-  if (f.decision !== undefined && f.decision !== 'approval') out.decision = f.decision;
-  return out;
-}
-
-export interface StatsBucket {
-  /** Start of the bucket (ISO). */
-  t: string;
-  calls: number;
-  allowed: number;
-  denied: number;
-  errors: number;
-  approvals: number;
-  /** Calls per minute in this bucket. */
-  per_minute: number;
-  /** Denied / calls (0 when no calls). */
-  deny_rate: number;
-}
-
-export interface Stats {
-  now: string;
-  range_minutes: number;
-  bucket_minutes: number;
-  buckets: StatsBucket[];
-  totals: { calls: number; allowed: number; denied: number; errors: number; approvals: number; deny_rate: number };
-  /** True when the range held more records than were read. */
-  truncated: boolean;
-}
-
-const MINUTE = 60_000;
+/** The most records one stats answer reads. */
 const MAX_STATS_RECORDS = 500_000;
-
-export function bucketMinutes(rangeMinutes: number): number {
-  if (rangeMinutes <= 60) return 1;
-  if (rangeMinutes <= 360) return 5;
-  if (rangeMinutes <= 1440) return 15;
-  return 60;
-}
-
-/** Calls per minute and deny rate over time, from call rows (pure). */
-export function computeStats(rows: readonly CallRow[], now: number, rangeMinutes: number): Stats {
-  const bm = bucketMinutes(rangeMinutes);
-  const size = bm * MINUTE;
-  const last = Math.floor(now / size) * size;
-  const count = Math.max(1, Math.ceil(rangeMinutes / bm));
-  const first = last - (count - 1) * size;
-  const buckets: StatsBucket[] = [];
-  for (let i = 0; i < count; i++)
-    buckets.push({ t: new Date(first + i * size).toISOString(), calls: 0, allowed: 0, denied: 0, errors: 0, approvals: 0, per_minute: 0, deny_rate: 0 });
-  const totals = { calls: 0, allowed: 0, denied: 0, errors: 0, approvals: 0, deny_rate: 0 };
-  for (const r of rows) {
-    const t = Date.parse(r.ts);
-    const i = Math.floor((t - first) / size);
-    if (!(i >= 0 && i < count)) continue;
-    const b = buckets[i]!;
-    if (r.status === 'approval') {
-      if (r.detail === 'requested') {
-        b.approvals++;
-        totals.approvals++;
-      }
-      continue;
-    }
-    b.calls++;
-    totals.calls++;
-    if (r.status === 'allowed') {
-      b.allowed++;
-      totals.allowed++;
-    } else if (r.status === 'denied') {
-      b.denied++;
-      totals.denied++;
-    } else if (r.status === 'error') {
-      b.errors++;
-      totals.errors++;
-    }
-  }
-  for (const b of buckets) {
-    b.per_minute = Math.round((b.calls / bm) * 100) / 100;
-    b.deny_rate = b.calls ? b.denied / b.calls : 0;
-  }
-  totals.deny_rate = totals.calls ? totals.denied / totals.calls : 0;
-  return { now: new Date(now).toISOString(), range_minutes: rangeMinutes, bucket_minutes: bm, buckets, totals, truncated: false };
-}
-
-// ---- catalogue ---------------------------------------------------------------
-
-export interface RuleView {
-  name: string;
-  pointer: string;
-  action: string;
-  conditions: string[];
-  on_deny: string | null;
-  identities: string[] | null;
-  counter: { key: string; window: string; limit: number | null; partition: string } | null;
-  approval: { timeout_ms: number; approvers: string[] } | null;
-}
-
-export interface ToolView {
-  name: string;
-  description: string | null;
-  category: string;
-  risk: string;
-  /** How sure the classifier is, 0 to 1. */
-  confidence: number;
-  reasons: string[];
-  /** The tool's catalogue page: the rule `scan` would write, the attacks of its class, the usual controls. */
-  page: {
-    rule: { yaml: string; json: unknown };
-    attack_patterns: AttackPattern[];
-    /** The attack library's pages for the tool's class, served by the dashboard (relative to it). */
-    attack_pages: Array<{ title: string; href: string }>;
-    how_to: { rate_limit: string; deny: string; approval: string };
-  };
-  hash: string;
-  pinned_at: string;
-  /** A changed definition waiting for `toolgate pins accept`. */
-  changed: { hash: string; seen_at: string } | null;
-  /** What the policy does with the tool: hidden, not listed (default deny), default allow/deny, or rules. */
-  policy: { visibility: 'visible' | 'hidden' | 'unlisted'; summary: string; rules: RuleView[] } | null;
-}
-
-export interface ServerView {
-  server: string;
-  /** The name the gateway uses in audit records, when known. */
-  audit_server: string | null;
-  policy_file: string | null;
-  policy_hash: string | null;
-  policy_error: string | null;
-  last_started: string | null;
-  tools: ToolView[];
-}
-
-function conditionText(c: CompiledRule['conditions'][number]): string {
-  return `${c.path} ${c.op}${c.op === 'exists' ? '' : ` ${JSON.stringify(c.value)}`}`;
-}
-
-export function ruleView(r: CompiledRule): RuleView {
-  return {
-    name: r.name,
-    pointer: r.pointer,
-    action: r.action,
-    conditions: r.conditions.map(conditionText),
-    on_deny: r.onDeny ?? null,
-    identities: r.identities ?? null,
-    counter: r.counter ? { key: r.counter.key, window: r.counter.window, limit: r.counter.limit ?? null, partition: r.counter.partition ?? 'global' } : null,
-    approval: r.approval ? { timeout_ms: r.approval.timeoutMs, approvers: r.approval.approvers ?? [] } : null,
-  };
-}
-
-/** What a policy does with one tool, in words and rules. */
-export function policyView(policy: CompiledPolicy, tool: string): NonNullable<ToolView['policy']> {
-  if (policy.hideAll || policy.hidden.has(tool)) return { visibility: 'hidden', summary: 'hidden from agents', rules: [] };
-  if (!isToolVisible(policy, tool)) return { visibility: 'unlisted', summary: 'not listed: denied by default', rules: [] };
-  const rules = rulesFor(policy, tool).map(ruleView);
-  if (rules.length === 0) return { visibility: 'visible', summary: `no rules: ${policy.default === 'allow' ? 'allowed' : 'denied'} by default`, rules };
-  const actions = new Set(rules.map((r) => (r.counter ? 'rate limit' : r.action === 'require_approval' ? 'approval' : r.action)));
-  return { visibility: 'visible', summary: [...actions].join(', '), rules };
-}
-
-function toolDefinition(pin: Pin): ToolDefinition {
-  const d = pin.definition;
-  const def: ToolDefinition = { name: d.name };
-  if (typeof d.description === 'string') def.description = d.description;
-  if (d.inputSchema !== null && typeof d.inputSchema === 'object') def.inputSchema = d.inputSchema as ToolDefinition['inputSchema'];
-  if (d.annotations !== null && typeof d.annotations === 'object') def.annotations = d.annotations as ToolDefinition['annotations'];
-  return def;
-}
-
-interface Startup {
-  server: string | null;
-  pinServer: string | null;
-  config: string | null;
-  policyHash: string | null;
-  ts: string;
-}
-
-/** The startup that tells which policy guards a pinned server (newest first in `startups`). */
-export function startupFor(pinServer: string, startups: readonly Startup[]): Startup | undefined {
-  const exact = startups.find((s) => s.pinServer === pinServer);
-  if (exact) return exact;
-  // Records written before `pin_server` existed: the gateway names the server by its command's basename.
-  const command = basename(pinServer.split(/\s+/)[0] ?? '');
-  const byCommand = startups.find((s) => s.pinServer === null && s.server !== null && (s.server === pinServer || s.server === command));
-  if (byCommand) return byCommand;
-  const configs = new Set(startups.map((s) => s.config).filter((c): c is string => c !== null));
-  return configs.size === 1 ? startups[0] : undefined;
-}
-
-// ---- counters ----------------------------------------------------------------
-
-export interface CounterView {
-  key: string;
-  /** The counter as the policy names it (`<scope>.<counter>`). */
-  counter: string;
-  /** global | identity | session */
-  partition: string;
-  /** The grant (identity) for identity-partitioned counters. */
-  grant: string | null;
-  session: string | null;
-  window: string;
-  window_start: string;
-  window_end: string;
-  value: number;
-  /** The quota from a known policy, when one names this counter. */
-  limit: number | null;
-}
-
-export function windowName(startMs: number, endMs: number): string {
-  const d = endMs - startMs;
-  if (d === MINUTE) return 'minute';
-  if (d === 60 * MINUTE) return 'hour';
-  if (d === 24 * 60 * MINUTE) return 'day';
-  return `${Math.round(d / 1000)}s`;
-}
-
-export function splitCounterKey(key: string): { counter: string; partition: string; grant: string | null; session: string | null } {
-  const bar = key.indexOf('|');
-  if (bar < 0) return { counter: key, partition: 'global', grant: null, session: null };
-  const counter = key.slice(0, bar);
-  const part = key.slice(bar + 1);
-  if (part.startsWith('identity=')) return { counter, partition: 'identity', grant: part.slice('identity='.length), session: null };
-  if (part.startsWith('session=')) return { counter, partition: 'session', grant: null, session: part.slice('session='.length) };
-  return { counter, partition: part, grant: null, session: null };
-}
-
-/** Quotas (`<key>@<window>` -> max) named by a policy's rules. */
-export function policyLimits(policy: CompiledPolicy): Map<string, number> {
-  const out = new Map<string, number>();
-  const all = [...policy.tools.values(), ...policy.globs.map((g) => g.rules), policy.wildcard];
-  for (const rules of all) for (const r of rules) if (r.counter?.limit !== undefined) out.set(`${r.counter.key}@${r.counter.window}`, r.counter.limit);
-  return out;
-}
-
-export interface GrantView {
-  name: string;
-  status: string;
-  policy: string;
-  token_hint: string;
-  created_at: string;
-  expires_at: string | null;
-}
-
-// ---- the reader ----------------------------------------------------------------
 
 export interface DashboardDataOptions {
   stateDir: string;
@@ -490,13 +128,7 @@ export class DashboardData {
   }
 
   private async startups(): Promise<Startup[]> {
-    const records = await this.records({ kind: 'startup', limit: 1000 });
-    return records
-      .map((r) => {
-        const data = parseJson(r.data);
-        return { server: r.server ?? null, pinServer: strOrNull(data.pin_server), config: strOrNull(data.config), policyHash: r.policy_hash ?? null, ts: r.ts };
-      })
-      .reverse();
+    return startupsOf(await this.records({ kind: 'startup', limit: 1000 }));
   }
 
   private policy(file: string): ReturnType<typeof loadPolicyFile> {
@@ -522,51 +154,8 @@ export class DashboardData {
 
   /** The tool catalogue per server: pinned tools, their risk, and what the policy does with them. */
   async catalogue(): Promise<ServerView[]> {
-    const startups = await this.startups();
     const pins = (this.sharedPins ? await this.sharedPins.list() : this.pinStore()?.list()) ?? [];
-    const byServer = new Map<string, Pin[]>();
-    for (const p of pins) byServer.set(p.server, [...(byServer.get(p.server) ?? []), p]);
-    const out: ServerView[] = [];
-    for (const [server, list] of byServer) {
-      const st = startupFor(server, startups);
-      let policy: CompiledPolicy | undefined;
-      let policyError: string | null = null;
-      if (st?.config) {
-        const loaded = this.policy(st.config);
-        if (loaded.ok) policy = loaded.policy;
-        else policyError = loaded.errors.map(formatPolicyError).join('\n');
-      }
-      out.push({
-        server,
-        audit_server: st?.server ?? null,
-        policy_file: st?.config ?? null,
-        policy_hash: policy?.hash ?? st?.policyHash ?? null,
-        policy_error: policyError,
-        last_started: st?.ts ?? null,
-        tools: list.map((pin) => {
-          const c = toolPage(server, toolDefinition(pin));
-          return {
-            name: pin.tool,
-            description: typeof pin.definition.description === 'string' ? pin.definition.description : null,
-            category: c.category,
-            risk: c.risk,
-            confidence: c.confidence,
-            reasons: c.reasons,
-            page: {
-              rule: c.rule,
-              attack_patterns: c.attackPatterns,
-              attack_pages: c.attackPages.map((a) => ({ title: a.title, href: attackPageHref(a.slug) })),
-              how_to: { rate_limit: c.howTo.rateLimit, deny: c.howTo.deny, approval: c.howTo.approval },
-            },
-            hash: pin.hash,
-            pinned_at: pin.pinnedAt,
-            changed: pin.pending ? { hash: pin.pending.hash, seen_at: pin.pending.seenAt } : null,
-            policy: policy ? policyView(policy, pin.tool) : null,
-          };
-        }),
-      });
-    }
-    return out.sort((a, b) => a.server.localeCompare(b.server));
+    return catalogueOf(pins, await this.startups(), (file) => this.policy(file));
   }
 
   /** Counters in their current windows, with the quota a known policy sets for them. */
@@ -583,42 +172,12 @@ export class DashboardData {
       if (!loaded.ok) continue;
       for (const [k, v] of policyLimits(loaded.policy)) if (!limits.has(k)) limits.set(k, v);
     }
-    return rows.map((r) => {
-      const parts = splitCounterKey(r.key);
-      const window = windowName(r.windowStart, r.windowEnd);
-      return {
-        key: r.key,
-        counter: parts.counter,
-        partition: parts.partition,
-        grant: parts.grant,
-        session: parts.session,
-        window,
-        window_start: new Date(r.windowStart).toISOString(),
-        window_end: new Date(r.windowEnd).toISOString(),
-        value: r.value,
-        limit: limits.get(`${parts.counter}@${window}`) ?? null,
-      };
-    });
+    return counterViews(rows, limits);
   }
 
   /** The grants of grants.db (never their tokens). */
   grants(): GrantView[] {
-    const path = join(this.stateDir, GRANTS_DB_FILE);
-    if (!existsSync(path)) return [];
-    const store = new GrantStore({ path });
-    try {
-      const now = this.clock();
-      return store.list().map((g) => ({
-        name: g.name,
-        status: grantStatus(g, now),
-        policy: g.policy.kind === 'file' ? g.policy.path : g.policy.kind === 'section' ? `section ${g.policy.name}` : 'none',
-        token_hint: g.tokenHint,
-        created_at: new Date(g.createdAt).toISOString(),
-        expires_at: g.expiresAt !== undefined ? new Date(g.expiresAt).toISOString() : null,
-      }));
-    } finally {
-      store.close();
-    }
+    return grantViews(join(this.stateDir, GRANTS_DB_FILE), this.clock());
   }
 
   async close(): Promise<void> {

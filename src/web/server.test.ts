@@ -191,6 +191,65 @@ describe('dashboard API', () => {
     assert.equal((await http(`${base}/api/me`, { headers: { cookie: session } })).status, 401);
   });
 
+  test('route table: only /healthz, /login, /logout and /static/ answer without a caller; a bad Authorization header beats a good cookie', async () => {
+    for (const p of ['/', '/index.html', '/nowhere', '/static']) {
+      const r = await http(base + p);
+      assert.equal(r.status, 303, p);
+      assert.equal(r.headers.location, '/login', p);
+    }
+    const api = ['/api', '/api/me', '/api/calls', '/api/stream', '/api/stats', '/api/status', '/api/catalogue', '/api/counters', '/api/servers'];
+    for (const p of [...api, '/api/approvals', '/api/approvals/x/approve', '/api/nowhere']) {
+      assert.equal((await http(base + p)).status, 401, `GET ${p}`);
+      assert.equal((await http(base + p, { method: 'POST', headers: { origin } })).status, 401, `POST ${p}`);
+    }
+    assert.equal((await http(`${base}/healthz`)).status, 200);
+    assert.equal((await http(`${base}/static/app.css`)).status, 200);
+    // Signed in: a malformed or wrong bearer key is refused even beside a valid session cookie.
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin };
+    const ok = await http(`${base}/login`, { method: 'POST', headers: form, body: `key=${encodeURIComponent(ADMIN)}` });
+    const session = String(ok.headers['set-cookie']).split(';')[0]!;
+    assert.equal((await http(`${base}/api/me`, { headers: { cookie: session } })).status, 200);
+    for (const authorization of ['Basic abc', `Bearer ${VIEWER}x`, `Bearer ${ADMIN} extra`, 'Bearer']) {
+      assert.equal((await http(`${base}/api/me`, { headers: { cookie: session, authorization } })).status, 401, authorization);
+    }
+    // Methods are checked after the caller, per route.
+    assert.equal((await http(`${base}/api/me`, { method: 'DELETE', headers: { ...bearer(ADMIN), origin } })).status, 405);
+    assert.equal((await http(`${base}/logout`)).status, 405);
+  });
+
+  test('sign-in reads at most 4 KiB of form (http readBody): a valid key in a larger body signs nobody in', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin };
+    const big = await http(`${base}/login`, { method: 'POST', headers: form, body: `key=${encodeURIComponent(ADMIN)}&pad=${'x'.repeat(5000)}` });
+    assert.equal(big.status, 401);
+    assert.equal(big.headers['set-cookie'], undefined);
+    const small = await http(`${base}/login`, { method: 'POST', headers: form, body: `key=${encodeURIComponent(ADMIN)}&pad=${'x'.repeat(3000)}` });
+    assert.equal(small.status, 303);
+  });
+
+  test("the page's ES modules: every module app.js reaches is served as JavaScript, and the page keeps its CSP", async () => {
+    const home = await http(`${base}/`, { headers: bearer(ADMIN) });
+    assert.equal(
+      home.headers['content-security-policy'],
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    assert.match(home.body, /<script type="module" src="static\/app\.js"><\/script>/);
+    assert.doesNotMatch(home.body, /<script(?![^>]*\bsrc=)/, 'no inline script');
+    const seen = new Set<string>();
+    const queue = ['app.js'];
+    while (queue.length > 0) {
+      const name = queue.shift()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const r = await http(`${base}/static/${name}`);
+      assert.equal(r.status, 200, name);
+      assert.equal(r.headers['content-type'], 'text/javascript; charset=utf-8', name);
+      assert.equal(r.headers['x-content-type-options'], 'nosniff', name);
+      assert.match(r.body, /^\/\/ @ts-check\n/, `${name} starts with // @ts-check`);
+      for (const m of r.body.matchAll(/^import [^;]*? from '\.\/([\w-]+\.js)';$/gm)) queue.push(m[1]!);
+    }
+    assert.ok(seen.size >= 8, `app.js reaches its views (${[...seen].join(', ')})`);
+  });
+
   test('approvals through the dashboard API: list, viewer 403, approve, deny with a reason, CSRF', async () => {
     const mk = (tool: string) =>
       approvals.create({

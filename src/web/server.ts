@@ -1,6 +1,7 @@
 // The dashboard and its admin API: one node:http handler, mountable under a
 // base path in any server (`toolgate dashboard` serves it alone; the
-// many-servers gateway can mount it on its admin port).
+// many-servers gateway can mount it on its admin port). Every path is a row
+// of the route table below: its methods, who may call it, and a small handler.
 //
 //   GET  /                 the dashboard (a static page; data comes from the API)
 //   GET  /login, POST /login, POST /logout
@@ -18,22 +19,27 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApprovalApi, openApprovalStore, type ApprovalDecider } from '../approval/index.js';
+import { isLoopback, readBody } from '../http/index.js';
 import {
   checkKeys,
   clearedCookie,
   identifyCaller,
   isStateChanging,
+  keyDigests,
   originAllowed,
   parseCookies,
   roleOfKey,
   SESSION_COOKIE,
   sessionCookie,
   SessionStore,
+  type Caller,
   type Role,
 } from './auth.js';
-import { CALL_STATUSES, DashboardData, type CallFilter, type DashboardDataOptions } from './data.js';
-import { loadStaticAssets, loginPage, type StaticAsset } from './pages.js';
-import { isLoopback } from '../http/index.js';
+import { CALL_STATUSES, type CallFilter } from './calls.js';
+import { DashboardData, type DashboardDataOptions } from './data.js';
+import { loadStaticAssets, loginPage } from './pages.js';
+import { json, methodNotAllowed, page, PAGE_CSP, redirect, SECURITY_HEADERS, serveAsset, text } from './respond.js';
+import { followCalls } from './stream.js';
 
 export interface DashboardOptions {
   stateDir: string;
@@ -70,19 +76,40 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'same-origin',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-};
-const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** One request, as a handler sees it. */
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** The path below the base path. */
+  rel: string;
+  method: string;
+}
+
+/** A request on a route that needs a caller: who it is (key or session). */
+interface CallerCtx extends Ctx {
+  caller: Extract<Caller, { ok: true }>;
+}
+
+type Answer = boolean | Promise<boolean>;
+
+type Route = {
+  /** Paths below the base path: exact, or `prefix/*` for everything under it. */
+  paths: readonly string[];
+  /** The methods it answers (HEAD with GET); others get 405. Absent: any. */
+  methods?: readonly string[];
+} & (
+  | { access: 'public'; handle(ctx: Ctx): Answer }
+  /** A key or a session first, and the origin check on state-changing methods. */
+  | { access: 'caller'; handle(ctx: CallerCtx): Answer }
+);
+
+const matches = (pattern: string, rel: string) => (pattern.endsWith('/*') ? rel.startsWith(pattern.slice(0, -1)) : rel === pattern);
 
 export function createDashboard(o: DashboardOptions): Dashboard {
   const keys = { adminKey: o.adminKey, viewerKeys: o.viewerKeys ?? [] };
   checkKeys(keys);
+  const digests = keyDigests(keys);
   const base = (o.basePath ?? '').replace(/\/+$/, '');
   if (base !== '' && !base.startsWith('/')) throw new Error(`the dashboard base path must start with "/": ${o.basePath}`);
   const cookiePath = base === '' ? '/' : base;
@@ -90,6 +117,7 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const clock = o.clock ?? Date.now;
   const pollMs = o.pollMs ?? 250;
   const heartbeatMs = o.heartbeatMs ?? 15_000;
+  const origins = o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {};
   const sessions = new SessionStore(o.sessionTtlMs, clock);
   const data = new DashboardData({
     stateDir: o.stateDir,
@@ -104,6 +132,113 @@ export function createDashboard(o: DashboardOptions): Dashboard {
   const streams = new Set<() => void>();
   let closed = false;
 
+  // ---- handlers ----------------------------------------------------------------
+
+  const loginForm = (c: Ctx) => {
+    if (c.method !== 'POST') {
+      const caller = identifyCaller(c.req, digests, sessions);
+      if (caller.ok && caller.via === 'cookie') return redirect(c.res, `${base}/`);
+      return page(c.res, 200, loginPage({}));
+    }
+    return login(c);
+  };
+
+  const login = async ({ req, res }: Ctx): Promise<true> => {
+    if (!originAllowed(req, { bearer: false, ...origins }))
+      return page(res, 403, loginPage({ error: 'This sign-in did not come from the dashboard page (origin check failed).' }));
+    const form = await readForm(req, 4096);
+    const key = (form?.get('key') ?? '').trim();
+    const role = key ? roleOfKey(keys, key) : undefined;
+    if (!role) {
+      await new Promise((r) => setTimeout(r, 150));
+      return page(res, 401, loginPage({ error: key ? 'That key is not valid.' : 'Enter your admin or viewer key.' }));
+    }
+    sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    const { id } = sessions.create(role);
+    res.setHeader('set-cookie', sessionCookie(id, { path: cookiePath, maxAgeSeconds: sessions.ttlSeconds, secure }));
+    return redirect(res, `${base}/`);
+  };
+
+  const logout = ({ req, res }: Ctx) => {
+    if (!originAllowed(req, { bearer: false, ...origins })) return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused' });
+    sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
+    res.setHeader('set-cookie', clearedCookie({ path: cookiePath, secure }));
+    return redirect(res, `${base}/login`);
+  };
+
+  const indexPage = ({ res, method }: Ctx) => {
+    const index = assets.get('index.html');
+    if (!index) return text(res, 500, 'the dashboard front end is missing (build with npm run build)\n');
+    res.setHeader('content-security-policy', PAGE_CSP);
+    return serveAsset(res, index, method, 'no-store');
+  };
+
+  const approvalRoutes = async ({ req, res, method, caller }: CallerCtx): Promise<boolean> => {
+    if (isStateChanging(method) && caller.role !== 'admin') {
+      return json(res, 403, { error: 'forbidden', message: 'viewer keys are read-only: deciding approvals needs the admin key' });
+    }
+    // The approval API knows one key; the caller has been authenticated here.
+    req.headers.authorization = `Bearer ${o.adminKey}`;
+    return approvalApi(req, res);
+  };
+
+  const calls = async ({ res, url }: Ctx): Promise<true> => {
+    const f = filterOf(url);
+    if (typeof f === 'string') return json(res, 400, { error: 'bad_request', message: f });
+    const limit = clampInt(url.searchParams.get('limit'), 200, 1, 2000);
+    const rows = await data.calls(f, limit);
+    const lastSeq = await data.lastSeq();
+    const facets = url.searchParams.get('facets') === '1' ? await data.facets() : undefined;
+    return json(res, 200, { calls: rows, last_seq: lastSeq, ...(facets ? { facets } : {}) });
+  };
+
+  const stream = async ({ req, res, url }: Ctx): Promise<true> => {
+    const f = filterOf(url);
+    if (typeof f === 'string') return json(res, 400, { error: 'bad_request', message: f });
+    const after = url.searchParams.get('after') ?? headerString(req, 'last-event-id');
+    await followCalls(req, res, data, f, after !== undefined && after !== null && /^\d+$/.test(after) ? Number(after) : undefined, {
+      pollMs,
+      heartbeatMs,
+      streams,
+    });
+    return true;
+  };
+
+  const GET = ['GET'];
+  const api = (path: string, handle: (ctx: CallerCtx) => Answer): Route => ({ paths: [path], methods: GET, access: 'caller', handle });
+
+  // ---- the route table: the first row whose path matches answers --------------------
+
+  const routes: readonly Route[] = [
+    { paths: [''], access: 'public', handle: ({ res }) => redirect(res, `${base}/`) },
+    { paths: ['/healthz'], access: 'public', handle: ({ res }) => text(res, 200, 'ok\n') },
+    { paths: ['/static/*'], access: 'public', handle: ({ res, rel, method }) => serveAsset(res, assets.get(rel.slice('/static/'.length)), method) },
+    { paths: ['/login'], methods: ['GET', 'POST'], access: 'public', handle: loginForm },
+    { paths: ['/logout'], methods: ['POST'], access: 'public', handle: logout },
+    { paths: ['/', '/index.html'], methods: GET, access: 'caller', handle: indexPage },
+    { paths: ['/api/approvals', '/api/approvals/*'], access: 'caller', handle: approvalRoutes },
+    api('/api/me', ({ res, caller }) =>
+      json(res, 200, { role: caller.role, via: caller.via, state_dir: o.stateDir, audit: o.auditDsn ? 'postgres' : 'sqlite', poll_ms: pollMs }),
+    ),
+    api('/api/calls', calls),
+    api('/api/stream', stream),
+    api('/api/stats', async ({ res, url }) => json(res, 200, await data.stats(clampInt(url.searchParams.get('range'), 60, 5, 7 * 24 * 60)))),
+    api('/api/status', async ({ res, url }) => json(res, 200, await data.status(clampInt(url.searchParams.get('since'), 60, 1, 7 * 24 * 60)))),
+    api('/api/catalogue', async ({ res }) => json(res, 200, { servers: await data.catalogue() })),
+    // null: this dashboard runs beside the gateways, not inside `toolgate serve`.
+    api('/api/servers', ({ res }) => json(res, 200, { servers: o.servers ? o.servers() : null })),
+    api('/api/counters', async ({ res }) => json(res, 200, { counters: await data.counters(), grants: data.grants(), now: new Date(clock()).toISOString() })),
+    {
+      paths: ['/api', '/api/*'],
+      methods: GET,
+      access: 'caller',
+      handle: ({ res, method, url }) => json(res, 404, { error: 'not_found', message: `no route ${method} ${url.pathname}` }),
+    },
+    { paths: ['/*'], access: 'caller', handle: ({ res }) => text(res, 404, 'not found\n') },
+  ];
+
+  // ---- dispatch: find the row, check who calls, check the method, run it ------------
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
@@ -111,118 +246,18 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     const rel = path.slice(base.length) || '';
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const method = (req.method ?? 'GET').toUpperCase();
-
+    const route = routes.find((r) => r.paths.some((p) => matches(p, rel)));
     try {
-      if (rel === '') return redirect(res, `${base}/`);
-      if (rel === '/healthz') return text(res, 200, 'ok\n');
-      if (rel.startsWith('/static/')) return serveAsset(res, assets.get(rel.slice('/static/'.length)), method);
-
-      if (rel === '/login') {
-        if (method === 'GET' || method === 'HEAD') {
-          const caller = identifyCaller(req, keys, sessions);
-          if (caller.ok && caller.via === 'cookie') return redirect(res, `${base}/`);
-          return page(res, 200, loginPage({}));
-        }
-        if (method !== 'POST') return methodNotAllowed(res, 'GET, POST');
-        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) }))
-          return page(res, 403, loginPage({ error: 'This sign-in did not come from the dashboard page (origin check failed).' }));
-        const form = await readForm(req, 4096);
-        const key = (form?.get('key') ?? '').trim();
-        const role = key ? roleOfKey(keys, key) : undefined;
-        if (!role) {
-          await new Promise((r) => setTimeout(r, 150));
-          return page(res, 401, loginPage({ error: key ? 'That key is not valid.' : 'Enter your admin or viewer key.' }));
-        }
-        const old = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
-        sessions.delete(old);
-        const { id } = sessions.create(role);
-        res.setHeader('set-cookie', sessionCookie(id, { path: cookiePath, maxAgeSeconds: sessions.ttlSeconds, secure }));
-        return redirect(res, `${base}/`);
-      }
-
-      if (rel === '/logout') {
-        if (method !== 'POST') return methodNotAllowed(res, 'POST');
-        if (!originAllowed(req, { bearer: false, ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) }))
-          return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused' });
-        sessions.delete(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
-        res.setHeader('set-cookie', clearedCookie({ path: cookiePath, secure }));
-        return redirect(res, `${base}/login`);
-      }
-
-      const caller = identifyCaller(req, keys, sessions);
-      const isApi = rel === '/api' || rel.startsWith('/api/');
-      if (!caller.ok) {
-        if (isApi) {
-          res.setHeader('www-authenticate', 'Bearer realm="toolgate-dashboard"');
-          return json(res, 401, {
-            error: 'unauthorized',
-            message: caller.reason === 'missing' ? 'send Authorization: Bearer <admin or viewer key>, or log in' : 'the key or session is not valid',
-          });
-        }
-        if (method === 'GET' || method === 'HEAD') return redirect(res, `${base}/login`);
-        return json(res, 401, { error: 'unauthorized' });
-      }
-      if (
-        isStateChanging(method) &&
-        !originAllowed(req, { bearer: caller.via === 'bearer', ...(o.allowedOrigins ? { allowedOrigins: o.allowedOrigins } : {}) })
-      ) {
+      if (!route) return text(res, 404, 'not found\n');
+      const ctx: Ctx = { req, res, url, rel, method };
+      const allowedMethod = !route.methods || route.methods.includes(method) || (method === 'HEAD' && route.methods.includes('GET'));
+      if (route.access === 'public') return allowedMethod ? await route.handle(ctx) : methodNotAllowed(res, route.methods!.join(', '));
+      const caller = identifyCaller(req, digests, sessions);
+      if (!caller.ok) return unauthorized(res, caller.reason, rel, method);
+      if (isStateChanging(method) && !originAllowed(req, { bearer: caller.via === 'bearer', ...origins })) {
         return json(res, 403, { error: 'bad_origin', message: 'cross-site request refused (the Origin does not match this dashboard)' });
       }
-
-      if (!isApi) {
-        if (rel === '/' || rel === '/index.html') {
-          if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
-          const index = assets.get('index.html');
-          if (!index) return text(res, 500, 'the dashboard front end is missing (build with npm run build)\n');
-          res.setHeader('content-security-policy', PAGE_CSP);
-          return serveAsset(res, index, method, 'no-store');
-        }
-        return text(res, 404, 'not found\n');
-      }
-
-      if (rel === '/api/approvals' || rel.startsWith('/api/approvals/')) {
-        if (isStateChanging(method) && caller.role !== 'admin') {
-          return json(res, 403, { error: 'forbidden', message: 'viewer keys are read-only: deciding approvals needs the admin key' });
-        }
-        // The approval API knows one key; the caller has been authenticated here.
-        req.headers.authorization = `Bearer ${o.adminKey}`;
-        return await approvalApi(req, res);
-      }
-      if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET');
-
-      switch (rel) {
-        case '/api/me':
-          return json(res, 200, { role: caller.role, via: caller.via, state_dir: o.stateDir, audit: o.auditDsn ? 'postgres' : 'sqlite', poll_ms: pollMs });
-        case '/api/calls': {
-          const f = filterOf(url);
-          if (typeof f === 'string') return json(res, 400, { error: 'bad_request', message: f });
-          const limit = clampInt(url.searchParams.get('limit'), 200, 1, 2000);
-          const rows = await data.calls(f, limit);
-          const lastSeq = await data.lastSeq();
-          const facets = url.searchParams.get('facets') === '1' ? await data.facets() : undefined;
-          return json(res, 200, { calls: rows, last_seq: lastSeq, ...(facets ? { facets } : {}) });
-        }
-        case '/api/stream': {
-          const f = filterOf(url);
-          if (typeof f === 'string') return json(res, 400, { error: 'bad_request', message: f });
-          const after = url.searchParams.get('after') ?? headerString(req, 'last-event-id');
-          await stream(req, res, f, after !== undefined && after !== null && /^\d+$/.test(after) ? Number(after) : undefined);
-          return true;
-        }
-        case '/api/stats':
-          return json(res, 200, await data.stats(clampInt(url.searchParams.get('range'), 60, 5, 7 * 24 * 60)));
-        case '/api/status':
-          return json(res, 200, await data.status(clampInt(url.searchParams.get('since'), 60, 1, 7 * 24 * 60)));
-        case '/api/catalogue':
-          return json(res, 200, { servers: await data.catalogue() });
-        case '/api/servers':
-          // null: this dashboard runs beside the gateways, not inside `toolgate serve`.
-          return json(res, 200, { servers: o.servers ? o.servers() : null });
-        case '/api/counters':
-          return json(res, 200, { counters: await data.counters(), grants: data.grants(), now: new Date(clock()).toISOString() });
-        default:
-          return json(res, 404, { error: 'not_found', message: `no route ${method} ${path}` });
-      }
+      return allowedMethod ? await route.handle({ ...ctx, caller }) : methodNotAllowed(res, route.methods!.join(', '));
     } catch (err) {
       if (!res.headersSent) return json(res, 500, { error: 'internal', message: err instanceof Error ? err.message : String(err) });
       res.end();
@@ -230,47 +265,18 @@ export function createDashboard(o: DashboardOptions): Dashboard {
     }
   };
 
-  async function stream(req: IncomingMessage, res: ServerResponse, f: CallFilter, after: number | undefined): Promise<void> {
-    let last = after ?? (await data.lastSeq());
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    res.write(`retry: 2000\nevent: hello\ndata: ${JSON.stringify({ last_seq: last })}\n\n`);
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
-    heartbeat.unref();
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(heartbeat);
-      if (timer) clearTimeout(timer);
-      streams.delete(stop);
-      res.end();
-    };
-    streams.add(stop);
-    req.on('close', stop);
-    res.on('close', stop);
-    let failing = false;
-    const tick = async () => {
-      if (stopped) return;
-      try {
-        const { rows, lastSeq } = await data.callsAfter(last, f);
-        last = lastSeq;
-        for (const row of rows) res.write(`id: ${row.seq ?? last}\nevent: call\ndata: ${JSON.stringify(row)}\n\n`);
-        if (failing) res.write(`event: recovered\ndata: {}\n\n`);
-        failing = false;
-      } catch (err) {
-        if (!failing) res.write(`event: problem\ndata: ${JSON.stringify({ message: err instanceof Error ? err.message : String(err) })}\n\n`);
-        failing = true;
-      }
-      if (!stopped) timer = setTimeout(() => void tick(), pollMs);
-    };
-    timer = setTimeout(() => void tick(), 0);
-  }
+  /** No key and no session: the API says 401, a page sends the browser to sign in. */
+  const unauthorized = (res: ServerResponse, reason: 'missing' | 'wrong', rel: string, method: string): true => {
+    if (rel === '/api' || rel.startsWith('/api/')) {
+      res.setHeader('www-authenticate', 'Bearer realm="toolgate-dashboard"');
+      return json(res, 401, {
+        error: 'unauthorized',
+        message: reason === 'missing' ? 'send Authorization: Bearer <admin or viewer key>, or log in' : 'the key or session is not valid',
+      });
+    }
+    if (method === 'GET' || method === 'HEAD') return redirect(res, `${base}/login`);
+    return json(res, 401, { error: 'unauthorized' });
+  };
 
   return {
     handle,
@@ -307,62 +313,20 @@ function headerString(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): true {
-  const t = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(t) });
-  res.end(t);
-  return true;
-}
-
-function text(res: ServerResponse, status: number, body: string): true {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(body);
-  return true;
-}
-
-function page(res: ServerResponse, status: number, html: string): true {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP });
-  res.end(html);
-  return true;
-}
-
-function redirect(res: ServerResponse, location: string): true {
-  res.writeHead(303, { location, 'cache-control': 'no-store' });
-  res.end();
-  return true;
-}
-
-function methodNotAllowed(res: ServerResponse, allow: string): true {
-  res.setHeader('allow', allow);
-  return json(res, 405, { error: 'method_not_allowed', message: `use ${allow}` });
-}
-
-function serveAsset(res: ServerResponse, asset: StaticAsset | undefined, method: string, cache = 'no-cache'): true {
-  if (!asset) return text(res, 404, 'not found\n');
-  res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': cache, etag: asset.etag });
-  res.end(method === 'HEAD' ? undefined : asset.body);
-  return true;
-}
-
-async function readForm(req: IncomingMessage, max: number): Promise<URLSearchParams | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > max) return undefined;
-    chunks.push(c as Buffer);
-  }
-  const body = Buffer.concat(chunks).toString('utf8');
+/** The sign-in form (urlencoded, or JSON `{ "key": ... }`), read through http's body limit; undefined when too large or broken. */
+async function readForm(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams | undefined> {
+  const body = await readBody(req, maxBytes);
+  if (!body.ok) return undefined;
   const type = String(req.headers['content-type'] ?? '');
   if (type.includes('application/json')) {
     try {
-      const v = JSON.parse(body) as Record<string, unknown>;
+      const v = JSON.parse(body.text) as Record<string, unknown>;
       return new URLSearchParams(typeof v.key === 'string' ? { key: v.key } : {});
     } catch {
       return undefined;
     }
   }
-  return new URLSearchParams(body);
+  return new URLSearchParams(body.text);
 }
 
 // ---- standalone server ----------------------------------------------------------
