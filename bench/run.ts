@@ -562,13 +562,16 @@ async function startup(): Promise<{ gateway: number; cold: number; direct: numbe
 async function quick(): Promise<void> {
   log(`toolgate quick benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each`);
   const server = [process.execPath, minimalServer];
-  const [direct, gw] = await interleaved('stdio, plain client', [
+  const [direct, gw, floor] = await interleaved('stdio, plain client', [
     { name: 'direct', run: () => plainRound(server) },
     { name: 'toolgate', run: () => plainRound(gatewayCommand(server)) },
+    { name: 'raw byte-copying proxy (floor)', run: () => plainRound([process.execPath, rawProxy, ...server]) },
   ]);
   const [libDirect, lib] = await interleaved('in-process (library), SDK client', libraryConfigs(server));
   const engine = engineRate(fiftyRulePolicy(), 'echo', { message: 'hello' });
-  log(`stdio p50: direct ${fmt(direct!.p50)} ms, toolgate ${fmt(gw!.p50)} ms`);
+  log(`stdio p50: direct ${fmt(direct!.p50)} ms, toolgate ${fmt(gw!.p50)} ms, floor ${fmt(floor!.p50)} ms`);
+  // Issue 20's stdio targets are against the floor (the same rounds): toolgate / floor, p50 and p99.
+  log(`stdio vs the floor (medians over rounds): p50 ${fmt(gw!.p50 / floor!.p50, 2)}x, p99 ${fmt(gw!.p99 / floor!.p99, 2)}x (targets 1.15x, 1.3x)`);
   log(`in-process p50: direct ${fmt(libDirect!.p50)} ms, toolgate library ${fmt(lib!.p50)} ms`);
   process.stdout.write(`stdio_p50_ratio=${fmt(gw!.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)} inprocess_p50_ratio=${fmt(lib!.ratio50, 2)}\n`);
 }
