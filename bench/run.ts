@@ -12,7 +12,7 @@
 //   BENCH_BASELINE_LABEL  its name in the tables (default "toolgate (baseline)")
 // Flags: --quick (items 1 and 3 only, under a minute), --proxies DIR, --no-write (print only).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,7 @@ import { fiftyRulePolicy, thousandToolPolicy } from './policies.js';
 import { LineClient, cpuMs, rssKb, treeRssKb, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
 import { openToolgate } from '../src/lib/index.js';
+import { keptBlock } from './kept.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'dist', 'bundle', 'cli', 'main.js');
@@ -561,13 +562,16 @@ async function startup(): Promise<{ gateway: number; cold: number; direct: numbe
 async function quick(): Promise<void> {
   log(`toolgate quick benchmark: ${ROUNDS} interleaved rounds, ${CALLS} calls each`);
   const server = [process.execPath, minimalServer];
-  const [direct, gw] = await interleaved('stdio, plain client', [
+  const [direct, gw, floor] = await interleaved('stdio, plain client', [
     { name: 'direct', run: () => plainRound(server) },
     { name: 'toolgate', run: () => plainRound(gatewayCommand(server)) },
+    { name: 'raw byte-copying proxy (floor)', run: () => plainRound([process.execPath, rawProxy, ...server]) },
   ]);
   const [libDirect, lib] = await interleaved('in-process (library), SDK client', libraryConfigs(server));
   const engine = engineRate(fiftyRulePolicy(), 'echo', { message: 'hello' });
-  log(`stdio p50: direct ${fmt(direct!.p50)} ms, toolgate ${fmt(gw!.p50)} ms`);
+  log(`stdio p50: direct ${fmt(direct!.p50)} ms, toolgate ${fmt(gw!.p50)} ms, floor ${fmt(floor!.p50)} ms`);
+  // Issue 20's stdio targets are against the floor (the same rounds): toolgate / floor, p50 and p99.
+  log(`stdio vs the floor (medians over rounds): p50 ${fmt(gw!.p50 / floor!.p50, 2)}x, p99 ${fmt(gw!.p99 / floor!.p99, 2)}x (targets 1.15x, 1.3x)`);
   log(`in-process p50: direct ${fmt(libDirect!.p50)} ms, toolgate library ${fmt(lib!.p50)} ms`);
   process.stdout.write(`stdio_p50_ratio=${fmt(gw!.ratio50, 2)} engine_decisions_per_s=${Math.round(engine)} inprocess_p50_ratio=${fmt(lib!.ratio50, 2)}\n`);
 }
@@ -853,6 +857,9 @@ async function main(): Promise<void> {
 - **Engine${engine50 >= 1_000_000 ? ' (met here; listed for what it measures)' : ''}.** A call to the benchmarked tool evaluates 5 rules (a regular expression among them) plus the wildcard and builds three reservations; its regex runs as a native RegExp (\`src/policy/regex.ts\`: an RE2 subset proven equivalent, linear backtracking only; \`re2js\` otherwise). The 1,000-tool policy decides at ${int(engine1000)}/s. The figure is CPU-bound and moves with the machine's load.
 - **Start-up.** Node itself takes ${fmt(start.bare, 0)} ms here to start and answer one line, and the minimal server ${fmt(start.direct, 0)} ms (last table). A stdio gateway is two Node processes started one after the other: toolgate's own Node start comes before it can start the server, so the floor is about the sum of the two (${fmt(start.bare + start.direct, 0)} ms here). toolgate starts the server first thing (\`src/cli/prestart.ts\`, before the command line is parsed), lets the client's initialize cross to it while the policy cache is read and the stores open (\`src/gateway/start-gate.ts\`: every other message waits for them), and its bundle loads the rest while the server boots; on 2 cores that loading still slows the server's own start.`;
 
+  const benchmarksMd = join(root, 'BENCHMARKS.md');
+  // Sections from targeted runs (bench/kept.ts) are carried over into the new file.
+  const kept = keptBlock(existsSync(benchmarksMd) ? readFileSync(benchmarksMd, 'utf8') : '');
   const md = `# Benchmarks
 
 Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${minutes} minutes, load average ${load0.toFixed(1)} at the start and ${load1.toFixed(1)} at the end (the machine is shared: absolute times drift, paired ratios much less).
@@ -867,7 +874,7 @@ ${BASELINE_BIN ? `\n"${BASELINE_LABEL}" is another build of toolgate measured in
 ${goals.map((g) => `| ${g.join(' | ')} |`).join('\n')}
 
 ${whyNot()}
-
+${kept ? `\n${kept}\n` : ''}
 ## 1. tools/call latency over stdio
 
 Plain client (a line-level JSON-RPC client: the gateway's own cost):
@@ -971,7 +978,7 @@ ${memRows.join('\n')}
 
 Goals: start-up <= 300 ms, idle memory <= 80 MB, <= 400 MB with 1,000 open HTTP sessions. The stdio-bridging proxies start one server process per session, so ${OPEN_SESSIONS.toLocaleString('en-US')} open sessions were measured only for toolgate in front of the HTTP server.
 ${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
-  if (WRITE) writeFileSync(join(root, 'BENCHMARKS.md'), md);
+  if (WRITE) writeFileSync(benchmarksMd, md);
   process.stdout.write(md);
 }
 

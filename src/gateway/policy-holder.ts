@@ -1,6 +1,6 @@
 // Holds the policy in force and swaps it on a valid edit of the file. A broken
 // edit is rejected with file:line:col, and the old policy stays.
-import { formatPolicyError, loadPolicyFile, type CompiledPolicy, type PolicyError } from '../policy/index.js';
+import { compilePolicy, formatPolicyError, parsedFromText, readPolicyText, type CompiledPolicy, type PolicyError } from '../policy/index.js';
 import { watchFile } from './watch.js';
 
 export type ReloadResult = { ok: true; policy: CompiledPolicy; changed: boolean } | { ok: false; errors: PolicyError[] };
@@ -18,7 +18,12 @@ export class PolicyHolder {
   }
 
   reload(): ReloadResult {
-    const result = loadPolicyFile(this.file);
+    const read = readPolicyText(this.file);
+    if ('errors' in read) return read;
+    const text = read.text;
+    // The text in force, read again (the look once the watch is in place, an editor's touch): no parse, nothing changed.
+    if (parsedFromText(this.policy, text, this.file)) return { ok: true, policy: this.policy, changed: false };
+    const result = compilePolicy(text, this.file);
     if (!result.ok) return result;
     const changed = result.policy.hash !== this.policy.hash;
     this.policy = result.policy;

@@ -90,6 +90,30 @@ test('one initialize for the child, replayed per session; a session cannot answe
   }
 });
 
+test('prestart: the first child runs before any session, and the first session is put on it', async () => {
+  let spawned = 0;
+  const pool = new StdioPool({
+    spawn: () => {
+      spawned++;
+      return new ChildServer({ command: process.execPath, args: ['-e', SERVER] });
+    },
+    size: 2,
+    log: pino({ level: 'silent' }),
+  });
+  try {
+    pool.prestart();
+    pool.prestart();
+    assert.equal(spawned, 1, 'one child, however often asked');
+    const [pid] = pool.pids;
+    const a = pool.open('a');
+    assert.equal(spawned, 1, 'the first session takes the child already running');
+    assert.deepEqual(pool.pids, [pid]);
+    a.close();
+  } finally {
+    await pool.close();
+  }
+});
+
 test('session modes: per-session, shared, pool:N; anything else is refused with the choices', () => {
   assert.deepEqual(parseSessionMode(undefined), { kind: 'per-session' });
   assert.deepEqual(parseSessionMode('per-session'), { kind: 'per-session' });

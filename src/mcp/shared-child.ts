@@ -59,14 +59,25 @@ export class StdioPool {
       if (c.dead) this.children.delete(c);
       else if (!best || c.sessions < best.sessions) best = c;
     }
-    if (!best || (best.sessions > 0 && this.children.size < this.o.size)) {
-      const child = new SharedChild(this.o.spawn(), this.o.log);
-      this.children.add(child);
-      void child.child.exited.then(() => this.children.delete(child));
-      best = child;
-    }
+    if (!best || (best.sessions > 0 && this.children.size < this.o.size)) best = this.add();
     const port = best.attach(sessionId);
     return { channel: port, close: () => port.close(), exited: best.child.exited, child: best.child };
+  }
+
+  /**
+   * Start the first child before any session asks for it (at the listener's
+   * start), so that its spawn and boot are not on the first sessions' set-up.
+   * One that exits before any session is replaced by the next open, as ever.
+   */
+  prestart(): void {
+    if (!this.closed && this.children.size === 0) this.add();
+  }
+
+  private add(): SharedChild {
+    const child = new SharedChild(this.o.spawn(), this.o.log);
+    this.children.add(child);
+    void child.child.exited.then(() => this.children.delete(child));
+    return child;
   }
 
   /** The pids of the children running now. */

@@ -52,7 +52,27 @@ export function compilePolicy(text: string, file: string, format: PolicyFormat =
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
   // A policy with warnings is not cached: a cache hit skips the parse that reports them.
   if (cache && format === 'intercept-yaml' && warnings.length === 0) cache.put(text, config);
-  return { ok: true, policy: withWarnings(compileConfig(config, file, format), text, file, warnings) };
+  return { ok: true, policy: parsed(withWarnings(compileConfig(config, file, format), text, file, warnings), text, file) };
+}
+
+/**
+ * The text (and file) each compiled policy was parsed from. Compiling is pure,
+ * so the same text of the same file compiles to the same policy: a reload that
+ * reads it again (policy-holder.ts) need not parse it. Only a real parse
+ * records here; a policy taken from the cache is recorded once
+ * confirmCachedPolicy has parsed its text (the cache is never trusted).
+ */
+const parsedFrom = new WeakMap<CompiledPolicy, { text: string; file: string }>();
+
+function parsed(policy: CompiledPolicy, text: string, file: string): CompiledPolicy {
+  parsedFrom.set(policy, { text, file });
+  return policy;
+}
+
+/** True when `policy` was parsed from exactly this text of this file (see parsedFrom). */
+export function parsedFromText(policy: CompiledPolicy, text: string, file: string): boolean {
+  const from = parsedFrom.get(policy);
+  return from !== undefined && from.text === text && from.file === file;
 }
 
 /**
@@ -71,8 +91,8 @@ export function confirmCachedPolicy(
   const format = detectFormat(text, file);
   const { config, issues, warnings } = parsePolicy(text, format);
   if (issues.length > 0 || !config) return { ok: false, errors: issuesToErrors(text, file, issues) };
-  const policy = withWarnings(compileConfig(config, file, format), text, file, warnings);
-  if (policy.hash === cached.hash && warnings.length === 0) return { ok: true, policy: cached, replaced: false };
+  const policy = parsed(withWarnings(compileConfig(config, file, format), text, file, warnings), text, file);
+  if (policy.hash === cached.hash && warnings.length === 0) return { ok: true, policy: parsed(cached, text, file), replaced: false };
   if (format === 'intercept-yaml' && warnings.length === 0) cache.put(text, config);
   return { ok: true, policy, replaced: true };
 }
@@ -82,15 +102,19 @@ export function confirmCachedPolicy(
  * With a cache (start-up), a YAML policy parsed before by this build is not parsed again.
  */
 export function loadPolicyFile(file: string, opts: { cache?: PolicyCache } = {}): LoadResult {
-  let text: string;
+  const read = readPolicyText(file);
+  return 'errors' in read ? read : compilePolicy(read.text, file, detectFormat(read.text, file), opts.cache);
+}
+
+/** The text of a policy file; a file that cannot be read is one error at 1:1. */
+export function readPolicyText(file: string): { text: string } | (LoadResult & { ok: false }) {
   try {
-    text = readFileSync(file, 'utf8');
+    return { text: readFileSync(file, 'utf8') };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const message = code === 'ENOENT' ? 'policy file not found' : `cannot read policy file: ${(e as Error).message}`;
     return { ok: false, errors: [{ file, line: 1, column: 1, message, fix: 'check the path given with -c/--config' }] };
   }
-  return compilePolicy(text, file, detectFormat(text, file), opts.cache);
 }
 
 /** `file:line:col: message` (and the fix, when known). */

@@ -117,6 +117,8 @@ export async function runListenGateway(c: ListenGatewayConfig): Promise<void> {
     ...oauthListenerOptions(c.oauth, (r) => runtime.emit({ type: 'auth_denied', decision: 'denied', ...r })),
     ...(c.exchanges ? { exchange: c.exchanges.hook } : {}),
   });
+  // The shared child boots while the listener starts, not on the first session's path.
+  pool?.prestart();
   let listener: Listener;
   let url: string;
   try {
@@ -158,6 +160,7 @@ export async function runListenGateway(c: ListenGatewayConfig): Promise<void> {
   } catch (err) {
     // A listener that cannot start (no authentication off loopback, port taken) ends the process cleanly.
     auth.close();
+    await pool?.close();
     await runtime.close();
     throw err;
   }
