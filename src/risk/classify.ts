@@ -97,8 +97,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const rawNameTokens = joinCompounds(tokenizeName(tool.name));
   const nameTokens = rawNameTokens.map(lemma);
   const description = (tool.description ?? '').trim();
-  const descTokens = joinCompounds(tokenizeText(firstSentence(description), true)).map(lemma);
-  const allDescTokens = new Set(tokenizeText(description).map(lemma));
+  const descTokens = joinCompounds(tokenizeText(firstSentence(description), true)).map(lemmaInProse);
+  const allDescTokens = new Set(tokenizeText(description).map(lemmaInProse));
   const nameSet = new Set(nameTokens);
   const props = schemaProperties(tool.inputSchema);
   const evidence: Evidence[] = [];
@@ -115,7 +115,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     const browser = BROWSER_VERBS.has(nameVerb) && nameTokens.some((t) => BROWSER_NOUNS.has(t));
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
     const context =
-      verbInContext(nameVerb, verbClass, objectTokens) ??
+      verbInContext(nameVerb, verbClass, objectTokens, nameObject(rawNameTokens, nameVerb)) ??
+      detachInContext(nameVerb, nameTokens, descTokens) ??
+      resendInContext(nameVerb, objectTokens) ??
       downloadInContext(nameVerb, props, allDescTokens) ??
       runHeadInContext(nameVerb, verbClass, nameTokens) ??
       savesInContext(verbClass, tool.inputSchema);
@@ -131,6 +133,13 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     } else {
       evidence.push({ category: CLASS_CATEGORY[verbClass], weight: 10, reason: `verb "${nameVerb}" in the name` });
     }
+  }
+
+  // A generic create whose description starts a job or a run ("createSdk: Starts an SDK
+  // generation job") runs it: the description says what the call does.
+  const startsInDesc = descVerbFirst !== undefined && STARTING_VERBS.has(descVerbFirst) ? descVerbFirst : undefined;
+  if (startsInDesc && verbClass === 'write' && nameVerb && MACHINE_STARTS.has(nameVerb) && STARTED_THINGS.test(firstSentence(description.toLowerCase()))) {
+    evidence.push({ category: 'Execute', weight: 10, reason: `description: "${startsInDesc}" — the create starts a job or a run` });
   }
 
   // 2. Money nouns in the name.
@@ -161,7 +170,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (descVerb) {
     const cls = verbClassOf(descVerb, descTokens, allDescTokens);
     const browser = BROWSER_VERBS.has(descVerb) && descTokens.some((t) => BROWSER_NOUNS.has(t));
-    const context = verbInContext(descVerb, cls, objectTokens);
+    const context = verbInContext(descVerb, cls, objectTokens) ?? detachInContext(descVerb, nameTokens, descTokens);
     addDesc({
       category: context ? CLASS_CATEGORY[context.verbClass] : browser ? 'Execute' : CLASS_CATEGORY[cls],
       weight: 5,
@@ -192,6 +201,13 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   // A call that signs a chain transaction spends gas or moves tokens, whatever it writes.
   if (SIGNS_TRANSACTION.test(lower)) addDesc({ category: 'Financial', weight: 12, reason: 'description: signs a chain transaction' });
+  // "Cancel a scheduled email. Removes it from the queue and deletes it": a later sentence that
+  // deletes what the call acts on makes the act destructive (rounded up over a write verb).
+  if (DELETES_IT.test(lower)) addDesc({ category: 'Destructive', weight: 11, reason: 'description: the call deletes what it acts on' });
+  // A report of sales, costs or revenue is a financial report (read or made).
+  const report = nameTokens.find((t) => REPORT_NOUNS.has(t));
+  const reportOf = report ? [...nameTokens, ...descTokens].find((t) => REPORTED_MONEY.has(t)) : undefined;
+  if (report && reportOf) addDesc({ category: 'Financial', weight: 12, reason: `a "${report}" of "${reportOf}": a financial report` });
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }
@@ -238,7 +254,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (startArg && verbClass === 'write') evidence.push({ category: 'Execute', weight: 12, reason: `argument "${startArg.name}": may start what it creates` });
   // Transferring to an address (a wallet) moves an asset, whatever the asset is called.
   const recipientArg = props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
-  if (recipientArg && (nameVerb === 'transfer' || descVerb === 'transfer')) {
+  if (recipientArg && (nameVerb === 'transfer' || descVerb === 'transfer') && (amountArg || movesAsset(recipientArg, allDescTokens))) {
     evidence.push({ category: 'Financial', weight: 12, reason: `transfer to argument "${recipientArg.name}": moves an asset to another owner` });
   }
   // A tool over "any document type" reaches the money records among the types it names.
@@ -258,6 +274,17 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
   const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
   if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
+
+  // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
+  // surround it; a preview or estimate computes a price and records nothing.
+  const readsMarket = verbClass === 'read' && MARKET_DATA.test(`${nameTokens.join(' ')} ${lower}`);
+  if (readsMarket) evidence.push({ category: 'Read', weight: 15, reason: 'reads market data (tickers, order books, candles)' });
+  const preview = verbClass === 'read' && (PREVIEW_VERBS.has(nameVerb ?? '') || RECORDS_NOTHING.test(firstSentence(lower)));
+  if (preview) {
+    // Its money nouns name what it computes, not a record it makes or reads.
+    for (let i = evidence.length - 1; i >= 0; i--) if (evidence[i]!.category === 'Financial') evidence.splice(i, 1);
+    evidence.push({ category: 'Read', weight: 10, reason: `a preview or estimate ("${nameVerb}"): computes without recording anything` });
+  }
 
   // 6. Annotations come from the server, which may be hostile: they may raise the risk the
   // name, description and schema give, never lower it. readOnlyHint: true adds nothing.
@@ -464,7 +491,7 @@ const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function
 const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
 const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
 
-const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task)$/;
+const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task|strategy)$/;
 
 /**
  * The most severe verb among a tool's actions: the string values of an action-like argument's
@@ -477,6 +504,8 @@ function mostSevereAction(props: readonly Prop[], description: string, objects: 
     const n = normalizeArg(p.name);
     if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
     if (!ACTION_ARG.test(n)) continue;
+    // An HTTP method (GET/POST/DELETE) is what a stored or sent request says, not the tool's act.
+    if (Array.isArray(p.schema.enum) && p.schema.enum.length > 0 && p.schema.enum.every((v) => HTTP_METHODS.has(String(v).toLowerCase()))) continue;
     if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
     // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
     const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
@@ -513,7 +542,15 @@ function isBooleanish(s: JsonSchema): boolean {
  * A verb whose class depends on its object: applying, syncing or restarting infrastructure runs
  * it (Execute); restoring a snapshot or backup puts it over the current state (Destructive).
  */
-function verbInContext(verb: string, cls: VerbClass, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+function verbInContext(
+  verb: string,
+  cls: VerbClass,
+  objects: readonly string[],
+  ownObject: readonly string[] = [],
+): { verbClass: VerbClass; why: string } | undefined {
+  // What a create or a change acts on: the name's own object when it has one (`cluster_create_topic`
+  // makes a topic, not a cluster), else the words around it.
+  const made = ownObject.length > 0 ? ownObject : objects;
   if (CACHE_CLEARS.has(verb)) {
     const cache = objects.find((t) => CACHE_NOUNS.has(t));
     if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
@@ -556,7 +593,7 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     if (session) return { verbClass: 'exec', why: `a "${session}" stops what runs in it` };
   }
   if (cls === 'write' && MACHINE_STARTS.has(verb)) {
-    const machine = objects.find((t) => MACHINE_NOUNS.has(t));
+    const machine = made.find((t) => MACHINE_NOUNS.has(t));
     if (machine) return { verbClass: 'exec', why: `a "${machine}" starts it` };
   }
   if (cls === 'write' && (verb === 'connect' || verb === 'open' || verb === 'attach')) {
@@ -564,7 +601,7 @@ function verbInContext(verb: string, cls: VerbClass, objects: readonly string[])
     if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
   }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
-    const running = objects.find((t) => RUNNING_NOUNS.has(t));
+    const running = made.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
   }
   return undefined;
@@ -852,3 +889,110 @@ function riskOf(category: Category, r: RiskInput): { risk: Risk; why?: string } 
       return { risk: 'Medium', why: 'risk Medium: unknown; review by hand' };
   }
 }
+
+/** Participles that are adjectives in prose ("a trading pair", "exchange-traded"): not the noun "trade". */
+const PROSE_PARTICIPLES: ReadonlySet<string> = new Set(['trading', 'traded']);
+function lemmaInProse(word: string): string {
+  return PROSE_PARTICIPLES.has(word) ? word : lemma(word);
+}
+
+/** Exec verbs that, leading a create's description, say the call starts something. */
+const STARTING_VERBS: ReadonlySet<string> = new Set(['start', 'run', 'launch', 'trigger', 'execute', 'deploy', 'kick']);
+/** What such a create starts: a job, a run, a build, a generation or an analysis. */
+const STARTED_THINGS = /\b(jobs?|runs?|builds?|pipelines?|workflows?|generation|analysis|scans?|process(es)?|tasks?)\b/;
+
+const HTTP_METHODS: ReadonlySet<string> = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'trace', 'connect']);
+
+/** Market data, Read by the rubric. */
+const MARKET_DATA = /\b(tickers?|order ?books?|ohlcv|candlesticks?|candles|klines?|market data|trading pairs?|price history|historical prices)\b/;
+/** Verbs of a call that computes a result and records nothing. */
+const PREVIEW_VERBS: ReadonlySet<string> = new Set(['preview', 'estimate', 'dryrun']);
+const RECORDS_NOTHING = /\bwithout (creating|charging|billing|recording|committing|applying|placing|executing|making (any )?changes)\b/;
+
+/** A transfer moves an asset when it carries an amount or goes to an address or a wallet. */
+function movesAsset(recipient: Prop, descTokens: ReadonlySet<string>): boolean {
+  if (/address|wallet/.test(normalizeArg(recipient.name))) return true;
+  return [...descTokens].some((t) => MONEY_WORDS.has(t) || t === 'address' || t === 'wallet' || t === 'nft');
+}
+
+/** The words a name's verb acts on: those after it (none when it comes last: then the context decides). */
+function nameObject(rawNameTokens: readonly string[], verb: string): string[] {
+  const i = rawNameTokens.indexOf(verb);
+  return i < 0 ? [] : rawNameTokens.slice(i + 1).map(lemma);
+}
+
+/** People: removing one from a team or a group takes their access away (Destructive). */
+const PEOPLE_NOUNS: ReadonlySet<string> = new Set(['member', 'members', 'user', 'users', 'collaborator', 'collaborators', 'people', 'person']);
+/** Containers that run: taking something out of one changes what runs, not a Write. */
+const RUNNING_CONTAINERS: ReadonlySet<string> = new Set([...INFRA_NOUNS, ...MACHINE_NOUNS, 'sandbox', 'sandboxes', 'server', 'servers']);
+const ARTICLES: ReadonlySet<string> = new Set(['a', 'an', 'the', 'its', 'your', 'their', 'this', 'that', 's', 'one', 'or', 'more', 'given']);
+
+/**
+ * Removing something from another thing the tool names (`firewall_remove_droplets`: "Remove
+ * droplets from a firewall") detaches it; both survive (Write). Removing it from a whole service
+ * ("from Resend") deletes it, and removing people takes their access away.
+ */
+function detachInContext(verb: string, nameTokens: readonly string[], descTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'remove') return undefined;
+  const inName = nameTokens.indexOf('from');
+  let container: string[];
+  if (inName >= 0) container = nameTokens.slice(inName + 1);
+  else {
+    const from = descTokens.indexOf('from');
+    if (from < 0) return undefined;
+    container = descTokens.slice(from + 1, from + 6).filter((t) => !ARTICLES.has(t));
+    const named = new Set(nameTokens.map(singular));
+    container = container.slice(0, 3).filter((t) => named.has(singular(t)));
+  }
+  if (container.length === 0) return undefined;
+  if (nameTokens.some((t) => PEOPLE_NOUNS.has(t))) return undefined;
+  if (container.some((t) => RUNNING_CONTAINERS.has(t))) return undefined;
+  return { verbClass: 'write', why: `from a "${container.join(' ')}" detaches it: both remain` };
+}
+
+function singular(t: string): string {
+  return t.endsWith('ies') ? `${t.slice(0, -3)}y` : t.endsWith('s') && !t.endsWith('ss') ? t.slice(0, -1) : t;
+}
+
+/** Things a replay sends again: a notification or an event delivered once more (Write). */
+const RESENT_NOUNS: ReadonlySet<string> = new Set([
+  'notification',
+  'notifications',
+  'webhook',
+  'webhooks',
+  'event',
+  'events',
+  'message',
+  'messages',
+  'email',
+  'emails',
+  'delivery',
+  'deliveries',
+]);
+function resendInContext(verb: string, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'replay' && verb !== 'retry') return undefined;
+  const sent = objects.find((t) => RESENT_NOUNS.has(t));
+  return sent ? { verbClass: 'write', why: `a "${sent}" sends it again` } : undefined;
+}
+
+/** A clause that deletes what the call acts on: "deletes it", "and deletes the associated draft". */
+const DELETES_IT =
+  /\b(deletes|destroys|erases|purges|wipes) (it|them)\b|\b(and|then) (permanently )?(deletes|destroys|erases|purges|wipes) (the|its|all|any)\b/;
+const REPORT_NOUNS: ReadonlySet<string> = new Set(['report', 'reports', 'breakdown', 'statement', 'statements']);
+/** Subjects that make a report a financial one. */
+const REPORTED_MONEY: ReadonlySet<string> = new Set([
+  'sales',
+  'sale',
+  'cost',
+  'costs',
+  'revenue',
+  'revenues',
+  'spend',
+  'spending',
+  'earnings',
+  'profit',
+  'tax',
+  'taxes',
+  'financial',
+  'finance',
+]);
