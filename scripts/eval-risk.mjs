@@ -2,9 +2,9 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-l: once held out, now development sets (their results were
+//   - data/risk-heldout/set-a to set-m: once held out, now development sets (their results were
 //     seen while the classifier changed), and
-//   - data/risk-heldout/set-m: the held-out servers of record (labelled by hand before the
+//   - data/risk-heldout/set-n: the held-out servers of record (labelled by hand before the
 //     classifier saw them; see RUBRIC.md). Never tune the classifier on these.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
@@ -109,7 +109,14 @@ if (files.length > 0) {
   evaluate('set J: development, once held out (data/risk-heldout/set-j)', load(join(root, 'data', 'risk-heldout', 'set-j')));
   evaluate('set K: development, once held out (data/risk-heldout/set-k)', load(join(root, 'data', 'risk-heldout', 'set-k')));
   evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
-  const heldout = evaluate('set M: held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
+  evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
+  const heldoutDir = join(root, 'data', 'risk-heldout', 'set-n');
+  if (!existsSync(heldoutDir)) {
+    console.log('## set N (held out): not labelled yet; no held-out set to check');
+    if (check) process.exitCode = 1;
+    process.exit();
+  }
+  const heldout = evaluate('set N: held out (data/risk-heldout/set-n)', load(heldoutDir));
   // The targets of issue 23 for the held-out set.
   const ok = heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
   console.log(`held-out targets (no Destructive/Financial as Read, <=3% understated, >=95% agreement): ${ok ? 'met' : 'NOT met'}`);

@@ -52,6 +52,14 @@ export const RISKY_TOOLS = [
   { name: 'droplet_create', description: 'Create a new droplet from an image.', inputSchema: obj({ name: str, image: str, size: str }) },
   { name: 'ssh_connect', description: 'Open an SSH connection to a host.', inputSchema: obj({ host: str, username: str }) },
   { name: 'send_event', description: 'Fire an event to trigger automations for a contact.', inputSchema: obj({ event: str, contact: str }) },
+  // Kinds set M found (session 8): a create that starts a job, a cancel that deletes, a merge whose strategy deletes its source.
+  { name: 'create_export', description: 'Starts an export job for a dataset.', inputSchema: obj({ dataset: str }) },
+  { name: 'cancel_post', description: 'Cancel a queued post. Takes it off the queue and deletes the stored draft.', inputSchema: obj({ post: str }) },
+  {
+    name: 'merge_fork',
+    description: 'Merge a fork back into its parent.',
+    inputSchema: obj({ fork: str, strategy: { type: 'string', enum: ['keepSource', 'deleteSource'] } }),
+  },
 ] as const;
 
 export const CONTROL_TOOL = { name: 'get_server_status', description: 'Get the status of a server.', inputSchema: obj({ server: str }) };

@@ -481,3 +481,73 @@ test('a hedged "may be irreversible" is weighed the same on every call (no regex
   for (let i = 0; i < 3; i++) assert.deepEqual(classifyTool(hedged), first);
   assert.match(first.reasons.join('\n'), /may be irreversible/);
 });
+
+test('market data reads are Read, and "trading" or "traded" in prose is not the noun "trade"', () => {
+  assert.equal(cat(tool('fetch_quote_book', 'Fetch the order book for a trading pair on the exchange')), 'Read');
+  assert.equal(cat(tool('get_candles', 'Get OHLCV candles for a trading pair')), 'Read');
+  assert.equal(cat(tool('list_watch_rules', 'List the trading alerts configured for a portfolio')), 'Read');
+  // Orders of the account stay Financial beside market words; placing one is Financial.
+  assert.equal(cat(tool('get_open_orders', 'Get open orders for a trading pair')), 'Financial');
+  assert.equal(
+    cat(
+      tool('submit_order', 'Submit a limit order', {
+        inputSchema: { type: 'object', properties: { side: { enum: ['buy', 'sell'] }, quantity: { type: 'number' } } },
+      }),
+    ),
+    'Financial',
+  );
+});
+
+test('a preview or an estimate records nothing: Read, though it names money', () => {
+  assert.equal(cat(tool('preview_invoice_update', 'Preview the effect of a change to an invoice without applying it')), 'Read');
+  assert.equal(cat(tool('estimate_fee', 'Estimate the network fee for a payment')), 'Read');
+  assert.equal(cat(tool('get_refund_quote', 'Compute a refund without creating it')), 'Read');
+  // A create that merely mentions previews is still the act.
+  assert.equal(cat(tool('create_refund', 'Create a refund; call preview_refund first to see the amount')), 'Financial');
+});
+
+test('HTTP methods of a stored request are not the tool’s acts; a strategy enum is', () => {
+  const method = { type: 'object', properties: { method: { type: 'string', enum: ['GET', 'POST', 'PUT', 'DELETE'] }, url: { type: 'string' } } };
+  assert.equal(cat(tool('save_request', 'Save a request into a folder', { inputSchema: method })), 'Write');
+  const strategy = { type: 'object', properties: { strategy: { type: 'string', enum: ['keepBranch', 'deleteBranch'] } } };
+  assert.equal(cat(tool('merge_branch_back', 'Merge a branch into its parent', { inputSchema: strategy })), 'Destructive');
+});
+
+test('a transfer is Financial only when it moves an asset: an amount, an address, tokens', () => {
+  const toTeam = { type: 'object', properties: { board: { type: 'string' }, destination: { type: 'string' } } };
+  assert.equal(cat(tool('transfer_board', 'Transfer a board to another team', { inputSchema: toTeam })), 'Write');
+  const toAddress = { type: 'object', properties: { to: { type: 'string' }, tokenId: { type: 'string' } } };
+  assert.equal(cat(tool('transfer_collectible', 'Transfer an NFT to an address', { inputSchema: toAddress })), 'Financial');
+});
+
+test('removing something from another thing the tool names detaches it (Write); from a service, or people, it deletes', () => {
+  assert.equal(cat(tool('group_remove_hosts', 'Remove hosts from a group')), 'Write');
+  assert.equal(cat(tool('remove_card_from_board', 'Take a card off a board')), 'Write');
+  assert.equal(cat(tool('remove_widget', 'Remove a widget from the Acme service')), 'Destructive');
+  assert.equal(cat(tool('group_remove_members', 'Remove members from a group')), 'Destructive');
+  // Taking something out of what runs is not a plain Write.
+  assert.notEqual(cat(tool('container_remove_volume', 'Remove a volume from a container')), 'Write');
+});
+
+test('a create acts on its own object: a topic of a cluster is a Write, a cluster is started', () => {
+  assert.equal(cat(tool('cluster_create_topic', 'Create a topic for a cluster')), 'Write');
+  assert.equal(cat(tool('create_note', 'Create a note on a deployment')), 'Write');
+  assert.equal(cat(tool('create_cluster', 'Create a cluster')), 'Execute');
+  assert.equal(cat(tool('db_instance_create', 'Create a database instance')), 'Execute');
+  assert.equal(cat(tool('new_instance', 'Start a new managed instance')), 'Execute');
+});
+
+test('a create whose description starts a job runs it; a replay of a notification sends it again', () => {
+  assert.equal(cat(tool('create_export', 'Starts an export job for the chosen dataset')), 'Execute');
+  assert.equal(cat(tool('create_claim', 'Start a claim for a handle someone else holds')), 'Write');
+  assert.equal(cat(tool('replay_delivery', 'Replay a webhook event to its endpoint')), 'Write');
+  assert.equal(cat(tool('replay_job', 'Replay a failed job')), 'Execute');
+});
+
+test('a later clause that deletes what the call acts on, and reports of sales or costs', () => {
+  assert.equal(cat(tool('cancel_post', 'Cancel a queued post. Takes it off the schedule and deletes the stored draft.')), 'Destructive');
+  assert.equal(cat(tool('cancel_post', 'Cancel a queued post. It can be queued again later.')), 'Write');
+  assert.equal(cat(tool('get_sales_report', 'Get the sales report for a month')), 'Financial');
+  assert.equal(cat(tool('get_cost_breakdown', 'Get cost breakdown per project')), 'Financial');
+  assert.equal(cat(tool('get_test_report', 'Get the report of a test run')), 'Read');
+});

@@ -143,7 +143,7 @@ export const THREAD_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** Machines: creating or provisioning one starts it (Execute); configuring one is a Write. */
-export const MACHINE_NOUNS: ReadonlySet<string> = new Set(words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters'));
+export const MACHINE_NOUNS: ReadonlySet<string> = new Set(words('droplet droplets vm vms virtualmachine virtualmachines cluster clusters instance instances'));
 
 /** Write verbs that bring a new machine up. */
 export const MACHINE_STARTS: ReadonlySet<string> = new Set(words('create new provision'));

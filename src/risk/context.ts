@@ -1,0 +1,224 @@
+// Verbs read in context: the class of a verb depends on what it acts on (applying a manifest
+// runs it, restoring a snapshot overwrites, removing a tag detaches it), and a tool of many
+// actions is as risky as the most severe of them.
+import {
+  ATTACHMENT_NOUNS,
+  AWAITED_NOUNS,
+  CACHE_CLEARS,
+  CACHE_NOUNS,
+  CREDENTIAL_ROTATIONS,
+  INFRA_NOUNS,
+  INFRA_WRITES,
+  MACHINE_NOUNS,
+  MACHINE_STARTS,
+  REMOTE_SHELL_NOUNS,
+  RESTORE_VERBS,
+  RUNNING_CHANGES,
+  RUNNING_NOUNS,
+  RUN_HEAD_NOUNS,
+  SAVED_STATE_NOUNS,
+  SECRET_NOUNS,
+  SESSION_NOUNS,
+  SESSION_STOPS,
+  STORED_SNAPSHOT_OBJECTS,
+  THREAD_NOUNS,
+  VERBS,
+  type VerbClass,
+} from './lexicon.js';
+import { ARTICLES, CLASS_SEVERITY, singular } from './reading.js';
+import { type Prop, normalizeArg, schemaProperties } from './signals.js';
+import { tokenizeName } from './tokenize.js';
+import type { JsonSchema } from './types.js';
+
+export const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task|strategy)$/;
+
+/**
+ * The most severe verb among a tool's actions: the string values of an action-like argument's
+ * enum, or a slash-separated list of verbs in the description ("list/get/create/delete").
+ */
+export function mostSevereAction(props: readonly Prop[], description: string, objects: readonly string[]): { value: string; verbClass: VerbClass } | undefined {
+  const values: string[] = [];
+  for (const p of props) {
+    // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
+    const n = normalizeArg(p.name);
+    if (VERBS.get(n) === 'destroy' && (p.schema.type === 'array' || p.schema.type === 'object')) values.push(p.name);
+    if (!ACTION_ARG.test(n)) continue;
+    // An HTTP method (GET/POST/DELETE) is what a stored or sent request says, not the tool's act.
+    if (Array.isArray(p.schema.enum) && p.schema.enum.length > 0 && p.schema.enum.every((v) => HTTP_METHODS.has(String(v).toLowerCase()))) continue;
+    if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
+    // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
+    const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+    for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
+  }
+  // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
+  // Single words only: "start_line/line_count" names arguments, not actions.
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
+  let best: { value: string; verbClass: VerbClass } | undefined;
+  for (const value of values) {
+    const first = tokenizeName(value)[0];
+    if (!first || !VERBS.has(first)) continue;
+    const cls = verbInContext(first, VERBS.get(first)!, objects)?.verbClass ?? VERBS.get(first)!;
+    if (cls === 'read') continue;
+    if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
+  }
+  return best;
+}
+
+/**
+ * A verb whose class depends on its object: applying, syncing or restarting infrastructure runs
+ * it (Execute); restoring a snapshot or backup puts it over the current state (Destructive).
+ */
+export function verbInContext(
+  verb: string,
+  cls: VerbClass,
+  objects: readonly string[],
+  ownObject: readonly string[] = [],
+): { verbClass: VerbClass; why: string } | undefined {
+  // What a create or a change acts on: the name's own object when it has one (`cluster_create_topic`
+  // makes a topic, not a cluster), else the words around it.
+  const made = ownObject.length > 0 ? ownObject : objects;
+  if (CACHE_CLEARS.has(verb)) {
+    const cache = objects.find((t) => CACHE_NOUNS.has(t));
+    if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
+  }
+  if ((verb === 'remove' || verb === 'delete') && objects.includes('from')) {
+    // Removing a tag or a reaction from something detaches it; deleting one deletes it, unless it is a reaction.
+    const attached = objects.find((t) => ATTACHMENT_NOUNS.has(t) && (verb === 'remove' || REACTION_NOUNS.has(t)));
+    if (attached && objects.indexOf(attached) < objects.indexOf('from')) return { verbClass: 'write', why: `a "${attached}" from something detaches it` };
+  }
+  if (verb === 'wait') {
+    const awaited = objects.find((t) => AWAITED_NOUNS.has(t));
+    if (awaited) return { verbClass: 'read', why: `for a "${awaited}" only reads its status` };
+  }
+  if (verb === 'resolve') {
+    const thread = objects.find((t) => THREAD_NOUNS.has(t));
+    if (thread) return { verbClass: 'write', why: `a "${thread}" marks it done` };
+  }
+  if (verb === 'approve' && objects.some((t) => t === 'deployment' || t === 'deployments')) {
+    return { verbClass: 'exec', why: 'a held deployment lets it run' };
+  }
+  if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
+  if (RESTORE_VERBS.has(verb)) {
+    const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
+    if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
+  }
+  if (cls === 'write' && INFRA_WRITES.has(verb)) {
+    const infra = objects.find((t) => INFRA_NOUNS.has(t));
+    if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
+  }
+  if ((verb === 'snapshot' || verb === 'backup') && cls === 'read') {
+    const stored = objects.find((t) => STORED_SNAPSHOT_OBJECTS.has(t));
+    if (stored) return { verbClass: 'write', why: `a "${stored}" stores a copy` };
+  }
+  if (CREDENTIAL_ROTATIONS.has(verb)) {
+    const secret = objects.find((t) => SECRET_NOUNS.has(t));
+    if (secret) return { verbClass: 'destroy', why: `a "${secret}" invalidates the old one` };
+  }
+  if (cls === 'write' && SESSION_STOPS.has(verb)) {
+    const session = objects.find((t) => SESSION_NOUNS.has(t));
+    if (session) return { verbClass: 'exec', why: `a "${session}" stops what runs in it` };
+  }
+  if (cls === 'write' && MACHINE_STARTS.has(verb)) {
+    const machine = made.find((t) => MACHINE_NOUNS.has(t));
+    if (machine) return { verbClass: 'exec', why: `a "${machine}" starts it` };
+  }
+  if (cls === 'write' && (verb === 'connect' || verb === 'open' || verb === 'attach')) {
+    const remote = objects.find((t) => REMOTE_SHELL_NOUNS.has(t));
+    if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
+  }
+  if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
+    const running = made.find((t) => RUNNING_NOUNS.has(t));
+    if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
+  }
+  return undefined;
+}
+
+export const REACTION_NOUNS: ReadonlySet<string> = new Set(['reaction', 'reactions', 'emoji']);
+
+/** Where a download is written: with none, the file comes back in the reply (Read). */
+export const DESTINATION_ARG = /^(local|target|dest|destination|output|save|download)(path|dir|directory|file|filename|folder|location)?$/;
+
+/** Creating a pipeline or a build runs it: the name's last noun is what is made. */
+export function runHeadInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  const head = nameTokens[nameTokens.length - 1];
+  if (cls !== 'write' || head === undefined) return undefined;
+  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(head)) return { verbClass: 'exec', why: `a "${head}" runs it` };
+  // The schedule of a pipeline or a job decides when it runs.
+  const scheduled = nameTokens.find((t) => RUN_HEAD_NOUNS.has(t) || AWAITED_NOUNS.has(t));
+  if (RUNNING_CHANGES.has(verb) && (head === 'schedule' || head === 'schedules') && scheduled) {
+    return { verbClass: 'exec', why: `the schedule of a "${scheduled}" changes when it runs` };
+  }
+  return undefined;
+}
+
+/** A read that may save its result to a local path or directory writes a file. */
+export function savesInContext(cls: VerbClass, schema: JsonSchema | undefined): { verbClass: VerbClass; why: string } | undefined {
+  if (cls !== 'read') return undefined;
+  const top = schemaProperties(schema);
+  const all = [...top, ...top.flatMap((p) => schemaProperties(p.schema))];
+  const dest = all.find((p) => SAVE_TO_ARG.test(normalizeArg(p.name)));
+  return dest ? { verbClass: 'write', why: `with argument "${dest.name}" may save its result to a file` } : undefined;
+}
+
+export const SAVE_TO_ARG = /^(output|save|local|export|download)(dir|directory|path|folder|file)$/;
+
+/** A download into the reply reads; one saved to a path or imported writes. */
+export function downloadInContext(verb: string, props: readonly Prop[], descTokens: ReadonlySet<string>): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'download') return undefined;
+  if (props.some((p) => DESTINATION_ARG.test(normalizeArg(p.name)))) return undefined;
+  if (['import', 'save', 'saves', 'store', 'disk', 'local'].some((w) => descTokens.has(w))) return undefined;
+  return { verbClass: 'read', why: 'with no destination returns the file in the reply' };
+}
+
+export const HTTP_METHODS: ReadonlySet<string> = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'trace', 'connect']);
+
+/** People: removing one from a team or a group takes their access away (Destructive). */
+export const PEOPLE_NOUNS: ReadonlySet<string> = new Set(['member', 'members', 'user', 'users', 'collaborator', 'collaborators', 'people', 'person']);
+
+/** Containers that run: taking something out of one changes what runs, not a Write. */
+export const RUNNING_CONTAINERS: ReadonlySet<string> = new Set([...INFRA_NOUNS, ...MACHINE_NOUNS, 'sandbox', 'sandboxes', 'server', 'servers']);
+
+/**
+ * Removing something from another thing the tool names (`firewall_remove_droplets`: "Remove
+ * droplets from a firewall") detaches it; both survive (Write). Removing it from a whole service
+ * ("from Resend") deletes it, and removing people takes their access away.
+ */
+export function detachInContext(verb: string, nameTokens: readonly string[], descTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'remove') return undefined;
+  const inName = nameTokens.indexOf('from');
+  let container: string[];
+  if (inName >= 0) container = nameTokens.slice(inName + 1);
+  else {
+    const from = descTokens.indexOf('from');
+    if (from < 0) return undefined;
+    container = descTokens.slice(from + 1, from + 6).filter((t) => !ARTICLES.has(t));
+    const named = new Set(nameTokens.map(singular));
+    container = container.slice(0, 3).filter((t) => named.has(singular(t)));
+  }
+  if (container.length === 0) return undefined;
+  if (nameTokens.some((t) => PEOPLE_NOUNS.has(t))) return undefined;
+  if (container.some((t) => RUNNING_CONTAINERS.has(t))) return undefined;
+  return { verbClass: 'write', why: `from a "${container.join(' ')}" detaches it: both remain` };
+}
+
+/** Things a replay sends again: a notification or an event delivered once more (Write). */
+export const RESENT_NOUNS: ReadonlySet<string> = new Set([
+  'notification',
+  'notifications',
+  'webhook',
+  'webhooks',
+  'event',
+  'events',
+  'message',
+  'messages',
+  'email',
+  'emails',
+  'delivery',
+  'deliveries',
+]);
+
+export function resendInContext(verb: string, objects: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  if (verb !== 'replay' && verb !== 'retry') return undefined;
+  const sent = objects.find((t) => RESENT_NOUNS.has(t));
+  return sent ? { verbClass: 'write', why: `a "${sent}" sends it again` } : undefined;
+}

@@ -1,0 +1,195 @@
+// Signals of the description and the input schema: telling phrases (irreversible, runs code,
+// pays, market data) and telling arguments (amount and currency, a command, a start flag).
+import { MONEY_WORDS } from './lexicon.js';
+import type { JsonSchema } from './types.js';
+
+/** Write verbs that, applied to code, a query or a migration, run it (`apply_migration`). */
+export const RUNNING_WRITES: ReadonlySet<string> = new Set(['apply', 'send', 'submit']);
+
+export const READ_ONLY_PHRASE =
+  /\bread[- ]?only\b|\bin read mode\b|\bwithout (modifying|changing|making (any )?changes)\b|\bdoes not (modify|change|write)\b|\bnon[- ]destructive\b|\bno side[- ]effects\b/;
+
+export const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
+
+/** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
+/** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
+export const PAYS_PHRASE =
+  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+
+export const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
+
+export const CREATES_RUNNING =
+  /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+
+/** Firing an event or a webhook that starts automations runs them. */
+export const TRIGGERS_PHRASE =
+  /\b(trigger(s|ing) (an? |the |its )?|trigger (an? |the |its )|to trigger (an? |the |its )?)(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
+
+export const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
+
+export const IRREVERSIBLE_PHRASE =
+  /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
+
+export const EXEC_PHRASE =
+  /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
+
+export const ARBITRARY_PHRASE = /\barbitrary (code|commands?|sql|scripts?|python|javascript|shell)\b/;
+
+export const MONEY_PHRASE = /\b(payments?|refunds?|invoices?|payouts?|billing|money|funds|wire transfers?|purchases?|charges? (a|the) (card|customer))\b/;
+
+/** Boilerplate hedges ("may be irreversible") weigh less than a plain statement. */
+export const HEDGED_IRREVERSIBLE = /\b(may|might|can|could) be (irreversible|permanent)\b/;
+
+export const HEDGED_IRREVERSIBLE_ALL = new RegExp(HEDGED_IRREVERSIBLE.source, 'g');
+
+export const SIGNS_TRANSACTION =
+  /\bstate[- ]changing (function|method|call|transaction)\b|\bsigns? (and (sends?|broadcasts?) )?(an? |the )?(on[- ]?chain )?transactions?\b/;
+
+export const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
+
+/** Words that name money itself, wherever they stand in a first sentence. */
+export const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
+
+export const AGENT_PHRASE = /\bbrowser[- ]automation agent\b|\bcomputer[- ]use\b|\bautonomously (execute|perform|complete|carr(y|ies) out)\b/;
+
+/** Money records a generic document tool may name among the kinds it takes. */
+export const MONEY_RECORDS: ReadonlySet<string> = new Set(
+  'invoice invoices payment payments order orders bill bills expense expenses refund refunds journalentry journalentries creditnote creditnotes salaryslip salaryslips payroll transaction transactions'.split(
+    ' ',
+  ),
+);
+
+export const KIND_ARG = /^(doctype|documenttype|objecttype|recordtype|entitytype|sobject|sobjecttype)$/;
+
+export const APPLY_PHRASE = /\bserver[- ]side apply\b|\bkubectl apply\b|\bapply (a |the |an? )?(kubernetes |k8s |yaml |json )?manifests?\b/;
+
+export const START_ARG = /^(autostart|autorun|startaftercreate|startoncreate|autodeploy|deployaftercreate|instantdeploy|start|run|deploy)$/;
+
+export const RECIPIENT_ADDRESS_ARG =
+  /^(to|toaddress|recipient|recipientaddress|destination|destinationaddress|receiver|receiveraddress|towallet|walletaddress)$/;
+
+export const QUANTITY_ARG = /^(quantity|qty|size|volume|shares|contracts|units|amount)$/;
+
+export const GUARD_ARG = /^(force|confirm|confirmed|confirmation|confirm\w+|yes|iunderstand|acknowledge\w*|dangerously\w*)$/;
+
+export const IRREVERSIBLE_ARG = /^(deletelocaldata|deletedata|purge|wipe|deletevolumes?|removevolumes?|deletebackups?)$/;
+
+export const AMOUNT_ARG =
+  /^(amount|amounts|amountcents|amountinminorunits|unitamount|totalamount|value(cents|minor)?|price|priceamount|cents|sum|total|payment(amount)?|(\w*)amount)$/;
+
+export const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w*coin|denom|\w*mint)$/;
+
+export const CODE_ARG_STRONG = /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher)$/;
+
+export const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
+
+export const QUERY_WORDS: ReadonlySet<string> = new Set(['query', 'queries']);
+
+export const SQLISH = /\b(sql|cypher|database|db|table|select|insert|graphql|sparql|kql|jql|promql|logql)\b/;
+
+/** A buy/sell argument: named side or action with buy and sell among its values. */
+export function isTradeSide(p: Prop): boolean {
+  const n = normalizeArg(p.name);
+  const values = Array.isArray(p.schema.enum) ? p.schema.enum.map((v) => String(v).toLowerCase()) : [];
+  if (values.includes('buy') && values.includes('sell')) return true;
+  return (n === 'side' || n === 'orderside') && values.length === 0;
+}
+
+export function isBooleanish(s: JsonSchema): boolean {
+  const t = s.type;
+  return t === 'boolean' || (Array.isArray(t) && t.includes('boolean')) || (Array.isArray(s.enum) && s.enum.every((v) => typeof v === 'boolean'));
+}
+
+export function normalizeArg(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+export interface Prop {
+  name: string;
+  schema: JsonSchema;
+}
+
+export function schemaProperties(schema: JsonSchema | undefined): Prop[] {
+  const props = schema && typeof schema === 'object' ? schema.properties : undefined;
+  if (!props || typeof props !== 'object') return [];
+  return Object.entries(props).map(([name, s]) => ({ name, schema: s && typeof s === 'object' ? s : {} }));
+}
+
+/**
+ * Arguments, at any depth, that say what runs: a container image, a start command, a sync policy.
+ * (A build command or a Dockerfile alone configures a build that runs on a later deploy: Write.)
+ */
+export const RUN_SPEC_ARG = /^(startcommand|runcommand|syncpolicy|entrypoint|containerimage)$/;
+
+export const CONTAINER_WORDS = /\b(containers?|docker|registry|oci|dockerhub|ghcr)\b/;
+
+export function findRunSpecArg(schema: JsonSchema | undefined, toolDescription: string, depth = 0): string | undefined {
+  if (depth > 5) return undefined;
+  for (const p of schemaProperties(schema)) {
+    const n = normalizeArg(p.name);
+    if (RUN_SPEC_ARG.test(n)) return p.name;
+    if (n === 'image') {
+      const d = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+      if (CONTAINER_WORDS.test(d) || CONTAINER_WORDS.test(toolDescription)) return p.name;
+    }
+    const nested = p.schema.type === 'array' && p.schema.items && typeof p.schema.items === 'object' ? (p.schema.items as JsonSchema) : p.schema;
+    const found = findRunSpecArg(nested, toolDescription, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+export function isCodeArg(p: Prop, toolDescription: string): boolean {
+  const n = normalizeArg(p.name);
+  const type = p.schema.type;
+  const stringy = type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
+  if (!stringy) return false;
+  if (CODE_ARG_STRONG.test(n)) return true;
+  if (!CODE_ARG_WEAK.test(n)) return false;
+  const d = `${toolDescription} ${(typeof p.schema.description === 'string' ? p.schema.description : '').toLowerCase()}`;
+  return /\b(execut\w*|run|runs|eval\w*|sql|javascript|python|script|shell|cypher|statement)\b/.test(d);
+}
+
+/** Exec verbs that, leading a create's description, say the call starts something. */
+export const STARTING_VERBS: ReadonlySet<string> = new Set(['start', 'run', 'launch', 'trigger', 'execute', 'deploy', 'kick']);
+
+/** What such a create starts: a job, a run, a build, a generation or an analysis. */
+export const STARTED_THINGS = /\b(jobs?|runs?|builds?|pipelines?|workflows?|generation|analysis|scans?|process(es)?|tasks?)\b/;
+
+/** Market data, Read by the rubric. */
+export const MARKET_DATA = /\b(tickers?|order ?books?|ohlcv|candlesticks?|candles|klines?|market data|trading pairs?|price history|historical prices)\b/;
+
+/** Verbs of a call that computes a result and records nothing. */
+export const PREVIEW_VERBS: ReadonlySet<string> = new Set(['preview', 'estimate', 'dryrun']);
+
+export const RECORDS_NOTHING = /\bwithout (creating|charging|billing|recording|committing|applying|placing|executing|making (any )?changes)\b/;
+
+/** A transfer moves an asset when it carries an amount or goes to an address or a wallet. */
+export function movesAsset(recipient: Prop, descTokens: ReadonlySet<string>): boolean {
+  if (/address|wallet/.test(normalizeArg(recipient.name))) return true;
+  return [...descTokens].some((t) => MONEY_WORDS.has(t) || t === 'address' || t === 'wallet' || t === 'nft');
+}
+
+/** A clause that deletes what the call acts on: "deletes it", "and deletes the associated draft". */
+export const DELETES_IT =
+  /\b(deletes|destroys|erases|purges|wipes) (it|them)\b|\b(and|then) (permanently )?(deletes|destroys|erases|purges|wipes) (the|its|all|any)\b/;
+
+export const REPORT_NOUNS: ReadonlySet<string> = new Set(['report', 'reports', 'breakdown', 'statement', 'statements']);
+
+/** Subjects that make a report a financial one. */
+export const REPORTED_MONEY: ReadonlySet<string> = new Set([
+  'sales',
+  'sale',
+  'cost',
+  'costs',
+  'revenue',
+  'revenues',
+  'spend',
+  'spending',
+  'earnings',
+  'profit',
+  'tax',
+  'taxes',
+  'financial',
+  'finance',
+]);
