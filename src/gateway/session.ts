@@ -480,9 +480,20 @@ export class GatewaySession {
       // A rewritten result meets the checks a server's answer meets (depth, keys a client could read otherwise).
       const refused = exceedsLimits(mutated, this.limits) ?? ambiguousServerMessage({ jsonrpc: '2.0', id: call.id, result: mutated });
       if (refused !== undefined) {
-        const names = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => r.hook))];
+        const mutators = out.records.filter((r) => r.hook_outcome === 'mutated');
+        const names = [...new Set(mutators.map((r) => r.hook))];
         const message = `the result hook ${names.map((n) => JSON.stringify(n)).join(', ')} returned is not passed on (${refused})`;
-        this.recorder.event('tool_hook', { tool: call.tool, request_id: call.id, hook: names.join(', '), phase: 'response', hook_outcome: 'failed', message });
+        const hook_ms = mutators.reduce((ms, r) => ms + r.hook_ms, 0);
+        this.recorder.event('tool_hook', {
+          tool: call.tool,
+          request_id: call.id,
+          hook: names.join(', '),
+          hook_type: 'mutation',
+          phase: 'response',
+          hook_outcome: 'failed',
+          message,
+          hook_ms,
+        });
         return { result: denialResult(`${message}; the result was withheld`), withheld: true };
       }
       return { result: this.guardResult(call.tool, call.id, mutated) ?? mutated, withheld: false };
