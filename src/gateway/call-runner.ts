@@ -1,7 +1,8 @@
 // Running one tools/call through the session: it takes its place in the
 // outbox on arrival, the flow decides (call-flow.ts), and `apply` carries the
 // step out: the one place where a slot is released or filled, a record
-// written and an answer sent. Whatever throws ends this call only.
+// written and an answer sent. Whatever throws ends this call only. A call
+// the client cancels, and calls refused before a decision, are settled here too.
 import { errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcRequest } from '../mcp/jsonrpc.js';
 import type { Logger } from '../log/index.js';
 import type { CallRecorder, PendingCall } from './call-record.js';
@@ -61,6 +62,24 @@ export class CallRunner {
     } catch (err) {
       failed(err);
     }
+  }
+
+  /**
+   * A cancelled call keeps its counters: the server may already have acted.
+   * A call still waiting for approval is abandoned (never executed later);
+   * then true: the server never saw it, so the notification stops here.
+   */
+  cancelled(params: unknown): boolean {
+    if (!isPlainObject(params)) return false;
+    const rid = params.requestId;
+    if (typeof rid !== 'string' && typeof rid !== 'number') return false;
+    const key = idKey(rid);
+    if (this.o.holds.cancel(key)) return true;
+    const pending = this.o.calls.get(key);
+    if (!pending) return false;
+    this.o.calls.delete(key);
+    void this.o.recorder.finish(pending, 'cancelled');
+    return false;
   }
 
   /** A tools/call sent as a notification: recorded as denied, never forwarded. */

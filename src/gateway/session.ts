@@ -207,7 +207,7 @@ export class GatewaySession {
           return;
         }
         // A cancelled call still waiting for approval never reached the server: nothing to forward.
-        if (c.msg.method === 'notifications/cancelled' && this.cancelled(c.msg.params)) return;
+        if (c.msg.method === 'notifications/cancelled' && this.runner.cancelled(c.msg.params)) return;
         this.outbox.pass(text, value);
         return;
       case 'response':
@@ -250,24 +250,6 @@ export class GatewaySession {
       this.generation = 'modern';
       this.o.log.debug({ session: this.id }, 'modern (stateless) protocol session');
     }
-  }
-
-  /**
-   * A cancelled call keeps its counters: the server may already have acted.
-   * A call still waiting for approval is abandoned (never executed later);
-   * then true: the server never saw it, so the notification stops here.
-   */
-  private cancelled(params: unknown): boolean {
-    if (!isPlainObject(params)) return false;
-    const rid = params.requestId;
-    if (typeof rid !== 'string' && typeof rid !== 'number') return false;
-    const key = idKey(rid);
-    if (this.holds.cancel(key)) return true;
-    const pending = this.calls.get(key);
-    if (!pending) return false;
-    this.calls.delete(key);
-    void this.recorder.finish(pending, 'cancelled');
-    return false;
   }
 
   // ---- server -> agent ----------------------------------------------------
