@@ -279,12 +279,9 @@ export class CallFlow {
     let decided = args;
     if (out.changed) {
       decided = (out.payload as { arguments: Record<string, unknown> }).arguments;
-      // Admitted as a client's call would be (a hook is input too): depth, key count, finite
-      // numbers, keys colliding under case folding. Hashed as the agent sent them (the rewrite may not hash).
-      const refused = inspectClientMessage(
-        { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } },
-        this.o.limits ?? DEFAULT_WIRE_LIMITS,
-      );
+      // A hook is input too: admitted as a client's call (denial hashed as the agent sent it).
+      const rewritten = { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } };
+      const refused = inspectClientMessage(rewritten, this.o.limits ?? DEFAULT_WIRE_LIMITS);
       if (refused?.error) {
         const by = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => JSON.stringify(r.hook)))].join(', ');
         const problem = refused.error.message.replace(/^Invalid (Request|params): /, '');
