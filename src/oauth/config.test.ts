@@ -76,6 +76,21 @@ test('an --oauth or --upstream-token-exchange file with mistakes: each names fil
       /F:4:23: introspection\.client_secret_file: empty-secret is empty/,
       'an empty secret file is refused, not taken as no introspection',
     );
+    const laughs = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [n, prev] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+    ])
+      laughs.push(`${n}: &${n} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    const file = join(dir, 'laughs.yaml');
+    writeFileSync(file, `issuer: https://a.example\n${laughs.join('\n')}\n`);
+    assert.throws(
+      () => loadOAuthConfigFile(file, {}),
+      (e: Error) => e.message.startsWith(`--oauth ${file}: `) && /alias/i.test(e.message),
+      'an alias bomb is an error, not a hang',
+    );
     const exchange = (text: string) => errorOf((f) => loadTokenExchangeFile(f, { S: 'x' }), text);
     assert.match(
       exchange('client_id: gw\nclient_secret_env: S\nclient_auth: private_key_jwt\n'),

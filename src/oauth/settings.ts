@@ -151,7 +151,14 @@ export function loadSettingsFile<T>(flag: string, file: string, check: (raw: unk
   const { doc, issues } = readYaml(text, { uniqueKeys: true });
   let found: Issue[] = issues;
   if (issues.length === 0) {
-    const r = check(doc.toJS(), dirname(resolve(file)));
+    let raw: unknown;
+    try {
+      raw = doc.toJS();
+    } catch (e) {
+      // e.g. an alias expanded too often (yaml's guard against a billion laughs).
+      throw new Error(`${flag} ${file}: ${(e as Error).message}`);
+    }
+    const r = check(raw, dirname(resolve(file)));
     if (r.ok) return r.config;
     found = r.problems.map((p) => {
       const where = p.path.length > 0 ? `${p.path.map(String).join('.')}: ` : '';
