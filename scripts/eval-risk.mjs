@@ -2,13 +2,14 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-m: once held out, now development sets (their results were
-//     seen while the classifier changed), and
-//   - data/risk-heldout/set-n: the held-out servers of record (labelled by hand before the
-//     classifier saw them; see RUBRIC.md). Never tune the classifier on these.
+//   - data/risk-heldout/set-a to set-n: once held out, now development sets (their results were
+//     seen while the classifier changed). set-n's one held-out run (85.6 %, 18 of 90 understated)
+//     stays the record for the classifier of commit 385eeec; see RUBRIC.md.
+//   There is no held-out set now: the next one is to be listed and labelled from servers in none
+//   of these sets before the classifier runs on it, and added below as the held-out set.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
-//   --check exits 1 when the held-out set misses the targets of issue 23.
+//   --check exits 1 when the held-out set misses the targets of issue 23, or when there is none.
 // Label "Other" means unlabelled: those tools are left out of the agreement.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -110,15 +111,8 @@ if (files.length > 0) {
   evaluate('set K: development, once held out (data/risk-heldout/set-k)', load(join(root, 'data', 'risk-heldout', 'set-k')));
   evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
   evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
-  const heldoutDir = join(root, 'data', 'risk-heldout', 'set-n');
-  if (!existsSync(heldoutDir)) {
-    console.log('## set N (held out): not labelled yet; no held-out set to check');
-    if (check) process.exitCode = 1;
-    process.exit();
-  }
-  const heldout = evaluate('set N: held out (data/risk-heldout/set-n)', load(heldoutDir));
-  // The targets of issue 23 for the held-out set.
-  const ok = heldout.moneyOrDestructiveAsRead === 0 && heldout.understated <= 0.03 * heldout.high && heldout.agree >= 0.95 * heldout.total;
-  console.log(`held-out targets (no Destructive/Financial as Read, <=3% understated, >=95% agreement): ${ok ? 'met' : 'NOT met'}`);
-  if (check && !ok) process.exitCode = 1;
+  evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
+  // The targets of issue 23 apply to a held-out set; with none labelled yet there is nothing to check.
+  console.log('## held-out set: none labelled since set N became a development set; no held-out targets to check');
+  if (check) process.exitCode = 1;
 }

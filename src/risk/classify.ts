@@ -34,15 +34,23 @@ import {
   CREATES_RUNNING,
   CURRENCY_ARG,
   DELETES_IT,
+  DELIVERS_PHRASE,
+  DESTRUCTIVE_FLAG_ARG,
+  DESTRUCTIVE_FLAG_TEXT,
   DESTRUCTIVE_PHRASE,
+  DISCARDS_PHRASE,
   EXEC_PHRASE,
+  FEED_ANYWHERE,
+  FEED_ARG,
   FEED_PHRASE,
   GUARD_ARG,
+  HOSTED_NOUNS,
   HEDGED_IRREVERSIBLE,
   HEDGED_IRREVERSIBLE_ALL,
   IRREVERSIBLE_ARG,
   IRREVERSIBLE_PHRASE,
   KIND_ARG,
+  MAINTENANCE_PHRASE,
   MARKET_DATA,
   MONEY_PHRASE,
   MONEY_RECORDS,
@@ -53,6 +61,7 @@ import {
   READ_ONLY_PHRASE,
   RECIPIENT_ADDRESS_ARG,
   RECORDS_NOTHING,
+  REGION_ARG,
   REPORTED_MONEY,
   REPORT_NOUNS,
   RUNNING_WRITES,
@@ -63,6 +72,7 @@ import {
   START_ARG,
   STRONG_MONEY_WORDS,
   TRIGGERS_PHRASE,
+  deepProperties,
   findRunSpecArg,
   isBooleanish,
   isCodeArg,
@@ -99,6 +109,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const allDescTokens = new Set(tokenizeText(description).map(lemmaInProse));
   const nameSet = new Set(nameTokens);
   const props = schemaProperties(tool.inputSchema);
+  // Nested fields too: a transaction's amount and payee may sit in its items or its update.
+  const allProps = deepProperties(tool.inputSchema);
+  const lower = description.toLowerCase();
+  // Webhooks or change notifications anywhere, or a notification URL: a feed, not a paid plan.
+  const feed = FEED_ANYWHERE.test(lower) || allProps.some((p) => FEED_ARG.test(normalizeArg(p.name)));
   const evidence: Evidence[] = [];
 
   // 1. The verb of the name.
@@ -141,7 +156,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
 
   // 2. Money nouns in the name.
   const moneyNoun = nameTokens.find(
-    (t) => isFinancialNoun(t, nameSet, allDescTokens) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, props),
+    (t) => isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps),
   );
   if (moneyNoun) {
     evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
@@ -177,11 +192,10 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // Money named in the first sentence outweighs the verb of the name: "Create an adjustment to
   // refund or credit a transaction" is Financial, whatever the tool is called.
   const descMoney = descTokens.find(
-    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
+    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
   else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
-  const lower = description.toLowerCase();
   const readOnlyClaim = READ_ONLY_PHRASE.test(lower);
   if (readOnlyClaim) addDesc({ category: 'Read', weight: 6, reason: 'description says read-only' });
   // Irreversibility outweighs a write or execute verb in the name ("close_account: Permanently
@@ -191,6 +205,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   else if (HEDGED_IRREVERSIBLE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: may be irreversible' });
   else if (SAYS_DESTRUCTIVE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: says it is destructive' });
   else if (DESTRUCTIVE_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 6, reason: 'description: destroys or wipes' });
+  if (MAINTENANCE_PHRASE.test(lower))
+    addDesc({ category: 'Execute', weight: 12, reason: 'description: switches maintenance mode (takes the app offline or back)' });
+  if (DELIVERS_PHRASE.test(lower))
+    addDesc({ category: 'Execute', weight: 12, reason: 'description: hands a message to a queue or URL that runs its consumer' });
+  if (DISCARDS_PHRASE.test(lower)) addDesc({ category: 'Destructive', weight: 12, reason: 'description: discards local changes' });
   if (TRIGGERS_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: triggers automations, workflows or jobs' });
   if (AGENT_PHRASE.test(lower)) addDesc({ category: 'Execute', weight: 12, reason: 'description: an agent drives a browser or computer' });
   if (EXEC_PHRASE.test(lower) || ARBITRARY_PHRASE.test(lower)) {
@@ -269,6 +288,20 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
+  // A flag that makes a write overwrite or delete ("force: overwrites remote history").
+  const flag =
+    verbClass === 'write'
+      ? props.find(
+          (p) =>
+            DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) &&
+            isBooleanish(p.schema) &&
+            DESTRUCTIVE_FLAG_TEXT.test(String(p.schema.description ?? '').toLowerCase()),
+        )
+      : undefined;
+  if (flag) evidence.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
+  // A hosted database or cluster placed in regions is provisioned or moved (Execute).
+  const regionArg = verbClass === 'write' && nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
+  if (regionArg) evidence.push({ category: 'Execute', weight: 12, reason: `argument "${regionArg.name}": provisions or moves a hosted database or cluster` });
   const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
   if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
 

@@ -102,6 +102,14 @@ export function verbInContext(
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
   }
+  if (verb === 'cancel') {
+    // A cancelled meeting is called off for every attendee and leaves their calendars.
+    const meeting = objects.find((t) => MEETING_NOUNS.has(t));
+    if (meeting) return { verbClass: 'destroy', why: `a "${meeting}" calls it off for everyone invited` };
+    // A cancelled run, job or build stops what runs.
+    const run = objects.find((t) => CANCELLED_RUNS.has(t));
+    if (run) return { verbClass: 'exec', why: `a "${run}" stops what runs` };
+  }
   if (cls === 'write' && INFRA_WRITES.has(verb)) {
     const infra = objects.find((t) => INFRA_NOUNS.has(t));
     if (infra) return { verbClass: 'exec', why: `"${infra}" changes what runs` };
@@ -132,6 +140,10 @@ export function verbInContext(
   }
   return undefined;
 }
+
+export const MEETING_NOUNS: ReadonlySet<string> = new Set(['meeting', 'meetings', 'appointment', 'appointments', 'event', 'events', 'occurrence']);
+
+export const CANCELLED_RUNS: ReadonlySet<string> = new Set(['run', 'runs', 'job', 'jobs', 'build', 'builds', 'workflow', 'workflows', 'pipeline', 'pipelines']);
 
 export const REACTION_NOUNS: ReadonlySet<string> = new Set(['reaction', 'reactions', 'emoji']);
 

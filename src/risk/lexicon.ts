@@ -111,7 +111,8 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
          broker brokerage position positions leverage portfolio sale sales customer customers
          checkout cart bank banking accounting ledger quantity price amount currency trading
          trader invoice invoices refund payment payments billed billing financial account accounts
-         debit debits credit credits txhash onchain blockchain gas`),
+         debit debits credit credits txhash onchain blockchain gas payee payees
+         merchant merchants plaid`),
 );
 
 /** Words that make a transaction one of a database, not of money. */

@@ -147,10 +147,11 @@ export function verbClassOf(verb: string, tokens: string[], descTokens: Set<stri
   return VERBS.get(verb) ?? 'read';
 }
 
-export function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set<string>): boolean {
+export function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set<string>, feed = false): boolean {
   if (!FINANCIAL_NOUNS.has(t)) return false;
   if (t === 'subscription' || t === 'subscriptions') {
     // A notification, webhook or event subscription is not a paid plan.
+    if (feed) return false;
     for (const w of nameSet) if (FEED_WORDS.has(w)) return false;
   }
   if (t === 'wallet' || t === 'wallets') {

@@ -47,6 +47,49 @@ export const SIGNS_TRANSACTION =
 
 export const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
 
+/** A subscription to a feed, not a paid plan: webhooks or change notifications named anywhere. */
+export const FEED_ANYWHERE = /\bwebhooks?\b|\bchange notifications?\b/;
+
+/** Arguments of a notification feed (where to deliver, which changes). */
+export const FEED_ARG = /^(notificationurl|webhookurl|callbackurl|changetype|changetypes|eventtypes?)$/;
+
+/** Maintenance mode switched on or off takes an app offline or back online (Execute). */
+export const MAINTENANCE_PHRASE = /\b(enabl\w*|disabl\w*|turn\w* (on|off)|toggl\w*|enter\w*|exit\w*|leav\w*)\b( \w+){0,3} maintenance mode\b/;
+
+/** A message or request handed to a queue or a URL is delivered and runs its consumer (Execute). */
+export const DELIVERS_PHRASE =
+  /\b(publish\w*|enqueu\w*|send\w*|deliver\w*) (an? |the )?(http )?(messages?|requests?|jobs?) to (an? |the )?(specified |given )?(destination( url)?|endpoint|url|queue|topic)\b/;
+
+/** Discarding local changes (git checkout or restore of paths) loses work (Destructive). */
+export const DISCARDS_PHRASE =
+  /\brestores? (the )?working[- ]tree files\b|\bdiscard\w* (all |any |your )?(local |uncommitted |unstaged |unsaved )*(changes|edits|modifications)\b/;
+
+/**
+ * A boolean flag that turns a write into a delete or a loss (`force`: "overwrites remote history").
+ * Overwriting contents alone stays a Write, as the rubric has it.
+ */
+export const DESTRUCTIVE_FLAG_ARG = /^(force|delete\w*|remove\w*|prune|purge|discard\w*|hard)$/;
+
+export const DESTRUCTIVE_FLAG_TEXT =
+  /\b(discard\w*|delet\w*|destroy\w*|wip\w*|prun\w*|los[et])\b|\boverwrit\w* (the )?(remote |branch |commit |git )?history\b/;
+
+/** A region argument on a hosted database, cluster or instance: provisioning or moving infrastructure. */
+export const REGION_ARG = /^(\w*regions?)$/;
+
+export const HOSTED_NOUNS: ReadonlySet<string> = new Set(['database', 'databases', 'db', 'cluster', 'clusters', 'instance', 'instances', 'server', 'servers']);
+
+/** Properties at any depth (nested objects and array items), for words the top level hides. */
+export function deepProperties(schema: JsonSchema | undefined, depth = 0): Prop[] {
+  if (depth > 3) return [];
+  const out: Prop[] = [];
+  for (const p of schemaProperties(schema)) {
+    out.push(p);
+    const nested = p.schema.type === 'array' && p.schema.items && typeof p.schema.items === 'object' ? (p.schema.items as JsonSchema) : p.schema;
+    out.push(...deepProperties(nested, depth + 1));
+  }
+  return out;
+}
+
 /** Words that name money itself, wherever they stand in a first sentence. */
 export const STRONG_MONEY_WORDS: ReadonlySet<string> = new Set(['money', 'funds', 'cash']);
 
