@@ -18,9 +18,11 @@
 //   the original request's answer becomes the retry's answer.
 // - results gain `resultType: "complete"`.
 import { randomBytes } from 'node:crypto';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
 import {
+  type Frame,
+  type MessageChannel,
+  type SendOptions,
+  sentValue,
   classify,
   errorResponse,
   ErrorCode,
@@ -30,8 +32,9 @@ import {
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
-} from '../mcp/jsonrpc.js';
-import { isModernVersion, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
+  isModernVersion,
+  META_PROTOCOL_VERSION,
+} from '../mcp/index.js';
 import { BRIDGE_ID_PREFIX, type BridgeLog } from './to-modern.js';
 import { discoverResult, initializeParams, INPUT_METHODS, isBridgeState, issueState, MODERN_META, modernResult, stateNonce } from './to-legacy-shapes.js';
 

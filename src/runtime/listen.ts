@@ -7,18 +7,23 @@ import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
-import { clientStdioChannel } from '../mcp/stdio.js';
-import { openUpstream, type UpstreamHandle, type UpstreamSpec } from '../mcp/upstream.js';
+import {
+  clientStdioChannel,
+  openUpstream,
+  type UpstreamHandle,
+  type UpstreamSpec,
+  type WireLimits,
+  ChildServer,
+  StdioPool,
+  type SessionMode,
+} from '../mcp/index.js';
 import { StatelessHttpDownstream } from '../http/index.js';
-import type { WireLimits } from '../mcp/admit.js';
 import { bridgeUpstream, type UpstreamProtocol } from '../bridge/index.js';
 import { describeErrors } from '../gateway/policy-holder.js';
 import { Listener, type ListenerOptions } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';
 import type { JwtOptions } from '../identity/jwt.js';
 import { oauthListenerOptions, upstreamTokensFor, type OAuthConfig, type UpstreamExchanges } from '../oauth/index.js';
-import { ChildServer } from '../mcp/child.js';
-import { StdioPool, type SessionMode } from '../mcp/shared-child.js';
 import type { Logger } from '../log/index.js';
 import type { RuntimeConfig } from './config.js';
 import { openRuntime } from './open.js';

@@ -14,9 +14,18 @@
 //
 // Health is reported to a HealthBoard shared by every connection of a server.
 import type { Logger } from 'pino';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { classify, ErrorCode, errorResponse, idKey, isPlainObject, type JsonRpcId } from '../mcp/jsonrpc.js';
-import type { UpstreamHandle } from '../mcp/upstream.js';
+import {
+  type Frame,
+  type MessageChannel,
+  type SendOptions,
+  classify,
+  ErrorCode,
+  errorResponse,
+  idKey,
+  isPlainObject,
+  type JsonRpcId,
+  type UpstreamHandle,
+} from '../mcp/index.js';
 
 export type ConnectionState = 'idle' | 'starting' | 'up' | 'restarting' | 'down' | 'closed';
 
