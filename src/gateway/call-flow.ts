@@ -5,17 +5,8 @@
 // approval, or forward. An input round's retry is decided in call-round.ts,
 // an allowed call becomes a forward step in call-forward.ts.
 import { performance } from 'node:perf_hooks';
-import {
-  errorResponse,
-  ErrorCode,
-  isPlainObject,
-  resultResponse,
-  type JsonRpcRequest,
-  DEFAULT_WIRE_LIMITS,
-  inspectClientMessage,
-  type WireLimits,
-  metaProtocolVersion,
-} from '../mcp/index.js';
+import { errorResponse, ErrorCode, isPlainObject, resultResponse, DEFAULT_WIRE_LIMITS, inspectClientMessage, metaProtocolVersion } from '../mcp/index.js';
+import type { JsonRpcRequest, WireLimits } from '../mcp/index.js';
 import type { ApprovalRequirement, CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';

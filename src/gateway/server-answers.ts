@@ -2,18 +2,8 @@
 // sees it: an input round parked, a task parked, the result guards, the
 // policy's response hooks, the payment screen, and the call's outcome record.
 // Task notifications and task polls pass the result guards here too.
-import {
-  isPlainObject,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  ambiguousServerMessage,
-  exceedsLimits,
-  type WireLimits,
-  mayHaveRun,
-  shapeOwnAnswer,
-  type ProtocolGeneration,
-} from '../mcp/index.js';
+import { isPlainObject, ambiguousServerMessage, exceedsLimits, mayHaveRun, shapeOwnAnswer } from '../mcp/index.js';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, WireLimits, ProtocolGeneration } from '../mcp/index.js';
 import type { UpstreamOutcome } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { CompiledPolicy } from '../policy/index.js';

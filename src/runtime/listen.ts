@@ -7,16 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { loadPolicyFile } from '../policy/index.js';
 import { createLogger } from '../log/index.js';
-import {
-  clientStdioChannel,
-  openUpstream,
-  type UpstreamHandle,
-  type UpstreamSpec,
-  type WireLimits,
-  ChildServer,
-  StdioPool,
-  type SessionMode,
-} from '../mcp/index.js';
+import { clientStdioChannel, openUpstream, ChildServer, StdioPool } from '../mcp/index.js';
+import type { UpstreamHandle, UpstreamSpec, WireLimits, SessionMode } from '../mcp/index.js';
 import { StatelessHttpDownstream } from '../http/index.js';
 import { bridgeUpstream, type UpstreamProtocol } from '../bridge/index.js';
 import { describeErrors } from '../gateway/policy-holder.js';

@@ -14,24 +14,18 @@
 // aggregator's own (`toolgate-agg-...`) so two servers can never collide, and
 // the client's answers go back to the server that asked, under its id.
 import {
-  type Frame,
-  type MessageChannel,
-  type SendOptions,
-  sentValue,
   classify,
   errorResponse,
   ErrorCode,
   idKey,
-  isPlainObject,
-  resultResponse,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-  shapeOwnAnswer,
-  type ProtocolGeneration,
   isModernVersion,
+  isPlainObject,
   metaProtocolVersion,
+  resultResponse,
+  sentValue,
+  shapeOwnAnswer,
 } from '../mcp/index.js';
+import type { Frame, JsonRpcId, JsonRpcRequest, JsonRpcResponse, MessageChannel, ProtocolGeneration, SendOptions } from '../mcp/index.js';
 import type { Logger } from 'pino';
 import { capabilitiesOf, Link, type Member, type MemberBinding, type MemberHooks } from './aggregate-link.js';
 import { collectLists, decodeCursor, encodeCursor, type Kind, type ListSources } from './aggregate-lists.js';

@@ -14,18 +14,8 @@
 //
 // Health is reported to a HealthBoard shared by every connection of a server.
 import type { Logger } from 'pino';
-import {
-  type Frame,
-  type MessageChannel,
-  type SendOptions,
-  classify,
-  ErrorCode,
-  errorResponse,
-  idKey,
-  isPlainObject,
-  type JsonRpcId,
-  type UpstreamHandle,
-} from '../mcp/index.js';
+import { classify, ErrorCode, errorResponse, idKey, isPlainObject } from '../mcp/index.js';
+import type { Frame, MessageChannel, SendOptions, JsonRpcId, UpstreamHandle } from '../mcp/index.js';
 
 export type ConnectionState = 'idle' | 'starting' | 'up' | 'restarting' | 'down' | 'closed';
 
