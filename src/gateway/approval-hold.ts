@@ -201,7 +201,7 @@ export class ApprovalHolds {
   }
 
   /** The retry model's refusal: JSON-RPC -32003 with the approval id and what to do. */
-  private refusal(req: JsonRpcRequest, base: CallFields, r: ApprovalRecord, reused: boolean, started: number, before?: string): CallStep {
+  private refusal(req: JsonRpcRequest, base: Omit<CallFields, 'decision'>, r: ApprovalRecord, reused: boolean, started: number, before?: string): CallStep {
     if (reused) this.o.recorder.event('approval_reused', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString() });
     const { message, data } = approvalRequired(r, before);
     return {
@@ -300,7 +300,7 @@ export class ApprovalHolds {
     const requirement = c.verdict.approval!;
     const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, approval_id: r.id };
     const current = this.o.policy();
-    const refused = (fields: CallFields, message: string): CallStep => {
+    const refused = (fields: Partial<CallFields>, message: string): CallStep => {
       this.giveBack(r.id, base);
       return {
         kind: 'answer',

@@ -319,7 +319,7 @@ export class CallFlow {
   ): Promise<CallStep> {
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
-    const deny = (fields: CallFields, message: string): CallStep => ({
+    const deny = (fields: Partial<CallFields>, message: string): CallStep => ({
       kind: 'answer',
       record: {
         tool: name,
@@ -362,7 +362,7 @@ export class CallFlow {
     hashSoFar: () => string | undefined,
     policy: CompiledPolicy,
     captured: unknown,
-    deny: (fields: CallFields, message: string) => CallStep,
+    deny: (fields: Partial<CallFields>, message: string) => CallStep,
     ticket: IdempotencyTicket | undefined,
     /** guards.taint (action: hold) wants a human to look at this call. */
     taintHold: ApprovalRequirement | undefined,
