@@ -7,6 +7,7 @@
 // is gone too, so the list only shrinks. Type-only imports count as edges
 // (they are dependencies of the design) but not for file cycles (they vanish
 // at run time). Test files are left out: tests may reach into any room.
+// Every room also needs a front door that opens with its purpose (below).
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -59,6 +60,21 @@ function importsOf(file) {
 }
 
 const problems = [];
+
+// Every room has a front door whose first line (after a shebang) says what the room is for:
+// index.ts, or for cli its entry point main.ts (the binary; no room imports cli).
+const frontDoors = { cli: 'main.ts' };
+for (const e of readdirSync(src, { withFileTypes: true }).filter((e) => e.isDirectory())) {
+  const door = join(src, e.name, frontDoors[e.name] ?? 'index.ts');
+  let text;
+  try {
+    text = readFileSync(door, 'utf8');
+  } catch {
+    problems.push(`room ${e.name} has no front door ${relative(root, door)}: add one with a one-line purpose comment`);
+    continue;
+  }
+  if (!/^(#![^\n]*\n)?\/\/ \S/.test(text)) problems.push(`${relative(root, door)} does not start with a purpose comment (// ...)`);
+}
 const roomEdges = new Map(); // "a -> b" -> first file seen
 const fileGraph = new Map(); // file -> runtime imports
 for (const f of files) {

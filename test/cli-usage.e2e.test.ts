@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { bin, demoServer, tempDir, writePolicy } from './helpers.js';
-import { buildProgram, commandPath, walk } from '../src/cli/commands.js';
+import { commandPath, walk } from '../src/cli/command-tree.js';
+import { buildProgram } from '../src/cli/commands.js';
 
 const POLICY = 'version: "1"\ndefault: allow\ntools: {}\n';
 

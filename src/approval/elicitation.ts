@@ -3,7 +3,7 @@
 // when the client declared the `elicitation` capability and the policy allows
 // self-approval (approvers include "@self"): by default a human approver is
 // someone other than the caller.
-import { isPlainObject } from '../mcp/jsonrpc.js';
+import { isPlainObject } from '../mcp/index.js';
 import type { ElicitAnswer } from './queue.js';
 import type { ApprovalRecord } from './types.js';
 

@@ -15,7 +15,7 @@
 // a `by` naming anyone else is refused with 403. Status codes: 404 unknown id, 409 no longer pending, 403 not
 // an approver / self-approval, 400 bad body.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isPlainObject } from '../mcp/jsonrpc.js';
+import { isPlainObject } from '../mcp/index.js';
 import { secretEquals } from '../identity/tokens.js';
 import { isStateUnavailable } from '../state/errors.js';
 import { ADMIN_API_APPROVER, APPROVAL_STATUSES, approvalJson, type ApprovalDecider, type ApprovalStatus, type DecideResult } from './types.js';

@@ -1,5 +1,5 @@
 // The bridge between protocol generations, per upstream (see README.md here).
-import type { MessageChannel } from '../mcp/channel.js';
+import type { MessageChannel } from '../mcp/index.js';
 import type { BridgeLog } from './to-modern.js';
 import { LegacyToModernBridge } from './to-modern.js';
 import { ModernToLegacyBridge } from './to-legacy.js';

@@ -3,8 +3,7 @@
 // the initialize it sends and the server/discover answer it makes of it,
 // and the requestState token of a bridged input round (HMAC, one key per process).
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isPlainObject } from '../mcp/jsonrpc.js';
-import { LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
+import { isPlainObject, LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION } from '../mcp/index.js';
 
 const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
 const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';

@@ -18,20 +18,8 @@
 //   the original request's answer becomes the retry's answer.
 // - results gain `resultType: "complete"`.
 import { randomBytes } from 'node:crypto';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
-import {
-  classify,
-  errorResponse,
-  ErrorCode,
-  idKey,
-  isPlainObject,
-  resultResponse,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../mcp/jsonrpc.js';
-import { isModernVersion, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
+import { sentValue, classify, errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, isModernVersion, META_PROTOCOL_VERSION } from '../mcp/index.js';
+import type { Frame, MessageChannel, SendOptions, JsonRpcId, JsonRpcRequest, JsonRpcResponse } from '../mcp/index.js';
 import { BRIDGE_ID_PREFIX, type BridgeLog } from './to-modern.js';
 import { discoverResult, initializeParams, INPUT_METHODS, isBridgeState, issueState, MODERN_META, modernResult, stateNonce } from './to-legacy-shapes.js';
 

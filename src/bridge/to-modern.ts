@@ -14,9 +14,11 @@
 //   server as the retry, with the server's requestState, under the same id.
 // - results lose `resultType: "complete"` (the 2025 shape); other result types
 //   (task) cross as they are.
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
 import {
+  type Frame,
+  type MessageChannel,
+  type SendOptions,
+  sentValue,
   classify,
   errorResponse,
   ErrorCode,
@@ -26,8 +28,12 @@ import {
   type JsonRpcId,
   type JsonRpcRequest,
   type JsonRpcResponse,
-} from '../mcp/jsonrpc.js';
-import { isModernVersion, LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, ModernError } from '../mcp/http-modern.js';
+  isModernVersion,
+  LEGACY_PROTOCOL_VERSIONS,
+  META_CLIENT_CAPABILITIES,
+  META_PROTOCOL_VERSION,
+  ModernError,
+} from '../mcp/index.js';
 
 /** The bridge logs only what it decides (a pino logger fits). */
 export interface BridgeLog {

@@ -3,6 +3,7 @@
 // them all). The bare gateway (`toolgate -c p.yaml -- cmd`) is on every
 // agent's start-up path and must not pay for the rest.
 import { Command, CommanderError } from 'commander';
+import { commandPath, walk } from './command-tree.js';
 import { EXAMPLES } from './examples.js';
 import { addRunOptions, registerRun } from './run.js';
 import { VERSION } from './version.js';
@@ -28,7 +29,11 @@ export const SUBCOMMANDS: Record<string, () => Promise<Register>> = {
   catalog: async () => (await import('./catalog.js')).registerCatalog,
   dashboard: async () => (await import('./dashboard.js')).registerDashboard,
   serve: async () => (await import('./serve.js')).registerServe,
-  completion: async () => (await import('./completion.js')).registerCompletion,
+  // Completion gets the tree builder as a parameter, so it does not import this file back.
+  completion: async () => {
+    const { registerCompletion } = await import('./completion.js');
+    return (program) => registerCompletion(program, buildProgram);
+  },
 };
 
 /** Usage errors (unknown command or option, missing argument) exit with this status. */
@@ -50,19 +55,6 @@ export async function buildProgram(names: readonly string[] = Object.keys(SUBCOM
     if (examples) cmd.addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
   }
   return program;
-}
-
-/** Every command of the tree, the root first. */
-export function* walk(cmd: Command): Generator<Command> {
-  yield cmd;
-  for (const sub of cmd.commands) yield* walk(sub);
-}
-
-/** "pins accept" for the pins accept command; "" for the root. */
-export function commandPath(cmd: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
 }
 
 export { CommanderError };

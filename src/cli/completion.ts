@@ -1,11 +1,12 @@
 // `toolgate completion bash|zsh|fish`: a shell completion script written from
 // the command tree itself, so it always knows every command and option.
 import { Argument, type Command } from 'commander';
-import { buildProgram, commandPath, walk } from './commands.js';
+import { commandPath, walk } from './command-tree.js';
 
 const SHELLS = ['bash', 'zsh', 'fish'] as const;
 
-export function registerCompletion(program: Command): void {
+/** `buildProgram` builds the whole command tree (commands.ts passes it in). */
+export function registerCompletion(program: Command, buildProgram: () => Promise<Command>): void {
   program
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')

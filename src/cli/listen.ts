@@ -1,12 +1,10 @@
 // The network transports' flags (the bare command with --transport http|sse or
 // --upstream) mapped to a ListenGatewayConfig; runtime/listen.ts runs it.
 import { readFileSync } from 'node:fs';
-import { parseHeaders, type UpstreamSpec, type UpstreamTransport } from '../mcp/upstream.js';
+import { parseHeaders, type UpstreamSpec, type UpstreamTransport, wireLimitsFrom, WIRE_LIMIT_FLAGS, parseSessionMode } from '../mcp/index.js';
 import type { UpstreamProtocol } from '../bridge/index.js';
 import { DEFAULTS } from '../gateway/listener.js';
-import { wireLimitsFrom, WIRE_LIMIT_FLAGS } from '../mcp/admit.js';
 import { exchangeFromFlags, oauthConfigFromFlags } from '../oauth/index.js';
-import { parseSessionMode } from '../mcp/shared-child.js';
 import type { ListenGatewayConfig } from '../runtime/listen.js';
 import type { RunOptions } from './run-options.js';
 import { runtimeConfigFrom } from './runtime-config.js';

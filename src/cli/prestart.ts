@@ -4,7 +4,7 @@
 // stdio gateway qualifies; run.ts takes the child when the parsed command is
 // the same, and a child nobody takes is ended. The server reads nothing but
 // what the gateway writes, and that waits for the policy as before.
-import { ChildServer } from '../mcp/child.js';
+import { ChildServer } from '../mcp/index.js';
 
 /** Flags that make the command line something other than a plain stdio gateway start (before `--`). */
 const DISQUALIFYING = ['-h', '--help', '-V', '--version', '--upstream', '--transport', '--identity'];

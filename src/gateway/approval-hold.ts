@@ -6,7 +6,7 @@
 // policy in force when it was approved. A held call whose client cancels, times out or leaves is not
 // abandoned: its request stays pending, and the identical retry converges on it.
 import { performance } from 'node:perf_hooks';
-import { errorResponse, ErrorCode, idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { errorResponse, ErrorCode, idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse, metaProtocolVersion } from '../mcp/index.js';
 import { previewCut, redactArgs } from '../approval/redact.js';
 import type { ApprovalHolder, HeldApproval } from '../approval/queue.js';
 import { approverVerified, SELF_APPROVER, type ApprovalRecord } from '../approval/types.js';
@@ -15,7 +15,6 @@ import { approvalRequired } from '../approval/retry.js';
 import type { ApprovalRequirement, CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
-import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import { denialResult, type CallFields, type CallRecorder, type RollBackFields } from './call-record.js';
 import type { CallStep, ForwardContext, HoldContext } from './call-step.js';

@@ -5,13 +5,12 @@
 // approval, or forward. An input round's retry is decided in call-round.ts,
 // an allowed call becomes a forward step in call-forward.ts.
 import { performance } from 'node:perf_hooks';
-import { errorResponse, ErrorCode, isPlainObject, resultResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
-import { DEFAULT_WIRE_LIMITS, inspectClientMessage, type WireLimits } from '../mcp/admit.js';
+import { errorResponse, ErrorCode, isPlainObject, resultResponse, DEFAULT_WIRE_LIMITS, inspectClientMessage, metaProtocolVersion } from '../mcp/index.js';
+import type { JsonRpcRequest, WireLimits } from '../mcp/index.js';
 import type { ApprovalRequirement, CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
 import { captureArgs } from '../audit/redact.js';
-import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import { ambiguousCall } from './lookalike.js';
 import { denialResult, sha256Canonical, type CallEnd, type CallFields, type PendingCall } from './call-record.js';

@@ -2,7 +2,7 @@
 // call reserves its price, and the decision record is journaled before the
 // call can leave. The approval hold forwards an approved call the same way.
 import { performance } from 'node:perf_hooks';
-import { resultResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { resultResponse, type JsonRpcRequest } from '../mcp/index.js';
 import { denialResult, sha256Canonical, type CallFields, type PendingCall } from './call-record.js';
 import { upstreamNotRunning, type CallStep, type ForwardContext } from './call-step.js';
 import type { CallFlowOptions } from './call-flow.js';

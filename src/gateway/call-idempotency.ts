@@ -3,7 +3,7 @@
 // result, before any counter counts it; the first takes a claim that the
 // forwarded call carries until its answer is kept.
 import { performance } from 'node:perf_hooks';
-import { resultResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { resultResponse, type JsonRpcRequest } from '../mcp/index.js';
 import { decide, type CompiledPolicy } from '../policy/index.js';
 import { idempotencyKey, type IdempotencyTicket } from '../idempotency/index.js';
 import type { CallFields } from './call-record.js';

@@ -3,7 +3,7 @@
 // server; no undefined fields), and a call's outcome record is written before
 // its counters settle.
 import { performance } from 'node:perf_hooks';
-import type { JsonRpcId } from '../mcp/jsonrpc.js';
+import type { JsonRpcId } from '../mcp/index.js';
 import type { WouldDeny } from '../policy/index.js';
 import { DENIAL_PREFIX } from '../policy/index.js';
 import type { EventSink, EventType, FieldsOf, GatewayEvent, SessionEventInput, UpstreamOutcome } from '../events/types.js';

@@ -1,7 +1,7 @@
 // The retry of a call answered input_required (2026-07-28 multi round-trip
 // requests), decided again under the policy in force now.
 import { performance } from 'node:perf_hooks';
-import { resultResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { resultResponse, type JsonRpcRequest } from '../mcp/index.js';
 import { decide } from '../policy/index.js';
 import { denialResult, type CallFields, type PendingCall } from './call-record.js';
 import { upstreamNotRunning, type CallStep } from './call-step.js';

@@ -3,7 +3,7 @@
 // step out: the one place where a slot is released or filled, a record
 // written and an answer sent. Whatever throws ends this call only. A call
 // the client cancels, and calls refused before a decision, are settled here too.
-import { errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcRequest } from '../mcp/index.js';
 import type { Logger } from '../log/index.js';
 import type { CallRecorder, PendingCall } from './call-record.js';
 import type { CallFlow, CallStep } from './call-flow.js';

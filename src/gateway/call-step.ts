@@ -1,7 +1,7 @@
 // What the call flow tells the session to do with one tools/call (a step),
 // and the contexts a held or allowed call carries between the flow, the
 // approval hold and the forwarding.
-import { errorResponse, ErrorCode, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { errorResponse, ErrorCode, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { IdempotencyTicket } from '../idempotency/index.js';
 import type { GuardVerdict } from './guard.js';

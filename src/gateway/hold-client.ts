@@ -3,7 +3,7 @@
 // and MCP elicitation, the gateway's own request asking the client itself
 // when the policy allows self-approval.
 import { randomUUID } from 'node:crypto';
-import { isPlainObject, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { isPlainObject, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/index.js';
 import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
 import type { Elicit } from '../approval/queue.js';
 

@@ -2,11 +2,10 @@
 // ones), tools whose pinned definition changed (pin: enforce) and tool entries
 // another parser could read differently are removed from the server's answer;
 // everything else in the result stays.
-import { isPlainObject, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { isPlainObject, type JsonRpcResponse, ambiguousToolEntry } from '../mcp/index.js';
 import { isToolVisible, type CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
-import { ambiguousToolEntry } from '../mcp/admit.js';
 import { describeMissing, policyMismatch } from './policy-mismatch.js';
 import { hidesTwin, lookalikeOf } from './lookalike.js';
 import type { SessionEventInput } from '../events/types.js';

@@ -3,10 +3,8 @@
 // another caller's session (403), a message admission refused (400).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http/index.js';
-import { errorResponse, ErrorCode, type JsonRpcId, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
+import { errorResponse, ErrorCode, type JsonRpcId, type JsonRpcResponse, shapeOwnAnswer, type ProtocolGeneration, type Frame } from '../mcp/index.js';
 import type { Logger } from 'pino';
-import type { Frame } from '../mcp/channel.js';
 import { revisionOf } from './request-checks.js';
 import type { Caller } from './listener-options.js';
 import { bindingOf, type Live } from './session-table.js';

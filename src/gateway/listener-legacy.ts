@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { LegacySseDownstream, SseStream } from '../http/index.js';
-import { admitFrame, type WireLimits } from '../mcp/admit.js';
+import { admitFrame, type WireLimits } from '../mcp/index.js';
 import type { Caller } from './listener-options.js';
 import type { SessionTable } from './session-table.js';
 import { contentTypeIsJson } from './request-checks.js';

@@ -2,9 +2,7 @@
 // listener off loopback needs authentication.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { MessageChannel } from '../mcp/channel.js';
-import type { WireLimits } from '../mcp/admit.js';
-import { LEGACY_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS } from '../mcp/http-modern.js';
+import { type MessageChannel, type WireLimits, LEGACY_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS } from '../mcp/index.js';
 import { isLoopback } from '../http/index.js';
 
 export const SUPPORTED_PROTOCOL_VERSIONS = [...LEGACY_PROTOCOL_VERSIONS, ...MODERN_PROTOCOL_VERSIONS];

@@ -10,9 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SseStream, StatelessHttpDownstream, StreamableHttpDownstream } from '../http/index.js';
-import { classify, ErrorCode, type JsonRpcId } from '../mcp/jsonrpc.js';
-import { admitFrame, DEFAULT_WIRE_LIMITS } from '../mcp/admit.js';
-import { isModernVersion, ModernError } from '../mcp/http-modern.js';
+import { classify, ErrorCode, type JsonRpcId, admitFrame, DEFAULT_WIRE_LIMITS, isModernVersion, ModernError } from '../mcp/index.js';
 import { ListenerSecurity } from '../http/index.js';
 import { httpError, methodNotAllowed, readRequestBody, refuseFrame, sameCaller } from './listener-answers.js';
 import { legacyOpen, legacyPost, type LegacyListener } from './listener-legacy.js';

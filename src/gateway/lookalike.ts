@@ -12,8 +12,7 @@
 // a server that decodes like Go's encoding/json (case-insensitive) reads it
 // as the amount. A call whose arguments hold a case variant of a key the
 // policy reads for this tool, on the path it reads, is refused.
-import { isPlainObject } from '../mcp/jsonrpc.js';
-import { foldKey } from '../mcp/admit.js';
+import { isPlainObject, foldKey } from '../mcp/index.js';
 import { rulesFor, type CompiledPolicy } from '../policy/index.js';
 
 /** Characters that render like a Latin letter or digit (a small part of Unicode's confusables, after NFKC and case folding). */

@@ -2,7 +2,7 @@
 // although deciding a tools/call is asynchronous. A call takes a slot when it
 // arrives; what comes after it waits behind the slot until it is filled (the
 // decided call) or given up (denied, held). Decisions still run concurrently.
-import type { MessageChannel } from '../mcp/channel.js';
+import type { MessageChannel } from '../mcp/index.js';
 import type { PendingCall } from './call-record.js';
 
 /** A place in the outbox. */

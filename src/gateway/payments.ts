@@ -4,7 +4,7 @@
 // never pays; and a paid call (it carries a credential) — its price is checked
 // against per_call and reserved against daily before it may leave, given back
 // when the server refuses the payment. Unreadable prices fail closed.
-import { isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/index.js';
 import { formatAmount, type CompiledPolicy } from '../policy/index.js';
 import { budgetOf, paidPrice, PAYMENT_REQUIRED_CODE, priceOfPaymentRequired, type SpendLedger } from '../spend/index.js';
 import type { ReservationHandle } from '../state/types.js';

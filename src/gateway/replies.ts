@@ -1,9 +1,8 @@
 // Everything the session sends the client goes through here: its own answers
 // (shaped for the session's protocol revision), the server's answers, batch
 // collection, and the ids of client requests in flight.
-import type { MessageChannel, SendOptions } from '../mcp/channel.js';
-import { classify, idKey, type JsonRpcId, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
+import { classify, idKey, shapeOwnAnswer } from '../mcp/index.js';
+import type { MessageChannel, SendOptions, JsonRpcId, JsonRpcResponse, ProtocolGeneration } from '../mcp/index.js';
 
 /** Collects the answers to one client batch, sent back together as one array. */
 export interface Batch {

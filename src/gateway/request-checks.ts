@@ -2,9 +2,8 @@
 // path, its headers, the revision it declares, and whether the headers the
 // 2026-07-28 revision mirrors agree with the body. Pure functions of the request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { classify } from '../mcp/jsonrpc.js';
-import type { ProtocolGeneration } from '../mcp/revision.js';
-import { decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, needsName, requestName } from '../mcp/http-modern.js';
+import { classify, decodeHeaderValue, isModernVersion, LEGACY_PROTOCOL_VERSIONS, metaProtocolVersion, needsName, requestName } from '../mcp/index.js';
+import type { ProtocolGeneration } from '../mcp/index.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from './listener-options.js';
 
 export const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';

@@ -2,7 +2,7 @@
 // input_required is parked with its reservation until the client repeats it
 // (echoing the gateway's token), or until it expires (then rolled back).
 import { randomUUID } from 'node:crypto';
-import type { JsonRpcResponse } from '../mcp/jsonrpc.js';
+import type { JsonRpcResponse } from '../mcp/index.js';
 import type { Logger } from '../log/index.js';
 import type { CallEnd, PendingCall } from './call-record.js';
 import { wrapRequestState } from './round-token.js';

@@ -2,14 +2,12 @@
 // sees it: an input round parked, a task parked, the result guards, the
 // policy's response hooks, the payment screen, and the call's outcome record.
 // Task notifications and task polls pass the result guards here too.
-import { isPlainObject, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { ambiguousServerMessage, exceedsLimits, type WireLimits } from '../mcp/admit.js';
+import { isPlainObject, ambiguousServerMessage, exceedsLimits, mayHaveRun, shapeOwnAnswer } from '../mcp/index.js';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse, WireLimits, ProtocolGeneration } from '../mcp/index.js';
 import type { UpstreamOutcome } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import { checkResult } from '../guards/index.js';
-import { mayHaveRun } from '../mcp/fate.js';
-import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { guardInputRound, guardTaskAnswer } from './task-results.js';
 import { denialResult, type CallRecorder, type PendingCall } from './call-record.js';
 import type { CallFlow } from './call-flow.js';

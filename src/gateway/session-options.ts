@@ -1,12 +1,11 @@
 // What a gateway session is opened with: its two channels, the policy in
 // force, the guard, where events go, and the options of its collaborators.
-import type { MessageChannel } from '../mcp/channel.js';
+import type { MessageChannel, WireLimits } from '../mcp/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import type { ApprovalHolder } from '../approval/queue.js';
 import type { EventSink } from '../events/types.js';
 import type { Logger } from '../log/index.js';
 import type { PinChecker } from '../pins/index.js';
-import type { WireLimits } from '../mcp/admit.js';
 import type { TaintStore } from '../guards/index.js';
 import type { HookRunner } from '../hooks/index.js';
 import type { IdempotencyGate } from '../idempotency/index.js';

@@ -7,11 +7,9 @@
 // what is sent to the client; holds, rounds, tasks and the list filter keep
 // their own state.
 import { randomUUID } from 'node:crypto';
-import type { Frame } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
-import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, type WireLimits } from '../mcp/admit.js';
-import { shapeOwnAnswer } from '../mcp/revision.js';
+import { admitFrame, ambiguousServerMessage, DEFAULT_WIRE_LIMITS, exceedsLimits, isModernVersion, metaProtocolVersion, shapeOwnAnswer } from '../mcp/index.js';
+import { classify, errorResponse, ErrorCode, idKey, isPlainObject } from '../mcp/index.js';
+import type { Frame, JsonRpcRequest, JsonRpcResponse, WireLimits } from '../mcp/index.js';
 import { CallRecorder, type CallEnd, type PendingCall } from './call-record.js';
 import { CallFlow } from './call-flow.js';
 import { CallRunner } from './call-runner.js';

@@ -5,8 +5,7 @@
 // waits, in order, for the session, and so does everything after it: a
 // tools/call or tools/list is only ever handled by a session whose policy,
 // counters, pins and audit are ready.
-import type { Frame, MessageChannel } from '../mcp/channel.js';
-import { classify, idKey, type JsonRpcRequest } from '../mcp/jsonrpc.js';
+import { type Frame, type MessageChannel, classify, idKey, type JsonRpcRequest } from '../mcp/index.js';
 
 /** What a session needs to hear about a request the gate already sent upstream. */
 export interface ForwardedRequests {

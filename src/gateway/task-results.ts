@@ -5,7 +5,7 @@
 // `result` beside the task's fields). 2026-07-28 input rounds: what the server
 // asks the client (inputRequests) may quote what it read; its requestState is
 // the server's own and is not touched.
-import { isPlainObject } from '../mcp/jsonrpc.js';
+import { isPlainObject } from '../mcp/index.js';
 
 type Guard = (result: Record<string, unknown>) => Record<string, unknown> | undefined;
 

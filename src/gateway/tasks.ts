@@ -4,7 +4,7 @@
 // remembers which tool each task runs, so that the task's result (in a
 // tasks/get answer, a tasks/result answer or a pushed notification) passes the
 // same result guards as a direct answer.
-import { isPlainObject, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { isPlainObject, type JsonRpcResponse } from '../mcp/index.js';
 import type { UpstreamOutcome } from '../events/types.js';
 import type { CallEnd, PendingCall } from './call-record.js';
 

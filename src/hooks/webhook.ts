@@ -4,7 +4,7 @@
 //   X-Toolgate-Timestamp: <unix seconds>
 // No redirects are followed (a hook that redirects is a failed hook).
 import { webhookSignature } from '../approval/webhook.js';
-import { repeatsAKey } from '../mcp/admit.js';
+import { repeatsAKey } from '../mcp/index.js';
 import type { InvokeParams } from './wire.js';
 
 /** The most a hook's answer may weigh (a mutated result included). */

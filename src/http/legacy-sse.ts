@@ -1,5 +1,5 @@
 // Legacy HTTP+SSE downstream: everything goes on the client's one stream.
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
+import type { Frame, MessageChannel, SendOptions } from '../mcp/index.js';
 import type { SseStream } from './sse-stream.js';
 
 /** Legacy HTTP+SSE: every message for the client goes on its one stream. */

@@ -1,7 +1,7 @@
 // An SSE response stream (started lazily: a single answer that comes first goes as plain JSON),
 // and plain JSON answers with their length. Shared by the downstream HTTP transports.
 import type { ServerResponse } from 'node:http';
-import { formatSseEvent } from '../mcp/sse-parse.js';
+import { formatSseEvent } from '../mcp/index.js';
 
 /** Messages held for a stream that is not open yet, at most. */
 export const BACKLOG_LIMIT = 1000;

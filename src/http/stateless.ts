@@ -1,9 +1,7 @@
 // The stateless (2026-07-28) lane downstream: one gateway session shared by independent clients.
 import type { ServerResponse } from 'node:http';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, isPlainObject, type JsonRpcId } from '../mcp/jsonrpc.js';
-import { shapeOwnAnswer } from '../mcp/revision.js';
+import { sentValue, classify, errorResponse, ErrorCode, isPlainObject, shapeOwnAnswer } from '../mcp/index.js';
+import type { Frame, MessageChannel, SendOptions, JsonRpcId } from '../mcp/index.js';
 import { sendJson, SseStream } from './sse-stream.js';
 
 /** HTTP status for a gateway- or server-made error answer on the stateless lane (the revision's rules; stdio upstreams have no status of their own). */

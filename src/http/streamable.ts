@@ -4,9 +4,8 @@
 // it is open; anything else goes on the standalone GET stream, or waits for
 // it (bounded backlog).
 import type { ServerResponse } from 'node:http';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
-import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { sentValue, classify, errorResponse, ErrorCode, idKey, isPlainObject } from '../mcp/index.js';
+import type { Frame, MessageChannel, SendOptions, JsonRpcId } from '../mcp/index.js';
 import { BACKLOG_LIMIT, sendJson, SseStream } from './sse-stream.js';
 
 /** The requests of one POST, waiting for their answers. */

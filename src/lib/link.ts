@@ -11,8 +11,7 @@
 // Client messages enter as text (JSON.stringify of what the SDK handed us) and
 // are admitted by the session like any wire message, so what the other side
 // receives is the parse of exactly the text that was decided.
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { type Frame, type MessageChannel, type SendOptions, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from '../mcp/index.js';
 import type { McpTransport } from './api.js';
 
 /** A request's id when `value` is a request (method and a string or number id). */

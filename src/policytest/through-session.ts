@@ -13,7 +13,7 @@ import type { CompiledPolicy } from '../policy/index.js';
 import { DENIAL_PREFIX } from '../policy/index.js';
 import { CallGuard, type SettleOutcome } from '../gateway/guard.js';
 import { GatewaySession } from '../gateway/session.js';
-import { MemoryChannel } from '../mcp/memory.js';
+import { MemoryChannel } from '../mcp/index.js';
 import type { AnyEventFields, EventSink, GatewayEvent } from '../events/types.js';
 import type { HeldApproval } from '../approval/queue.js';
 import type { ApprovalRecord, ApprovalRetries, NewApproval } from '../approval/types.js';

@@ -5,8 +5,7 @@
 // the server again. Then the start gate lets the client's initialize through
 // while the runtime opens; every other message waits for the session.
 import type { BridgeLog, UpstreamProtocol } from '../bridge/index.js';
-import type { WireLimits } from '../mcp/admit.js';
-import type { ChildServer } from '../mcp/child.js';
+import type { WireLimits, ChildServer } from '../mcp/index.js';
 import type { Identity } from '../identity/authenticate.js';
 import type { RuntimeConfig } from './config.js';
 import { join, resolve } from 'node:path';

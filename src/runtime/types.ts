@@ -10,7 +10,7 @@ import type { PolicyHolder } from '../gateway/policy-holder.js';
 import type { Caller } from '../gateway/listener.js';
 import type { GatewaySession } from '../gateway/session.js';
 import type { SessionOptions } from '../gateway/session-options.js';
-import type { MessageChannel } from '../mcp/channel.js';
+import type { MessageChannel } from '../mcp/index.js';
 import type { ApprovalHolder } from '../approval/queue.js';
 import type { ApprovalDecider } from '../approval/types.js';
 import type { CompiledPolicy } from '../policy/index.js';

@@ -1,8 +1,6 @@
 // A member of the aggregate session: one server's ordinary GatewaySession,
 // whose client channel is a Link to the aggregator.
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { parseFrame } from '../mcp/channel.js';
-import { isPlainObject } from '../mcp/jsonrpc.js';
+import { type Frame, type MessageChannel, type SendOptions, parseFrame, isPlainObject } from '../mcp/index.js';
 
 /** What the wiring gives back for one member (a server's session inside this aggregate session). */
 export interface MemberBinding {

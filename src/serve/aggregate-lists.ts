@@ -2,7 +2,7 @@
 // (tools and prompts renamed `<server><sep><name>`, resources remembered by
 // where they were listed), and the cursor that carries each server's next page.
 import type { Logger } from 'pino';
-import { ErrorCode, isPlainObject, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { ErrorCode, isPlainObject, type JsonRpcResponse } from '../mcp/index.js';
 
 export type Kind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 export const LIST_METHOD: Record<Kind, string> = {

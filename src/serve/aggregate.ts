@@ -13,22 +13,20 @@
 // client session), requests from the servers to the client get ids of the
 // aggregator's own (`toolgate-agg-...`) so two servers can never collide, and
 // the client's answers go back to the server that asked, under its id.
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { sentValue } from '../mcp/channel.js';
 import {
   classify,
   errorResponse,
   ErrorCode,
   idKey,
+  isModernVersion,
   isPlainObject,
+  metaProtocolVersion,
   resultResponse,
-  type JsonRpcId,
-  type JsonRpcRequest,
-  type JsonRpcResponse,
-} from '../mcp/jsonrpc.js';
+  sentValue,
+  shapeOwnAnswer,
+} from '../mcp/index.js';
+import type { Frame, JsonRpcId, JsonRpcRequest, JsonRpcResponse, MessageChannel, ProtocolGeneration, SendOptions } from '../mcp/index.js';
 import type { Logger } from 'pino';
-import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
-import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
 import { capabilitiesOf, Link, type Member, type MemberBinding, type MemberHooks } from './aggregate-link.js';
 import { collectLists, decodeCursor, encodeCursor, type Kind, type ListSources } from './aggregate-lists.js';
 

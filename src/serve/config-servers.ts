@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { isScalar } from 'yaml';
 import { parseTokenExchangeConfig, type TokenExchangeConfig } from '../oauth/index.js';
 import type { CompiledPolicy, PolicyError } from '../policy/index.js';
-import { parseSessionMode, type SessionMode } from '../mcp/shared-child.js';
+import { parseSessionMode, type SessionMode } from '../mcp/index.js';
 import { deref, offsetOf, type Field } from '../yamlpos/index.js';
 import type { ConfigReader } from './config-reader.js';
 import type { ServerConfig, StartMode } from './config-types.js';

@@ -1,7 +1,7 @@
 // The typed gateway config of `toolgate serve`, as read from its YAML file (config.ts).
 import type { OAuthConfig, TokenExchangeConfig } from '../oauth/index.js';
 import type { CompiledPolicy, LoadResult, PolicyError } from '../policy/index.js';
-import type { SessionMode } from '../mcp/shared-child.js';
+import type { SessionMode } from '../mcp/index.js';
 
 export type StartMode = 'lazy' | 'eager';
 export type UrlTransport = 'http' | 'sse' | 'auto';

@@ -10,9 +10,7 @@
 // child process or an HTTP session), supervised: restarted with backoff when
 // it dies. The config and every server's policy are hot-reloaded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MessageChannel } from '../mcp/channel.js';
-import { errorResponse } from '../mcp/jsonrpc.js';
-import { wireLimitsFrom } from '../mcp/admit.js';
+import { type MessageChannel, errorResponse, wireLimitsFrom } from '../mcp/index.js';
 import { ToolRegistry } from '../gateway/shadowing.js';
 import { Listener, type Caller } from '../gateway/listener.js';
 import { openListenerAuth } from '../identity/listener-auth.js';

@@ -14,9 +14,8 @@
 //
 // Health is reported to a HealthBoard shared by every connection of a server.
 import type { Logger } from 'pino';
-import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { classify, ErrorCode, errorResponse, idKey, isPlainObject, type JsonRpcId } from '../mcp/jsonrpc.js';
-import type { UpstreamHandle } from '../mcp/upstream.js';
+import { classify, ErrorCode, errorResponse, idKey, isPlainObject } from '../mcp/index.js';
+import type { Frame, MessageChannel, SendOptions, JsonRpcId, UpstreamHandle } from '../mcp/index.js';
 
 export type ConnectionState = 'idle' | 'starting' | 'up' | 'restarting' | 'down' | 'closed';
 

@@ -2,9 +2,7 @@
 // shared pool of children (session_mode shared|pool:N: one pool per server,
 // replaced when its command changes), or an HTTP session with toolgate's own
 // login or an exchanged token; each behind the protocol bridge.
-import { ChildServer } from '../mcp/child.js';
-import { StdioPool } from '../mcp/shared-child.js';
-import { urlUpstream, withBearer, type UpstreamHandle } from '../mcp/upstream.js';
+import { ChildServer, StdioPool, urlUpstream, withBearer, type UpstreamHandle } from '../mcp/index.js';
 import { bridgeUpstream } from '../bridge/index.js';
 import type { Caller } from '../gateway/listener.js';
 import type { UpstreamExchanges } from '../oauth/index.js';

@@ -15,7 +15,7 @@
 // - a credential is a JSON object, or a base64url text of one (as in HTTP's
 //   Authorization header); its `challenge` is the one being paid;
 // - anything unreadable is refused, never guessed (fail closed).
-import { isPlainObject } from '../mcp/jsonrpc.js';
+import { isPlainObject } from '../mcp/index.js';
 import { fromBaseUnits, MAX_NANO } from '../policy/index.js';
 
 export const PAYMENT_REQUIRED_CODE = -32042;
