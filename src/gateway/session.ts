@@ -482,7 +482,17 @@ export class GatewaySession {
       if (refused !== undefined) {
         const names = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => r.hook))];
         const message = `the result hook ${names.map((n) => JSON.stringify(n)).join(', ')} returned is not passed on (${refused})`;
-        this.recorder.event('tool_hook', { tool: call.tool, request_id: call.id, hook: names.join(', '), phase: 'response', hook_outcome: 'failed', message });
+        const hook_ms = out.records.reduce((t, r) => t + r.hook_ms, 0);
+        this.recorder.event('tool_hook', {
+          tool: call.tool,
+          request_id: call.id,
+          hook: names.join(', '),
+          hook_type: 'mutation',
+          phase: 'response',
+          hook_outcome: 'failed',
+          message,
+          hook_ms,
+        });
         return { result: denialResult(`${message}; the result was withheld`), withheld: true };
       }
       return { result: this.guardResult(call.tool, call.id, mutated) ?? mutated, withheld: false };

@@ -6,8 +6,8 @@
 // `expect: replay` says the session answered it from the window.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { compilePolicy, loadPolicyFile, DENIAL_PREFIX } from '../policy/index.js';
-import type { CompiledPolicy, PolicyError, ToolCall } from '../policy/index.js';
+import { compilePolicy, loadPolicyFile } from '../policy/index.js';
+import type { CompiledPolicy, PolicyError } from '../policy/index.js';
 import { decodeAny, decodeBool, decodeMap, decodeSeq, decodeString, deref, issuesToErrors, offsetOf, readYaml } from '../yamlpos/index.js';
 import type { DecodeContext } from '../yamlpos/index.js';
 import { toJS } from '../policy/govalue.js';
