@@ -39,7 +39,7 @@ async function approvals(stateDir: string, ...args: string[]): Promise<Array<Rec
     .map((l) => JSON.parse(l) as Record<string, any>);
 }
 
-async function waitPending(stateDir: string, timeoutMs = 10_000): Promise<Record<string, any>> {
+async function waitPending(stateDir: string, timeoutMs = 60_000): Promise<Record<string, any>> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const p = await approvals(stateDir, '--pending');

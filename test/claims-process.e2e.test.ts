@@ -19,7 +19,7 @@ function isAlive(pid: number): boolean {
 
 /** Until the server's log has a line `line` (polling the file), or fail naming what it has. */
 async function logged(log: string, line: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end; ) {
     if (serverLog(log).includes(line)) return;
     await new Promise((r) => setTimeout(r, 25));
   }

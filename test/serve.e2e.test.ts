@@ -178,7 +178,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     let progressed!: () => void;
     const inFlight = new Promise<void>((r) => (progressed = r));
     const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, {
-      timeout: 20_000,
+      timeout: 60_000,
       onprogress: () => progressed(),
     });
     await inFlight;
@@ -192,7 +192,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     process.kill(before.pids[0], 'SIGKILL');
     // Restarted with backoff and initialized again by the gateway.
     let after: Record<string, any> | undefined;
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       after = (await servers(base)).find((s) => s.server === 'demo');
       if (after?.state === 'up' && after.restarts >= 1 && after.pids[0] !== before.pids[0]) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -276,7 +276,7 @@ test('hot reload: a valid edit adds a server; an invalid one is rejected with li
     };
     write(gatewayConfig(demoEntry() + demoEntry('billing', './everything.yaml')));
     let names: string[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       names = (await c.listTools()).tools.map((t) => t.name);
       if (names.includes('billing__echo')) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -298,7 +298,7 @@ test('hot reload: a valid edit adds a server; an invalid one is rejected with li
 
     // Removing the server: its tools go away.
     write(gatewayConfig(demoEntry()));
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       names = (await c.listTools()).tools.map((t) => t.name);
       if (!names.includes('billing__echo')) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -159,7 +159,7 @@ for (const pair of pairs) {
       }
       // The gateway saw the cancellation (the call keeps its counters).
       let events: Array<Record<string, unknown>> = [];
-      for (let i = 0; i < 50; i++) {
+      for (const end = Date.now() + 60_000; Date.now() < end; ) {
         events = readEvents(stateDir).filter((e) => e.type === 'tool_call');
         if (events.some((e) => e.cancelled === true)) break;
         await new Promise((r) => setTimeout(r, 100));
