@@ -124,7 +124,7 @@ test('an approver proven by its own grant token on the approval API: it decides 
   try {
     let out = '';
     api.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 200 && !/on (http:\/\/\S+)\/api\/approvals/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 60_000; Date.now() < end && !/on (http:\/\/\S+)\/api\/approvals/.test(out); ) await new Promise((r) => setTimeout(r, 50));
     const base = /on (http:\/\/\S+)\/api\/approvals/.exec(out)?.[1];
     assert.ok(base, out);
     const held = client.callTool({ name: 'create_refund', arguments: { amount: 50000 } });

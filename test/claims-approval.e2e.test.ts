@@ -129,7 +129,7 @@ tools:
     'approval_requested',
   ];
   let steps: string[] = [];
-  for (let i = 0; i < 100 && steps.length < expected.length; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end && steps.length < expected.length; ) {
     steps = readEvents(stateDir)
       .filter((e) => String(e.type).startsWith('approval_'))
       .map((e) => String(e.type));

@@ -173,7 +173,7 @@ tools:
   try {
     const held = client.callTool({ name: 'echo', arguments: { message: 'hi' } }, undefined, { timeout: 600_000, resetTimeoutOnProgress: true });
     let pending: Record<string, string> | undefined;
-    for (let i = 0; i < 100 && !pending; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && !pending; ) {
       const r = await toolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
       pending = r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, string>) : undefined;
       if (!pending) await new Promise((res) => setTimeout(res, 100));

@@ -89,7 +89,7 @@ async function grant(dir: string, ...args: string[]): Promise<string> {
 /** The denied tool_call events of `identity`, once `count` of them are written (the JSONL sink flushes within 50 ms). */
 async function denials(dir: string, identity: string, count: number): Promise<Array<Record<string, any>>> {
   let calls: Array<Record<string, any>> = [];
-  for (let i = 0; i < 100 && calls.length < count; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end && calls.length < count; ) {
     calls = readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.identity === identity && e.decision === 'denied');
     if (calls.length < count) await new Promise((r) => setTimeout(r, 50));
   }
@@ -209,7 +209,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     const pids = (await servers(base)).find((s) => s.server === 'demo')!.pids as number[];
     for (const p of pids) process.kill(p, 'SIGKILL');
     let answer: string | undefined;
-    for (let i = 0; i < 50 && answer === undefined; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && answer === undefined; ) {
       try {
         answer = textOf(await d.callTool({ name: 'echo', arguments: { message: 'two' } }));
       } catch {
@@ -442,7 +442,7 @@ test("a grant's own policy file decides its calls on every server, on /mcp/<serv
     // Hot reload: an edit of the grant's file applies to its open sessions on every server.
     writeFileSync(grantFile, RESTRICTED_GRANT_POLICY.replace('echo:', 'get_weather:'));
     let answer = '';
-    for (let i = 0; i < 100 && answer !== 'reloaded'; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && answer !== 'reloaded'; ) {
       answer = textOf(await ra.callTool({ name: 'demo__echo', arguments: { message: 'reloaded' } }));
       if (answer !== 'reloaded') await new Promise((r) => setTimeout(r, 100));
     }
