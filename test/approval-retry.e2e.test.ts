@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { REDIS_URL, deletePrefix, probeRedis, skipUnless, uniquePrefix } from './support/redis.js';
+import { until } from './support/until.js';
 import { connectClient, demoServer, filesContaining, readEvents, runToolgate as toolgate, textOf, writePolicy } from './helpers.js';
 
 const POLICY = `version: "1"
@@ -197,17 +198,27 @@ tools:
   const { client } = await connectClient(policy, stateDir, [process.execPath, demoServer]);
   try {
     const args = { amount: 900, currency: 'usd' };
-    await assert.rejects(client.callTool({ name: 'create_charge', arguments: args }, undefined, { timeout: 300 }), /timed out/i);
-    let pending: Record<string, unknown> | undefined;
-    for (const end = Date.now() + 60_000; Date.now() < end; ) {
+    const listed = async () => {
       const r = await toolgate('approvals', 'list', '--json', '--state-dir', stateDir);
-      const rec = r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, unknown>) : undefined;
-      if (rec?.model === 'retry') {
-        pending = rec;
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
+      return r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, unknown>) : undefined;
+    };
+    // The client gives up once the call is held (a fixed 300 ms timeout could fire before the
+    // gateway had held it on a loaded machine): the SDK's timeout and an abort both cancel the call.
+    const giveUp = new AbortController();
+    const held = client.callTool({ name: 'create_charge', arguments: args }, undefined, { signal: giveUp.signal, timeout: 600_000 });
+    await until('the call is held', async () => (await listed())?.status === 'pending', 60_000);
+    giveUp.abort(new Error('timed out'));
+    await assert.rejects(held, /timed out/i);
+    let pending: Record<string, unknown> | undefined;
+    await until(
+      'the request stays, detached from the gone waiter (retry model)',
+      async () => {
+        const rec = await listed();
+        if (rec?.model === 'retry') pending = rec;
+        return pending !== undefined;
+      },
+      60_000,
+    );
     assert.ok(pending, 'the request stays (detached from the gone waiter)');
     assert.equal(pending.status, 'pending', 'not abandoned');
     assert.equal((await toolgate('approvals', 'approve', String(pending.id), '--state-dir', stateDir)).code, 0);

@@ -17,7 +17,7 @@
 //   client's retry carries the answers back to the waiting server request, and
 //   the original request's answer becomes the retry's answer.
 // - results gain `resultType: "complete"`.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
 import { sentValue } from '../mcp/channel.js';
 import {
@@ -31,46 +31,15 @@ import {
   type JsonRpcRequest,
   type JsonRpcResponse,
 } from '../mcp/jsonrpc.js';
-import { isModernVersion, LEGACY_PROTOCOL_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
+import { isModernVersion, META_PROTOCOL_VERSION } from '../mcp/http-modern.js';
 import { BRIDGE_ID_PREFIX, type BridgeLog } from './to-modern.js';
+import { discoverResult, initializeParams, INPUT_METHODS, isBridgeState, issueState, MODERN_META, modernResult, stateNonce } from './to-legacy-shapes.js';
 
-const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
-const META_LOG_LEVEL = 'io.modelcontextprotocol/logLevel';
-const MODERN_META = [META_PROTOCOL_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_LOG_LEVEL];
-const STATE_PREFIX = 'toolgate-bridge.';
-const INPUT_METHODS = new Set(['elicitation/create', 'sampling/createMessage', 'roots/list']);
 /** How long a server request waits for the client's retry (the session's own rounds wait as long). */
 export const INPUT_WAIT_MS = 10 * 60_000;
 const PROBE_ID = `${BRIDGE_ID_PREFIX}discover`;
 /** How long the probe waits for a server that stays silent on a method it does not know (a slow start counts too). */
 export const PROBE_WAIT_MS = 30_000;
-/** One key per process: rounds live in the process that made them. */
-const KEY = randomBytes(32);
-
-/** Results the revision lets clients cache: a server of the 2025 line says nothing about that, so nothing is cached. */
-const CACHEABLE = new Set(['tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
-
-/** A result of the 2025 line in the revision's shape. */
-function modernResult(method: string, result: Record<string, unknown>): Record<string, unknown> {
-  return CACHEABLE.has(method) ? { resultType: 'complete', ttlMs: 0, cacheScope: 'private', ...result } : { resultType: 'complete', ...result };
-}
-
-/** The server's capabilities, less what would need subscriptions/listen (not bridged): listChanged and subscribe. */
-function withoutSubscriptions(caps: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(caps)) {
-    if (!isPlainObject(v)) out[k] = v;
-    else {
-      const { listChanged: _l, subscribe: _s, ...rest } = v;
-      void _l;
-      void _s;
-      out[k] = rest;
-    }
-  }
-  return out;
-}
-
-const mac = (nonce: string) => createHmac('sha256', KEY).update(`bridge\0${nonce}`).digest('base64url');
 
 /** One upstream request of a client, across its input rounds. */
 interface Upstream {
@@ -223,15 +192,7 @@ export class ModernToLegacyBridge implements MessageChannel {
       void old.close();
       this.attach(this.o.reopen());
     }
-    const caps = isPlainObject(this.firstMeta[META_CLIENT_CAPABILITIES]) ? { ...this.firstMeta[META_CLIENT_CAPABILITIES] } : {};
-    delete caps.extensions;
-    const info = isPlainObject(this.firstMeta[META_CLIENT_INFO]) ? this.firstMeta[META_CLIENT_INFO] : { name: 'toolgate-bridge', version: '1' };
-    const init = {
-      jsonrpc: '2.0',
-      id: `${BRIDGE_ID_PREFIX}init`,
-      method: 'initialize',
-      params: { protocolVersion: LEGACY_PROTOCOL_VERSIONS.at(-1), capabilities: caps, clientInfo: info },
-    };
+    const init = { jsonrpc: '2.0', id: `${BRIDGE_ID_PREFIX}init`, method: 'initialize', params: initializeParams(this.firstMeta) };
     this.inner.send(JSON.stringify(init), { value: init });
   }
 
@@ -257,22 +218,8 @@ export class ModernToLegacyBridge implements MessageChannel {
     this.inner.send(JSON.stringify(note), { value: note });
     this.state = 'bridged';
     this.o.log.info({ upstreamVersion: r.protocolVersion }, 'bridging a stateless client to a server of the 2025 line');
-    if (discover) this.answer(resultResponse(discover.id, this.discoverResult()));
+    if (discover) this.answer(resultResponse(discover.id, discoverResult(this.initResult ?? {}, this.firstMeta)));
     this.flush();
-  }
-
-  private discoverResult(): Record<string, unknown> {
-    const r = this.initResult ?? {};
-    const version = this.firstMeta[META_PROTOCOL_VERSION];
-    return {
-      resultType: 'complete',
-      supportedVersions: [typeof version === 'string' ? version : '2026-07-28'],
-      capabilities: withoutSubscriptions(isPlainObject(r.capabilities) ? r.capabilities : {}),
-      ...(isPlainObject(r.serverInfo) ? { serverInfo: r.serverInfo, _meta: { 'io.modelcontextprotocol/serverInfo': r.serverInfo } } : {}),
-      ...(typeof r.instructions === 'string' ? { instructions: r.instructions } : {}),
-      ttlMs: 0,
-      cacheScope: 'private',
-    };
   }
 
   // ---- bridged: client to server ------------------------------------------------
@@ -295,7 +242,7 @@ export class ModernToLegacyBridge implements MessageChannel {
     }
     if (c.kind !== 'request') return this.inner.send(text, opts);
     const req = c.msg;
-    if (req.method === 'server/discover') return this.answer(resultResponse(req.id, this.discoverResult()));
+    if (req.method === 'server/discover') return this.answer(resultResponse(req.id, discoverResult(this.initResult ?? {}, this.firstMeta)));
     // The server's session is the gateway's: a stateless client's initialize must not start another.
     if (req.method === 'initialize')
       return this.answer(errorResponse(req.id, ErrorCode.MethodNotFound, 'Method not found: initialize is not part of the stateless revision'), true);
@@ -307,7 +254,7 @@ export class ModernToLegacyBridge implements MessageChannel {
     }
     const params = isPlainObject(req.params) ? { ...req.params } : {};
     const state = params.requestState;
-    if (typeof state === 'string' && state.startsWith(STATE_PREFIX)) return this.retry(req, state, params.inputResponses);
+    if (typeof state === 'string' && isBridgeState(state)) return this.retry(req, state, params.inputResponses);
     if (isPlainObject(params._meta)) {
       const meta = { ...params._meta };
       for (const k of MODERN_META) delete meta[k];
@@ -323,11 +270,9 @@ export class ModernToLegacyBridge implements MessageChannel {
 
   /** The client's retry: its answers go to the server's waiting requests; the original request's answer will be this one's. */
   private retry(req: JsonRpcRequest, state: string, responses: unknown): void {
-    const [nonce, tag] = state.slice(STATE_PREFIX.length).split('.');
-    const expected = nonce ? Buffer.from(mac(nonce)) : undefined;
-    const given = Buffer.from(tag ?? '');
-    const u = nonce ? this.byNonce.get(nonce) : undefined;
-    const genuine = expected !== undefined && expected.length === given.length && timingSafeEqual(expected, given);
+    const nonce = stateNonce(state);
+    const genuine = nonce !== undefined;
+    const u = nonce !== undefined ? this.byNonce.get(nonce) : undefined;
     if (!genuine || !u) {
       const why = !genuine ? 'toolgate did not issue it (or it was changed)' : "it is unknown or expired (used already, or another session's)";
       return this.answer(errorResponse(req.id, ErrorCode.InvalidParams, `Invalid params: requestState refused: ${why}`), true);
@@ -445,7 +390,7 @@ export class ModernToLegacyBridge implements MessageChannel {
       this.inner.send(JSON.stringify(note), { value: note });
     }, INPUT_WAIT_MS);
     u.timer.unref();
-    const res = resultResponse(clientId, { resultType: 'input_required', inputRequests, requestState: `${STATE_PREFIX}${nonce}.${mac(nonce)}` });
+    const res = resultResponse(clientId, { resultType: 'input_required', inputRequests, requestState: issueState(nonce) });
     this.onframe?.({ text: JSON.stringify(res), value: res, related: clientId });
   }
 }

@@ -82,13 +82,15 @@ function subject(e: GatewayEvent): string {
 // A field of another kind, or a misspelt one, does not compile where an event is built.
 export const wrongKind: GatewayEvent[] = [
   // @ts-expect-error hook_ms belongs to tool_hook, not to tool_call
-  { type: 'tool_call', ts, instance: 'i', tool: 'echo', hook_ms: 3 },
+  { type: 'tool_call', ts, instance: 'i', tool: 'echo', decision: 'allowed', hook_ms: 3 },
   // @ts-expect-error pin_mode belongs to tool_pin
-  { type: 'tool_call', ts, instance: 'i', tool: 'echo', pin_mode: 'warn' },
+  { type: 'tool_call', ts, instance: 'i', tool: 'echo', decision: 'allowed', pin_mode: 'warn' },
   // @ts-expect-error a misspelt field (latency_ms)
-  { type: 'tool_call', ts, instance: 'i', tool: 'echo', latency: 3 },
+  { type: 'tool_call', ts, instance: 'i', tool: 'echo', decision: 'allowed', latency: 3 },
   // @ts-expect-error status is a lifecycle, pin or HTTP field, never a call's
-  { type: 'tool_call', ts, instance: 'i', tool: 'echo', status: 'failure' },
+  { type: 'tool_call', ts, instance: 'i', tool: 'echo', decision: 'allowed', status: 'failure' },
+  // @ts-expect-error every tool_call record carries its decision
+  { type: 'tool_call', ts, instance: 'i', tool: 'echo' },
   // @ts-expect-error an approval step names its approval
   { type: 'approval_requested', ts, instance: 'i', tool: 'pay' },
   // @ts-expect-error a startup event carries no decision
@@ -96,7 +98,7 @@ export const wrongKind: GatewayEvent[] = [
 ];
 // The same through what emitters are given: a recorder's call fields, a runtime's and a session's event input.
 // @ts-expect-error suggestions belong to policy_mismatch
-export const callFields: FieldsOf<'tool_call'> = { tool: 'echo', suggestions: ['x'] };
+export const callFields: FieldsOf<'tool_call'> = { tool: 'echo', decision: 'allowed', suggestions: ['x'] };
 // @ts-expect-error grant_policy belongs to config_reload
 export const runtimeInput: EventInput = { type: 'shutdown', status: 'success', grant_policy: true };
 // @ts-expect-error args belong to a call's record, not a guard's

@@ -35,7 +35,7 @@ interface OfCall {
 /** A decided tools/call: its decision record, or its outcome record once the server answered. */
 export interface ToolCallEvent extends EventEnvelope, OfCall {
   type: 'tool_call';
-  decision?: CallDecision;
+  decision: CallDecision;
   reason?: string;
   rule?: string;
   rule_pointer?: string;

@@ -1,17 +1,14 @@
 // Calls a require_approval rule matched. An approved, unused request for
 // exactly this call (its fingerprint) is consumed and the call passes, once.
 // Otherwise the retry model (Intercept's) refuses at once with -32003 and the
-// request's id; the hold model holds the call for a human decision (with
-// progress to the client while it waits, and MCP elicitation when the policy
-// allows self-approval), then decides it again under the policy in force when
-// it was approved. A held call whose client cancels, times out or leaves is not
+// request's id; the hold model holds the call for a human decision (what the
+// client hears meanwhile: hold-client.ts), then decides it again under the
+// policy in force when it was approved. A held call whose client cancels, times out or leaves is not
 // abandoned: its request stays pending, and the identical retry converges on it.
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { errorResponse, ErrorCode, idKey, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
-import { elicitationRequest, parseElicitationResult } from '../approval/elicitation.js';
+import { errorResponse, ErrorCode, idKey, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
 import { previewCut, redactArgs } from '../approval/redact.js';
-import type { ApprovalHolder, Elicit, HeldApproval } from '../approval/queue.js';
+import type { ApprovalHolder, HeldApproval } from '../approval/queue.js';
 import { approverVerified, SELF_APPROVER, type ApprovalRecord } from '../approval/types.js';
 import { approvalFingerprint } from '../approval/fingerprint.js';
 import { approvalRequired } from '../approval/retry.js';
@@ -21,10 +18,10 @@ import type { Logger } from '../log/index.js';
 import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
 import { denialResult, type CallFields, type CallRecorder, type RollBackFields } from './call-record.js';
-import type { CallStep, ForwardContext, HoldContext } from './call-flow.js';
+import type { CallStep, ForwardContext, HoldContext } from './call-step.js';
+import { HoldClient } from './hold-client.js';
 
-/** Ids of the requests the gateway itself sends to the client: they cannot collide with the client's or the server's. */
-export const OWN_ID_PREFIX = 'toolgate-';
+export { OWN_ID_PREFIX } from './hold-client.js';
 
 /** A tools/call waiting for a human decision. */
 interface HeldCall {
@@ -64,12 +61,11 @@ function approversOf(r: ApprovalRequirement & { selfApproval?: boolean }): strin
 
 export class ApprovalHolds {
   private readonly held = new Map<string, HeldCall>();
-  /** The gateway's own elicitation requests to the client, by id. */
-  private readonly elicits = new Map<string, { settle: (res: JsonRpcResponse) => void }>();
-  /** The client declared the elicitation capability. */
-  clientElicits = false;
+  private readonly client: HoldClient;
 
-  constructor(private readonly o: ApprovalHoldOptions) {}
+  constructor(private readonly o: ApprovalHoldOptions) {
+    this.client = new HoldClient(o);
+  }
 
   get size(): number {
     return this.held.size;
@@ -206,7 +202,7 @@ export class ApprovalHolds {
   }
 
   /** The retry model's refusal: JSON-RPC -32003 with the approval id and what to do. */
-  private refusal(req: JsonRpcRequest, base: CallFields, r: ApprovalRecord, reused: boolean, started: number, before?: string): CallStep {
+  private refusal(req: JsonRpcRequest, base: Omit<CallFields, 'decision'>, r: ApprovalRecord, reused: boolean, started: number, before?: string): CallStep {
     if (reused) this.o.recorder.event('approval_reused', { ...base, approval_id: r.id, expires_at: new Date(r.expiresAt).toISOString() });
     const { message, data } = approvalRequired(r, before);
     return {
@@ -230,7 +226,7 @@ export class ApprovalHolds {
     });
     let held: HeldApproval;
     try {
-      held = this.o.approvals!.open({ ...this.newRequest(c), fingerprint: c.fingerprint }, this.clientElicits ? { elicit: this.elicit } : {});
+      held = this.o.approvals!.open({ ...this.newRequest(c), fingerprint: c.fingerprint }, this.client.elicits ? { elicit: this.client.elicit } : {});
     } catch (err) {
       this.o.log.error({ err, tool: name }, 'approval request failed');
       return denied({ decision: 'error', reason: 'approval_unavailable' }, 'toolgate could not store the approval request for this call; denied');
@@ -247,7 +243,7 @@ export class ApprovalHolds {
       approvers: record.approvers,
     });
     this.o.log.info({ approval: record.id, tool: name, identity: this.o.identity }, `call held for approval: toolgate approvals approve ${record.id}`);
-    const stopProgress = this.progressWhileWaiting(req, record.id, record.expiresAt);
+    const stopProgress = this.client.progressWhileWaiting(req, record.id, record.expiresAt);
 
     const outcome = await held.outcome;
     stopProgress();
@@ -305,7 +301,7 @@ export class ApprovalHolds {
     const requirement = c.verdict.approval!;
     const base = { tool: name, request_id: req.id, rule: requirement.rule, rule_pointer: requirement.pointer, args_sha256: argsHash, approval_id: r.id };
     const current = this.o.policy();
-    const refused = (fields: CallFields, message: string): CallStep => {
+    const refused = (fields: Partial<CallFields>, message: string): CallStep => {
       this.giveBack(r.id, base);
       return {
         kind: 'answer',
@@ -376,7 +372,7 @@ export class ApprovalHolds {
 
   /** The client left: stop waiting for every held call, silently; their requests stay pending for the identical retry. */
   releaseAll(): void {
-    this.elicits.clear(); // the client is gone: no cancellations to send
+    this.client.forget(); // the client is gone: no cancellations to send
     for (const h of this.held.values()) {
       h.silent = true;
       h.held.detach();
@@ -394,59 +390,10 @@ export class ApprovalHolds {
 
   /** A response to one of the gateway's own requests; true when it was one. */
   ownResponse(res: JsonRpcResponse): boolean {
-    const e = this.elicits.get(String(res.id));
-    if (!e) return false;
-    this.elicits.delete(String(res.id));
-    e.settle(res);
-    return true;
+    return this.client.ownResponse(res);
   }
 
   noteClientCapabilities(params: unknown): void {
-    const caps = isPlainObject(params) && isPlainObject(params.capabilities) ? params.capabilities : undefined;
-    this.clientElicits = caps !== undefined && isPlainObject(caps.elicitation);
+    this.client.noteCapabilities(params);
   }
-
-  /** Progress notifications to a client that sent a progressToken, while its call waits. */
-  private progressWhileWaiting(req: JsonRpcRequest, approvalId: string, expiresAt: number): () => void {
-    const meta = isPlainObject(req.params) && isPlainObject(req.params._meta) ? req.params._meta : undefined;
-    const token = meta?.progressToken;
-    if (typeof token !== 'string' && typeof token !== 'number') return () => {};
-    let n = 0;
-    const tick = () => {
-      n++;
-      const params = { progressToken: token, progress: n, message: `waiting for approval ${approvalId} (until ${new Date(expiresAt).toISOString()})` };
-      this.o.notify({ jsonrpc: '2.0', method: 'notifications/progress', params });
-    };
-    tick();
-    const timer = setInterval(tick, this.o.progressEveryMs ?? 10_000);
-    return () => clearInterval(timer);
-  }
-
-  /** Ask the client itself (MCP elicitation); used by the approval queue when the policy allows self-approval. */
-  private readonly elicit: Elicit = (record, signal) =>
-    new Promise((resolve, reject) => {
-      const id = `${OWN_ID_PREFIX}elicit-${randomUUID()}`;
-      const onAbort = () => {
-        if (!this.elicits.delete(id)) return;
-        this.o.notify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'decided through another channel' } });
-        reject(new Error('elicitation no longer needed'));
-      };
-      this.elicits.set(id, {
-        settle: (res) => {
-          signal.removeEventListener('abort', onAbort);
-          const answer = res.error ? undefined : parseElicitationResult(res.result);
-          if (answer) resolve(answer);
-          else
-            reject(
-              new Error(
-                res.error
-                  ? `client answered elicitation with error ${res.error.code}: ${res.error.message}`
-                  : 'client answered elicitation with an unreadable result',
-              ),
-            );
-        },
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.o.notify({ jsonrpc: '2.0', id, method: 'elicitation/create', params: elicitationRequest(record) });
-    });
 }

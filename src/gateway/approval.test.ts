@@ -15,6 +15,7 @@ import { ApprovalQueue, openApprovalStore, SELF_APPROVER, type ApprovalStore } f
 import type { Frame, MessageChannel } from '../mcp/channel.js';
 import { CallGuard, type GuardVerdict } from './guard.js';
 import { GatewaySession } from './session.js';
+import { until } from '../../test/support/until.js';
 
 class FakeChannel implements MessageChannel {
   onframe?: (frame: Frame) => void;
@@ -73,11 +74,9 @@ class ApprovalGuard extends CallGuard {
   }
 }
 
-const policy = (() => {
-  const r = compilePolicy('version: "1"\ndefault: allow\n', 'test.yaml');
-  if (!r.ok) throw new Error('bad test policy');
-  return r.policy;
-})();
+const compiled = compilePolicy('version: "1"\ndefault: allow\n', 'test.yaml');
+if (!compiled.ok) throw new Error('bad test policy');
+const policy = compiled.policy;
 
 function setup(
   o: {
@@ -129,23 +128,10 @@ function setup(
   return { session, down, up, events, guard, store, queue, other, call, response, cleanup };
 }
 
-/** Poll (every 5 ms) until `check` holds; fail with `what` after 60 s (a limit on waiting on a loaded machine). */
-async function until(what: string, check: () => boolean): Promise<void> {
-  const end = Date.now() + 60_000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`not within 60 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
+/** The id of the first pending approval, once there is one. */
 const pendingId = async (store: ApprovalStore) => {
-  const end = Date.now() + 60_000;
-  while (Date.now() < end) {
-    const p = store.list({ status: 'pending' });
-    if (p.length > 0) return p[0]!.id;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('no pending approval');
+  await until('a pending approval', () => store.list({ status: 'pending' }).length > 0);
+  return store.list({ status: 'pending' })[0]!.id;
 };
 
 test('approved from another process: the held call is forwarded, other calls are not blocked, events tell the story', async () => {

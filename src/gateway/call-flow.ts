@@ -1,76 +1,35 @@
-// The tool-call flow: one tools/call in, one step out. The flow decides
-// (validation, input-round continuation, caller denial, look-alikes, pins, the
-// policy with its counters) and says what to do; the session does it, in one
-// place (GatewaySession.apply): answer now, hold for approval, or forward.
+// The tool-call flow: one tools/call in, one step out (call-step.ts). The
+// flow decides (validation, guards, caller denial, request hooks, look-alikes,
+// pins, idempotency, the policy with its counters) and says what to do; the
+// runner does it, in one place (call-runner.ts): answer now, hold for
+// approval, or forward. An input round's retry is decided in call-round.ts,
+// an allowed call becomes a forward step in call-forward.ts.
 import { performance } from 'node:perf_hooks';
-import { errorResponse, ErrorCode, isPlainObject, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../mcp/jsonrpc.js';
+import { errorResponse, ErrorCode, isPlainObject, resultResponse, type JsonRpcRequest } from '../mcp/jsonrpc.js';
 import { DEFAULT_WIRE_LIMITS, inspectClientMessage, type WireLimits } from '../mcp/admit.js';
-import { decide, type ApprovalRequirement, type CompiledPolicy } from '../policy/index.js';
+import type { ApprovalRequirement, CompiledPolicy } from '../policy/index.js';
 import type { PinChecker } from '../pins/index.js';
 import type { Logger } from '../log/index.js';
 import { captureArgs } from '../audit/redact.js';
 import { metaProtocolVersion } from '../mcp/http-modern.js';
 import type { CallGuard, GuardVerdict } from './guard.js';
-import { caseVariantArgument, hidesTwin, lookalikeOf } from './lookalike.js';
+import { ambiguousCall } from './lookalike.js';
 import { denialResult, sha256Canonical, type CallEnd, type CallFields, type PendingCall } from './call-record.js';
 import type { FieldsOf } from '../events/types.js';
+import type { CallHooks, CallStep, ForwardContext } from './call-step.js';
+import { forwardStep } from './call-forward.js';
+import { continueRound } from './call-round.js';
+import { idempotencyClaim } from './call-idempotency.js';
 import { unwrapRequestState } from './round-token.js';
 import type { InputRounds } from './rounds.js';
-import { idempotencyKey, type IdempotencyGate, type IdempotencyTicket } from '../idempotency/index.js';
+import type { IdempotencyGate, IdempotencyTicket } from '../idempotency/index.js';
 import type { Payments } from './payments.js';
 import { checkArguments, sharedTaint, type GuardContext, type TaintStore } from '../guards/index.js';
 import type { ToolRegistry } from './shadowing.js';
 import { sharedHooks, type HookCallContext, type HookRunner } from '../hooks/index.js';
 import type { CompiledHook } from '../policy/hooks.js';
 
-/** An allowed verdict. */
-export type Allowed = Extract<GuardVerdict, { allowed: true }>;
-
-/** What the session is to do with one tools/call. */
-export type CallStep =
-  /**
-   * Answer now (a denial or an error): the record first (audit durability),
-   * then the response (none when the client no longer waits for one). `end`:
-   * a pending call this step finishes first (its outcome record, then its counters).
-   */
-  | { kind: 'answer'; response?: JsonRpcResponse; record?: CallFields; end?: { call: PendingCall; as: CallEnd } }
-  /** Hold for a human decision; the holder's own step follows. */
-  | { kind: 'hold'; request: JsonRpcRequest; hold: HoldContext }
-  /** Forward exactly `text` (the decided request, re-serialised), after journaling `record`. */
-  | { kind: 'forward'; request: JsonRpcRequest; text: string; call: PendingCall; record: CallFields };
-
-/** A call an approval rule matched, as decided. */
-export interface HoldContext {
-  name: string;
-  args: Record<string, unknown>;
-  argsHash: string;
-  policy: CompiledPolicy;
-  verdict: Allowed;
-  started: number;
-}
-
-/** An allowed call about to be forwarded. */
-export interface ForwardContext {
-  name: string;
-  args: Record<string, unknown>;
-  argsHash?: string;
-  captured?: unknown;
-  policy: CompiledPolicy;
-  verdict: Allowed;
-  started: number;
-  approvalId?: string;
-  /** The approval this call uses up (given back if the call fails upstream). */
-  consumedApproval?: string;
-  protocol?: string;
-  /** Its idempotency_window claim, carried by the forwarded call. */
-  ticket?: IdempotencyTicket;
-}
-
-/** What the session lends one call's decision: freeing its outbox place while it waits for an identical call. */
-export interface CallHooks {
-  /** The call waits (idempotency_window): its place is given up; the returned function takes a new one. */
-  onWait?: () => () => void;
-}
+export type { Allowed, CallHooks, CallStep, ForwardContext, HoldContext } from './call-step.js';
 
 export interface CallFlowOptions {
   policy: () => CompiledPolicy;
@@ -106,8 +65,6 @@ export interface CallFlowOptions {
   /** The wire limits a client's message meets (admit.ts); arguments a hook rewrote meet them too. */
   limits?: Readonly<WireLimits>;
 }
-
-const upstreamNotRunning = (req: JsonRpcRequest): JsonRpcResponse => errorResponse(req.id, ErrorCode.UpstreamUnavailable, 'Upstream MCP server is not running');
 
 export class CallFlow {
   constructor(private readonly o: CallFlowOptions) {}
@@ -152,6 +109,11 @@ export class CallFlow {
   /** The runner the session's hooks go through. */
   get hookRunner(): HookRunner {
     return this.o.hooks ?? sharedHooks;
+  }
+
+  /** An allowed call: forwarded, or (the upstream is gone) its counters rolled back and answered with an error. */
+  forward(req: JsonRpcRequest, c: ForwardContext): Promise<CallStep> {
+    return forwardStep(this.o, req, c);
   }
 
   /** Synchronous when the answer needs no counters (a malformed call, a continued round), so it keeps its place among the answers. */
@@ -233,7 +195,7 @@ export class CallFlow {
         if (token.original === undefined) delete restored.requestState;
         else restored.requestState = token.original;
         req = { ...req, params: restored };
-        const continued = this.continueRound(req, token.nonce, name, args, hashArgs(), started);
+        const continued = continueRound(this.o, req, token.nonce, name, args, hashArgs(), started);
         if (continued) return continued;
       }
     }
@@ -317,12 +279,9 @@ export class CallFlow {
     let decided = args;
     if (out.changed) {
       decided = (out.payload as { arguments: Record<string, unknown> }).arguments;
-      // Admitted as a client's call would be (a hook is input too): depth, key count, finite
-      // numbers, keys colliding under case folding. Hashed as the agent sent them (the rewrite may not hash).
-      const refused = inspectClientMessage(
-        { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } },
-        this.o.limits ?? DEFAULT_WIRE_LIMITS,
-      );
+      // A hook is input too: admitted as a client's call (denial hashed as the agent sent it).
+      const rewritten = { ...req, params: { ...(req.params as Record<string, unknown>), arguments: decided } };
+      const refused = inspectClientMessage(rewritten, this.o.limits ?? DEFAULT_WIRE_LIMITS);
       if (refused?.error) {
         const by = [...new Set(out.records.filter((r) => r.hook_outcome === 'mutated').map((r) => JSON.stringify(r.hook)))].join(', ');
         const problem = refused.error.message.replace(/^Invalid (Request|params): /, '');
@@ -361,7 +320,7 @@ export class CallFlow {
   ): Promise<CallStep> {
     const policy = this.o.policy();
     const captured = captureArgs(policy.audit, args);
-    const deny = (fields: CallFields, message: string): CallStep => ({
+    const deny = (fields: Partial<CallFields>, message: string): CallStep => ({
       kind: 'answer',
       record: {
         tool: name,
@@ -376,47 +335,13 @@ export class CallFlow {
       },
       response: resultResponse(req.id, denialResult(message)),
     });
-    const ambiguity = this.ambiguousCall(policy, name, args);
+    const ambiguity = ambiguousCall(policy, name, args, this.o.listed);
     if (ambiguity !== undefined) return deny({ reason: 'invalid_call' }, ambiguity);
     const pinRefusal = this.o.pins?.refusal(name);
     if (pinRefusal !== undefined) return deny({ reason: 'pin_changed', rule: '(pinned definition changed)' }, pinRefusal);
-    // Intercept's idempotency_window: a replay is answered here, before any counter counts it.
-    let ticket: IdempotencyTicket | undefined;
-    if (policy.idempotencyWindowMs !== undefined && this.o.idempotency) {
-      const pure = decide(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, new Map());
-      if (pure.allowed && !pure.approval) {
-        const key = idempotencyKey({ server: this.o.server, identity: this.o.identity, tool: name, argsSha256: hashArgs() });
-        let begun;
-        try {
-          begun = await this.o.idempotency.begin(key, policy.idempotencyWindowMs, hooks.onWait);
-        } catch (err) {
-          this.o.log.error({ err, tool: name }, 'idempotency check failed');
-          return deny(
-            { decision: 'error', reason: 'decision_error' },
-            'toolgate could not check idempotency_window for this call (state store unavailable); denied',
-          );
-        }
-        if (begun.kind === 'replay') {
-          return {
-            kind: 'answer',
-            record: {
-              tool: name,
-              request_id: req.id,
-              decision: 'allowed',
-              reason: 'idempotent_replay',
-              outcome: 'ok',
-              idempotency_key: key,
-              args_sha256: hashArgs(),
-              args: captured,
-              policy_hash: policy.hash,
-              latency_ms: performance.now() - started,
-            },
-            response: resultResponse(req.id, begun.result),
-          };
-        }
-        ticket = begun.ticket;
-      }
-    }
+    const claim = await idempotencyClaim(this.o, { req, name, args, policy, hashArgs, captured, started, hooks, deny });
+    if ('step' in claim) return claim.step;
+    const ticket = claim.ticket;
     let step: CallStep | undefined;
     try {
       step = await this.decideGuarded(req, name, args, hashArgs, started, protocol, hashSoFar, policy, captured, deny, ticket, taintHold);
@@ -438,7 +363,7 @@ export class CallFlow {
     hashSoFar: () => string | undefined,
     policy: CompiledPolicy,
     captured: unknown,
-    deny: (fields: CallFields, message: string) => CallStep,
+    deny: (fields: Partial<CallFields>, message: string) => CallStep,
     ticket: IdempotencyTicket | undefined,
     /** guards.taint (action: hold) wants a human to look at this call. */
     taintHold: ApprovalRequirement | undefined,
@@ -470,173 +395,5 @@ export class CallFlow {
     // The call waits without holding the outbox: later messages go on, and it is sent (in order from then on) once approved.
     if (verdict.approval) return { kind: 'hold', request: req, hold: { name, args, argsHash: hashArgs(), policy, verdict, started } };
     return this.forward(req, { name, args, argsHash: hashSoFar(), captured, policy, verdict, started, protocol, ...(ticket ? { ticket } : {}) });
-  }
-
-  /** An allowed call: forwarded, or (the upstream is gone) its counters rolled back and answered with an error. */
-  async forward(req: JsonRpcRequest, c: ForwardContext): Promise<CallStep> {
-    const { name, captured, policy, verdict, started } = c;
-    if (!this.o.upstreamOpen()) {
-      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
-      const latency = performance.now() - started;
-      return {
-        kind: 'answer',
-        record: {
-          tool: name,
-          request_id: req.id,
-          decision: 'allowed',
-          outcome: 'transport_error',
-          args_sha256: c.argsHash ?? sha256Canonical(c.args),
-          args: captured,
-          policy_hash: policy.hash,
-          latency_ms: latency,
-          decision_ms: latency,
-        },
-        response: upstreamNotRunning(req),
-      };
-    }
-    // Intercept's spend: a paid call (it carries a payment credential) reserves its price first.
-    const paid = await this.o.payments.reserve(req, policy);
-    if (!paid.ok) {
-      await this.o.guard.settle(verdict.handle, 'transport_error').catch((err: unknown) => this.o.log.error({ err, tool: name }, 'settling counters failed'));
-      return {
-        kind: 'answer',
-        record: {
-          tool: name,
-          request_id: req.id,
-          decision: paid.reason === 'decision_error' ? 'error' : 'denied',
-          reason: paid.reason,
-          message: paid.message,
-          approval_id: c.approvalId,
-          args_sha256: c.argsHash ?? sha256Canonical(c.args),
-          args: captured,
-          policy_hash: policy.hash,
-          latency_ms: performance.now() - started,
-        },
-        response: resultResponse(req.id, denialResult(paid.message)),
-      };
-    }
-    const call: PendingCall = {
-      id: req.id,
-      tool: name,
-      argsHash: c.argsHash ?? '',
-      started,
-      forwarded: performance.now(),
-      handle: verdict.handle,
-      policyHash: policy.hash,
-      args: captured,
-      state: verdict.state,
-      stateError: verdict.stateError,
-      wouldDeny: verdict.wouldDeny ?? verdict.decision.wouldDeny,
-      ...(c.approvalId ? { approvalId: c.approvalId } : {}),
-      ...(c.consumedApproval ? { consumedApproval: c.consumedApproval } : {}),
-      ...(c.protocol ? { protocol: c.protocol } : {}),
-      ...(c.ticket ? { idem: c.ticket } : {}),
-      ...(paid.handle ? { spend: paid.handle } : {}),
-    };
-    // Re-serialise what was decided (before the call counts as sent: a throw here forwards nothing).
-    const text = JSON.stringify(req);
-    if (c.argsHash === undefined) call.argsHash = sha256Canonical(c.args);
-    // Journaled before the call can leave: if the gateway dies before the
-    // outcome, the audit still has the call (its outcome becomes `unknown`).
-    const record: CallFields = {
-      stage: 'decision',
-      tool: name,
-      request_id: req.id,
-      decision: 'allowed',
-      approval_id: c.approvalId,
-      state: call.state,
-      args_sha256: call.argsHash,
-      args: captured,
-      policy_hash: policy.hash,
-      spend: paid.spend,
-      latency_ms: call.forwarded - started,
-    };
-    return { kind: 'forward', request: req, text, call, record };
-  }
-
-  /**
-   * Why a server could read this call as another than the one the policy
-   * decides (lookalike.ts): a look-alike of a tool the policy names, or a
-   * case variant of an argument key its rules read. Undefined when unambiguous.
-   */
-  private ambiguousCall(policy: CompiledPolicy, name: string, args: Record<string, unknown>): string | undefined {
-    const twin = lookalikeOf(name, policy);
-    // A listed name is the server's own tool, unless it imitates one the policy hides (then it is hidden too).
-    if (twin !== undefined && (!this.o.listed.has(name) || hidesTwin(policy, twin))) {
-      return `Tool ${JSON.stringify(name)} is not a tool the policy names, and looks like ${JSON.stringify(twin)}, which it does; refused`;
-    }
-    const variant = caseVariantArgument(policy, name, args);
-    if (variant !== undefined)
-      return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
-    return undefined;
-  }
-
-  /**
-   * The retry of a call answered input_required (multi round-trip requests):
-   * the same tool and arguments, echoing the gateway's token. It is decided
-   * again under the policy in force now (a denial ends the call, and the first
-   * round's reservation is rolled back: the server asked for input, it did not
-   * act); allowed, it keeps the first round's reservation (no second quota
-   * unit) and its approval. Undefined when the token is unknown (expired, already
-   * used, another session's), the call differs, or the policy now wants an
-   * approval the first round did not have: then it is decided as a new call.
-   */
-  private continueRound(
-    req: JsonRpcRequest,
-    nonce: string,
-    name: string,
-    args: Record<string, unknown>,
-    argsHash: string,
-    started: number,
-  ): CallStep | undefined {
-    const parked = this.o.rounds.take(nonce, name, argsHash);
-    if (!parked) return undefined;
-    const call: PendingCall = { ...parked, id: req.id, rounds: (parked.rounds ?? 0) + 1 };
-    const policy = this.o.policy();
-    // Counters are not read again: the first round's reservation already holds this call's units.
-    const decision = decide(policy, { tool: name, args, identity: this.o.identity, session: this.o.session }, new Map());
-    const refusal = this.o.pins?.refusal(name) ?? (decision.allowed || this.o.guard.monitor ? undefined : decision);
-    if (refusal !== undefined) {
-      const denial =
-        typeof refusal === 'string'
-          ? { reason: 'pin_changed', rule: '(pinned definition changed)', message: refusal }
-          : { reason: refusal.reason, rule: refusal.rule, rule_pointer: refusal.pointer, message: refusal.message };
-      return {
-        kind: 'answer',
-        end: { call, as: 'abandoned' },
-        record: {
-          tool: name,
-          request_id: req.id,
-          decision: 'denied',
-          ...denial,
-          args_sha256: argsHash,
-          policy_hash: policy.hash,
-          input_rounds: call.rounds,
-          latency_ms: performance.now() - started,
-        },
-        response: resultResponse(req.id, denialResult(denial.message)),
-      };
-    }
-    if (decision.allowed && decision.approval && call.approvalId === undefined) {
-      this.o.finish(call, 'abandoned');
-      return undefined;
-    }
-    call.policyHash = policy.hash;
-    if (!this.o.upstreamOpen()) return { kind: 'answer', end: { call, as: 'transport_error' }, response: upstreamNotRunning(req) };
-    call.sent = false;
-    // Journaled before it leaves, like a first round; it continues (and closes) the previous round's record.
-    const record: CallFields = {
-      stage: 'decision',
-      tool: name,
-      request_id: req.id,
-      continues: parked.id,
-      decision: 'allowed',
-      approval_id: call.approvalId,
-      args_sha256: argsHash,
-      policy_hash: policy.hash,
-      input_rounds: call.rounds,
-      latency_ms: performance.now() - started,
-    };
-    return { kind: 'forward', request: req, text: JSON.stringify(req), call, record };
   }
 }

@@ -132,3 +132,20 @@ export function caseVariantArgument(policy: CompiledPolicy, tool: string, args: 
   }
   return undefined;
 }
+
+/**
+ * Why a server could read this call as another than the one the policy
+ * decides (lookalike.ts): a look-alike of a tool the policy names, or a
+ * case variant of an argument key its rules read. Undefined when unambiguous.
+ */
+export function ambiguousCall(policy: CompiledPolicy, name: string, args: Record<string, unknown>, listed: ReadonlySet<string>): string | undefined {
+  const twin = lookalikeOf(name, policy);
+  // A listed name is the server's own tool, unless it imitates one the policy hides (then it is hidden too).
+  if (twin !== undefined && (!listed.has(name) || hidesTwin(policy, twin))) {
+    return `Tool ${JSON.stringify(name)} is not a tool the policy names, and looks like ${JSON.stringify(twin)}, which it does; refused`;
+  }
+  const variant = caseVariantArgument(policy, name, args);
+  if (variant !== undefined)
+    return `Argument ${variant.found} is a case variant of ${variant.expected}, which the policy reads; send it exactly as ${variant.expected}`;
+  return undefined;
+}

@@ -13,8 +13,8 @@
 // - A request stream that breaks after an event id is resumed with GET and
 //   Last-Event-ID; the GET stream is reconnected the same way.
 // - When the server answers 404 for a session it forgot, the channel
-//   initialises again (replaying the client's initialize under a gateway id)
-//   and retries the message.
+//   initialises again (upstream-session.ts) and retries the message.
+// Headers: upstream-headers.ts; stream reading and resumption: upstream-streams.ts.
 //
 // FAILURES: every request that cannot be answered (network error, HTTP error,
 // a stream that ends without the response, the channel closing) gets a
@@ -27,7 +27,13 @@ import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcI
 import { MAY_HAVE_RUN, neverConnected } from './fate.js';
 import { SseParser, type SseEvent } from './sse-parse.js';
 import { Aborter, upstreamFetch, type UpstreamResponse } from './http-request.js';
-import { isModernVersion, metaProtocolVersion, ModernError, modernRequestHeaders, paramHeadersOf, paramHeaderValues, type ParamHeader } from './http-modern.js';
+import { ModernError } from './http-modern.js';
+import { UpstreamHeaders } from './upstream-headers.js';
+import { endSession, replayInitialize } from './upstream-session.js';
+import { GetStream, readResumable, type GetStreamOptions } from './upstream-streams.js';
+import { errText, GATEWAY_ID_PREFIX, NOT_BLANK, readable, requestsIn, requestsOf, safeParse, sessionForgotten, type Pending } from './upstream-body.js';
+
+export { errText, readBody, requestsIn, requestsOf, safeParse } from './upstream-body.js';
 
 export interface HttpUpstreamOptions {
   url: string;
@@ -57,21 +63,6 @@ export interface HttpUpstreamOptions {
   stateless?: boolean;
 }
 
-/** A body with something in it (tested without trimming a copy of it). */
-const NOT_BLANK = /\S/;
-
-/** Gateway-made requests use ids in their own space, so they never collide with a peer's. */
-const GATEWAY_ID_PREFIX = 'toolgate-';
-
-interface Pending {
-  id: JsonRpcId;
-  method: string;
-  /** Sent under the stateless revision (no session, no resumption). */
-  modern?: boolean;
-  controller?: Aborter;
-  cancelled?: boolean;
-}
-
 export class HttpUpstreamChannel implements MessageChannel {
   onframe?: (frame: Frame) => void;
   onclose?: (reason?: Error) => void;
@@ -86,20 +77,30 @@ export class HttpUpstreamChannel implements MessageChannel {
   private held: string[] | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly controllers = new Set<Aborter>();
-  private getController: AbortController | undefined;
-  private getSupported = true;
+  private readonly getStream: GetStream;
+  private readonly streams: GetStreamOptions;
   private reinit: Promise<void> | undefined;
   private reinitCount = 0;
   private closed = false;
-  /** Modern revision: each tool's x-mcp-header annotations, learnt from the tools/list answers that pass by. */
-  private readonly paramHeaders = new Map<string, ParamHeader[]>();
-  private readonly maxReconnects: number;
-  private readonly reconnectDelayMs: number;
+  private readonly hdr: UpstreamHeaders;
 
   constructor(private readonly o: HttpUpstreamOptions) {
     this.url = o.url;
-    this.maxReconnects = o.maxReconnects ?? 3;
-    this.reconnectDelayMs = o.reconnectDelayMs ?? 500;
+    this.streams = {
+      url: o.url,
+      log: o.log,
+      maxReconnects: o.maxReconnects ?? 3,
+      reconnectDelayMs: o.reconnectDelayMs ?? 500,
+      headers: (extra) => this.hdr.get(false, extra),
+      onEvent: (e) => this.onSseEvent(e, undefined),
+      closed: () => this.closed,
+    };
+    this.getStream = new GetStream(this.streams);
+    this.hdr = new UpstreamHeaders(o, {
+      sessionId: () => this.sessionId,
+      protocolVersion: () => this.protocolVersion,
+      initializing: () => this.initText !== undefined,
+    });
   }
 
   /** The upstream's session id (for logs and tests). */
@@ -123,7 +124,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     if (this.closed) return;
     this.closed = true;
     for (const c of this.controllers) c.abort();
-    this.getController?.abort();
+    this.getStream.abort();
     const held = this.held ?? [];
     this.held = undefined;
     for (const text of held) this.failAll(requestsIn(text), 'the upstream connection closed');
@@ -131,20 +132,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       if (!p.cancelled) this.fail(p.id, 'the upstream connection closed before answering', undefined, true);
     }
     this.pending.clear();
-    if (this.sessionId) {
-      // End the upstream session (best effort; 405 means the server does not allow it).
-      const controller = new AbortController();
-      const t = setTimeout(() => controller.abort(), 2000);
-      try {
-        const res = await upstreamFetch(this.url, { method: 'DELETE', headers: this.headers(false), signal: controller.signal });
-        // Read to the end, so the connection goes back to the pool (or is let go on the timeout).
-        await res.text();
-      } catch {
-        // The server may already be gone.
-      } finally {
-        clearTimeout(t);
-      }
-    }
+    if (this.sessionId) await endSession(this.url, this.hdr.get(false));
     this.onclose?.();
   }
 
@@ -165,7 +153,7 @@ export class HttpUpstreamChannel implements MessageChannel {
       this.held = [];
       void this.post(text, {}, value).then(async () => {
         this.initialized = true;
-        await this.openGetStream(undefined);
+        await this.getStream.open(undefined);
         this.release();
       });
       return;
@@ -206,68 +194,12 @@ export class HttpUpstreamChannel implements MessageChannel {
     }
   }
 
-  /** The POST headers while the session and version stay the same (one object: the request client keeps its serialised form). */
-  private postHeaders: { sid: string | undefined; version: string | undefined; auth: string | undefined; headers: Record<string, string> } | undefined;
-
-  private headers(post: boolean, extra?: Record<string, string>): Record<string, string> {
-    if (post && extra === undefined) {
-      const c = this.postHeaders;
-      // The configured headers may change: a refreshed upstream OAuth token (src/oauth).
-      const auth = this.o.headers?.authorization;
-      if (c && c.sid === this.sessionId && c.version === this.protocolVersion && c.auth === auth) return c.headers;
-      const headers = this.buildHeaders(true);
-      this.postHeaders = { sid: this.sessionId, version: this.protocolVersion, auth, headers };
-      return headers;
-    }
-    return this.buildHeaders(post, extra);
-  }
-
-  private buildHeaders(post: boolean, extra?: Record<string, string>): Record<string, string> {
-    const h: Record<string, string> = { ...(this.o.headers ?? {}) };
-    // The gateway must see every answer: no compressed bodies.
-    h['accept-encoding'] = 'identity';
-    if (post) {
-      h['content-type'] = 'application/json';
-      h.accept = 'application/json, text/event-stream';
-    } else {
-      h.accept = 'text/event-stream';
-    }
-    if (this.sessionId !== undefined) h['mcp-session-id'] = this.sessionId;
-    if (this.protocolVersion !== undefined) h['mcp-protocol-version'] = this.protocolVersion;
-    return extra === undefined ? h : { ...h, ...extra };
-  }
-
-  /**
-   * The stateless revision's request headers for a message that declares a
-   * modern version in its `_meta` (and is not part of a legacy session):
-   * MCP-Protocol-Version, Mcp-Method, Mcp-Name, and Mcp-Param-* (the
-   * client's own, else from the tool's annotations). Undefined otherwise.
-   */
-  private modernHeaders(value: unknown): Record<string, string> | undefined {
-    if (!this.o.stateless && (this.sessionId !== undefined || this.initText !== undefined)) return undefined;
-    const c = value !== undefined && !Array.isArray(value) ? classify(value) : undefined;
-    if (!c || (c.kind !== 'request' && c.kind !== 'notification')) return undefined;
-    const own = c.kind === 'request' ? this.o.forwardHeaders?.(c.msg.id) : undefined;
-    const version = metaProtocolVersion(c.msg.params) ?? (this.o.stateless ? own?.['mcp-protocol-version'] : undefined);
-    if (version === undefined || (!this.o.stateless && !isModernVersion(version))) return undefined;
-    const h = modernRequestHeaders(c.msg, version);
-    if (c.kind === 'request' && c.msg.method === 'tools/call' && isPlainObject(c.msg.params)) {
-      const name = c.msg.params.name;
-      // A client on HTTP sends its own Mcp-Param-* headers (passed on unchanged, so the server
-      // can refuse a wrong or missing one); for others (stdio) they are made from the tool's annotations.
-      const learnt = typeof name === 'string' && !this.o.forwardHeaders ? this.paramHeaders.get(name) : undefined;
-      const clientParams = Object.fromEntries(Object.entries(own ?? {}).filter(([k]) => k.startsWith('mcp-param-')));
-      Object.assign(h, learnt ? paramHeaderValues(learnt, c.msg.params.arguments) : {}, clientParams);
-    }
-    return h;
-  }
-
   /** POST one message; answer or fail every request in it. */
   private async post(text: string, opts: { init?: boolean; retried?: boolean }, value: unknown = safeParse(text)): Promise<void> {
     const requests = requestsOf(value);
     const controller = new Aborter();
     this.controllers.add(controller);
-    const modern = opts.init ? undefined : this.modernHeaders(value);
+    const modern = opts.init ? undefined : this.hdr.modern(value);
     for (const r of requests) {
       const p: Pending = { id: r.id, method: r.method, controller };
       if (modern) p.modern = true;
@@ -276,7 +208,7 @@ export class HttpUpstreamChannel implements MessageChannel {
     try {
       let res: UpstreamResponse;
       try {
-        res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true, modern), body: text, signal: controller.signal });
+        res = await upstreamFetch(this.url, { method: 'POST', headers: this.hdr.get(true, modern), body: text, signal: controller.signal });
       } catch (err) {
         if (this.closed || controller.signal.aborted) return;
         this.failAll(requests, `cannot reach the upstream MCP server: ${errText(err)}`, undefined, !neverConnected(err));
@@ -330,101 +262,8 @@ export class HttpUpstreamChannel implements MessageChannel {
   private async readRequestStream(res: UpstreamResponse, requests: Pending[], related: JsonRpcId | undefined, controller: Aborter): Promise<void> {
     const left = () => requests.filter((r) => this.pending.has(idKey(r.id)));
     const parser = new SseParser((e) => this.onSseEvent(e, related));
-    let current: UpstreamResponse | undefined = res;
-    let why = 'the upstream closed the stream before answering';
-    for (let attempt = 0; ; attempt++) {
-      if (current) {
-        try {
-          await readBody(current, parser, () => left().length > 0);
-        } catch (err) {
-          why = `the upstream stream broke: ${errText(err)}`;
-        }
-        parser.end();
-      }
-      if (left().length === 0 || this.closed || controller.signal.aborted) return;
-      // The stream ended before the answer: resume it when the server gave an event id.
-      if (!parser.lastEventId || attempt >= this.maxReconnects) {
-        this.failAll(left(), why, undefined, true);
-        return;
-      }
-      await delay(parser.retry ?? this.reconnectDelayMs);
-      if (this.closed || controller.signal.aborted) return;
-      current = undefined;
-      try {
-        const r = await upstreamFetch(this.url, {
-          method: 'GET',
-          headers: this.headers(false, { 'last-event-id': parser.lastEventId }),
-          signal: controller.signal,
-        });
-        if (r.ok && readable(r)) current = r;
-        else {
-          await r.text().catch(() => '');
-          why = `the upstream refused to resume the stream (HTTP ${r.status})`;
-        }
-      } catch (err) {
-        why = `the upstream stream broke and could not be resumed: ${errText(err)}`;
-      }
-    }
-  }
-
-  /** Open (or reopen, with Last-Event-ID) the standalone GET stream. Resolves once it is open or known unavailable. */
-  private openGetStream(lastEventId: string | undefined, attempt = 0): Promise<void> {
-    if (this.closed || !this.getSupported) return Promise.resolve();
-    const controller = new AbortController();
-    this.getController = controller;
-    const parser = new SseParser((e) => this.onSseEvent(e, undefined));
-    if (lastEventId) parser.lastEventId = lastEventId;
-    return new Promise<void>((opened) => {
-      const run = async () => {
-        let res: UpstreamResponse;
-        try {
-          const extra: Record<string, string> = lastEventId ? { 'last-event-id': lastEventId } : {};
-          res = await upstreamFetch(this.url, { method: 'GET', headers: this.headers(false, extra), signal: controller.signal });
-        } catch (err) {
-          opened();
-          if (!this.closed && !controller.signal.aborted) this.getBroken(parser, attempt, err);
-          return;
-        }
-        if (res.status === 405) {
-          this.getSupported = false;
-          await res.text().catch(() => '');
-          opened();
-          return;
-        }
-        const type = (res.headers.get('content-type') ?? '').toLowerCase();
-        if (!res.ok || !type.includes('text/event-stream') || !readable(res)) {
-          await res.text().catch(() => '');
-          this.o.log.warn({ status: res.status }, 'upstream refused the GET stream; server-initiated messages will only arrive on request streams');
-          opened();
-          return;
-        }
-        opened();
-        let received = false;
-        try {
-          await readBody(res, parser, () => {
-            received = true;
-            return true;
-          });
-        } catch (err) {
-          if (this.closed || controller.signal.aborted) return;
-          this.getBroken(parser, received ? 0 : attempt, err);
-          return;
-        }
-        if (!this.closed && !controller.signal.aborted) this.getBroken(parser, received ? 0 : attempt, undefined);
-      };
-      void run();
-    });
-  }
-
-  private getBroken(parser: SseParser, attempt: number, err: unknown): void {
-    if (attempt >= this.maxReconnects) {
-      this.o.log.warn({ err: err ? errText(err) : undefined }, 'upstream GET stream lost; giving up on it');
-      return;
-    }
-    void delay(parser.retry ?? this.reconnectDelayMs * (attempt + 1)).then(() => {
-      if (this.closed) return;
-      void this.openGetStream(parser.lastEventId || undefined, attempt + 1);
-    });
+    const why = await readResumable(this.streams, res, parser, () => left().length > 0, controller);
+    if (why !== undefined) this.failAll(left(), why, undefined, true);
   }
 
   /** Initialise a new upstream session with the client's own initialize (under a gateway id). */
@@ -433,38 +272,20 @@ export class HttpUpstreamChannel implements MessageChannel {
     if (!this.initText) return Promise.reject(new Error('no initialize to replay'));
     const wasHeld = this.held !== undefined;
     if (!wasHeld) this.held = [];
-    this.getController?.abort();
+    this.getStream.abort();
     this.reinit = (async () => {
       this.sessionId = undefined;
-      const init = JSON.parse(this.initText!) as Record<string, unknown>;
       const id = `${GATEWAY_ID_PREFIX}reinit-${++this.reinitCount}`;
-      init.id = id;
-      if (this.protocolVersion && isPlainObject(init.params)) init.params = { ...init.params, protocolVersion: this.protocolVersion };
-      const res = await upstreamFetch(this.url, { method: 'POST', headers: this.headers(true), body: JSON.stringify(init) });
-      if (!res.ok) throw new Error(`initialize answered HTTP ${res.status}`);
-      this.takeSession(res);
-      let answer: Record<string, unknown> | undefined;
-      const take = (text: string) => {
-        const v = safeParse(text);
-        for (const m of Array.isArray(v) ? v : [v]) if (isPlainObject(m) && m.id === id) answer = m;
-      };
-      const type = (res.headers.get('content-type') ?? '').toLowerCase();
-      if (type.includes('text/event-stream')) {
-        const parser = new SseParser((e) => take(e.data));
-        await readBody(res, parser, () => answer === undefined);
-      } else {
-        take(await res.text());
-      }
-      if (!answer || !isPlainObject(answer.result)) throw new Error(`initialize failed: ${JSON.stringify(answer?.error ?? 'no answer')}`);
-      if (typeof answer.result.protocolVersion === 'string') this.protocolVersion = answer.result.protocolVersion;
+      const chosen = await replayInitialize(this.url, this.hdr.get(true), this.initText!, id, this.protocolVersion, (sid) => (this.sessionId = sid));
+      if (chosen !== undefined) this.protocolVersion = chosen;
       if (this.initialized) {
         const note = await upstreamFetch(this.url, {
           method: 'POST',
-          headers: this.headers(true),
+          headers: this.hdr.get(true),
           body: this.initializedText ?? '{"jsonrpc":"2.0","method":"notifications/initialized"}',
         });
         await note.text().catch(() => '');
-        await this.openGetStream(undefined);
+        await this.getStream.open(undefined);
       }
     })();
     const done = () => {
@@ -496,7 +317,7 @@ export class HttpUpstreamChannel implements MessageChannel {
         const p = this.pending.get(key);
         if (p?.cancelled) continue;
         this.pending.delete(key);
-        if (p?.method === 'tools/list' && isPlainObject(c.msg.result) && Array.isArray(c.msg.result.tools)) this.learnParamHeaders(c.msg.result.tools);
+        if (p?.method === 'tools/list' && isPlainObject(c.msg.result) && Array.isArray(c.msg.result.tools)) this.hdr.learn(c.msg.result.tools);
         if (this.initId !== undefined && key === idKey(this.initId) && isPlainObject(c.msg.result) && typeof c.msg.result.protocolVersion === 'string') {
           this.protocolVersion = c.msg.result.protocolVersion;
         }
@@ -506,15 +327,6 @@ export class HttpUpstreamChannel implements MessageChannel {
     if (related !== undefined) frame.related = related;
     if (status !== undefined) frame.status = status;
     this.onframe?.(frame);
-  }
-
-  private learnParamHeaders(tools: unknown[]): void {
-    for (const t of tools) {
-      if (!isPlainObject(t) || typeof t.name !== 'string') continue;
-      const list = paramHeadersOf(t.inputSchema);
-      if (list.length > 0) this.paramHeaders.set(t.name, list);
-      else this.paramHeaders.delete(t.name);
-    }
   }
 
   /**
@@ -575,75 +387,4 @@ export class HttpUpstreamChannel implements MessageChannel {
     const text = JSON.stringify(res);
     this.onframe?.({ text, value: res, related: id, own: true });
   }
-}
-
-// ---- helpers ------------------------------------------------------------------
-
-export function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The requests (id and method) in one message or batch. */
-export function requestsIn(text: string): Pending[] {
-  return requestsOf(safeParse(text));
-}
-
-/** The requests (id and method) in one parsed message or batch. */
-export function requestsOf(value: unknown): Pending[] {
-  const out: Pending[] = [];
-  for (const m of Array.isArray(value) ? value : [value]) {
-    const c = classify(m);
-    if (c.kind === 'request') out.push({ id: c.msg.id, method: c.msg.method });
-  }
-  return out;
-}
-
-/** Whether a response has a body to read (without taking it: `body` is a web stream made on first use). */
-function readable(res: Pick<UpstreamResponse, 'body' | 'chunks'>): boolean {
-  return res.chunks !== undefined || res.body !== null;
-}
-
-/** Feed a response body to an SSE parser while `more()` says the stream is still wanted. */
-export async function readBody(res: Pick<UpstreamResponse, 'body' | 'chunks'>, parser: SseParser, more: () => boolean): Promise<void> {
-  // The node:http body directly: a web stream costs promises and objects per chunk (an SSE answer per call).
-  if (res.chunks) {
-    return res.chunks((c) => {
-      parser.push(c);
-      return more();
-    });
-  }
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      parser.push(value);
-      if (!more()) return;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
-function sessionForgotten(status: number, body: string): boolean {
-  if (status === 404) return true;
-  // Some servers (the SDK's example servers) answer 400 "No valid session ID" instead.
-  return status === 400 && /session/i.test(body);
-}
-
-export function errText(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-  }
-  return String(err);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

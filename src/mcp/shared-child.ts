@@ -16,12 +16,12 @@
 // call in flight on it (-32001, may_have_run) and ends its sessions; the next
 // session opened gets a fresh child.
 import type { Logger } from 'pino';
-import type { Frame, MessageChannel, SendOptions } from './channel.js';
-import { sentValue } from './channel.js';
+import type { Frame } from './channel.js';
 import type { ChildServer } from './child.js';
 import { MAY_HAVE_RUN } from './fate.js';
 import { ErrorCode, errorResponse, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import type { UpstreamHandle } from './upstream.js';
+import { SessionPort } from './session-port.js';
 
 /** How an HTTP listener maps its sessions onto a stdio server. */
 export type SessionMode = { kind: 'per-session' } | { kind: 'pool'; size: number };
@@ -382,46 +382,5 @@ class SharedChild {
       out.port.deliver(err, true);
     }
     for (const p of ports) p.end(new Error('the shared stdio server exited'));
-  }
-}
-
-/** One session's view of a shared child. */
-class SessionPort implements MessageChannel {
-  onframe?: (frame: Frame) => void;
-  onclose?: (reason?: Error) => void;
-  /** The session's request id (idKey) -> the pool id it went to the child under. */
-  readonly inflight = new Map<string, string>();
-  private closed = false;
-
-  constructor(
-    private readonly shared: SharedChild,
-    readonly sessionId: string,
-  ) {}
-
-  send(text: string, opts?: SendOptions): void {
-    if (this.closed) return;
-    const value = sentValue(text, opts);
-    for (const msg of Array.isArray(value) ? value : [value]) this.shared.fromSession(this, msg);
-  }
-
-  deliver(msg: unknown, own = false): void {
-    if (this.closed) return;
-    const text = JSON.stringify(msg);
-    const frame: Frame = { text, value: JSON.parse(text) as unknown, ...(own ? { own: true } : {}) };
-    this.onframe?.(frame);
-  }
-
-  /** The child ended under this session. */
-  end(reason: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.onclose?.(reason);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.shared.detach(this);
-    this.closed = true;
-    this.onclose?.();
   }
 }

@@ -16,7 +16,7 @@ import type { Frame, MessageChannel, SendOptions } from './channel.js';
 import { classify, errorResponse, ErrorCode, idKey, isPlainObject, type JsonRpcId } from './jsonrpc.js';
 import { MAY_HAVE_RUN, neverConnected } from './fate.js';
 import { SseParser } from './sse-parse.js';
-import { errText, readBody, requestsIn, safeParse } from './http-upstream.js';
+import { errText, readBody, requestsIn, safeParse } from './upstream-body.js';
 import { upstreamFetch } from './http-request.js';
 
 export interface SseUpstreamOptions {

@@ -17,7 +17,7 @@ class Recorder implements TimedSink {
   }
 }
 
-const ev = (tool: string): GatewayEvent => ({ type: 'tool_call', ts: '', instance: 'i', tool });
+const ev = (tool: string): GatewayEvent => ({ type: 'tool_call', ts: '', instance: 'i', tool, decision: 'allowed' });
 
 test('events that arrive while the sink loads are replayed with their arrival time, then passed straight on', async () => {
   let now = 100;

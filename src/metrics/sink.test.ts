@@ -5,7 +5,7 @@ import { parseExposition, sampleValue, type Exposition } from './exposition.js';
 import type { GatewayEvent, ToolCallEvent } from '../events/types.js';
 
 const base = { ts: '2026-01-01T00:00:00.000Z', instance: 'i1', session: 's1' };
-const call = (fields: Partial<ToolCallEvent>): GatewayEvent => ({ ...base, type: 'tool_call', ...fields });
+const call = (fields: Partial<ToolCallEvent> & Pick<ToolCallEvent, 'decision'>): GatewayEvent => ({ ...base, type: 'tool_call', ...fields });
 
 async function scrape(sink: MetricsSink): Promise<Exposition> {
   return parseExposition(await sink.text());

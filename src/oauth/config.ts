@@ -1,12 +1,21 @@
 // The `oauth` block: toolgate as an OAuth 2.1 protected resource. The same
 // keys in the serve config (`listen.oauth`) and in a file given to the
 // single-server gateway (`--oauth FILE`), checked here with zod so both read
-// alike and a mistake names the key and the fix.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+// alike and a mistake names the key and the fix (and, in a file, its line:col).
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../policy/duration.js';
+import {
+  httpsProblems,
+  httpUrl as url,
+  loadSettingsFile,
+  oneSecretSource,
+  problemLines,
+  readSecret,
+  zodProblems,
+  type Checked,
+  type Problem,
+} from './settings.js';
 
 export interface IntrospectionConfig {
   /** Default: the issuer metadata's introspection_endpoint. */
@@ -47,8 +56,6 @@ export interface OAuthConfig {
   algorithms: string[];
 }
 
-const url = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
-
 const schema = z
   .object({
     issuer: url,
@@ -63,9 +70,7 @@ const schema = z
         client_secret_file: z.string().min(1).optional(),
       })
       .strict()
-      .refine((i) => (i.client_secret_env === undefined) !== (i.client_secret_file === undefined), {
-        message: 'give exactly one of client_secret_env or client_secret_file',
-      })
+      .refine((i) => (i.client_secret_env === undefined) !== (i.client_secret_file === undefined), oneSecretSource)
       .optional(),
     identity_claim: z.string().min(1).optional(),
     scopes_claim: z.string().min(1).optional(),
@@ -85,11 +90,6 @@ const schema = z
 
 export const OAUTH_KEYS = Object.keys(schema.shape);
 
-function loopbackOrHttps(u: string): boolean {
-  const p = new URL(u);
-  return p.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(p.hostname);
-}
-
 /**
  * The checked config, or the problems (each `where.key: what is wrong`).
  * `baseDir` resolves relative policy and secret files; `env` the secret's variable.
@@ -100,23 +100,26 @@ export function parseOAuthConfig(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { ok: true; config: OAuthConfig } | { ok: false; errors: string[] } {
+  const r = checkOAuthConfig(raw, baseDir, env);
+  return r.ok ? r : { ok: false, errors: problemLines(where, r.problems) };
+}
+
+function checkOAuthConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv): Checked<OAuthConfig> {
   const r = schema.safeParse(raw);
-  if (!r.success) return { ok: false, errors: r.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`) };
+  if (!r.success) return { ok: false, problems: zodProblems(r.error, OAUTH_KEYS) };
   const c = r.data;
-  const errors: string[] = [];
-  for (const [key, value] of [
-    ['issuer', c.issuer],
-    ['jwks_uri', c.jwks_uri],
-    ['introspection.endpoint', c.introspection?.endpoint],
-  ] as const) {
-    if (value !== undefined && !loopbackOrHttps(value)) errors.push(`${where}.${key}: must use https (plain http only on loopback): ${value}`);
-  }
+  const problems: Problem[] = httpsProblems([
+    [['issuer'], c.issuer],
+    [['jwks_uri'], c.jwks_uri],
+    [['introspection', 'endpoint'], c.introspection?.endpoint],
+  ]);
   const seconds = (key: 'clock_skew' | 'jwks_cooldown', fallback: number): number => {
     const v = c[key];
     if (v === undefined) return fallback;
     if (typeof v === 'number') return v;
     const ms = v === '0' || v === '0s' ? 0 : parseDuration(v);
-    if (ms === undefined) errors.push(`${where}.${key}: ${JSON.stringify(v)} is not a duration (e.g. 30s)`);
+    if (ms === undefined)
+      problems.push({ path: [key], message: `${JSON.stringify(v)} is not a duration (e.g. 30s)`, fix: 'write a duration such as 30s or 2m' });
     return ms === undefined ? fallback : Math.floor(ms / 1000);
   };
   const clockToleranceSec = seconds('clock_skew', 30);
@@ -124,20 +127,10 @@ export function parseOAuthConfig(
   let introspection: IntrospectionConfig | undefined;
   if (c.introspection) {
     const i = c.introspection;
-    let secret: string | undefined;
-    if (i.client_secret_env !== undefined) {
-      secret = env[i.client_secret_env];
-      if (!secret) errors.push(`${where}.introspection.client_secret_env: the environment variable ${i.client_secret_env} is not set`);
-    } else {
-      try {
-        secret = readFileSync(resolve(baseDir, i.client_secret_file!), 'utf8').trim();
-      } catch (e) {
-        errors.push(`${where}.introspection.client_secret_file: ${(e as Error).message}`);
-      }
-    }
+    const secret = readSecret(['introspection'], i, baseDir, env, problems);
     if (secret) introspection = { clientId: i.client_id, clientSecret: secret, ...(i.endpoint ? { endpoint: i.endpoint } : {}) };
   }
-  if (errors.length > 0) return { ok: false, errors };
+  if (problems.length > 0) return { ok: false, problems };
   const config: OAuthConfig = {
     issuer: c.issuer,
     audiences: c.audiences ?? [],
@@ -160,15 +153,7 @@ export function parseOAuthConfig(
 
 /** `--oauth FILE`: the same keys in a YAML or JSON file of their own. */
 export function loadOAuthConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): OAuthConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`--oauth ${file}: ${(e as Error).message}`);
-  }
-  const r = parseOAuthConfig(raw, file, dirname(resolve(file)), env);
-  if (!r.ok) throw new Error(`--oauth ${file} has errors:\n  ${r.errors.join('\n  ')}`);
-  return r.config;
+  return loadSettingsFile('--oauth', file, (raw, baseDir) => checkOAuthConfig(raw, baseDir, env));
 }
 
 /**

@@ -2,10 +2,8 @@
 // single-server: the file given to `--upstream-token-exchange`): RFC 8693, the
 // caller's token is exchanged for one the upstream accepts. Checked with zod,
 // like the `oauth` block, so a mistake names the key and the fix.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { httpsProblems, httpUrl as url, loadSettingsFile, oneSecretSource, problemLines, readSecret, zodProblems, type Checked } from './settings.js';
 
 export interface TokenExchangeConfig {
   /** The authorization server doing the exchange (default: the issuer of the inbound tokens). */
@@ -23,8 +21,6 @@ export interface TokenExchangeConfig {
   scopes: string[];
 }
 
-const url = z.string().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), { message: 'must be an http(s) URL' });
-
 const schema = z
   .object({
     issuer: url.optional(),
@@ -38,16 +34,9 @@ const schema = z
     scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope is printable ASCII without spaces, quotes or backslashes')).optional(),
   })
   .strict()
-  .refine((c) => (c.client_secret_env === undefined) !== (c.client_secret_file === undefined), {
-    message: 'give exactly one of client_secret_env or client_secret_file',
-  });
+  .refine((c) => (c.client_secret_env === undefined) !== (c.client_secret_file === undefined), oneSecretSource);
 
 export const TOKEN_EXCHANGE_KEYS = Object.keys(schema.shape);
-
-function loopbackOrHttps(u: string): boolean {
-  const p = new URL(u);
-  return p.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(p.hostname);
-}
 
 /** The checked block, or the problems (each `where.key: what is wrong`). */
 export function parseTokenExchangeConfig(
@@ -56,30 +45,20 @@ export function parseTokenExchangeConfig(
   baseDir: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { ok: true; config: TokenExchangeConfig } | { ok: false; errors: string[] } {
+  const r = checkTokenExchangeConfig(raw, baseDir, env);
+  return r.ok ? r : { ok: false, errors: problemLines(where, r.problems) };
+}
+
+function checkTokenExchangeConfig(raw: unknown, baseDir: string, env: NodeJS.ProcessEnv): Checked<TokenExchangeConfig> {
   const r = schema.safeParse(raw);
-  if (!r.success) return { ok: false, errors: r.error.issues.map((i) => `${[where, ...i.path].join('.')}: ${i.message}`) };
+  if (!r.success) return { ok: false, problems: zodProblems(r.error, TOKEN_EXCHANGE_KEYS) };
   const c = r.data;
-  const errors: string[] = [];
-  // The client secret and the caller's token travel to these: never in the clear off loopback.
-  for (const [key, value] of [
-    ['issuer', c.issuer],
-    ['token_endpoint', c.token_endpoint],
-  ] as const) {
-    if (value !== undefined && !loopbackOrHttps(value)) errors.push(`${where}.${key}: must use https (plain http only on loopback): ${value}`);
-  }
-  let secret: string | undefined;
-  if (c.client_secret_env !== undefined) {
-    secret = env[c.client_secret_env];
-    if (!secret) errors.push(`${where}.client_secret_env: the environment variable ${c.client_secret_env} is not set`);
-  } else {
-    try {
-      secret = readFileSync(resolve(baseDir, c.client_secret_file!), 'utf8').trim();
-      if (!secret) errors.push(`${where}.client_secret_file: ${c.client_secret_file} is empty`);
-    } catch (e) {
-      errors.push(`${where}.client_secret_file: ${(e as Error).message}`);
-    }
-  }
-  if (errors.length > 0 || !secret) return { ok: false, errors };
+  const problems = httpsProblems([
+    [['issuer'], c.issuer],
+    [['token_endpoint'], c.token_endpoint],
+  ]);
+  const secret = readSecret([], c, baseDir, env, problems);
+  if (problems.length > 0 || !secret) return { ok: false, problems };
   const config: TokenExchangeConfig = {
     clientId: c.client_id,
     clientSecret: secret,
@@ -95,13 +74,5 @@ export function parseTokenExchangeConfig(
 
 /** `--upstream-token-exchange FILE`: the same keys in a YAML or JSON file of their own. */
 export function loadTokenExchangeFile(file: string, env: NodeJS.ProcessEnv = process.env): TokenExchangeConfig {
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`--upstream-token-exchange ${file}: ${(e as Error).message}`);
-  }
-  const r = parseTokenExchangeConfig(raw, file, dirname(resolve(file)), env);
-  if (!r.ok) throw new Error(`--upstream-token-exchange ${file} has errors:\n  ${r.errors.join('\n  ')}`);
-  return r.config;
+  return loadSettingsFile('--upstream-token-exchange', file, (raw, baseDir) => checkTokenExchangeConfig(raw, baseDir, env));
 }

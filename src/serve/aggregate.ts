@@ -14,7 +14,7 @@
 // aggregator's own (`toolgate-agg-...`) so two servers can never collide, and
 // the client's answers go back to the server that asked, under its id.
 import type { Frame, MessageChannel, SendOptions } from '../mcp/channel.js';
-import { parseFrame, sentValue } from '../mcp/channel.js';
+import { sentValue } from '../mcp/channel.js';
 import {
   classify,
   errorResponse,
@@ -29,21 +29,13 @@ import {
 import type { Logger } from 'pino';
 import { shapeOwnAnswer, type ProtocolGeneration } from '../mcp/revision.js';
 import { isModernVersion, metaProtocolVersion } from '../mcp/http-modern.js';
+import { capabilitiesOf, Link, type Member, type MemberBinding, type MemberHooks } from './aggregate-link.js';
+import { collectLists, decodeCursor, encodeCursor, type Kind, type ListSources } from './aggregate-lists.js';
+
+export type { MemberBinding, MemberHooks } from './aggregate-link.js';
 
 export const AGG_PREFIX = 'toolgate-agg-';
 export const AGGREGATE_PROTOCOL_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
-
-/** What the wiring gives back for one member (a server's session inside this aggregate session). */
-export interface MemberBinding {
-  /** Start the upstream now (eager). */
-  start(): void;
-  close(): Promise<void>;
-}
-
-export interface MemberHooks {
-  onInitialized(result: Record<string, unknown>): void;
-  onRestarted(): void;
-}
 
 export interface AggregatorOptions {
   downstream: MessageChannel;
@@ -60,46 +52,6 @@ export interface AggregatorOptions {
   initWaitMs?: number;
 }
 
-/** The channel a member's GatewaySession uses as its downstream. */
-class Link implements MessageChannel {
-  onframe?: (frame: Frame) => void;
-  onclose?: (reason?: Error) => void;
-  private closed = false;
-
-  constructor(private readonly out: (text: string, opts?: SendOptions) => void) {}
-
-  /** A message from the aggregator (as if from the client). */
-  deliver(text: string): void {
-    if (!this.closed) this.onframe?.(parseFrame(text));
-  }
-
-  send(text: string, opts?: SendOptions): void {
-    if (!this.closed) this.out(text, opts);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.onclose?.();
-  }
-}
-
-interface Member {
-  name: string;
-  link: Link;
-  binding: MemberBinding;
-  init?: Record<string, unknown>;
-  initWaiters: Array<() => void>;
-}
-
-type Kind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
-const LIST_METHOD: Record<Kind, string> = {
-  tools: 'tools/list',
-  prompts: 'prompts/list',
-  resources: 'resources/list',
-  resourceTemplates: 'resources/templates/list',
-};
-
 export class Aggregator {
   private readonly members = new Map<string, Member>();
   private initParams: Record<string, unknown> | undefined;
@@ -115,9 +67,12 @@ export class Aggregator {
   /** Where resources (by URI) and resource templates were listed. */
   private readonly resourceOwner = new Map<string, string>();
   private readonly templateOwner = new Map<string, string>();
+  private readonly lists: ListSources;
   private closed = false;
 
   constructor(private readonly o: AggregatorOptions) {
+    const { resourceOwner, templateOwner } = this;
+    this.lists = { servers: () => o.servers(), separator: o.separator, log: o.log, ask: (...a) => this.ask(...a), resourceOwner, templateOwner };
     o.downstream.onframe = (f) => this.fromClient(f);
     o.downstream.onclose = () => void this.close();
   }
@@ -282,7 +237,7 @@ export class Aggregator {
         let owner = this.resourceOwner.get(uri);
         if (!owner) {
           // Not listed yet: list once to learn who has it.
-          await this.collect('resources', undefined);
+          await collectLists(this.lists, 'resources', undefined);
           owner = this.resourceOwner.get(uri);
         }
         if (!owner) return this.fail(req.id, ErrorCode.InvalidParams, `Unknown resource ${JSON.stringify(uri)}`);
@@ -325,15 +280,7 @@ export class Aggregator {
       Promise.all(members.map((m) => (m.init ? undefined : new Promise<void>((r) => m.initWaiters.push(r))))),
       new Promise((r) => setTimeout(r, this.o.initWaitMs ?? 10_000).unref()),
     ]);
-    const caps: Record<string, unknown> = { tools: { listChanged: true } };
-    for (const m of members) {
-      const sc = isPlainObject(m.init?.capabilities) ? m.init.capabilities : {};
-      for (const k of ['prompts', 'resources', 'logging', 'completions']) {
-        if (isPlainObject(sc[k])) caps[k] = { ...(isPlainObject(caps[k]) ? caps[k] : {}), ...sc[k] };
-      }
-    }
-    if (caps.prompts) caps.prompts = { ...(caps.prompts as object), listChanged: true };
-    if (caps.resources) caps.resources = { ...(caps.resources as object), listChanged: true };
+    const caps = capabilitiesOf(members);
     const servers = this.o.servers().map((s) => s.name);
     this.answer(req.id, {
       protocolVersion: version,
@@ -372,57 +319,15 @@ export class Aggregator {
     });
   }
 
-  /** One page of every server's list (or of the servers named in the cursor). */
-  private async collect(
-    kind: Kind,
-    cursor: Record<string, string> | undefined,
-  ): Promise<{ items: Array<Record<string, unknown>>; next: Record<string, string> }> {
-    const servers = this.o
-      .servers()
-      .map((s) => s.name)
-      .filter((n) => cursor === undefined || n in cursor);
-    const pages = await Promise.all(
-      servers.map(async (server) => ({
-        server,
-        res: await this.ask(server, LIST_METHOD[kind], cursor?.[server] !== undefined ? { cursor: cursor[server] } : {}),
-      })),
-    );
-    const items: Array<Record<string, unknown>> = [];
-    const next: Record<string, string> = {};
-    for (const { server, res } of pages) {
-      if (res.error || !isPlainObject(res.result)) {
-        // A server without this capability answers MethodNotFound: it simply has none.
-        if (res.error && res.error.code !== ErrorCode.MethodNotFound)
-          this.o.log.warn({ server, method: LIST_METHOD[kind], error: res.error.message }, 'a server could not list; left out of the aggregate list');
-        continue;
-      }
-      const list = res.result[kind];
-      for (const item of Array.isArray(list) ? list : []) {
-        if (!isPlainObject(item)) continue;
-        if (kind === 'tools' || kind === 'prompts') {
-          if (typeof item.name !== 'string') continue;
-          items.push({ ...item, name: `${server}${this.o.separator}${item.name}` });
-        } else {
-          const key = kind === 'resources' ? item.uri : item.uriTemplate;
-          if (typeof key !== 'string') continue;
-          (kind === 'resources' ? this.resourceOwner : this.templateOwner).set(key, server);
-          items.push(item);
-        }
-      }
-      if (typeof res.result.nextCursor === 'string') next[server] = res.result.nextCursor;
-    }
-    return { items, next };
-  }
-
   private async list(req: JsonRpcRequest, kind: Kind, p: Record<string, unknown>): Promise<void> {
     let cursor: Record<string, string> | undefined;
     if (p.cursor !== undefined) {
       cursor = decodeCursor(p.cursor);
       if (!cursor) return this.fail(req.id, ErrorCode.InvalidParams, 'Invalid params: unknown cursor');
     }
-    const { items, next } = await this.collect(kind, cursor);
+    const { items, next } = await collectLists(this.lists, kind, cursor);
     const result: Record<string, unknown> = { [kind]: items };
-    if (Object.keys(next).length > 0) result.nextCursor = Buffer.from(JSON.stringify(next)).toString('base64url');
+    if (Object.keys(next).length > 0) result.nextCursor = encodeCursor(next);
     this.answer(req.id, result);
   }
 
@@ -489,16 +394,5 @@ export class Aggregator {
 
   private fail(id: JsonRpcId, code: number, message: string): void {
     this.own(errorResponse(id, code, message));
-  }
-}
-
-function decodeCursor(c: unknown): Record<string, string> | undefined {
-  if (typeof c !== 'string') return undefined;
-  try {
-    const v = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown;
-    if (!isPlainObject(v) || Object.values(v).some((x) => typeof x !== 'string')) return undefined;
-    return v as Record<string, string>;
-  } catch {
-    return undefined;
   }
 }

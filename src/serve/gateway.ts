@@ -10,10 +10,6 @@
 // child process or an HTTP session), supervised: restarted with backoff when
 // it dies. The config and every server's policy are hot-reloaded.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChildServer } from '../mcp/child.js';
-import { StdioPool } from '../mcp/shared-child.js';
-import { urlUpstream, withBearer, type UpstreamHandle } from '../mcp/upstream.js';
-import { bridgeUpstream } from '../bridge/index.js';
 import type { MessageChannel } from '../mcp/channel.js';
 import { errorResponse } from '../mcp/jsonrpc.js';
 import { wireLimitsFrom } from '../mcp/admit.js';
@@ -28,6 +24,8 @@ import type { Logger } from '../log/index.js';
 import { loadGatewayConfig, type GatewayConfig, type ServerConfig } from './config.js';
 import { Aggregator } from './aggregate.js';
 import { HealthBoard, SupervisedUpstream, type BackoffOptions } from './supervisor.js';
+import { ServeUpstreams } from './upstreams.js';
+import { openServeDashboard } from './dashboard.js';
 
 export interface ServeGatewayOptions {
   config: GatewayConfig;
@@ -148,39 +146,13 @@ async function compose(o: ServeGatewayOptions, runtime: Runtime): Promise<Runnin
       })
     : undefined;
 
-  // session_mode shared|pool:N: one pool per server, replaced when its command changes.
-  const pools = new Map<string, { specHash: string; pool: StdioPool }>();
-  const openHandle = (cfg: ServerConfig, caller?: Caller): UpstreamHandle => {
-    if (cfg.kind === 'command' && cfg.sessionMode.kind === 'pool') {
-      let p = pools.get(cfg.name);
-      if (p?.specHash !== cfg.specHash) {
-        void p?.pool.close();
-        const spawn = () =>
-          new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
-        p = { specHash: cfg.specHash, pool: new StdioPool({ spawn, size: cfg.sessionMode.size, log }) };
-        pools.set(cfg.name, p);
-      }
-      const port = p.pool.open(cfg.name);
-      return { ...port, channel: bridgeUpstream(port.channel, cfg.protocol, { log }) };
-    }
-    if (cfg.kind === 'command') {
-      const child = new ChildServer({ command: cfg.command, args: cfg.args, env: { ...process.env, ...cfg.env }, ...(cfg.cwd ? { cwd: cfg.cwd } : {}) });
-      return { channel: bridgeUpstream(child.channel, cfg.protocol, { log }), close: async () => void (await child.stop()), exited: child.exited, child };
-    }
-    const headers = cfg.oauth
-      ? withBearer(cfg.headers, logins.bearer(cfg.name))
-      : cfg.tokenExchange && exchanges
-        ? withBearer(cfg.headers, exchanges.bearer(cfg.name, caller))
-        : cfg.headers;
-    const channel = bridgeUpstream(urlUpstream({ url: cfg.url, transport: cfg.transport, headers, log }), cfg.protocol, { log });
-    return { channel, close: () => channel.close() };
-  };
+  const upstreams = new ServeUpstreams({ log, logins, exchanges });
 
   /** An upstream connection to `name` for one client session (of `caller`), supervised. */
   const supervised = (name: string, caller: Caller | undefined, extra: Partial<ConstructorParameters<typeof SupervisedUpstream>[0]> = {}) =>
     new SupervisedUpstream({
       server: name,
-      open: () => openHandle(servers.get(name)!.cfg, caller),
+      open: () => upstreams.open(servers.get(name)!.cfg, caller),
       log,
       health: health.reporter(name),
       ...(o.backoff ? { backoff: o.backoff } : {}),
@@ -216,27 +188,7 @@ async function compose(o: ServeGatewayOptions, runtime: Runtime): Promise<Runnin
   const serverList = () => [...servers.values()].map((r) => ({ name: r.cfg.name, start: r.cfg.start }));
 
   // ---- dashboard ----------------------------------------------------------------
-  const web = config.dashboard ? await import('../web/index.js') : undefined;
-  const dashOpts = config.dashboard
-    ? {
-        stateDir: runtime.stateDir,
-        adminKey: config.dashboard.adminKey,
-        viewerKeys: config.dashboard.viewerKeys,
-        approvals: runtime.approvals,
-        servers: () => health.snapshot(),
-        ...(config.audit.dsn ? { auditDsn: config.audit.dsn } : {}),
-      }
-    : undefined;
-  const mounted = web && dashOpts && config.dashboard!.port === undefined ? web.createDashboard({ ...dashOpts, basePath: config.dashboard!.path }) : undefined;
-  const separate =
-    web && dashOpts && config.dashboard!.port !== undefined
-      ? await web.startDashboard({
-          ...dashOpts,
-          port: config.dashboard!.port,
-          bind: config.dashboard!.bind ?? '127.0.0.1',
-          ...(config.dashboard!.path ? { basePath: config.dashboard!.path } : {}),
-        })
-      : undefined;
+  const { mounted, separate } = await openServeDashboard(config, runtime, health);
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -368,8 +320,7 @@ async function compose(o: ServeGatewayOptions, runtime: Runtime): Promise<Runnin
       servers.delete(name);
       health.remove(name);
       void r.binding.close();
-      void pools.get(name)?.pool.close();
-      pools.delete(name);
+      upstreams.forget(name);
       void listener.endSessions((e) => e === name, `server "${name}" was removed from the config`);
       changed.add(name);
       log.info({ server: name }, 'server removed');
@@ -425,7 +376,7 @@ async function compose(o: ServeGatewayOptions, runtime: Runtime): Promise<Runnin
       for (const a of [...aggregates]) await a.close();
       await mounted?.close();
       await separate?.close();
-      await Promise.all([...pools.values()].map((p) => p.pool.close()));
+      await upstreams.close();
       await runtime.close();
     },
   };
