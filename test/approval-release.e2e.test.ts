@@ -32,7 +32,8 @@ async function cli(stateDir: string, ...args: string[]): Promise<string> {
 }
 
 async function pending(stateDir: string): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
+  const end = Date.now() + 60_000; // a limit on waiting on a loaded machine, not a pass condition
+  while (Date.now() < end) {
     const out = await cli(stateDir, 'approvals', 'list', '--json', '--pending');
     const first = out.trim().split('\n').filter(Boolean)[0];
     if (first) return JSON.parse(first) as Record<string, any>;
@@ -42,7 +43,8 @@ async function pending(stateDir: string): Promise<Record<string, any>> {
 }
 
 async function waitForEvent(stateDir: string, match: (e: Record<string, any>) => boolean): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
+  const end = Date.now() + 60_000; // a limit on waiting on a loaded machine, not a pass condition
+  while (Date.now() < end) {
     const e = readEvents(stateDir).find(match);
     if (e) return e;
     await new Promise((r) => setTimeout(r, 100));
@@ -122,7 +124,7 @@ test('an approver proven by its own grant token on the approval API: it decides 
   try {
     let out = '';
     api.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 200 && !/on (http:\/\/\S+)\/api\/approvals/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 60_000; Date.now() < end && !/on (http:\/\/\S+)\/api\/approvals/.test(out); ) await new Promise((r) => setTimeout(r, 50));
     const base = /on (http:\/\/\S+)\/api\/approvals/.exec(out)?.[1];
     assert.ok(base, out);
     const held = client.callTool({ name: 'create_refund', arguments: { amount: 50000 } });

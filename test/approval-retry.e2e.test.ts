@@ -100,7 +100,7 @@ test('retry model: a failed upstream call gives the approval back (the identical
     assert.equal(failed.isError, true, 'the server failed the call');
     // Positive control for the rollback: the identical retry reaches the server again (and fails again).
     let second;
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       try {
         second = await client.callTool({ name: 'fail', arguments: {} });
         break;
@@ -173,7 +173,7 @@ test('exactly once across two gateway processes on Redis (--state-dsn), with con
     assert.equal((await toolgate('approvals', 'approve', f.id, ...redis)).code, 0);
     assert.equal((await b.client.callTool({ name: 'fail', arguments: {} })).isError, true);
     let back = false;
-    for (let i = 0; i < 50 && !back; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && !back; ) {
       const shown = JSON.parse((await toolgate('approvals', 'show', f.id, '--json', ...redis)).stdout) as Record<string, unknown>;
       back = shown.status === 'approved' && shown.consumed_at === null;
       if (!back) await new Promise((r) => setTimeout(r, 50));
@@ -235,7 +235,7 @@ async function adminUrl(transport: { stderr: import('node:stream').Stream | null
   const stderr = transport.stderr as unknown as NodeJS.ReadableStream;
   let text = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no admin API line on stderr: ${text}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`no admin API line on stderr: ${text}`)), 60_000);
     stderr.on('data', (c: Buffer) => {
       text += c.toString();
       const m = /toolgate admin API on (http:\/\/\S+)/.exec(text);
@@ -319,7 +319,7 @@ test('approval webhooks: signed POST on approval_requested, verified by a real r
     (transport.stderr as unknown as NodeJS.ReadableStream).on('data', (c: Buffer) => (stderr += c.toString()));
     try {
       const { id } = await refusal(client, 'create_charge', { amount: 1, currency: 'usd-secret-marker' });
-      for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      for (const end = Date.now() + 60_000; Date.now() < end && received.length === 0; ) await new Promise((r) => setTimeout(r, 25));
       assert.equal(received.length, 1);
       assert.equal(received[0]!.verified, true, 'the signature verifies with the shared secret');
       assert.equal(received[0]!.body.approval_id, id);
@@ -338,7 +338,8 @@ test('approval webhooks: signed POST on approval_requested, verified by a real r
     const c2 = await connectClient(down.policy, down.stateDir, [process.execPath, demoServer]);
     try {
       await refusal(c2.client, 'create_charge', { amount: 2, currency: 'usd' });
-      for (let i = 0; i < 400 && !readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'); i++) await new Promise((r) => setTimeout(r, 25));
+      for (const end = Date.now() + 60_000; Date.now() < end && !readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'); )
+        await new Promise((r) => setTimeout(r, 25));
       assert.ok(
         readEvents(down.stateDir).some((e) => e.type === 'approval_webhook_failed'),
         'the failed delivery is recorded',

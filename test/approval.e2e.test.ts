@@ -39,7 +39,7 @@ async function approvals(stateDir: string, ...args: string[]): Promise<Array<Rec
     .map((l) => JSON.parse(l) as Record<string, any>);
 }
 
-async function waitPending(stateDir: string, timeoutMs = 10_000): Promise<Record<string, any>> {
+async function waitPending(stateDir: string, timeoutMs = 60_000): Promise<Record<string, any>> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const p = await approvals(stateDir, '--pending');
@@ -170,7 +170,7 @@ describe('require approval through the built binary', () => {
       const req = await waitPending(stateDir);
       gw.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1', reason: 'changed my mind' } });
       let rec: Record<string, any> | undefined;
-      for (let i = 0; i < 50 && rec?.model !== 'retry'; i++) {
+      for (const end = Date.now() + 60_000; Date.now() < end && rec?.model !== 'retry'; ) {
         await new Promise((r) => setTimeout(r, 100));
         [rec] = await approvals(stateDir);
       }

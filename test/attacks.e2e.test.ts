@@ -37,9 +37,9 @@ function received(log: string): Array<{ tool: string; args: Record<string, unkno
     .map((l) => JSON.parse(l));
 }
 
-/** Whether `check` holds within a few seconds (the event sink flushes every 50 ms). */
+/** Whether `check` holds within 60 s, a limit on waiting on a loaded machine (the event sink flushes every 50 ms). */
 async function eventually(check: () => boolean): Promise<boolean> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + 60_000; Date.now() < end && !check(); ) await new Promise((r) => setTimeout(r, 50));
   return check();
 }
 

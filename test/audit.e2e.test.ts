@@ -531,7 +531,7 @@ tools:
         const name = i % 3 === 0 ? 'delete_customer' : 'echo';
         g.send({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name, arguments: name === 'echo' ? { message: `m${i}` } : { id: String(i) } } });
         try {
-          await g.waitFor((m: any) => m && m.id === i && !('method' in m), 5000);
+          await g.waitFor((m: any) => m && m.id === i && !('method' in m), 60_000);
           answered.add(i);
         } catch {
           return;

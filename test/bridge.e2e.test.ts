@@ -115,7 +115,7 @@ function serverLog(path: string): Array<Record<string, any>> {
 
 async function auditedCalls(stateDir: string, n: number): Promise<Array<Record<string, any>>> {
   const calls = () => readEvents(stateDir).filter((e) => e.type === 'tool_call');
-  for (let i = 0; i < 100 && calls().length < n; i++) await new Promise((r) => setTimeout(r, 100));
+  for (const end = Date.now() + 60_000; Date.now() < end && calls().length < n; ) await new Promise((r) => setTimeout(r, 100));
   return calls();
 }
 

@@ -143,7 +143,7 @@ test("every policy file is watched: an edit to a server's policy applies to the 
         'version: "1"\ntools:\n  whoami:\n    rules:\n      - name: "not now"\n        action: deny\n        on_deny: "whoami is off"\n',
       );
       let text = '';
-      for (let i = 0; i < 100 && text !== '[TOOLGATE POLICY DENIED] whoami is off'; i++) {
+      for (const end = Date.now() + 60_000; Date.now() < end && text !== '[TOOLGATE POLICY DENIED] whoami is off'; ) {
         text = textOf(await agg.callTool({ name: 'alpha__whoami', arguments: {} }));
         if (text !== '[TOOLGATE POLICY DENIED] whoami is off') await new Promise((r) => setTimeout(r, 100));
       }

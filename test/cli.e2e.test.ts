@@ -197,7 +197,7 @@ test('approvals serve: the HTTP API lists a held call and approving it releases 
     let out = '';
     api.stdout.on('data', (d: Buffer) => (out += d.toString()));
     api.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 200 && !/on (http:\/\/\S+)\/api\/approvals/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 60_000; Date.now() < end && !/on (http:\/\/\S+)\/api\/approvals/.test(out); ) await new Promise((r) => setTimeout(r, 50));
     const base = /on (http:\/\/\S+)\/api\/approvals/.exec(out)?.[1];
     assert.ok(base, out);
     const auth = { authorization: `Bearer ${adminKey}` };
@@ -207,7 +207,7 @@ test('approvals serve: the HTTP API lists a held call and approving it releases 
     try {
       const call = client.callTool({ name: 'create_charge', arguments: { amount: 5000, currency: 'usd' } }, undefined, { timeout: 60_000 });
       let pending: Array<{ id: string; tool: string; status: string }> = [];
-      for (let i = 0; i < 200 && pending.length === 0; i++) {
+      for (const end = Date.now() + 60_000; Date.now() < end && pending.length === 0; ) {
         pending = ((await (await fetch(`${base}/api/approvals?status=pending`, { headers: auth })).json()) as { approvals: typeof pending }).approvals;
         if (pending.length === 0) await new Promise((r) => setTimeout(r, 50));
       }

@@ -121,7 +121,7 @@ async function pendingApprovals(url: string): Promise<Array<Record<string, any>>
   return ((await res.json()) as { approvals: Array<Record<string, any>> }).approvals;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -23,7 +23,8 @@ async function eventsOf(extra: string[]): Promise<Array<Record<string, any>>> {
   await client.callTool({ name: 'get_weather', arguments: {} }).catch(() => undefined);
   await client.close();
   // Positive control for the wait: the shutdown event is the last one written.
-  for (let i = 0; i < 100 && !readEvents(stateDir).some((e) => e.type === 'shutdown'); i++) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + 60_000; Date.now() < end && !readEvents(stateDir).some((e) => e.type === 'shutdown'); )
+    await new Promise((r) => setTimeout(r, 50));
   return readEvents(stateDir);
 }
 

@@ -78,7 +78,7 @@ test("a task's result is guarded wherever it arrives: tasks/get (inline) and tas
     assert.equal(done.result.content[0].text, 'sent with state srv-state-1');
     assert.ok(!JSON.stringify(gw.messages).includes(LEAKED.aws), 'the key reached the client');
     const detects = () => readEvents(stateDir).filter((e) => e.type === 'tool_guard' && e.guard === 'detect');
-    for (let i = 0; i < 100 && detects().length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    for (const end = Date.now() + 60_000; Date.now() < end && detects().length < 4; ) await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(
       detects().map((g) => `${g.tool}:${g.action}`),
       ['export_job:redact', 'export_job:redact', '(unknown task):redact', 'confirm_export:redact'],

@@ -61,7 +61,7 @@ async function assertNoLeakInDashboard(stateDir: string): Promise<void> {
 }
 
 async function eventsWith(stateDir: string, type: string, n = 1): Promise<Array<Record<string, any>>> {
-  for (let i = 0; i < 200; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end; ) {
     const got = readEvents(stateDir).filter((e) => e.type === type);
     if (got.length >= n) return got;
     await new Promise((r) => setTimeout(r, 25));

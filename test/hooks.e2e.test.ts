@@ -81,7 +81,7 @@ async function withGateway<T>(yaml: string, run: (c: Client, stateDir: string, l
 }
 
 async function eventsWith(stateDir: string, pred: (e: Record<string, any>) => boolean, n = 1): Promise<Array<Record<string, any>>> {
-  for (let i = 0; i < 400; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end; ) {
     const got = readEvents(stateDir).filter(pred);
     if (got.length >= n) return got;
     await new Promise((r) => setTimeout(r, 25));

@@ -43,7 +43,7 @@ test('a retry inside the window gets the first answer; the server runs it once a
     assert.equal(executions(log).length, 2);
     let replay: Record<string, any> | undefined;
     // The JSONL sink flushes within 50 ms.
-    for (let i = 0; i < 50 && !replay; i++, await new Promise((r) => setTimeout(r, 50)))
+    for (const end = Date.now() + 60_000; Date.now() < end && !replay; await new Promise((r) => setTimeout(r, 50)))
       replay = readEvents(stateDir).find((e) => e.type === 'tool_call' && e.reason === 'idempotent_replay');
     assert.ok(replay, 'the replay is audited');
     assert.equal(replay.decision, 'allowed');

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { connectClient, demoServer, readEvents, root, textOf, writePolicy, runToolgate as toolgate } from './helpers.js';
 
 async function waitForEvent(stateDir: string, match: (e: Record<string, any>) => boolean): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
+  const end = Date.now() + 60_000; // a limit on waiting on a loaded machine, not a pass condition
+  while (Date.now() < end) {
     const e = readEvents(stateDir).find(match);
     if (e) return e;
     await new Promise((r) => setTimeout(r, 100));
@@ -172,7 +173,7 @@ tools:
   try {
     const held = client.callTool({ name: 'echo', arguments: { message: 'hi' } }, undefined, { timeout: 600_000, resetTimeoutOnProgress: true });
     let pending: Record<string, string> | undefined;
-    for (let i = 0; i < 100 && !pending; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && !pending; ) {
       const r = await toolgate('approvals', 'list', '--pending', '--json', '--state-dir', stateDir);
       pending = r.stdout.trim() ? (JSON.parse(r.stdout.trim().split('\n')[0]!) as Record<string, string>) : undefined;
       if (!pending) await new Promise((res) => setTimeout(res, 100));

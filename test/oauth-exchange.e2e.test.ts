@@ -108,7 +108,7 @@ function allText(dir: string): string {
   return out;
 }
 
-async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
+async function waitFor(cond: () => boolean, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > until) throw new Error('condition not met in time');

@@ -158,7 +158,7 @@ async function denials(
   assert.ok(denied.length >= (tools.bounded ? 4 : 3), `the gateway's denials were recorded: ${JSON.stringify(answers)}`);
   for (const m of denied) assert.deepEqual(answerComplaints(revision, m), [], JSON.stringify(m));
   const audited = () => readEvents(stateDir).filter((e) => e.type === 'tool_call' && e.decision === 'denied').length;
-  for (let i = 0; i < 100 && audited() < denied.length; i++) await new Promise((r) => setTimeout(r, 100));
+  for (const end = Date.now() + 60_000; Date.now() < end && audited() < denied.length; ) await new Promise((r) => setTimeout(r, 100));
   assert.equal(audited(), denied.length, 'every denial is audited');
 }
 

@@ -20,6 +20,7 @@ import { fullDefinition, PinChecker, pinHash } from '../src/pins/index.js';
 import { RedisPinStore } from '../src/pins/redis.js';
 import { OwnRedisCluster, redisClusterToolsMissing } from './support/redis-cluster.js';
 import { selfSignedCert, skipUnless, uniquePrefix } from './support/redis.js';
+import { until } from './support/until.js';
 import { clearOfWindowEnd } from './window-guard.js';
 
 const run = promisify(execFile);
@@ -85,14 +86,6 @@ async function connected(s: { ready(): Promise<void> }): Promise<void> {
       if (Date.now() > end) throw err;
       await sleep(50);
     }
-  }
-}
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(10);
   }
 }
 

@@ -79,7 +79,7 @@ async function startGateway(policy: string, stateDir: string, extra: string[], e
 }
 
 /** Poll `fn` until it returns true, or fail after `ms`. */
-async function until(what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<number> {
+async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<number> {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
     if (await fn()) return Date.now() - t0;

@@ -77,7 +77,7 @@ async function refusalId(client: Client, args: Record<string, unknown>): Promise
 /** The tool_call events, once `count` are written (the JSONL sink flushes within 50 ms). */
 async function toolCalls(dir: string, count: number): Promise<Array<Record<string, any>>> {
   let calls: Array<Record<string, any>> = [];
-  for (let i = 0; i < 200 && calls.length < count; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end && calls.length < count; ) {
     calls = readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call');
     if (calls.length < count) await new Promise((r) => setTimeout(r, 50));
   }

@@ -89,7 +89,7 @@ async function grant(dir: string, ...args: string[]): Promise<string> {
 /** The denied tool_call events of `identity`, once `count` of them are written (the JSONL sink flushes within 50 ms). */
 async function denials(dir: string, identity: string, count: number): Promise<Array<Record<string, any>>> {
   let calls: Array<Record<string, any>> = [];
-  for (let i = 0; i < 100 && calls.length < count; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end && calls.length < count; ) {
     calls = readEvents(join(dir, 'state')).filter((e) => e.type === 'tool_call' && e.identity === identity && e.decision === 'denied');
     if (calls.length < count) await new Promise((r) => setTimeout(r, 50));
   }
@@ -178,7 +178,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     let progressed!: () => void;
     const inFlight = new Promise<void>((r) => (progressed = r));
     const long = c.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 10, steps: 10 } }, undefined, {
-      timeout: 20_000,
+      timeout: 60_000,
       onprogress: () => progressed(),
     });
     await inFlight;
@@ -192,7 +192,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     process.kill(before.pids[0], 'SIGKILL');
     // Restarted with backoff and initialized again by the gateway.
     let after: Record<string, any> | undefined;
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       after = (await servers(base)).find((s) => s.server === 'demo');
       if (after?.state === 'up' && after.restarts >= 1 && after.pids[0] !== before.pids[0]) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -209,7 +209,7 @@ test('a dying upstream is restarted; calls in flight get an error; the next call
     const pids = (await servers(base)).find((s) => s.server === 'demo')!.pids as number[];
     for (const p of pids) process.kill(p, 'SIGKILL');
     let answer: string | undefined;
-    for (let i = 0; i < 50 && answer === undefined; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && answer === undefined; ) {
       try {
         answer = textOf(await d.callTool({ name: 'echo', arguments: { message: 'two' } }));
       } catch {
@@ -276,7 +276,7 @@ test('hot reload: a valid edit adds a server; an invalid one is rejected with li
     };
     write(gatewayConfig(demoEntry() + demoEntry('billing', './everything.yaml')));
     let names: string[] = [];
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       names = (await c.listTools()).tools.map((t) => t.name);
       if (names.includes('billing__echo')) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -298,7 +298,7 @@ test('hot reload: a valid edit adds a server; an invalid one is rejected with li
 
     // Removing the server: its tools go away.
     write(gatewayConfig(demoEntry()));
-    for (let i = 0; i < 50; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       names = (await c.listTools()).tools.map((t) => t.name);
       if (!names.includes('billing__echo')) break;
       await new Promise((r) => setTimeout(r, 100));
@@ -442,7 +442,7 @@ test("a grant's own policy file decides its calls on every server, on /mcp/<serv
     // Hot reload: an edit of the grant's file applies to its open sessions on every server.
     writeFileSync(grantFile, RESTRICTED_GRANT_POLICY.replace('echo:', 'get_weather:'));
     let answer = '';
-    for (let i = 0; i < 100 && answer !== 'reloaded'; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && answer !== 'reloaded'; ) {
       answer = textOf(await ra.callTool({ name: 'demo__echo', arguments: { message: 'reloaded' } }));
       if (answer !== 'reloaded') await new Promise((r) => setTimeout(r, 100));
     }

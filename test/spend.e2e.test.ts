@@ -23,7 +23,7 @@ tools: {}
 
 /** The first non-undefined value of `probe`, polled (the JSONL sink flushes within 50 ms). */
 async function eventually<T>(probe: () => T | undefined): Promise<T | undefined> {
-  for (let i = 0; i < 50; i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end; ) {
     const v = probe();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 50));

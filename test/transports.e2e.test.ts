@@ -159,7 +159,7 @@ for (const pair of pairs) {
       }
       // The gateway saw the cancellation (the call keeps its counters).
       let events: Array<Record<string, unknown>> = [];
-      for (let i = 0; i < 50; i++) {
+      for (const end = Date.now() + 60_000; Date.now() < end; ) {
         events = readEvents(stateDir).filter((e) => e.type === 'tool_call');
         if (events.some((e) => e.cancelled === true)) break;
         await new Promise((r) => setTimeout(r, 100));
@@ -281,7 +281,7 @@ describe('listener security', () => {
     assert.equal(children(), 1, 'one child for the session');
     await client.close(); // no DELETE
     let left = 1;
-    for (let i = 0; i < 100 && left > 0; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end && left > 0; ) {
       await new Promise((r) => setTimeout(r, 100));
       left = children();
     }

@@ -92,7 +92,7 @@ test('every call record is committed before the answer reaches the client', asyn
   fromServer({ jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'boom' } });
   upstream.onclose?.();
   call(6, 'echo', { message: 'c' }); // upstream gone
-  await until('every call answered', () => [1, 2, 3, 4, 5, 6].every(answered), 10_000).catch(() => undefined); // the assertion below names the missing ones
+  await until('every call answered', () => [1, 2, 3, 4, 5, 6].every(answered), 60_000).catch(() => undefined); // the assertion below names the missing ones
 
   assert.deepEqual(
     [1, 2, 3, 4, 5, 6].filter((i) => !answered(i)),

@@ -72,7 +72,7 @@ test('hot reload: a valid edit applies to open sessions and is recorded; a broke
   const s = policies.of({ name: 'alice', policyFile: file }, local);
   const before = s.policy();
   // Written until the watcher (started in the background) sees it.
-  for (let i = 0; i < 100 && !events.some((e) => e.status === 'success'); i++) {
+  for (const end = Date.now() + 60_000; Date.now() < end && !events.some((e) => e.status === 'success'); ) {
     writeFileSync(file, denyTool('get_weather'));
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -85,7 +85,7 @@ test('hot reload: a valid edit applies to open sessions and is recorded; a broke
 
   const good = s.policy();
   writeFileSync(file, BROKEN);
-  for (let i = 0; i < 50 && !events.some((e) => e.status === 'failure'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const end = Date.now() + 60_000; Date.now() < end && !events.some((e) => e.status === 'failure'); ) await new Promise((r) => setTimeout(r, 100));
   const failed = events.find((e) => e.status === 'failure');
   assert.equal(failed?.config, file);
   assert.match(String(failed?.message), /alice\.yaml:6:17: tools\.echo\.rules\[0\]: action must be/);

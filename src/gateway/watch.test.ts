@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { watchFile } from './watch.js';
+import { until } from '../../test/support/until.js';
+import { type DebounceClock, watchFile } from './watch.js';
 
 const root = mkdtempSync(join(tmpdir(), 'toolgate-watch-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
 /** A fresh directory with policy.yaml in it, and a watcher counting callbacks. */
-async function setup(opts: { onChange?: () => void; onError?: (e: Error) => void } = {}) {
+async function setup(opts: { onChange?: () => void; onError?: (e: Error) => void; clock?: DebounceClock } = {}) {
   const dir = join(root, `d${++n}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
@@ -24,14 +25,14 @@ async function setup(opts: { onChange?: () => void; onError?: (e: Error) => void
       state.calls++;
       opts.onChange?.();
     },
-    { debounceMs: 100, ...(opts.onError ? { onError: opts.onError } : {}) },
+    { debounceMs: 100, ...(opts.onError ? { onError: opts.onError } : {}), ...(opts.clock ? { clock: opts.clock } : {}) },
   );
   await w.ready;
   await sleep(50); // let the native watch settle
   return { dir, file, state, w };
 }
 
-async function waitForCalls(state: { calls: number }, want: number, timeoutMs = 10_000): Promise<void> {
+async function waitForCalls(state: { calls: number }, want: number, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (state.calls < want && Date.now() < end) await sleep(10);
   assert.equal(state.calls, want, `expected ${want} callbacks within ${timeoutMs} ms, got ${state.calls}`);
@@ -49,6 +50,33 @@ async function control(file: string): Promise<{ calls: () => number; close: () =
   await w.ready;
   await sleep(50); // let the native watch settle, as setup does
   return { calls: () => calls, close: () => w.close() };
+}
+
+/** A debounce clock that stands still until `advance` fires what is pending: load cannot stretch a burst past it. */
+function handClock() {
+  const pending = new Set<{ fire: () => void; ms: number }>();
+  let sets = 0;
+  const clock: DebounceClock = {
+    set(fire, ms) {
+      sets++;
+      const handle = { fire, ms };
+      pending.add(handle);
+      return handle;
+    },
+    clear(handle) {
+      pending.delete(handle as { fire: () => void; ms: number });
+    },
+  };
+  return {
+    clock,
+    sets: () => sets,
+    pendingMs: () => [...pending].map((p) => p.ms),
+    advance() {
+      const due = [...pending];
+      pending.clear();
+      for (const p of due) p.fire();
+    },
+  };
 }
 
 /** Write a temporary file next to the target and rename it over the target. */
@@ -76,15 +104,23 @@ describe('watchFile', () => {
   });
 
   it('debounces a burst of writes into one callback', async () => {
-    const { file, state, w } = await setup();
+    // The debounce runs on a hand clock, so however slowly the writes land, the
+    // quiet period cannot end inside the burst; each write is seen before the next.
+    const t = handClock();
+    const { file, state, w } = await setup({ clock: t.clock });
     try {
       for (let i = 0; i < 5; i++) {
         appendFileSync(file, `# line ${i}\n`);
-        await sleep(15);
+        await until(`the watcher saw write ${i + 1}`, () => t.sets() > i, 60_000);
+        await sleep(60); // past chokidar's 50 ms change throttle: the next write is an event of its own
       }
-      await waitForCalls(state, 1);
-      await sleep(300);
-      assert.equal(state.calls, 1);
+      assert.ok(t.sets() >= 5, `each write restarted the debounce (${t.sets()} events)`);
+      assert.equal(state.calls, 0, 'nothing fires inside the burst');
+      assert.deepEqual(t.pendingMs(), [100], 'each event replaced the pending debounce: one is left, of the configured length');
+      t.advance();
+      assert.equal(state.calls, 1, 'the burst gave one callback');
+      t.advance();
+      assert.equal(state.calls, 1, 'and only one');
     } finally {
       await w.close();
     }

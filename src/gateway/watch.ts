@@ -29,7 +29,19 @@ export interface WatchFileOptions {
   pollIntervalMs?: number;
   /** Watcher errors and errors thrown by onChange. Default: a line on stderr. */
   onError?: (err: Error) => void;
+  /** The clock the debounce runs on. Default: the real timers; tests pass one they advance by hand. */
+  clock?: DebounceClock;
 }
+
+export interface DebounceClock {
+  set(fire: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const realClock: DebounceClock = {
+  set: (fire, ms) => setTimeout(fire, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface FileWatch {
   /** Resolves once the watcher is in place: changes from then on are seen. */
@@ -48,7 +60,8 @@ export function watchFile(path: string, onChange: () => void, opts: WatchFileOpt
       process.stderr.write(`toolgate: watching ${target}: ${err.message}\n`);
     });
 
-  let timer: NodeJS.Timeout | null = null;
+  const clock = opts.clock ?? realClock;
+  let timer: unknown = null;
   let closed = false;
 
   const fire = (): void => {
@@ -64,8 +77,8 @@ export function watchFile(path: string, onChange: () => void, opts: WatchFileOpt
   let watcher: FSWatcher | undefined;
   const onEvent = (p: string): void => {
     if (closed || basename(p) !== name) return;
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(fire, debounceMs);
+    if (timer !== null) clock.clear(timer);
+    timer = clock.set(fire, debounceMs);
   };
   const ready = import('chokidar').then(
     ({ watch }) =>
@@ -95,7 +108,7 @@ export function watchFile(path: string, onChange: () => void, opts: WatchFileOpt
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      if (timer !== null) clearTimeout(timer);
+      if (timer !== null) clock.clear(timer);
       timer = null;
       await ready;
       await watcher?.close();

@@ -17,7 +17,7 @@ class FakeDownstream implements MessageChannel {
     this.onframe?.({ text: JSON.stringify(msg), value: msg });
   }
   async answer(id: unknown): Promise<any> {
-    for (let i = 0; i < 100; i++) {
+    for (const end = Date.now() + 60_000; Date.now() < end; ) {
       const m = this.sent.find((s) => s.msg.id === id && !('method' in s.msg));
       if (m) return m.msg;
       await new Promise((r) => setImmediate(r));

@@ -51,7 +51,7 @@ function refusedWithoutWaiting(e: Error): boolean {
 }
 
 /** Poll until `fn` resolves, or fail after `ms`. */
-async function eventually<T>(fn: () => Promise<T>, ms = 8000): Promise<{ value: T; waited: number }> {
+async function eventually<T>(fn: () => Promise<T>, ms = 60_000): Promise<{ value: T; waited: number }> {
   const t0 = Date.now();
   let last: unknown;
   while (Date.now() - t0 < ms) {

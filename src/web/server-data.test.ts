@@ -129,7 +129,7 @@ describe('dashboard API', () => {
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
-    const until = async (pred: (t: string) => boolean, ms = 5000) => {
+    const until = async (pred: (t: string) => boolean, ms = 60_000) => {
       const end = Date.now() + ms;
       while (!pred(text)) {
         if (Date.now() > end) throw new Error(`stream did not deliver in time; got:\n${text}`);

@@ -32,7 +32,7 @@ class FakeChannel implements MessageChannel {
     const text = JSON.stringify(value);
     this.onframe?.({ text, value });
   }
-  next(match: (m: any) => boolean, ms = 10_000): Promise<any> {
+  next(match: (m: any) => boolean, ms = 60_000): Promise<any> {
     const found = this.sent.find(match);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -207,7 +207,7 @@ export class OwnRedisCluster {
    * is asynchronous: what a master acknowledged but has not sent yet is lost
    * when it dies). Compares replication offsets, so writes made by any client count.
    */
-  async waitForReplication(masterPort: number, timeoutMs = 10_000): Promise<void> {
+  async waitForReplication(masterPort: number, timeoutMs = 60_000): Promise<void> {
     const replicaPort = await this.replicaOf(masterPort);
     const target = await this.withNode(masterPort, async (r) => replOffset(String(await r.info('replication')), 'master_repl_offset'));
     const deadline = Date.now() + timeoutMs;
@@ -224,13 +224,13 @@ export class OwnRedisCluster {
    * catches up, and takes over (CLUSTER FAILOVER). Resolves when every live
    * node names the replica as the master of `slot`.
    */
-  async failover(replicaPort: number, slot: number, timeoutMs = 15_000): Promise<void> {
+  async failover(replicaPort: number, slot: number, timeoutMs = 60_000): Promise<void> {
     await this.withNode(replicaPort, (r) => r.cluster('FAILOVER'));
     await this.waitForOwner(slot, replicaPort, timeoutMs);
   }
 
   /** Until every live node names `port` as the master serving `slot`. */
-  async waitForOwner(slot: number, port: number, timeoutMs = 15_000): Promise<void> {
+  async waitForOwner(slot: number, port: number, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const asked of this.ports.filter((p) => this.running(p))) {
       for (;;) {
