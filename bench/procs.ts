@@ -108,8 +108,8 @@ export function rssKb(pid: number): number {
   }
 }
 
-/** Resident memory (kB) of a process and all its descendants (children a proxy started per session count too). */
-export function treeRssKb(pid: number): number {
+/** A process and all its descendants (children a proxy started per session count too). */
+function treeOf(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -123,14 +123,26 @@ export function treeRssKb(pid: number): number {
       // gone meanwhile
     }
   }
-  let total = 0;
+  const tree: number[] = [];
   const stack = [pid];
   for (let guard = 0; stack.length > 0 && guard < 100_000; guard++) {
     const p = stack.pop()!;
-    total += rssKb(p);
+    tree.push(p);
     stack.push(...(children.get(p) ?? []));
   }
-  return total;
+  return tree;
+}
+
+/** Resident memory (kB) of a process and all its descendants. */
+export function treeRssKb(pid: number): number {
+  return treeOf(pid).reduce((sum, p) => sum + rssKb(p), 0);
+}
+
+/** CPU time (ms) used so far by a process's descendants, not by the process itself (the servers a front end started). */
+export function descendantsCpuMs(pid: number): number {
+  return treeOf(pid)
+    .slice(1)
+    .reduce((sum, p) => sum + (cpuMs(p) || 0), 0);
 }
 
 /** Count of a process's descendants. */

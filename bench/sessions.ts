@@ -16,7 +16,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { fiftyRulePolicy } from './policies.js';
-import { cpuMs, descendants, treeRssKb, waitForUrl } from './procs.js';
+import { cpuMs, descendants, descendantsCpuMs, treeRssKb, waitForUrl } from './procs.js';
 import { HttpMcpSession, keepAliveAgent } from './http-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -97,6 +97,10 @@ interface Round {
   procs: number;
   rate: number;
   cpuUs: number;
+  /** CPU per call of the servers the front end started (the shared child, or one per session). */
+  serverCpuUs: number;
+  /** CPU per call of this process, the load generator (32 sessions' HTTP clients). */
+  clientCpuUs: number;
 }
 
 /** 32 sessions set up at once, used for CALLS sequential calls each, then closed. */
@@ -118,13 +122,19 @@ async function round(f: Front): Promise<Round> {
     const procs = descendants(f.proc.pid!);
     const t = performance.now();
     const cpu0 = cpuMs(f.proc.pid!);
+    const server0 = descendantsCpuMs(f.proc.pid!);
+    const client0 = process.cpuUsage();
     await Promise.all(
       sessions.map(async (s) => {
         for (let i = 0; i < CALLS; i++) await s.call();
       }),
     );
     const n = SESSIONS * CALLS;
-    return { setupMs, setupCpuMs, treeMb, procs, rate: n / ((performance.now() - t) / 1000), cpuUs: ((cpuMs(f.proc.pid!) - cpu0) * 1000) / n };
+    const rate = n / ((performance.now() - t) / 1000);
+    const client = process.cpuUsage(client0);
+    const serverCpuUs = ((descendantsCpuMs(f.proc.pid!) - server0) * 1000) / n;
+    const cpuUs = ((cpuMs(f.proc.pid!) - cpu0) * 1000) / n;
+    return { setupMs, setupCpuMs, treeMb, procs, rate, cpuUs, serverCpuUs, clientCpuUs: (client.user + client.system) / n };
   } finally {
     await Promise.all(sessions.map((s) => s.close()));
     agent.destroy();
@@ -176,7 +186,7 @@ for (let r = 0; r < ROUNDS; r++) {
     const x = await round(f);
     results.get(f.name)!.push(x);
     log(
-      `round ${r + 1} ${f.name}: setup ${x.setupMs.toFixed(0)} ms (front-end CPU ${x.setupCpuMs.toFixed(0)} ms), ${x.rate.toFixed(0)} calls/s, ${x.cpuUs.toFixed(0)} us/call, tree ${x.treeMb.toFixed(0)} MB, ${x.procs} children`,
+      `round ${r + 1} ${f.name}: setup ${x.setupMs.toFixed(0)} ms (front-end CPU ${x.setupCpuMs.toFixed(0)} ms), ${x.rate.toFixed(0)} calls/s, ${x.cpuUs.toFixed(0)} us/call (servers ${x.serverCpuUs.toFixed(0)}, client ${x.clientCpuUs.toFixed(0)}), tree ${x.treeMb.toFixed(0)} MB, ${x.procs} children`,
     );
   }
 }
@@ -193,14 +203,14 @@ const rows = fronts.map((f) => {
   const xs = results.get(f.name)!;
   const vs = f.name.includes('SDK') ? mpRate('mcp-proxy -> SDK McpServer stdio') : mpRate('mcp-proxy -> minimal stdio');
   const rate = median(xs.map((x) => x.rate));
-  return `| ${f.name} | ${median(xs.map((x) => x.setupMs)).toFixed(0)} ms | ${median(xs.map((x) => x.setupCpuMs)).toFixed(0)} ms | ${median(xs.map((x) => x.procs))} | ${median(xs.map((x) => x.treeMb)).toFixed(0)} MB | ${rate.toFixed(0)}/s | ${Number.isFinite(vs) ? `${(rate / vs).toFixed(2)}x` : 'n/a'} | ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs |`;
+  return `| ${f.name} | ${median(xs.map((x) => x.setupMs)).toFixed(0)} ms | ${median(xs.map((x) => x.setupCpuMs)).toFixed(0)} ms | ${median(xs.map((x) => x.procs))} | ${median(xs.map((x) => x.treeMb)).toFixed(0)} MB | ${rate.toFixed(0)}/s | ${Number.isFinite(vs) ? `${(rate / vs).toFixed(2)}x` : 'n/a'} | ${median(xs.map((x) => x.cpuUs)).toFixed(0)} µs | ${median(xs.map((x) => x.serverCpuUs)).toFixed(0)} µs | ${median(xs.map((x) => x.clientCpuUs)).toFixed(0)} µs |`;
 });
 process.stdout.write(
   `${[
     `${ROUNDS} interleaved rounds of ${SESSIONS} sessions set up at once (initialize + one call each), then ${CALLS} sequential calls per session; load average ${loadBefore} before, ${loadAfter} after (1/5/15 min, 2 cores, shared machine).`,
     '',
-    '| front end | 32 sessions set up | front-end CPU for the set-up | child processes | process tree RSS | throughput | vs mcp-proxy (same server) | front-end CPU per call |',
-    '|---|---|---|---|---|---|---|---|',
+    '| front end | 32 sessions set up | front-end CPU for the set-up | child processes | process tree RSS | throughput | vs mcp-proxy (same server) | front-end CPU per call | CPU per call of its servers | CPU per call of the load generator |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `${OPEN.toLocaleString('en-US')} sessions held at once in shared mode (opened ${SESSIONS} at a time, each initialized and used once):`,
