@@ -5,11 +5,11 @@
 //   - data/risk-heldout/set-a to set-n: once held out, now development sets (their results were
 //     seen while the classifier changed). set-n's one held-out run (85.6 %, 18 of 90 understated)
 //     stays the record for the classifier of commit 385eeec; see RUBRIC.md.
-//   There is no held-out set now: the next one is to be listed and labelled from servers in none
-//   of these sets before the classifier runs on it, and added below as the held-out set.
+//   - data/risk-heldout/set-o: the held-out set (labelled before the classifier ran on it); the
+//     targets of issue 23 are checked on it.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
-//   --check exits 1 when the held-out set misses the targets of issue 23, or when there is none.
+//   --check exits 1 when the held-out set misses the targets of issue 23.
 // Label "Other" means unlabelled: those tools are left out of the agreement.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -112,7 +112,14 @@ if (files.length > 0) {
   evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
   evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
   evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
-  // The targets of issue 23 apply to a held-out set; with none labelled yet there is nothing to check.
-  console.log('## held-out set: none labelled since set N became a development set; no held-out targets to check');
-  if (check) process.exitCode = 1;
+  // The held-out set: listed and labelled after commit f720d27, before any classifier run on it.
+  // The targets of issue 23 apply to it; once its misses are looked at it becomes a development set.
+  const held = evaluate('set O: HELD OUT (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
+  const targets = [
+    [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
+    [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
+    [held.agree >= 0.95 * held.total, 'at least 95 % agreement'],
+  ];
+  for (const [met, what] of targets) console.log(`held-out target: ${what}: ${met ? 'met' : 'NOT met'}`);
+  if (check && targets.some(([met]) => !met)) process.exitCode = 1;
 }
