@@ -33,6 +33,8 @@ export const CRASHES: Array<[string, string]> = [
   ['arguments nested 5,000 deep', call('c3', `{"name":"echo","arguments":${DEEP}}`)],
   ['a batch element nested 5,000 deep', `[${call('c4', `{"name":"echo","arguments":${DEEP}}`)}]`],
   ['an id of 1e309', '{"jsonrpc":"2.0","id":1e309,"method":"tools/call","params":{"name":"echo","arguments":{}}}'],
+  // JSON escapes can carry a lone surrogate, which canonical JSON (RFC 8785) refuses: hashing the call's arguments must not throw.
+  ['a lone surrogate in the arguments', call('c5', '{"name":"echo","arguments":{"x":"\\ud800","y":["\\udc00a"]}}')],
 ];
 
 /** Shapes that a first-key-wins server reads as another call. */

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import canonicalize from 'canonicalize';
 import { bin, gatewayArgs, RawGateway, readEvents, root, writePolicy } from './helpers.js';
 import { rawRequest, startGateway, type Proc } from './transports-helpers.js';
 import { until } from './support/until.js';
@@ -50,10 +49,27 @@ export interface WireGateway {
   close(): Promise<void>;
 }
 
+/**
+ * The hash the gateway writes as args_sha256: SHA-256 of the arguments' canonical JSON (RFC 8785),
+ * with one documented difference: a lone surrogate, which a JSON escape can carry and RFC 8785
+ * refuses, is written as JSON.stringify escapes it. Written here from the rules (sorted keys,
+ * ECMAScript number and string forms), not taken from the gateway, so the two can disagree.
+ */
 export function sha256Canonical(v: unknown): string {
   return createHash('sha256')
-    .update(canonicalize(v) ?? 'null')
+    .update(canonicalEscaped(v) ?? 'null')
     .digest('hex');
+}
+
+function canonicalEscaped(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => canonicalEscaped(x) ?? 'null').join(',')}]`;
+  const parts: string[] = [];
+  for (const k of Object.keys(v).sort()) {
+    const x = canonicalEscaped((v as Record<string, unknown>)[k]);
+    if (x !== undefined) parts.push(`${JSON.stringify(k)}:${x}`);
+  }
+  return `{${parts.join(',')}}`;
 }
 
 export async function stdioGateway(

@@ -91,6 +91,11 @@ for (const transport of ['stdio', 'http'] as const) {
           refused.some((e) => e.request_id === 'c3' && /deeper than 64/.test(e.message)),
           JSON.stringify(refused),
         );
+        // A lone surrogate is a string like any other: the call is decided (allowed here) and its hash is the escaped form's.
+        assert.ok(
+          readEvents(g.stateDir).some((e) => e.type === 'tool_call' && e.request_id === 'c5' && e.decision === 'allowed'),
+          'the call with a lone surrogate was not decided',
+        );
         assert.deepEqual(
           serverLog(g.serverLog).filter((e) => e.executed && e.tool !== 'echo'),
           [],
