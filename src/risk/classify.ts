@@ -9,7 +9,18 @@
 // only raise). The heaviest category wins; ties and close calls (ROUND_UP) go to the more
 // severe. The risk level then follows from the category and modifiers (secrets, bulk deletes,
 // arbitrary code, force/confirm flags, destructiveHint…).
-import { BROWSER_NOUNS, BROWSER_VERBS, CODE_NOUNS, FINANCIAL_NOUNS, MACHINE_STARTS, QUERY_NOUNS, VERBS, type VerbClass, lemma } from './lexicon.js';
+import {
+  BROWSER_NOUNS,
+  BROWSER_VERBS,
+  CATALOGUE_NOUNS,
+  CODE_NOUNS,
+  FINANCIAL_NOUNS,
+  MACHINE_STARTS,
+  QUERY_NOUNS,
+  VERBS,
+  type VerbClass,
+  lemma,
+} from './lexicon.js';
 import { CLASS_CATEGORY, type Evidence, type Scored, confidenceOf, decide } from './combine.js';
 import { detachInContext, downloadInContext, mostSevereAction, resendInContext, runHeadInContext, savesInContext, verbInContext } from './context.js';
 import {
@@ -37,9 +48,11 @@ import {
   DELIVERS_PHRASE,
   DESTRUCTIVE_FLAG_ARG,
   DESTRUCTIVE_FLAG_TEXT,
+  LOSS_FLAG_TEXT,
   DESTRUCTIVE_PHRASE,
   DISCARDS_PHRASE,
   EXEC_PHRASE,
+  FETCHES_IMAGE,
   FEED_ANYWHERE,
   FEED_ARG,
   FEED_PHRASE,
@@ -74,6 +87,7 @@ import {
   TRIGGERS_PHRASE,
   deepProperties,
   findRunSpecArg,
+  furtherSignals,
   isBooleanish,
   isCodeArg,
   isTradeSide,
@@ -234,7 +248,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const currencyArg = props.find((p) => CURRENCY_ARG.test(normalizeArg(p.name)));
   const sideArg = props.find((p) => isTradeSide(p));
   const quantityArg = amountArg ?? props.find((p) => QUANTITY_ARG.test(normalizeArg(p.name)));
-  if (amountArg && currencyArg) {
+  // A price, a product or a discount is a catalogue object: its amount records no payment.
+  const catalogue = !moneyNoun && nameTokens.some((t) => CATALOGUE_NOUNS.has(t));
+  if (amountArg && currencyArg && !catalogue) {
     evidence.push({
       category: 'Financial',
       weight: 16,
@@ -260,7 +276,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   // Creating or changing something with a container image, a start command or a sync policy
   // changes what runs (an app spec, a GitOps application), whatever the verb says.
-  const runsArg = verbClass === 'write' ? findRunSpecArg(tool.inputSchema, lower) : undefined;
+  const runsArg = verbClass === 'write' && !FETCHES_IMAGE.has(nameVerb ?? '') ? findRunSpecArg(tool.inputSchema, lower) : undefined;
   if (runsArg)
     evidence.push({ category: 'Execute', weight: 12, reason: `argument "${runsArg}": says what runs (a container image, a start command, a sync policy)` });
   // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
@@ -290,18 +306,19 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
   // A flag that makes a write overwrite or delete ("force: overwrites remote history").
   const flag =
-    verbClass === 'write'
+    verbClass === 'write' || verbClass === 'exec'
       ? props.find(
           (p) =>
             DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) &&
             isBooleanish(p.schema) &&
-            DESTRUCTIVE_FLAG_TEXT.test(String(p.schema.description ?? '').toLowerCase()),
+            (verbClass === 'write' ? DESTRUCTIVE_FLAG_TEXT : LOSS_FLAG_TEXT).test(String(p.schema.description ?? '').toLowerCase()),
         )
       : undefined;
   if (flag) evidence.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
   // A hosted database or cluster placed in regions is provisioned or moved (Execute).
   const regionArg = verbClass === 'write' && nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
   if (regionArg) evidence.push({ category: 'Execute', weight: 12, reason: `argument "${regionArg.name}": provisions or moves a hosted database or cluster` });
+  evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props }));
   const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
   if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
 

@@ -134,12 +134,36 @@ export function verbInContext(
     const remote = objects.find((t) => REMOTE_SHELL_NOUNS.has(t));
     if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
   }
+  // Closing a trading position sells (or buys back) what it holds; swapping tokens trades them.
+  if ((verb === 'close' || verb === 'exit') && objects.some((t) => t === 'position' || t === 'positions')) {
+    return { verbClass: 'pay', why: 'a trading position sells or buys back what it holds' };
+  }
+  if (verb === 'swap') {
+    const asset = objects.find((t) => SWAPPED_ASSETS.has(t));
+    if (asset) return { verbClass: 'pay', why: `"${asset}" for another trades one asset for another` };
+  }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
     const running = made.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
   }
   return undefined;
 }
+
+/** What a swap or a conversion trades: coins, tokens and currencies. */
+export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
+  'token',
+  'tokens',
+  'coin',
+  'coins',
+  'currency',
+  'currencies',
+  'crypto',
+  'eth',
+  'btc',
+  'usdc',
+  'sol',
+  'stablecoin',
+]);
 
 export const MEETING_NOUNS: ReadonlySet<string> = new Set(['meeting', 'meetings', 'appointment', 'appointments', 'event', 'events', 'occurrence']);
 
@@ -208,7 +232,9 @@ export function detachInContext(verb: string, nameTokens: readonly string[], des
     container = container.slice(0, 3).filter((t) => named.has(singular(t)));
   }
   if (container.length === 0) return undefined;
-  if (nameTokens.some((t) => PEOPLE_NOUNS.has(t))) return undefined;
+  // People named by the name or by the description before "from" ("Remove a user from a channel").
+  const before = descTokens.slice(0, Math.max(0, descTokens.indexOf('from')));
+  if ([...nameTokens, ...before].some((t) => PEOPLE_NOUNS.has(t))) return undefined;
   if (container.some((t) => RUNNING_CONTAINERS.has(t))) return undefined;
   return { verbClass: 'write', why: `from a "${container.join(' ')}" detaches it: both remain` };
 }

@@ -23,7 +23,7 @@ const WRITE_VERBS = `
   star unstar mark dismiss approve reject close reopen lock unlock enable disable toggle transition
   invite share schedule register subscribe unsubscribe follow unfollow like react pin unpin attach
   detach link connect disconnect configure apply click fill type press hover drag scroll
-  resize emulate select handle manage log confirm request restore pause resume rebase new
+  resize emulate select handle manage log confirm request restore rebase new pull swap
   make init initialize initialise setup append prepend replace overwrite change complete finish
   finalize finalise archive unarchive sync commit checkout grant message email notify respond
   book reserve vote annotate label highlight draw paint rotate place position embed index
@@ -45,10 +45,10 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend
 `;
 
-const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout credit debit`;
+const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake`;
 
 function words(s: string): string[] {
   return s.split(/\s+/).filter((w) => w.length > 0);
@@ -95,7 +95,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
-    budgets fee fees debit debits commission commissions
+    budgets fee fees debit debits commission commissions giftcard giftcards
   `),
 );
 
@@ -113,6 +113,11 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
          trader invoice invoices refund payment payments billed billing financial account accounts
          debit debits credit credits txhash onchain blockchain gas payee payees
          merchant merchants plaid`),
+);
+
+/** Catalogue objects: creating or changing one records no payment, whatever amount it carries. */
+export const CATALOGUE_NOUNS: ReadonlySet<string> = new Set(
+  words('price prices product products discount discounts coupon coupons promotion promotions promo promocode promocodes'),
 );
 
 /** Words that make a transaction one of a database, not of money. */
@@ -298,6 +303,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['accounts', 'payable', 'payable'],
   ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
+  ['gift', 'card', 'giftcard'],
+  ['gift', 'cards', 'giftcards'],
 ];
 
 const ALL_WORDS: ReadonlySet<string> = new Set([

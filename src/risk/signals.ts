@@ -73,6 +73,12 @@ export const DESTRUCTIVE_FLAG_ARG = /^(force|delete\w*|remove\w*|prune|purge|dis
 export const DESTRUCTIVE_FLAG_TEXT =
   /\b(discard\w*|delet\w*|destroy\w*|wip\w*|prun\w*|los[et])\b|\boverwrit\w* (the )?(remote |branch |commit |git )?history\b/;
 
+/** On a call that runs or stops something, a flag that loses data (`purge`: "deletes its history"). */
+export const LOSS_FLAG_TEXT = /\b(purg\w*|wip\w*|destroy\w*|los[et])\b|\b(delet\w*|remov\w*) (its|the|all) (data|history|volumes?|files|disks?)\b/;
+
+/** Fetching an image stores it locally: it names what would run but runs nothing. */
+export const FETCHES_IMAGE: ReadonlySet<string> = new Set(['pull', 'fetch', 'download']);
+
 /** A region argument on a hosted database, cluster or instance: provisioning or moving infrastructure. */
 export const REGION_ARG = /^(\w*regions?)$/;
 
@@ -236,3 +242,88 @@ export const REPORTED_MONEY: ReadonlySet<string> = new Set([
   'financial',
   'finance',
 ]);
+
+/** Machines: a size or type given to a create or a change provisions or resizes what runs. */
+export const MACHINE_LIKE: ReadonlySet<string> = new Set([
+  'droplet',
+  'droplets',
+  'vm',
+  'vms',
+  'virtualmachine',
+  'instance',
+  'instances',
+  'server',
+  'servers',
+  'cluster',
+  'clusters',
+]);
+
+export const SIZE_ARG = /^(size|sizeslug|servertype|instancetype|machinetype|vmsize|nodesize|flavor|flavour|flavorid|cpus?|vcpus?|memory|memorymb|ram)$/;
+
+/** Deployed code: changing a function's or a worker's code changes what runs. */
+export const DEPLOYED_CODE_HOLDERS: ReadonlySet<string> = new Set(['function', 'functions', 'worker', 'workers', 'lambda', 'lambdas']);
+
+export const CODE_FIELD = /^(code|sourcecode|source|zipfile|script|handler|bundle)$/;
+
+/** A later clause that restarts or redeploys what the call changed ("this restarts the app"). */
+export const RESTARTS_PHRASE =
+  /\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
+
+/** A paid plan, tier or add-on: choosing one starts paying for it. */
+export const PAID_PHRASE = /\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
+
+/** "the secondary contact is deleted": the call deletes something, said in the passive. */
+export const PASSIVE_DELETES =
+  /\b(the|this|its|their|your) ([\w-]+ ){0,2}(is|are|will be|gets?) (then |also )?(permanently )?(deleted|destroyed|erased|purged|wiped)\b/;
+
+/** Rewriting published history (a force push) loses others' commits. */
+export const HISTORY_PHRASE = /\b(overwrit|rewrit)\w* (the )?(remote |branch |commit |git |published |shared )*history\b/;
+
+/** What a tool looks like to the signals below: its verbs, its name and its arguments. */
+export interface ToolView {
+  verbClass: string | undefined;
+  nameVerb: string | undefined;
+  descVerb: string | undefined;
+  nameTokens: readonly string[];
+  firstSentence: string;
+  lower: string;
+  props: readonly Prop[];
+}
+
+export interface Vote {
+  category: 'Financial' | 'Destructive' | 'Execute' | 'Write' | 'Read';
+  weight: number;
+  reason: string;
+}
+
+/**
+ * Signals of what runs, pays or is lost beyond the verb: a machine sized or resized, deployed
+ * code replaced, a change that restarts, a paid plan, money sent to an address, a deletion said
+ * in the passive, history rewritten.
+ */
+export function furtherSignals(v: ToolView): Vote[] {
+  const out: Vote[] = [];
+  const writes = v.verbClass === 'write';
+  const size = writes && v.nameTokens.some((t) => MACHINE_LIKE.has(t)) ? v.props.find((p) => SIZE_ARG.test(normalizeArg(p.name))) : undefined;
+  if (size) out.push({ category: 'Execute', weight: 12, reason: `argument "${size.name}": provisions or resizes a machine` });
+  if (writes && v.nameTokens.some((t) => DEPLOYED_CODE_HOLDERS.has(t))) {
+    const code =
+      v.nameTokens.includes('code') || v.nameTokens.includes('script') ? 'the name' : v.props.find((p) => CODE_FIELD.test(normalizeArg(p.name)))?.name;
+    if (code)
+      out.push({ category: 'Execute', weight: 12, reason: `changes deployed code (${code === 'the name' ? code : `argument "${code}"`}): changes what runs` });
+  }
+  if (writes && RESTARTS_PHRASE.test(v.lower)) out.push({ category: 'Execute', weight: 12, reason: 'description: the change restarts or redeploys what runs' });
+  if (PAID_PHRASE.test(v.lower)) out.push({ category: 'Financial', weight: 12, reason: 'description: a paid plan or a charge' });
+  const sends = v.nameVerb === 'send' || v.descVerb === 'send';
+  if (sends && [...v.nameTokens, ...v.firstSentence.split(/\W+/)].some((t) => MONEY_WORDS.has(t))) {
+    const to = v.props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
+    const amount = v.props.find((p) => AMOUNT_ARG.test(normalizeArg(p.name)));
+    if (to && (amount || /address|wallet/.test(normalizeArg(to.name)))) {
+      out.push({ category: 'Financial', weight: 12, reason: `sends money or tokens to argument "${to.name}"` });
+    }
+  }
+  if (v.verbClass !== 'read' && PASSIVE_DELETES.test(v.lower))
+    out.push({ category: 'Destructive', weight: 11, reason: 'description: something is deleted by the call' });
+  if (HISTORY_PHRASE.test(v.lower)) out.push({ category: 'Destructive', weight: 12, reason: 'description: rewrites published history' });
+  return out;
+}

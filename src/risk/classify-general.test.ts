@@ -1,0 +1,96 @@
+// Classifier cases for evidence beyond the verb of the name, found by probing kinds of server the
+// development sets do not hold (cloud machines, serverless code, trading, chat): one test per
+// rule, with tools written for the test and a contrast case that the rule must leave alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyTool, type JsonSchema, type ToolDefinition } from './index.js';
+
+const cat = (t: ToolDefinition): string => classifyTool(t).category;
+const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+const tool = (name: string, description: string, properties: Record<string, JsonSchema> = {}): ToolDefinition => ({
+  name,
+  description,
+  inputSchema: obj(properties),
+});
+const str: JsonSchema = { type: 'string' };
+const num: JsonSchema = { type: 'number' };
+
+test('pausing, suspending or resuming something that runs stops or starts it (Execute)', () => {
+  assert.equal(cat(tool('pause_workflow_schedule', 'Pause a schedule so that nothing new is started.', { id: str })), 'Execute');
+  assert.equal(cat(tool('suspend_machine', 'Suspend a running machine.', { id: str })), 'Execute');
+  assert.equal(cat(tool('resume_queue', 'Resume processing of a queue.', { queue: str })), 'Execute');
+  // A paid plan paused is still money.
+  assert.equal(cat(tool('pause_subscription', 'Pause billing of a subscription.', { id: str })), 'Financial');
+});
+
+test('a machine given a size or a type is provisioned or resized (Execute)', () => {
+  assert.equal(cat(tool('create_server', 'Create a server in a location.', { name: str, server_type: str, location: str })), 'Execute');
+  assert.equal(cat(tool('update_instance', 'Change the hardware of an instance.', { id: str, instanceType: str })), 'Execute');
+  // A server renamed, or a chat "server" made, has no size: a Write.
+  assert.equal(cat(tool('update_server', 'Rename a server.', { id: str, name: str })), 'Write');
+  assert.equal(cat(tool('create_server', 'Create a community server with a name and an icon.', { name: str, icon: str })), 'Write');
+});
+
+test("replacing a function's or a worker's code changes what runs (Execute)", () => {
+  assert.equal(cat(tool('update_function_code', 'Replace the code of a function.', { name: str, zip: str })), 'Execute');
+  assert.equal(cat(tool('update_worker', 'Update a worker.', { name: str, script: str })), 'Execute');
+  assert.equal(cat(tool('update_function_description', 'Change the description of a function.', { name: str, description: str })), 'Write');
+});
+
+test('a flag that purges, on a call that stops something, makes it Destructive', () => {
+  const purge = { type: 'boolean', description: 'Also purge the job, deleting its history.' } as JsonSchema;
+  const grace = { type: 'boolean', description: 'Skip the graceful shutdown.' } as JsonSchema;
+  assert.equal(cat(tool('stop_job', 'Stop a running job.', { id: str, purge })), 'Destructive');
+  assert.equal(cat(tool('stop_job', 'Stop a running job.', { id: str, force: grace })), 'Execute');
+});
+
+test('a change that says it restarts or redeploys what runs is Execute', () => {
+  assert.equal(
+    cat(tool('set_config_vars', 'Set config vars of an app; this restarts all of its processes.', { app: str, vars: { type: 'object' } })),
+    'Execute',
+  );
+  assert.equal(cat(tool('set_config_vars', 'Set config vars of an app.', { app: str, vars: { type: 'object' } })), 'Write');
+});
+
+test('a paid plan, or a charge to the account, is Financial', () => {
+  assert.equal(cat(tool('change_workspace_plan', 'Move the workspace to a paid plan.', { plan: str })), 'Financial');
+  assert.equal(cat(tool('register_domain', 'Register a domain; the fee will be charged to the account on file.', { domain: str })), 'Financial');
+  assert.equal(cat(tool('change_workspace_name', 'Rename the workspace.', { name: str })), 'Write');
+});
+
+test('money sent to an address, a closed position, a token swap, staking and selling are Financial', () => {
+  assert.equal(cat(tool('send_usdc', 'Send USDC to a wallet.', { recipient: str, amount: str })), 'Financial');
+  assert.equal(cat(tool('send_email', 'Send an email to an address.', { to: str, subject: str })), 'Write');
+  assert.equal(cat(tool('close_position', 'Close the open position in a symbol at market.', { symbol: str })), 'Financial');
+  assert.equal(cat(tool('close_issue', 'Close an issue.', { id: str })), 'Write');
+  assert.equal(cat(tool('swap', 'Swap one token for another at the best route.', { from: str, to: str, amountIn: str })), 'Financial');
+  assert.equal(cat(tool('swap_panels', 'Swap two panels of a dashboard.', { a: str, b: str })), 'Write');
+  assert.equal(cat(tool('stake_sol', 'Stake SOL with a validator.', { validator: str, amount: num })), 'Financial');
+  assert.equal(cat(tool('sell_shares', 'Sell shares of a stock at market.', { symbol: str, qty: num })), 'Financial');
+  assert.equal(cat(tool('issue_gift_card', 'Issue a gift card.', { initialValue: num })), 'Financial');
+});
+
+test('a price, a product or a discount with an amount and a currency is a catalogue Write', () => {
+  const money = { amount: num, currency: str };
+  assert.equal(cat(tool('add_price', 'Add a price to a plan.', money)), 'Write');
+  assert.equal(cat(tool('edit_coupon', 'Edit a coupon.', money)), 'Write');
+  assert.equal(cat(tool('add_charge', 'Add a charge to a customer.', money)), 'Financial');
+});
+
+test('removing a person from a group named in the description takes their access away', () => {
+  assert.equal(cat(tool('kick_from_room', 'Remove a user from a room.', { room: str, user: str })), 'Destructive');
+  assert.equal(cat(tool('remove_label_from_card', 'Remove a label from a card.', { card: str, label: str })), 'Write');
+});
+
+test('a deletion said in the passive, or history rewritten, is Destructive', () => {
+  assert.equal(cat(tool('merge_records', 'Merge two records; the duplicate record is deleted.', { keep: str, drop: str })), 'Destructive');
+  assert.equal(cat(tool('merge_records', 'Merge two records into one.', { keep: str, drop: str })), 'Write');
+  assert.equal(cat(tool('list_records', 'List records; the deleted ones are hidden.', {})), 'Read');
+  assert.equal(cat(tool('push_branch', 'Push a branch, rewriting the remote history.', { branch: str })), 'Destructive');
+  assert.equal(cat(tool('push_branch', 'Push a branch to the remote.', { branch: str })), 'Write');
+});
+
+test('pulling an image fetches it (Write): it runs nothing', () => {
+  assert.equal(cat(tool('pull_image', 'Pull a container image from a registry.', { image: str })), 'Write');
+  assert.equal(cat(tool('update_service', 'Update a service to a new container image.', { service: str, image: str })), 'Execute');
+});
