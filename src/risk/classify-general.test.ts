@@ -94,3 +94,41 @@ test('pulling an image fetches it (Write): it runs nothing', () => {
   assert.equal(cat(tool('pull_image', 'Pull a container image from a registry.', { image: str })), 'Write');
   assert.equal(cat(tool('update_service', 'Update a service to a new container image.', { service: str, image: str })), 'Execute');
 });
+
+test('terminating or aborting a run stops it (Execute); a terminated session or machine is still Destructive', () => {
+  assert.equal(cat(tool('terminate_execution', 'Terminate a running execution of a state machine.', { executionId: str })), 'Execute');
+  assert.equal(cat(tool('abort_pipeline', 'Abort a pipeline.', { id: str })), 'Execute');
+  assert.equal(cat(tool('terminate_session', 'Terminate a running shell session.', { id: str })), 'Destructive');
+  assert.equal(cat(tool('terminate_machines', 'Terminate machines.', { ids: { type: 'array' } })), 'Destructive');
+});
+
+test('keys or input sent to a terminal or a pane run in its shell (Execute)', () => {
+  assert.equal(cat(tool('send_keys_to_pane', 'Send keys to a pane.', { pane: str, keys: str })), 'Execute');
+  assert.equal(cat(tool('send_input', 'Send input to a terminal session.', { session: str, text: str })), 'Execute');
+  assert.equal(cat(tool('send_message', 'Send a message to a channel.', { channel: str, text: str })), 'Write');
+});
+
+test('a create that also deploys or starts what it makes, or one from a repository, is Execute', () => {
+  assert.equal(cat(tool('create_project', 'Create a project and deploy it to the edge.', { name: str })), 'Execute');
+  assert.equal(cat(tool('new_site', 'Create a site from a GitHub repository.', { repo: str })), 'Execute');
+  assert.equal(cat(tool('create_project', 'Create a project.', { name: str })), 'Write');
+});
+
+test('rolling back to a previous deploy changes what runs (Execute)', () => {
+  assert.equal(cat(tool('rollback_to_deploy', 'Roll back to an earlier deploy.', { id: str })), 'Execute');
+});
+
+test('voiding, ending, tapping and minting are known verbs', () => {
+  assert.equal(cat(tool('void_contract', 'Void a contract so that nobody can sign it.', { id: str })), 'Destructive');
+  assert.equal(cat(tool('void_invoice', 'Void an invoice.', { id: str })), 'Financial');
+  assert.equal(cat(tool('end_call', 'End a live call for everyone.', { id: str })), 'Execute');
+  assert.equal(cat(tool('tap_element', 'Tap an element on the screen.', { id: str })), 'Write');
+  assert.equal(cat(tool('mint_tokens', 'Mint tokens to a wallet.', { to: str, amount: str })), 'Financial');
+});
+
+test('balances, positions and prices are Read, whatever money words describe them', () => {
+  assert.equal(cat(tool('get_coin_balance', 'Get the balance of a coin held in a wallet.', { address: str })), 'Read');
+  assert.equal(cat(tool('list_plan_pricing', 'List the pricing of each plan.', {})), 'Read');
+  // A money record named in the name is still read as one.
+  assert.equal(cat(tool('get_invoice_balance', 'Get the balance due on an invoice.', { id: str })), 'Financial');
+});

@@ -318,7 +318,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // A hosted database or cluster placed in regions is provisioned or moved (Execute).
   const regionArg = verbClass === 'write' && nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
   if (regionArg) evidence.push({ category: 'Execute', weight: 12, reason: `argument "${regionArg.name}": provisions or moves a hosted database or cluster` });
-  evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props }));
+  evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun }));
   const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
   if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
 

@@ -102,6 +102,17 @@ export function verbInContext(
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
   }
+  // Terminating or aborting a run, a job or an execution stops what runs, like cancelling it.
+  if (verb === 'terminate' || verb === 'abort') {
+    // A process or a session force-terminated is killed (Destructive), whatever runs in it.
+    const run = made.find((t) => CANCELLED_RUNS.has(t) || t === 'execution' || t === 'executions');
+    if (run && !objects.some((t) => SESSION_NOUNS.has(t))) return { verbClass: 'exec', why: `a "${run}" stops what runs` };
+  }
+  // Keys or input sent to a terminal, a pane or a session are typed into its shell.
+  if (verb === 'send' || verb === 'type' || verb === 'write') {
+    const session = objects.find((t) => SESSION_NOUNS.has(t) || t === 'pane' || t === 'tmux');
+    if (session && objects.some((t) => TYPED_INPUT.has(t))) return { verbClass: 'exec', why: `input to a "${session}" runs in its shell` };
+  }
   if (verb === 'cancel') {
     // A cancelled meeting is called off for every attendee and leaves their calendars.
     const meeting = objects.find((t) => MEETING_NOUNS.has(t));
@@ -164,6 +175,9 @@ export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
   'sol',
   'stablecoin',
 ]);
+
+/** What is typed into a terminal. */
+export const TYPED_INPUT: ReadonlySet<string> = new Set(['key', 'keys', 'keystroke', 'keystrokes', 'input', 'command', 'commands', 'text', 'line']);
 
 export const MEETING_NOUNS: ReadonlySet<string> = new Set(['meeting', 'meetings', 'appointment', 'appointments', 'event', 'events', 'occurrence']);
 

@@ -23,7 +23,7 @@ const WRITE_VERBS = `
   star unstar mark dismiss approve reject close reopen lock unlock enable disable toggle transition
   invite share schedule register subscribe unsubscribe follow unfollow like react pin unpin attach
   detach link connect disconnect configure apply click fill type press hover drag scroll
-  resize emulate select handle manage log confirm request restore rebase new pull swap
+  resize emulate select handle manage log confirm request restore rebase new pull swap tap swipe
   make init initialize initialise setup append prepend replace overwrite change complete finish
   finalize finalise archive unarchive sync commit checkout grant message email notify respond
   book reserve vote annotate label highlight draw paint rotate place position embed index
@@ -37,7 +37,7 @@ const WRITE_VERBS = `
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup recreate rebuild reimage recycle
+  flush empty clean cleanup recreate rebuild reimage recycle void
 `;
 
 const EXEC_VERBS = `
@@ -45,10 +45,10 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort
 `;
 
-const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake`;
+const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint`;
 
 function words(s: string): string[] {
   return s.split(/\s+/).filter((w) => w.length > 0);
@@ -74,7 +74,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
   words(`
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
-    position place open new snapshot screenshot diff export load hide track request draft screen
+    position place open new snapshot screenshot diff export load hide track request draft screen end
   `),
 );
 
@@ -88,7 +88,7 @@ export const BROWSER_NOUNS: ReadonlySet<string> = new Set(words('page pages tab 
 export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
   words(`
     payment payments charge charges refund refunds invoice invoices subscription subscriptions
-    payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
+    payout payouts billing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
     journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods chargeback chargebacks
@@ -117,7 +117,7 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
 
 /** Catalogue objects: creating or changing one records no payment, whatever amount it carries. */
 export const CATALOGUE_NOUNS: ReadonlySet<string> = new Set(
-  words('price prices product products discount discounts coupon coupons promotion promotions promo promocode promocodes'),
+  words('price prices pricing product products discount discounts coupon coupons promotion promotions promo promocode promocodes'),
 );
 
 /** Words that make a transaction one of a database, not of money. */
@@ -129,7 +129,7 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
          compose terraform kustomization application applications app apps gitops cluster clusters
          node nodes pod pods vm vms instance instances droplet droplets dyno dynos
          container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas
-         git pipeline pipelines job jobs build builds workflow workflows`),
+         git pipeline pipelines job jobs build builds workflow workflows deploy deploys`),
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */

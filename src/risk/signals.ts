@@ -14,12 +14,12 @@ export const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
 /** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
 export const PAYS_PHRASE =
-  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bgas (is |will be )?paid\b|\bcharges? (your|the) (card|wallet|account)\b/;
 
 export const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
 
 export const CREATES_RUNNING =
-  /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+  /\b(service|app|application|container|deployment|worker|function|site|website)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
 
 /** Firing an event or a webhook that starts automations runs them. */
 export const TRIGGERS_PHRASE =
@@ -267,7 +267,7 @@ export const CODE_FIELD = /^(code|sourcecode|source|zipfile|script|handler|bundl
 
 /** A later clause that restarts or redeploys what the call changed ("this restarts the app"). */
 export const RESTARTS_PHRASE =
-  /\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
+  /\band (then )?(deploys?|starts?|launch(es)?|runs?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
 
 /** A paid plan, tier or add-on: choosing one starts paying for it. */
 export const PAID_PHRASE = /\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
@@ -275,6 +275,9 @@ export const PAID_PHRASE = /\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b
 /** "the secondary contact is deleted": the call deletes something, said in the passive. */
 export const PASSIVE_DELETES =
   /\b(the|this|its|their|your) ([\w-]+ ){0,2}(is|are|will be|gets?) (then |also )?(permanently )?(deleted|destroyed|erased|purged|wiped)\b/;
+
+/** Balances, positions and prices are Read by the rubric, whatever money words describe them. */
+export const HELD_AMOUNTS: ReadonlySet<string> = new Set(['balance', 'balances', 'position', 'positions', 'price', 'prices', 'pricing', 'rate', 'rates']);
 
 /** Rewriting published history (a force push) loses others' commits. */
 export const HISTORY_PHRASE = /\b(overwrit|rewrit)\w* (the )?(remote |branch |commit |git |published |shared )*history\b/;
@@ -288,6 +291,7 @@ export interface ToolView {
   firstSentence: string;
   lower: string;
   props: readonly Prop[];
+  moneyNoun: string | undefined;
 }
 
 export interface Vote {
@@ -321,6 +325,10 @@ export function furtherSignals(v: ToolView): Vote[] {
     if (to && (amount || /address|wallet/.test(normalizeArg(to.name)))) {
       out.push({ category: 'Financial', weight: 12, reason: `sends money or tokens to argument "${to.name}"` });
     }
+  }
+  const head = v.nameTokens[v.nameTokens.length - 1];
+  if (v.verbClass === 'read' && !v.moneyNoun && head && HELD_AMOUNTS.has(head)) {
+    out.push({ category: 'Read', weight: 10, reason: `reads a "${head}": balances, positions and prices are not money records` });
   }
   if (v.verbClass !== 'read' && PASSIVE_DELETES.test(v.lower))
     out.push({ category: 'Destructive', weight: 11, reason: 'description: something is deleted by the call' });
