@@ -132,3 +132,26 @@ test('balances, positions and prices are Read, whatever money words describe the
   // A money record named in the name is still read as one.
   assert.equal(cat(tool('get_invoice_balance', 'Get the balance due on an invoice.', { id: str })), 'Financial');
 });
+
+test('general verbs the vocabulary lacked: read, write, run, remove and pay', () => {
+  assert.equal(cat(tool('forecast_demand', 'Forecast demand for the next quarter.', { sku: str })), 'Read');
+  assert.equal(cat(tool('reschedule_visit', 'Reschedule a visit to another day.', { id: str, date: str })), 'Write');
+  assert.equal(cat(tool('reindex_collection', 'Reindex a collection in the background.', { name: str })), 'Execute');
+  assert.equal(cat(tool('deregister_target', 'Deregister a target from the service.', { id: str })), 'Destructive');
+  assert.equal(cat(tool('repay_loan', 'Repay part of a loan.', { loanId: str, amount: num })), 'Financial');
+  assert.equal(cat(tool('top_up_wallet', 'Top up the prepaid balance.', { amount: num })), 'Financial');
+  // A verb that is usually a noun later in a name stays a noun there.
+  assert.equal(cat(tool('forecast_list', 'List saved forecasts.', {})), 'Read');
+});
+
+test('suspending or resuming a person or an account changes access (Write), not what runs', () => {
+  assert.equal(cat(tool('suspend_user', 'Suspend a user so they cannot sign in.', { id: str })), 'Write');
+  assert.equal(cat(tool('resume_account', 'Resume a suspended account.', { id: str })), 'Write');
+  assert.equal(cat(tool('suspend_worker', 'Suspend a worker process.', { id: str })), 'Execute');
+});
+
+test('a report whose description names money records later is a financial report', () => {
+  const later = 'Fetch the download link of an export.\n\nExports list individual refunds and transactions for reconciliation.';
+  assert.equal(cat(tool('get_export_report', later, { id: str })), 'Financial');
+  assert.equal(cat(tool('get_export_report', 'Fetch the download link of an export.\n\nExports list page views.', { id: str })), 'Read');
+});

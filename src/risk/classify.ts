@@ -237,7 +237,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // A report of sales, costs or revenue is a financial report (read or made).
   const report = nameTokens.find((t) => REPORT_NOUNS.has(t));
   const reportOf = report ? [...nameTokens, ...descTokens].find((t) => REPORTED_MONEY.has(t)) : undefined;
+  // Money records named later ("use them for reconciliation, transactions, refunds") weigh a little less.
+  const reportLater =
+    report && !reportOf ? [...allDescTokens].find((t) => REPORTED_MONEY.has(t) || isFinancialNoun(t, nameSet, allDescTokens, feed)) : undefined;
   if (report && reportOf) addDesc({ category: 'Financial', weight: 12, reason: `a "${report}" of "${reportOf}": a financial report` });
+  else if (report && reportLater) addDesc({ category: 'Financial', weight: 11, reason: `a "${report}" of "${reportLater}" records: a financial report` });
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }

@@ -77,6 +77,10 @@ export function verbInContext(
   // What a create or a change acts on: the name's own object when it has one (`cluster_create_topic`
   // makes a topic, not a cluster), else the words around it.
   const made = ownObject.length > 0 ? ownObject : objects;
+  // Suspending or resuming a person's account changes their access, it stops nothing that runs.
+  if (PEOPLE_HOLDS.has(verb) && made.some((t) => PEOPLE_NOUNS.has(t) || t === 'account' || t === 'accounts')) {
+    return { verbClass: 'write', why: 'a person or an account changes their access' };
+  }
   if (CACHE_CLEARS.has(verb)) {
     const cache = objects.find((t) => CACHE_NOUNS.has(t));
     if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
@@ -175,6 +179,9 @@ export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
   'sol',
   'stablecoin',
 ]);
+
+/** Holds that, on a person or an account, change access rather than what runs. */
+export const PEOPLE_HOLDS: ReadonlySet<string> = new Set(['suspend', 'unsuspend', 'pause', 'resume', 'unpause']);
 
 /** What is typed into a terminal. */
 export const TYPED_INPUT: ReadonlySet<string> = new Set(['key', 'keys', 'keystroke', 'keystrokes', 'input', 'command', 'commands', 'text', 'line']);
