@@ -155,3 +155,12 @@ test('a report whose description names money records later is a financial report
   assert.equal(cat(tool('get_export_report', later, { id: str })), 'Financial');
   assert.equal(cat(tool('get_export_report', 'Fetch the download link of an export.\n\nExports list page views.', { id: str })), 'Read');
 });
+
+test('a read of what a money noun only qualifies (gateways, settings, employees) reads no money record', () => {
+  assert.equal(cat(tool('list_payment_providers', 'List the payment providers configured for the shop.', {})), 'Read');
+  assert.equal(cat(tool('get_billing_settings', 'Get billing settings.', {})), 'Read');
+  assert.equal(cat(tool('list_payroll_employees', 'List payroll employees.', {})), 'Read');
+  // The records themselves, and any change to such configuration, stay Financial.
+  assert.equal(cat(tool('list_payments', 'List payments received.', {})), 'Financial');
+  assert.equal(cat(tool('update_payment_provider', 'Update a payment provider.', { id: str, key: str })), 'Financial');
+});

@@ -32,6 +32,7 @@ import {
   isFinancialNoun,
   joinCompounds,
   lemmaInProse,
+  modifiesHead,
   nameObject,
   verbClassOf,
 } from './reading.js';
@@ -46,9 +47,6 @@ import {
   CURRENCY_ARG,
   DELETES_IT,
   DELIVERS_PHRASE,
-  DESTRUCTIVE_FLAG_ARG,
-  DESTRUCTIVE_FLAG_TEXT,
-  LOSS_FLAG_TEXT,
   DESTRUCTIVE_PHRASE,
   DISCARDS_PHRASE,
   EXEC_PHRASE,
@@ -57,10 +55,8 @@ import {
   FEED_ARG,
   FEED_PHRASE,
   GUARD_ARG,
-  HOSTED_NOUNS,
   HEDGED_IRREVERSIBLE,
   HEDGED_IRREVERSIBLE_ALL,
-  IRREVERSIBLE_ARG,
   IRREVERSIBLE_PHRASE,
   KIND_ARG,
   MAINTENANCE_PHRASE,
@@ -74,7 +70,6 @@ import {
   READ_ONLY_PHRASE,
   RECIPIENT_ADDRESS_ARG,
   RECORDS_NOTHING,
-  REGION_ARG,
   REPORTED_MONEY,
   REPORT_NOUNS,
   RUNNING_WRITES,
@@ -168,9 +163,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     evidence.push({ category: 'Execute', weight: 10, reason: `description: "${startsInDesc}" — the create starts a job or a run` });
   }
 
-  // 2. Money nouns in the name.
+  // 2. Money nouns in the name; a read of what a money noun only qualifies (`payment_gateways`) reads none.
+  const reads = (verbClass ?? (descVerbFirst && VERBS.get(descVerbFirst))) === 'read';
   const moneyNoun = nameTokens.find(
-    (t) => isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps),
+    (t, i) =>
+      !(reads && modifiesHead(nameTokens, i)) &&
+      (isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps)),
   );
   if (moneyNoun) {
     evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
@@ -206,7 +204,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // Money named in the first sentence outweighs the verb of the name: "Create an adjustment to
   // refund or credit a transaction" is Financial, whatever the tool is called.
   const descMoney = descTokens.find(
-    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
+    (t, i) =>
+      !(reads && modifiesHead(descTokens, i)) &&
+      (isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t)),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
   else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
@@ -308,23 +308,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
-  // A flag that makes a write overwrite or delete ("force: overwrites remote history").
-  const flag =
-    verbClass === 'write' || verbClass === 'exec'
-      ? props.find(
-          (p) =>
-            DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) &&
-            isBooleanish(p.schema) &&
-            (verbClass === 'write' ? DESTRUCTIVE_FLAG_TEXT : LOSS_FLAG_TEXT).test(String(p.schema.description ?? '').toLowerCase()),
-        )
-      : undefined;
-  if (flag) evidence.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
-  // A hosted database or cluster placed in regions is provisioned or moved (Execute).
-  const regionArg = verbClass === 'write' && nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
-  if (regionArg) evidence.push({ category: 'Execute', weight: 12, reason: `argument "${regionArg.name}": provisions or moves a hosted database or cluster` });
+  // Flags that delete, regions that provision, machines sized, code replaced, restarts, paid plans…
   evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun }));
-  const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
-  if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
 
   // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
   // surround it; a preview or estimate computes a price and records nothing.

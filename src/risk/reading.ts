@@ -191,3 +191,19 @@ export const ARTICLES: ReadonlySet<string> = new Set(['a', 'an', 'the', 'its', '
 export function singular(t: string): string {
   return t.endsWith('ies') ? `${t.slice(0, -3)}y` : t.endsWith('s') && !t.endsWith('ss') ? t.slice(0, -1) : t;
 }
+
+/**
+ * Heads a money noun may modify without naming a money record: the configuration, people and
+ * categories around payments (`payment_gateways`, `payroll_employees`, `expense_categories`).
+ */
+export const NON_RECORD_HEADS: ReadonlySet<string> = new Set(
+  `gateway gateways provider providers setting settings config configuration configurations network networks
+   tier tiers option options type types category categories employee employees address addresses note notes
+   template templates field fields tag tags label labels calendar calendars account accounts link links`.split(/\s+/),
+);
+
+/** The money noun at `i` only qualifies the noun after it ("payment gateway"), which is not a money record. */
+export function modifiesHead(tokens: readonly string[], i: number): boolean {
+  const next = tokens[i + 1];
+  return next !== undefined && NON_RECORD_HEADS.has(next);
+}

@@ -308,6 +308,19 @@ export interface Vote {
 export function furtherSignals(v: ToolView): Vote[] {
   const out: Vote[] = [];
   const writes = v.verbClass === 'write';
+  // A flag that makes a write overwrite or delete ("force: overwrites remote history"), or a run lose data.
+  const flagText = writes ? DESTRUCTIVE_FLAG_TEXT : v.verbClass === 'exec' ? LOSS_FLAG_TEXT : undefined;
+  const flag = flagText
+    ? v.props.find(
+        (p) => DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema) && flagText.test(String(p.schema.description ?? '').toLowerCase()),
+      )
+    : undefined;
+  if (flag) out.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
+  // A hosted database or cluster placed in regions is provisioned or moved (Execute).
+  const region = writes && v.nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? v.props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
+  if (region) out.push({ category: 'Execute', weight: 12, reason: `argument "${region.name}": provisions or moves a hosted database or cluster` });
+  const irreversible = v.props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
+  if (irreversible) out.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversible.name}": deletes data` });
   const size = writes && v.nameTokens.some((t) => MACHINE_LIKE.has(t)) ? v.props.find((p) => SIZE_ARG.test(normalizeArg(p.name))) : undefined;
   if (size) out.push({ category: 'Execute', weight: 12, reason: `argument "${size.name}": provisions or resizes a machine` });
   if (writes && v.nameTokens.some((t) => DEPLOYED_CODE_HOLDERS.has(t))) {
