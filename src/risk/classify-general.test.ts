@@ -164,3 +164,20 @@ test('a read of what a money noun only qualifies (gateways, settings, employees)
   assert.equal(cat(tool('list_payments', 'List payments received.', {})), 'Financial');
   assert.equal(cat(tool('update_payment_provider', 'Update a payment provider.', { id: str, key: str })), 'Financial');
 });
+
+test('a write whose description says what it makes is deployed or started runs it (Execute)', () => {
+  assert.equal(cat(tool('create_version', 'Create a version of a service. The version is deployed immediately.', { service: str })), 'Execute');
+  assert.equal(cat(tool('create_version', 'Create a version of a document.', { doc: str })), 'Write');
+});
+
+test('opening or exposing a port runs a way in (Execute); running a health check reads (Read)', () => {
+  assert.equal(cat(tool('open_port', 'Open a port of a container to the internet.', { id: str, port: num })), 'Execute');
+  assert.equal(cat(tool('open_file', 'Open a file and return its text.', { path: str })), 'Read');
+  assert.equal(cat(tool('run_health_check', 'Run the health check of a site.', { site: str })), 'Read');
+  assert.equal(cat(tool('run_tests', 'Run the test suite of a project.', { project: str })), 'Execute');
+});
+
+test('a checkout link is a payment link (Financial); silencing an alert is a Write', () => {
+  assert.equal(cat(tool('create_checkout_link', 'Create a checkout link for a cart.', { cart: str })), 'Financial');
+  assert.equal(cat(tool('silence_alarm', 'Silence an alarm for an hour.', { id: str })), 'Write');
+});

@@ -106,6 +106,12 @@ export function verbInContext(
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
   }
+  // Opening or exposing a port makes a service reachable from outside (Execute).
+  if ((verb === 'open' || verb === 'expose') && objects.some((t) => t === 'port' || t === 'ports')) {
+    return { verbClass: 'exec', why: 'a port makes a service reachable from outside' };
+  }
+  // Running a health check or a diagnostic only reads the state of what it checks.
+  if (verb === 'run' && objects.some((t) => CHECKS.has(t))) return { verbClass: 'read', why: 'a health check or a diagnostic reads a status' };
   // Terminating or aborting a run, a job or an execution stops what runs, like cancelling it.
   if (verb === 'terminate' || verb === 'abort') {
     // A process or a session force-terminated is killed (Destructive), whatever runs in it.
@@ -182,6 +188,9 @@ export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
 
 /** Holds that, on a person or an account, change access rather than what runs. */
 export const PEOPLE_HOLDS: ReadonlySet<string> = new Set(['suspend', 'unsuspend', 'pause', 'resume', 'unpause']);
+
+/** Checks whose run only reads a status. */
+export const CHECKS: ReadonlySet<string> = new Set(['health', 'healthcheck', 'healthchecks', 'diagnostic', 'diagnostics']);
 
 /** What is typed into a terminal. */
 export const TYPED_INPUT: ReadonlySet<string> = new Set(['key', 'keys', 'keystroke', 'keystrokes', 'input', 'command', 'commands', 'text', 'line']);

@@ -33,7 +33,7 @@ const WRITE_VERBS = `
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
   reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
-  cherrypick reorder categorize categorise organize organise unset
+  cherrypick reorder categorize categorise organize organise unset silence unsilence
 `;
 
 const DESTROY_VERBS = `
@@ -307,6 +307,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
   ['top', 'up', 'topup'],
+  ['checkout', 'link', 'paymentlink'],
+  ['checkout', 'links', 'paymentlink'],
   ['gift', 'card', 'giftcard'],
   ['gift', 'cards', 'giftcards'],
 ];

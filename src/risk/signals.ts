@@ -267,7 +267,7 @@ export const CODE_FIELD = /^(code|sourcecode|source|zipfile|script|handler|bundl
 
 /** A later clause that restarts or redeploys what the call changed ("this restarts the app"). */
 export const RESTARTS_PHRASE =
-  /\band (then )?(deploys?|starts?|launch(es)?|runs?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
+  /\b(is|are|will be|gets?) (then |also |automatically |immediately )?(deployed|started|launched|restarted|redeployed|rebooted|executed)\b|\band (then )?(deploys?|starts?|launch(es)?|runs?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
 
 /** A paid plan, tier or add-on: choosing one starts paying for it. */
 export const PAID_PHRASE = /\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
