@@ -181,3 +181,24 @@ test('a checkout link is a payment link (Financial); silencing an alert is a Wri
   assert.equal(cat(tool('create_checkout_link', 'Create a checkout link for a cart.', { cart: str })), 'Financial');
   assert.equal(cat(tool('silence_alarm', 'Silence an alarm for an hour.', { id: str })), 'Write');
 });
+
+test('renewing a paid term, paying with a stored card, or fees that apply are Financial', () => {
+  assert.equal(cat(tool('renew_license', 'Renew a software license for a year.', { id: str })), 'Financial');
+  assert.equal(cat(tool('renew_token', 'Renew an access token before it expires.', { id: str })), 'Write');
+  assert.equal(cat(tool('book_room', 'Book a hotel room and pay with the saved card.', { roomId: str })), 'Financial');
+  assert.equal(cat(tool('book_room', 'Book a meeting room.', { roomId: str })), 'Write');
+  assert.equal(cat(tool('cancel_reservation', 'Cancel a reservation. Late cancellation fees may apply.', { id: str })), 'Financial');
+});
+
+test('creating a job runs it; upgrading to the latest version or releasing what was submitted is Execute', () => {
+  assert.equal(cat(tool('create_training_job', 'Create a training job.', { dataset: str })), 'Execute');
+  assert.equal(cat(tool('create_job_posting', 'Create a job posting.', { title: str })), 'Write');
+  assert.equal(cat(tool('update_extension', 'Update an extension to the latest version.', { id: str })), 'Execute');
+  assert.equal(cat(tool('update_extension', 'Update the settings of an extension.', { id: str })), 'Write');
+  assert.equal(cat(tool('submit_build', 'Submit a build for review and release it when approved.', { id: str })), 'Execute');
+});
+
+test('restoring an earlier version overwrites the current one (Destructive)', () => {
+  assert.equal(cat(tool('restore_page_version', 'Restore a page to an earlier version.', { id: str, version: num })), 'Destructive');
+  assert.equal(cat(tool('restore_page', 'Restore a page from the trash.', { id: str })), 'Write');
+});

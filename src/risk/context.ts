@@ -106,6 +106,11 @@ export function verbInContext(
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
   }
+  // Renewing a registration, a licence or a membership pays for another term.
+  if (verb === 'renew') {
+    const paid = objects.find((t) => PAID_TERMS.has(t));
+    if (paid) return { verbClass: 'pay', why: `a "${paid}" pays for another term` };
+  }
   // Opening or exposing a port makes a service reachable from outside (Execute).
   if ((verb === 'open' || verb === 'expose') && objects.some((t) => t === 'port' || t === 'ports')) {
     return { verbClass: 'exec', why: 'a port makes a service reachable from outside' };
@@ -188,6 +193,9 @@ export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
 
 /** Holds that, on a person or an account, change access rather than what runs. */
 export const PEOPLE_HOLDS: ReadonlySet<string> = new Set(['suspend', 'unsuspend', 'pause', 'resume', 'unpause']);
+
+/** What is renewed for a fee. */
+export const PAID_TERMS: ReadonlySet<string> = new Set(['domain', 'domains', 'registration', 'license', 'licence', 'licenses', 'membership', 'plan', 'lease']);
 
 /** Checks whose run only reads a status. */
 export const CHECKS: ReadonlySet<string> = new Set(['health', 'healthcheck', 'healthchecks', 'diagnostic', 'diagnostics']);

@@ -33,7 +33,7 @@ const WRITE_VERBS = `
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
   reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
-  cherrypick reorder categorize categorise organize organise unset silence unsilence
+  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew
 `;
 
 const DESTROY_VERBS = `
@@ -139,7 +139,7 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'));
 
 /** What runs as a whole: creating one runs it, when it is the name's last noun (`create_pipeline`, not `create_pipeline_variable`). */
-export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds'));
+export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds job jobs'));
 
 /** Things a wait can be on: waiting for one to finish only reads its status. */
 export const AWAITED_NOUNS: ReadonlySet<string> = new Set(
@@ -191,7 +191,7 @@ export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate r
 
 /** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
 export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
-  words('snapshot snapshots backup backups checkpoint checkpoints revision revisions image images'),
+  words('snapshot snapshots backup backups checkpoint checkpoints revision revisions image images version versions'),
 );
 
 /** Verbs that put a saved state back over the current one. */

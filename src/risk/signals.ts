@@ -267,10 +267,11 @@ export const CODE_FIELD = /^(code|sourcecode|source|zipfile|script|handler|bundl
 
 /** A later clause that restarts or redeploys what the call changed ("this restarts the app"). */
 export const RESTARTS_PHRASE =
-  /\b(is|are|will be|gets?) (then |also |automatically |immediately )?(deployed|started|launched|restarted|redeployed|rebooted|executed)\b|\band (then )?(deploys?|starts?|launch(es)?|runs?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
+  /\bto (the |its |a )?(latest|newer|new|specified|given|target) (version|release)\b|\b(is|are|will be|gets?) (then |also |automatically |immediately )?(deployed|started|launched|restarted|redeployed|rebooted|executed)\b|\band (then )?(deploys?|starts?|launch(es)?|runs?|releases?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
 
 /** A paid plan, tier or add-on: choosing one starts paying for it. */
-export const PAID_PHRASE = /\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
+export const PAID_PHRASE =
+  /\bpay(s|ing)? (with|using|by|from) (the |your |a )?(stored |saved |default |linked )?(card|wallet|account|balance|credits)\b|\bfees? (may|will|might|can) apply\b|\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
 
 /** "the secondary contact is deleted": the call deletes something, said in the passive. */
 export const PASSIVE_DELETES =
