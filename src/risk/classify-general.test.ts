@@ -202,3 +202,21 @@ test('restoring an earlier version overwrites the current one (Destructive)', ()
   assert.equal(cat(tool('restore_page_version', 'Restore a page to an earlier version.', { id: str, version: num })), 'Destructive');
   assert.equal(cat(tool('restore_page', 'Restore a page from the trash.', { id: str })), 'Write');
 });
+
+test('noun-then-verb names in the third person: tear down, extend, allow, stream; process and estimate as nouns', () => {
+  assert.equal(cat(tool('stack_teardown', 'Tears down a stack and frees its resources.', { id: str })), 'Destructive');
+  assert.equal(cat(tool('lease_extend', 'Extends a lease by some hours.', { id: str, hours: num })), 'Write');
+  assert.equal(cat(tool('port_allow', 'Allows inbound traffic on a port.', { port: num })), 'Write');
+  assert.equal(cat(tool('job_logs', 'Streams the logs of a job.', { id: str })), 'Read');
+  assert.equal(cat(tool('process_list', 'Lists running processes.', {})), 'Read');
+  assert.equal(cat(tool('quote_estimate_send', 'Sends an estimate to a client.', { id: str })), 'Write');
+  assert.equal(cat(tool('deploy_key_create', 'Adds a deploy key to a repository.', { key: str })), 'Write');
+});
+
+test('formatting a disk, signalling a process, and data that "is lost" are Destructive', () => {
+  assert.equal(cat(tool('partition_format', 'Formats a partition with a filesystem.', { device: str })), 'Destructive');
+  assert.equal(cat(tool('format_code', 'Format source code and return it.', { code: str })), 'Read');
+  assert.equal(cat(tool('process_signal', 'Sends a signal to a process.', { pid: num, signal: str })), 'Destructive');
+  assert.equal(cat(tool('branch_move', 'Moves a branch to a commit; commits only on the old tip are lost.', { branch: str, sha: str })), 'Destructive');
+  assert.equal(cat(tool('branch_move', 'Moves a branch to a commit.', { branch: str, sha: str })), 'Write');
+});

@@ -106,6 +106,11 @@ export function verbInContext(
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
   }
+  // Formatting a disk or a partition erases it; a signal sent to a process may kill it.
+  if (verb === 'format' && objects.some((t) => FORMATTED.has(t))) return { verbClass: 'destroy', why: 'a disk or a partition erases what is on it' };
+  if (verb === 'signal' && objects.some((t) => t === 'process' || t === 'processes' || t === 'pid')) {
+    return { verbClass: 'destroy', why: 'to a process may kill it' };
+  }
   // Renewing a registration, a licence or a membership pays for another term.
   if (verb === 'renew') {
     const paid = objects.find((t) => PAID_TERMS.has(t));
@@ -193,6 +198,20 @@ export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
 
 /** Holds that, on a person or an account, change access rather than what runs. */
 export const PEOPLE_HOLDS: ReadonlySet<string> = new Set(['suspend', 'unsuspend', 'pause', 'resume', 'unpause']);
+
+/** What formatting erases. */
+export const FORMATTED: ReadonlySet<string> = new Set([
+  'disk',
+  'disks',
+  'partition',
+  'partitions',
+  'drive',
+  'drives',
+  'volume',
+  'volumes',
+  'device',
+  'filesystem',
+]);
 
 /** What is renewed for a fee. */
 export const PAID_TERMS: ReadonlySet<string> = new Set(['domain', 'domains', 'registration', 'license', 'licence', 'licenses', 'membership', 'plan', 'lease']);

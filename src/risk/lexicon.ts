@@ -13,7 +13,7 @@ const READ_VERBS = `
   translate measure whoami locate identify detect recommend suggest return obtain access display
   see observe tail grep glob stat peek sample test dryrun snapshot export load
   filter sort rank list search enumerate diagnose review surface convert format fetch
-  watch trace screen forecast predict classify geocode transcribe whois
+  watch trace screen forecast predict classify geocode transcribe whois stream
 `;
 
 const WRITE_VERBS = `
@@ -33,13 +33,13 @@ const WRITE_VERBS = `
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
   reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
-  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew
+  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew extend allow
 `;
 
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup recreate rebuild reimage recycle void expire retire deregister unregister
+  flush empty clean cleanup recreate rebuild reimage recycle void expire retire deregister unregister teardown
 `;
 
 const EXEC_VERBS = `
@@ -47,7 +47,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint topup repay borrow lend settle redeem reimburse bid`;
@@ -77,7 +77,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
     position place open new snapshot screenshot diff export load hide track request draft screen end
-    forecast bid mount
+    forecast bid mount process estimate stream
   `),
 );
 
@@ -307,6 +307,9 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
   ['top', 'up', 'topup'],
+  ['tear', 'down', 'teardown'],
+  ['deploy', 'key', 'deploykey'],
+  ['deploy', 'keys', 'deploykeys'],
   ['checkout', 'link', 'paymentlink'],
   ['checkout', 'links', 'paymentlink'],
   ['gift', 'card', 'giftcard'],

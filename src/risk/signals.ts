@@ -275,7 +275,7 @@ export const PAID_PHRASE =
 
 /** "the secondary contact is deleted": the call deletes something, said in the passive. */
 export const PASSIVE_DELETES =
-  /\b(the|this|its|their|your) ([\w-]+ ){0,2}(is|are|will be|gets?) (then |also )?(permanently )?(deleted|destroyed|erased|purged|wiped)\b/;
+  /\b(the|this|its|their|your) ([\w-]+ ){0,2}(is|are|will be|gets?) (then |also )?(permanently )?(deleted|destroyed|erased|purged|wiped|lost)\b|\b(data|contents|history|changes|work) (is|are|will be|may be) (permanently )?lost\b/;
 
 /** Balances, positions and prices are Read by the rubric, whatever money words describe them. */
 export const HELD_AMOUNTS: ReadonlySet<string> = new Set(['balance', 'balances', 'position', 'positions', 'price', 'prices', 'pricing', 'rate', 'rates']);
