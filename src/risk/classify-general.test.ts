@@ -220,3 +220,11 @@ test('formatting a disk, signalling a process, and data that "is lost" are Destr
   assert.equal(cat(tool('branch_move', 'Moves a branch to a commit; commits only on the old tip are lost.', { branch: str, sha: str })), 'Destructive');
   assert.equal(cat(tool('branch_move', 'Moves a branch to a commit.', { branch: str, sha: str })), 'Write');
 });
+
+test('with nothing telling in the name or the leading words, the first clear verb of the description decides, unsure', () => {
+  const t = tool('zone_sweeper', 'Housekeeping for a zone: removes stale records older than a day.', { zone: str });
+  const c = classifyTool(t);
+  assert.equal(c.category, 'Destructive');
+  assert.ok(c.confidence < 0.5, 'so that the scaffold says to review it by hand');
+  assert.equal(cat(tool('zone_overview', 'Overview of a zone.', { zone: str })), 'Other');
+});

@@ -31,6 +31,7 @@ import {
   isContextMoneyNoun,
   isFinancialNoun,
   joinCompounds,
+  laterVerb,
   lemmaInProse,
   modifiesHead,
   nameObject,
@@ -334,6 +335,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     }
   }
 
+  // Nothing telling in the name or the leading words: the first clear verb anywhere in the description.
+  if (!evidence.some((e) => e.weight >= 5)) {
+    const found = laterVerb(tokenizeText(description).map(lemmaInProse));
+    if (found) evidence.push({ category: CLASS_CATEGORY[VERBS.get(found)!], weight: 4, reason: `description mentions "${found}"` });
+  }
   // Decide: the heaviest class, rounded up when a more severe one is close.
   const decision = decide(evidence, a);
   let category = decision.category;

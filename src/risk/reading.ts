@@ -207,3 +207,11 @@ export function modifiesHead(tokens: readonly string[], i: number): boolean {
   const next = tokens[i + 1];
   return next !== undefined && NON_RECORD_HEADS.has(next);
 }
+
+/** Verbs too common in prose to tell what a call does ("it is", "has", "can go"). */
+export const VAGUE_VERBS: ReadonlySet<string> = new Set(['is', 'has', 'exists', 'see', 'go', 'call', 'use', 'help', 'access', 'open']);
+
+/** The first clear (not weak, not vague) verb anywhere in a text's tokens. */
+export function laterVerb(tokens: readonly string[]): string | undefined {
+  return tokens.find((t) => VERBS.has(t) && !WEAK_VERBS.has(t) && !VAGUE_VERBS.has(t) && !FILLER.has(t));
+}
