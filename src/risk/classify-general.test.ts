@@ -228,3 +228,24 @@ test('with nothing telling in the name or the leading words, the first clear ver
   assert.ok(c.confidence < 0.5, 'so that the scaffold says to review it by hand');
   assert.equal(cat(tool('zone_overview', 'Overview of a zone.', { zone: str })), 'Other');
 });
+
+test("an action's own object decides its class; a command chosen from a list is an action, not code", () => {
+  const action = (values: string[]): JsonSchema => ({ type: 'string', enum: values });
+  assert.equal(cat(tool('agenda', 'Read and modify the agenda.', { action: action(['list_meetings', 'add_meeting', 'cancel_meeting']) })), 'Destructive');
+  assert.equal(cat(tool('workspace_files', 'Files of the workspace.', { command: action(['read', 'write', 'delete']), path: str })), 'Destructive');
+  assert.equal(cat(tool('workspace_files', 'Files of the workspace.', { command: action(['read', 'write']), path: str })), 'Write');
+  assert.equal(cat(tool('workspace_shell', 'A shell in the workspace.', { command: str })), 'Execute');
+});
+
+test('releasing an address or a number gives it up (Destructive); power is an Execute verb', () => {
+  assert.equal(cat(tool('floating_ip_release', 'Release a floating IP.', { ip: str })), 'Destructive');
+  assert.equal(cat(tool('release_list', 'List the releases of a project.', {})), 'Read');
+  assert.equal(cat(tool('server_power', 'Control the power of a server.', { id: str, on: { type: 'boolean' } })), 'Execute');
+});
+
+test('the status or history of a run is read; deleting a history is not', () => {
+  assert.equal(cat(tool('rollout_status', 'Shows the status of a rollout.', { name: str })), 'Read');
+  assert.equal(cat(tool('deploy_history', 'Shows past deploys of an app.', { app: str })), 'Read');
+  assert.equal(cat(tool('delete_history', 'Delete the history of a chat.', { chat: str })), 'Destructive');
+  assert.equal(cat(tool('update_status', 'Update the status of a ticket.', { id: str, status: str })), 'Write');
+});

@@ -22,7 +22,16 @@ import {
   lemma,
 } from './lexicon.js';
 import { CLASS_CATEGORY, type Evidence, type Scored, confidenceOf, decide } from './combine.js';
-import { detachInContext, downloadInContext, mostSevereAction, resendInContext, runHeadInContext, savesInContext, verbInContext } from './context.js';
+import {
+  detachInContext,
+  downloadInContext,
+  mostSevereAction,
+  resendInContext,
+  runHeadInContext,
+  savesInContext,
+  statusInContext,
+  verbInContext,
+} from './context.js';
 import {
   findDescriptionVerb,
   findNameVerb,
@@ -142,6 +151,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       resendInContext(nameVerb, objectTokens) ??
       downloadInContext(nameVerb, props, allDescTokens) ??
       runHeadInContext(nameVerb, verbClass, nameTokens) ??
+      statusInContext(nameVerb, verbClass, nameTokens) ??
       savesInContext(verbClass, tool.inputSchema);
     if (context) {
       verbClass = context.verbClass;

@@ -30,7 +30,7 @@ import { type Prop, normalizeArg, schemaProperties } from './signals.js';
 import { tokenizeName } from './tokenize.js';
 import type { JsonSchema } from './types.js';
 
-export const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task|strategy)$/;
+export const ACTION_ARG = /^(action|actions|operation|op|subcommand|command|cmd|mode|method|verb|task|strategy)$/;
 
 /**
  * The most severe verb among a tool's actions: the string values of an action-like argument's
@@ -55,9 +55,10 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
-    const first = tokenizeName(value)[0];
+    const [first, ...own] = tokenizeName(value);
     if (!first || !VERBS.has(first)) continue;
-    const cls = verbInContext(first, VERBS.get(first)!, objects)?.verbClass ?? VERBS.get(first)!;
+    // The action's own object first ("cancel_event" cancels an event), then the tool's words.
+    const cls = verbInContext(first, VERBS.get(first)!, [...own, ...objects])?.verbClass ?? VERBS.get(first)!;
     if (cls === 'read') continue;
     if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
   }
@@ -111,6 +112,8 @@ export function verbInContext(
   if (verb === 'signal' && objects.some((t) => t === 'process' || t === 'processes' || t === 'pid')) {
     return { verbClass: 'destroy', why: 'to a process may kill it' };
   }
+  // Releasing an address or a number gives it up: someone else may take it (Destructive).
+  if (verb === 'release' && objects.some((t) => RELEASED.has(t))) return { verbClass: 'destroy', why: 'an address or a number gives it up' };
   // Renewing a registration, a licence or a membership pays for another term.
   if (verb === 'renew') {
     const paid = objects.find((t) => PAID_TERMS.has(t));
@@ -212,6 +215,18 @@ export const FORMATTED: ReadonlySet<string> = new Set([
   'device',
   'filesystem',
 ]);
+
+/** What a release gives up. */
+export const RELEASED: ReadonlySet<string> = new Set(['ip', 'ips', 'ipv4', 'ipv6', 'address', 'addresses', 'number', 'numbers', 'reservation', 'floatingip']);
+
+/** The status, history or progress of a run (`rollout_status`, `build_history`) is read; deleting or setting one is not. */
+export function statusInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  const head = nameTokens[nameTokens.length - 1];
+  if (cls !== 'exec' || head === verb || !STATUS_HEADS.has(head ?? '')) return undefined;
+  return { verbClass: 'read', why: `names what the "${head}" is about: reading it` };
+}
+
+export const STATUS_HEADS: ReadonlySet<string> = new Set(['status', 'statuses', 'history', 'progress']);
 
 /** What is renewed for a fee. */
 export const PAID_TERMS: ReadonlySet<string> = new Set(['domain', 'domains', 'registration', 'license', 'licence', 'licenses', 'membership', 'plan', 'lease']);

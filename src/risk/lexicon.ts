@@ -33,7 +33,7 @@ const WRITE_VERBS = `
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
   reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
-  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew extend allow
+  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew extend allow release
 `;
 
 const DESTROY_VERBS = `
@@ -47,7 +47,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal power
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint topup repay borrow lend settle redeem reimburse bid`;
@@ -77,7 +77,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
     position place open new snapshot screenshot diff export load hide track request draft screen end
-    forecast bid mount process estimate stream
+    forecast bid mount process estimate stream release power
   `),
 );
 

@@ -192,7 +192,8 @@ export function isCodeArg(p: Prop, toolDescription: string): boolean {
   const n = normalizeArg(p.name);
   const type = p.schema.type;
   const stringy = type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
-  if (!stringy) return false;
+  // A command chosen from a list ("read", "write", "delete") is an action, not code.
+  if (!stringy || Array.isArray(p.schema.enum)) return false;
   if (CODE_ARG_STRONG.test(n)) return true;
   if (!CODE_ARG_WEAK.test(n)) return false;
   const d = `${toolDescription} ${(typeof p.schema.description === 'string' ? p.schema.description : '').toLowerCase()}`;
