@@ -249,3 +249,12 @@ test('the status or history of a run is read; deleting a history is not', () => 
   assert.equal(cat(tool('delete_history', 'Delete the history of a chat.', { chat: str })), 'Destructive');
   assert.equal(cat(tool('update_status', 'Update the status of a ticket.', { id: str, status: str })), 'Write');
 });
+
+test('migrations applied or run, a cost confirmed, a paused thing restored', () => {
+  assert.equal(cat(tool('stage_schema_change', 'Stage a schema change: the migration is applied to a scratch copy first.', { sql: str })), 'Execute');
+  assert.equal(cat(tool('sync_dev_db', 'Sync a dev database with main. This runs any pending migrations on it.', { db: str })), 'Execute');
+  assert.equal(cat(tool('sync_dev_db', 'Sync the settings of a dev database with main.', { db: str })), 'Write');
+  assert.equal(cat(tool('create_workspace', 'Create a workspace.', { name: str, confirmCostId: str })), 'Financial');
+  assert.equal(cat(tool('restore_instance', 'Restore a paused instance.', { id: str })), 'Execute');
+  assert.equal(cat(tool('restore_instance', 'Restore an instance from a snapshot.', { id: str, snapshot: str })), 'Destructive');
+});

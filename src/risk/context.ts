@@ -103,6 +103,10 @@ export function verbInContext(
     return { verbClass: 'exec', why: 'a held deployment lets it run' };
   }
   if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
+  // Restoring a paused or stopped thing starts it again.
+  if (verb === 'restore' && objects.some((t) => t === 'pause' || t === 'stop' || t === 'suspend' || t === 'hibernate')) {
+    return { verbClass: 'exec', why: 'a paused or stopped thing starts it again' };
+  }
   if (RESTORE_VERBS.has(verb)) {
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };

@@ -281,6 +281,13 @@ export const PASSIVE_DELETES =
 /** Balances, positions and prices are Read by the rubric, whatever money words describe them. */
 export const HELD_AMOUNTS: ReadonlySet<string> = new Set(['balance', 'balances', 'position', 'positions', 'price', 'prices', 'pricing', 'rate', 'rates']);
 
+/** Migrations run: applying or running them changes a live schema (Execute). */
+export const MIGRATION_PHRASE =
+  /\b(migrations?|manifests?) (is|are|will be|gets?) (then )?(applied|run|executed)\b|\b(runs?|applies|apply|executes?) (any |all |the |pending |newer )*(database )?migrations?\b|\bapply (it|them) to\b/;
+
+/** An argument that confirms a quoted cost: the call is charged. */
+export const COST_CONFIRM_ARG = /^confirm\w*(cost|charge|payment|price|billing)\w*$/;
+
 /** Rewriting published history (a force push) loses others' commits. */
 export const HISTORY_PHRASE = /\b(overwrit|rewrit)\w* (the )?(remote |branch |commit |git |published |shared )*history\b/;
 
@@ -347,6 +354,10 @@ export function furtherSignals(v: ToolView): Vote[] {
   }
   if (v.verbClass !== 'read' && PASSIVE_DELETES.test(v.lower))
     out.push({ category: 'Destructive', weight: 11, reason: 'description: something is deleted by the call' });
+  if (v.verbClass !== 'read' && MIGRATION_PHRASE.test(v.lower))
+    out.push({ category: 'Execute', weight: 12, reason: 'description: applies or runs migrations' });
+  const cost = v.props.find((p) => COST_CONFIRM_ARG.test(normalizeArg(p.name)));
+  if (cost) out.push({ category: 'Financial', weight: 12, reason: `argument "${cost.name}": confirms a cost the call is charged` });
   if (HISTORY_PHRASE.test(v.lower)) out.push({ category: 'Destructive', weight: 12, reason: 'description: rewrites published history' });
   return out;
 }
