@@ -258,3 +258,17 @@ test('migrations applied or run, a cost confirmed, a paused thing restored', () 
   assert.equal(cat(tool('restore_instance', 'Restore a paused instance.', { id: str })), 'Execute');
   assert.equal(cat(tool('restore_instance', 'Restore an instance from a snapshot.', { id: str, snapshot: str })), 'Destructive');
 });
+
+test('a noun-like read verb before a destructive verb at the end of the name: the last word is the act', () => {
+  assert.equal(cat(tool('monitor_delete', 'Deletes a monitor.', { id: num })), 'Destructive');
+  assert.equal(cat(tool('check_remove', 'Removes an uptime check.', { id: num })), 'Destructive');
+  assert.equal(cat(tool('get_commit', 'Get a commit.', { sha: str })), 'Read');
+  assert.equal(cat(tool('monitor_list', 'Lists monitors.', {})), 'Read');
+});
+
+test('machine classes, node groups, pipelines named noun-first, unrecoverable data', () => {
+  assert.equal(cat(tool('modify_db_instance', 'Modifies a database instance.', { id: str, dbInstanceClass: str })), 'Execute');
+  assert.equal(cat(tool('update_nodegroup', 'Updates a node group.', { id: str, labels: { type: 'object' } })), 'Execute');
+  assert.equal(cat(tool('pipeline_create', 'Creates a pipeline.', { name: str })), 'Execute');
+  assert.equal(cat(tool('schedule_key_removal', 'Schedules a key for removal; what it encrypted becomes unrecoverable.', { id: str })), 'Destructive');
+});

@@ -252,9 +252,11 @@ export const DESTINATION_ARG = /^(local|target|dest|destination|output|save|down
 
 /** Creating a pipeline or a build runs it: the name's last noun is what is made. */
 export function runHeadInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  // The name's last noun: `create_pipeline` and `pipeline_create` both make a pipeline.
+  const made = nameTokens.filter((t) => t !== verb).pop();
   const head = nameTokens[nameTokens.length - 1];
-  if (cls !== 'write' || head === undefined) return undefined;
-  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(head)) return { verbClass: 'exec', why: `a "${head}" runs it` };
+  if (cls !== 'write' || head === undefined || made === undefined) return undefined;
+  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(made)) return { verbClass: 'exec', why: `a "${made}" runs it` };
   // The schedule of a pipeline or a job decides when it runs.
   const scheduled = nameTokens.find((t) => RUN_HEAD_NOUNS.has(t) || AWAITED_NOUNS.has(t));
   if (RUNNING_CHANGES.has(verb) && (head === 'schedule' || head === 'schedules') && scheduled) {

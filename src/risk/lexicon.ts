@@ -136,7 +136,9 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
-export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'));
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
+  words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools nodegroup nodegroups'),
+);
 
 /** What runs as a whole: creating one runs it, when it is the name's last noun (`create_pipeline`, not `create_pipeline_variable`). */
 export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds job jobs'));
@@ -283,6 +285,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['shut', 'down', 'shutdown'],
   ['node', 'pool', 'nodepool'],
   ['node', 'pools', 'nodepools'],
+  ['node', 'group', 'nodegroup'],
+  ['node', 'groups', 'nodegroups'],
   ['1', 'click', 'oneclick'],
   ['one', 'click', 'oneclick'],
   ['salary', 'slip', 'salaryslip'],

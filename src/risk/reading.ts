@@ -72,6 +72,20 @@ export const KNOWN_NOUNS = new Set<string>([...COMPOUNDS.map((c) => c[2]), ...FI
  * (`slack_post_message`, `asana_set_parent`).
  */
 export function findNameVerb(tokens: string[], readingDescription = false): string | undefined {
+  const verb = firstNameVerb(tokens, readingDescription);
+  // A read verb that is also a noun, before a more severe verb at the end (`monitor_delete`,
+  // `scan_remove`): the name is noun-then-verb and the last word is what the call does.
+  const last = tokens[tokens.length - 1];
+  if (verb && !PLAIN_READS.has(verb) && VERBS.get(verb) === 'read' && last && VERBS.get(last) === 'destroy' && !WEAK_VERBS.has(last)) return last;
+  return verb;
+}
+
+/** Read verbs that are only verbs (`get_commit` gets a commit): never a noun before another verb. */
+export const PLAIN_READS: ReadonlySet<string> = new Set(
+  'get list read fetch retrieve show view describe search find query lookup count export download'.split(' '),
+);
+
+function firstNameVerb(tokens: string[], readingDescription: boolean): string | undefined {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;

@@ -28,7 +28,7 @@ export const TRIGGERS_PHRASE =
 export const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 
 export const IRREVERSIBLE_PHRASE =
-  /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
+  /\bpermanently\b|\b(un|non-?)recoverabl\w*|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
 
 export const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
@@ -259,7 +259,7 @@ export const MACHINE_LIKE: ReadonlySet<string> = new Set([
   'clusters',
 ]);
 
-export const SIZE_ARG = /^(size|sizeslug|servertype|instancetype|machinetype|vmsize|nodesize|flavor|flavour|flavorid|cpus?|vcpus?|memory|memorymb|ram)$/;
+export const SIZE_ARG = /^(size|sizeslug|\w*(instance|machine|node|server|vm)(type|class|size)|flavou?r\w*|cpus?|vcpus?|memory|memorymb|ram)$/;
 
 /** Deployed code: changing a function's or a worker's code changes what runs. */
 export const DEPLOYED_CODE_HOLDERS: ReadonlySet<string> = new Set(['function', 'functions', 'worker', 'workers', 'lambda', 'lambdas']);
