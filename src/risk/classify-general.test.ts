@@ -272,3 +272,9 @@ test('machine classes, node groups, pipelines named noun-first, unrecoverable da
   assert.equal(cat(tool('pipeline_create', 'Creates a pipeline.', { name: str })), 'Execute');
   assert.equal(cat(tool('schedule_key_removal', 'Schedules a key for removal; what it encrypted becomes unrecoverable.', { id: str })), 'Destructive');
 });
+
+test('turning something on or off runs or stops it; a read that saves its result to a path writes a file', () => {
+  assert.equal(cat(tool('turn_off_heater', 'Turn off a heater.', { id: str })), 'Execute');
+  assert.equal(cat(tool('export_sheet', 'Export a sheet as CSV and save it to a path.', { id: str, path: str })), 'Write');
+  assert.equal(cat(tool('export_sheet', 'Export a sheet as CSV and return it.', { id: str })), 'Read');
+});

@@ -152,7 +152,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       downloadInContext(nameVerb, props, allDescTokens) ??
       runHeadInContext(nameVerb, verbClass, nameTokens) ??
       statusInContext(nameVerb, verbClass, nameTokens) ??
-      savesInContext(verbClass, tool.inputSchema);
+      savesInContext(verbClass, tool.inputSchema, description.toLowerCase());
     if (context) {
       verbClass = context.verbClass;
       evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });

@@ -266,13 +266,17 @@ export function runHeadInContext(verb: string, cls: VerbClass, nameTokens: reado
 }
 
 /** A read that may save its result to a local path or directory writes a file. */
-export function savesInContext(cls: VerbClass, schema: JsonSchema | undefined): { verbClass: VerbClass; why: string } | undefined {
+export function savesInContext(cls: VerbClass, schema: JsonSchema | undefined, lower = ''): { verbClass: VerbClass; why: string } | undefined {
   if (cls !== 'read') return undefined;
+  if (SAVES_PHRASE.test(lower)) return { verbClass: 'write', why: 'and saves the result to a file' };
   const top = schemaProperties(schema);
   const all = [...top, ...top.flatMap((p) => schemaProperties(p.schema))];
   const dest = all.find((p) => SAVE_TO_ARG.test(normalizeArg(p.name)));
   return dest ? { verbClass: 'write', why: `with argument "${dest.name}" may save its result to a file` } : undefined;
 }
+
+export const SAVES_PHRASE =
+  /\b(and )?(saves?|writes?) (it|them|the (result|output|file|export)s?) to (a |the )?(local |given )?(path|file|folder|directory|disk)\b/;
 
 export const SAVE_TO_ARG = /^(output|save|local|export|download)(dir|directory|path|folder|file)$/;
 

@@ -47,7 +47,7 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal power
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal power turnon turnoff
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint topup repay borrow lend settle redeem reimburse bid`;
@@ -279,6 +279,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
   ['manual', 'journal', 'manualjournal'],
+  ['turn', 'on', 'turnon'],
+  ['turn', 'off', 'turnoff'],
   ['power', 'on', 'poweron'],
   ['power', 'off', 'poweroff'],
   ['power', 'cycle', 'powercycle'],
