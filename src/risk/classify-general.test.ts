@@ -278,3 +278,9 @@ test('turning something on or off runs or stops it; a read that saves its result
   assert.equal(cat(tool('export_sheet', 'Export a sheet as CSV and save it to a path.', { id: str, path: str })), 'Write');
   assert.equal(cat(tool('export_sheet', 'Export a sheet as CSV and return it.', { id: str })), 'Read');
 });
+
+test('ad spend and bank or account statements are money records', () => {
+  assert.equal(cat(tool('get_ad_metrics', 'Get clicks and spend of the ad groups.', { id: str })), 'Financial');
+  assert.equal(cat(tool('download_statement', 'Download the bank statement of a month.', { month: str })), 'Financial');
+  assert.equal(cat(tool('get_ad_groups', 'Get the ad groups of a campaign.', { id: str })), 'Read');
+});

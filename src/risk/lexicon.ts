@@ -98,7 +98,7 @@ export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
     salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
-    budgets fee fees debit debits commission commissions giftcard giftcards
+    budgets fee fees debit debits commission commissions giftcard giftcards spend bankstatement accountstatement
   `),
 );
 
@@ -313,6 +313,8 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
   ['top', 'up', 'topup'],
+  ['bank', 'statement', 'bankstatement'],
+  ['account', 'statement', 'accountstatement'],
   ['tear', 'down', 'teardown'],
   ['deploy', 'key', 'deploykey'],
   ['deploy', 'keys', 'deploykeys'],
