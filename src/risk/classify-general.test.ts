@@ -284,3 +284,8 @@ test('ad spend and bank or account statements are money records', () => {
   assert.equal(cat(tool('download_statement', 'Download the bank statement of a month.', { month: str })), 'Financial');
   assert.equal(cat(tool('get_ad_groups', 'Get the ad groups of a campaign.', { id: str })), 'Read');
 });
+
+test('"share" after another word is usually a noun (a file share), first it is the verb', () => {
+  assert.equal(cat(tool('smb_file_share_get', 'Get a file share by name.', { name: str })), 'Read');
+  assert.equal(cat(tool('share_folder', 'Share a folder with a colleague.', { id: str, email: str })), 'Write');
+});

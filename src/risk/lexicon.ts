@@ -77,7 +77,7 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
     position place open new snapshot screenshot diff export load hide track request draft screen end
-    forecast bid mount process estimate stream release power
+    forecast bid mount process estimate stream release power share
   `),
 );
 
