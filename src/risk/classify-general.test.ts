@@ -289,3 +289,10 @@ test('"share" after another word is usually a noun (a file share), first it is t
   assert.equal(cat(tool('smb_file_share_get', 'Get a file share by name.', { name: str })), 'Read');
   assert.equal(cat(tool('share_folder', 'Share a folder with a colleague.', { id: str, email: str })), 'Write');
 });
+
+test('a read verb naming a purpose yields to a description that writes', () => {
+  assert.equal(cat(tool('verify_phone', 'Sends a code by SMS to verify a phone number.', { phone: str })), 'Write');
+  assert.equal(cat(tool('verify_phone', 'Checks whether a phone number is valid.', { phone: str })), 'Read');
+  // A plain read keeps its class whatever the description says first.
+  assert.equal(cat(tool('get_upload_url', 'Create a signed URL to download a file.', { id: str })), 'Read');
+});

@@ -42,6 +42,7 @@ import {
   joinCompounds,
   laterVerb,
   lemmaInProse,
+  PLAIN_READS,
   modifiesHead,
   nameObject,
   verbClassOf,
@@ -163,7 +164,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       verbClass = 'exec';
       evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" a page, tab or URL drives a browser` });
     } else {
-      evidence.push({ category: CLASS_CATEGORY[verbClass], weight: 10, reason: `verb "${nameVerb}" in the name` });
+      // A read verb that names a purpose (`verify_sender`: "Sends a verification email") yields to a writing description.
+      const yields = verbClass === 'read' && !PLAIN_READS.has(nameVerb) && descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'write';
+      evidence.push({ category: CLASS_CATEGORY[verbClass], weight: yields ? 5 : 10, reason: `verb "${nameVerb}" in the name` });
     }
   }
 
