@@ -9,9 +9,29 @@
 // only raise). The heaviest category wins; ties and close calls (ROUND_UP) go to the more
 // severe. The risk level then follows from the category and modifiers (secrets, bulk deletes,
 // arbitrary code, force/confirm flags, destructiveHint…).
-import { BROWSER_NOUNS, BROWSER_VERBS, CODE_NOUNS, FINANCIAL_NOUNS, MACHINE_STARTS, QUERY_NOUNS, VERBS, type VerbClass, lemma } from './lexicon.js';
+import {
+  BROWSER_NOUNS,
+  BROWSER_VERBS,
+  CATALOGUE_NOUNS,
+  CODE_NOUNS,
+  FINANCIAL_NOUNS,
+  MACHINE_STARTS,
+  QUERY_NOUNS,
+  VERBS,
+  type VerbClass,
+  lemma,
+} from './lexicon.js';
 import { CLASS_CATEGORY, type Evidence, type Scored, confidenceOf, decide } from './combine.js';
-import { detachInContext, downloadInContext, mostSevereAction, resendInContext, runHeadInContext, savesInContext, verbInContext } from './context.js';
+import {
+  detachInContext,
+  downloadInContext,
+  mostSevereAction,
+  resendInContext,
+  runHeadInContext,
+  savesInContext,
+  statusInContext,
+  verbInContext,
+} from './context.js';
 import {
   findDescriptionVerb,
   findNameVerb,
@@ -20,7 +40,10 @@ import {
   isContextMoneyNoun,
   isFinancialNoun,
   joinCompounds,
+  laterVerb,
   lemmaInProse,
+  PLAIN_READS,
+  modifiesHead,
   nameObject,
   verbClassOf,
 } from './reading.js';
@@ -35,19 +58,16 @@ import {
   CURRENCY_ARG,
   DELETES_IT,
   DELIVERS_PHRASE,
-  DESTRUCTIVE_FLAG_ARG,
-  DESTRUCTIVE_FLAG_TEXT,
   DESTRUCTIVE_PHRASE,
   DISCARDS_PHRASE,
   EXEC_PHRASE,
+  FETCHES_IMAGE,
   FEED_ANYWHERE,
   FEED_ARG,
   FEED_PHRASE,
   GUARD_ARG,
-  HOSTED_NOUNS,
   HEDGED_IRREVERSIBLE,
   HEDGED_IRREVERSIBLE_ALL,
-  IRREVERSIBLE_ARG,
   IRREVERSIBLE_PHRASE,
   KIND_ARG,
   MAINTENANCE_PHRASE,
@@ -61,7 +81,6 @@ import {
   READ_ONLY_PHRASE,
   RECIPIENT_ADDRESS_ARG,
   RECORDS_NOTHING,
-  REGION_ARG,
   REPORTED_MONEY,
   REPORT_NOUNS,
   RUNNING_WRITES,
@@ -74,6 +93,7 @@ import {
   TRIGGERS_PHRASE,
   deepProperties,
   findRunSpecArg,
+  furtherSignals,
   isBooleanish,
   isCodeArg,
   isTradeSide,
@@ -132,7 +152,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       resendInContext(nameVerb, objectTokens) ??
       downloadInContext(nameVerb, props, allDescTokens) ??
       runHeadInContext(nameVerb, verbClass, nameTokens) ??
-      savesInContext(verbClass, tool.inputSchema);
+      statusInContext(nameVerb, verbClass, nameTokens) ??
+      savesInContext(verbClass, tool.inputSchema, description.toLowerCase());
     if (context) {
       verbClass = context.verbClass;
       evidence.push({ category: CLASS_CATEGORY[context.verbClass], weight: 10, reason: `"${nameVerb}" ${context.why}` });
@@ -143,7 +164,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       verbClass = 'exec';
       evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" a page, tab or URL drives a browser` });
     } else {
-      evidence.push({ category: CLASS_CATEGORY[verbClass], weight: 10, reason: `verb "${nameVerb}" in the name` });
+      // A read verb that names a purpose (`verify_sender`: "Sends a verification email") yields to a writing description.
+      const yields = verbClass === 'read' && !PLAIN_READS.has(nameVerb) && descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'write';
+      evidence.push({ category: CLASS_CATEGORY[verbClass], weight: yields ? 5 : 10, reason: `verb "${nameVerb}" in the name` });
     }
   }
 
@@ -154,9 +177,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     evidence.push({ category: 'Execute', weight: 10, reason: `description: "${startsInDesc}" — the create starts a job or a run` });
   }
 
-  // 2. Money nouns in the name.
+  // 2. Money nouns in the name; a read of what a money noun only qualifies (`payment_gateways`) reads none.
+  const reads = (verbClass ?? (descVerbFirst && VERBS.get(descVerbFirst))) === 'read';
   const moneyNoun = nameTokens.find(
-    (t) => isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps),
+    (t, i) =>
+      !(reads && modifiesHead(nameTokens, i)) &&
+      (isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps)),
   );
   if (moneyNoun) {
     evidence.push({ category: 'Financial', weight: 20, reason: `"${moneyNoun}" in the name: money or billing` });
@@ -192,7 +218,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // Money named in the first sentence outweighs the verb of the name: "Create an adjustment to
   // refund or credit a transaction" is Financial, whatever the tool is called.
   const descMoney = descTokens.find(
-    (t) => isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t),
+    (t, i) =>
+      !(reads && modifiesHead(descTokens, i)) &&
+      (isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t)),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
   else if (PAYS_PHRASE.test(description.toLowerCase())) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: 'description: the call pays' });
@@ -223,7 +251,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   // A report of sales, costs or revenue is a financial report (read or made).
   const report = nameTokens.find((t) => REPORT_NOUNS.has(t));
   const reportOf = report ? [...nameTokens, ...descTokens].find((t) => REPORTED_MONEY.has(t)) : undefined;
+  // Money records named later ("use them for reconciliation, transactions, refunds") weigh a little less.
+  const reportLater =
+    report && !reportOf ? [...allDescTokens].find((t) => REPORTED_MONEY.has(t) || isFinancialNoun(t, nameSet, allDescTokens, feed)) : undefined;
   if (report && reportOf) addDesc({ category: 'Financial', weight: 12, reason: `a "${report}" of "${reportOf}": a financial report` });
+  else if (report && reportLater) addDesc({ category: 'Financial', weight: 11, reason: `a "${report}" of "${reportLater}" records: a financial report` });
   if (MONEY_PHRASE.test(lower) && !FEED_PHRASE.test(lower)) {
     addDesc({ category: 'Financial', weight: 6, reason: 'description: payments or billing' });
   }
@@ -234,7 +266,9 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const currencyArg = props.find((p) => CURRENCY_ARG.test(normalizeArg(p.name)));
   const sideArg = props.find((p) => isTradeSide(p));
   const quantityArg = amountArg ?? props.find((p) => QUANTITY_ARG.test(normalizeArg(p.name)));
-  if (amountArg && currencyArg) {
+  // A price, a product or a discount is a catalogue object: its amount records no payment.
+  const catalogue = !moneyNoun && nameTokens.some((t) => CATALOGUE_NOUNS.has(t));
+  if (amountArg && currencyArg && !catalogue) {
     evidence.push({
       category: 'Financial',
       weight: 16,
@@ -260,7 +294,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   }
   // Creating or changing something with a container image, a start command or a sync policy
   // changes what runs (an app spec, a GitOps application), whatever the verb says.
-  const runsArg = verbClass === 'write' ? findRunSpecArg(tool.inputSchema, lower) : undefined;
+  const runsArg = verbClass === 'write' && !FETCHES_IMAGE.has(nameVerb ?? '') ? findRunSpecArg(tool.inputSchema, lower) : undefined;
   if (runsArg)
     evidence.push({ category: 'Execute', weight: 12, reason: `argument "${runsArg}": says what runs (a container image, a start command, a sync policy)` });
   // Applying a manifest (Kubernetes server-side apply) changes what runs, whatever the verb.
@@ -288,22 +322,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const replicasArg = props.find((p) => /^replicas?$|^(desired|instance)count$/.test(normalizeArg(p.name)));
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
-  // A flag that makes a write overwrite or delete ("force: overwrites remote history").
-  const flag =
-    verbClass === 'write'
-      ? props.find(
-          (p) =>
-            DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) &&
-            isBooleanish(p.schema) &&
-            DESTRUCTIVE_FLAG_TEXT.test(String(p.schema.description ?? '').toLowerCase()),
-        )
-      : undefined;
-  if (flag) evidence.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
-  // A hosted database or cluster placed in regions is provisioned or moved (Execute).
-  const regionArg = verbClass === 'write' && nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
-  if (regionArg) evidence.push({ category: 'Execute', weight: 12, reason: `argument "${regionArg.name}": provisions or moves a hosted database or cluster` });
-  const irreversibleArg = props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
-  if (irreversibleArg) evidence.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversibleArg.name}": deletes data` });
+  // Flags that delete, regions that provision, machines sized, code replaced, restarts, paid plans…
+  evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun }));
 
   // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
   // surround it; a preview or estimate computes a price and records nothing.
@@ -328,6 +348,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     }
   }
 
+  // Nothing telling in the name or the leading words: the first clear verb anywhere in the description.
+  if (!evidence.some((e) => e.weight >= 5)) {
+    const found = laterVerb(tokenizeText(description).map(lemmaInProse));
+    if (found) evidence.push({ category: CLASS_CATEGORY[VERBS.get(found)!], weight: 4, reason: `description mentions "${found}"` });
+  }
   // Decide: the heaviest class, rounded up when a more severe one is close.
   const decision = decide(evidence, a);
   let category = decision.category;

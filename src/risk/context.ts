@@ -30,7 +30,7 @@ import { type Prop, normalizeArg, schemaProperties } from './signals.js';
 import { tokenizeName } from './tokenize.js';
 import type { JsonSchema } from './types.js';
 
-export const ACTION_ARG = /^(action|actions|operation|op|subcommand|mode|method|verb|task|strategy)$/;
+export const ACTION_ARG = /^(action|actions|operation|op|subcommand|command|cmd|mode|method|verb|task|strategy)$/;
 
 /**
  * The most severe verb among a tool's actions: the string values of an action-like argument's
@@ -55,9 +55,10 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
   let best: { value: string; verbClass: VerbClass } | undefined;
   for (const value of values) {
-    const first = tokenizeName(value)[0];
+    const [first, ...own] = tokenizeName(value);
     if (!first || !VERBS.has(first)) continue;
-    const cls = verbInContext(first, VERBS.get(first)!, objects)?.verbClass ?? VERBS.get(first)!;
+    // The action's own object first ("cancel_event" cancels an event), then the tool's words.
+    const cls = verbInContext(first, VERBS.get(first)!, [...own, ...objects])?.verbClass ?? VERBS.get(first)!;
     if (cls === 'read') continue;
     if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
   }
@@ -77,6 +78,10 @@ export function verbInContext(
   // What a create or a change acts on: the name's own object when it has one (`cluster_create_topic`
   // makes a topic, not a cluster), else the words around it.
   const made = ownObject.length > 0 ? ownObject : objects;
+  // Suspending or resuming a person's account changes their access, it stops nothing that runs.
+  if (PEOPLE_HOLDS.has(verb) && made.some((t) => PEOPLE_NOUNS.has(t) || t === 'account' || t === 'accounts')) {
+    return { verbClass: 'write', why: 'a person or an account changes their access' };
+  }
   if (CACHE_CLEARS.has(verb)) {
     const cache = objects.find((t) => CACHE_NOUNS.has(t));
     if (cache) return { verbClass: 'write', why: `a "${cache}" fills again: nothing is lost` };
@@ -98,9 +103,42 @@ export function verbInContext(
     return { verbClass: 'exec', why: 'a held deployment lets it run' };
   }
   if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
+  // Restoring a paused or stopped thing starts it again.
+  if (verb === 'restore' && objects.some((t) => t === 'pause' || t === 'stop' || t === 'suspend' || t === 'hibernate')) {
+    return { verbClass: 'exec', why: 'a paused or stopped thing starts it again' };
+  }
   if (RESTORE_VERBS.has(verb)) {
     const saved = objects.find((t) => SAVED_STATE_NOUNS.has(t));
     if (saved) return { verbClass: 'destroy', why: `a "${saved}" overwrites the current state` };
+  }
+  // Formatting a disk or a partition erases it; a signal sent to a process may kill it.
+  if (verb === 'format' && objects.some((t) => FORMATTED.has(t))) return { verbClass: 'destroy', why: 'a disk or a partition erases what is on it' };
+  if (verb === 'signal' && objects.some((t) => t === 'process' || t === 'processes' || t === 'pid')) {
+    return { verbClass: 'destroy', why: 'to a process may kill it' };
+  }
+  // Releasing an address or a number gives it up: someone else may take it (Destructive).
+  if (verb === 'release' && objects.some((t) => RELEASED.has(t))) return { verbClass: 'destroy', why: 'an address or a number gives it up' };
+  // Renewing a registration, a licence or a membership pays for another term.
+  if (verb === 'renew') {
+    const paid = objects.find((t) => PAID_TERMS.has(t));
+    if (paid) return { verbClass: 'pay', why: `a "${paid}" pays for another term` };
+  }
+  // Opening or exposing a port makes a service reachable from outside (Execute).
+  if ((verb === 'open' || verb === 'expose') && objects.some((t) => t === 'port' || t === 'ports')) {
+    return { verbClass: 'exec', why: 'a port makes a service reachable from outside' };
+  }
+  // Running a health check or a diagnostic only reads the state of what it checks.
+  if (verb === 'run' && objects.some((t) => CHECKS.has(t))) return { verbClass: 'read', why: 'a health check or a diagnostic reads a status' };
+  // Terminating or aborting a run, a job or an execution stops what runs, like cancelling it.
+  if (verb === 'terminate' || verb === 'abort') {
+    // A process or a session force-terminated is killed (Destructive), whatever runs in it.
+    const run = made.find((t) => CANCELLED_RUNS.has(t) || t === 'execution' || t === 'executions');
+    if (run && !objects.some((t) => SESSION_NOUNS.has(t))) return { verbClass: 'exec', why: `a "${run}" stops what runs` };
+  }
+  // Keys or input sent to a terminal, a pane or a session are typed into its shell.
+  if (verb === 'send' || verb === 'type' || verb === 'write') {
+    const session = objects.find((t) => SESSION_NOUNS.has(t) || t === 'pane' || t === 'tmux');
+    if (session && objects.some((t) => TYPED_INPUT.has(t))) return { verbClass: 'exec', why: `input to a "${session}" runs in its shell` };
   }
   if (verb === 'cancel') {
     // A cancelled meeting is called off for every attendee and leaves their calendars.
@@ -134,12 +172,74 @@ export function verbInContext(
     const remote = objects.find((t) => REMOTE_SHELL_NOUNS.has(t));
     if (remote) return { verbClass: 'exec', why: `"${remote}" opens a session that runs commands` };
   }
+  // Closing a trading position sells (or buys back) what it holds; swapping tokens trades them.
+  if ((verb === 'close' || verb === 'exit') && objects.some((t) => t === 'position' || t === 'positions')) {
+    return { verbClass: 'pay', why: 'a trading position sells or buys back what it holds' };
+  }
+  if (verb === 'swap') {
+    const asset = objects.find((t) => SWAPPED_ASSETS.has(t));
+    if (asset) return { verbClass: 'pay', why: `"${asset}" for another trades one asset for another` };
+  }
   if (cls === 'write' && RUNNING_CHANGES.has(verb)) {
     const running = made.find((t) => RUNNING_NOUNS.has(t));
     if (running) return { verbClass: 'exec', why: `a "${running}" changes what runs` };
   }
   return undefined;
 }
+
+/** What a swap or a conversion trades: coins, tokens and currencies. */
+export const SWAPPED_ASSETS: ReadonlySet<string> = new Set([
+  'token',
+  'tokens',
+  'coin',
+  'coins',
+  'currency',
+  'currencies',
+  'crypto',
+  'eth',
+  'btc',
+  'usdc',
+  'sol',
+  'stablecoin',
+]);
+
+/** Holds that, on a person or an account, change access rather than what runs. */
+export const PEOPLE_HOLDS: ReadonlySet<string> = new Set(['suspend', 'unsuspend', 'pause', 'resume', 'unpause']);
+
+/** What formatting erases. */
+export const FORMATTED: ReadonlySet<string> = new Set([
+  'disk',
+  'disks',
+  'partition',
+  'partitions',
+  'drive',
+  'drives',
+  'volume',
+  'volumes',
+  'device',
+  'filesystem',
+]);
+
+/** What a release gives up. */
+export const RELEASED: ReadonlySet<string> = new Set(['ip', 'ips', 'ipv4', 'ipv6', 'address', 'addresses', 'number', 'numbers', 'reservation', 'floatingip']);
+
+/** The status, history or progress of a run (`rollout_status`, `build_history`) is read; deleting or setting one is not. */
+export function statusInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  const head = nameTokens[nameTokens.length - 1];
+  if (cls !== 'exec' || head === verb || !STATUS_HEADS.has(head ?? '')) return undefined;
+  return { verbClass: 'read', why: `names what the "${head}" is about: reading it` };
+}
+
+export const STATUS_HEADS: ReadonlySet<string> = new Set(['status', 'statuses', 'history', 'progress']);
+
+/** What is renewed for a fee. */
+export const PAID_TERMS: ReadonlySet<string> = new Set(['domain', 'domains', 'registration', 'license', 'licence', 'licenses', 'membership', 'plan', 'lease']);
+
+/** Checks whose run only reads a status. */
+export const CHECKS: ReadonlySet<string> = new Set(['health', 'healthcheck', 'healthchecks', 'diagnostic', 'diagnostics']);
+
+/** What is typed into a terminal. */
+export const TYPED_INPUT: ReadonlySet<string> = new Set(['key', 'keys', 'keystroke', 'keystrokes', 'input', 'command', 'commands', 'text', 'line']);
 
 export const MEETING_NOUNS: ReadonlySet<string> = new Set(['meeting', 'meetings', 'appointment', 'appointments', 'event', 'events', 'occurrence']);
 
@@ -152,9 +252,11 @@ export const DESTINATION_ARG = /^(local|target|dest|destination|output|save|down
 
 /** Creating a pipeline or a build runs it: the name's last noun is what is made. */
 export function runHeadInContext(verb: string, cls: VerbClass, nameTokens: readonly string[]): { verbClass: VerbClass; why: string } | undefined {
+  // The name's last noun: `create_pipeline` and `pipeline_create` both make a pipeline.
+  const made = nameTokens.filter((t) => t !== verb).pop();
   const head = nameTokens[nameTokens.length - 1];
-  if (cls !== 'write' || head === undefined) return undefined;
-  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(head)) return { verbClass: 'exec', why: `a "${head}" runs it` };
+  if (cls !== 'write' || head === undefined || made === undefined) return undefined;
+  if (MACHINE_STARTS.has(verb) && RUN_HEAD_NOUNS.has(made)) return { verbClass: 'exec', why: `a "${made}" runs it` };
   // The schedule of a pipeline or a job decides when it runs.
   const scheduled = nameTokens.find((t) => RUN_HEAD_NOUNS.has(t) || AWAITED_NOUNS.has(t));
   if (RUNNING_CHANGES.has(verb) && (head === 'schedule' || head === 'schedules') && scheduled) {
@@ -164,13 +266,17 @@ export function runHeadInContext(verb: string, cls: VerbClass, nameTokens: reado
 }
 
 /** A read that may save its result to a local path or directory writes a file. */
-export function savesInContext(cls: VerbClass, schema: JsonSchema | undefined): { verbClass: VerbClass; why: string } | undefined {
+export function savesInContext(cls: VerbClass, schema: JsonSchema | undefined, lower = ''): { verbClass: VerbClass; why: string } | undefined {
   if (cls !== 'read') return undefined;
+  if (SAVES_PHRASE.test(lower)) return { verbClass: 'write', why: 'and saves the result to a file' };
   const top = schemaProperties(schema);
   const all = [...top, ...top.flatMap((p) => schemaProperties(p.schema))];
   const dest = all.find((p) => SAVE_TO_ARG.test(normalizeArg(p.name)));
   return dest ? { verbClass: 'write', why: `with argument "${dest.name}" may save its result to a file` } : undefined;
 }
+
+export const SAVES_PHRASE =
+  /\b(and )?(saves?|writes?) (it|them|the (result|output|file|export)s?) to (a |the )?(local |given )?(path|file|folder|directory|disk)\b/;
 
 export const SAVE_TO_ARG = /^(output|save|local|export|download)(dir|directory|path|folder|file)$/;
 
@@ -208,7 +314,9 @@ export function detachInContext(verb: string, nameTokens: readonly string[], des
     container = container.slice(0, 3).filter((t) => named.has(singular(t)));
   }
   if (container.length === 0) return undefined;
-  if (nameTokens.some((t) => PEOPLE_NOUNS.has(t))) return undefined;
+  // People named by the name or by the description before "from" ("Remove a user from a channel").
+  const before = descTokens.slice(0, Math.max(0, descTokens.indexOf('from')));
+  if ([...nameTokens, ...before].some((t) => PEOPLE_NOUNS.has(t))) return undefined;
   if (container.some((t) => RUNNING_CONTAINERS.has(t))) return undefined;
   return { verbClass: 'write', why: `from a "${container.join(' ')}" detaches it: both remain` };
 }

@@ -13,7 +13,7 @@ const READ_VERBS = `
   translate measure whoami locate identify detect recommend suggest return obtain access display
   see observe tail grep glob stat peek sample test dryrun snapshot export load
   filter sort rank list search enumerate diagnose review surface convert format fetch
-  watch trace screen
+  watch trace screen forecast predict classify geocode transcribe whois stream
 `;
 
 const WRITE_VERBS = `
@@ -23,7 +23,7 @@ const WRITE_VERBS = `
   star unstar mark dismiss approve reject close reopen lock unlock enable disable toggle transition
   invite share schedule register subscribe unsubscribe follow unfollow like react pin unpin attach
   detach link connect disconnect configure apply click fill type press hover drag scroll
-  resize emulate select handle manage log confirm request restore pause resume rebase new
+  resize emulate select handle manage log confirm request restore rebase new pull swap tap swipe
   make init initialize initialise setup append prepend replace overwrite change complete finish
   finalize finalise archive unarchive sync commit checkout grant message email notify respond
   book reserve vote annotate label highlight draw paint rotate place position embed index
@@ -32,12 +32,14 @@ const WRITE_VERBS = `
   logout authenticate authorize authorise invalidate compress decompress zip unzip
   modify assign publish unpublish deactivate activate ban unban block unblock approve cancel
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
+  reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
+  cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew extend allow release
 `;
 
 const DESTROY_VERBS = `
   delete remove rm del destroy drop purge prune erase wipe truncate clear reset revoke uninstall
   terminate kill unlink discard forget shred nuke obliterate deprovision decommission evict expunge
-  flush empty clean cleanup recreate rebuild reimage recycle
+  flush empty clean cleanup recreate rebuild reimage recycle void expire retire deregister unregister teardown
 `;
 
 const EXEC_VERBS = `
@@ -45,10 +47,10 @@ const EXEC_VERBS = `
   compile navigate goto wait generate transform process dispatch reboot perform simulate
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
-  shutdown poweroff poweron powercycle boot expose play
+  shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal power turnon turnoff
 `;
 
-const PAY_VERBS = `pay charge refund purchase buy withdraw deposit donate tip invoice payout credit debit`;
+const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint topup repay borrow lend settle redeem reimburse bid`;
 
 function words(s: string): string[] {
   return s.split(/\s+/).filter((w) => w.length > 0);
@@ -74,7 +76,8 @@ export const WEAK_VERBS: ReadonlySet<string> = new Set(
   words(`
     log order post comment tag label test record trace map report watch review alert schedule index
     message email note store sample stat type book sort filter format block sign scale
-    position place open new snapshot screenshot diff export load hide track request draft screen
+    position place open new snapshot screenshot diff export load hide track request draft screen end
+    forecast bid mount process estimate stream release power share
   `),
 );
 
@@ -88,14 +91,14 @@ export const BROWSER_NOUNS: ReadonlySet<string> = new Set(words('page pages tab 
 export const FINANCIAL_NOUNS: ReadonlySet<string> = new Set(
   words(`
     payment payments charge charges refund refunds invoice invoices subscription subscriptions
-    payout payouts billing pricing withdrawal withdrawals deposit deposits purchase purchases
+    payout payouts billing withdrawal withdrawals deposit deposits purchase purchases
     remittance remittances paymentintent paymentintents paymentlink checkout_session wallet
     wallets escrow payroll donation donations bill bills expense expenses creditnote creditnotes
     journalentry journalentries manualjournal manualjournals paymentmethod paymentmethods chargeback chargebacks
     salary salaries salaryslip salaryslips payslip payslips wage wages revenue revenues
     ledger ledgers receipt receipts vendorcredit vendorcredits profitloss balancesheet
     trialbalance cashflow payable payables receivable receivables reconciliation spending budget
-    budgets fee fees debit debits commission commissions
+    budgets fee fees debit debits commission commissions giftcard giftcards spend bankstatement accountstatement
   `),
 );
 
@@ -115,6 +118,11 @@ export const TRADING_WORDS: ReadonlySet<string> = new Set(
          merchant merchants plaid`),
 );
 
+/** Catalogue objects: creating or changing one records no payment, whatever amount it carries. */
+export const CATALOGUE_NOUNS: ReadonlySet<string> = new Set(
+  words('price prices pricing product products discount discounts coupon coupons promotion promotions promo promocode promocodes'),
+);
+
 /** Words that make a transaction one of a database, not of money. */
 export const DATABASE_WORDS: ReadonlySet<string> = new Set(words('sql database db begin commit rollback isolation savepoint postgres mysql sqlite'));
 
@@ -124,14 +132,16 @@ export const INFRA_NOUNS: ReadonlySet<string> = new Set(
          compose terraform kustomization application applications app apps gitops cluster clusters
          node nodes pod pods vm vms instance instances droplet droplets dyno dynos
          container containers infrastructure kubernetes k8s kubectl daemonset statefulset replica replicas
-         git pipeline pipelines job jobs build builds workflow workflows`),
+         git pipeline pipelines job jobs build builds workflow workflows deploy deploys`),
 );
 
 /** What runs: creating, changing, pausing or resuming one changes what runs (Execute). */
-export const RUNNING_NOUNS: ReadonlySet<string> = new Set(words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools'));
+export const RUNNING_NOUNS: ReadonlySet<string> = new Set(
+  words('deployment deployments cron crons cronjob cronjobs trigger triggers nodepool nodepools nodegroup nodegroups'),
+);
 
 /** What runs as a whole: creating one runs it, when it is the name's last noun (`create_pipeline`, not `create_pipeline_variable`). */
-export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds'));
+export const RUN_HEAD_NOUNS: ReadonlySet<string> = new Set(words('pipeline pipelines workflowrun workflowruns build builds job jobs'));
 
 /** Things a wait can be on: waiting for one to finish only reads its status. */
 export const AWAITED_NOUNS: ReadonlySet<string> = new Set(
@@ -183,7 +193,7 @@ export const CREDENTIAL_ROTATIONS: ReadonlySet<string> = new Set(words('rotate r
 
 /** Saved states: restoring or reverting to one overwrites the current state (Destructive). */
 export const SAVED_STATE_NOUNS: ReadonlySet<string> = new Set(
-  words('snapshot snapshots backup backups checkpoint checkpoints revision revisions image images'),
+  words('snapshot snapshots backup backups checkpoint checkpoints revision revisions image images version versions'),
 );
 
 /** Verbs that put a saved state back over the current one. */
@@ -269,12 +279,16 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['credit', 'notes', 'creditnotes'],
   ['journal', 'entry', 'journalentry'],
   ['manual', 'journal', 'manualjournal'],
+  ['turn', 'on', 'turnon'],
+  ['turn', 'off', 'turnoff'],
   ['power', 'on', 'poweron'],
   ['power', 'off', 'poweroff'],
   ['power', 'cycle', 'powercycle'],
   ['shut', 'down', 'shutdown'],
   ['node', 'pool', 'nodepool'],
   ['node', 'pools', 'nodepools'],
+  ['node', 'group', 'nodegroup'],
+  ['node', 'groups', 'nodegroups'],
   ['1', 'click', 'oneclick'],
   ['one', 'click', 'oneclick'],
   ['salary', 'slip', 'salaryslip'],
@@ -298,6 +312,16 @@ export const COMPOUNDS: ReadonlyArray<readonly [string, string, string]> = [
   ['accounts', 'payable', 'payable'],
   ['accounts', 'receivable', 'receivable'],
   ['roll', 'back', 'rollback'],
+  ['top', 'up', 'topup'],
+  ['bank', 'statement', 'bankstatement'],
+  ['account', 'statement', 'accountstatement'],
+  ['tear', 'down', 'teardown'],
+  ['deploy', 'key', 'deploykey'],
+  ['deploy', 'keys', 'deploykeys'],
+  ['checkout', 'link', 'paymentlink'],
+  ['checkout', 'links', 'paymentlink'],
+  ['gift', 'card', 'giftcard'],
+  ['gift', 'cards', 'giftcards'],
 ];
 
 const ALL_WORDS: ReadonlySet<string> = new Set([

@@ -72,6 +72,20 @@ export const KNOWN_NOUNS = new Set<string>([...COMPOUNDS.map((c) => c[2]), ...FI
  * (`slack_post_message`, `asana_set_parent`).
  */
 export function findNameVerb(tokens: string[], readingDescription = false): string | undefined {
+  const verb = firstNameVerb(tokens, readingDescription);
+  // A read verb that is also a noun, before a more severe verb at the end (`monitor_delete`,
+  // `scan_remove`): the name is noun-then-verb and the last word is what the call does.
+  const last = tokens[tokens.length - 1];
+  if (verb && !PLAIN_READS.has(verb) && VERBS.get(verb) === 'read' && last && VERBS.get(last) === 'destroy' && !WEAK_VERBS.has(last)) return last;
+  return verb;
+}
+
+/** Read verbs that are only verbs (`get_commit` gets a commit): never a noun before another verb. */
+export const PLAIN_READS: ReadonlySet<string> = new Set(
+  'get list read fetch retrieve show view describe search find query lookup count export download'.split(' '),
+);
+
+function firstNameVerb(tokens: string[], readingDescription: boolean): string | undefined {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (!VERBS.has(t) && t !== 'transfer') continue;
@@ -190,4 +204,28 @@ export const ARTICLES: ReadonlySet<string> = new Set(['a', 'an', 'the', 'its', '
 
 export function singular(t: string): string {
   return t.endsWith('ies') ? `${t.slice(0, -3)}y` : t.endsWith('s') && !t.endsWith('ss') ? t.slice(0, -1) : t;
+}
+
+/**
+ * Heads a money noun may modify without naming a money record: the configuration, people and
+ * categories around payments (`payment_gateways`, `payroll_employees`, `expense_categories`).
+ */
+export const NON_RECORD_HEADS: ReadonlySet<string> = new Set(
+  `gateway gateways provider providers setting settings config configuration configurations network networks
+   tier tiers option options type types category categories employee employees address addresses note notes
+   template templates field fields tag tags label labels calendar calendars account accounts link links`.split(/\s+/),
+);
+
+/** The money noun at `i` only qualifies the noun after it ("payment gateway"), which is not a money record. */
+export function modifiesHead(tokens: readonly string[], i: number): boolean {
+  const next = tokens[i + 1];
+  return next !== undefined && NON_RECORD_HEADS.has(next);
+}
+
+/** Verbs too common in prose to tell what a call does ("it is", "has", "can go"). */
+export const VAGUE_VERBS: ReadonlySet<string> = new Set(['is', 'has', 'exists', 'see', 'go', 'call', 'use', 'help', 'access', 'open']);
+
+/** The first clear (not weak, not vague) verb anywhere in a text's tokens. */
+export function laterVerb(tokens: readonly string[]): string | undefined {
+  return tokens.find((t) => VERBS.has(t) && !WEAK_VERBS.has(t) && !VAGUE_VERBS.has(t) && !FILLER.has(t));
 }

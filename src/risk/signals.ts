@@ -14,12 +14,12 @@ export const DESTRUCTIVE_PHRASE = /\bwipes?\b|\bdestroys?\b|\berases?\b/;
 /** The description calls the tool destructive ("is destructive to existing data"), not "non-destructive". */
 /** The call itself pays: "requires x402 USDC payment", "paid automatically from the wallet". */
 export const PAYS_PHRASE =
-  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bcharges? (your|the) (card|wallet|account)\b/;
+  /\brequires? (an? )?([\w-]+ ){0,2}payment\b|\b(is|are|will be) (paid|charged) automatically\b|\bpaid automatically\b|\bgas (is |will be )?paid\b|\bcharges? (your|the) (card|wallet|account)\b/;
 
 export const NETWORK_OPENINGS: ReadonlySet<string> = new Set(['tunnel', 'tunnels', 'portforward', 'portforwards', 'pty', 'ptys', 'tty']);
 
 export const CREATES_RUNNING =
-  /\b(service|app|application|container|deployment|worker|function)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
+  /\b(service|app|application|container|deployment|worker|function|site|website)s? from (a |an |the )?(given )?(github |git |docker |container |app )?(repo|repository|image|template|dockerfile|spec|specification)\b/;
 
 /** Firing an event or a webhook that starts automations runs them. */
 export const TRIGGERS_PHRASE =
@@ -28,7 +28,7 @@ export const TRIGGERS_PHRASE =
 export const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 
 export const IRREVERSIBLE_PHRASE =
-  /\bpermanently\b|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
+  /\bpermanently\b|\b(un|non-?)recoverabl\w*|\bis permanent\b|\birreversibl\w*|\b(cannot|can ?not|can't|can[’']t) be (undone|recovered|reversed|restored)\b|\bno way to (undo|recover)\b|\b(overwrit\w*|replac\w*) (the )?(current|live) (state|data|disk|contents?)\b/;
 
 export const EXEC_PHRASE =
   /\b(execut\w*|runs?|eval\w*|invok\w*)\b (an? |the |any )?(arbitrary |raw |custom |given |provided |shell |python |javascript |js |sql )*(code|scripts?|commands?|shell|sql|javascript|python|bash|cypher|programs?|snippets?)\b/;
@@ -72,6 +72,12 @@ export const DESTRUCTIVE_FLAG_ARG = /^(force|delete\w*|remove\w*|prune|purge|dis
 
 export const DESTRUCTIVE_FLAG_TEXT =
   /\b(discard\w*|delet\w*|destroy\w*|wip\w*|prun\w*|los[et])\b|\boverwrit\w* (the )?(remote |branch |commit |git )?history\b/;
+
+/** On a call that runs or stops something, a flag that loses data (`purge`: "deletes its history"). */
+export const LOSS_FLAG_TEXT = /\b(purg\w*|wip\w*|destroy\w*|los[et])\b|\b(delet\w*|remov\w*) (its|the|all) (data|history|volumes?|files|disks?)\b/;
+
+/** Fetching an image stores it locally: it names what would run but runs nothing. */
+export const FETCHES_IMAGE: ReadonlySet<string> = new Set(['pull', 'fetch', 'download']);
 
 /** A region argument on a hosted database, cluster or instance: provisioning or moving infrastructure. */
 export const REGION_ARG = /^(\w*regions?)$/;
@@ -186,7 +192,8 @@ export function isCodeArg(p: Prop, toolDescription: string): boolean {
   const n = normalizeArg(p.name);
   const type = p.schema.type;
   const stringy = type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
-  if (!stringy) return false;
+  // A command chosen from a list ("read", "write", "delete") is an action, not code.
+  if (!stringy || Array.isArray(p.schema.enum)) return false;
   if (CODE_ARG_STRONG.test(n)) return true;
   if (!CODE_ARG_WEAK.test(n)) return false;
   const d = `${toolDescription} ${(typeof p.schema.description === 'string' ? p.schema.description : '').toLowerCase()}`;
@@ -236,3 +243,121 @@ export const REPORTED_MONEY: ReadonlySet<string> = new Set([
   'financial',
   'finance',
 ]);
+
+/** Machines: a size or type given to a create or a change provisions or resizes what runs. */
+export const MACHINE_LIKE: ReadonlySet<string> = new Set([
+  'droplet',
+  'droplets',
+  'vm',
+  'vms',
+  'virtualmachine',
+  'instance',
+  'instances',
+  'server',
+  'servers',
+  'cluster',
+  'clusters',
+]);
+
+export const SIZE_ARG = /^(size|sizeslug|\w*(instance|machine|node|server|vm)(type|class|size)|flavou?r\w*|cpus?|vcpus?|memory|memorymb|ram)$/;
+
+/** Deployed code: changing a function's or a worker's code changes what runs. */
+export const DEPLOYED_CODE_HOLDERS: ReadonlySet<string> = new Set(['function', 'functions', 'worker', 'workers', 'lambda', 'lambdas']);
+
+export const CODE_FIELD = /^(code|sourcecode|source|zipfile|script|handler|bundle)$/;
+
+/** A later clause that restarts or redeploys what the call changed ("this restarts the app"). */
+export const RESTARTS_PHRASE =
+  /\bto (the |its |a )?(latest|newer|new|specified|given|target) (version|release)\b|\b(is|are|will be|gets?) (then |also |automatically |immediately )?(deployed|started|launched|restarted|redeployed|rebooted|executed)\b|\band (then )?(deploys?|starts?|launch(es)?|runs?|releases?) (it|them)\b|\b(this|which|and|then|also|will|automatically) (also |automatically |then )?(restarts?|redeploys?|reboots?|recreates? (the )?(pods?|containers?|dynos?))\b|\btriggers? an? (new )?(re)?deploy(ment)?\b/;
+
+/** A paid plan, tier or add-on: choosing one starts paying for it. */
+export const PAID_PHRASE =
+  /\bpay(s|ing)? (with|using|by|from) (the |your |a )?(stored |saved |default |linked )?(card|wallet|account|balance|credits)\b|\bfees? (may|will|might|can) apply\b|\bpaid (plans?|tiers?|subscriptions?|add-?ons?)\b|\b(is|are|will be) (billed|charged) (to|on|for)\b/;
+
+/** "the secondary contact is deleted": the call deletes something, said in the passive. */
+export const PASSIVE_DELETES =
+  /\b(the|this|its|their|your) ([\w-]+ ){0,2}(is|are|will be|gets?) (then |also )?(permanently )?(deleted|destroyed|erased|purged|wiped|lost)\b|\b(data|contents|history|changes|work) (is|are|will be|may be) (permanently )?lost\b/;
+
+/** Balances, positions and prices are Read by the rubric, whatever money words describe them. */
+export const HELD_AMOUNTS: ReadonlySet<string> = new Set(['balance', 'balances', 'position', 'positions', 'price', 'prices', 'pricing', 'rate', 'rates']);
+
+/** Migrations run: applying or running them changes a live schema (Execute). */
+export const MIGRATION_PHRASE =
+  /\b(migrations?|manifests?) (is|are|will be|gets?) (then )?(applied|run|executed)\b|\b(runs?|applies|apply|executes?) (any |all |the |pending |newer )*(database )?migrations?\b|\bapply (it|them) to\b/;
+
+/** An argument that confirms a quoted cost: the call is charged. */
+export const COST_CONFIRM_ARG = /^confirm\w*(cost|charge|payment|price|billing)\w*$/;
+
+/** Rewriting published history (a force push) loses others' commits. */
+export const HISTORY_PHRASE = /\b(overwrit|rewrit)\w* (the )?(remote |branch |commit |git |published |shared )*history\b/;
+
+/** What a tool looks like to the signals below: its verbs, its name and its arguments. */
+export interface ToolView {
+  verbClass: string | undefined;
+  nameVerb: string | undefined;
+  descVerb: string | undefined;
+  nameTokens: readonly string[];
+  firstSentence: string;
+  lower: string;
+  props: readonly Prop[];
+  moneyNoun: string | undefined;
+}
+
+export interface Vote {
+  category: 'Financial' | 'Destructive' | 'Execute' | 'Write' | 'Read';
+  weight: number;
+  reason: string;
+}
+
+/**
+ * Signals of what runs, pays or is lost beyond the verb: a machine sized or resized, deployed
+ * code replaced, a change that restarts, a paid plan, money sent to an address, a deletion said
+ * in the passive, history rewritten.
+ */
+export function furtherSignals(v: ToolView): Vote[] {
+  const out: Vote[] = [];
+  const writes = v.verbClass === 'write';
+  // A flag that makes a write overwrite or delete ("force: overwrites remote history"), or a run lose data.
+  const flagText = writes ? DESTRUCTIVE_FLAG_TEXT : v.verbClass === 'exec' ? LOSS_FLAG_TEXT : undefined;
+  const flag = flagText
+    ? v.props.find(
+        (p) => DESTRUCTIVE_FLAG_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema) && flagText.test(String(p.schema.description ?? '').toLowerCase()),
+      )
+    : undefined;
+  if (flag) out.push({ category: 'Destructive', weight: 12, reason: `flag "${flag.name}": may overwrite or delete` });
+  // A hosted database or cluster placed in regions is provisioned or moved (Execute).
+  const region = writes && v.nameTokens.some((t) => HOSTED_NOUNS.has(t)) ? v.props.find((p) => REGION_ARG.test(normalizeArg(p.name))) : undefined;
+  if (region) out.push({ category: 'Execute', weight: 12, reason: `argument "${region.name}": provisions or moves a hosted database or cluster` });
+  const irreversible = v.props.find((p) => IRREVERSIBLE_ARG.test(normalizeArg(p.name)));
+  if (irreversible) out.push({ category: 'Destructive', weight: 5, reason: `argument "${irreversible.name}": deletes data` });
+  const size = writes && v.nameTokens.some((t) => MACHINE_LIKE.has(t)) ? v.props.find((p) => SIZE_ARG.test(normalizeArg(p.name))) : undefined;
+  if (size) out.push({ category: 'Execute', weight: 12, reason: `argument "${size.name}": provisions or resizes a machine` });
+  if (writes && v.nameTokens.some((t) => DEPLOYED_CODE_HOLDERS.has(t))) {
+    const code =
+      v.nameTokens.includes('code') || v.nameTokens.includes('script') ? 'the name' : v.props.find((p) => CODE_FIELD.test(normalizeArg(p.name)))?.name;
+    if (code)
+      out.push({ category: 'Execute', weight: 12, reason: `changes deployed code (${code === 'the name' ? code : `argument "${code}"`}): changes what runs` });
+  }
+  if (writes && RESTARTS_PHRASE.test(v.lower)) out.push({ category: 'Execute', weight: 12, reason: 'description: the change restarts or redeploys what runs' });
+  if (PAID_PHRASE.test(v.lower)) out.push({ category: 'Financial', weight: 12, reason: 'description: a paid plan or a charge' });
+  const sends = v.nameVerb === 'send' || v.descVerb === 'send';
+  if (sends && [...v.nameTokens, ...v.firstSentence.split(/\W+/)].some((t) => MONEY_WORDS.has(t))) {
+    const to = v.props.find((p) => RECIPIENT_ADDRESS_ARG.test(normalizeArg(p.name)));
+    const amount = v.props.find((p) => AMOUNT_ARG.test(normalizeArg(p.name)));
+    if (to && (amount || /address|wallet/.test(normalizeArg(to.name)))) {
+      out.push({ category: 'Financial', weight: 12, reason: `sends money or tokens to argument "${to.name}"` });
+    }
+  }
+  const head = v.nameTokens[v.nameTokens.length - 1];
+  if (v.verbClass === 'read' && !v.moneyNoun && head && HELD_AMOUNTS.has(head)) {
+    out.push({ category: 'Read', weight: 10, reason: `reads a "${head}": balances, positions and prices are not money records` });
+  }
+  if (v.verbClass !== 'read' && PASSIVE_DELETES.test(v.lower))
+    out.push({ category: 'Destructive', weight: 11, reason: 'description: something is deleted by the call' });
+  if (v.verbClass !== 'read' && MIGRATION_PHRASE.test(v.lower))
+    out.push({ category: 'Execute', weight: 12, reason: 'description: applies or runs migrations' });
+  const cost = v.props.find((p) => COST_CONFIRM_ARG.test(normalizeArg(p.name)));
+  if (cost) out.push({ category: 'Financial', weight: 12, reason: `argument "${cost.name}": confirms a cost the call is charged` });
+  if (HISTORY_PHRASE.test(v.lower)) out.push({ category: 'Destructive', weight: 12, reason: 'description: rewrites published history' });
+  return out;
+}
