@@ -5,8 +5,9 @@
 //   - data/risk-heldout/set-a to set-n: once held out, now development sets (their results were
 //     seen while the classifier changed). set-n's one held-out run (85.6 %, 18 of 90 understated)
 //     stays the record for the classifier of commit 385eeec; see RUBRIC.md.
-//   - data/risk-heldout/set-o: the held-out set (labelled before the classifier ran on it); the
-//     targets of issue 23 are checked on it.
+//   - data/risk-heldout/set-o: the held-out set of commit 98785b0, run once (87.3 %, 23 of 151
+//     understated, 4 money tools called Read: targets not met); its misses have been seen since, so
+//     it is reported and checked as the latest held-out set until a new one is labelled.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
 //   --check exits 1 when the held-out set misses the targets of issue 23.
@@ -112,9 +113,9 @@ if (files.length > 0) {
   evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
   evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
   evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
-  // The held-out set: listed and labelled after commit f720d27, before any classifier run on it.
-  // The targets of issue 23 apply to it; once its misses are looked at it becomes a development set.
-  const held = evaluate('set O: HELD OUT (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
+  // The latest held-out set: listed and labelled after commit f720d27, before any classifier run on
+  // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
+  const held = evaluate('set O: latest held-out set, seen since its run (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
