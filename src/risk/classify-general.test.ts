@@ -227,6 +227,8 @@ test('with nothing telling in the name or the leading words, the first clear ver
   assert.equal(c.category, 'Destructive');
   assert.ok(c.confidence < 0.5, 'so that the scaffold says to review it by hand');
   assert.equal(cat(tool('zone_overview', 'Overview of a zone.', { zone: str })), 'Other');
+  // A guess that reads is no guess at all: the tool stays unclassified (scan rate-limits it) instead of Read (no rules).
+  assert.equal(cat(tool('zone_sweeper', 'Housekeeping for a zone. Always list the zones first to find its id.', { zone: str })), 'Other');
 });
 
 test("an action's own object decides its class; a command chosen from a list is an action, not code", () => {

@@ -348,11 +348,11 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     }
   }
 
-  // Nothing telling in the name or the leading words: the first clear verb anywhere in the description.
-  if (!evidence.some((e) => e.weight >= 5)) {
-    const found = laterVerb(tokenizeText(description).map(lemmaInProse));
-    if (found) evidence.push({ category: CLASS_CATEGORY[VERBS.get(found)!], weight: 4, reason: `description mentions "${found}"` });
-  }
+  // Nothing telling in the name or the leading words: the first clear verb anywhere in the description,
+  // unless it reads (a guess may raise an unknown tool, never lower it: Other keeps scan's rate limit).
+  const found = evidence.some((e) => e.weight >= 5) ? undefined : laterVerb(tokenizeText(description).map(lemmaInProse));
+  const guess = found === undefined ? 'Read' : CLASS_CATEGORY[VERBS.get(found)!];
+  if (guess !== 'Read') evidence.push({ category: guess, weight: 4, reason: `description mentions "${found}"` });
   // Decide: the heaviest class, rounded up when a more severe one is close.
   const decision = decide(evidence, a);
   let category = decision.category;
