@@ -42,6 +42,8 @@ interface Waiter {
   /** Settles when the request is stored (true) or could not be (false). */
   stored: Promise<boolean>;
   elicitation?: AbortController;
+  /** Set once the client left: the request is being left pending, and nothing may abandon it meanwhile. */
+  detaching?: Promise<void>;
 }
 
 export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
@@ -105,12 +107,12 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
       record,
       outcome,
       abandon: (reason) => {
-        if (!this.waiters.has(record.id)) return;
+        if (!this.waiters.has(record.id) || waiter.detaching) return;
         void this.abandonStored(waiter, reason);
       },
       detach: () => {
         if (!this.waiters.has(record.id)) return;
-        void this.detachStored(waiter);
+        waiter.detaching ??= this.detachStored(waiter);
       },
     };
   }
@@ -177,7 +179,8 @@ export class RedisApprovalQueue implements ApprovalDecider, ApprovalHolder {
     this.closed = true;
     clearInterval(this.resyncTimer);
     this.unsubscribe();
-    await Promise.all([...this.waiters.values()].map((w) => this.abandonStored(w, reason)));
+    // A request being detached (its client left just before) stays pending for the identical retry.
+    await Promise.all([...this.waiters.values()].map((w) => w.detaching ?? this.abandonStored(w, reason)));
     await this.store.close();
   }
 

@@ -297,6 +297,20 @@ describe('RedisApprovalQueue', { skip }, () => {
     assert.equal((await cli.get(h2.record.id))?.status, 'abandoned');
   });
 
+  it('a request detached just before the gateway stops stays pending (close does not abandon it)', async () => {
+    const p = prefix();
+    const b = queue(p, 'gw-b');
+    await waitReady(b);
+    const h = b.open(input());
+    await stored(b, h.record.id);
+    h.detach(); // the client left; its Redis round trip is still under way when the gateway stops
+    await b.close();
+    assert.equal((await h.outcome).status, 'detached');
+    const cli = store(p);
+    await cli.ready();
+    assert.equal((await cli.get(h.record.id))?.status, 'pending');
+  });
+
   it('fails closed while Redis is unreachable, recovers, and catches up after a reconnect on a decision taken while its subscriber was away', {
     skip: skipOwn,
     ...NOT_HANGING,
