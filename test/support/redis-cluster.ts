@@ -100,6 +100,7 @@ export class OwnRedisCluster {
       await Promise.all(c.ports.map((p) => c.startNode(p)));
       await c.create(replicas);
       await c.waitUntilOk();
+      await c.waitForRoles(o.masters ?? 3, replicas);
       if (replicas > 0) await c.waitForReplicaLinks();
       return c;
     } catch (err) {
@@ -374,6 +375,25 @@ export class OwnRedisCluster {
         const info = await this.withNode(n.port, async (r) => String(await r.info('replication')));
         if (/master_link_status:up/.test(info)) break;
         if (Date.now() > deadline) throw new Error(`replica ${n.port} not linked to its master after 20 s`);
+        await sleep(100);
+      }
+    }
+  }
+
+  /**
+   * Until every node sees every other in its final role. `--cluster create` makes the
+   * replicas with CLUSTER REPLICATE, and a node learns of that by gossip: until then it
+   * lists a replica as a master with no slots (a test that picks "another master" from
+   * that view would send SETSLOT to a replica).
+   */
+  private async waitForRoles(masters: number, replicas: number): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (const port of this.ports) {
+      for (;;) {
+        const seen = parseClusterNodes(await this.withNode(port, async (r) => String(await r.cluster('NODES'))));
+        const m = seen.filter((n) => n.master).length;
+        if (m === masters && seen.length - m === masters * replicas) break;
+        if (Date.now() > deadline) throw new Error(`node ${port} sees ${m} masters of ${seen.length} nodes after 20 s, not ${masters}`);
         await sleep(100);
       }
     }
