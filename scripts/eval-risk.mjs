@@ -2,12 +2,12 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-n: once held out, now development sets (their results were
-//     seen while the classifier changed). set-n's one held-out run (85.6 %, 18 of 90 understated)
-//     stays the record for the classifier of commit 385eeec; see RUBRIC.md.
-//   - data/risk-heldout/set-o: the held-out set of commit 98785b0, run once (87.3 %, 23 of 151
-//     understated, 4 money tools called Read: targets not met); its misses have been seen since, so
-//     it is reported and checked as the latest held-out set until a new one is labelled.
+//   - data/risk-heldout/set-a to set-o: once held out, now development sets (their results were
+//     seen while the classifier changed). Each one's held-out run stays the record for the
+//     classifier it measured (set-n: 385eeec, 85.6 %; set-o: 98785b0, 87.3 %); see RUBRIC.md.
+//   - data/risk-heldout/set-p: listed and labelled after commit 6e90b75, before any classifier run
+//     on it: the held-out set of the next classifier change, reported and checked as the latest
+//     held-out set until a new one is labelled.
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
 //   --check exits 1 when the held-out set misses the targets of issue 23.
@@ -113,9 +113,10 @@ if (files.length > 0) {
   evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
   evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
   evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
-  // The latest held-out set: listed and labelled after commit f720d27, before any classifier run on
+  evaluate('set O: development, once held out (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
+  // The latest held-out set: listed and labelled after commit 6e90b75, before any classifier run on
   // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set O: latest held-out set, seen since its run (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
+  const held = evaluate('set P: latest held-out set (data/risk-heldout/set-p)', load(join(root, 'data', 'risk-heldout', 'set-p')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
