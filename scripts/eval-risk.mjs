@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyTool } from '../dist/src/risk/index.js';
+import { classifyTools } from '../dist/src/risk/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLASSES = ['Read', 'Write', 'Execute', 'Destructive', 'Financial'];
@@ -52,9 +52,17 @@ function evaluate(title, tools) {
   let high = 0;
   let understated = 0;
   let moneyOrDestructiveAsRead = 0;
+  // Each server's tools are classified as one listing, as `scan` and `classify` read them.
+  const byServer = new Map();
+  for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
+  const verdicts = new Map();
+  for (const group of byServer.values()) {
+    const classified = classifyTools(group);
+    for (let i = 0; i < group.length; i++) verdicts.set(group[i], classified[i]);
+  }
   for (const t of tools) {
     if (!CLASSES.includes(t.label)) continue;
-    const { category, risk, reasons } = classifyTool(t);
+    const { category, risk, reasons } = verdicts.get(t);
     matrix[t.label][category]++;
     total++;
     if (category === t.label) agree++;

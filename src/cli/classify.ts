@@ -1,7 +1,7 @@
 // `toolgate classify FILE|-`: classify tool definitions and print a table or JSON.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { classifyTool, formatTable, parseToolList } from '../risk/index.js';
+import { classifyTools, formatTable, parseToolList } from '../risk/index.js';
 import { printable } from '../text/index.js';
 
 export function registerClassify(program: Command): void {
@@ -20,7 +20,9 @@ export function registerClassify(program: Command): void {
           throw new Error(`cannot read ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
         const tools = parseToolList(text, source);
-        const rows = tools.map((t) => ({ name: t.name, ...classifyTool(t) }));
+        // One listing: what all its tools share (a preamble, a hint on every tool) tells nothing.
+        const classified = classifyTools(tools);
+        const rows = tools.map((t, i) => ({ name: t.name, ...classified[i]! }));
         // Names and reasons come from the server's definitions: escaped before they reach a terminal.
         process.stdout.write(
           opts.json

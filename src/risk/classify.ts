@@ -33,6 +33,7 @@ import {
   verbInContext,
 } from './context.js';
 import {
+  dropPreamble,
   findDescriptionVerb,
   findNameVerb,
   findWeakNameVerb,
@@ -47,6 +48,7 @@ import {
   nameObject,
   verbClassOf,
 } from './reading.js';
+import { liveSignals } from './live.js';
 import { explain } from './reasons.js';
 import {
   AGENT_PHRASE,
@@ -124,7 +126,7 @@ export function classifyTool(tool: ToolDefinition): Classification {
 export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const rawNameTokens = joinCompounds(tokenizeName(tool.name));
   const nameTokens = rawNameTokens.map(lemma);
-  const description = (tool.description ?? '').trim();
+  const description = dropPreamble(tool.description ?? '');
   const descTokens = joinCompounds(tokenizeText(firstSentence(description), true)).map(lemmaInProse);
   const allDescTokens = new Set(tokenizeText(description).map(lemmaInProse));
   const nameSet = new Set(nameTokens);
@@ -323,7 +325,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (replicasArg) evidence.push({ category: 'Execute', weight: 5, reason: `argument "${replicasArg.name}": scales what runs` });
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
   // Flags that delete, regions that provision, machines sized, code replaced, restarts, paid plans…
-  evidence.push(...furtherSignals({ verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun }));
+  const view = { verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun };
+  evidence.push(...furtherSignals(view), ...liveSignals(view));
 
   // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
   // surround it; a preview or estimate computes a price and records nothing.
@@ -391,10 +394,3 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeArg) detail.codeArg = codeArg.name;
   return detail;
 }
-
-/** Classify many tools, in order. */
-export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
-  return tools.map(classifyTool);
-}
-
-// ── helpers ──────────────────────────────────────────────────────────────────────────────────

@@ -48,7 +48,9 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
     if (Array.isArray(p.schema.enum)) for (const v of p.schema.enum) if (typeof v === 'string') values.push(v);
     // A free-text action whose description names its values: "e.g., 'create', 'list', 'remove'".
     const hint = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
-    for (const m of hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)) values.push(m[1]!);
+    // Not when they are HTTP methods ("The HTTP method to call the `url` with: `GET` or `POST`").
+    const named = [...hint.matchAll(/['"`]([a-z][a-z_-]*)['"`]/g)].map((m) => m[1]!);
+    if (!/\bhttp (request )?(method|verb)\b/.test(hint) && !named.every((v) => HTTP_METHODS.has(v))) values.push(...named);
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
   // Single words only: "start_line/line_count" names arguments, not actions.

@@ -1,6 +1,7 @@
 // Front door of the risk room: classify tools, scan servers, write policy scaffolds.
 export * from './types.js';
-export { classifyTool, classifyToolDetail, classifyTools, type ClassificationDetail } from './classify.js';
+export { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
+export { classifyTools, classifyToolsDetail, inListing } from './listing.js';
 export { tokenizeName } from './tokenize.js';
 export { parseToolList, toolsFrom, ToolListError } from './tools.js';
 export { buildScaffold, toolRuleLines, RECOMMENDED_RATE, SPEND_CAP_PLACEHOLDER, type ScaffoldOptions } from './scaffold.js';

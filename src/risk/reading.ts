@@ -175,6 +175,25 @@ export function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set
   return true;
 }
 
+/**
+ * A description's opening that speaks of the API or the server rather than the call: a label
+ * ("Acme - Api:") and a sentence such as "This is the public Acme REST API." Generated servers
+ * put them before the sentence that says what the call does; it is read without them.
+ */
+const PREAMBLE = [
+  /^[A-Z][\w.]*(?: [\w.]+){0,3} - [\w.]+(?: [\w.]+){0,3}:\s+/,
+  /^this (?:is|tool is part of) (?:the|a|an) [^.]{0,80}?\b(?:api|server|sdk|service|integration)\.\s+/i,
+];
+
+export function dropPreamble(description: string): string {
+  let text = description.trim();
+  for (const p of PREAMBLE) {
+    const m = p.exec(text);
+    if (m && m[0].length < text.length) text = text.slice(m[0].length);
+  }
+  return text;
+}
+
 export function firstSentence(text: string): string {
   const m = /^(.*?)(\.\s|\n|$)/s.exec(text);
   const first = (m ? m[1] : text) ?? text;

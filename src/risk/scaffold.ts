@@ -2,6 +2,7 @@
 // tool's description and parameters as comments, and the recommended rule per category.
 // Pure: the date comes in as a parameter.
 import { classifyToolDetail, type ClassificationDetail } from './classify.js';
+import { classifyToolsDetail } from './listing.js';
 import { CATEGORIES, type Category, type JsonSchema, type ToolDefinition } from './types.js';
 
 export interface ScaffoldOptions {
@@ -48,7 +49,9 @@ export function buildScaffold(tools: readonly ToolDefinition[], opts: ScaffoldOp
     names.add(t.name);
     return true;
   });
-  const classified = unique.map((tool) => ({ tool, c: classifyToolDetail(tool) }));
+  // Read as one listing: what every tool shares (a vendor preamble, a hint on all) tells nothing.
+  const details = classifyToolsDetail(unique);
+  const classified = unique.map((tool, i) => ({ tool, c: details[i]! }));
   const counts = new Map<Category, number>(CATEGORIES.map((c) => [c, 0]));
   for (const { c } of classified) counts.set(c.category, (counts.get(c.category) ?? 0) + 1);
   const serverName = opts.server?.name ?? 'MCP server';

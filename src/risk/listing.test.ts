@@ -1,0 +1,72 @@
+// A listing read as a whole (what every tool shares tells nothing), and what a generic create or
+// update of an API-generated server does. Tools written for the test, with contrast cases.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyTool, classifyTools, inListing, type JsonSchema, type ToolDefinition } from './index.js';
+
+const cat = (t: ToolDefinition): string => classifyTool(t).category;
+const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+
+test('a sentence that opens every description of a listing is boilerplate: the next one says what the call does', () => {
+  const pre = 'Provided by the Acme toolkit. ';
+  const listing: ToolDefinition[] = [
+    { name: 'add_item', description: `${pre}Charge the customer for the item with the saved card.` },
+    { name: 'get_widget', description: `${pre}Get a widget.` },
+    { name: 'list_widgets', description: `${pre}List widgets.` },
+    { name: 'rename_widget', description: `${pre}Rename a widget.` },
+    { name: 'remove_widget', description: `${pre}Remove a widget.` },
+  ];
+  assert.equal(cat(listing[0]!), 'Write');
+  assert.equal(classifyTools(listing)[0]!.category, 'Financial');
+  assert.equal(inListing(listing)[1]!.description, 'Get a widget.');
+  // Too few tools, or a sentence most tools do not share: nothing is dropped.
+  assert.equal(inListing(listing.slice(0, 3))[0]!.description, listing[0]!.description);
+  const mixed = listing.map((t, i) => (i < 2 ? t : { ...t, description: t.description!.slice(pre.length) }));
+  assert.equal(inListing(mixed)[0]!.description, listing[0]!.description);
+});
+
+test('a description opening on a vendor label and "This is the … API." is read from the sentence after', () => {
+  const purchase = { name: 'CreateIncomingNumber', description: 'Acme - Api: This is the public Acme REST API. Purchase a phone-number for the account.' };
+  assert.equal(cat(purchase), 'Financial');
+  assert.equal(cat({ name: 'CreateNumberLabel', description: 'Acme - Api: This is the public Acme REST API. Create a label.' }), 'Write');
+});
+
+test('destructiveHint on every tool of a listing, plain reads included, carries no information', () => {
+  const h = { destructiveHint: true };
+  const listing: ToolDefinition[] = [
+    { name: 'list_jobs', description: 'List all jobs', annotations: h },
+    { name: 'get_job', description: 'Get job details by ID', annotations: h },
+    { name: 'delete_job', description: 'Delete a job', annotations: h },
+    { name: 'update_variable', description: 'Update a variable', annotations: h },
+  ];
+  assert.equal(cat(listing[0]!), 'Write'); // alone, the hint raises a read
+  assert.deepEqual(
+    classifyTools(listing).map((c) => c.category),
+    ['Read', 'Read', 'Destructive', 'Write'],
+  );
+  assert.notEqual(classifyTools(listing)[1]!.risk, 'High');
+  // A hint that discriminates (not on every tool) still raises.
+  const some = listing.map((t, i) => (i === 3 ? { ...t, annotations: {} } : t));
+  assert.equal(classifyTools(some)[0]!.category, 'Write');
+});
+
+test('creating or changing a call, a stream, a recording or a transcription starts or stops something live (Execute)', () => {
+  assert.equal(cat({ name: 'CreateCall', description: 'Create a new outgoing call to phones' }), 'Execute');
+  assert.equal(cat({ name: 'UpdateStream', description: 'Stop a Stream using its SID' }), 'Execute');
+  assert.equal(cat({ name: 'create_conference_recording', description: 'Create a recording of the conference' }), 'Execute');
+  assert.equal(cat({ name: 'delete_recording', description: 'Delete a recording' }), 'Destructive');
+  assert.equal(cat({ name: 'list_calls', description: 'List calls' }), 'Read');
+});
+
+test("the HTTP method an argument names for a callback URL is not among the tool's actions", () => {
+  const method = { type: 'string', description: 'The HTTP method we use when calling the `url` parameter. Can be: `GET` or `POST`.' };
+  assert.equal(cat({ name: 'update_call', description: 'Redirect a call to new instructions', inputSchema: obj({ Method: method }) }), 'Execute');
+  // A free-text action naming its values still counts.
+  const action = { type: 'string', description: "One of 'list', 'create' or 'delete'." };
+  assert.equal(cat({ name: 'manage_widgets', description: 'Manage widgets', inputSchema: obj({ action }) }), 'Destructive');
+});
+
+test('a generic verb of the name yields to a destructive or paying leading verb of the description', () => {
+  assert.equal(cat({ name: 'update_entry', description: 'Erase the history of an entry' }), 'Destructive');
+  assert.equal(cat({ name: 'update_entry', description: 'Rename an entry' }), 'Write');
+});

@@ -1,0 +1,89 @@
+// A server's whole listing says things no single tool does. What every tool of a listing shares
+// tells nothing about any one of them: a description prefix that every tool repeats (a vendor
+// label, "This is the public … API.") hides the sentence that says what the call does, and an
+// annotation set on every tool, plain reads included, does not tell reads from deletes. `scan` and
+// `classify` see whole listings, so they read each tool without what the listing shares.
+//
+// Safe against a hostile server: annotations may only raise a verdict (classify.ts), so dropping
+// one never takes a tool below what its name, description and schema say; and a shared prefix
+// is dropped only when something is left to read.
+import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
+import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
+
+/** A listing this small says too little about what its tools share. */
+const MIN_TOOLS = 4;
+/** Share of the described tools that must open with the same sentence for it to be boilerplate. */
+const SHARED = 0.8;
+
+/** The leading segments of a description: sentences and labels ("Twilio - Api:"), with their spacing. */
+function leadingSegment(text: string): string | undefined {
+  const m = /^.*?[.:!?](\s+|$)/s.exec(text);
+  return m && m[0].length < text.length ? m[0] : undefined;
+}
+
+/** Strip the sentences that open (nearly) every description of the listing, one at a time. */
+function dropSharedPrefix(descriptions: (string | undefined)[]): (string | undefined)[] {
+  let out = descriptions.map((d) => d?.trim());
+  for (let round = 0; round < 4; round++) {
+    const described = out.filter((d): d is string => !!d);
+    if (described.length < MIN_TOOLS) break;
+    const counts = new Map<string, number>();
+    for (const d of described) {
+      const seg = leadingSegment(d);
+      if (seg) counts.set(seg.trim(), (counts.get(seg.trim()) ?? 0) + 1);
+    }
+    const [top, n] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+    if (!top || n < SHARED * described.length) break;
+    out = out.map((d) => {
+      const seg = d ? leadingSegment(d) : undefined;
+      return d && seg && seg.trim() === top ? d.slice(seg.length).trim() : d;
+    });
+  }
+  return out;
+}
+
+/** A read by everything but the annotations: what a tool the server marks destructive may plainly be. */
+function readsPlainly(tool: ToolDefinition): boolean {
+  const { annotations: _hints, ...bare } = tool;
+  return classifyTool(bare).category === 'Read';
+}
+
+/**
+ * Hints that do not discriminate: `destructiveHint: true` or `readOnlyHint: false` set on every
+ * tool of the listing while some of those tools plainly read. They carry no information.
+ */
+function uniformHints(tools: readonly ToolDefinition[]): (keyof ToolAnnotations)[] {
+  if (tools.length < MIN_TOOLS) return [];
+  const every = (key: keyof ToolAnnotations, value: boolean) => tools.every((t) => t.annotations?.[key] === value);
+  const keys: (keyof ToolAnnotations)[] = [];
+  if (every('destructiveHint', true)) keys.push('destructiveHint');
+  if (every('readOnlyHint', false)) keys.push('readOnlyHint');
+  return keys.length > 0 && tools.some(readsPlainly) ? keys : [];
+}
+
+/** Each tool of a listing as the classifier reads it: without what the whole listing shares. */
+export function inListing(tools: readonly ToolDefinition[]): ToolDefinition[] {
+  const descriptions = dropSharedPrefix(tools.map((t) => t.description));
+  const ignored = uniformHints(tools);
+  return tools.map((tool, i) => {
+    const out: ToolDefinition = { ...tool };
+    const d = descriptions[i];
+    if (d && d !== tool.description?.trim()) out.description = d;
+    if (ignored.length > 0 && tool.annotations) {
+      const hints: ToolAnnotations = { ...tool.annotations };
+      for (const k of ignored) delete hints[k];
+      out.annotations = hints;
+    }
+    return out;
+  });
+}
+
+/** Classify the tools of one server's listing, in order (see `inListing`). */
+export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
+  return inListing(tools).map(classifyTool);
+}
+
+/** Classify the tools of one server's listing with the details the scaffold writer uses. */
+export function classifyToolsDetail(tools: readonly ToolDefinition[]): ClassificationDetail[] {
+  return inListing(tools).map(classifyToolDetail);
+}

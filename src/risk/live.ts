@@ -1,0 +1,41 @@
+// What a generic create or update really does. Servers generated from an API description name
+// their tools after the HTTP operation (`CreateCall`, `UpdateStream`, `CreateIncomingPhoneNumber`)
+// and say in the description what the call does ("Create a new outgoing call", "Stop a Stream",
+// "Purchase a phone-number"): the generic verb of the name tells less than either.
+import { VERBS } from './lexicon.js';
+import { singular } from './reading.js';
+import type { ToolView, Vote } from './signals.js';
+
+/** Verbs of a name that only say an HTTP operation happens: the description tells what it does. */
+const GENERIC_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'modify', 'set', 'patch', 'put', 'post', 'edit', 'change', 'upsert']);
+
+/**
+ * Things that are live while they last: a phone call or a conference, a media stream, a recording
+ * or a transcription of one. Creating one starts it (a call placed rings a phone, a recording
+ * starts recording); updating one mostly pauses, stops, redirects or ends it.
+ */
+const LIVE_NOUNS: ReadonlySet<string> = new Set(['call', 'conference', 'stream', 'recording', 'transcription', 'livestream']);
+
+/** Verbs that start, change or stop a live thing (not those that delete or read its record). */
+const LIVE_VERBS: ReadonlySet<string> = new Set([...GENERIC_VERBS, 'start', 'stop', 'end', 'pause', 'resume', 'begin', 'place', 'initiate', 'redirect']);
+
+const SEVERITY: Record<string, number> = { read: 0, write: 1, exec: 2, destroy: 3, pay: 4 };
+const CATEGORY: Record<string, Vote['category']> = { read: 'Read', write: 'Write', exec: 'Execute', destroy: 'Destructive', pay: 'Financial' };
+
+export function liveSignals(v: ToolView): Vote[] {
+  const out: Vote[] = [];
+  const verb = v.nameVerb ?? v.descVerb;
+  const live = v.nameTokens.map(singular).find((t) => LIVE_NOUNS.has(t));
+  if (verb && live && LIVE_VERBS.has(verb) && v.verbClass !== 'read' && v.verbClass !== 'destroy') {
+    out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${live}: starts, redirects or stops something live` });
+  }
+  // A generic verb of the name yields to a more severe, more telling leading verb of the description.
+  const descClass = v.descVerb ? VERBS.get(v.descVerb) : undefined;
+  if (v.nameVerb && GENERIC_VERBS.has(v.nameVerb) && v.descVerb && !GENERIC_VERBS.has(v.descVerb) && descClass) {
+    const nameClass = v.verbClass ?? VERBS.get(v.nameVerb) ?? 'write';
+    if ((SEVERITY[descClass] ?? 0) > (SEVERITY[nameClass] ?? 0) && (descClass === 'pay' || descClass === 'destroy')) {
+      out.push({ category: CATEGORY[descClass]!, weight: 6, reason: `description: "${v.descVerb}" says what the generic "${v.nameVerb}" does` });
+    }
+  }
+  return out;
+}
