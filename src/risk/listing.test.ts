@@ -70,3 +70,34 @@ test('a generic verb of the name yields to a destructive or paying leading verb 
   assert.equal(cat({ name: 'update_entry', description: 'Erase the history of an entry' }), 'Destructive');
   assert.equal(cat({ name: 'update_entry', description: 'Rename an entry' }), 'Write');
 });
+
+test('switching a plugin or an extension on or off, or a change that goes live, changes what runs (Execute)', () => {
+  assert.equal(cat({ name: 'activate_plugin', description: 'Activate a plugin on the site' }), 'Execute');
+  assert.equal(cat({ name: 'disable_extension', description: 'Disable an extension' }), 'Execute');
+  assert.equal(cat({ name: 'activate_user', description: 'Activate a user account' }), 'Write');
+  assert.equal(cat({ name: 'publish_site', description: 'Publish a site so its latest changes go live' }), 'Execute');
+  assert.equal(cat({ name: 'update_core', description: 'Update the core to the security release published upstream' }), 'Execute');
+  assert.equal(cat({ name: 'publish_post', description: 'Publish a draft post' }), 'Write');
+});
+
+test('a generic create whose description plainly deploys or runs yields to it (not "start a claim")', () => {
+  assert.equal(cat({ name: 'create_project', description: 'Deploy a new project from a compose file' }), 'Execute');
+  assert.equal(cat({ name: 'create_claim', description: 'Start a claim for a domain' }), 'Write');
+});
+
+test('a bare HTTP route names what a generic create acts on; a bare-route tool is read as the tool it extends', () => {
+  const route = (path: string) => `Make a POST request to /v1/Accounts/{Sid}/${path}.json`;
+  assert.equal(cat({ name: 'CreateMember', description: route('Conferences/{ConferenceSid}/Members') }), 'Execute');
+  assert.equal(cat({ name: 'CreateMember', description: route('Teams/{TeamSid}/Members') }), 'Write');
+  const listing: ToolDefinition[] = [
+    { name: 'CreateNumber', description: 'Purchase a phone number for the account.' },
+    { name: 'CreateNumberLocal', description: route('Numbers/Local') },
+    { name: 'CreateNumberLabel', description: 'Create a label for a number.' },
+    { name: 'ListNumbers', description: 'List the numbers of the account.' },
+  ];
+  assert.equal(cat(listing[1]!), 'Write');
+  assert.deepEqual(
+    classifyTools(listing).map((c) => c.category),
+    ['Financial', 'Financial', 'Write', 'Read'],
+  );
+});

@@ -8,6 +8,7 @@
 // one never takes a tool below what its name, description and schema say; and a shared prefix
 // is dropped only when something is left to read.
 import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
+import { BARE_ROUTE } from './live.js';
 import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
 
 /** A listing this small says too little about what its tools share. */
@@ -78,12 +79,38 @@ export function inListing(tools: readonly ToolDefinition[]): ToolDefinition[] {
   });
 }
 
-/** Classify the tools of one server's listing, in order (see `inListing`). */
-export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
-  return inListing(tools).map(classifyTool);
+const SEVERITY: Record<string, number> = { Read: 0, Other: 1, Write: 2, Execute: 3, Destructive: 4, Financial: 5 };
+
+/**
+ * The tool a bare-route tool extends: `CreateNumberLocal` ("Make a POST request to /Numbers/Local")
+ * is a kind of `CreateNumber` ("Purchase a phone number"), the longest other name it starts with.
+ */
+function extended(tool: ToolDefinition, listing: readonly ToolDefinition[]): ToolDefinition | undefined {
+  if (!BARE_ROUTE.test(tool.description ?? '')) return undefined;
+  let best: ToolDefinition | undefined;
+  for (const t of listing) {
+    const rest = tool.name.slice(t.name.length);
+    if (t === tool || !tool.name.startsWith(t.name) || !/^([A-Z]|[_.-]\w)/.test(rest) || !t.description || BARE_ROUTE.test(t.description)) continue;
+    if (!best || t.name.length > best.name.length) best = t;
+  }
+  return best;
 }
 
 /** Classify the tools of one server's listing with the details the scaffold writer uses. */
 export function classifyToolsDetail(tools: readonly ToolDefinition[]): ClassificationDetail[] {
-  return inListing(tools).map(classifyToolDetail);
+  const listing = inListing(tools);
+  return listing.map((tool) => {
+    const own = classifyToolDetail(tool);
+    // A tool that says nothing but its HTTP route is read as the tool it extends, when that is more severe.
+    const base = extended(tool, listing);
+    if (!base) return own;
+    const like = classifyToolDetail({ ...tool, description: base.description! });
+    if (SEVERITY[like.category]! <= SEVERITY[own.category]!) return own;
+    return { ...like, reasons: [`a kind of "${base.name}" (its description is only an HTTP route)`, ...like.reasons] };
+  });
+}
+
+/** Classify the tools of one server's listing, in order (see `inListing`). */
+export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
+  return classifyToolsDetail(tools).map(({ category, risk, confidence, reasons }) => ({ category, risk, confidence, reasons }));
 }

@@ -5,6 +5,7 @@
 import { VERBS } from './lexicon.js';
 import { singular } from './reading.js';
 import type { ToolView, Vote } from './signals.js';
+import { tokenizeText } from './tokenize.js';
 
 /** Verbs of a name that only say an HTTP operation happens: the description tells what it does. */
 const GENERIC_VERBS: ReadonlySet<string> = new Set(['create', 'update', 'modify', 'set', 'patch', 'put', 'post', 'edit', 'change', 'upsert']);
@@ -19,13 +20,32 @@ const LIVE_NOUNS: ReadonlySet<string> = new Set(['call', 'conference', 'stream',
 /** Verbs that start, change or stop a live thing (not those that delete or read its record). */
 const LIVE_VERBS: ReadonlySet<string> = new Set([...GENERIC_VERBS, 'start', 'stop', 'end', 'pause', 'resume', 'begin', 'place', 'initiate', 'redirect']);
 
+/** Leading verbs of a description that plainly run something (not "start a claim", "perform a task"). */
+const RUNS: ReadonlySet<string> = new Set(['deploy', 'redeploy', 'install', 'execute', 'run', 'launch', 'restart', 'reboot']);
+
+/** A description that only names the HTTP request the tool makes ("Make a POST request to /v1/…"). */
+export const BARE_ROUTE = /^make an? (get|post|put|patch|delete) request to \S+/i;
+
 const SEVERITY: Record<string, number> = { read: 0, write: 1, exec: 2, destroy: 3, pay: 4 };
 const CATEGORY: Record<string, Vote['category']> = { read: 'Read', write: 'Write', exec: 'Execute', destroy: 'Destructive', pay: 'Financial' };
+
+/** Code a running system loads: switching one on or off changes what runs. */
+const CODE_UNITS: ReadonlySet<string> = new Set(['plugin', 'extension', 'module', 'addon']);
+const SWITCH_VERBS: ReadonlySet<string> = new Set(['activate', 'deactivate', 'enable', 'disable']);
+
+/** What a write makes live: "so its latest changes go live", "promoting it to the live version", "to the security release". */
+const GOES_LIVE =
+  /\bgo(es)? live\b|\bto (the )?(live|production) (version|site|environment)\b|\bpromot(e|es|ing) (it |them )?to (the )?(live|production)\b|\bto the (\w+ )?(security|stable|maintenance) release\b|\bpull(s|ing)? the latest images?\b/;
 
 export function liveSignals(v: ToolView): Vote[] {
   const out: Vote[] = [];
   const verb = v.nameVerb ?? v.descVerb;
-  const live = v.nameTokens.map(singular).find((t) => LIVE_NOUNS.has(t));
+  const unit = verb && SWITCH_VERBS.has(verb) ? v.nameTokens.map(singular).find((t) => CODE_UNITS.has(t)) : undefined;
+  if (unit) out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${unit}: changes the code that runs` });
+  if (v.verbClass === 'write' && GOES_LIVE.test(v.lower)) out.push({ category: 'Execute', weight: 12, reason: 'description: the change goes live' });
+  // The name's words, and those of the route a bare HTTP request is made to (".../Conferences/{Sid}/Participants.json").
+  const words = [...v.nameTokens, ...(BARE_ROUTE.test(v.firstSentence) ? tokenizeText(v.firstSentence) : [])];
+  const live = words.map(singular).find((t) => LIVE_NOUNS.has(t));
   if (verb && live && LIVE_VERBS.has(verb) && v.verbClass !== 'read' && v.verbClass !== 'destroy') {
     out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${live}: starts, redirects or stops something live` });
   }
@@ -33,7 +53,7 @@ export function liveSignals(v: ToolView): Vote[] {
   const descClass = v.descVerb ? VERBS.get(v.descVerb) : undefined;
   if (v.nameVerb && GENERIC_VERBS.has(v.nameVerb) && v.descVerb && !GENERIC_VERBS.has(v.descVerb) && descClass) {
     const nameClass = v.verbClass ?? VERBS.get(v.nameVerb) ?? 'write';
-    if ((SEVERITY[descClass] ?? 0) > (SEVERITY[nameClass] ?? 0) && (descClass === 'pay' || descClass === 'destroy')) {
+    if ((SEVERITY[descClass] ?? 0) > (SEVERITY[nameClass] ?? 0) && (descClass === 'pay' || descClass === 'destroy' || RUNS.has(v.descVerb))) {
       out.push({ category: CATEGORY[descClass]!, weight: 6, reason: `description: "${v.descVerb}" says what the generic "${v.nameVerb}" does` });
     }
   }
