@@ -101,3 +101,16 @@ test('a bare HTTP route names what a generic create acts on; a bare-route tool i
     ['Financial', 'Financial', 'Write', 'Read'],
   );
 });
+
+test('upkeep of a table or an index (optimize, repair, vacuum) runs an engine job (Execute)', () => {
+  assert.equal(cat({ name: 'optimize_table', description: 'Optimizes a table to reclaim unused space.' }), 'Execute');
+  assert.equal(cat({ name: 'repair_index', description: 'Repairs a corrupted index.' }), 'Execute');
+  assert.notEqual(cat({ name: 'optimize_image', description: 'Optimizes an image for the web.' }), 'Execute');
+});
+
+test('a flag that empties the target before a write (truncateFirst, dropExisting) makes it Destructive', () => {
+  const flag = (name: string) => obj({ [name]: { type: 'boolean', default: false }, tableName: { type: 'string' } });
+  assert.equal(cat({ name: 'import_table_data', description: 'Import data from a CSV file into a table', inputSchema: flag('truncateFirst') }), 'Destructive');
+  assert.equal(cat({ name: 'copy_rows', description: 'Copy rows between two databases', inputSchema: flag('dropExisting') }), 'Destructive');
+  assert.equal(cat({ name: 'import_table_data', description: 'Import data from a CSV file into a table', inputSchema: flag('skipHeader') }), 'Write');
+});

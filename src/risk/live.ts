@@ -4,7 +4,7 @@
 // "Purchase a phone-number"): the generic verb of the name tells less than either.
 import { VERBS } from './lexicon.js';
 import { singular } from './reading.js';
-import type { ToolView, Vote } from './signals.js';
+import { type ToolView, type Vote, isBooleanish, normalizeArg } from './signals.js';
 import { tokenizeText } from './tokenize.js';
 
 /** Verbs of a name that only say an HTTP operation happens: the description tells what it does. */
@@ -37,8 +37,22 @@ const SWITCH_VERBS: ReadonlySet<string> = new Set(['activate', 'deactivate', 'en
 const GOES_LIVE =
   /\bgo(es)? live\b|\bto (the )?(live|production) (version|site|environment)\b|\bpromot(e|es|ing) (it |them )?to (the )?(live|production)\b|\bto the (\w+ )?(security|stable|maintenance) release\b|\bpull(s|ing)? the latest images?\b/;
 
+/** Upkeep a database engine runs over a table or an index (OPTIMIZE, REPAIR, VACUUM): a job, not a record written. */
+const UPKEEP_VERBS: ReadonlySet<string> = new Set(['optimize', 'optimise', 'repair', 'vacuum', 'defragment', 'compact', 'reindex']);
+const STORE_NOUNS: ReadonlySet<string> = new Set(['table', 'index', 'database', 'collection', 'fulltext']);
+
+/** A flag that empties the target before the write (`truncateFirst`, `dropExisting`): what was there is lost. */
+const EMPTIES_FIRST = /^(truncate\w*|drop(existing|first|tables?|target))$/;
+
 export function liveSignals(v: ToolView): Vote[] {
   const out: Vote[] = [];
+  const upkeep = v.nameTokens.find((t) => UPKEEP_VERBS.has(t));
+  if (upkeep && [...v.nameTokens, ...tokenizeText(v.firstSentence)].some((t) => STORE_NOUNS.has(singular(t)))) {
+    out.push({ category: 'Execute', weight: 12, reason: `"${upkeep}" a table or an index: runs the engine's upkeep job` });
+  }
+  const empties =
+    v.verbClass === 'write' || v.verbClass === 'exec' ? v.props.find((p) => EMPTIES_FIRST.test(normalizeArg(p.name)) && isBooleanish(p.schema)) : undefined;
+  if (empties) out.push({ category: 'Destructive', weight: 12, reason: `flag "${empties.name}": empties the target first` });
   const verb = v.nameVerb ?? v.descVerb;
   const unit = verb && SWITCH_VERBS.has(verb) ? v.nameTokens.map(singular).find((t) => CODE_UNITS.has(t)) : undefined;
   if (unit) out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${unit}: changes the code that runs` });
