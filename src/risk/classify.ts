@@ -326,7 +326,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
   // Flags that delete, regions that provision, machines sized, code replaced, restarts, paid plans…
   const view = { verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun };
-  evidence.push(...furtherSignals(view), ...liveSignals(view));
+  evidence.push(...furtherSignals(view), ...liveSignals(view, allProps));
 
   // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
   // surround it; a preview or estimate computes a price and records nothing.

@@ -114,3 +114,12 @@ test('a flag that empties the target before a write (truncateFirst, dropExisting
   assert.equal(cat({ name: 'copy_rows', description: 'Copy rows between two databases', inputSchema: flag('dropExisting') }), 'Destructive');
   assert.equal(cat({ name: 'import_table_data', description: 'Import data from a CSV file into a table', inputSchema: flag('skipHeader') }), 'Write');
 });
+
+test('a write carrying a cron expression at any depth schedules what runs (Execute)', () => {
+  const schedule = obj({
+    monitor: { type: 'object', properties: { name: { type: 'string' }, schedule: { type: 'object', properties: { cron: { type: 'string' } } } } },
+  });
+  assert.equal(cat({ name: 'createMonitor', description: 'Creates a monitor.', inputSchema: schedule }), 'Execute');
+  assert.equal(cat({ name: 'createMonitor', description: 'Creates a monitor.', inputSchema: obj({ name: { type: 'string' } }) }), 'Write');
+  assert.equal(cat({ name: 'getMonitor', description: 'Gets a monitor.', inputSchema: schedule }), 'Read');
+});

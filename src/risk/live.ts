@@ -4,7 +4,7 @@
 // "Purchase a phone-number"): the generic verb of the name tells less than either.
 import { VERBS } from './lexicon.js';
 import { singular } from './reading.js';
-import { type ToolView, type Vote, isBooleanish, normalizeArg } from './signals.js';
+import { type Prop, type ToolView, type Vote, isBooleanish, normalizeArg } from './signals.js';
 import { tokenizeText } from './tokenize.js';
 
 /** Verbs of a name that only say an HTTP operation happens: the description tells what it does. */
@@ -44,8 +44,13 @@ const STORE_NOUNS: ReadonlySet<string> = new Set(['table', 'index', 'database', 
 /** A flag that empties the target before the write (`truncateFirst`, `dropExisting`): what was there is lost. */
 const EMPTIES_FIRST = /^(truncate\w*|drop(existing|first|tables?|target))$/;
 
-export function liveSignals(v: ToolView): Vote[] {
+/** A cron expression says when what the write makes runs: a monitor, a job, a scheduled run. */
+const CRON_ARG = /^(cron|cronexpression|cronschedule|schedulecron)$/;
+
+export function liveSignals(v: ToolView, deep: readonly Prop[] = v.props): Vote[] {
   const out: Vote[] = [];
+  const cron = v.verbClass === 'write' ? deep.find((p) => CRON_ARG.test(normalizeArg(p.name))) : undefined;
+  if (cron) out.push({ category: 'Execute', weight: 12, reason: `argument "${cron.name}": schedules what runs` });
   const upkeep = v.nameTokens.find((t) => UPKEEP_VERBS.has(t));
   if (upkeep && [...v.nameTokens, ...tokenizeText(v.firstSentence)].some((t) => STORE_NOUNS.has(singular(t)))) {
     out.push({ category: 'Execute', weight: 12, reason: `"${upkeep}" a table or an index: runs the engine's upkeep job` });
