@@ -123,3 +123,17 @@ test('a write carrying a cron expression at any depth schedules what runs (Execu
   assert.equal(cat({ name: 'createMonitor', description: 'Creates a monitor.', inputSchema: obj({ name: { type: 'string' } }) }), 'Write');
   assert.equal(cat({ name: 'getMonitor', description: 'Gets a monitor.', inputSchema: schedule }), 'Read');
 });
+
+test('with no verb in the name, the HTTP method of a bare route is weak evidence', () => {
+  assert.equal(cat({ name: 'keys_sid', description: 'Make a DELETE request to /v1/Keys/{Sid}.json' }), 'Destructive');
+  assert.equal(cat({ name: 'keys_sid', description: 'Make a POST request to /v1/Keys/{Sid}.json' }), 'Write');
+  assert.equal(cat({ name: 'keys_sid', description: 'Keys by SID' }), 'Other');
+});
+
+test('a subscription to messages or events, or one with a callback URL, is a feed, not a paid plan', () => {
+  assert.equal(cat({ name: 'create_message_subscription', description: 'Subscribe to messages of a call.' }), 'Write');
+  assert.equal(cat({ name: 'delete_message_subscription', description: 'Delete a message subscription.' }), 'Destructive');
+  const callback = obj({ Callback: { type: 'string', description: 'The URL we call with each event.' } });
+  assert.equal(cat({ name: 'create_subscription', description: 'Create a subscription.', inputSchema: callback }), 'Write');
+  assert.equal(cat({ name: 'create_subscription', description: 'Create a subscription.' }), 'Financial');
+});

@@ -24,7 +24,9 @@ const LIVE_VERBS: ReadonlySet<string> = new Set([...GENERIC_VERBS, 'start', 'sto
 const RUNS: ReadonlySet<string> = new Set(['deploy', 'redeploy', 'install', 'execute', 'run', 'launch', 'restart', 'reboot']);
 
 /** A description that only names the HTTP request the tool makes ("Make a POST request to /v1/…"). */
-export const BARE_ROUTE = /^make an? (get|post|put|patch|delete) request to \S+/i;
+export const BARE_ROUTE = /^(?:make an? )?(get|post|put|patch|delete)(?: request to)? \/\S*/i;
+
+const METHOD_CLASS: Record<string, Vote['category']> = { get: 'Read', post: 'Write', put: 'Write', patch: 'Write', delete: 'Destructive' };
 
 const SEVERITY: Record<string, number> = { read: 0, write: 1, exec: 2, destroy: 3, pay: 4 };
 const CATEGORY: Record<string, Vote['category']> = { read: 'Read', write: 'Write', exec: 'Execute', destroy: 'Destructive', pay: 'Financial' };
@@ -49,6 +51,9 @@ const CRON_ARG = /^(cron|cronexpression|cronschedule|schedulecron)$/;
 
 export function liveSignals(v: ToolView, deep: readonly Prop[] = v.props): Vote[] {
   const out: Vote[] = [];
+  // With no verb in the name, the HTTP method of a bare route is weak evidence of what the call does.
+  const method = v.nameVerb ? undefined : BARE_ROUTE.exec(v.firstSentence)?.[1]?.toLowerCase();
+  if (method) out.push({ category: METHOD_CLASS[method]!, weight: 5, reason: `description: an HTTP ${method.toUpperCase()} request` });
   const cron = v.verbClass === 'write' ? deep.find((p) => CRON_ARG.test(normalizeArg(p.name))) : undefined;
   if (cron) out.push({ category: 'Execute', weight: 12, reason: `argument "${cron.name}": schedules what runs` });
   const upkeep = v.nameTokens.find((t) => UPKEEP_VERBS.has(t));

@@ -48,10 +48,11 @@ export const SIGNS_TRANSACTION =
 export const FEED_PHRASE = /\b(notification|webhook|event) subscriptions?\b/;
 
 /** A subscription to a feed, not a paid plan: webhooks or change notifications named anywhere. */
-export const FEED_ANYWHERE = /\bwebhooks?\b|\bchange notifications?\b/;
+export const FEED_ANYWHERE =
+  /\bwebhooks?\b|\bchange notifications?\b|\b(message|event)s? subscriptions?\b|\bsubscribe to (\w+ ){0,3}(messages|events|notifications)\b/;
 
 /** Arguments of a notification feed (where to deliver, which changes). */
-export const FEED_ARG = /^(notificationurl|webhookurl|callbackurl|changetype|changetypes|eventtypes?)$/;
+export const FEED_ARG = /^(notificationurl|webhookurl|callback|callbackurl|changetype|changetypes|eventtypes?)$/;
 
 /** Maintenance mode switched on or off takes an app offline or back online (Execute). */
 export const MAINTENANCE_PHRASE = /\b(enabl\w*|disabl\w*|turn\w* (on|off)|toggl\w*|enter\w*|exit\w*|leav\w*)\b( \w+){0,3} maintenance mode\b/;
