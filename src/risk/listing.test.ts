@@ -78,6 +78,9 @@ test('switching a plugin or an extension on or off, or a change that goes live, 
   assert.equal(cat({ name: 'publish_site', description: 'Publish a site so its latest changes go live' }), 'Execute');
   assert.equal(cat({ name: 'update_core', description: 'Update the core to the security release published upstream' }), 'Execute');
   assert.equal(cat({ name: 'publish_post', description: 'Publish a draft post' }), 'Write');
+  // Said of a later step, not of this call.
+  const draft = 'Update a workflow draft. Note: the workflow runs only after it is published to live version.';
+  assert.equal(cat({ name: 'update_workflow_draft', description: draft }), 'Write');
 });
 
 test('a generic create whose description plainly deploys or runs yields to it (not "start a claim")', () => {

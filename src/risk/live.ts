@@ -66,7 +66,7 @@ export function liveSignals(v: ToolView, deep: readonly Prop[] = v.props): Vote[
   const verb = v.nameVerb ?? v.descVerb;
   const unit = verb && SWITCH_VERBS.has(verb) ? v.nameTokens.map(singular).find((t) => CODE_UNITS.has(t)) : undefined;
   if (unit) out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${unit}: changes the code that runs` });
-  if (v.verbClass === 'write' && GOES_LIVE.test(v.lower)) out.push({ category: 'Execute', weight: 12, reason: 'description: the change goes live' });
+  if (v.verbClass === 'write' && GOES_LIVE.test(v.firstSentence)) out.push({ category: 'Execute', weight: 12, reason: 'description: the change goes live' });
   // The name's words, and those of the route a bare HTTP request is made to (".../Conferences/{Sid}/Participants.json").
   const words = [...v.nameTokens, ...(BARE_ROUTE.test(v.firstSentence) ? tokenizeText(v.firstSentence) : [])];
   const live = words.map(singular).find((t) => LIVE_NOUNS.has(t));
