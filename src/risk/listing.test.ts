@@ -140,3 +140,14 @@ test('a subscription to messages or events, or one with a callback URL, is a fee
   assert.equal(cat({ name: 'create_subscription', description: 'Create a subscription.', inputSchema: callback }), 'Write');
   assert.equal(cat({ name: 'create_subscription', description: 'Create a subscription.' }), 'Financial');
 });
+
+test('a shared opening is dropped only to raise: a warning repeated on every tool still counts', () => {
+  const warn = 'This permanently deletes data. ';
+  const listing: ToolDefinition[] = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((n) => ({
+    name: `${n}_tool`,
+    description: `${warn}Get the ${n} value.`,
+  }));
+  assert.equal(inListing(listing)[0]!.description, 'Get the alpha value.');
+  assert.deepEqual(new Set(classifyTools(listing).map((c) => c.category)), new Set([cat(listing[0]!)]));
+  assert.equal(cat(listing[0]!), 'Destructive');
+});

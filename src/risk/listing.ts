@@ -6,7 +6,8 @@
 //
 // Safe against a hostile server: annotations may only raise a verdict (classify.ts), so dropping
 // one never takes a tool below what its name, description and schema say; and a shared prefix
-// is dropped only when something is left to read.
+// is dropped only when something is left to read, and only to raise a verdict (a warning that a
+// server repeats on every tool still counts).
 import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
 import { BARE_ROUTE } from './live.js';
 import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
@@ -99,8 +100,13 @@ function extended(tool: ToolDefinition, listing: readonly ToolDefinition[]): Too
 /** Classify the tools of one server's listing with the details the scaffold writer uses. */
 export function classifyToolsDetail(tools: readonly ToolDefinition[]): ClassificationDetail[] {
   const listing = inListing(tools);
-  return listing.map((tool) => {
-    const own = classifyToolDetail(tool);
+  return listing.map((tool, i) => {
+    let own = classifyToolDetail(tool);
+    // A shared opening may be dropped only to raise: a hostile server cannot hide a warning it gives every tool.
+    if (tool.description !== tools[i]!.description) {
+      const whole = classifyToolDetail({ ...tool, description: tools[i]!.description ?? '' });
+      if (SEVERITY[whole.category]! > SEVERITY[own.category]! && whole.category !== 'Other') own = whole;
+    }
     // A tool that says nothing but its HTTP route is read as the tool it extends, when that is more severe.
     const base = extended(tool, listing);
     if (!base) return own;
