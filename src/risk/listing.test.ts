@@ -125,6 +125,8 @@ test('a write carrying a cron expression at any depth schedules what runs (Execu
   assert.equal(cat({ name: 'createMonitor', description: 'Creates a monitor.', inputSchema: schedule }), 'Execute');
   assert.equal(cat({ name: 'createMonitor', description: 'Creates a monitor.', inputSchema: obj({ name: { type: 'string' } }) }), 'Write');
   assert.equal(cat({ name: 'getMonitor', description: 'Gets a monitor.', inputSchema: schedule }), 'Read');
+  const cron = obj({ cron: { type: 'string' } });
+  assert.equal(cat({ name: 'report_schedule', description: 'Schedules a report to be emailed weekly.', inputSchema: cron }), 'Write');
 });
 
 test('with no verb in the name, the HTTP method of a bare route is weak evidence', () => {

@@ -48,13 +48,16 @@ const EMPTIES_FIRST = /^(truncate\w*|drop(existing|first|tables?|target))$/;
 
 /** A cron expression says when what the write makes runs: a monitor, a job, a scheduled run. */
 const CRON_ARG = /^(cron|cronexpression|cronschedule|schedulecron)$/;
+const SENT_NOUNS: ReadonlySet<string> = new Set(['report', 'email', 'mail', 'message', 'reminder', 'notification', 'digest', 'newsletter']);
 
 export function liveSignals(v: ToolView, deep: readonly Prop[] = v.props): Vote[] {
   const out: Vote[] = [];
   // With no verb in the name, the HTTP method of a bare route is weak evidence of what the call does.
   const method = v.nameVerb ? undefined : BARE_ROUTE.exec(v.firstSentence)?.[1]?.toLowerCase();
   if (method) out.push({ category: METHOD_CLASS[method]!, weight: 5, reason: `description: an HTTP ${method.toUpperCase()} request` });
-  const cron = v.verbClass === 'write' ? deep.find((p) => CRON_ARG.test(normalizeArg(p.name))) : undefined;
+  // Not what is only sent on a schedule (a report or a reminder e-mailed weekly).
+  const sent = [...v.nameTokens, ...tokenizeText(v.firstSentence)].some((t) => SENT_NOUNS.has(singular(t)));
+  const cron = v.verbClass === 'write' && !sent ? deep.find((p) => CRON_ARG.test(normalizeArg(p.name))) : undefined;
   if (cron) out.push({ category: 'Execute', weight: 12, reason: `argument "${cron.name}": schedules what runs` });
   const upkeep = v.nameTokens.find((t) => UPKEEP_VERBS.has(t));
   if (upkeep && [...v.nameTokens, ...tokenizeText(v.firstSentence)].some((t) => STORE_NOUNS.has(singular(t)))) {
