@@ -8,6 +8,8 @@
 //   - data/risk-heldout/set-p: listed and labelled after commit 6e90b75, before any classifier run
 //     on it: the held-out set of the next classifier change, reported and checked as the latest
 //     held-out set until a new one is labelled.
+// Each server's tools (the `server` field, else the file's `source`) are classified as one listing
+// with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
 //   --check exits 1 when the held-out set misses the targets of issue 23.
