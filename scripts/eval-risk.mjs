@@ -6,8 +6,9 @@
 //     seen while the classifier changed). Each one's held-out run stays the record for the
 //     classifier it measured (set-o: 98785b0, 87.3 %; set-p: a259e86, 82.9 %); see RUBRIC.md.
 //   - data/risk-heldout/set-q: listed and labelled after commit ac5b79b, before any classifier run
-//     on it: the held-out set of session 11's classifier change, reported and checked as the
-//     latest held-out set until a new one is labelled.
+//     on it: the held-out set of session 11's classifier change, run once (87.4 %, 26 of 104
+//     understated, 9 money tools called Read: targets not met); its misses have been seen since,
+//     so it is reported and checked as the latest held-out set until a new one is labelled.
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
