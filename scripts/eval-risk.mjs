@@ -2,13 +2,12 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-p: once held out, now development sets (their results were
+//   - data/risk-heldout/set-a to set-q: once held out, now development sets (their results were
 //     seen while the classifier changed). Each one's held-out run stays the record for the
-//     classifier it measured (set-o: 98785b0, 87.3 %; set-p: a259e86, 82.9 %); see RUBRIC.md.
-//   - data/risk-heldout/set-q: listed and labelled after commit ac5b79b, before any classifier run
-//     on it: the held-out set of session 11's classifier change, run once (87.4 %, 26 of 104
-//     understated, 9 money tools called Read: targets not met); its misses have been seen since,
-//     so it is reported and checked as the latest held-out set until a new one is labelled.
+//     classifier it measured (set-p: a259e86, 82.9 %; set-q: 0209c1c, 87.4 %); see RUBRIC.md.
+//   - data/risk-heldout/set-r: listed and labelled after commit 0209c1c, before any classifier run
+//     on it: the held-out set of session 11's second classifier change, reported and checked as
+//     the latest held-out set until a new one is labelled.
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
@@ -126,9 +125,10 @@ if (files.length > 0) {
   evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
   evaluate('set O: development, once held out (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
   evaluate('set P: development, once held out (data/risk-heldout/set-p)', load(join(root, 'data', 'risk-heldout', 'set-p')));
-  // The latest held-out set: listed and labelled after commit ac5b79b, before any classifier run on
+  evaluate('set Q: development, once held out (data/risk-heldout/set-q)', load(join(root, 'data', 'risk-heldout', 'set-q')));
+  // The latest held-out set: listed and labelled after commit 0209c1c, before any classifier run on
   // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set Q: latest held-out set (data/risk-heldout/set-q)', load(join(root, 'data', 'risk-heldout', 'set-q')));
+  const held = evaluate('set R: latest held-out set (data/risk-heldout/set-r)', load(join(root, 'data', 'risk-heldout', 'set-r')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
