@@ -176,6 +176,8 @@ export function serve(decode: Decode): void {
           tool?.name === 'echo' &&
           typeof (entry.fields as { text?: unknown } | undefined)?.text === 'string' &&
           String((entry.fields as { text: string }).text).startsWith('slow');
+        // Recorded before it is answered: a test reads this log as soon as it has the answer.
+        log(entry);
         if (id !== undefined) {
           if (slow) {
             const answer = { jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: `executed ${tool!.name} ${JSON.stringify(entry.fields)}` }] } };
@@ -187,6 +189,7 @@ export function serve(decode: Decode): void {
                 : { jsonrpc: '2.0', id, error: { code: -32602, message: `no tool ${name}` } },
             );
         }
+        continue;
       } else if (id !== undefined && method !== undefined) {
         send({ jsonrpc: '2.0', id, error: { code: -32601, message: 'Method not found' } });
       }
