@@ -1,0 +1,45 @@
+// Money records and paid compute shown only by fields, a response schema or a later sentence (paid.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyTool, type JsonSchema, type ToolDefinition } from './index.js';
+
+const cat = (t: ToolDefinition): string => classifyTool(t).category;
+const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+const id = obj({ id: { type: 'string' } });
+
+test('a transfer, a membership or a checkout read is a money record when amounts, plans or prices show it', () => {
+  const schema = 'Response fields: id, amount (the amount moved), currency, created_at.';
+  assert.equal(cat({ name: 'fetch_transfers', description: `Fetches a transfer by ID. ${schema}`, inputSchema: id }), 'Financial');
+  // Moving a workspace to a team names no amount: not money.
+  assert.equal(cat({ name: 'fetch_transfers', description: 'Fetches a transfer of a workspace by ID.', inputSchema: id }), 'Read');
+  const bought = 'A membership represents a purchase of a product by a user.';
+  assert.equal(cat({ name: 'get_memberships', description: `Gets a membership. ${bought}`, inputSchema: id }), 'Financial');
+  assert.equal(cat({ name: 'list_memberships', description: 'Lists memberships', inputSchema: obj({ plan_ids: { type: 'array' } }) }), 'Financial');
+  // A team's or a channel's membership is no purchase.
+  assert.equal(cat({ name: 'list_memberships', description: 'Lists the members of a team', inputSchema: obj({ team_id: { type: 'string' } }) }), 'Read');
+  assert.equal(cat({ name: 'get_checkout_settings', description: 'Gets a checkout setting. Fields: plan, price, currency.', inputSchema: id }), 'Financial');
+  assert.equal(cat({ name: 'git_checkout', description: 'Switches the working tree to a branch.', inputSchema: obj({ branch: { type: 'string' } }) }), 'Write');
+});
+
+test('a budget or a bid on a write commits money to spend', () => {
+  const props = { name: { type: 'string' }, daily_budget: { type: 'integer' }, lifetime_budget: { type: 'integer' } };
+  assert.equal(cat({ name: 'create_promotion', description: '', inputSchema: obj(props) }), 'Financial');
+  assert.equal(cat({ name: 'create_promotion', description: '', inputSchema: obj({ name: { type: 'string' } }) }), 'Write');
+});
+
+test('a billable machine made, a model run created or cancelled, work submitted: Execute', () => {
+  const body = obj({ body: { type: 'object' } });
+  assert.equal(cat({ name: 'make-box', description: 'Make a GPU box. BILLABLE until it is stopped.', inputSchema: body }), 'Execute');
+  // A billed volume runs nothing.
+  assert.equal(cat({ name: 'make-disk', description: 'Make a storage disk. BILLABLE per GB, mounted by a GPU box.', inputSchema: body }), 'Write');
+  const input = obj({ version: { type: 'string' }, input: { type: 'object' } });
+  assert.equal(
+    cat({ name: 'create_predictions', description: 'Create a prediction for the model version and inputs you provide.', inputSchema: input }),
+    'Execute',
+  );
+  assert.equal(cat({ name: 'create_trainings', description: 'Start a new training of the model version you specify.', inputSchema: input }), 'Execute');
+  assert.equal(cat({ name: 'cancel_trainings', description: 'Cancel a training', inputSchema: id }), 'Execute');
+  // Updating a dedicated inference instance starts no run.
+  assert.equal(cat({ name: 'inference-instance-update', description: 'Update an inference instance.', inputSchema: id }), 'Write');
+  assert.equal(cat({ name: 'send-work', description: 'Submit a synchronous job to an endpoint and wait for the result.', inputSchema: input }), 'Execute');
+});
