@@ -1,7 +1,7 @@
 // Money records and paid compute shown only by fields, a response schema or a later sentence (paid.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyTool, type JsonSchema, type ToolDefinition } from './index.js';
+import { classifyTool, classifyTools, type JsonSchema, type ToolDefinition } from './index.js';
 
 const cat = (t: ToolDefinition): string => classifyTool(t).category;
 const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
@@ -42,4 +42,25 @@ test('a billable machine made, a model run created or cancelled, work submitted:
   // Updating a dedicated inference instance starts no run.
   assert.equal(cat({ name: 'inference-instance-update', description: 'Update an inference instance.', inputSchema: id }), 'Write');
   assert.equal(cat({ name: 'send-work', description: 'Submit a synchronous job to an endpoint and wait for the result.', inputSchema: input }), 'Execute');
+});
+
+test("a listing's writes that give an object a budget make reading, pausing or deleting it Financial", () => {
+  const budget = obj({ name: { type: 'string' }, daily_budget: { type: 'integer' } });
+  const listing = [
+    { name: 'create_promo_run', description: '', inputSchema: budget },
+    { name: 'list_promo_runs', description: '', inputSchema: obj({ limit: { type: 'integer' } }) },
+    { name: 'pause_promo_run', description: '', inputSchema: id },
+    { name: 'delete_promo_run', description: '', inputSchema: id },
+    { name: 'get_promo_run_stats', description: '', inputSchema: id },
+  ];
+  assert.deepEqual(
+    classifyTools(listing).map((c) => c.category),
+    ['Financial', 'Financial', 'Financial', 'Financial', 'Read'],
+  );
+  // Without a budget among its writes, the same listing names no money.
+  const plain = listing.map((t, i) => (i === 0 ? { ...t, inputSchema: obj({ name: { type: 'string' } }) } : t));
+  assert.deepEqual(
+    classifyTools(plain).map((c) => c.category),
+    ['Write', 'Read', 'Execute', 'Destructive', 'Read'],
+  );
 });

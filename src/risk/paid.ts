@@ -20,7 +20,7 @@ const PAID_ARG = /^(plan|promocode|price|billingperiod|renewalprice|payment)(id|
 const PRICED_WORDS: ReadonlySet<string> = new Set(['currency', 'price', 'plan', 'payment', 'amount']);
 
 /** A budget or a bid is money the account commits to spend (an ad campaign, an ad set). */
-const BUDGET_ARG = /^(daily|lifetime|total|monthly)?budget(amount)?$|^spendcap$|^bid(amount|cap)$/;
+export const BUDGET_ARG = /^(daily|lifetime|total|monthly)?budget(amount)?$|^spendcap$|^bid(amount|cap)$/;
 
 /** A write that says it is billed while what it makes runs ("BILLABLE", "billed by the hour") on a machine (named in the first sentence). */
 const BILLED = /\bbillable\b|\bbilled (by the|per) (hour|minute|second)\b|\bhourly (price|rate|cost)\b/;
