@@ -39,6 +39,16 @@ test('a billable machine made, a model run created or cancelled, work submitted:
   );
   assert.equal(cat({ name: 'create_trainings', description: 'Start a new training of the model version you specify.', inputSchema: input }), 'Execute');
   assert.equal(cat({ name: 'cancel_trainings', description: 'Cancel a training', inputSchema: id }), 'Execute');
+  const pins = obj({ endpointId: { type: 'string' }, gpuIds: { type: 'string' }, gpuCount: { type: 'integer' } });
+  assert.equal(cat({ name: 'set-endpoint-hardware', description: 'Set which hardware an endpoint uses.', inputSchema: pins }), 'Execute');
+  assert.equal(
+    cat({
+      name: 'set-endpoint-name',
+      description: 'Set the name of an endpoint.',
+      inputSchema: obj({ endpointId: { type: 'string' }, name: { type: 'string' } }),
+    }),
+    'Write',
+  );
   // Updating a dedicated inference instance starts no run.
   assert.equal(cat({ name: 'inference-instance-update', description: 'Update an inference instance.', inputSchema: id }), 'Write');
   assert.equal(cat({ name: 'send-work', description: 'Submit a synchronous job to an endpoint and wait for the result.', inputSchema: input }), 'Execute');

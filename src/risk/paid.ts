@@ -26,6 +26,9 @@ export const BUDGET_ARG = /^(daily|lifetime|total|monthly)?budget(amount)?$|^spe
 const BILLED = /\bbillable\b|\bbilled (by the|per) (hour|minute|second)\b|\bhourly (price|rate|cost)\b/;
 const COMPUTE_WORDS: ReadonlySet<string> = new Set(['gpu', 'cpu', 'pod', 'worker', 'instance', 'machine', 'vm', 'server', 'serverless', 'hardware']);
 
+/** GPUs chosen for what runs (`gpuIds`, `gpuCount`, `gpuTypeId`). */
+const GPU_ARG = /^gpu(s|ids?|typeids?|count|types?)?$/;
+
 /** Things a create starts as it makes them: a model's prediction or training, an inference. */
 const RUN_RECORDS: ReadonlySet<string> = new Set(['prediction', 'training', 'inference', 'finetune']);
 
@@ -52,6 +55,8 @@ export function paidSignals(v: ToolView, deep: readonly Prop[], allDescTokens: R
   if (writes && BILLED.test(v.lower) && [...nouns, ...tokenizeText(v.firstSentence)].some((t) => COMPUTE_WORDS.has(t))) {
     out.push({ category: 'Execute', weight: 12, reason: 'description: billed while the machine it makes runs' });
   }
+  const gpu = v.verbClass === 'write' && (args.some((a) => GPU_ARG.test(a)) || /\bgpus?\b/.test(v.firstSentence));
+  if (gpu) out.push({ category: 'Execute', weight: 12, reason: 'a write choosing the GPUs what runs uses: a rollout' });
   const run = v.verbClass === 'write' && STARTS.has(v.nameVerb ?? '') ? nouns.find((t) => RUN_RECORDS.has(t)) : undefined;
   if (run) out.push({ category: 'Execute', weight: 12, reason: `a "${run}" made is a model run started` });
   if (SUBMITTED.test(v.firstSentence)) out.push({ category: 'Execute', weight: 12, reason: 'description: hands in work to be run' });
