@@ -74,3 +74,15 @@ test("a listing's writes that give an object a budget make reading, pausing or d
     ['Write', 'Read', 'Execute', 'Destructive', 'Read'],
   );
 });
+
+test('a generic update whose listed changes may each be a deletion deletes; creating such changes applies nothing', () => {
+  const changes = obj({
+    project: { type: 'string' },
+    changes: { type: 'array', items: obj({ name: { type: 'string' }, value: { type: 'string' }, shouldDelete: { type: 'boolean' } }) },
+  });
+  assert.equal(cat({ name: 'settings_update', description: 'Update', inputSchema: changes }), 'Destructive');
+  assert.equal(cat({ name: 'settings_proposal_create', description: 'Create', inputSchema: changes }), 'Write');
+  // A mail rule's `delete` action is what the rule does to mail later, not a deletion now.
+  const rule = obj({ name: { type: 'string' }, actions: obj({ delete: { type: 'boolean' } }) });
+  assert.equal(cat({ name: 'update_mail_rule', description: 'Update a mail rule.', inputSchema: rule }), 'Write');
+});
