@@ -49,6 +49,7 @@ import {
   verbClassOf,
 } from './reading.js';
 import { liveSignals } from './live.js';
+import { paidSignals } from './paid.js';
 import { explain } from './reasons.js';
 import {
   AGENT_PHRASE,
@@ -326,7 +327,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const guardArg = props.find((p) => GUARD_ARG.test(normalizeArg(p.name)) && isBooleanish(p.schema));
   // Flags that delete, regions that provision, machines sized, code replaced, restarts, paid plans…
   const view = { verbClass, nameVerb, descVerb, nameTokens, firstSentence: firstSentence(lower), lower, props, moneyNoun };
-  evidence.push(...furtherSignals(view), ...liveSignals(view, allProps));
+  evidence.push(...furtherSignals(view), ...liveSignals(view, allProps), ...paidSignals(view, allProps, allDescTokens));
 
   // Market data (tickers, order books, candles) is Read by the rubric, whatever money words
   // surround it; a preview or estimate computes a price and records nothing.

@@ -245,7 +245,9 @@ export const TYPED_INPUT: ReadonlySet<string> = new Set(['key', 'keys', 'keystro
 
 export const MEETING_NOUNS: ReadonlySet<string> = new Set(['meeting', 'meetings', 'appointment', 'appointments', 'event', 'events', 'occurrence']);
 
-export const CANCELLED_RUNS: ReadonlySet<string> = new Set(['run', 'runs', 'job', 'jobs', 'build', 'builds', 'workflow', 'workflows', 'pipeline', 'pipelines']);
+export const CANCELLED_RUNS: ReadonlySet<string> = new Set(
+  'run runs job jobs build builds workflow workflows pipeline pipelines training trainings prediction predictions'.split(' '),
+);
 
 export const REACTION_NOUNS: ReadonlySet<string> = new Set(['reaction', 'reactions', 'emoji']);
 

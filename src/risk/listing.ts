@@ -10,6 +10,10 @@
 // server repeats on every tool still counts).
 import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
 import { BARE_ROUTE } from './live.js';
+import { BUDGET_ARG } from './paid.js';
+import { singular } from './reading.js';
+import { deepProperties, normalizeArg } from './signals.js';
+import { tokenizeName } from './tokenize.js';
 import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
 
 /** A listing this small says too little about what its tools share. */
@@ -97,8 +101,43 @@ function extended(tool: ToolDefinition, listing: readonly ToolDefinition[]): Too
   return best;
 }
 
+/** What a tool's name acts on: its words without the verb it rests on (`create_ad_set`, `list_ad_sets`: "ad set"). */
+function objectOf(name: string, verb: string | undefined): string {
+  const words = tokenizeName(name);
+  const at = verb ? words.indexOf(verb) : -1;
+  if (at >= 0) words.splice(at, 1);
+  if (words.length > 0) words.push(singular(words.pop()!));
+  return words.join(' ');
+}
+
+/**
+ * The objects this listing's writes give a budget or a bid (an ad campaign, an ad set): money the
+ * account commits to spend, so reading, pausing or deleting one is Financial too.
+ */
+function budgeted(tools: readonly ToolDefinition[], details: readonly ClassificationDetail[]): Set<string> {
+  const out = new Set<string>();
+  tools.forEach((t, i) => {
+    if (deepProperties(t.inputSchema).some((p) => BUDGET_ARG.test(normalizeArg(p.name))) && details[i]!.category !== 'Read') {
+      const object = objectOf(t.name, details[i]!.verb);
+      if (object) out.add(object);
+    }
+  });
+  return out;
+}
+
 /** Classify the tools of one server's listing with the details the scaffold writer uses. */
 export function classifyToolsDetail(tools: readonly ToolDefinition[]): ClassificationDetail[] {
+  const details = classifyEach(tools);
+  const money = budgeted(tools, details);
+  return details.map((d, i) => {
+    const object = objectOf(tools[i]!.name, d.verb);
+    if (d.category === 'Financial' || !money.has(object)) return d;
+    const risk = d.category === 'Read' ? 'Medium' : 'Critical';
+    return { ...d, category: 'Financial', risk, reasons: [`a "${object}" carries a budget in this listing's writes: money the account spends`, ...d.reasons] };
+  });
+}
+
+function classifyEach(tools: readonly ToolDefinition[]): ClassificationDetail[] {
   const listing = inListing(tools);
   return listing.map((tool, i) => {
     let own = classifyToolDetail(tool);

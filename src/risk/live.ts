@@ -46,6 +46,9 @@ const STORE_NOUNS: ReadonlySet<string> = new Set(['table', 'index', 'database', 
 /** A flag that empties the target before the write (`truncateFirst`, `dropExisting`): what was there is lost. */
 const EMPTIES_FIRST = /^(truncate\w*|drop(existing|first|tables?|target))$/;
 
+/** A change in a batch marked as a deletion (`shouldDelete`, `toDelete`, `markedForDeletion`; not a mail rule's `delete` action). */
+const ITEM_DELETE = /^(should|to|markedfor)(delete|deletion)$/;
+
 /** A cron expression says when what the write makes runs: a monitor, a job, a scheduled run. */
 const CRON_ARG = /^(cron|cronexpression|cronschedule|schedulecron)$/;
 const SENT_NOUNS: ReadonlySet<string> = new Set(['report', 'email', 'mail', 'message', 'reminder', 'notification', 'digest', 'newsletter']);
@@ -66,6 +69,13 @@ export function liveSignals(v: ToolView, deep: readonly Prop[] = v.props): Vote[
   const empties =
     v.verbClass === 'write' || v.verbClass === 'exec' ? v.props.find((p) => EMPTIES_FIRST.test(normalizeArg(p.name)) && isBooleanish(p.schema)) : undefined;
   if (empties) out.push({ category: 'Destructive', weight: 12, reason: `flag "${empties.name}": empties the target first` });
+  // A generic update whose listed changes may each be a deletion (`changes[].shouldDelete`) deletes; a create
+  // of such changes (a change request) applies nothing yet.
+  const itemDelete =
+    v.nameVerb && GENERIC_VERBS.has(v.nameVerb) && !v.nameTokens.some((t) => t.startsWith('creat') || t === 'new' || t === 'add')
+      ? deep.find((p) => !v.props.includes(p) && ITEM_DELETE.test(normalizeArg(p.name)) && isBooleanish(p.schema))
+      : undefined;
+  if (itemDelete) out.push({ category: 'Destructive', weight: 12, reason: `flag "${itemDelete.name}" on its changes: each may be a deletion` });
   const verb = v.nameVerb ?? v.descVerb;
   const unit = verb && SWITCH_VERBS.has(verb) ? v.nameTokens.map(singular).find((t) => CODE_UNITS.has(t)) : undefined;
   if (unit) out.push({ category: 'Execute', weight: 12, reason: `"${verb}" a ${unit}: changes the code that runs` });

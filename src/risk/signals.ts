@@ -205,7 +205,7 @@ export function isCodeArg(p: Prop, toolDescription: string): boolean {
 export const STARTING_VERBS: ReadonlySet<string> = new Set(['start', 'run', 'launch', 'trigger', 'execute', 'deploy', 'kick']);
 
 /** What such a create starts: a job, a run, a build, a generation or an analysis. */
-export const STARTED_THINGS = /\b(jobs?|runs?|builds?|pipelines?|workflows?|generation|analysis|scans?|process(es)?|tasks?)\b/;
+export const STARTED_THINGS = /\b(jobs?|runs?|builds?|pipelines?|workflows?|generation|analysis|scans?|process(es)?|tasks?|trainings?|predictions?)\b/;
 
 /** Market data, Read by the rubric. */
 export const MARKET_DATA = /\b(tickers?|order ?books?|ohlcv|candlesticks?|candles|klines?|market data|trading pairs?|price history|historical prices)\b/;
