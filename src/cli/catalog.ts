@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { findEntry, formatCategories, loadCatalogue, readEntryDefinitions, readEntryPolicy, seedPins, type CatalogueEntry } from '../catalogue/index.js';
 import type { PinnedDefinition } from '../pins/index.js';
-import { formatToolPage, toolPage, type ToolDefinition } from '../risk/index.js';
+import { classifyToolsDetail, formatToolPage, toolPage, type ToolDefinition } from '../risk/index.js';
 
 interface InitFlags {
   output?: string;
@@ -55,7 +55,10 @@ export function registerCatalog(program: Command): void {
           return;
         }
         const definitions = readEntryDefinitions(cat, entry);
-        const pages = definitions.filter((d) => tool === undefined || d.name === tool).map((d) => toolPage(entry.name, toolDefinition(d)));
+        // Each tool read within its server's listing, as `scan` reads it.
+        const tools = definitions.map(toolDefinition);
+        const verdicts = classifyToolsDetail(tools);
+        const pages = tools.flatMap((d, i) => (tool === undefined || d.name === tool ? [toolPage(entry.name, d, verdicts[i])] : []));
         if (tool !== undefined && pages.length === 0) {
           throw new Error(`"${entry.name}" has no tool "${tool}"; its tools: ${definitions.map((d) => d.name).join(', ')}`);
         }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toolPage } from './index.js';
+import { classifyTools, classifyToolsDetail, toolPage } from './index.js';
 import { assertValidPolicy } from '../../test/support/policy.js';
 
 const asPolicy = (snippet: string): string => `version: "1"\ndefault: "deny"\ntools:\n${snippet.replace(/^(?=.)/gm, '  ')}`;
@@ -42,4 +42,20 @@ test('a financial page warns of amount tricks; an odd tool name stays valid YAML
   const odd = toolPage('x', { name: 'get "quoted": name\nnext' });
   assert.ok(`get "quoted": name\nnext` in assertValidPolicy(asPolicy(odd.rule.yaml)).tools);
   for (const snippet of Object.values(odd.howTo)) assertValidPolicy(asPolicy(snippet));
+});
+
+test("a tool page read within its server's listing says what scan says: a hint the server sets on every tool tells nothing", () => {
+  const everyToolDestructive = { destructiveHint: true };
+  const listing = [
+    { name: 'list_jobs', description: 'List all jobs', annotations: everyToolDestructive },
+    { name: 'get_job', description: 'Get a job by its id', annotations: everyToolDestructive },
+    { name: 'list_nodes', description: 'List all nodes', annotations: everyToolDestructive },
+    { name: 'delete_job', description: 'Delete a job', annotations: everyToolDestructive },
+  ];
+  const verdicts = classifyToolsDetail(listing);
+  const page = toolPage('nomad', listing[0]!, verdicts[0]);
+  assert.equal(page.category, 'Read');
+  assert.equal(classifyTools(listing)[0]!.category, page.category, 'scan and classify read it as the page does');
+  // Read alone, the same tool is raised by the hint: the listing is what makes the page agree with scan.
+  assert.notEqual(toolPage('nomad', listing[0]!).category, 'Read');
 });

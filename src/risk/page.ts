@@ -2,7 +2,7 @@
 // level with the reasons, the rule `scan` would write for it (YAML and PolicyLayer JSON), the
 // attacks its class invites, and how to rate-limit, deny or hold it for approval. Pure.
 import { convertConfig, parsePolicy } from '../policy/index.js';
-import { classifyToolDetail } from './classify.js';
+import { type ClassificationDetail, classifyToolDetail } from './classify.js';
 import { toolRuleLines } from './scaffold.js';
 import type { Category, Risk, ToolDefinition } from './types.js';
 import { attackPagesFor, type AttackPage } from './attack-pages.js';
@@ -69,9 +69,12 @@ const ATTACKS: Record<Category, AttackPattern[]> = {
   ],
 };
 
-/** Build the page of one tool of a server. */
-export function toolPage(server: string, tool: ToolDefinition): ToolPage {
-  const c = classifyToolDetail(tool);
+/**
+ * Build the page of one tool of a server. `classified` is the tool's verdict read within its
+ * server's listing (classifyToolsDetail), as `scan` reads it; without it the tool is read alone.
+ */
+export function toolPage(server: string, tool: ToolDefinition, classified?: ClassificationDetail): ToolPage {
+  const c = classified ?? classifyToolDetail(tool);
   const lines = toolRuleLines(tool, c);
   const yaml = lines.join('\n') + '\n';
   const key = JSON.stringify(tool.name);

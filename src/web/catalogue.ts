@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import type { AuditRecord } from '../audit/index.js';
 import type { Pin } from '../pins/index.js';
 import { formatPolicyError, isToolVisible, rulesFor, type CompiledPolicy, type CompiledRule, type LoadResult } from '../policy/index.js';
-import { toolPage, type AttackPattern, type ToolDefinition } from '../risk/index.js';
+import { type AttackPattern, type ClassificationDetail, classifyToolsDetail, type ToolDefinition, toolPage } from '../risk/index.js';
 import { parseJson, strOrNull } from './calls.js';
 import { attackPageHref } from './pages.js';
 
@@ -143,14 +143,20 @@ export function catalogueOf(pins: readonly Pin[], startups: readonly Startup[], 
       policy_hash: policy?.hash ?? st?.policyHash ?? null,
       policy_error: policyError,
       last_started: st?.ts ?? null,
-      tools: list.map((pin) => toolView(server, pin, policy)),
+      tools: listingViews(server, list, policy),
     });
   }
   return out.sort((a, b) => a.server.localeCompare(b.server));
 }
 
-function toolView(server: string, pin: Pin, policy: CompiledPolicy | undefined): ToolView {
-  const c = toolPage(server, toolDefinition(pin));
+/** The tools of one server, each read within the server's listing (as `scan` reads it). */
+function listingViews(server: string, list: readonly Pin[], policy: CompiledPolicy | undefined): ToolView[] {
+  const verdicts = classifyToolsDetail(list.map(toolDefinition));
+  return list.map((pin, i) => toolView(server, pin, policy, verdicts[i]));
+}
+
+function toolView(server: string, pin: Pin, policy: CompiledPolicy | undefined, classified?: ClassificationDetail): ToolView {
+  const c = toolPage(server, toolDefinition(pin), classified);
   return {
     name: pin.tool,
     description: typeof pin.definition.description === 'string' ? pin.definition.description : null,
