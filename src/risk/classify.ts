@@ -105,6 +105,7 @@ import {
   schemaProperties,
 } from './signals.js';
 import { tokenizeName, tokenizeText } from './tokenize.js';
+import { runsAsCode, transientInContext } from './transient.js';
 import type { Classification, ToolDefinition } from './types.js';
 
 /** Details the scaffold writer also needs (the amount argument of a financial tool). */
@@ -151,6 +152,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     const runsCode = verbClass === 'write' && RUNNING_WRITES.has(nameVerb) && nameTokens.some((t) => CODE_NOUNS.has(t) || t === 'migration');
     const context =
       verbInContext(nameVerb, verbClass, objectTokens, nameObject(rawNameTokens, nameVerb)) ??
+      transientInContext(nameVerb, objectTokens) ??
       detachInContext(nameVerb, nameTokens, descTokens) ??
       resendInContext(nameVerb, objectTokens) ??
       downloadInContext(nameVerb, props, allDescTokens) ??
@@ -193,7 +195,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
 
   // 3. Code nouns in a name without a verb (`sql`, `shell`, `python_code`).
   const codeNoun = nameTokens.find((t) => CODE_NOUNS.has(t));
-  if (codeNoun && !nameVerb) {
+  if (codeNoun && !nameVerb && runsAsCode(nameTokens)) {
     evidence.push({ category: 'Execute', weight: 6, reason: `"${codeNoun}" in the name: runs code or queries` });
   }
   // Tunnels, port forwards and terminals open a way into or out of a system.
@@ -211,7 +213,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (descVerb) {
     const cls = verbClassOf(descVerb, descTokens, allDescTokens);
     const browser = BROWSER_VERBS.has(descVerb) && descTokens.some((t) => BROWSER_NOUNS.has(t));
-    const context = verbInContext(descVerb, cls, objectTokens) ?? detachInContext(descVerb, nameTokens, descTokens);
+    const context =
+      verbInContext(descVerb, cls, objectTokens) ?? transientInContext(descVerb, objectTokens) ?? detachInContext(descVerb, nameTokens, descTokens);
     addDesc({
       category: context ? CLASS_CATEGORY[context.verbClass] : browser ? 'Execute' : CLASS_CATEGORY[cls],
       weight: 5,

@@ -300,6 +300,19 @@ export const PEOPLE_NOUNS: ReadonlySet<string> = new Set(['member', 'members', '
 /** Containers that run: taking something out of one changes what runs, not a Write. */
 export const RUNNING_CONTAINERS: ReadonlySet<string> = new Set([...INFRA_NOUNS, ...MACHINE_NOUNS, 'sandbox', 'sandboxes', 'server', 'servers']);
 
+/** Lists of pointers a person keeps: removing from one loses nothing. */
+const PERSONAL_LISTS: ReadonlySet<string> = new Set([
+  'favorite',
+  'favorites',
+  'favourite',
+  'favourites',
+  'bookmark',
+  'bookmarks',
+  'starred',
+  'pinned',
+  'watchlist',
+]);
+
 /**
  * Removing something from another thing the tool names (`firewall_remove_droplets`: "Remove
  * droplets from a firewall") detaches it; both survive (Write). Removing it from a whole service
@@ -315,7 +328,8 @@ export function detachInContext(verb: string, nameTokens: readonly string[], des
     if (from < 0) return undefined;
     container = descTokens.slice(from + 1, from + 6).filter((t) => !ARTICLES.has(t));
     const named = new Set(nameTokens.map(singular));
-    container = container.slice(0, 3).filter((t) => named.has(singular(t)));
+    // A favourites or bookmarks list is a container by what it is, named or not.
+    container = container.slice(0, 3).filter((t) => named.has(singular(t)) || PERSONAL_LISTS.has(t));
   }
   if (container.length === 0) return undefined;
   // People named by the name or by the description before "from" ("Remove a user from a channel").

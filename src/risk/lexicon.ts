@@ -182,8 +182,8 @@ export const STORED_SNAPSHOT_OBJECTS: ReadonlySet<string> = new Set(
 );
 
 /** Verbs that empty a cache: it fills again by itself, nothing is lost (Write). */
-export const CACHE_CLEARS: ReadonlySet<string> = new Set(words('clear flush delete purge invalidate reset empty'));
-export const CACHE_NOUNS: ReadonlySet<string> = new Set(words('cache caches'));
+export const CACHE_CLEARS: ReadonlySet<string> = new Set(words('clear flush delete purge invalidate reset empty discard'));
+export const CACHE_NOUNS: ReadonlySet<string> = new Set(words('cache caches cached'));
 
 /** Things attached to an object: removing one from it loses nothing (Write). */
 export const ATTACHMENT_NOUNS: ReadonlySet<string> = new Set(words('tag tags label labels reaction reactions emoji star'));

@@ -32,14 +32,21 @@ export const LEVERAGE_WORDS: ReadonlySet<string> = new Set([
   'cross',
 ]);
 
+/** Words before "order" that make it a sequence: "display order", "in order", "ingestion order". */
+const SEQUENCE_WORDS: ReadonlySet<string> = new Set(
+  'in display insertion ingestion creation chronological alphabetical reverse natural random same default numerical execution processing'.split(' '),
+);
+
 /** An order, trade or transaction among trading or commerce words (not of a database). */
 export function isContextMoneyNoun(t: string, tokens: readonly string[], descTokens: ReadonlySet<string>, props: readonly Prop[] = []): boolean {
   if (!CONTEXT_MONEY_NOUNS.has(t)) return false;
   const all = [...tokens, ...descTokens, ...props.map((p) => normalizeArg(p.name))];
   if ((t === 'transaction' || t === 'transactions') && all.some((w) => DATABASE_WORDS.has(w))) return false;
   if (t === 'order' || t === 'orders') {
-    // An order is a purchase or a trade unless it is a sort order ("ascending order").
-    return !all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w));
+    // An order is a purchase or a trade unless it is a sort order ("ascending order", "display
+    // order", "in order to").
+    if (all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w))) return false;
+    return !tokens.some((w, i) => w === t && SEQUENCE_WORDS.has(tokens[i - 1] ?? ''));
   }
   if (t === 'trade' || t === 'trades') return true;
   // "leverages a model" is a verb; the leverage of an account goes with positions and margin.
