@@ -236,3 +236,9 @@ test('a later clause that deletes what the call acts on, and reports of sales or
   assert.equal(cat(tool('get_cost_breakdown', 'Get cost breakdown per project')), 'Financial');
   assert.equal(cat(tool('get_test_report', 'Get the report of a test run')), 'Read');
 });
+
+test('triggering a sync, a scan or a backup starts a job (Execute); listing trigger jobs reads', () => {
+  assert.equal(cat(tool('sync_index', 'Trigger an index sync for one collection')), 'Execute');
+  assert.equal(cat(tool('backup_now', 'Triggers a database backup')), 'Execute');
+  assert.equal(cat(tool('list_trigger_jobs', 'List trigger jobs in a pipeline')), 'Read');
+});

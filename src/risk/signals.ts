@@ -23,7 +23,7 @@ export const CREATES_RUNNING =
 
 /** Firing an event or a webhook that starts automations runs them. */
 export const TRIGGERS_PHRASE =
-  /\b(trigger(s|ing) (an? |the |its )?|trigger (an? |the |its )|to trigger (an? |the |its )?)(automations?|workflows?|pipelines?|jobs?|builds?|runs?)\b/;
+  /\b(trigger(s|ing) (an? |the |its )?|trigger (an? |the |its )|to trigger (an? |the |its )?)([a-z]+ )?(automations?|workflows?|pipelines?|jobs?|builds?|runs?|syncs?|scans?|rescans?|refresh|backups?|deploy(ment)?s?)\b/;
 
 export const SAYS_DESTRUCTIVE = /(?<!non[- ])\bdestructive\b(?! ?hint)|\bdrops? existing\b/;
 
