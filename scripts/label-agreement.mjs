@@ -22,7 +22,9 @@ let high = 0;
 let highLowered = 0;
 const matrix = Object.fromEntries(CLASSES.map((c) => [c, Object.fromEntries(CLASSES.map((d) => [d, 0]))]));
 const diffs = [];
-for (const file of readdirSync(first).filter((f) => f.endsWith('.json')).sort()) {
+for (const file of readdirSync(first)
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
   const other = join(second, file);
   if (!existsSync(other)) throw new Error(`${other}: missing (every file of ${first} needs a second labelling)`);
   const tools = JSON.parse(readFileSync(join(first, file), 'utf8')).tools;
