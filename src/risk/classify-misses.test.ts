@@ -242,3 +242,21 @@ test('triggering a sync, a scan or a backup starts a job (Execute); listing trig
   assert.equal(cat(tool('backup_now', 'Triggers a database backup')), 'Execute');
   assert.equal(cat(tool('list_trigger_jobs', 'List trigger jobs in a pipeline')), 'Read');
 });
+
+test('training and orchestrating run work; a bracketed group label is no verb; a deploy order is no purchase', () => {
+  assert.equal(cat(tool('model_train', 'Train a classifier on the uploaded dataset')), 'Execute');
+  assert.equal(cat(tool('jobs_orchestrate', 'Orchestrate a task across the worker pool')), 'Execute');
+  // "[Build Management]" opens every description of such a server; the sentence after it says what runs.
+  assert.equal(cat(tool('create_build_run', '[Build Management] Run a build of the project.')), 'Execute');
+  assert.equal(cat(tool('stop_deploy_order', 'Stop a deploy order of the release')), 'Execute');
+  assert.equal(cat(tool('get_deploy_order', 'Get a deploy order with its machines')), 'Read');
+  assert.equal(cat(tool('cancel_order', 'Cancel a customer order before it ships')), 'Financial');
+});
+
+test("deciding a pipeline's manual gate runs or stops the run; upgrading a plan pays", () => {
+  assert.equal(cat(tool('approve_stage', 'Approve a held stage of a pipeline run')), 'Execute');
+  assert.equal(cat(tool('reject_checkpoint', 'Reject the manual checkpoint of a pipeline')), 'Execute');
+  assert.equal(cat(tool('approve_pull_request', 'Approve a pull request')), 'Write');
+  assert.equal(cat(tool('account_upgrade', 'Upgrade the account to a higher tier')), 'Financial');
+  assert.equal(cat(tool('upgrade_cluster', 'Upgrade a cluster to the next Kubernetes version')), 'Execute');
+});

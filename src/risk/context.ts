@@ -104,6 +104,10 @@ export function verbInContext(
   if (verb === 'approve' && objects.some((t) => t === 'deployment' || t === 'deployments')) {
     return { verbClass: 'exec', why: 'a held deployment lets it run' };
   }
+  // Passing or rejecting a pipeline's manual gate lets the held run go on, or stops it.
+  if (GATE_VERBS.has(verb) && objects.some((t) => GATES.has(t)) && objects.some((t) => t === 'pipeline' || t === 'pipelines')) {
+    return { verbClass: 'exec', why: "a pipeline's manual gate lets the held run go on or stops it" };
+  }
   if ((verb === 'load' || verb === 'import') && objects.includes('into')) return { verbClass: 'write', why: 'into a store writes to it' };
   // Restoring a paused or stopped thing starts it again.
   if (verb === 'restore' && objects.some((t) => t === 'pause' || t === 'stop' || t === 'suspend' || t === 'hibernate')) {
@@ -124,6 +128,10 @@ export function verbInContext(
   if (verb === 'renew') {
     const paid = objects.find((t) => PAID_TERMS.has(t));
     if (paid) return { verbClass: 'pay', why: `a "${paid}" pays for another term` };
+  }
+  // Upgrading or downgrading a plan, a tier or a seat count changes what the account pays.
+  if ((verb === 'upgrade' || verb === 'downgrade') && objects.some((t) => PAID_LEVELS.has(t))) {
+    return { verbClass: 'pay', why: 'a plan, a tier or seats changes what the account pays' };
   }
   // Opening or exposing a port makes a service reachable from outside (Execute).
   if ((verb === 'open' || verb === 'expose') && objects.some((t) => t === 'port' || t === 'ports')) {
@@ -237,6 +245,21 @@ export const STATUS_HEADS: ReadonlySet<string> = new Set(['status', 'statuses', 
 /** What is renewed for a fee. */
 export const PAID_TERMS: ReadonlySet<string> = new Set(['domain', 'domains', 'registration', 'license', 'licence', 'licenses', 'membership', 'plan', 'lease']);
 
+/** What a paid account is on: changing one changes the bill. */
+const PAID_LEVELS: ReadonlySet<string> = new Set([
+  'plan',
+  'plans',
+  'tier',
+  'tiers',
+  'seat',
+  'seats',
+  'subscription',
+  'subscriptions',
+  'membership',
+  'license',
+  'licence',
+]);
+
 /** Checks whose run only reads a status. */
 export const CHECKS: ReadonlySet<string> = new Set(['health', 'healthcheck', 'healthchecks', 'diagnostic', 'diagnostics']);
 
@@ -299,6 +322,10 @@ export const PEOPLE_NOUNS: ReadonlySet<string> = new Set(['member', 'members', '
 
 /** Containers that run: taking something out of one changes what runs, not a Write. */
 export const RUNNING_CONTAINERS: ReadonlySet<string> = new Set([...INFRA_NOUNS, ...MACHINE_NOUNS, 'sandbox', 'sandboxes', 'server', 'servers']);
+
+/** Verbs that decide a manual gate, and the gates a pipeline holds a run at. */
+const GATE_VERBS: ReadonlySet<string> = new Set(['approve', 'pass', 'reject', 'refuse']);
+const GATES: ReadonlySet<string> = new Set(['gate', 'gates', 'checkpoint', 'checkpoints', 'stage', 'stages']);
 
 /** Lists of pointers a person keeps: removing from one loses nothing. */
 const PERSONAL_LISTS: ReadonlySet<string> = new Set([

@@ -34,6 +34,7 @@ const WRITE_VERBS = `
   deny flag unflag switch go trash untrash protect unprotect unapprove acknowledge freeze unfreeze
   reschedule snooze remind favorite favourite upvote downvote retweet repost enroll unenroll amend squash
   cherrypick reorder categorize categorise organize organise unset silence unsilence adjust renew extend allow release
+  taint untaint broadcast impersonate
 `;
 
 const DESTROY_VERBS = `
@@ -48,6 +49,7 @@ const EXEC_VERBS = `
   shell bash retry replay rerun benchmark
   install reinstall upgrade downgrade scale rollout redeploy drain cordon uncordon reload promote
   shutdown poweroff poweron powercycle boot expose play pause unpause resume suspend end abort migrate reindex backfill mount unmount transpile signal power turnon turnoff
+  train finetune orchestrate autoscale hibernate wake enqueue sudo
 `;
 
 const PAY_VERBS = `pay charge refund purchase buy sell liquidate withdraw deposit donate tip invoice payout credit debit stake unstake mint topup repay borrow lend settle redeem reimburse bid`;

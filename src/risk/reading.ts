@@ -32,9 +32,14 @@ export const LEVERAGE_WORDS: ReadonlySet<string> = new Set([
   'cross',
 ]);
 
-/** Words before "order" that make it a sequence: "display order", "in order", "ingestion order". */
-const SEQUENCE_WORDS: ReadonlySet<string> = new Set(
-  'in display insertion ingestion creation chronological alphabetical reverse natural random same default numerical execution processing'.split(' '),
+/**
+ * Words before "order" that make it no purchase: a sequence ("display order", "in order",
+ * "ingestion order") or an instruction to a system ("a deploy order", "a work order").
+ */
+const NOT_PURCHASE_BEFORE: ReadonlySet<string> = new Set(
+  'in display insertion ingestion creation chronological alphabetical reverse natural random same default numerical execution processing deploy deployment release build job task work'.split(
+    ' ',
+  ),
 );
 
 /** An order, trade or transaction among trading or commerce words (not of a database). */
@@ -44,9 +49,9 @@ export function isContextMoneyNoun(t: string, tokens: readonly string[], descTok
   if ((t === 'transaction' || t === 'transactions') && all.some((w) => DATABASE_WORDS.has(w))) return false;
   if (t === 'order' || t === 'orders') {
     // An order is a purchase or a trade unless it is a sort order ("ascending order", "display
-    // order", "in order to").
+    // order", "in order to") or an instruction ("a deploy order").
     if (all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w))) return false;
-    return !tokens.some((w, i) => w === t && SEQUENCE_WORDS.has(tokens[i - 1] ?? ''));
+    return !tokens.some((w, i) => w === t && NOT_PURCHASE_BEFORE.has(tokens[i - 1] ?? ''));
   }
   if (t === 'trade' || t === 'trades') return true;
   // "leverages a model" is a verb; the leverage of an account goes with positions and margin.
@@ -188,6 +193,8 @@ export function isFinancialNoun(t: string, nameSet: Set<string>, descTokens: Set
  * put them before the sentence that says what the call does; it is read without them.
  */
 const PREAMBLE = [
+  // A bracketed group label ("[Pipeline Management] Run a pipeline", "[API] Update a service").
+  /^\[[^\]\n]{1,40}\]\s+/,
   /^[A-Z][\w.]*(?: [\w.]+){0,3} - [\w.]+(?: [\w.]+){0,3}:\s+/,
   /^this (?:is|tool is part of) (?:the|a|an) [^.]{0,80}?\b(?:api|server|sdk|service|integration)\.\s+/i,
 ];
