@@ -260,3 +260,24 @@ test("deciding a pipeline's manual gate runs or stops the run; upgrading a plan 
   assert.equal(cat(tool('account_upgrade', 'Upgrade the account to a higher tier')), 'Financial');
   assert.equal(cat(tool('upgrade_cluster', 'Upgrade a cluster to the next Kubernetes version')), 'Execute');
 });
+
+test('a start-up script, or a statement said to be SQL, is code the create runs', () => {
+  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
+  assert.equal(
+    cat(
+      tool('vm_create', 'Create a virtual machine', {
+        inputSchema: obj({ name: { type: 'string' }, startup_script: { type: 'string', description: 'Runs at boot' } }),
+      }),
+    ),
+    'Execute',
+  );
+  assert.equal(
+    cat(tool('create_statement', 'Create a statement.', { inputSchema: obj({ statement: { type: 'string', description: 'The SQL text of the statement' } }) })),
+    'Execute',
+  );
+  // A statement of account is no code.
+  assert.equal(
+    cat(tool('create_note', 'Create a note.', { inputSchema: obj({ statement: { type: 'string', description: 'What the customer said' } }) })),
+    'Write',
+  );
+});

@@ -100,6 +100,7 @@ import {
   isBooleanish,
   isCodeArg,
   isTradeSide,
+  saysCode,
   movesAsset,
   normalizeArg,
   schemaProperties,
@@ -289,7 +290,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeArg) {
     // A command or script argument is run: stronger than the verbs of name and description.
     // Testing given code runs it, as much as a command argument does.
-    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name)) || nameVerb === 'test';
+    const strong = CODE_ARG_STRONG.test(normalizeArg(codeArg.name)) || saysCode(codeArg) || nameVerb === 'test';
     evidence.push({ category: 'Execute', weight: strong ? 15 : 5, reason: `argument "${codeArg.name}" takes code or a command` });
   }
   // A tool of many actions ("action": list | create | delete, or "list/get/create/delete" in

@@ -129,7 +129,14 @@ export const AMOUNT_ARG =
 
 export const CURRENCY_ARG = /^(\w*currency|currencycode|currencies|\w*asset|\w*token|\w*coin|denom|\w*mint)$/;
 
-export const CODE_ARG_STRONG = /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher)$/;
+export const CODE_ARG_STRONG =
+  /^(command|commands|cmd|script|shell|sql|sqlquery|javascript|js|python|bash|powershell|cypher|(startup|init|setup|boot|run)(script|scripts|commands?|cmds?))$/;
+
+/** A `statement` argument whose own description says it is SQL or a script: a statement that runs. */
+export function saysCode(p: Prop): boolean {
+  const d = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
+  return normalizeArg(p.name) === 'statement' && /\b(sql|script)\b/.test(d);
+}
 
 export const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
 
