@@ -2,14 +2,16 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-r: once held out, now development sets (their results were
+//   - data/risk-heldout/set-a to set-s: once held out, now development sets (their results were
 //     seen while the classifier changed). Each one's held-out run stays the record for the
 //     classifier it measured (set-p: a259e86, 82.9 %; set-q: 0209c1c, 87.4 %); see RUBRIC.md.
 //   - data/risk-heldout/set-r: the held-out set of session 11's second classifier change, run once
 //     (84.5 %, 22 of 97 understated, 1 money tool called Read); a development set since.
-//   - data/risk-heldout/set-s: listed after commit 6d5348d, labelled twice apart and reconciled before
-//     any classifier run on it: the held-out set of session 12's change; it is reported and checked
-//     as the latest held-out set until a new one is labelled (its one run is in RUBRIC.md).
+//   - data/risk-heldout/set-s: labelled twice apart and reconciled, the held-out set of session 12's
+//     first change, run once (84.6 %, 29 of 117 understated, 1 called Read); a development set since.
+//   - data/risk-heldout/set-t: listed after commit f437018, labelled twice apart and reconciled before
+//     any classifier run on it: the held-out set of session 12's second change; it is reported and
+//     checked as the latest held-out set until a new one is labelled (its one run is in RUBRIC.md).
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
@@ -129,9 +131,10 @@ if (files.length > 0) {
   evaluate('set P: development, once held out (data/risk-heldout/set-p)', load(join(root, 'data', 'risk-heldout', 'set-p')));
   evaluate('set Q: development, once held out (data/risk-heldout/set-q)', load(join(root, 'data', 'risk-heldout', 'set-q')));
   evaluate('set R: development, once held out (data/risk-heldout/set-r)', load(join(root, 'data', 'risk-heldout', 'set-r')));
-  // The latest held-out set: listed after commit 6d5348d, labelled twice apart and reconciled before
+  evaluate('set S: development, once held out (data/risk-heldout/set-s)', load(join(root, 'data', 'risk-heldout', 'set-s')));
+  // The latest held-out set: listed after commit f437018, labelled twice apart and reconciled before
   // any classifier run on it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set S: latest held-out set (data/risk-heldout/set-s)', load(join(root, 'data', 'risk-heldout', 'set-s')));
+  const held = evaluate('set T: latest held-out set (data/risk-heldout/set-t)', load(join(root, 'data', 'risk-heldout', 'set-t')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
