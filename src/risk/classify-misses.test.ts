@@ -281,3 +281,10 @@ test('a start-up script, or a statement said to be SQL, is code the create runs'
     'Write',
   );
 });
+
+test("a tool's operations listed at the end of its sentence count; a pair or a file name does not", () => {
+  assert.equal(cat(tool('recipe', 'Recipe ops: list/get/create/update/delete.')), 'Destructive');
+  assert.equal(cat(tool('job', 'Job ops: list/get/log/build/abort. get is the default.')), 'Execute');
+  assert.equal(cat(tool('create_event', 'Create an event with its start/end.')), 'Write');
+  assert.equal(cat(tool('read_doc', 'Read docs/skill.md.')), 'Read');
+});
