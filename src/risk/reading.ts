@@ -33,11 +33,11 @@ export const LEVERAGE_WORDS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Words before "order" that make it no purchase: a sequence ("display order", "in order",
- * "ingestion order") or an instruction to a system ("a deploy order", "a work order").
+ * Words before "order" that make it no purchase: a sequence ("display order", "ingestion order")
+ * or an instruction to a system ("a deploy order", "a work order").
  */
 const NOT_PURCHASE_BEFORE: ReadonlySet<string> = new Set(
-  'in display insertion ingestion creation chronological alphabetical reverse natural random same default numerical execution processing deploy deployment release build job task work'.split(
+  'display insertion ingestion creation chronological alphabetical reverse natural random same default numerical execution processing deploy deployment release build job task work'.split(
     ' ',
   ),
 );
@@ -51,7 +51,8 @@ export function isContextMoneyNoun(t: string, tokens: readonly string[], descTok
     // An order is a purchase or a trade unless it is a sort order ("ascending order", "display
     // order", "in order to") or an instruction ("a deploy order").
     if (all.some((w) => /^(sort|sorting|sortorder|reorder|ordering|ascending|descending|asc|desc)$/.test(w))) return false;
-    return !tokens.some((w, i) => w === t && NOT_PURCHASE_BEFORE.has(tokens[i - 1] ?? ''));
+    // "in order to" is a purpose; "the items in order 1042" is still a purchase.
+    return !tokens.some((w, i) => w === t && (NOT_PURCHASE_BEFORE.has(tokens[i - 1] ?? '') || (tokens[i - 1] === 'in' && tokens[i + 1] === 'to')));
   }
   if (t === 'trade' || t === 'trades') return true;
   // "leverages a model" is a verb; the leverage of an account goes with positions and margin.

@@ -42,3 +42,8 @@ test('removing from favourites or bookmarks detaches; removing from a bucket del
   assert.equal(cat('unfavorite_dashboard', 'Remove a dashboard from favourites'), 'Write');
   assert.equal(cat('remove_file', 'Remove a file from the bucket'), 'Destructive');
 });
+
+test('"in order to" is a purpose, the items in an order are still a purchase', () => {
+  assert.equal(cat('get_items', 'Get the items in order 1042 of the shop'), 'Financial');
+  assert.equal(cat('refresh_index', 'Refresh the index in order to speed up search'), 'Write');
+});
