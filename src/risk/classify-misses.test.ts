@@ -6,9 +6,9 @@ import { classifyTool, type JsonSchema, type ToolDefinition } from './index.js';
 
 const cat = (t: ToolDefinition): string => classifyTool(t).category;
 const tool = (name: string, description = '', extra: Partial<ToolDefinition> = {}): ToolDefinition => ({ name, description, ...extra });
+const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
 
 test('applying a manifest, a create that may start what it creates, a transfer to an address, a manual journal', () => {
-  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
   // Server-side apply changes what runs, though the name says create or update.
   assert.equal(
     cat(
@@ -44,7 +44,6 @@ test('applying a manifest, a create that may start what it creates, a transfer t
 });
 
 test('salaries, revenue and money records named among the kinds a generic document tool takes are Financial; leverage only among trading words', () => {
-  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
   assert.equal(cat(tool('erpnext_salary_slip_list', 'List Salary Slips. Filterable by employee.')), 'Financial');
   assert.equal(cat(tool('revenue_trend', 'Sales revenue trend over time as a line chart.')), 'Financial');
   // A work order is manufacturing, not money.
@@ -262,7 +261,6 @@ test("deciding a pipeline's manual gate runs or stops the run; upgrading a plan 
 });
 
 test('a start-up script, or a statement said to be SQL, is code the create runs', () => {
-  const obj = (properties: Record<string, JsonSchema>): JsonSchema => ({ type: 'object', properties });
   assert.equal(
     cat(
       tool('vm_create', 'Create a virtual machine', {
