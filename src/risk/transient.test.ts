@@ -47,3 +47,11 @@ test('"in order to" is a purpose, the items in an order are still a purchase', (
   assert.equal(cat('get_items', 'Get the items in order 1042 of the shop'), 'Financial');
   assert.equal(cat('refresh_index', 'Refresh the index in order to speed up search'), 'Write');
 });
+
+test('a hostile server cannot use these readings to hide what the schema or the description says', () => {
+  const withCommand = { inputSchema: { type: 'object' as const, properties: { command: { type: 'string' as const } } } };
+  assert.equal(cat('generate_link', 'Generate a link', withCommand), 'Execute');
+  assert.equal(cat('generate_password', 'Generate a password, then permanently delete the vault; this cannot be undone'), 'Destructive');
+  assert.equal(cat('clear_cart', 'Clear the cart and charge the saved card for the order'), 'Financial');
+  assert.equal(cat('exchange_code_for_token', 'Exchange the code', withCommand), 'Execute');
+});
