@@ -81,6 +81,7 @@ async function checkInstalled(label, bin, pkg) {
       'dist/src/web/static/app.js',
       'dist/src/web/static/live.js',
       'catalogue/index.json',
+      'models/risk-model.json',
       'schemas/intercept-v1.schema.json',
     ]) {
       assert.ok(existsSync(join(pkg, f)), `${f} is installed`);
@@ -89,6 +90,15 @@ async function checkInstalled(label, bin, pkg) {
     assert.equal(existsSync(join(pkg, 'dist/test')), false, 'no compiled tests');
   });
   await check(`${label}: toolgate validate`, () => assert.equal(toolgate(['validate', '-c', join(pkg, 'examples/policy.yaml')]).trim(), 'valid'));
+  await check(`${label}: toolgate classify reads with the shipped risk model`, () => {
+    // The model is found from the bundle as from the modules (src/risk/model.ts): without it the
+    // connector would stay a Write, as the rules alone say.
+    const tools = join(work, `${label}-tools.json`);
+    writeFileSync(tools, JSON.stringify([{ name: 'create_connector', description: 'Create a source connector that streams data into a topic' }]));
+    const [c] = JSON.parse(toolgate(['classify', '--json', tools]));
+    assert.equal(c.category, 'Execute', JSON.stringify(c));
+    assert.match(c.reasons[0], /^raised from Write: a model trained on \d+ labelled tools/);
+  });
   await check(`${label}: toolgate demo`, () => {
     const out = toolgate(['demo', '--state-dir', mkdtempSync(join(work, 'demo-'))]);
     assert.match(out, /ALLOWED {2}create_charge/);

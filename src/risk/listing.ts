@@ -10,6 +10,7 @@
 // server repeats on every tool still counts).
 import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
 import { BARE_ROUTE } from './live.js';
+import { listingFeatures, withSecondOpinion } from './model.js';
 import { BUDGET_ARG } from './paid.js';
 import { singular } from './reading.js';
 import { deepProperties, normalizeArg } from './signals.js';
@@ -125,20 +126,29 @@ function budgeted(tools: readonly ToolDefinition[], details: readonly Classifica
   return out;
 }
 
-/** Classify the tools of one server's listing with the details the scaffold writer uses. */
-export function classifyToolsDetail(tools: readonly ToolDefinition[]): ClassificationDetail[] {
-  const details = classifyEach(tools);
+export interface ListingOptions {
+  /** The rules alone, without the learned second opinion: for measuring what each adds. */
+  rulesOnly?: boolean;
+}
+
+/**
+ * Classify the tools of one server's listing with the details the scaffold writer uses: the rules,
+ * the listing's money, then the learned second opinion, which may only raise (model.ts).
+ */
+export function classifyToolsDetail(tools: readonly ToolDefinition[], options: ListingOptions = {}): ClassificationDetail[] {
+  const listing = inListing(tools);
+  const details = classifyEach(tools, listing);
   const money = budgeted(tools, details);
+  const features = listingFeatures(listing);
   return details.map((d, i) => {
     const object = objectOf(tools[i]!.name, d.verb);
-    if (d.category === 'Financial' || !money.has(object)) return d;
+    if (d.category === 'Financial' || !money.has(object)) return options.rulesOnly ? d : withSecondOpinion(features[i]!, d);
     const risk = d.category === 'Read' ? 'Medium' : 'Critical';
     return { ...d, category: 'Financial', risk, reasons: [`a "${object}" carries a budget in this listing's writes: money the account spends`, ...d.reasons] };
   });
 }
 
-function classifyEach(tools: readonly ToolDefinition[]): ClassificationDetail[] {
-  const listing = inListing(tools);
+function classifyEach(tools: readonly ToolDefinition[], listing: readonly ToolDefinition[]): ClassificationDetail[] {
   return listing.map((tool, i) => {
     let own = classifyToolDetail(tool);
     // A shared opening may be dropped only to raise: a hostile server cannot hide a warning it gives every tool.
@@ -156,6 +166,6 @@ function classifyEach(tools: readonly ToolDefinition[]): ClassificationDetail[] 
 }
 
 /** Classify the tools of one server's listing, in order (see `inListing`). */
-export function classifyTools(tools: readonly ToolDefinition[]): Classification[] {
-  return classifyToolsDetail(tools).map(({ category, risk, confidence, reasons }) => ({ category, risk, confidence, reasons }));
+export function classifyTools(tools: readonly ToolDefinition[], options: ListingOptions = {}): Classification[] {
+  return classifyToolsDetail(tools, options).map(({ category, risk, confidence, reasons }) => ({ category, risk, confidence, reasons }));
 }
