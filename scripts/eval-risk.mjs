@@ -2,21 +2,20 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-s: once held out, now development sets (their results were
-//     seen while the classifier changed). Each one's held-out run stays the record for the
-//     classifier it measured (set-p: a259e86, 82.9 %; set-q: 0209c1c, 87.4 %); see RUBRIC.md.
-//   - data/risk-heldout/set-r: the held-out set of session 11's second classifier change, run once
-//     (84.5 %, 22 of 97 understated, 1 money tool called Read); a development set since.
-//   - data/risk-heldout/set-s: labelled twice apart and reconciled, the held-out set of session 12's
-//     first change, run once (84.6 %, 29 of 117 understated, 1 called Read); a development set since.
-//   - data/risk-heldout/set-t: listed after commit f437018, labelled twice apart and reconciled before
-//     any classifier run on it: the held-out set of session 12's second change; it is reported and
-//     checked as the latest held-out set until a new one is labelled (its one run is in RUBRIC.md).
+//   - data/risk-heldout/set-a to set-t: each held out once, development sets since (their results
+//     were seen while the classifier changed, and the learned second opinion is trained on them).
+//     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
+//     scripts/replay-heldout.mjs replays them all).
+//   - data/risk-heldout/set-u: listed after commit 4016858, labelled twice apart and reconciled before
+//     any classifier run on it: the held-out set of session 13's change (the second opinion); it is
+//     reported and checked as the latest held-out set until a new one is labelled (its one run is in
+//     RUBRIC.md).
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
-// Usage: npm run eval:risk [-- FILE ...] [--misses] [--check]
+// Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
 //   FILE: a JSON file {"tools": [{name, description, label, ...}]} or a directory of them.
 //   --check exits 1 when the held-out set misses the targets of issue 23.
+//   --rules classifies with the rules alone, without the learned second opinion (src/risk/model.ts).
 // Label "Other" means unlabelled: those tools are left out of the agreement.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +30,7 @@ const PERMISSIVE = new Set(['Read', 'Write', 'Other']);
 
 const args = process.argv.slice(2);
 const showMisses = args.includes('--misses');
+const rulesOnly = args.includes('--rules');
 const check = args.includes('--check');
 const files = args.filter((a) => !a.startsWith('--'));
 
@@ -63,7 +63,7 @@ function evaluate(title, tools) {
   for (const t of tools) byServer.set(t.server, [...(byServer.get(t.server) ?? []), t]);
   const verdicts = new Map();
   for (const group of byServer.values()) {
-    const classified = classifyTools(group);
+    const classified = classifyTools(group, { rulesOnly });
     for (let i = 0; i < group.length; i++) verdicts.set(group[i], classified[i]);
   }
   for (const t of tools) {
@@ -113,28 +113,16 @@ if (files.length > 0) {
   );
   if (shared) evaluate(`shared development labels (${shared})`, load(shared));
   else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
-  evaluate('set A: development, once held out (data/risk-heldout/set-a)', load(join(root, 'data', 'risk-heldout', 'set-a')));
-  evaluate('set B: development, once held out (data/risk-heldout/set-b)', load(join(root, 'data', 'risk-heldout', 'set-b')));
-  evaluate('set C: development, once held out (data/risk-heldout/set-c)', load(join(root, 'data', 'risk-heldout', 'set-c')));
-  evaluate('set D: development, once held out (data/risk-heldout/set-d)', load(join(root, 'data', 'risk-heldout', 'set-d')));
-  evaluate('set E: development, once held out (data/risk-heldout/set-e)', load(join(root, 'data', 'risk-heldout', 'set-e')));
-  evaluate('set F: development, once held out (data/risk-heldout/set-f)', load(join(root, 'data', 'risk-heldout', 'set-f')));
-  evaluate('set G: development, once held out (data/risk-heldout/set-g)', load(join(root, 'data', 'risk-heldout', 'set-g')));
-  evaluate('set H: development, once held out (data/risk-heldout/set-h)', load(join(root, 'data', 'risk-heldout', 'set-h')));
-  evaluate('set I: development, once held out (data/risk-heldout/set-i)', load(join(root, 'data', 'risk-heldout', 'set-i')));
-  evaluate('set J: development, once held out (data/risk-heldout/set-j)', load(join(root, 'data', 'risk-heldout', 'set-j')));
-  evaluate('set K: development, once held out (data/risk-heldout/set-k)', load(join(root, 'data', 'risk-heldout', 'set-k')));
-  evaluate('set L: development, once held out (data/risk-heldout/set-l)', load(join(root, 'data', 'risk-heldout', 'set-l')));
-  evaluate('set M: development, once held out (data/risk-heldout/set-m)', load(join(root, 'data', 'risk-heldout', 'set-m')));
-  evaluate('set N: development, once held out (data/risk-heldout/set-n)', load(join(root, 'data', 'risk-heldout', 'set-n')));
-  evaluate('set O: development, once held out (data/risk-heldout/set-o)', load(join(root, 'data', 'risk-heldout', 'set-o')));
-  evaluate('set P: development, once held out (data/risk-heldout/set-p)', load(join(root, 'data', 'risk-heldout', 'set-p')));
-  evaluate('set Q: development, once held out (data/risk-heldout/set-q)', load(join(root, 'data', 'risk-heldout', 'set-q')));
-  evaluate('set R: development, once held out (data/risk-heldout/set-r)', load(join(root, 'data', 'risk-heldout', 'set-r')));
-  evaluate('set S: development, once held out (data/risk-heldout/set-s)', load(join(root, 'data', 'risk-heldout', 'set-s')));
-  // The latest held-out set: listed after commit f437018, labelled twice apart and reconciled before
+  // Sets a to t: each once held out (its one run is recorded in RUBRIC.md), development sets since.
+  // The second opinion (models/risk-model.json) was trained on them, so with it their figures are
+  // training figures; `--rules` shows the rules alone, and scripts/train-risk-model.mjs --loso the
+  // honest figure of both together (each set left out of the model, with the rules of its own run).
+  for (const set of 'abcdefghijklmnopqrst') {
+    evaluate(`set ${set.toUpperCase()}: development, once held out (data/risk-heldout/set-${set})`, load(join(root, 'data', 'risk-heldout', `set-${set}`)));
+  }
+  // The latest held-out set: listed after commit 4016858, labelled twice apart and reconciled before
   // any classifier run on it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set T: latest held-out set (data/risk-heldout/set-t)', load(join(root, 'data', 'risk-heldout', 'set-t')));
+  const held = evaluate('set U: latest held-out set (data/risk-heldout/set-u)', load(join(root, 'data', 'risk-heldout', 'set-u')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
