@@ -39,6 +39,7 @@ const MEASURED = {
   'set-r': '92580c7',
   'set-s': '6d5348d',
   'set-t': 'f437018',
+  'set-u': '1e1c39e',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
@@ -71,7 +72,9 @@ try {
       .filter((f) => f.endsWith('.json'))
       .sort()) {
       const tools = JSON.parse(readFileSync(join(base, file), 'utf8')).tools;
-      const said = risk.classifyTools ? risk.classifyTools(tools) : tools.map((t) => risk.classifyTool(t));
+      // The rules alone: set-u on was scored with the second opinion too, which the replay leaves
+      // to train-risk-model.mjs --loso (and which cannot find its weights from the scratch folder).
+      const said = risk.classifyTools ? risk.classifyTools(tools, { rulesOnly: true }) : tools.map((t) => risk.classifyTool(t));
       tools.forEach((t, i) => {
         verdicts[set][`${file}::${t.name}`] = said[i].category;
         if (!CLASSES.includes(t.label)) return;

@@ -9,6 +9,7 @@
 //       leave one set out: train on the other sets, and raise the rules' verdicts of the left-out
 //       set as the classifier does, where the rules' verdicts are REPLAY.json's (written by
 //       scripts/replay-heldout.mjs: each set classified by the commit that first measured it).
+//       --raise-at P tries another threshold than the classifier's RAISE_AT.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,7 +110,7 @@ function model(tools) {
   };
 }
 
-function loso(replayPath) {
+function loso(replayPath, raiseAt = RAISE_AT) {
   const replay = JSON.parse(readFileSync(replayPath, 'utf8'));
   const tools = labelled();
   const score = { rules: [0, 0, 0], raised: [0, 0, 0], model: [0, 0, 0] };
@@ -125,7 +126,7 @@ function loso(replayPath) {
       const p = probabilities(weights, t.features);
       const k = p.indexOf(Math.max(...p));
       const opinion = MODEL_CLASSES[k];
-      const raised = !HIGH.has(rules) && HIGH.has(opinion) && p[k] >= RAISE_AT ? opinion : rules;
+      const raised = !HIGH.has(rules) && HIGH.has(opinion) && p[k] >= raiseAt ? opinion : rules;
       const label = MODEL_CLASSES[t.label];
       const tally = (s, verdict) => {
         if (verdict === label) s[0]++;
@@ -153,7 +154,8 @@ function loso(replayPath) {
 
 const args = process.argv.slice(2);
 if (args[0] === '--loso') {
-  loso(args[1] ?? '/tmp/toolgate-replay.json');
+  const at = args.indexOf('--raise-at');
+  loso(args[1] ?? '/tmp/toolgate-replay.json', at > 0 ? Number(args[at + 1]) : RAISE_AT);
 } else {
   if (args[0] === '--check') {
     // The committed model names the sets it learnt from: a set labelled since (a new held-out set)

@@ -5,14 +5,15 @@
 // name, the description and the argument names, trained on every labelled tool in
 // data/risk-heldout (scripts/train-risk-model.mjs), has seen those words; replayed honestly on
 // each set with the rules of the commit that first met it, raising a Read or Write verdict to the
-// model's high-risk class when the model is sure cut the understated tools by about a third at no
-// cost in agreement (models/README.md has the figures).
+// model's high-risk class when the model is sure cut the understated tools by more than a quarter
+// for a few tenths of a point of agreement (models/README.md has the figures).
 //
 // Safe against a hostile server: the model only ever raises a verdict to Execute, Destructive or
 // Financial, never lowers one, so descriptions written to look harmless gain nothing from it.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClassificationDetail } from './classify.js';
+import { singular } from './reading.js';
 import type { Category, Risk, ToolDefinition } from './types.js';
 
 /** The classes the model scores, in the order of each weight vector. */
@@ -39,7 +40,8 @@ function words(text: string | undefined): string[] {
     .replace(/(\p{Ll}|\p{N})(\p{Lu})/gu, '$1 $2')
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
-    .filter(Boolean);
+    .filter(Boolean)
+    .map(singular);
 }
 
 /** Words the description may contribute: enough for what the call does, not a whole manual. */
