@@ -12,7 +12,7 @@ import type { ScanTarget, ToolDefinition } from '../risk/index.js';
 import { Backups } from './backup.js';
 import { isWrapped, writeFileAtomic } from './config-file.js';
 import { discover, type InitOptions, recommendedRequest, save } from './plan.js';
-import { policyFor } from './policy.js';
+import { policyFor, recommend, recommendAll } from './policy.js';
 
 const TOOLS: ToolDefinition[] = [
   { name: 'read_file', description: 'Read a file', annotations: { readOnlyHint: true } },
@@ -328,4 +328,19 @@ test('a policy file that exists is never overwritten: an earlier run may still u
   const result = save(plan, recommendedRequest(plan), o);
   assert.equal(result.policies[0]!.file, join(h.state, 'policies', 'a-2.yaml'));
   assert.equal(readFileSync(earlier, 'utf8'), '# Written by toolgate init for another client\nversion: "1"\n');
+});
+
+test("a server's tools are recommended as scan reads them: one listing, with the second opinion", () => {
+  // The rules alone call a new connector a Write (a rate limit); read as scan reads the listing,
+  // the learned second opinion raises it to Execute, which asks for approval.
+  const tools: ToolDefinition[] = [
+    { name: 'create_connector', description: 'Create a source connector that streams data into a topic' },
+    { name: 'list_topics', description: 'List the topics of the cluster' },
+  ];
+  assert.equal(recommend(tools[0]!).action, 'rate_limit');
+  const [connector, topics] = recommendAll(tools);
+  assert.equal(connector!.category, 'Execute');
+  assert.equal(connector!.action, 'approval');
+  assert.match(connector!.why, /^raised from Write: a model trained on/);
+  assert.equal(topics!.action, 'allow');
 });

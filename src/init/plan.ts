@@ -7,7 +7,7 @@ import { scanServer, type ScanTarget, type ToolDefinition } from '../risk/index.
 import { Backups } from './backup.js';
 import { clientConfigLocations, type LocateOptions } from './clients.js';
 import { type ConfigFile, type FoundServer, readConfigFile, rewriteServer, wrappedCommand, writeFileAtomic } from './config-file.js';
-import { checkChoice, policyFor, type Recommendation, recommend, type ToolChoice } from './policy.js';
+import { checkChoice, policyFor, type Recommendation, recommendAll, type ToolChoice } from './policy.js';
 
 export interface InitOptions extends LocateOptions {
   stateDir: string;
@@ -68,9 +68,11 @@ export async function discover(o: InitOptions): Promise<Plan> {
           ...(s.cwd ? { cwd: s.cwd } : {}),
         };
         const seen = new Set<string>();
-        s.tools = (await scan(target, o.timeoutMs))
-          .filter((t) => !seen.has(t.name) && seen.add(t.name))
-          .map((t) => ({ ...recommend(t), ...(typeof t.description === 'string' ? { description: t.description.slice(0, 500) } : {}) }));
+        const listed = (await scan(target, o.timeoutMs)).filter((t) => !seen.has(t.name) && seen.add(t.name));
+        s.tools = recommendAll(listed).map((r, i) => {
+          const description = listed[i]!.description;
+          return { ...r, ...(typeof description === 'string' ? { description: description.slice(0, 500) } : {}) };
+        });
       } catch (err) {
         s.error = err instanceof Error ? err.message : String(err);
         progress(`${s.name}: ${s.error}`);

@@ -2,7 +2,7 @@
 // the Intercept YAML policy they make. Pure: the date comes in as a parameter.
 import { stringify } from 'yaml';
 import { compilePolicy, formatPolicyError } from '../policy/index.js';
-import { classifyToolDetail, RECOMMENDED_RATE, type ToolDefinition } from '../risk/index.js';
+import { type ClassificationDetail, classifyToolDetail, classifyToolsDetail, RECOMMENDED_RATE, type ToolDefinition } from '../risk/index.js';
 
 export const ACTIONS = ['allow', 'rate_limit', 'approval', 'deny', 'hide'] as const;
 export type InitAction = (typeof ACTIONS)[number];
@@ -23,9 +23,11 @@ export interface Recommendation extends ToolChoice {
   why: string;
 }
 
-/** The choice recommended for a tool, as `toolgate scan` writes it (see src/risk/scaffold.ts). */
-export function recommend(tool: ToolDefinition): Recommendation {
-  const c = classifyToolDetail(tool);
+/**
+ * The choice recommended for a tool, as `toolgate scan` writes it (see src/risk/scaffold.ts), from
+ * its class: read alone, or (recommendAll) within its server's listing, as `scan` reads it.
+ */
+export function recommend(tool: ToolDefinition, c: ClassificationDetail = classifyToolDetail(tool)): Recommendation {
   const base = { name: tool.name, category: c.category, risk: c.risk, why: c.reasons[0] ?? '' };
   switch (c.category) {
     case 'Read':
@@ -43,6 +45,12 @@ export function recommend(tool: ToolDefinition): Recommendation {
     default:
       return { ...base, action: 'rate_limit', perMinute: RECOMMENDED_RATE.Other };
   }
+}
+
+/** The choices recommended for a server's tools, classified as one listing, as `scan` does. */
+export function recommendAll(tools: readonly ToolDefinition[]): Recommendation[] {
+  const verdicts = classifyToolsDetail(tools);
+  return tools.map((t, i) => recommend(t, verdicts[i]));
 }
 
 /** Check one choice from the page; throws with a message the page shows. */
