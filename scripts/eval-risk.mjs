@@ -2,15 +2,18 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-t: each held out once, development sets since (their results
+//   - data/risk-heldout/set-a to set-u: each held out once, development sets since (their results
 //     were seen while the classifier changed, and the learned second opinion is trained on them).
 //     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
 //     scripts/replay-heldout.mjs replays them all).
 //   - data/risk-heldout/set-u: listed after commit 4016858, labelled twice apart and reconciled before
 //     any classifier run on it: the held-out set of session 13's change (the second opinion), run
 //     once on 1e1c39e (80.8 %, 32 of 138 understated, 16 called Read; the rules alone 79.3 %, 49,
-//     19); a development set since. It is reported and checked as the latest held-out set until a
-//     new one is labelled.
+//     19); a development set since.
+//   - data/risk-heldout/set-v: listed after commit 571d313, labelled twice apart and reconciled before
+//     any classifier run on it: the held-out set of session 13's second change (the second opinion
+//     trained on sets a to u); it is reported and checked as the latest held-out set until a new one
+//     is labelled (its one run is in RUBRIC.md).
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
@@ -118,12 +121,12 @@ if (files.length > 0) {
   // The second opinion (models/risk-model.json) was trained on them, so with it their figures are
   // training figures; `--rules` shows the rules alone, and scripts/train-risk-model.mjs --loso the
   // honest figure of both together (each set left out of the model, with the rules of its own run).
-  for (const set of 'abcdefghijklmnopqrst') {
+  for (const set of 'abcdefghijklmnopqrstu') {
     evaluate(`set ${set.toUpperCase()}: development, once held out (data/risk-heldout/set-${set})`, load(join(root, 'data', 'risk-heldout', `set-${set}`)));
   }
-  // The latest held-out set: listed after commit 4016858, labelled twice apart and reconciled before
+  // The latest held-out set: listed after commit 571d313, labelled twice apart and reconciled before
   // any classifier run on it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set U: latest held-out set (data/risk-heldout/set-u)', load(join(root, 'data', 'risk-heldout', 'set-u')));
+  const held = evaluate('set V: latest held-out set (data/risk-heldout/set-v)', load(join(root, 'data', 'risk-heldout', 'set-v')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
