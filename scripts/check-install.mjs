@@ -92,9 +92,9 @@ async function checkInstalled(label, bin, pkg) {
   await check(`${label}: toolgate validate`, () => assert.equal(toolgate(['validate', '-c', join(pkg, 'examples/policy.yaml')]).trim(), 'valid'));
   await check(`${label}: toolgate classify reads with the shipped risk model`, () => {
     // The model is found from the bundle as from the modules (src/risk/model.ts): without it the
-    // connector would stay a Write, as the rules alone say.
+    // job would stay a Write, as the rules alone say.
     const tools = join(work, `${label}-tools.json`);
-    writeFileSync(tools, JSON.stringify([{ name: 'create_connector', description: 'Create a source connector that streams data into a topic' }]));
+    writeFileSync(tools, JSON.stringify([{ name: 'add_job', description: 'Add a job to the queue' }]));
     const [c] = JSON.parse(toolgate(['classify', '--json', tools]));
     assert.equal(c.category, 'Execute', JSON.stringify(c));
     assert.match(c.reasons[0], /^raised from Write: a model trained on \d+ labelled tools/);

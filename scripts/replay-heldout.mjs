@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Replay every held-out run: classify each labelled set with the rules of the commit that first
 // measured it, before its misses were seen, and write those verdicts to one JSON file. They are
-// the honest answers of the rules on servers they had never met, 5,680 of them, which
+// the honest answers of the rules on servers they had never met, every labelled tool, which
 // `scripts/train-risk-model.mjs --loso` combines with a model that has not seen the set either.
 // Each set's figures are printed; they must match the held-out runs RUBRIC.md records.
 // Needs the git history (a full clone) and node_modules; only src/risk of each commit is compiled.
@@ -40,6 +40,7 @@ const MEASURED = {
   'set-s': '6d5348d',
   'set-t': 'f437018',
   'set-u': '1e1c39e',
+  'set-v': '0979d14',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));

@@ -331,16 +331,16 @@ test('a policy file that exists is never overwritten: an earlier run may still u
 });
 
 test("a server's tools are recommended as scan reads them: one listing, with the second opinion", () => {
-  // The rules alone call a new connector a Write (a rate limit); read as scan reads the listing,
-  // the learned second opinion raises it to Execute, which asks for approval.
+  // The rules alone call a new SQL statement a Write (a rate limit); read as scan reads the
+  // listing, the learned second opinion raises it to Execute, which asks for approval.
   const tools: ToolDefinition[] = [
-    { name: 'create_connector', description: 'Create a source connector that streams data into a topic' },
+    { name: 'create_statement', description: 'Create a Flink SQL statement' },
     { name: 'list_topics', description: 'List the topics of the cluster' },
   ];
   assert.equal(recommend(tools[0]!).action, 'rate_limit');
-  const [connector, topics] = recommendAll(tools);
-  assert.equal(connector!.category, 'Execute');
-  assert.equal(connector!.action, 'approval');
-  assert.match(connector!.why, /^raised from Write: a model trained on/);
+  const [statement, topics] = recommendAll(tools);
+  assert.equal(statement!.category, 'Execute');
+  assert.equal(statement!.action, 'approval');
+  assert.match(statement!.why, /^raised from Write: a model trained on/);
   assert.equal(topics!.action, 'allow');
 });

@@ -78,8 +78,10 @@ test('the shipped model raises creates of things that run, which the rules alone
   const model = riskModel();
   assert.ok(model, 'models/risk-model.json ships with the classifier');
   assert.ok(model.trainedOn.tools > 5000);
+  // Kinds the labelled sets hold many of, so the model is far past RAISE_AT on them (p > 0.9) and a
+  // retraining that flips one has changed something worth a look.
   const tools = [
-    { name: 'create_connector', description: 'Create a source connector that streams data into a topic' },
+    { name: 'add_job', description: 'Add a job to the queue' },
     { name: 'create_statement', description: 'Create a Flink SQL statement' },
     { name: 'create_note', description: 'Create a note' },
     { name: 'list_files', description: 'List files in a folder' },
@@ -94,5 +96,9 @@ test('the shipped model raises creates of things that run, which the rules alone
     said.map((c) => c.category),
     ['Execute', 'Execute', 'Write', 'Read'],
   );
-  assert.match(said[0]!.reasons[0]!, /^raised from Write: a model trained on \d+ labelled tools reads it as Execute \(p 0\.\d\d, from "connector"/);
+  assert.match(said[0]!.reasons[0]!, /^raised from Write: a model trained on \d+ labelled tools reads it as Execute \(p 0\.9\d, from "job"/);
+  assert.deepEqual(
+    classifyTools(tools, { rulesOnly: true }).map((c) => c.category),
+    ['Write', 'Write', 'Write', 'Read'],
+  );
 });
