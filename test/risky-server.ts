@@ -1,6 +1,7 @@
 // A fake MCP server for the scan end-to-end test: tools of the kinds the risk classifier used
 // to understate as Write (trades, refunds and credit notes, irreversible account and VM acts,
-// Kubernetes, Helm, compose, GitOps and dyno deployments, machines, SSH sessions, automations),
+// Kubernetes, Helm, compose, GitOps and dyno deployments, machines, SSH sessions, automations,
+// and kinds only the learned second opinion raises: a job queued, a streaming SQL statement),
 // a Read tool as a control, and, with
 // `--later`, a tool "added later" that the scanned policy never saw.
 // Serves stdio with `--serve`; without it, it does nothing (the test runner may load this file).
@@ -60,6 +61,10 @@ export const RISKY_TOOLS = [
     description: 'Merge a fork back into its parent.',
     inputSchema: obj({ fork: str, strategy: { type: 'string', enum: ['keepSource', 'deleteSource'] } }),
   },
+  // Kinds the rules alone still call Write and the learned second opinion raises (session 13,
+  // src/risk/model.ts): a job handed to a queue runs in a worker; a streaming SQL statement runs.
+  { name: 'add_job', description: 'Add a job to the queue', inputSchema: obj({ queue: str, data: { type: 'object' } }) },
+  { name: 'create_statement', description: 'Create a Flink SQL statement', inputSchema: obj({ statement_name: str, compute_pool: str }) },
 ] as const;
 
 export const CONTROL_TOOL = { name: 'get_server_status', description: 'Get the status of a server.', inputSchema: obj({ server: str }) };
