@@ -117,6 +117,8 @@ function loso(replayPath, raiseAt = RAISE_AT) {
   let n = 0;
   let high = 0;
   const lines = [];
+  /** label -> raised verdict, where they differ: what is left to fix. */
+  const confusions = new Map();
   for (const set of [...new Set(tools.map((t) => t.set))]) {
     const weights = model(tools.filter((t) => t.set !== set)).weights;
     const own = { rules: 0, raised: 0, n: 0 };
@@ -133,6 +135,7 @@ function loso(replayPath, raiseAt = RAISE_AT) {
         if (HIGH.has(label) && !HIGH.has(verdict)) s[1]++;
         if ((label === 'Destructive' || label === 'Financial') && verdict === 'Read') s[2]++;
       };
+      if (raised !== label) confusions.set(`${label} -> ${raised}`, (confusions.get(`${label} -> ${raised}`) ?? 0) + 1);
       tally(score.rules, rules);
       tally(score.raised, raised);
       tally(score.model, opinion);
@@ -145,6 +148,8 @@ function loso(replayPath, raiseAt = RAISE_AT) {
     lines.push(`${set}  ${own.n} tools  rules ${((100 * own.rules) / own.n).toFixed(1)} %  raised ${((100 * own.raised) / own.n).toFixed(1)} %`);
   }
   console.log(lines.join('\n'));
+  const worst = [...confusions].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  console.log(`raised verdicts that differ from the labels (label -> verdict): ${worst.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const [name, [agree, under, dfRead]] of Object.entries(score)) {
     console.log(
       `${name.padEnd(7)} agreement ${agree}/${n} = ${((100 * agree) / n).toFixed(1)} %   understated ${under}/${high} = ${((100 * under) / high).toFixed(1)} %   D/F called Read ${dfRead}`,
