@@ -13,8 +13,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inListing } from '../dist/src/risk/listing.js';
-import { BIAS, listingFeatures, MODEL_CLASSES, probabilities, RAISE_AT } from '../dist/src/risk/model.js';
+import { classifyToolsDetail, inListing } from '../dist/src/risk/listing.js';
+import { BIAS, listingFeatures, MODEL_CLASSES, probabilities, RAISE_AT, raises } from '../dist/src/risk/model.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(root, 'models/risk-model.json');
@@ -27,7 +27,7 @@ const L2 = 1e-5;
 const SEED = 20261207;
 
 /** Every labelled tool of the sets (all of them by default), in a fixed order, as its listing reads it (src/risk/listing.ts). */
-function labelled(only) {
+function labelled(only, withQuery = false) {
   const base = join(root, 'data/risk-heldout');
   const tools = [];
   for (const set of readdirSync(base)
@@ -39,8 +39,13 @@ function labelled(only) {
       const data = JSON.parse(readFileSync(join(base, set, file), 'utf8'));
       // Each tool's features as the classifier gives them to the model: read within its listing.
       const features = listingFeatures(inListing(data.tools));
+      // Whether today's rules read it as a caller's query (`raises` keeps those Reads): the replayed
+      // verdicts carry only a class, so --loso takes this reading from the rules as they are now.
+      const ruled = withQuery ? classifyToolsDetail(data.tools, { rulesOnly: true }) : [];
       data.tools.forEach((t, i) => {
-        if (MODEL_CLASSES.includes(t.label)) tools.push({ set, file, name: t.name, features: features[i], label: MODEL_CLASSES.indexOf(t.label) });
+        if (MODEL_CLASSES.includes(t.label)) {
+          tools.push({ set, file, name: t.name, features: features[i], label: MODEL_CLASSES.indexOf(t.label), query: ruled[i]?.query === true });
+        }
       });
     }
   }
@@ -112,7 +117,7 @@ function model(tools) {
 
 function loso(replayPath, raiseAt = RAISE_AT) {
   const replay = JSON.parse(readFileSync(replayPath, 'utf8'));
-  const tools = labelled();
+  const tools = labelled(undefined, true);
   const score = { rules: [0, 0, 0], raised: [0, 0, 0], model: [0, 0, 0] };
   let n = 0;
   let high = 0;
@@ -128,7 +133,7 @@ function loso(replayPath, raiseAt = RAISE_AT) {
       const p = probabilities(weights, t.features);
       const k = p.indexOf(Math.max(...p));
       const opinion = MODEL_CLASSES[k];
-      const raised = !HIGH.has(rules) && HIGH.has(opinion) && p[k] >= raiseAt ? opinion : rules;
+      const raised = raises({ category: rules, query: t.query }, { category: opinion, probability: p[k] }, raiseAt) ? opinion : rules;
       const label = MODEL_CLASSES[t.label];
       const tally = (s, verdict) => {
         if (verdict === label) s[0]++;

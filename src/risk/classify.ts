@@ -117,6 +117,8 @@ export interface ClassificationDetail extends Classification {
   amountArg?: string;
   /** A code/command-like argument (for an argument-validation example), if any. */
   codeArg?: string;
+  /** A Read that runs the caller's query (read-only by its claim or its query language). */
+  query?: true;
 }
 
 /** Classify one tool. Pure and deterministic. */
@@ -380,7 +382,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     notes.push('a query tool whose description says read-only: Read, but the claim is unverified');
   }
 
-  const { risk, reasons } = explain(category, evidence, notes, {
+  const { risk, reasons, query } = explain(category, evidence, notes, {
     verb: nameVerb ?? descVerb,
     verbClass: verbClass ?? (descVerb ? verbClassOf(descVerb, descTokens, allDescTokens) : undefined),
     nameTokens,
@@ -397,5 +399,6 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (verb) detail.verb = verb;
   if (amountArg) detail.amountArg = amountArg.name;
   if (codeArg) detail.codeArg = codeArg.name;
+  if (query) detail.query = true;
   return detail;
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClassificationDetail } from './classify.js';
 import { classifyTool, classifyTools } from './index.js';
-import { BIAS, listingFeatures, modelFeatures, RAISE_AT, type RiskModel, riskModel, withSecondOpinion } from './model.js';
+import { BIAS, listingFeatures, modelFeatures, RAISE_AT, RAISE_READ_TO_MONEY_AT, type RiskModel, raises, riskModel, withSecondOpinion } from './model.js';
 
 /** A model that knows one word per class, strongly: enough to make it sure, or unsure. */
 function tiny(weight: number): RiskModel {
@@ -46,6 +46,22 @@ test('an unsure or low-risk opinion changes nothing', () => {
   assert.deepEqual(withSecondOpinion(modelFeatures({ name: 'note' }), verdict('Read', 'Low'), tiny(8)), verdict('Read', 'Low'));
   // Without a model (a damaged install) the rules stand alone.
   assert.deepEqual(withSecondOpinion(modelFeatures({ name: 'rollout' }), verdict('Write'), undefined), verdict('Write'));
+});
+
+test("a caller's read-only query stays a Read, and a read of money needs a surer model", () => {
+  // The rules settle whether a read-only query runs: the model does not raise it to Execute ...
+  const query: ClassificationDetail = { ...verdict('Read'), query: true };
+  assert.deepEqual(withSecondOpinion(modelFeatures({ name: 'rollout' }), query, tiny(8)), query);
+  // ... though it may still raise it to Destructive, and a plain Read to Execute.
+  assert.equal(withSecondOpinion(modelFeatures({ name: 'wipe' }), query, tiny(8)).category, 'Destructive');
+  assert.equal(withSecondOpinion(modelFeatures({ name: 'rollout' }), verdict('Read'), tiny(8)).category, 'Execute');
+  // A Read becomes Financial only at RAISE_READ_TO_MONEY_AT; a Write at RAISE_AT.
+  // One word weighing ln 12 against four classes at 0: p = 12 / 16 = 0.75, between the two.
+  const w = Math.log(12);
+  assert.ok(0.75 >= RAISE_AT && 0.75 < RAISE_READ_TO_MONEY_AT);
+  assert.equal(withSecondOpinion(modelFeatures({ name: 'payout' }), verdict('Read'), tiny(w)).category, 'Read');
+  assert.equal(withSecondOpinion(modelFeatures({ name: 'payout' }), verdict('Write'), tiny(w)).category, 'Financial');
+  assert.equal(raises(verdict('Read'), { category: 'Financial', probability: RAISE_READ_TO_MONEY_AT }), true);
 });
 
 test('a hostile description cannot lower a verdict through the model', () => {

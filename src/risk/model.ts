@@ -22,6 +22,12 @@ export type ModelClass = (typeof MODEL_CLASSES)[number];
 
 /** How sure the model must be of a high-risk class before it raises a Read or Write verdict. */
 export const RAISE_AT = 0.7;
+/**
+ * How sure it must be to call a Read a read of money records: the line between those (Financial)
+ * and costs, prices and estimates (Read) is the rubric's finest, and the development labels draw it
+ * where the held-out rubric's words would not (`get_cost`, an estimate, is Read).
+ */
+export const RAISE_READ_TO_MONEY_AT = 0.8;
 
 /** The feature that every tool has: the model's prior. */
 export const BIAS = '*';
@@ -179,14 +185,30 @@ const HIGH: ReadonlySet<Category> = new Set(['Execute', 'Destructive', 'Financia
 const RISK_ORDER: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
 
 /**
- * The rules' verdict on a tool, raised to the model's class when the rules say Read, Write or Other
- * and the model, reading the tool's features (listingFeatures), is at least RAISE_AT sure the tool
- * is Execute, Destructive or Financial.
+ * Whether an opinion raises the rules' verdict: only a Read, Write or Other, only to a high-risk
+ * class, only when the model is sure enough. A Read the rules gave to a caller's read-only query
+ * stays a Read: whether such a query runs (Execute) or reads is a convention the rules settle, as
+ * the development labels do, while the held-out rubric the model learnt from calls it Execute.
+ */
+export function raises(
+  rules: Pick<ClassificationDetail, 'category' | 'query'>,
+  opinion: Pick<Opinion, 'category' | 'probability'>,
+  raiseAt = RAISE_AT,
+): boolean {
+  if (HIGH.has(rules.category) || !HIGH.has(opinion.category)) return false;
+  if (rules.category === 'Read' && rules.query && opinion.category === 'Execute') return false;
+  const needed = rules.category === 'Read' && opinion.category === 'Financial' ? Math.max(raiseAt, RAISE_READ_TO_MONEY_AT) : raiseAt;
+  return opinion.probability >= needed;
+}
+
+/**
+ * The rules' verdict on a tool, raised to the model's class when the model, reading the tool's
+ * features (listingFeatures), is sure it is Execute, Destructive or Financial (see `raises`).
  */
 export function withSecondOpinion(features: readonly string[], detail: ClassificationDetail, model: RiskModel | undefined = riskModel()): ClassificationDetail {
   if (HIGH.has(detail.category)) return detail;
   const opinion = modelOpinion(features, model);
-  if (!opinion || !HIGH.has(opinion.category) || opinion.probability < RAISE_AT) return detail;
+  if (!opinion || !raises(detail, opinion)) return detail;
   const floor: Risk = opinion.category === 'Financial' && detail.category === 'Read' ? 'Medium' : 'High';
   const risk = RISK_ORDER.indexOf(detail.risk) > RISK_ORDER.indexOf(floor) ? detail.risk : floor;
   const from = opinion.drivers.length > 0 ? `, from ${opinion.drivers.join(', ')}` : '';

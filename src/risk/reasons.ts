@@ -16,13 +16,13 @@ export interface RiskInput {
   hints: NonNullable<ToolDefinition['annotations']>;
 }
 
-export function riskOf(category: Category, r: RiskInput): { risk: Risk; why?: string } {
+export function riskOf(category: Category, r: RiskInput): { risk: Risk; why?: string; query?: true } {
   const inName = (set: ReadonlySet<string>): string | undefined => r.nameTokens.find((t) => set.has(t));
   switch (category) {
     case 'Read': {
-      if (r.readOnlyQuery) return { risk: 'Medium', why: 'risk Medium: runs queries; read-only by its own claim' };
+      if (r.readOnlyQuery) return { risk: 'Medium', why: 'risk Medium: runs queries; read-only by its own claim', query: true };
       const q = inName(CODE_NOUNS) ?? r.codeArg;
-      if (q) return { risk: 'Medium', why: `risk Medium: runs a caller's query or code ("${q}")` };
+      if (q) return { risk: 'Medium', why: `risk Medium: runs a caller's query or code ("${q}")`, query: true };
       const secret = inName(SECRET_NOUNS);
       if (secret) return { risk: 'Medium', why: `risk Medium: reads "${secret}" (may expose secrets)` };
       if (r.hints.readOnlyHint === false) return { risk: 'Medium', why: 'risk Medium: the server says it is not read-only' };
@@ -72,7 +72,7 @@ export function explain(
   evidence: readonly Evidence[],
   decisionNotes: readonly string[],
   input: RiskInput & { guardArg: string | undefined },
-): { risk: Risk; reasons: string[] } {
+): { risk: Risk; reasons: string[]; query?: true } {
   const a = input.hints;
   const notes = [...decisionNotes];
   // Conflicts worth telling.
@@ -107,5 +107,5 @@ export function explain(
   reasons.push(...notes);
   const against = evidence.filter((e) => e.category !== category && e.weight >= 5).sort((x, y) => y.weight - x.weight)[0];
   if (against && category !== 'Other') reasons.push(`against: ${against.reason} (${against.category})`);
-  return { risk, reasons };
+  return base.query ? { risk, reasons, query: true } : { risk, reasons };
 }
