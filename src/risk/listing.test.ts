@@ -153,3 +153,31 @@ test('a shared opening is dropped only to raise: a warning repeated on every too
   assert.deepEqual(new Set(classifyTools(listing).map((c) => c.category)), new Set([cat(listing[0]!)]));
   assert.equal(cat(listing[0]!), 'Destructive');
 });
+
+test("a verb that opens every tool name, followed by the tools' own verbs, is the product's name", () => {
+  // UniFi Protect names every tool protect_…: read as the verb "protect", reads and sirens were Writes.
+  const protect = [
+    { name: 'protect_get_info', description: 'Get application information' },
+    { name: 'protect_list_cameras', description: 'List cameras' },
+    { name: 'protect_play_siren', description: 'Activate the siren alarm for a duration' },
+    { name: 'protect_delete_rtsp_stream', description: 'Delete an RTSP stream' },
+    { name: 'protect_update_light', description: 'Update light settings' },
+  ];
+  const rules = (tools: ToolDefinition[]) => classifyTools(tools, { rulesOnly: true }).map((c) => c.category);
+  assert.deepEqual(
+    protect.map((t) => classifyTool(t).category),
+    ['Write', 'Write', 'Write', 'Write', 'Write'],
+    'alone, each name rests on "protect"',
+  );
+  assert.deepEqual(rules(protect).slice(0, 2), ['Read', 'Read']);
+  assert.notEqual(rules(protect)[2], 'Write');
+  assert.equal(rules(protect)[3], 'Destructive');
+  assert.equal(inListing(protect)[0]!.name, 'get_info');
+  // A shared word that is no verb stays: the rules never read it as one (browser_go_back keeps its browser).
+  const browser = ['browser_go_back', 'browser_click', 'browser_close', 'browser_navigate'].map((name) => ({ name, description: '' }));
+  assert.equal(inListing(browser)[0]!.name, 'browser_go_back');
+  // Nor a verb that the rest of the names do not follow with a verb: a read-only server's get_… tools.
+  const gets = ['get_user', 'get_repo', 'get_issue', 'get_commit'].map((name) => ({ name, description: '' }));
+  assert.equal(inListing(gets)[0]!.name, 'get_user');
+  assert.deepEqual(rules(gets), ['Read', 'Read', 'Read', 'Read']);
+});

@@ -13,6 +13,7 @@ import { BARE_ROUTE } from './live.js';
 import { listingFeatures, withSecondOpinion } from './model.js';
 import { BUDGET_ARG } from './paid.js';
 import { singular } from './reading.js';
+import { VERBS } from './lexicon.js';
 import { deepProperties, normalizeArg } from './signals.js';
 import { tokenizeName } from './tokenize.js';
 import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
@@ -72,8 +73,11 @@ function uniformHints(tools: readonly ToolDefinition[]): (keyof ToolAnnotations)
 export function inListing(tools: readonly ToolDefinition[]): ToolDefinition[] {
   const descriptions = dropSharedPrefix(tools.map((t) => t.description));
   const ignored = uniformHints(tools);
+  const namespace = sharedNamespace(tools);
   return tools.map((tool, i) => {
     const out: ToolDefinition = { ...tool };
+    const words = tokenizeName(tool.name);
+    if (namespace && words[0] === namespace && words.length > 1) out.name = words.slice(1).join('_');
     const d = descriptions[i];
     if (d && d !== tool.description?.trim()) out.description = d;
     if (ignored.length > 0 && tool.annotations) {
@@ -83,6 +87,25 @@ export function inListing(tools: readonly ToolDefinition[]): ToolDefinition[] {
     }
     return out;
   });
+}
+
+/**
+ * A verb that opens (nearly) every tool name of a listing when what follows it is, in most names,
+ * a verb again: a product's or a server's name (`protect_get_info`, `protect_play_siren` of UniFi
+ * Protect), not the verb it also is. It says nothing about one tool, so the tools are read without
+ * it; a hostile server, which names its tools as it likes, gains nothing from that.
+ */
+function sharedNamespace(tools: readonly ToolDefinition[]): string | undefined {
+  if (tools.length < MIN_TOOLS) return undefined;
+  const names = tools.map((t) => tokenizeName(t.name));
+  const counts = new Map<string, number>();
+  for (const n of names) if (n[0]) counts.set(n[0], (counts.get(n[0]) ?? 0) + 1);
+  const [top, n] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
+  // Only a word the rules would read as the verb needs setting aside (`browser_go_back` keeps its browser).
+  if (!top || n < SHARED * tools.length || !VERBS.has(top)) return undefined;
+  const rest = names.filter((w) => w[0] === top && w.length > 1);
+  const verbFirst = rest.filter((w) => VERBS.has(w[1]!)).length;
+  return rest.length > 0 && verbFirst >= 0.5 * rest.length ? top : undefined;
 }
 
 const SEVERITY: Record<string, number> = { Read: 0, Other: 1, Write: 2, Execute: 3, Destructive: 4, Financial: 5 };
