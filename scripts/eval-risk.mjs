@@ -2,7 +2,7 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-v: each held out once, development sets since (their results
+//   - data/risk-heldout/set-a to set-w: each held out once, development sets since (their results
 //     were seen while the classifier changed, and the learned second opinion is trained on them).
 //     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
 //     scripts/replay-heldout.mjs replays them all).
@@ -17,8 +17,11 @@
 //   - data/risk-heldout/set-w: listed after commit 0979d14, labelled twice apart and reconciled before
 //     any classifier run on it: the held-out set of session 13's third change (the second opinion
 //     trained on sets a to v, with its exceptions for read-only queries and reads of money), run once
-//     on 8f4eea2 (68.6 %, 22 of 63 understated, none called Read; the rules alone 68.0 %, 28, 0). It
-//     is reported and checked as the latest held-out set until a new one is labelled.
+//     on 8f4eea2 (68.6 %, 22 of 63 understated, none called Read; the rules alone 68.0 %, 28, 0); a
+//     development set since.
+//   - data/risk-heldout/set-x: labelled twice apart after commit 8d7f07a, before any classifier run on
+//     it: the held-out set of session 13's fourth change; it is reported and checked as the latest
+//     held-out set until a new one is labelled (its one run is in RUBRIC.md).
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
@@ -126,12 +129,12 @@ if (files.length > 0) {
   // The second opinion (models/risk-model.json) was trained on them, so with it their figures are
   // training figures; `--rules` shows the rules alone, and scripts/train-risk-model.mjs --loso the
   // honest figure of both together (each set left out of the model, with the rules of its own run).
-  for (const set of 'abcdefghijklmnopqrstuv') {
+  for (const set of 'abcdefghijklmnopqrstuvw') {
     evaluate(`set ${set.toUpperCase()}: development, once held out (data/risk-heldout/set-${set})`, load(join(root, 'data', 'risk-heldout', `set-${set}`)));
   }
-  // The latest held-out set: listed after commit 0979d14, labelled twice apart and reconciled before
-  // any classifier run on it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set W: latest held-out set (data/risk-heldout/set-w)', load(join(root, 'data', 'risk-heldout', 'set-w')));
+  // The latest held-out set: labelled twice apart after commit 8d7f07a, before any classifier run on
+  // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
+  const held = evaluate('set X: latest held-out set (data/risk-heldout/set-x)', load(join(root, 'data', 'risk-heldout', 'set-x')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
