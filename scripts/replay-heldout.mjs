@@ -41,6 +41,8 @@ const MEASURED = {
   'set-t': 'f437018',
   'set-u': '1e1c39e',
   'set-v': '0979d14',
+  'set-w': '8f4eea2',
+  'set-x': '7576c8b',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
