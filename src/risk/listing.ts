@@ -7,7 +7,9 @@
 // Safe against a hostile server: annotations may only raise a verdict (classify.ts), so dropping
 // one never takes a tool below what its name, description and schema say; and a shared prefix
 // is dropped only when something is left to read, and only to raise a verdict (a warning that a
-// server repeats on every tool still counts).
+// server repeats on every tool still counts). A name's shared first word (a product's name that is
+// also a verb, `protect_…`) is set aside even when that lowers a verdict: the server chooses its
+// names freely, so a hostile one gains nothing it could not have by naming its tools otherwise.
 import { classifyTool, classifyToolDetail, type ClassificationDetail } from './classify.js';
 import { BARE_ROUTE } from './live.js';
 import { listingFeatures, withSecondOpinion } from './model.js';
