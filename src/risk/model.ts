@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClassificationDetail } from './classify.js';
 import { singular } from './reading.js';
-import type { Category, Risk, ToolDefinition } from './types.js';
+import { HIGH_RISK } from './combine.js';
+import { type Category, RISKS, type Risk, type ToolDefinition } from './types.js';
 
 /** The classes the model scores, in the order of each weight vector. */
 export const MODEL_CLASSES = ['Read', 'Write', 'Execute', 'Destructive', 'Financial'] as const;
@@ -181,8 +182,8 @@ export function modelOpinion(features: readonly string[], model: RiskModel | und
   return { category: MODEL_CLASSES[k]!, probability: p[k]!, drivers };
 }
 
-const HIGH: ReadonlySet<Category> = new Set(['Execute', 'Destructive', 'Financial']);
-const RISK_ORDER: readonly Risk[] = ['Low', 'Medium', 'High', 'Critical'];
+/** HIGH_RISK read with any category (Other included, which it never holds). */
+const HIGH = HIGH_RISK as ReadonlySet<Category>;
 
 /**
  * Whether an opinion raises the rules' verdict: only a Read, Write or Other, only to a high-risk
@@ -210,7 +211,7 @@ export function withSecondOpinion(features: readonly string[], detail: Classific
   const opinion = modelOpinion(features, model);
   if (!opinion || !raises(detail, opinion)) return detail;
   const floor: Risk = opinion.category === 'Financial' && detail.category === 'Read' ? 'Medium' : 'High';
-  const risk = RISK_ORDER.indexOf(detail.risk) > RISK_ORDER.indexOf(floor) ? detail.risk : floor;
+  const risk = RISKS.indexOf(detail.risk) > RISKS.indexOf(floor) ? detail.risk : floor;
   const from = opinion.drivers.length > 0 ? `, from ${opinion.drivers.join(', ')}` : '';
   const why = `raised from ${detail.category}: a model trained on ${model!.trainedOn.tools} labelled tools reads it as ${opinion.category} (p ${opinion.probability.toFixed(2)}${from})`;
   // Below 0.5, the mark for review by hand: the rules and the model disagree.
