@@ -241,7 +241,8 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
       (await decider.getMany([call.record.id])).map((r) => r.status),
       ['pending'],
     );
-    assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
+    const decided = await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' });
+    assert.equal(decided.ok, true, JSON.stringify(decided));
     assert.equal((await call.outcome).status, 'approved');
   });
 
@@ -321,7 +322,8 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     await d.rollback(h);
     assert.equal(await value(d, 'open'), 0);
     assert.equal(await value(d, 'calls'), 4);
-    assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
+    const decided = await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' });
+    assert.equal(decided.ok, true, JSON.stringify(decided));
     assert.equal((await call.outcome).status, 'approved');
   });
 
@@ -391,7 +393,8 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     ok(await d.reserve([req('calls', 1, 10, 'hour')], T0));
     assert.equal(await value(d, 'calls'), 4);
     assert.equal(d.status, 'ready');
-    assert.equal((await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' })).ok, true);
+    const decided = await decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' });
+    assert.equal(decided.ok, true, JSON.stringify(decided));
     assert.equal((await call.outcome).status, 'approved', `outage ${Math.round(outageMs)} ms`);
   });
 
