@@ -246,6 +246,41 @@ describe('shared state on a Redis Cluster that reshards and fails over', { skip 
     assert.equal((await call.outcome).status, 'approved');
   });
 
+  it('a decision taken while the heartbeat has moved and the request has not waits for the move (TRYAGAIN), then counts', async () => {
+    const { prefix, slot, master: from } = await prefixOnMaster('split', () => true);
+    const to = (await cluster!.nodes()).find((n) => n.master && !n.failing && n.port !== from)!.port;
+    const held = queue(prefix, 'gw-s');
+    const decider = approvals(prefix);
+    await eventually('approval stores ready', () => Promise.all([held.store.ready(), decider.ready()]));
+    const call = held.open(input());
+    await until('approval stored', async () => (await decider.byId(call.record.id))?.status === 'pending');
+
+    let decision: Promise<unknown> | undefined;
+    await cluster!.moveSlot(slot, to, {
+      // The owner's heartbeat alone first: the request stays on the old node.
+      first: [`${held.store.prefix}appr:owner:gw-s`],
+      afterBatch: async (n) => {
+        if (n !== 1) return;
+        // The script that reads both keys cannot run on either node now. Declared, both
+        // keys make Redis answer TRYAGAIN (ioredis retries); undeclared, the old node
+        // refused the script outright (or, on a Redis that does not check, read the
+        // heartbeat as missing and abandoned the call).
+        const before = await cluster!.errorCount(from, 'TRYAGAIN');
+        let settled = false;
+        decision = decider.decide(call.record.id, { approve: true, by: 'bob', channel: 'cli' }).then(
+          (r) => ((settled = true), r),
+          (e: unknown) => ((settled = true), e),
+        );
+        await until('the decision tried while split', async () => settled || (await cluster!.errorCount(from, 'TRYAGAIN')) > before);
+        assert.equal((await decider.byId(call.record.id))?.status, 'pending');
+        assert.equal(await held.sweep(), 0, 'a sweep midway abandons nothing');
+      },
+    });
+    const decided = await decision;
+    assert.equal((decided as { ok?: boolean }).ok, true, `${JSON.stringify(decided)} ${String(decided)}`);
+    assert.equal((await call.outcome).status, 'approved');
+  });
+
   it('a reservation refused by its timeout mid-reshard is not run later by a retry ioredis still had queued', async () => {
     const { prefix, slot, master: from } = await prefixOnMaster('late', () => true);
     const to = (await cluster!.nodes()).find((n) => n.master && !n.failing && n.port !== from)!.port;

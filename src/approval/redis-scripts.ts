@@ -6,7 +6,7 @@ import type { RedisClient } from '../state/redis-client.js';
 import { EXPIRED_REASON } from './rules.js';
 
 // Shared by every transition script.
-//   KEYS[1] the request hash
+//   KEYS[1] the request hash  KEYS[2] its owner's heartbeat key (decide, sweep)
 //   ARGV[1] now (ms)  ARGV[2] owner heartbeat key prefix  ARGV[3] events channel
 //   ARGV[4] reason for an abandonment by a gone owner
 // Returns {code, field, value, field, value, ...} (the hash after the script).
@@ -35,7 +35,13 @@ local expires = tonumber(redis.call('HGET', key, 'expires_at'))
 local function ownerGone()
   if redis.call('HGET', key, 'model') == 'retry' then return false end
   local owner = redis.call('HGET', key, 'owner')
-  return owner and redis.call('EXISTS', ARGV[2] .. owner) == 0
+  if not owner then return false end
+  local heartbeat = ARGV[2] .. owner
+  -- Declared as KEYS[2] by the caller (it never changes once stored): a cluster
+  -- moving the slot then refuses the script (TRYAGAIN) while the two keys are
+  -- on different nodes, instead of this node reading a moved heartbeat as gone.
+  if KEYS[2] ~= heartbeat then return redis.error_reply('toolgate: owner heartbeat key not declared') end
+  return redis.call('EXISTS', heartbeat) == 0
 end
 `;
 

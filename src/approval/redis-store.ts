@@ -373,8 +373,10 @@ export class RedisApprovalStore implements ApprovalDecider {
     rec: Pick<ApprovalRecord, 'id' | 'instance' | 'host' | 'pid'>,
     extra: string[],
   ): Promise<{ code: string; record?: ApprovalRecord }> {
-    const args = [this.key(rec.id), String(this.clock()), this.keys.ownerPrefix, this.channel, ownerGoneReason(rec), ...extra];
-    const reply = await this.run(what, () => this.#client[cmd](1, ...args));
+    // The owner's heartbeat key is declared too (the scripts that read it refuse to run otherwise): see LUA_COMMON.
+    const keys = rec.instance === undefined ? [this.key(rec.id)] : [this.key(rec.id), `${this.keys.ownerPrefix}${rec.instance}`];
+    const args = [...keys, String(this.clock()), this.keys.ownerPrefix, this.channel, ownerGoneReason(rec), ...extra];
+    const reply = await this.run(what, () => this.#client[cmd](keys.length, ...args));
     const record = reply.length > 1 ? recordFromHash(pairs(reply, 1)) : undefined;
     return { code: reply[0], ...(record ? { record } : {}) };
   }

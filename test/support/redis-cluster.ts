@@ -253,7 +253,8 @@ export class OwnRedisCluster {
   async moveSlot(
     slot: number,
     toPort: number,
-    o: { batch?: number; afterBatch?: (moved: number) => Promise<void> } = {},
+    /** `first`: keys migrated alone before the rest (to split a request from the keys it reads). */
+    o: { batch?: number; first?: string[]; afterBatch?: (moved: number) => Promise<void> } = {},
   ): Promise<{ from: number; moved: number }> {
     if (this.tlsFiles) throw new Error('moveSlot: MIGRATE over TLS is not set up in this fixture');
     const fromPort = await this.ownerOf(slot);
@@ -264,8 +265,8 @@ export class OwnRedisCluster {
     await this.withNode(fromPort, (r) => r.cluster('SETSLOT', slot, 'MIGRATING', toId));
     let moved = 0;
     await this.withNode(fromPort, async (r) => {
-      for (;;) {
-        const keys = (await r.cluster('GETKEYSINSLOT', slot, o.batch ?? 1)) as string[];
+      for (let first = o.first; ; first = undefined) {
+        const keys = first ?? ((await r.cluster('GETKEYSINSLOT', slot, o.batch ?? 1)) as string[]);
         if (keys.length === 0) break;
         await r.call('MIGRATE', '127.0.0.1', toPort, '', 0, 5000, 'KEYS', ...keys);
         moved += keys.length;
@@ -280,6 +281,12 @@ export class OwnRedisCluster {
     }
     await this.waitForOwner(slot, toPort);
     return { from: fromPort, moved };
+  }
+
+  /** How many errors of a kind (TRYAGAIN, ASK, ...) a node has answered since it started (INFO errorstats). */
+  async errorCount(port: number, kind: string): Promise<number> {
+    const info = await this.withNode(port, (r) => r.info('errorstats'));
+    return Number(new RegExp(`^errorstat_${kind}:count=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
   }
 
   /** Run one command on every live node, replicas too (e.g. ACL SETUSER, SCRIPT FLUSH: not propagated in a cluster). */
