@@ -298,3 +298,10 @@ test('a read verb naming a purpose yields to a description that writes', () => {
   // A plain read keeps its class whatever the description says first.
   assert.equal(cat(tool('get_upload_url', 'Create a signed URL to download a file.', { id: str })), 'Read');
 });
+
+test('a slash list in a description is a list of actions only when every part is a verb', () => {
+  // Things named in pairs ("release/cycle", "null/empty") are not operations of the tool.
+  assert.equal(cat(tool('fetch_test_cases', 'Fetch test cases of a release/cycle; a null/empty filter returns all.', { project: str })), 'Read');
+  // "list/get/delete" are operations: the most severe decides.
+  assert.equal(cat(tool('manage_webhooks', 'Webhooks: list/get/delete.', { id: str })), 'Destructive');
+});

@@ -54,7 +54,11 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
   }
   // "list/get/delete", not a URL or a path ("/api/agents/register", "docs/skill.md").
   // Single words only: "start_line/line_count" names arguments, not actions.
-  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) values.push(...m[0].split('/'));
+  // Every part a verb: "release/cycle" or "null/empty" names things, not operations.
+  for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) {
+    const ops = m[0].split('/');
+    if (ops.every((op) => VERBS.has(op))) values.push(...ops);
+  }
   // A list of a tool's operations may end its sentence ("Recipe ops: list/get/create/delete."): three
   // or more, reads among them; a file name may not ("docs/skill.md"), nor a pair ("start/end.").
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+){2,}(?=\.(?:\s|$))/g)) {
