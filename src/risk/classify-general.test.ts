@@ -305,3 +305,10 @@ test('a slash list in a description is a list of actions only when every part is
   // "list/get/delete" are operations: the most severe decides.
   assert.equal(cat(tool('manage_webhooks', 'Webhooks: list/get/delete.', { id: str })), 'Destructive');
 });
+
+test('"ordered" and "ordering" in prose sort things; they are not purchase orders', () => {
+  assert.equal(cat(tool('create_test', 'Create a new test which contains an ordered list of steps.', { name: str })), 'Write');
+  assert.equal(cat(tool('list_documents', 'List documents from a collection with filtering and ordering.', { collection: str })), 'Read');
+  // The noun still is money.
+  assert.equal(cat(tool('create_order', 'Create an order for a customer.', { customer: str, amount: num })), 'Financial');
+});

@@ -221,8 +221,11 @@ export function firstSentence(text: string): string {
   return first;
 }
 
-/** Participles that are adjectives in prose ("a trading pair", "exchange-traded"): not the noun "trade". */
-export const PROSE_PARTICIPLES: ReadonlySet<string> = new Set(['trading', 'traded']);
+/**
+ * Participles that are adjectives or sorting in prose ("a trading pair", "exchange-traded", "an
+ * ordered list", "filtering and ordering"): not the nouns "trade" and "order".
+ */
+export const PROSE_PARTICIPLES: ReadonlySet<string> = new Set(['trading', 'traded', 'ordered', 'ordering']);
 
 export function lemmaInProse(word: string): string {
   return PROSE_PARTICIPLES.has(word) ? word : lemma(word);
