@@ -312,3 +312,10 @@ test('"ordered" and "ordering" in prose sort things; they are not purchase order
   // The noun still is money.
   assert.equal(cat(tool('create_order', 'Create an order for a customer.', { customer: str, amount: num })), 'Financial');
 });
+
+test('a read verb yields to a description that opens by setting work off', () => {
+  assert.equal(cat(tool('search_missing', 'Trigger a search for all missing episodes in a series.', { seriesId: num })), 'Execute');
+  assert.equal(cat(tool('lookup_build', 'Launch a build of the given commit.', { sha: str })), 'Execute');
+  // A search that only answers stays a Read.
+  assert.equal(cat(tool('search_series', 'Search for a series by its title.', { term: str })), 'Read');
+});

@@ -90,6 +90,7 @@ import {
   SAYS_DESTRUCTIVE,
   SIGNS_TRANSACTION,
   STARTED_THINGS,
+  SETS_OFF,
   STARTING_VERBS,
   START_ARG,
   STRONG_MONEY_WORDS,
@@ -173,7 +174,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
       evidence.push({ category: 'Execute', weight: 10, reason: `"${nameVerb}" a page, tab or URL drives a browser` });
     } else {
       // A read verb that names a purpose (`verify_sender`: "Sends a verification email") yields to a writing description.
-      const yields = verbClass === 'read' && !PLAIN_READS.has(nameVerb) && descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'write';
+      // Any read verb yields to a description that opens by setting something off ("search_missing:
+      // Trigger a search for all missing episodes" queues downloads).
+      const yields =
+        verbClass === 'read' &&
+        descVerbFirst !== undefined &&
+        ((!PLAIN_READS.has(nameVerb) && VERBS.get(descVerbFirst) === 'write') || SETS_OFF.has(descVerbFirst));
       evidence.push({ category: CLASS_CATEGORY[verbClass], weight: yields ? 5 : 10, reason: `verb "${nameVerb}" in the name` });
     }
   }

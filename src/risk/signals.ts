@@ -211,6 +211,9 @@ export function isCodeArg(p: Prop, toolDescription: string): boolean {
 /** Exec verbs that, leading a create's description, say the call starts something. */
 export const STARTING_VERBS: ReadonlySet<string> = new Set(['start', 'run', 'launch', 'trigger', 'execute', 'deploy', 'kick']);
 
+/** Verbs that open a description by setting work off, whatever the name says the tool reads. */
+export const SETS_OFF: ReadonlySet<string> = new Set(['trigger', 'launch', 'kick']);
+
 /** What such a create starts: a job, a run, a build, a generation or an analysis. */
 export const STARTED_THINGS = /\b(jobs?|runs?|builds?|pipelines?|workflows?|generation|analysis|scans?|process(es)?|tasks?|trainings?|predictions?)\b/;
 
