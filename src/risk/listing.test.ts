@@ -180,4 +180,14 @@ test("a verb that opens every tool name, followed by the tools' own verbs, is th
   const gets = ['get_user', 'get_repo', 'get_issue', 'get_commit'].map((name) => ({ name, description: '' }));
   assert.equal(inListing(gets)[0]!.name, 'get_user');
   assert.deepEqual(rules(gets), ['Read', 'Read', 'Read', 'Read']);
+  // The tool's own verb may follow a part's name: a shell product's `bash_sandbox_read_file` reads a file,
+  // while its bare `bash` and `bash_exec` still run commands.
+  const shell = [
+    { name: 'bash', description: 'Run a bash command.' },
+    { name: 'bash_exec', description: 'Execute a command in the environment.' },
+    { name: 'bash_sandbox_read_file', description: 'Read a file from the sandbox.' },
+    { name: 'bash_sandbox_list_files', description: 'List files in the sandbox.' },
+    { name: 'bash_sandbox_get_env', description: 'Get the environment variables of the sandbox.' },
+  ];
+  assert.deepEqual(rules(shell), ['Execute', 'Execute', 'Read', 'Read', 'Read']);
 });

@@ -92,7 +92,7 @@ export function inListing(tools: readonly ToolDefinition[]): ToolDefinition[] {
 }
 
 /**
- * A verb that opens (nearly) every tool name of a listing when what follows it is, in most names,
+ * A verb that opens (nearly) every tool name of a listing when what follows it holds, in most names,
  * a verb again: a product's or a server's name (`protect_get_info`, `protect_play_siren` of UniFi
  * Protect), not the verb it also is. It says nothing about one tool, so the tools are read without
  * it; a hostile server, which names its tools as it likes, gains nothing from that.
@@ -106,8 +106,9 @@ function sharedNamespace(tools: readonly ToolDefinition[]): string | undefined {
   // Only a word the rules would read as the verb needs setting aside (`browser_go_back` keeps its browser).
   if (!top || n < SHARED * tools.length || !VERBS.has(top)) return undefined;
   const rest = names.filter((w) => w[0] === top && w.length > 1);
-  const verbFirst = rest.filter((w) => VERBS.has(w[1]!)).length;
-  return rest.length > 0 && verbFirst >= 0.5 * rest.length ? top : undefined;
+  // The tool's own verb may come after a part's name (`bash_sandbox_read_file`).
+  const verbAfter = rest.filter((w) => w.slice(1).some((t) => VERBS.has(t))).length;
+  return rest.length > 0 && verbAfter >= 0.5 * rest.length ? top : undefined;
 }
 
 const SEVERITY: Record<string, number> = { Read: 0, Other: 1, Write: 2, Execute: 3, Destructive: 4, Financial: 5 };
