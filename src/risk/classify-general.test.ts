@@ -319,3 +319,9 @@ test('a read verb yields to a description that opens by setting work off', () =>
   // A search that only answers stays a Read.
   assert.equal(cat(tool('search_series', 'Search for a series by its title.', { term: str })), 'Read');
 });
+
+test('a subscription or billing plan is a catalogue object (Write, Read); a subscription is money', () => {
+  assert.equal(cat(tool('list_subscription_plans', 'List subscription plans of the product.', { page: num })), 'Read');
+  assert.equal(cat(tool('create_billing_plan', 'Create a billing plan with a name and an interval.', { name: str, interval: str })), 'Write');
+  assert.equal(cat(tool('create_subscription', 'Create a subscription for a customer to a plan.', { customer: str, plan: str })), 'Financial');
+});

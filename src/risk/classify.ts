@@ -45,6 +45,7 @@ import {
   lemmaInProse,
   PLAIN_READS,
   modifiesHead,
+  namesPlan,
   nameObject,
   verbClassOf,
 } from './reading.js';
@@ -196,6 +197,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const moneyNoun = nameTokens.find(
     (t, i) =>
       !(reads && modifiesHead(nameTokens, i)) &&
+      !namesPlan(nameTokens, i) &&
       (isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps)),
   );
   if (moneyNoun) {
@@ -235,6 +237,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const descMoney = descTokens.find(
     (t, i) =>
       !(reads && modifiesHead(descTokens, i)) &&
+      !namesPlan(descTokens, i) &&
       (isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t)),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });

@@ -259,6 +259,16 @@ export function modifiesHead(tokens: readonly string[], i: number): boolean {
   return next !== undefined && NON_RECORD_HEADS.has(next);
 }
 
+/**
+ * A plan that a money noun qualifies ("a subscription plan", "billing plans") is what customers
+ * subscribe to: a catalogue object, like a price, made and changed as a Write and read as a Read.
+ * Changing the account's own plan is read elsewhere (paid levels, context.ts).
+ */
+export function namesPlan(tokens: readonly string[], i: number): boolean {
+  const next = tokens[i + 1];
+  return next === 'plan' || next === 'plans';
+}
+
 /** Verbs too common in prose to tell what a call does ("it is", "has", "can go"). */
 export const VAGUE_VERBS: ReadonlySet<string> = new Set(['is', 'has', 'exists', 'see', 'go', 'call', 'use', 'help', 'access', 'open']);
 
