@@ -325,3 +325,10 @@ test('a subscription or billing plan is a catalogue object (Write, Read); a subs
   assert.equal(cat(tool('create_billing_plan', 'Create a billing plan with a name and an interval.', { name: str, interval: str })), 'Write');
   assert.equal(cat(tool('create_subscription', 'Create a subscription for a customer to a plan.', { customer: str, plan: str })), 'Financial');
 });
+
+test('of two verbs in a name, the later one is the verb when the description opens with it', () => {
+  assert.equal(cat(tool('trash_list_profiles', 'List the quality profiles the guides recommend.', { app: str })), 'Read');
+  assert.equal(cat(tool('change_requests_list', 'List the change requests of a workplace.', { workplace: str })), 'Read');
+  // The description opens with the first verb: the later word is the object.
+  assert.equal(cat(tool('delete_list', 'Delete a list and all its items.', { listId: str })), 'Destructive');
+});

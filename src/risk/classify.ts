@@ -147,9 +147,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
 
   // 1. The verb of the name.
   const descVerbFirst = findDescriptionVerb(descTokens);
-  const nameVerb =
+  const nameVerb = laterVerbTheDescriptionOpens(
+    rawNameTokens,
     findNameVerb(rawNameTokens, descVerbFirst !== undefined && VERBS.get(descVerbFirst) === 'read') ??
-    (descVerbFirst ? undefined : findWeakNameVerb(rawNameTokens));
+      (descVerbFirst ? undefined : findWeakNameVerb(rawNameTokens)),
+    descVerbFirst,
+  );
   let verbClass: VerbClass | undefined = nameVerb ? verbClassOf(nameVerb, nameTokens, allDescTokens) : undefined;
   const objectTokens = [...nameTokens, ...descTokens];
   if (nameVerb && verbClass) {
@@ -410,4 +413,15 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   if (codeArg) detail.codeArg = codeArg.name;
   if (query) detail.query = true;
   return detail;
+}
+
+/**
+ * Of two verbs in a name, the later one when the description opens with it: the earlier is then a
+ * noun or a part's name (`trash_list_profiles`: "List the guides' profiles"; `change_requests_list`:
+ * "List change requests"; `transfer_config_get`: "Get the transfer config").
+ */
+function laterVerbTheDescriptionOpens(tokens: readonly string[], verb: string | undefined, descVerb: string | undefined): string | undefined {
+  if (!verb || !descVerb || verb === descVerb) return verb;
+  const at = tokens.indexOf(verb);
+  return at >= 0 && tokens.indexOf(descVerb, at + 1) > at ? descVerb : verb;
 }

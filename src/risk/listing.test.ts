@@ -157,11 +157,12 @@ test('a shared opening is dropped only to raise: a warning repeated on every too
 test("a verb that opens every tool name, followed by the tools' own verbs, is the product's name", () => {
   // UniFi Protect names every tool protect_…: read as the verb "protect", reads and sirens were Writes.
   const protect = [
-    { name: 'protect_get_info', description: 'Get application information' },
-    { name: 'protect_list_cameras', description: 'List cameras' },
+    // (Descriptions that do not open with the name's own verb: alone, nothing tells the verb.)
+    { name: 'protect_get_info', description: 'Application information' },
+    { name: 'protect_list_cameras', description: 'Cameras of the console' },
     { name: 'protect_play_siren', description: 'Activate the siren alarm for a duration' },
-    { name: 'protect_delete_rtsp_stream', description: 'Delete an RTSP stream' },
-    { name: 'protect_update_light', description: 'Update light settings' },
+    { name: 'protect_delete_rtsp_stream', description: 'An RTSP stream, by camera' },
+    { name: 'protect_update_light', description: 'Light settings' },
   ];
   const rules = (tools: ToolDefinition[]) => classifyTools(tools, { rulesOnly: true }).map((c) => c.category);
   assert.deepEqual(
