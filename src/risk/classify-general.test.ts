@@ -332,3 +332,9 @@ test('of two verbs in a name, the later one is the verb when the description ope
   // The description opens with the first verb: the later word is the object.
   assert.equal(cat(tool('delete_list', 'Delete a list and all its items.', { listId: str })), 'Destructive');
 });
+
+test('a tool whose remove action takes a link or a tag off detaches it (Write); a remove of the thing itself deletes it', () => {
+  const action = { type: 'string', enum: ['add', 'remove', 'list'] } as JsonSchema;
+  assert.equal(cat(tool('manage_work_item_link', 'Add or remove links between work items.', { action, source: str, target: str })), 'Write');
+  assert.equal(cat(tool('manage_work_items', 'Add, list or remove work items.', { action, id: str })), 'Destructive');
+});

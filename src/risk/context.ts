@@ -70,12 +70,22 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
     const [first, ...own] = tokenizeName(value);
     if (!first || !VERBS.has(first)) continue;
     // The action's own object first ("cancel_event" cancels an event), then the tool's words.
-    const cls = verbInContext(first, VERBS.get(first)!, [...own, ...objects])?.verbClass ?? VERBS.get(first)!;
+    let cls = verbInContext(first, VERBS.get(first)!, [...own, ...objects])?.verbClass ?? VERBS.get(first)!;
+    // Removing a link, a relation or a tag between things detaches them: both remain.
+    if (cls === 'destroy' && DETACHES.has(first) && [...own, ...objects].some((t) => LINK_NOUNS.has(t))) cls = 'write';
     if (cls === 'read') continue;
     if (!best || CLASS_SEVERITY[cls] > CLASS_SEVERITY[best.verbClass]) best = { value, verbClass: cls };
   }
   return best;
 }
+
+/** Verbs that take something off another thing. */
+const DETACHES: ReadonlySet<string> = new Set(['remove', 'unlink', 'disassociate', 'detach', 'untag', 'unassign']);
+
+/** What ties things together; taking one off loses neither thing. */
+const LINK_NOUNS: ReadonlySet<string> = new Set(
+  'link links relation relations relationship relationships association associations tag tags label labels'.split(' '),
+);
 
 /**
  * A verb whose class depends on its object: applying, syncing or restarting infrastructure runs
