@@ -2,7 +2,7 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-x: each held out once, development sets since (their results
+//   - data/risk-heldout/set-a to set-y: each held out once, development sets since (their results
 //     were seen while the classifier changed, and the learned second opinion is trained on them).
 //     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
 //     scripts/replay-heldout.mjs replays them all).
@@ -24,8 +24,11 @@
 //     understated, none called Read; the rules alone 80.0 %, 11, 0); a development set since.
 //   - data/risk-heldout/set-y: listed and labelled twice apart (and reconciled) after commit d5b6433,
 //     before any classifier run on it: the held-out set of session 14's three rule changes, run once
-//     on d5b6433 (84.9 %, 5 of 72 understated, 2 called Read; the rules alone 86.2 %, 10, 5). It is
-//     reported and checked as the latest held-out set until a new one is labelled.
+//     on d5b6433 (84.9 %, 5 of 72 understated, 2 called Read; the rules alone 86.2 %, 10, 5); a
+//     development set since.
+//   - data/risk-heldout/set-z: listed and labelled twice apart (and reconciled) after commit f99bc30,
+//     before any classifier run on it: the held-out set of session 14's four further rule changes. It
+//     is reported and checked as the latest held-out set until a new one is labelled.
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
@@ -129,16 +132,16 @@ if (files.length > 0) {
   );
   if (shared) evaluate(`shared development labels (${shared})`, load(shared));
   else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
-  // Sets a to x: each once held out (its one run is recorded in RUBRIC.md), development sets since.
+  // Sets a to y: each once held out (its one run is recorded in RUBRIC.md), development sets since.
   // The second opinion (models/risk-model.json) was trained on them, so with it their figures are
   // training figures; `--rules` shows the rules alone, and scripts/train-risk-model.mjs --loso the
   // honest figure of both together (each set left out of the model, with the rules of its own run).
-  for (const set of 'abcdefghijklmnopqrstuvwx') {
+  for (const set of 'abcdefghijklmnopqrstuvwxy') {
     evaluate(`set ${set.toUpperCase()}: development, once held out (data/risk-heldout/set-${set})`, load(join(root, 'data', 'risk-heldout', `set-${set}`)));
   }
-  // The latest held-out set: labelled twice apart after commit d5b6433, before any classifier run on
+  // The latest held-out set: labelled twice apart after commit f99bc30, before any classifier run on
   // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set Y: latest held-out set (data/risk-heldout/set-y)', load(join(root, 'data', 'risk-heldout', 'set-y')));
+  const held = evaluate('set Z: latest held-out set (data/risk-heldout/set-z)', load(join(root, 'data', 'risk-heldout', 'set-z')));
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
