@@ -43,6 +43,8 @@ const MEASURED = {
   'set-v': '0979d14',
   'set-w': '8f4eea2',
   'set-x': '7576c8b',
+  'set-y': 'd5b6433',
+  'set-z': 'f99bc30',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
