@@ -338,3 +338,12 @@ test('a tool whose remove action takes a link or a tag off detaches it (Write); 
   assert.equal(cat(tool('manage_work_item_link', 'Add or remove links between work items.', { action, source: str, target: str })), 'Write');
   assert.equal(cat(tool('manage_work_items', 'Add, list or remove work items.', { action, id: str })), 'Destructive');
 });
+
+test('a query argument its own description calls DDL or DML is SQL that runs (Execute)', () => {
+  assert.equal(
+    cat(tool('create_table', 'Create new tables in the database.', { connectionId: str, query: { type: 'string', description: 'CREATE TABLE statement' } })),
+    'Execute',
+  );
+  // A create whose query argument is not SQL stays a Write.
+  assert.equal(cat(tool('create_saved_search', 'Create a saved search.', { name: str, query: { type: 'string', description: 'The search terms' } })), 'Write');
+});

@@ -135,8 +135,15 @@ export const CODE_ARG_STRONG =
 /** A `statement` argument whose own description says it is SQL or a script: a statement that runs. */
 export function saysCode(p: Prop): boolean {
   const d = typeof p.schema.description === 'string' ? p.schema.description.toLowerCase() : '';
-  return normalizeArg(p.name) === 'statement' && /\b(sql|script)\b/.test(d);
+  const n = normalizeArg(p.name);
+  if (n === 'statement' && /\b(sql|script)\b/.test(d)) return true;
+  // A query or a statement its own description calls DDL or DML ("CREATE TABLE statement",
+  // "INSERT, UPDATE or DELETE query") is SQL that changes the database, run as given.
+  return CODE_ARG_WEAK.test(n) && CHANGING_SQL.test(d);
 }
+
+const CHANGING_SQL =
+  /\b(create|alter|drop|truncate) (table|index|view|schema|database)\b|\b(insert|update|delete|upsert|merge)\b[^.]{0,40}\b(statements?|quer(y|ies)|sql)\b/;
 
 export const CODE_ARG_WEAK = /^(code|expression|query|statement|source|program|function|snippet)$/;
 
