@@ -48,6 +48,9 @@ const HIGH = new Set(['Execute', 'Destructive', 'Financial']);
 /** What `scan` treats permissively: a high-risk tool predicted as one of these is understated. */
 const PERMISSIVE = new Set(['Read', 'Write', 'Other']);
 
+/** The newest set, labelled after the last classifier change and reported against issue 23's targets. */
+const LATEST_HELD_OUT = 'set-z';
+
 const args = process.argv.slice(2);
 const showMisses = args.includes('--misses');
 const rulesOnly = args.includes('--rules');
@@ -133,16 +136,24 @@ if (files.length > 0) {
   );
   if (shared) evaluate(`shared development labels (${shared})`, load(shared));
   else console.log('## shared development labels: not found beside the project (../shared/data); skipped\n');
-  // Sets a to y: each once held out (its one run is recorded in RUBRIC.md), development sets since.
-  // The second opinion (models/risk-model.json) was trained on them, so with it their figures are
-  // training figures; `--rules` shows the rules alone, and scripts/train-risk-model.mjs --loso the
-  // honest figure of both together (each set left out of the model, with the rules of its own run).
-  for (const set of 'abcdefghijklmnopqrstuvwxy') {
-    evaluate(`set ${set.toUpperCase()}: development, once held out (data/risk-heldout/set-${set})`, load(join(root, 'data', 'risk-heldout', `set-${set}`)));
+  // Every set but the latest: each once held out (its one run is recorded in RUBRIC.md), development
+  // sets since. The second opinion (models/risk-model.json) was trained on sets a to v, so with it
+  // their figures are training figures; `--rules` shows the rules alone, and
+  // scripts/train-risk-model.mjs --loso the honest figure of both together (each set left out of the
+  // model, with the rules of its own run). Sets are named set-a … set-z, then set-aa, set-ab, ….
+  const base = join(root, 'data', 'risk-heldout');
+  const sets = readdirSync(base)
+    .filter((d) => /^set-[a-z]+$/.test(d))
+    .sort((a, b) => a.length - b.length || a.localeCompare(b));
+  for (const set of sets.filter((s) => s !== LATEST_HELD_OUT)) {
+    evaluate(`set ${set.slice(4).toUpperCase()}: development, once held out (data/risk-heldout/${set})`, load(join(base, set)));
   }
-  // The latest held-out set: labelled twice apart after commit f99bc30, before any classifier run on
-  // it; its one held-out run is recorded in RUBRIC.md. The next one replaces it here.
-  const held = evaluate('set Z: latest held-out set (data/risk-heldout/set-z)', load(join(root, 'data', 'risk-heldout', 'set-z')));
+  // The latest held-out set: labelled twice apart, before any classifier run on it; its one held-out
+  // run is recorded in RUBRIC.md. The next one replaces it here.
+  const held = evaluate(
+    `set ${LATEST_HELD_OUT.slice(4).toUpperCase()}: latest held-out set (data/risk-heldout/${LATEST_HELD_OUT})`,
+    load(join(base, LATEST_HELD_OUT)),
+  );
   const targets = [
     [held.moneyOrDestructiveAsRead === 0, 'no Destructive or Financial tool called Read'],
     [held.understated <= 0.03 * held.high, 'at most 3 % of high-risk tools understated'],
