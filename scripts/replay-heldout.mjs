@@ -45,6 +45,7 @@ const MEASURED = {
   'set-x': '7576c8b',
   'set-y': 'd5b6433',
   'set-z': 'f99bc30',
+  'set-aa': 'dacf008',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
