@@ -347,3 +347,8 @@ test('a query argument its own description calls DDL or DML is SQL that runs (Ex
   // A create whose query argument is not SQL stays a Write.
   assert.equal(cat(tool('create_saved_search', 'Create a saved search.', { name: str, query: { type: 'string', description: 'The search terms' } })), 'Write');
 });
+
+test('a plain read by its name reads about the pair its description names ("create/delete"); other tools act on it', () => {
+  assert.equal(cat(tool('get_webhook_history', 'Get the history of a webhook: create/delete events, before and after.', { id: str })), 'Read');
+  assert.equal(cat(tool('manage_webhook', 'Manage a webhook: create/delete it.', { id: str })), 'Destructive');
+});

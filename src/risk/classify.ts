@@ -336,7 +336,8 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
     if (money) evidence.push({ category: 'Financial', weight: 12, reason: `argument "${kindArg.name}" reaches "${money}" records` });
   }
   // Its actions say what it can do better than a vague verb ("manage") in its name.
-  const action = verbClass === 'read' && readOnlyClaim ? undefined : mostSevereAction(props, description, objectTokens);
+  const plainRead = verbClass === 'read' && nameVerb !== undefined && PLAIN_READS.has(nameVerb);
+  const action = verbClass === 'read' && readOnlyClaim ? undefined : mostSevereAction(props, description, objectTokens, plainRead);
   if (action) {
     evidence.push({ category: CLASS_CATEGORY[action.verbClass], weight: 15, reason: `action "${action.value}" among its actions` });
   }

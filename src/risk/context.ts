@@ -36,7 +36,13 @@ export const ACTION_ARG = /^(action|actions|operation|op|subcommand|command|cmd|
  * The most severe verb among a tool's actions: the string values of an action-like argument's
  * enum, or a slash-separated list of verbs in the description ("list/get/create/delete").
  */
-export function mostSevereAction(props: readonly Prop[], description: string, objects: readonly string[]): { value: string; verbClass: VerbClass } | undefined {
+export function mostSevereAction(
+  props: readonly Prop[],
+  description: string,
+  objects: readonly string[],
+  /** A plain read by its name (`get_flag_history`): a pair in its description ("enable/disable") is what it reads about. */
+  plainRead = false,
+): { value: string; verbClass: VerbClass } | undefined {
   const values: string[] = [];
   for (const p of props) {
     // Batch tools take their operations as arguments: { create: [...], delete: [...] }.
@@ -57,7 +63,7 @@ export function mostSevereAction(props: readonly Prop[], description: string, ob
   // Every part a verb: "release/cycle" or "null/empty" names things, not operations.
   for (const m of description.toLowerCase().matchAll(/(?<![\w/.:-])[a-z]+(?:\/[a-z]+)+(?![\w/.:-])/g)) {
     const ops = m[0].split('/');
-    if (ops.every((op) => VERBS.has(op))) values.push(...ops);
+    if (ops.every((op) => VERBS.has(op)) && !(plainRead && ops.length === 2)) values.push(...ops);
   }
   // A list of a tool's operations may end its sentence ("Recipe ops: list/get/create/delete."): three
   // or more, reads among them; a file name may not ("docs/skill.md"), nor a pair ("start/end.").
