@@ -2,7 +2,7 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-z: each held out once, development sets since (their results
+//   - data/risk-heldout/set-a to set-aa: each held out once, development sets since (their results
 //     were seen while the classifier changed, and the learned second opinion is trained on them).
 //     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
 //     scripts/replay-heldout.mjs replays them all).
@@ -32,8 +32,11 @@
 //     development set since.
 //   - data/risk-heldout/set-aa: listed and labelled twice apart (and reconciled) after commit dacf008,
 //     before any classifier run on it: the held-out set of session 14's last rule change, run once on
-//     dacf008 (88.3 %, 7 of 68 understated, 1 called Read; the rules alone 89.3 %, 9, 1). It is
-//     reported and checked as the latest held-out set until a new one is labelled.
+//     dacf008 (88.3 %, 7 of 68 understated, 1 called Read; the rules alone 89.3 %, 9, 1); a
+//     development set since.
+//   - data/risk-heldout/set-ab: listed and labelled twice apart (and reconciled) after commit df9743e,
+//     before any classifier run on it. It is reported and checked as the latest held-out set until a
+//     new one is labelled.
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
@@ -53,7 +56,7 @@ const HIGH = new Set(['Execute', 'Destructive', 'Financial']);
 const PERMISSIVE = new Set(['Read', 'Write', 'Other']);
 
 /** The newest set, labelled after the last classifier change and reported against issue 23's targets. */
-const LATEST_HELD_OUT = 'set-aa';
+const LATEST_HELD_OUT = 'set-ab';
 
 const args = process.argv.slice(2);
 const showMisses = args.includes('--misses');
