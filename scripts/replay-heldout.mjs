@@ -46,6 +46,7 @@ const MEASURED = {
   'set-y': 'd5b6433',
   'set-z': 'f99bc30',
   'set-aa': 'dacf008',
+  'set-ab': 'df9743e',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
