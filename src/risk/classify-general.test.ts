@@ -324,6 +324,8 @@ test('a subscription or billing plan is a catalogue object (Write, Read); a subs
   assert.equal(cat(tool('list_subscription_plans', 'List subscription plans of the product.', { page: num })), 'Read');
   assert.equal(cat(tool('create_billing_plan', 'Create a billing plan with a name and an interval.', { name: str, interval: str })), 'Write');
   assert.equal(cat(tool('create_subscription', 'Create a subscription for a customer to a plan.', { customer: str, plan: str })), 'Financial');
+  // Changing a plan may move a customer to another price: it stays money.
+  assert.equal(cat(tool('update_subscription_plan', 'Change the subscription plan of a customer.', { customer: str, plan: str })), 'Financial');
 });
 
 test('of two verbs in a name, the later one is the verb when the description opens with it', () => {

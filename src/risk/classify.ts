@@ -197,10 +197,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
 
   // 2. Money nouns in the name; a read of what a money noun only qualifies (`payment_gateways`) reads none.
   const reads = (verbClass ?? (descVerbFirst && VERBS.get(descVerbFirst))) === 'read';
+  // Reading or making a plan is catalogue work; changing one may move a customer to another price.
+  const catalogueOnly = reads || nameVerb === 'create';
   const moneyNoun = nameTokens.find(
     (t, i) =>
       !(reads && modifiesHead(nameTokens, i)) &&
-      !namesPlan(nameTokens, i) &&
+      !(catalogueOnly && namesPlan(nameTokens, i)) &&
       (isFinancialNoun(t, nameSet, allDescTokens, feed) || isContextMoneyNoun(t, [...nameTokens, ...descTokens], allDescTokens, allProps)),
   );
   if (moneyNoun) {
@@ -240,7 +242,7 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
   const descMoney = descTokens.find(
     (t, i) =>
       !(reads && modifiesHead(descTokens, i)) &&
-      !namesPlan(descTokens, i) &&
+      !(catalogueOnly && namesPlan(descTokens, i)) &&
       (isFinancialNoun(t, new Set(descTokens), allDescTokens, feed) || isContextMoneyNoun(t, descTokens, allDescTokens) || STRONG_MONEY_WORDS.has(t)),
   );
   if (descMoney) descMoneyEvidence.push({ category: 'Financial', weight: 12, reason: `description: "${descMoney}" (money)` });
