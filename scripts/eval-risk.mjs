@@ -2,7 +2,7 @@
 // Agreement of the risk classifier with labelled real tools, reported per set:
 //   - the shared development labels (../shared/data/risk-labels-dev.json, beside the project;
 //     skipped with a note when absent: a fresh clone does not have them), and
-//   - data/risk-heldout/set-a to set-aa: each held out once, development sets since (their results
+//   - data/risk-heldout/set-a to set-ab: each held out once, development sets since (their results
 //     were seen while the classifier changed, and the learned second opinion is trained on them).
 //     Each one's held-out run stays the record for the classifier it measured (RUBRIC.md;
 //     scripts/replay-heldout.mjs replays them all).
@@ -36,8 +36,10 @@
 //     development set since.
 //   - data/risk-heldout/set-ab: listed and labelled twice apart (and reconciled) after commit df9743e,
 //     before any classifier run on it, run once on df9743e (89.9 %, 0 of 27 understated, none called
-//     Read; the rules alone 90.8 %, 0, 0). It is reported and checked as the latest held-out set until
-//     a new one is labelled.
+//     Read; the rules alone 90.8 %, 0, 0); a development set since.
+//   - data/risk-heldout/set-ac: listed and labelled twice apart after commit c9173ac, before any
+//     classifier run on it. It is reported and checked as the latest held-out set until a new one is
+//     labelled.
 // Each server's tools (the `server` field, else the file's `source`) are classified as one listing
 // with classifyTools, as `scan` and `classify` read them (src/risk/listing.ts).
 // Usage: npm run eval:risk [-- FILE ...] [--misses] [--check] [--rules]
@@ -57,7 +59,7 @@ const HIGH = new Set(['Execute', 'Destructive', 'Financial']);
 const PERMISSIVE = new Set(['Read', 'Write', 'Other']);
 
 /** The newest set, labelled after the last classifier change and reported against issue 23's targets. */
-const LATEST_HELD_OUT = 'set-ab';
+const LATEST_HELD_OUT = 'set-ac';
 
 const args = process.argv.slice(2);
 const showMisses = args.includes('--misses');
