@@ -47,6 +47,7 @@ const MEASURED = {
   'set-z': 'f99bc30',
   'set-aa': 'dacf008',
   'set-ab': 'df9743e',
+  'set-ac': 'c9173ac',
 };
 
 const work = mkdtempSync(join(tmpdir(), 'toolgate-replay-'));
