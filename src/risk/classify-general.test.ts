@@ -333,6 +333,9 @@ test('of two verbs in a name, the later one is the verb when the description ope
   assert.equal(cat(tool('change_requests_list', 'List the change requests of a workplace.', { workplace: str })), 'Read');
   // The description opens with the first verb: the later word is the object.
   assert.equal(cat(tool('delete_list', 'Delete a list and all its items.', { listId: str })), 'Destructive');
+  // A delete or a stop first in the name keeps it, whatever the description opens with.
+  assert.equal(cat(tool('delete_list_items', 'List the items of a list and delete them.', { listId: str })), 'Destructive');
+  assert.equal(cat(tool('stop_list_jobs', 'List running jobs and stop them all.', {})), 'Execute');
 });
 
 test('a tool whose remove action takes a link or a tag off detaches it (Write); a remove of the thing itself deletes it', () => {

@@ -421,10 +421,12 @@ export function classifyToolDetail(tool: ToolDefinition): ClassificationDetail {
 /**
  * Of two verbs in a name, the later one when the description opens with it: the earlier is then a
  * noun or a part's name (`trash_list_profiles`: "List the guides' profiles"; `change_requests_list`:
- * "List change requests"; `transfer_config_get`: "Get the transfer config").
+ * "List change requests"). Only past a verb that writes: a delete, a stop or a payment first in the
+ * name may be what the call does after what it lists ("delete_list_items: List the items and delete
+ * them"), so it keeps the name.
  */
 function laterVerbTheDescriptionOpens(tokens: readonly string[], verb: string | undefined, descVerb: string | undefined): string | undefined {
-  if (!verb || !descVerb || verb === descVerb) return verb;
+  if (!verb || !descVerb || verb === descVerb || VERBS.get(verb) !== 'write') return verb;
   const at = tokens.indexOf(verb);
   return at >= 0 && tokens.indexOf(descVerb, at + 1) > at ? descVerb : verb;
 }

@@ -157,12 +157,12 @@ test('a shared opening is dropped only to raise: a warning repeated on every too
 test("a verb that opens every tool name, followed by the tools' own verbs, is the product's name", () => {
   // UniFi Protect names every tool protect_…: read as the verb "protect", reads and sirens were Writes.
   const protect = [
-    // (Descriptions that do not open with the name's own verb: alone, nothing tells the verb.)
-    { name: 'protect_get_info', description: 'Application information' },
-    { name: 'protect_list_cameras', description: 'Cameras of the console' },
+    // (Descriptions that open with verbs of their own, not the names' verbs: alone, the name rests on "protect".)
+    { name: 'protect_get_info', description: 'Return application information' },
+    { name: 'protect_list_cameras', description: 'Show the cameras of the console' },
     { name: 'protect_play_siren', description: 'Activate the siren alarm for a duration' },
-    { name: 'protect_delete_rtsp_stream', description: 'An RTSP stream, by camera' },
-    { name: 'protect_update_light', description: 'Light settings' },
+    { name: 'protect_delete_rtsp_stream', description: 'Remove an RTSP stream' },
+    { name: 'protect_update_light', description: 'Change light settings' },
   ];
   const rules = (tools: ToolDefinition[]) => classifyTools(tools, { rulesOnly: true }).map((c) => c.category);
   assert.deepEqual(
@@ -191,4 +191,10 @@ test("a verb that opens every tool name, followed by the tools' own verbs, is th
     { name: 'bash_sandbox_get_env', description: 'Get the environment variables of the sandbox.' },
   ];
   assert.deepEqual(rules(shell), ['Execute', 'Execute', 'Read', 'Read', 'Read']);
+  // A server of deletes keeps its verb: its descriptions open with it, or say nothing at all.
+  const deletes = ['delete_post', 'delete_comment', 'delete_list', 'delete_report', 'delete_user'];
+  for (const describe of [(n: string) => `Delete a ${n.slice(7)}.`, () => '']) {
+    const tools = deletes.map((name) => ({ name, description: describe(name) }));
+    assert.deepEqual(rules(tools), ['Destructive', 'Destructive', 'Destructive', 'Destructive', 'Destructive']);
+  }
 });

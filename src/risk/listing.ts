@@ -15,7 +15,7 @@ import { BARE_ROUTE } from './live.js';
 import { listingFeatures, withSecondOpinion } from './model.js';
 import { BUDGET_ARG } from './paid.js';
 import { singular } from './reading.js';
-import { VERBS } from './lexicon.js';
+import { lemma, VERBS } from './lexicon.js';
 import { deepProperties, normalizeArg } from './signals.js';
 import { tokenizeName } from './tokenize.js';
 import type { Classification, ToolAnnotations, ToolDefinition } from './types.js';
@@ -108,7 +108,21 @@ function sharedNamespace(tools: readonly ToolDefinition[]): string | undefined {
   const rest = names.filter((w) => w[0] === top && w.length > 1);
   // The tool's own verb may come after a part's name (`bash_sandbox_read_file`).
   const verbAfter = rest.filter((w) => w.slice(1).some((t) => VERBS.has(t))).length;
-  return rest.length > 0 && verbAfter >= 0.5 * rest.length ? top : undefined;
+  if (rest.length === 0 || verbAfter < 0.5 * rest.length) return undefined;
+  // And the descriptions must bear it out: most of them open with verbs of their own, few with the
+  // shared word. A server of deletes (`delete_post`: "Delete a post") keeps its verb; so does one
+  // that says nothing.
+  const opening = tools.filter((t, i) => names[i]![0] === top && names[i]!.length > 1).map((t) => openingVerb(t.description));
+  const own = opening.filter((v) => v !== undefined && v !== top).length;
+  const shared = opening.filter((v) => v === top).length;
+  return own >= 0.5 * opening.length && shared <= 0.2 * opening.length ? top : undefined;
+}
+
+/** The verb a description opens with ("Deletes a post" -> delete), if its first word is one. */
+function openingVerb(description: unknown): string | undefined {
+  const word = typeof description === 'string' ? /^[^A-Za-z]*([A-Za-z]+)/.exec(description)?.[1]?.toLowerCase() : undefined;
+  const verb = word === undefined ? undefined : lemma(word);
+  return verb !== undefined && VERBS.has(verb) ? verb : undefined;
 }
 
 const SEVERITY: Record<string, number> = { Read: 0, Other: 1, Write: 2, Execute: 3, Destructive: 4, Financial: 5 };
