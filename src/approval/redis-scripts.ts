@@ -40,7 +40,8 @@ local function ownerGone()
   -- Declared as KEYS[2] by the caller (it never changes once stored): a cluster
   -- moving the slot then refuses the script (TRYAGAIN) while the two keys are
   -- on different nodes, instead of this node reading a moved heartbeat as gone.
-  if KEYS[2] ~= heartbeat then return redis.error_reply('toolgate: owner heartbeat key not declared') end
+  -- (error() aborts the script: a reply value returned from here would read as true.)
+  if KEYS[2] ~= heartbeat then error('toolgate: owner heartbeat key not declared') end
   return redis.call('EXISTS', heartbeat) == 0
 end
 `;

@@ -166,6 +166,37 @@ describe('RedisApprovalStore', { skip }, () => {
     assert.match((await other.get(later.id))?.reason ?? '', /no longer running/);
   });
 
+  it('a request whose stored owner was changed under it is refused, unchanged (the script checks the key it was given)', async () => {
+    const p = prefix();
+    const gw = store(p, { owner: 'gw-a' });
+    await gw.ready();
+    const r = await gw.create(input({ timeoutMs: 3_600_000 }));
+    const { Redis } = await import('ioredis');
+    const raw = new Redis(REDIS_URL);
+    try {
+      // Someone with write access to Redis points the request at another (dead) gateway.
+      await raw.hset(gw.key(r.id), 'owner', 'gw-gone');
+      const other = store(p);
+      await other.ready();
+      const d = await other.decide(r.id, { approve: true, by: 'bob', channel: 'cli' }).catch((e: unknown) => e);
+      assert.ok(isStateUnavailable(d), `refused, not decided: ${JSON.stringify(d) ?? String(d)}`);
+      assert.equal((await other.get(r.id))?.status, 'pending');
+      // A sweep leaves it so (never run) and settles the others: one expired request beside it.
+      let now = Date.now();
+      const clocked = store(p, { owner: 'gw-b', clock: () => now });
+      await clocked.ready();
+      const soon = await clocked.create(input({ timeoutMs: 1000 }));
+      now += 2000;
+      const sweeper = store(p, { clock: () => now });
+      await sweeper.ready();
+      assert.equal(await sweeper.sweep(), 1);
+      assert.equal((await sweeper.get(soon.id))?.status, 'expired');
+      assert.equal((await sweeper.get(r.id))?.status, 'pending');
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('keeps the records with a TTL beyond their expiry', async () => {
     const p = prefix();
     const gw = store(p, { owner: 'gw-1' });
